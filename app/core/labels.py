@@ -1,0 +1,40 @@
+"""The labels that tie a runner container's log lines to a deployment.
+
+The deploy worker puts ``RUNNER_LABELS`` on every runner container; Alloy
+(``Docker/alloy/config.alloy``) maps each ``devpush.<name>`` label to the Loki
+label ``<name>``; the app queries Loki by those names. A test checks that the
+Alloy config maps exactly these, so this module is the one place to change them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Prefix of every Docker label the platform sets on its containers.
+LABEL_PREFIX: Final = "devpush."
+
+#: Loki label names, in the order the UI shows filters.
+LOKI_LABELS: Final = ("project_id", "environment_id", "branch", "deployment_id")
+
+#: Docker label keys on runner containers (``devpush.project_id`` …).
+RUNNER_LABELS: Final = tuple(f"{LABEL_PREFIX}{name}" for name in LOKI_LABELS)
+
+#: The label Alloy selects runner containers by.
+RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}deployment_id"
+
+#: Static labels Alloy adds to every shipped line.
+LOKI_JOB: Final = "docker"
+LOKI_STREAMS: Final = ("stdout", "stderr")
+
+
+def runner_labels(
+    *, project_id: str, environment_id: str, branch: str, deployment_id: str
+) -> dict[str, str]:
+    """Docker labels for a runner container of one deployment."""
+    values = {
+        "project_id": project_id,
+        "environment_id": environment_id,
+        "branch": branch,
+        "deployment_id": deployment_id,
+    }
+    return {f"{LABEL_PREFIX}{name}": values[name] for name in LOKI_LABELS}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Provision everything the test suite needs on a Debian machine, as root.
+#
+# What it does (each step skips itself when already done, so it is safe to rerun):
+#   - installs Debian packages: the Docker engine (docker.io), HAProxy (the
+#     Docker socket proxy in tests), busybox-static and debootstrap (runner
+#     images), PostgreSQL, Chromium, shellcheck, git;
+#   - starts dockerd when it is not answering, and waits for it;
+#   - starts PostgreSQL and creates the `devpush_test` role and database;
+#   - installs uv (the Python project manager) from PyPI when missing;
+#   - imports the local test images (no registry is reachable), caching their
+#     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush}.
+# What it does not do: pull anything from an image registry; build Loki or
+# Alloy (see README, "Testing": those modules cannot be fetched here).
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/dev/images.sh
+source "$REPO_ROOT/scripts/dev/images.sh"
+
+APT_PACKAGES=(docker.io haproxy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates)
+PG_ROLE=devpush_test
+
+usage() {
+  cat <<EOF
+Usage: $(basename "$0") [--help]
+
+Installs and starts what the tests need on Debian (run as root): Docker engine,
+HAProxy, PostgreSQL, Chromium, shellcheck, uv, and the local test images.
+Safe to run again: finished steps are skipped.
+EOF
+}
+
+info() { printf '==> %s\n' "$*"; }
+err() { printf 'error: %s\n' "$*" >&2; }
+command_exists() { command -v "$1" >/dev/null 2>&1; }
+
+check_platform() {
+  if [[ $EUID -ne 0 ]]; then
+    err "run as root: it installs Debian packages and starts dockerd"
+    exit 1
+  fi
+  if ! grep -qiE '^(ID|ID_LIKE)=.*debian' /etc/os-release; then
+    err "this script supports Debian and its derivatives only"
+    exit 1
+  fi
+}
+
+install_packages() {
+  local missing=() pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    info "Debian packages present"
+    return
+  fi
+  info "installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+start_dockerd() {
+  if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    info "Docker engine answering"
+    return
+  fi
+  info "starting dockerd"
+  mkdir -p /var/log/devpush
+  # setsid: dockerd outlives this script and the test run that started it.
+  setsid dockerd >/var/log/devpush/dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && return
+    sleep 1
+  done
+  err "dockerd did not answer within 60 s; see /var/log/devpush/dockerd.log"
+  tail -n 20 /var/log/devpush/dockerd.log >&2 || true
+  exit 1
+}
+
+start_postgres() {
+  local version
+  version=$(pg_lsclusters --no-header | awk 'NR==1 {print $1}')
+  if [[ -z $version ]]; then
+    err "no PostgreSQL cluster found (pg_lsclusters is empty)"
+    exit 1
+  fi
+  if ! pg_lsclusters --no-header | awk 'NR==1 {print $4}' | grep -q online; then
+    info "starting PostgreSQL $version"
+    pg_ctlcluster "$version" main start
+  fi
+  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='$PG_ROLE'" | grep -q 1; then
+    info "creating PostgreSQL role and database $PG_ROLE"
+    runuser -u postgres -- psql -q -c "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_ROLE' CREATEDB"
+    runuser -u postgres -- createdb -O "$PG_ROLE" "$PG_ROLE"
+  fi
+}
+
+install_uv() {
+  if command_exists uv; then
+    return
+  fi
+  info "installing uv from PyPI"
+  python3 -m pip install --quiet uv
+}
+
+main() {
+  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    usage
+    exit 0
+  fi
+  if (($# > 0)); then
+    err "unknown argument: $1 (see --help)"
+    exit 2
+  fi
+  check_platform
+  install_packages
+  start_dockerd
+  start_postgres
+  install_uv
+  build_test_images
+  info "test dependencies ready"
+}
+
+main "$@"
