@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Placeholder secrets that are fine for development and refused anywhere else.
+_DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
 
 
 class Settings(BaseSettings):
@@ -15,6 +19,10 @@ class Settings(BaseSettings):
     environment: str = "development"
     data_dir: Path = Path("data")
     database_url: str = "sqlite:///data/devpush.sqlite3"
+    # Signs sessions and CSRF tokens, and keys the encryption of environment variables.
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    # huey's storage: a SQLite file locally, Redis in the Compose stack.
+    queue_url: str = "sqlite:///data/queue.sqlite3"
 
     # Docker: the socket proxy in production, the local engine in development.
     docker_host: str = "unix:///var/run/docker.sock"
@@ -27,6 +35,12 @@ class Settings(BaseSettings):
 
     loki_url: str = "http://loki:3100"
     loki_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_outside_development(self) -> Self:
+        if self.environment != "development" and self.secret_key.get_secret_value() == _DEV_SECRET:
+            raise ValueError("DEVPUSH_SECRET_KEY must be set outside development")
+        return self
 
 
 @lru_cache

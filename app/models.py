@@ -1,0 +1,236 @@
+"""The data model: users and teams, projects, environments, deployments.
+
+Ids of projects, environments and deployments are opaque strings (UUID hex): they
+become Docker labels on runner containers and Loki labels on their log lines.
+Environment variables are stored encrypted (see ``app.core.crypto``); services
+encrypt and decrypt them, the model only holds ciphertext.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names, so Alembic migrations work on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TeamRole(enum.StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class EnvironmentKind(enum.StrEnum):
+    PRODUCTION = "production"
+    PREVIEW = "preview"
+
+
+class DeploymentStatus(enum.StrEnum):
+    QUEUED = "queued"
+    BUILDING = "building"
+    RUNNING = "running"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    SUPERSEDED = "superseded"
+
+    @property
+    def is_active(self) -> bool:
+        """Still moving: the deployment can be canceled."""
+        return self in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)
+
+    @property
+    def is_final(self) -> bool:
+        return self in (
+            DeploymentStatus.FAILED,
+            DeploymentStatus.STOPPED,
+            DeploymentStatus.SUPERSEDED,
+        )
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings (no native ENUM type): adding a value needs no migration.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+_TS = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    memberships: Mapped[list[TeamMember]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    members: Mapped[list[TeamMember]] = relationship(
+        back_populates="team", cascade="all, delete-orphan"
+    )
+    projects: Mapped[list[Project]] = relationship(
+        back_populates="team", cascade="all, delete-orphan"
+    )
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[TeamRole] = mapped_column(_enum(TeamRole), default=TeamRole.MEMBER)
+
+    team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API and the CLI; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, shown in the UI so a user can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(_TS)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("team_id", "slug"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(100))
+    # https URL, or a local path/file:// URL for development.
+    repo_url: Mapped[str] = mapped_column(String(2000))
+    default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    runner_image: Mapped[str] = mapped_column(String(255))
+    root_directory: Mapped[str] = mapped_column(String(255), default="")
+    build_command: Mapped[str] = mapped_column(Text, default="")
+    pre_deploy_command: Mapped[str] = mapped_column(Text, default="")
+    start_command: Mapped[str] = mapped_column(Text)
+    port: Mapped[int] = mapped_column(Integer, default=8000)
+    env_vars_encrypted: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    team: Mapped[Team] = relationship(back_populates="projects")
+    environments: Mapped[list[Environment]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+
+
+class Environment(Base):
+    """``production`` follows the project's default branch; a preview follows one other branch."""
+
+    __tablename__ = "environments"
+    __table_args__ = (
+        UniqueConstraint("project_id", "branch"),
+        UniqueConstraint("project_id", "name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[EnvironmentKind] = mapped_column(_enum(EnvironmentKind))
+    branch: Mapped[str] = mapped_column(String(255))
+    env_vars_encrypted: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="environments")
+    deployments: Mapped[list[Deployment]] = relationship(back_populates="environment")
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    branch: Mapped[str] = mapped_column(String(255))
+    # Known once the worker has fetched the branch.
+    commit_sha: Mapped[str | None] = mapped_column(String(64))
+    commit_message: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[DeploymentStatus] = mapped_column(
+        _enum(DeploymentStatus), default=DeploymentStatus.QUEUED, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(_TS)
+    ready_at: Mapped[datetime | None] = mapped_column(_TS)
+    finished_at: Mapped[datetime | None] = mapped_column(_TS)
+    container_id: Mapped[str | None] = mapped_column(String(64))
+    container_name: Mapped[str | None] = mapped_column(String(255))
+    # The host port the runner's app port is published on (127.0.0.1).
+    host_port: Mapped[int | None] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    project: Mapped[Project] = relationship(back_populates="deployments")
+    environment: Mapped[Environment] = relationship(back_populates="deployments")
