@@ -35,6 +35,16 @@ class Settings(BaseSettings):
 
     loki_url: str = "http://loki:3100"
     loki_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Loki's limits_config.max_entries_limit_per_query (Loki's default); pages never ask for more.
+    loki_max_entries_per_query: int = Field(default=5000, gt=0)
+
+    # Log views: lines longer than this are cut for display (the full line stays in Loki).
+    log_line_max_chars: int = Field(default=10_000, gt=0)
+    log_search_max_chars: int = Field(default=512, gt=0)
+    # Live tail polls Loki; it only shows lines older than the delay so that late batches
+    # from Alloy (batch_wait 1s by default) land before the cursor passes their timestamps.
+    log_tail_poll_seconds: float = Field(default=1.0, gt=0)
+    log_tail_delay_seconds: float = Field(default=2.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> Self:
