@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     # json-file rotation for runner logs: bounds disk use; Alloy follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
+    # The deploy worker: build + start must answer on the port within this time.
+    runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
+    runner_stop_timeout_seconds: int = Field(default=10, ge=0)
+    # Stopped runner containers are kept this long (Alloy ships their last lines), then removed.
+    runner_cleanup_after_seconds: int = Field(default=86400, ge=0)
+    # Worker threads of the deploy queue consumer (a deploy mostly waits on Docker).
+    worker_threads: int = Field(default=4, ge=1)
 
     loki_url: str = "http://loki:3100"
     loki_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -22,6 +22,10 @@ RUNNER_LABELS: Final = tuple(f"{LABEL_PREFIX}{name}" for name in LOKI_LABELS)
 #: The label Alloy selects runner containers by.
 RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}deployment_id"
 
+#: Marks the containers the deploy worker owns (it stops and cleans up only these).
+ROLE_LABEL: Final = f"{LABEL_PREFIX}role"
+RUNNER_ROLE: Final = "runner"
+
 #: Static labels Alloy adds to every shipped line.
 LOKI_JOB: Final = "docker"
 LOKI_STREAMS: Final = ("stdout", "stderr")
