@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Worker threads of the deploy queue consumer (a deploy mostly waits on Docker).
     worker_threads: int = Field(default=4, ge=1)
 
+    # Web sign-in: the signed session cookie's lifetime (https-only outside development).
+    session_max_age_seconds: int = Field(default=14 * 86400, gt=0)
+
     loki_url: str = "http://loki:3100"
     loki_timeout_seconds: float = Field(default=10.0, gt=0)
     # Loki's limits_config.max_entries_limit_per_query (Loki's default); pages never ask for more.
