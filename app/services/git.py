@@ -1,0 +1,103 @@
+"""Fetching a branch's newest commit with the git command line.
+
+Only ``https://`` URLs and local repositories (a path or ``file://`` URL, for
+development) are accepted: other transports (``ext::``, ssh, git://) could run
+commands or reach hosts the platform should not touch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+#: git refuses these in ref names (``git check-ref-format``); checked before any git runs.
+_BAD_BRANCH = re.compile(r"(^[-/.])|(\.\.)|(@\{)|([\x00-\x20\x7f~^:?*\[\\])|([/.]$)|(\.lock$)|(//)")
+
+# Protocols git may use, whatever a URL or a redirect asks for.
+_GIT_SAFETY = (
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.https.allow=always",
+    "-c",
+    "protocol.file.allow=always",
+)
+
+GIT_TIMEOUT_SECONDS = 300
+
+
+class GitError(Exception):
+    """The repository or branch could not be fetched; ``str()`` is fit to show a user."""
+
+
+class InvalidBranchError(ValueError):
+    """Not a name git accepts for a branch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    message: str
+
+
+def validate_branch(name: str) -> str:
+    if not name or len(name) > 255 or _BAD_BRANCH.search(name) or name == "@":
+        raise InvalidBranchError(f"not a valid branch name: {name!r}")
+    return name
+
+
+def clone_source(url: str) -> str:
+    """The URL to hand git: https kept, a local path turned into ``file://`` (so --depth works)."""
+    if url.startswith("https://") or url.startswith("file:///"):
+        return url
+    if url.startswith("/"):
+        return Path(url).resolve().as_uri()
+    raise GitError(f"repository URL must be https:// or a local path, got {url!r}")
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",  # never wait for credentials on a private repo
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    try:
+        done = subprocess.run(
+            ["git", *_GIT_SAFETY, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS} s") from exc
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else done.returncode}")
+    return done.stdout
+
+
+def fetch_commit(*, url: str, branch: str, dest: Path) -> Commit:
+    """Shallow-clone ``branch`` of ``url`` into ``dest`` (which must not exist yet)."""
+    validate_branch(branch)
+    _git(
+        "clone",
+        "--quiet",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+        "--branch",
+        branch,
+        "--",
+        clone_source(url),
+        str(dest),
+    )
+    sha = _git("rev-parse", "HEAD", cwd=dest).strip()
+    message = _git("log", "-1", "--format=%B", cwd=dest).strip()
+    return Commit(sha=sha, message=message)
