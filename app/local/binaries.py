@@ -1,0 +1,64 @@
+"""Find the Loki and Alloy binaries, or say exactly where they were looked for."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Final
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+VERSIONS_FILE: Final = REPO_ROOT / "versions.env"
+
+#: Why a checkout may have neither binary (this workplace, for one).
+WHY_MISSING: Final = (
+    "they are not built here: the Go module proxy refuses github.com/grafana/alloy@v1.11.3 "
+    "(403 Forbidden, 'This module version is not available'), and github.com/grafana/loki/v3 "
+    "is AGPL-licensed, which the registry policy marks not-to-use (Alloy depends on it too). "
+    "Install the release binaries on a machine that may have them; see docs/logging.md."
+)
+
+
+class BinaryNotFoundError(FileNotFoundError):
+    """Neither the env variable, PATH nor the cache holds the binary."""
+
+
+def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """``versions.env`` as a dict (KEY=VALUE lines, ``#`` comments)."""
+    versions: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            versions[key.strip()] = value.strip()
+    return versions
+
+
+def cache_dir() -> Path:
+    """Same cache as scripts/dev/images.sh: ``$DEVPUSH_CACHE`` or ``~/.cache/devpush``."""
+    if explicit := os.environ.get("DEVPUSH_CACHE"):
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "devpush"
+
+
+def find_binary(name: str, *, env_var: str, version_key: str) -> Path:
+    """``$env_var``, then ``name`` on PATH, then ``<cache>/bin/<name>-<version>``."""
+    version = read_versions()[version_key]
+    cached = cache_dir() / "bin" / f"{name}-{version}"
+    explicit = os.environ.get(env_var)
+    if explicit:
+        path = Path(explicit)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise BinaryNotFoundError(f"{env_var}={explicit} is not an executable file")
+    on_path = shutil.which(name)
+    if on_path:
+        return Path(on_path)
+    if cached.is_file() and os.access(cached, os.X_OK):
+        return cached
+    raise BinaryNotFoundError(
+        f"{name} {version} not found. Looked in: (1) ${env_var} (unset), (2) `{name}` on PATH, "
+        f"(3) {cached}. Put the {name} {version} binary in one of those places. "
+        f"Why it can be missing: {WHY_MISSING}"
+    )

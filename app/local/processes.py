@@ -1,0 +1,116 @@
+"""Child processes with a log file, an HTTP readiness wait and a graceful stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+class ProcessError(RuntimeError):
+    """A child process failed to start, died, or never became ready."""
+
+
+@dataclass
+class Child:
+    """A running child process whose stdout and stderr go to ``log_path``."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log file)"
+        return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
+
+    def stop(self, *, timeout: float = 15.0) -> int:
+        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL. Returns the exit code."""
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+    def kill(self) -> int:
+        """SIGKILL now: a crash, with no chance to flush state."""
+        if self.running():
+            self.process.kill()
+        return self.process.wait()
+
+
+def start(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Child:
+    """Start ``argv`` with its output appended to ``log_path`` (kept across restarts)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"\n==> {' '.join(argv)}\n".encode())
+        log.flush()
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                cwd=cwd,
+                # Own session: a Ctrl-C in the test runner reaches it only through stop().
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ProcessError(f"{name}: cannot start {argv[0]}: {exc}") from exc
+    return Child(name=name, process=process, log_path=log_path)
+
+
+def wait_ready(child: Child, url: str, *, timeout: float = 30.0, interval: float = 0.2) -> None:
+    """Poll ``url`` until it answers 200; fail early if the child exits.
+
+    The error names the child, the URL, the last answer and the tail of the child's log.
+    """
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            if not child.running():
+                raise ProcessError(
+                    f"{child.name} exited with code {child.process.returncode} before {url} "
+                    f"answered; log {child.log_path}:\n{child.log_tail()}"
+                )
+            try:
+                response = client.get(url)
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            if time.monotonic() >= deadline:
+                child.stop()
+                raise ProcessError(
+                    f"{child.name} not ready at {url} within {timeout:.0f}s ({last}); "
+                    f"log {child.log_path}:\n{child.log_tail()}"
+                )
+            time.sleep(interval)
