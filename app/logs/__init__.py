@@ -1,0 +1,1 @@
+"""Log lines for the views: safe HTML rendering and level detection (pure functions)."""
