@@ -1,0 +1,269 @@
+"""The runner container: its spec (pure functions, unit-tested) and the few Docker calls around it.
+
+A runner runs one script, ``/devpush/run.sh``, that announces each step on its
+output (``==> Build: …``, ``==> Pre-deploy: …``, ``==> Start: …``) so the log
+reads as a story, and exits with a failing step's code. Logs go to Docker's
+json-file driver with rotation; Alloy tails those files and ships them to Loki
+with the labels of :func:`app.core.labels.runner_labels`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shlex
+import tarfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
+from docker.types import LogConfig
+
+from app.core.config import Settings
+from app.core.labels import ROLE_LABEL, RUNNER_ROLE, runner_labels
+
+#: Where the source is copied in the container, and where the step script lives.
+APP_DIR = PurePosixPath("/app")
+SCRIPT_PATH = PurePosixPath("/devpush/run.sh")
+
+#: The prefix of the lines the script writes about itself (and the worker reads back).
+STEP_PREFIX = "==> "
+
+
+class DockerError(Exception):
+    """A Docker call failed; ``str()`` is fit to show a user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """The commands of one deployment, as the project configures them."""
+
+    build: str
+    pre_deploy: str
+    start: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSpec:
+    """Everything that identifies one runner container."""
+
+    deployment_id: str
+    project_id: str
+    environment_id: str
+    branch: str
+    commit_sha: str
+    image: str
+    port: int
+    root_directory: str = ""
+
+
+def container_name(deployment_id: str) -> str:
+    return f"devpush-runner-{deployment_id}"
+
+
+def working_dir(root_directory: str) -> str:
+    """``/app`` or a directory below it; a root directory leaving the source is refused."""
+    relative = PurePosixPath(root_directory.strip("/") or ".")
+    if any(part == ".." for part in relative.parts):
+        raise ValueError(f"root directory must stay inside the repository: {root_directory!r}")
+    return str(APP_DIR / relative) if str(relative) != "." else str(APP_DIR)
+
+
+def _one_line(text: str, limit: int = 100) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    first = re.sub(r"[\x00-\x1f\x7f]", " ", first)
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: str) -> str:
+    """The POSIX sh script the runner executes; commands are quoted, never interpolated."""
+    q = shlex.quote
+    headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit_sha[:12]}"
+    if commit_message.strip():
+        headline += f": {_one_line(commit_message)}"
+    lines = [
+        "#!/bin/sh",
+        "# Written by the devpush worker: runs each step and says so on its output.",
+        "set -u",
+        f"printf '%s\\n' {q(headline)}",
+        "step() {",
+        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "$2"',
+        '  sh -c "$2"',
+        "  code=$?",
+        '  if [ "$code" -ne 0 ]; then',
+        f'    printf \'{STEP_PREFIX}%s failed with exit code %s\\n\' "$1" "$code"',
+        '    exit "$code"',
+        "  fi",
+        "}",
+    ]
+    for label, command in (("Build", steps.build), ("Pre-deploy", steps.pre_deploy)):
+        if command.strip():
+            lines.append(f"step {q(label)} {q(command)}")
+        else:
+            lines.append(f"printf '%s\\n' {q(f'{STEP_PREFIX}{label}: skipped (no command)')}")
+    lines += [
+        f"printf '{STEP_PREFIX}Start: %s\\n' {q(steps.start)}",
+        # exec: the app becomes the process Docker stops, and its exit code is the container's.
+        f"exec sh -c {q(steps.start)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def runner_environment(
+    *, spec: RunnerSpec, project_vars: dict[str, str], environment_vars: dict[str, str]
+) -> dict[str, str]:
+    """Project variables, overridden by the environment's, then the platform's own."""
+    return {
+        "PYTHONUNBUFFERED": "1",  # Python apps' prints reach the log as they happen
+        **project_vars,
+        **environment_vars,
+        "PORT": str(spec.port),
+        "DEVPUSH_DEPLOYMENT_ID": spec.deployment_id,
+        "DEVPUSH_BRANCH": spec.branch,
+        "DEVPUSH_COMMIT_SHA": spec.commit_sha,
+    }
+
+
+def runner_container_spec(
+    *, spec: RunnerSpec, environment: dict[str, str], settings: Settings
+) -> dict[str, Any]:
+    """Keyword arguments of ``client.containers.create`` for one deployment's runner."""
+    labels = runner_labels(
+        project_id=spec.project_id,
+        environment_id=spec.environment_id,
+        branch=spec.branch,
+        deployment_id=spec.deployment_id,
+    )
+    labels[ROLE_LABEL] = RUNNER_ROLE
+    return {
+        "image": spec.image,
+        "name": container_name(spec.deployment_id),
+        "command": ["/bin/sh", str(SCRIPT_PATH)],
+        "working_dir": working_dir(spec.root_directory),
+        "environment": environment,
+        "labels": labels,
+        # json-file with rotation: Alloy tails these files; the rotation bounds disk use.
+        "log_config": LogConfig(
+            type=LogConfig.types.JSON,
+            config={
+                "max-size": settings.runner_log_max_size,
+                "max-file": str(settings.runner_log_max_file),
+            },
+        ),
+        "network": settings.runner_network,
+        # A random host port on loopback only: reachable by the platform, not the outside.
+        "ports": {f"{spec.port}/tcp": ("127.0.0.1", None)},
+        "mem_limit": settings.runner_memory,
+        "nano_cpus": int(settings.runner_cpus * 1_000_000_000),
+        "security_opt": ["no-new-privileges"],
+        "stop_signal": "SIGTERM",
+    }
+
+
+def source_archive(*, source_dir: Path, script: str) -> bytes:
+    """A tar of the checkout (without ``.git``) under ``/app``, plus the step script."""
+    buffer = io.BytesIO()
+
+    def skip_git(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        parts = PurePosixPath(info.name).parts
+        return None if ".git" in parts else info
+
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(source_dir, arcname=APP_DIR.name, filter=skip_git)
+        folder = tarfile.TarInfo(SCRIPT_PATH.parent.name)
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(folder)
+        data = script.encode()
+        entry = tarfile.TarInfo(f"{SCRIPT_PATH.parent.name}/{SCRIPT_PATH.name}")
+        entry.size, entry.mode = len(data), 0o755
+        tar.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def failed_step(logs: str) -> str | None:
+    """The step the script announced last (``Build``, ``Pre-deploy``, ``Start``), if any."""
+    found = None
+    for line in logs.splitlines():
+        match = re.match(rf"^{re.escape(STEP_PREFIX)}(Build|Pre-deploy|Start): ", line)
+        if match:
+            found = match.group(1)
+    return found
+
+
+# Docker calls ---------------------------------------------------------------
+
+
+def docker_client(settings: Settings) -> docker.DockerClient:
+    return docker.DockerClient(base_url=settings.docker_host, timeout=60)
+
+
+def ensure_network(client: docker.DockerClient, name: str) -> None:
+    """Create the runner network if missing (a user-defined bridge: ports can be published)."""
+    if client.networks.list(names=[name]):
+        return
+    try:
+        client.networks.create(name, driver="bridge", labels={ROLE_LABEL: RUNNER_ROLE})
+    except docker.errors.APIError as exc:
+        # Another worker thread created it meanwhile.
+        if not client.networks.list(names=[name]):
+            raise DockerError(f"cannot create network {name}: {exc.explanation}") from exc
+
+
+def published_port(container: Container, port: int) -> int | None:
+    """The host port Docker picked for the runner's app port (after start)."""
+    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp")
+    if not bindings:
+        return None
+    return int(bindings[0]["HostPort"])
+
+
+def get_container(client: docker.DockerClient, id_or_name: str) -> Container | None:
+    try:
+        return client.containers.get(id_or_name)
+    except NotFound:
+        return None
+
+
+def stop_container(client: docker.DockerClient, id_or_name: str, *, timeout: int) -> None:
+    """Stop (never remove: Alloy still has to ship its last lines); a missing one is fine."""
+    container = get_container(client, id_or_name)
+    if container is not None and container.status in ("running", "restarting", "paused"):
+        with contextlib.suppress(NotFound):  # removed meanwhile: nothing left to stop
+            container.stop(timeout=timeout)
+
+
+def _docker_time(raw: str) -> datetime | None:
+    if not raw or raw.startswith("0001-"):
+        return None  # Docker's zero time: never happened
+    # Docker writes nanoseconds; Python parses microseconds.
+    raw = re.sub(r"(\.\d{6})\d*", r"\1", raw).replace("Z", "+00:00")
+    return datetime.fromisoformat(raw)
+
+
+def _ended_at(container: Container) -> datetime | None:
+    """When the container exited; for one never started, when it was created."""
+    finished = _docker_time(container.attrs.get("State", {}).get("FinishedAt", ""))
+    return finished or _docker_time(container.attrs.get("Created", ""))
+
+
+def remove_stopped_runners(
+    client: docker.DockerClient, *, older_than: timedelta, now: datetime | None = None
+) -> list[str]:
+    """Remove runner containers that exited more than ``older_than`` ago; their names."""
+    now = now or datetime.now(UTC)
+    removed = []
+    filters = {"label": f"{ROLE_LABEL}={RUNNER_ROLE}", "status": ["exited", "created", "dead"]}
+    for container in client.containers.list(all=True, filters=filters):
+        ended = _ended_at(container)
+        if ended is None or now - ended < older_than:
+            continue
+        with contextlib.suppress(NotFound):
+            container.remove(force=False)
+            removed.append(container.name)
+    return removed

@@ -1,0 +1,22 @@
+"""The deploy worker: ``python -m app.workers`` consumes the deploy queue until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+from app.core.config import get_settings
+from app.workers.queue import default_queue
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    consumer = default_queue().huey.create_consumer(
+        workers=get_settings().worker_threads, worker_type="thread", periodic=True
+    )
+    consumer.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The deploy job, in small steps.
+
+1. claim the deployment (``queued → building``; a canceled one is skipped);
+2. fetch the branch's newest commit into a temp dir, record its SHA and message;
+3. create the runner container, copy the source and the step script in, start it;
+4. wait until the app answers on its port (``running``), its script exits
+   (``failed`` with the exit code), the deployment is canceled (``stopped``) or
+   the ready timeout passes (``failed``);
+5. once running, supersede the environment's previous running deployment.
+
+A failed runner is kept (Alloy ships its last lines); old stopped runners are
+removed later by the cleanup job (see ``app.workers.tasks.stop``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import docker.errors
+import httpx
+from docker.models.containers import Container
+from sqlalchemy import select
+
+from app.core.crypto import DecryptionError, decrypt_mapping, fernet_for
+from app.core.db import session_scope
+from app.models import Deployment, DeploymentStatus
+from app.services import docker as runner
+from app.services.deployments import transition
+from app.services.git import Commit, GitError, fetch_commit
+from app.workers.tasks.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+S = DeploymentStatus
+
+#: How often the worker looks at the container, the database and the port while waiting.
+POLL_SECONDS = 0.5
+
+
+class DeployFailed(Exception):
+    """A step failed in a way the user should read (bad repo, bad variables, Docker refused)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What the steps need, read once from the database (no session kept open)."""
+
+    deployment_id: str
+    project_id: str
+    environment_id: str
+    branch: str
+    repo_url: str
+    image: str
+    port: int
+    root_directory: str
+    steps: runner.Steps
+    project_vars_encrypted: str
+    environment_vars_encrypted: str
+
+
+class Outcome(Enum):
+    READY = "ready"
+    EXITED = "exited"
+    CANCELED = "canceled"
+    TIMED_OUT = "timed out"
+
+
+def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
+    """The huey task body: runs one deployment to ``running`` or a final status."""
+    job = _claim(ctx, deployment_id)
+    if job is None:
+        log.info("deployment %s is no longer queued: skipped", deployment_id)
+        return
+    try:
+        container = _prepare_runner(ctx, job)
+        if container is not None:
+            _follow_runner(ctx, job, container)
+    except DeployFailed as exc:
+        _fail(ctx, job.deployment_id, error=str(exc))
+    except Exception:
+        log.exception("deployment %s: unexpected error", deployment_id)
+        _fail(ctx, job.deployment_id, error="internal error in the deploy worker (see its log)")
+        raise
+
+
+# Step 1 ----------------------------------------------------------------------
+
+
+def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
+    with session_scope(ctx.sessions) as session:
+        if not transition(session, deployment_id=deployment_id, to=S.BUILDING):
+            return None
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        project, environment = deployment.project, deployment.environment
+        return Job(
+            deployment_id=deployment.id,
+            project_id=project.id,
+            environment_id=environment.id,
+            branch=deployment.branch,
+            repo_url=project.repo_url,
+            image=project.runner_image,
+            port=project.port,
+            root_directory=project.root_directory,
+            steps=runner.Steps(
+                build=project.build_command,
+                pre_deploy=project.pre_deploy_command,
+                start=project.start_command,
+            ),
+            project_vars_encrypted=project.env_vars_encrypted,
+            environment_vars_encrypted=environment.env_vars_encrypted,
+        )
+
+
+# Steps 2 and 3 ---------------------------------------------------------------
+
+
+def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
+    """Fetch, create, copy in, start; None when the deployment was canceled meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="devpush-src-") as tmp:
+        checkout = Path(tmp) / "src"
+        commit = _fetch(ctx, job, checkout)
+        if _canceled(ctx, job):
+            return None
+        container = _create_runner(ctx, job, commit, checkout)
+    if _canceled(ctx, job):
+        return None  # created, never started: the cleanup job removes it
+    container.start()
+    container.reload()
+    host_port = runner.published_port(container, job.port)
+    _update(ctx, job.deployment_id, host_port=host_port)
+    return container
+
+
+def _fetch(ctx: WorkerContext, job: Job, checkout: Path) -> Commit:
+    try:
+        commit = fetch_commit(url=job.repo_url, branch=job.branch, dest=checkout)
+    except GitError as exc:
+        raise DeployFailed(str(exc)) from exc
+    _update(ctx, job.deployment_id, commit_sha=commit.sha, commit_message=commit.message)
+    return commit
+
+
+def _variables(ctx: WorkerContext, encrypted: str) -> dict[str, str]:
+    if not encrypted:
+        return {}
+    try:
+        return decrypt_mapping(fernet_for(ctx.settings.secret_key.get_secret_value()), encrypted)
+    except DecryptionError as exc:
+        raise DeployFailed(str(exc)) from exc
+
+
+def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    spec = runner.RunnerSpec(
+        deployment_id=job.deployment_id,
+        project_id=job.project_id,
+        environment_id=job.environment_id,
+        branch=job.branch,
+        commit_sha=commit.sha,
+        image=job.image,
+        port=job.port,
+        root_directory=job.root_directory,
+    )
+    environment = runner.runner_environment(
+        spec=spec,
+        project_vars=_variables(ctx, job.project_vars_encrypted),
+        environment_vars=_variables(ctx, job.environment_vars_encrypted),
+    )
+    script = runner.run_script(
+        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
+    )
+    try:
+        kwargs = runner.runner_container_spec(
+            spec=spec, environment=environment, settings=ctx.settings
+        )
+        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
+        container = ctx.docker.containers.create(**kwargs)
+    except ValueError as exc:
+        raise DeployFailed(str(exc)) from exc
+    except docker.errors.ImageNotFound as exc:
+        raise DeployFailed(f"runner image {job.image} is not available on this host") from exc
+    except (docker.errors.APIError, runner.DockerError) as exc:
+        raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    container.put_archive("/", runner.source_archive(source_dir=checkout, script=script))
+    return container
+
+
+# Step 4 ----------------------------------------------------------------------
+
+
+def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
+    outcome = _wait(ctx, job, container)
+    if outcome is Outcome.READY:
+        if _mark_running(ctx, job):
+            _supersede_previous(ctx, job)
+        else:  # canceled in the instant it became ready
+            _stop(ctx, container)
+    elif outcome is Outcome.EXITED:
+        container.reload()
+        code = int(container.attrs["State"]["ExitCode"])
+        logs = container.logs(tail=50).decode(errors="replace")
+        step = runner.failed_step(logs) or "Start"
+        _fail(ctx, job.deployment_id, exit_code=code, error=f"{step} exited with code {code}")
+    elif outcome is Outcome.CANCELED:
+        _stop(ctx, container)
+    else:
+        _stop(ctx, container)
+        timeout = ctx.settings.runner_ready_timeout_seconds
+        _fail(ctx, job.deployment_id, error=f"no answer on port {job.port} within {timeout:g} s")
+
+
+def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
+    deadline = time.monotonic() + ctx.settings.runner_ready_timeout_seconds
+    host_port = runner.published_port(container, job.port)
+    while time.monotonic() < deadline:
+        if _canceled(ctx, job):
+            return Outcome.CANCELED
+        container.reload()
+        if container.status not in ("created", "running"):
+            return Outcome.EXITED
+        if host_port is not None and _answers(host_port):
+            return Outcome.READY
+        time.sleep(POLL_SECONDS)
+    return Outcome.TIMED_OUT
+
+
+def _answers(host_port: int) -> bool:
+    """Any HTTP response counts: the app is up, whatever it says to ``/``."""
+    try:
+        httpx.get(f"http://127.0.0.1:{host_port}/", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+# Step 5 ----------------------------------------------------------------------
+
+
+def _mark_running(ctx: WorkerContext, job: Job) -> bool:
+    with session_scope(ctx.sessions) as session:
+        return transition(session, deployment_id=job.deployment_id, to=S.RUNNING)
+
+
+def _supersede_previous(ctx: WorkerContext, job: Job) -> None:
+    """Stop the environment's other running deployments; the newest one stays running."""
+    to_stop: list[str] = []
+    with session_scope(ctx.sessions) as session:
+        mine = session.get(Deployment, job.deployment_id)
+        assert mine is not None
+        others = session.scalars(
+            select(Deployment).where(
+                Deployment.environment_id == job.environment_id,
+                Deployment.status == S.RUNNING,
+                Deployment.id != job.deployment_id,
+            )
+        ).all()
+        for other in others:
+            # Two builds of one environment may finish out of order: the older one yields.
+            older = other if other.created_at <= mine.created_at else mine
+            if transition(session, deployment_id=older.id, to=S.SUPERSEDED):
+                to_stop.append(older.container_id or runner.container_name(older.id))
+    for container_id in to_stop:
+        runner.stop_container(
+            ctx.docker, container_id, timeout=ctx.settings.runner_stop_timeout_seconds
+        )
+
+
+# Small shared helpers ----------------------------------------------------------
+
+
+def _canceled(ctx: WorkerContext, job: Job) -> bool:
+    with ctx.sessions() as session:
+        status = session.scalar(select(Deployment.status).where(Deployment.id == job.deployment_id))
+    return status is not S.BUILDING
+
+
+def _update(ctx: WorkerContext, deployment_id: str, **values: object) -> None:
+    with session_scope(ctx.sessions) as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        for name, value in values.items():
+            setattr(deployment, name, value)
+
+
+def _fail(ctx: WorkerContext, deployment_id: str, **values: object) -> None:
+    with session_scope(ctx.sessions) as session:
+        transition(session, deployment_id=deployment_id, to=S.FAILED, **values)
+
+
+def _stop(ctx: WorkerContext, container: Container) -> None:
+    runner.stop_container(
+        ctx.docker, container.id, timeout=ctx.settings.runner_stop_timeout_seconds
+    )

@@ -1,0 +1,34 @@
+"""Jobs that stop runners: a canceled deployment's, and the cleanup of old stopped ones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from app.models import Deployment
+from app.services import docker as runner
+from app.workers.tasks.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+
+def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
+    """Stop the deployment's runner (kept, so Alloy ships its last lines); idempotent."""
+    with ctx.sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        container_id = deployment.container_id if deployment is not None else None
+    runner.stop_container(
+        ctx.docker,
+        container_id or runner.container_name(deployment_id),
+        timeout=ctx.settings.runner_stop_timeout_seconds,
+    )
+
+
+def run_cleanup(*, ctx: WorkerContext) -> list[str]:
+    """Remove runners that stopped longer ago than ``runner_cleanup_after_seconds``."""
+    removed = runner.remove_stopped_runners(
+        ctx.docker, older_than=timedelta(seconds=ctx.settings.runner_cleanup_after_seconds)
+    )
+    if removed:
+        log.info("removed %d stopped runner containers", len(removed))
+    return removed

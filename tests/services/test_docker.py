@@ -1,0 +1,172 @@
+"""The runner container spec and step script (pure functions; the script runs under /bin/sh)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from app.core.config import Settings
+from app.core.labels import RUNNER_LABELS
+from app.services.docker import (
+    RunnerSpec,
+    Steps,
+    failed_step,
+    run_script,
+    runner_container_spec,
+    runner_environment,
+    source_archive,
+    working_dir,
+)
+
+SPEC = RunnerSpec(
+    deployment_id="d1",
+    project_id="p1",
+    environment_id="e1",
+    branch="feature/x",
+    commit_sha="0123456789abcdef0123",
+    image="devpush/runner-python:local",
+    port=8000,
+    root_directory="web",
+)
+
+
+def spec_for(settings: Settings) -> dict:
+    return runner_container_spec(spec=SPEC, environment={"A": "1"}, settings=settings)
+
+
+def test_labels_are_the_runner_labels_plus_the_role() -> None:
+    labels = spec_for(Settings())["labels"]
+    assert {k: labels[k] for k in RUNNER_LABELS} == {
+        "devpush.project_id": "p1",
+        "devpush.environment_id": "e1",
+        "devpush.branch": "feature/x",
+        "devpush.deployment_id": "d1",
+    }
+    assert labels["devpush.role"] == "runner"
+    assert set(labels) == {*RUNNER_LABELS, "devpush.role"}
+
+
+def test_log_config_is_json_file_with_rotation_from_settings() -> None:
+    settings = Settings(runner_log_max_size="3m", runner_log_max_file=7)
+    log_config = spec_for(settings)["log_config"]
+    assert log_config["Type"] == "json-file"
+    assert log_config["Config"] == {"max-size": "3m", "max-file": "7"}
+    assert "loki" not in repr(spec_for(settings)).lower()
+
+
+def test_limits_network_port_and_working_dir() -> None:
+    settings = Settings(runner_memory="256m", runner_cpus=0.5, runner_network="net-x")
+    kwargs = spec_for(settings)
+    assert kwargs["mem_limit"] == "256m"
+    assert kwargs["nano_cpus"] == 500_000_000
+    assert kwargs["network"] == "net-x"
+    # Loopback only, random host port.
+    assert kwargs["ports"] == {"8000/tcp": ("127.0.0.1", None)}
+    assert kwargs["working_dir"] == "/app/web"
+    assert kwargs["name"] == "devpush-runner-d1"
+    assert kwargs["command"] == ["/bin/sh", "/devpush/run.sh"]
+    assert kwargs["environment"] == {"A": "1"}
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"), [("", "/app"), ("/", "/app"), ("a/b/", "/app/a/b"), ("./x", "/app/x")]
+)
+def test_working_dir(root: str, expected: str) -> None:
+    assert working_dir(root) == expected
+
+
+def test_working_dir_refuses_leaving_the_source() -> None:
+    with pytest.raises(ValueError, match="inside the repository"):
+        working_dir("../etc")
+
+
+def test_environment_precedence_platform_wins() -> None:
+    env = runner_environment(
+        spec=SPEC,
+        project_vars={"A": "project", "B": "project", "PORT": "1"},
+        environment_vars={"B": "environment"},
+    )
+    assert env["A"] == "project"
+    assert env["B"] == "environment"
+    assert env["PORT"] == "8000"
+    assert env["DEVPUSH_BRANCH"] == "feature/x"
+    assert env["DEVPUSH_COMMIT_SHA"] == SPEC.commit_sha
+
+
+def run_sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    path = cwd / "run.sh"
+    path.write_text(script)
+    return subprocess.run(
+        ["sh", str(path)], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+    )
+
+
+def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:
+    script = run_script(
+        steps=Steps(build="echo building; echo 'it''s'", pre_deploy="", start="echo started"),
+        branch="main",
+        commit_sha="abcdef1234567890",
+        commit_message="Add thing\n\nLong body",
+    )
+    done = run_sh(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "==> Deploying branch main at abcdef123456: Add thing",
+        "==> Build: echo building; echo 'it''s'",
+        "building",
+        "its",
+        "==> Pre-deploy: skipped (no command)",
+        "==> Start: echo started",
+        "started",
+    ]
+
+
+def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
+    script = run_script(
+        steps=Steps(build="echo ok", pre_deploy="echo migrating; exit 3", start="echo never"),
+        branch="main",
+        commit_sha="abc",
+        commit_message="",
+    )
+    done = run_sh(script, tmp_path)
+    assert done.returncode == 3
+    assert "never" not in done.stdout
+    assert done.stdout.splitlines()[-1] == "==> Pre-deploy failed with exit code 3"
+    assert failed_step(done.stdout) == "Pre-deploy"
+
+
+def test_commands_and_messages_are_not_interpolated(tmp_path: Path) -> None:
+    script = run_script(
+        steps=Steps(build="", pre_deploy="", start="echo '$HOME' \"$0\""),
+        branch="main",
+        commit_sha="abc",
+        commit_message="$(touch pwned) `touch pwned2`",
+    )
+    done = run_sh(script, tmp_path)
+    assert done.returncode == 0
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "pwned2").exists()
+    assert "$(touch pwned)" in done.stdout.splitlines()[0]
+
+
+def test_source_archive_has_the_checkout_without_git_and_the_script(tmp_path: Path) -> None:
+    (tmp_path / "src" / ".git").mkdir(parents=True)
+    (tmp_path / "src" / ".git" / "HEAD").write_text("ref")
+    (tmp_path / "src" / "app.py").write_text("print()")
+    data = source_archive(source_dir=tmp_path / "src", script="#!/bin/sh\n")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = set(tar.getnames())
+        script = tar.getmember("devpush/run.sh")
+    assert {"app", "app/app.py", "devpush", "devpush/run.sh"} <= names
+    assert not any(".git" in name for name in names)
+    assert script.mode == 0o755
+
+
+def test_failed_step_reads_the_last_announced_step() -> None:
+    logs = "==> Deploying branch x\n==> Build: make\nok\n==> Start: run\nTraceback\n"
+    assert failed_step(logs) == "Start"
+    assert failed_step("nothing") is None
