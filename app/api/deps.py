@@ -1,0 +1,192 @@
+"""Request dependencies: settings, the DB session, who is asking, and what they may see.
+
+Ownership is enforced here and only here: ``WebProject``/``ApiProject`` and
+``WebDeployment``/``ApiDeployment`` resolve an object inside the caller's teams and
+answer 404 for anything else, so a route never checks a team itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from cryptography.fernet import Fernet
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
+from app.models import Deployment, Project, Team, User
+from app.services import projects as project_service
+from app.services.teams import teams_for_user
+from app.services.tokens import user_for_token
+from app.workers.queue import DeployQueue
+
+#: Session keys set at log-in.
+SESSION_USER = "user_id"
+SESSION_TEAM = "team_id"
+
+
+class LoginRequiredError(Exception):
+    """The browser has no valid session: the app answers with a redirect to /login."""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_fernet(request: Request) -> Fernet:
+    return request.app.state.fernet
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with session_scope(request.app.state.sessions) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+FernetDep = Annotated[Fernet, Depends(get_fernet)]
+# scope="function": commit before the response leaves, so a redirect never outruns the write.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every unsafe request of the web app carries the session's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        form = await request.form()
+        value = form.get(CSRF_FORM_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_matches(request.session, submitted):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or invalid")
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    user_id = request.session.get(SESSION_USER)
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        request.session.pop(SESSION_USER, None)
+        raise LoginRequiredError
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    """The signed-in user, the team they are working in, and all their teams."""
+
+    user: User
+    team: Team
+    teams: list[Team]
+
+
+def web_context(request: Request, user: CurrentUser, session: SessionDep) -> WebContext:
+    teams = teams_for_user(session, user_id=user.id)
+    if not teams:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this account belongs to no team")
+    wanted = request.session.get(SESSION_TEAM)
+    team = next((t for t in teams if t.id == wanted), teams[0])
+    request.session[SESSION_TEAM] = team.id
+    context = WebContext(user=user, team=team, teams=teams)
+    request.state.web = context
+    return context
+
+
+WebCtx = Annotated[WebContext, Depends(web_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (devpush login, or the UI)")
+
+
+def api_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    user = user_for_token(session, plaintext=credentials.credentials) if credentials else None
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def api_team_ids(user: ApiUser, session: SessionDep) -> list[str]:
+    return [team.id for team in teams_for_user(session, user_id=user.id)]
+
+
+ApiTeamIds = Annotated[list[str], Depends(api_team_ids)]
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def owned_project(session: Session, *, team_ids: list[str], ref: str) -> Project:
+    """The one ownership check for projects: outside ``team_ids`` is 404."""
+    try:
+        return project_service.find_project(session, team_ids=team_ids, ref=ref)
+    except project_service.AmbiguousProjectError as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "several of your teams have a project with this slug: use its id",
+        ) from exc
+    except project_service.ProjectNotFoundError as exc:
+        raise _not_found("project") from exc
+
+
+def owned_deployment(session: Session, *, team_ids: list[str], deployment_id: str) -> Deployment:
+    """The one ownership check for deployments: outside ``team_ids`` is 404."""
+    deployment = project_service.find_deployment(
+        session, team_ids=team_ids, deployment_id=deployment_id
+    )
+    if deployment is None:
+        raise _not_found("deployment")
+    return deployment
+
+
+def web_project(project_ref: str, ctx: WebCtx, session: SessionDep) -> Project:
+    # The web app works in one team at a time: the one picked in the team switcher.
+    return owned_project(session, team_ids=[ctx.team.id], ref=project_ref)
+
+
+def web_deployment(
+    deployment_id: str, project: Annotated[Project, Depends(web_project)], session: SessionDep
+) -> Deployment:
+    deployment = owned_deployment(session, team_ids=[project.team_id], deployment_id=deployment_id)
+    if deployment.project_id != project.id:
+        raise _not_found("deployment")
+    return deployment
+
+
+def api_project(project_ref: str, team_ids: ApiTeamIds, session: SessionDep) -> Project:
+    return owned_project(session, team_ids=team_ids, ref=project_ref)
+
+
+def api_deployment(deployment_id: str, team_ids: ApiTeamIds, session: SessionDep) -> Deployment:
+    return owned_deployment(session, team_ids=team_ids, deployment_id=deployment_id)
+
+
+WebProject = Annotated[Project, Depends(web_project)]
+WebDeployment = Annotated[Deployment, Depends(web_deployment)]
+ApiProject = Annotated[Project, Depends(api_project)]
+ApiDeployment = Annotated[Deployment, Depends(api_deployment)]
+
+
+def get_queue(request: Request) -> DeployQueue:
+    """The queue deploys are enqueued on (built from the app's settings in the lifespan)."""
+    return request.app.state.queue
+
+
+QueueDep = Annotated[DeployQueue, Depends(get_queue)]

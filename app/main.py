@@ -1,0 +1,109 @@
+"""The web app: ``create_app(settings)`` builds it; ``app`` is the one uvicorn serves.
+
+The lifespan opens what requests share (DB engine and sessions, the env-var cipher,
+an HTTP client for Loki) and closes it on shutdown; nothing is built at import time
+except through ``create_app`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.api.deps import LoginRequiredError
+from app.core.config import Settings, get_settings
+from app.core.crypto import fernet_for
+from app.core.db import create_db_engine, session_factory
+from app.routers import include_routers
+from app.routers.rendering import build_templates, is_htmx, render
+from app.workers.queue import DeployQueue, huey_from_url
+
+_APP_DIR = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = None) -> FastAPI:
+    """Build the app. ``queue`` is where deploys are enqueued (default: ``queue_url``'s)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.queue = queue or DeployQueue(huey_from_url(settings.queue_url))
+        async with httpx.AsyncClient(
+            base_url=settings.loki_url, timeout=settings.loki_timeout_seconds
+        ) as loki_http:
+            app.state.loki_http = loki_http
+            try:
+                yield
+            finally:
+                engine.dispose()
+
+    app = FastAPI(
+        title="devpush",
+        summary="Self-hosted push-to-deploy: projects, deployments and logs.",
+        version="0.1.2",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.fernet = fernet_for(settings.secret_key.get_secret_value())
+    app.state.templates = build_templates(_APP_DIR / "templates")
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="devpush_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.environment != "development",
+    )
+    app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
+    include_routers(app)
+
+    @app.exception_handler(LoginRequiredError)
+    async def _to_login(request: Request, _exc: LoginRequiredError) -> Response:
+        target = "/login"
+        if is_htmx(request):
+            # A redirect inside an htmx swap would render the login page into a fragment.
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+        # The JSON API (and htmx fragments) keep FastAPI's JSON errors; pages get an HTML one.
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return await http_exception_handler(request, exc)
+        return render(
+            request,
+            "errors/pages/error.html",
+            {"status_code": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    return app
+
+
+@lru_cache
+def _default_app() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn app.main:app`` reads the settings when it loads the app, not at import.
+    if name == "app":
+        return _default_app()
+    raise AttributeError(name)

@@ -1,0 +1,36 @@
+"""Deployments over the API: detail, redeploy, cancel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import ApiDeployment, ApiUser, QueueDep, SessionDep
+from app.routers.api.v1.schemas import DeploymentPublic
+from app.services import deployments as deploy_service
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+
+@router.get("/{deployment_id}", response_model=DeploymentPublic)
+def get_deployment(deployment: ApiDeployment) -> DeploymentPublic:
+    return DeploymentPublic.model_validate(deployment)
+
+
+@router.post(
+    "/{deployment_id}/redeploy",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentPublic,
+)
+def redeploy(
+    deployment: ApiDeployment, user: ApiUser, session: SessionDep, queue: QueueDep
+) -> DeploymentPublic:
+    """A new deployment of the same branch (its newest commit)."""
+    new = deploy_service.redeploy(session, deployment=deployment, created_by=user, queue=queue)
+    return DeploymentPublic.model_validate(new)
+
+
+@router.post("/{deployment_id}/cancel", response_model=DeploymentPublic)
+def cancel(deployment: ApiDeployment, session: SessionDep, queue: QueueDep) -> DeploymentPublic:
+    """Stop a queued, building or running deployment; an ended one is left as it is."""
+    deploy_service.cancel_deployment(session, deployment=deployment, queue=queue)
+    return DeploymentPublic.model_validate(deployment)

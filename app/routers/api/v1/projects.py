@@ -1,0 +1,96 @@
+"""Projects over the API: list, detail, create; deployments of a project and deploy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from app.api.deps import ApiProject, ApiTeamIds, ApiUser, FernetDep, QueueDep, SessionDep
+from app.models import Project
+from app.routers.api.v1.schemas import (
+    DeploymentPublic,
+    DeployRequest,
+    EnvironmentPublic,
+    ProjectCreateIn,
+    ProjectDetail,
+    ProjectPublic,
+)
+from app.services import deployments as deploy_service
+from app.services import projects as project_service
+from app.services.git import InvalidBranchError
+from app.services.teams import teams_for_user
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def _detail(project: Project, session: SessionDep, fernet: FernetDep) -> ProjectDetail:
+    environments = project_service.list_environments(session, project=project)
+    names = sorted(project_service.project_env_vars(project, fernet=fernet))
+    return ProjectDetail(
+        **ProjectPublic.model_validate(project).model_dump(),
+        environments=[EnvironmentPublic.model_validate(e) for e in environments],
+        env_var_names=names,
+    )
+
+
+@router.get("", response_model=list[ProjectPublic])
+def list_projects(team_ids: ApiTeamIds, session: SessionDep) -> list[ProjectPublic]:
+    """Projects of every team the token's user belongs to."""
+    projects = project_service.list_projects(session, team_ids=team_ids)
+    return [ProjectPublic.model_validate(p) for p in projects]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectDetail)
+def create_project(
+    body: ProjectCreateIn, user: ApiUser, session: SessionDep, fernet: FernetDep
+) -> ProjectDetail:
+    teams = teams_for_user(session, user_id=user.id)
+    if body.team is None:
+        if len(teams) != 1:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "you belong to several teams: set `team`"
+            )
+        team = teams[0]
+    else:
+        team = next((t for t in teams if body.team in (t.id, t.slug)), None)
+        if team is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "team not found")
+    data = project_service.ProjectCreate.model_validate(body.model_dump(exclude={"team"}))
+    try:
+        project = project_service.create_project(session, team=team, data=data, fernet=fernet)
+    except project_service.ProjectExistsError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _detail(project, session, fernet)
+
+
+@router.get("/{project_ref}", response_model=ProjectDetail)
+def get_project(project: ApiProject, session: SessionDep, fernet: FernetDep) -> ProjectDetail:
+    """A project by id or slug."""
+    return _detail(project, session, fernet)
+
+
+@router.get("/{project_ref}/deployments", response_model=list[DeploymentPublic])
+def list_deployments(
+    project: ApiProject, session: SessionDep, limit: int = 20
+) -> list[DeploymentPublic]:
+    deployments = project_service.list_deployments(
+        session, project=project, limit=max(1, min(limit, 100))
+    )
+    return [DeploymentPublic.model_validate(d) for d in deployments]
+
+
+@router.post(
+    "/{project_ref}/deployments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentPublic,
+)
+def deploy(
+    project: ApiProject, user: ApiUser, session: SessionDep, queue: QueueDep, body: DeployRequest
+) -> DeploymentPublic:
+    """Queue a deployment of a branch (default: the project's default branch)."""
+    try:
+        deployment = deploy_service.create_deployment(
+            session, project=project, branch=body.branch, created_by=user, queue=queue
+        )
+    except InvalidBranchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return DeploymentPublic.model_validate(deployment)

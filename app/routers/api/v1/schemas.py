@@ -1,0 +1,114 @@
+"""Response and request bodies of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import DeploymentStatus, EnvironmentKind
+from app.services.projects import ProjectCreate
+
+
+class TokenRequest(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+    name: str = Field(default="devpush CLI", min_length=1, max_length=100)
+
+
+class TokenCreated(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    #: Shown once: only its hash is stored.
+    token: str
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TeamPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    slug: str
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    teams: list[TeamPublic] = []
+
+
+class EnvironmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: EnvironmentKind
+    branch: str
+
+
+class ProjectPublic(BaseModel):
+    """A project without its environment variables (they are secrets)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    team_id: str
+    name: str
+    slug: str
+    repo_url: str
+    default_branch: str
+    runner_image: str
+    root_directory: str
+    build_command: str
+    pre_deploy_command: str
+    start_command: str
+    port: int
+    created_at: datetime
+
+
+class ProjectDetail(ProjectPublic):
+    environments: list[EnvironmentPublic]
+    env_var_names: list[str]
+
+
+class ProjectCreateIn(ProjectCreate):
+    #: The team's slug or id; may be left out when the user belongs to one team only.
+    team: str | None = None
+
+
+class DeploymentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    environment_id: str
+    branch: str
+    commit_sha: str | None
+    commit_message: str | None
+    status: DeploymentStatus
+    created_at: datetime
+    started_at: datetime | None
+    ready_at: datetime | None
+    finished_at: datetime | None
+    host_port: int | None
+    exit_code: int | None
+    error: str | None
+
+
+class DeployRequest(BaseModel):
+    #: Defaults to the project's default branch.
+    branch: str | None = Field(default=None, max_length=255)

@@ -1,0 +1,69 @@
+"""Deployments in the web app: deploy a branch, watch one, redeploy, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import Response
+
+from app.api.deps import QueueDep, SessionDep, WebCtx, WebDeployment, WebProject
+from app.models import Deployment
+from app.routers.rendering import redirect, render
+from app.services import deployments as deploy_service
+from app.services.git import InvalidBranchError
+
+router = APIRouter(tags=["deployments"])
+
+
+def _url(deployment: Deployment) -> str:
+    return f"/projects/{deployment.project.slug}/deployments/{deployment.id}"
+
+
+@router.post("/projects/{project_ref}/deployments")
+def deploy(
+    request: Request,
+    ctx: WebCtx,
+    project: WebProject,
+    session: SessionDep,
+    queue: QueueDep,
+    branch: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    try:
+        deployment = deploy_service.create_deployment(
+            session,
+            project=project,
+            branch=branch.strip() or None,
+            created_by=ctx.user,
+            queue=queue,
+        )
+    except InvalidBranchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return redirect(request, _url(deployment))
+
+
+@router.get("/projects/{project_ref}/deployments/{deployment_id}")
+def show_deployment(request: Request, deployment: WebDeployment) -> Response:
+    return render(request, "deployments/pages/show.html", {"deployment": deployment})
+
+
+@router.get("/projects/{project_ref}/deployments/{deployment_id}/status")
+def deployment_status(request: Request, deployment: WebDeployment) -> Response:
+    """The status panel; the deployment page polls it while the deployment moves."""
+    return render(request, "deployments/partials/_status.html", {"deployment": deployment})
+
+
+@router.post("/projects/{project_ref}/deployments/{deployment_id}/redeploy")
+def redeploy(
+    request: Request, ctx: WebCtx, deployment: WebDeployment, session: SessionDep, queue: QueueDep
+) -> Response:
+    new = deploy_service.redeploy(session, deployment=deployment, created_by=ctx.user, queue=queue)
+    return redirect(request, _url(new))
+
+
+@router.post("/projects/{project_ref}/deployments/{deployment_id}/cancel")
+def cancel(
+    request: Request, deployment: WebDeployment, session: SessionDep, queue: QueueDep
+) -> Response:
+    deploy_service.cancel_deployment(session, deployment=deployment, queue=queue)
+    return redirect(request, _url(deployment))

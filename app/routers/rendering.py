@@ -1,0 +1,60 @@
+"""Template rendering: the one place that knows about htmx partials and the CSRF token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_token_for
+
+
+def _page_globals(request: Request) -> dict[str, Any]:
+    return {
+        "csrf_token": csrf_token_for(request.session),
+        "csrf_field": CSRF_FORM_FIELD,
+        "csrf_header": CSRF_HEADER,
+        # Set by the auth dependencies; absent on the login page.
+        "web": getattr(request.state, "web", None),
+        "user": getattr(request.state, "user", None),
+    }
+
+
+def build_templates(directory: Path) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=directory, context_processors=[_page_globals])
+    templates.env.globals["status_class"] = lambda status: f"status status-{status}"
+    return templates
+
+
+def is_htmx(request: Request) -> bool:
+    # Boosted links are whole-page navigations even though htmx sends them.
+    return (
+        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    partial: str | None = None,
+) -> HTMLResponse:
+    """Render ``name``, or ``partial`` instead when htmx asks for a fragment."""
+    templates: Jinja2Templates = request.app.state.templates
+    template = partial if partial is not None and is_htmx(request) else name
+    return templates.TemplateResponse(
+        request, template, dict(context or {}), status_code=status_code
+    )
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a POST: a 303 for a form, an HX-Redirect for htmx."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

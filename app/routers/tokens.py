@@ -1,0 +1,46 @@
+"""API tokens in the web app: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep, WebCtx
+from app.routers.rendering import redirect, render
+from app.services import tokens as token_service
+
+router = APIRouter(tags=["tokens"])
+
+
+def _page(request: Request, ctx: WebCtx, session: SessionDep, **extra: object) -> Response:
+    tokens = token_service.list_tokens(session, user_id=ctx.user.id)
+    return render(request, "tokens/pages/index.html", {"tokens": tokens, **extra})
+
+
+@router.get("/settings/tokens")
+def list_tokens(request: Request, ctx: WebCtx, session: SessionDep) -> Response:
+    return _page(request, ctx, session)
+
+
+@router.post("/settings/tokens")
+def create_token(
+    request: Request,
+    ctx: WebCtx,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    try:
+        token, plaintext = token_service.create_token(session, user=ctx.user, name=name)
+    except ValueError as exc:
+        return _page(request, ctx, session, error=str(exc))
+    # Shown once, in this response only; the database keeps its hash.
+    return _page(request, ctx, session, new_token=plaintext, new_token_name=token.name)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(request: Request, ctx: WebCtx, session: SessionDep, token_id: int) -> Response:
+    if not token_service.revoke_token(session, user_id=ctx.user.id, token_id=token_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "token not found")
+    return redirect(request, "/settings/tokens")
