@@ -1,0 +1,69 @@
+"""``devpush deploy PROJECT``: queue a deployment and follow it until it runs or fails."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from app.cli.client import ApiError, fail, logged_in_client
+from app.models import DeploymentStatus
+
+console = Console()
+
+#: Exit code when the deployment did not reach ``running`` in time.
+EXIT_TIMEOUT = 2
+
+
+def _describe(deployment: dict[str, Any]) -> str:
+    status = deployment["status"]
+    commit = (deployment.get("commit_sha") or "")[:8]
+    return f"{status}" + (f" ({commit})" if commit else "")
+
+
+def deploy(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    branch: Annotated[str | None, typer.Option(help="Default: the project default branch")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for running")] = 900.0,
+    interval: Annotated[float, typer.Option(help="Seconds between status checks")] = 1.0,
+    wait: Annotated[bool, typer.Option(help="Follow the deployment until it settles")] = True,
+) -> None:
+    """Deploy a branch; exits 0 once it is running, non-zero if it fails, stops or times out."""
+    try:
+        with logged_in_client() as client:
+            deployment = client.post(f"/projects/{project}/deployments", json={"branch": branch})
+            console.print(
+                f"Deployment [bold]{deployment['id']}[/bold] of {deployment['branch']}: queued"
+            )
+            if not wait:
+                return
+            deadline = time.monotonic() + timeout
+            last = deployment["status"]
+            with console.status(f"Deployment is {last}…") as spinner:
+                while True:
+                    status = DeploymentStatus(deployment["status"])
+                    if status != last:
+                        console.print(f"  → {_describe(deployment)}")
+                        spinner.update(f"Deployment is {status}…")
+                        last = status
+                    if status is DeploymentStatus.RUNNING or status.is_final:
+                        break
+                    if time.monotonic() > deadline:
+                        raise fail(f"still {status} after {timeout:.0f}s", code=EXIT_TIMEOUT)
+                    time.sleep(interval)
+                    deployment = client.get(f"/deployments/{deployment['id']}")
+    except ApiError as exc:
+        raise fail(str(exc)) from exc
+    if status is not DeploymentStatus.RUNNING:
+        detail = deployment.get("error") or ""
+        if deployment.get("exit_code") is not None:
+            detail += f" (exit code {deployment['exit_code']})"
+        raise fail(f"deployment {status}: {detail.strip() or 'no details'}")
+    port = deployment.get("host_port")
+    console.print("[green]Running[/green]" + (f" on 127.0.0.1:{port}" if port else "") + ".")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(deploy)
