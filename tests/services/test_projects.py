@@ -1,0 +1,115 @@
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.core.crypto import fernet_for
+from app.models import EnvironmentKind
+from app.services.projects import (
+    AmbiguousProjectError,
+    ProjectCreate,
+    ProjectExistsError,
+    ProjectNotFoundError,
+    create_project,
+    find_project,
+    list_environments,
+    parse_env_lines,
+    project_env_vars,
+)
+from app.services.teams import create_team
+from app.services.users import create_user
+
+FERNET = fernet_for("test-secret")
+VALID = {
+    "name": "My App",
+    "repo_url": "https://git.example.org/me/app.git",
+    "start_command": "python3 app.py",
+}
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+def test_defaults_and_derived_slug() -> None:
+    data = ProjectCreate.model_validate(VALID)
+    assert data.slug == "my-app"
+    assert data.default_branch == "main"
+    assert data.runner_image == "devpush/runner-python:local"
+    assert data.port == 8000
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("repo_url", "http://git.example.org/app.git"),
+        ("repo_url", "git@example.org:me/app.git"),
+        ("repo_url", "https://user:pw@example.org/app.git"),
+        ("repo_url", "relative/path"),
+        ("slug", "Not A Slug"),
+        ("slug", "-edge"),
+        ("default_branch", "bad..branch"),
+        ("default_branch", "-x"),
+        ("runner_image", "Upper/Case:tag"),
+        ("runner_image", "image with space"),
+        ("root_directory", "../outside"),
+        ("root_directory", "/abs"),
+        ("port", 0),
+        ("port", 70000),
+        ("start_command", ""),
+        ("env_vars", {"1BAD": "x"}),
+    ],
+)
+def test_invalid_fields_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        ProjectCreate.model_validate({**VALID, field: value})
+    assert info.value.errors()[0]["loc"] == (field,)
+
+
+@pytest.mark.parametrize(
+    "value", ["/srv/repos/app", "file:///srv/repos/app", "https://example.org/a/b.git"]
+)
+def test_accepted_repositories(value: str) -> None:
+    assert ProjectCreate.model_validate({**VALID, "repo_url": value}).repo_url == value
+
+
+def test_parse_env_lines() -> None:
+    text = "# comment\nA=1\n\nB = two=2\nEMPTY=\n"
+    assert parse_env_lines(text) == {"A": "1", "B": " two=2", "EMPTY": ""}
+    with pytest.raises(ValueError, match="line 2"):
+        parse_env_lines("A=1\nnot a pair")
+
+
+def test_create_project_encrypts_env_vars_and_makes_production(session: Session) -> None:
+    ada = create_user(session, email="ada@example.org", password="long enough")
+    team = create_team(session, name="A", owner=ada)
+    data = ProjectCreate.model_validate({**VALID, "env_vars": {"API_KEY": "hunter2-secret"}})
+    project = create_project(session, team=team, data=data, fernet=FERNET)
+    session.commit()
+    raw = session.execute(
+        text("SELECT env_vars_encrypted FROM projects WHERE id = :id"), {"id": project.id}
+    ).scalar_one()
+    assert "hunter2-secret" not in raw
+    assert "API_KEY" not in raw
+    assert project_env_vars(project, fernet=FERNET) == {"API_KEY": "hunter2-secret"}
+    [environment] = list_environments(session, project=project)
+    assert (environment.kind, environment.branch) == (EnvironmentKind.PRODUCTION, "main")
+    with pytest.raises(ProjectExistsError):
+        create_project(session, team=team, data=data, fernet=FERNET)
+
+
+def test_find_project_is_scoped_to_teams(session: Session) -> None:
+    ada = create_user(session, email="ada@example.org", password="long enough")
+    a = create_team(session, name="A", owner=ada)
+    b = create_team(session, name="B", owner=ada)
+    data = ProjectCreate.model_validate(VALID)
+    in_a = create_project(session, team=a, data=data, fernet=FERNET)
+    in_b = create_project(session, team=b, data=data, fernet=FERNET)
+    assert find_project(session, team_ids=[a.id], ref="my-app") is in_a
+    assert find_project(session, team_ids=[a.id], ref=in_a.id) is in_a
+    with pytest.raises(ProjectNotFoundError):
+        find_project(session, team_ids=[a.id], ref=in_b.id)
+    with pytest.raises(AmbiguousProjectError):
+        find_project(session, team_ids=[a.id, b.id], ref="my-app")
+    assert find_project(session, team_ids=[a.id, b.id], ref=in_b.id) is in_b
