@@ -1,0 +1,64 @@
+"""Load the Compose files with compose-go (the loader of ``docker compose``).
+
+``docker compose`` is not installed here; scripts/dev/compose-validator.sh builds a
+small validator on compose-go and BuildKit's Dockerfile frontend and caches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+LoadCompose = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def validator() -> Path:
+    proc = subprocess.run(
+        [str(REPO / "scripts/dev/compose-validator.sh")], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"could not build the Compose validator:\n{proc.stderr}")
+    return Path(proc.stdout.strip())
+
+
+def run_compose(
+    validator: Path, *files: str, env_files: tuple[str, ...], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    args = [str(validator), "compose", "--no-env-resolution"]
+    for env_file in env_files:
+        args += ["--env-file", env_file]
+    for file in files:
+        args += ["-f", str(REPO / file)]
+    # A clean environment: only what the test passes decides interpolation.
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env}
+    return subprocess.run(args, capture_output=True, text=True, env=clean, cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def secrets_env(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("env") / "test.env"
+    path.write_text("POSTGRES_PASSWORD=test-password\n")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def load_compose(validator: Path, secrets_env: str) -> LoadCompose:
+    """Load files as the scripts do: --env-file versions.env --env-file .env."""
+
+    def load(*files: str) -> dict[str, Any]:
+        proc = run_compose(
+            validator, *files, env_files=(str(REPO / "versions.env"), secrets_env), env={}
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return load
