@@ -39,12 +39,11 @@ def _attr(name: str) -> str:
 
 
 def test_alloy_maps_exactly_the_app_labels() -> None:
-    mapped = {
-        rule["target_label"].strip('"'): rule["source_labels"].strip('[]"')
-        for rule in _rules()
-        if rule.get("source_labels", "").startswith(f'["{DOCKER_META_LABEL}devpush')
-    }
-    assert mapped == {name: _sanitized(f"{LABEL_PREFIX}{name}") for name in LOKI_LABELS}
+    (labelmap,) = [rule for rule in _rules() if rule.get("action") == '"labelmap"']
+    prefix = _sanitized(LABEL_PREFIX)
+    assert labelmap["regex"] == f'"{prefix}({"|".join(LOKI_LABELS)})"'
+    # No other rule writes a devpush label: the labelmap is the one mapping.
+    assert not [r for r in _rules() if r.get("source_labels", "").startswith(f'["{prefix}')]
     job = [rule for rule in _rules() if rule.get("target_label") == '"job"']
     assert [rule["replacement"] for rule in job] == [f'"{LOKI_JOB}"']
 
