@@ -162,6 +162,8 @@ def runner_container_spec(
         "mem_limit": settings.runner_memory,
         "nano_cpus": int(settings.runner_cpus * 1_000_000_000),
         "security_opt": ["no-new-privileges"],
+        # Docker's init as PID 1: forwards SIGTERM to the app (a stop is quick) and reaps zombies.
+        "init": True,
         "stop_signal": "SIGTERM",
     }
 
@@ -253,12 +255,23 @@ def _ended_at(container: Container) -> datetime | None:
 
 
 def remove_stopped_runners(
-    client: docker.DockerClient, *, older_than: timedelta, now: datetime | None = None
+    client: docker.DockerClient,
+    *,
+    older_than: timedelta,
+    labels: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
-    """Remove runner containers that exited more than ``older_than`` ago; their names."""
+    """Remove runner containers that exited more than ``older_than`` ago; their names.
+
+    ``labels`` narrows the search further (for example to one project's runners).
+    """
     now = now or datetime.now(UTC)
     removed = []
-    filters = {"label": f"{ROLE_LABEL}={RUNNER_ROLE}", "status": ["exited", "created", "dead"]}
+    wanted = {ROLE_LABEL: RUNNER_ROLE, **(labels or {})}
+    filters = {
+        "label": [f"{key}={value}" for key, value in wanted.items()],
+        "status": ["exited", "created", "dead"],
+    }
     for container in client.containers.list(all=True, filters=filters):
         ended = _ended_at(container)
         if ended is None or now - ended < older_than:

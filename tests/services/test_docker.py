@@ -70,6 +70,7 @@ def test_limits_network_port_and_working_dir() -> None:
     assert kwargs["name"] == "devpush-runner-d1"
     assert kwargs["command"] == ["/bin/sh", "/devpush/run.sh"]
     assert kwargs["environment"] == {"A": "1"}
+    assert kwargs["init"] is True
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,392 @@
+"""Deploying examples/hello-python from a real git repository into real runner containers.
+
+One test goes the whole way: the service enqueues on a SQLite huey queue, a
+``python -m app.workers`` process consumes it and reaches Docker through the
+worker's socket-proxy door. The others call the deploy job directly, on SQLite
+and PostgreSQL. Every container and network made here is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+from docker.models.containers import Container
+from huey import MemoryHuey
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.core.crypto import encrypt_mapping, fernet_for
+from app.core.db import create_db_engine, session_factory
+from app.core.labels import RUNNER_LABELS
+from app.core.migrate import upgrade_to_head
+from app.local import processes
+from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
+from app.models import Deployment, DeploymentStatus, Project, Team
+from app.services.deployments import (
+    cancel_deployment,
+    create_deployment,
+    ensure_production_environment,
+    redeploy,
+)
+from app.services.docker import docker_client
+from app.workers.queue import DeployQueue, huey_from_url
+from app.workers.tasks.context import WorkerContext
+from app.workers.tasks.deploy import run_deploy
+from app.workers.tasks.stop import run_cleanup
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "hello-python"
+RUNNER_IMAGE = "devpush/runner-python:local"
+S = DeploymentStatus
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """A database, settings and a project deploying a git repo made from the example."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    ctx: WorkerContext
+    project_id: str
+    repo: Path
+
+    def load(self, session: Session, deployment_id: str) -> Deployment:
+        deployment = session.get(Deployment, deployment_id, populate_existing=True)
+        assert deployment is not None
+        return deployment
+
+    def wait_for(
+        self, deployment_id: str, statuses: set[DeploymentStatus], *, timeout: float = 90
+    ) -> Deployment:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.sessions() as session:
+                deployment = self.load(session, deployment_id)
+            if deployment.status in statuses or time.monotonic() > deadline:
+                assert deployment.status in statuses, (deployment.status, deployment.error)
+                return deployment
+            time.sleep(0.3)
+
+    def container(self, deployment: Deployment) -> Container:
+        assert deployment.container_id, "the worker recorded no container"
+        return self.ctx.docker.containers.get(deployment.container_id)
+
+
+@pytest.fixture
+def docker_engine() -> Iterator[docker.DockerClient]:
+    settings = Settings()
+    try:
+        client = docker_client(settings)
+        client.ping()
+        client.images.get(RUNNER_IMAGE)
+    except docker.errors.DockerException as exc:
+        pytest.fail(
+            f"Docker engine or {RUNNER_IMAGE} missing at {settings.docker_host}: "
+            f"run scripts/dev/test-deps.sh ({exc})"
+        )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_stack(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> Iterator[Callable[..., Stack]]:
+    network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
+    stacks: list[Stack] = []
+
+    def make(db_url: str, *, build_command: str = "python3 build.py") -> Stack:
+        upgrade_to_head(db_url)
+        settings = Settings(
+            database_url=db_url,
+            queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+            runner_network=network,
+            runner_ready_timeout_seconds=60,
+            runner_stop_timeout_seconds=1,
+            runner_memory="256m",
+            runner_cpus=0.5,
+            secret_key=SecretStr("e2e-secret-key"),
+        )
+        repo = tmp_path / f"hello-{len(stacks)}"
+        shutil.copytree(EXAMPLE, repo)
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "Hello devpush")
+        sessions = session_factory(create_db_engine(db_url))
+        fernet = fernet_for(settings.secret_key.get_secret_value())
+        with sessions() as session:
+            project = Project(
+                team=Team(name="E2E", slug=f"e2e-{uuid.uuid4().hex[:6]}"),
+                name="Hello",
+                slug="hello",
+                repo_url=str(repo),
+                default_branch="main",
+                runner_image=RUNNER_IMAGE,
+                build_command=build_command,
+                start_command="python3 app.py",
+                port=8000,
+                env_vars_encrypted=encrypt_mapping(fernet, {"GREETING": "hi", "SHARED": "p"}),
+            )
+            session.add(project)
+            production = ensure_production_environment(session, project=project)
+            production.env_vars_encrypted = encrypt_mapping(fernet, {"SHARED": "env"})
+            session.commit()
+            project_id = project.id
+        ctx = WorkerContext(settings=settings, sessions=sessions, docker=docker_engine)
+        stacks.append(Stack(settings, sessions, ctx, project_id, repo))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        label = f"devpush.project_id={stack.project_id}"
+        for container in docker_engine.containers.list(all=True, filters={"label": label}):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+        stack.sessions.kw["bind"].dispose()
+    for found in docker_engine.networks.list(names=[network]):
+        found.remove()
+
+
+def memory_queue() -> DeployQueue:
+    return DeployQueue(MemoryHuey(immediate=False))
+
+
+def queue_deployment(stack: Stack, **kwargs: object) -> str:
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        return create_deployment(
+            session, project=project, branch=None, created_by=None, queue=memory_queue(), **kwargs
+        ).id
+
+
+def logs_of(container: Container) -> str:
+    return container.logs().decode(errors="replace")
+
+
+def wait_exited(container: Container, *, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    container.reload()
+    while container.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        container.reload()
+    return container.status
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
+    """A real consumer process reaching Docker through the worker's socket-proxy door."""
+    started: list[processes.Child] = []
+    proxies = []
+
+    def start(settings: Settings) -> processes.Child:
+        proxy = start_socket_proxy(
+            env_file=WORKER_DOOR,
+            port=free_port(),
+            state_dir=tmp_path / "proxy",
+            socket_path=settings.docker_host.removeprefix("unix://"),
+        )
+        proxies.append(proxy)
+        env = {
+            "DEVPUSH_DATABASE_URL": settings.database_url,
+            "DEVPUSH_QUEUE_URL": settings.queue_url,
+            "DEVPUSH_RUNNER_NETWORK": settings.runner_network,
+            "DEVPUSH_RUNNER_MEMORY": settings.runner_memory,
+            "DEVPUSH_RUNNER_CPUS": str(settings.runner_cpus),
+            "DEVPUSH_RUNNER_READY_TIMEOUT_SECONDS": "60",
+            "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": "1",
+            "DEVPUSH_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "DEVPUSH_DOCKER_HOST": proxy.url,
+        }
+        child = processes.start(
+            "worker",
+            [sys.executable, "-m", "app.workers"],
+            log_path=tmp_path / "worker.log",
+            env=env,
+            cwd=ROOT,
+        )
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        child.stop()
+    for proxy in proxies:
+        proxy.stop()
+
+
+def test_deploy_redeploy_and_cancel_through_a_worker_process(
+    make_stack: Callable[..., Stack], sqlite_url: str, worker: Callable[..., processes.Child]
+) -> None:
+    stack = make_stack(sqlite_url)
+    child = worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        first_id = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        ).id
+    try:
+        first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
+    finally:
+        assert child.running(), child.log_tail()
+    assert first.status is S.RUNNING, (first.error, child.log_tail())
+    assert first.commit_sha == git(stack.repo, "rev-parse", "HEAD")
+    assert first.commit_message == "Hello devpush"
+
+    # The app answers on its loopback port, built by the build step.
+    answer = httpx.get(f"http://127.0.0.1:{first.host_port}/", timeout=5).text
+    assert answer == f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
+
+    container = stack.container(first)
+    attrs = container.attrs
+    assert {k: attrs["Config"]["Labels"][k] for k in RUNNER_LABELS} == {
+        "devpush.project_id": first.project_id,
+        "devpush.environment_id": first.environment_id,
+        "devpush.branch": "main",
+        "devpush.deployment_id": first.id,
+    }
+    assert attrs["Config"]["Labels"]["devpush.role"] == "runner"
+    assert attrs["HostConfig"]["LogConfig"] == {
+        "Type": "json-file",
+        "Config": {"max-file": "5", "max-size": "10m"},
+    }
+    assert attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
+    assert attrs["HostConfig"]["NanoCpus"] == 500_000_000
+    assert attrs["HostConfig"]["Init"] is True
+    assert attrs["HostConfig"]["PortBindings"] == {
+        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]
+    }
+    assert stack.settings.runner_network in attrs["NetworkSettings"]["Networks"]
+    env = dict(item.split("=", 1) for item in attrs["Config"]["Env"])
+    assert (env["GREETING"], env["SHARED"], env["PORT"]) == ("hi", "env", "8000")
+
+    story = logs_of(container).splitlines()
+    assert story[0] == f"==> Deploying branch main at {first.commit_sha[:12]}: Hello devpush"
+    assert "==> Build: python3 build.py" in story
+    assert "Build finished" in story
+    assert "==> Pre-deploy: skipped (no command)" in story
+    assert "==> Start: python3 app.py" in story
+    assert "Listening on port 8000" in story
+
+    # A new commit, redeployed: the new one runs, the old one is superseded and stopped.
+    (stack.repo / "build.py").write_text(
+        (stack.repo / "build.py").read_text() + 'print("second build")\n'
+    )
+    git(stack.repo, "commit", "-q", "-am", "Second build")
+    with stack.sessions() as session:
+        second_id = redeploy(
+            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
+        ).id
+    second = stack.wait_for(second_id, {S.RUNNING, S.FAILED})
+    assert second.status is S.RUNNING, (second.error, child.log_tail())
+    assert second.commit_message == "Second build"
+    assert "second build" in logs_of(stack.container(second))
+    first = stack.wait_for(first_id, {S.SUPERSEDED})
+    # Stopped, and kept for its last log lines.
+    assert wait_exited(stack.container(first)) == "exited"
+    assert httpx.get(f"http://127.0.0.1:{second.host_port}/", timeout=5).status_code == 200
+
+    # Cancel the running deployment: the worker process stops its container.
+    with stack.sessions() as session:
+        cancel_deployment(session, deployment=stack.load(session, second_id), queue=queue)
+    assert wait_exited(stack.container(second)) == "exited", child.log_tail()
+    assert stack.wait_for(second_id, {S.STOPPED}).finished_at is not None
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+def test_failing_build_ends_failed_with_its_code_and_keeps_its_container(
+    make_stack: Callable[..., Stack], db_url: str
+) -> None:
+    stack = make_stack(db_url, build_command="echo compiling; exit 3")
+    deployment_id = queue_deployment(stack)
+
+    run_deploy(deployment_id, ctx=stack.ctx)
+
+    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    assert deployment.exit_code == 3
+    assert deployment.error == "Build exited with code 3"
+    assert deployment.finished_at is not None
+    container = stack.container(deployment)
+    assert container.status == "exited"
+    lines = logs_of(container).splitlines()
+    assert lines[-2:] == ["compiling", "==> Build failed with exit code 3"]
+    assert "==> Start: python3 app.py" not in lines
+
+    # The cleanup job removes it once the grace period has passed (here: at once).
+    ctx = WorkerContext(
+        settings=stack.settings.model_copy(update={"runner_cleanup_after_seconds": 0}),
+        sessions=stack.sessions,
+        docker=stack.ctx.docker,
+    )
+    assert container.name in run_cleanup(ctx=ctx)
+    with pytest.raises(docker.errors.NotFound):
+        container.reload()
+
+
+def test_cancel_during_build_stops_the_runner(
+    make_stack: Callable[..., Stack], db_url: str
+) -> None:
+    stack = make_stack(db_url, build_command="echo building; sleep 60")
+    deployment_id = queue_deployment(stack)
+    job = threading.Thread(target=run_deploy, args=(deployment_id,), kwargs={"ctx": stack.ctx})
+    job.start()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with stack.sessions() as session:
+                deployment = stack.load(session, deployment_id)
+            if deployment.container_id and "building" in logs_of(stack.container(deployment)):
+                break
+            assert time.monotonic() < deadline, "the build never started"
+            time.sleep(0.2)
+        assert deployment.status is S.BUILDING
+        with stack.sessions() as session:
+            cancel_deployment(
+                session, deployment=stack.load(session, deployment_id), queue=memory_queue()
+            )
+    finally:
+        job.join(timeout=30)
+    assert not job.is_alive()
+    deployment = stack.wait_for(deployment_id, {S.STOPPED}, timeout=1)
+    container = stack.container(deployment)
+    assert container.status == "exited"
+    assert "==> Start:" not in logs_of(container)
