@@ -52,7 +52,7 @@ class LogCursor:
 
     @classmethod
     def decode(cls, text: str) -> LogCursor:
-        match = _CURSOR.fullmatch(text.strip()) if isinstance(text, str) else None
+        match = _CURSOR.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise InvalidCursor("malformed log cursor")
         seen = frozenset(match.group(2).split(",")) if match.group(2) else frozenset()

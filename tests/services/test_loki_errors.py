@@ -1,0 +1,134 @@
+"""Transport and HTTP status errors map to the service's typed exceptions.
+
+Unreachable and timeout use real sockets on loopback; status handling uses
+httpx.MockTransport (status codes only: no LogQL semantics are faked here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+from app.services.loki import (
+    LogQuery,
+    LokiClient,
+    LokiError,
+    LokiProtocolError,
+    LokiQueryError,
+    LokiTimeout,
+    LokiUnavailable,
+    open_http_client,
+)
+
+QUERY = LogQuery(project_id="p", start=1, end=2)
+
+
+def settings(url: str, timeout: float = 5.0) -> Settings:
+    return Settings(loki_url=url, loki_timeout_seconds=timeout)
+
+
+async def page_with(handler: Callable[[httpx.Request], httpx.Response]) -> None:
+    config = settings("http://loki.invalid:3100")
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(base_url=config.loki_url, transport=transport) as http:
+        await LokiClient(http, settings=config).page(QUERY)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_loki_is_unavailable() -> None:
+    async def run() -> None:
+        config = settings(f"http://127.0.0.1:{free_port()}")
+        async with open_http_client(config) as http:
+            await LokiClient(http, settings=config).page(QUERY)
+
+    with pytest.raises(LokiUnavailable, match="unreachable") as info:
+        asyncio.run(run())
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert not isinstance(info.value, LokiTimeout)
+
+
+def test_silent_loki_times_out() -> None:
+    async def run() -> None:
+        async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)
+            await asyncio.sleep(5)
+            writer.close()
+
+        server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            config = settings(f"http://127.0.0.1:{port}", timeout=0.3)
+            async with open_http_client(config) as http:
+                await LokiClient(http, settings=config).page(QUERY)
+        finally:
+            server.close()
+
+    with pytest.raises(LokiTimeout) as info:
+        asyncio.run(run())
+    assert isinstance(info.value, LokiUnavailable)
+    assert isinstance(info.value.__cause__, httpx.TimeoutException)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        (500, "internal error", LokiUnavailable, "500: internal error"),
+        (503, "", LokiUnavailable, "503: Service Unavailable"),
+        (429, "too many outstanding requests", LokiUnavailable, "429"),
+        (400, "parse error at line 1, col 5: syntax error", LokiQueryError, "parse error"),
+        (404, "404 page not found", LokiQueryError, "404"),
+        (302, "", LokiProtocolError, "loki_url"),
+    ],
+)
+def test_status_codes_map_to_typed_errors(
+    status: int, body: str, error: type[LokiError], message: str
+) -> None:
+    with pytest.raises(error, match=message) as info:
+        asyncio.run(page_with(lambda _: httpx.Response(status, text=body)))
+    if hasattr(info.value, "status_code"):
+        assert info.value.status_code == status
+
+
+def test_long_error_bodies_are_cut() -> None:
+    with pytest.raises(LokiQueryError) as info:
+        asyncio.run(page_with(lambda _: httpx.Response(400, text="x" * 10_000)))
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>proxy</html>"),
+        httpx.Response(200, json={"status": "error"}),
+        httpx.Response(200, json={"status": "success", "data": {"resultType": "matrix"}}),
+    ],
+)
+def test_unexpected_success_bodies_are_protocol_errors(response: httpx.Response) -> None:
+    with pytest.raises(LokiProtocolError):
+        asyncio.run(page_with(lambda _: response))
+
+
+def test_request_carries_the_built_query_and_window() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    with pytest.raises(LokiUnavailable):
+        asyncio.run(page_with(handler))
+    params = seen[0].url.params
+    assert seen[0].url.path == "/loki/api/v1/query_range"
+    assert params["query"] == '{project_id="p", job="docker"}'
+    assert (params["start"], params["end"], params["limit"]) == ("1", "2", "100")
+    assert params["direction"] == "backward"
