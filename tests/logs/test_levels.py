@@ -1,0 +1,68 @@
+"""Level detection, and its agreement with the RE2 line filter Loki runs."""
+
+from __future__ import annotations
+
+import pytest
+import re2
+
+from app.logs.levels import LEVELS, detect_level, level_filter_regex
+from app.services.loki import validate_regex
+
+CASES = [
+    ("ERROR something broke", "error"),
+    ("2024-05-01 12:00:00,123 ERROR app: boom", "error"),
+    ("ERROR:root:Python logging default format", "error"),
+    ("WARNING:django.request:Not Found: /x", "warning"),
+    ("CRITICAL:root:disk full", "error"),
+    ("DEBUG:urllib3.connectionpool:Starting new HTTPS connection", "debug"),
+    ("INFO:     Uvicorn running on http://0.0.0.0:8000", "info"),
+    ('time=2024-05-01T12:00:00Z level=error msg="db down"', "error"),
+    ('level="warn" msg=x', "warning"),
+    ("lvl=dbug msg=x", None),
+    ("lvl=debug msg=x", "debug"),
+    ('{"level":"error","msg":"x"}', "error"),
+    ('{"msg":"ERROR while retrying","level":"info"}', "info"),
+    ('{"severity": "WARNING", "message": "x"}', "warning"),
+    ('{"level":50,"msg":"pino error"}', "error"),
+    ('{"level":30,"msg":"pino info"}', "info"),
+    ('{"level":300}', None),
+    ("[WARN] deprecated option", "warning"),
+    ("[error] nginx style", "error"),
+    ("[Info] mixed case bracket", "info"),
+    ("npm ERR! code ELIFECYCLE", "error"),
+    ("npm error code ERESOLVE", "error"),
+    ("npm WARN deprecated inflight@1.0.6", "warning"),
+    ("npm warn deprecated glob@7", "warning"),
+    ("npm notice New major version", "info"),
+    ("E0501 12:00:00.123456   1 main.go:10] klog error", "error"),
+    ("W0501 12:00:00.123456   1 main.go:10] klog warning", "warning"),
+    ("I0501 12:00:00.123456   1 main.go:10] klog info", "info"),
+    ("Traceback (most recent call last):", "error"),
+    ("panic: runtime error: index out of range", "error"),
+    ("INFO retrying after error", "info"),
+    ("an error happened (lower case word is not a level)", None),
+    ("ERR_CONNECTION_REFUSED", None),
+    ("TERRORIST", None),
+    ("plain build output", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("line", "level"), CASES)
+def test_detect_level(line: str, level: str | None) -> None:
+    assert detect_level(line) == level
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_filter_regex_is_valid_re2_and_covers_every_detected_line(level: str) -> None:
+    regex = level_filter_regex(level)  # type: ignore[arg-type]
+    validate_regex(regex)
+    compiled = re2.compile(regex)
+    for line, _ in CASES:
+        if detect_level(line) == level:
+            assert compiled.search(line), line
+
+
+def test_unknown_level() -> None:
+    with pytest.raises(ValueError, match="unknown log level"):
+        level_filter_regex("loud")  # type: ignore[arg-type]
