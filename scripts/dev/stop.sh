@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Stop the development stack. Data under ./data and the named volumes are kept;
+# --volumes also removes the named volumes (database, Loki).
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: $(basename "$0") [--volumes] [--dry-run] [--help]
+USAGE
+}
+
+main() {
+  local args=()
+  while (($# > 0)); do
+    case $1 in
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      --volumes) args+=(--volumes) ;;
+      --dry-run) DRY_RUN=1 ;;
+      *)
+        err "unknown argument: $1 (see --help)"
+        exit 2
+        ;;
+    esac
+    shift
+  done
+  local env_args=(--env-file "$REPO_ROOT/versions.env")
+  [[ -f $REPO_ROOT/.env ]] && env_args+=(--env-file "$REPO_ROOT/.env")
+  run docker compose --project-directory "$REPO_ROOT" "${env_args[@]}" \
+    -f "$REPO_ROOT/docker-compose.yml" -f "$REPO_ROOT/docker-compose.override.dev.yml" \
+    down "${args[@]}"
+}
+
+main "$@"

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Apply the release this script belongs to onto the installed devpush, as root.
+# Called by scripts/prod/update.sh from the unpacked new release; safe to run again.
+#
+# What it does, in order:
+#   1. copies this release over $DEVPUSH_APP_DIR (keeping .env);
+#   2. runs the upgrade hooks scripts/prod/upgrades/V.sh with installed < V <= new,
+#      in `sort -V` order; each is best-effort: a failure is reported, the update
+#      goes on, and the script exits 3 at the end naming the hooks that failed;
+#   3. rebuilds/pulls and restarts the chosen components with Compose;
+#   4. records the new version in $DEVPUSH_DATA_ROOT/version.
+# --hooks-only runs step 2 alone (to retry hooks after fixing their cause).
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RELEASE_DIR=$(cd "$HERE/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$RELEASE_DIR/scripts/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: update-apply.sh --to X.Y.Z [--from X.Y.Z] [--dry-run] [--hooks-only] (--all | COMPONENT...)
+
+Components: ${DEVPUSH_COMPONENTS[*]} (--all: every one of them).
+
+  --to X.Y.Z     the version of this release
+  --from X.Y.Z   the installed version (default: $DEVPUSH_DATA_ROOT/version)
+  --hooks-only   only run the upgrade hooks between the two versions
+  --dry-run      print the commands and the hooks instead of running them
+  -h, --help     this help
+USAGE
+}
+
+sync_release() {
+  if [[ $RELEASE_DIR -ef $DEVPUSH_APP_DIR ]]; then
+    return
+  fi
+  info "copying release $TO_VERSION into $DEVPUSH_APP_DIR"
+  run cp -a "$RELEASE_DIR/." "$DEVPUSH_APP_DIR/"
+}
+
+# Runs (or under --dry-run prints) each hook; failed ones are collected in FAILED_HOOKS.
+run_hooks() {
+  local hooks hook status failed=()
+  mapfile -t hooks < <(upgrade_hooks "$RELEASE_DIR/scripts/prod/upgrades" "$FROM_VERSION" "$TO_VERSION")
+  if ((${#hooks[@]} == 0)); then
+    info "no upgrade hooks between $FROM_VERSION and $TO_VERSION"
+    return 0
+  fi
+  for hook in "${hooks[@]}"; do
+    info "upgrade hook $(basename "$hook")"
+    status=0
+    run bash "$hook" || status=$?
+    if ((status != 0)); then
+      warn "upgrade hook $(basename "$hook") failed (exit $status); continuing"
+      failed+=("$(basename "$hook")")
+    fi
+  done
+  FAILED_HOOKS=("${failed[@]}")
+}
+
+restart_components() {
+  local component services=() build=() pull=()
+  for component in "${COMPONENTS[@]}"; do
+    mapfile -t -O "${#services[@]}" services < <(component_services "$component")
+  done
+  for component in "${services[@]}"; do
+    case $component in
+      app | worker) build+=("$component") ;;
+      *) pull+=("$component") ;;
+    esac
+  done
+  ((${#build[@]} > 0)) && compose build "${build[@]}"
+  ((${#pull[@]} > 0)) && compose pull "${pull[@]}"
+  info "restarting: ${services[*]}"
+  compose up -d --no-deps --wait "${services[@]}"
+}
+
+record_version() {
+  if is_dry_run; then
+    printf '+ write %s/version: %s\n' "$DEVPUSH_DATA_ROOT" "$TO_VERSION"
+    return
+  fi
+  printf '%s\n' "$TO_VERSION" >"$DEVPUSH_DATA_ROOT/version"
+}
+
+main() {
+  TO_VERSION='' FROM_VERSION='' COMPONENTS=() FAILED_HOOKS=()
+  local hooks_only=0 component
+  while (($# > 0)); do
+    case $1 in
+      --to | --from)
+        [[ -n ${2:-} ]] || { err "$1 needs a value"; exit 2; }
+        if [[ $1 == --to ]]; then TO_VERSION=$2; else FROM_VERSION=$2; fi
+        shift
+        ;;
+      --all) COMPONENTS=("${DEVPUSH_COMPONENTS[@]}") ;;
+      --hooks-only) hooks_only=1 ;;
+      --dry-run) DRY_RUN=1 ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      -*)
+        err "unknown option: $1 (see --help)"
+        exit 2
+        ;;
+      *)
+        component_services "$1" >/dev/null || { err "unknown component: $1 (one of: ${DEVPUSH_COMPONENTS[*]})"; exit 2; }
+        COMPONENTS+=("$1")
+        ;;
+    esac
+    shift
+  done
+  [[ -n $TO_VERSION ]] || { err "--to X.Y.Z is required (see --help)"; exit 2; }
+  if [[ -z $FROM_VERSION ]]; then
+    [[ -r $DEVPUSH_DATA_ROOT/version ]] || die "no $DEVPUSH_DATA_ROOT/version: pass --from X.Y.Z"
+    FROM_VERSION=$(<"$DEVPUSH_DATA_ROOT/version")
+  fi
+  if ((hooks_only == 0 && ${#COMPONENTS[@]} == 0)); then
+    err "name the components to update, or --all (see --help)"
+    exit 2
+  fi
+  version_gte "$TO_VERSION" "$FROM_VERSION" || die "refusing to downgrade from $FROM_VERSION to $TO_VERSION"
+  export DRY_RUN DEVPUSH_DATA_ROOT DEVPUSH_APP_DIR
+  info "devpush $FROM_VERSION -> $TO_VERSION${COMPONENTS[*]:+ (components: ${COMPONENTS[*]})}"
+
+  if ((hooks_only == 0)); then
+    sync_release
+  fi
+  run_hooks
+  if ((hooks_only == 0)); then
+    restart_components
+    record_version
+  fi
+  if ((${#FAILED_HOOKS[@]} > 0)); then
+    err "upgrade hooks failed: ${FAILED_HOOKS[*]}; rerun with --hooks-only after fixing the cause"
+    exit 3
+  fi
+  info "done"
+}
+
+main "$@"

@@ -1,0 +1,136 @@
+"""scripts/prod/update.sh and update-apply.sh: arguments, components, upgrade hooks."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.scripts.conftest import REPO, run_script
+
+UPDATE = REPO / "scripts/prod/update.sh"
+APPLY = REPO / "scripts/prod/update-apply.sh"
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "app").mkdir()
+    return {"DEVPUSH_DATA_ROOT": str(tmp_path / "data"), "DEVPUSH_APP_DIR": str(tmp_path / "app")}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--version X.Y.Z is required"),
+        (("--version", "0.1.3"), "name the components"),
+        (("--version", "0.1.3", "nope"), "unknown component: nope"),
+        (("--version", "0.1.3", "--bogus"), "unknown option: --bogus"),
+    ],
+)
+def test_update_rejects_bad_arguments(args: tuple[str, ...], message: str) -> None:
+    proc = run_script(UPDATE, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+def test_help() -> None:
+    for script in (UPDATE, APPLY):
+        proc = run_script(script, "--help")
+        assert proc.returncode == 0
+        assert "alloy" in proc.stdout
+
+
+def test_all_includes_alloy_and_both_proxy_doors(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "--all", "--dry-run", env=dirs)
+    assert proc.returncode == 0, proc.stderr
+    up = next(line for line in proc.stdout.splitlines() if " up -d " in line)
+    for service in ("alloy", "loki", "app", "worker", "docker-proxy-worker", "docker-proxy-alloy"):
+        assert f" {service}" in up
+    assert "--env-file" in up
+    assert "versions.env" in up
+
+
+def test_single_component(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "alloy", "--dry-run", env=dirs)
+    assert proc.returncode == 0, proc.stderr
+    assert "pull alloy" in proc.stdout
+    up = next(line for line in proc.stdout.splitlines() if " up -d " in line)
+    assert up.endswith("up -d --no-deps --wait alloy")
+
+
+def test_refuses_downgrade(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.3", "--to", "0.1.2", "--all", env=dirs)
+    assert proc.returncode == 1
+    assert "downgrade" in proc.stderr
+
+
+def test_from_version_file(dirs: dict[str, str]) -> None:
+    Path(dirs["DEVPUSH_DATA_ROOT"], "version").write_text("0.1.1\n")
+    proc = run_script(APPLY, "--to", "0.1.2", "--hooks-only", "--dry-run", env=dirs)
+    assert "0.1.1 -> 0.1.2" in proc.stdout
+
+
+def test_0_1_1_to_0_1_2_runs_the_0_1_2_hook(dirs: dict[str, str]) -> None:
+    proc = run_script(
+        APPLY, "--from", "0.1.1", "--to", "0.1.2", "--hooks-only", "--dry-run", env=dirs
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"+ bash {REPO}/scripts/prod/upgrades/0.1.2.sh" in proc.stdout
+
+
+def test_0_1_2_to_0_1_3_runs_no_hook(dirs: dict[str, str]) -> None:
+    proc = run_script(
+        APPLY, "--from", "0.1.2", "--to", "0.1.3", "--hooks-only", "--dry-run", env=dirs
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0.1.2.sh" not in proc.stdout
+    assert "no upgrade hooks between 0.1.2 and 0.1.3" in proc.stdout
+
+
+def fake_release(root: Path, hooks: dict[str, str]) -> Path:
+    """A release tree: the real scripts, with these upgrade hooks instead of the real ones."""
+    release = root / "devpush-9.9.9"
+    shutil.copytree(REPO / "scripts", release / "scripts")
+    upgrades = release / "scripts/prod/upgrades"
+    shutil.rmtree(upgrades)
+    upgrades.mkdir()
+    for version, body in hooks.items():
+        (upgrades / f"{version}.sh").write_text(f"#!/usr/bin/env bash\n{body}\n")
+    return release
+
+
+def test_hooks_run_in_order_and_failures_are_reported(tmp_path: Path, dirs: dict[str, str]) -> None:
+    log = tmp_path / "ran"
+    hooks = {v: f"echo {v} >> {log}" for v in ("0.1.0", "0.1.2", "0.1.10", "0.1.3", "0.2.0")}
+    hooks["0.1.3"] += "\nexit 7"
+    release = fake_release(tmp_path, hooks)
+    apply = release / "scripts/prod/update-apply.sh"
+    proc = run_script(apply, "--from", "0.1.1", "--to", "0.1.10", "--hooks-only", env=dirs)
+    # Every hook between the versions ran, in version order, past the failing one...
+    assert log.read_text().split() == ["0.1.2", "0.1.3", "0.1.10"]
+    # ...and the failure is named, not hidden.
+    assert proc.returncode == 3
+    assert "upgrade hook 0.1.3.sh failed (exit 7)" in proc.stderr
+    assert "upgrade hooks failed: 0.1.3.sh" in proc.stderr
+
+
+def test_update_fetches_the_release_and_hands_over(tmp_path: Path, dirs: dict[str, str]) -> None:
+    release = fake_release(tmp_path, {"0.1.2": "true"})
+    for name in ("docker-compose.yml", "versions.env"):
+        shutil.copy(REPO / name, release / name)
+    tarball = tmp_path / "devpush-9.9.9.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(release, arcname=release.name)
+    Path(dirs["DEVPUSH_DATA_ROOT"], "version").write_text("0.1.1\n")
+    proc = run_script(
+        UPDATE, "--version", "0.1.2", "--tarball", str(tarball), "--dry-run", "alloy", env=dirs
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0.1.1 -> 0.1.2 (components: alloy)" in proc.stdout
+    # The new release's own hook and files are used, from the unpacked tarball.
+    assert "upgrades/0.1.2.sh" in proc.stdout
+    assert f"/. {dirs['DEVPUSH_APP_DIR']}/" in proc.stdout
+    assert "up -d --no-deps --wait alloy" in proc.stdout
