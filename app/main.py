@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         # The JSON API (and htmx fragments) keep FastAPI's JSON errors; pages get an HTML one.
         if request.url.path.startswith("/api/") or is_htmx(request):
             return await http_exception_handler(request, exc)
+        # The request's DB session is closed (and rolled back) by now: no team switcher here.
+        request.state.web = None
         return render(
             request,
             "errors/pages/error.html",

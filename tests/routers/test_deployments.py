@@ -1,0 +1,91 @@
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import DeploymentStatus
+from app.services.deployments import transition
+from app.workers.queue import DeployQueue
+from tests.routers.webapp import TwoTeams, deployment_of, log_in, pending
+
+
+def test_deploy_a_branch_from_the_project_page(
+    client: TestClient, two_teams: TwoTeams, queue: DeployQueue, sessions: sessionmaker[Session]
+) -> None:
+    token = log_in(client, "alice@example.org")
+    slug = two_teams.alice.project_slug
+    before = len(pending(queue))
+    response = client.post(
+        f"/projects/{slug}/deployments",
+        data={"branch": "feature/login", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    deployment_id = response.headers["location"].rsplit("/", 1)[1]
+    assert pending(queue)[before:] == [("devpush.deploy", (deployment_id,))]
+    deployment = deployment_of(sessions, deployment_id)
+    assert (deployment.branch, deployment.status) == ("feature/login", DeploymentStatus.QUEUED)
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    assert "feature/login" in page.text
+    assert 'id="deployment-logs"' in page.text
+    # The preview environment shows on the project page.
+    assert "feature/login" in client.get(f"/projects/{slug}").text
+
+
+def test_invalid_branch_is_refused(client: TestClient, two_teams: TwoTeams) -> None:
+    token = log_in(client, "alice@example.org")
+    response = client.post(
+        f"/projects/{two_teams.alice.project_slug}/deployments",
+        data={"branch": "bad..name", "csrf_token": token},
+    )
+    assert response.status_code == 422
+
+
+def test_redeploy_and_cancel(
+    client: TestClient, two_teams: TwoTeams, queue: DeployQueue, sessions: sessionmaker[Session]
+) -> None:
+    token = log_in(client, "alice@example.org")
+    alice = two_teams.alice
+    base = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
+    response = client.post(f"{base}/redeploy", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    new_id = response.headers["location"].rsplit("/", 1)[1]
+    assert new_id != alice.deployment_id
+    assert pending(queue)[-1] == ("devpush.deploy", (new_id,))
+
+    response = client.post(f"{base}/cancel", data={"csrf_token": token}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, base)
+    assert deployment_of(sessions, alice.deployment_id).status is DeploymentStatus.STOPPED
+
+    # A running one is stopped through the worker.
+    with sessions() as session:
+        transition(session, deployment_id=new_id, to=DeploymentStatus.BUILDING)
+        transition(session, deployment_id=new_id, to=DeploymentStatus.RUNNING, host_port=41234)
+        session.commit()
+    new_base = f"/projects/{alice.project_slug}/deployments/{new_id}"
+    client.post(f"{new_base}/cancel", data={"csrf_token": token})
+    assert pending(queue)[-1] == ("devpush.stop", (new_id,))
+
+
+def test_status_partial_polls_until_settled(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    log_in(client, "alice@example.org")
+    alice = two_teams.alice
+    url = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}/status"
+    partial = client.get(url, headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 2s"' in partial.text
+    with sessions() as session:
+        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
+        transition(
+            session,
+            deployment_id=alice.deployment_id,
+            to=DeploymentStatus.FAILED,
+            exit_code=3,
+            error="start command exited",
+        )
+        session.commit()
+    partial = client.get(url, headers={"HX-Request": "true"})
+    assert 'data-status="failed"' in partial.text
+    assert "start command exited" in partial.text
+    assert "<code>3</code>" in partial.text
+    assert "hx-trigger" not in partial.text

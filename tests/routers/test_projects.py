@@ -1,0 +1,103 @@
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.crypto import decrypt_mapping, fernet_for
+from app.models import DeploymentStatus
+from app.services.deployments import transition
+from tests.routers.webapp import SECRET_KEY, TwoTeams, log_in
+
+FORM = {
+    "name": "Blog",
+    "slug": "",
+    "repo_url": "https://git.example.org/blog.git",
+    "default_branch": "main",
+    "runner_image": "devpush/runner-python:local",
+    "root_directory": "",
+    "build_command": "pip install -r requirements.txt",
+    "pre_deploy_command": "",
+    "start_command": "python3 -m http.server $PORT",
+    "port": "8080",
+    "env_vars": "DATABASE_PASSWORD=very-secret-pw\n# comment\nDEBUG=0",
+}
+
+
+def test_new_project_form_offers_runner_images(client: TestClient, two_teams: TwoTeams) -> None:
+    log_in(client, "alice@example.org")
+    page = client.get("/projects/new")
+    assert page.status_code == 200
+    assert "devpush/runner-python:local" in page.text
+    assert "node:" in page.text
+
+
+def test_create_project_from_the_form(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    token = log_in(client, "alice@example.org")
+    response = client.post("/projects", data={**FORM, "csrf_token": token}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/projects/blog")
+    page = client.get("/projects/blog")
+    assert page.status_code == 200
+    assert "production" in page.text
+    assert "very-secret-pw" not in page.text
+    assert "Blog" in client.get("/projects").text
+    with sessions() as session:
+        raw = session.execute(
+            text("SELECT env_vars_encrypted FROM projects WHERE slug = 'blog'")
+        ).scalar_one()
+    assert "very-secret-pw" not in raw
+    assert "DATABASE_PASSWORD" not in raw
+    assert decrypt_mapping(fernet_for(SECRET_KEY), raw) == {
+        "DATABASE_PASSWORD": "very-secret-pw",
+        "DEBUG": "0",
+    }
+
+
+def test_invalid_form_shows_each_error(client: TestClient, two_teams: TwoTeams) -> None:
+    token = log_in(client, "alice@example.org")
+    bad = {
+        **FORM,
+        "repo_url": "ftp://example.org/x",
+        "port": "99999",
+        "runner_image": "Not An Image",
+        "env_vars": "GOOD=1\nthis is not a pair",
+        "start_command": "",
+        "csrf_token": token,
+    }
+    response = client.post("/projects", data=bad)
+    assert response.status_code == 422
+    errors = dict(re.findall(r'id="error-([a-z_]+)">([^<]+)<', response.text))
+    assert set(errors) == {"repo_url", "port", "runner_image", "env_vars", "start_command"}
+    assert "line 2" in errors["env_vars"]
+    # What the user typed is kept.
+    assert "ftp://example.org/x" in response.text
+    assert "Blog" not in client.get("/projects").text
+
+
+def test_duplicate_slug_in_the_team_is_an_error(client: TestClient, two_teams: TwoTeams) -> None:
+    token = log_in(client, "alice@example.org")
+    response = client.post("/projects", data={**FORM, "slug": "shop", "csrf_token": token})
+    assert response.status_code == 422
+    assert 'id="error-slug"' in response.text
+
+
+def test_project_page_polls_while_a_deployment_moves(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    log_in(client, "alice@example.org")
+    slug = two_teams.alice.project_slug
+    partial = client.get(f"/projects/{slug}/deployments", headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    assert "<html" not in partial.text
+    assert 'hx-trigger="every 2s"' in partial.text
+    assert 'data-status="queued"' in partial.text
+    with sessions() as session:
+        deployment_id = two_teams.alice.deployment_id
+        transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING)
+        transition(session, deployment_id=deployment_id, to=DeploymentStatus.RUNNING)
+        session.commit()
+    partial = client.get(f"/projects/{slug}/deployments", headers={"HX-Request": "true"})
+    assert 'data-status="running"' in partial.text
+    assert "hx-trigger" not in partial.text
