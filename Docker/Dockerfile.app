@@ -17,8 +17,10 @@ COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 COPY app ./app
+# Editable: the venv points at /app, where stage 2 puts the same source, so paths
+# computed from app/ (alembic.ini, migrations) resolve, and the `devpush` CLI works.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable
+    uv sync --frozen --no-dev
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # git: the worker clones the repositories it deploys.

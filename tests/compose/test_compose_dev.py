@@ -47,7 +47,7 @@ def test_app_live_reload(dev: dict[str, Any]) -> None:
 def test_worker_restarts_on_change(dev: dict[str, Any]) -> None:
     worker = dev["services"]["worker"]
     assert worker["command"][0] == "watchfiles"
-    assert "huey_consumer app.workers.queue.huey" in worker["command"]
+    assert "python -m app.workers" in worker["command"]
     assert binds(worker)["/app/app"] == ("./app", False)
     # Still only the worker's door to Docker.
     assert worker["environment"]["DEVPUSH_DOCKER_HOST"] == "tcp://docker-proxy-worker:2375"

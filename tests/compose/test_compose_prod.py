@@ -156,7 +156,7 @@ def test_alloy_door_is_read_only() -> None:
 def test_app_and_worker(prod: dict[str, Any]) -> None:
     services = prod["services"]
     assert services["app"]["command"][:2] == ["uvicorn", "app.main:app"]
-    assert services["worker"]["command"][:2] == ["huey_consumer", "app.workers.queue.huey"]
+    assert services["worker"]["command"] == ["python", "-m", "app.workers"]
     for name in ("app", "worker"):
         env = services[name]["environment"]
         assert env["DEVPUSH_DATABASE_URL"].startswith("postgresql+psycopg://devpush:")
