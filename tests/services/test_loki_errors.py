@@ -132,3 +132,12 @@ def test_request_carries_the_built_query_and_window() -> None:
     assert params["query"] == '{project_id="p", job="docker"}'
     assert (params["start"], params["end"], params["limit"]) == ("1", "2", "100")
     assert params["direction"] == "backward"
+
+
+def test_unreadable_body_is_a_protocol_error() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
+
+    with pytest.raises(LokiProtocolError, match="could not be read") as info:
+        asyncio.run(page_with(handler))
+    assert isinstance(info.value.__cause__, httpx.DecodingError)

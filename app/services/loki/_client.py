@@ -18,7 +18,7 @@ from app.services.loki._errors import (
     InvalidQuery,
     LokiProtocolError,
     error_for_status,
-    map_transport_error,
+    map_request_error,
 )
 from app.services.loki._logql import LogQuery, duration, log_query, volume_query
 from app.services.loki._models import VolumeSeries, parse_matrix, parse_streams
@@ -70,8 +70,8 @@ class LokiClient:
         """GET ``query_range``; every transport and HTTP error is mapped here."""
         try:
             response = await self._http.get(QUERY_RANGE, params=params)
-        except httpx.TransportError as exc:
-            raise map_transport_error(exc) from exc
+        except httpx.RequestError as exc:
+            raise map_request_error(exc) from exc
         error = error_for_status(response)
         if error is not None:
             raise error

@@ -49,11 +49,14 @@ class LokiProtocolError(LokiError):
 _MAX_ERROR_TEXT = 500
 
 
-def map_transport_error(exc: httpx.TransportError) -> LokiUnavailable:
-    """The one mapping of httpx transport failures: ``raise map_transport_error(e) from e``."""
+def map_request_error(exc: httpx.RequestError) -> LokiError:
+    """The one mapping of httpx request failures: ``raise map_request_error(e) from e``."""
     if isinstance(exc, httpx.TimeoutException):
         return LokiTimeout(f"Loki did not answer in time ({type(exc).__name__})")
-    return LokiUnavailable(f"Loki is unreachable: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.TransportError):
+        return LokiUnavailable(f"Loki is unreachable: {type(exc).__name__}: {exc}")
+    # DecodingError (a bad Content-Encoding) and the like: Loki's answer was unreadable.
+    return LokiProtocolError(f"Loki's answer could not be read: {type(exc).__name__}: {exc}")
 
 
 def error_for_status(response: httpx.Response) -> LokiError | None:
