@@ -119,6 +119,8 @@ main() {
   start_postgres
   install_uv
   build_test_images
+  # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
+  "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
   info "test dependencies ready"
 }
 

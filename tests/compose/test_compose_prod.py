@@ -98,8 +98,12 @@ def test_alloy_service(prod: dict[str, Any]) -> None:
         "--server.http.listen-addr=0.0.0.0:12345",
     ]
     assert alloy["restart"] == "unless-stopped"
-    # Alloy reaches Docker only through its own read-only door.
-    assert alloy["environment"]["ALLOY_DOCKER_HOST"] == "tcp://docker-proxy-alloy:2375"
+    # Alloy reaches Docker only through its own read-only door: config.alloy's
+    # default endpoint, which the stack does not override.
+    assert "environment" not in alloy
+    config = (REPO / "Docker/alloy/config.alloy").read_text()
+    assert '"tcp://docker-proxy-alloy:2375"' in config
+    assert "docker-proxy-alloy" in prod["services"]
     assert "docker-worker" not in alloy["networks"]
 
 

@@ -54,7 +54,7 @@ def test_alloy_selects_runners_by_the_selector_label() -> None:
 
 
 def test_alloy_reads_the_env_the_starter_sets_with_compose_defaults() -> None:
-    assert f'sys.env("{alloy.DOCKER_HOST_ENV}"), "tcp://docker-proxy:2375"' in ALLOY
+    assert f'sys.env("{alloy.DOCKER_HOST_ENV}"), "tcp://docker-proxy-alloy:2375"' in ALLOY
     assert f'sys.env("{alloy.LOKI_PUSH_URL_ENV}"), "http://loki:3100/loki/api/v1/push"' in ALLOY
     # The seed's log-path meta label does not exist in Prometheus docker SD.
     assert "__meta_docker_container_log_path" not in ALLOY
