@@ -26,8 +26,10 @@ RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}deployment_id"
 ROLE_LABEL: Final = f"{LABEL_PREFIX}role"
 RUNNER_ROLE: Final = "runner"
 
-#: Static labels Alloy adds to every shipped line.
+#: Labels Alloy adds to every shipped line: ``job="docker"`` and the Docker stream.
+JOB_LABEL: Final = "job"
 LOKI_JOB: Final = "docker"
+STREAM_LABEL: Final = "stream"
 LOKI_STREAMS: Final = ("stdout", "stderr")
 
 

@@ -21,7 +21,7 @@ from typing import Final, Literal
 
 import re2
 
-from app.core.labels import LOKI_JOB, LOKI_LABELS, LOKI_STREAMS
+from app.core.labels import JOB_LABEL, LOKI_JOB, LOKI_LABELS, LOKI_STREAMS, STREAM_LABEL
 from app.logs.levels import LEVELS, Level, level_filter_regex
 from app.services.loki._errors import InvalidQuery, InvalidSearch
 
@@ -30,8 +30,6 @@ SearchMode = Literal["plain", "regex"]
 Stream = Literal["stdout", "stderr"]
 
 # Label names Alloy sets besides LOKI_LABELS (see Docker/alloy/config.alloy).
-_JOB_LABEL: Final = "job"
-STREAM_LABEL: Final = "stream"
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _GO_SIMPLE_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -183,7 +181,7 @@ def to_ns(value: datetime | int | None) -> int | None:
 def stream_selector(query: LogQuery) -> str:
     """``{project_id="…", …, job="docker"[, stream="…"]}`` with every value escaped."""
     matchers = [f"{name}={_label_value(value)}" for name, value in query._labels.items()]
-    matchers.append(f"{_JOB_LABEL}={logql_string(LOKI_JOB)}")
+    matchers.append(f"{JOB_LABEL}={logql_string(LOKI_JOB)}")
     if query.stream is not None:
         matchers.append(f"{STREAM_LABEL}={logql_string(query.stream)}")
     return "{" + ", ".join(matchers) + "}"

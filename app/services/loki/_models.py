@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from app.core.labels import STREAM_LABEL
 from app.services.loki._errors import LokiProtocolError
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -44,7 +45,7 @@ class LogEntry:
 
     @property
     def stream(self) -> str | None:
-        return self.labels.get("stream")
+        return self.labels.get(STREAM_LABEL)
 
 
 @dataclass(frozen=True, slots=True)
