@@ -14,9 +14,13 @@ from app.services import tokens as token_service
 router = APIRouter(tags=["tokens"])
 
 
-def _page(request: Request, ctx: WebCtx, session: SessionDep, **extra: object) -> Response:
+def _page(
+    request: Request, ctx: WebCtx, session: SessionDep, *, status_code: int = 200, **extra: object
+) -> Response:
     tokens = token_service.list_tokens(session, user_id=ctx.user.id)
-    return render(request, "tokens/pages/index.html", {"tokens": tokens, **extra})
+    return render(
+        request, "tokens/pages/index.html", {"tokens": tokens, **extra}, status_code=status_code
+    )
 
 
 @router.get("/settings/tokens")
@@ -34,7 +38,9 @@ def create_token(
     try:
         token, plaintext = token_service.create_token(session, user=ctx.user, name=name)
     except ValueError as exc:
-        return _page(request, ctx, session, error=str(exc))
+        return _page(
+            request, ctx, session, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     # Shown once, in this response only; the database keeps its hash.
     return _page(request, ctx, session, new_token=plaintext, new_token_name=token.name)
 
