@@ -12,6 +12,8 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The readiness probe polls every half second: its requests are not news.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     consumer = default_queue().huey.create_consumer(
         workers=get_settings().worker_threads, worker_type="thread", periodic=True
     )

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Run devpush on this machine to try it: the web app, the deploy worker and, when
+# their binaries exist, the log pipeline (Loki + Alloy), until Ctrl-C.
+#
+# What it does (as root on Debian; safe to run again):
+#   - provisions the machine with scripts/dev/test-deps.sh: the Docker engine, the
+#     local runner images, haproxy (the Docker socket proxy) and uv. That script also
+#     installs PostgreSQL and Chromium for the test suite; reusing it keeps one way to
+#     install the engine and build the images, at the cost of those extra packages on
+#     the first run (later runs only check);
+#   - installs the Python dependencies (uv sync) and migrates the SQLite database in
+#     the data directory (default ./data);
+#   - creates a first user, admin@localhost, when the server has none, with a generated
+#     password kept in <data>/admin-password (mode 0600);
+#   - starts the Docker socket proxy (the worker's door), Loki and Alloy when their
+#     binaries are found (else it says logs are not collected and goes on), the deploy
+#     worker and the web app on 127.0.0.1; stops them all on Ctrl-C.
+# What it does not do: pull images, download Loki or Alloy, listen beyond loopback.
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ADMIN_EMAIL=admin@localhost
+PORT=8000
+DATA_DIR="$REPO_ROOT/data"
+PIDS=()
+
+usage() {
+  cat <<EOF
+Usage: $(basename "$0") [--port PORT] [--data-dir DIR] [--help]
+
+Runs devpush locally (as root on Debian): provisions Docker and the runner images,
+migrates the database, creates admin@localhost on first run, then starts the socket
+proxy, Loki and Alloy (when installed), the deploy worker and the web app on
+http://127.0.0.1:PORT. Ctrl-C stops everything.
+
+  --port PORT      port of the web app on 127.0.0.1 (default 8000)
+  --data-dir DIR   database, queue, secrets and process logs (default ./data)
+EOF
+}
+
+info() { printf '==> %s\n' "$*"; }
+err() { printf 'error: %s\n' "$*" >&2; }
+
+parse_args() {
+  while (($# > 0)); do
+    case $1 in
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      --port)
+        [[ ${2:-} =~ ^[0-9]+$ ]] || { err "--port needs a number"; exit 2; }
+        PORT=$2
+        shift 2
+        ;;
+      --data-dir)
+        [[ -n ${2:-} ]] || { err "--data-dir needs a directory"; exit 2; }
+        DATA_DIR=$(realpath -m "$2")
+        shift 2
+        ;;
+      *)
+        err "unknown argument: $1 (see --help)"
+        exit 2
+        ;;
+    esac
+  done
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A secret kept in a 0600 file under the data dir, generated on first use.
+secret_file() {
+  local path=$1
+  if [[ ! -s $path ]]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$path")
+  fi
+  cat "$path"
+}
+
+configure() {
+  mkdir -p "$DATA_DIR/local"
+  chmod 700 "$DATA_DIR"
+  export DEVPUSH_ENVIRONMENT=development
+  export DEVPUSH_DATA_DIR="$DATA_DIR"
+  export DEVPUSH_DATABASE_URL="sqlite:///$DATA_DIR/devpush.sqlite3"
+  export DEVPUSH_QUEUE_URL="sqlite:///$DATA_DIR/queue.sqlite3"
+  DEVPUSH_SECRET_KEY=$(secret_file "$DATA_DIR/secret-key")
+  export DEVPUSH_SECRET_KEY
+}
+
+ensure_first_user() {
+  local password_file="$DATA_DIR/admin-password" output
+  # The password goes through the environment (the CLI's envvar), never onto argv.
+  output=$(DEVPUSH_ADMIN_PASSWORD=$(secret_file "$password_file") \
+    uv run --frozen devpush admin ensure-user --email "$ADMIN_EMAIL") || {
+    printf '%s\n' "$output" >&2
+    exit 1
+  }
+  printf '%s\n' "$output"
+  if [[ $output == *"Users already exist"* ]]; then
+    # Someone else's accounts: the generated password belongs to no one.
+    rm -f "$password_file"
+  fi
+}
+
+# The Docker socket proxy for the worker and, when installed, Loki and Alloy (through
+# app/local). Writes KEY=VALUE lines to pipeline.env once ready; stops its children on
+# SIGTERM.
+run_log_pipeline() {
+  # exec: the PID the caller records is Python's own, so SIGTERM reaches it.
+  LOCAL_STATE="$DATA_DIR/local" exec "$REPO_ROOT/.venv/bin/python" - <<'PY'
+import os, signal, socket, sys, threading
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.local import alloy, loki, socket_proxy
+from app.local.binaries import BinaryNotFoundError
+
+state = Path(os.environ["LOCAL_STATE"])
+engine_socket = socket_proxy.socket_path_from_docker_host(get_settings().docker_host)
+stop = threading.Event()
+for sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(sig, lambda *_: stop.set())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def door(env_file: Path) -> socket_proxy.SocketProxy:
+    return socket_proxy.start_socket_proxy(
+        env_file=env_file, port=free_port(), state_dir=state / "proxy", socket_path=engine_socket
+    )
+
+
+children = []
+try:
+    worker_door = door(socket_proxy.WORKER_DOOR)
+    children.append(worker_door)
+    settings = [f"DEVPUSH_DOCKER_HOST={worker_door.url}"]
+    try:
+        alloy.alloy_binary(), loki.loki_binary()
+    except BinaryNotFoundError as exc:
+        print(f"LOGS NOT COLLECTED: Loki/Alloy binaries are missing. {exc}", flush=True)
+    else:
+        grafana_loki = loki.start_loki(
+            data_dir=state / "loki", http_port=free_port(), grpc_port=free_port()
+        )
+        children.append(grafana_loki.child)
+        alloy_door = door(socket_proxy.ALLOY_DOOR)
+        children.append(alloy_door)
+        children.append(alloy.start_alloy(
+            state_dir=state / "alloy", http_port=free_port(), docker_host=alloy_door.url,
+            loki_push_url=grafana_loki.push_url,
+        ).child)
+        settings.append(f"DEVPUSH_LOKI_URL={grafana_loki.url}")
+        print(f"Logs: Alloy ships runner logs to Loki at {grafana_loki.url}", flush=True)
+    (state / "pipeline.env.tmp").write_text("\n".join(settings) + "\n")
+    (state / "pipeline.env.tmp").rename(state / "pipeline.env")
+    stop.wait()
+finally:
+    for child in reversed(children):
+        child.stop()
+PY
+}
+
+start_pipeline() {
+  rm -f "$DATA_DIR/local/pipeline.env"
+  run_log_pipeline &
+  PIDS+=("$!")
+  local _
+  for _ in $(seq 1 300); do
+    [[ -s $DATA_DIR/local/pipeline.env ]] && break
+    if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+      err "the socket proxy / log pipeline did not start (see $DATA_DIR/local/proxy)"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  local key value
+  while IFS='=' read -r key value; do
+    case $key in
+      DEVPUSH_DOCKER_HOST | DEVPUSH_LOKI_URL) export "$key=$value" ;;
+    esac
+  done <"$DATA_DIR/local/pipeline.env"
+}
+
+start_child() {
+  local name=$1
+  shift
+  info "starting $name (log: $DATA_DIR/local/$name.log)"
+  "$@" >>"$DATA_DIR/local/$name.log" 2>&1 &
+  PIDS+=("$!")
+}
+
+wait_for_app() {
+  local _
+  for _ in $(seq 1 150); do
+    port_in_use "$PORT" && return
+    if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+      err "the web app exited; last lines of $DATA_DIR/local/app.log:"
+      tail -n 20 "$DATA_DIR/local/app.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  err "the web app did not listen on 127.0.0.1:$PORT within 30 s"
+  exit 1
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+stop_all() {
+  trap - EXIT INT TERM
+  local i pid
+  ((${#PIDS[@]} == 0)) && return
+  info "stopping"
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${PIDS[i]}" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  info "stopped; deployed runner containers keep running (docker ps --filter label=devpush.role)"
+}
+
+main() {
+  parse_args "$@"
+  if [[ $EUID -ne 0 ]]; then
+    err "run as root (sudo $0): it installs Debian packages and starts dockerd"
+    exit 1
+  fi
+  if port_in_use "$PORT"; then
+    err "127.0.0.1:$PORT is in use: stop what listens there or pass --port"
+    exit 1
+  fi
+  cd "$REPO_ROOT"
+  scripts/dev/test-deps.sh
+  info "installing Python dependencies"
+  uv sync --frozen --quiet
+  configure
+  info "migrating $DEVPUSH_DATABASE_URL"
+  uv run --frozen devpush admin migrate
+  ensure_first_user
+
+  trap stop_all EXIT
+  trap 'exit 130' INT TERM
+  info "starting the Docker socket proxy and the log pipeline"
+  start_pipeline
+  start_child worker "$REPO_ROOT/.venv/bin/python" -m app.workers
+  start_child app "$REPO_ROOT/.venv/bin/uvicorn" app.main:app --host 127.0.0.1 --port "$PORT"
+  wait_for_app
+
+  info "devpush is running: http://127.0.0.1:$PORT"
+  if [[ -s $DATA_DIR/admin-password ]]; then
+    info "log in as $ADMIN_EMAIL with the password in $DATA_DIR/admin-password (first run's)"
+  fi
+  info "runner image for Python apps: devpush/runner-python:local (try examples/hello-python)"
+  info "press Ctrl-C to stop"
+  # Any child ending ends the run (and stop_all stops the others).
+  wait -n "${PIDS[@]}" || true
+  err "a process stopped unexpectedly; logs are in $DATA_DIR/local"
+  exit 1
+}
+
+main "$@"

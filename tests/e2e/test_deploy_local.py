@@ -1,0 +1,113 @@
+"""scripts/dev/local.sh, the README's "try it" command: lint, flags, and two real runs.
+
+The runs use their own port and data dir, so they never touch ./data or a local
+instance on 8000. Ctrl-C is simulated with SIGINT to the script's process group,
+as a terminal sends it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.docker
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dev" / "local.sh"
+READY = "press Ctrl-C to stop"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_shellcheck_clean() -> None:
+    done = subprocess.run(["shellcheck", "-x", str(SCRIPT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_help_and_unknown_arguments() -> None:
+    done = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "--port PORT" in done.stdout
+    done = subprocess.run([str(SCRIPT), "--bogus"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "unknown argument: --bogus" in done.stderr
+
+
+def run_until_ready(port: int, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [str(SCRIPT), "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    # A thread drains the pipe: the script keeps writing until it is stopped.
+    threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True).start()
+    deadline = time.monotonic() + 240
+    while not any(READY in line for line in lines):
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+            pytest.fail("local.sh did not get ready:\n" + "".join(lines))
+        time.sleep(0.2)
+    return process, "".join(lines)
+
+
+def interrupt(process: subprocess.Popen[str]) -> int:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    process, output = run_until_ready(port, tmp_path)
+    try:
+        assert "Created user admin@localhost" in output
+        assert f"devpush is running: http://127.0.0.1:{port}" in output
+        # Without the binaries it says so and goes on; with them it starts them.
+        assert ("LOGS NOT COLLECTED" in output) != ("Logs: Alloy ships" in output)
+        page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=10)
+        assert page.status_code == 200
+        for secret in ("admin-password", "secret-key"):
+            assert stat.S_IMODE((tmp_path / secret).stat().st_mode) == 0o600
+        pipeline = dict(
+            line.split("=", 1) for line in (tmp_path / "local" / "pipeline.env").read_text().split()
+        )
+        proxy_port = int(pipeline["DEVPUSH_DOCKER_HOST"].rsplit(":", 1)[1])
+        assert httpx.get(f"http://127.0.0.1:{proxy_port}/_ping", timeout=5).text == "OK"
+        # The worker consumes the queue with the deploy jobs registered.
+        assert "devpush.deploy" in (tmp_path / "local" / "worker.log").read_text()
+    finally:
+        code = interrupt(process)
+    assert code == 130
+    assert not listening(port)
+    assert not listening(proxy_port)
+
+    # Again: nothing is re-created, the first password still stands.
+    password = (tmp_path / "admin-password").read_text()
+    process, output = run_until_ready(port, tmp_path)
+    assert interrupt(process) == 130
+    assert "already exists; nothing changed" in output
+    assert (tmp_path / "admin-password").read_text() == password
