@@ -390,3 +390,45 @@ def test_cancel_during_build_stops_the_runner(
     container = stack.container(deployment)
     assert container.status == "exited"
     assert "==> Start:" not in logs_of(container)
+
+
+def test_unknown_branch_fails_with_the_git_error(
+    make_stack: Callable[..., Stack], db_url: str
+) -> None:
+    stack = make_stack(db_url)
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        deployment_id = create_deployment(
+            session, project=project, branch="nope", created_by=None, queue=memory_queue()
+        ).id
+
+    run_deploy(deployment_id, ctx=stack.ctx)
+
+    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    assert deployment.error is not None
+    assert deployment.error.startswith("git clone failed")
+    assert deployment.container_id is None
+
+
+def test_an_app_that_never_answers_times_out_and_is_stopped(
+    make_stack: Callable[..., Stack], sqlite_url: str
+) -> None:
+    stack = make_stack(sqlite_url, build_command="")
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        project.start_command = "echo not listening; sleep 60"
+        session.commit()
+    deployment_id = queue_deployment(stack)
+    ctx = WorkerContext(
+        settings=stack.settings.model_copy(update={"runner_ready_timeout_seconds": 2}),
+        sessions=stack.sessions,
+        docker=stack.ctx.docker,
+    )
+
+    run_deploy(deployment_id, ctx=ctx)
+
+    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    assert deployment.error == "no answer on port 8000 within 2 s"
+    assert wait_exited(stack.container(deployment)) == "exited"

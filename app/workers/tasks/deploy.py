@@ -130,7 +130,10 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         container = _create_runner(ctx, job, commit, checkout)
     if _canceled(ctx, job):
         return None  # created, never started: the cleanup job removes it
-    container.start()
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
     container.reload()
     host_port = runner.published_port(container, job.port)
     _update(ctx, job.deployment_id, host_port=host_port)
@@ -187,7 +190,10 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     except (docker.errors.APIError, runner.DockerError) as exc:
         raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
     _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
-    container.put_archive("/", runner.source_archive(source_dir=checkout, script=script))
+    try:
+        container.put_archive("/", runner.source_archive(source_dir=checkout, script=script))
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the source archive: {exc.explanation}") from exc
     return container
 
 
