@@ -7,6 +7,7 @@ as a terminal sends it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -64,7 +65,8 @@ def run_until_ready(port: int, data_dir: Path) -> tuple[subprocess.Popen[str], s
     deadline = time.monotonic() + 240
     while not any(READY in line for line in lines):
         if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
             pytest.fail("local.sh did not get ready:\n" + "".join(lines))
         time.sleep(0.2)
