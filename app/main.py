@@ -12,20 +12,21 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 
-import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.deps import LoginRequiredError
+from app.api.deps import LoginRequiredError, verify_csrf
 from app.core.config import Settings, get_settings
 from app.core.crypto import fernet_for
 from app.core.db import create_db_engine, session_factory
-from app.routers import include_routers
+from app.routers import include_routers, logs
+from app.routers.api.v1 import logs as api_logs
 from app.routers.rendering import build_templates, is_htmx, render
+from app.services.loki import open_http_client
 from app.workers.queue import DeployQueue, huey_from_url
 
 _APP_DIR = Path(__file__).resolve().parent
@@ -41,9 +42,7 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.queue = queue or DeployQueue(huey_from_url(settings.queue_url))
-        async with httpx.AsyncClient(
-            base_url=settings.loki_url, timeout=settings.loki_timeout_seconds
-        ) as loki_http:
+        async with open_http_client(settings) as loki_http:
             app.state.loki_http = loki_http
             try:
                 yield
@@ -73,6 +72,9 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
     )
     app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
     include_routers(app)
+    # Log views and the logs API (Loki behind them); GET only, CSRF-checked like the rest.
+    app.include_router(logs.router, dependencies=[Depends(verify_csrf)], include_in_schema=False)
+    app.include_router(api_logs.router, prefix="/api/v1")
 
     @app.exception_handler(LoginRequiredError)
     async def _to_login(request: Request, _exc: LoginRequiredError) -> Response:

@@ -1,0 +1,455 @@
+"""Log views: the project Logs page, the deployment log panel, older pages, the live tail
+(SSE), downloads and a page per line. Queries come from ``app.services.logs``.
+
+Failures never take a page down: a bad parameter or regex renders the form with the
+message (422), an unreachable Loki renders the views with a "log store unreachable"
+message (503), the live tail sends an ``error`` event, a download a plain-text error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from jinja2 import Template
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.api.deps import LokiClientDep, SessionDep, SettingsDep, WebProject
+from app.core.config import Settings
+from app.core.labels import LOKI_STREAMS
+from app.logs.levels import LEVELS
+from app.logs.render import render_line
+from app.models import Project
+from app.routers.rendering import render
+from app.services.logs import (
+    RANGE_PRESETS,
+    Bar,
+    FilterNotFound,
+    InvalidLogParams,
+    LogFilters,
+    LogLine,
+    LogScope,
+    Problem,
+    build_query,
+    find_line,
+    iter_lines,
+    log_line,
+    problem_for,
+    resolve_scope,
+    resume_cursor,
+    rfc3339_ns,
+    tail_events,
+    volume_bars,
+)
+from app.services.loki import InvalidQuery, LogCursor, LogQuery, LokiError
+
+router = APIRouter(tags=["logs"])
+
+#: Lines per page in the views.
+PAGE_LINES: Final = 200
+#: The browser reconnects this long after an ``error`` event (resuming from Last-Event-ID).
+RETRY_MS: Final = 5000
+_LINE_ID: Final = re.compile(r"([0-9]{1,20})-([0-9a-f]{16})")
+#: Served bytes are never sniffed into HTML (log lines are untrusted).
+_NOSNIFF: Final = {"X-Content-Type-Options": "nosniff"}
+_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LokiError)
+
+
+class LogParams(BaseModel):
+    """The filter parameters in a log URL (shared by the views and ``/api/v1``)."""
+
+    environment: str | None = Field(None, max_length=64)
+    branch: str | None = Field(None, max_length=255)
+    deployment: str | None = Field(None, max_length=64)
+    stream: str | None = Field(None, max_length=16)
+    level: str | None = Field(None, max_length=16)
+    q: str | None = Field(None, max_length=4096, description="search text (plain or regex)")
+    regex: bool = False
+    since: str | None = Field(None, max_length=64, description="15m, 2h, 7d, ISO 8601 or Unix ns")
+    until: str | None = Field(None, max_length=64)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRequest:
+    """The ownership-checked scope and the request's filters (or why they are invalid)."""
+
+    scope: LogScope
+    params: LogParams
+    filters: LogFilters | None
+    error: InvalidLogParams | None
+
+    def checked(self) -> LogFilters:
+        if self.error is not None:
+            raise self.error
+        assert self.filters is not None
+        return self.filters
+
+
+def log_request(
+    session: SessionDep, project: Project, params: LogParams, *, choices: bool = False
+) -> LogRequest:
+    """Resolve filters inside ``project``: another project's ids are 404, never a wider query."""
+    try:
+        scope = resolve_scope(
+            session,
+            project=project,
+            environment_id=params.environment or None,
+            deployment_id=params.deployment or None,
+            with_choices=choices,
+        )
+    except FilterNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    try:
+        filters = LogFilters.from_params(**params.model_dump())
+    except InvalidLogParams as exc:
+        return LogRequest(scope=scope, params=params, filters=None, error=exc)
+    return LogRequest(scope=scope, params=params, filters=filters, error=None)
+
+
+def _web_params(params: LogParams, preset: str | None) -> LogParams:
+    # The form's range picker: a preset replaces since/until; "custom" keeps them.
+    if preset in RANGE_PRESETS:
+        return params.model_copy(update={"since": preset, "until": None})
+    return params
+
+
+def web_log_request(
+    project: WebProject,
+    session: SessionDep,
+    params: Annotated[LogParams, Query()],
+    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
+) -> LogRequest:
+    return log_request(session, project, _web_params(params, preset))
+
+
+def web_log_request_with_choices(
+    project: WebProject,
+    session: SessionDep,
+    params: Annotated[LogParams, Query()],
+    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
+) -> LogRequest:
+    return log_request(session, project, _web_params(params, preset), choices=True)
+
+
+WebLogRequest = Annotated[LogRequest, Depends(web_log_request)]
+WebLogPageRequest = Annotated[LogRequest, Depends(web_log_request_with_choices)]
+
+
+def _base(scope: LogScope) -> str:
+    return f"/projects/{scope.project_slug}/logs"
+
+
+def _url(path: str, params: dict[str, str]) -> str:
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _panel(
+    scope: LogScope,
+    filters: LogFilters,
+    query: LogQuery,
+    items: tuple[Any, ...],
+    *,
+    cursor: LogCursor | None,
+    exhausted: bool,
+    live: bool,
+    settings: Settings,
+) -> dict[str, Any]:
+    """What the panel template needs: lines oldest first, and the URLs that go on from them."""
+    base = _base(scope)
+    fixed = filters.params(since=str(query.start_ns), until=str(query.end_ns))
+    older = None
+    if not exhausted and cursor is not None:
+        older = _url(f"{base}/lines", {**fixed, "cursor": cursor.encode()})
+    stream = None
+    if live and filters.until is None:
+        resume = resume_cursor(items, end_ns=query.end_ns or time.time_ns())
+        stream = _url(f"{base}/stream", {**filters.params(since=None), "cursor": resume.encode()})
+    lines = [log_line(item, max_chars=settings.log_line_max_chars) for item in items]
+    return {
+        "base": base,
+        "lines": lines[::-1] if query.direction == "backward" else lines,
+        "older_url": older,
+        "stream_url": stream,
+        "download_txt": _url(f"{base}/download", {**fixed, "format": "txt"}),
+        "download_ndjson": _url(f"{base}/download", {**fixed, "format": "ndjson"}),
+    }
+
+
+def _form_context(req: LogRequest, preset: str | None, live: bool) -> dict[str, Any]:
+    return {
+        "scope": req.scope,
+        "params": req.params,
+        "preset": preset if preset in (*RANGE_PRESETS, "custom") else "",
+        "presets": RANGE_PRESETS,
+        "levels": LEVELS,
+        "streams": LOKI_STREAMS,
+        "live": live,
+        "base": _base(req.scope),
+    }
+
+
+@router.get("/projects/{project_ref}/logs")
+async def logs_page(
+    request: Request,
+    req: WebLogPageRequest,
+    loki: LokiClientDep,
+    settings: SettingsDep,
+    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
+    live: bool = False,
+) -> Response:
+    """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
+    context = _form_context(req, preset, live)
+    try:
+        filters = req.checked()
+        query = build_query(
+            scope=req.scope,
+            filters=filters,
+            settings=settings,
+            now_ns=time.time_ns(),
+            limit=PAGE_LINES,
+        )
+        page = await loki.page(query)
+        bars = await volume_bars(loki, query)
+    except _LOG_ERRORS as exc:
+        problem = problem_for(exc)
+        context["problem"] = problem
+        return render(request, "logs/pages/index.html", context, status_code=problem.status_code)
+    context |= _panel(
+        req.scope,
+        filters,
+        query,
+        page.items,
+        cursor=page.cursor,
+        exhausted=page.exhausted,
+        live=live,
+        settings=settings,
+    )
+    context |= _volume_context(req.scope, filters, query, bars)
+    return render(request, "logs/pages/index.html", context)
+
+
+def _volume_context(
+    scope: LogScope, filters: LogFilters, query: LogQuery, bars: list[Bar]
+) -> dict[str, Any]:
+    """Server-rendered histogram bars (percent heights); each links to its own range."""
+    top = max((bar.total for bar in bars), default=0) or 1
+    return {
+        "bars": [
+            {
+                "href": _url(
+                    _base(scope), filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
+                ),
+                "title": f"{bar.total} lines ({bar.stderr} stderr) from "
+                f"{rfc3339_ns(bar.start_ns)[:19]}Z",
+                "stdout_pct": round(100 * bar.stdout / top, 1),
+                "stderr_pct": round(100 * bar.stderr / top, 1),
+            }
+            for bar in bars
+        ],
+        "range_start": rfc3339_ns(query.start_ns or 0)[:19] + "Z",
+        "range_end": rfc3339_ns(query.end_ns or 0)[:19] + "Z",
+    }
+
+
+@router.get("/projects/{project_ref}/logs/panel")
+async def logs_panel(
+    request: Request, req: WebLogRequest, loki: LokiClientDep, settings: SettingsDep
+) -> Response:
+    """The deployment page's log panel (loaded by htmx): newest lines, live while it runs."""
+    deployment = req.scope.deployment
+    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    try:
+        filters = req.checked()
+        query = build_query(
+            scope=req.scope,
+            filters=filters,
+            settings=settings,
+            now_ns=time.time_ns(),
+            limit=PAGE_LINES,
+        )
+        page = await loki.page(query)
+    except _LOG_ERRORS as exc:
+        return _problem_partial(request, context, problem_for(exc))
+    live = deployment is not None and not deployment.finished
+    context |= _panel(
+        req.scope,
+        filters,
+        query,
+        page.items,
+        cursor=page.cursor,
+        exhausted=page.exhausted,
+        live=live,
+        settings=settings,
+    )
+    return render(request, "logs/partials/_panel.html", context)
+
+
+@router.get("/projects/{project_ref}/logs/lines")
+async def older_lines(
+    request: Request,
+    req: WebLogRequest,
+    loki: LokiClientDep,
+    settings: SettingsDep,
+    cursor: Annotated[str, Query(max_length=100_000)],
+) -> Response:
+    """The page of lines before ``cursor`` and the next "load older" control."""
+    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    try:
+        filters = req.checked()
+        query = build_query(
+            scope=req.scope,
+            filters=filters,
+            settings=settings,
+            now_ns=time.time_ns(),
+            limit=PAGE_LINES,
+        )
+        page = await loki.page(query, cursor=LogCursor.decode(cursor))
+    except _LOG_ERRORS as exc:
+        return _problem_partial(request, context, problem_for(exc), row=True)
+    context |= _panel(
+        req.scope,
+        filters,
+        query,
+        page.items,
+        cursor=page.cursor,
+        exhausted=page.exhausted,
+        live=False,
+        settings=settings,
+    )
+    return render(request, "logs/partials/_lines.html", context)
+
+
+def _problem_partial(
+    request: Request, context: dict[str, Any], problem: Problem, *, row: bool = False
+) -> Response:
+    context = {**context, "problem": problem, "row": row}
+    return render(request, "logs/partials/_problem.html", context, status_code=problem.status_code)
+
+
+def _line_macro(request: Request) -> Any:
+    template: Template = request.app.state.templates.env.get_template("logs/macros/lines.html")
+    return template.module.log_line  # type: ignore[attr-defined]
+
+
+@router.get("/projects/{project_ref}/logs/stream")
+async def live_tail(
+    request: Request,
+    req: WebLogRequest,
+    loki: LokiClientDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=100_000)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=100_000)] = None,
+) -> Response:
+    """Server-sent events: ``line`` (a rendered row; its id is the resume cursor),
+    ``error`` (Loki failed: the stream ends and the browser reconnects after ``retry``)."""
+    try:
+        filters = req.checked()
+        query = build_query(
+            scope=req.scope, filters=filters, settings=settings, now_ns=time.time_ns()
+        )
+        position = _resume(last_event_id or cursor)
+    except _LOG_ERRORS as exc:
+        problem = problem_for(exc)
+        return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
+    macro, base = _line_macro(request), _base(req.scope)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for kind, item in tail_events(
+            loki, query, position, max_chars=settings.log_line_max_chars
+        ):
+            if kind == "line":
+                assert isinstance(item, LogLine)
+                yield ServerSentEvent(data=str(macro(item, base)), event="line", id=item.cursor)
+            else:
+                yield ServerSentEvent(data=str(item), event="error", retry=RETRY_MS)
+
+    return EventSourceResponse(events(), ping=15, headers=_NOSNIFF)
+
+
+def _resume(text: str | None) -> LogCursor | None:
+    return LogCursor.decode(text) if text else None
+
+
+@router.get("/projects/{project_ref}/logs/download")
+async def download(
+    req: WebLogRequest,
+    loki: LokiClientDep,
+    settings: SettingsDep,
+    fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
+) -> Response:
+    """Every line of the range, oldest first, streamed page by page (never held in memory)."""
+    try:
+        query = build_query(
+            scope=req.scope,
+            filters=req.checked(),
+            settings=settings,
+            now_ns=time.time_ns(),
+            limit=settings.loki_max_entries_per_query,
+            direction="forward",
+        )
+        first = await loki.page(query)
+    except _LOG_ERRORS as exc:
+        problem = problem_for(exc)
+        return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
+    items = iter_lines(
+        loki, query, first=first.items, cursor=None if first.exhausted else first.cursor
+    )
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            async for item in items:
+                line = log_line(item)
+                yield line.as_text() if fmt == "txt" else _json_line(line.as_json())
+        except LokiError as exc:
+            message = f"download incomplete: {problem_for(exc).message}"
+            yield f"# {message}\n" if fmt == "txt" else _json_line({"error": message})
+
+    name = f"{req.scope.project_slug}-logs-{query.start_ns}.{fmt}"
+    media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', **_NOSNIFF}
+    return StreamingResponse(body(), media_type=media, headers=headers)
+
+
+def _json_line(value: dict[str, object]) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
+
+
+@router.get("/projects/{project_ref}/logs/line")
+async def one_line(
+    request: Request,
+    req: WebLogRequest,
+    loki: LokiClientDep,
+    line_id: Annotated[str, Query(alias="id", max_length=64)],
+    raw: bool = False,
+) -> Response:
+    """A permalink: one whole line (never cut), or its raw text."""
+    match = _LINE_ID.fullmatch(line_id)
+    if match is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found")
+    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    try:
+        item = await find_line(loki, scope=req.scope, ts_ns=int(match[1]), key=match[2])
+    except LokiError as exc:
+        problem = problem_for(exc)
+        context["problem"] = problem
+        return render(request, "logs/pages/line.html", context, status_code=problem.status_code)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found (or past retention)")
+    line = log_line(item)
+    if raw:
+        return PlainTextResponse(line.line, headers=_NOSNIFF)
+    whole = render_line(line.line, max_chars=max(1, len(line.line)))
+    ts = line.timestamp_ns
+    around = {"since": str(ts - 60 * 10**9), "until": str(ts + 1)}
+    if line.deployment_id:
+        around["deployment"] = line.deployment_id
+    context |= {"line": line, "whole": whole, "context_url": _url(_base(req.scope), around)}
+    return render(request, "logs/pages/line.html", context)

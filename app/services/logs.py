@@ -1,0 +1,464 @@
+"""Log queries shared by the web views, the JSON API and the CLI.
+
+Request parameters (strings, as a URL carries them) become a :class:`LogFilters`; the
+filters plus a :class:`LogScope` (the ownership-checked project and the environment and
+deployment resolved inside it) become a ``LogQuery``. The query's ``project_id`` always
+comes from the scope, and an environment or deployment id that is not the project's
+raises :class:`FilterNotFound` (a 404), so no parameter can widen a query.
+
+A branch is a label value only: it is escaped and always combined with the project's id,
+so any value narrows the query and none needs looking up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.core.labels import LOKI_STREAMS
+from app.logs.levels import LEVELS, Level, detect_level
+from app.logs.render import RenderedLine, render_line
+from app.models import Deployment, Environment, Project
+from app.services import projects as project_service
+from app.services.loki import (
+    Direction,
+    InvalidQuery,
+    InvalidSearch,
+    LogCursor,
+    LogQuery,
+    LokiClient,
+    LokiError,
+    LokiProtocolError,
+    LokiQueryError,
+    LokiTimeout,
+    LokiUnavailable,
+    PagedEntry,
+    Stream,
+    log_query,
+)
+
+#: Presets of the time-range picker (the web form's ``range``), newest first.
+RANGE_PRESETS: Final = ("15m", "1h", "6h", "24h", "7d", "30d")
+DEFAULT_RANGE: Final = "1h"
+#: Lines before a deployment's creation that still belong to its range (clock skew).
+DEPLOYMENT_MARGIN: Final = timedelta(minutes=1)
+#: Bars of the volume histogram.
+VOLUME_BARS: Final = 60
+
+_DURATION: Final = re.compile(r"([1-9][0-9]{0,5})([smhdw])")
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_KEY: Final = re.compile(r"[0-9a-f]{16}")
+_NS: Final = 1_000_000_000
+
+
+class InvalidLogParams(ValueError):
+    """A request parameter is malformed; ``field`` names it (a 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class FilterNotFound(LookupError):
+    """An environment or deployment id that is not one of the project's (a 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRef:
+    id: str
+    environment_id: str
+    branch: str
+    created_ns: int
+    finished: bool  # no more lines will come (the live tail is off)
+
+
+@dataclass(frozen=True, slots=True)
+class LogScope:
+    """The ownership-checked project and what the filters resolved to, as plain values.
+
+    Built in a sync dependency while the DB session is open; the async routes and the
+    streams that outlive the session only read it.
+    """
+
+    project_id: str
+    project_slug: str
+    project_name: str
+    environment_id: str | None = None
+    deployment: DeploymentRef | None = None
+    environments: tuple[Choice, ...] = ()
+    deployments: tuple[Choice, ...] = ()
+
+
+def _ns(value: datetime) -> int:
+    if value.tzinfo is None:  # SQLite hands back naive UTC datetimes
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp()) * _NS + value.microsecond * 1000
+
+
+def resolve_scope(
+    session: Session,
+    *,
+    project: Project,
+    environment_id: str | None,
+    deployment_id: str | None,
+    with_choices: bool = False,
+) -> LogScope:
+    """The scope of ``project`` with the given filters; ids of other projects raise."""
+    deployment_ref = None
+    if environment_id:
+        env = session.get(Environment, environment_id)
+        if env is None or env.project_id != project.id:
+            raise FilterNotFound("environment not found")
+    if deployment_id:
+        dep = session.get(Deployment, deployment_id)
+        if dep is None or dep.project_id != project.id:
+            raise FilterNotFound("deployment not found")
+        deployment_ref = DeploymentRef(
+            id=dep.id,
+            environment_id=dep.environment_id,
+            branch=dep.branch,
+            created_ns=_ns(dep.created_at),
+            finished=dep.status.is_final,
+        )
+    environments: tuple[Choice, ...] = ()
+    deployments: tuple[Choice, ...] = ()
+    if with_choices:
+        envs = project_service.list_environments(session, project=project)
+        environments = tuple(Choice(e.id, f"{e.name} ({e.branch})") for e in envs)
+        deps = project_service.list_deployments(session, project=project, limit=50)
+        deployments = tuple(
+            Choice(d.id, f"{d.id[:8]} · {d.branch} · {d.status.value}") for d in deps
+        )
+    return LogScope(
+        project_id=project.id,
+        project_slug=project.slug,
+        project_name=project.name,
+        environment_id=environment_id or None,
+        deployment=deployment_ref,
+        environments=environments,
+        deployments=deployments,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LogFilters:
+    """Validated request parameters; every field is None when not given."""
+
+    environment: str | None = None
+    branch: str | None = None
+    deployment: str | None = None
+    stream: Stream | None = None
+    level: Level | None = None
+    q: str | None = None
+    regex: bool = False
+    since: str | None = None
+    until: str | None = None
+
+    @classmethod
+    def from_params(
+        cls,
+        *,
+        environment: str | None = None,
+        branch: str | None = None,
+        deployment: str | None = None,
+        stream: str | None = None,
+        level: str | None = None,
+        q: str | None = None,
+        regex: bool = False,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> LogFilters:
+        """Empty strings (an HTML form's unset fields) mean "not given"."""
+        stream, level = (stream or None), (level or None)
+        if stream is not None and stream not in LOKI_STREAMS:
+            raise InvalidLogParams("stream", f"must be one of {', '.join(LOKI_STREAMS)}")
+        if level is not None and level not in LEVELS:
+            raise InvalidLogParams("level", f"must be one of {', '.join(LEVELS)}")
+        return cls(
+            environment=environment or None,
+            branch=branch or None,
+            deployment=deployment or None,
+            stream=stream,  # type: ignore[arg-type]
+            level=level,  # type: ignore[arg-type]
+            q=q or None,
+            regex=regex,
+            since=(since or "").strip() or None,
+            until=(until or "").strip() or None,
+        )
+
+    def params(self, **override: str | None) -> dict[str, str]:
+        """The filters as URL parameters (for links: load older, download, stream)."""
+        values: dict[str, str | None] = {
+            "environment": self.environment,
+            "branch": self.branch,
+            "deployment": self.deployment,
+            "stream": self.stream,
+            "level": self.level,
+            "q": self.q,
+            "regex": "1" if self.regex and self.q else None,
+            "since": self.since,
+            "until": self.until,
+        }
+        values.update(override)
+        return {name: value for name, value in values.items() if value}
+
+
+def parse_time(text: str, *, now_ns: int, field: str) -> int:
+    """Unix ns from ``15m``/``2h``/``7d`` (ago), an ISO 8601 time (naive = UTC) or Unix ns."""
+    match = _DURATION.fullmatch(text)
+    if match:
+        return now_ns - int(match.group(1)) * _UNITS[match.group(2)] * _NS
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        return int(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidLogParams(
+            field, "expected a duration like 15m, 2h, 7d, an ISO 8601 time or Unix nanoseconds"
+        ) from None
+    return _ns(value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def build_query(
+    *,
+    scope: LogScope,
+    filters: LogFilters,
+    settings: Settings,
+    now_ns: int,
+    limit: int = 200,
+    direction: Direction = "backward",
+) -> LogQuery:
+    """The project-scoped LogQuery; raises InvalidLogParams or InvalidSearch (both 422).
+
+    The range is closed on both sides so that paging is stable: ``until`` (default now)
+    and ``since`` (default the deployment's creation, else an hour before ``until``).
+    """
+    end = parse_time(filters.until, now_ns=now_ns, field="until") if filters.until else now_ns
+    if filters.since:
+        start = parse_time(filters.since, now_ns=now_ns, field="since")
+    elif scope.deployment is not None:
+        start = scope.deployment.created_ns - int(DEPLOYMENT_MARGIN.total_seconds()) * _NS
+    else:
+        start = end - _UNITS["h"] * _NS
+    if start >= end:
+        raise InvalidLogParams("since", "must be before until")
+    query = LogQuery(
+        project_id=scope.project_id,
+        environment_id=scope.environment_id,
+        deployment_id=scope.deployment.id if scope.deployment else None,
+        branch=filters.branch,
+        stream=filters.stream,
+        level=filters.level,
+        search=filters.q,
+        search_mode="regex" if filters.regex else "plain",
+        start=start,
+        end=end,
+        limit=limit,
+        direction=direction,
+    )
+    # Build the LogQL once now: a bad regex or a too-long search is a 422 before any I/O.
+    log_query(query, max_search_chars=settings.log_search_max_chars)
+    return query
+
+
+# --- what a view, the API and a download show of one entry ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One entry as the views and the API show it."""
+
+    id: str  # ``<ts>-<key>``: the anchor and permalink of the line
+    timestamp_ns: int
+    time: str  # RFC 3339 with nanoseconds, UTC
+    line: str  # the raw line (the API and downloads); views use ``rendered``
+    stream: str | None
+    level: Level | None
+    deployment_id: str | None
+    environment_id: str | None
+    branch: str | None
+    cursor: str  # resume after this line (paging, SSE event id)
+    rendered: RenderedLine | None  # safe HTML for the views (None for the API and downloads)
+
+    @property
+    def clock(self) -> str:
+        """``HH:MM:SS.mmm`` for the line's gutter."""
+        return self.time[11:23]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "ts": str(self.timestamp_ns),  # a string: JavaScript numbers lose nanoseconds
+            "time": self.time,
+            "line": self.line,
+            "stream": self.stream,
+            "level": self.level,
+            "deployment_id": self.deployment_id,
+            "environment_id": self.environment_id,
+            "branch": self.branch,
+            "cursor": self.cursor,
+        }
+
+    def as_text(self) -> str:
+        return f"{self.time} {self.stream or '-'} {self.line}\n"
+
+
+def rfc3339_ns(timestamp_ns: int) -> str:
+    seconds, fraction = divmod(timestamp_ns, _NS)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{fraction:09d}Z"
+
+
+def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
+    """The entry for the API (``max_chars=None``) or a view (HTML cut at ``max_chars``)."""
+    entry = item.entry
+    labels = entry.labels
+    return LogLine(
+        id=f"{entry.timestamp_ns}-{entry.key}",
+        timestamp_ns=entry.timestamp_ns,
+        time=rfc3339_ns(entry.timestamp_ns),
+        line=entry.line,
+        stream=entry.stream,
+        level=detect_level(entry.line),
+        deployment_id=labels.get("deployment_id"),
+        environment_id=labels.get("environment_id"),
+        branch=labels.get("branch"),
+        cursor=item.cursor.encode(),
+        rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
+    )
+
+
+def resume_cursor(items: Sequence[PagedEntry], *, end_ns: int) -> LogCursor:
+    """Where a live tail starts after a page (any direction): past its newest entry.
+
+    Every key shown at the newest timestamp goes into the cursor, so the tail repeats
+    none of them; with no entry, the tail starts at the page's end.
+    """
+    if not items:
+        return LogCursor(timestamp_ns=end_ns)
+    newest = max(item.entry.timestamp_ns for item in items)
+    seen = frozenset(item.entry.key for item in items if item.entry.timestamp_ns == newest)
+    return LogCursor(timestamp_ns=newest, seen=seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    start_ns: int
+    end_ns: int
+    stdout: int
+    stderr: int
+
+    @property
+    def total(self) -> int:
+        return self.stdout + self.stderr
+
+
+async def volume_bars(loki: LokiClient, query: LogQuery, *, bars: int = VOLUME_BARS) -> list[Bar]:
+    """Line counts per bar over the query's range, by stream (empty bars included)."""
+    start, end = query.start_ns, query.end_ns
+    assert start is not None and end is not None
+    step_s = max(1, -(-(end - start) // (bars * _NS)))  # whole seconds, rounded up
+    step_ns = step_s * _NS
+    series = await loki.volume(query, step=timedelta(seconds=step_s))
+    count = -(-(end - start) // step_ns)
+    stdout, stderr = [0] * count, [0] * count
+    for one in series:
+        target = stderr if one.labels.get("stream") == "stderr" else stdout
+        for point in one.points:
+            # count_over_time at t counts (t - step, t]: the bar that ends at t.
+            index = (point.timestamp_ns - start - 1) // step_ns
+            if 0 <= index < count:
+                target[index] += point.count
+    return [
+        Bar(start + i * step_ns, min(end, start + (i + 1) * step_ns), stdout[i], stderr[i])
+        for i in range(count)
+    ]
+
+
+async def iter_lines(
+    loki: LokiClient, query: LogQuery, *, first: tuple[PagedEntry, ...], cursor: LogCursor | None
+) -> AsyncIterator[PagedEntry]:
+    """``first`` (a page already fetched) then every later page: a download, streamed."""
+    for item in first:
+        yield item
+    while cursor is not None:
+        page = await loki.page(query, cursor=cursor)
+        for item in page.items:
+            yield item
+        if page.exhausted:
+            return
+        cursor = page.cursor  # the client always moves it forward (or past a skipped ns)
+
+
+async def find_line(
+    loki: LokiClient, *, scope: LogScope, ts_ns: int, key: str
+) -> PagedEntry | None:
+    """The project's entry with this timestamp and key (a permalink), or None."""
+    if not _KEY.fullmatch(key):
+        return None
+    query = LogQuery(
+        project_id=scope.project_id, start=ts_ns, end=ts_ns + 1, direction="forward", limit=1000
+    )
+    page = await loki.page(query)
+    return next((item for item in page.items if item.entry.key == key), None)
+
+
+async def tail_events(
+    loki: LokiClient, query: LogQuery, cursor: LogCursor | None, *, max_chars: int | None
+) -> AsyncIterator[tuple[Literal["line", "error"], LogLine | str]]:
+    """The live tail of ``query`` after ``cursor`` as lines, ending with an error if Loki fails.
+
+    Shared by the SSE view and the API's tail; ``since``/``until`` don't bound a tail.
+    ``max_chars``: as in :func:`log_line` (None for the API: no HTML).
+    """
+    forward = dataclasses.replace(query, start=None, end=None, direction="forward", limit=500)
+    try:
+        async for item in loki.tail(forward, cursor=cursor):
+            yield "line", log_line(item, max_chars=max_chars)
+    except LokiError as exc:
+        yield "error", problem_for(exc).message
+
+
+# --- one wording of every failure, for pages, partials, the API, SSE and downloads ----
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status_code: int
+    message: str
+    field: str | None = None  # the form field at fault (422)
+
+
+def problem_for(exc: Exception) -> Problem:
+    """The status and message of a log query failure; other exceptions propagate."""
+    if isinstance(exc, InvalidLogParams):
+        return Problem(422, str(exc), exc.field)
+    if isinstance(exc, InvalidSearch):
+        return Problem(422, str(exc), "q")
+    if isinstance(exc, InvalidQuery):
+        return Problem(422, str(exc))
+    if isinstance(exc, LokiTimeout):
+        return Problem(503, "The log store (Loki) did not answer in time. Try a shorter range.")
+    if isinstance(exc, LokiUnavailable):
+        return Problem(
+            503, "The log store (Loki) is unreachable right now; logs will be back when it is."
+        )
+    if isinstance(exc, LokiQueryError):
+        return Problem(422, f"The log store refused the query: {exc}")
+    if isinstance(exc, LokiProtocolError):
+        return Problem(502, "The log store sent an answer devpush could not read.")
+    raise exc
