@@ -1,0 +1,191 @@
+"""Request parameters → a project-scoped LogQuery, asserted as the exact LogQL text.
+
+Hostile values (quotes, ``} or {``, newlines, backslashes) only ever appear inside
+escaped LogQL strings; the project id always comes from the scope.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.core.config import Settings
+from app.services.logs import (
+    DeploymentRef,
+    InvalidLogParams,
+    LogFilters,
+    LogScope,
+    Problem,
+    build_query,
+    parse_time,
+    problem_for,
+    resume_cursor,
+    rfc3339_ns,
+)
+from app.services.loki import (
+    InvalidSearch,
+    LogCursor,
+    LogEntry,
+    LokiProtocolError,
+    LokiQueryError,
+    LokiTimeout,
+    LokiUnavailable,
+    PagedEntry,
+    log_query,
+)
+
+NOW = 1_800_000_000_000_000_000
+HOUR = 3600 * 10**9
+SETTINGS = Settings()
+SCOPE = LogScope(project_id="p1", project_slug="shop", project_name="Shop")
+
+
+def logql(filters: LogFilters, scope: LogScope = SCOPE) -> str:
+    query = build_query(scope=scope, filters=filters, settings=SETTINGS, now_ns=NOW)
+    return log_query(query, max_search_chars=SETTINGS.log_search_max_chars)
+
+
+def test_defaults_are_the_project_over_the_last_hour() -> None:
+    query = build_query(scope=SCOPE, filters=LogFilters(), settings=SETTINGS, now_ns=NOW)
+    assert (query.start_ns, query.end_ns, query.direction) == (NOW - HOUR, NOW, "backward")
+    assert logql(LogFilters()) == '{project_id="p1", job="docker"}'
+
+
+def test_hostile_branch_and_search_stay_inside_escaped_strings() -> None:
+    filters = LogFilters.from_params(
+        branch='main"} or {project_id=~".+',
+        q='say "hi" \\ } or { a.b(\n',
+        stream="stderr",
+    )
+    assert logql(filters) == (
+        '{project_id="p1", branch="main\\"} or {project_id=~\\".+", job="docker", '
+        'stream="stderr"} |~ "(?i)say \\"hi\\" \\\\\\\\ \\\\} or \\\\{ a\\\\.b\\\\(\\n"'
+    )
+
+
+def test_regex_search_is_passed_as_written_and_validated() -> None:
+    filters = LogFilters.from_params(q=r'^err(or)?\s+"\d+"$', regex=True)
+    assert logql(filters) == ('{project_id="p1", job="docker"} |~ "^err(or)?\\\\s+\\"\\\\d+\\"$"')
+    with pytest.raises(InvalidSearch, match="invalid regular expression"):
+        logql(LogFilters.from_params(q="(?<=x)y", regex=True))
+    with pytest.raises(InvalidSearch, match="longer than"):
+        logql(LogFilters.from_params(q="x" * (SETTINGS.log_search_max_chars + 1)))
+
+
+def test_scope_ids_come_from_the_resolved_scope_not_the_params() -> None:
+    deployment = DeploymentRef(
+        id="d1", environment_id="e1", branch="main", created_ns=NOW - 5 * HOUR, finished=True
+    )
+    scope = LogScope(
+        project_id="p1", project_slug="shop", project_name="Shop",
+        environment_id="e1", deployment=deployment,
+    )  # fmt: skip
+    # The filters' raw ids were only used to resolve the scope; the query uses the scope's.
+    filters = LogFilters.from_params(deployment="d1", environment="e1", level="error")
+    text = logql(filters, scope)
+    assert text.startswith(
+        '{project_id="p1", environment_id="e1", deployment_id="d1", job="docker"} |~ "'
+    )
+    query = build_query(scope=scope, filters=filters, settings=SETTINGS, now_ns=NOW)
+    # A deployment's range starts a minute before it was created.
+    assert query.start_ns == NOW - 5 * HOUR - 60 * 10**9
+
+
+def test_empty_form_fields_mean_not_given() -> None:
+    filters = LogFilters.from_params(
+        environment="", branch="", deployment="", stream="", level="", q="", since=" ", until=""
+    )
+    assert filters == LogFilters()
+    assert filters.params() == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"stream": "stdin"}, "stream"), ({"level": "LOUD"}, "level"), ({"level": "} or {"}, "level")],
+)
+def test_unknown_stream_or_level_is_refused(kwargs: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidLogParams) as caught:
+        LogFilters.from_params(**kwargs)
+    assert caught.value.field == field
+
+
+def test_params_round_trip_for_links() -> None:
+    filters = LogFilters.from_params(branch="a&b=c", q="x", regex=True, since="2h")
+    assert filters.params(since="5", until="9") == {
+        "branch": "a&b=c", "q": "x", "regex": "1", "since": "5", "until": "9",
+    }  # fmt: skip
+    assert LogFilters.from_params(q="", regex=True).params() == {}  # regex needs a search
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("15m", NOW - 15 * 60 * 10**9),
+        ("2h", NOW - 2 * HOUR),
+        ("7d", NOW - 7 * 24 * HOUR),
+        ("1700000000000000000", 1_700_000_000_000_000_000),
+        ("2025-01-31T12:00", 1_738_324_800 * 10**9),
+        ("2025-01-31T12:00:00.5+01:00", (1_738_324_800 - 3600) * 10**9 + 500_000_000),
+        ("2025-01-31T12:00:00Z", 1_738_324_800 * 10**9),
+    ],
+)
+def test_parse_time(text: str, expected: int) -> None:
+    assert parse_time(text, now_ns=NOW, field="since") == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "0m", "-1h", "1y", "12:00", "1e9", "١٢٣"])
+def test_parse_time_refuses(text: str) -> None:
+    with pytest.raises(InvalidLogParams) as caught:
+        parse_time(text, now_ns=NOW, field="until")
+    assert caught.value.field == "until"
+
+
+def test_since_after_until_is_refused() -> None:
+    with pytest.raises(InvalidLogParams, match="before until"):
+        build_query(
+            scope=SCOPE,
+            filters=LogFilters.from_params(since="1h", until="2h"),
+            settings=SETTINGS,
+            now_ns=NOW,
+        )
+
+
+def _item(ts: int, line: str) -> PagedEntry:
+    entry = LogEntry(timestamp_ns=ts, line=line, labels={"stream": "stdout"})
+    return PagedEntry(entry=entry, cursor=LogCursor(timestamp_ns=ts, seen=frozenset({entry.key})))
+
+
+def test_resume_cursor_holds_every_key_at_the_newest_timestamp() -> None:
+    items = [_item(30, "c"), _item(30, "b"), _item(20, "a")]  # a backward page
+    cursor = resume_cursor(items, end_ns=99)
+    assert cursor.timestamp_ns == 30
+    assert cursor.seen == {items[0].entry.key, items[1].entry.key}
+    assert resume_cursor([], end_ns=99) == LogCursor(timestamp_ns=99)
+
+
+def test_rfc3339_keeps_nanoseconds() -> None:
+    ts = int(datetime(2025, 1, 31, 12, tzinfo=UTC).timestamp()) * 10**9 + 7
+    assert rfc3339_ns(ts) == "2025-01-31T12:00:00.000000007Z"
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (LokiUnavailable("refused"), 503),
+        (LokiTimeout("slow"), 503),
+        (LokiQueryError("bad", status_code=400), 422),
+        (LokiProtocolError("junk"), 502),
+        (InvalidSearch("invalid regular expression: x"), 422),
+        (InvalidLogParams("since", "nope"), 422),
+    ],
+)
+def test_problem_for(exc: Exception, status: int) -> None:
+    problem = problem_for(exc)
+    assert isinstance(problem, Problem)
+    assert problem.status_code == status
+
+
+def test_problem_for_lets_other_errors_through() -> None:
+    with pytest.raises(KeyError):
+        problem_for(KeyError("bug"))
