@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 #: Modules under app.cli that register commands, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("auth", "projects", "deploy", "admin")
+_COMMAND_MODULES = ("auth", "projects", "deploy", "logs", "admin")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}").register(app)

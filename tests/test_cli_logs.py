@@ -1,0 +1,124 @@
+"""``devpush logs`` against the real app on uvicorn, with Loki down (a closed loopback port).
+
+What the command prints for real lines needs Loki: tests/e2e/pipeline/test_logs_views.py.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from app.cli.config import CONFIG_ENV
+from app.cli.logs import format_line
+from app.core.config import Settings
+from app.models import Environment
+from tests.routers.webapp import (
+    PASSWORD,
+    SECRET_KEY,
+    TwoTeams,
+    client,
+    live_url,
+    queue,
+    two_teams,
+    web_app,
+)
+
+__all__ = ["client", "live_url", "queue", "two_teams", "web_app"]
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket() as sock:  # bound, not listening: connection refused
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, closed_port: int) -> Settings:
+    # tests/routers/webapp.py's settings, with Loki on the closed port.
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+        secret_key=SecretStr(SECRET_KEY),
+        loki_url=f"http://127.0.0.1:{closed_port}",
+    )
+
+
+@pytest.fixture
+def logged_in(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str]:
+    env = {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
+    result = runner.invoke(
+        cli,
+        ["login", "--url", live_url, "--email", "alice@example.org", "--password", PASSWORD],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    return env
+
+
+def test_loki_down_is_a_clear_error(logged_in: dict[str, str], two_teams: TwoTeams) -> None:
+    for extra in ([], ["--follow"], ["-n", "5", "--json"], ["--env", "production"]):
+        result = runner.invoke(cli, ["logs", "shop", *extra], env=logged_in)
+        assert result.exit_code == 1, (extra, result.output)
+        assert "503" in result.output
+        assert "log store (Loki) is unreachable" in result.output
+
+
+def test_other_teams_and_their_ids_are_not_found(
+    logged_in: dict[str, str],
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+) -> None:
+    bob = two_teams.bob
+    with sessions() as session:
+        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    cases = [
+        ([bob.project_id], "project not found"),
+        (["shop", "--deployment", bob.deployment_id], "deployment not found"),
+        (["shop", "--env", bob_env], "no environment"),
+        ([bob.project_id, "--follow"], "project not found"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(cli, ["logs", *args], env=logged_in)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
+
+
+def test_bad_queries_are_explained(logged_in: dict[str, str]) -> None:
+    for args, message in [
+        (["--regex", "(oops"], "invalid regular expression"),
+        (["--since", "last tuesday"], "expected a duration"),
+        (["--stream", "stdin"], "stream: must be one of"),
+        (["--grep", "a", "--regex", "b"], "can't be combined"),
+    ]:
+        result = runner.invoke(cli, ["logs", "shop", *args], env=logged_in)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in " ".join(result.output.split()), (args, result.output)
+
+
+def test_not_logged_in(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["logs", "shop"], env={CONFIG_ENV: str(tmp_path / "none.json"), "COLUMNS": "200"}
+    )
+    assert result.exit_code == 1
+    assert "not logged in" in result.output
+
+
+def test_format_line() -> None:
+    item = {
+        "time": "2025-01-31T12:00:00.000000007Z",
+        "deployment_id": "0123456789abcdef",
+        "stream": "stderr",
+        "line": "\x1b[31mboom\x1b[0m",
+    }
+    assert format_line(item) == "2025-01-31T12:00:00.000000007Z 01234567 err \x1b[31mboom\x1b[0m"
