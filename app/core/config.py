@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # json-file rotation for runner logs: bounds disk use; Alloy follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
+    # How the worker sees a runner's port: the port published on 127.0.0.1 (the worker
+    # runs on the host: local run, tests) or the container's name on the runner network
+    # (the worker is a container of the Compose stack and has no host loopback).
+    runner_ready_via: Literal["published_port", "runner_network"] = "published_port"
     # The deploy worker: build + start must answer on the port within this time.
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
     # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.

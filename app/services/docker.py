@@ -225,6 +225,15 @@ def published_port(container: Container, port: int) -> int | None:
     return int(bindings[0]["HostPort"])
 
 
+def ready_url(container: Container, port: int, *, via: str) -> str | None:
+    """Where the worker asks whether the runner's app answers (None: no port yet)."""
+    if via == "runner_network":
+        # Docker's DNS on the user-defined runner network resolves the container's name.
+        return f"http://{container.name}:{port}/"
+    host_port = published_port(container, port)
+    return None if host_port is None else f"http://127.0.0.1:{host_port}/"
+
+
 def get_container(client: docker.DockerClient, id_or_name: str) -> Container | None:
     try:
         return client.containers.get(id_or_name)

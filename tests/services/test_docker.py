@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
 from app.core.config import Settings
 from app.core.labels import RUNNER_LABELS
@@ -15,6 +16,7 @@ from app.services.docker import (
     RunnerSpec,
     Steps,
     failed_step,
+    ready_url,
     run_script,
     runner_container_spec,
     runner_environment,
@@ -171,3 +173,18 @@ def test_failed_step_reads_the_last_announced_step() -> None:
     logs = "==> Deploying branch x\n==> Build: make\nok\n==> Start: run\nTraceback\n"
     assert failed_step(logs) == "Start"
     assert failed_step("nothing") is None
+
+
+def _inspected(ports: dict[str, object]) -> Container:
+    # A container as `docker inspect` describes it: plain data, no engine involved.
+    return Container(attrs={"Name": "/devpush-abc", "NetworkSettings": {"Ports": ports}})
+
+
+def test_ready_url_through_the_published_loopback_port() -> None:
+    bound = _inspected({"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]})
+    assert ready_url(bound, 8000, via="published_port") == "http://127.0.0.1:49153/"
+    assert ready_url(_inspected({}), 8000, via="published_port") is None
+
+
+def test_ready_url_by_name_on_the_runner_network() -> None:
+    assert ready_url(_inspected({}), 8000, via="runner_network") == "http://devpush-abc:8000/"

@@ -223,23 +223,23 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
 
 def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
     deadline = time.monotonic() + ctx.settings.runner_ready_timeout_seconds
-    host_port = runner.published_port(container, job.port)
+    url = runner.ready_url(container, job.port, via=ctx.settings.runner_ready_via)
     while time.monotonic() < deadline:
         if _canceled(ctx, job):
             return Outcome.CANCELED
         container.reload()
         if container.status not in ("created", "running"):
             return Outcome.EXITED
-        if host_port is not None and _answers(host_port):
+        if url is not None and _answers(url):
             return Outcome.READY
         time.sleep(POLL_SECONDS)
     return Outcome.TIMED_OUT
 
 
-def _answers(host_port: int) -> bool:
+def _answers(url: str) -> bool:
     """Any HTTP response counts: the app is up, whatever it says to ``/``."""
     try:
-        httpx.get(f"http://127.0.0.1:{host_port}/", timeout=1.0)
+        httpx.get(url, timeout=1.0)
     except httpx.HTTPError:
         return False
     return True
