@@ -66,6 +66,13 @@ def _cleanup() -> None:
     run_cleanup(ctx=worker_context())
 
 
+def _reconcile() -> None:
+    from app.workers.tasks.context import worker_context
+    from app.workers.tasks.reconcile import run_reconcile
+
+    run_reconcile(ctx=worker_context())
+
+
 class DeployQueue:
     """Enqueues the worker's jobs on one huey instance (and registers them on it)."""
 
@@ -75,6 +82,8 @@ class DeployQueue:
         self._stop = huey.task(name="devpush.stop")(_stop)
         # Stopped runners are removed after the grace period; checking hourly is plenty.
         self._cleanup = huey.periodic_task(crontab(minute="17"), name="devpush.cleanup")(_cleanup)
+        # A crash after `running` shows within a minute (huey's finest periodic schedule).
+        self._reconcile = huey.periodic_task(crontab(), name="devpush.reconcile")(_reconcile)
 
     def enqueue_deploy(self, deployment_id: str) -> None:
         self._deploy(deployment_id)

@@ -46,6 +46,7 @@ from app.services.docker import docker_client
 from app.workers.queue import DeployQueue, huey_from_url
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.deploy import run_deploy
+from app.workers.tasks.reconcile import run_reconcile
 from app.workers.tasks.stop import run_cleanup
 
 pytestmark = pytest.mark.docker
@@ -432,3 +433,22 @@ def test_an_app_that_never_answers_times_out_and_is_stopped(
     deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
     assert deployment.error == "no answer on port 8000 within 2 s"
     assert wait_exited(stack.container(deployment)) == "exited"
+
+
+def test_an_app_that_crashes_after_running_is_marked_failed(
+    make_stack: Callable[..., Stack], db_url: str
+) -> None:
+    stack = make_stack(db_url)
+    deployment_id = queue_deployment(stack)
+    run_deploy(deployment_id, ctx=stack.ctx)
+    deployment = stack.wait_for(deployment_id, {S.RUNNING}, timeout=1)
+    assert run_reconcile(ctx=stack.ctx) == []  # healthy: left alone
+
+    stack.container(deployment).kill()  # SIGKILL: the app dies as an OOM kill would
+    assert wait_exited(stack.container(deployment)) == "exited"
+
+    assert run_reconcile(ctx=stack.ctx) == [deployment_id]
+    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    assert deployment.exit_code == 137
+    assert deployment.error == "App exited with code 137 while running"
+    assert run_reconcile(ctx=stack.ctx) == []  # idempotent

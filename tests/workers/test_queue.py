@@ -39,7 +39,11 @@ def test_jobs_are_registered_and_enqueued_by_name() -> None:
     ]
 
 
-def test_cleanup_runs_hourly() -> None:
+def test_cleanup_runs_hourly_and_reconcile_every_minute() -> None:
     huey = DeployQueue(MemoryHuey(immediate=False)).huey
-    assert [t.name for t in huey.read_periodic(datetime(2030, 1, 1, 5, 17))] == ["devpush.cleanup"]
-    assert huey.read_periodic(datetime(2030, 1, 1, 5, 18)) == []
+
+    def due(minute: int) -> set[str]:
+        return {t.name for t in huey.read_periodic(datetime(2030, 1, 1, 5, minute))}
+
+    assert due(17) == {"devpush.cleanup", "devpush.reconcile"}
+    assert due(18) == {"devpush.reconcile"}
