@@ -82,18 +82,6 @@ def numbered_lines_script(count: int, *, pad: int = 0) -> list[str]:
 RunRunner = Callable[..., Container]
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    host = Settings().docker_host
-    try:
-        client = docker.DockerClient(base_url=host)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.fail(f"Docker engine not reachable at {host}: run scripts/dev/test-deps.sh ({exc})")
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
     """Start labelled busybox runners; each is removed (even if running) after the test."""

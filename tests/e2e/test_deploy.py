@@ -42,7 +42,6 @@ from app.services.deployments import (
     ensure_production_environment,
     redeploy,
 )
-from app.services.docker import docker_client
 from app.workers.queue import DeployQueue, huey_from_url
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.deploy import run_deploy
@@ -106,19 +105,11 @@ class Stack:
 
 
 @pytest.fixture
-def docker_engine() -> Iterator[docker.DockerClient]:
-    settings = Settings()
-    try:
-        client = docker_client(settings)
-        client.ping()
-        client.images.get(RUNNER_IMAGE)
-    except docker.errors.DockerException as exc:
-        pytest.fail(
-            f"Docker engine or {RUNNER_IMAGE} missing at {settings.docker_host}: "
-            f"run scripts/dev/test-deps.sh ({exc})"
-        )
-    yield client
-    client.close()
+def docker_engine(
+    docker_client: docker.DockerClient, runner_python_image: str
+) -> docker.DockerClient:
+    assert runner_python_image == RUNNER_IMAGE
+    return docker_client
 
 
 @pytest.fixture

@@ -30,18 +30,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    host = Settings().docker_host
-    try:
-        client = docker.DockerClient(base_url=host)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.fail(f"Docker engine not reachable at {host}: run scripts/dev/test-deps.sh ({exc})")
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def exited_runner(docker_client: docker.DockerClient) -> Iterator[Container]:
     """A runner-labelled busybox container that printed one line and exited."""
