@@ -1,0 +1,56 @@
+"""Notice runners that died after their deployment became ``running``.
+
+The deploy job watches a runner only until its port answers. An app that
+crashes later (or is killed, or whose container is removed by hand) would stay
+``running`` forever; this periodic job marks it ``failed`` with the runner's
+exit code, as hosted platforms show a crashed app.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from app.core.db import session_scope
+from app.models import Deployment, DeploymentStatus
+from app.services import docker as runner
+from app.services.deployments import transition
+from app.workers.tasks.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+S = DeploymentStatus
+
+
+def run_reconcile(*, ctx: WorkerContext) -> list[str]:
+    """Mark running deployments whose runner is no longer running as failed; their ids."""
+    with ctx.sessions() as session:
+        running = session.execute(
+            select(Deployment.id, Deployment.container_id).where(Deployment.status == S.RUNNING)
+        ).all()
+    failed: list[str] = []
+    for deployment_id, container_id in running:
+        container = runner.get_container(
+            ctx.docker, container_id or runner.container_name(deployment_id)
+        )
+        if container is not None and container.status in ("running", "restarting", "paused"):
+            continue
+        if container is None:
+            values: dict[str, object] = {"error": "runner container disappeared while running"}
+        else:
+            code = int(container.attrs["State"]["ExitCode"])
+            values = {"exit_code": code, "error": f"App exited with code {code} while running"}
+        with session_scope(ctx.sessions) as session:
+            # only_from RUNNING: a stop or supersede that raced us wins.
+            if transition(
+                session,
+                deployment_id=deployment_id,
+                to=S.FAILED,
+                only_from=frozenset({S.RUNNING}),
+                **values,
+            ):
+                failed.append(deployment_id)
+    if failed:
+        log.info("%d running deployments had exited: marked failed", len(failed))
+    return failed
