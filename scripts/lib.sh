@@ -81,6 +81,21 @@ os_release_field() {
   )
 }
 
+# Docker Engine with the Compose plugin, from Docker's own packages (the convenience
+# script): distribution packages lag behind, and Debian has no Compose v2 plugin.
+install_docker_engine() {
+  if command_exists docker; then
+    info "Docker present: $(docker --version 2>/dev/null || echo unknown)"
+  else
+    info "installing Docker Engine and the Compose plugin (Docker's convenience script)"
+    run curl -fsSL --retry 3 -o /tmp/get-docker.sh https://get.docker.com
+    run sh /tmp/get-docker.sh
+  fi
+  if ! is_dry_run && ! docker compose version >/dev/null 2>&1; then
+    die "'docker compose' does not answer: install the docker-compose-plugin package"
+  fi
+}
+
 compose() {
   local dir=$DEVPUSH_APP_DIR
   local args=(--project-directory "$dir" --env-file "$dir/versions.env")

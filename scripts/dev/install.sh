@@ -4,8 +4,8 @@
 # What it does:
 #   - macOS: installs Docker's CLI, the Compose plugin and Colima with Homebrew,
 #     and starts Colima (the Docker engine in a small VM);
-#   - Linux (Debian/Ubuntu): installs Docker Engine and the Compose plugin with
-#     apt when `docker` is missing;
+#   - Linux (Debian/Ubuntu): installs Docker Engine and the Compose plugin from
+#     Docker's packages when `docker` is missing (as scripts/prod/install.sh does);
 #   - creates ./data/alloy and ./data/app (the dev stack's state, git-ignored).
 # What it does not do: start the stack (scripts/dev/start.sh does).
 # Log collection needs nothing on the host: Alloy runs in the stack and tails
@@ -46,19 +46,16 @@ install_macos() {
 }
 
 install_linux() {
-  if command_exists docker && docker compose version >/dev/null 2>&1; then
-    info "Docker and Compose present"
-    return
-  fi
   local id
   id=$(os_release_field ID || true)
   case $id in
     debian | ubuntu) ;;
     *) die "install Docker Engine and the Compose plugin for '$id' by hand, then rerun" ;;
   esac
-  [[ $EUID -eq 0 ]] || is_dry_run || die "run as root to install Docker (sudo $0)"
-  run apt-get update -q
-  run apt-get install -y -q docker.io docker-compose-plugin
+  if ! command_exists docker; then
+    [[ $EUID -eq 0 ]] || is_dry_run || die "run as root to install Docker (sudo $0)"
+  fi
+  install_docker_engine
 }
 
 main() {

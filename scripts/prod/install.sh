@@ -91,19 +91,6 @@ check_distro() {
   info "distribution: $id $version"
 }
 
-install_docker() {
-  if command_exists docker; then
-    info "Docker present: $(docker --version 2>/dev/null || echo unknown)"
-  else
-    info "installing Docker Engine and the Compose plugin (Docker's convenience script)"
-    run curl -fsSL --retry 3 -o /tmp/get-docker.sh https://get.docker.com
-    run sh /tmp/get-docker.sh
-  fi
-  if ! is_dry_run && ! docker compose version >/dev/null 2>&1; then
-    die "'docker compose' does not answer: install the docker-compose-plugin package"
-  fi
-}
-
 create_user() {
   if id devpush >/dev/null 2>&1; then
     info "user devpush exists"
@@ -197,7 +184,7 @@ main() {
   fi
   is_dry_run && info "dry run: printing commands, changing nothing"
   check_distro
-  install_docker
+  install_docker_engine
   create_user
   create_dirs
   fetch_release

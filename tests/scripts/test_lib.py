@@ -72,3 +72,17 @@ def test_os_release_field(tmp_path: Path) -> None:
     assert lib("os_release_field VERSION_ID", env=env).stdout == "24.04\n"
     # The file's variables stay in the subshell.
     assert lib('os_release_field ID >/dev/null; echo "${ID:-unset}"', env=env).stdout == "unset\n"
+
+
+def test_install_docker_engine_uses_dockers_packages_when_docker_is_missing() -> None:
+    # As on a fresh host: no `docker` on PATH (command_exists says so), dry run.
+    proc = lib(
+        'command_exists() { [[ $1 != docker ]] && command -v "$1" >/dev/null; }; '
+        "DRY_RUN=1; install_docker_engine"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "https://get.docker.com" in proc.stdout
+    assert "sh /tmp/get-docker.sh" in proc.stdout
+    # Debian's docker.io has no Compose v2 plugin: it is never the route.
+    assert "docker.io" not in proc.stdout
+    assert "apt-get" not in proc.stdout
