@@ -256,7 +256,8 @@ main() {
   if [[ -s $DATA_DIR/admin-password ]]; then
     info "log in as $ADMIN_EMAIL with the password in $DATA_DIR/admin-password (first run's)"
   fi
-  info "runner image for Python apps: devpush/runner-python:local (try examples/hello-python)"
+  info "first deploy: New project, Repository $REPO_ROOT, Root directory examples/hello-python,"
+  info "  runner image devpush/runner-python:local, build 'python3 build.py', start 'python3 app.py'"
   info "press Ctrl-C to stop"
   # Any child ending ends the run (and stop_all stops the others).
   wait -n "${PIDS[@]}" || true
