@@ -26,19 +26,7 @@ from app.cli.config import CONFIG_ENV
 from app.models import Deployment, DeploymentStatus
 from app.services.deployments import transition
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import (
-    PASSWORD,
-    TwoTeams,
-    client,
-    live_url,
-    pending,
-    queue,
-    settings,
-    two_teams,
-    web_app,
-)
-
-__all__ = ["client", "live_url", "queue", "settings", "two_teams", "web_app"]
+from tests.fixtures.web import PASSWORD, TwoTeams, pending
 
 runner = CliRunner()
 

@@ -5,53 +5,19 @@ What the command prints for real lines needs Loki: tests/e2e/pipeline/test_logs_
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.cli.config import CONFIG_ENV
 from app.cli.logs import format_line
-from app.core.config import Settings
 from app.models import Environment
-from tests.routers.webapp import (
-    PASSWORD,
-    SECRET_KEY,
-    TwoTeams,
-    client,
-    live_url,
-    queue,
-    two_teams,
-    web_app,
-)
-
-__all__ = ["client", "live_url", "queue", "two_teams", "web_app"]
+from tests.fixtures.web import PASSWORD, TwoTeams
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    with socket.socket() as sock:  # bound, not listening: connection refused
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path, closed_port: int) -> Settings:
-    # tests/routers/webapp.py's settings, with Loki on the closed port.
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path,
-        queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
-        secret_key=SecretStr(SECRET_KEY),
-        loki_url=f"http://127.0.0.1:{closed_port}",
-    )
 
 
 @pytest.fixture

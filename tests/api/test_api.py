@@ -3,7 +3,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import DeploymentStatus
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import PASSWORD, TwoTeams, deployment_of, pending
+from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
 
 NEW_PROJECT = {
     "name": "API made",
@@ -49,7 +49,7 @@ def test_no_or_bad_token_is_401(client: TestClient, two_teams: TwoTeams) -> None
 def test_session_cookie_does_not_authenticate_the_api(
     client: TestClient, two_teams: TwoTeams
 ) -> None:
-    from tests.routers.webapp import log_in
+    from tests.fixtures.web import log_in
 
     log_in(client, "alice@example.org")
     assert client.get("/api/v1/projects").status_code == 401

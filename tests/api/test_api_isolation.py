@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import DeploymentStatus
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import TwoTeams, deployment_of, pending
+from tests.fixtures.web import TwoTeams, deployment_of, pending
 
 
 @pytest.fixture

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
 from app.models import Environment
-from tests.routers.webapp import TwoTeams
+from tests.fixtures.web import TwoTeams
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    with socket.socket() as sock:  # bound, not listening: connection refused
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def settings(settings: Settings, closed_port: int) -> Settings:
-    return settings.model_copy(update={"loki_url": f"http://127.0.0.1:{closed_port}"})
 
 
 def test_page_with_loki_down_is_503_with_a_message(client: TestClient, two_teams: TwoTeams) -> None:

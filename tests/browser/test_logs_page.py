@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.routers.webapp import PASSWORD, TwoTeams
+from tests.fixtures.web import PASSWORD, TwoTeams
 
 
 @pytest.mark.browser

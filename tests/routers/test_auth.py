@@ -4,7 +4,7 @@ from pydantic import SecretStr
 from app.core.config import Settings
 from app.main import create_app
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import PASSWORD, TwoTeams, csrf_token, log_in
+from tests.fixtures.web import PASSWORD, TwoTeams, csrf_token, log_in
 
 
 def test_pages_need_a_session(client: TestClient) -> None:

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.models import DeploymentStatus
 from app.services.deployments import transition
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import TwoTeams, deployment_of, log_in, pending
+from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
 
 
 def test_deploy_a_branch_from_the_project_page(

@@ -8,7 +8,7 @@ from app.core.crypto import fernet_for
 from app.models import DeploymentStatus, Team
 from app.services.projects import create_project
 from app.workers.queue import DeployQueue
-from tests.routers.webapp import SECRET_KEY, TwoTeams, deployment_of, log_in, pending, project_input
+from tests.fixtures.web import SECRET_KEY, TwoTeams, deployment_of, log_in, pending, project_input
 
 
 @pytest.fixture

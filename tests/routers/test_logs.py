@@ -7,32 +7,16 @@ No Loki runs here (see docs/logging.md): what needs a real Loki is in tests/e2e/
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
 from app.models import Environment
-from tests.routers.webapp import TwoTeams, log_in
+from tests.fixtures.web import TwoTeams, log_in
 
 UNREACHABLE = "Log store unreachable."
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    # Bound but not listening: connections are refused, and no one else can take the port.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def settings(settings: Settings, closed_port: int) -> Settings:
-    return settings.model_copy(update={"loki_url": f"http://127.0.0.1:{closed_port}"})
 
 
 def test_logs_page_says_the_log_store_is_unreachable(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.crypto import decrypt_mapping, fernet_for
 from app.models import DeploymentStatus
 from app.services.deployments import transition
-from tests.routers.webapp import SECRET_KEY, TwoTeams, log_in
+from tests.fixtures.web import SECRET_KEY, TwoTeams, log_in
 
 FORM = {
     "name": "Blog",

@@ -2,7 +2,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.routers.webapp import TwoTeams, log_in
+from tests.fixtures.web import TwoTeams, log_in
 
 
 def test_create_use_and_revoke_a_token_in_the_ui(client: TestClient, two_teams: TwoTeams) -> None:

@@ -6,55 +6,22 @@ until the reader scrolls up. Collected only with ``pytest --pipeline``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
-from pydantic import SecretStr
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
 from app.core.labels import LOKI_JOB
 from app.models import Deployment
-from tests.routers.webapp import PASSWORD, SECRET_KEY, TwoTeams, live_url, queue, two_teams, web_app
-
-__all__ = ["live_url", "queue", "two_teams", "web_app"]
+from tests.fixtures.web import PASSWORD, TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, loki_server) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path,
-        queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
-        secret_key=SecretStr(SECRET_KEY),
-        loki_url=loki_server.url,
-    )
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/dev/test-deps.sh (installs chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def loki_url(loki_server) -> str:  # type: ignore[no-untyped-def]
+    return loki_server.url
 
 
 def push(loki_url: str, deployment: Deployment, lines: list[tuple[str, str]]) -> None:

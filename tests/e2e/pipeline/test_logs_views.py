@@ -19,7 +19,6 @@ import docker
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -29,19 +28,7 @@ from app.core.config import Settings
 from app.core.labels import LOKI_JOB, runner_labels
 from app.models import Deployment, User
 from app.services.deployments import create_deployment
-from tests.routers.webapp import (
-    PASSWORD,
-    SECRET_KEY,
-    TwoTeams,
-    client,
-    live_url,
-    log_in,
-    queue,
-    two_teams,
-    web_app,
-)
-
-__all__ = ["client", "live_url", "queue", "two_teams", "web_app"]
+from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
 
@@ -50,14 +37,8 @@ Line = tuple[dict[str, str], int, str]
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, loki_server) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path,
-        queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
-        secret_key=SecretStr(SECRET_KEY),
-        loki_url=loki_server.url,
-    )
+def loki_url(loki_server) -> str:  # type: ignore[no-untyped-def]
+    return loki_server.url
 
 
 def labels_of(deployment: Deployment, stream: str = "stdout") -> dict[str, str]:
