@@ -49,7 +49,7 @@ from app.services.logs import (
     tail_events,
     volume_bars,
 )
-from app.services.loki import InvalidQuery, LogCursor, LogQuery, LokiError
+from app.services.loki import InvalidQuery, LogCursor, LogPage, LogQuery, LokiClient, LokiError
 
 router = APIRouter(tags=["logs"])
 
@@ -151,22 +151,32 @@ def _url(path: str, params: dict[str, str]) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
+async def _fetch_page(
+    req: LogRequest, loki: LokiClient, settings: Settings, *, cursor: LogCursor | None = None
+) -> tuple[LogFilters, LogQuery, LogPage]:
+    """The request's checked filters, their query, and one page of lines from Loki."""
+    filters = req.checked()
+    query = build_query(
+        scope=req.scope, filters=filters, settings=settings, now_ns=time.time_ns(), limit=PAGE_LINES
+    )
+    return filters, query, await loki.page(query, cursor=cursor)
+
+
 def _panel(
     scope: LogScope,
     filters: LogFilters,
     query: LogQuery,
-    items: tuple[Any, ...],
+    page: LogPage,
     *,
-    cursor: LogCursor | None,
-    exhausted: bool,
     live: bool,
     settings: Settings,
 ) -> dict[str, Any]:
     """What the panel template needs: lines oldest first, and the URLs that go on from them."""
+    items, cursor = page.items, page.cursor
     base = _base(scope)
     fixed = filters.params(since=str(query.start_ns), until=str(query.end_ns))
     older = None
-    if not exhausted and cursor is not None:
+    if not page.exhausted and cursor is not None:
         older = _url(f"{base}/lines", {**fixed, "cursor": cursor.encode()})
     stream = None
     if live and filters.until is None:
@@ -208,30 +218,13 @@ async def logs_page(
     """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
     context = _form_context(req, preset, live)
     try:
-        filters = req.checked()
-        query = build_query(
-            scope=req.scope,
-            filters=filters,
-            settings=settings,
-            now_ns=time.time_ns(),
-            limit=PAGE_LINES,
-        )
-        page = await loki.page(query)
+        filters, query, page = await _fetch_page(req, loki, settings)
         bars = await volume_bars(loki, query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem
         return render(request, "logs/pages/index.html", context, status_code=problem.status_code)
-    context |= _panel(
-        req.scope,
-        filters,
-        query,
-        page.items,
-        cursor=page.cursor,
-        exhausted=page.exhausted,
-        live=live,
-        settings=settings,
-    )
+    context |= _panel(req.scope, filters, query, page, live=live, settings=settings)
     context |= _volume_context(req.scope, filters, query, bars)
     return render(request, "logs/pages/index.html", context)
 
@@ -267,28 +260,11 @@ async def logs_panel(
     deployment = req.scope.deployment
     context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
     try:
-        filters = req.checked()
-        query = build_query(
-            scope=req.scope,
-            filters=filters,
-            settings=settings,
-            now_ns=time.time_ns(),
-            limit=PAGE_LINES,
-        )
-        page = await loki.page(query)
+        filters, query, page = await _fetch_page(req, loki, settings)
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc))
     live = deployment is not None and not deployment.finished
-    context |= _panel(
-        req.scope,
-        filters,
-        query,
-        page.items,
-        cursor=page.cursor,
-        exhausted=page.exhausted,
-        live=live,
-        settings=settings,
-    )
+    context |= _panel(req.scope, filters, query, page, live=live, settings=settings)
     return render(request, "logs/partials/_panel.html", context)
 
 
@@ -303,27 +279,12 @@ async def older_lines(
     """The page of lines before ``cursor`` and the next "load older" control."""
     context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
     try:
-        filters = req.checked()
-        query = build_query(
-            scope=req.scope,
-            filters=filters,
-            settings=settings,
-            now_ns=time.time_ns(),
-            limit=PAGE_LINES,
+        filters, query, page = await _fetch_page(
+            req, loki, settings, cursor=LogCursor.decode(cursor)
         )
-        page = await loki.page(query, cursor=LogCursor.decode(cursor))
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc), row=True)
-    context |= _panel(
-        req.scope,
-        filters,
-        query,
-        page.items,
-        cursor=page.cursor,
-        exhausted=page.exhausted,
-        live=False,
-        settings=settings,
-    )
+    context |= _panel(req.scope, filters, query, page, live=False, settings=settings)
     return render(request, "logs/partials/_lines.html", context)
 
 
