@@ -70,7 +70,13 @@ restart_components() {
       *) pull+=("$component") ;;
     esac
   done
-  ((${#build[@]} > 0)) && compose build "${build[@]}"
+  if ((${#build[@]} > 0)); then
+    compose build "${build[@]}"
+    # --no-deps below skips the one-shot migrate service: run the new code's migrations
+    # first, so the new app and worker never start on an old schema.
+    info "migrating the database"
+    compose run --rm migrate
+  fi
   ((${#pull[@]} > 0)) && compose pull "${pull[@]}"
   info "restarting: ${services[*]}"
   compose up -d --no-deps --wait "${services[@]}"

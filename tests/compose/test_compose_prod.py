@@ -35,6 +35,7 @@ def binds(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 
 def test_services(prod: dict[str, Any]) -> None:
     assert set(prod["services"]) == {
+        "migrate",
         "app",
         "worker",
         "postgres",
@@ -175,7 +176,17 @@ def test_app_and_worker(prod: dict[str, Any]) -> None:
 
 def test_every_long_running_service_restarts(prod: dict[str, Any]) -> None:
     for name, service in prod["services"].items():
-        assert service.get("restart") == "unless-stopped", name
+        expected = "no" if name == "migrate" else "unless-stopped"
+        assert service.get("restart") == expected, name
+
+
+def test_migrations_run_once_before_app_and_worker(prod: dict[str, Any]) -> None:
+    services = prod["services"]
+    assert services["migrate"]["command"] == ["devpush", "admin", "migrate"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("app", "worker"):
+        condition = services[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
 
 
 def test_images_are_pinned(prod: dict[str, Any]) -> None:

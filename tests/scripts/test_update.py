@@ -61,6 +61,21 @@ def test_single_component(dirs: dict[str, str]) -> None:
     assert up.endswith("up -d --no-deps --wait alloy")
 
 
+def test_app_update_migrates_before_restarting(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "app", "--dry-run", env=dirs)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    build = next(i for i, line in enumerate(lines) if line.endswith(" build app"))
+    migrate = next(i for i, line in enumerate(lines) if line.endswith(" run --rm migrate"))
+    up = next(i for i, line in enumerate(lines) if line.endswith("up -d --no-deps --wait app"))
+    assert build < migrate < up
+
+
+def test_proxy_update_does_not_migrate(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "alloy", "--dry-run", env=dirs)
+    assert "migrate" not in proc.stdout
+
+
 def test_refuses_downgrade(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.3", "--to", "0.1.2", "--all", env=dirs)
     assert proc.returncode == 1
