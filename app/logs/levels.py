@@ -56,7 +56,8 @@ def _marker_patterns(level: Level) -> list[str]:
         rf"^{_KLOG_LETTER[level]}[0-9]{{4}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}",
         # Upper case only: a bare lower-case "error" is too often just a word in a message.
         # This also covers Python logging's "WARNING:root:..." and "ERROR:name:...".
-        rf"\b(?:{words})\b",
+        # A colour code glued to the word ("\x1b[31mERROR") stands where \b would.
+        rf"(?:\b|\x1b\[[0-9;]*m)(?:{words})\b",
     ]
     if level == "error":
         patterns += [

@@ -45,6 +45,11 @@ CASES = [
     ("TERRORIST", None),
     ("plain build output", None),
     ("", None),
+    # Coloured output: the SGR code is glued to the level word.
+    ("\x1b[31mERROR\x1b[0m:    Exception in ASGI application", "error"),
+    ("\x1b[33mWARN\x1b[39m deprecated", "warning"),
+    ("\x1b[1;32mINFO\x1b[0m:     Started server process", "info"),
+    ("\x1b[31mTERRORIST\x1b[0m", None),
 ]
 
 
