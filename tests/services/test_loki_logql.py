@@ -233,7 +233,7 @@ def test_level_filter_is_appended_after_search() -> None:
     query = LogQuery(project_id="p", search="x", level="warning")
     text = log_query(query, max_search_chars=10)
     assert text.startswith(r'{project_id="p", job="docker"} |~ "(?i)x" |~ "')
-    assert r"\\b(?:WARNING|WARN)\\b" in text
+    assert r"(?:\\b|\\x1b\\[[0-9;]*m)(?:WARNING|WARN)\\b" in text
 
 
 def test_volume_query_exact() -> None:
