@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -47,6 +46,7 @@ from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.deploy import run_deploy
 from app.workers.tasks.reconcile import run_reconcile
 from app.workers.tasks.stop import run_cleanup
+from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
@@ -54,16 +54,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
 S = DeploymentStatus
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def free_port() -> int:
