@@ -116,6 +116,13 @@ component_services() {
   esac
 }
 
+# Exit 2 with the list of components unless $1 is one of them (argument checking).
+require_component() {
+  component_services "$1" >/dev/null && return 0
+  err "unknown component: $1 (one of: ${DEVPUSH_COMPONENTS[*]})"
+  exit 2
+}
+
 # Upgrade hooks of DIR (NAME.sh, NAME a version) with FROM < NAME <= TO, in `sort -V` order.
 upgrade_hooks() {
   local dir=$1 from=$2 to=$3 file version

@@ -112,7 +112,7 @@ main() {
         exit 2
         ;;
       *)
-        component_services "$1" >/dev/null || { err "unknown component: $1 (one of: ${DEVPUSH_COMPONENTS[*]})"; exit 2; }
+        require_component "$1"
         COMPONENTS+=("$1")
         ;;
     esac

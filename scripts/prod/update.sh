@@ -54,7 +54,7 @@ main() {
         exit 2
         ;;
       *)
-        component_services "$1" >/dev/null || { err "unknown component: $1 (one of: ${DEVPUSH_COMPONENTS[*]})"; exit 2; }
+        require_component "$1"
         args+=("$1")
         ;;
     esac
