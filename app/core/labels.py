@@ -19,6 +19,14 @@ LOKI_LABELS: Final = ("project_id", "environment_id", "branch", "deployment_id")
 #: Docker label keys on runner containers (``devpush.project_id`` …).
 RUNNER_LABELS: Final = tuple(f"{LABEL_PREFIX}{name}" for name in LOKI_LABELS)
 
+#: json-file ``labels`` log option: Docker copies these labels into every line's ``attrs``,
+#: so a collector that reads the files alone (no Docker API) knows each line's deployment.
+RUNNER_LOG_LABELS_OPTION: Final = ",".join(RUNNER_LABELS)
+
+#: Fields of a stored line besides its time and text, in every log store: the four
+#: labels plus the Docker stream. The collectors write exactly these.
+LOG_FIELDS: Final = (*LOKI_LABELS, "stream")
+
 #: The label Alloy selects runner containers by.
 RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}deployment_id"
 

@@ -25,7 +25,7 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from app.core.config import Settings
-from app.core.labels import ROLE_LABEL, RUNNER_ROLE, runner_labels
+from app.core.labels import ROLE_LABEL, RUNNER_LOG_LABELS_OPTION, RUNNER_ROLE, runner_labels
 
 #: Where the source is copied in the container, and where the step script lives.
 APP_DIR = PurePosixPath("/app")
@@ -148,12 +148,15 @@ def runner_container_spec(
         "working_dir": working_dir(spec.root_directory),
         "environment": environment,
         "labels": labels,
-        # json-file with rotation: Alloy tails these files; the rotation bounds disk use.
+        # json-file with rotation: the collector tails these files; the rotation bounds
+        # disk use; ``labels`` writes the devpush labels into every line for collectors
+        # that read the files without asking Docker.
         "log_config": LogConfig(
             type=LogConfig.types.JSON,
             config={
                 "max-size": settings.runner_log_max_size,
                 "max-file": str(settings.runner_log_max_file),
+                "labels": RUNNER_LOG_LABELS_OPTION,
             },
         ),
         "network": settings.runner_network,

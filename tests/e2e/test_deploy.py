@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.config import Settings
 from app.core.crypto import encrypt_mapping, fernet_for
 from app.core.db import create_db_engine, session_factory
-from app.core.labels import RUNNER_LABELS
+from app.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
 from app.core.migrate import upgrade_to_head
 from app.local import processes
 from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
@@ -265,7 +265,7 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert attrs["Config"]["Labels"]["devpush.role"] == "runner"
     assert attrs["HostConfig"]["LogConfig"] == {
         "Type": "json-file",
-        "Config": {"max-file": "5", "max-size": "10m"},
+        "Config": {"max-file": "5", "max-size": "10m", "labels": RUNNER_LOG_LABELS_OPTION},
     }
     assert attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
     assert attrs["HostConfig"]["NanoCpus"] == 500_000_000

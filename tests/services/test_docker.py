@@ -56,7 +56,11 @@ def test_log_config_is_json_file_with_rotation_from_settings() -> None:
     settings = Settings(runner_log_max_size="3m", runner_log_max_file=7)
     log_config = spec_for(settings)["log_config"]
     assert log_config["Type"] == "json-file"
-    assert log_config["Config"] == {"max-size": "3m", "max-file": "7"}
+    assert log_config["Config"] == {
+        "max-size": "3m",
+        "max-file": "7",
+        "labels": "devpush.project_id,devpush.environment_id,devpush.branch,devpush.deployment_id",
+    }
     assert "loki" not in repr(spec_for(settings)).lower()
 
 
