@@ -10,6 +10,7 @@ from rich.console import Console
 
 from app.cli.client import ApiClient, ApiError, fail
 from app.cli.config import CliConfig, save_config
+from app.cli.terminal import safe
 
 console = Console()
 
@@ -31,7 +32,11 @@ def login(
     except ApiError as exc:
         raise fail(f"login failed: {exc}") from exc
     path = save_config(CliConfig(url=url, token=created["token"]))
-    console.print(f"Logged in to {url} as {email}; token [bold]{created['name']}[/bold] in {path}")
+    console.print(
+        safe(f"Logged in to {url} as {email}; token ")
+        + safe(created["name"], "bold")
+        + safe(f" in {path}")
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from app.cli.config import CliConfig, NotLoggedInError, load_config
+from app.cli.terminal import safe
 
 err_console = Console(stderr=True)
 
@@ -77,7 +78,7 @@ class ApiClient:
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print an error and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(safe("error:", "red") + safe(f" {message}"))
     return typer.Exit(code)
 
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
 
 from app.cli.client import ApiError, fail, logged_in_client
-from app.models import DeploymentStatus
+from app.cli.terminal import safe
 
 console = Console()
 
 #: Exit code when the deployment did not reach ``running`` in time.
 EXIT_TIMEOUT = 2
+# The API's status strings (app.models.DeploymentStatus); plain strings keep the CLI free of
+# the server's packages. A status the CLI doesn't know yet is followed until the timeout.
+RUNNING: Final = "running"
+FINAL: Final = frozenset({"failed", "stopped", "superseded"})
 
 
 def _describe(deployment: dict[str, Any]) -> str:
@@ -35,20 +39,22 @@ def deploy(
         with logged_in_client() as client:
             deployment = client.post(f"/projects/{project}/deployments", json={"branch": branch})
             console.print(
-                f"Deployment [bold]{deployment['id']}[/bold] of {deployment['branch']}: queued"
+                safe("Deployment ")
+                + safe(deployment["id"], "bold")
+                + safe(f" of {deployment['branch']}: queued")
             )
             if not wait:
                 return
             deadline = time.monotonic() + timeout
             last = deployment["status"]
-            with console.status(f"Deployment is {last}…") as spinner:
+            with console.status(safe(f"Deployment is {last}…")) as spinner:
                 while True:
-                    status = DeploymentStatus(deployment["status"])
+                    status = str(deployment["status"])
                     if status != last:
-                        console.print(f"  → {_describe(deployment)}")
-                        spinner.update(f"Deployment is {status}…")
+                        console.print(safe(f"  → {_describe(deployment)}"))
+                        spinner.update(safe(f"Deployment is {status}…"))
                         last = status
-                    if status is DeploymentStatus.RUNNING or status.is_final:
+                    if status == RUNNING or status in FINAL:
                         break
                     if time.monotonic() > deadline:
                         raise fail(f"still {status} after {timeout:.0f}s", code=EXIT_TIMEOUT)
@@ -56,7 +62,7 @@ def deploy(
                     deployment = client.get(f"/deployments/{deployment['id']}")
     except ApiError as exc:
         raise fail(str(exc)) from exc
-    if status is not DeploymentStatus.RUNNING:
+    if status != RUNNING:
         detail = deployment.get("error") or ""
         if deployment.get("exit_code") is not None:
             detail += f" (exit code {deployment['exit_code']})"

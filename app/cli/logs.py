@@ -3,8 +3,9 @@
 Like ``heroku logs --tail`` / ``fly logs``: history first (each page printed as it comes),
 then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the last line's
 cursor after a dropped connection or a Loki outage. On a terminal, ANSI colours are kept
-and every other escape sequence is dropped (rich's ANSI decoder): a log line can't retitle
-or otherwise drive the terminal. Piped output gets the lines as they were written.
+and every other escape sequence (hyperlinks included) is dropped (app.cli.terminal): a log
+line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
+lines as they were written.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Annotated, Any, Final
 import httpx
 import typer
 from rich.console import Console
-from rich.text import Text
 
 from app.cli.client import ApiClient, ApiError, fail, logged_in_client
 from app.cli.config import NotLoggedInError, load_config
+from app.cli.terminal import coloured, safe
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -43,8 +44,8 @@ def _print(item: dict[str, Any], *, as_json: bool) -> None:
     elif console.is_terminal:
         prefix, line = format_line(item).split(" ", 3)[:3], item["line"]
         style = "red" if item.get("stream") == "stderr" else "dim"
-        text = Text(" ".join(prefix) + " ", style=style)
-        text.append_text(Text.from_ansi(line))
+        text = safe(" ".join(prefix) + " ", style=style)
+        text.append_text(coloured(line))
         console.print(text)
     else:
         sys.stdout.write(format_line(item) + "\n")
@@ -108,7 +109,7 @@ def _tail(
                         cursor = item["cursor"]
             except (httpx.HTTPError, _Cut) as exc:
                 err = Console(stderr=True)
-                err.print(f"[yellow]tail interrupted:[/yellow] {exc}; retrying…", markup=True)
+                err.print(safe("tail interrupted:", "yellow") + safe(f" {exc}; retrying…"))
                 time.sleep(RECONNECT_SECONDS)
 
 

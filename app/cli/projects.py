@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli.client import ApiError, fail, logged_in_client
+from app.cli.terminal import safe
 
 console = Console()
 
@@ -23,9 +24,8 @@ def projects() -> None:
         return
     table = Table("slug", "name", "default branch", "repository", "id")
     for item in items:
-        table.add_row(
-            item["slug"], item["name"], item["default_branch"], item["repo_url"], item["id"]
-        )
+        cells = ("slug", "name", "default_branch", "repo_url", "id")
+        table.add_row(*(safe(item[cell]) for cell in cells))
     console.print(table)
 
 
