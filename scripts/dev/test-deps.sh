@@ -121,6 +121,7 @@ main() {
   build_test_images
   # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
   "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
+  "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
   info "test dependencies ready"
 }
 

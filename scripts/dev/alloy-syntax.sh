@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Build the Alloy config syntax checker the tests use, once, into a cache
+# outside the repository, and print its path.
+#
+# What it does: compiles scripts/dev/alloy-syntax/ (Alloy's own parser, the
+# module github.com/grafana/alloy/syntax, pinned by go.sum) with Go modules
+# from the Go module proxy into
+# ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/devpush-alloy-syntax-<hash>.
+# The hash covers the sources, so an edit rebuilds and a warm cache does not.
+# What it does not do: install Go (it needs `go` >= the go.mod version on PATH),
+# or build Alloy itself: the checker knows syntax, not component arguments.
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SRC_DIR="$REPO_ROOT/scripts/dev/alloy-syntax"
+DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+
+usage() {
+  cat <<USAGE
+Usage: $(basename "$0") [--help]
+
+Builds devpush-alloy-syntax (parses config.alloy files with Alloy's parser) into
+$DEVPUSH_CACHE/bin when missing or out of date, then prints its path.
+USAGE
+}
+
+main() {
+  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    usage
+    exit 0
+  fi
+  if (($# > 0)); then
+    printf 'error: unknown argument: %s (see --help)\n' "$1" >&2
+    exit 2
+  fi
+  local go=go
+  if ! command -v go >/dev/null 2>&1; then
+    go=/usr/local/go/bin/go
+    if [[ ! -x $go ]]; then
+      printf 'error: no Go toolchain (go on PATH or /usr/local/go); it builds the Alloy syntax checker\n' >&2
+      exit 1
+    fi
+  fi
+  local hash bin
+  hash=$(cat "$SRC_DIR/go.mod" "$SRC_DIR/go.sum" "$SRC_DIR"/*.go | sha256sum | cut -c1-16)
+  bin="$DEVPUSH_CACHE/bin/devpush-alloy-syntax-$hash"
+  if [[ ! -x $bin ]]; then
+    mkdir -p "$DEVPUSH_CACHE/bin"
+    printf '==> building %s\n' "$bin" >&2
+    (cd "$SRC_DIR" && CGO_ENABLED=0 "$go" build -trimpath -o "$bin.tmp" .)
+    mv "$bin.tmp" "$bin"
+  fi
+  printf '%s\n' "$bin"
+}
+
+main "$@"
