@@ -10,11 +10,28 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-#: git refuses these in ref names (``git check-ref-format``); checked before any git runs.
-_BAD_BRANCH = re.compile(r"(^[-/.])|(\.\.)|(@\{)|([\x00-\x20\x7f~^:?*\[\\])|([/.]$)|(\.lock$)|(//)")
+# git's rules for a branch name (``git check-ref-format --branch``), checked before any git
+# runs: the whole name, then each "/"-separated component.
+_BANNED_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_NAME_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda n: not n, "is empty"),
+    (lambda n: len(n) > 255, "is longer than 255 characters"),
+    (lambda n: n.startswith("-"), 'starts with "-"'),
+    (lambda n: n in ("@", "HEAD"), "is reserved by git"),
+    (lambda n: bool(_BANNED_CHARS.search(n)), "has a space, control character or one of ~^:?*[\\"),
+    (lambda n: ".." in n, 'contains ".."'),
+    (lambda n: "@{" in n, 'contains "@{"'),
+    (lambda n: n.endswith("."), 'ends with "."'),
+    (lambda n: n.startswith("/") or n.endswith("/") or "//" in n, 'has an empty part between "/"'),
+)
+_PART_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda p: p.startswith("."), 'has a part starting with "."'),
+    (lambda p: p.endswith(".lock"), 'has a part ending with ".lock"'),
+)
 
 # Protocols git may use, whatever a URL or a redirect asks for.
 _GIT_SAFETY = (
@@ -43,9 +60,22 @@ class Commit:
     message: str
 
 
+def branch_problem(name: str) -> str | None:
+    """Why git would refuse ``name`` as a branch, or None when it is fine."""
+    for broken, reason in _NAME_RULES:
+        if broken(name):
+            return reason
+    for part in name.split("/"):
+        for broken, reason in _PART_RULES:
+            if broken(part):
+                return reason
+    return None
+
+
 def validate_branch(name: str) -> str:
-    if not name or len(name) > 255 or _BAD_BRANCH.search(name) or name == "@":
-        raise InvalidBranchError(f"not a valid branch name: {name!r}")
+    """``name`` if git accepts it as a branch; else InvalidBranchError saying why."""
+    if problem := branch_problem(name):
+        raise InvalidBranchError(f"not a valid git branch name: {name!r} {problem}")
     return name
 
 

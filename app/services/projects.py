@@ -112,7 +112,7 @@ class ProjectCreate(BaseModel):
         try:
             return validate_branch(value)
         except InvalidBranchError as exc:
-            raise ValueError("not a valid git branch name") from exc
+            raise ValueError(str(exc)) from exc
 
     @field_validator("runner_image")
     @classmethod

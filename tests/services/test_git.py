@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -58,14 +59,43 @@ def test_only_https_and_local_repositories(url: str) -> None:
         clone_source(url)
 
 
-@pytest.mark.parametrize(
-    "name", ["", "-x", "a..b", "a b", "a~1", "a:b", "x.lock", "a/", "/a", "@", "a@{1}", "a//b"]
-)
+INVALID_BRANCHES = [
+    "", "-x", "a..b", "a b", "a~1", "a:b", "x.lock", "a/", "/a", "@", "a@{1}", "a//b",
+    "a/.x", "foo.lock/bar", "a/./b", ".a", "a.", "a/b.", "a/..", "HEAD", "a\tb", "a\\b",
+    "a^b", "a?", "a*", "a[b", "a\x7fb", ".lock", "a/b.lock/c", "@{", "x" * 256,
+]  # fmt: skip
+VALID_BRANCHES = [
+    "main", "feature/x-1", "release_2.0", "user@host", "a/-b", "x@", "é", "a.lock.b",
+    "a./b", "a{b", "!x", "x" * 255,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", INVALID_BRANCHES)
 def test_invalid_branch_names(name: str) -> None:
-    with pytest.raises(InvalidBranchError):
+    with pytest.raises(InvalidBranchError, match="not a valid git branch name"):
         validate_branch(name)
 
 
-@pytest.mark.parametrize("name", ["main", "feature/x-1", "release_2.0", "user@host"])
+@pytest.mark.parametrize("name", VALID_BRANCHES)
 def test_valid_branch_names(name: str) -> None:
     assert validate_branch(name) == name
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in INVALID_BRANCHES + VALID_BRANCHES if n != "@" and len(n) <= 255]
+)
+def test_git_itself_agrees(name: str) -> None:
+    # Ours, not git's: "@" (HEAD to `--branch`; git won't create it) and the column's 255.
+    done = subprocess.run(
+        ["git", "check-ref-format", "--branch", name], capture_output=True, check=False
+    )
+    assert (done.returncode == 0) == (name in VALID_BRANCHES), done.stderr
+
+
+def test_the_message_says_why() -> None:
+    with pytest.raises(InvalidBranchError) as caught:
+        validate_branch("a/.x")
+    assert (
+        str(caught.value)
+        == """not a valid git branch name: 'a/.x' has a part starting with \".\""""
+    )
