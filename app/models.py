@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Enum,
     ForeignKey,
@@ -76,6 +78,35 @@ class DeploymentStatus(enum.StrEnum):
             DeploymentStatus.STOPPED,
             DeploymentStatus.SUPERSEDED,
         )
+
+
+class DeployStep(enum.StrEnum):
+    """The step a deployment failed in: the one list of step names.
+
+    The runner script announces its steps by ``label`` (``==> Build: …``); the
+    value is what the database and the JSON API hold.
+    """
+
+    CLONE = "clone"
+    BUILD = "build"
+    PRE_DEPLOY = "pre-deploy"
+    START = "start"
+    READY_CHECK = "ready-check"
+
+    @property
+    def label(self) -> str:
+        return {"pre-deploy": "Pre-deploy", "ready-check": "Ready check"}.get(
+            self.value, self.value.capitalize()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a deployment failed: the step, its exit code (if it exited), its last lines."""
+
+    step: DeployStep
+    exit_code: int | None
+    lines: list[str]
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -230,7 +261,20 @@ class Deployment(Base):
     host_port: Mapped[int | None] = mapped_column(Integer)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # The failure record (with ``exit_code``): set by the worker from the runner's output
+    # before the runner can be removed, so it outlives the container and the log store.
+    failure_step: Mapped[DeployStep | None] = mapped_column(_enum(DeployStep))
+    # The step's last output lines, cleaned and capped (see ``app.services.failure``).
+    failure_lines: Mapped[list[str] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="deployments")
     environment: Mapped[Environment] = relationship(back_populates="deployments")
+
+    @property
+    def failure(self) -> Failure | None:
+        if self.failure_step is None:
+            return None
+        return Failure(
+            step=self.failure_step, exit_code=self.exit_code, lines=list(self.failure_lines or [])
+        )

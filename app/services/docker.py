@@ -26,6 +26,7 @@ from docker.types import LogConfig
 
 from app.core.config import Settings
 from app.core.labels import ROLE_LABEL, RUNNER_LOG_LABELS_OPTION, RUNNER_ROLE, runner_labels
+from app.models import DeployStep
 
 #: Where the source is copied in the container, and where the step script lives.
 APP_DIR = PurePosixPath("/app")
@@ -33,6 +34,17 @@ SCRIPT_PATH = PurePosixPath("/devpush/run.sh")
 
 #: The prefix of the lines the script writes about itself (and the worker reads back).
 STEP_PREFIX = "==> "
+
+#: The steps the script runs, in order; it announces each by its label.
+SCRIPT_STEPS = (DeployStep.BUILD, DeployStep.PRE_DEPLOY, DeployStep.START)
+_ANNOUNCED = re.compile(
+    rf"^{re.escape(STEP_PREFIX)}({'|'.join(re.escape(s.label) for s in SCRIPT_STEPS)}): "
+)
+_STEP_FAILED = re.compile(
+    rf"^{re.escape(STEP_PREFIX)}({'|'.join(re.escape(s.label) for s in SCRIPT_STEPS)})"
+    r" failed with exit code (\d+)$"
+)
+_BY_LABEL = {step.label: step for step in SCRIPT_STEPS}
 
 
 class DockerError(Exception):
@@ -101,13 +113,16 @@ def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: st
         "  fi",
         "}",
     ]
-    for label, command in (("Build", steps.build), ("Pre-deploy", steps.pre_deploy)):
+    for label, command in (
+        (DeployStep.BUILD.label, steps.build),
+        (DeployStep.PRE_DEPLOY.label, steps.pre_deploy),
+    ):
         if command.strip():
             lines.append(f"step {q(label)} {q(command)}")
         else:
             lines.append(f"printf '%s\\n' {q(f'{STEP_PREFIX}{label}: skipped (no command)')}")
     lines += [
-        f"printf '{STEP_PREFIX}Start: %s\\n' {q(steps.start)}",
+        f"printf '{STEP_PREFIX}{DeployStep.START.label}: %s\\n' {q(steps.start)}",
         # exec: the app becomes the process Docker stops, and its exit code is the container's.
         f"exec sh -c {q(steps.start)}",
         "",
@@ -191,14 +206,33 @@ def source_archive(*, source_dir: Path, script: str) -> bytes:
     return buffer.getvalue()
 
 
-def failed_step(logs: str) -> str | None:
-    """The step the script announced last (``Build``, ``Pre-deploy``, ``Start``), if any."""
-    found = None
-    for line in logs.splitlines():
-        match = re.match(rf"^{re.escape(STEP_PREFIX)}(Build|Pre-deploy|Start): ", line)
-        if match:
-            found = match.group(1)
-    return found
+def failed_step(lines: list[str], exit_code: int) -> DeployStep:
+    """The step the script was in when it exited with ``exit_code``, from its last lines.
+
+    A failing build or pre-deploy step ends the output with the script's own
+    ``==> Build failed with exit code N``; otherwise the last step announced in
+    ``lines`` failed (killed mid-step), and with no announcement left in view the
+    exec'd start command is the one that exited.
+    """
+    if lines and (match := _STEP_FAILED.match(lines[-1])) and int(match[2]) == exit_code:
+        return _BY_LABEL[match[1]]
+    for line in reversed(lines):
+        if match := _ANNOUNCED.match(line):
+            return _BY_LABEL[match[1]]
+    return DeployStep.START
+
+
+def step_output(lines: list[str], step: DeployStep) -> list[str]:
+    """The lines ``step`` printed: after its announcement, without the script's failure line."""
+    start = 0
+    for index in range(len(lines) - 1, -1, -1):
+        if (match := _ANNOUNCED.match(lines[index])) and match[1] == step.label:
+            start = index + 1
+            break
+    output = lines[start:]
+    if output and (match := _STEP_FAILED.match(output[-1])) and match[1] == step.label:
+        output = output[:-1]
+    return output
 
 
 # Docker calls ---------------------------------------------------------------
@@ -242,6 +276,14 @@ def get_container(client: docker.DockerClient, id_or_name: str) -> Container | N
         return client.containers.get(id_or_name)
     except NotFound:
         return None
+
+
+def output_tail(container: Container, lines: int) -> bytes:
+    """The runner's last ``lines`` lines, stdout and stderr in order; empty if Docker has none."""
+    try:
+        return container.logs(stdout=True, stderr=True, tail=lines)
+    except docker.errors.APIError:  # removed meanwhile, or its log files are gone
+        return b""
 
 
 def stop_container(client: docker.DockerClient, id_or_name: str, *, timeout: int) -> None:

@@ -12,6 +12,7 @@ from docker.models.containers import Container
 
 from app.core.config import Settings
 from app.core.labels import RUNNER_LABELS
+from app.models import DeployStep
 from app.services.docker import (
     RunnerSpec,
     Steps,
@@ -21,6 +22,7 @@ from app.services.docker import (
     runner_container_spec,
     runner_environment,
     source_archive,
+    step_output,
     working_dir,
 )
 
@@ -143,7 +145,7 @@ def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert "never" not in done.stdout
     assert done.stdout.splitlines()[-1] == "==> Pre-deploy failed with exit code 3"
-    assert failed_step(done.stdout) == "Pre-deploy"
+    assert failed_step(done.stdout.splitlines(), 3) is DeployStep.PRE_DEPLOY
 
 
 def test_commands_and_messages_are_not_interpolated(tmp_path: Path) -> None:
@@ -173,10 +175,32 @@ def test_source_archive_has_the_checkout_without_git_and_the_script(tmp_path: Pa
     assert script.mode == 0o755
 
 
-def test_failed_step_reads_the_last_announced_step() -> None:
-    logs = "==> Deploying branch x\n==> Build: make\nok\n==> Start: run\nTraceback\n"
-    assert failed_step(logs) == "Start"
-    assert failed_step("nothing") is None
+def test_failed_step_reads_the_scripts_markers() -> None:
+    started = ["==> Deploying branch x", "==> Build: make", "ok", "==> Start: run", "Traceback"]
+    assert failed_step(started, 1) is DeployStep.START
+    # The script's own failure line names the step, if its code is the runner's.
+    build_failed = [*[f"line {i}" for i in range(50)], "==> Build failed with exit code 3"]
+    assert failed_step(build_failed, 3) is DeployStep.BUILD
+    assert failed_step(build_failed, 1) is DeployStep.START  # the app printed it, then exited 1
+    # Killed mid-step (no failure line): the last step announced.
+    assert failed_step(["==> Build: make", "compiling"], 137) is DeployStep.BUILD
+    # No marker left in view: the exec'd start command exited.
+    assert failed_step(["nothing"], 1) is DeployStep.START
+
+
+def test_step_output_is_what_the_step_printed() -> None:
+    lines = [
+        "==> Deploying branch x",
+        "==> Build: make",
+        "compiling",
+        "error: nope",
+        "==> Build failed with exit code 2",
+    ]
+    assert step_output(lines, DeployStep.BUILD) == ["compiling", "error: nope"]
+    started = ["==> Pre-deploy: skipped (no command)", "==> Start: run", "Traceback", "Boom"]
+    assert step_output(started, DeployStep.START) == ["Traceback", "Boom"]
+    # The announcement scrolled out of the tail: every line is the step's.
+    assert step_output(["a", "b"], DeployStep.START) == ["a", "b"]
 
 
 def _inspected(ports: dict[str, object]) -> Container:

@@ -8,6 +8,10 @@
    the ready timeout passes (``failed``);
 5. once running, supersede the environment's previous running deployment.
 
+A failure in the clone or in a step of the runner also stores the failure record
+(step, exit code, the step's last lines: see ``app.services.failure``), read from
+Docker while the runner still exists.
+
 A failed runner is kept (Alloy ships its last lines); old stopped runners are
 removed later by the cleanup job (see ``app.workers.tasks.stop``).
 """
@@ -28,8 +32,9 @@ from sqlalchemy import select
 
 from app.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from app.core.db import session_scope
-from app.models import Deployment, DeploymentStatus
+from app.models import Deployment, DeploymentStatus, DeployStep
 from app.services import docker as runner
+from app.services import failure
 from app.services.deployments import transition
 from app.services.git import Commit, GitError, fetch_commit
 from app.workers.tasks.context import WorkerContext
@@ -44,6 +49,11 @@ POLL_SECONDS = 0.5
 
 class DeployFailed(Exception):
     """A step failed in a way the user should read (bad repo, bad variables, Docker refused)."""
+
+    def __init__(self, message: str, *, record: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        #: The failure record's columns, when a user's step failed (not the platform).
+        self.record = record or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +91,7 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
         if container is not None:
             _follow_runner(ctx, job, container)
     except DeployFailed as exc:
-        _fail(ctx, job.deployment_id, error=str(exc))
+        _fail(ctx, job.deployment_id, error=str(exc), **exc.record)
     except Exception:
         log.exception("deployment %s: unexpected error", deployment_id)
         _fail(ctx, job.deployment_id, error="internal error in the deploy worker (see its log)")
@@ -144,7 +154,10 @@ def _fetch(ctx: WorkerContext, job: Job, checkout: Path) -> Commit:
     try:
         commit = fetch_commit(url=job.repo_url, branch=job.branch, dest=checkout)
     except GitError as exc:
-        raise DeployFailed(str(exc)) from exc
+        record = failure.step_failure(
+            DeployStep.CLONE, lines=[str(exc)], max_line_chars=ctx.settings.log_line_max_chars
+        )
+        raise DeployFailed(str(exc), record=record) from exc
     _update(ctx, job.deployment_id, commit_sha=commit.sha, commit_message=commit.message)
     return commit
 
@@ -210,15 +223,21 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     elif outcome is Outcome.EXITED:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])
-        logs = container.logs(tail=50).decode(errors="replace")
-        step = runner.failed_step(logs) or "Start"
-        _fail(ctx, job.deployment_id, exit_code=code, error=f"{step} exited with code {code}")
+        record = _runner_failure(ctx, container, exit_code=code)
+        step = record["failure_step"]
+        assert isinstance(step, DeployStep)
+        _fail(ctx, job.deployment_id, error=f"{step.label} exited with code {code}", **record)
     elif outcome is Outcome.CANCELED:
         _stop(ctx, container)
     else:
         _stop(ctx, container)
         timeout = ctx.settings.runner_ready_timeout_seconds
-        _fail(ctx, job.deployment_id, error=f"no answer on port {job.port} within {timeout:g} s")
+        _fail(
+            ctx,
+            job.deployment_id,
+            error=f"no answer on port {job.port} within {timeout:g} s",
+            **_runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK),
+        )
 
 
 def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
@@ -234,6 +253,22 @@ def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
             return Outcome.READY
         time.sleep(POLL_SECONDS)
     return Outcome.TIMED_OUT
+
+
+def _runner_failure(
+    ctx: WorkerContext,
+    container: Container,
+    *,
+    exit_code: int | None,
+    step: DeployStep | None = None,
+) -> dict[str, object]:
+    """The failure record from the runner's last lines (read now: the runner may go later)."""
+    return failure.runner_failure(
+        runner.output_tail(container, failure.TAIL_LINES),
+        exit_code=exit_code,
+        step=step,
+        max_line_chars=ctx.settings.log_line_max_chars,
+    )
 
 
 def _answers(url: str) -> bool:

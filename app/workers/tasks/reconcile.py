@@ -3,7 +3,8 @@
 The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
-exit code, as hosted platforms show a crashed app.
+exit code and its last lines (the start step's failure record), as hosted
+platforms show a crashed app.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import logging
 from sqlalchemy import select
 
 from app.core.db import session_scope
-from app.models import Deployment, DeploymentStatus
+from app.models import Deployment, DeploymentStatus, DeployStep
 from app.services import docker as runner
+from app.services import failure
 from app.services.deployments import transition
 from app.workers.tasks.context import WorkerContext
 
@@ -40,7 +42,15 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
             values: dict[str, object] = {"error": "runner container disappeared while running"}
         else:
             code = int(container.attrs["State"]["ExitCode"])
-            values = {"exit_code": code, "error": f"App exited with code {code} while running"}
+            values = {
+                "error": f"App exited with code {code} while running",
+                **failure.runner_failure(
+                    runner.output_tail(container, failure.TAIL_LINES),
+                    exit_code=code,
+                    step=DeployStep.START,
+                    max_line_chars=ctx.settings.log_line_max_chars,
+                ),
+            }
         with session_scope(ctx.sessions) as session:
             # only_from RUNNING: a stop or supersede that raced us wins.
             if transition(
