@@ -6,6 +6,7 @@ another team is simply not found, so the web and the API answer 404 (never 403).
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Collection
 from pathlib import PurePosixPath
@@ -13,6 +14,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -49,22 +51,39 @@ class ProjectExistsError(ValueError):
 
 
 def parse_env_lines(text: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines (blank lines and ``#`` comments ignored) into a mapping."""
+    """Pasted ``.env`` text into a mapping, with dotenv's rules (python-dotenv's parser).
+
+    Blank lines and ``#`` comments are skipped, ``export`` is allowed, values may be quoted
+    and double-quoted ones may span lines (a PEM key) or use ``\\n``-style escapes.
+    ``${VAR}`` is kept as written: values are stored, not expanded.
+    """
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            raise ValueError(f"line {line}: expected KEY=VALUE (quote a value with spaces)")
+        if binding.key is None:  # a blank line or a comment
             continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not _ENV_KEY.match(key):
-            raise ValueError(f"line {number}: expected KEY=VALUE with a name like API_KEY")
-        values[key] = value
+        if binding.value is None:
+            raise ValueError(f"line {line}: {binding.key} has no '=' and no value")
+        if not _ENV_KEY.match(binding.key):
+            raise ValueError(f"line {line}: {binding.key!r} is not a name like API_KEY")
+        values[binding.key] = binding.value
     return values
 
 
+# Unquoted, a value made of these reads back as written; anything else is double-quoted.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./:@+,=-]*")
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\r": "\\r"})
+
+
 def format_env_lines(values: dict[str, str]) -> str:
-    return "\n".join(f"{key}={value}" for key, value in sorted(values.items()))
+    """``.env`` text that ``parse_env_lines`` reads back to ``values`` (newlines kept as is)."""
+    lines = []
+    for key, value in sorted(values.items()):
+        shown = value if _PLAIN_VALUE.fullmatch(value) else f'"{value.translate(_ESCAPES)}"'
+        lines.append(f"{key}={shown}")
+    return "\n".join(lines)
 
 
 class ProjectCreate(BaseModel):

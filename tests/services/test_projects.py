@@ -76,7 +76,7 @@ def test_accepted_repositories(value: str) -> None:
 
 def test_parse_env_lines() -> None:
     text = "# comment\nA=1\n\nB = two=2\nEMPTY=\n"
-    assert parse_env_lines(text) == {"A": "1", "B": " two=2", "EMPTY": ""}
+    assert parse_env_lines(text) == {"A": "1", "B": "two=2", "EMPTY": ""}
     with pytest.raises(ValueError, match="line 2"):
         parse_env_lines("A=1\nnot a pair")
 
