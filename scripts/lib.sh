@@ -3,13 +3,20 @@
 #
 #   info/warn/err/die      messages (colour only when the stream is a terminal)
 #   command_exists NAME    is NAME on PATH
-#   version_gte A B        A >= B in `sort -V` order
+#   version_gte A B        A >= B in `sort -V` order (distribution versions: 22.04, 11)
 #   version_gt A B         A > B
+#   is_release_version V   V is a devpush release: X.Y.Z or the pre-release X.Y.Z-rc.N
+#   require_release_version WHAT V   exit 2 with a clear error unless V is one
+#   release_cmp A B        print -1, 0 or 1: release order (1.0.0-rc.1 < 1.0.0 < 1.0.1)
+#   release_gte A B        A >= B in release order
 #   is_dry_run             DRY_RUN=1 was asked for (--dry-run)
 #   run CMD...             run CMD, or only print it under DRY_RUN
 #   run_quiet MSG CMD...   run CMD with its output captured; print it only on failure
 #   os_release_field KEY   a field of /etc/os-release (DEVPUSH_OS_RELEASE overrides the path)
 #   compose ARGS...        `docker compose` on the installed stack, with versions.env
+#   log_stack [DIR]        the log stack: loki (default) or victorialogs
+#   compose_files DIR [dev] the Compose files of DIR's stack, one per line
+#   stack_components       the updatable components of the chosen log stack
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
@@ -43,6 +50,48 @@ version_gte() {
 }
 
 version_gt() { [[ $1 != "$2" ]] && version_gte "$1" "$2"; }
+
+# devpush release versions: X.Y.Z (no leading zeros), or X.Y.Z-rc.N for a release
+# candidate, which comes before X.Y.Z. `sort -V` can't order them (it puts 1.0.0-rc1
+# after 1.0.0), so releases are compared field by field here.
+_RELEASE_RE='^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-rc\.(0|[1-9][0-9]{0,8}))?$'
+
+is_release_version() { [[ $1 =~ $_RELEASE_RE ]]; }
+
+require_release_version() {
+  is_release_version "$2" && return 0
+  err "$1 '$2' is not a devpush release version: X.Y.Z, or X.Y.Z-rc.N for a release candidate (e.g. 1.2.0, 1.2.0-rc.1)"
+  exit 2
+}
+
+# "X Y Z FINAL N": FINAL is 1 for a release, 0 for its candidates (which sort first).
+_release_key() {
+  [[ $1 =~ $_RELEASE_RE ]] || return 1
+  if [[ -n ${BASH_REMATCH[4]} ]]; then
+    printf '%s %s %s 0 %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "${BASH_REMATCH[5]}"
+  else
+    printf '%s %s %s 1 0\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}"
+  fi
+}
+
+release_cmp() {
+  local a b i
+  a=$(_release_key "$1") || { err "not a release version: $1"; return 2; }
+  b=$(_release_key "$2") || { err "not a release version: $2"; return 2; }
+  read -ra a <<<"$a"
+  read -ra b <<<"$b"
+  for i in 0 1 2 3 4; do
+    if ((a[i] < b[i])); then echo -1 && return 0; fi
+    if ((a[i] > b[i])); then echo 1 && return 0; fi
+  done
+  echo 0
+}
+
+release_gte() {
+  local order
+  order=$(release_cmp "$1" "$2") || return 2
+  [[ $order != -1 ]]
+}
 
 is_dry_run() { [[ $DRY_RUN == 1 ]]; }
 
@@ -96,42 +145,105 @@ install_docker_engine() {
   fi
 }
 
-compose() {
-  local dir=$DEVPUSH_APP_DIR
-  local args=(--project-directory "$dir" --env-file "$dir/versions.env")
-  [[ -f $dir/.env ]] && args+=(--env-file "$dir/.env")
-  run docker compose "${args[@]}" -f "$dir/docker-compose.yml" "$@"
+# The log stack: DEVPUSH_LOG_STACK from the environment, else from DIR/.env (default
+# $DEVPUSH_APP_DIR), else loki. loki: Alloy -> Loki (docker-compose.yml alone);
+# victorialogs: OpenTelemetry Collector -> VictoriaLogs (plus docker-compose.victorialogs.yml).
+log_stack() {
+  local env_file=${1:-$DEVPUSH_APP_DIR}/.env stack=${DEVPUSH_LOG_STACK:-}
+  if [[ -z $stack && -r $env_file ]]; then
+    # The last assignment wins, as in Compose; surrounding quotes and spaces dropped.
+    stack=$(sed -n 's/^[[:space:]]*DEVPUSH_LOG_STACK[[:space:]]*=//p' "$env_file" | tail -n 1)
+    stack=${stack%%#*}
+    stack=$(printf '%s' "$stack" | tr -d "\"' \t\r")
+  fi
+  case ${stack:-loki} in
+    loki | victorialogs) printf '%s\n' "${stack:-loki}" ;;
+    *)
+      err "DEVPUSH_LOG_STACK=$stack is not a log stack: loki or victorialogs"
+      return 1
+      ;;
+  esac
 }
 
-# Updatable components, in the order they are restarted; `--all` means all of them.
-# shellcheck disable=SC2034 # used by the scripts that source this file
-DEVPUSH_COMPONENTS=(postgres redis loki docker-proxy alloy app worker)
+# The Compose files of the stack in DIR, in order: the production file, the dev override
+# with `dev`, and the VictoriaLogs files when that is the log stack.
+compose_files() {
+  local dir=$1 mode=${2:-prod} stack
+  stack=$(log_stack "$dir") || return 1
+  printf '%s\n' "$dir/docker-compose.yml"
+  if [[ $mode == dev ]]; then printf '%s\n' "$dir/docker-compose.override.dev.yml"; fi
+  if [[ $stack == victorialogs ]]; then
+    printf '%s\n' "$dir/docker-compose.victorialogs.yml"
+    if [[ $mode == dev ]]; then printf '%s\n' "$dir/docker-compose.victorialogs.dev.yml"; fi
+  fi
+}
 
-# The Compose services of one component (docker-proxy has two doors).
+compose() {
+  local dir=$DEVPUSH_APP_DIR out files file
+  local args=(--project-directory "$dir" --env-file "$dir/versions.env")
+  [[ -f $dir/.env ]] && args+=(--env-file "$dir/.env")
+  out=$(compose_files "$dir") || return 1
+  mapfile -t files <<<"$out"
+  for file in "${files[@]}"; do args+=(-f "$file"); done
+  run docker compose "${args[@]}" "$@"
+}
+
+# Updatable components of each log stack, in the order they are restarted; `--all`
+# means those of the chosen stack.
+stack_components() {
+  local stack
+  stack=$(log_stack) || return 1
+  case $stack in
+    loki) printf '%s\n' postgres redis loki docker-proxy alloy app worker ;;
+    victorialogs) printf '%s\n' postgres redis victorialogs docker-proxy otelcol app worker ;;
+  esac
+}
+
+# The Compose services of one component of the chosen stack (docker-proxy: the worker's
+# door, and Alloy's where Alloy runs).
 component_services() {
-  case $1 in
-    app | worker | alloy | loki | postgres | redis) printf '%s\n' "$1" ;;
-    docker-proxy) printf '%s\n' docker-proxy-worker docker-proxy-alloy ;;
+  local stack
+  stack=$(log_stack) || return 1
+  case $stack:$1 in
+    *:app | *:worker | *:postgres | *:redis) printf '%s\n' "$1" ;;
+    loki:alloy | loki:loki | victorialogs:victorialogs | victorialogs:otelcol) printf '%s\n' "$1" ;;
+    loki:docker-proxy) printf '%s\n' docker-proxy-worker docker-proxy-alloy ;;
+    victorialogs:docker-proxy) printf '%s\n' docker-proxy-worker ;;
     *) return 1 ;;
   esac
 }
 
-# Exit 2 with the list of components unless $1 is one of them (argument checking).
+# Exit 2 with the list of components unless $1 is one of the chosen stack's.
 require_component() {
+  local stack components
+  stack=$(log_stack) || exit 2
   component_services "$1" >/dev/null && return 0
-  err "unknown component: $1 (one of: ${DEVPUSH_COMPONENTS[*]})"
+  components=$(stack_components | paste -sd ' ')
+  case $1 in
+    alloy | loki | victorialogs | otelcol)
+      err "component $1 is not part of the $stack log stack (DEVPUSH_LOG_STACK in .env); components: $components"
+      ;;
+    *) err "unknown component: $1 (one of: $components)" ;;
+  esac
   exit 2
 }
 
-# Upgrade hooks of DIR (NAME.sh, NAME a version) with FROM < NAME <= TO, in `sort -V` order.
+# Upgrade hooks of DIR (NAME.sh, NAME a release version) with FROM < NAME <= TO, in release
+# order. A hook whose name is not a release version is reported and skipped.
 upgrade_hooks() {
   local dir=$1 from=$2 to=$3 file version
   [[ -d $dir ]] || return 0
   for file in "$dir"/*.sh; do
     [[ -e $file ]] || continue
     version=$(basename "$file" .sh)
-    if version_gt "$version" "$from" && version_gte "$to" "$version"; then
-      printf '%s\n' "$version"
+    if ! is_release_version "$version"; then
+      warn "skipping upgrade hook $file: its name is not a release version"
+      continue
     fi
-  done | sort -V | while read -r version; do printf '%s\n' "$dir/$version.sh"; done
+    if ! release_gte "$from" "$version" && release_gte "$to" "$version"; then
+      printf '%s %s\n' "$(_release_key "$version")" "$version"
+    fi
+  done | sort -n -k1,1 -k2,2 -k3,3 -k4,4 -k5,5 | while read -r _ _ _ _ _ version; do
+    printf '%s\n' "$dir/$version.sh"
+  done
 }

@@ -6,10 +6,13 @@
 #   - installs Docker Engine with the Compose plugin when `docker` is missing
 #     (Docker's convenience script), and checks `docker compose` answers;
 #   - creates the `devpush` system user and the data directories under
-#     /srv/devpush, including /srv/devpush/alloy (Alloy's tail positions);
+#     /srv/devpush, including /srv/devpush/alloy (Alloy's tail positions) and
+#     /srv/devpush/{victorialogs,otelcol} (the VictoriaLogs stack's state, made
+#     whichever stack runs, so switching later needs no new directory);
 #   - fetches the release tarball of the version it installs (never a branch)
-#     into /opt/devpush, writes /opt/devpush/.env with generated secrets once,
-#     and starts the stack with Compose (versions pinned by versions.env).
+#     into /opt/devpush, writes /opt/devpush/.env with generated secrets and
+#     the log stack (--log-stack) once, and starts the stack with Compose
+#     (versions pinned by versions.env).
 # What it does not do: touch the firewall, set up TLS (put a reverse proxy in
 # front of 127.0.0.1:8000), or overwrite an existing .env.
 # Needs: root, curl, tar, and network access to the release and image registries.
@@ -24,13 +27,17 @@ DEVPUSH_REPO=${DEVPUSH_REPO:-hunvreus/devpush}
 
 usage() {
   cat <<USAGE
-Usage: install.sh [--dry-run] [--version X.Y.Z] [--tarball FILE] [--help]
+Usage: install.sh [--dry-run] [--version X.Y.Z] [--tarball FILE] [--log-stack STACK] [--help]
 
 Installs devpush $DEVPUSH_VERSION on Ubuntu or Debian (run as root).
 
   --dry-run        print the commands instead of running them
-  --version X.Y.Z  install another release (default $DEVPUSH_VERSION)
+  --version X.Y.Z  install another release (default $DEVPUSH_VERSION); X.Y.Z-rc.N for a
+                   release candidate
   --tarball FILE   use a release tarball already on disk instead of downloading
+  --log-stack S    loki (Alloy -> Loki, the default) or victorialogs
+                   (OpenTelemetry Collector -> VictoriaLogs); written to .env
+                   as DEVPUSH_LOG_STACK
   -h, --help       this help
 
 Environment: DEVPUSH_APP_DIR (/opt/devpush), DEVPUSH_DATA_ROOT (/srv/devpush).
@@ -101,8 +108,12 @@ create_user() {
 
 create_dirs() {
   run install -d -m 0755 "$DEVPUSH_DATA_ROOT"
-  # Alloy's positions (how far each log file was read) survive container re-creation.
+  # Collector state survives container re-creation: Alloy's positions (how far each
+  # log file was read), or the OpenTelemetry Collector's positions and send queue, and
+  # VictoriaLogs' data. All of them, whichever log stack runs: switching needs no step here.
   run install -d -m 0755 "$DEVPUSH_DATA_ROOT/alloy"
+  run install -d -m 0755 "$DEVPUSH_DATA_ROOT/otelcol"
+  run install -d -m 0755 "$DEVPUSH_DATA_ROOT/victorialogs"
   # App and worker data; the containers run as uid 10001 (Docker/Dockerfile.app).
   run install -d -m 0750 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/data"
   run install -d -m 0755 "$DEVPUSH_APP_DIR"
@@ -116,13 +127,19 @@ install_release() {
 random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
 write_env() {
-  local env_file="$DEVPUSH_APP_DIR/.env"
+  local env_file="$DEVPUSH_APP_DIR/.env" stack kept
+  stack=$(log_stack) || exit 2
   if [[ -f $env_file ]]; then
-    info "$env_file exists: keeping its secrets"
+    # An existing .env decides the log stack; a different --log-stack is a mistake.
+    kept=$(DEVPUSH_LOG_STACK='' log_stack) || exit 2
+    if [[ -n $LOG_STACK && $LOG_STACK != "$kept" ]]; then
+      die "$env_file says the log stack is $kept; to switch, edit DEVPUSH_LOG_STACK there (docs/logging.md)"
+    fi
+    info "$env_file exists: keeping its secrets (log stack: $kept)"
     return
   fi
   if is_dry_run; then
-    printf '+ write %s (mode 0600): DEVPUSH_SECRET_KEY, POSTGRES_PASSWORD (generated)\n' "$env_file"
+    printf '+ write %s (mode 0600): DEVPUSH_SECRET_KEY, POSTGRES_PASSWORD (generated), DEVPUSH_LOG_STACK=%s\n' "$env_file" "$stack"
     return
   fi
   (
@@ -131,6 +148,9 @@ write_env() {
 # Written by scripts/prod/install.sh; keep it secret. Read by Compose and the app.
 DEVPUSH_SECRET_KEY=$(random_hex)
 POSTGRES_PASSWORD=$(random_hex)
+# The log stack: loki (Alloy -> Loki) or victorialogs (OpenTelemetry Collector ->
+# VictoriaLogs). The scripts read it to pick the Compose files; see docs/logging.md.
+DEVPUSH_LOG_STACK=$stack
 ENV
   )
   info "wrote $env_file with generated secrets"
@@ -153,12 +173,21 @@ main() {
   DRY_RUN=0
   TARBALL=
   LOCAL_TREE=
+  LOG_STACK=
   while (($# > 0)); do
     case $1 in
       --dry-run) DRY_RUN=1 ;;
       --version)
         [[ -n ${2:-} ]] || { printf 'error: --version needs a value\n' >&2; exit 2; }
         DEVPUSH_VERSION=$2
+        shift
+        ;;
+      --log-stack)
+        [[ ${2:-} == loki || ${2:-} == victorialogs ]] || {
+          printf 'error: --log-stack needs loki or victorialogs\n' >&2
+          exit 2
+        }
+        LOG_STACK=$2
         shift
         ;;
       --tarball)
@@ -178,7 +207,10 @@ main() {
     shift
   done
   export DRY_RUN
+  # The chosen stack wins over the default until .env records it (write_env).
+  if [[ -n $LOG_STACK ]]; then export DEVPUSH_LOG_STACK=$LOG_STACK; fi
   load_lib
+  require_release_version --version "$DEVPUSH_VERSION"
   if ! is_dry_run && [[ $EUID -ne 0 ]]; then
     die "run as root (sudo $0): it installs packages and writes under $DEVPUSH_DATA_ROOT"
   fi

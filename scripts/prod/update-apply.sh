@@ -5,7 +5,7 @@
 # What it does, in order:
 #   1. copies this release over $DEVPUSH_APP_DIR (keeping .env);
 #   2. runs the upgrade hooks scripts/prod/upgrades/V.sh with installed < V <= new,
-#      in `sort -V` order; each is best-effort: a failure is reported, the update
+#      in release order (1.0.0-rc.1 before 1.0.0); each is best-effort: a failure is reported, the update
 #      goes on, and the script exits 3 at the end naming the hooks that failed;
 #   3. rebuilds/pulls and restarts the chosen components with Compose;
 #   4. records the new version in $DEVPUSH_DATA_ROOT/version.
@@ -21,9 +21,11 @@ usage() {
   cat <<USAGE
 Usage: update-apply.sh --to X.Y.Z [--from X.Y.Z] [--dry-run] [--hooks-only] (--all | COMPONENT...)
 
-Components: ${DEVPUSH_COMPONENTS[*]} (--all: every one of them).
+Components of the $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_components 2>/dev/null | paste -sd ' ')
+(--all: every one of them). The log stack is DEVPUSH_LOG_STACK in .env: loki
+(loki, alloy; the default) or victorialogs (victorialogs, otelcol).
 
-  --to X.Y.Z     the version of this release
+  --to X.Y.Z     the version of this release (X.Y.Z-rc.N for a release candidate)
   --from X.Y.Z   the installed version (default: $DEVPUSH_DATA_ROOT/version)
   --hooks-only   only run the upgrade hooks between the two versions
   --dry-run      print the commands and the hooks instead of running them
@@ -92,7 +94,7 @@ record_version() {
 
 main() {
   TO_VERSION='' FROM_VERSION='' COMPONENTS=() FAILED_HOOKS=()
-  local hooks_only=0 component
+  local hooks_only=0 component all
   while (($# > 0)); do
     case $1 in
       --to | --from)
@@ -100,7 +102,11 @@ main() {
         if [[ $1 == --to ]]; then TO_VERSION=$2; else FROM_VERSION=$2; fi
         shift
         ;;
-      --all) COMPONENTS=("${DEVPUSH_COMPONENTS[@]}") ;;
+      --all)
+        # The chosen log stack's components (DEVPUSH_LOG_STACK in .env).
+        all=$(stack_components) || exit 2
+        mapfile -t COMPONENTS <<<"$all"
+        ;;
       --hooks-only) hooks_only=1 ;;
       --dry-run) DRY_RUN=1 ;;
       -h | --help)
@@ -127,7 +133,9 @@ main() {
     err "name the components to update, or --all (see --help)"
     exit 2
   fi
-  version_gte "$TO_VERSION" "$FROM_VERSION" || die "refusing to downgrade from $FROM_VERSION to $TO_VERSION"
+  require_release_version "--to" "$TO_VERSION"
+  require_release_version "the installed version (--from or $DEVPUSH_DATA_ROOT/version)" "$FROM_VERSION"
+  release_gte "$TO_VERSION" "$FROM_VERSION" || die "refusing to downgrade from $FROM_VERSION to $TO_VERSION"
   export DRY_RUN DEVPUSH_DATA_ROOT DEVPUSH_APP_DIR
   info "devpush $FROM_VERSION -> $TO_VERSION${COMPONENTS[*]:+ (components: ${COMPONENTS[*]})}"
 

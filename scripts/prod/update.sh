@@ -18,11 +18,13 @@ usage() {
   cat <<USAGE
 Usage: update.sh --version X.Y.Z [--tarball FILE] [--dry-run] (--all | COMPONENT...)
 
-Fetches devpush X.Y.Z and applies it. Components: ${DEVPUSH_COMPONENTS[*]}
-(--all: every one of them). Upgrade hooks between the installed version and
-X.Y.Z run in version order.
+Fetches devpush X.Y.Z and applies it. Components of the
+$(log_stack 2>/dev/null || echo unknown) log stack: $(stack_components 2>/dev/null | paste -sd ' ')
+(--all: every one of them). The log stack is DEVPUSH_LOG_STACK in .env: loki
+(loki, alloy; the default) or victorialogs (victorialogs, otelcol). Upgrade hooks
+between the installed version and X.Y.Z run in version order.
 
-  --version X.Y.Z  the release to install (required)
+  --version X.Y.Z  the release to install (required); X.Y.Z-rc.N for a release candidate
   --tarball FILE   use a release tarball already on disk
   --dry-run        print the commands instead of running them
   -h, --help       this help
@@ -61,6 +63,7 @@ main() {
     shift
   done
   [[ -n $version ]] || { err "--version X.Y.Z is required (see --help)"; exit 2; }
+  require_release_version --version "$version"
   ((${#args[@]} > 0)) || { err "name the components to update, or --all (see --help)"; exit 2; }
   export DRY_RUN
   if ! is_dry_run && [[ $EUID -ne 0 ]]; then
