@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import QueueDep, SessionDep, WebCtx, WebDeployment, WebProject
+from app.api.deps import QueueDep, SessionDep, SettingsDep, WebCtx, WebDeployment, WebProject
+from app.core.config import Settings
+from app.logs.render import render_line
 from app.models import Deployment
 from app.routers.rendering import redirect, render
 from app.services import deployments as deploy_service
@@ -18,6 +20,19 @@ router = APIRouter(tags=["deployments"])
 
 def _url(deployment: Deployment) -> str:
     return f"/projects/{deployment.project.slug}/deployments/{deployment.id}"
+
+
+def _context(deployment: Deployment, settings: Settings) -> dict[str, object]:
+    """The deployment, and its failure record's lines as safe HTML (they are untrusted)."""
+    failure = deployment.failure
+    lines = failure.lines if failure is not None else []
+    return {
+        "deployment": deployment,
+        "failure": failure,
+        "failure_lines": [
+            render_line(line, max_chars=settings.log_line_max_chars) for line in lines
+        ],
+    }
 
 
 @router.post("/projects/{project_ref}/deployments")
@@ -43,14 +58,16 @@ def deploy(
 
 
 @router.get("/projects/{project_ref}/deployments/{deployment_id}")
-def show_deployment(request: Request, deployment: WebDeployment) -> Response:
-    return render(request, "deployments/pages/show.html", {"deployment": deployment})
+def show_deployment(request: Request, deployment: WebDeployment, settings: SettingsDep) -> Response:
+    return render(request, "deployments/pages/show.html", _context(deployment, settings))
 
 
 @router.get("/projects/{project_ref}/deployments/{deployment_id}/status")
-def deployment_status(request: Request, deployment: WebDeployment) -> Response:
+def deployment_status(
+    request: Request, deployment: WebDeployment, settings: SettingsDep
+) -> Response:
     """The status panel; the deployment page polls it while the deployment moves."""
-    return render(request, "deployments/partials/_status.html", {"deployment": deployment})
+    return render(request, "deployments/partials/_status.html", _context(deployment, settings))
 
 
 @router.post("/projects/{project_ref}/deployments/{deployment_id}/redeploy")

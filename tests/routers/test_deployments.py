@@ -1,7 +1,11 @@
+import re
+
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import DeploymentStatus
+from app.models import DeploymentStatus, DeployStep
 from app.services.deployments import transition
 from app.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
@@ -89,3 +93,55 @@ def test_status_partial_polls_until_settled(
     assert "start command exited" in partial.text
     assert "<code>3</code>" in partial.text
     assert "hx-trigger" not in partial.text
+
+
+def test_the_failure_record_shows_on_the_page_and_in_the_api_while_the_log_store_is_down(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], log_store_url: str
+) -> None:
+    # ``log_store_url`` is a closed port: the log store cannot answer.
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(log_store_url, timeout=2)
+    log_in(client, "alice@example.org")
+    alice = two_teams.alice
+    lines = [
+        "compiling",
+        "<script>alert(1)</script>",
+        "\x1b[31mred error\x1b[0m \x1b]0;title\x07done",
+    ]
+    with sessions() as session:
+        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
+        transition(
+            session,
+            deployment_id=alice.deployment_id,
+            to=DeploymentStatus.FAILED,
+            error="Build exited with code 3",
+            exit_code=3,
+            failure_step=DeployStep.BUILD,
+            failure_lines=lines,
+        )
+        session.commit()
+    base = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
+
+    for html in (client.get(base).text, client.get(f"{base}/status").text):
+        assert "Why it failed" in html
+        assert 'data-step="build"' in html
+        assert "<dt>Step</dt><dd>Build</dd>" in html
+        rendered = re.findall(r'<span class="failure-line">(.*?)</span>(?=\n|</pre>)', html)
+        assert rendered == [
+            "compiling",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            '<span class="ansi-fg-1">red error</span> done',
+        ]
+        assert "<script>alert" not in html
+        assert "\x1b" not in html
+
+    response = client.get(
+        f"/api/v1/deployments/{alice.deployment_id}",
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+    assert response.json()["failure"] == {"step": "build", "exit_code": 3, "lines": lines}
+    other = client.get(
+        f"/api/v1/deployments/{two_teams.bob.deployment_id}",
+        headers={"Authorization": f"Bearer {two_teams.bob.token}"},
+    )
+    assert other.json()["failure"] is None

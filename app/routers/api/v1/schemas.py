@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models import DeploymentStatus, EnvironmentKind
+from app.models import DeploymentStatus, DeployStep, EnvironmentKind
 from app.services.projects import ProjectCreate
 
 
@@ -90,6 +90,20 @@ class ProjectCreateIn(ProjectCreate):
     team: str | None = None
 
 
+class FailurePublic(BaseModel):
+    """Why a deployment failed: the step, its exit code, the last lines it printed.
+
+    The lines are the runner's output as it was (cleaned and capped, HTML and ANSI kept):
+    a client must escape them before showing them as markup.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    step: DeployStep
+    exit_code: int | None
+    lines: list[str]
+
+
 class DeploymentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -107,6 +121,8 @@ class DeploymentPublic(BaseModel):
     host_port: int | None
     exit_code: int | None
     error: str | None
+    #: Set when a step failed (the clone or a runner step); null otherwise.
+    failure: FailurePublic | None
 
 
 class DeployRequest(BaseModel):
