@@ -9,6 +9,7 @@ and PostgreSQL. Every container and network made here is removed afterwards.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import sys
@@ -23,6 +24,7 @@ import docker
 import httpx
 import pytest
 from docker.models.containers import Container
+from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,18 +36,30 @@ from app.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
 from app.core.migrate import upgrade_to_head
 from app.local import processes
 from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
-from app.models import Deployment, DeploymentStatus, Project, Team
+from app.models import (
+    Deployment,
+    DeploymentStatus,
+    DeployStep,
+    Project,
+    Team,
+    TeamMember,
+    TeamRole,
+)
 from app.services.deployments import (
     cancel_deployment,
     create_deployment,
     ensure_production_environment,
     redeploy,
 )
+from app.services.failure import FAILURE_LINES
+from app.services.tokens import create_token
+from app.services.users import create_user
 from app.workers.queue import DeployQueue, huey_from_url
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.deploy import run_deploy
 from app.workers.tasks.reconcile import run_reconcile
 from app.workers.tasks.stop import run_cleanup
+from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -172,6 +186,43 @@ def queue_deployment(stack: Stack, **kwargs: object) -> str:
         return create_deployment(
             session, project=project, branch=None, created_by=None, queue=memory_queue(), **kwargs
         ).id
+
+
+def set_start_command(stack: Stack, command: str) -> None:
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        project.start_command = command
+        session.commit()
+
+
+def shown_failure(stack: Stack, client: TestClient, deployment: Deployment) -> tuple[str, dict]:
+    """The deployment page's "Why it failed" block and the API's ``failure``, as a member sees them.
+
+    The web client's log store is down (tests/fixtures/web.py): the record comes from the row.
+    """
+    email = f"{uuid.uuid4().hex[:8]}@example.org"
+    with stack.sessions() as session:
+        user = create_user(session, email=email, password=PASSWORD)
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.OWNER))
+        _, token = create_token(session, user=user, name="e2e")
+        session.commit()
+    log_in(client, email)
+    page = client.get(f"/projects/hello/deployments/{deployment.id}")
+    assert page.status_code == 200, page.text
+    start = page.text.index('<div id="deployment-failure"')
+    block = page.text[start : page.text.index("</div>", start)]
+    api = client.get(
+        f"/api/v1/deployments/{deployment.id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 200, api.text
+    return block, api.json()["failure"]
+
+
+def page_lines(block: str) -> list[str]:
+    return re.findall(r'<span class="failure-line">(.*?)</span>(?=\n|</pre>)', block)
 
 
 def logs_of(container: Container) -> str:
@@ -316,9 +367,11 @@ def db_url(any_db_url: str) -> str:
 
 
 def test_failing_build_ends_failed_with_its_code_and_keeps_its_container(
-    make_stack: Callable[..., Stack], db_url: str
+    make_stack: Callable[..., Stack], db_url: str, client: TestClient
 ) -> None:
-    stack = make_stack(db_url, build_command="echo compiling; exit 3")
+    stack = make_stack(
+        db_url, build_command='for i in $(seq 1 80); do echo "compiling $i"; done; exit 3'
+    )
     deployment_id = queue_deployment(stack)
 
     run_deploy(deployment_id, ctx=stack.ctx)
@@ -330,8 +383,18 @@ def test_failing_build_ends_failed_with_its_code_and_keeps_its_container(
     container = stack.container(deployment)
     assert container.status == "exited"
     lines = logs_of(container).splitlines()
-    assert lines[-2:] == ["compiling", "==> Build failed with exit code 3"]
+    assert lines[-2:] == ["compiling 80", "==> Build failed with exit code 3"]
     assert "==> Start: python3 app.py" not in lines
+
+    # The failure record: the build's last 50 lines exactly, kept on the row.
+    expected = [f"compiling {i}" for i in range(31, 81)]
+    assert len(expected) == FAILURE_LINES
+    assert (deployment.failure_step, deployment.failure_lines) == (DeployStep.BUILD, expected)
+    block, api = shown_failure(stack, client, deployment)
+    assert "<dt>Step</dt><dd>Build</dd>" in block
+    assert "<dt>Exit code</dt><dd><code>3</code></dd>" in block
+    assert page_lines(block) == expected
+    assert api == {"step": "build", "exit_code": 3, "lines": expected}
 
     # The cleanup job removes it once the grace period has passed (here: at once).
     ctx = WorkerContext(
@@ -391,6 +454,43 @@ def test_unknown_branch_fails_with_the_git_error(
     assert deployment.error is not None
     assert deployment.error.startswith("git clone failed")
     assert deployment.container_id is None
+    assert deployment.failure_step is DeployStep.CLONE
+    assert deployment.failure_lines == [deployment.error]
+    assert deployment.exit_code is None
+
+
+def test_a_failing_start_command_keeps_its_own_lines(
+    make_stack: Callable[..., Stack], db_url: str, client: TestClient
+) -> None:
+    stack = make_stack(db_url)
+    # Hostile output: markup, colours, an OSC title, invalid UTF-8 and a NUL byte.
+    set_start_command(
+        stack,
+        "echo starting; printf '<img src=x onerror=alert(1)> \\033[31mboom\\033[0m\\n'; "
+        "printf '\\033]0;title\\007bad \\377 byte, nul \\000 here\\n'; exit 4",
+    )
+    deployment_id = queue_deployment(stack)
+
+    run_deploy(deployment_id, ctx=stack.ctx)
+
+    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    assert deployment.error == "Start exited with code 4"
+    lines = [
+        "starting",
+        "<img src=x onerror=alert(1)> \x1b[31mboom\x1b[0m",
+        "\x1b]0;title\x07bad \ufffd byte, nul \ufffd here",
+    ]
+    assert (deployment.failure_step, deployment.exit_code) == (DeployStep.START, 4)
+    # Only the start command's lines: the build's and the script's announcements are not.
+    assert deployment.failure_lines == lines
+    block, api = shown_failure(stack, client, deployment)
+    assert page_lines(block) == [
+        "starting",
+        '&lt;img src=x onerror=alert(1)&gt; <span class="ansi-fg-1">boom</span>',
+        "bad \ufffd byte, nul \ufffd here",
+    ]
+    assert "<img" not in block
+    assert api == {"step": "start", "exit_code": 4, "lines": lines}
 
 
 def test_an_app_that_never_answers_times_out_and_is_stopped(
@@ -414,6 +514,8 @@ def test_an_app_that_never_answers_times_out_and_is_stopped(
     deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
     assert deployment.error == "no answer on port 8000 within 2 s"
     assert wait_exited(stack.container(deployment)) == "exited"
+    assert deployment.failure_step is DeployStep.READY_CHECK
+    assert (deployment.exit_code, deployment.failure_lines) == (None, ["not listening"])
 
 
 def test_an_app_that_crashes_after_running_is_marked_failed(
@@ -432,4 +534,9 @@ def test_an_app_that_crashes_after_running_is_marked_failed(
     deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
     assert deployment.exit_code == 137
     assert deployment.error == "App exited with code 137 while running"
+    assert deployment.failure_step is DeployStep.START
+    # The app's own lines: its start, then the worker's ready check in its access log.
+    assert deployment.failure_lines is not None
+    assert deployment.failure_lines[0] == "Listening on port 8000"
+    assert '"GET / HTTP/1.1" 200' in deployment.failure_lines[1]
     assert run_reconcile(ctx=stack.ctx) == []  # idempotent
