@@ -2,8 +2,10 @@
 # Start the development stack: docker-compose.yml + docker-compose.override.dev.yml,
 # with the app and worker reloading on source changes.
 #
-# What it does: creates ./data/alloy (Alloy's positions) and ./data/app, writes a
-# development .env once (a local database password), then `docker compose up -d --build`.
+# What it does: creates ./data/alloy (Alloy's positions), ./data/{otelcol,victorialogs}
+# (the VictoriaLogs stack's state) and ./data/app, writes a development .env once (a
+# local database password), then `docker compose up -d --build`. With
+# DEVPUSH_LOG_STACK=victorialogs in .env it adds the VictoriaLogs Compose files.
 # Extra arguments go to `docker compose up` (e.g. a service name).
 set -Eeuo pipefail
 
@@ -20,9 +22,13 @@ USAGE
 }
 
 dev_compose() {
+  local out files=() file
+  out=$(compose_files "$REPO_ROOT" dev) || exit 2
+  mapfile -t files <<<"$out"
+  local args=()
+  for file in "${files[@]}"; do args+=(-f "$file"); done
   run docker compose --project-directory "$REPO_ROOT" \
-    --env-file "$REPO_ROOT/versions.env" --env-file "$REPO_ROOT/.env" \
-    -f "$REPO_ROOT/docker-compose.yml" -f "$REPO_ROOT/docker-compose.override.dev.yml" "$@"
+    --env-file "$REPO_ROOT/versions.env" --env-file "$REPO_ROOT/.env" "${args[@]}" "$@"
 }
 
 main() {
@@ -42,7 +48,7 @@ main() {
     esac
     shift
   done
-  run mkdir -p "$REPO_ROOT/data/alloy" "$REPO_ROOT/data/app"
+  run mkdir -p "$REPO_ROOT/data/alloy" "$REPO_ROOT/data/otelcol" "$REPO_ROOT/data/victorialogs" "$REPO_ROOT/data/app"
   if [[ ! -f $REPO_ROOT/.env ]]; then
     if is_dry_run; then
       printf '+ write %s (development values)\n' "$REPO_ROOT/.env"

@@ -30,11 +30,13 @@ main() {
     esac
     shift
   done
-  local env_args=(--env-file "$REPO_ROOT/versions.env")
+  local env_args=(--env-file "$REPO_ROOT/versions.env") out files file
   [[ -f $REPO_ROOT/.env ]] && env_args+=(--env-file "$REPO_ROOT/.env")
-  run docker compose --project-directory "$REPO_ROOT" "${env_args[@]}" \
-    -f "$REPO_ROOT/docker-compose.yml" -f "$REPO_ROOT/docker-compose.override.dev.yml" \
-    down "${args[@]}"
+  # The files of the log stack .env names (DEVPUSH_LOG_STACK), as start.sh used.
+  out=$(compose_files "$REPO_ROOT" dev) || exit 2
+  mapfile -t files <<<"$out"
+  for file in "${files[@]}"; do env_args+=(-f "$file"); done
+  run docker compose --project-directory "$REPO_ROOT" "${env_args[@]}" down "${args[@]}"
 }
 
 main "$@"
