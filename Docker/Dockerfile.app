@@ -15,12 +15,12 @@ WORKDIR /app
 # Dependencies first (cached until uv.lock changes), then the project itself.
 COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+    uv sync --frozen --no-dev --extra server --no-install-project
 COPY app ./app
 # Editable: the venv points at /app, where stage 2 puts the same source, so paths
 # computed from app/ (alembic.ini, migrations) resolve, and the `devpush` CLI works.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev
+    uv sync --frozen --no-dev --extra server
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # git: the worker clones the repositories it deploys.

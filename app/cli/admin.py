@@ -1,26 +1,46 @@
-"""``devpush admin``: server-side commands, run where the database is (no token needed)."""
+"""``devpush admin``: server-side commands, run where the database is (no token needed).
+
+They need the server's packages (the ``server`` extra); the rest of the CLI doesn't, so
+they are imported when a command runs, and a laptop install says what is missing.
+"""
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from app.core.config import get_settings
-from app.core.db import create_db_engine, session_factory, session_scope
-from app.core.migrate import upgrade_to_head
-from app.services.users import FirstUserOutcome, ensure_first_user
+from app.cli.client import fail
+from app.cli.terminal import safe
 
 console = Console()
 admin = typer.Typer(help="Server administration (reads DEVPUSH_* settings).", no_args_is_help=True)
+
+SERVER_MISSING = (
+    "`devpush admin` runs on the server and needs its packages ({missing} is missing): "
+    "install devpush[server], e.g. `uv tool install 'devpush[server]'`"
+)
+
+
+def server_module(name: str) -> ModuleType:
+    """``app.<name>``, or a clear error when the server extra is not installed."""
+    try:
+        return importlib.import_module(f"app.{name}")
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if not missing or missing == "app":
+            raise  # our own bug, not a missing extra
+        raise fail(SERVER_MISSING.format(missing=missing)) from exc
 
 
 @admin.command()
 def migrate() -> None:
     """Bring the database to the newest schema."""
-    settings = get_settings()
-    upgrade_to_head(settings.database_url)
+    config, migrate_ = server_module("core.config"), server_module("core.migrate")
+    migrate_.upgrade_to_head(config.get_settings().database_url)
     console.print("Database schema is up to date.")
 
 
@@ -33,21 +53,25 @@ def ensure_user(
     team: Annotated[str, typer.Option(help="Name of the user's team")] = "Default",
 ) -> None:
     """Create the first user and their team if the server has no user yet (idempotent)."""
-    engine = create_db_engine(get_settings().database_url)
+    config, db = server_module("core.config"), server_module("core.db")
+    users = server_module("services.users")
+    engine = db.create_db_engine(config.get_settings().database_url)
     try:
-        with session_scope(session_factory(engine)) as session:
-            result = ensure_first_user(session, email=email, password=password, team_name=team)
+        with db.session_scope(db.session_factory(engine)) as session:
+            result = users.ensure_first_user(
+                session, email=email, password=password, team_name=team
+            )
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     finally:
         engine.dispose()
+    outcome = users.FirstUserOutcome
     messages = {
-        FirstUserOutcome.CREATED: f"Created user {email} in team {team!r}.",
-        FirstUserOutcome.ALREADY_EXISTS: f"User {email} already exists; nothing changed.",
-        FirstUserOutcome.OTHER_USERS_EXIST: "Users already exist; no first user created.",
+        outcome.CREATED: f"Created user {email} in team {team!r}.",
+        outcome.ALREADY_EXISTS: f"User {email} already exists; nothing changed.",
+        outcome.OTHER_USERS_EXIST: "Users already exist; no first user created.",
     }
-    console.print(messages[result.outcome])
+    console.print(safe(messages[result.outcome]))
 
 
 def register(app: typer.Typer) -> None:

@@ -238,7 +238,7 @@ main() {
   cd "$REPO_ROOT"
   scripts/dev/test-deps.sh
   info "installing Python dependencies"
-  uv sync --frozen --quiet
+  uv sync --frozen --extra server --quiet
   configure
   info "migrating $DEVPUSH_DATABASE_URL"
   uv run --frozen devpush admin migrate

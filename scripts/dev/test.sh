@@ -21,7 +21,7 @@ main() {
   fi
   cd "$REPO_ROOT"
   scripts/dev/test-deps.sh
-  uv sync --frozen --quiet
+  uv sync --frozen --extra server --quiet
   echo "==> ruff"
   uv run --frozen ruff check .
   uv run --frozen ruff format --check .
