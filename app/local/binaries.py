@@ -1,4 +1,4 @@
-"""Find the Loki and Alloy binaries, or say exactly where they were looked for."""
+"""Find the log stack's binaries, or say exactly where they were looked for."""
 
 from __future__ import annotations
 
@@ -42,8 +42,14 @@ def cache_dir() -> Path:
     return Path(xdg) / "devpush"
 
 
-def find_binary(name: str, *, env_var: str, version_key: str) -> Path:
-    """``$env_var``, then ``name`` on PATH, then ``<cache>/bin/<name>-<version>``."""
+def find_binary(
+    name: str, *, env_var: str, version_key: str, build_hint: str | None = None
+) -> Path:
+    """``$env_var``, then ``name`` on PATH, then ``<cache>/bin/<name>-<version>``.
+
+    ``build_hint`` is the command that builds a missing binary into the cache; without
+    one, the error says why the binary may be missing.
+    """
     version = read_versions()[version_key]
     cached = cache_dir() / "bin" / f"{name}-{version}"
     explicit = os.environ.get(env_var)
@@ -57,8 +63,13 @@ def find_binary(name: str, *, env_var: str, version_key: str) -> Path:
         return Path(on_path)
     if cached.is_file() and os.access(cached, os.X_OK):
         return cached
-    raise BinaryNotFoundError(
+    looked = (
         f"{name} {version} not found. Looked in: (1) ${env_var} (unset), (2) `{name}` on PATH, "
-        f"(3) {cached}. Put the {name} {version} binary in one of those places. "
+        f"(3) {cached}."
+    )
+    if build_hint:
+        raise BinaryNotFoundError(f"{looked} Build it into the cache with {build_hint}.")
+    raise BinaryNotFoundError(
+        f"{looked} Put the {name} {version} binary in one of those places. "
         f"Why it can be missing: {WHY_MISSING}"
     )

@@ -1,0 +1,107 @@
+"""Run the OpenTelemetry Collector from the repository config, on loopback ports.
+
+The same ``Docker/otelcol/config.yaml`` serves production (the contrib image) and
+local runs: it reads the variables below, whose defaults there are the Compose values.
+The state dir holds the file_storage extension's data: the filelog receiver's read
+positions and the exporter's queue. Reusing it across restarts is what lets the
+collector resume where it stopped, with nothing lost and nothing sent twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from app.local import processes
+from app.local.binaries import REPO_ROOT, find_binary
+from app.local.victorialogs import BUILD_SCRIPT
+
+CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
+#: Environment variables config.yaml reads.
+STATE_DIR_ENV: Final = "DEVPUSH_COLLECTOR_STATE_DIR"
+CONTAINERS_DIR_ENV: Final = "DEVPUSH_DOCKER_CONTAINERS_DIR"
+VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
+METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
+HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
+
+
+def collector_binary() -> Path:
+    return find_binary(
+        "otelcol",
+        env_var="DEVPUSH_OTELCOL_BIN",
+        version_key="OTELCOL_VERSION",
+        build_hint=BUILD_SCRIPT,
+    )
+
+
+def collector_argv(*, binary: Path) -> list[str]:
+    return [str(binary), f"--config={CONFIG}"]
+
+
+def collector_env(
+    *,
+    state_dir: Path,
+    containers_dir: Path,
+    victorialogs_url: str,
+    metrics_port: int,
+    health_port: int,
+) -> dict[str, str]:
+    return {
+        STATE_DIR_ENV: str(state_dir),
+        CONTAINERS_DIR_ENV: str(containers_dir),
+        VICTORIALOGS_URL_ENV: victorialogs_url.rstrip("/"),
+        METRICS_PORT_ENV: str(metrics_port),
+        HEALTH_PORT_ENV: str(health_port),
+    }
+
+
+@dataclass
+class Collector:
+    child: processes.Child
+    metrics_port: int
+    health_port: int
+    state_dir: Path
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}/"
+
+
+def start_collector(
+    *,
+    state_dir: Path,
+    containers_dir: Path,
+    victorialogs_url: str,
+    metrics_port: int,
+    health_port: int,
+    timeout: float = 60.0,
+) -> Collector:
+    """Start the collector and wait until its health check answers 200 (pipelines running).
+
+    Its own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts).
+    """
+    binary = collector_binary()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    child = processes.start(
+        "otelcol",
+        collector_argv(binary=binary),
+        log_path=state_dir / "otelcol.log",
+        env=collector_env(
+            state_dir=state_dir,
+            containers_dir=containers_dir,
+            victorialogs_url=victorialogs_url,
+            metrics_port=metrics_port,
+            health_port=health_port,
+        ),
+        cwd=state_dir,
+    )
+    collector = Collector(
+        child=child, metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
+    )
+    processes.wait_ready(child, collector.health_url, timeout=timeout)
+    return collector

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Build the embedded log stack's binaries, once, into a cache outside the
+# repository, and print their paths.
+#
+# What it does: reads VICTORIALOGS_VERSION and OTELCOL_VERSION from versions.env and
+# builds, with Go modules from the Go module proxy:
+#   - victoria-logs (the log store): `go install` of
+#     github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VICTORIALOGS_VERSION;
+#   - otelcol (the log collector): scripts/dev/otelcol/, pinned by its go.sum, which
+#     must name contrib v$OTELCOL_VERSION;
+# into ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/{victoria-logs,otelcol}-<version>.
+# A binary already there is kept (a version bump builds a new file).
+# What it does not do: install Go (it needs `go` >= the go.mod version on PATH or in
+# /usr/local/go) or run anything.
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OTELCOL_SRC="$REPO_ROOT/scripts/dev/otelcol"
+VERSIONS_FILE="$REPO_ROOT/versions.env"
+DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+BIN_DIR="$DEVPUSH_CACHE/bin"
+CONTRIB=github.com/open-telemetry/opentelemetry-collector-contrib
+
+usage() {
+  cat <<USAGE
+Usage: $(basename "$0") [--help]
+
+Builds victoria-logs and otelcol at the versions in versions.env into
+$BIN_DIR when missing, then prints their paths (one per line).
+A cold build takes a few minutes; a warm cache returns at once.
+USAGE
+}
+
+err() { printf 'error: %s\n' "$*" >&2; }
+
+# The value of KEY in versions.env.
+version_of() {
+  local key=$1 value
+  value=$(sed -n "s/^$key=//p" "$VERSIONS_FILE" | tail -n 1)
+  if [[ -z $value ]]; then
+    err "$key is not set in $VERSIONS_FILE"
+    exit 1
+  fi
+  printf '%s\n' "$value"
+}
+
+find_go() {
+  if command -v go >/dev/null 2>&1; then
+    printf 'go\n'
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '/usr/local/go/bin/go\n'
+  else
+    err "no Go toolchain (go on PATH or /usr/local/go); it builds victoria-logs and otelcol"
+    exit 1
+  fi
+}
+
+build_victorialogs() {
+  local go=$1 version=$2 bin="$BIN_DIR/victoria-logs-$2" gobin
+  if [[ -x $bin ]]; then
+    printf '%s\n' "$bin"
+    return
+  fi
+  printf '==> building %s (first time: about a minute)\n' "$bin" >&2
+  gobin=$(mktemp -d)
+  # go install with @version ignores any go.mod around it: the module's own go.sum pins it.
+  if ! GOBIN=$gobin CGO_ENABLED=0 "$go" install -trimpath -ldflags='-s -w' \
+    "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$version"; then
+    rm -rf "$gobin"
+    err "building victoria-logs $version failed"
+    exit 1
+  fi
+  mv "$gobin/victoria-logs" "$bin"
+  rm -rf "$gobin"
+  printf '%s\n' "$bin"
+}
+
+build_otelcol() {
+  local go=$1 version=$2 bin="$BIN_DIR/otelcol-$2"
+  # One release for every collector module: go.mod must name the contrib version pinned here.
+  if ! grep -q "^[[:space:]]*$CONTRIB/receiver/filelogreceiver v$version\$" "$OTELCOL_SRC/go.mod"; then
+    err "$OTELCOL_SRC/go.mod does not pin $CONTRIB/receiver/filelogreceiver v$version (OTELCOL_VERSION)"
+    exit 1
+  fi
+  if [[ -x $bin ]]; then
+    printf '%s\n' "$bin"
+    return
+  fi
+  printf '==> building %s (first time: a few minutes, about 1 GB of memory)\n' "$bin" >&2
+  (cd "$OTELCOL_SRC" && CGO_ENABLED=0 "$go" build -trimpath -ldflags='-s -w' -o "$bin.tmp" .)
+  mv "$bin.tmp" "$bin"
+  printf '%s\n' "$bin"
+}
+
+main() {
+  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    usage
+    exit 0
+  fi
+  if (($# > 0)); then
+    err "unknown argument: $1 (see --help)"
+    exit 2
+  fi
+  local go
+  go=$(find_go)
+  mkdir -p "$BIN_DIR"
+  build_victorialogs "$go" "$(version_of VICTORIALOGS_VERSION)"
+  build_otelcol "$go" "$(version_of OTELCOL_VERSION)"
+}
+
+main "$@"
