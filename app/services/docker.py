@@ -294,18 +294,18 @@ def stop_container(client: docker.DockerClient, id_or_name: str, *, timeout: int
             container.stop(timeout=timeout)
 
 
-def _docker_time(raw: str) -> datetime | None:
+def docker_time(raw: str) -> datetime | None:
+    """A time Docker reports (RFC 3339, nanoseconds, ``Z``), or None for its zero time."""
     if not raw or raw.startswith("0001-"):
         return None  # Docker's zero time: never happened
-    # Docker writes nanoseconds; Python parses microseconds.
-    raw = re.sub(r"(\.\d{6})\d*", r"\1", raw).replace("Z", "+00:00")
+    # Python 3.11 reads "Z" and any number of fraction digits (it keeps microseconds).
     return datetime.fromisoformat(raw)
 
 
 def _ended_at(container: Container) -> datetime | None:
     """When the container exited; for one never started, when it was created."""
-    finished = _docker_time(container.attrs.get("State", {}).get("FinishedAt", ""))
-    return finished or _docker_time(container.attrs.get("Created", ""))
+    finished = docker_time(container.attrs.get("State", {}).get("FinishedAt", ""))
+    return finished or docker_time(container.attrs.get("Created", ""))
 
 
 def remove_stopped_runners(
