@@ -1,7 +1,7 @@
 """The web app: ``create_app(settings)`` builds it; ``app`` is the one uvicorn serves.
 
 The lifespan opens what requests share (DB engine and sessions, the env-var cipher,
-an HTTP client for Loki) and closes it on shutdown; nothing is built at import time
+the log store and its HTTP client) and closes it on shutdown; nothing is built at import time
 except through ``create_app`` itself.
 """
 
@@ -26,7 +26,7 @@ from app.core.db import create_db_engine, session_factory
 from app.routers import include_routers, logs
 from app.routers.api.v1 import logs as api_logs
 from app.routers.rendering import build_templates, is_htmx, render
-from app.services.loki import open_http_client
+from app.services.log_store import log_store, open_http_client
 from app.workers.queue import DeployQueue, huey_from_url
 
 _APP_DIR = Path(__file__).resolve().parent
@@ -42,8 +42,8 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.queue = queue or DeployQueue(huey_from_url(settings.queue_url))
-        async with open_http_client(settings) as loki_http:
-            app.state.loki_http = loki_http
+        async with open_http_client(settings) as store_http:
+            app.state.log_store = log_store(settings, store_http)
             try:
                 yield
             finally:
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
     )
     app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
     include_routers(app)
-    # Log views and the logs API (Loki behind them); GET only, CSRF-checked like the rest.
+    # Log views and the logs API (the log store behind them); GET only, CSRF-checked like the rest.
     app.include_router(logs.router, dependencies=[Depends(verify_csrf)], include_in_schema=False)
     app.include_router(api_logs.router, prefix="/api/v1")
 

@@ -140,7 +140,8 @@ def main() -> int:
             data_dir=tmp,
             queue_url=f"sqlite:///{tmp / 'queue.sqlite3'}",
             secret_key=SecretStr(SECRET),
-            loki_url=loki_url,
+            log_store="loki",
+            log_store_url=loki_url,
         )
         queue = DeployQueue(MemoryHuey(immediate=False))
         project_id, token, labels = _seed(settings, queue)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
+from app.logs.store import LogStore
 from app.models import Deployment, Project, Team, User
 from app.services import projects as project_service
-from app.services.loki import LokiClient
 from app.services.teams import teams_for_user
 from app.services.tokens import user_for_token
 from app.workers.queue import DeployQueue
@@ -193,9 +193,10 @@ def get_queue(request: Request) -> DeployQueue:
 QueueDep = Annotated[DeployQueue, Depends(get_queue)]
 
 
-def get_loki(request: Request) -> LokiClient:
-    """A Loki client over the app's shared HTTP client (opened in the lifespan)."""
-    return LokiClient(request.app.state.loki_http, settings=request.app.state.settings)
+def get_log_store(request: Request) -> LogStore:
+    """The configured log store (built in the lifespan over the shared HTTP client)."""
+    store: LogStore = request.app.state.log_store
+    return store
 
 
-LokiClientDep = Annotated[LokiClient, Depends(get_loki)]
+LogStoreDep = Annotated[LogStore, Depends(get_log_store)]

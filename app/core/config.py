@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Placeholder secrets that are fine for development and refused anywhere else.
 _DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+#: Where each log store answers when ``log_store_url`` is unset: the embedded
+#: VictoriaLogs of the local run on loopback, and Loki's service name in Compose.
+_DEFAULT_STORE_URLS: Final = {
+    "victorialogs": "http://127.0.0.1:9428",
+    "loki": "http://loki:3100",
+}
 
 
 class Settings(BaseSettings):
@@ -29,7 +37,7 @@ class Settings(BaseSettings):
     runner_network: str = "devpush_runner"
     runner_memory: str = "512m"
     runner_cpus: float = 1.0
-    # json-file rotation for runner logs: bounds disk use; Alloy follows rotations.
+    # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
     # How the worker sees a runner's port: the port published on 127.0.0.1 (the worker
@@ -40,7 +48,7 @@ class Settings(BaseSettings):
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
     # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
     runner_stop_timeout_seconds: int = Field(default=10, ge=0)
-    # Stopped runner containers are kept this long (Alloy ships their last lines), then removed.
+    # Stopped runner containers are kept this long (the collector ships their last lines).
     runner_cleanup_after_seconds: int = Field(default=86400, ge=0)
     # Worker threads of the deploy queue consumer (a deploy mostly waits on Docker).
     worker_threads: int = Field(default=4, ge=1)
@@ -48,18 +56,30 @@ class Settings(BaseSettings):
     # Web sign-in: the signed session cookie's lifetime (https-only outside development).
     session_max_age_seconds: int = Field(default=14 * 86400, gt=0)
 
-    loki_url: str = "http://loki:3100"
-    loki_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Loki's limits_config.max_entries_limit_per_query (Loki's default); pages never ask for more.
-    loki_max_entries_per_query: int = Field(default=5000, gt=0)
+    # The log store the views, the API and the CLI read: VictoriaLogs is the embedded
+    # default (local run, tests); the Compose stack sets Loki. See docs/logging.md.
+    log_store: Literal["victorialogs", "loki"] = "victorialogs"
+    # Where it answers; unset: the backend's default in _DEFAULT_STORE_URLS.
+    log_store_url: str | None = None
+    log_store_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The most entries one store request asks for (Loki's max_entries_limit_per_query
+    # default); a page or a download asks for more in several requests.
+    log_store_max_entries_per_query: int = Field(default=5000, gt=0)
 
-    # Log views: lines longer than this are cut for display (the full line stays in Loki).
+    # Log views: lines longer than this are cut for display (the full line stays stored).
     log_line_max_chars: int = Field(default=10_000, gt=0)
+    # The one limit on search text, for the views, the API and the CLI.
     log_search_max_chars: int = Field(default=512, gt=0)
-    # Live tail polls Loki; it only shows lines older than the delay so that late batches
-    # from Alloy (batch_wait 1s by default) land before the cursor passes their timestamps.
-    log_tail_poll_seconds: float = Field(default=1.0, gt=0)
+    # The live tail polls the store and shows lines older than the delay: the delay is the
+    # longest a line takes from a runner to being searchable (collector poll and batch,
+    # then the store's own ~1 s), so no line lands behind the tail's position.
+    log_tail_poll_seconds: float = Field(default=0.5, gt=0)
     log_tail_delay_seconds: float = Field(default=2.0, ge=0)
+
+    @property
+    def store_url(self) -> str:
+        """``log_store_url``, or where the chosen backend answers by default."""
+        return self.log_store_url or _DEFAULT_STORE_URLS[self.log_store]
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> Self:

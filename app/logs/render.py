@@ -20,7 +20,7 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
-from app.services.loki._models import clean_text
+from app.logs.entries import clean_text
 
 # One token: a CSI sequence (7- or 8-bit introducer), a string sequence (OSC, DCS, SOS,
 # PM, APC) up to its terminator or the end, another escape, or a lone control character.

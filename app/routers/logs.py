@@ -2,7 +2,7 @@
 (SSE), downloads and a page per line. Queries come from ``app.services.logs``.
 
 Failures never take a page down: a bad parameter or regex renders the form with the
-message (422), an unreachable Loki renders the views with a "log store unreachable"
+message (422), an unreachable log store renders the views with a "log store unreachable"
 message (503), the live tail sends an ``error`` event, a download a plain-text error.
 """
 
@@ -22,11 +22,15 @@ from jinja2 import Template
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import LokiClientDep, SessionDep, SettingsDep, WebProject
+from app.api.deps import LogStoreDep, SessionDep, SettingsDep, WebProject
 from app.core.config import Settings
 from app.core.labels import LOKI_STREAMS
+from app.logs.errors import InvalidQuery, LogStoreError
 from app.logs.levels import LEVELS
+from app.logs.paging import LogCursor, LogPage
+from app.logs.query import LogQuery
 from app.logs.render import render_line
+from app.logs.store import LogStore
 from app.models import Project
 from app.routers.rendering import render
 from app.services.logs import (
@@ -49,7 +53,6 @@ from app.services.logs import (
     tail_events,
     volume_bars,
 )
-from app.services.loki import InvalidQuery, LogCursor, LogPage, LogQuery, LokiClient, LokiError
 
 router = APIRouter(tags=["logs"])
 
@@ -60,7 +63,7 @@ RETRY_MS: Final = 5000
 _LINE_ID: Final = re.compile(r"([0-9]{1,20})-([0-9a-f]{16})")
 #: Served bytes are never sniffed into HTML (log lines are untrusted).
 _NOSNIFF: Final = {"X-Content-Type-Options": "nosniff"}
-_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LokiError)
+_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
 
 
 class LogParams(BaseModel):
@@ -152,14 +155,14 @@ def _url(path: str, params: dict[str, str]) -> str:
 
 
 async def _fetch_page(
-    req: LogRequest, loki: LokiClient, settings: Settings, *, cursor: LogCursor | None = None
+    req: LogRequest, store: LogStore, settings: Settings, *, cursor: LogCursor | None = None
 ) -> tuple[LogFilters, LogQuery, LogPage]:
-    """The request's checked filters, their query, and one page of lines from Loki."""
+    """The request's checked filters, their query, and one page of lines from the store."""
     filters = req.checked()
     query = build_query(
-        scope=req.scope, filters=filters, settings=settings, now_ns=time.time_ns(), limit=PAGE_LINES
+        scope=req.scope, filters=filters, store=store, now_ns=time.time_ns(), limit=PAGE_LINES
     )
-    return filters, query, await loki.page(query, cursor=cursor)
+    return filters, query, await store.page(query, cursor=cursor)
 
 
 def _panel(
@@ -210,7 +213,7 @@ def _form_context(req: LogRequest, preset: str | None, live: bool) -> dict[str, 
 async def logs_page(
     request: Request,
     req: WebLogPageRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
     live: bool = False,
@@ -218,8 +221,8 @@ async def logs_page(
     """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
     context = _form_context(req, preset, live)
     try:
-        filters, query, page = await _fetch_page(req, loki, settings)
-        bars = await volume_bars(loki, query)
+        filters, query, page = await _fetch_page(req, store, settings)
+        bars = await volume_bars(store, query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem
@@ -254,13 +257,13 @@ def _volume_context(
 
 @router.get("/projects/{project_ref}/logs/panel")
 async def logs_panel(
-    request: Request, req: WebLogRequest, loki: LokiClientDep, settings: SettingsDep
+    request: Request, req: WebLogRequest, store: LogStoreDep, settings: SettingsDep
 ) -> Response:
     """The deployment page's log panel (loaded by htmx): newest lines, live while it runs."""
     deployment = req.scope.deployment
     context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
     try:
-        filters, query, page = await _fetch_page(req, loki, settings)
+        filters, query, page = await _fetch_page(req, store, settings)
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc))
     live = deployment is not None and not deployment.finished
@@ -272,7 +275,7 @@ async def logs_panel(
 async def older_lines(
     request: Request,
     req: WebLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str, Query(max_length=100_000)],
 ) -> Response:
@@ -280,7 +283,7 @@ async def older_lines(
     context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
     try:
         filters, query, page = await _fetch_page(
-            req, loki, settings, cursor=LogCursor.decode(cursor)
+            req, store, settings, cursor=LogCursor.decode(cursor)
         )
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc), row=True)
@@ -304,18 +307,16 @@ def _line_macro(request: Request) -> Any:
 async def live_tail(
     request: Request,
     req: WebLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
     last_event_id: Annotated[str | None, Header(max_length=100_000)] = None,
 ) -> Response:
     """Server-sent events: ``line`` (a rendered row; its id is the resume cursor),
-    ``error`` (Loki failed: the stream ends and the browser reconnects after ``retry``)."""
+    ``error`` (the store failed: the stream ends and the browser reconnects after ``retry``)."""
     try:
         filters = req.checked()
-        query = build_query(
-            scope=req.scope, filters=filters, settings=settings, now_ns=time.time_ns()
-        )
+        query = build_query(scope=req.scope, filters=filters, store=store, now_ns=time.time_ns())
         position = _resume(last_event_id or cursor)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
@@ -324,7 +325,7 @@ async def live_tail(
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for kind, item in tail_events(
-            loki, query, position, max_chars=settings.log_line_max_chars
+            store, query, position, max_chars=settings.log_line_max_chars
         ):
             if kind == "line":
                 assert isinstance(item, LogLine)
@@ -342,7 +343,7 @@ def _resume(text: str | None) -> LogCursor | None:
 @router.get("/projects/{project_ref}/logs/download")
 async def download(
     req: WebLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
 ) -> Response:
@@ -351,17 +352,17 @@ async def download(
         query = build_query(
             scope=req.scope,
             filters=req.checked(),
-            settings=settings,
+            store=store,
             now_ns=time.time_ns(),
-            limit=settings.loki_max_entries_per_query,
+            limit=settings.log_store_max_entries_per_query,
             direction="forward",
         )
-        first = await loki.page(query)
+        first = await store.page(query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
     items = iter_lines(
-        loki, query, first=first.items, cursor=None if first.exhausted else first.cursor
+        store, query, first=first.items, cursor=None if first.exhausted else first.cursor
     )
 
     async def body() -> AsyncIterator[str]:
@@ -369,7 +370,7 @@ async def download(
             async for item in items:
                 line = log_line(item)
                 yield line.as_text() if fmt == "txt" else _json_line(line.as_json())
-        except LokiError as exc:
+        except LogStoreError as exc:
             message = f"download incomplete: {problem_for(exc).message}"
             yield f"# {message}\n" if fmt == "txt" else _json_line({"error": message})
 
@@ -387,7 +388,7 @@ def _json_line(value: dict[str, object]) -> str:
 async def one_line(
     request: Request,
     req: WebLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     line_id: Annotated[str, Query(alias="id", max_length=64)],
     raw: bool = False,
 ) -> Response:
@@ -397,8 +398,8 @@ async def one_line(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found")
     context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
     try:
-        item = await find_line(loki, scope=req.scope, ts_ns=int(match[1]), key=match[2])
-    except LokiError as exc:
+        item = await find_line(store, scope=req.scope, ts_ns=int(match[1]), key=match[2])
+    except LogStoreError as exc:
         problem = problem_for(exc)
         context["problem"] = problem
         return render(request, "logs/pages/line.html", context, status_code=problem.status_code)

@@ -21,34 +21,34 @@ from typing import Final, Literal
 
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings
 from app.core.labels import LOKI_STREAMS
-from app.logs.levels import LEVELS, Level, detect_level
-from app.logs.render import RenderedLine, render_line
-from app.models import Deployment, Environment, Project
-from app.services import projects as project_service
-from app.services.loki import (
-    Direction,
+from app.logs.errors import (
     InvalidQuery,
     InvalidSearch,
-    LogCursor,
-    LogQuery,
-    LokiClient,
-    LokiError,
-    LokiProtocolError,
-    LokiQueryError,
-    LokiTimeout,
-    LokiUnavailable,
-    PagedEntry,
-    Stream,
-    log_query,
+    LogStoreError,
+    LogStoreQueryError,
+    LogStoreTimeout,
+    LogStoreUnavailable,
 )
+from app.logs.levels import LEVELS, Level, detect_level
+from app.logs.paging import LogCursor, PagedEntry
+from app.logs.query import Direction, LogQuery, Stream, to_ns
+from app.logs.render import RenderedLine, render_line
+from app.logs.store import LogStore
+from app.models import Deployment, Environment, Project
+from app.services import projects as project_service
 
 #: Presets of the time-range picker (the web form's ``range``), newest first.
 RANGE_PRESETS: Final = ("15m", "1h", "6h", "24h", "7d", "30d")
 DEFAULT_RANGE: Final = "1h"
 #: Lines before a deployment's creation that still belong to its range (clock skew).
 DEPLOYMENT_MARGIN: Final = timedelta(minutes=1)
+#: What users read while the log store can't be reached (views, API, CLI, live tail).
+STORE_UNREACHABLE: Final = (
+    "devpush cannot reach the log store right now; new lines wait in the collector and "
+    "show here once it answers. An admin can check DEVPUSH_LOG_STORE and "
+    'DEVPUSH_LOG_STORE_URL (docs/logging.md, "Troubleshooting").'
+)
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
 
@@ -103,10 +103,11 @@ class LogScope:
     deployments: tuple[Choice, ...] = ()
 
 
-def _ns(value: datetime) -> int:
-    if value.tzinfo is None:  # SQLite hands back naive UTC datetimes
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp()) * _NS + value.microsecond * 1000
+def _utc_ns(value: datetime) -> int:
+    # SQLite hands back naive UTC datetimes.
+    ns = to_ns(value if value.tzinfo else value.replace(tzinfo=UTC))
+    assert ns is not None
+    return ns
 
 
 def resolve_scope(
@@ -131,7 +132,7 @@ def resolve_scope(
             id=dep.id,
             environment_id=dep.environment_id,
             branch=dep.branch,
-            created_ns=_ns(dep.created_at),
+            created_ns=_utc_ns(dep.created_at),
             finished=dep.status.is_final,
         )
     environments: tuple[Choice, ...] = ()
@@ -230,14 +231,14 @@ def parse_time(text: str, *, now_ns: int, field: str) -> int:
         raise InvalidLogParams(
             field, "expected a duration like 15m, 2h, 7d, an ISO 8601 time or Unix nanoseconds"
         ) from None
-    return _ns(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return _utc_ns(value)
 
 
 def build_query(
     *,
     scope: LogScope,
     filters: LogFilters,
-    settings: Settings,
+    store: LogStore,
     now_ns: int,
     limit: int = 200,
     direction: Direction = "backward",
@@ -270,8 +271,8 @@ def build_query(
         limit=limit,
         direction=direction,
     )
-    # Build the LogQL once now: a bad regex or a too-long search is a 422 before any I/O.
-    log_query(query, max_search_chars=settings.log_search_max_chars)
+    # Check the query now: a bad regex or a too-long search is a 422 before any I/O.
+    store.validate(query)
     return query
 
 
@@ -367,20 +368,21 @@ class Bar:
         return self.stdout + self.stderr
 
 
-async def volume_bars(loki: LokiClient, query: LogQuery, *, bars: int = VOLUME_BARS) -> list[Bar]:
+async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BARS) -> list[Bar]:
     """Line counts per bar over the query's range, by stream (empty bars included)."""
     start, end = query.start_ns, query.end_ns
-    assert start is not None and end is not None
+    if start is None or end is None:
+        raise InvalidQuery("a log volume query needs a start and an end")
     step_s = max(1, -(-(end - start) // (bars * _NS)))  # whole seconds, rounded up
     step_ns = step_s * _NS
-    series = await loki.volume(query, step=timedelta(seconds=step_s))
+    series = await store.volume(query, step=timedelta(seconds=step_s))
     count = -(-(end - start) // step_ns)
     stdout, stderr = [0] * count, [0] * count
     for one in series:
         target = stderr if one.labels.get("stream") == "stderr" else stdout
         for point in one.points:
-            # count_over_time at t counts (t - step, t]: the bar that ends at t.
-            index = (point.timestamp_ns - start - 1) // step_ns
+            # A point is its bucket's start; a store may align buckets to the millisecond.
+            index = (point.timestamp_ns - start + step_ns // 2) // step_ns
             if 0 <= index < count:
                 target[index] += point.count
     return [
@@ -390,13 +392,13 @@ async def volume_bars(loki: LokiClient, query: LogQuery, *, bars: int = VOLUME_B
 
 
 async def iter_lines(
-    loki: LokiClient, query: LogQuery, *, first: tuple[PagedEntry, ...], cursor: LogCursor | None
+    store: LogStore, query: LogQuery, *, first: tuple[PagedEntry, ...], cursor: LogCursor | None
 ) -> AsyncIterator[PagedEntry]:
     """``first`` (a page already fetched) then every later page: a download, streamed."""
     for item in first:
         yield item
     while cursor is not None:
-        page = await loki.page(query, cursor=cursor)
+        page = await store.page(query, cursor=cursor)
         for item in page.items:
             yield item
         if page.exhausted:
@@ -404,32 +406,30 @@ async def iter_lines(
         cursor = page.cursor  # the client always moves it forward (or past a skipped ns)
 
 
-async def find_line(
-    loki: LokiClient, *, scope: LogScope, ts_ns: int, key: str
-) -> PagedEntry | None:
+async def find_line(store: LogStore, *, scope: LogScope, ts_ns: int, key: str) -> PagedEntry | None:
     """The project's entry with this timestamp and key (a permalink), or None."""
     if not _KEY.fullmatch(key):
         return None
     query = LogQuery(
         project_id=scope.project_id, start=ts_ns, end=ts_ns + 1, direction="forward", limit=1000
     )
-    page = await loki.page(query)
+    page = await store.page(query)
     return next((item for item in page.items if item.entry.key == key), None)
 
 
 async def tail_events(
-    loki: LokiClient, query: LogQuery, cursor: LogCursor | None, *, max_chars: int | None
+    store: LogStore, query: LogQuery, cursor: LogCursor | None, *, max_chars: int | None
 ) -> AsyncIterator[tuple[Literal["line", "error"], LogLine | str]]:
-    """The live tail of ``query`` after ``cursor`` as lines, ending with an error if Loki fails.
+    """The live tail of ``query`` after ``cursor``; an error ends it if the store fails.
 
     Shared by the SSE view and the API's tail; ``since``/``until`` don't bound a tail.
     ``max_chars``: as in :func:`log_line` (None for the API: no HTML).
     """
     forward = dataclasses.replace(query, start=None, end=None, direction="forward", limit=500)
     try:
-        async for item in loki.tail(forward, cursor=cursor):
+        async for item in store.tail(forward, cursor=cursor):
             yield "line", log_line(item, max_chars=max_chars)
-    except LokiError as exc:
+    except LogStoreError as exc:
         yield "error", problem_for(exc).message
 
 
@@ -443,22 +443,18 @@ class Problem:
     field: str | None = None  # the form field at fault (422)
 
 
-def problem_for(exc: Exception) -> Problem:
-    """The status and message of a log query failure; other exceptions propagate."""
+def problem_for(exc: LogStoreError | InvalidLogParams) -> Problem:
+    """The status and message of a log query failure, in the words users see."""
     if isinstance(exc, InvalidLogParams):
         return Problem(422, str(exc), exc.field)
     if isinstance(exc, InvalidSearch):
         return Problem(422, str(exc), "q")
     if isinstance(exc, InvalidQuery):
         return Problem(422, str(exc))
-    if isinstance(exc, LokiTimeout):
-        return Problem(503, "The log store (Loki) did not answer in time. Try a shorter range.")
-    if isinstance(exc, LokiUnavailable):
-        return Problem(
-            503, "The log store (Loki) is unreachable right now; logs will be back when it is."
-        )
-    if isinstance(exc, LokiQueryError):
+    if isinstance(exc, LogStoreTimeout):
+        return Problem(503, "The log store did not answer in time. Try a shorter range.")
+    if isinstance(exc, LogStoreUnavailable):
+        return Problem(503, STORE_UNREACHABLE)
+    if isinstance(exc, LogStoreQueryError):
         return Problem(422, f"The log store refused the query: {exc}")
-    if isinstance(exc, LokiProtocolError):
-        return Problem(502, "The log store sent an answer devpush could not read.")
-    raise exc
+    return Problem(502, "The log store sent an answer devpush could not read.")

@@ -1,4 +1,4 @@
-"""The logs API with Loki down (a closed loopback port), validation and team isolation."""
+"""The logs API with the log store down (a closed loopback port), validation and team isolation."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_page_with_loki_down_is_503_with_a_message(client: TestClient, two_teams
         headers=bearer(alice.token),
     )
     assert response.status_code == 503
-    assert "is unreachable right now" in response.json()["detail"]
+    assert "cannot reach the log store right now" in response.json()["detail"]
 
 
 def test_tail_reports_loki_down_as_ndjson_or_sse(client: TestClient, two_teams: TwoTeams) -> None:
@@ -36,7 +36,7 @@ def test_tail_reports_loki_down_as_ndjson_or_sse(client: TestClient, two_teams: 
     assert response.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert len(lines) == 1
-    assert "is unreachable right now" in lines[0]["error"]
+    assert "cannot reach the log store right now" in lines[0]["error"]
 
     response = client.get(url, headers={**bearer(alice.token), "Accept": "text/event-stream"})
     assert response.headers["content-type"].startswith("text/event-stream")

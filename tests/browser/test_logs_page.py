@@ -1,4 +1,4 @@
-"""The Logs page in Debian's Chromium with Loki down: the form reflects the URL's filters
+"""The Logs page in Debian's Chromium with the log store down: the form reflects the URL's filters
 and the page says the log store is unreachable; the deployment page's panel too."""
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_loki_config_parses_with_the_expected_keys() -> None:
     limits = config["limits_config"]
     assert limits["retention_period"] == "744h"
     assert limits["max_line_size_truncate"] is True
-    assert limits["max_entries_limit_per_query"] >= Settings().loki_max_entries_per_query
+    assert limits["max_entries_limit_per_query"] >= Settings().log_store_max_entries_per_query
     # Every path follows the data dir, so Compose (/loki) and tests (a temp dir) share it.
     data_dir = "${" + loki.DATA_DIR_ENV + ":-/loki}"
     paths = [

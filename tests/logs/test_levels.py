@@ -6,7 +6,7 @@ import pytest
 import re2
 
 from app.logs.levels import LEVELS, detect_level, level_filter_regex
-from app.services.loki import validate_regex
+from app.logs.query import validate_regex
 
 CASES = [
     ("ERROR something broke", "error"),

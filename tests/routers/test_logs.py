@@ -1,8 +1,8 @@
-"""Log views against the real app with Loki down (a closed loopback port): every view says
+"""Log views against the real app with the log store down (a closed loopback port): every view says
 so clearly, with the right status, and the rest of the app keeps serving. Plus validation
 (bad regex, bad times) and 404 isolation between teams for every log route.
 
-No Loki runs here (see docs/logging.md): what needs a real Loki is in tests/e2e/pipeline.
+The views against a real log store are in tests/e2e/logs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_logs_page_says_the_log_store_is_unreachable(
     page = client.get(f"/projects/{alice.project_slug}/logs?branch=main&stream=stderr&q=boom")
     assert page.status_code == 503
     assert UNREACHABLE in page.text
-    assert "is unreachable right now" in page.text
+    assert "cannot reach the log store right now" in page.text
     # The form still reflects the filters, so the view can be retried as it was.
     assert 'id="f-q" name="q" type="search" value="boom"' in page.text
     assert '<option value="stderr" selected>' in page.text
@@ -52,7 +52,7 @@ def test_deployment_page_renders_and_its_panel_reports_loki_down(
 
     older = client.get(
         f"/projects/{alice.project_slug}/logs/lines",
-        # A cursor inside the range (one before it is an empty window: no Loki request).
+        # A cursor inside the range (one before it is an empty window: no store request).
         params={"deployment": alice.deployment_id, "cursor": f"{time.time_ns()}:"},
         headers={"HX-Request": "true"},
     )
@@ -70,7 +70,7 @@ def test_live_tail_sends_an_error_event(client: TestClient, two_teams: TwoTeams)
     assert response.headers["content-type"].startswith("text/event-stream")
     assert "event: error" in response.text
     assert "retry: 5000" in response.text
-    assert "is unreachable right now" in response.text
+    assert "cannot reach the log store right now" in response.text
 
 
 def test_download_gives_a_clear_error(client: TestClient, two_teams: TwoTeams) -> None:
@@ -81,7 +81,7 @@ def test_download_gives_a_clear_error(client: TestClient, two_teams: TwoTeams) -
         )
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("text/plain")
-        assert "log store (Loki) is unreachable" in response.text
+        assert "cannot reach the log store" in response.text
         assert "content-disposition" not in response.headers
 
 
@@ -117,7 +117,7 @@ def test_invalid_queries_are_422_with_a_message(
     assert message in page.text
     if field:
         assert f'id="error-{field}"' in page.text
-    # Loki is down, but a bad query is refused before any request to it.
+    # The store is down, but a bad query is refused before any request to it.
     assert UNREACHABLE not in page.text
 
 
@@ -126,7 +126,7 @@ def test_plain_search_with_regex_characters_is_not_an_error(
 ) -> None:
     log_in(client, "alice@example.org")
     page = client.get(f"/projects/{two_teams.alice.project_slug}/logs", params={"q": "a(b"})
-    assert page.status_code == 503  # valid: only Loki is missing
+    assert page.status_code == 503  # valid: only the store is missing
 
 
 def test_another_teams_logs_are_not_found(
@@ -153,8 +153,8 @@ def test_another_teams_logs_are_not_found(
     for path, params in paths:
         response = client.get(path, params=params)
         assert response.status_code == 404, (path, params, response.status_code)
-        assert "unreachable" not in response.text  # refused before Loki is asked
-    # The same ids of Alice's own are accepted (and then meet the closed Loki).
+        assert "unreachable" not in response.text  # refused before the store is asked
+    # The same ids of Alice's own are accepted (and then meet the closed store).
     assert client.get(own, params={"deployment": alice.deployment_id}).status_code == 503
 
 

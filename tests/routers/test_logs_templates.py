@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from app.logs.entries import LogEntry
+from app.logs.paging import LogCursor, PagedEntry
 from app.logs.render import render_line
 from app.routers.rendering import build_templates
 from app.services.logs import log_line
-from app.services.loki import LogCursor, LogEntry, PagedEntry
 
 APP = Path(__file__).resolve().parents[2] / "app"
 MAX_CHARS = 10_000

@@ -14,29 +14,29 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from app.services.loki import (
-    LogQuery,
-    LokiClient,
-    LokiError,
-    LokiProtocolError,
-    LokiQueryError,
-    LokiTimeout,
-    LokiUnavailable,
-    open_http_client,
+from app.logs.errors import (
+    LogStoreError,
+    LogStoreProtocolError,
+    LogStoreQueryError,
+    LogStoreTimeout,
+    LogStoreUnavailable,
 )
+from app.logs.query import LogQuery
+from app.services.log_store import open_http_client
+from app.services.loki import LokiStore
 
 QUERY = LogQuery(project_id="p", start=1, end=2)
 
 
 def settings(url: str, timeout: float = 5.0) -> Settings:
-    return Settings(loki_url=url, loki_timeout_seconds=timeout)
+    return Settings(log_store="loki", log_store_url=url, log_store_timeout_seconds=timeout)
 
 
 async def page_with(handler: Callable[[httpx.Request], httpx.Response]) -> None:
     config = settings("http://loki.invalid:3100")
     transport = httpx.MockTransport(handler)
-    async with httpx.AsyncClient(base_url=config.loki_url, transport=transport) as http:
-        await LokiClient(http, settings=config).page(QUERY)
+    async with httpx.AsyncClient(base_url=config.store_url, transport=transport) as http:
+        await LokiStore(http, settings=config).page(QUERY)
 
 
 def free_port() -> int:
@@ -49,12 +49,12 @@ def test_unreachable_loki_is_unavailable() -> None:
     async def run() -> None:
         config = settings(f"http://127.0.0.1:{free_port()}")
         async with open_http_client(config) as http:
-            await LokiClient(http, settings=config).page(QUERY)
+            await LokiStore(http, settings=config).page(QUERY)
 
-    with pytest.raises(LokiUnavailable, match="unreachable") as info:
+    with pytest.raises(LogStoreUnavailable, match="unreachable") as info:
         asyncio.run(run())
     assert isinstance(info.value.__cause__, httpx.ConnectError)
-    assert not isinstance(info.value, LokiTimeout)
+    assert not isinstance(info.value, LogStoreTimeout)
 
 
 def test_silent_loki_times_out() -> None:
@@ -69,29 +69,29 @@ def test_silent_loki_times_out() -> None:
         try:
             config = settings(f"http://127.0.0.1:{port}", timeout=0.3)
             async with open_http_client(config) as http:
-                await LokiClient(http, settings=config).page(QUERY)
+                await LokiStore(http, settings=config).page(QUERY)
         finally:
             server.close()
 
-    with pytest.raises(LokiTimeout) as info:
+    with pytest.raises(LogStoreTimeout) as info:
         asyncio.run(run())
-    assert isinstance(info.value, LokiUnavailable)
+    assert isinstance(info.value, LogStoreUnavailable)
     assert isinstance(info.value.__cause__, httpx.TimeoutException)
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error", "message"),
     [
-        (500, "internal error", LokiUnavailable, "500: internal error"),
-        (503, "", LokiUnavailable, "503: Service Unavailable"),
-        (429, "too many outstanding requests", LokiUnavailable, "429"),
-        (400, "parse error at line 1, col 5: syntax error", LokiQueryError, "parse error"),
-        (404, "404 page not found", LokiQueryError, "404"),
-        (302, "", LokiProtocolError, "loki_url"),
+        (500, "internal error", LogStoreUnavailable, "500: internal error"),
+        (503, "", LogStoreUnavailable, "503: Service Unavailable"),
+        (429, "too many outstanding requests", LogStoreUnavailable, "429"),
+        (400, "parse error at line 1, col 5: syntax error", LogStoreQueryError, "parse error"),
+        (404, "404 page not found", LogStoreQueryError, "404"),
+        (302, "", LogStoreProtocolError, "DEVPUSH_LOG_STORE_URL"),
     ],
 )
 def test_status_codes_map_to_typed_errors(
-    status: int, body: str, error: type[LokiError], message: str
+    status: int, body: str, error: type[LogStoreError], message: str
 ) -> None:
     with pytest.raises(error, match=message) as info:
         asyncio.run(page_with(lambda _: httpx.Response(status, text=body)))
@@ -100,7 +100,7 @@ def test_status_codes_map_to_typed_errors(
 
 
 def test_long_error_bodies_are_cut() -> None:
-    with pytest.raises(LokiQueryError) as info:
+    with pytest.raises(LogStoreQueryError) as info:
         asyncio.run(page_with(lambda _: httpx.Response(400, text="x" * 10_000)))
     assert len(str(info.value)) < 600
 
@@ -114,7 +114,7 @@ def test_long_error_bodies_are_cut() -> None:
     ],
 )
 def test_unexpected_success_bodies_are_protocol_errors(response: httpx.Response) -> None:
-    with pytest.raises(LokiProtocolError):
+    with pytest.raises(LogStoreProtocolError):
         asyncio.run(page_with(lambda _: response))
 
 
@@ -125,7 +125,7 @@ def test_request_carries_the_built_query_and_window() -> None:
         seen.append(request)
         return httpx.Response(500)
 
-    with pytest.raises(LokiUnavailable):
+    with pytest.raises(LogStoreUnavailable):
         asyncio.run(page_with(handler))
     params = seen[0].url.params
     assert seen[0].url.path == "/loki/api/v1/query_range"
@@ -138,6 +138,6 @@ def test_unreadable_body_is_a_protocol_error() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
 
-    with pytest.raises(LokiProtocolError, match="could not be read") as info:
+    with pytest.raises(LogStoreProtocolError, match="could not be read") as info:
         asyncio.run(page_with(handler))
     assert isinstance(info.value.__cause__, httpx.DecodingError)

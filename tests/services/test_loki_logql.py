@@ -7,17 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import re2
 
-from app.services.loki import (
-    InvalidQuery,
-    InvalidSearch,
-    LogQuery,
-    log_query,
-    logql_string,
-    re2_quote_meta,
-    stream_selector,
-    validate_regex,
-    volume_query,
-)
+from app.logs.errors import InvalidQuery, InvalidSearch
+from app.logs.query import LogQuery, go_quote, re2_quote_meta, validate_regex
+from app.services.loki import log_query, stream_selector, volume_query
 
 HOSTILE = [
     'a"b',
@@ -89,23 +81,23 @@ def go_unquote(literal: str) -> str:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_logql_string_round_trips_through_go_unquote(value: str) -> None:
-    literal = logql_string(value)
+    literal = go_quote(value)
     assert go_unquote(literal) == value
     assert "\n" not in literal and "\x00" not in literal and "\r" not in literal
     literal.encode("utf-8")  # valid UTF-8 on the wire
 
 
 def test_logql_string_exact_text() -> None:
-    assert logql_string('a"b\\c') == r'"a\"b\\c"'
-    assert logql_string("x\ny\rz\tw") == r'"x\ny\rz\tw"'
-    assert logql_string("\x00\x1b\x7f\x85\u2028\ufeff") == r'"\u0000\u001b\u007f\u0085\u2028\ufeff"'
-    assert logql_string("tick`é日🎉") == '"tick`é日🎉"'
-    assert logql_string("\U000e0001") == r'"\U000e0001"'  # a format char outside the BMP
+    assert go_quote('a"b\\c') == r'"a\"b\\c"'
+    assert go_quote("x\ny\rz\tw") == r'"x\ny\rz\tw"'
+    assert go_quote("\x00\x1b\x7f\x85\u2028\ufeff") == r'"\u0000\u001b\u007f\u0085\u2028\ufeff"'
+    assert go_quote("tick`é日🎉") == '"tick`é日🎉"'
+    assert go_quote("\U000e0001") == r'"\U000e0001"'  # a format char outside the BMP
 
 
 def test_logql_string_refuses_lone_surrogate() -> None:
     with pytest.raises(ValueError, match="surrogate"):
-        logql_string("a\ud800b")
+        go_quote("a\ud800b")
 
 
 def test_selector_escapes_every_label_value_in_label_order() -> None:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from app.services.loki import LokiProtocolError, parse_matrix, parse_streams
+from app.logs.errors import LogStoreProtocolError
+from app.services.loki import parse_matrix, parse_streams
 
 STREAMS = {
     "status": "success",
@@ -62,7 +63,7 @@ def test_entry_key_depends_on_labels_and_line_only() -> None:
     ],
 )
 def test_malformed_streams(payload: object) -> None:
-    with pytest.raises(LokiProtocolError):
+    with pytest.raises(LogStoreProtocolError):
         parse_streams(payload)
 
 
@@ -86,5 +87,5 @@ def test_parse_matrix() -> None:
         "status": "success",
         "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "NaN"]]}]},
     }
-    with pytest.raises(LokiProtocolError):
+    with pytest.raises(LogStoreProtocolError):
         parse_matrix(bad)

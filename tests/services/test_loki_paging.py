@@ -11,8 +11,9 @@ import random
 
 import pytest
 
-from app.services.loki import InvalidCursor, LogCursor, LogEntry
-from app.services.loki._paging import MAX_CURSOR_KEYS, request_limit, take, window
+from app.logs.entries import LogEntry
+from app.logs.errors import InvalidCursor
+from app.logs.paging import MAX_CURSOR_KEYS, LogCursor, request_limit, take, window
 
 
 def entry(ts: int, line: str, stream: str = "stdout") -> LogEntry:

@@ -1,71 +1,29 @@
-"""Loki: LogQL built from typed queries, and an async client with gap-free paging and tail.
+"""Loki as a log store: LogQL built from typed queries, over ``query_range``.
 
-Public names live here; the private modules each do one job:
-``_logql`` (query text), ``_models`` (answers), ``_paging`` (cursors), ``_client`` (HTTP),
-``_errors`` (the error types, and the one place transport and HTTP errors are mapped).
+The private modules each do one job: ``_logql`` (query text), ``_models`` (answers),
+``_client`` (HTTP). Paging, the tail and the errors are the store-neutral ones of
+``app.logs``.
 """
 
 from __future__ import annotations
 
-from app.services.loki._client import LogPage, LokiClient, open_http_client
-from app.services.loki._errors import (
-    InvalidCursor,
-    InvalidQuery,
-    InvalidSearch,
-    LokiError,
-    LokiProtocolError,
-    LokiQueryError,
-    LokiTimeout,
-    LokiUnavailable,
-)
+from app.services.loki._client import LokiStore
 from app.services.loki._logql import (
-    Direction,
-    LogQuery,
-    SearchMode,
-    Stream,
+    duration,
+    line_filters,
     log_query,
-    logql_string,
-    re2_quote_meta,
     stream_selector,
-    validate_regex,
     volume_query,
 )
-from app.services.loki._models import (
-    LogEntry,
-    VolumePoint,
-    VolumeSeries,
-    parse_matrix,
-    parse_streams,
-)
-from app.services.loki._paging import LogCursor, PagedEntry
+from app.services.loki._models import parse_matrix, parse_streams
 
 __all__ = [
-    "Direction",
-    "InvalidCursor",
-    "InvalidQuery",
-    "InvalidSearch",
-    "LogCursor",
-    "LogEntry",
-    "LogPage",
-    "LogQuery",
-    "LokiClient",
-    "LokiError",
-    "LokiProtocolError",
-    "LokiQueryError",
-    "LokiTimeout",
-    "LokiUnavailable",
-    "PagedEntry",
-    "SearchMode",
-    "Stream",
-    "VolumePoint",
-    "VolumeSeries",
+    "LokiStore",
+    "duration",
+    "line_filters",
     "log_query",
-    "logql_string",
-    "open_http_client",
     "parse_matrix",
     "parse_streams",
-    "re2_quote_meta",
     "stream_selector",
-    "validate_regex",
     "volume_query",
 ]

@@ -1,59 +1,29 @@
-"""The async Loki client: one ``httpx.AsyncClient`` shared by the app, opened in its lifespan."""
+"""Loki as a log store: LogQL over ``query_range``, label values and readiness."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
 from app.core.config import Settings
-from app.logs.levels import detect_level
-from app.services.loki._errors import (
-    InvalidQuery,
-    LokiProtocolError,
-    error_for_status,
-    map_request_error,
-)
-from app.services.loki._logql import LogQuery, duration, log_query, volume_query
-from app.services.loki._models import VolumeSeries, parse_matrix, parse_streams
-from app.services.loki._paging import LogCursor, PagedEntry, PageSlice, request_limit, take, window
+from app.logs.entries import LogEntry, VolumePoint, VolumeSeries
+from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
+from app.logs.query import Direction, LogQuery
+from app.logs.store import PagedStore
+from app.services.loki._logql import duration, log_query, stream_selector, volume_query
+from app.services.loki._models import parse_matrix, parse_streams
 
 QUERY_RANGE: Final = "/loki/api/v1/query_range"
-# A level-filtered page may need a few answers to fill (Loki's filter is a superset).
-MAX_ROUND_TRIPS: Final = 5
+LABEL_VALUES: Final = "/loki/api/v1/label/{name}/values"
+READY: Final = "/ready"
 
 
-def open_http_client(settings: Settings) -> httpx.AsyncClient:
-    """The shared HTTP client for Loki; close it with ``await client.aclose()``."""
-    return httpx.AsyncClient(
-        base_url=settings.loki_url,
-        timeout=httpx.Timeout(settings.loki_timeout_seconds),
-        headers={"Accept": "application/json"},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class LogPage:
-    items: tuple[PagedEntry, ...]
-    cursor: LogCursor | None  # pass back to get the next page
-    exhausted: bool  # nothing more in the query's range
-    skipped_ns: tuple[int, ...] = ()  # timestamps with more entries than Loki returns at once
-
-
-class LokiClient:
-    """Queries one Loki over an injected ``httpx.AsyncClient``.
-
-    >>> async with open_http_client(settings) as http:      # doctest: +SKIP
-    ...     loki = LokiClient(http, settings=settings)
-    ...     page = await loki.page(LogQuery(project_id="p1", start=since))
-    ...     more = await loki.page(LogQuery(project_id="p1", start=since), cursor=page.cursor)
-    """
+class LokiStore(PagedStore):
+    """Queries one Loki over an injected ``httpx.AsyncClient`` (based at the store URL)."""
 
     def __init__(
         self,
@@ -62,63 +32,50 @@ class LokiClient:
         settings: Settings,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
+        super().__init__(settings=settings, clock=clock)
         self._http = http
-        self._settings = settings
-        self._clock = clock
 
-    async def query_range(self, params: dict[str, str]) -> Any:
-        """GET ``query_range``; every transport and HTTP error is mapped here."""
+    async def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        """GET ``path``; every transport and HTTP error is mapped here."""
         try:
-            response = await self._http.get(QUERY_RANGE, params=params)
+            response = await self._http.get(path, params=params)
         except httpx.RequestError as exc:
             raise map_request_error(exc) from exc
         error = error_for_status(response)
         if error is not None:
             raise error
+        return response
+
+    async def _json(self, path: str, params: dict[str, str]) -> Any:
+        response = await self._get(path, params)
         try:
             return response.json()
         except ValueError as exc:
-            raise LokiProtocolError("Loki's answer is not JSON") from exc
+            raise LogStoreProtocolError("the log store's answer is not JSON") from exc
 
-    async def page(self, query: LogQuery, *, cursor: LogCursor | None = None) -> LogPage:
-        """Up to ``query.limit`` entries after ``cursor`` in ``query.direction``."""
-        if query.start_ns is None:
-            # Loki's own default (one hour before end) would move between pages.
-            raise InvalidQuery("a paged log query needs a start time")
-        return await self._page(query, cursor=cursor, start_ns=query.start_ns, end_ns=query.end_ns)
+    async def query_range(self, params: dict[str, str]) -> Any:
+        return await self._json(QUERY_RANGE, params)
 
-    async def tail(
-        self, query: LogQuery, *, cursor: LogCursor | None = None
-    ) -> AsyncIterator[PagedEntry]:
-        """Entries as they arrive, oldest first, forever (or until ``query.end``).
+    def compile(self, query: LogQuery) -> str:
+        return log_query(query, max_search_chars=self._settings.log_search_max_chars)
 
-        Each item's cursor, encoded, is the SSE event id: resuming from it (Last-Event-ID)
-        neither misses nor repeats an entry. Loki is polled every
-        ``log_tail_poll_seconds`` up to ``now - log_tail_delay_seconds``: entries that reach
-        Loki later than that delay with older timestamps are not tailed (history has them).
-        """
-        forward = dataclasses.replace(query, direction="forward")
-        delay_ns = round(self._settings.log_tail_delay_seconds * 1e9)
-        position = cursor
-        while True:
-            horizon = self._clock() - delay_ns
-            if query.end_ns is not None:
-                horizon = min(horizon, query.end_ns)
-            if position is None and query.start_ns is None:
-                position = LogCursor(timestamp_ns=horizon)  # only what comes from now on
-            page = await self._page(
-                forward, cursor=position, start_ns=query.start_ns, end_ns=horizon
-            )
-            for item in page.items:
-                yield item
-            position = page.cursor or position
-            if page.exhausted:
-                if query.end_ns is not None and horizon >= query.end_ns:
-                    return
-                await asyncio.sleep(self._settings.log_tail_poll_seconds)
+    async def fetch(
+        self,
+        text: str,
+        *,
+        direction: Direction,
+        start_ns: int | None,
+        end_ns: int | None,
+        limit: int,
+    ) -> Sequence[LogEntry]:
+        params = {"query": text, "limit": str(limit), "direction": direction}
+        if start_ns is not None:
+            params["start"] = str(start_ns)
+        if end_ns is not None:
+            params["end"] = str(end_ns)
+        return parse_streams(await self.query_range(params))
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
-        """Lines per ``step`` and stream over ``[query.start, query.end)``."""
         if query.start_ns is None or query.end_ns is None:
             raise InvalidQuery("a log volume query needs a start and an end")
         logql = volume_query(query, step=step, max_search_chars=self._settings.log_search_max_chars)
@@ -130,75 +87,30 @@ class LokiClient:
                 "step": duration(step),
             }
         )
-        return parse_matrix(payload)
-
-    async def _page(
-        self,
-        query: LogQuery,
-        *,
-        cursor: LogCursor | None,
-        start_ns: int | None,
-        end_ns: int | None,
-    ) -> LogPage:
-        logql = log_query(query, max_search_chars=self._settings.log_search_max_chars)
-        items: list[PagedEntry] = []
-        skipped: list[int] = []
-        position = cursor
-        exhausted = False
-        for _ in range(MAX_ROUND_TRIPS):
-            piece = await self._fetch(
-                logql,
-                query=query,
-                cursor=position,
-                page_size=query.limit - len(items),
-                start_ns=start_ns,
-                end_ns=end_ns,
+        # count_over_time at t counts (t - step, t]: move each point to its bucket's start.
+        step_ns = step // timedelta(microseconds=1) * 1000
+        return [
+            VolumeSeries(
+                labels=series.labels,
+                points=tuple(
+                    VolumePoint(timestamp_ns=p.timestamp_ns - step_ns, count=p.count)
+                    for p in series.points
+                ),
             )
-            if piece.skipped_ns is not None:
-                skipped.append(piece.skipped_ns)
-            items += [
-                item
-                for item in piece.items
-                if query.level is None or detect_level(item.entry.line) == query.level
-            ]
-            position = piece.cursor or position
-            exhausted = piece.exhausted
-            if exhausted or len(items) >= query.limit:
-                break
-        return LogPage(
-            items=tuple(items), cursor=position, exhausted=exhausted, skipped_ns=tuple(skipped)
-        )
+            for series in parse_matrix(payload)
+        ]
 
-    async def _fetch(
-        self,
-        logql: str,
-        *,
-        query: LogQuery,
-        cursor: LogCursor | None,
-        page_size: int,
-        start_ns: int | None,
-        end_ns: int | None,
-    ) -> PageSlice:
-        start, end = window(
-            start_ns=start_ns, end_ns=end_ns, cursor=cursor, direction=query.direction
-        )
-        if start is not None and end is not None and start >= end:
-            return PageSlice(items=(), cursor=cursor, exhausted=True)  # empty window
-        requested = request_limit(
-            page_size=page_size,
-            cursor=cursor,
-            max_entries=self._settings.loki_max_entries_per_query,
-        )
-        params = {"query": logql, "limit": str(requested), "direction": query.direction}
-        if start is not None:
-            params["start"] = str(start)
-        if end is not None:
-            params["end"] = str(end)
-        answer = parse_streams(await self.query_range(params))
-        return take(
-            answer,
-            cursor=cursor,
-            direction=query.direction,
-            page_size=page_size,
-            requested=requested,
-        )
+    async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
+        params = {"query": stream_selector(query)}
+        if query.start_ns is not None:
+            params["start"] = str(query.start_ns)
+        if query.end_ns is not None:
+            params["end"] = str(query.end_ns)
+        payload = await self._json(LABEL_VALUES.format(name=field), params)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
+            raise LogStoreProtocolError("label values are not a list of strings")
+        return sorted(data)[:limit]
+
+    async def check(self) -> None:
+        await self._get(READY, {})

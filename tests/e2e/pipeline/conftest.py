@@ -25,7 +25,7 @@ from app.local.socket_proxy import (
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-from app.services.loki import logql_string
+from app.logs.query import go_quote
 
 pytestmark = pytest.mark.docker
 
@@ -53,7 +53,7 @@ class LokiQuery:
         response = httpx.get(
             f"{self.url}/loki/api/v1/query_range",
             params={
-                "query": f"{{deployment_id={logql_string(deployment_id)}}}",
+                "query": f"{{deployment_id={go_quote(deployment_id)}}}",
                 "start": str(since_ns),
                 "end": str(time.time_ns() + 60_000_000_000),
                 "limit": str(limit),

@@ -2,7 +2,7 @@
 
 Entries are pushed straight to Loki's push API with chosen labels and timestamps
 (hostile label values, many lines sharing one nanosecond), then read back through
-LokiClient. Collected only with ``pytest --pipeline`` (needs the Loki binary).
+LokiStore. Collected only with ``pytest --pipeline`` (needs the Loki binary).
 """
 
 from __future__ import annotations
@@ -18,27 +18,24 @@ import httpx
 import pytest
 
 from app.core.config import Settings
+from app.logs.errors import InvalidSearch, LogStoreQueryError
 from app.logs.levels import detect_level
-from app.services.loki import (
-    InvalidSearch,
-    LogCursor,
-    LogQuery,
-    LokiClient,
-    LokiQueryError,
-    open_http_client,
-)
+from app.logs.paging import LogCursor
+from app.logs.query import LogQuery
+from app.services.log_store import open_http_client
+from app.services.loki import LokiStore
 
 pytestmark = pytest.mark.docker
 
 Line = tuple[dict[str, str], int, str]  # labels, ts_ns, line
 
 
-def run(loki_url: str, body: Callable[[LokiClient], Awaitable[Any]], **overrides: Any) -> Any:
+def run(loki_url: str, body: Callable[[LokiStore], Awaitable[Any]], **overrides: Any) -> Any:
     settings = Settings(loki_url=loki_url, **overrides)
 
     async def main() -> Any:
         async with open_http_client(settings) as http:
-            return await body(LokiClient(http, settings=settings))
+            return await body(LokiStore(http, settings=settings))
 
     return asyncio.run(main())
 
@@ -67,7 +64,7 @@ def wait_visible(loki_url: str, query: LogQuery, count: int) -> None:
         time.sleep(0.2)
 
 
-async def drain(loki: LokiClient, query: LogQuery) -> list[str]:
+async def drain(loki: LokiStore, query: LogQuery) -> list[str]:
     lines: list[str] = []
     cursor: LogCursor | None = None
     for _ in range(1000):
@@ -177,7 +174,7 @@ def test_paging_across_shared_nanoseconds(loki_server, base_ns: int, direction: 
         assert len(got) == 40
     # And with Loki's per-query cap below the entries at one nanosecond plus a page.
     query = LogQuery(project_id=uid, start=base_ns, limit=3, direction=direction)
-    got = run(loki_server.url, lambda loki: drain(loki, query), loki_max_entries_per_query=9)
+    got = run(loki_server.url, lambda loki: drain(loki, query), log_store_max_entries_per_query=9)
     assert sorted(got) == sorted(line for _, _, line in lines)
 
 
@@ -233,7 +230,7 @@ def test_tail_resumes_from_any_event_id(loki_server, base_ns: int) -> None:
                 break
         return out
 
-    async def body(loki: LokiClient) -> tuple[list[Any], list[Any]]:
+    async def body(loki: LokiStore) -> tuple[list[Any], list[Any]]:
         first = await asyncio.wait_for(take(loki.tail(query), 10), timeout=20)
         event_id = first[3].cursor.encode()
         rest = await asyncio.wait_for(
@@ -250,9 +247,9 @@ def test_tail_resumes_from_any_event_id(loki_server, base_ns: int) -> None:
 
 
 def test_loki_rejection_is_a_query_error(loki_server) -> None:
-    async def body(loki: LokiClient) -> None:
+    async def body(loki: LokiStore) -> None:
         await loki.query_range({"query": '{project_id="x"', "limit": "1"})
 
-    with pytest.raises(LokiQueryError) as info:
+    with pytest.raises(LogStoreQueryError) as info:
         run(loki_server.url, body)
     assert info.value.status_code == 400

@@ -18,10 +18,18 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import ApiProject, LokiClientDep, SessionDep, SettingsDep
+from app.api.deps import ApiProject, LogStoreDep, SessionDep, SettingsDep
+from app.logs.errors import InvalidQuery, LogStoreError
+from app.logs.paging import LogCursor
 from app.routers.logs import LogParams, LogRequest, log_request
-from app.services.logs import LogLine, build_query, log_line, problem_for, tail_events
-from app.services.loki import InvalidQuery, LogCursor, LokiError
+from app.services.logs import (
+    InvalidLogParams,
+    LogLine,
+    build_query,
+    log_line,
+    problem_for,
+    tail_events,
+)
 
 router = APIRouter(prefix="/projects", tags=["logs"])
 
@@ -56,10 +64,10 @@ class LogPagePublic(BaseModel):
     next: str | None  # the URL of the next page; null once the range is exhausted
     start: str  # the range actually queried, Unix ns
     end: str
-    skipped_ns: list[str] = []  # timestamps holding more lines than Loki returns at once
+    skipped_ns: list[str] = []  # timestamps holding more lines than the store returns at once
 
 
-def _fail(exc: Exception) -> HTTPException:
+def _fail(exc: LogStoreError | InvalidLogParams) -> HTTPException:
     problem = problem_for(exc)
     return HTTPException(problem.status_code, problem.message)
 
@@ -68,7 +76,7 @@ def _fail(exc: Exception) -> HTTPException:
 async def list_logs(
     request: Request,
     req: ApiLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -80,13 +88,13 @@ async def list_logs(
         query = build_query(
             scope=req.scope,
             filters=filters,
-            settings=settings,
+            store=store,
             now_ns=time.time_ns(),
             limit=limit,
             direction=direction,
         )
-        page = await loki.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
-    except (InvalidQuery, LokiError, ValueError) as exc:
+        page = await store.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
+    except (InvalidLogParams, LogStoreError) as exc:
         raise _fail(exc) from exc
     following = None
     if not page.exhausted and page.cursor is not None:
@@ -110,7 +118,7 @@ async def list_logs(
 )
 async def tail_logs(
     req: ApiLogRequest,
-    loki: LokiClientDep,
+    store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
     accept: Annotated[str | None, Header()] = None,
@@ -118,18 +126,18 @@ async def tail_logs(
 ) -> Response:
     """New lines as they arrive, after ``cursor`` (default: from now on), until disconnected.
 
-    NDJSON: one line object per line, and ``{"error": "..."}`` as the last line if Loki
+    NDJSON: one line object per line, and ``{"error": "..."}`` as the last line if the store
     fails (resume with the last line's ``cursor``). SSE: ``line`` events whose id is the
     cursor, and an ``error`` event.
     """
     try:
         query = build_query(
-            scope=req.scope, filters=req.checked(), settings=settings, now_ns=time.time_ns()
+            scope=req.scope, filters=req.checked(), store=store, now_ns=time.time_ns()
         )
         position = LogCursor.decode(last_event_id or cursor) if (last_event_id or cursor) else None
-    except (InvalidQuery, ValueError) as exc:
+    except (InvalidLogParams, InvalidQuery) as exc:
         raise _fail(exc) from exc
-    events = tail_events(loki, query, position, max_chars=None)
+    events = tail_events(store, query, position, max_chars=None)
     if accept is not None and "text/event-stream" in accept:
 
         async def sse() -> AsyncIterator[ServerSentEvent]:

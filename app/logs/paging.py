@@ -1,26 +1,26 @@
-"""Cursor paging over Loki with no gap and no repeat, even when entries share a timestamp.
+"""Cursor paging over a log store with no gap and no repeat, even at shared timestamps.
 
-Loki answers one ``query_range`` with at most ``limit`` entries, ordered by timestamp
-(``start`` inclusive, ``end`` exclusive); several entries may share one nanosecond, and
-their order among themselves is not something to rely on. So a cursor is
+A store answers one range query with the first ``limit`` entries by timestamp in the
+asked direction (``start`` inclusive, ``end`` exclusive); several entries may share one
+nanosecond, and their order among themselves is not something to rely on. So a cursor is
 
     (timestamp_ns of the last delivered entry, keys of every delivered entry at that ts)
 
-where an entry's key hashes its stream labels and line (Loki stores one copy of an identical
-(stream, ts, line), so the key identifies an entry at a timestamp). The next request:
+where an entry's key hashes its fields and line (see ``LogEntry.key``). The next request:
 
 1. keeps the cursor's timestamp inside the window (forward: ``start = ts``; backward:
    ``end = ts + 1``), so entries at that ts not yet delivered are fetched again;
-2. asks for ``page_size + len(seen)`` entries (capped at Loki's per-query maximum), so
+2. asks for ``page_size + len(seen)`` entries (capped at the store's per-query maximum), so
    after dropping the already-seen ones a full page can still remain;
 3. drops entries on the wrong side of the cursor (defensive: an inclusive ``end``) and the
    already-seen ones at the cursor's ts, sorts what is left and delivers up to a page.
 
 No gap: the window never moves past a timestamp until an answer held an entry beyond it,
-and Loki's answer is the *first* ``limit`` entries by time, so every entry at the older
+and an answer is the *first* ``limit`` entries by time, so every entry at the older
 timestamp was in that answer and is delivered or seen. No repeat: the seen keys. The one
-case this can't page through is more than Loki's per-query maximum (5000 by default)
-entries at one nanosecond: then the page says so (``skipped_ns``) and moves on by 1 ns.
+case this can't page through is more than the per-query maximum
+(``Settings.log_store_max_entries_per_query``) entries at one nanosecond: then the page
+says so (``skipped_ns``) and moves on by 1 ns.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from app.services.loki._errors import InvalidCursor
-from app.services.loki._logql import Direction
-from app.services.loki._models import LogEntry
+from app.logs.entries import LogEntry
+from app.logs.errors import InvalidCursor
+from app.logs.query import Direction
 
 _KEY: Final = "[0-9a-f]{16}"
 _CURSOR: Final = re.compile(rf"([0-9]{{1,20}}):((?:{_KEY})(?:,{_KEY})*)?")
@@ -68,8 +68,16 @@ class PagedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LogPage:
+    items: tuple[PagedEntry, ...]
+    cursor: LogCursor | None  # pass back to get the next page
+    exhausted: bool  # nothing more in the query's range
+    skipped_ns: tuple[int, ...] = ()  # timestamps with more entries than one answer holds
+
+
+@dataclass(frozen=True, slots=True)
 class PageSlice:
-    """What one Loki answer contributes to a page."""
+    """What one store answer contributes to a page."""
 
     items: tuple[PagedEntry, ...]
     cursor: LogCursor | None  # where the next request starts (None: nothing delivered yet)
@@ -96,7 +104,7 @@ def request_limit(*, page_size: int, cursor: LogCursor | None, max_entries: int)
 
 
 def _ordered(entries: Iterable[LogEntry], direction: Direction) -> list[LogEntry]:
-    # Sort ties by key so a page is the same however Loki ordered equal timestamps.
+    # Sort ties by key so a page is the same however the store ordered equal timestamps.
     if direction == "forward":
         return sorted(entries, key=lambda e: (e.timestamp_ns, e.key))
     return sorted(entries, key=lambda e: (-e.timestamp_ns, e.key))
@@ -127,7 +135,7 @@ def take(
     page_size: int,
     requested: int,
 ) -> PageSlice:
-    """Turn one Loki answer (asked with ``window`` and ``request_limit``) into a page slice."""
+    """Turn one store answer (asked with ``window`` and ``request_limit``) into a page slice."""
     fresh: list[LogEntry] = []
     keys: set[tuple[int, str]] = set()
     for entry in _ordered(answer, direction):

@@ -1,0 +1,85 @@
+"""Every error a log store raises; transport and HTTP errors are mapped here only.
+
+Both backends speak HTTP through one shared ``httpx.AsyncClient``, so one mapping serves
+them: ``raise map_request_error(exc) from exc`` and ``error_for_status(response)``.
+Messages name the log store, never a backend: they reach users as they are.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+
+class LogStoreError(Exception):
+    """Base of every error raised by a log store."""
+
+
+class InvalidQuery(LogStoreError, ValueError):
+    """The caller's query is refused before anything is sent (bad field value, range, limit)."""
+
+
+class InvalidSearch(InvalidQuery):
+    """The search text or regular expression can't be turned into a safe store filter."""
+
+
+class InvalidCursor(InvalidQuery):
+    """A paging or tail cursor (e.g. an SSE ``Last-Event-ID``) is malformed."""
+
+
+class LogStoreUnavailable(LogStoreError):
+    """The store can't answer now: unreachable, timed out, overloaded (429) or a 5xx."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LogStoreTimeout(LogStoreUnavailable):
+    """The store did not answer within ``Settings.log_store_timeout_seconds``."""
+
+
+class LogStoreQueryError(LogStoreError):
+    """The store refused the query (a 4xx): the message is the store's own."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LogStoreProtocolError(LogStoreError):
+    """The store answered 2xx with a body this client does not understand."""
+
+
+# Error bodies are plain text; keep enough to be useful in a log or a flash message.
+_MAX_ERROR_TEXT = 500
+
+
+def map_request_error(exc: httpx.RequestError) -> LogStoreError:
+    """The one mapping of httpx request failures: ``raise map_request_error(e) from e``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return LogStoreTimeout(f"the log store did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.TransportError):
+        return LogStoreUnavailable(f"the log store is unreachable: {type(exc).__name__}: {exc}")
+    # DecodingError (a bad Content-Encoding) and the like: the answer was unreadable.
+    return LogStoreProtocolError(
+        f"the log store's answer could not be read: {type(exc).__name__}: {exc}"
+    )
+
+
+def error_for_status(response: httpx.Response) -> LogStoreError | None:
+    """The error for a non-2xx response, or None when the response is a success."""
+    status = response.status_code
+    if response.is_success:
+        return None
+    if status < 400:
+        # The client follows no redirects: no store sends one, so the URL is wrong.
+        return LogStoreProtocolError(
+            f"the log store answered {status} (is DEVPUSH_LOG_STORE_URL right?)"
+        )
+    text = response.text.strip()[:_MAX_ERROR_TEXT] or response.reason_phrase
+    # 429 is "too many outstanding requests": transient, like a 5xx.
+    if status == 429 or status >= 500:
+        return LogStoreUnavailable(f"the log store answered {status}: {text}", status_code=status)
+    return LogStoreQueryError(
+        f"the log store refused the query ({status}): {text}", status_code=status
+    )

@@ -1,0 +1,120 @@
+"""VictoriaLogs as a log store: LogsQL over ``/select/logsql/*``, and its health check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, Final
+
+import httpx
+
+from app.core.config import Settings
+from app.core.labels import STREAM_LABEL
+from app.logs.entries import LogEntry, VolumeSeries
+from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
+from app.logs.query import Direction, LogQuery
+from app.logs.store import PagedStore
+from app.services.victorialogs._logsql import filters, ordered
+from app.services.victorialogs._models import parse_hits, parse_lines, parse_values
+
+QUERY: Final = "/select/logsql/query"
+HITS: Final = "/select/logsql/hits"
+FIELD_VALUES: Final = "/select/logsql/field_values"
+HEALTH: Final = "/health"
+
+
+class VictoriaLogsStore(PagedStore):
+    """Queries one VictoriaLogs over an injected ``httpx.AsyncClient`` (based at its URL).
+
+    Requests are POSTed forms: a long search stays out of URLs and access logs.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        super().__init__(settings=settings, clock=clock)
+        self._http = http
+
+    async def _post(
+        self, path: str, form: dict[str, str] | list[tuple[str, str]]
+    ) -> httpx.Response:
+        """POST ``form`` to ``path``; every transport and HTTP error is mapped here."""
+        try:
+            response = await self._http.post(path, data=form)  # type: ignore[arg-type]
+        except httpx.RequestError as exc:
+            raise map_request_error(exc) from exc
+        error = error_for_status(response)
+        if error is not None:
+            raise error
+        return response
+
+    async def _json(self, path: str, form: dict[str, str] | list[tuple[str, str]]) -> Any:
+        response = await self._post(path, form)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise LogStoreProtocolError("the log store's answer is not JSON") from exc
+
+    def compile(self, query: LogQuery) -> str:
+        return filters(query, max_search_chars=self._settings.log_search_max_chars)
+
+    async def fetch(
+        self,
+        text: str,
+        *,
+        direction: Direction,
+        start_ns: int | None,
+        end_ns: int | None,
+        limit: int,
+    ) -> Sequence[LogEntry]:
+        form = {"query": ordered(text, direction=direction, limit=limit)}
+        form |= _range(start_ns, end_ns)
+        response = await self._post(QUERY, form)
+        return parse_lines(response.text)
+
+    async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        start, end = query.start_ns, query.end_ns
+        if start is None or end is None:
+            raise InvalidQuery("a log volume query needs a start and an end")
+        step_ms = step // timedelta(milliseconds=1)
+        if step_ms <= 0 or step != timedelta(milliseconds=step_ms):
+            raise InvalidQuery("step must be a positive whole number of milliseconds")
+        # Buckets are aligned to the step at ``offset``: shift them onto the range's start.
+        offset_ms = (start // 1_000_000) % step_ms
+        form = [
+            ("query", self.compile(query)),
+            ("step", f"{step_ms}ms"),
+            ("offset", f"{offset_ms}ms"),
+            ("field", STREAM_LABEL),
+            *_range(start, end).items(),
+        ]
+        return parse_hits(await self._json(HITS, form), field=STREAM_LABEL)
+
+    async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
+        form = {"query": self.compile(query), "field": field, "limit": str(limit)}
+        form |= _range(query.start_ns, query.end_ns)
+        return sorted(parse_values(await self._json(FIELD_VALUES, form)))
+
+    async def check(self) -> None:
+        try:
+            response = await self._http.get(HEALTH)
+        except httpx.RequestError as exc:
+            raise map_request_error(exc) from exc
+        error = error_for_status(response)
+        if error is not None:
+            raise error
+
+
+def _range(start_ns: int | None, end_ns: int | None) -> dict[str, str]:
+    # Integers in nanoseconds; VictoriaLogs' ``end`` is exclusive, as ours.
+    form = {}
+    if start_ns is not None:
+        form["start"] = str(start_ns)
+    if end_ns is not None:
+        form["end"] = str(end_ns)
+    return form
