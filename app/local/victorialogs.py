@@ -1,7 +1,8 @@
 """Run VictoriaLogs, the log store, on a loopback port with its data in a given dir.
 
 VictoriaLogs takes all its settings as flags (no config file). Production runs the
-same release (VICTORIALOGS_VERSION in versions.env).
+same release (VICTORIALOGS_VERSION in versions.env) and must pass the same flags as
+``victorialogs_argv`` besides the data path and listen address.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
         f"-storageDataPath={data_dir}",
         f"-httpListenAddr=127.0.0.1:{http_port}",
         f"-retentionPeriod={retention}",
+        # A blank line stays blank: without this, an empty _msg is stored as the text
+        # "missing _msg field; see https://docs.victoriametrics.com/...".
+        "-defaultMsgValue=",
     ]
 
 
