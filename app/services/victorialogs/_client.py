@@ -41,11 +41,11 @@ class VictoriaLogsStore(PagedStore):
         self._http = http
 
     async def _post(
-        self, path: str, form: dict[str, str] | list[tuple[str, str]]
+        self, path: str, form: dict[str, str]
     ) -> httpx.Response:
         """POST ``form`` to ``path``; every transport and HTTP error is mapped here."""
         try:
-            response = await self._http.post(path, data=form)  # type: ignore[arg-type]
+            response = await self._http.post(path, data=form)
         except httpx.RequestError as exc:
             raise map_request_error(exc) from exc
         error = error_for_status(response)
@@ -53,7 +53,7 @@ class VictoriaLogsStore(PagedStore):
             raise error
         return response
 
-    async def _json(self, path: str, form: dict[str, str] | list[tuple[str, str]]) -> Any:
+    async def _json(self, path: str, form: dict[str, str]) -> Any:
         response = await self._post(path, form)
         try:
             return response.json()
@@ -86,13 +86,13 @@ class VictoriaLogsStore(PagedStore):
             raise InvalidQuery("step must be a positive whole number of milliseconds")
         # Buckets are aligned to the step at ``offset``: shift them onto the range's start.
         offset_ms = (start // 1_000_000) % step_ms
-        form = [
-            ("query", self.compile(query)),
-            ("step", f"{step_ms}ms"),
-            ("offset", f"{offset_ms}ms"),
-            ("field", STREAM_LABEL),
-            *_range(start, end).items(),
-        ]
+        form = {
+            "query": self.compile(query),
+            "step": f"{step_ms}ms",
+            "offset": f"{offset_ms}ms",
+            "field": STREAM_LABEL,
+            **_range(start, end),
+        }
         return parse_hits(await self._json(HITS, form), field=STREAM_LABEL)
 
     async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
