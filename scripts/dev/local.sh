@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run devpush on this machine to try it: the web app, the deploy worker and, when
-# their binaries exist, the log pipeline (Loki + Alloy), until Ctrl-C.
+# Run devpush on this machine to try it: the web app, the deploy worker and the log
+# pipeline (VictoriaLogs + the OpenTelemetry Collector, or Loki + Alloy), until Ctrl-C.
 #
 # What it does (as root on Debian; safe to run again):
 #   - provisions the machine with scripts/dev/test-deps.sh: the Docker engine, the
@@ -12,9 +12,12 @@
 #     the data directory (default ./data);
 #   - creates a first user, admin@localhost, when the server has none, with a generated
 #     password kept in <data>/admin-password (mode 0600);
-#   - starts the Docker socket proxy (the worker's door), Loki and Alloy when their
-#     binaries are found (else it says logs are not collected and goes on), the deploy
-#     worker and the web app on 127.0.0.1; stops them all on Ctrl-C.
+#   - starts the Docker socket proxy (the worker's door), the log pipeline, the deploy
+#     worker and the web app on 127.0.0.1; stops them all on Ctrl-C. The pipeline is
+#     the embedded one by default: VictoriaLogs and the collector that
+#     scripts/dev/logstack.sh builds from source into the cache (once, by
+#     test-deps.sh), with their state under <data>/local so logs outlive a restart;
+#     --log-store loki runs Loki and Alloy instead, from installed binaries.
 # What it does not do: pull images, download Loki or Alloy, listen beyond loopback.
 set -Eeuo pipefail
 
@@ -22,19 +25,23 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ADMIN_EMAIL=admin@localhost
 PORT=8000
 DATA_DIR="$REPO_ROOT/data"
+LOG_STORE=victorialogs
 PIDS=()
 
 usage() {
   cat <<EOF
-Usage: $(basename "$0") [--port PORT] [--data-dir DIR] [--help]
+Usage: $(basename "$0") [--port PORT] [--data-dir DIR] [--log-store STORE] [--help]
 
-Runs devpush locally (as root on Debian): provisions Docker and the runner images,
-migrates the database, creates admin@localhost on first run, then starts the socket
-proxy, Loki and Alloy (when installed), the deploy worker and the web app on
+Runs devpush locally (as root on Debian): provisions Docker, the runner images and the
+log stack, migrates the database, creates admin@localhost on first run, then starts the
+socket proxy, the log store and its collector, the deploy worker and the web app on
 http://127.0.0.1:PORT. Ctrl-C stops everything.
 
-  --port PORT      port of the web app on 127.0.0.1 (default 8000)
-  --data-dir DIR   database, queue, secrets and process logs (default ./data)
+  --port PORT        port of the web app on 127.0.0.1 (default 8000)
+  --data-dir DIR     database, queue, secrets, logs and process logs (default ./data)
+  --log-store STORE  victorialogs (default: VictoriaLogs and the OpenTelemetry
+                     Collector, built from source once) or loki (Loki and Alloy
+                     binaries, installed as docs/logging.md says)
 EOF
 }
 
@@ -51,6 +58,14 @@ parse_args() {
       --port)
         [[ ${2:-} =~ ^[0-9]+$ ]] || { err "--port needs a number"; exit 2; }
         PORT=$2
+        shift 2
+        ;;
+      --log-store)
+        [[ ${2:-} == victorialogs || ${2:-} == loki ]] || {
+          err "--log-store takes victorialogs or loki"
+          exit 2
+        }
+        LOG_STORE=$2
         shift 2
         ;;
       --data-dir)
@@ -103,17 +118,17 @@ ensure_first_user() {
   fi
 }
 
-# The Docker socket proxy for the worker and, when installed, Loki and Alloy (through
-# app/local). Writes KEY=VALUE lines to pipeline.env once ready; stops its children on
-# SIGTERM.
+# The Docker socket proxy for the worker, and the log store with its collector
+# (through app/local). Writes KEY=VALUE lines to pipeline.env once ready; stops its
+# children on SIGTERM.
 run_log_pipeline() {
   # exec: the PID the caller records is Python's own, so SIGTERM reaches it.
-  LOCAL_STATE="$DATA_DIR/local" exec "$REPO_ROOT/.venv/bin/python" - <<'PY'
-import os, signal, socket, sys, threading
+  LOCAL_STATE="$DATA_DIR/local" LOG_STORE="$LOG_STORE" exec "$REPO_ROOT/.venv/bin/python" - <<'PY'
+import os, signal, socket, subprocess, sys, threading
 from pathlib import Path
 
 from app.core.config import get_settings
-from app.local import alloy, loki, socket_proxy
+from app.local import alloy, loki, otelcol, socket_proxy, victorialogs
 from app.local.binaries import BinaryNotFoundError
 
 state = Path(os.environ["LOCAL_STATE"])
@@ -135,28 +150,54 @@ def door(env_file: Path) -> socket_proxy.SocketProxy:
     )
 
 
+def containers_dir() -> Path:
+    root = subprocess.run(
+        ["docker", "info", "-f", "{{.DockerRootDir}}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return Path(root) / "containers"
+
+
+def start_victorialogs_stack() -> str:
+    store = victorialogs.start_victorialogs(data_dir=state / "victorialogs", http_port=free_port())
+    children.append(store.child)
+    children.append(otelcol.start_collector(
+        state_dir=state / "otelcol", containers_dir=containers_dir(),
+        victorialogs_url=store.url, metrics_port=free_port(), health_port=free_port(),
+    ).child)
+    print(f"Logs: the collector ships runner logs to VictoriaLogs at {store.url}", flush=True)
+    return store.url
+
+
+def start_loki_stack() -> str:
+    grafana_loki = loki.start_loki(
+        data_dir=state / "loki", http_port=free_port(), grpc_port=free_port()
+    )
+    children.append(grafana_loki.child)
+    alloy_door = door(socket_proxy.ALLOY_DOOR)
+    children.append(alloy_door)
+    children.append(alloy.start_alloy(
+        state_dir=state / "alloy", http_port=free_port(), docker_host=alloy_door.url,
+        loki_push_url=grafana_loki.push_url,
+    ).child)
+    print(f"Logs: Alloy ships runner logs to Loki at {grafana_loki.url}", flush=True)
+    return grafana_loki.url
+
+
 children = []
 try:
     worker_door = door(socket_proxy.WORKER_DOOR)
     children.append(worker_door)
-    settings = [f"DEVPUSH_DOCKER_HOST={worker_door.url}"]
+    backend = os.environ["LOG_STORE"]
     try:
-        alloy.alloy_binary(), loki.loki_binary()
+        url = start_victorialogs_stack() if backend == "victorialogs" else start_loki_stack()
     except BinaryNotFoundError as exc:
-        print(f"LOGS NOT COLLECTED: Loki/Alloy binaries are missing. {exc}", flush=True)
-    else:
-        grafana_loki = loki.start_loki(
-            data_dir=state / "loki", http_port=free_port(), grpc_port=free_port()
-        )
-        children.append(grafana_loki.child)
-        alloy_door = door(socket_proxy.ALLOY_DOOR)
-        children.append(alloy_door)
-        children.append(alloy.start_alloy(
-            state_dir=state / "alloy", http_port=free_port(), docker_host=alloy_door.url,
-            loki_push_url=grafana_loki.push_url,
-        ).child)
-        settings.append(f"DEVPUSH_LOKI_URL={grafana_loki.url}")
-        print(f"Logs: Alloy ships runner logs to Loki at {grafana_loki.url}", flush=True)
+        print(f"error: the {backend} log stack is missing: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    settings = [
+        f"DEVPUSH_DOCKER_HOST={worker_door.url}",
+        f"DEVPUSH_LOG_STORE={backend}",
+        f"DEVPUSH_LOG_STORE_URL={url}",
+    ]
     (state / "pipeline.env.tmp").write_text("\n".join(settings) + "\n")
     (state / "pipeline.env.tmp").rename(state / "pipeline.env")
     stop.wait()
@@ -174,7 +215,7 @@ start_pipeline() {
   for _ in $(seq 1 300); do
     [[ -s $DATA_DIR/local/pipeline.env ]] && break
     if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
-      err "the socket proxy / log pipeline did not start (see $DATA_DIR/local/proxy)"
+      err "the socket proxy or the log pipeline did not start (see above and $DATA_DIR/local)"
       exit 1
     fi
     sleep 0.2
@@ -182,7 +223,7 @@ start_pipeline() {
   local key value
   while IFS='=' read -r key value; do
     case $key in
-      DEVPUSH_DOCKER_HOST | DEVPUSH_LOKI_URL) export "$key=$value" ;;
+      DEVPUSH_DOCKER_HOST | DEVPUSH_LOG_STORE | DEVPUSH_LOG_STORE_URL) export "$key=$value" ;;
     esac
   done <"$DATA_DIR/local/pipeline.env"
 }

@@ -122,6 +122,8 @@ main() {
   # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
   "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
   "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
+  # The embedded log stack (VictoriaLogs and the collector), built from source once.
+  "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   info "test dependencies ready"
 }
 

@@ -49,6 +49,9 @@ def test_help_and_unknown_arguments() -> None:
     done = subprocess.run([str(SCRIPT), "--bogus"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "unknown argument: --bogus" in done.stderr
+    done = subprocess.run([str(SCRIPT), "--log-store", "files"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--log-store takes victorialogs or loki" in done.stderr
 
 
 def run_until_ready(port: int, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -88,8 +91,8 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     try:
         assert "Created user admin@localhost" in output
         assert f"devpush is running: http://127.0.0.1:{port}" in output
-        # Without the binaries it says so and goes on; with them it starts them.
-        assert ("LOGS NOT COLLECTED" in output) != ("Logs: Alloy ships" in output)
+        # The embedded log stack runs by default, and the app is pointed at it.
+        assert "Logs: the collector ships runner logs to VictoriaLogs at" in output
         page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=10)
         assert page.status_code == 200
         for secret in ("admin-password", "secret-key"):
@@ -99,6 +102,10 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         )
         proxy_port = int(pipeline["DEVPUSH_DOCKER_HOST"].rsplit(":", 1)[1])
         assert httpx.get(f"http://127.0.0.1:{proxy_port}/_ping", timeout=5).text == "OK"
+        assert pipeline["DEVPUSH_LOG_STORE"] == "victorialogs"
+        store_url = pipeline["DEVPUSH_LOG_STORE_URL"]
+        assert httpx.get(f"{store_url}/health", timeout=5).text == "OK"
+        store_port = int(store_url.rsplit(":", 1)[1])
         # The worker consumes the queue with the deploy jobs registered.
         assert "devpush.deploy" in (tmp_path / "local" / "worker.log").read_text()
     finally:
@@ -106,6 +113,7 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert code == 130
     assert not listening(port)
     assert not listening(proxy_port)
+    assert not listening(store_port)
 
     # Again: nothing is re-created, the first password still stands.
     password = (tmp_path / "admin-password").read_text()
