@@ -89,3 +89,9 @@ def test_loki_config_parses_with_the_expected_keys() -> None:
         config["compactor"]["working_directory"],
     ]
     assert all(p == data_dir or p.startswith(f"{data_dir}/") for p in paths), paths
+
+
+def test_loki_level_discovery_is_off() -> None:
+    # The app's level rules are the only ones (tests/e2e/pipeline checks a real Loki).
+    config = yaml.safe_load(loki.CONFIG.read_text())
+    assert config["limits_config"]["discover_log_levels"] is False

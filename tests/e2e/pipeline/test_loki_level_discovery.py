@@ -7,20 +7,14 @@ import time
 from pathlib import Path
 
 import httpx
-import yaml
 
-from app.local.loki import CONFIG, start_loki
+from app.local.loki import start_loki
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def test_the_config_turns_it_off() -> None:
-    config = yaml.safe_load(CONFIG.read_text())
-    assert config["limits_config"]["discover_log_levels"] is False
 
 
 def test_real_loki_adds_no_detected_level(tmp_path: Path) -> None:
