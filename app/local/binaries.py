@@ -10,12 +10,10 @@ from typing import Final
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 VERSIONS_FILE: Final = REPO_ROOT / "versions.env"
 
-#: Why a checkout may have neither binary (this workplace, for one).
-WHY_MISSING: Final = (
-    "they are not built here: the Go module proxy refuses github.com/grafana/alloy@v1.11.3 "
-    "(403 Forbidden, 'This module version is not available'), and github.com/grafana/loki/v3 "
-    "is AGPL-licensed, which the registry policy marks not-to-use (Alloy depends on it too). "
-    "Install the release binaries on a machine that may have them; see docs/logging.md."
+#: What to do about a missing Loki or Alloy: they are release binaries, not built here.
+LOKI_STACK_HINT: Final = (
+    "Install the Grafana release binaries (versions in versions.env), or use the embedded "
+    "stack, which needs nothing installed: see docs/logging.md, \"Testing against Loki\"."
 )
 
 
@@ -70,6 +68,5 @@ def find_binary(
     if build_hint:
         raise BinaryNotFoundError(f"{looked} Build it into the cache with {build_hint}.")
     raise BinaryNotFoundError(
-        f"{looked} Put the {name} {version} binary in one of those places. "
-        f"Why it can be missing: {WHY_MISSING}"
+        f"{looked} Put the {name} {version} binary in one of those places. {LOKI_STACK_HINT}"
     )

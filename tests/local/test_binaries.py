@@ -20,7 +20,7 @@ def empty_places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
-def test_missing_binary_error_names_all_three_places_and_why(empty_places: Path) -> None:
+def test_missing_binary_error_names_all_three_places_and_what_to_do(empty_places: Path) -> None:
     version = read_versions()["ALLOY_VERSION"]
     with pytest.raises(BinaryNotFoundError) as error:
         alloy.alloy_binary()
@@ -28,7 +28,8 @@ def test_missing_binary_error_names_all_three_places_and_why(empty_places: Path)
     assert "$DEVPUSH_ALLOY_BIN" in message
     assert "`alloy` on PATH" in message
     assert str(empty_places / "bin" / f"alloy-{version}") in message
-    assert "403 Forbidden" in message and "AGPL" in message
+    assert "docs/logging.md" in message and "embedded" in message
+    assert "AGPL" not in message and "registry" not in message
 
 
 def test_cached_binary_is_found_by_version(empty_places: Path) -> None:
