@@ -1,0 +1,45 @@
+"""The logs e2e suite: the app reads the real log stack (tests/fixtures/logstack.py).
+
+Lines come from real labelled runner containers (the ``emit`` fixture) through the
+collector into the store; every runner carries the ids of a real deployment row, so the
+views, the API and the CLI find its lines exactly as they find a deployment's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.workers.queue import DeployQueue
+from tests.fixtures.web import TwoTeams
+
+
+@pytest.fixture
+def log_store_url(running_log_stack: Any) -> str:
+    """The real store, up (the default fixture is a store that is down)."""
+    return str(running_log_stack.store_url)
+
+
+@pytest.fixture
+def settings(settings: Settings, running_log_stack: Any) -> Settings:
+    # The backend the stack runs (``--log-store``), not the default fixture's.
+    return settings.model_copy(update={"log_store": running_log_stack.backend})
+
+
+@pytest.fixture
+def alice_runner(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> Any:
+    """A Runner for Alice's deployment: its lines are that deployment's."""
+    from tests.e2e.logs.support import runner_for
+
+    return runner_for(sessions, two_teams.alice.deployment_id)
+
+
+@pytest.fixture
+def preview_runner(two_teams: TwoTeams, sessions: sessionmaker[Session], queue: DeployQueue) -> Any:
+    """A Runner for a second deployment of Alice's project, on a preview branch."""
+    from tests.e2e.logs.support import preview_deployment, runner_for
+
+    return runner_for(sessions, preview_deployment(sessions, queue, two_teams.alice.project_id))

@@ -1,0 +1,109 @@
+"""Helpers for the logs e2e tests (conftest modules can't be imported)."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import Deployment, User
+from app.services.deployments import create_deployment
+from app.workers.queue import DeployQueue
+from tests.fixtures.logstack import Runner
+
+#: How long a runner's line may take to be searchable, with a wide margin.
+ARRIVAL_TIMEOUT = 30.0
+PREVIEW_BRANCH = "feature/logs-e2e"
+
+
+class Getter(Protocol):
+    def get(self, url: str, **kwargs: Any) -> Any: ...
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def runner_for(sessions: sessionmaker[Session], deployment_id: str) -> Runner:
+    with sessions() as session:
+        dep = session.get(Deployment, deployment_id)
+        assert dep is not None
+        return Runner(
+            project_id=dep.project_id,
+            environment_id=dep.environment_id,
+            branch=dep.branch,
+            deployment_id=dep.id,
+        )
+
+
+def preview_deployment(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:
+    """A second deployment of the project on a preview branch (its own environment)."""
+    with sessions() as session:
+        first = session.query(Deployment).filter_by(project_id=project_id).first()
+        assert first is not None
+        user = session.query(User).filter_by(id=first.created_by_id).one()
+        created = create_deployment(
+            session, project=first.project, branch=PREVIEW_BRANCH, created_by=user, queue=queue
+        )
+        session.commit()
+        return created.id
+
+
+def numbered(prefix: str, count: int) -> list[bytes]:
+    return [f"{prefix} {i:05d}\n".encode() for i in range(count)]
+
+
+def texts(lines: list[bytes]) -> list[str]:
+    """What the store keeps of emitted lines: the text without its newline."""
+    return [line.decode().removesuffix("\n") for line in lines]
+
+
+def api_items(http: Getter, token: str, project: str, **params: object) -> list[dict[str, Any]]:
+    """Every item of a query in the API's order, following ``next`` to the end."""
+    headers = bearer(token)
+    query = {"limit": 1000, **params}
+    response = http.get(f"/api/v1/projects/{project}/logs", params=query, headers=headers)
+    items: list[dict[str, Any]] = []
+    for _ in range(1000):
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        if page["next"] is None:
+            return items
+        response = http.get(page["next"], headers=headers)
+    raise AssertionError("paging did not finish")
+
+
+def api_lines(http: Getter, token: str, project: str, **params: object) -> list[str]:
+    return [item["line"] for item in api_items(http, token, project, **params)]
+
+
+def wait_api(
+    http: Getter, token: str, project: str, count: int, **params: object
+) -> list[dict[str, Any]]:
+    """The query's items once at least ``count`` are searchable (fails after the timeout)."""
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
+    while True:
+        items = api_items(http, token, project, **params)
+        if len(items) >= count:
+            return items
+        assert time.monotonic() < deadline, f"{len(items)} of {count} lines after the timeout"
+        time.sleep(0.25)
+
+
+def shown_lines(page_html: str) -> list[str]:
+    """The visible text of each rendered row (``log-text`` spans), unescaped."""
+    rows = re.findall(r'<span class="log-text">(.*?)</span>\n</li>', page_html, re.DOTALL)
+    return [html.unescape(re.sub(r"<[^>]+>", "", row)) for row in rows]
+
+
+def until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
