@@ -2,7 +2,7 @@
 
 Like ``heroku logs --tail`` / ``fly logs``: history first (each page printed as it comes),
 then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the last line's
-cursor after a dropped connection or a Loki outage. On a terminal, ANSI colours are kept
+cursor after a dropped connection or a log store outage. On a terminal, ANSI colours are kept
 and every other escape sequence (hyperlinks included) is dropped (app.cli.terminal): a log
 line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
 lines as they were written.
@@ -26,7 +26,7 @@ from app.cli.terminal import coloured, safe
 
 console = Console(highlight=False, soft_wrap=True)
 
-#: Seconds before the tail reconnects after Loki failed or the connection dropped.
+#: Seconds before the tail reconnects after the log store failed or the connection dropped.
 RECONNECT_SECONDS: Final = 5.0
 PAGE_SIZE: Final = 1000
 
@@ -83,7 +83,7 @@ def _history(
 
 
 class _Cut(Exception):
-    """The tail stopped (Loki failed, or the connection dropped): reconnect."""
+    """The tail stopped (the log store failed, or the connection dropped): reconnect."""
 
 
 def _tail(
