@@ -20,6 +20,10 @@ source "$REPO_ROOT/scripts/dev/images.sh"
 
 APT_PACKAGES=(docker.io haproxy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates)
 PG_ROLE=devpush_test
+# Another apt (unattended-upgrades, cloud-init) often holds these on a fresh machine: wait for
+# it, up to DEVPUSH_DPKG_LOCK_TIMEOUT seconds, rather than fail at once.
+DPKG_LOCKS=${DEVPUSH_DPKG_LOCKS:-/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock}
+DPKG_LOCK_TIMEOUT=${DEVPUSH_DPKG_LOCK_TIMEOUT:-300}
 
 usage() {
   cat <<EOF
@@ -28,6 +32,9 @@ Usage: $(basename "$0") [--help]
 Installs and starts what the tests need on Debian (run as root): Docker engine,
 HAProxy, PostgreSQL, Chromium, shellcheck, uv, and the local test images.
 Safe to run again: finished steps are skipped.
+
+When another package manager holds the dpkg or apt lock, it waits for it up to
+DEVPUSH_DPKG_LOCK_TIMEOUT seconds (default 300), saying so, then gives up.
 EOF
 }
 
@@ -46,6 +53,36 @@ check_platform() {
   fi
 }
 
+# The PID holding one of DPKG_LOCKS (apt and dpkg take POSIX locks, flock(1) takes BSD ones:
+# lslocks lists both), or nothing when they are free.
+dpkg_lock_holder() {
+  local lock
+  for lock in $DPKG_LOCKS; do
+    [[ -e $lock ]] || continue
+    lslocks --noheadings --raw --output PID,PATH 2>/dev/null |
+      awk -v path="$lock" '$2 == path && $1 > 0 && !found { print $1; found = 1 } END { exit !found }' &&
+      return 0
+  done
+  return 1
+}
+
+wait_for_dpkg_lock() {
+  local holder waited=0 announced=
+  while holder=$(dpkg_lock_holder); do
+    if [[ -z $announced ]]; then
+      info "the dpkg lock is held by process $holder ($(ps -o args= -p "$holder" 2>/dev/null || echo 'gone')): waiting up to ${DPKG_LOCK_TIMEOUT} s for it to finish"
+      announced=1
+    fi
+    if ((waited >= DPKG_LOCK_TIMEOUT)); then
+      err "the dpkg lock is still held by process $holder after ${DPKG_LOCK_TIMEOUT} s; let it finish (or stop it) and run this again"
+      return 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  [[ -z $announced ]] || info "dpkg lock free after ${waited} s; continuing"
+}
+
 install_packages() {
   local missing=() pkg
   for pkg in "${APT_PACKAGES[@]}"; do
@@ -56,8 +93,11 @@ install_packages() {
     return
   fi
   info "installing Debian packages: ${missing[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  wait_for_dpkg_lock
+  # apt waits too, for a lock taken between the check above and its own start.
+  local apt_wait=(-o "DPkg::Lock::Timeout=$DPKG_LOCK_TIMEOUT")
+  apt-get "${apt_wait[@]}" update -q
+  DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" install -y -q --no-install-recommends "${missing[@]}"
 }
 
 start_dockerd() {
@@ -127,4 +167,7 @@ main() {
   info "test dependencies ready"
 }
 
-main "$@"
+# Sourced (the tests call its functions), it only defines them.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi
