@@ -9,7 +9,9 @@
 #   - starts PostgreSQL and creates the `devpush_test` role and database;
 #   - installs uv (the Python project manager) from PyPI when missing;
 #   - imports the local test images (no registry is reachable), caching their
-#     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush}.
+#     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
+#   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
+#     (scripts/dev/logstack.sh).
 # What it does not do: pull anything from an image registry; build Loki or
 # Alloy (see README, "Testing": those modules cannot be fetched here).
 set -Eeuo pipefail
