@@ -40,10 +40,10 @@ class Settings(BaseSettings):
     # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
-    # How the worker sees a runner's port: the port published on 127.0.0.1 (the worker
-    # runs on the host: local run, tests) or the container's name on the runner network
-    # (the worker is a container of the Compose stack and has no host loopback).
-    runner_ready_via: Literal["published_port", "runner_network"] = "published_port"
+    # How the worker and the proxy reach a runner (runners publish no port): its IP on
+    # the runner network (they run on the host: local run, tests; Linux routes to it) or
+    # its name there (they are containers of the Compose stack, on that network too).
+    runner_address: Literal["container_ip", "container_name"] = "container_ip"
     # The deploy worker: build + start must answer on the port within this time.
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
     # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
@@ -52,6 +52,25 @@ class Settings(BaseSettings):
     runner_cleanup_after_seconds: int = Field(default=86400, ge=0)
     # Worker threads of the deploy queue consumer (a deploy mostly waits on Docker).
     worker_threads: int = Field(default=4, ge=1)
+
+    # Deployment URLs (docs/routing.md): ``<short-id>-<project>.<domain>`` per deployment,
+    # ``<project>.<domain>`` and ``<env>-<project>.<domain>`` per environment. Browsers
+    # resolve ``*.localhost`` to loopback, so the local run needs no DNS.
+    domain: str = "localhost"
+    # Links use this scheme and port (a default port is left out). With https, Caddy
+    # obtains certificates by ACME for each name (the domain's DNS must point at it).
+    public_scheme: Literal["http", "https"] = "http"
+    public_port: int | None = Field(default=8080, gt=0, lt=65536)
+    # The address the proxy's server binds: loopback in the local run, all in a container.
+    proxy_bind: str = "127.0.0.1"
+    # Caddy's admin API: http://host:port or unix:///path (the Compose stack: a socket on
+    # a volume only the worker shares, so runners cannot reconfigure the proxy).
+    proxy_admin_url: str = "http://127.0.0.1:2019"
+    proxy_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Caddy saves the loaded config and resumes it after a restart (the Compose stack).
+    proxy_persist_config: bool = False
+    # The account ACME certificates are requested for (optional; https only).
+    acme_email: str | None = None
 
     # Web sign-in: the signed session cookie's lifetime (https-only outside development).
     session_max_age_seconds: int = Field(default=14 * 86400, gt=0)

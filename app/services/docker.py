@@ -174,9 +174,8 @@ def runner_container_spec(
                 "labels": RUNNER_LOG_LABELS_OPTION,
             },
         ),
+        # No published port: the proxy and the worker reach the app on this network.
         "network": settings.runner_network,
-        # A random host port on loopback only: reachable by the platform, not the outside.
-        "ports": {f"{spec.port}/tcp": ("127.0.0.1", None)},
         "mem_limit": settings.runner_memory,
         "nano_cpus": int(settings.runner_cpus * 1_000_000_000),
         "security_opt": ["no-new-privileges"],
@@ -254,21 +253,39 @@ def ensure_network(client: docker.DockerClient, name: str) -> None:
             raise DockerError(f"cannot create network {name}: {exc.explanation}") from exc
 
 
-def published_port(container: Container, port: int) -> int | None:
-    """The host port Docker picked for the runner's app port (after start)."""
-    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp")
-    if not bindings:
-        return None
-    return int(bindings[0]["HostPort"])
+def runner_host(container: Container, *, via: str, network: str) -> str | None:
+    """The runner's address on the runner network (None: not attached, or not started).
+
+    ``container_ip``: its IP there, which the host reaches on Linux (the local run,
+    tests); ``container_name``: its name, which Docker's DNS resolves for containers
+    on the same network (the worker and the proxy in the Compose stack).
+    """
+    if via == "container_name":
+        return container.name
+    networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+    address = (networks.get(network) or {}).get("IPAddress")
+    return address or None
 
 
-def ready_url(container: Container, port: int, *, via: str) -> str | None:
-    """Where the worker asks whether the runner's app answers (None: no port yet)."""
-    if via == "runner_network":
-        # Docker's DNS on the user-defined runner network resolves the container's name.
-        return f"http://{container.name}:{port}/"
-    host_port = published_port(container, port)
-    return None if host_port is None else f"http://127.0.0.1:{host_port}/"
+def app_port(container: Container) -> int | None:
+    """The port the runner's app listens on: its ``PORT``, as the worker set it."""
+    for item in container.attrs.get("Config", {}).get("Env") or []:
+        name, _, value = item.partition("=")
+        if name == "PORT" and value.isdigit():
+            return int(value)
+    return None
+
+
+def ready_url(container: Container, port: int, *, via: str, network: str) -> str | None:
+    """Where the worker asks whether the runner's app answers (None: no address yet)."""
+    host = runner_host(container, via=via, network=network)
+    return None if host is None else f"http://{host}:{port}/"
+
+
+def upstream_address(container: Container, *, via: str, network: str) -> str | None:
+    """``host:port`` where the proxy sends a running runner's requests."""
+    host, port = runner_host(container, via=via, network=network), app_port(container)
+    return None if host is None or port is None else f"{host}:{port}"
 
 
 def get_container(client: docker.DockerClient, id_or_name: str) -> Container | None:

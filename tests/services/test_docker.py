@@ -23,6 +23,7 @@ from app.services.docker import (
     runner_environment,
     source_archive,
     step_output,
+    upstream_address,
     working_dir,
 )
 
@@ -72,8 +73,8 @@ def test_limits_network_port_and_working_dir() -> None:
     assert kwargs["mem_limit"] == "256m"
     assert kwargs["nano_cpus"] == 500_000_000
     assert kwargs["network"] == "net-x"
-    # Loopback only, random host port.
-    assert kwargs["ports"] == {"8000/tcp": ("127.0.0.1", None)}
+    # No published port: the proxy reaches the app on the runner network.
+    assert "ports" not in kwargs
     assert kwargs["working_dir"] == "/app/web"
     assert kwargs["name"] == "devpush-runner-d1"
     assert kwargs["command"] == ["/bin/sh", "/devpush/run.sh"]
@@ -203,16 +204,36 @@ def test_step_output_is_what_the_step_printed() -> None:
     assert step_output(["a", "b"], DeployStep.START) == ["a", "b"]
 
 
-def _inspected(ports: dict[str, object]) -> Container:
+def _inspected(networks: dict[str, object], env: list[str] | None = None) -> Container:
     # A container as `docker inspect` describes it: plain data, no engine involved.
-    return Container(attrs={"Name": "/devpush-abc", "NetworkSettings": {"Ports": ports}})
+    return Container(
+        attrs={
+            "Name": "/devpush-abc",
+            "Config": {"Env": env or []},
+            "NetworkSettings": {"Networks": networks},
+        }
+    )
 
 
-def test_ready_url_through_the_published_loopback_port() -> None:
-    bound = _inspected({"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]})
-    assert ready_url(bound, 8000, via="published_port") == "http://127.0.0.1:49153/"
-    assert ready_url(_inspected({}), 8000, via="published_port") is None
+def test_ready_url_by_ip_on_the_runner_network() -> None:
+    attached = _inspected({"bridge": {"IPAddress": "172.17.0.9"}, "net": {"IPAddress": "10.9.0.2"}})
+    assert ready_url(attached, 8000, via="container_ip", network="net") == "http://10.9.0.2:8000/"
+    # Not attached (or not started yet): no address to ask.
+    assert ready_url(_inspected({}), 8000, via="container_ip", network="net") is None
+    assert (
+        ready_url(_inspected({"net": {"IPAddress": ""}}), 1, via="container_ip", network="net")
+        is None
+    )
 
 
 def test_ready_url_by_name_on_the_runner_network() -> None:
-    assert ready_url(_inspected({}), 8000, via="runner_network") == "http://devpush-abc:8000/"
+    url = ready_url(_inspected({}), 8000, via="container_name", network="net")
+    assert url == "http://devpush-abc:8000/"
+
+
+def test_upstream_is_the_address_and_the_port_the_runner_was_given() -> None:
+    runner = _inspected({"net": {"IPAddress": "10.9.0.2"}}, env=["A=1", "PORT=3000"])
+    assert upstream_address(runner, via="container_ip", network="net") == "10.9.0.2:3000"
+    assert upstream_address(runner, via="container_name", network="net") == "devpush-abc:3000"
+    portless = _inspected({"net": {"IPAddress": "10.9.0.2"}}, env=["PORT="])
+    assert upstream_address(portless, via="container_ip", network="net") is None

@@ -6,7 +6,8 @@
 4. wait until the app answers on its port (``running``), its script exits
    (``failed`` with the exit code), the deployment is canceled (``stopped``) or
    the ready timeout passes (``failed``);
-5. once running, supersede the environment's previous running deployment.
+5. once running, point the proxy's routes at it (the environment's URL follows it),
+   then supersede the environment's previous running deployment and drop its route.
 
 A failure in the clone or in a step of the runner also stores the failure record
 (step, exit code, the step's last lines: see ``app.services.failure``), read from
@@ -37,6 +38,7 @@ from app.services import docker as runner
 from app.services import failure
 from app.services.deployments import transition
 from app.services.git import Commit, GitError, fetch_commit
+from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -144,9 +146,6 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         container.start()
     except docker.errors.APIError as exc:
         raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
-    container.reload()
-    host_port = runner.published_port(container, job.port)
-    _update(ctx, job.deployment_id, host_port=host_port)
     return container
 
 
@@ -217,7 +216,15 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
         if _mark_running(ctx, job):
-            _supersede_previous(ctx, job)
+            superseded = _supersede_previous(ctx, job)
+            # The environment's URL moves to the new runner, and the superseded ones' URLs
+            # go, before their runners stop: Caddy swaps configs gracefully (requests in
+            # flight finish on the old runner), so no request fails in the switch.
+            routes.refresh(ctx)
+            for container_id in superseded:
+                runner.stop_container(
+                    ctx.docker, container_id, timeout=ctx.settings.runner_stop_timeout_seconds
+                )
         else:  # canceled in the instant it became ready
             _stop(ctx, container)
     elif outcome is Outcome.EXITED:
@@ -242,13 +249,18 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
 
 def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
     deadline = time.monotonic() + ctx.settings.runner_ready_timeout_seconds
-    url = runner.ready_url(container, job.port, via=ctx.settings.runner_ready_via)
     while time.monotonic() < deadline:
         if _canceled(ctx, job):
             return Outcome.CANCELED
         container.reload()
         if container.status not in ("created", "running"):
             return Outcome.EXITED
+        url = runner.ready_url(
+            container,
+            job.port,
+            via=ctx.settings.runner_address,
+            network=ctx.settings.runner_network,
+        )
         if url is not None and _answers(url):
             return Outcome.READY
         time.sleep(POLL_SECONDS)
@@ -288,8 +300,10 @@ def _mark_running(ctx: WorkerContext, job: Job) -> bool:
         return transition(session, deployment_id=job.deployment_id, to=S.RUNNING)
 
 
-def _supersede_previous(ctx: WorkerContext, job: Job) -> None:
-    """Stop the environment's other running deployments; the newest one stays running."""
+def _supersede_previous(ctx: WorkerContext, job: Job) -> list[str]:
+    """Mark the environment's older running deployments superseded; their runners' ids.
+
+    The newest one stays running; the caller stops the others once routes moved."""
     to_stop: list[str] = []
     with session_scope(ctx.sessions) as session:
         mine = session.get(Deployment, job.deployment_id)
@@ -306,10 +320,7 @@ def _supersede_previous(ctx: WorkerContext, job: Job) -> None:
             older = other if other.created_at <= mine.created_at else mine
             if transition(session, deployment_id=older.id, to=S.SUPERSEDED):
                 to_stop.append(older.container_id or runner.container_name(older.id))
-    for container_id in to_stop:
-        runner.stop_container(
-            ctx.docker, container_id, timeout=ctx.settings.runner_stop_timeout_seconds
-        )
+    return to_stop
 
 
 # Small shared helpers ----------------------------------------------------------

@@ -4,7 +4,7 @@ The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
 exit code and its last lines (the start step's failure record), as hosted
-platforms show a crashed app.
+platforms show a crashed app. It also reloads the proxy's routes each time.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from app.models import Deployment, DeploymentStatus, DeployStep
 from app.services import docker as runner
 from app.services import failure
 from app.services.deployments import transition
+from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -63,4 +64,6 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
                 failed.append(deployment_id)
     if failed:
         log.info("%d running deployments had exited: marked failed", len(failed))
+    # Every minute: the crashed ones' routes go, and a restarted proxy gets its routes back.
+    routes.refresh(ctx)
     return failed

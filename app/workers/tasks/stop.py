@@ -7,16 +7,22 @@ from datetime import timedelta
 
 from app.models import Deployment
 from app.services import docker as runner
+from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
 
 def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
-    """Stop the deployment's runner (kept, so Alloy ships its last lines); idempotent."""
+    """Stop the deployment's runner (kept, so Alloy ships its last lines); idempotent.
+
+    Its routes go first (the row is no longer running): the proxy answers 404, never
+    a bad gateway, for a stopped deployment.
+    """
     with ctx.sessions() as session:
         deployment = session.get(Deployment, deployment_id)
         container_id = deployment.container_id if deployment is not None else None
+    routes.refresh(ctx)
     runner.stop_container(
         ctx.docker,
         container_id or runner.container_name(deployment_id),

@@ -1,0 +1,68 @@
+"""Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
+
+Caddy starts with the config :func:`app.services.routing.build_config` makes for no
+routes (its admin endpoint and its one server, answering 404); the worker then loads
+the routes through the admin API. Compose runs the official image the same way
+(``Docker/caddy/initial.json``), resuming its saved config after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.config import Settings
+from app.local import processes
+from app.services import routing
+
+
+def caddy_binary() -> str:
+    found = shutil.which("caddy")
+    if found is None:
+        raise processes.ProcessError(
+            "caddy not found on PATH: run scripts/dev/test-deps.sh (installs Debian's caddy)"
+        )
+    return found
+
+
+@dataclass
+class Caddy:
+    """A running proxy; ``settings`` say where it listens and where its admin API is."""
+
+    child: processes.Child
+    settings: Settings
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.settings.proxy_bind}:{self.settings.public_port}"
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -> Caddy:
+    """Write the empty config into ``state_dir``, start ``caddy run``, wait for its admin API.
+
+    Caddy's own state (its data and config dirs) stays in ``state_dir`` too.
+    """
+    if settings.public_scheme != "http":
+        raise processes.ProcessError("the local proxy serves plain HTTP: set public_scheme=http")
+    if not settings.proxy_admin_url.startswith("http://"):
+        raise processes.ProcessError("the local proxy's admin API listens on http://host:port")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config_path = state_dir / "caddy.json"
+    config_path.write_text(json.dumps(routing.build_config([], settings), indent=2))
+    child = processes.start(
+        "caddy",
+        [caddy_binary(), "run", "--config", str(config_path)],
+        log_path=state_dir / "caddy.log",
+        env={
+            "HOME": str(state_dir),
+            "XDG_DATA_HOME": str(state_dir / "data"),
+            "XDG_CONFIG_HOME": str(state_dir / "config"),
+        },
+    )
+    processes.wait_ready(child, f"{settings.proxy_admin_url.rstrip('/')}/config/", timeout=timeout)
+    return Caddy(child=child, settings=settings)

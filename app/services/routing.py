@@ -1,0 +1,342 @@
+"""Deployment URLs: host names from the database's rows, served by Caddy.
+
+Every running deployment answers on ``<short-id>-<project>.<domain>``, and every
+environment on the URL of its newest running deployment: ``<project>.<domain>``
+for production, ``<env>-<project>.<domain>`` for the others. The worker builds
+Caddy's whole JSON config from those rows (:func:`build_config`, pure) and posts
+it to Caddy's admin API (:func:`load_config`); Caddy swaps configs gracefully, so
+requests in flight finish on the old one. Everything is derived from the rows,
+so :func:`refresh_routes` after any change (ready, stop, supersede, deletion)
+leaves exactly the routes the database describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlparse
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
+
+log = logging.getLogger(__name__)
+
+#: The Caddy server's name in the config; one server holds every route.
+SERVER: Final = "devpush"
+#: The Host the client sends over a unix socket (Caddy checks it against ``origins``).
+UNIX_SOCKET_HOST: Final = "devpush-proxy"
+#: Characters of the deployment id in its host name.
+SHORT_ID_LENGTH: Final = 8
+#: A DNS label's limit (RFC 1035).
+MAX_LABEL: Final = 63
+#: What Caddy answers for a name that no running deployment owns.
+NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
+
+
+class ProxyError(Exception):
+    """The proxy could not be configured; ``str()`` is fit to show an operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One host name and where Caddy sends its requests (``host:port``)."""
+
+    host: str
+    upstream: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDeployment:
+    """What a running deployment contributes to the routes, read from its rows."""
+
+    deployment_id: str
+    environment_id: str
+    project_slug: str
+    environment_name: str
+    production: bool
+    upstream: str
+
+
+# Host names ------------------------------------------------------------------
+
+
+def dns_label(text: str) -> str:
+    """Lowercase letters, digits and inner dashes: ``feature/Logs`` → ``feature-logs``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _fit(prefix: str, slug: str) -> str:
+    """``<prefix>-<slug>`` within one DNS label: a long prefix is cut and given a hash."""
+    label = f"{prefix}-{slug}" if prefix else slug
+    if len(label) <= MAX_LABEL:
+        return label
+    digest = hashlib.sha256(label.encode()).hexdigest()[:6]
+    room = max(MAX_LABEL - len(slug) - len(digest) - 2, 1)
+    return f"{prefix[:room].rstrip('-')}-{digest}-{slug}"[:MAX_LABEL].rstrip("-")
+
+
+def deployment_host(*, deployment_id: str, project_slug: str, domain: str) -> str:
+    """``<short-id>-<project>.<domain>``: one deployment, for as long as it runs."""
+    label = _fit(dns_label(deployment_id[:SHORT_ID_LENGTH]), dns_label(project_slug))
+    return f"{label}.{domain}"
+
+
+def environment_host(
+    *, environment_name: str, production: bool, project_slug: str, domain: str
+) -> str:
+    """``<project>.<domain>`` for production, ``<env>-<project>.<domain>`` otherwise."""
+    prefix = "" if production else dns_label(environment_name) or "env"
+    return f"{_fit(prefix, dns_label(project_slug))}.{domain}"
+
+
+def public_url(host: str, settings: Settings) -> str:
+    """The address a user opens: the scheme and port links use (default ports left out)."""
+    default = {"http": 80, "https": 443}[settings.public_scheme]
+    port = settings.public_port
+    suffix = f":{port}" if port is not None and port != default else ""
+    return f"{settings.public_scheme}://{host}{suffix}/"
+
+
+def deployment_url(deployment: Deployment, settings: Settings) -> str | None:
+    """The deployment's own URL while it runs; None once failed, stopped or superseded."""
+    if deployment.status is not DeploymentStatus.RUNNING:
+        return None
+    return public_url(
+        deployment_host(
+            deployment_id=deployment.id,
+            project_slug=deployment.project.slug,
+            domain=settings.domain,
+        ),
+        settings,
+    )
+
+
+def environment_url(environment: Environment, settings: Settings) -> str:
+    """The environment's URL (it answers while one of its deployments runs)."""
+    return public_url(
+        environment_host(
+            environment_name=environment.name,
+            production=environment.kind is EnvironmentKind.PRODUCTION,
+            project_slug=environment.project.slug,
+            domain=settings.domain,
+        ),
+        settings,
+    )
+
+
+# The routing table and Caddy's config ------------------------------------------
+
+
+def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
+    """Every route, given the running deployments in claim order (see :func:`live_deployments`).
+
+    An environment follows its newest running deployment (the last one given). A name
+    two rows claim stays with the first claim: production environments, then the other
+    environments, then deployments, each in the given order, so an existing URL never
+    moves to a newer project whose name happens to produce the same host.
+    """
+    live = list(live)
+    newest: dict[str, LiveDeployment] = {}
+    for item in live:
+        newest[item.environment_id] = item  # an existing key keeps its place in the dict
+    followed = sorted(newest.values(), key=lambda item: not item.production)  # stable
+    candidates = [
+        Route(
+            environment_host(
+                environment_name=item.environment_name,
+                production=item.production,
+                project_slug=item.project_slug,
+                domain=domain,
+            ),
+            item.upstream,
+        )
+        for item in followed
+    ] + [
+        Route(
+            deployment_host(
+                deployment_id=item.deployment_id, project_slug=item.project_slug, domain=domain
+            ),
+            item.upstream,
+        )
+        for item in live
+    ]
+    claimed: dict[str, Route] = {}
+    for route in candidates:
+        if route.host not in claimed:
+            claimed[route.host] = route
+        elif claimed[route.host] != route:
+            log.warning("host %s is claimed twice: the first claim keeps it", route.host)
+    return list(claimed.values())
+
+
+def admin_listen(admin_url: str) -> str:
+    """Caddy's ``admin.listen`` for the URL the client uses (``unix:///p`` → ``unix//p``)."""
+    parsed = urlparse(admin_url)
+    if parsed.scheme == "unix":
+        return f"unix/{parsed.path}"
+    if parsed.scheme != "http" or not parsed.netloc:
+        raise ProxyError(
+            f"the proxy admin URL must be http://host:port or unix:///path, not {admin_url!r}"
+        )
+    return parsed.netloc
+
+
+def admin_host(admin_url: str) -> str:
+    """The Host header the client sends, which Caddy's ``origins`` must allow."""
+    parsed = urlparse(admin_url)
+    return UNIX_SOCKET_HOST if parsed.scheme == "unix" else parsed.netloc
+
+
+def server_config(settings: Settings) -> dict[str, Any]:
+    """Where the server listens and how it does TLS: plain HTTP or automatic HTTPS (ACME)."""
+    if settings.public_scheme == "https":
+        # Caddy's automatic HTTPS: a certificate per host name by ACME, and :80 redirects.
+        return {"listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"]}
+    return {
+        "listen": [f"{settings.proxy_bind}:{settings.public_port or 80}"],
+        "automatic_https": {"disable": True},
+    }
+
+
+def build_config(routes: Iterable[Route], settings: Settings) -> dict[str, Any]:
+    """Caddy's whole JSON config: the admin endpoint as it is, one route per host, a 404."""
+    handle_routes: list[dict[str, Any]] = [
+        {
+            "match": [{"host": [route.host]}],
+            "handle": [
+                {
+                    "handler": "reverse_proxy",
+                    "upstreams": [{"dial": route.upstream}],
+                    # The app sees the name the user asked for, and who asked.
+                    "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
+                }
+            ],
+            "terminal": True,
+        }
+        for route in routes
+    ]
+    handle_routes.append(
+        {
+            "handle": [
+                {
+                    "handler": "static_response",
+                    "status_code": 404,
+                    "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                    "body": NOT_FOUND_BODY,
+                }
+            ]
+        }
+    )
+    config: dict[str, Any] = {
+        # The loaded config must repeat the admin endpoint, or Caddy would move it.
+        "admin": {
+            "listen": admin_listen(settings.proxy_admin_url),
+            "origins": [admin_host(settings.proxy_admin_url)],
+            "config": {"persist": settings.proxy_persist_config},
+        },
+        "apps": {
+            "http": {"servers": {SERVER: {**server_config(settings), "routes": handle_routes}}}
+        },
+    }
+    if settings.public_scheme == "https" and settings.acme_email:
+        config["apps"]["tls"] = {
+            "automation": {
+                "policies": [{"issuers": [{"module": "acme", "email": settings.acme_email}]}]
+            }
+        }
+    return config
+
+
+# The client ------------------------------------------------------------------------
+
+
+def _client(admin_url: str, timeout: float) -> httpx.Client:
+    parsed = urlparse(admin_url)
+    if parsed.scheme == "unix":
+        transport = httpx.HTTPTransport(uds=parsed.path)
+        return httpx.Client(
+            transport=transport, base_url=f"http://{UNIX_SOCKET_HOST}", timeout=timeout
+        )
+    return httpx.Client(base_url=admin_url.rstrip("/"), timeout=timeout)
+
+
+def load_config(config: dict[str, Any], settings: Settings) -> None:
+    """POST ``config`` to Caddy's ``/load``: the new routes are live when this returns."""
+    body = json.dumps(config).encode()
+    try:
+        with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
+            response = client.post(
+                "/load", content=body, headers={"Content-Type": "application/json"}
+            )
+    except httpx.HTTPError as exc:
+        raise ProxyError(
+            f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
+        ) from exc
+    if response.status_code != 200:
+        raise ProxyError(
+            f"the proxy refused the routes ({response.status_code}): {response.text[:500]}"
+        )
+
+
+# From the database ---------------------------------------------------------------------
+
+#: Where Caddy reaches a running deployment's runner, from its row (None: not reachable).
+Upstream = Callable[[Deployment], "str | None"]
+
+
+def live_deployments(session: Session, upstream: Upstream) -> list[LiveDeployment]:
+    """Running deployments in claim order: by project, environment, then deployment age."""
+    rows = session.execute(
+        select(Deployment, Environment, Project)
+        .join(Environment, Deployment.environment_id == Environment.id)
+        .join(Project, Deployment.project_id == Project.id)
+        .where(Deployment.status == DeploymentStatus.RUNNING)
+        .order_by(
+            Project.created_at,
+            Project.id,
+            Environment.created_at,
+            Environment.id,
+            Deployment.created_at,
+            Deployment.id,
+        )
+    ).all()
+    live = []
+    for deployment, environment, project in rows:
+        address = upstream(deployment)
+        if address is None:
+            log.warning("deployment %s runs but its runner has no address", deployment.id)
+            continue
+        live.append(
+            LiveDeployment(
+                deployment_id=deployment.id,
+                environment_id=environment.id,
+                project_slug=project.slug,
+                environment_name=environment.name,
+                production=environment.kind is EnvironmentKind.PRODUCTION,
+                upstream=address,
+            )
+        )
+    return live
+
+
+def refresh_routes(
+    sessions: sessionmaker[Session], settings: Settings, upstream: Upstream
+) -> list[Route]:
+    """Load the routes the database describes now; the routes loaded.
+
+    Call after anything that changes which deployments run: a deployment ready, stopped,
+    superseded or failed, an environment or a project deleted (its rows gone, its routes go).
+    """
+    with sessions() as session:
+        routes = routes_for(live_deployments(session, upstream), domain=settings.domain)
+    load_config(build_config(routes, settings), settings)
+    return routes

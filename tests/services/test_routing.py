@@ -1,0 +1,168 @@
+"""Deployment URLs and Caddy's config, built from rows (pure functions, no proxy involved)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.config import Settings
+from app.services.routing import (
+    NOT_FOUND_BODY,
+    SERVER,
+    LiveDeployment,
+    ProxyError,
+    Route,
+    admin_listen,
+    build_config,
+    deployment_host,
+    dns_label,
+    environment_host,
+    public_url,
+    routes_for,
+)
+
+DOMAIN = "localhost"
+
+
+def live(
+    deployment_id: str,
+    *,
+    env: str = "production",
+    slug: str = "shop",
+    upstream: str = "10.0.0.2:8000",
+    environment_id: str | None = None,
+) -> LiveDeployment:
+    return LiveDeployment(
+        deployment_id=deployment_id,
+        environment_id=environment_id or f"{slug}/{env}",
+        project_slug=slug,
+        environment_name=env,
+        production=env == "production",
+        upstream=upstream,
+    )
+
+
+def test_host_names() -> None:
+    assert deployment_host(
+        deployment_id="3f2a9c01deadbeef", project_slug="shop", domain=DOMAIN
+    ) == ("3f2a9c01-shop.localhost")
+    production = environment_host(
+        environment_name="production", production=True, project_slug="shop", domain="example.com"
+    )
+    assert production == "shop.example.com"
+    preview = environment_host(
+        environment_name="feature/New_Cart", production=False, project_slug="shop", domain=DOMAIN
+    )
+    assert preview == "feature-new-cart-shop.localhost"
+
+
+def test_long_names_stay_one_dns_label_and_distinct() -> None:
+    slug = "s" * 40
+    a = environment_host(
+        environment_name="x" * 60 + "a", production=False, project_slug=slug, domain=DOMAIN
+    )
+    b = environment_host(
+        environment_name="x" * 60 + "b", production=False, project_slug=slug, domain=DOMAIN
+    )
+    for host in (a, b):
+        label = host.removesuffix(".localhost")
+        assert len(label) <= 63 and label.endswith(slug)
+        assert dns_label(label) == label
+    assert a != b
+
+
+def test_an_environment_follows_its_newest_running_deployment() -> None:
+    routes = routes_for(
+        [
+            live("aaaaaaaa01", upstream="10.0.0.2:8000"),
+            live("bbbbbbbb02", upstream="10.0.0.3:8000"),
+            live("cccccccc03", env="feature/x", upstream="10.0.0.4:8000"),
+        ],
+        domain=DOMAIN,
+    )
+    assert routes == [
+        Route("shop.localhost", "10.0.0.3:8000"),
+        Route("feature-x-shop.localhost", "10.0.0.4:8000"),
+        Route("aaaaaaaa-shop.localhost", "10.0.0.2:8000"),
+        Route("bbbbbbbb-shop.localhost", "10.0.0.3:8000"),
+        Route("cccccccc-shop.localhost", "10.0.0.4:8000"),
+    ]
+
+
+def test_no_running_deployment_no_route() -> None:
+    assert routes_for([], domain=DOMAIN) == []
+
+
+def test_a_name_claimed_twice_stays_with_the_first_claim() -> None:
+    # Project "a-b" (production) and project "b" (environment "a") both make a-b.localhost;
+    # two teams may also each have a project "shop".
+    routes = routes_for(
+        [
+            live("11111111", slug="a-b", upstream="10.0.0.2:1"),
+            live("22222222", slug="b", env="a", upstream="10.0.0.3:1"),
+            live("33333333", slug="shop", upstream="10.0.0.4:1", environment_id="team1"),
+            live("44444444", slug="shop", upstream="10.0.0.5:1", environment_id="team2"),
+        ],
+        domain=DOMAIN,
+    )
+    hosts = {route.host: route.upstream for route in routes}
+    assert hosts["a-b.localhost"] == "10.0.0.2:1"
+    assert hosts["shop.localhost"] == "10.0.0.4:1"
+    assert hosts["44444444-shop.localhost"] == "10.0.0.5:1"
+    assert len(hosts) == len(routes)
+
+
+def test_public_urls_leave_out_default_ports() -> None:
+    assert public_url("shop.localhost", Settings(public_port=8080)) == "http://shop.localhost:8080/"
+    https = Settings(public_scheme="https", public_port=None)
+    assert public_url("shop.example.com", https) == "https://shop.example.com/"
+    assert public_url("a.example.com", Settings(public_scheme="https", public_port=443)) == (
+        "https://a.example.com/"
+    )
+
+
+def test_local_config_is_plain_http_on_one_loopback_port() -> None:
+    settings = Settings(proxy_admin_url="http://127.0.0.1:2999", public_port=8081)
+    config = build_config([Route("shop.localhost", "10.0.0.2:8000")], settings)
+    assert config["admin"] == {
+        "listen": "127.0.0.1:2999",
+        "origins": ["127.0.0.1:2999"],
+        "config": {"persist": False},
+    }
+    server = config["apps"]["http"]["servers"][SERVER]
+    assert server["listen"] == ["127.0.0.1:8081"]
+    assert server["automatic_https"] == {"disable": True}
+    first, fallback = server["routes"]
+    assert first["match"] == [{"host": ["shop.localhost"]}]
+    assert first["handle"][0]["handler"] == "reverse_proxy"
+    assert first["handle"][0]["upstreams"] == [{"dial": "10.0.0.2:8000"}]
+    assert first["terminal"] is True
+    assert "match" not in fallback
+    assert fallback["handle"][0]["status_code"] == 404
+    assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
+    assert "tls" not in config["apps"]
+
+
+def test_compose_config_is_https_by_acme_with_the_admin_on_a_socket() -> None:
+    settings = Settings(
+        proxy_admin_url="unix:///run/devpush-proxy/admin.sock",
+        public_scheme="https",
+        public_port=None,
+        proxy_bind="",
+        proxy_persist_config=True,
+        acme_email="ops@example.com",
+    )
+    config = build_config([], settings)
+    assert config["admin"]["listen"] == "unix//run/devpush-proxy/admin.sock"
+    assert config["admin"]["origins"] == ["devpush-proxy"]
+    assert config["admin"]["config"] == {"persist": True}
+    server = config["apps"]["http"]["servers"][SERVER]
+    assert server["listen"] == [":443"]
+    assert "automatic_https" not in server  # Caddy's automatic HTTPS: ACME and :80 redirects
+    issuer = config["apps"]["tls"]["automation"]["policies"][0]["issuers"][0]
+    assert issuer == {"module": "acme", "email": "ops@example.com"}
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:2019", "http://"])
+def test_admin_url_must_be_http_or_unix(url: str) -> None:
+    with pytest.raises(ProxyError):
+        admin_listen(url)
