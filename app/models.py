@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Deterministic constraint names, so Alembic migrations work on SQLite and PostgreSQL alike.
@@ -124,6 +126,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
+    # Admins add users to the server; the first user is one.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
     memberships: Mapped[list[TeamMember]] = relationship(
@@ -132,6 +136,37 @@ class User(Base):
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class UserSession(Base):
+    """A web sign-in: the signed cookie names it, and it is valid while this row exists.
+
+    Only the SHA-256 of the cookie's random session key is stored. Logging out deletes
+    the row; a password change or a removal from a team deletes all the user's rows.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class LoginFailure(Base):
+    """A failed password log-in, counted per account and per address for the rate limit."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow, index=True)
 
 
 class Team(Base):

@@ -2,13 +2,16 @@
 
 Ownership is enforced here and only here: ``WebProject``/``ApiProject`` and
 ``WebDeployment``/``ApiDeployment`` resolve an object inside the caller's teams and
-answer 404 for anything else, so a route never checks a team itself.
+answer 404 for anything else, so a route never checks a team itself. Roles too:
+``WebOwnerProject``/``ApiOwnerProject`` (settings, deletion) answer 403 to a member
+of the project's team who is not an owner; members deploy and read logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from cryptography.fernet import Fernet
@@ -20,15 +23,18 @@ from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
 from app.logs.store import LogStore
-from app.models import Deployment, Project, Team, User
+from app.models import Deployment, Project, Team, TeamRole, User
 from app.services import projects as project_service
-from app.services.teams import teams_for_user
+from app.services.sessions import session_user_id
+from app.services.teams import role_in_team, teams_for_user
 from app.services.tokens import user_for_token
 from app.workers.queue import DeployQueue
 
 #: Session keys set at log-in.
 SESSION_USER = "user_id"
 SESSION_TEAM = "team_id"
+#: The random key of the server-side sign-in (``app.services.sessions``).
+SESSION_KEY = "sid"
 
 
 class LoginRequiredError(Exception):
@@ -67,11 +73,21 @@ async def verify_csrf(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or invalid")
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+def session_max_age(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.session_max_age_seconds)
+
+
+def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+    # The signed cookie alone is not enough: its sign-in must still exist on the server
+    # (logout, a password change or a removal from a team deleted it).
     user_id = request.session.get(SESSION_USER)
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    key = request.session.get(SESSION_KEY)
+    user = None
+    if isinstance(user_id, int) and isinstance(key, str):
+        live = session_user_id(session, key=key, max_age=session_max_age(settings))
+        user = session.get(User, user_id) if live == user_id else None
     if user is None:
-        request.session.pop(SESSION_USER, None)
+        request.session.clear()
         raise LoginRequiredError
     request.state.user = user
     return user
@@ -183,6 +199,77 @@ WebProject = Annotated[Project, Depends(web_project)]
 WebDeployment = Annotated[Deployment, Depends(web_deployment)]
 ApiProject = Annotated[Project, Depends(api_project)]
 ApiDeployment = Annotated[Deployment, Depends(api_deployment)]
+
+OWNERS_ONLY = "only an owner of the team can change its settings, members or projects"
+
+
+def require_owner(session: Session, *, user: User, team_id: str) -> None:
+    """The one role check: 403 unless ``user`` owns the team (membership is checked first)."""
+    if role_in_team(session, user_id=user.id, team_id=team_id) is not TeamRole.OWNER:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, OWNERS_ONLY)
+
+
+def web_owner_project(project: WebProject, ctx: WebCtx, session: SessionDep) -> Project:
+    require_owner(session, user=ctx.user, team_id=project.team_id)
+    return project
+
+
+def api_owner_project(project: ApiProject, user: ApiUser, session: SessionDep) -> Project:
+    require_owner(session, user=user, team_id=project.team_id)
+    return project
+
+
+#: A project whose settings the caller may change (404 outside their teams, 403 if member).
+WebOwnerProject = Annotated[Project, Depends(web_owner_project)]
+ApiOwnerProject = Annotated[Project, Depends(api_owner_project)]
+
+
+def web_owner_team(ctx: WebCtx, session: SessionDep) -> Team:
+    """The team picked in the switcher, if the caller owns it (403 otherwise)."""
+    require_owner(session, user=ctx.user, team_id=ctx.team.id)
+    return ctx.team
+
+
+WebOwnerTeam = Annotated[Team, Depends(web_owner_team)]
+
+
+def api_team(team_ref: str, user: ApiUser, session: SessionDep) -> Team:
+    """One of the caller's teams by id or slug; any other is 404."""
+    team = next(
+        (t for t in teams_for_user(session, user_id=user.id) if team_ref in (t.id, t.slug)), None
+    )
+    if team is None:
+        raise _not_found("team")
+    return team
+
+
+ApiTeam = Annotated[Team, Depends(api_team)]
+
+
+def api_owner_team(team: ApiTeam, user: ApiUser, session: SessionDep) -> Team:
+    require_owner(session, user=user, team_id=team.id)
+    return team
+
+
+ApiOwnerTeam = Annotated[Team, Depends(api_owner_team)]
+
+ADMINS_ONLY = "only a server administrator can add users"
+
+
+def web_admin(ctx: WebCtx) -> User:
+    if not ctx.user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
+    return ctx.user
+
+
+def api_admin(user: ApiUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
+    return user
+
+
+WebAdmin = Annotated[User, Depends(web_admin)]
+ApiAdmin = Annotated[User, Depends(api_admin)]
 
 
 def get_queue(request: Request) -> DeployQueue:

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
 
     # Web sign-in: the signed session cookie's lifetime (https-only outside development).
     session_max_age_seconds: int = Field(default=14 * 86400, gt=0)
+    # Failed log-ins (web form and API token exchange) allowed in the window, per account
+    # and per client address; more are refused (429) until the window has moved on. The
+    # count lives in the database, so several app processes share it.
+    login_max_failures_per_account: int = Field(default=5, gt=0)
+    login_max_failures_per_address: int = Field(default=20, gt=0)
+    login_failure_window_seconds: int = Field(default=900, gt=0)
 
     # The log store the views, the API and the CLI read: VictoriaLogs is the embedded
     # default (local run, tests); the Compose stack sets Loki. See docs/logging.md.

@@ -64,3 +64,74 @@ def member_team(session: Session, *, user_id: int, team_id: str) -> Team | None:
         .join(TeamMember, TeamMember.team_id == Team.id)
         .where(TeamMember.user_id == user_id, Team.id == team_id)
     )
+
+
+class MembershipError(ValueError):
+    """A membership change that would break the team (its last owner) or is a duplicate."""
+
+
+def role_in_team(session: Session, *, user_id: int, team_id: str) -> TeamRole | None:
+    return session.scalar(
+        select(TeamMember.role).where(TeamMember.user_id == user_id, TeamMember.team_id == team_id)
+    )
+
+
+def list_members(session: Session, *, team_id: str) -> list[TeamMember]:
+    return list(
+        session.scalars(
+            select(TeamMember)
+            .join(User, User.id == TeamMember.user_id)
+            .where(TeamMember.team_id == team_id)
+            .order_by(TeamMember.role.desc(), User.email)
+        )
+    )
+
+
+def _owners(session: Session, *, team_id: str) -> int:
+    return len(
+        session.scalars(
+            select(TeamMember.user_id).where(
+                TeamMember.team_id == team_id, TeamMember.role == TeamRole.OWNER
+            )
+        ).all()
+    )
+
+
+def add_existing_user(
+    session: Session, *, team: Team, user: User, role: TeamRole = TeamRole.MEMBER
+) -> TeamMember:
+    if role_in_team(session, user_id=user.id, team_id=team.id) is not None:
+        raise MembershipError(f"{user.email} is already in this team")
+    return add_member(session, team=team, user=user, role=role)
+
+
+def set_role(session: Session, *, team: Team, user_id: int, role: TeamRole) -> TeamMember | None:
+    """Change a member's role; None if not a member. A team keeps at least one owner."""
+    member = session.get(TeamMember, (team.id, user_id))
+    if member is None:
+        return None
+    demoted = member.role is TeamRole.OWNER and role is not TeamRole.OWNER
+    if demoted and _owners(session, team_id=team.id) <= 1:
+        raise MembershipError("a team needs at least one owner")
+    member.role = role
+    session.flush()
+    return member
+
+
+def remove_member(session: Session, *, team: Team, user_id: int) -> bool:
+    """Remove a member and end their web sign-ins; False if not a member.
+
+    Their sessions end so a browser open on the team's pages loses it at once; the
+    user signs in again (into the teams they still belong to).
+    """
+    from app.services.sessions import end_user_sessions
+
+    member = session.get(TeamMember, (team.id, user_id))
+    if member is None:
+        return False
+    if member.role is TeamRole.OWNER and _owners(session, team_id=team.id) <= 1:
+        raise MembershipError("a team needs at least one owner: the last one cannot leave")
+    session.delete(member)
+    end_user_sessions(session, user_id=user_id)
+    session.flush()
+    return True

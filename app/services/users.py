@@ -1,4 +1,4 @@
-"""Users: creation, password log-in, and the first user of a fresh install."""
+"""Users: creation, password log-in and change, the first user, and users added by an admin."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.security import hash_password, password_needs_rehash, verify_password
-from app.models import Team, User
-from app.services.teams import create_team
+from app.models import Team, TeamRole, User
+from app.services.teams import add_member, create_team
 
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = hash_password("devpush-timing-equaliser")
@@ -80,5 +80,45 @@ def ensure_first_user(
     if session.scalar(select(func.count()).select_from(User)):
         return FirstUserResult(FirstUserOutcome.OTHER_USERS_EXIST, None, None)
     user = create_user(session, email=email, password=password)
+    user.is_admin = True
     team = create_team(session, name=team_name, owner=user)
     return FirstUserResult(FirstUserOutcome.CREATED, user, team)
+
+
+class WrongPasswordError(ValueError):
+    """The current password given with a password change is wrong."""
+
+
+def change_password(
+    session: Session, *, user: User, current: str, new: str, keep_session_key: str | None = None
+) -> None:
+    """Set a new password and end the user's other sign-ins (``keep_session_key``'s stays)."""
+    from app.services.sessions import end_user_sessions
+
+    if not verify_password(user.password_hash, current):
+        raise WrongPasswordError("the current password is wrong")
+    if len(new) < 8:
+        raise ValueError("the new password must have at least 8 characters")
+    user.password_hash = hash_password(new)
+    end_user_sessions(session, user_id=user.id, keep_key=keep_session_key)
+    session.flush()
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    team: Team | None = None,
+    role: TeamRole = TeamRole.MEMBER,
+    admin: bool = False,
+) -> tuple[User, Team]:
+    """A new user (an admin adds them): into ``team`` with ``role``, or a team of their own."""
+    user = create_user(session, email=email, password=password, name=name.strip())
+    user.is_admin = admin
+    if team is None:
+        team = create_team(session, name=name.strip() or user.email.partition("@")[0], owner=user)
+    else:
+        add_member(session, team=team, user=user, role=role)
+    return user, team

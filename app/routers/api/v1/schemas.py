@@ -16,6 +16,11 @@ class TokenRequest(BaseModel):
     name: str = Field(default="devpush CLI", min_length=1, max_length=100)
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(min_length=8, max_length=1000)
+
+
 class TokenCreated(BaseModel):
     id: int
     name: str
