@@ -25,6 +25,7 @@ from app.core.crypto import fernet_for
 from app.core.db import create_db_engine, session_factory
 from app.routers import include_routers, logs
 from app.routers.api.v1 import logs as api_logs
+from app.routers.api_docs import mount_api_docs
 from app.routers.rendering import build_templates, is_htmx, render
 from app.services.log_store import log_store, open_http_client
 from app.workers.queue import DeployQueue, huey_from_url
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         summary="Self-hosted push-to-deploy: projects, deployments and logs.",
         version="0.1.2",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by mount_api_docs below
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
     )
     app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
     include_routers(app)
+    mount_api_docs(app)
     # Log views and the logs API (the log store behind them); GET only, CSRF-checked like the rest.
     app.include_router(logs.router, dependencies=[Depends(verify_csrf)], include_in_schema=False)
     app.include_router(api_logs.router, prefix="/api/v1")
