@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models import DeploymentStatus, DeployStep, EnvironmentKind
+from app.models import DeploymentStatus, DeployStep, EnvironmentKind, TeamRole
 from app.services.projects import ProjectCreate
 
 
@@ -47,12 +47,40 @@ class TeamPublic(BaseModel):
     slug: str
 
 
+class MemberPublic(BaseModel):
+    user_id: int
+    email: str
+    name: str
+    role: TeamRole
+
+
+class MemberIn(BaseModel):
+    #: An existing user's e-mail (an admin adds new users: POST /api/v1/users).
+    email: str = Field(max_length=320)
+    role: TeamRole = TeamRole.MEMBER
+
+
+class RoleIn(BaseModel):
+    role: TeamRole
+
+
+class UserCreateIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(min_length=8, max_length=1000)
+    name: str = Field(default="", max_length=200)
+    #: A team (id or slug) of the admin's to add the user to; left out: a team of their own.
+    team: str | None = None
+    role: TeamRole = TeamRole.MEMBER
+    admin: bool = False
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     email: str
     name: str
+    is_admin: bool = False
     teams: list[TeamPublic] = []
 
 
@@ -88,6 +116,16 @@ class ProjectPublic(BaseModel):
 class ProjectDetail(ProjectPublic):
     environments: list[EnvironmentPublic]
     env_var_names: list[str]
+
+
+class VariablesIn(BaseModel):
+    #: Names and values to add or replace; other variables of the scope stay.
+    values: dict[str, str]
+
+
+class VariablesPublic(BaseModel):
+    #: Variable names per scope: ``shared`` (every environment), then each environment.
+    scopes: dict[str, list[str]]
 
 
 class ProjectCreateIn(ProjectCreate):

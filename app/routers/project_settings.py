@@ -1,0 +1,207 @@
+"""A project's settings page: general settings, variables per scope, deletions.
+
+Anyone in the project's team may read the page; changes are for the team's owners
+(``WebOwnerProject``: 403 for a member, 404 outside the team). Variable values are
+write-only: the page shows names, and a value can be replaced or deleted, not read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.api.deps import (
+    FernetDep,
+    QueueDep,
+    SessionDep,
+    WebCtx,
+    WebOwnerProject,
+    WebProject,
+)
+from app.models import Project, TeamRole
+from app.routers.rendering import redirect, render
+from app.services import project_settings as settings_service
+from app.services import projects as project_service
+from app.services.teams import role_in_team
+
+router = APIRouter(tags=["project settings"])
+
+_UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+def _url(project: Project, anchor: str = "") -> str:
+    return f"/projects/{project.slug}/settings" + (f"#{anchor}" if anchor else "")
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+    return errors
+
+
+def _page(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    values: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    code: int = status.HTTP_200_OK,
+    **extra: object,
+) -> Response:
+    role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
+    context = {
+        "project": project,
+        "values": values if values is not None else settings_service.current_settings(project),
+        "errors": errors or {},
+        "images": project_service.RUNNER_IMAGE_CHOICES,
+        "environments": project_service.list_environments(session, project=project),
+        "variables": settings_service.variable_names(session, project=project, fernet=fernet),
+        "shared_scope": settings_service.SHARED_SCOPE,
+        "is_owner": role is TeamRole.OWNER,
+        **extra,
+    }
+    return render(request, "projects/pages/settings.html", context, status_code=code)
+
+
+@router.get("/projects/{project_ref}/settings")
+def settings_page(
+    request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    return _page(request, ctx, project, session, fernet)
+
+
+@router.post("/projects/{project_ref}/settings")
+async def update_settings(
+    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in settings_service.EDITABLE}
+    try:
+        change = settings_service.ProjectUpdate.model_validate(
+            {**values, "port": values["port"] or None}
+        )
+        settings_service.update_project(session, project=project, change=change)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            values=values,
+            errors=_errors(exc),
+            code=_UNPROCESSABLE,
+        )
+    return redirect(request, _url(project) + "?saved=settings")
+
+
+@router.post("/projects/{project_ref}/settings/variables")
+def set_variables(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    scope: Annotated[str, Form(max_length=255)],
+    env_vars: Annotated[str, Form(max_length=200_000)] = "",
+    key: Annotated[str, Form(max_length=255)] = "",
+    value: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    """Add or replace variables of a scope: pasted ``.env`` lines, or one ``key``'s value."""
+    try:
+        values = {key: value} if key else project_service.parse_env_lines(env_vars)
+        if not values:
+            raise ValueError("no KEY=VALUE line")
+        settings_service.set_variables(
+            session, project=project, scope=scope, values=values, fernet=fernet
+        )
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    except (ValueError, ValidationError) as exc:
+        message = (
+            _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
+        )
+        session.rollback()
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            variables_error=message,
+            variables_scope=scope,
+            code=_UNPROCESSABLE,
+        )
+    return redirect(request, _url(project, "variables") + "?saved=variables")
+
+
+@router.post("/projects/{project_ref}/settings/variables/delete")
+def delete_variable(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    scope: Annotated[str, Form(max_length=255)],
+    key: Annotated[str, Form(max_length=255)],
+) -> Response:
+    try:
+        settings_service.unset_variables(
+            session, project=project, scope=scope, keys=[key], fernet=fernet
+        )
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    return redirect(request, _url(project, "variables") + "?saved=variables")
+
+
+@router.post("/projects/{project_ref}/environments/{environment_ref}/delete")
+def delete_environment(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    queue: QueueDep,
+    environment_ref: str,
+) -> Response:
+    try:
+        environment = settings_service.find_environment(
+            session, project=project, ref=environment_ref
+        )
+        settings_service.delete_environment(session, environment=environment, queue=queue)
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    except settings_service.ProductionEnvironmentError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return redirect(request, _url(project, "environments") + "?saved=environments")
+
+
+@router.post("/projects/{project_ref}/delete")
+def delete_project(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    queue: QueueDep,
+    confirm: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Delete after the user typed the project's name (or slug) to confirm."""
+    if confirm.strip() not in (project.name, project.slug):
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            code=_UNPROCESSABLE,
+            delete_error=f"Type the project's name, {project.name}, to confirm.",
+        )
+    settings_service.delete_project(session, project=project, queue=queue)
+    return redirect(request, "/projects")
