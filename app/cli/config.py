@@ -1,4 +1,8 @@
-"""Where the CLI keeps the server URL and token: ~/.config/devpush/config.json, mode 0600."""
+"""Where the CLI keeps the server URL and token: ~/.config/devpush/config.json, mode 0600.
+
+``DEVPUSH_TOKEN`` (and ``DEVPUSH_URL``) override the saved ones, for CI jobs and scripts
+that should not write a config file: ``DEVPUSH_URL=https://… DEVPUSH_TOKEN=dp_… devpush …``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from pathlib import Path
 
 #: Overrides the config file's location (tests, several servers side by side).
 CONFIG_ENV = "DEVPUSH_CLI_CONFIG"
+#: An API token to use instead of the saved one; the server is DEVPUSH_URL or the saved URL.
+TOKEN_ENV = "DEVPUSH_TOKEN"  # noqa: S105 (a variable's name)
+URL_ENV = "DEVPUSH_URL"
 
 
 class NotLoggedInError(Exception):
@@ -41,7 +48,22 @@ def save_config(config: CliConfig, *, path: Path | None = None) -> Path:
 
 
 def load_config(*, path: Path | None = None) -> CliConfig:
-    path = path or config_path()
+    """The server and token: DEVPUSH_TOKEN/DEVPUSH_URL first, then the saved file."""
+    token, url = os.environ.get(TOKEN_ENV, "").strip(), os.environ.get(URL_ENV, "").strip()
+    if token:
+        if not url:
+            try:
+                url = _load_file(path or config_path()).url
+            except NotLoggedInError as exc:
+                raise NotLoggedInError(
+                    f"{TOKEN_ENV} is set but no server is known: set {URL_ENV} too"
+                ) from exc
+        return CliConfig(url=url.rstrip("/"), token=token)
+    saved = _load_file(path or config_path())
+    return CliConfig(url=url.rstrip("/"), token=saved.token) if url else saved
+
+
+def _load_file(path: Path) -> CliConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return CliConfig(url=str(data["url"]), token=str(data["token"]))

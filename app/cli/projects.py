@@ -1,6 +1,13 @@
-"""``devpush projects``: the projects of your teams."""
+"""``devpush projects``: list and create the projects of your teams.
+
+One shape for every group, ``devpush <noun> <verb>`` (``devpush projects list``, as with
+``fly apps list``); ``devpush projects`` alone lists too. Other modules may add verbs to
+:data:`projects_app`.
+"""
 
 from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,8 +18,18 @@ from app.cli.terminal import safe
 
 console = Console()
 
+projects_app = typer.Typer(help="The projects of your teams: list, create.", no_args_is_help=False)
 
-def projects() -> None:
+
+@projects_app.callback(invoke_without_command=True)
+def projects(ctx: typer.Context) -> None:
+    """The projects of your teams (``devpush projects`` alone lists them)."""
+    if ctx.invoked_subcommand is None:
+        list_projects()
+
+
+@projects_app.command("list")
+def list_projects() -> None:
     """List the projects of every team you belong to."""
     try:
         with logged_in_client() as client:
@@ -29,5 +46,60 @@ def projects() -> None:
     console.print(table)
 
 
+def _env_pairs(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise fail(f"--env takes KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
+@projects_app.command("create")
+def create_project(
+    name: Annotated[str, typer.Option(help="Project name")],
+    repo: Annotated[str, typer.Option(help="https:// URL of a git repository, or a local path")],
+    start_command: Annotated[str, typer.Option(help="Starts the app; it listens on $PORT")],
+    build_command: Annotated[str, typer.Option()] = "",
+    pre_deploy_command: Annotated[str, typer.Option()] = "",
+    branch: Annotated[str, typer.Option(help="Production branch")] = "main",
+    root_directory: Annotated[str, typer.Option(help="Sub-directory holding the app")] = "",
+    image: Annotated[str | None, typer.Option(help="Runner image (default: the server's)")] = None,
+    port: Annotated[int, typer.Option()] = 8000,
+    slug: Annotated[str, typer.Option(help="Default: made from the name")] = "",
+    team: Annotated[str | None, typer.Option(help="Team slug, if you are in several")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
+) -> None:
+    """Create a project; the server checks the repository is reachable first."""
+    body: dict[str, Any] = {
+        "name": name,
+        "slug": slug,
+        "repo_url": repo,
+        "default_branch": branch,
+        "root_directory": root_directory,
+        "build_command": build_command,
+        "pre_deploy_command": pre_deploy_command,
+        "start_command": start_command,
+        "port": port,
+        "env_vars": _env_pairs(env or []),
+        "team": team,
+    }
+    if image:
+        body["runner_image"] = image
+    try:
+        with logged_in_client() as client:
+            created = client.post("/projects", json=body)
+    except ApiError as exc:
+        raise fail(f"project not created: {exc}") from exc
+    slug = created["slug"]
+    console.print(
+        safe("Created ")
+        + safe(slug, "bold")
+        + safe(f" ({created['id']}); deploy it with ")
+        + safe(f"devpush deploy {slug}", "bold")
+    )
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(projects)
+    app.add_typer(projects_app, name="projects")
