@@ -95,11 +95,12 @@ class Settings(BaseSettings):
     log_line_max_chars: int = Field(default=10_000, gt=0)
     # The one limit on search text, for the views, the API and the CLI.
     log_search_max_chars: int = Field(default=512, gt=0)
-    # The live tail polls the store and shows lines older than the delay: the delay is the
-    # longest a line takes from a runner to being searchable (collector poll and batch,
-    # then the store's own ~1 s), so no line lands behind the tail's position.
-    log_tail_poll_seconds: float = Field(default=0.5, gt=0)
-    log_tail_delay_seconds: float = Field(default=2.0, ge=0)
+    # The live tail polls the store: lines show as soon as the store answers for them,
+    # and its resumable position trails by the delay, the longest a line may take from a
+    # runner to being searchable (collector poll and batch, the store's own ~1 s, a
+    # collector restart), so a late line is delivered, not skipped (app/logs/store.py).
+    log_tail_poll_seconds: float = Field(default=0.25, gt=0)
+    log_tail_delay_seconds: float = Field(default=3.0, ge=0)
 
     @property
     def store_url(self) -> str:

@@ -25,7 +25,16 @@ from app.core.config import Settings
 from app.logs.entries import LogEntry, VolumeSeries
 from app.logs.errors import InvalidQuery
 from app.logs.levels import detect_level
-from app.logs.paging import LogCursor, LogPage, PagedEntry, PageSlice, request_limit, take, window
+from app.logs.paging import (
+    MAX_AHEAD,
+    LogCursor,
+    LogPage,
+    PagedEntry,
+    PageSlice,
+    request_limit,
+    take,
+    window,
+)
 from app.logs.query import Direction, LogQuery
 
 # A level-filtered page may need a few answers to fill (the store's filter is a superset).
@@ -97,33 +106,61 @@ class PagedStore(ABC):
     async def tail(
         self, query: LogQuery, *, cursor: LogCursor | None = None
     ) -> AsyncIterator[PagedEntry]:
-        """Entries as they arrive, oldest first, forever (or until ``query.end``).
+        """Entries as they arrive, forever (or until ``query.end``); resumable, gap-free.
 
         Each item's cursor, encoded, is the SSE event id: resuming from it (Last-Event-ID)
-        neither misses nor repeats an entry. The store is polled every
-        ``log_tail_poll_seconds`` up to ``now - log_tail_delay_seconds``: the delay is the
-        time a line may take from the runner to being searchable; a line later than that
-        with an older timestamp is in the history, not in the tail.
+        neither misses nor repeats an entry. Every ``log_tail_poll_seconds`` two windows
+        are read:
+
+        - the settled one, up to ``now - log_tail_delay_seconds`` (the longest a line takes
+          from a runner to being searchable): the cursor's position moves through it, so
+          a line that arrives late, with an older timestamp, is still delivered;
+        - the fresh one, from there to now: its entries are delivered at once (a line
+          shows about as soon as the store can answer for it) and kept in the cursor's
+          ``ahead`` set until the position passes them. Past ``MAX_AHEAD`` entries in
+          that window, the rest wait for the settled pass.
+
+        A late line may so come after newer ones; per stream, order is kept.
         """
         forward = dataclasses.replace(query, direction="forward")
-        delay_ns = round(self._settings.log_tail_delay_seconds * 1e9)
+        settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
         position = cursor
         while True:
-            horizon = self._clock() - delay_ns
-            if query.end_ns is not None:
-                horizon = min(horizon, query.end_ns)
-            if position is None and query.start_ns is None:
-                position = LogCursor(timestamp_ns=horizon)  # only what comes from now on
-            page = await self._page(
-                forward, cursor=position, start_ns=query.start_ns, end_ns=horizon
-            )
-            for item in page.items:
-                yield item
-            position = page.cursor or position
-            if page.exhausted:
-                if query.end_ns is not None and horizon >= query.end_ns:
-                    return
-                await asyncio.sleep(self._settings.log_tail_poll_seconds)
+            now = self._clock()
+            end = now if query.end_ns is None else min(now, query.end_ns)
+            if position is None:
+                # From the query's start, or only what comes from now on.
+                position = LogCursor(timestamp_ns=now if query.start_ns is None else query.start_ns)
+            settled_end = min(now - settle_ns, end)
+            # The settled window: the position moves through every entry in it.
+            while True:
+                page = await self._page(
+                    forward, cursor=position.settled, start_ns=None, end_ns=settled_end
+                )
+                for item in page.items:
+                    delivered = position.covers(item.entry)  # earlier, from the fresh window
+                    position = item.cursor.with_ahead(position.ahead)
+                    if not delivered:
+                        yield PagedEntry(entry=item.entry, cursor=position)
+                if page.cursor is not None:  # also past entries the level filter dropped
+                    position = page.cursor.with_ahead(position.ahead)
+                if page.exhausted:
+                    break
+            # The fresh window: deliver now, remember in ``ahead``.
+            if end > settled_end and len(position.ahead) < MAX_AHEAD:
+                fresh = dataclasses.replace(forward, limit=MAX_AHEAD)
+                start = max(settled_end, position.timestamp_ns)
+                page = await self._page(fresh, cursor=None, start_ns=start, end_ns=end)
+                for item in page.items:
+                    if len(position.ahead) >= MAX_AHEAD:
+                        break
+                    if not position.covers(item.entry):
+                        ident = (item.entry.timestamp_ns, item.entry.key)
+                        position = position.with_ahead(position.ahead | {ident})
+                        yield PagedEntry(entry=item.entry, cursor=position)
+            if query.end_ns is not None and settled_end >= query.end_ns:
+                return
+            await asyncio.sleep(self._settings.log_tail_poll_seconds)
 
     async def _page(
         self,
