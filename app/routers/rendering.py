@@ -11,10 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_token_for
+from app.services import routing
 
 
 def _page_globals(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
     return {
+        # Live addresses through the proxy: None for a deployment that no longer runs.
+        "deployment_url": lambda deployment: routing.deployment_url(deployment, settings),
+        "environment_url": lambda environment: routing.environment_url(environment, settings),
         "csrf_token": csrf_token_for(request.session),
         "csrf_field": CSRF_FORM_FIELD,
         "csrf_header": CSRF_HEADER,

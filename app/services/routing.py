@@ -120,8 +120,10 @@ def deployment_url(deployment: Deployment, settings: Settings) -> str | None:
     )
 
 
-def environment_url(environment: Environment, settings: Settings) -> str:
-    """The environment's URL (it answers while one of its deployments runs)."""
+def environment_url(environment: Environment, settings: Settings) -> str | None:
+    """The environment's URL while one of its deployments runs; None otherwise."""
+    if not any(d.status is DeploymentStatus.RUNNING for d in environment.deployments):
+        return None
     return public_url(
         environment_host(
             environment_name=environment.name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from docker.models.containers import Container
 from app.core.config import Settings
 from app.core.labels import runner_labels
 from app.local import alloy
+from app.local.caddy import Caddy, start_caddy
 
 BUSYBOX_IMAGE = "devpush/busybox:local"
 
@@ -139,3 +141,20 @@ class JsonLogs:
 @pytest.fixture
 def json_logs() -> type[JsonLogs]:
     return JsonLogs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def caddy(tmp_path: Path) -> Iterator[Caddy]:
+    """Debian's Caddy on free loopback ports: the proxy deploys load their routes into."""
+    settings = Settings(
+        proxy_admin_url=f"http://127.0.0.1:{_free_port()}", public_port=_free_port()
+    )
+    proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
+    yield proxy
+    proxy.stop()

@@ -35,6 +35,7 @@ from app.core.db import create_db_engine, session_factory
 from app.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
 from app.core.migrate import upgrade_to_head
 from app.local import processes
+from app.local.caddy import Caddy
 from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
 from app.models import (
     Deployment,
@@ -118,7 +119,7 @@ def docker_engine(
 
 @pytest.fixture
 def make_stack(
-    tmp_path: Path, docker_engine: docker.DockerClient
+    tmp_path: Path, docker_engine: docker.DockerClient, caddy: Caddy
 ) -> Iterator[Callable[..., Stack]]:
     network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
     stacks: list[Stack] = []
@@ -134,6 +135,9 @@ def make_stack(
             runner_memory="256m",
             runner_cpus=0.5,
             secret_key=SecretStr("e2e-secret-key"),
+            # The worker loads the deployments' routes into this test's own Caddy.
+            proxy_admin_url=caddy.settings.proxy_admin_url,
+            public_port=caddy.settings.public_port,
         )
         repo = tmp_path / f"hello-{len(stacks)}"
         shutil.copytree(EXAMPLE, repo)
@@ -225,6 +229,12 @@ def page_lines(block: str) -> list[str]:
     return re.findall(r'<span class="failure-line">(.*?)</span>(?=\n|</pre>)', block)
 
 
+def app_url(stack: Stack, deployment: Deployment) -> str:
+    """The runner's app on its IP on the runner network (the host routes to it on Linux)."""
+    networks = stack.container(deployment).attrs["NetworkSettings"]["Networks"]
+    return f"http://{networks[stack.settings.runner_network]['IPAddress']}:8000/"
+
+
 def logs_of(container: Container) -> str:
     return container.logs().decode(errors="replace")
 
@@ -262,6 +272,9 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
             "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": "1",
             "DEVPUSH_SECRET_KEY": settings.secret_key.get_secret_value(),
             "DEVPUSH_DOCKER_HOST": proxy.url,
+            # Where the worker loads the routes (tests/e2e/test_routing.py runs a Caddy).
+            "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
+            "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
         }
         child = processes.start(
             "worker",
@@ -301,8 +314,8 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert first.commit_sha == git(stack.repo, "rev-parse", "HEAD")
     assert first.commit_message == "Hello devpush"
 
-    # The app answers on its loopback port, built by the build step.
-    answer = httpx.get(f"http://127.0.0.1:{first.host_port}/", timeout=5).text
+    # The app answers on the runner network, built by the build step.
+    answer = httpx.get(app_url(stack, first), timeout=5).text
     assert answer == f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
 
     container = stack.container(first)
@@ -321,9 +334,9 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
     assert attrs["HostConfig"]["NanoCpus"] == 500_000_000
     assert attrs["HostConfig"]["Init"] is True
-    assert attrs["HostConfig"]["PortBindings"] == {
-        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]
-    }
+    # No host port: only the proxy and the worker reach the app, on the runner network.
+    assert not attrs["HostConfig"]["PortBindings"]
+    assert first.host_port is None
     assert stack.settings.runner_network in attrs["NetworkSettings"]["Networks"]
     env = dict(item.split("=", 1) for item in attrs["Config"]["Env"])
     assert (env["GREETING"], env["SHARED"], env["PORT"]) == ("hi", "env", "8000")
@@ -352,7 +365,7 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     first = stack.wait_for(first_id, {S.SUPERSEDED})
     # Stopped, and kept for its last log lines.
     assert wait_exited(stack.container(first)) == "exited"
-    assert httpx.get(f"http://127.0.0.1:{second.host_port}/", timeout=5).status_code == 200
+    assert httpx.get(app_url(stack, second), timeout=5).status_code == 200
 
     # Cancel the running deployment: the worker process stops its container.
     with stack.sessions() as session:

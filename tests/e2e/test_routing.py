@@ -1,0 +1,184 @@
+"""Deployment URLs through a real Caddy: deploy, open, redeploy under load, stop.
+
+The hello-python example is deployed by a real worker process (the one of
+tests/e2e/test_deploy.py); Caddy runs as Debian's binary on loopback ports, and
+requests name the deployment's host in their Host header (no DNS involved).
+Chromium opens the same URL by name: it resolves ``*.localhost`` to loopback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import Browser
+
+from app.local import processes
+from app.local.caddy import Caddy
+from app.models import DeploymentStatus, Project
+from app.services import routing
+from app.services.deployments import cancel_deployment, create_deployment, redeploy
+from app.workers.queue import DeployQueue, huey_from_url
+from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+    Stack,
+    docker_engine,
+    free_port,
+    make_stack,
+    wait_exited,
+    worker,
+)
+from tests.utils.git import git
+
+pytestmark = pytest.mark.docker
+
+S = DeploymentStatus
+
+
+def through_proxy(caddy: Caddy, host: str, *, client: httpx.Client | None = None) -> httpx.Response:
+    """GET / of ``host`` through Caddy: to its loopback port, with the name in Host."""
+    url = f"{caddy.http_url}/"
+    if client is not None:
+        return client.get(url, headers={"Host": host})
+    return httpx.get(url, headers={"Host": host}, timeout=5)
+
+
+def host_of(url: str) -> str:
+    return httpx.URL(url).host
+
+
+def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> None:
+    nobody = caddy.settings.model_copy(
+        update={"proxy_admin_url": f"http://127.0.0.1:{free_port()}"}
+    )
+    with pytest.raises(routing.ProxyError, match="did not answer"):
+        routing.load_config(routing.build_config([], nobody), nobody)
+    bad = routing.build_config([routing.Route("x.localhost", "10.0.0.1:1")], caddy.settings)
+    bad["apps"]["http"]["servers"]["devpush"]["listen"] = ["not an address"]
+    with pytest.raises(routing.ProxyError, match="refused the routes"):
+        routing.load_config(bad, caddy.settings)
+    # The proxy kept its previous config: unknown names still get Caddy's 404.
+    answer = through_proxy(caddy, "nothing.localhost")
+    assert (answer.status_code, answer.text) == (404, routing.NOT_FOUND_BODY)
+
+
+class Poller(threading.Thread):
+    """Requests one URL through the proxy in a loop, counting answers by body or failure."""
+
+    def __init__(self, caddy: Caddy, host: str) -> None:
+        super().__init__(daemon=True)
+        self.caddy, self.host = caddy, host
+        self.answers: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self.done.is_set():
+                try:
+                    response = through_proxy(self.caddy, self.host, client=client)
+                except httpx.HTTPError as exc:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                if response.status_code == 200:
+                    self.answers[response.text] += 1
+                else:
+                    self.failures.append(f"{response.status_code}: {response.text[:100]}")
+
+    @property
+    def total(self) -> int:
+        return sum(self.answers.values()) + len(self.failures)
+
+
+def test_environment_url_follows_deploys_without_a_failed_request(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+    worker: Callable[..., processes.Child],  # noqa: F811
+    caddy: Caddy,
+    browser: Browser,
+) -> None:
+    stack = make_stack(sqlite_url)
+    settings = stack.settings
+    child = worker(settings)
+    queue = DeployQueue(huey_from_url(settings.queue_url))
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        first_id = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        ).id
+    first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
+    assert first.status is S.RUNNING, (first.error, child.log_tail())
+
+    with stack.sessions() as session:
+        first = stack.load(session, first_id)
+        env_url = routing.environment_url(first.environment, settings)
+        first_url = routing.deployment_url(first, settings)
+    port = caddy.settings.public_port
+    assert env_url == f"http://hello.localhost:{port}/"
+    assert first_url == f"http://{first_id[:8]}-hello.localhost:{port}/"
+    hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
+    assert through_proxy(caddy, host_of(env_url)).text == hello
+    assert through_proxy(caddy, host_of(first_url)).text == hello
+    missing = through_proxy(caddy, "nothing-hello.localhost")
+    assert (missing.status_code, missing.text) == (404, routing.NOT_FOUND_BODY)
+
+    # Chromium opens the environment URL by name (*.localhost is loopback to it).
+    page = browser.new_page()
+    page.goto(env_url)
+    assert page.inner_text("body").strip() == hello.strip()
+    page.close()
+
+    # Redeploy a new commit while a client requests the environment URL in a loop.
+    (stack.repo / "build.py").write_text(
+        (stack.repo / "build.py").read_text() + 'print("second build")\n'
+    )
+    git(stack.repo, "commit", "-q", "-am", "Second build")
+    poller = Poller(caddy, host_of(env_url))
+    poller.start()
+    started = time.monotonic()
+    with stack.sessions() as session:
+        second_id = redeploy(
+            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
+        ).id
+    second = stack.wait_for(second_id, {S.RUNNING, S.FAILED})
+    assert second.status is S.RUNNING, (second.error, child.log_tail())
+    stack.wait_for(first_id, {S.SUPERSEDED})
+    with stack.sessions() as session:
+        assert wait_exited(stack.container(stack.load(session, first_id))) == "exited"
+    time.sleep(1.0)  # and a while after the old runner stopped
+    poller.done.set()
+    poller.join(timeout=10)
+    elapsed = time.monotonic() - started
+    second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
+    print(
+        f"\nredeploy under load: {poller.total} requests in {elapsed:.1f} s, "
+        f"{len(poller.failures)} failed, answers {dict(poller.answers)}"
+    )
+    assert poller.failures == [], poller.failures[:5]
+    assert set(poller.answers) == {hello, second_hello}
+    assert poller.total > 50
+    # Now the environment answers from the new deployment only.
+    assert through_proxy(caddy, host_of(env_url)).text == second_hello
+
+    # The superseded deployment's URL is gone (Caddy's 404), and the page shows no address.
+    gone = through_proxy(caddy, host_of(first_url))
+    assert (gone.status_code, gone.text) == (404, routing.NOT_FOUND_BODY)
+    with stack.sessions() as session:
+        second_url = routing.deployment_url(stack.load(session, second_id), settings)
+        assert routing.deployment_url(stack.load(session, first_id), settings) is None
+    assert second_url is not None
+    assert through_proxy(caddy, host_of(second_url)).text == second_hello
+
+    # Stopping the running deployment takes its URLs away: 404, not a bad gateway.
+    with stack.sessions() as session:
+        cancel_deployment(session, deployment=stack.load(session, second_id), queue=queue)
+    stack.wait_for(second_id, {S.STOPPED})
+    with stack.sessions() as session:
+        assert wait_exited(stack.container(stack.load(session, second_id))) == "exited"
+    for url in (env_url, second_url):
+        answer = through_proxy(caddy, host_of(url))
+        assert (answer.status_code, answer.text) == (404, routing.NOT_FOUND_BODY)

@@ -1,0 +1,61 @@
+"""Live addresses in the UI: a running deployment shows its URL and its environment's;
+failed, stopped and superseded ones show none (no dead links)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import DeploymentStatus
+from app.services.deployments import transition
+from tests.fixtures.web import TwoTeams, log_in
+
+S = DeploymentStatus
+
+
+def move(sessions: sessionmaker[Session], deployment_id: str, *path: S, **values: object) -> None:
+    with sessions() as session:
+        for status in path:
+            assert transition(session, deployment_id=deployment_id, to=status, **values)
+        session.commit()
+
+
+def test_a_running_deployment_shows_its_url_and_its_environments(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    log_in(client, "alice@example.org")
+    alice = two_teams.alice
+    move(sessions, alice.deployment_id, S.BUILDING, S.RUNNING)
+    own = f"http://{alice.deployment_id[:8]}-shop.localhost:8080/"
+    page = client.get(f"/projects/shop/deployments/{alice.deployment_id}").text
+    assert f'<a class="live-url" href="{own}"' in page
+    assert '<a class="live-url" href="http://shop.localhost:8080/"' in page
+    project = client.get("/projects/shop").text
+    assert '<a class="live-url" href="http://shop.localhost:8080/"' in project  # environments
+    assert f'<a class="live-url" href="{own}"' in project  # latest deployments
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        (S.BUILDING, S.FAILED),
+        (S.BUILDING, S.RUNNING, S.STOPPED),
+        (S.BUILDING, S.RUNNING, S.SUPERSEDED),
+    ],
+    ids=["failed", "stopped", "superseded"],
+)
+def test_a_deployment_that_no_longer_runs_shows_no_address(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], path: tuple[S, ...]
+) -> None:
+    log_in(client, "alice@example.org")
+    alice = two_teams.alice
+    # host_port: a row written before runners stopped publishing ports keeps one.
+    move(sessions, alice.deployment_id, *path, host_port=41234)
+    page = client.get(f"/projects/shop/deployments/{alice.deployment_id}").text
+    assert f'data-status="{path[-1].value}"' in page
+    assert "live-url" not in page
+    assert "41234" not in page
+    project = client.get("/projects/shop").text
+    assert "live-url" not in project
+    assert "not running" in project
