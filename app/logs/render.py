@@ -129,16 +129,16 @@ def _apply_sgr(style: _Style, params: str) -> None:
             elif number == 4:
                 _set_flag(style, "underline", sub[:1] != ["0"])
             continue
-        code = _number(part or "0")
-        if code in (38, 48, 58):
+        value = _number(part or "0")
+        if value in (38, 48, 58):
             mode = parts[i] if i < len(parts) else ""
             width = 2 if mode == "5" else 4 if mode == "2" else 1
             colour = _colour(parts[i : i + width])
             i += width
-            if code != 58:  # 58 is the underline colour: not rendered
-                _set_colour(style, code, colour)
-        elif code is not None:
-            _apply_code(style, code)
+            if value != 58:  # 58 is the underline colour: not rendered
+                _set_colour(style, value, colour)
+        elif value is not None:
+            _apply_code(style, value)
 
 
 def _apply_code(style: _Style, code: int) -> None:
@@ -184,11 +184,13 @@ def _colour(args: list[str]) -> int | None:
     if not args:
         return None
     values = [_number(a) for a in args[1:]]
-    if args[0] == "5" and len(values) == 1 and values[0] is not None and values[0] <= 255:
-        return values[0]
-    if args[0] == "2" and len(values) == 3 and all(v is not None and v <= 255 for v in values):
-        r, g, b = values  # type: ignore[misc]
-        return _nearest_xterm(r, g, b)
+    numbers = [v for v in values if v is not None and v <= 255]
+    if len(numbers) != len(values):
+        return None
+    if args[0] == "5" and len(numbers) == 1:
+        return numbers[0]
+    if args[0] == "2" and len(numbers) == 3:
+        return _nearest_xterm(*numbers)
     return None
 
 

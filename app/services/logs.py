@@ -194,7 +194,7 @@ class LogFilters:
             branch=branch or None,
             deployment=deployment or None,
             stream=stream,  # type: ignore[arg-type]
-            level=level,  # type: ignore[arg-type]
+            level=level,
             q=q or None,
             regex=regex,
             since=(since or "").strip() or None,

@@ -134,7 +134,8 @@ async def tail_logs(
         query = build_query(
             scope=req.scope, filters=req.checked(), store=store, now_ns=time.time_ns()
         )
-        position = LogCursor.decode(last_event_id or cursor) if (last_event_id or cursor) else None
+        resume_from = last_event_id or cursor
+        position = LogCursor.decode(resume_from) if resume_from else None
     except (InvalidLogParams, InvalidQuery) as exc:
         raise _fail(exc) from exc
     events = tail_events(store, query, position, max_chars=None)
