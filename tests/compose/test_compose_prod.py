@@ -44,6 +44,7 @@ def test_services(prod: dict[str, Any]) -> None:
         "docker-proxy-alloy",
         "loki",
         "alloy",
+        "proxy",
     }
 
 
@@ -167,9 +168,9 @@ def test_app_and_worker(prod: dict[str, Any]) -> None:
         assert env["DEVPUSH_DATABASE_URL"].startswith("postgresql+psycopg://devpush:")
         assert env["DEVPUSH_QUEUE_URL"] == "redis://redis:6379/0"
     assert "runner" in services["app"]["networks"]
-    # The worker checks a runner's port by its name on the runner network.
+    # The worker reaches a runner by its name on the runner network.
     assert "runner" in services["worker"]["networks"]
-    assert services["worker"]["environment"]["DEVPUSH_RUNNER_READY_VIA"] == "runner_network"
+    assert services["worker"]["environment"]["DEVPUSH_RUNNER_ADDRESS"] == "container_name"
     # The app's port is published on loopback unless the admin says otherwise.
     assert services["app"]["ports"][0]["host_ip"] == "127.0.0.1"
 

@@ -43,6 +43,7 @@ def test_services(vl: dict[str, Any]) -> None:
         "docker-proxy-worker",
         "victorialogs",
         "otelcol",
+        "proxy",
     }
 
 
@@ -149,7 +150,8 @@ def test_no_docker_api_for_the_collector(vl: dict[str, Any]) -> None:
 
 def test_only_the_app_publishes_a_port(vl: dict[str, Any]) -> None:
     published = {name for name, service in vl["services"].items() if service.get("ports")}
-    assert published == {"app"}
+    # And the proxy, which serves the deployments (tests/compose/test_compose_proxy.py).
+    assert published == {"app", "proxy"}
     assert vl["services"]["app"]["ports"][0]["host_ip"] == "127.0.0.1"
 
 

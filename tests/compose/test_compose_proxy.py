@@ -1,0 +1,78 @@
+"""The proxy service of docker-compose.yml: Caddy serving the deployment URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.core.config import Settings
+from app.services.routing import build_config
+from tests.compose.conftest import REPO, LoadCompose
+from tests.compose.test_compose_prod import PROD, binds, versions
+
+INITIAL = REPO / "Docker" / "caddy" / "initial.json"
+
+
+@pytest.fixture(scope="module")
+def prod(load_compose: LoadCompose) -> dict[str, Any]:
+    return load_compose(PROD)
+
+
+def compose_settings(service: dict[str, Any]) -> Settings:
+    """The Settings the app or worker reads in the stack (without a .env)."""
+    env = {k.removeprefix("DEVPUSH_").lower(): v for k, v in service["environment"].items()}
+    return Settings(_env_file=None, **{**env, "secret_key": "from-dot-env"})
+
+
+def test_official_image_pinned_in_versions_env(prod: dict[str, Any]) -> None:
+    proxy = prod["services"]["proxy"]
+    assert proxy["image"] == f"caddy:{versions()['CADDY_VERSION']}"
+    assert proxy["command"] == ["caddy", "run", "--config", "/etc/caddy/initial.json", "--resume"]
+    assert proxy["restart"] == "unless-stopped"
+
+
+def test_published_ports_and_state(prod: dict[str, Any]) -> None:
+    proxy = prod["services"]["proxy"]
+    published = {(p["target"], p.get("protocol", "tcp")): p["published"] for p in proxy["ports"]}
+    assert published == {(80, "tcp"): "80", (443, "tcp"): "443", (443, "udp"): "443"}
+    assert binds(proxy) == {
+        "/etc/caddy/initial.json": ("./Docker/caddy/initial.json", True),
+        "/data": ("/srv/devpush/caddy/data", False),
+        "/config": ("/srv/devpush/caddy/config", False),
+        "/run/devpush-proxy": ("/srv/devpush/caddy/admin", False),
+    }
+    # The app's uid (Docker/Dockerfile.app), so the worker may use the admin socket.
+    assert proxy["user"] == "10001:10001"
+
+
+def test_admin_socket_only_for_the_worker(prod: dict[str, Any]) -> None:
+    services = prod["services"]
+    sharing = {
+        name
+        for name, service in services.items()
+        if any(v["source"] == "/srv/devpush/caddy/admin" for v in service.get("volumes", []))
+    }
+    assert sharing == {"proxy", "worker"}
+    # No admin port on any network: runners share the runner network with the proxy.
+    assert set(services["proxy"]["networks"]) == {"default", "runner"}
+    assert "expose" not in services["proxy"]
+    worker = compose_settings(services["worker"])
+    assert worker.proxy_admin_url == "unix:///run/devpush-proxy/admin.sock"
+    assert worker.runner_address == "container_name"
+    assert "/data" in binds(services["worker"])
+
+
+def test_initial_config_is_what_the_worker_loads_for_no_routes(prod: dict[str, Any]) -> None:
+    # Same admin endpoint and server as the worker's config: a load never moves them.
+    worker = compose_settings(prod["services"]["worker"])
+    assert json.loads(INITIAL.read_text()) == build_config([], worker)
+    assert (worker.public_scheme, worker.proxy_persist_config) == ("https", True)
+
+
+def test_links_use_https_without_a_port(prod: dict[str, Any]) -> None:
+    from app.services.routing import public_url
+
+    app = compose_settings(prod["services"]["app"])
+    assert public_url("shop.example.com", app) == "https://shop.example.com/"
