@@ -12,8 +12,9 @@
 #     the data directory (default ./data);
 #   - creates a first user, admin@localhost, when the server has none, with a generated
 #     password kept in <data>/admin-password (mode 0600);
-#   - starts the Docker socket proxy (the worker's door), the log pipeline, the deploy
-#     worker and the web app on 127.0.0.1; stops them all on Ctrl-C. The pipeline is
+#   - starts the Docker socket proxy (the worker's door), Caddy (the reverse proxy that
+#     serves deployments at http://<name>.localhost:PROXY_PORT/), the log pipeline, the
+#     deploy worker and the web app on 127.0.0.1; stops them all on Ctrl-C. The pipeline is
 #     the embedded one by default: VictoriaLogs and the collector that
 #     scripts/dev/logstack.sh builds from source into the cache (once, by
 #     test-deps.sh), with their state under <data>/local so logs outlive a restart;
@@ -24,20 +25,25 @@ set -Eeuo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ADMIN_EMAIL=admin@localhost
 PORT=8000
+PROXY_PORT=8080
 DATA_DIR="$REPO_ROOT/data"
 LOG_STORE=victorialogs
 PIDS=()
 
 usage() {
   cat <<EOF
-Usage: $(basename "$0") [--port PORT] [--data-dir DIR] [--log-store STORE] [--help]
+Usage: $(basename "$0") [--port PORT] [--proxy-port PORT] [--data-dir DIR]
+       [--log-store STORE] [--help]
 
 Runs devpush locally (as root on Debian): provisions Docker, the runner images and the
 log stack, migrates the database, creates admin@localhost on first run, then starts the
-socket proxy, the log store and its collector, the deploy worker and the web app on
-http://127.0.0.1:PORT. Ctrl-C stops everything.
+socket proxy, Caddy, the log store and its collector, the deploy worker and the web app
+on http://127.0.0.1:PORT. Deployments answer through Caddy at
+http://<project>.localhost:PROXY_PORT/ (browsers resolve *.localhost to this machine).
+Ctrl-C stops everything.
 
   --port PORT        port of the web app on 127.0.0.1 (default 8000)
+  --proxy-port PORT  port of the deployments' URLs on 127.0.0.1 (default 8080)
   --data-dir DIR     database, queue, secrets, logs and process logs (default ./data)
   --log-store STORE  victorialogs (default: VictoriaLogs and the OpenTelemetry
                      Collector, built from source once) or loki (Loki and Alloy
@@ -58,6 +64,11 @@ parse_args() {
       --port)
         [[ ${2:-} =~ ^[0-9]+$ ]] || { err "--port needs a number"; exit 2; }
         PORT=$2
+        shift 2
+        ;;
+      --proxy-port)
+        [[ ${2:-} =~ ^[0-9]+$ ]] || { err "--proxy-port needs a number"; exit 2; }
+        PROXY_PORT=$2
         shift 2
         ;;
       --log-store)
@@ -101,6 +112,12 @@ configure() {
   export DEVPUSH_QUEUE_URL="sqlite:///$DATA_DIR/queue.sqlite3"
   DEVPUSH_SECRET_KEY=$(secret_file "$DATA_DIR/secret-key")
   export DEVPUSH_SECRET_KEY
+  # Deployment URLs: http://<name>.localhost:PROXY_PORT/, served by Caddy on loopback.
+  export DEVPUSH_DOMAIN=localhost
+  export DEVPUSH_PUBLIC_SCHEME=http
+  export DEVPUSH_PUBLIC_PORT="$PROXY_PORT"
+  export DEVPUSH_PROXY_BIND=127.0.0.1
+  export DEVPUSH_RUNNER_ADDRESS=container_ip
 }
 
 ensure_first_user() {
@@ -128,7 +145,7 @@ import os, signal, socket, subprocess, sys, threading
 from pathlib import Path
 
 from app.core.config import get_settings
-from app.local import alloy, loki, otelcol, socket_proxy, victorialogs
+from app.local import alloy, caddy, loki, otelcol, socket_proxy, victorialogs
 from app.local.binaries import BinaryNotFoundError
 
 state = Path(os.environ["LOCAL_STATE"])
@@ -187,6 +204,10 @@ children = []
 try:
     worker_door = door(socket_proxy.WORKER_DOOR)
     children.append(worker_door)
+    proxy_settings = get_settings().model_copy(
+        update={"proxy_admin_url": f"http://127.0.0.1:{free_port()}"}
+    )
+    children.append(caddy.start_caddy(settings=proxy_settings, state_dir=state / "caddy"))
     backend = os.environ["LOG_STORE"]
     try:
         url = start_victorialogs_stack() if backend == "victorialogs" else start_loki_stack()
@@ -195,6 +216,7 @@ try:
         sys.exit(1)
     settings = [
         f"DEVPUSH_DOCKER_HOST={worker_door.url}",
+        f"DEVPUSH_PROXY_ADMIN_URL={proxy_settings.proxy_admin_url}",
         f"DEVPUSH_LOG_STORE={backend}",
         f"DEVPUSH_LOG_STORE_URL={url}",
     ]
@@ -223,7 +245,9 @@ start_pipeline() {
   local key value
   while IFS='=' read -r key value; do
     case $key in
-      DEVPUSH_DOCKER_HOST | DEVPUSH_LOG_STORE | DEVPUSH_LOG_STORE_URL) export "$key=$value" ;;
+      DEVPUSH_DOCKER_HOST | DEVPUSH_PROXY_ADMIN_URL | DEVPUSH_LOG_STORE | DEVPUSH_LOG_STORE_URL)
+        export "$key=$value"
+        ;;
     esac
   done <"$DATA_DIR/local/pipeline.env"
 }
@@ -276,6 +300,10 @@ main() {
     err "127.0.0.1:$PORT is in use: stop what listens there or pass --port"
     exit 1
   fi
+  if port_in_use "$PROXY_PORT"; then
+    err "127.0.0.1:$PROXY_PORT is in use: stop what listens there or pass --proxy-port"
+    exit 1
+  fi
   cd "$REPO_ROOT"
   scripts/dev/test-deps.sh
   info "installing Python dependencies"
@@ -287,13 +315,19 @@ main() {
 
   trap stop_all EXIT
   trap 'exit 130' INT TERM
-  info "starting the Docker socket proxy and the log pipeline"
+  info "starting the Docker socket proxy, Caddy and the log pipeline"
   start_pipeline
+  # Routes of deployments still running from an earlier run (the worker keeps them current).
+  "$REPO_ROOT/.venv/bin/python" -m app.workers.tasks.routes >>"$DATA_DIR/local/worker.log" 2>&1 ||
+    err "could not load the routes into Caddy yet (see $DATA_DIR/local/worker.log)"
   start_child worker "$REPO_ROOT/.venv/bin/python" -m app.workers
   start_child app "$REPO_ROOT/.venv/bin/uvicorn" app.main:app --host 127.0.0.1 --port "$PORT"
   wait_for_app
 
   info "devpush is running: http://127.0.0.1:$PORT"
+  info "deployments answer at http://<project>.localhost:$PROXY_PORT/ (production),"
+  info "  http://<environment>-<project>.localhost:$PROXY_PORT/ and"
+  info "  http://<deployment-id>-<project>.localhost:$PROXY_PORT/ (one deployment)"
   if [[ -s $DATA_DIR/admin-password ]]; then
     info "log in as $ADMIN_EMAIL with the password in $DATA_DIR/admin-password (first run's)"
   fi

@@ -3,7 +3,8 @@
 #
 # What it does (each step skips itself when already done, so it is safe to rerun):
 #   - installs Debian packages: the Docker engine (docker.io), HAProxy (the
-#     Docker socket proxy in tests), busybox-static and debootstrap (runner
+#     Docker socket proxy in tests), Caddy (the reverse proxy of deployment URLs;
+#     its Debian service is left alone: devpush runs caddy itself), busybox-static and debootstrap (runner
 #     images), PostgreSQL, Chromium, shellcheck, git;
 #   - starts dockerd when it is not answering, and waits for it;
 #   - starts PostgreSQL and creates the `devpush_test` role and database;
@@ -20,7 +21,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/dev/images.sh
 source "$REPO_ROOT/scripts/dev/images.sh"
 
-APT_PACKAGES=(docker.io haproxy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates)
+APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates)
 PG_ROLE=devpush_test
 # Another apt (unattended-upgrades, cloud-init) often holds these on a fresh machine: wait for
 # it, up to DEVPUSH_DPKG_LOCK_TIMEOUT seconds, rather than fail at once.
@@ -32,7 +33,7 @@ usage() {
 Usage: $(basename "$0") [--help]
 
 Installs and starts what the tests need on Debian (run as root): Docker engine,
-HAProxy, PostgreSQL, Chromium, shellcheck, uv, and the local test images.
+HAProxy, Caddy, PostgreSQL, Chromium, shellcheck, uv, and the local test images.
 Safe to run again: finished steps are skipped.
 
 When another package manager holds the dpkg or apt lock, it waits for it up to
@@ -102,6 +103,15 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Debian's caddy package enables a service serving :80 and its admin API on :2019;
+# devpush starts caddy itself (app/local/caddy.py), so the service must not hold them.
+disable_caddy_service() {
+  if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet caddy.service 2>/dev/null; then
+    info "disabling Debian's caddy service (devpush runs its own Caddy)"
+    systemctl disable --now caddy.service
+  fi
+}
+
 start_dockerd() {
   if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     info "Docker engine answering"
@@ -157,6 +167,7 @@ main() {
   fi
   check_platform
   install_packages
+  disable_caddy_service
   start_dockerd
   start_postgres
   install_uv

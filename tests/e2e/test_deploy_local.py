@@ -54,9 +54,15 @@ def test_help_and_unknown_arguments() -> None:
     assert "--log-store takes victorialogs or loki" in done.stderr
 
 
-def run_until_ready(port: int, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def run_until_ready(
+    port: int, data_dir: Path, proxy_port: int
+) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [str(SCRIPT), "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            str(SCRIPT),
+            *("--port", str(port), "--proxy-port", str(proxy_port)),
+            *("--data-dir", str(data_dir)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -86,11 +92,17 @@ def interrupt(process: subprocess.Popen[str]) -> int:
 
 
 def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    process, output = run_until_ready(port, tmp_path)
+    port, web_port = free_port(), free_port()
+    process, output = run_until_ready(port, tmp_path, web_port)
     try:
         assert "Created user admin@localhost" in output
         assert f"devpush is running: http://127.0.0.1:{port}" in output
+        # Caddy serves the deployment URLs on the proxy port; no deployment yet: its 404.
+        assert f"deployments answer at http://<project>.localhost:{web_port}/" in output
+        answer = httpx.get(
+            f"http://127.0.0.1:{web_port}/", headers={"Host": "shop.localhost"}, timeout=5
+        )
+        assert (answer.status_code, answer.headers["server"]) == (404, "Caddy")
         # The embedded log stack runs by default, and the app is pointed at it.
         assert "Logs: the collector ships runner logs to VictoriaLogs at" in output
         page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=10)
@@ -100,6 +112,8 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         pipeline = dict(
             line.split("=", 1) for line in (tmp_path / "local" / "pipeline.env").read_text().split()
         )
+        admin_url = pipeline["DEVPUSH_PROXY_ADMIN_URL"]
+        assert httpx.get(f"{admin_url}/config/", timeout=5).json()["apps"]["http"]
         proxy_port = int(pipeline["DEVPUSH_DOCKER_HOST"].rsplit(":", 1)[1])
         assert httpx.get(f"http://127.0.0.1:{proxy_port}/_ping", timeout=5).text == "OK"
         assert pipeline["DEVPUSH_LOG_STORE"] == "victorialogs"
@@ -112,12 +126,13 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         code = interrupt(process)
     assert code == 130
     assert not listening(port)
+    assert not listening(web_port)
     assert not listening(proxy_port)
     assert not listening(store_port)
 
     # Again: nothing is re-created, the first password still stands.
     password = (tmp_path / "admin-password").read_text()
-    process, output = run_until_ready(port, tmp_path)
+    process, output = run_until_ready(port, tmp_path, web_port)
     assert interrupt(process) == 130
     assert "already exists; nothing changed" in output
     assert (tmp_path / "admin-password").read_text() == password

@@ -50,3 +50,13 @@ def refresh(ctx: WorkerContext) -> bool:
         else:
             return True
     return False
+
+
+if __name__ == "__main__":
+    # ``python -m app.workers.tasks.routes``: load the routes once (the local run's start).
+    import sys
+
+    from app.workers.tasks.context import worker_context
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(0 if refresh(worker_context()) else 1)
