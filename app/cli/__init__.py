@@ -18,7 +18,15 @@ app = typer.Typer(
 )
 
 #: Modules under app.cli that register commands, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("auth", "projects", "deploy", "logs", "admin")
+_COMMAND_MODULES = (
+    "auth",
+    "projects",
+    "project_settings",
+    "deploy",
+    "logs",
+    "members",
+    "admin",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}").register(app)

@@ -74,5 +74,50 @@ def ensure_user(
     console.print(safe(messages[result.outcome]))
 
 
+@admin.command("add-user")
+def add_user(
+    email: Annotated[str, typer.Option(help="E-mail of the new user")],
+    password: Annotated[
+        str, typer.Option(help="At least 8 characters", envvar="DEVPUSH_USER_PASSWORD")
+    ],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    team: Annotated[
+        str | None, typer.Option(help="Slug of an existing team; default: a team of their own")
+    ] = None,
+    role: Annotated[str, typer.Option(help="Role in --team: member or owner")] = "member",
+    is_admin: Annotated[bool, typer.Option("--admin", help="May add users too")] = False,
+) -> None:
+    """Add a user to the server, in an existing team or a team of their own."""
+    config, db = server_module("core.config"), server_module("core.db")
+    users, models = server_module("services.users"), server_module("models")
+    from sqlalchemy import select
+
+    engine = db.create_db_engine(config.get_settings().database_url)
+    try:
+        with db.session_scope(db.session_factory(engine)) as session:
+            team_row = None
+            if team is not None:
+                team_row = session.scalar(select(models.Team).where(models.Team.slug == team))
+                if team_row is None:
+                    raise fail(f"no team with the slug {team!r}")
+            user, team_row = users.add_user(
+                session,
+                email=email,
+                password=password,
+                name=name,
+                team=team_row,
+                role=models.TeamRole(role),
+                admin=is_admin,
+            )
+            message = f"Added {user.email} to team {team_row.name!r} ({team_row.slug})."
+    except users.UserExistsError as exc:
+        raise fail(f"a user with the e-mail {email} exists") from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        engine.dispose()
+    console.print(safe(message))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(admin, name="admin")

@@ -13,6 +13,7 @@ from app.api.deps import ApiOwnerProject, ApiProject, FernetDep, QueueDep, Sessi
 from app.routers.api.v1.projects import _detail
 from app.routers.api.v1.schemas import ProjectDetail, VariablesIn, VariablesPublic
 from app.services import project_settings as settings_service
+from app.services import projects as project_service
 
 router = APIRouter(prefix="/projects", tags=["project settings"])
 
@@ -69,8 +70,14 @@ def set_variables(
 ) -> VariablesPublic:
     """Add or replace variables of a scope (``shared`` or an environment's name)."""
     try:
+        values = {**project_service.parse_env_lines(body.text), **body.values}
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if not values:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no variable given")
+    try:
         settings_service.set_variables(
-            session, project=project, scope=scope, values=body.values, fernet=fernet
+            session, project=project, scope=scope, values=values, fernet=fernet
         )
     except settings_service.EnvironmentNotFoundError as exc:
         raise _not_found_environment(exc) from exc

@@ -119,8 +119,12 @@ class ProjectDetail(ProjectPublic):
 
 
 class VariablesIn(BaseModel):
-    #: Names and values to add or replace; other variables of the scope stay.
-    values: dict[str, str]
+    """Variables to add or replace; the scope's other variables stay."""
+
+    #: Names and values.
+    values: dict[str, str] = Field(default_factory=dict)
+    #: ``.env`` text (quotes, ``export``, multi-line values), read before ``values``.
+    text: str = Field(default="", max_length=200_000)
 
 
 class VariablesPublic(BaseModel):
