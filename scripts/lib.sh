@@ -194,8 +194,8 @@ stack_components() {
   local stack
   stack=$(log_stack) || return 1
   case $stack in
-    loki) printf '%s\n' postgres redis loki docker-proxy alloy app worker ;;
-    victorialogs) printf '%s\n' postgres redis victorialogs docker-proxy otelcol app worker ;;
+    loki) printf '%s\n' postgres redis loki docker-proxy alloy proxy app worker ;;
+    victorialogs) printf '%s\n' postgres redis victorialogs docker-proxy otelcol proxy app worker ;;
   esac
 }
 
@@ -205,7 +205,7 @@ component_services() {
   local stack
   stack=$(log_stack) || return 1
   case $stack:$1 in
-    *:app | *:worker | *:postgres | *:redis) printf '%s\n' "$1" ;;
+    *:app | *:worker | *:postgres | *:redis | *:proxy) printf '%s\n' "$1" ;;
     loki:alloy | loki:loki | victorialogs:victorialogs | victorialogs:otelcol) printf '%s\n' "$1" ;;
     loki:docker-proxy) printf '%s\n' docker-proxy-worker docker-proxy-alloy ;;
     victorialogs:docker-proxy) printf '%s\n' docker-proxy-worker ;;

@@ -49,6 +49,9 @@ main() {
     shift
   done
   run mkdir -p "$REPO_ROOT/data/alloy" "$REPO_ROOT/data/otelcol" "$REPO_ROOT/data/victorialogs" "$REPO_ROOT/data/app"
+  # The proxy runs as the app's uid (10001): its state and admin socket are that uid's.
+  run install -d -m 0700 -o 10001 -g 10001 "$REPO_ROOT/data/caddy" "$REPO_ROOT/data/caddy/data" \
+    "$REPO_ROOT/data/caddy/config" "$REPO_ROOT/data/caddy/admin"
   if [[ ! -f $REPO_ROOT/.env ]]; then
     if is_dry_run; then
       printf '+ write %s (development values)\n' "$REPO_ROOT/.env"

@@ -9,6 +9,7 @@
 #     /srv/devpush, including /srv/devpush/alloy (Alloy's tail positions) and
 #     /srv/devpush/{victorialogs,otelcol} (the VictoriaLogs stack's state, made
 #     whichever stack runs, so switching later needs no new directory);
+#     and /srv/devpush/caddy (the proxy's certificates, saved routes, admin socket);
 #   - fetches the release tarball of the version it installs (never a branch)
 #     into /opt/devpush, writes /opt/devpush/.env with generated secrets and
 #     the log stack (--log-stack) once, and starts the stack with Compose
@@ -116,6 +117,12 @@ create_dirs() {
   run install -d -m 0755 "$DEVPUSH_DATA_ROOT/victorialogs"
   # App and worker data; the containers run as uid 10001 (Docker/Dockerfile.app).
   run install -d -m 0750 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/data"
+  # The proxy (Caddy, uid 10001 too): certificates, its saved routes, its admin socket.
+  run install -d -m 0750 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/caddy"
+  local dir
+  for dir in data config admin; do
+    run install -d -m 0700 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/caddy/$dir"
+  done
   run install -d -m 0755 "$DEVPUSH_APP_DIR"
 }
 
@@ -151,6 +158,11 @@ POSTGRES_PASSWORD=$(random_hex)
 # The log stack: loki (Alloy -> Loki) or victorialogs (OpenTelemetry Collector ->
 # VictoriaLogs). The scripts read it to pick the Compose files; see docs/logging.md.
 DEVPUSH_LOG_STACK=$stack
+# Deployment URLs: https://<project>.DOMAIN, https://<env>-<project>.DOMAIN and
+# https://<id>-<project>.DOMAIN; point DOMAIN and *.DOMAIN at this machine (docs/routing.md).
+DEVPUSH_DOMAIN=localhost
+# The ACME account of the certificates (optional).
+#DEVPUSH_ACME_EMAIL=ops@example.com
 ENV
   )
   info "wrote $env_file with generated secrets"
