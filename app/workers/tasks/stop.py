@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
+
+from docker.errors import NotFound
 
 from app.models import Deployment
 from app.services import docker as runner
@@ -28,6 +31,18 @@ def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
         container_id or runner.container_name(deployment_id),
         timeout=ctx.settings.runner_stop_timeout_seconds,
     )
+    if deployment is None:
+        # Deleted with its environment or project: nothing will show it again.
+        remove_runner(ctx, container_id or runner.container_name(deployment_id))
+
+
+def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
+    """Remove a runner container (stopped or not); a missing one is fine."""
+    container = runner.get_container(ctx.docker, id_or_name)
+    if container is not None:
+        with contextlib.suppress(NotFound):  # removed meanwhile
+            container.remove(force=True)
+        log.info("removed runner %s of a deleted deployment", id_or_name)
 
 
 def run_cleanup(*, ctx: WorkerContext) -> list[str]:
