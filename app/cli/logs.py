@@ -25,6 +25,8 @@ from app.cli.config import NotLoggedInError, load_config
 from app.cli.terminal import coloured, safe
 
 console = Console(highlight=False, soft_wrap=True)
+#: The server's page says ``partial``: a clustered log store answered without some nodes.
+PARTIAL_NOTICE: Final = "some log storage nodes did not answer: lines may be missing"
 
 #: Seconds before the tail reconnects after the log store failed or the connection dropped.
 RECONNECT_SECONDS: Final = 5.0
@@ -52,6 +54,12 @@ def _print(item: dict[str, Any], *, as_json: bool) -> None:
     sys.stdout.flush()
 
 
+def _warn_partial(page: dict[str, Any]) -> None:
+    if page.get("partial"):
+        err = Console(stderr=True)
+        err.print(safe("warning:", "yellow") + safe(" " + PARTIAL_NOTICE))
+
+
 def _environment_id(client: ApiClient, project: str, env: str) -> str:
     detail = client.get(f"/projects/{project}")
     for environment in detail["environments"]:
@@ -67,6 +75,7 @@ def _history(
     """The range oldest first, a page at a time; with ``lines``, only the newest ones."""
     if lines is not None:
         page = client.get(path, params={**params, "limit": lines, "direction": "backward"})
+        _warn_partial(page)
         items = page["items"]
         yield from reversed(items)
         # Newest first: the last item at the newest timestamp has seen every key there.
@@ -75,6 +84,7 @@ def _history(
         return
     page = client.get(path, params={**params, "limit": PAGE_SIZE, "direction": "forward"})
     while True:
+        _warn_partial(page)
         yield from page["items"]
         if not page["next"]:
             yield {"end": page["end"]}

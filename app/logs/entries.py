@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -59,3 +59,12 @@ class VolumeSeries:
 
     labels: Mapping[str, str] = field(hash=False)
     points: tuple[VolumePoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One range answer of a backend; ``partial`` when some storage nodes did not answer
+    (a clustered store's partial response): lines may be missing from it."""
+
+    entries: Sequence[LogEntry]
+    partial: bool = False

@@ -38,6 +38,11 @@ class LogStoreTimeout(LogStoreUnavailable):
     """The store did not answer within ``Settings.log_store_timeout_seconds``."""
 
 
+class LogStorePartial(LogStoreUnavailable):
+    """Some storage nodes of a clustered store did not answer, where a partial answer
+    can't do (the live tail: moving past it would skip their lines for good)."""
+
+
 class LogStoreQueryError(LogStoreError):
     """The store refused the query (a 4xx): the message is the store's own."""
 

@@ -113,6 +113,7 @@ class LogPage:
     cursor: LogCursor | None  # pass back to get the next page
     exhausted: bool  # nothing more in the query's range
     skipped_ns: tuple[int, ...] = ()  # timestamps with more entries than one answer holds
+    partial: bool = False  # some storage nodes did not answer: lines may be missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ class PageSlice:
     cursor: LogCursor | None  # where the next request starts (None: nothing delivered yet)
     exhausted: bool  # the window holds nothing more
     skipped_ns: int | None = None  # a timestamp given up on (see module docstring)
+    partial: bool = False  # the store's answer lacked some storage nodes
 
 
 def window(

@@ -17,13 +17,13 @@ import asyncio
 import dataclasses
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Final, Protocol
 
 from app.core.config import Settings
-from app.logs.entries import LogEntry, VolumeSeries
-from app.logs.errors import InvalidQuery
+from app.logs.entries import Fetched, VolumeSeries
+from app.logs.errors import InvalidQuery, LogStorePartial
 from app.logs.levels import detect_level
 from app.logs.paging import (
     MAX_AHEAD,
@@ -91,8 +91,9 @@ class PagedStore(ABC):
         start_ns: int | None,
         end_ns: int | None,
         limit: int,
-    ) -> Sequence[LogEntry]:
-        """The first ``limit`` entries of ``[start, end)`` in ``direction`` order."""
+    ) -> Fetched:
+        """The first ``limit`` entries of ``[start, end)`` in ``direction`` order; a
+        clustered store that answered without some nodes says so (``Fetched.partial``)."""
 
     def validate(self, query: LogQuery) -> None:
         self.compile(query)
@@ -121,6 +122,10 @@ class PagedStore(ABC):
           that window, the rest wait for the settled pass.
 
         A late line may so come after newer ones; per stream, order is kept.
+
+        A partial answer (a storage node down) raises :class:`LogStorePartial` instead of
+        moving on: the position stays before the missing lines, so a tail resumed from
+        the last item's cursor once the node is back delivers them, with no gap.
         """
         forward = dataclasses.replace(query, direction="forward")
         settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
@@ -134,8 +139,10 @@ class PagedStore(ABC):
             settled_end = min(now - settle_ns, end)
             # The settled window: the position moves through every entry in it.
             while True:
-                page = await self._page(
-                    forward, cursor=position.settled, start_ns=None, end_ns=settled_end
+                page = _whole(
+                    await self._page(
+                        forward, cursor=position.settled, start_ns=None, end_ns=settled_end
+                    )
                 )
                 for item in page.items:
                     delivered = position.covers(item.entry)  # earlier, from the fresh window
@@ -150,7 +157,7 @@ class PagedStore(ABC):
             if end > settled_end and len(position.ahead) < MAX_AHEAD:
                 fresh = dataclasses.replace(forward, limit=MAX_AHEAD)
                 start = max(settled_end, position.timestamp_ns)
-                page = await self._page(fresh, cursor=None, start_ns=start, end_ns=end)
+                page = _whole(await self._page(fresh, cursor=None, start_ns=start, end_ns=end))
                 for item in page.items:
                     if len(position.ahead) >= MAX_AHEAD:
                         break
@@ -174,7 +181,7 @@ class PagedStore(ABC):
         items: list[PagedEntry] = []
         skipped: list[int] = []
         position = cursor
-        exhausted = False
+        exhausted = partial = False
         for _ in range(MAX_ROUND_TRIPS):
             piece = await self._slice(
                 text,
@@ -184,6 +191,7 @@ class PagedStore(ABC):
                 start_ns=start_ns,
                 end_ns=end_ns,
             )
+            partial = partial or piece.partial
             if piece.skipped_ns is not None:
                 skipped.append(piece.skipped_ns)
             items += [
@@ -196,7 +204,11 @@ class PagedStore(ABC):
             if exhausted or len(items) >= query.limit:
                 break
         return LogPage(
-            items=tuple(items), cursor=position, exhausted=exhausted, skipped_ns=tuple(skipped)
+            items=tuple(items),
+            cursor=position,
+            exhausted=exhausted,
+            skipped_ns=tuple(skipped),
+            partial=partial,
         )
 
     async def _slice(
@@ -220,6 +232,21 @@ class PagedStore(ABC):
         answer = await self.fetch(
             text, direction=direction, start_ns=start, end_ns=end, limit=requested
         )
-        return take(
-            answer, cursor=cursor, direction=direction, page_size=page_size, requested=requested
+        piece = take(
+            answer.entries,
+            cursor=cursor,
+            direction=direction,
+            page_size=page_size,
+            requested=requested,
         )
+        return dataclasses.replace(piece, partial=answer.partial) if answer.partial else piece
+
+
+def _whole(page: LogPage) -> LogPage:
+    """``page``, unless the store answered without some of its nodes (see ``tail``)."""
+    if page.partial:
+        raise LogStorePartial(
+            "some log storage nodes did not answer; the live tail waits for them",
+            status_code=502,
+        )
+    return page

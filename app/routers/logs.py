@@ -34,6 +34,7 @@ from app.logs.store import LogStore
 from app.models import Project
 from app.routers.rendering import render
 from app.services.logs import (
+    PARTIAL_RESULTS,
     RANGE_PRESETS,
     Bar,
     FilterNotFound,
@@ -190,6 +191,7 @@ def _panel(
         "base": base,
         "lines": lines[::-1] if query.direction == "backward" else lines,
         "older_url": older,
+        "partial": PARTIAL_RESULTS if page.partial else None,
         "stream_url": stream,
         "download_txt": _url(f"{base}/download", {**fixed, "format": "txt"}),
         "download_ndjson": _url(f"{base}/download", {**fixed, "format": "ndjson"}),

@@ -26,6 +26,7 @@ from app.logs.errors import (
     InvalidQuery,
     InvalidSearch,
     LogStoreError,
+    LogStorePartial,
     LogStoreQueryError,
     LogStoreTimeout,
     LogStoreUnavailable,
@@ -49,6 +50,8 @@ STORE_UNREACHABLE: Final = (
     "show here once it answers. An admin can check DEVPUSH_LOG_STORE and "
     'DEVPUSH_LOG_STORE_URL (docs/logging.md, "Troubleshooting").'
 )
+#: What users read when a clustered store answered without some of its storage nodes.
+PARTIAL_RESULTS: Final = "Some log storage nodes did not answer: lines may be missing."
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
 
@@ -451,6 +454,8 @@ def problem_for(exc: LogStoreError | InvalidLogParams) -> Problem:
         return Problem(422, str(exc), "q")
     if isinstance(exc, InvalidQuery):
         return Problem(422, str(exc))
+    if isinstance(exc, LogStorePartial):
+        return Problem(503, f"{PARTIAL_RESULTS} The live view resumes once they answer.")
     if isinstance(exc, LogStoreTimeout):
         return Problem(503, "The log store did not answer in time. Try a shorter range.")
     if isinstance(exc, LogStoreUnavailable):

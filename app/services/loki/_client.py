@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
 from app.core.config import Settings
-from app.logs.entries import LogEntry, VolumePoint, VolumeSeries
+from app.logs.entries import Fetched, VolumePoint, VolumeSeries
 from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
 from app.logs.query import Direction, LogQuery
 from app.logs.store import PagedStore
@@ -67,13 +67,14 @@ class LokiStore(PagedStore):
         start_ns: int | None,
         end_ns: int | None,
         limit: int,
-    ) -> Sequence[LogEntry]:
+    ) -> Fetched:
         params = {"query": text, "limit": str(limit), "direction": direction}
         if start_ns is not None:
             params["start"] = str(start_ns)
         if end_ns is not None:
             params["end"] = str(end_ns)
-        return parse_streams(await self.query_range(params))
+        # Loki answers whole or fails: never partial.
+        return Fetched(parse_streams(await self.query_range(params)))
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         if query.start_ns is None or query.end_ns is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -11,7 +11,7 @@ import httpx
 
 from app.core.config import Settings
 from app.core.labels import STREAM_LABEL
-from app.logs.entries import LogEntry, VolumeSeries
+from app.logs.entries import Fetched, VolumeSeries
 from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
 from app.logs.query import Direction, LogQuery
 from app.logs.store import PagedStore
@@ -40,21 +40,31 @@ class VictoriaLogsStore(PagedStore):
         super().__init__(settings=settings, clock=clock)
         self._http = http
 
-    async def _post(
-        self, path: str, form: dict[str, str]
-    ) -> httpx.Response:
-        """POST ``form`` to ``path``; every transport and HTTP error is mapped here."""
-        try:
-            response = await self._http.post(path, data=form)
-        except httpx.RequestError as exc:
-            raise map_request_error(exc) from exc
+    async def _post(self, path: str, form: dict[str, str]) -> tuple[httpx.Response, bool]:
+        """POST ``form`` to ``path``: the answer, and whether it is partial.
+
+        A cluster front answers 502 when a storage node is down; asked again with
+        ``allow_partial_response=1`` it answers 200 with what the others hold, and no
+        marker: so the retry is what says the answer is partial. A single node never
+        answers 502. Every transport and HTTP error is mapped here.
+        """
+        response = await self._send(path, form)
+        partial = response.status_code == 502
+        if partial:
+            response = await self._send(path, {**form, "allow_partial_response": "1"})
         error = error_for_status(response)
         if error is not None:
             raise error
-        return response
+        return response, partial
+
+    async def _send(self, path: str, form: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._http.post(path, data=form)
+        except httpx.RequestError as exc:
+            raise map_request_error(exc) from exc
 
     async def _json(self, path: str, form: dict[str, str]) -> Any:
-        response = await self._post(path, form)
+        response, _partial = await self._post(path, form)
         try:
             return response.json()
         except ValueError as exc:
@@ -71,11 +81,11 @@ class VictoriaLogsStore(PagedStore):
         start_ns: int | None,
         end_ns: int | None,
         limit: int,
-    ) -> Sequence[LogEntry]:
+    ) -> Fetched:
         form = {"query": ordered(text, direction=direction, limit=limit)}
         form |= _range(start_ns, end_ns)
-        response = await self._post(QUERY, form)
-        return parse_lines(response.text)
+        response, partial = await self._post(QUERY, form)
+        return Fetched(parse_lines(response.text), partial=partial)
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         start, end = query.start_ns, query.end_ns

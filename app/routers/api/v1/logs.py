@@ -65,6 +65,7 @@ class LogPagePublic(BaseModel):
     start: str  # the range actually queried, Unix ns
     end: str
     skipped_ns: list[str] = []  # timestamps holding more lines than the store returns at once
+    partial: bool = False  # some log storage nodes did not answer: lines may be missing
 
 
 def _fail(exc: LogStoreError | InvalidLogParams) -> HTTPException:
@@ -108,6 +109,7 @@ async def list_logs(
         start=str(query.start_ns),
         end=str(query.end_ns),
         skipped_ns=[str(ns) for ns in page.skipped_ns],
+        partial=page.partial,
     )
 
 
