@@ -1,0 +1,172 @@
+"""Project settings on the real engine: a variable changed in the web app (and one set over
+the API) reaches the app at the next deployment, read through the real Caddy; deleting the
+project stops and removes its runner containers and its routes.
+
+The web app is the real one on the stack's database and SQLite queue; a real worker process
+consumes the queue (the fixtures of tests/e2e/test_deploy.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import docker
+import pytest
+from fastapi.testclient import TestClient
+
+from app.local import processes
+from app.local.caddy import Caddy
+from app.main import create_app
+from app.models import DeploymentStatus, Project, TeamMember, TeamRole
+from app.services import routing
+from app.services.tokens import create_token
+from app.services.users import create_user
+from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+    Stack,
+    app_url,
+    docker_engine,
+    make_stack,
+    worker,
+)
+from tests.e2e.test_routing import through_proxy
+from tests.fixtures.web import PASSWORD, csrf_token, log_in
+from tests.utils.git import git
+
+pytestmark = pytest.mark.docker
+
+S = DeploymentStatus
+
+GREET_APP = '''\
+"""Answers every GET with the value of $GREETING it started with."""
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Greet(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("GREETING=" + os.environ.get("GREETING", "") + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Greet).serve_forever()
+'''
+
+
+def _owner(stack: Stack) -> tuple[str, str]:
+    """A user owning the stack's team: their e-mail and an API token."""
+    email = "owner@example.org"
+    with stack.sessions() as session:
+        user = create_user(session, email=email, password=PASSWORD)
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.OWNER))
+        _, token = create_token(session, user=user, name="e2e")
+        session.commit()
+    return email, token
+
+
+def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
+    label = f"devpush.project_id={project_id}"
+    return [c.name for c in engine.containers.list(all=True, filters={"label": label})]
+
+
+def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runners(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+    worker: Callable[..., processes.Child],  # noqa: F811
+    caddy: Caddy,
+    docker_engine: docker.DockerClient,  # noqa: F811
+) -> None:
+    stack = make_stack(sqlite_url, build_command="")
+    (stack.repo / "greet.py").write_text(GREET_APP)
+    git(stack.repo, "add", "greet.py")
+    git(stack.repo, "commit", "-q", "-m", "Greet")
+    child = worker(stack.settings)
+    email, token = _owner(stack)
+    api = {"Authorization": f"Bearer {token}"}
+    host = routing.environment_host(
+        environment_name="production",
+        production=True,
+        project_slug="hello",
+        domain=stack.settings.domain,
+    )
+
+    # The web app enqueues on the same SQLite queue the worker process consumes.
+    with TestClient(create_app(stack.settings)) as client:
+        # Over the API: the start command and a shared variable, then a deploy.
+        response = client.patch(
+            "/api/v1/projects/hello", json={"start_command": "python3 greet.py"}, headers=api
+        )
+        assert response.status_code == 200, response.text
+        response = client.patch(
+            "/api/v1/projects/hello/variables/shared",
+            json={"values": {"GREETING": "first value"}},
+            headers=api,
+        )
+        assert response.status_code == 200, response.text
+        first_id = client.post("/api/v1/projects/hello/deployments", json={}, headers=api).json()[
+            "id"
+        ]
+        first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
+        assert first.status is S.RUNNING, (first.error, child.log_tail())
+        assert through_proxy(caddy, host).text == "GREETING=first value\n"
+
+        # In the web app: replace the value (write-only: the page never shows it), redeploy.
+        csrf = log_in(client, email)
+        response = client.post(
+            "/projects/hello/settings/variables",
+            data={
+                "scope": "shared",
+                "key": "GREETING",
+                "value": "second value",
+                "csrf_token": csrf,
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        page = client.get(response.headers["location"]).text
+        assert "Changes take effect at the next deployment" in page
+        assert "second value" not in page and "first value" not in page
+        # The running app keeps the value it started with until the next deployment.
+        assert httpx_text(app_url(stack, first)) == "GREETING=first value\n"
+        response = client.post(
+            f"/projects/hello/deployments/{first_id}/redeploy",
+            data={"csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        match = re.search(r"/deployments/([0-9a-f]{32})$", response.headers["location"])
+        assert match, response.headers["location"]
+        second = stack.wait_for(match.group(1), {S.RUNNING, S.FAILED})
+        assert second.status is S.RUNNING, (second.error, child.log_tail())
+        assert httpx_text(app_url(stack, second)) == "GREETING=second value\n"
+        # The environment's URL follows once the older deployment is superseded.
+        stack.wait_for(first_id, {S.SUPERSEDED})
+        assert through_proxy(caddy, host).text == "GREETING=second value\n"
+        assert len(_runners(docker_engine, stack.project_id)) == 2  # the superseded one is kept
+
+        # Delete the project, confirming with its name: runners and routes go.
+        response = client.post(
+            "/projects/hello/delete",
+            data={"confirm": "Hello", "csrf_token": csrf_token(client, "/projects/hello/settings")},
+            follow_redirects=False,
+        )
+        assert (response.status_code, response.headers["location"]) == (303, "/projects")
+    started = time.monotonic()
+    while _runners(docker_engine, stack.project_id) and time.monotonic() - started < 60:
+        time.sleep(0.2)
+    assert _runners(docker_engine, stack.project_id) == [], child.log_tail()
+    gone_after = time.monotonic() - started
+    assert through_proxy(caddy, host).status_code == 404
+    print(f"runners removed {gone_after:.1f} s after the delete")
+
+
+def httpx_text(url: str) -> str:
+    import httpx
+
+    return httpx.get(url, timeout=5).text
