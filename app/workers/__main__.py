@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.core.config import get_settings
-from app.workers.queue import default_queue
+from app.workers.queue import consumer_polling, default_queue
 
 
 def main() -> None:
@@ -14,8 +14,12 @@ def main() -> None:
     )
     # The readiness probe polls every half second: its requests are not news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    consumer = default_queue().huey.create_consumer(
-        workers=get_settings().worker_threads, worker_type="thread", periodic=True
+    huey = default_queue().huey
+    consumer = huey.create_consumer(
+        workers=get_settings().worker_threads,
+        worker_type="thread",
+        periodic=True,
+        **consumer_polling(huey),
     )
     consumer.run()
 

@@ -3,7 +3,16 @@
 The worker is a separate process that consumes this queue::
 
     python -m app.workers                      # reads DEVPUSH_* settings
-    huey_consumer app.workers.queue.huey       # the same queue, huey's own runner
+    huey_consumer app.workers.queue.huey -d 0.1 -m 0.25   # the same, huey's own runner
+
+How fast an idle worker notices a job (the deploy call to ``building``):
+
+- Redis (Compose) is read in blocking mode: an idle worker waits in ``BRPOP`` and wakes
+  the moment a job is pushed, so there is no polling and no back-off at all.
+- SQLite (the local run, tests) can only be polled. huey's default back-off grows the pause
+  between empty polls by 15 % up to 10 s, so after a quiet minute a deploy waited seconds.
+  :data:`SQLITE_POLLING` caps the pause at 0.25 s: a few cheap reads a second per worker
+  thread, and a deploy starts within a quarter second however long the worker sat idle.
 
 Services enqueue through :class:`DeployQueue`; tests hand it a huey of their own
 (for example ``MemoryHuey`` to inspect what was enqueued, or a ``SqliteHuey`` on
@@ -13,7 +22,7 @@ a temp file that a real consumer process reads).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.engine import make_url
@@ -23,6 +32,9 @@ from app.core.config import get_settings
 #: The name of the huey queue; producers and consumers must agree on it.
 QUEUE_NAME = "devpush"
 
+#: The consumer's polling of a queue that can't block (SQLite): first pause, growth, longest.
+SQLITE_POLLING: Final = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 0.25}
+
 
 class QueueConfigError(ValueError):
     """``queue_url`` names a backend this platform does not run on."""
@@ -31,7 +43,8 @@ class QueueConfigError(ValueError):
 def huey_from_url(url: str) -> Huey:
     """``sqlite:///path`` → SqliteHuey on that file, ``redis://…`` → RedisHuey."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url, results=False)
+        # Blocking reads: an idle worker is woken by the push itself (see the module notes).
+        return RedisHuey(QUEUE_NAME, url=url, results=False, blocking=True)
     if url.startswith("sqlite:"):
         database = make_url(url).database
         if not database or database == ":memory:":
@@ -71,6 +84,11 @@ def _reconcile() -> None:
     from app.workers.tasks.reconcile import run_reconcile
 
     run_reconcile(ctx=worker_context())
+
+
+def consumer_polling(huey: Huey) -> dict[str, float]:
+    """The consumer's back-off options for ``huey``: none needed when its storage blocks."""
+    return {} if huey.storage.blocking else dict(SQLITE_POLLING)
 
 
 class DeployQueue:
