@@ -13,19 +13,25 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.deps import LoginRequiredError, verify_csrf
+from app.api.deps import LoginRequiredError, current_user, verify_csrf, web_context
 from app.core.config import Settings, get_settings
 from app.core.crypto import fernet_for
 from app.core.db import create_db_engine, session_factory
 from app.routers import include_routers, logs
 from app.routers.api.v1 import logs as api_logs
 from app.routers.api_docs import mount_api_docs
+from app.routers.form_errors import plain_message
 from app.routers.rendering import build_templates, is_htmx, render
 from app.services.log_store import log_store, open_http_client
 from app.workers.queue import DeployQueue, huey_from_url
@@ -91,16 +97,41 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         # The JSON API (and htmx fragments) keep FastAPI's JSON errors; pages get an HTML one.
         if request.url.path.startswith("/api/") or is_htmx(request):
             return await http_exception_handler(request, exc)
-        # The request's DB session is closed (and rolled back) by now: no team switcher here.
+        return await run_in_threadpool(_render_error, request, exc.status_code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request_page(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = [
+            f"{e['loc'][-1] if e.get('loc') else 'request'}: {plain_message(e)}"
+            for e in exc.errors()
+        ]
+        detail = "Some values of this request are not valid. " + " ".join(problems)
+        return await run_in_threadpool(_render_error, request, 422, detail)
+
+    return app
+
+
+def _render_error(request: Request, status_code: int, detail: object) -> Response:
+    """The error page in the site's layout: the navigation of the signed-in user, if any.
+
+    The request's own DB session is closed by now, so the user is read with a new one, and
+    the page is rendered before it closes (the team switcher reads the user's teams).
+    """
+    with request.app.state.sessions() as session:
         request.state.web = None
+        try:
+            user = current_user(request, session, request.app.state.settings)
+            web_context(request, user, session)
+        except (LoginRequiredError, StarletteHTTPException):
+            request.state.web = None  # signed out, or in no team: the bare layout
         return render(
             request,
             "errors/pages/error.html",
-            {"status_code": exc.status_code, "detail": exc.detail},
-            status_code=exc.status_code,
+            {"status_code": status_code, "detail": detail},
+            status_code=status_code,
         )
-
-    return app
 
 
 @lru_cache

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.api.deps import FernetDep, SessionDep, WebCtx, WebProject
 from app.models import Project
+from app.routers.form_errors import field_errors
 from app.routers.rendering import redirect, render
 from app.services import projects as project_service
+from app.services.git import repository_problem
+from app.services.runner_images import image_problem, offered_images
 
 router = APIRouter(tags=["projects"])
 
@@ -47,7 +51,7 @@ def _new_form(
     return render(
         request,
         "projects/pages/new.html",
-        {"values": values, "errors": errors, "images": project_service.RUNNER_IMAGE_CHOICES},
+        {"values": values, "errors": errors, "images": offered_images(request.app.state.settings)},
         status_code=code,
     )
 
@@ -77,9 +81,14 @@ async def create_project(
     try:
         project_in = project_service.ProjectCreate.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+        errors = field_errors(exc) | errors
+    else:
+        # Refused now, with git's reason, rather than at the first deploy.
+        if problem := await run_in_threadpool(repository_problem, project_in.repo_url):
+            errors["repo_url"] = problem
+        image = project_in.runner_image
+        if problem := await run_in_threadpool(image_problem, image, request.app.state.settings):
+            errors["runner_image"] = problem
     if errors:
         return _new_form(request, values, errors, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:

@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 # git's rules for a branch name (``git check-ref-format --branch``), checked before any git
 # runs: the whole name, then each "/"-separated component.
@@ -44,6 +45,12 @@ _GIT_SAFETY = (
 )
 
 GIT_TIMEOUT_SECONDS = 300
+#: How long a project's creation waits for ``git ls-remote`` to answer.
+CHECK_TIMEOUT_SECONDS = 15
+# git's error text is shown whole (its last line alone can be "and the repository exists."),
+# but bounded: a hostile or chatty server can't fill the page or the row.
+_ERROR_MAX_LINES = 12
+_ERROR_MAX_CHARS = 1500
 
 
 class GitError(Exception):
@@ -88,7 +95,19 @@ def clone_source(url: str) -> str:
     raise GitError(f"repository URL must be https:// or a local path, got {url!r}")
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
+def error_text(stderr: str) -> str:
+    """git's stderr, whole but bounded: the first lines, each stripped, blank ones dropped."""
+    lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
+    kept = lines[:_ERROR_MAX_LINES]
+    text = "\n".join(kept)
+    if len(text) > _ERROR_MAX_CHARS:
+        text = text[: _ERROR_MAX_CHARS - 1].rstrip() + "…"
+    elif len(kept) < len(lines):
+        text += f"\n… ({len(lines) - len(kept)} more lines)"
+    return text
+
+
+def _git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT_SECONDS) -> str:
     env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",  # never wait for credentials on a private repo
@@ -101,15 +120,38 @@ def _git(*args: str, cwd: Path | None = None) -> str:
             env=env,
             capture_output=True,
             text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS} s") from exc
+        raise GitError(f"git {args[0]} took longer than {timeout:g} s") from exc
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else done.returncode}")
+        detail = error_text(done.stderr) or f"exit code {done.returncode}"
+        raise GitError(f"git {args[0]} failed: {detail}")
     return done.stdout
+
+
+def repository_problem(url: str) -> str | None:
+    """Why ``url`` is not a git repository devpush can fetch, or None when it is one.
+
+    A local path must be a directory holding a repository; a URL must answer
+    ``git ls-remote`` within :data:`CHECK_TIMEOUT_SECONDS`.
+    """
+    try:
+        source = clone_source(url)
+    except GitError as exc:
+        return str(exc)
+    if source.startswith("file://"):
+        path = Path(unquote(urlsplit(source).path))
+        if not path.exists():
+            return f"no such directory on the server: {path}"
+        if not path.is_dir():
+            return f"not a directory: {path}"
+    try:
+        _git("ls-remote", "--heads", "--", source, timeout=CHECK_TIMEOUT_SECONDS)
+    except GitError as exc:
+        return f"not a git repository devpush can read: {exc}"
+    return None
 
 
 def fetch_commit(*, url: str, branch: str, dest: Path) -> Commit:

@@ -24,8 +24,9 @@ from app.models import Deployment, Environment, Project, Team
 from app.services.git import InvalidBranchError, validate_branch
 from app.services.teams import slugify
 
-#: Images offered in the new-project form; any valid image reference is accepted.
-RUNNER_IMAGE_CHOICES = ("devpush/runner-python:local", "node:22-bookworm-slim")
+#: The default runner image; the forms offer what the host's engine has
+#: (app.services.runner_images.offered_images).
+RUNNER_IMAGE_CHOICES = ("devpush/runner-python:local",)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

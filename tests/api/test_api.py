@@ -1,18 +1,28 @@
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import DeploymentStatus
 from app.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
+from tests.utils.git import make_repo
 
 NEW_PROJECT = {
     "name": "API made",
     "repo_url": "/srv/repos/api-made",
     "start_command": "python3 app.py",
-    "runner_image": "node:22-bookworm-slim",
+    "runner_image": "devpush/runner-python:local",
     "port": 3000,
     "env_vars": {"TOKEN": "api-secret-value"},
 }
+
+
+@pytest.fixture(autouse=True)
+def real_repo(tmp_path: Path) -> None:
+    # Creation checks the repository with git: point at a real one.
+    NEW_PROJECT["repo_url"] = str(make_repo(tmp_path / "api-made"))
 
 
 def bearer(token: str) -> dict[str, str]:

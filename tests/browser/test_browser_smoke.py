@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.utils.git import make_repo
 
 
 @pytest.mark.browser
@@ -31,7 +32,11 @@ def test_log_in_and_create_a_project(
     page.click("button:has-text('Create project')")
     expect(page.locator("#error-repo_url")).to_contain_text("https://")
 
-    page.fill("#f-repo_url", "/srv/repos/browser-app")
+    page.fill("#f-repo_url", str(tmp_path / "missing"))
+    page.click("button:has-text('Create project')")
+    expect(page.locator("#error-repo_url")).to_contain_text("no such directory")
+
+    page.fill("#f-repo_url", str(make_repo(tmp_path / "browser-app")))
     page.fill("#f-env_vars", "GREETING=hello")
     page.click("button:has-text('Create project')")
     expect(page).to_have_url(f"{live_url}/projects/browser-app")

@@ -15,3 +15,13 @@ def git(repo: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def make_repo(path: Path, *, branch: str = "main") -> Path:
+    """A one-commit repository at ``path`` (created), on ``branch``."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "app.py").write_text("print('hello')\n")
+    git(path, "init", "-q", "-b", branch)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "First")
+    return path

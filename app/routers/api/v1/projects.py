@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from app.api.deps import ApiProject, ApiTeamIds, ApiUser, FernetDep, QueueDep, SessionDep
+from app.api.deps import (
+    ApiProject,
+    ApiTeamIds,
+    ApiUser,
+    FernetDep,
+    QueueDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.models import Project
 from app.routers.api.v1.schemas import (
     DeploymentPublic,
@@ -16,7 +24,8 @@ from app.routers.api.v1.schemas import (
 )
 from app.services import deployments as deploy_service
 from app.services import projects as project_service
-from app.services.git import InvalidBranchError
+from app.services.git import InvalidBranchError, repository_problem
+from app.services.runner_images import image_problem
 from app.services.teams import teams_for_user
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -41,8 +50,13 @@ def list_projects(team_ids: ApiTeamIds, session: SessionDep) -> list[ProjectPubl
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectDetail)
 def create_project(
-    body: ProjectCreateIn, user: ApiUser, session: SessionDep, fernet: FernetDep
+    body: ProjectCreateIn,
+    user: ApiUser,
+    session: SessionDep,
+    fernet: FernetDep,
+    settings: SettingsDep,
 ) -> ProjectDetail:
+    """Create a project; a repository git can't read or an image the host lacks is a 422."""
     teams = teams_for_user(session, user_id=user.id)
     if body.team is None:
         if len(teams) != 1:
@@ -55,6 +69,10 @@ def create_project(
         if team is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "team not found")
     data = project_service.ProjectCreate.model_validate(body.model_dump(exclude={"team"}))
+    if problem := repository_problem(data.repo_url):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"repo_url: {problem}")
+    if problem := image_problem(data.runner_image, settings):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"runner_image: {problem}")
     try:
         project = project_service.create_project(session, team=team, data=data, fernet=fernet)
     except project_service.ProjectExistsError as exc:
