@@ -87,7 +87,9 @@ def current_user(request: Request, session: SessionDep, settings: SettingsDep) -
         live = session_user_id(session, key=key, max_age=session_max_age(settings))
         user = session.get(User, user_id) if live == user_id else None
     if user is None:
-        request.session.clear()
+        # Drop the sign-in only: an anonymous visitor's CSRF token (the login form's) stays.
+        for name in (SESSION_USER, SESSION_KEY, SESSION_TEAM):
+            request.session.pop(name, None)
         raise LoginRequiredError
     request.state.user = user
     return user
