@@ -1,0 +1,238 @@
+"""What the benchmark scripts share: the log stack, labelled runners, results and plots.
+
+Every script starts the embedded stack (VictoriaLogs + the collector) on loopback by
+default; ``--log-store loki`` starts Loki + Alloy (and Alloy's socket-proxy door)
+instead, where those binaries are installed (docs/logging.md, "Testing against Loki").
+Results go to ``benchmarks/results/<name>.json`` (with the machine and its load) and
+``<name>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from app.core.config import Settings
+from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
+from app.local.binaries import BinaryNotFoundError
+from app.local.processes import Child
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BUSYBOX_IMAGE = "devpush/busybox:local"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--log-store", choices=("victorialogs", "loki"), default="victorialogs")
+    return p
+
+
+@dataclass
+class Stack:
+    backend: str
+    store_url: str
+    store: Child
+    collector: Child
+    extra: list[Child] = field(default_factory=list)
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(log_store=self.backend, log_store_url=self.store_url, **overrides)
+
+
+def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:
+    """The store and its collector over the real engine's json-file logs."""
+    try:
+        stack = _victorialogs(root) if backend == "victorialogs" else _loki(root)
+    except BinaryNotFoundError as exc:
+        sys.exit(f"needs the {backend} stack's binaries: {exc}")
+    for child in (stack.collector, stack.store, *stack.extra):
+        exits.callback(child.stop)
+    return stack
+
+
+def containers_dir() -> Path:
+    root = subprocess.run(
+        ["docker", "info", "-f", "{{.DockerRootDir}}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return Path(root) / "containers"
+
+
+def _victorialogs(root: Path) -> Stack:
+    from app.local.otelcol import start_collector
+    from app.local.victorialogs import start_victorialogs
+
+    store = start_victorialogs(data_dir=root / "victorialogs", http_port=free_port())
+    collector = start_collector(
+        state_dir=root / "otelcol",
+        containers_dir=containers_dir(),
+        victorialogs_url=store.url,
+        metrics_port=free_port(),
+        health_port=free_port(),
+    )
+    return Stack("victorialogs", store.url, store.child, collector.child)
+
+
+def _loki(root: Path) -> Stack:
+    from app.local.alloy import start_alloy
+    from app.local.loki import start_loki
+    from app.local.socket_proxy import ALLOY_DOOR, socket_path_from_docker_host, start_socket_proxy
+
+    door = start_socket_proxy(
+        env_file=ALLOY_DOOR,
+        port=free_port(),
+        state_dir=root / "proxy",
+        socket_path=socket_path_from_docker_host(Settings().docker_host),
+    )
+    loki = start_loki(data_dir=root / "loki", http_port=free_port(), grpc_port=free_port())
+    alloy = start_alloy(
+        state_dir=root / "alloy",
+        http_port=free_port(),
+        docker_host=door.url,
+        loki_push_url=f"{loki.url}/loki/api/v1/push",
+    )
+    return Stack("loki", loki.url, loki.child, alloy.child, [door.child])
+
+
+def new_ids() -> dict[str, str]:
+    return {
+        "project_id": f"bench-{uuid.uuid4().hex[:8]}",
+        "environment_id": "env-bench",
+        "branch": "main",
+        "deployment_id": f"dep-{uuid.uuid4().hex[:12]}",
+    }
+
+
+def writer(*, seconds: float, rate: int, pad: int = 0) -> tuple[list[str], int]:
+    """``seq <n>`` lines at about ``rate``/s: a batch of rate/10 every 100 ms."""
+    per_batch = max(1, rate // 10)
+    batches = max(1, round(seconds * 10))
+    filler = f" {'x' * pad}" if pad else ""
+    script = (
+        f"k=0; while [ $k -lt {batches} ]; do "
+        f"seq $((k*{per_batch})) $((k*{per_batch}+{per_batch - 1}))"
+        f" | sed 's/^/seq /;s/$/{filler}/'; "
+        f"k=$((k+1)); sleep 0.1; done"
+    )
+    return ["sh", "-c", script], batches * per_batch
+
+
+def run_runner(
+    client: docker.DockerClient,
+    ids: dict[str, str],
+    argv: Sequence[str],
+    *,
+    max_size: str = "10m",
+    max_file: int = 5,
+    start: bool = True,
+) -> Any:
+    """A labelled runner with the worker's json-file options (created, and started)."""
+    container = client.containers.create(
+        BUSYBOX_IMAGE,
+        list(argv),
+        labels=runner_labels(**ids),
+        log_config=docker.types.LogConfig(
+            type="json-file",
+            config={
+                "max-size": max_size,
+                "max-file": str(max_file),
+                "labels": RUNNER_LOG_LABELS_OPTION,
+            },
+        ),
+    )
+    if start:
+        container.start()
+    return container
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return float("nan")
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = Path("/proc/meminfo").read_text().split("\n", 1)[0]
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "load_average": os.getloadavg(),
+        "note": "a shared machine: other processes ran during the measurements",
+    }
+
+
+def save(name: str, backend: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{backend}.json"
+    payload = {
+        "benchmark": name,
+        "backend": backend,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "rows": rows,
+        **extra,
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    def cell(value: Any) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    widths = [max(len(c), *(len(cell(r.get(c, ""))) for r in rows)) for c in columns]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += [
+        "  ".join(cell(r.get(c, "")).ljust(w) for c, w in zip(columns, widths, strict=True))
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def figure() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

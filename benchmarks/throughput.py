@@ -1,0 +1,209 @@
+"""Lossless throughput and memory: 1 and 10 runners writing steadily, rate stepped up.
+
+For each (runners, total rate) step, the runners print numbered lines (``seq <n>`` and
+``--pad`` filler bytes) for ``--seconds`` (60 by default), with the worker's log options
+(``--max-size``/``--max-file``, 10m x 5 by default); then the store is asked how many
+distinct lines of each runner it holds, once the count stops growing. During the run it
+samples the RSS and CPU share of the collector and the store. A step is lossless when
+every line arrived. Prints a table, writes ``results/throughput-<backend>.json`` and
+``.png``.
+
+    uv run python benchmarks/throughput.py [--seconds 60] [--runners 1,10]
+        [--rates 2000,5000,10000,20000] [--max-size 10m --max-file 5] [--log-store loki]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import docker
+import httpx
+
+from benchmarks._harness import (
+    Stack,
+    figure,
+    new_ids,
+    parser,
+    rss_mib,
+    run_runner,
+    save,
+    start_stack,
+    table,
+    writer,
+)
+
+TICKS = 100  # /proc/<pid>/stat clock ticks per second on Linux
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def distinct(stack: Stack, project_id: str) -> dict[str, int]:
+    """Distinct lines per deployment, asked of the store directly."""
+    if stack.backend == "victorialogs":
+        query = (
+            f'_stream:{{project_id="{project_id}"}} | stats by (deployment_id) count_uniq(_msg) n'
+        )
+        answer = httpx.post(
+            f"{stack.store_url}/select/logsql/query", data={"query": query}, timeout=120
+        )
+        answer.raise_for_status()
+        rows = [httpx.Response(200, content=line).json() for line in answer.text.splitlines()]
+        return {row["deployment_id"]: int(row["n"]) for row in rows}
+    # Loki: count by deployment (Loki keeps one copy of identical entries).
+    query = f'sum by (deployment_id) (count_over_time({{project_id="{project_id}"}}[1h]))'
+    answer = httpx.get(f"{stack.store_url}/loki/api/v1/query", params={"query": query}, timeout=120)
+    answer.raise_for_status()
+    return {
+        r["metric"]["deployment_id"]: int(float(r["value"][1]))
+        for r in answer.json()["data"]["result"]
+    }
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pids: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = dict.fromkeys(pids, 0.0)
+        self.cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.t0 = time.monotonic()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for name, pid in self.pids.items():
+                self.peak[name] = max(self.peak[name], rss_mib(pid))
+
+    def cpu_share(self) -> dict[str, float]:
+        wall = time.monotonic() - self.t0
+        return {n: (cpu_seconds(p) - self.cpu0[n]) / wall for n, p in self.pids.items()}
+
+
+def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, rate: int) -> dict:
+    project = new_ids()["project_id"]
+    per_runner = max(10, rate // runners)
+    argv, total = writer(seconds=args.seconds, rate=per_runner, pad=args.pad)  # type: ignore[attr-defined]
+    pids = {"collector": stack.collector.pid, "store": stack.store.pid}
+    sampler = Sampler(pids)
+    sampler.start()
+    containers = []
+    began = time.monotonic()
+    try:
+        for _ in range(runners):
+            ids = {**new_ids(), "project_id": project}
+            containers.append(
+                run_runner(
+                    client,
+                    ids,
+                    argv,
+                    max_size=args.max_size,  # type: ignore[attr-defined]
+                    max_file=args.max_file,  # type: ignore[attr-defined]
+                )
+            )
+        for container in containers:
+            container.wait(timeout=args.seconds * 4 + 120)  # type: ignore[attr-defined]
+        wrote = time.monotonic() - began
+        # Wait until the store's count stops growing (10 s unchanged) or has everything.
+        last, still = -1, time.monotonic()
+        while True:
+            counts = distinct(stack, project)
+            got = sum(counts.values())
+            if got >= total * runners or time.monotonic() - still > 10:
+                break
+            if got != last:
+                last, still = got, time.monotonic()
+            time.sleep(1)
+        caught_up = time.monotonic() - began
+    finally:
+        sampler.done.set()
+        for container in containers:
+            container.remove(force=True)
+    cpu = sampler.cpu_share()
+    lost = total * runners - got
+    return {
+        "runners": runners,
+        "target_rate": per_runner * runners,
+        "written": total * runners,
+        "written_rate": round(total * runners / wrote),
+        "stored": got,
+        "lost": lost,
+        "lossless": lost == 0,
+        "caught_up_s": round(caught_up, 1),
+        "collector_rss_peak_mib": round(sampler.peak["collector"], 1),
+        "store_rss_peak_mib": round(sampler.peak["store"], 1),
+        "collector_cpu": round(cpu["collector"], 2),
+        "store_cpu": round(cpu["store"], 2),
+    }
+
+
+def plot(rows: list[dict], backend: str, path: Path) -> None:
+    plt = figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for runners in sorted({r["runners"] for r in rows}):
+        mine = [r for r in rows if r["runners"] == runners]
+        xs = [r["written_rate"] for r in mine]
+        ax.plot(
+            xs, [r["stored"] / r["written"] * 100 for r in mine], "o-", label=f"{runners} runner(s)"
+        )
+    ax.set_xlabel("lines/s written (all runners)")
+    ax.set_ylabel("% of lines stored")
+    ax.set_title(f"Lossless throughput ({backend})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--runners", default="1,10")
+    p.add_argument("--rates", default="2000,5000,10000,20000")
+    p.add_argument("--pad", type=int, default=60, help="filler bytes per line")
+    p.add_argument("--max-size", default="10m")
+    p.add_argument("--max-file", type=int, default=5)
+    p.add_argument("--name", default="throughput")
+    args = p.parse_args()
+    client = docker.from_env()
+    rows = []
+    with ExitStack() as exits:
+        root = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
+        stack = start_stack(args.log_store, root, exits)
+        at_rest = {
+            "collector_rss_mib": rss_mib(stack.collector.pid),
+            "store_rss_mib": rss_mib(stack.store.pid),
+        }
+        for runners in (int(n) for n in args.runners.split(",")):
+            for rate in (int(r) for r in args.rates.split(",")):
+                row = step(stack, client, args, runners, rate)
+                rows.append(row)
+                print(f"  {row}", file=sys.stderr)
+                if not row["lossless"]:
+                    break  # loss began: no higher rate for this runner count
+    print(f"at rest: {at_rest}")
+    print(table(rows, list(rows[0])))
+    path = save(
+        args.name,
+        args.log_store,
+        rows,
+        at_rest=at_rest,
+        seconds=args.seconds,
+        log_options=f"{args.max_size} x {args.max_file}",
+        pad=args.pad,
+    )
+    plot(rows, args.log_store, path.with_suffix(".png"))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
