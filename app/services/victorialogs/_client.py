@@ -94,8 +94,9 @@ class VictoriaLogsStore(PagedStore):
         step_ms = step // timedelta(milliseconds=1)
         if step_ms <= 0 or step != timedelta(milliseconds=step_ms):
             raise InvalidQuery("step must be a positive whole number of milliseconds")
-        # Buckets are aligned to the step at ``offset``: shift them onto the range's start.
-        offset_ms = (start // 1_000_000) % step_ms
+        # VictoriaLogs starts buckets at multiples of the step *minus* ``offset``: shift them
+        # onto the range's start (else a bar straddles the end and recent lines drop out).
+        offset_ms = -(start // 1_000_000) % step_ms
         form = {
             "query": self.compile(query),
             "step": f"{step_ms}ms",

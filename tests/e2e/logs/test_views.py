@@ -85,6 +85,14 @@ def test_panel_and_page_show_escaped_lines_and_load_older(
     assert len(titles) > 1
     assert sum(int(total) for total, _ in titles) == len(ALL)
     assert sum(int(err) for _, err in titles) == len(STDERR)
+    # Wherever the range ends, the newest lines are in its last bar (10 s bars here: at
+    # least one of these ends puts a 10 s store bucket astride the range's end).
+    newest = max(int(m) for m in re.findall(r'data-ts="(\d+)"', page.text))
+    for after_s in (0.5, 2.5, 4.5, 6.5, 8.5):
+        until = newest + int(after_s * 1e9)
+        ranged = client.get(base, params={"since": str(until - 600 * 10**9), "until": str(until)})
+        counts = [int(total) for total, _ in re.findall(bar, ranged.text)]
+        assert len(counts) == 60 and sum(counts) == len(ALL) and counts[-1] > 0, after_s
     heights = [float(h) for h in re.findall(r'bar-stdout" style="height: ([0-9.]+)%', page.text)]
     assert max(heights) > 50  # the fullest bar (stdout and stderr together) is 100%
 
