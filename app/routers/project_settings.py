@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -22,9 +23,11 @@ from app.api.deps import (
     WebProject,
 )
 from app.models import Project, TeamRole
+from app.routers.form_errors import field_errors
 from app.routers.rendering import redirect, render
 from app.services import project_settings as settings_service
 from app.services import projects as project_service
+from app.services.runner_images import image_problem, offered_images
 from app.services.teams import role_in_team
 
 router = APIRouter(tags=["project settings"])
@@ -37,11 +40,7 @@ def _url(project: Project, anchor: str = "") -> str:
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
-    return errors
+    return field_errors(exc)
 
 
 def _page(
@@ -61,7 +60,7 @@ def _page(
         "project": project,
         "values": values if values is not None else settings_service.current_settings(project),
         "errors": errors or {},
-        "images": project_service.RUNNER_IMAGE_CHOICES,
+        "images": offered_images(request.app.state.settings),
         "environments": project_service.list_environments(session, project=project),
         "variables": settings_service.variable_names(session, project=project, fernet=fernet),
         "shared_scope": settings_service.SHARED_SCOPE,
@@ -99,6 +98,22 @@ async def update_settings(
             fernet,
             values=values,
             errors=_errors(exc),
+            code=_UNPROCESSABLE,
+        )
+    # An image this host cannot run is refused now, not at the next deploy (as at creation).
+    problem = await run_in_threadpool(
+        image_problem, project.runner_image, request.app.state.settings
+    )
+    if problem:
+        session.rollback()
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            values=values,
+            errors={"runner_image": problem},
             code=_UNPROCESSABLE,
         )
     return redirect(request, _url(project) + "?saved=settings")

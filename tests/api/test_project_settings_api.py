@@ -78,6 +78,10 @@ def test_owner_changes_settings_and_variables(
     assert bad.status_code == 422
     assert {e["loc"][-1] for e in bad.json()["detail"]} == {"port", "root_directory"}
     assert client.patch(url, json={"slug": "other"}, headers=headers).status_code == 422
+    absent = client.patch(url, json={"runner_image": "devpush/absent:none"}, headers=headers)
+    assert absent.status_code == 422
+    assert "not available on this host" in absent.json()["detail"]
+    assert project_row(sessions, alice.project_id).runner_image == "devpush/runner-python:local"
 
     _preview(sessions, queue, alice.project_id)
     response = client.patch(

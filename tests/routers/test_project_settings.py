@@ -92,7 +92,7 @@ def test_owner_changes_settings_at_the_next_deployment(
 
     form = {
         "name": "Shop v2",
-        "runner_image": "devpush/python:local",
+        "runner_image": "devpush/busybox:local",
         "root_directory": "apps/web",
         "build_command": "pip install -r requirements.txt",
         "pre_deploy_command": "python manage.py migrate",
@@ -106,7 +106,7 @@ def test_owner_changes_settings_at_the_next_deployment(
     assert response.status_code == 303
     project = project_row(sessions, alice.project_id)
     assert (project.name, project.slug, project.port) == ("Shop v2", "shop", 9000)
-    assert (project.runner_image, project.root_directory) == ("devpush/python:local", "apps/web")
+    assert (project.runner_image, project.root_directory) == ("devpush/busybox:local", "apps/web")
     assert project.pre_deploy_command == "python manage.py migrate"
     saved = client.get(response.headers["location"])
     assert "Saved. Changes take effect at the next deployment" in saved.text
@@ -118,6 +118,12 @@ def test_owner_changes_settings_at_the_next_deployment(
     for field in ("port", "root_directory", "start_command"):
         assert f'id="error-{field}"' in response.text, field
     assert project_row(sessions, alice.project_id).name == "Shop v2"
+    # An image the host's engine lacks is refused now, with the reason (not at the deploy).
+    absent = {**form, "runner_image": "devpush/absent:none"}
+    response = client.post(f"/projects/{alice.project_slug}/settings", data=absent)
+    assert response.status_code == 422
+    assert "devpush/absent:none is not available on this host" in response.text
+    assert project_row(sessions, alice.project_id).runner_image == "devpush/busybox:local"
 
 
 def test_variables_are_write_only_per_scope(

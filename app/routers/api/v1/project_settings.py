@@ -9,11 +9,19 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from pydantic import ValidationError
 
-from app.api.deps import ApiOwnerProject, ApiProject, FernetDep, QueueDep, SessionDep
+from app.api.deps import (
+    ApiOwnerProject,
+    ApiProject,
+    FernetDep,
+    QueueDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.routers.api.v1.projects import _detail
 from app.routers.api.v1.schemas import ProjectDetail, VariablesIn, VariablesPublic
 from app.services import project_settings as settings_service
 from app.services import projects as project_service
+from app.services.runner_images import image_problem
 
 router = APIRouter(prefix="/projects", tags=["project settings"])
 
@@ -37,12 +45,18 @@ def update_project(
     project: ApiOwnerProject,
     session: SessionDep,
     fernet: FernetDep,
+    settings: SettingsDep,
 ) -> ProjectDetail:
     """Change the name, commands, root directory, image or port (at the next deployment)."""
     try:
         settings_service.update_project(session, project=project, change=body)
     except ValidationError as exc:
         raise _unprocessable(exc) from exc
+    # An image this host cannot run is refused now, not at the next deploy (as at creation).
+    if body.runner_image is not None:
+        problem = image_problem(project.runner_image, settings)
+        if problem:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     return _detail(project, session, fernet)
 
 
