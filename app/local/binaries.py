@@ -10,10 +10,10 @@ from typing import Final
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 VERSIONS_FILE: Final = REPO_ROOT / "versions.env"
 
-#: What to do about a missing Loki or Alloy: they are release binaries, not built here.
+#: What to do about a missing Loki or Alloy: Grafana release binaries, which devpush never builds.
 LOKI_STACK_HINT: Final = (
     "Install the Grafana release binaries (versions in versions.env), or use the embedded "
-    "stack, which needs nothing installed: see docs/logging.md, \"Testing against Loki\"."
+    'stack, which needs nothing installed: see docs/logging.md, "Testing against Loki".'
 )
 
 
