@@ -42,11 +42,13 @@ class LoginRequiredError(Exception):
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_fernet(request: Request) -> Fernet:
-    return request.app.state.fernet
+    fernet: Fernet = request.app.state.fernet
+    return fernet
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -276,7 +278,8 @@ ApiAdmin = Annotated[User, Depends(api_admin)]
 
 def get_queue(request: Request) -> DeployQueue:
     """The queue deploys are enqueued on (built from the app's settings in the lifespan)."""
-    return request.app.state.queue
+    queue: DeployQueue = request.app.state.queue
+    return queue
 
 
 QueueDep = Annotated[DeployQueue, Depends(get_queue)]

@@ -7,6 +7,7 @@ write-only: the page shows names, and a value can be replaced or deleted, not re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -50,7 +51,7 @@ def _page(
     session: SessionDep,
     fernet: FernetDep,
     *,
-    values: dict[str, object] | None = None,
+    values: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
     code: int = status.HTTP_200_OK,
     **extra: object,

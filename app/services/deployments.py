@@ -9,9 +9,9 @@ overwrite each other's decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from app.models import Deployment, DeploymentStatus, Project, User, utcnow
@@ -31,16 +31,20 @@ __all__ = [
     "transition",
 ]
 
-S = DeploymentStatus
-
 #: Where each status may go next; final statuses go nowhere.
 ALLOWED_TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
-    S.QUEUED: frozenset({S.BUILDING, S.STOPPED, S.FAILED}),
-    S.BUILDING: frozenset({S.RUNNING, S.STOPPED, S.FAILED}),
-    S.RUNNING: frozenset({S.STOPPED, S.SUPERSEDED, S.FAILED}),
-    S.FAILED: frozenset(),
-    S.STOPPED: frozenset(),
-    S.SUPERSEDED: frozenset(),
+    DeploymentStatus.QUEUED: frozenset(
+        {DeploymentStatus.BUILDING, DeploymentStatus.STOPPED, DeploymentStatus.FAILED}
+    ),
+    DeploymentStatus.BUILDING: frozenset(
+        {DeploymentStatus.RUNNING, DeploymentStatus.STOPPED, DeploymentStatus.FAILED}
+    ),
+    DeploymentStatus.RUNNING: frozenset(
+        {DeploymentStatus.STOPPED, DeploymentStatus.SUPERSEDED, DeploymentStatus.FAILED}
+    ),
+    DeploymentStatus.FAILED: frozenset(),
+    DeploymentStatus.STOPPED: frozenset(),
+    DeploymentStatus.SUPERSEDED: frozenset(),
 }
 
 
@@ -64,19 +68,23 @@ def transition(
     ``ready_at`` on running, ``finished_at`` on any final status.
     """
     sources = sources_of(to) if only_from is None else sources_of(to) & only_from
-    if to is S.BUILDING:
+    if to is DeploymentStatus.BUILDING:
         values.setdefault("started_at", utcnow())
-    elif to is S.RUNNING:
+    elif to is DeploymentStatus.RUNNING:
         values.setdefault("ready_at", utcnow())
     elif to.is_final:
         values.setdefault("finished_at", utcnow())
-    result = session.execute(
-        update(Deployment)
-        .where(Deployment.id == deployment_id, Deployment.status.in_(sources))
-        .values(status=to, **values)
-        .execution_options(synchronize_session="fetch")
+    # An UPDATE's result is a CursorResult, which has the rowcount.
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Deployment)
+            .where(Deployment.id == deployment_id, Deployment.status.in_(sources))
+            .values(status=to, **values)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def _queue(queue: DeployQueue | None) -> DeployQueue:
@@ -102,7 +110,7 @@ def create_deployment(
         project=project,
         environment=environment,
         branch=branch,
-        status=S.QUEUED,
+        status=DeploymentStatus.QUEUED,
         created_by_id=created_by.id if created_by is not None else None,
     )
     session.add(deployment)
@@ -139,10 +147,13 @@ def cancel_deployment(
     already ended changes nothing.
     """
     if transition(
-        session, deployment_id=deployment.id, to=S.STOPPED, only_from=frozenset({S.QUEUED})
+        session,
+        deployment_id=deployment.id,
+        to=DeploymentStatus.STOPPED,
+        only_from=frozenset({DeploymentStatus.QUEUED}),
     ):
         session.commit()
-    elif transition(session, deployment_id=deployment.id, to=S.STOPPED):
+    elif transition(session, deployment_id=deployment.id, to=DeploymentStatus.STOPPED):
         session.commit()
         _queue(queue).enqueue_stop(deployment.id)
     else:

@@ -261,9 +261,10 @@ def runner_host(container: Container, *, via: str, network: str) -> str | None:
     on the same network (the worker and the proxy in the Compose stack).
     """
     if via == "container_name":
-        return container.name
+        name: str = container.name
+        return name
     networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
-    address = (networks.get(network) or {}).get("IPAddress")
+    address: str | None = (networks.get(network) or {}).get("IPAddress")
     return address or None
 
 
@@ -298,7 +299,8 @@ def get_container(client: docker.DockerClient, id_or_name: str) -> Container | N
 def output_tail(container: Container, lines: int) -> bytes:
     """The runner's last ``lines`` lines, stdout and stderr in order; empty if Docker has none."""
     try:
-        return container.logs(stdout=True, stderr=True, tail=lines)
+        output: bytes = container.logs(stdout=True, stderr=True, tail=lines)
+        return output
     except docker.errors.APIError:  # removed meanwhile, or its log files are gone
         return b""
 

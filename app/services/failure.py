@@ -14,7 +14,7 @@ as they are: the page renders them with ``app.logs.render.render_line``.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, TypedDict
 
 from app.models import DeployStep
 from app.services.docker import failed_step, step_output
@@ -28,6 +28,15 @@ FAILURE_MAX_CHARS: Final = 50_000
 
 _UNSAFE: Final = re.compile(r"[\x00\ud800-\udfff]")
 _CUT_MARK: Final = "…"
+
+
+class FailureColumns(TypedDict):
+    """The deployment columns a failure sets (see ``app.models.Deployment``)."""
+
+    failure_step: DeployStep
+    exit_code: int | None
+    failure_lines: list[str]
+
 
 # A step whose output is another step's: the ready check waits on the start command.
 _OUTPUT_OF: Final = {DeployStep.READY_CHECK: DeployStep.START}
@@ -77,7 +86,7 @@ def runner_failure(
     exit_code: int | None,
     max_line_chars: int,
     step: DeployStep | None = None,
-) -> dict[str, object]:
+) -> FailureColumns:
     """The deployment columns of a failure, from the runner's last :data:`TAIL_LINES` lines.
 
     ``step`` is read from the script's markers when not given (it needs ``exit_code``).
@@ -93,6 +102,10 @@ def runner_failure(
     }
 
 
-def step_failure(step: DeployStep, *, lines: list[str], max_line_chars: int) -> dict[str, object]:
+def step_failure(step: DeployStep, *, lines: list[str], max_line_chars: int) -> FailureColumns:
     """The deployment columns of a failure outside the runner (the clone, for example)."""
-    return {"failure_step": step, "failure_lines": cap_lines(lines, max_line_chars=max_line_chars)}
+    return {
+        "failure_step": step,
+        "exit_code": None,
+        "failure_lines": cap_lines(lines, max_line_chars=max_line_chars),
+    }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: provisions what the tests need, then runs lint and the
-# whole suite against the real Docker engine, PostgreSQL and Chromium.
+# The one test command: provisions what the tests need, then runs lint, the type
+# checker and the whole suite against the real Docker engine, PostgreSQL and Chromium.
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -9,7 +9,7 @@ usage() {
   cat <<USAGE
 Usage: $(basename "$0") [--help] [PYTEST_ARGS...]
 
-Runs scripts/dev/test-deps.sh (as root on Debian), then ruff and pytest.
+Runs scripts/dev/test-deps.sh (as root on Debian), then ruff, mypy (strict, on app/) and pytest.
 Arguments are passed to pytest, e.g. $(basename "$0") tests/services -x
 USAGE
 }
@@ -25,6 +25,8 @@ main() {
   echo "==> ruff"
   uv run --frozen ruff check .
   uv run --frozen ruff format --check .
+  echo "==> mypy"
+  uv run --frozen mypy
   echo "==> pytest"
   # pytest exits 5 when it collected nothing: that is a failure here too.
   uv run --frozen pytest "$@"

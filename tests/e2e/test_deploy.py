@@ -68,7 +68,6 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
-S = DeploymentStatus
 
 
 def free_port() -> int:
@@ -307,10 +306,10 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
             session, project=project, branch=None, created_by=None, queue=queue
         ).id
     try:
-        first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
+        first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     finally:
         assert child.running(), child.log_tail()
-    assert first.status is S.RUNNING, (first.error, child.log_tail())
+    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
     assert first.commit_sha == git(stack.repo, "rev-parse", "HEAD")
     assert first.commit_message == "Hello devpush"
 
@@ -358,11 +357,11 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
         second_id = redeploy(
             session, deployment=stack.load(session, first_id), created_by=None, queue=queue
         ).id
-    second = stack.wait_for(second_id, {S.RUNNING, S.FAILED})
-    assert second.status is S.RUNNING, (second.error, child.log_tail())
+    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
     assert second.commit_message == "Second build"
     assert "second build" in logs_of(stack.container(second))
-    first = stack.wait_for(first_id, {S.SUPERSEDED})
+    first = stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
     # Stopped, and kept for its last log lines.
     assert wait_exited(stack.container(first)) == "exited"
     assert httpx.get(app_url(stack, second), timeout=5).status_code == 200
@@ -371,7 +370,7 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     with stack.sessions() as session:
         cancel_deployment(session, deployment=stack.load(session, second_id), queue=queue)
     assert wait_exited(stack.container(second)) == "exited", child.log_tail()
-    assert stack.wait_for(second_id, {S.STOPPED}).finished_at is not None
+    assert stack.wait_for(second_id, {DeploymentStatus.STOPPED}).finished_at is not None
 
 
 @pytest.fixture
@@ -389,7 +388,7 @@ def test_failing_build_ends_failed_with_its_code_and_keeps_its_container(
 
     run_deploy(deployment_id, ctx=stack.ctx)
 
-    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.exit_code == 3
     assert deployment.error == "Build exited with code 3"
     assert deployment.finished_at is not None
@@ -436,7 +435,7 @@ def test_cancel_during_build_stops_the_runner(
                 break
             assert time.monotonic() < deadline, "the build never started"
             time.sleep(0.2)
-        assert deployment.status is S.BUILDING
+        assert deployment.status is DeploymentStatus.BUILDING
         with stack.sessions() as session:
             cancel_deployment(
                 session, deployment=stack.load(session, deployment_id), queue=memory_queue()
@@ -444,7 +443,7 @@ def test_cancel_during_build_stops_the_runner(
     finally:
         job.join(timeout=30)
     assert not job.is_alive()
-    deployment = stack.wait_for(deployment_id, {S.STOPPED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.STOPPED}, timeout=1)
     container = stack.container(deployment)
     assert container.status == "exited"
     assert "==> Start:" not in logs_of(container)
@@ -463,7 +462,7 @@ def test_unknown_branch_fails_with_the_git_error(
 
     run_deploy(deployment_id, ctx=stack.ctx)
 
-    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.error is not None
     assert deployment.error.startswith("git clone failed")
     assert deployment.container_id is None
@@ -486,7 +485,7 @@ def test_a_failing_start_command_keeps_its_own_lines(
 
     run_deploy(deployment_id, ctx=stack.ctx)
 
-    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.error == "Start exited with code 4"
     lines = [
         "starting",
@@ -524,7 +523,7 @@ def test_an_app_that_never_answers_times_out_and_is_stopped(
 
     run_deploy(deployment_id, ctx=ctx)
 
-    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.error == "no answer on port 8000 within 2 s"
     assert wait_exited(stack.container(deployment)) == "exited"
     assert deployment.failure_step is DeployStep.READY_CHECK
@@ -537,14 +536,14 @@ def test_an_app_that_crashes_after_running_is_marked_failed(
     stack = make_stack(db_url)
     deployment_id = queue_deployment(stack)
     run_deploy(deployment_id, ctx=stack.ctx)
-    deployment = stack.wait_for(deployment_id, {S.RUNNING}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING}, timeout=1)
     assert run_reconcile(ctx=stack.ctx) == []  # healthy: left alone
 
     stack.container(deployment).kill()  # SIGKILL: the app dies as an OOM kill would
     assert wait_exited(stack.container(deployment)) == "exited"
 
     assert run_reconcile(ctx=stack.ctx) == [deployment_id]
-    deployment = stack.wait_for(deployment_id, {S.FAILED}, timeout=1)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.exit_code == 137
     assert deployment.error == "App exited with code 137 while running"
     assert deployment.failure_step is DeployStep.START

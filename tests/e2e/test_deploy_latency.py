@@ -24,8 +24,6 @@ from app.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, hue
 from tests.e2e.test_deploy import Stack, docker_engine, make_stack, worker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker
-
-S = DeploymentStatus
 #: Idle time before each timed deploy: the first long, then shorter ones.
 IDLE_SECONDS = (40.0, 25.0, 25.0)
 LIMIT_SECONDS = 1.0
@@ -44,7 +42,7 @@ def deploy_to_building(stack: Stack, queue: DeployQueue) -> tuple[str, float]:
     while time.monotonic() < deadline:
         with stack.sessions() as session:
             status = stack.load(session, deployment_id).status
-        if status is not S.QUEUED:
+        if status is not DeploymentStatus.QUEUED:
             return deployment_id, time.monotonic() - started
         time.sleep(0.01)
     raise AssertionError("still queued after 30 s")
@@ -63,15 +61,18 @@ def test_an_idle_worker_starts_a_deploy_within_a_second(
 
     # A first deploy: the worker is up and has imported what a deploy needs.
     first_id, _ = deploy_to_building(stack, queue)
-    assert stack.wait_for(first_id, {S.RUNNING, S.FAILED}).status is S.RUNNING, child.log_tail()
+    assert (
+        stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}).status
+        is DeploymentStatus.RUNNING
+    ), child.log_tail()
 
     waits = []
     for idle in IDLE_SECONDS:
         time.sleep(idle)
         deployment_id, seconds = deploy_to_building(stack, queue)
         waits.append(seconds)
-        settled = stack.wait_for(deployment_id, {S.RUNNING, S.FAILED})
-        assert settled.status is S.RUNNING, (settled.error, child.log_tail())
+        settled = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert settled.status is DeploymentStatus.RUNNING, (settled.error, child.log_tail())
     print(
         f"deploy → building after {IDLE_SECONDS} s idle: "
         + ", ".join(f"{w:.3f}" for w in waits)

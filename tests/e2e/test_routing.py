@@ -35,8 +35,6 @@ from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
-S = DeploymentStatus
-
 
 def through_proxy(caddy: Caddy, host: str, *, client: httpx.Client | None = None) -> httpx.Response:
     """GET / of ``host`` through Caddy: to its loopback port, with the name in Host."""
@@ -110,8 +108,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
         first_id = create_deployment(
             session, project=project, branch=None, created_by=None, queue=queue
         ).id
-    first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
-    assert first.status is S.RUNNING, (first.error, child.log_tail())
+    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
 
     with stack.sessions() as session:
         first = stack.load(session, first_id)
@@ -144,9 +142,9 @@ def test_environment_url_follows_deploys_without_a_failed_request(
         second_id = redeploy(
             session, deployment=stack.load(session, first_id), created_by=None, queue=queue
         ).id
-    second = stack.wait_for(second_id, {S.RUNNING, S.FAILED})
-    assert second.status is S.RUNNING, (second.error, child.log_tail())
-    stack.wait_for(first_id, {S.SUPERSEDED})
+    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
         assert wait_exited(stack.container(stack.load(session, first_id))) == "exited"
     time.sleep(1.0)  # and a while after the old runner stopped
@@ -176,7 +174,7 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     # Stopping the running deployment takes its URLs away: 404, not a bad gateway.
     with stack.sessions() as session:
         cancel_deployment(session, deployment=stack.load(session, second_id), queue=queue)
-    stack.wait_for(second_id, {S.STOPPED})
+    stack.wait_for(second_id, {DeploymentStatus.STOPPED})
     with stack.sessions() as session:
         assert wait_exited(stack.container(stack.load(session, second_id))) == "exited"
     for url in (env_url, second_url):

@@ -36,8 +36,6 @@ from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
-S = DeploymentStatus
-
 GREET_APP = '''\
 """Answers every GET with the value of $GREETING it started with."""
 import os
@@ -112,8 +110,8 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
         first_id = client.post("/api/v1/projects/hello/deployments", json={}, headers=api).json()[
             "id"
         ]
-        first = stack.wait_for(first_id, {S.RUNNING, S.FAILED})
-        assert first.status is S.RUNNING, (first.error, child.log_tail())
+        first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
         assert through_proxy(caddy, host).text == "GREETING=first value\n"
 
         # In the web app: replace the value (write-only: the page never shows it), redeploy.
@@ -142,11 +140,11 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
         assert response.status_code == 303
         match = re.search(r"/deployments/([0-9a-f]{32})$", response.headers["location"])
         assert match, response.headers["location"]
-        second = stack.wait_for(match.group(1), {S.RUNNING, S.FAILED})
-        assert second.status is S.RUNNING, (second.error, child.log_tail())
+        second = stack.wait_for(match.group(1), {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
         assert httpx_text(app_url(stack, second)) == "GREETING=second value\n"
         # The environment's URL follows once the older deployment is superseded.
-        stack.wait_for(first_id, {S.SUPERSEDED})
+        stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
         assert through_proxy(caddy, host).text == "GREETING=second value\n"
         assert len(_runners(docker_engine, stack.project_id)) == 2  # the superseded one is kept
 

@@ -11,10 +11,10 @@ from app.models import DeploymentStatus
 from app.services.deployments import transition
 from tests.fixtures.web import TwoTeams, log_in
 
-S = DeploymentStatus
 
-
-def move(sessions: sessionmaker[Session], deployment_id: str, *path: S, **values: object) -> None:
+def move(
+    sessions: sessionmaker[Session], deployment_id: str, *path: DeploymentStatus, **values: object
+) -> None:
     with sessions() as session:
         for status in path:
             assert transition(session, deployment_id=deployment_id, to=status, **values)
@@ -26,7 +26,7 @@ def test_a_running_deployment_shows_its_url_and_its_environments(
 ) -> None:
     log_in(client, "alice@example.org")
     alice = two_teams.alice
-    move(sessions, alice.deployment_id, S.BUILDING, S.RUNNING)
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
     own = f"http://{alice.deployment_id[:8]}-shop.localhost:8080/"
     page = client.get(f"/projects/shop/deployments/{alice.deployment_id}").text
     assert f'<a class="live-url" href="{own}"' in page
@@ -39,14 +39,17 @@ def test_a_running_deployment_shows_its_url_and_its_environments(
 @pytest.mark.parametrize(
     "path",
     [
-        (S.BUILDING, S.FAILED),
-        (S.BUILDING, S.RUNNING, S.STOPPED),
-        (S.BUILDING, S.RUNNING, S.SUPERSEDED),
+        (DeploymentStatus.BUILDING, DeploymentStatus.FAILED),
+        (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING, DeploymentStatus.STOPPED),
+        (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING, DeploymentStatus.SUPERSEDED),
     ],
     ids=["failed", "stopped", "superseded"],
 )
 def test_a_deployment_that_no_longer_runs_shows_no_address(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], path: tuple[S, ...]
+    client: TestClient,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    path: tuple[DeploymentStatus, ...],
 ) -> None:
     log_in(client, "alice@example.org")
     alice = two_teams.alice

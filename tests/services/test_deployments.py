@@ -26,8 +26,6 @@ from app.services.deployments import (
 from app.services.git import InvalidBranchError
 from app.workers.queue import DeployQueue
 
-S = DeploymentStatus
-
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
@@ -75,7 +73,7 @@ def test_default_branch_deploys_to_production(
         session, project=project, branch=None, created_by=user, queue=queue
     )
     assert deployment.branch == "main"
-    assert deployment.status is S.QUEUED
+    assert deployment.status is DeploymentStatus.QUEUED
     assert deployment.created_by_id == user.id
     assert deployment.environment.kind is EnvironmentKind.PRODUCTION
     assert deployment.environment.name == "production"
@@ -133,13 +131,13 @@ def test_cancel_a_queued_deployment_stops_it_at_once(
         session, project=project, branch=None, created_by=None, queue=queue
     )
     cancel_deployment(session, deployment=deployment, queue=queue)
-    assert deployment.status is S.STOPPED
+    assert deployment.status is DeploymentStatus.STOPPED
     assert deployment.finished_at is not None
     # No container yet: nothing for the worker to stop.
     assert [name for name, _ in pending(queue)] == ["devpush.deploy"]
 
 
-@pytest.mark.parametrize("status", [S.BUILDING, S.RUNNING])
+@pytest.mark.parametrize("status", [DeploymentStatus.BUILDING, DeploymentStatus.RUNNING])
 def test_cancel_a_building_or_running_deployment_asks_the_worker_to_stop_it(
     session: Session, project: Project, queue: DeployQueue, status: DeploymentStatus
 ) -> None:
@@ -149,11 +147,13 @@ def test_cancel_a_building_or_running_deployment_asks_the_worker_to_stop_it(
     deployment.status = status
     session.commit()
     cancel_deployment(session, deployment=deployment, queue=queue)
-    assert deployment.status is S.STOPPED
+    assert deployment.status is DeploymentStatus.STOPPED
     assert pending(queue)[-1] == ("devpush.stop", (deployment.id,))
 
 
-@pytest.mark.parametrize("status", [S.FAILED, S.STOPPED, S.SUPERSEDED])
+@pytest.mark.parametrize(
+    "status", [DeploymentStatus.FAILED, DeploymentStatus.STOPPED, DeploymentStatus.SUPERSEDED]
+)
 def test_cancel_an_ended_deployment_changes_nothing(
     session: Session, project: Project, queue: DeployQueue, status: DeploymentStatus
 ) -> None:
@@ -169,8 +169,8 @@ def test_cancel_an_ended_deployment_changes_nothing(
 
 def test_transitions_follow_the_table(session: Session, project: Project) -> None:
     production = ensure_production_environment(session, project=project)
-    for source in S:
-        for target in S:
+    for source in DeploymentStatus:
+        for target in DeploymentStatus:
             deployment = Deployment(
                 project=project, environment=production, branch="main", status=source
             )
@@ -186,5 +186,5 @@ def test_transitions_follow_the_table(session: Session, project: Project) -> Non
 
 
 def test_final_statuses_are_final() -> None:
-    for status in S:
+    for status in DeploymentStatus:
         assert (ALLOWED_TRANSITIONS[status] == frozenset()) == status.is_final

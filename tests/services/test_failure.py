@@ -94,4 +94,8 @@ def test_the_start_command_and_the_ready_check_keep_the_apps_lines() -> None:
 def test_a_step_outside_the_runner() -> None:
     assert step_failure(
         DeployStep.CLONE, lines=["git clone failed: \x00nope"], max_line_chars=100
-    ) == {"failure_step": DeployStep.CLONE, "failure_lines": ["git clone failed: \ufffdnope"]}
+    ) == {
+        "failure_step": DeployStep.CLONE,
+        "exit_code": None,
+        "failure_lines": ["git clone failed: \ufffdnope"],
+    }

@@ -1,19 +1,20 @@
-"""The deploy job, in small steps.
+"""The deploy job, in small steps (each a function below, in this order).
 
-1. claim the deployment (``queued → building``; a canceled one is skipped);
-2. fetch the branch's newest commit into a temp dir, record its SHA and message;
-3. create the runner container, copy the source and the step script in, start it;
-4. wait until the app answers on its port (``running``), its script exits
-   (``failed`` with the exit code), the deployment is canceled (``stopped``) or
-   the ready timeout passes (``failed``);
-5. once running, point the proxy's routes at it (the environment's URL follows it),
-   then supersede the environment's previous running deployment and drop its route.
+- ``_claim``: the deployment goes ``queued → building`` (a canceled one is skipped);
+- ``_prepare_runner``: fetch the branch's newest commit into a temp dir (its SHA and
+  message are recorded), create the runner container, copy the source and the step
+  script in, start it;
+- ``_follow_runner``: wait until the app answers on its port (``running``), its
+  script exits (``failed`` with the exit code), the deployment is canceled
+  (``stopped``) or the ready timeout passes (``failed``); once running, point the
+  proxy's routes at it (the environment's URL follows it), then supersede the
+  environment's previous running deployment (``to_supersede``) and drop its route.
 
 A failure in the clone or in a step of the runner also stores the failure record
 (step, exit code, the step's last lines: see ``app.services.failure``), read from
 Docker while the runner still exists.
 
-A failed runner is kept (Alloy ships its last lines); old stopped runners are
+A failed runner is kept (the collector ships its last lines); old stopped runners are
 removed later by the cleanup job (see ``app.workers.tasks.stop``).
 """
 
@@ -22,14 +23,18 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 import httpx
 from docker.models.containers import Container
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from app.core.db import session_scope
@@ -43,8 +48,6 @@ from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
-S = DeploymentStatus
-
 #: How often the worker looks at the container, the database and the port while waiting.
 POLL_SECONDS = 0.5
 
@@ -52,10 +55,14 @@ POLL_SECONDS = 0.5
 class DeployFailed(Exception):
     """A step failed in a way the user should read (bad repo, bad variables, Docker refused)."""
 
-    def __init__(self, message: str, *, record: dict[str, object] | None = None) -> None:
+    def __init__(self, message: str, *, record: failure.FailureColumns | None = None) -> None:
         super().__init__(message)
         #: The failure record's columns, when a user's step failed (not the platform).
-        self.record = record or {}
+        self.record = record
+
+
+class DeploymentGone(LookupError):
+    """The deployment's row was deleted while its job ran (with its project, for example)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +100,20 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
         if container is not None:
             _follow_runner(ctx, job, container)
     except DeployFailed as exc:
-        _fail(ctx, job.deployment_id, error=str(exc), **exc.record)
+        _mark_failed(ctx, job.deployment_id, error=str(exc), record=exc.record)
     except Exception:
         log.exception("deployment %s: unexpected error", deployment_id)
-        _fail(ctx, job.deployment_id, error="internal error in the deploy worker (see its log)")
+        _mark_failed(
+            ctx, job.deployment_id, error="internal error in the deploy worker (see its log)"
+        )
         raise
-
-
-# Step 1 ----------------------------------------------------------------------
 
 
 def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
     with session_scope(ctx.sessions) as session:
-        if not transition(session, deployment_id=deployment_id, to=S.BUILDING):
+        if not transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING):
             return None
-        deployment = session.get(Deployment, deployment_id)
-        assert deployment is not None
+        deployment = _deployment(session, deployment_id)
         project, environment = deployment.project, deployment.environment
         return Job(
             deployment_id=deployment.id,
@@ -127,9 +132,6 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             project_vars_encrypted=project.env_vars_encrypted,
             environment_vars_encrypted=environment.env_vars_encrypted,
         )
-
-
-# Steps 2 and 3 ---------------------------------------------------------------
 
 
 def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
@@ -209,9 +211,6 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     return container
 
 
-# Step 4 ----------------------------------------------------------------------
-
-
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
@@ -231,19 +230,22 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])
         record = _runner_failure(ctx, container, exit_code=code)
-        step = record["failure_step"]
-        assert isinstance(step, DeployStep)
-        _fail(ctx, job.deployment_id, error=f"{step.label} exited with code {code}", **record)
+        _mark_failed(
+            ctx,
+            job.deployment_id,
+            error=f"{record['failure_step'].label} exited with code {code}",
+            record=record,
+        )
     elif outcome is Outcome.CANCELED:
         _stop(ctx, container)
     else:
         _stop(ctx, container)
         timeout = ctx.settings.runner_ready_timeout_seconds
-        _fail(
+        _mark_failed(
             ctx,
             job.deployment_id,
             error=f"no answer on port {job.port} within {timeout:g} s",
-            **_runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK),
+            record=_runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK),
         )
 
 
@@ -273,7 +275,7 @@ def _runner_failure(
     *,
     exit_code: int | None,
     step: DeployStep | None = None,
-) -> dict[str, object]:
+) -> failure.FailureColumns:
     """The failure record from the runner's last lines (read now: the runner may go later)."""
     return failure.runner_failure(
         runner.output_tail(container, failure.TAIL_LINES),
@@ -292,12 +294,31 @@ def _answers(url: str) -> bool:
     return True
 
 
-# Step 5 ----------------------------------------------------------------------
-
-
 def _mark_running(ctx: WorkerContext, job: Job) -> bool:
     with session_scope(ctx.sessions) as session:
-        return transition(session, deployment_id=job.deployment_id, to=S.RUNNING)
+        return transition(session, deployment_id=job.deployment_id, to=DeploymentStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A running deployment of one environment, as the supersede decision sees it."""
+
+    id: str
+    created_at: datetime
+
+
+def to_supersede(mine: Running, others: Sequence[Running]) -> list[str]:
+    """The ids of the deployments that yield when ``mine`` becomes running, oldest first.
+
+    Two builds of one environment may finish out of order: of each pair, the one
+    created first yields, so ``mine`` itself yields to a newer one already running.
+    """
+    yielding = {
+        (older.created_at, older.id)
+        for other in others
+        for older in [other if other.created_at <= mine.created_at else mine]
+    }
+    return [deployment_id for _, deployment_id in sorted(yielding)]
 
 
 def _supersede_previous(ctx: WorkerContext, job: Job) -> list[str]:
@@ -306,43 +327,61 @@ def _supersede_previous(ctx: WorkerContext, job: Job) -> list[str]:
     The newest one stays running; the caller stops the others once routes moved."""
     to_stop: list[str] = []
     with session_scope(ctx.sessions) as session:
-        mine = session.get(Deployment, job.deployment_id)
-        assert mine is not None
+        mine = _deployment(session, job.deployment_id)
         others = session.scalars(
             select(Deployment).where(
                 Deployment.environment_id == job.environment_id,
-                Deployment.status == S.RUNNING,
+                Deployment.status == DeploymentStatus.RUNNING,
                 Deployment.id != job.deployment_id,
             )
         ).all()
-        for other in others:
-            # Two builds of one environment may finish out of order: the older one yields.
-            older = other if other.created_at <= mine.created_at else mine
-            if transition(session, deployment_id=older.id, to=S.SUPERSEDED):
+        by_id = {d.id: d for d in [mine, *others]}
+        for deployment_id in to_supersede(
+            Running(mine.id, mine.created_at), [Running(o.id, o.created_at) for o in others]
+        ):
+            if transition(session, deployment_id=deployment_id, to=DeploymentStatus.SUPERSEDED):
+                older = by_id[deployment_id]
                 to_stop.append(older.container_id or runner.container_name(older.id))
     return to_stop
 
 
-# Small shared helpers ----------------------------------------------------------
+def _deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise DeploymentGone(f"deployment {deployment_id} was deleted while it deployed")
+    return deployment
 
 
 def _canceled(ctx: WorkerContext, job: Job) -> bool:
     with ctx.sessions() as session:
         status = session.scalar(select(Deployment.status).where(Deployment.id == job.deployment_id))
-    return status is not S.BUILDING
+    return status is not DeploymentStatus.BUILDING
 
 
 def _update(ctx: WorkerContext, deployment_id: str, **values: object) -> None:
     with session_scope(ctx.sessions) as session:
-        deployment = session.get(Deployment, deployment_id)
-        assert deployment is not None
+        deployment = _deployment(session, deployment_id)
         for name, value in values.items():
             setattr(deployment, name, value)
 
 
-def _fail(ctx: WorkerContext, deployment_id: str, **values: object) -> None:
+def _mark_failed(
+    ctx: WorkerContext,
+    deployment_id: str,
+    *,
+    error: str,
+    record: failure.FailureColumns | None = None,
+) -> None:
+    """The deployment becomes ``failed`` with ``error`` and the failure record, if any."""
+    columns: Mapping[str, Any] = record or {}
     with session_scope(ctx.sessions) as session:
-        transition(session, deployment_id=deployment_id, to=S.FAILED, **values)
+        transition(
+            session,
+            deployment_id=deployment_id,
+            to=DeploymentStatus.FAILED,
+            error=error,
+            **columns,
+        )
 
 
 def _stop(ctx: WorkerContext, container: Container) -> None:

@@ -23,14 +23,14 @@ from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
-S = DeploymentStatus
-
 
 def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     """Mark running deployments whose runner is no longer running as failed; their ids."""
     with ctx.sessions() as session:
         running = session.execute(
-            select(Deployment.id, Deployment.container_id).where(Deployment.status == S.RUNNING)
+            select(Deployment.id, Deployment.container_id).where(
+                Deployment.status == DeploymentStatus.RUNNING
+            )
         ).all()
     failed: list[str] = []
     for deployment_id, container_id in running:
@@ -57,8 +57,8 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
             if transition(
                 session,
                 deployment_id=deployment_id,
-                to=S.FAILED,
-                only_from=frozenset({S.RUNNING}),
+                to=DeploymentStatus.FAILED,
+                only_from=frozenset({DeploymentStatus.RUNNING}),
                 **values,
             ):
                 failed.append(deployment_id)

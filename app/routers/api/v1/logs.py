@@ -68,7 +68,7 @@ class LogPagePublic(BaseModel):
     partial: bool = False  # some log storage nodes did not answer: lines may be missing
 
 
-def _fail(exc: LogStoreError | InvalidLogParams) -> HTTPException:
+def _http_error(exc: LogStoreError | InvalidLogParams) -> HTTPException:
     problem = problem_for(exc)
     return HTTPException(problem.status_code, problem.message)
 
@@ -96,14 +96,14 @@ async def list_logs(
         )
         page = await store.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
     except (InvalidLogParams, LogStoreError) as exc:
-        raise _fail(exc) from exc
+        raise _http_error(exc) from exc
     following = None
     if not page.exhausted and page.cursor is not None:
         params = filters.params(since=str(query.start_ns), until=str(query.end_ns))
         params |= {"cursor": page.cursor.encode(), "limit": str(limit), "direction": direction}
         following = f"{request.url.path}?{urlencode(params)}"
     return LogPagePublic(
-        items=[LogLinePublic(**log_line(item).as_json()) for item in page.items],  # type: ignore[arg-type]
+        items=[LogLinePublic(**log_line(item).as_json()) for item in page.items],
         cursor=page.cursor.encode() if page.cursor else None,
         next=following,
         start=str(query.start_ns),
@@ -139,7 +139,7 @@ async def tail_logs(
         resume_from = last_event_id or cursor
         position = LogCursor.decode(resume_from) if resume_from else None
     except (InvalidLogParams, InvalidQuery) as exc:
-        raise _fail(exc) from exc
+        raise _http_error(exc) from exc
     events = tail_events(store, query, position, max_chars=None)
     if accept is not None and "text/event-stream" in accept:
 

@@ -65,9 +65,10 @@ def create_project(
             )
         team = teams[0]
     else:
-        team = next((t for t in teams if body.team in (t.id, t.slug)), None)
-        if team is None:
+        named = next((t for t in teams if body.team in (t.id, t.slug)), None)
+        if named is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "team not found")
+        team = named
     data = project_service.ProjectCreate.model_validate(body.model_dump(exclude={"team"}))
     if problem := repository_problem(data.repo_url):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"repo_url: {problem}")
