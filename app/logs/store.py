@@ -39,6 +39,9 @@ from app.logs.query import Direction, LogQuery
 
 # A level-filtered page may need a few answers to fill (the store's filter is a superset).
 MAX_ROUND_TRIPS: Final = 5
+# Lines a collector read in one poll may reach the store after newer ones of the poll
+# before: the settled position stays this far behind the newest ingested line.
+INGEST_MARGIN_NS: Final = 1_000_000_000
 
 
 class LogStore(Protocol):
@@ -98,6 +101,14 @@ class PagedStore(ABC):
     def validate(self, query: LogQuery) -> None:
         self.compile(query)
 
+    async def ingested_until(self) -> int | None:
+        """The newest timestamp the store holds across all runners, if the backend can say.
+
+        Collectors send oldest first, so lines older than this have arrived (give or take
+        one collector poll, which ``log_tail_delay_seconds`` covers). None: unknown.
+        """
+        return None
+
     async def page(self, query: LogQuery, *, cursor: LogCursor | None = None) -> LogPage:
         if query.start_ns is None:
             # A store's own default start would move between pages.
@@ -114,8 +125,11 @@ class PagedStore(ABC):
         are read:
 
         - the settled one, up to ``now - log_tail_delay_seconds`` (the longest a line takes
-          from a runner to being searchable): the cursor's position moves through it, so
-          a line that arrives late, with an older timestamp, is still delivered;
+          from a runner to being searchable), and never past what the store has ingested
+          (:meth:`ingested_until`, when the backend knows: after an outage the collector
+          re-sends its backlog oldest first, so the position waits for it): the cursor's
+          position moves through it, so a line that arrives late, with an older
+          timestamp, is still delivered;
         - the fresh one, from there to now: its entries are delivered at once (a line
           shows about as soon as the store can answer for it) and kept in the cursor's
           ``ahead`` set until the position passes them. Past ``MAX_AHEAD`` entries in
@@ -137,6 +151,9 @@ class PagedStore(ABC):
                 # From the query's start, or only what comes from now on.
                 position = LogCursor(timestamp_ns=now if query.start_ns is None else query.start_ns)
             settled_end = min(now - settle_ns, end)
+            ingested = await self.ingested_until()
+            if ingested is not None:
+                settled_end = min(settled_end, ingested - INGEST_MARGIN_NS)
             # The settled window: the position moves through every entry in it.
             while True:
                 page = _whole(

@@ -16,12 +16,15 @@ from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_statu
 from app.logs.query import Direction, LogQuery
 from app.logs.store import PagedStore
 from app.services.victorialogs._logsql import filters, ordered
-from app.services.victorialogs._models import parse_hits, parse_lines, parse_values
+from app.services.victorialogs._models import parse_hits, parse_lines, parse_newest, parse_values
 
 QUERY: Final = "/select/logsql/query"
 HITS: Final = "/select/logsql/hits"
 FIELD_VALUES: Final = "/select/logsql/field_values"
 HEALTH: Final = "/health"
+#: The newest line of the last hour (an idle hour: None, and the tail uses its delay).
+INGESTED_QUERY: Final = "_time:1h | stats max(_time) as newest"
+INGESTED_CACHE_SECONDS: Final = 0.2
 
 
 class VictoriaLogsStore(PagedStore):
@@ -39,6 +42,8 @@ class VictoriaLogsStore(PagedStore):
     ) -> None:
         super().__init__(settings=settings, clock=clock)
         self._http = http
+        self._ingested: int | None = None
+        self._ingested_at = -INGESTED_CACHE_SECONDS
 
     async def _post(self, path: str, form: dict[str, str]) -> tuple[httpx.Response, bool]:
         """POST ``form`` to ``path``: the answer, and whether it is partial.
@@ -110,6 +115,21 @@ class VictoriaLogsStore(PagedStore):
         form = {"query": self.compile(query), "field": field, "limit": str(limit)}
         form |= _range(query.start_ns, query.end_ns)
         return sorted(parse_values(await self._json(FIELD_VALUES, form)))
+
+    async def ingested_until(self) -> int | None:
+        """The newest ``_time`` of the last hour, across all runners (cached briefly).
+
+        The collector sends its queue with one consumer, oldest first, so after an
+        outage this trails the backlog as it drains; every live tail asks it each poll,
+        hence the cache.
+        """
+        clock = time.monotonic()
+        if clock - self._ingested_at < INGESTED_CACHE_SECONDS:
+            return self._ingested
+        response, _partial = await self._post(QUERY, {"query": INGESTED_QUERY})
+        self._ingested = parse_newest(response.text)
+        self._ingested_at = clock
+        return self._ingested
 
     async def check(self) -> None:
         try:

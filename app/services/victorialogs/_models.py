@@ -96,3 +96,16 @@ def parse_values(payload: Any) -> list[str]:
             raise LogStoreProtocolError("a field value is not a string")
         out.append(clean_text(value))
     return out
+
+
+def parse_newest(body: str) -> int | None:
+    """The ``newest`` time of a ``stats max(_time) as newest`` answer (None: no lines)."""
+    for raw in body.splitlines():
+        try:
+            row = json.loads(raw) if raw.strip() else None
+        except ValueError as exc:
+            raise LogStoreProtocolError("a log store answer line is not JSON") from exc
+        value = row.get("newest") if isinstance(row, dict) else None
+        if isinstance(value, str) and value:
+            return parse_time_ns(value)
+    return None
