@@ -25,10 +25,10 @@ from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
 from app.logs.store import LogStore
 from app.models import Deployment, Project, Team, TeamRole, User
 from app.services import projects as project_service
+from app.services.jobs import DeployJobs
 from app.services.sessions import session_user_id
 from app.services.teams import role_in_team, teams_for_user
 from app.services.tokens import user_for_token
-from app.workers.queue import DeployQueue
 
 #: Session keys set at log-in.
 SESSION_USER = "user_id"
@@ -276,13 +276,13 @@ WebAdmin = Annotated[User, Depends(web_admin)]
 ApiAdmin = Annotated[User, Depends(api_admin)]
 
 
-def get_queue(request: Request) -> DeployQueue:
+def get_queue(request: Request) -> DeployJobs:
     """The queue deploys are enqueued on (built from the app's settings in the lifespan)."""
-    queue: DeployQueue = request.app.state.queue
+    queue: DeployJobs = request.app.state.queue
     return queue
 
 
-QueueDep = Annotated[DeployQueue, Depends(get_queue)]
+QueueDep = Annotated[DeployJobs, Depends(get_queue)]
 
 
 def get_log_store(request: Request) -> LogStore:

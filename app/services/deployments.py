@@ -9,7 +9,7 @@ overwrite each other's decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 from app.models import Deployment, DeploymentStatus, Project, User, utcnow
 from app.services.environments import ensure_production_environment, environment_for_branch
 from app.services.git import validate_branch
-
-if TYPE_CHECKING:
-    from app.workers.queue import DeployQueue
+from app.services.jobs import DeployJobs
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -87,21 +85,13 @@ def transition(
     return result.rowcount == 1
 
 
-def _queue(queue: DeployQueue | None) -> DeployQueue:
-    if queue is not None:
-        return queue
-    from app.workers.queue import default_queue
-
-    return default_queue()
-
-
 def create_deployment(
     session: Session,
     *,
     project: Project,
     branch: str | None,
     created_by: User | None,
-    queue: DeployQueue | None = None,
+    queue: DeployJobs,
 ) -> Deployment:
     """A queued deployment of ``branch`` (default: the project's), committed, then enqueued."""
     branch = validate_branch(branch or project.default_branch)
@@ -116,7 +106,7 @@ def create_deployment(
     session.add(deployment)
     # Commit first: the worker must find the row when it picks the job up.
     session.commit()
-    _queue(queue).enqueue_deploy(deployment.id)
+    queue.enqueue_deploy(deployment.id)
     return deployment
 
 
@@ -125,7 +115,7 @@ def redeploy(
     *,
     deployment: Deployment,
     created_by: User | None,
-    queue: DeployQueue | None = None,
+    queue: DeployJobs,
 ) -> Deployment:
     """A new deployment of the same project and branch (fetches the branch's newest commit)."""
     return create_deployment(
@@ -137,9 +127,7 @@ def redeploy(
     )
 
 
-def cancel_deployment(
-    session: Session, *, deployment: Deployment, queue: DeployQueue | None = None
-) -> Deployment:
+def cancel_deployment(session: Session, *, deployment: Deployment, queue: DeployJobs) -> Deployment:
     """Stop a deployment: a queued one at once; a building or running one through the worker.
 
     The status is ``stopped`` when this returns; the worker stops the container
@@ -155,7 +143,7 @@ def cancel_deployment(
         session.commit()
     elif transition(session, deployment_id=deployment.id, to=DeploymentStatus.STOPPED):
         session.commit()
-        _queue(queue).enqueue_stop(deployment.id)
+        queue.enqueue_stop(deployment.id)
     else:
         session.rollback()
     session.refresh(deployment)

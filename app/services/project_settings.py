@@ -11,19 +11,17 @@ is gone removes its runner: see ``app.workers.tasks.stop``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from app.core.crypto import decrypt_mapping, encrypt_mapping
 from app.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
+from app.services.jobs import DeployJobs
 from app.services.projects import ProjectCreate
-
-if TYPE_CHECKING:
-    from app.workers.queue import DeployQueue
 
 #: The variables scope shared by every environment of a project.
 SHARED_SCOPE = "shared"
@@ -159,12 +157,12 @@ def unset_variables(
 # Deleting ------------------------------------------------------------------------
 
 
-def _runner_ids(session: Session, where: object) -> list[str]:
+def _runner_ids(session: Session, where: ColumnElement[bool]) -> list[str]:
     """Deployments that may have a runner container (started, or about to be)."""
     return list(
         session.scalars(
             select(Deployment.id).where(
-                where,  # type: ignore[arg-type]
+                where,
                 (Deployment.container_id.is_not(None))
                 | Deployment.status.in_((DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)),
             )
@@ -172,19 +170,13 @@ def _runner_ids(session: Session, where: object) -> list[str]:
     )
 
 
-def _stop_runners(queue: DeployQueue | None, deployment_ids: list[str]) -> None:
-    if not deployment_ids:
-        return
-    if queue is None:
-        from app.workers.queue import default_queue
-
-        queue = default_queue()
+def _stop_runners(queue: DeployJobs, deployment_ids: list[str]) -> None:
     for deployment_id in deployment_ids:
         queue.enqueue_stop(deployment_id)
 
 
 def delete_environment(
-    session: Session, *, environment: Environment, queue: DeployQueue | None = None
+    session: Session, *, environment: Environment, queue: DeployJobs
 ) -> list[str]:
     """Delete a preview environment and its deployments; their runners are removed.
 
@@ -203,9 +195,7 @@ def delete_environment(
     return runner_ids
 
 
-def delete_project(
-    session: Session, *, project: Project, queue: DeployQueue | None = None
-) -> list[str]:
+def delete_project(session: Session, *, project: Project, queue: DeployJobs) -> list[str]:
     """Delete the project with its environments and deployments; their runners are removed.
 
     Commits, then enqueues; returns the deployment ids whose runners are being removed.

@@ -1,0 +1,20 @@
+"""What the services ask of the worker: the jobs they enqueue.
+
+The queue itself (``app.workers.queue.DeployQueue``, over huey) sits in the worker
+layer, above the services; the services only know this protocol, so they never
+import the worker and the web app passes its queue in (``app.deps.get_queue``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class DeployJobs(Protocol):
+    """Enqueues the worker's jobs for one deployment; both return once enqueued."""
+
+    def enqueue_deploy(self, deployment_id: str) -> None:
+        """Run the deployment: claim it, build its runner, follow it to ``running``."""
+
+    def enqueue_stop(self, deployment_id: str) -> None:
+        """Stop the deployment's runner (and remove it when its row is gone)."""
