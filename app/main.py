@@ -7,39 +7,43 @@ except through ``create_app`` itself.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.deps import LoginRequiredError, current_user, verify_csrf, web_context
 from app.core.config import Settings, get_settings
 from app.core.crypto import fernet_for
 from app.core.db import create_db_engine, session_factory
-from app.routers import include_routers, logs
-from app.routers.api.v1 import logs as api_logs
-from app.routers.api_docs import mount_api_docs
-from app.routers.form_errors import plain_message
-from app.routers.rendering import build_templates, is_htmx, render
+from app.deps import LoginRequiredError, current_user, web_context
+from app.routes import include_routers
+from app.services.jobs import DeployJobs
 from app.services.log_store import log_store, open_http_client
+from app.web.form_errors import plain_message
+from app.web.rendering import build_templates, is_htmx, redirect, render
 from app.workers.queue import DeployQueue, huey_from_url
 
 _APP_DIR = Path(__file__).resolve().parent
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, *, queue: DeployJobs | None = None) -> FastAPI:
     """Build the app. ``queue`` is where deploys are enqueued (default: ``queue_url``'s)."""
     settings = settings or get_settings()
 
@@ -59,9 +63,9 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
     app = FastAPI(
         title="devpush",
         summary="Self-hosted push-to-deploy: projects, deployments and logs.",
-        version="0.1.2",
+        version=version("devpush"),  # the installed package's, from pyproject.toml
         lifespan=lifespan,
-        docs_url=None,  # served offline by mount_api_docs below
+        docs_url=None,  # served offline by app.api.docs (see app.routes)
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -79,18 +83,12 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
     )
     app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
     include_routers(app)
-    mount_api_docs(app)
-    # Log views and the logs API (the log store behind them); GET only, CSRF-checked like the rest.
-    app.include_router(logs.router, dependencies=[Depends(verify_csrf)], include_in_schema=False)
-    app.include_router(api_logs.router, prefix="/api/v1")
 
     @app.exception_handler(LoginRequiredError)
     async def _to_login(request: Request, _exc: LoginRequiredError) -> Response:
-        target = "/login"
-        if is_htmx(request):
-            # A redirect inside an htmx swap would render the login page into a fragment.
-            return Response(status_code=204, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
+        # For htmx, an HX-Redirect: a redirect inside a swap would render the login page
+        # into a fragment.
+        return redirect(request, "/login")
 
     @app.exception_handler(StarletteHTTPException)
     async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
@@ -109,6 +107,27 @@ def create_app(settings: Settings | None = None, *, queue: DeployQueue | None = 
         ]
         detail = "Some values of this request are not valid. " + " ".join(problems)
         return await run_in_threadpool(_render_error, request, 422, detail)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        # An error no route expected: logged whole with an id the user can quote, shown
+        # without its details. (Starlette then re-raises it for the server's own log.)
+        error_id = secrets.token_hex(8)
+        log.error(
+            "internal error %s on %s %s",
+            error_id,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        detail = f"devpush hit an internal error (id {error_id}); the server log has the details."
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return JSONResponse({"detail": detail, "error_id": error_id}, status_code=500)
+        try:
+            return await run_in_threadpool(_render_error, request, 500, detail)
+        except Exception:  # the page itself failed (the database is down, say)
+            log.exception("internal error %s: the error page failed too", error_id)
+            return PlainTextResponse(detail, status_code=500)
 
     return app
 

@@ -1,9 +1,10 @@
 """The labels that tie a runner container's log lines to a deployment.
 
-The deploy worker puts ``RUNNER_LABELS`` on every runner container; Alloy
-(``Docker/alloy/config.alloy``) maps each ``devpush.<name>`` label to the Loki
-label ``<name>``; the app queries Loki by those names. A test checks that the
-Alloy config maps exactly these, so this module is the one place to change them.
+The deploy worker puts ``RUNNER_LABELS`` on every runner container; the collector
+(``Docker/otelcol/config.yaml`` or ``Docker/alloy/config.alloy``) maps each
+``devpush.<name>`` label to the stored field ``<name>``; the app queries the log store
+by those names. Tests check that the collectors' configs map exactly these, so this
+module is the one place to change them.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ from typing import Final
 #: Prefix of every Docker label the platform sets on its containers.
 LABEL_PREFIX: Final = "devpush."
 
-#: Loki label names, in the order the UI shows filters.
-LOKI_LABELS: Final = ("project_id", "environment_id", "branch", "deployment_id")
+#: The stored fields (labels) that scope a line, in every log store.
+PROJECT_LABEL: Final = "project_id"
+ENVIRONMENT_LABEL: Final = "environment_id"
+BRANCH_LABEL: Final = "branch"
+DEPLOYMENT_LABEL: Final = "deployment_id"
+#: Those names, in the order the UI shows filters.
+LOG_LABELS: Final = (PROJECT_LABEL, ENVIRONMENT_LABEL, BRANCH_LABEL, DEPLOYMENT_LABEL)
 
 #: Docker label keys on runner containers (``devpush.project_id`` …).
-RUNNER_LABELS: Final = tuple(f"{LABEL_PREFIX}{name}" for name in LOKI_LABELS)
+RUNNER_LABELS: Final = tuple(f"{LABEL_PREFIX}{name}" for name in LOG_LABELS)
 
 #: json-file ``labels`` log option: Docker copies these labels into every line's ``attrs``,
 #: so a collector that reads the files alone (no Docker API) knows each line's deployment.
@@ -25,20 +31,22 @@ RUNNER_LOG_LABELS_OPTION: Final = ",".join(RUNNER_LABELS)
 
 #: Fields of a stored line besides its time and text, in every log store: the four
 #: labels plus the Docker stream. The collectors write exactly these.
-LOG_FIELDS: Final = (*LOKI_LABELS, "stream")
+LOG_FIELDS: Final = (*LOG_LABELS, "stream")
 
-#: The label Alloy selects runner containers by.
-RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}deployment_id"
+#: The label the collectors select runner containers by.
+RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}"
 
 #: Marks the containers the deploy worker owns (it stops and cleans up only these).
 ROLE_LABEL: Final = f"{LABEL_PREFIX}role"
 RUNNER_ROLE: Final = "runner"
 
-#: Labels Alloy adds to every shipped line: ``job="docker"`` and the Docker stream.
+#: The Docker stream of each line, a field in every store, and its values.
+STREAM_LABEL: Final = "stream"
+LOG_STREAMS: Final = ("stdout", "stderr")
+#: Loki only: Alloy adds ``job="docker"`` to every shipped line (a stream selector needs
+#: one matcher that every stream has).
 JOB_LABEL: Final = "job"
 LOKI_JOB: Final = "docker"
-STREAM_LABEL: Final = "stream"
-LOKI_STREAMS: Final = ("stdout", "stderr")
 
 
 def runner_labels(
@@ -46,9 +54,9 @@ def runner_labels(
 ) -> dict[str, str]:
     """Docker labels for a runner container of one deployment."""
     values = {
-        "project_id": project_id,
-        "environment_id": environment_id,
-        "branch": branch,
-        "deployment_id": deployment_id,
+        PROJECT_LABEL: project_id,
+        ENVIRONMENT_LABEL: environment_id,
+        BRANCH_LABEL: branch,
+        DEPLOYMENT_LABEL: deployment_id,
     }
-    return {f"{LABEL_PREFIX}{name}": values[name] for name in LOKI_LABELS}
+    return {f"{LABEL_PREFIX}{name}": values[name] for name in LOG_LABELS}

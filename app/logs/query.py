@@ -14,11 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, overload
 
 import re2
 
-from app.core.labels import LOKI_LABELS, LOKI_STREAMS
+from app.core.labels import (
+    BRANCH_LABEL,
+    DEPLOYMENT_LABEL,
+    ENVIRONMENT_LABEL,
+    LOG_LABELS,
+    LOG_STREAMS,
+    PROJECT_LABEL,
+)
 from app.logs.errors import InvalidQuery, InvalidSearch
 from app.logs.levels import LEVELS, Level
 
@@ -124,12 +131,12 @@ class LogQuery:
     fields: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The field filters, in LOKI_LABELS order; every value is exact-match.
+        # The field filters, in LOG_LABELS order; every value is exact-match.
         labels = {
-            "project_id": self.project_id,
-            "deployment_id": self.deployment_id,
-            "environment_id": self.environment_id,
-            "branch": self.branch,
+            PROJECT_LABEL: self.project_id,
+            DEPLOYMENT_LABEL: self.deployment_id,
+            ENVIRONMENT_LABEL: self.environment_id,
+            BRANCH_LABEL: self.branch,
         }
         # An empty value would match streams *without* the label: that widens the query.
         for name, value in labels.items():
@@ -137,8 +144,8 @@ class LogQuery:
                 raise InvalidQuery(f"{name} must not be empty")
         if not self.project_id:
             raise InvalidQuery("project_id is required")
-        if self.stream is not None and self.stream not in LOKI_STREAMS:
-            raise InvalidQuery(f"stream must be one of {', '.join(LOKI_STREAMS)}")
+        if self.stream is not None and self.stream not in LOG_STREAMS:
+            raise InvalidQuery(f"stream must be one of {', '.join(LOG_STREAMS)}")
         if self.level is not None and self.level not in LEVELS:
             raise InvalidQuery(f"level must be one of {', '.join(LEVELS)}")
         if self.search_mode not in ("plain", "regex"):
@@ -150,7 +157,7 @@ class LogQuery:
         start, end = to_ns(self.start), to_ns(self.end)
         if start is not None and end is not None and start >= end:
             raise InvalidQuery("start must be before end")
-        ordered = {name: labels[name] for name in LOKI_LABELS if labels[name] is not None}
+        ordered = {name: labels[name] for name in LOG_LABELS if labels[name] is not None}
         object.__setattr__(self, "fields", ordered)
 
     @property
@@ -162,6 +169,12 @@ class LogQuery:
         return to_ns(self.end)
 
 
+@overload
+def to_ns(value: datetime | int) -> int: ...
+@overload
+def to_ns(value: None) -> None: ...
+@overload
+def to_ns(value: datetime | int | None) -> int | None: ...
 def to_ns(value: datetime | int | None) -> int | None:
     """Unix nanoseconds of an aware datetime (or of an int already in ns)."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.core.config import Settings
 from app.models import LoginFailure, User, utcnow
 from app.services.users import authenticate, normalize_email
 
@@ -23,6 +24,14 @@ class LoginLimits:
     per_account: int
     per_address: int
     window: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimits:
+        return cls(
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+            window=timedelta(seconds=settings.login_failure_window_seconds),
+        )
 
 
 class LoginLimitedError(Exception):

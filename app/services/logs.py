@@ -1,7 +1,7 @@
 """Log queries shared by the web views, the JSON API and the CLI.
 
-Request parameters (strings, as a URL carries them) become a :class:`LogFilters`; the
-filters plus a :class:`LogScope` (the ownership-checked project and the environment and
+Request parameters (strings, as a URL carries them) are a :class:`LogFilters`, checked
+once; the filters plus a :class:`LogScope` (the ownership-checked project and the environment and
 deployment resolved inside it) become a ``LogQuery``. The query's ``project_id`` always
 comes from the scope, and an environment or deployment id that is not the project's
 raises :class:`FilterNotFound` (a 404), so no parameter can widen a query.
@@ -17,11 +17,18 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from app.core.labels import LOKI_STREAMS
+from app.core.labels import (
+    BRANCH_LABEL,
+    DEPLOYMENT_LABEL,
+    ENVIRONMENT_LABEL,
+    LOG_STREAMS,
+    STREAM_LABEL,
+)
 from app.logs.errors import (
     InvalidQuery,
     InvalidSearch,
@@ -108,9 +115,7 @@ class LogScope:
 
 def _utc_ns(value: datetime) -> int:
     # SQLite hands back naive UTC datetimes.
-    ns = to_ns(value if value.tzinfo else value.replace(tzinfo=UTC))
-    assert ns is not None
-    return ns
+    return to_ns(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def resolve_scope(
@@ -158,50 +163,46 @@ def resolve_scope(
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LogFilters:
-    """Validated request parameters; every field is None when not given."""
+class LogFilters(BaseModel):
+    """The filters of a log request, named as its URL names them (views, API, CLI).
 
-    environment: str | None = None
-    branch: str | None = None
-    deployment: str | None = None
-    stream: Stream | None = None
-    level: Level | None = None
-    q: str | None = None
+    FastAPI reads them from the query string (``Annotated[LogFilters, Query()]``); the
+    caps on each length only bound what a request can make the app parse. :meth:`checked`
+    is the validation: empty strings (an HTML form's unset fields) mean "not given", and
+    a stream or level must be one devpush knows. The search text's one limit is
+    ``Settings.log_search_max_chars``, checked with the query (``app.logs.query``)
+    before any store request.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: str | None = Field(None, max_length=64)
+    branch: str | None = Field(None, max_length=255)
+    deployment: str | None = Field(None, max_length=64)
+    stream: str | None = Field(None, max_length=16)
+    level: str | None = Field(None, max_length=16)
+    q: str | None = Field(None, description="search text (plain or regex)")
     regex: bool = False
-    since: str | None = None
-    until: str | None = None
+    since: str | None = Field(None, max_length=64, description="15m, 2h, 7d, ISO 8601 or Unix ns")
+    until: str | None = Field(None, max_length=64)
 
-    @classmethod
-    def from_params(
-        cls,
-        *,
-        environment: str | None = None,
-        branch: str | None = None,
-        deployment: str | None = None,
-        stream: str | None = None,
-        level: str | None = None,
-        q: str | None = None,
-        regex: bool = False,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> LogFilters:
-        """Empty strings (an HTML form's unset fields) mean "not given"."""
-        stream, level = (stream or None), (level or None)
-        if stream is not None and stream not in LOKI_STREAMS:
-            raise InvalidLogParams("stream", f"must be one of {', '.join(LOKI_STREAMS)}")
+    def checked(self) -> LogFilters:
+        """The filters normalized; raises :class:`InvalidLogParams` (a 422) naming the field."""
+        stream, level = (self.stream or None), (self.level or None)
+        if stream is not None and stream not in LOG_STREAMS:
+            raise InvalidLogParams("stream", f"must be one of {', '.join(LOG_STREAMS)}")
         if level is not None and level not in LEVELS:
             raise InvalidLogParams("level", f"must be one of {', '.join(LEVELS)}")
-        return cls(
-            environment=environment or None,
-            branch=branch or None,
-            deployment=deployment or None,
-            stream=stream,  # type: ignore[arg-type]
+        return LogFilters(
+            environment=self.environment or None,
+            branch=self.branch or None,
+            deployment=self.deployment or None,
+            stream=stream,
             level=level,
-            q=q or None,
-            regex=regex,
-            since=(since or "").strip() or None,
-            until=(until or "").strip() or None,
+            q=self.q or None,
+            regex=self.regex,
+            since=(self.since or "").strip() or None,
+            until=(self.until or "").strip() or None,
         )
 
     def params(self, **override: str | None) -> dict[str, str]:
@@ -265,8 +266,9 @@ def build_query(
         environment_id=scope.environment_id,
         deployment_id=scope.deployment.id if scope.deployment else None,
         branch=filters.branch,
-        stream=filters.stream,
-        level=filters.level,
+        # checked() let only a known stream and level through.
+        stream=cast("Stream | None", filters.stream),
+        level=cast("Level | None", filters.level),
         search=filters.q,
         search_mode="regex" if filters.regex else "plain",
         start=start,
@@ -338,9 +340,9 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
         line=entry.line,
         stream=entry.stream,
         level=detect_level(entry.line),
-        deployment_id=labels.get("deployment_id"),
-        environment_id=labels.get("environment_id"),
-        branch=labels.get("branch"),
+        deployment_id=labels.get(DEPLOYMENT_LABEL),
+        environment_id=labels.get(ENVIRONMENT_LABEL),
+        branch=labels.get(BRANCH_LABEL),
         cursor=item.cursor.encode(),
         rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
     )
@@ -382,7 +384,7 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
     count = -(-(end - start) // step_ns)
     stdout, stderr = [0] * count, [0] * count
     for one in series:
-        target = stderr if one.labels.get("stream") == "stderr" else stdout
+        target = stderr if one.labels.get(STREAM_LABEL) == "stderr" else stdout
         for point in one.points:
             # A point is its bucket's start; a store may align buckets to the millisecond.
             index = (point.timestamp_ns - start + step_ns // 2) // step_ns

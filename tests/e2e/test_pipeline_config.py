@@ -7,7 +7,7 @@ import re
 import yaml
 
 from app.core.config import Settings
-from app.core.labels import LABEL_PREFIX, LOKI_JOB, LOKI_LABELS, RUNNER_SELECTOR_LABEL
+from app.core.labels import LABEL_PREFIX, LOG_LABELS, LOKI_JOB, RUNNER_SELECTOR_LABEL
 from app.local import alloy, loki
 
 ALLOY = alloy.CONFIG.read_text()
@@ -41,7 +41,7 @@ def _attr(name: str) -> str:
 def test_alloy_maps_exactly_the_app_labels() -> None:
     (labelmap,) = [rule for rule in _rules() if rule.get("action") == '"labelmap"']
     prefix = _sanitized(LABEL_PREFIX)
-    assert labelmap["regex"] == f'"{prefix}({"|".join(LOKI_LABELS)})"'
+    assert labelmap["regex"] == f'"{prefix}({"|".join(LOG_LABELS)})"'
     # No other rule writes a devpush label: the labelmap is the one mapping.
     assert not [r for r in _rules() if r.get("source_labels", "").startswith(f'["{prefix}')]
     job = [rule for rule in _rules() if rule.get("target_label") == '"job"']

@@ -44,6 +44,11 @@ STORE = LokiStore(httpx.AsyncClient(), settings=SETTINGS)
 SCOPE = LogScope(project_id="p1", project_slug="shop", project_name="Shop")
 
 
+def checked(**params: object) -> LogFilters:
+    """The filters as a URL gives them, checked as the views and the API check them."""
+    return LogFilters.model_validate(params).checked()
+
+
 def logql(filters: LogFilters, scope: LogScope = SCOPE) -> str:
     query = build_query(scope=scope, filters=filters, store=STORE, now_ns=NOW)
     return log_query(query, max_search_chars=SETTINGS.log_search_max_chars)
@@ -56,7 +61,7 @@ def test_defaults_are_the_project_over_the_last_hour() -> None:
 
 
 def test_hostile_branch_and_search_stay_inside_escaped_strings() -> None:
-    filters = LogFilters.from_params(
+    filters = checked(
         branch='main"} or {project_id=~".+',
         q='say "hi" \\ } or { a.b(\n',
         stream="stderr",
@@ -68,12 +73,12 @@ def test_hostile_branch_and_search_stay_inside_escaped_strings() -> None:
 
 
 def test_regex_search_is_passed_as_written_and_validated() -> None:
-    filters = LogFilters.from_params(q=r'^err(or)?\s+"\d+"$', regex=True)
+    filters = checked(q=r'^err(or)?\s+"\d+"$', regex=True)
     assert logql(filters) == ('{project_id="p1", job="docker"} |~ "^err(or)?\\\\s+\\"\\\\d+\\"$"')
     with pytest.raises(InvalidSearch, match="invalid regular expression"):
-        logql(LogFilters.from_params(q="(?<=x)y", regex=True))
+        logql(checked(q="(?<=x)y", regex=True))
     with pytest.raises(InvalidSearch, match="longer than"):
-        logql(LogFilters.from_params(q="x" * (SETTINGS.log_search_max_chars + 1)))
+        logql(checked(q="x" * (SETTINGS.log_search_max_chars + 1)))
 
 
 def test_scope_ids_come_from_the_resolved_scope_not_the_params() -> None:
@@ -85,7 +90,7 @@ def test_scope_ids_come_from_the_resolved_scope_not_the_params() -> None:
         environment_id="e1", deployment=deployment,
     )  # fmt: skip
     # The filters' raw ids were only used to resolve the scope; the query uses the scope's.
-    filters = LogFilters.from_params(deployment="d1", environment="e1", level="error")
+    filters = checked(deployment="d1", environment="e1", level="error")
     text = logql(filters, scope)
     assert text.startswith(
         '{project_id="p1", environment_id="e1", deployment_id="d1", job="docker"} |~ "'
@@ -96,7 +101,7 @@ def test_scope_ids_come_from_the_resolved_scope_not_the_params() -> None:
 
 
 def test_empty_form_fields_mean_not_given() -> None:
-    filters = LogFilters.from_params(
+    filters = checked(
         environment="", branch="", deployment="", stream="", level="", q="", since=" ", until=""
     )
     assert filters == LogFilters()
@@ -109,16 +114,16 @@ def test_empty_form_fields_mean_not_given() -> None:
 )
 def test_unknown_stream_or_level_is_refused(kwargs: dict[str, str], field: str) -> None:
     with pytest.raises(InvalidLogParams) as caught:
-        LogFilters.from_params(**kwargs)
+        checked(**kwargs)
     assert caught.value.field == field
 
 
 def test_params_round_trip_for_links() -> None:
-    filters = LogFilters.from_params(branch="a&b=c", q="x", regex=True, since="2h")
+    filters = checked(branch="a&b=c", q="x", regex=True, since="2h")
     assert filters.params(since="5", until="9") == {
         "branch": "a&b=c", "q": "x", "regex": "1", "since": "5", "until": "9",
     }  # fmt: skip
-    assert LogFilters.from_params(q="", regex=True).params() == {}  # regex needs a search
+    assert checked(q="", regex=True).params() == {}  # regex needs a search
 
 
 @pytest.mark.parametrize(
@@ -148,7 +153,7 @@ def test_since_after_until_is_refused() -> None:
     with pytest.raises(InvalidLogParams, match="before until"):
         build_query(
             scope=SCOPE,
-            filters=LogFilters.from_params(since="1h", until="2h"),
+            filters=checked(since="1h", until="2h"),
             store=STORE,
             now_ns=NOW,
         )

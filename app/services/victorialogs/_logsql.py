@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from app.core.labels import LOG_FIELDS, STREAM_LABEL
+from app.core.labels import LOG_FIELDS, PROJECT_LABEL, STREAM_LABEL
 from app.logs.levels import level_filter_regex
 from app.logs.query import Direction, LogQuery, go_quote, quoted_value, search_regex
 
@@ -25,11 +25,11 @@ RESULT_FIELDS: Final = ("_time", "_msg", *LOG_FIELDS)
 
 def filters(query: LogQuery, *, max_search_chars: int) -> str:
     """The LogsQL filters of ``query``: project stream, exact fields, search and level."""
-    parts = [f"_stream:{{project_id={quoted_value(query.project_id)}}}"]
+    parts = [f"_stream:{{{PROJECT_LABEL}={quoted_value(query.project_id)}}}"]
     parts += [
         f"{name}:={quoted_value(value)}"
         for name, value in query.fields.items()
-        if name != "project_id"
+        if name != PROJECT_LABEL
     ]
     if query.stream is not None:
         parts.append(f"{STREAM_LABEL}:={go_quote(query.stream)}")

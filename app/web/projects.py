@@ -8,13 +8,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.api.deps import FernetDep, SessionDep, WebCtx, WebProject
+from app.deps import FernetDep, SessionDep, WebCtx, WebProject
 from app.models import Project
-from app.routers.form_errors import field_errors
-from app.routers.rendering import redirect, render
 from app.services import projects as project_service
 from app.services.git import repository_problem
 from app.services.runner_images import image_problem, offered_images
+from app.web.form_errors import field_errors
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["projects"])
 

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.api.deps import (
+from app.deps import (
     FernetDep,
     QueueDep,
     SessionDep,
@@ -24,12 +24,12 @@ from app.api.deps import (
     WebProject,
 )
 from app.models import Project, TeamRole
-from app.routers.form_errors import field_errors
-from app.routers.rendering import redirect, render
 from app.services import project_settings as settings_service
 from app.services import projects as project_service
 from app.services.runner_images import image_problem, offered_images
 from app.services.teams import role_in_team
+from app.web.form_errors import field_errors
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
 

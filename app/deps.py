@@ -26,6 +26,7 @@ from app.logs.store import LogStore
 from app.models import Deployment, Project, Team, TeamRole, User
 from app.services import projects as project_service
 from app.services.jobs import DeployJobs
+from app.services.logs import FilterNotFound, InvalidLogParams, LogFilters, LogScope, resolve_scope
 from app.services.sessions import session_user_id
 from app.services.teams import role_in_team, teams_for_user
 from app.services.tokens import user_for_token
@@ -39,6 +40,11 @@ SESSION_KEY = "sid"
 
 class LoginRequiredError(Exception):
     """The browser has no valid session: the app answers with a redirect to /login."""
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (behind a proxy: what uvicorn's --proxy-headers made of it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def get_settings(request: Request) -> Settings:
@@ -292,3 +298,40 @@ def get_log_store(request: Request) -> LogStore:
 
 
 LogStoreDep = Annotated[LogStore, Depends(get_log_store)]
+
+
+@dataclass(frozen=True, slots=True)
+class LogRequest:
+    """A log request of the views or the API: its ownership-checked scope, its filters as
+    given (a form shows them back) and the same filters checked, or why they are invalid."""
+
+    scope: LogScope
+    params: LogFilters
+    filters: LogFilters | InvalidLogParams
+
+    def checked(self) -> LogFilters:
+        """The checked filters; raises :class:`InvalidLogParams` (a 422) if they are not valid."""
+        if isinstance(self.filters, InvalidLogParams):
+            raise self.filters
+        return self.filters
+
+
+def resolve_log_request(
+    session: Session, project: Project, params: LogFilters, *, choices: bool = False
+) -> LogRequest:
+    """Resolve filters inside ``project``: another project's ids are 404, never a wider query."""
+    try:
+        scope = resolve_scope(
+            session,
+            project=project,
+            environment_id=params.environment or None,
+            deployment_id=params.deployment or None,
+            with_choices=choices,
+        )
+    except FilterNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    try:
+        checked: LogFilters | InvalidLogParams = params.checked()
+    except InvalidLogParams as exc:
+        checked = exc
+    return LogRequest(scope=scope, params=params, filters=checked)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import ApiDeployment, ApiUser, QueueDep, SessionDep
-from app.routers.api.v1.schemas import DeploymentPublic
+from app.api.schemas import DeploymentPublic
+from app.deps import ApiDeployment, ApiUser, QueueDep, SessionDep
 from app.services import deployments as deploy_service
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])

@@ -7,43 +7,29 @@ account and per address (``app.services.login_limit``).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import (
+from app.core.security import csrf_token_for
+from app.deps import (
     SESSION_KEY,
     SESSION_TEAM,
     SESSION_USER,
     SessionDep,
     SettingsDep,
     WebCtx,
+    client_address,
     session_max_age,
 )
-from app.core.config import Settings
-from app.core.security import csrf_token_for
-from app.routers.rendering import redirect, render
 from app.services import login_limit
 from app.services.sessions import end_session, start_session
 from app.services.teams import teams_for_user
 from app.services.users import WrongPasswordError, change_password
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["auth"])
-
-
-def client_address(request: Request) -> str:
-    """The peer's address (behind a proxy: what uvicorn's --proxy-headers made of it)."""
-    return request.client.host if request.client is not None else "unknown"
-
-
-def login_limits(settings: Settings) -> login_limit.LoginLimits:
-    return login_limit.LoginLimits(
-        per_account=settings.login_max_failures_per_account,
-        per_address=settings.login_max_failures_per_address,
-        window=timedelta(seconds=settings.login_failure_window_seconds),
-    )
 
 
 @router.get("/login")
@@ -67,7 +53,7 @@ def login(
             email=email,
             password=password,
             address=client_address(request),
-            limits=login_limits(settings),
+            limits=login_limit.LoginLimits.from_settings(settings),
         )
     except login_limit.LoginLimitedError as exc:
         return render(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from app.api.deps import (
+from app.api.schemas import (
+    DeploymentPublic,
+    DeployRequest,
+    EnvironmentPublic,
+    ProjectCreateIn,
+    ProjectDetail,
+    ProjectPublic,
+)
+from app.deps import (
     ApiProject,
     ApiTeamIds,
     ApiUser,
@@ -14,14 +22,6 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.models import Project
-from app.routers.api.v1.schemas import (
-    DeploymentPublic,
-    DeployRequest,
-    EnvironmentPublic,
-    ProjectCreateIn,
-    ProjectDetail,
-    ProjectPublic,
-)
 from app.services import deployments as deploy_service
 from app.services import projects as project_service
 from app.services.git import InvalidBranchError, repository_problem

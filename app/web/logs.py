@@ -12,32 +12,34 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from jinja2 import Template
-from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import LogStoreDep, SessionDep, SettingsDep, WebProject
 from app.core.config import Settings
-from app.core.labels import LOKI_STREAMS
+from app.core.labels import LOG_STREAMS
+from app.deps import (
+    LogRequest,
+    LogStoreDep,
+    SessionDep,
+    SettingsDep,
+    WebProject,
+    resolve_log_request,
+)
 from app.logs.errors import InvalidQuery, LogStoreError
 from app.logs.levels import LEVELS
 from app.logs.paging import LogCursor, LogPage
 from app.logs.query import LogQuery
 from app.logs.render import render_line
 from app.logs.store import LogStore
-from app.models import Project
-from app.routers.rendering import render
 from app.services.logs import (
     PARTIAL_RESULTS,
     RANGE_PRESETS,
     Bar,
-    FilterNotFound,
     InvalidLogParams,
     LogFilters,
     LogLine,
@@ -48,12 +50,12 @@ from app.services.logs import (
     iter_lines,
     log_line,
     problem_for,
-    resolve_scope,
     resume_cursor,
     rfc3339_ns,
     tail_events,
     volume_bars,
 )
+from app.web.rendering import render
 
 router = APIRouter(tags=["logs"])
 
@@ -67,58 +69,7 @@ _NOSNIFF: Final = {"X-Content-Type-Options": "nosniff"}
 _LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
 
 
-class LogParams(BaseModel):
-    """The filter parameters in a log URL (shared by the views and ``/api/v1``)."""
-
-    environment: str | None = Field(None, max_length=64)
-    branch: str | None = Field(None, max_length=255)
-    deployment: str | None = Field(None, max_length=64)
-    stream: str | None = Field(None, max_length=16)
-    level: str | None = Field(None, max_length=16)
-    q: str | None = Field(None, max_length=4096, description="search text (plain or regex)")
-    regex: bool = False
-    since: str | None = Field(None, max_length=64, description="15m, 2h, 7d, ISO 8601 or Unix ns")
-    until: str | None = Field(None, max_length=64)
-
-
-@dataclass(frozen=True, slots=True)
-class LogRequest:
-    """The ownership-checked scope and the request's filters (or why they are invalid)."""
-
-    scope: LogScope
-    params: LogParams
-    filters: LogFilters | None
-    error: InvalidLogParams | None
-
-    def checked(self) -> LogFilters:
-        if self.error is not None:
-            raise self.error
-        assert self.filters is not None
-        return self.filters
-
-
-def log_request(
-    session: SessionDep, project: Project, params: LogParams, *, choices: bool = False
-) -> LogRequest:
-    """Resolve filters inside ``project``: another project's ids are 404, never a wider query."""
-    try:
-        scope = resolve_scope(
-            session,
-            project=project,
-            environment_id=params.environment or None,
-            deployment_id=params.deployment or None,
-            with_choices=choices,
-        )
-    except FilterNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    try:
-        filters = LogFilters.from_params(**params.model_dump())
-    except InvalidLogParams as exc:
-        return LogRequest(scope=scope, params=params, filters=None, error=exc)
-    return LogRequest(scope=scope, params=params, filters=filters, error=None)
-
-
-def _web_params(params: LogParams, preset: str | None) -> LogParams:
+def _web_params(params: LogFilters, preset: str | None) -> LogFilters:
     # The form's range picker: a preset replaces since/until; "custom" keeps them.
     if preset in RANGE_PRESETS:
         return params.model_copy(update={"since": preset, "until": None})
@@ -128,19 +79,19 @@ def _web_params(params: LogParams, preset: str | None) -> LogParams:
 def web_log_request(
     project: WebProject,
     session: SessionDep,
-    params: Annotated[LogParams, Query()],
+    params: Annotated[LogFilters, Query()],
     preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
 ) -> LogRequest:
-    return log_request(session, project, _web_params(params, preset))
+    return resolve_log_request(session, project, _web_params(params, preset))
 
 
 def web_log_request_with_choices(
     project: WebProject,
     session: SessionDep,
-    params: Annotated[LogParams, Query()],
+    params: Annotated[LogFilters, Query()],
     preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
 ) -> LogRequest:
-    return log_request(session, project, _web_params(params, preset), choices=True)
+    return resolve_log_request(session, project, _web_params(params, preset), choices=True)
 
 
 WebLogRequest = Annotated[LogRequest, Depends(web_log_request)]
@@ -156,12 +107,16 @@ def _url(path: str, params: dict[str, str]) -> str:
 
 
 async def _fetch_page(
-    req: LogRequest, store: LogStore, settings: Settings, *, cursor: LogCursor | None = None
+    log_request: LogRequest, store: LogStore, settings: Settings, *, cursor: LogCursor | None = None
 ) -> tuple[LogFilters, LogQuery, LogPage]:
     """The request's checked filters, their query, and one page of lines from the store."""
-    filters = req.checked()
+    filters = log_request.checked()
     query = build_query(
-        scope=req.scope, filters=filters, store=store, now_ns=time.time_ns(), limit=PAGE_LINES
+        scope=log_request.scope,
+        filters=filters,
+        store=store,
+        now_ns=time.time_ns(),
+        limit=PAGE_LINES,
     )
     return filters, query, await store.page(query, cursor=cursor)
 
@@ -198,39 +153,39 @@ def _panel(
     }
 
 
-def _form_context(req: LogRequest, preset: str | None, live: bool) -> dict[str, Any]:
+def _form_context(log_request: LogRequest, preset: str | None, live: bool) -> dict[str, Any]:
     return {
-        "scope": req.scope,
-        "params": req.params,
+        "scope": log_request.scope,
+        "params": log_request.params,
         "preset": preset if preset in (*RANGE_PRESETS, "custom") else "",
         "presets": RANGE_PRESETS,
         "levels": LEVELS,
-        "streams": LOKI_STREAMS,
+        "streams": LOG_STREAMS,
         "live": live,
-        "base": _base(req.scope),
+        "base": _base(log_request.scope),
     }
 
 
 @router.get("/projects/{project_ref}/logs")
 async def logs_page(
     request: Request,
-    req: WebLogPageRequest,
+    log_request: WebLogPageRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
     live: bool = False,
 ) -> Response:
     """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
-    context = _form_context(req, preset, live)
+    context = _form_context(log_request, preset, live)
     try:
-        filters, query, page = await _fetch_page(req, store, settings)
+        filters, query, page = await _fetch_page(log_request, store, settings)
         bars = await volume_bars(store, query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem
         return render(request, "logs/pages/index.html", context, status_code=problem.status_code)
-    context |= _panel(req.scope, filters, query, page, live=live, settings=settings)
-    context |= _volume_context(req.scope, filters, query, bars)
+    context |= _panel(log_request.scope, filters, query, page, live=live, settings=settings)
+    context |= _volume_context(log_request.scope, filters, query, bars)
     return render(request, "logs/pages/index.html", context)
 
 
@@ -259,37 +214,37 @@ def _volume_context(
 
 @router.get("/projects/{project_ref}/logs/panel")
 async def logs_panel(
-    request: Request, req: WebLogRequest, store: LogStoreDep, settings: SettingsDep
+    request: Request, log_request: WebLogRequest, store: LogStoreDep, settings: SettingsDep
 ) -> Response:
     """The deployment page's log panel (loaded by htmx): newest lines, live while it runs."""
-    deployment = req.scope.deployment
-    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    deployment = log_request.scope.deployment
+    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
     try:
-        filters, query, page = await _fetch_page(req, store, settings)
+        filters, query, page = await _fetch_page(log_request, store, settings)
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc))
     live = deployment is not None and not deployment.finished
-    context |= _panel(req.scope, filters, query, page, live=live, settings=settings)
+    context |= _panel(log_request.scope, filters, query, page, live=live, settings=settings)
     return render(request, "logs/partials/_panel.html", context)
 
 
 @router.get("/projects/{project_ref}/logs/lines")
 async def older_lines(
     request: Request,
-    req: WebLogRequest,
+    log_request: WebLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str, Query(max_length=100_000)],
 ) -> Response:
     """The page of lines before ``cursor`` and the next "load older" control."""
-    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
     try:
         filters, query, page = await _fetch_page(
-            req, store, settings, cursor=LogCursor.decode(cursor)
+            log_request, store, settings, cursor=LogCursor.decode(cursor)
         )
     except _LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc), row=True)
-    context |= _panel(req.scope, filters, query, page, live=False, settings=settings)
+    context |= _panel(log_request.scope, filters, query, page, live=False, settings=settings)
     return render(request, "logs/partials/_lines.html", context)
 
 
@@ -308,7 +263,7 @@ def _line_macro(request: Request) -> Any:
 @router.get("/projects/{project_ref}/logs/stream")
 async def live_tail(
     request: Request,
-    req: WebLogRequest,
+    log_request: WebLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
@@ -317,23 +272,24 @@ async def live_tail(
     """Server-sent events: ``line`` (a rendered row; its id is the resume cursor),
     ``error`` (the store failed: the stream ends and the browser reconnects after ``retry``)."""
     try:
-        filters = req.checked()
-        query = build_query(scope=req.scope, filters=filters, store=store, now_ns=time.time_ns())
+        filters = log_request.checked()
+        query = build_query(
+            scope=log_request.scope, filters=filters, store=store, now_ns=time.time_ns()
+        )
         position = _resume(last_event_id or cursor)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-    macro, base = _line_macro(request), _base(req.scope)
+    macro, base = _line_macro(request), _base(log_request.scope)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for kind, item in tail_events(
             store, query, position, max_chars=settings.log_line_max_chars
         ):
-            if kind == "line":
-                assert isinstance(item, LogLine)
-                yield ServerSentEvent(data=str(macro(item, base)), event="line", id=item.cursor)
+            if isinstance(item, LogLine):
+                yield ServerSentEvent(data=str(macro(item, base)), event=kind, id=item.cursor)
             else:
-                yield ServerSentEvent(data=str(item), event="error", retry=RETRY_MS)
+                yield ServerSentEvent(data=item, event=kind, retry=RETRY_MS)
 
     return EventSourceResponse(events(), ping=15, headers=_NOSNIFF)
 
@@ -344,7 +300,7 @@ def _resume(text: str | None) -> LogCursor | None:
 
 @router.get("/projects/{project_ref}/logs/download")
 async def download(
-    req: WebLogRequest,
+    log_request: WebLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
@@ -352,8 +308,8 @@ async def download(
     """Every line of the range, oldest first, streamed page by page (never held in memory)."""
     try:
         query = build_query(
-            scope=req.scope,
-            filters=req.checked(),
+            scope=log_request.scope,
+            filters=log_request.checked(),
             store=store,
             now_ns=time.time_ns(),
             limit=settings.log_store_max_entries_per_query,
@@ -376,7 +332,7 @@ async def download(
             message = f"download incomplete: {problem_for(exc).message}"
             yield f"# {message}\n" if fmt == "txt" else _json_line({"error": message})
 
-    name = f"{req.scope.project_slug}-logs-{query.start_ns}.{fmt}"
+    name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
     media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', **_NOSNIFF}
     return StreamingResponse(body(), media_type=media, headers=headers)
@@ -389,7 +345,7 @@ def _json_line(value: dict[str, object]) -> str:
 @router.get("/projects/{project_ref}/logs/line")
 async def one_line(
     request: Request,
-    req: WebLogRequest,
+    log_request: WebLogRequest,
     store: LogStoreDep,
     line_id: Annotated[str, Query(alias="id", max_length=64)],
     raw: bool = False,
@@ -398,9 +354,9 @@ async def one_line(
     match = _LINE_ID.fullmatch(line_id)
     if match is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found")
-    context: dict[str, Any] = {"scope": req.scope, "base": _base(req.scope)}
+    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
     try:
-        item = await find_line(store, scope=req.scope, ts_ns=int(match[1]), key=match[2])
+        item = await find_line(store, scope=log_request.scope, ts_ns=int(match[1]), key=match[2])
     except LogStoreError as exc:
         problem = problem_for(exc)
         context["problem"] = problem
@@ -415,5 +371,5 @@ async def one_line(
     around = {"since": str(ts - 60 * 10**9), "until": str(ts + 1)}
     if line.deployment_id:
         around["deployment"] = line.deployment_id
-    context |= {"line": line, "whole": whole, "context_url": _url(_base(req.scope), around)}
+    context |= {"line": line, "whole": whole, "context_url": _url(_base(log_request.scope), around)}
     return render(request, "logs/pages/line.html", context)

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import QueueDep, SessionDep, SettingsDep, WebCtx, WebDeployment, WebProject
 from app.core.config import Settings
+from app.deps import QueueDep, SessionDep, SettingsDep, WebCtx, WebDeployment, WebProject
 from app.logs.render import render_line
 from app.models import Deployment
-from app.routers.rendering import redirect, render
 from app.services import deployments as deploy_service
 from app.services.git import InvalidBranchError
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["deployments"])
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.orm import Session
 
-from app.api.deps import ApiAdmin, ApiOwnerTeam, ApiTeam, SessionDep
-from app.models import Team, TeamMember
-from app.routers.api.v1.schemas import (
+from app.api.schemas import (
     MemberIn,
     MemberPublic,
     RoleIn,
@@ -15,6 +13,8 @@ from app.routers.api.v1.schemas import (
     UserCreateIn,
     UserPublic,
 )
+from app.deps import ApiAdmin, ApiOwnerTeam, ApiTeam, SessionDep
+from app.models import Team, TeamMember
 from app.services import teams as team_service
 from app.services import users as user_service
 

@@ -19,7 +19,7 @@ from app.cli import app as cli
 from app.cli.config import CONFIG_ENV
 from tests.fixtures.web import PASSWORD, TwoTeams
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

@@ -15,8 +15,8 @@ import pytest
 from app.logs.entries import LogEntry
 from app.logs.paging import LogCursor, PagedEntry
 from app.logs.render import render_line
-from app.routers.rendering import build_templates
 from app.services.logs import log_line
+from app.web.rendering import build_templates
 
 APP = Path(__file__).resolve().parents[2] / "app"
 MAX_CHARS = 10_000

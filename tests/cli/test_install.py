@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The server's distributions (the `server` extra) and what they pull in. (pydantic is not
 # here: recent typer releases depend on it themselves.)
 SERVER_PACKAGES = {

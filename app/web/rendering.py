@@ -48,14 +48,10 @@ def render(
     context: Mapping[str, Any] | None = None,
     *,
     status_code: int = 200,
-    partial: str | None = None,
 ) -> HTMLResponse:
-    """Render ``name``, or ``partial`` instead when htmx asks for a fragment."""
+    """Render the template ``name`` (a page, or a partial an htmx request asked for)."""
     templates: Jinja2Templates = request.app.state.templates
-    template = partial if partial is not None and is_htmx(request) else name
-    return templates.TemplateResponse(
-        request, template, dict(context or {}), status_code=status_code
-    )
+    return templates.TemplateResponse(request, name, dict(context or {}), status_code=status_code)
 
 
 def redirect(request: Request, url: str) -> Response:

@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import SESSION_TEAM, CurrentUser, SessionDep, WebAdmin, WebCtx, WebOwnerTeam
+from app.deps import SESSION_TEAM, CurrentUser, SessionDep, WebAdmin, WebCtx, WebOwnerTeam
 from app.models import TeamRole
-from app.routers.rendering import redirect, render
 from app.services.teams import (
     MembershipError,
     add_existing_user,
@@ -21,6 +20,7 @@ from app.services.teams import (
     set_role,
 )
 from app.services.users import UserExistsError, add_user, get_user_by_email
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["teams"])
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from app.api.deps import ApiUser, SessionDep, SettingsDep
-from app.routers.api.v1.schemas import (
+from app.api.schemas import (
     PasswordChange,
     TeamPublic,
     TokenCreated,
@@ -14,7 +13,7 @@ from app.routers.api.v1.schemas import (
     TokenRequest,
     UserPublic,
 )
-from app.routers.auth import client_address, login_limits
+from app.deps import ApiUser, SessionDep, SettingsDep, client_address
 from app.services import login_limit
 from app.services import tokens as token_service
 from app.services.teams import teams_for_user
@@ -38,7 +37,7 @@ def create_token(
             email=body.email,
             password=body.password,
             address=client_address(request),
-            limits=login_limits(settings),
+            limits=login_limit.LoginLimits.from_settings(settings),
         )
     except login_limit.LoginLimitedError as exc:
         raise HTTPException(

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import SessionDep, WebCtx
-from app.routers.rendering import redirect, render
+from app.deps import SessionDep, WebCtx
 from app.services import tokens as token_service
+from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["tokens"])
 

@@ -18,12 +18,19 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import ApiProject, LogStoreDep, SessionDep, SettingsDep
+from app.deps import (
+    ApiProject,
+    LogRequest,
+    LogStoreDep,
+    SessionDep,
+    SettingsDep,
+    resolve_log_request,
+)
 from app.logs.errors import InvalidQuery, LogStoreError
 from app.logs.paging import LogCursor
-from app.routers.logs import LogParams, LogRequest, log_request
 from app.services.logs import (
     InvalidLogParams,
+    LogFilters,
     LogLine,
     build_query,
     log_line,
@@ -37,9 +44,9 @@ MAX_LIMIT = 5000
 
 
 def api_log_request(
-    project: ApiProject, session: SessionDep, params: Annotated[LogParams, Query()]
+    project: ApiProject, session: SessionDep, params: Annotated[LogFilters, Query()]
 ) -> LogRequest:
-    return log_request(session, project, params)
+    return resolve_log_request(session, project, params)
 
 
 ApiLogRequest = Annotated[LogRequest, Depends(api_log_request)]
@@ -76,7 +83,7 @@ def _http_error(exc: LogStoreError | InvalidLogParams) -> HTTPException:
 @router.get("/{project_ref}/logs", response_model=LogPagePublic)
 async def list_logs(
     request: Request,
-    req: ApiLogRequest,
+    log_request: ApiLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
@@ -85,9 +92,9 @@ async def list_logs(
 ) -> LogPagePublic:
     """One page of lines (newest first by default); follow ``next`` for the following one."""
     try:
-        filters = req.checked()
+        filters = log_request.checked()
         query = build_query(
-            scope=req.scope,
+            scope=log_request.scope,
             filters=filters,
             store=store,
             now_ns=time.time_ns(),
@@ -119,7 +126,7 @@ async def list_logs(
     responses={200: {"content": {"application/x-ndjson": {}, "text/event-stream": {}}}},
 )
 async def tail_logs(
-    req: ApiLogRequest,
+    log_request: ApiLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=100_000)] = None,
@@ -134,7 +141,10 @@ async def tail_logs(
     """
     try:
         query = build_query(
-            scope=req.scope, filters=req.checked(), store=store, now_ns=time.time_ns()
+            scope=log_request.scope,
+            filters=log_request.checked(),
+            store=store,
+            now_ns=time.time_ns(),
         )
         resume_from = last_event_id or cursor
         position = LogCursor.decode(resume_from) if resume_from else None

@@ -9,7 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from pydantic import ValidationError
 
-from app.api.deps import (
+from app.api.projects import _detail
+from app.api.schemas import ProjectDetail, VariablesIn, VariablesPublic
+from app.deps import (
     ApiOwnerProject,
     ApiProject,
     FernetDep,
@@ -17,8 +19,6 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from app.routers.api.v1.projects import _detail
-from app.routers.api.v1.schemas import ProjectDetail, VariablesIn, VariablesPublic
 from app.services import project_settings as settings_service
 from app.services import projects as project_service
 from app.services.runner_images import image_problem

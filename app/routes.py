@@ -1,0 +1,36 @@
+"""The one router registry: every HTML page (``app/web/``) and every JSON route (``app/api/``).
+
+The web app's routes use the session cookie, so each unsafe request passes one CSRF
+check; the API (bearer tokens, no cookies) is served under ``/api/v1`` and documented at
+``/api/docs``.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from app.api import auth as api_auth
+from app.api import deployments as api_deployments
+from app.api import logs as api_logs
+from app.api import project_settings as api_project_settings
+from app.api import projects as api_projects
+from app.api import teams as api_teams
+from app.api.docs import mount_api_docs
+from app.deps import verify_csrf
+from app.web import auth, deployments, logs, project_settings, projects, teams, tokens
+
+#: The HTML pages, in the order their paths are matched.
+WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
+#: The JSON API, version 1.
+API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs)
+API_PREFIX = "/api/v1"
+
+
+def include_routers(app: FastAPI) -> None:
+    # One CSRF check for every unsafe request of the web app; the API uses no cookies.
+    csrf = [Depends(verify_csrf)]
+    for module in WEB:
+        app.include_router(module.router, dependencies=csrf, include_in_schema=False)
+    for module in API:
+        app.include_router(module.router, prefix=API_PREFIX)
+    mount_api_docs(app)

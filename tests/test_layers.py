@@ -1,0 +1,181 @@
+"""The import graph of ``app/``: no cycle, and no arrow against the layer order.
+
+The layers, left to right (ARCHITECTURE.md, "Layers")::
+
+    core → logs → models → services → workers | web, api, deps → routes, main
+
+A module imports only from its own layer or the layers to its left; ``workers`` and the
+request side (``web``, ``api``, ``deps``) sit on one level but never import each other,
+and ``web`` and ``api`` don't import each other either (what both use is in ``deps``).
+Outside the layers:
+
+- ``migrations`` sit beside ``services``: they read ``core`` and ``models``, and
+  nothing in the app imports them (Alembic loads them by path);
+- ``local`` (the local run's and the tests' process starters) may use any layer below
+  ``main``, and nothing in the app imports it;
+- ``cli`` talks to the server over HTTP and imports nothing of the app but itself.
+
+Every import counts, the lazy ones inside functions and ``TYPE_CHECKING`` too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+#: (module prefix, layer, group): the first matching prefix decides. Same layer, other
+#: group: not allowed, except that every request-side group may import ``deps``.
+LAYERS: tuple[tuple[str, int, str], ...] = (
+    ("app.core", 0, "core"),
+    ("app.logs", 1, "logs"),
+    ("app.models", 2, "models"),
+    ("app.services", 3, "services"),
+    ("app.migrations", 3, "migrations"),
+    ("app.workers", 4, "workers"),
+    ("app.web", 4, "web"),
+    ("app.api", 4, "api"),
+    ("app.deps", 4, "deps"),
+    ("app.local", 4, "local"),
+    ("app.routes", 5, "main"),
+    ("app.main", 5, "main"),
+)
+#: Groups that may import ``deps`` though on its level.
+_USES_DEPS = frozenset({"web", "api"})
+#: Groups no other module of the app may import.
+_LEAVES = frozenset({"migrations", "local", "main"})
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in APP.rglob("*.py"):
+        parts = list(path.relative_to(APP.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
+    """The app modules ``name`` imports (``from pkg import mod`` is an arrow to ``pkg.mod``)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "app")
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            if base.split(".")[0] != "app":
+                continue
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                yield full if full in modules else base
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {
+        name: {target for target in _imports(name, path, modules) if target != name}
+        for name, path in modules.items()
+    }
+
+
+def _layer(module: str) -> tuple[int, str] | None:
+    for prefix, layer, group in LAYERS:
+        if module == prefix or module.startswith(prefix + "."):
+            return layer, group
+    return None
+
+
+def _violation(source: str, target: str) -> str | None:
+    """Why ``source`` may not import ``target`` (None: it may)."""
+    if source.startswith("app.cli") or target.startswith("app.cli"):
+        both = source.startswith("app.cli") and target.startswith("app.cli")
+        return None if both else "the CLI and the server share no module"
+    src, dst = _layer(source), _layer(target)
+    if src is None or dst is None:
+        return None  # the package ``app`` itself
+    (src_layer, src_group), (dst_layer, dst_group) = src, dst
+    if dst_group in _LEAVES and dst_group != src_group:
+        return f"nothing imports {dst_group}"
+    if dst_layer > src_layer:
+        return f"{src_group} (layer {src_layer}) imports {dst_group} (layer {dst_layer})"
+    beside = dst_layer == src_layer and dst_group != src_group
+    if beside and not (dst_group == "deps" and src_group in _USES_DEPS):
+        return f"{src_group} imports {dst_group}, beside it"
+    return None
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in graph:
+                continue
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    packages = {name for name, path in _modules().items() if path.name == "__init__.py"}
+    unplaced = [
+        name
+        for name in _modules()
+        if name not in packages and not name.startswith("app.cli") and _layer(name) is None
+    ]
+    assert unplaced == [], "add these to LAYERS (and to ARCHITECTURE.md)"
+
+
+def test_no_import_cycle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_no_import_against_the_layer_order() -> None:
+    wrong = sorted(
+        f"{source} → {target}: {why}"
+        for source, targets in _graph().items()
+        for target in targets
+        if (why := _violation(source, target))
+    )
+    assert wrong == []
+
+
+def test_the_checks_catch_what_they_are_for() -> None:
+    # The rule itself: a cycle, an upward arrow, a sideways one and the CLI's boundary.
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _violation("app.services.deployments", "app.workers.queue") is not None
+    assert _violation("app.workers.tasks.deploy", "app.services.deployments") is None
+    assert _violation("app.workers.queue", "app.deps") is not None
+    assert _violation("app.cli.logs", "app.services.logs") is not None
+    assert _violation("app.services.logs", "app.local.caddy") is not None
