@@ -17,6 +17,7 @@
 #   log_stack [DIR]        the log stack: loki (default) or victorialogs
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
 #   stack_components       the updatable components of the chosen log stack
+#   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
@@ -226,6 +227,46 @@ require_component() {
     *) err "unknown component: $1 (one of: $components)" ;;
   esac
   exit 2
+}
+
+# The command line of update.sh and update-apply.sh: VALUES and FLAGS are the script's
+# own options (space-separated, e.g. "--version --tarball" and "--hooks-only"); besides
+# them, --dry-run (sets DRY_RUN=1), --all, -h/--help (calls the script's usage) and
+# component names, each checked. Sets UPDATE_VALUES[--opt], UPDATE_FLAGS[--flag]=1,
+# UPDATE_ALL (0/1) and UPDATE_COMPONENTS in the order given; exits 2 on a bad argument.
+# shellcheck disable=SC2034  # the UPDATE_* results are read by the calling script
+parse_update_args() {
+  local values=" $1 " flags=" $2 "
+  shift 2
+  declare -gA UPDATE_VALUES=() UPDATE_FLAGS=()
+  UPDATE_ALL=0 UPDATE_COMPONENTS=()
+  while (($# > 0)); do
+    case $1 in
+      --dry-run) DRY_RUN=1 ;;
+      --all) UPDATE_ALL=1 ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      -*)
+        if [[ $values == *" $1 "* ]]; then
+          [[ -n ${2:-} ]] || { err "$1 needs a value"; exit 2; }
+          UPDATE_VALUES[$1]=$2
+          shift
+        elif [[ $flags == *" $1 "* ]]; then
+          UPDATE_FLAGS[$1]=1
+        else
+          err "unknown option: $1 (see --help)"
+          exit 2
+        fi
+        ;;
+      *)
+        require_component "$1"
+        UPDATE_COMPONENTS+=("$1")
+        ;;
+    esac
+    shift
+  done
 }
 
 # Upgrade hooks of DIR (NAME.sh, NAME a release version) with FROM < NAME <= TO, in release

@@ -93,37 +93,15 @@ record_version() {
 }
 
 main() {
-  TO_VERSION='' FROM_VERSION='' COMPONENTS=() FAILED_HOOKS=()
-  local hooks_only=0 component all
-  while (($# > 0)); do
-    case $1 in
-      --to | --from)
-        [[ -n ${2:-} ]] || { err "$1 needs a value"; exit 2; }
-        if [[ $1 == --to ]]; then TO_VERSION=$2; else FROM_VERSION=$2; fi
-        shift
-        ;;
-      --all)
-        # The chosen log stack's components (DEVPUSH_LOG_STACK in .env).
-        all=$(stack_components) || exit 2
-        mapfile -t COMPONENTS <<<"$all"
-        ;;
-      --hooks-only) hooks_only=1 ;;
-      --dry-run) DRY_RUN=1 ;;
-      -h | --help)
-        usage
-        exit 0
-        ;;
-      -*)
-        err "unknown option: $1 (see --help)"
-        exit 2
-        ;;
-      *)
-        require_component "$1"
-        COMPONENTS+=("$1")
-        ;;
-    esac
-    shift
-  done
+  parse_update_args "--to --from" "--hooks-only" "$@"
+  TO_VERSION=${UPDATE_VALUES[--to]:-} FROM_VERSION=${UPDATE_VALUES[--from]:-}
+  COMPONENTS=("${UPDATE_COMPONENTS[@]}") FAILED_HOOKS=()
+  local hooks_only=${UPDATE_FLAGS[--hooks-only]:-0} all
+  if ((UPDATE_ALL == 1)); then
+    # The chosen log stack's components (DEVPUSH_LOG_STACK in .env).
+    all=$(stack_components) || exit 2
+    mapfile -t COMPONENTS <<<"$all"
+  fi
   [[ -n $TO_VERSION ]] || { err "--to X.Y.Z is required (see --help)"; exit 2; }
   if [[ -z $FROM_VERSION ]]; then
     [[ -r $DEVPUSH_DATA_ROOT/version ]] || die "no $DEVPUSH_DATA_ROOT/version: pass --from X.Y.Z"

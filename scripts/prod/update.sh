@@ -32,36 +32,14 @@ USAGE
 }
 
 main() {
-  local version='' tarball='' args=()
-  while (($# > 0)); do
-    case $1 in
-      --version)
-        [[ -n ${2:-} ]] || { err "--version needs a value"; exit 2; }
-        version=$2
-        shift
-        ;;
-      --tarball)
-        [[ -f ${2:-} ]] || { err "--tarball needs an existing file"; exit 2; }
-        tarball=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-        shift
-        ;;
-      --dry-run) DRY_RUN=1 ;;
-      --all) args+=(--all) ;;
-      -h | --help)
-        usage
-        exit 0
-        ;;
-      -*)
-        err "unknown option: $1 (see --help)"
-        exit 2
-        ;;
-      *)
-        require_component "$1"
-        args+=("$1")
-        ;;
-    esac
-    shift
-  done
+  parse_update_args "--version --tarball" "" "$@"
+  local version=${UPDATE_VALUES[--version]:-} tarball=${UPDATE_VALUES[--tarball]:-} args=()
+  if [[ -n $tarball ]]; then
+    [[ -f $tarball ]] || { err "--tarball needs an existing file"; exit 2; }
+    tarball=$(cd "$(dirname "$tarball")" && pwd)/$(basename "$tarball")
+  fi
+  ((UPDATE_ALL == 1)) && args+=(--all)
+  args+=("${UPDATE_COMPONENTS[@]}")
   [[ -n $version ]] || { err "--version X.Y.Z is required (see --help)"; exit 2; }
   require_release_version --version "$version"
   ((${#args[@]} > 0)) || { err "name the components to update, or --all (see --help)"; exit 2; }
