@@ -14,15 +14,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.cli.config import CONFIG_ENV
+from app.deps import ApiTeamIds, SessionDep, api_deployment
 from app.models import Deployment, DeploymentStatus
 from app.services.deployments import transition
 from app.workers.queue import DeployQueue
@@ -85,17 +88,41 @@ def test_projects_lists_the_teams_projects(logged_in: dict[str, str], two_teams:
     assert two_teams.bob.project_id not in result.output
 
 
+def _wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _served_statuses(web_app: FastAPI) -> list[DeploymentStatus]:
+    """The status of every deployment the API serves from now on, in order."""
+    served: list[DeploymentStatus] = []
+
+    def recording(deployment_id: str, team_ids: ApiTeamIds, session: SessionDep) -> Deployment:
+        deployment = api_deployment(deployment_id, team_ids, session)
+        served.append(deployment.status)
+        return deployment
+
+    web_app.dependency_overrides[api_deployment] = recording
+    return served
+
+
 def _play_worker(
-    sessions: sessionmaker[Session], queue: DeployQueue, *, before: int, fail: bool
+    sessions: sessionmaker[Session],
+    queue: DeployQueue,
+    served: list[DeploymentStatus],
+    *,
+    before: int,
+    fail: bool,
 ) -> threading.Thread:
-    """Once the CLI's deploy is enqueued, move it to building, then running or failed."""
+    """Once the CLI's deploy is enqueued, move it to building; once the CLI has read
+    that, to running or failed."""
 
     def run() -> None:
-        deadline = time.monotonic() + 30
-        while len(pending(queue)) <= before and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for(lambda: len(pending(queue)) > before, "the deploy to be enqueued")
         _, (deployment_id,) = pending(queue)[-1]
-        time.sleep(0.3)
         with sessions() as session:
             transition(
                 session,
@@ -104,7 +131,7 @@ def _play_worker(
                 commit_sha="0123456789abcdef0123456789abcdef01234567",
             )
             session.commit()
-            time.sleep(0.3)
+            _wait_for(lambda: DeploymentStatus.BUILDING in served, "the CLI to read building")
             if fail:
                 transition(
                     session,
@@ -133,9 +160,11 @@ def test_deploy_follows_the_deployment(
     two_teams: TwoTeams,
     queue: DeployQueue,
     sessions: sessionmaker[Session],
+    web_app: FastAPI,
     fail: bool,
 ) -> None:
-    worker = _play_worker(sessions, queue, before=len(pending(queue)), fail=fail)
+    served = _served_statuses(web_app)
+    worker = _play_worker(sessions, queue, served, before=len(pending(queue)), fail=fail)
     result = runner.invoke(
         cli,
         ["deploy", two_teams.alice.project_slug, "--branch", "main", "--interval", "0.1"],

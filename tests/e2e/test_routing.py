@@ -147,7 +147,11 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
         assert wait_exited(stack.container(stack.load(session, first_id))) == "exited"
-    time.sleep(1.0)  # and a while after the old runner stopped
+    # And 50 more requests after the old runner stopped (none may fail).
+    after_stop = poller.total + 50
+    deadline = time.monotonic() + 30
+    while poller.total < after_stop and time.monotonic() < deadline:
+        time.sleep(0.05)
     poller.done.set()
     poller.join(timeout=10)
     elapsed = time.monotonic() - started

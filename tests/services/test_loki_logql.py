@@ -211,7 +211,12 @@ def test_regex_that_re2_or_go_rejects_raises_invalid_search(pattern: str) -> Non
     "pattern", [r"\pL+", r"[[:alpha:]]+", r"\z", "(?i)abc", "(?P<n>x)", r"\\C", r"\QAB\E", "é+"]
 )
 def test_regex_that_re2_accepts_is_valid(pattern: str) -> None:
-    validate_regex(pattern)
+    validate_regex(pattern)  # raises InvalidSearch for a pattern it refuses
+    query = LogQuery(project_id="p", search=pattern, search_mode="regex")
+    # Accepted as given: the line filter carries the pattern itself, only quoted.
+    assert log_query(query, max_search_chars=64) == (
+        f'{{project_id="p", job="docker"}} |~ {go_quote(pattern)}'
+    )
 
 
 def test_search_limits() -> None:

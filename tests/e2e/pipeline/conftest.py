@@ -79,7 +79,9 @@ class LokiQuery:
         while True:
             found = self.entries(deployment_id, since_ns=since_ns)
             if len(found) >= count:
-                time.sleep(2.5)  # > refresh_interval + batch_wait: any duplicate has landed
+                # A quiet period, not a wait on a condition: a duplicate would land
+                # within refresh_interval + batch_wait, and its absence can't be awaited.
+                time.sleep(2.5)
                 return self.entries(deployment_id, since_ns=since_ns)
             if time.monotonic() > deadline:
                 return found
