@@ -18,6 +18,7 @@
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
 #   stack_components       the updatable components of the chosen log stack
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
+#   go_tool_binary SRC NAME WHAT  build the Go program in SRC once into the cache; its path
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
@@ -227,6 +228,27 @@ require_component() {
     *) err "unknown component: $1 (one of: $components)" ;;
   esac
   exit 2
+}
+
+# The Go program in SRC (go.mod, go.sum, *.go) built into
+# ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/NAME-<hash of those files> unless it is there
+# already; prints the binary's path. WHAT says what it is in the error when Go is missing.
+go_tool_binary() {
+  local src=$1 name=$2 what=$3 go=go hash bin
+  local cache=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+  if ! command_exists go; then
+    go=/usr/local/go/bin/go
+    [[ -x $go ]] || die "no Go toolchain (go on PATH or /usr/local/go); it builds $what"
+  fi
+  hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)
+  bin="$cache/bin/$name-$hash"
+  if [[ ! -x $bin ]]; then
+    mkdir -p "$cache/bin"
+    printf '==> building %s (first time: about a minute)\n' "$bin" >&2
+    (cd "$src" && CGO_ENABLED=0 "$go" build -trimpath -o "$bin.tmp" .)
+    mv "$bin.tmp" "$bin"
+  fi
+  printf '%s\n' "$bin"
 }
 
 # The command line of update.sh and update-apply.sh: VALUES and FLAGS are the script's

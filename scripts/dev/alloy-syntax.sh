@@ -12,6 +12,8 @@
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 SRC_DIR="$REPO_ROOT/scripts/dev/alloy-syntax"
 DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
 
@@ -33,24 +35,7 @@ main() {
     printf 'error: unknown argument: %s (see --help)\n' "$1" >&2
     exit 2
   fi
-  local go=go
-  if ! command -v go >/dev/null 2>&1; then
-    go=/usr/local/go/bin/go
-    if [[ ! -x $go ]]; then
-      printf 'error: no Go toolchain (go on PATH or /usr/local/go); it builds the Alloy syntax checker\n' >&2
-      exit 1
-    fi
-  fi
-  local hash bin
-  hash=$(cat "$SRC_DIR/go.mod" "$SRC_DIR/go.sum" "$SRC_DIR"/*.go | sha256sum | cut -c1-16)
-  bin="$DEVPUSH_CACHE/bin/devpush-alloy-syntax-$hash"
-  if [[ ! -x $bin ]]; then
-    mkdir -p "$DEVPUSH_CACHE/bin"
-    printf '==> building %s\n' "$bin" >&2
-    (cd "$SRC_DIR" && CGO_ENABLED=0 "$go" build -trimpath -o "$bin.tmp" .)
-    mv "$bin.tmp" "$bin"
-  fi
-  printf '%s\n' "$bin"
+  go_tool_binary "$SRC_DIR" devpush-alloy-syntax "the Alloy syntax checker"
 }
 
 main "$@"
