@@ -90,22 +90,15 @@ async def update_settings(
         )
         settings_service.update_project(session, project=project, change=change)
     except ValidationError as exc:
-        session.rollback()
-        return _page(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            values=values,
-            errors=_errors(exc),
-            code=_UNPROCESSABLE,
+        errors = _errors(exc)
+    else:
+        # An image this host cannot run is refused now, not at the next deploy (as at
+        # creation).
+        problem = await run_in_threadpool(
+            image_problem, project.runner_image, request.app.state.settings
         )
-    # An image this host cannot run is refused now, not at the next deploy (as at creation).
-    problem = await run_in_threadpool(
-        image_problem, project.runner_image, request.app.state.settings
-    )
-    if problem:
+        errors = {"runner_image": problem} if problem else {}
+    if errors:
         session.rollback()
         return _page(
             request,
@@ -114,7 +107,7 @@ async def update_settings(
             session,
             fernet,
             values=values,
-            errors={"runner_image": problem},
+            errors=errors,
             code=_UNPROCESSABLE,
         )
     return redirect(request, _url(project) + "?saved=settings")

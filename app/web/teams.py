@@ -55,6 +55,13 @@ def _members_page(
     return render(request, "teams/pages/members.html", context, status_code=code)
 
 
+def _refused(request: Request, ctx: WebCtx, session: SessionDep, exc: MembershipError) -> Response:
+    """The members page with why a change was refused (the last owner stays, say)."""
+    return _members_page(
+        request, ctx, session, error=f"{str(exc).capitalize()}.", code=status.HTTP_409_CONFLICT
+    )
+
+
 @router.get("/settings/team")
 def members_page(request: Request, ctx: WebCtx, session: SessionDep) -> Response:
     return _members_page(request, ctx, session)
@@ -97,13 +104,7 @@ def change_member_role(
     try:
         member = set_role(session, team=team, user_id=user_id, role=role)
     except MembershipError as exc:
-        return _members_page(
-            request,
-            ctx,
-            session,
-            error=f"{str(exc).capitalize()}.",
-            code=status.HTTP_409_CONFLICT,
-        )
+        return _refused(request, ctx, session, exc)
     if member is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
     return redirect(request, "/settings/team")
@@ -116,13 +117,7 @@ def remove_team_member(
     try:
         removed = remove_member(session, team=team, user_id=user_id)
     except MembershipError as exc:
-        return _members_page(
-            request,
-            ctx,
-            session,
-            error=f"{str(exc).capitalize()}.",
-            code=status.HTTP_409_CONFLICT,
-        )
+        return _refused(request, ctx, session, exc)
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
     return redirect(request, "/settings/team")
