@@ -104,6 +104,7 @@ def test_components_per_stack(dirs: dict[str, str]) -> None:
         "loki",
         "docker-proxy",
         "alloy",
+        "proxy",
         "app",
         "worker",
     ]
@@ -114,6 +115,7 @@ def test_components_per_stack(dirs: dict[str, str]) -> None:
         "victorialogs",
         "docker-proxy",
         "otelcol",
+        "proxy",
         "app",
         "worker",
     ]
