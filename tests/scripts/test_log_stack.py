@@ -131,10 +131,11 @@ def test_update_all_with_victorialogs(dirs: dict[str, str]) -> None:
     choose(dirs, "DEVPUSH_LOG_STACK=victorialogs")
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "--all", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
-    assert "pull postgres redis victorialogs docker-proxy-worker otelcol\n" in proc.stdout
+    assert "pull postgres redis victorialogs docker-proxy-worker otelcol proxy\n" in proc.stdout
     up = up_line(proc.stdout)
     assert up.endswith(
-        "up -d --no-deps --wait postgres redis victorialogs docker-proxy-worker otelcol app worker"
+        "up -d --no-deps --wait postgres redis victorialogs docker-proxy-worker otelcol proxy"
+        " app worker"
     )
     assert f"-f {dirs['DEVPUSH_APP_DIR']}/{VL_FILE}" in up
     for service in ("alloy", "loki", "docker-proxy-alloy"):
@@ -147,7 +148,7 @@ def test_update_all_default_stack_is_unchanged(dirs: dict[str, str]) -> None:
     up = up_line(proc.stdout)
     assert up.endswith(
         "up -d --no-deps --wait postgres redis loki docker-proxy-worker docker-proxy-alloy"
-        " alloy app worker"
+        " alloy proxy app worker"
     )
     assert VL_FILE not in proc.stdout
 
