@@ -37,8 +37,11 @@ const mark = () => document.querySelectorAll('li.log-line').forEach(li => {
   if (!(li.id in window.__seen)) window.__seen[li.id] = [Date.now(), li.dataset.ts,
     li.querySelector('.log-text')?.textContent ?? ''];
 });
-mark();
-new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
+// Init scripts run before the document has a body: start once it is parsed.
+document.addEventListener('DOMContentLoaded', () => {
+  mark();
+  new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
+});
 """
 
 
@@ -162,13 +165,14 @@ def main() -> int:
 
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         page.goto(f"{args.url}/login")
         page.fill("#email", args.email)
         page.fill("#password", password)
         page.click("button[type=submit]")
         page.wait_for_load_state()
-        logs_page = page.context.new_page()
+        logs_page = context.new_page()
         page.add_init_script(OBSERVER)
         logs_page.add_init_script(OBSERVER)
         page.goto(f"{args.url}/projects/{slug}/deployments/{deployment['id']}")
