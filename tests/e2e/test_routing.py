@@ -74,7 +74,12 @@ class Poller(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        with httpx.Client(timeout=5) as client:
+        # A fresh connection per request, as a stream of visitors makes: a config load
+        # closes idle kept-alive connections, and a client reusing one in that instant
+        # reads "disconnected" where a browser would retry (httpx does not). Requests
+        # on fresh connections are what must never fail during a switch.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(timeout=5, limits=limits) as client:
             while not self.done.is_set():
                 try:
                     response = through_proxy(self.caddy, self.host, client=client)
