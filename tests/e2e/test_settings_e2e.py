@@ -69,8 +69,11 @@ def _owner(stack: Stack) -> tuple[str, str]:
 
 
 def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
+    # The low-level list: containers.list() inspects each one, and a runner removed
+    # between the list and the inspect would raise NotFound.
     label = f"devpush.project_id={project_id}"
-    return [c.name for c in engine.containers.list(all=True, filters={"label": label})]
+    found = engine.api.containers(all=True, filters={"label": label})
+    return [str(c["Names"][0]).lstrip("/") for c in found]
 
 
 def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runners(
