@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.schemas import DeploymentPublic
-from app.deps import ApiDeployment, ApiUser, QueueDep, SessionDep
+from app.deps import ApiDeployment, ApiUser, QueueDep, SessionDep, SettingsDep
 from app.services import deployments as deploy_service
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
 
 @router.get("/{deployment_id}", response_model=DeploymentPublic)
-def get_deployment(deployment: ApiDeployment) -> DeploymentPublic:
-    return DeploymentPublic.model_validate(deployment)
+def get_deployment(deployment: ApiDeployment, settings: SettingsDep) -> DeploymentPublic:
+    return DeploymentPublic.of(deployment, settings)
 
 
 @router.post(
@@ -22,15 +22,21 @@ def get_deployment(deployment: ApiDeployment) -> DeploymentPublic:
     response_model=DeploymentPublic,
 )
 def redeploy(
-    deployment: ApiDeployment, user: ApiUser, session: SessionDep, queue: QueueDep
+    deployment: ApiDeployment,
+    user: ApiUser,
+    session: SessionDep,
+    queue: QueueDep,
+    settings: SettingsDep,
 ) -> DeploymentPublic:
     """A new deployment of the same branch (its newest commit)."""
     new = deploy_service.redeploy(session, deployment=deployment, created_by=user, queue=queue)
-    return DeploymentPublic.model_validate(new)
+    return DeploymentPublic.of(new, settings)
 
 
 @router.post("/{deployment_id}/cancel", response_model=DeploymentPublic)
-def cancel(deployment: ApiDeployment, session: SessionDep, queue: QueueDep) -> DeploymentPublic:
+def cancel(
+    deployment: ApiDeployment, session: SessionDep, queue: QueueDep, settings: SettingsDep
+) -> DeploymentPublic:
     """Stop a queued, building or running deployment; an ended one is left as it is."""
     deploy_service.cancel_deployment(session, deployment=deployment, queue=queue)
-    return DeploymentPublic.model_validate(deployment)
+    return DeploymentPublic.of(deployment, settings)

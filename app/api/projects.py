@@ -89,12 +89,12 @@ def get_project(project: ApiProject, session: SessionDep, fernet: FernetDep) -> 
 
 @router.get("/{project_ref}/deployments", response_model=list[DeploymentPublic])
 def list_deployments(
-    project: ApiProject, session: SessionDep, limit: int = 20
+    project: ApiProject, session: SessionDep, settings: SettingsDep, limit: int = 20
 ) -> list[DeploymentPublic]:
     deployments = project_service.list_deployments(
         session, project=project, limit=max(1, min(limit, 100))
     )
-    return [DeploymentPublic.model_validate(d) for d in deployments]
+    return [DeploymentPublic.of(d, settings) for d in deployments]
 
 
 @router.post(
@@ -103,7 +103,12 @@ def list_deployments(
     response_model=DeploymentPublic,
 )
 def deploy(
-    project: ApiProject, user: ApiUser, session: SessionDep, queue: QueueDep, body: DeployRequest
+    project: ApiProject,
+    user: ApiUser,
+    session: SessionDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    body: DeployRequest,
 ) -> DeploymentPublic:
     """Queue a deployment of a branch (default: the project's default branch)."""
     try:
@@ -112,4 +117,4 @@ def deploy(
         )
     except InvalidBranchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    return DeploymentPublic.model_validate(deployment)
+    return DeploymentPublic.of(deployment, settings)

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models import DeploymentStatus, DeployStep, EnvironmentKind, TeamRole
+from app.core.config import Settings
+from app.models import Deployment, DeploymentStatus, DeployStep, EnvironmentKind, TeamRole
+from app.services import routing
 from app.services.projects import ProjectCreate
 
 
@@ -170,6 +172,21 @@ class DeploymentPublic(BaseModel):
     error: str | None
     #: Set when a step failed (the clone or a runner step); null otherwise.
     failure: FailurePublic | None
+    #: The deployment's own URL and its environment's, while it runs; null otherwise.
+    url: str | None = None
+    environment_url: str | None = None
+
+    @classmethod
+    def of(cls, deployment: Deployment, settings: Settings) -> DeploymentPublic:
+        public = cls.model_validate(deployment)
+        if deployment.status is not DeploymentStatus.RUNNING:
+            return public
+        return public.model_copy(
+            update={
+                "url": routing.deployment_url(deployment, settings),
+                "environment_url": routing.environment_url(deployment.environment, settings),
+            }
+        )
 
 
 class DeployRequest(BaseModel):

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from app.cli.client import ApiError, fail, logged_in_client
-from app.cli.terminal import safe
+from app.cli.terminal import coloured, safe
 
 console = Console()
 
@@ -66,9 +67,15 @@ def deploy(
         detail = deployment.get("error") or ""
         if deployment.get("exit_code") is not None:
             detail += f" (exit code {deployment['exit_code']})"
+        failure = deployment.get("failure") or {}
+        for line in failure.get("lines") or ():
+            # The step's last lines, as the deployment page shows them (colours only).
+            console.print(coloured(str(line)))
         raise fail(f"deployment {status}: {detail.strip() or 'no details'}")
-    port = deployment.get("host_port")
-    console.print("[green]Running[/green]" + (f" on 127.0.0.1:{port}" if port else "") + ".")
+    console.print(Text("Running.", style="green"))
+    for label, key in (("URL", "url"), ("Environment URL", "environment_url")):
+        if deployment.get(key):
+            console.print(safe(f"{label}: {deployment[key]}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -177,7 +177,10 @@ def test_deploy_follows_the_deployment(
         assert "build command failed (exit code 2)" in result.output
     else:
         assert result.exit_code == 0, result.output
-        assert "Running on 127.0.0.1:43210" in result.output
+        assert "Running." in result.output
+        slug = two_teams.alice.project_slug
+        assert f"Environment URL: http://{slug}.localhost:8080/" in result.output
+        assert f"-{slug}.localhost:8080/" in result.output  # the deployment's own URL
 
 
 def test_deploy_times_out_and_refuses_other_teams(

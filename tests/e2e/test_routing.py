@@ -15,13 +15,17 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
 from app.local import processes
 from app.local.caddy import Caddy
-from app.models import DeploymentStatus, Project
+from app.main import create_app
+from app.models import DeploymentStatus, Project, TeamMember, TeamRole
 from app.services import routing
 from app.services.deployments import cancel_deployment, create_deployment, redeploy
+from app.services.tokens import create_token
+from app.services.users import create_user
 from app.workers.queue import DeployQueue, huey_from_url
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
@@ -125,6 +129,19 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     assert first_url == f"http://{first_id[:8]}-hello.localhost:{port}/"
     hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
     assert through_proxy(caddy, host_of(env_url)).text == hello
+    # The API gives the same addresses (the CLI prints them after a deploy).
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        user = create_user(session, email="urls@example.org", password="correct horse battery")
+        session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.MEMBER))
+        _, token = create_token(session, user=user, name="urls")
+        session.commit()
+    with TestClient(create_app(settings)) as client:
+        shown = client.get(
+            f"/api/v1/deployments/{first_id}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert (shown["url"], shown["environment_url"]) == (first_url, env_url)
     assert through_proxy(caddy, host_of(first_url)).text == hello
     missing = through_proxy(caddy, "nothing-hello.localhost")
     assert (missing.status_code, missing.text) == (404, routing.NOT_FOUND_BODY)
