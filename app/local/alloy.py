@@ -58,13 +58,14 @@ def start_alloy(
 ) -> Alloy:
     """Start Alloy and wait for ``/-/ready`` (every component evaluated and running)."""
     binary = alloy_binary()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    child = processes.start(
+    child = processes.start_ready(
         "alloy",
         alloy_argv(binary=binary, state_dir=state_dir, http_port=http_port),
-        log_path=state_dir / "alloy.log",
+        state_dir=state_dir,
+        log_name="alloy.log",
+        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        timeout=timeout,
         env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
         cwd=state_dir,
     )
-    processes.wait_ready(child, f"http://127.0.0.1:{http_port}/-/ready", timeout=timeout)
     return Alloy(child=child, http_port=http_port, state_dir=state_dir)

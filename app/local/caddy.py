@@ -9,7 +9,6 @@ the routes through the admin API. Compose runs the official image the same way
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +18,7 @@ from app.services import routing
 
 
 def caddy_binary() -> str:
-    found = shutil.which("caddy")
-    if found is None:
-        raise processes.ProcessError(
-            "caddy not found on PATH: run scripts/dev/test-deps.sh (installs Debian's caddy)"
-        )
-    return found
+    return processes.on_path("caddy")
 
 
 @dataclass
@@ -54,15 +48,17 @@ def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / "caddy.json"
     config_path.write_text(json.dumps(routing.build_config([], settings), indent=2))
-    child = processes.start(
+    child = processes.start_ready(
         "caddy",
         [caddy_binary(), "run", "--config", str(config_path)],
-        log_path=state_dir / "caddy.log",
+        state_dir=state_dir,
+        log_name="caddy.log",
+        ready_url=f"{settings.proxy_admin_url.rstrip('/')}/config/",
+        timeout=timeout,
         env={
             "HOME": str(state_dir),
             "XDG_DATA_HOME": str(state_dir / "data"),
             "XDG_CONFIG_HOME": str(state_dir / "config"),
         },
     )
-    processes.wait_ready(child, f"{settings.proxy_admin_url.rstrip('/')}/config/", timeout=timeout)
     return Caddy(child=child, settings=settings)

@@ -51,13 +51,14 @@ class Loki:
 def start_loki(*, data_dir: Path, http_port: int, grpc_port: int, timeout: float = 90.0) -> Loki:
     """Start Loki and wait for ``/ready`` (the ingester joins its ring first)."""
     binary = loki_binary()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    child = processes.start(
+    child = processes.start_ready(
         "loki",
         loki_argv(binary=binary, http_port=http_port, grpc_port=grpc_port),
-        log_path=data_dir / "loki.log",
+        state_dir=data_dir,
+        log_name="loki.log",
+        ready_url=f"http://127.0.0.1:{http_port}/ready",
+        timeout=timeout,
         env={DATA_DIR_ENV: str(data_dir)},
         cwd=data_dir,
     )
-    processes.wait_ready(child, f"http://127.0.0.1:{http_port}/ready", timeout=timeout)
     return Loki(child=child, http_port=http_port)

@@ -86,11 +86,13 @@ def start_collector(
     Its own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts).
     """
     binary = collector_binary()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    child = processes.start(
+    child = processes.start_ready(
         "otelcol",
         collector_argv(binary=binary),
-        log_path=state_dir / "otelcol.log",
+        state_dir=state_dir,
+        log_name="otelcol.log",
+        ready_url=f"http://127.0.0.1:{health_port}/",
+        timeout=timeout,
         env=collector_env(
             state_dir=state_dir,
             containers_dir=containers_dir,
@@ -100,8 +102,6 @@ def start_collector(
         ),
         cwd=state_dir,
     )
-    collector = Collector(
+    return Collector(
         child=child, metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
     )
-    processes.wait_ready(child, collector.health_url, timeout=timeout)
-    return collector

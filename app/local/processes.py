@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -114,3 +115,32 @@ def wait_ready(child: Child, url: str, *, timeout: float = 30.0, interval: float
                     f"log {child.log_path}:\n{child.log_tail()}"
                 )
             time.sleep(interval)
+
+
+def start_ready(
+    name: str,
+    argv: Sequence[str],
+    *,
+    state_dir: Path,
+    log_name: str,
+    ready_url: str,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Child:
+    """Make ``state_dir``, start ``argv`` logging to ``state_dir / log_name``, wait for 200."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    child = start(name, argv, log_path=state_dir / log_name, env=env, cwd=cwd)
+    wait_ready(child, ready_url, timeout=timeout)
+    return child
+
+
+def on_path(program: str) -> str:
+    """The full path of a Debian-packaged ``program``, or a ProcessError naming the fix."""
+    found = shutil.which(program)
+    if found is None:
+        raise ProcessError(
+            f"{program} not found on PATH: run scripts/dev/test-deps.sh "
+            f"(installs Debian's {program})"
+        )
+    return found

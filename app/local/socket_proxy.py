@@ -11,7 +11,6 @@ cannot widen a door.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -164,12 +163,7 @@ def socket_path_from_docker_host(docker_host: str) -> str:
 
 
 def haproxy_binary() -> str:
-    found = shutil.which("haproxy")
-    if found is None:
-        raise processes.ProcessError(
-            "haproxy not found on PATH: run scripts/dev/test-deps.sh (installs Debian's haproxy)"
-        )
-    return found
+    return processes.on_path("haproxy")
 
 
 @dataclass
@@ -202,8 +196,12 @@ def start_socket_proxy(
     config_path.write_text(
         render_config(flags=read_flags(env_file), port=port, socket_path=socket_path)
     )
-    child = processes.start(
-        name, [haproxy_binary(), "-db", "-f", str(config_path)], log_path=state_dir / f"{name}.log"
+    child = processes.start_ready(
+        name,
+        [haproxy_binary(), "-db", "-f", str(config_path)],
+        state_dir=state_dir,
+        log_name=f"{name}.log",
+        ready_url=f"http://127.0.0.1:{port}/_ping",
+        timeout=timeout,
     )
-    processes.wait_ready(child, f"http://127.0.0.1:{port}/_ping", timeout=timeout)
     return SocketProxy(child=child, port=port, config_path=config_path)

@@ -57,14 +57,15 @@ def start_victorialogs(
     Restarting with the same ``data_dir`` keeps what was stored.
     """
     binary = victorialogs_binary()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    child = processes.start(
+    child = processes.start_ready(
         "victoria-logs",
         victorialogs_argv(
             binary=binary, data_dir=data_dir / "data", http_port=http_port, retention=retention
         ),
-        log_path=data_dir / "victoria-logs.log",
+        state_dir=data_dir,
+        log_name="victoria-logs.log",
+        ready_url=f"http://127.0.0.1:{http_port}/health",
+        timeout=timeout,
         cwd=data_dir,
     )
-    processes.wait_ready(child, f"http://127.0.0.1:{http_port}/health", timeout=timeout)
     return VictoriaLogs(child=child, http_port=http_port, data_dir=data_dir)
