@@ -9,6 +9,7 @@ of the project's team who is not an owner; members deploy and read logs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,11 +23,19 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
+from app.logs.query import Direction, LogQuery
 from app.logs.store import LogStore
 from app.models import Deployment, Project, Team, TeamRole, User
 from app.services import projects as project_service
 from app.services.jobs import DeployJobs
-from app.services.logs import FilterNotFound, InvalidLogParams, LogFilters, LogScope, resolve_scope
+from app.services.logs import (
+    FilterNotFound,
+    InvalidLogParams,
+    LogFilters,
+    LogScope,
+    build_query,
+    resolve_scope,
+)
 from app.services.sessions import session_user_id
 from app.services.teams import role_in_team, teams_for_user
 from app.services.tokens import user_for_token
@@ -314,6 +323,20 @@ class LogRequest:
         if isinstance(self.filters, InvalidLogParams):
             raise self.filters
         return self.filters
+
+    def query(
+        self, store: LogStore, *, limit: int = 200, direction: Direction = "backward"
+    ) -> LogQuery:
+        """The checked filters' query, its range as of now; raises InvalidLogParams or
+        InvalidSearch (both 422)."""
+        return build_query(
+            scope=self.scope,
+            filters=self.checked(),
+            store=store,
+            now_ns=time.time_ns(),
+            limit=limit,
+            direction=direction,
+        )
 
 
 def resolve_log_request(

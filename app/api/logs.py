@@ -8,7 +8,6 @@ NDJSON, or as server-sent events when the client accepts ``text/event-stream``.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -32,7 +31,6 @@ from app.services.logs import (
     InvalidLogParams,
     LogFilters,
     LogLine,
-    build_query,
     log_line,
     problem_for,
     tail_events,
@@ -93,14 +91,7 @@ async def list_logs(
     """One page of lines (newest first by default); follow ``next`` for the following one."""
     try:
         filters = log_request.checked()
-        query = build_query(
-            scope=log_request.scope,
-            filters=filters,
-            store=store,
-            now_ns=time.time_ns(),
-            limit=limit,
-            direction=direction,
-        )
+        query = log_request.query(store, limit=limit, direction=direction)
         page = await store.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
     except (InvalidLogParams, LogStoreError) as exc:
         raise _http_error(exc) from exc
@@ -140,12 +131,7 @@ async def tail_logs(
     cursor, and an ``error`` event.
     """
     try:
-        query = build_query(
-            scope=log_request.scope,
-            filters=log_request.checked(),
-            store=store,
-            now_ns=time.time_ns(),
-        )
+        query = log_request.query(store)
         resume_from = last_event_id or cursor
         position = LogCursor.decode(resume_from) if resume_from else None
     except (InvalidLogParams, InvalidQuery) as exc:

@@ -45,7 +45,6 @@ from app.services.logs import (
     LogLine,
     LogScope,
     Problem,
-    build_query,
     find_line,
     iter_lines,
     log_line,
@@ -111,13 +110,7 @@ async def _fetch_page(
 ) -> tuple[LogFilters, LogQuery, LogPage]:
     """The request's checked filters, their query, and one page of lines from the store."""
     filters = log_request.checked()
-    query = build_query(
-        scope=log_request.scope,
-        filters=filters,
-        store=store,
-        now_ns=time.time_ns(),
-        limit=PAGE_LINES,
-    )
+    query = log_request.query(store, limit=PAGE_LINES)
     return filters, query, await store.page(query, cursor=cursor)
 
 
@@ -272,10 +265,7 @@ async def live_tail(
     """Server-sent events: ``line`` (a rendered row; its id is the resume cursor),
     ``error`` (the store failed: the stream ends and the browser reconnects after ``retry``)."""
     try:
-        filters = log_request.checked()
-        query = build_query(
-            scope=log_request.scope, filters=filters, store=store, now_ns=time.time_ns()
-        )
+        query = log_request.query(store)
         position = _resume(last_event_id or cursor)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
@@ -307,13 +297,8 @@ async def download(
 ) -> Response:
     """Every line of the range, oldest first, streamed page by page (never held in memory)."""
     try:
-        query = build_query(
-            scope=log_request.scope,
-            filters=log_request.checked(),
-            store=store,
-            now_ns=time.time_ns(),
-            limit=settings.log_store_max_entries_per_query,
-            direction="forward",
+        query = log_request.query(
+            store, limit=settings.log_store_max_entries_per_query, direction="forward"
         )
         first = await store.page(query)
     except _LOG_ERRORS as exc:
