@@ -25,6 +25,7 @@ env_app = typer.Typer(
 )
 
 NEXT_DEPLOY = "Takes effect at the next deployment: run `devpush deploy {project}`."
+# Repeats the server's field names on purpose: the CLI must not import the server.
 _SHOWN = (
     "name",
     "slug",

@@ -81,6 +81,7 @@ class PagedStore(ABC):
         self._settings = settings
         self._clock = clock
 
+    # Both backends repeat these two signatures on purpose: they implement them.
     @abstractmethod
     def compile(self, query: LogQuery) -> str:
         """The backend's query text for ``query`` (without time range, order or limit)."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+# Frozen history: a migration repeats table shapes and headers on purpose, never shared.
 # revision identifiers, used by Alembic.
 revision: str = "974db6be500c"
 down_revision: str | Sequence[str] | None = None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+# Frozen history: a migration repeats table shapes and headers on purpose, never shared.
 # revision identifiers, used by Alembic.
 revision: str = "23e006489724"
 down_revision: str | Sequence[str] | None = "e0b3cc1cf007"

@@ -56,6 +56,7 @@ class LokiStore(PagedStore):
     async def query_range(self, params: dict[str, str]) -> Any:
         return await self._json(QUERY_RANGE, params)
 
+    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:
         return log_query(query, max_search_chars=self._settings.log_search_max_chars)
 

@@ -75,6 +75,7 @@ class VictoriaLogsStore(PagedStore):
         except ValueError as exc:
             raise LogStoreProtocolError("the log store's answer is not JSON") from exc
 
+    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:
         return filters(query, max_search_chars=self._settings.log_search_max_chars)
 
