@@ -18,20 +18,8 @@ from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["projects"])
 
-#: Form fields of the new-project page, in the order they are shown.
-_FIELDS = (
-    "name",
-    "slug",
-    "repo_url",
-    "default_branch",
-    "runner_image",
-    "root_directory",
-    "build_command",
-    "pre_deploy_command",
-    "start_command",
-    "port",
-    "env_vars",
-)
+#: Form fields of the new-project page: ProjectCreate's fields, in its order.
+_FIELDS = tuple(project_service.ProjectCreate.model_fields)
 
 
 @router.get("/")
