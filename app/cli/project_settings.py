@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli.client import ApiError, fail, logged_in_client
-from app.cli.projects import projects_app
+from app.cli.projects import key_values, projects_app
 from app.cli.terminal import safe
 
 console = Console()
@@ -112,16 +112,6 @@ def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")])
     console.print(table)
 
 
-def _pairs(pairs: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise fail(f"expected KEY=VALUE, got {pair!r}")
-        values[key] = value
-    return values
-
-
 @env_app.command("set")
 def env_set(
     project: Annotated[str, typer.Argument(help="Project slug or id")],
@@ -132,7 +122,7 @@ def env_set(
     ] = None,
 ) -> None:
     """Add or replace variables (owners only); a .env file is read by the server's rules."""
-    values = _pairs(pairs or [])
+    values = key_values(pairs or [], usage="expected KEY=VALUE")
     text = env_file.read_text() if env_file is not None else ""
     if not values and not text.strip():
         raise fail("give KEY=VALUE pairs or --from-file")

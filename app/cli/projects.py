@@ -46,12 +46,13 @@ def list_projects() -> None:
     console.print(table)
 
 
-def _env_pairs(pairs: list[str]) -> dict[str, str]:
-    values = {}
+def key_values(pairs: list[str], *, usage: str) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict; anything else fails with ``usage, got ...``."""
+    values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise fail(f"--env takes KEY=VALUE, got {pair!r}")
+            raise fail(f"{usage}, got {pair!r}")
         values[key] = value
     return values
 
@@ -82,7 +83,7 @@ def create_project(
         "pre_deploy_command": pre_deploy_command,
         "start_command": start_command,
         "port": port,
-        "env_vars": _env_pairs(env or []),
+        "env_vars": key_values(env or [], usage="--env takes KEY=VALUE"),
         "team": team,
     }
     if image:
