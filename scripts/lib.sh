@@ -18,6 +18,8 @@
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
 #   stack_components       the updatable components of the chosen log stack
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
+#   parse_help_args ARGS...      a command line of -h/--help only (calls the script's usage)
+#   parse_dry_run_args ARGS...   one of -h/--help or --dry-run (sets DRY_RUN=1), or nothing
 #   go_tool_binary SRC NAME WHAT  build the Go program in SRC once into the cache; its path
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
@@ -249,6 +251,36 @@ go_tool_binary() {
     mv "$bin.tmp" "$bin"
   fi
   printf '%s\n' "$bin"
+}
+
+# A script that takes no argument but -h/--help: prints its usage and exits 0 on that,
+# exits 2 on anything else.
+parse_help_args() {
+  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    usage
+    exit 0
+  fi
+  if (($# > 0)); then
+    err "unknown argument: $1 (see --help)"
+    exit 2
+  fi
+}
+
+# A script that takes one of -h/--help (prints its usage, exits 0) or --dry-run (sets
+# DRY_RUN=1), or nothing; exits 2 on anything else.
+parse_dry_run_args() {
+  case ${1:-} in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --dry-run) DRY_RUN=1 ;;
+    '') ;;
+    *)
+      err "unknown argument: $1 (see --help)"
+      exit 2
+      ;;
+  esac
 }
 
 # The command line of update.sh and update-apply.sh: VALUES and FLAGS are the script's

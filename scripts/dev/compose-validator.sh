@@ -27,14 +27,7 @@ USAGE
 }
 
 main() {
-  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    usage
-    exit 0
-  fi
-  if (($# > 0)); then
-    printf 'error: unknown argument: %s (see --help)\n' "$1" >&2
-    exit 2
-  fi
+  parse_help_args "$@"
   go_tool_binary "$SRC_DIR" devpush-validate "the validator"
 }
 

@@ -59,18 +59,7 @@ install_linux() {
 }
 
 main() {
-  case ${1:-} in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --dry-run) DRY_RUN=1 ;;
-    '') ;;
-    *)
-      err "unknown argument: $1 (see --help)"
-      exit 2
-      ;;
-  esac
+  parse_dry_run_args "$@"
   case $(uname -s) in
     Darwin) install_macos ;;
     Linux) install_linux ;;

@@ -69,18 +69,7 @@ list_loki_driver_containers() {
 }
 
 main() {
-  case ${1:-} in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --dry-run) DRY_RUN=1 ;;
-    '') ;;
-    *)
-      err "unknown argument: $1 (see --help)"
-      exit 2
-      ;;
-  esac
+  parse_dry_run_args "$@"
   if command_exists docker && docker info >/dev/null 2>&1; then
     remove_loki_plugins
     list_loki_driver_containers
