@@ -112,7 +112,8 @@ def follow_cli(
     ]
     process = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    threading.Thread(target=lambda: (stop.wait(), process.terminate()), daemon=True).start()
+    # Not a daemon: the interpreter waits for it, so the CLI never outlives the run.
+    threading.Thread(target=lambda: (stop.wait(), process.terminate()), daemon=False).start()
     for raw in process.stdout:
         try:
             line = json.loads(raw)
