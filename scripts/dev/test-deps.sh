@@ -146,6 +146,10 @@ start_postgres() {
     runuser -u postgres -- psql -q -c "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_ROLE' CREATEDB"
     runuser -u postgres -- createdb -O "$PG_ROLE" "$PG_ROLE"
   fi
+  # DROP DATABASE ... WITH (FORCE) in the test fixtures must also end an
+  # autovacuum worker that happens to be on the database: it has no role,
+  # so only pg_signal_backend lets a non-superuser terminate it.
+  runuser -u postgres -- psql -q -c "GRANT pg_signal_backend TO $PG_ROLE" 2>/dev/null
 }
 
 install_uv() {
