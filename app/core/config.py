@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # The most entries one store request asks for (Loki's max_entries_limit_per_query
     # default); a page or a download asks for more in several requests.
     log_store_max_entries_per_query: int = Field(default=5000, gt=0)
+    # A download pages its range in windows of about this many lines (by the store's
+    # counts), so that no store request reads far past its page (app/services/log_download.py).
+    log_download_window_lines: int = Field(default=50_000, gt=0)
 
     # Log views: lines longer than this are cut for display (the full line stays stored).
     log_line_max_chars: int = Field(default=10_000, gt=0)

@@ -8,7 +8,6 @@ message (503), the live tail sends an ``error`` event, a download a plain-text e
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -36,6 +35,7 @@ from app.logs.paging import LogCursor, LogPage
 from app.logs.query import LogQuery
 from app.logs.render import render_line
 from app.logs.store import LogStore
+from app.services import log_download
 from app.services.logs import (
     PARTIAL_RESULTS,
     RANGE_PRESETS,
@@ -46,7 +46,6 @@ from app.services.logs import (
     LogScope,
     Problem,
     find_line,
-    iter_lines,
     log_line,
     problem_for,
     resume_cursor,
@@ -295,7 +294,7 @@ async def download(
     settings: SettingsDep,
     fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
 ) -> Response:
-    """Every line of the range, oldest first, streamed page by page (never held in memory)."""
+    """Every line of the range, oldest first, one chunk per page (never held in memory)."""
     try:
         query = log_request.query(
             store, limit=settings.log_store_max_entries_per_query, direction="forward"
@@ -304,27 +303,19 @@ async def download(
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-    items = iter_lines(
-        store, query, first=first.items, cursor=None if first.exhausted else first.cursor
+    body = log_download.chunks(
+        store,
+        query,
+        first=first,
+        fmt=fmt,
+        window_lines=settings.log_download_window_lines,
+        problem=lambda exc: problem_for(exc).message,
     )
-
-    async def body() -> AsyncIterator[str]:
-        try:
-            async for item in items:
-                line = log_line(item)
-                yield line.as_text() if fmt == "txt" else _json_line(line.as_json())
-        except LogStoreError as exc:
-            message = f"download incomplete: {problem_for(exc).message}"
-            yield f"# {message}\n" if fmt == "txt" else _json_line({"error": message})
 
     name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
     media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', **_NOSNIFF}
-    return StreamingResponse(body(), media_type=media, headers=headers)
-
-
-def _json_line(value: dict[str, object]) -> str:
-    return json.dumps(value, ensure_ascii=False) + "\n"
+    return StreamingResponse(body, media_type=media, headers=headers)
 
 
 @router.get("/projects/{project_ref}/logs/line")
