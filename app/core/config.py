@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # collector restart), so a late line is delivered, not skipped (app/logs/store.py).
     log_tail_poll_seconds: float = Field(default=0.25, gt=0)
     log_tail_delay_seconds: float = Field(default=3.0, ge=0)
+    # The log collector's own metrics (Prometheus text, e.g. http://127.0.0.1:8888/metrics):
+    # the log views warn when its queue is full, as lines may then be lost to rotation
+    # (app/services/collector.py). None: not known, no warning.
+    log_collector_metrics_url: str | None = None
 
     @property
     def store_url(self) -> str:

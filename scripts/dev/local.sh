@@ -177,10 +177,13 @@ def containers_dir() -> Path:
 def start_victorialogs_stack() -> str:
     store = victorialogs.start_victorialogs(data_dir=state / "victorialogs", http_port=free_port())
     children.append(store.child)
-    children.append(otelcol.start_collector(
+    collector = otelcol.start_collector(
         state_dir=state / "otelcol", containers_dir=containers_dir(),
         victorialogs_url=store.url, metrics_port=free_port(), health_port=free_port(),
-    ).child)
+    )
+    children.append(collector.child)
+    # The log views warn when the collector's queue is full (app/services/collector.py).
+    extra_settings.append(f"DEVPUSH_LOG_COLLECTOR_METRICS_URL={collector.metrics_url}")
     print(f"Logs: the collector ships runner logs to VictoriaLogs at {store.url}", flush=True)
     return store.url
 
@@ -201,6 +204,7 @@ def start_loki_stack() -> str:
 
 
 children = []
+extra_settings = []
 try:
     worker_door = door(socket_proxy.WORKER_DOOR)
     children.append(worker_door)
@@ -219,6 +223,7 @@ try:
         f"DEVPUSH_PROXY_ADMIN_URL={proxy_settings.proxy_admin_url}",
         f"DEVPUSH_LOG_STORE={backend}",
         f"DEVPUSH_LOG_STORE_URL={url}",
+        *extra_settings,
     ]
     (state / "pipeline.env.tmp").write_text("\n".join(settings) + "\n")
     (state / "pipeline.env.tmp").rename(state / "pipeline.env")

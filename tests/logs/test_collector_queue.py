@@ -1,0 +1,87 @@
+"""The store down long enough to fill the collector's queue: the app says so, and once
+the store is back nothing is lost.
+
+The session's collector is started again with a 1 MiB queue
+(``DEVPUSH_COLLECTOR_QUEUE_BYTES``; 1 GiB by default) so that a runner fills it in
+seconds: about 176 bytes a short line in the queue, so some 6,000 lines. Then the
+receiver stops reading, lines wait in the runner's json file, and the app warns
+(app/services/collector.py, from the collector's metrics). The store comes back: the
+queue drains, the receiver reads on, every line shows once, and the warning goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from app.services.collector import collector_warning, queue_full_message, queue_state
+from app.web.rendering import build_templates
+from tests.fixtures.logstack import LogStack
+from tests.logs.test_faults import Spawn, assert_exact, ids, spawn, wait_shown, writer
+
+__all__ = ["spawn"]  # the fixture, used by name below
+
+pytestmark = pytest.mark.docker
+
+QUEUE_BYTES_ENV = "DEVPUSH_COLLECTOR_QUEUE_BYTES"
+QUEUE_BYTES = 1024 * 1024
+
+
+def warning_within(settings: object, *, present: bool, timeout: float) -> str | None:
+    """The warning once it is there (``present``) or gone; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        warning = asyncio.run(collector_warning(settings))  # type: ignore[arg-type]
+        if (warning is not None) == present:
+            return warning
+        if time.monotonic() > deadline:
+            state = asyncio.run(queue_state(settings))  # type: ignore[arg-type]
+            pytest.fail(
+                f"the queue-full warning {'never came' if present else 'stayed'} in "
+                f"{timeout:.0f}s; the collector's queue: {state}"
+            )
+        time.sleep(0.5)
+
+
+def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
+    running_log_stack: LogStack, spawn: Spawn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = running_log_stack
+    if stack.backend != "victorialogs" or stack.collector_metrics_url is None:
+        pytest.fail("needs the OpenTelemetry Collector stack (--log-store=victorialogs)")
+    settings = stack.settings()
+    assert asyncio.run(collector_warning(settings)) is None, "the queue is full at the start"
+    project_id, deployment_id = ids()
+    # 20,000 lines, about 3.4 MiB in the queue: more than 3 times what it holds.
+    argv, total = writer(seconds=10, rate=2000)
+    assert stack.collector is not None and stack.store is not None
+    monkeypatch.setenv(QUEUE_BYTES_ENV, str(QUEUE_BYTES))
+    try:
+        stack.collector.stop()
+        stack.start_collector()
+        stack.store.stop()
+        container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
+        warning = warning_within(settings, present=True, timeout=60)
+        assert warning == queue_full_message(settings)
+        assert "(50 MiB)" in warning, warning  # 10m x 5, the worker's default rotation
+        html = (
+            build_templates(Path(__file__).parents[2] / "app" / "templates")
+            .env.get_template("logs/partials/_collector.html")
+            .render(collector_warning=warning)
+        )
+        assert "data-collector-queue-full" in html and "queue is full" in html, html
+        container.wait(timeout=120)
+        assert asyncio.run(collector_warning(settings)) == warning, "the queue emptied unseen"
+        stack.start_store()
+        assert_exact(wait_shown(stack, project_id, deployment_id, total, timeout=120), total)
+        warning_within(settings, present=False, timeout=60)
+    finally:
+        monkeypatch.delenv(QUEUE_BYTES_ENV)
+        if stack.store is None or not stack.store.running():
+            stack.start_store()
+        if stack.collector is not None:
+            stack.collector.stop()
+        stack.start_collector()
