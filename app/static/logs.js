@@ -13,6 +13,29 @@
     return box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_END_PX;
   }
 
+  // Unix-ns strings (data-ts): longer is later, else compare as text (no BigInt needed).
+  function later(a, b) {
+    return a.length !== b.length ? a.length > b.length : a > b;
+  }
+
+  // A late line (older than the last shown) goes where its time puts it: walk back from
+  // the end (a late line is rarely far back) past every row that is later than it. A row
+  // with no data-ts ("load older", a partial notice) stops the walk: rows go below it.
+  function place(list, html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    var row = holder.content.firstElementChild;
+    if (!row) return;
+    var ts = row.dataset.ts || "";
+    var before = null;
+    var at = list.lastElementChild;
+    while (ts && at && at.dataset.ts && later(at.dataset.ts, ts)) {
+      before = at;
+      at = at.previousElementSibling;
+    }
+    list.insertBefore(row, before);
+  }
+
   function start(panel) {
     if (panel.dataset.logsStarted) return;
     panel.dataset.logsStarted = "1";
@@ -43,7 +66,7 @@
     source.addEventListener("line", function (event) {
       var empty = list.querySelector(".log-empty");
       if (empty) empty.remove();
-      list.insertAdjacentHTML("beforeend", event.data);
+      place(list, event.data);
       if (follow) box.scrollTop = box.scrollHeight;
     });
     source.addEventListener("error", function (event) {

@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.labels import JOB_LABEL, LOKI_JOB
 from app.models import Deployment, User
 from app.services.deployments import create_deployment
 from app.workers.queue import DeployQueue
@@ -107,3 +109,22 @@ def until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def push(
+    stack: Any, labels: dict[str, str], values: list[tuple[int, str]], *, stream: str = "stdout"
+) -> None:
+    """Send lines to the store as the collector does, with the timestamps a test needs
+    (a runner rarely writes two lines in one nanosecond, or a late line on purpose)."""
+    if stack.backend == "victorialogs":
+        fields = ",".join([*labels, "stream"])
+        url = f"{stack.store_url}/insert/loki/api/v1/push?_stream_fields={fields}"
+        url += "&disable_message_parsing=1"
+        extra: dict[str, str] = {}
+    else:
+        url, extra = f"{stack.store_url}/loki/api/v1/push", {JOB_LABEL: LOKI_JOB}
+    rows = [[str(ts), line] for ts, line in values]
+    body = {"streams": [{"stream": {**labels, **extra, "stream": stream}, "values": rows}]}
+    httpx.post(url, json=body, timeout=30).raise_for_status()
+    if stack.backend == "victorialogs":
+        httpx.get(f"{stack.store_url}/internal/force_flush", timeout=30).raise_for_status()

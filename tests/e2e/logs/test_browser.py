@@ -12,12 +12,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
+from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs.support import texts, wait_api
+from tests.e2e.logs.support import push, runner_for, texts, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams
 
@@ -124,4 +126,42 @@ def test_log_views_in_the_browser(
     expected = texts([*STDOUT, *STDERR, b"seen after live\n", b"unrelated line\n"])
     assert sorted(got) == sorted(expected)
     assert dialogs == []
+    page.close()
+
+
+def test_live_view_puts_a_late_line_above_a_newer_one(
+    browser: Browser,
+    live_url: str,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    running_log_stack: Any,
+) -> None:
+    """A line with an older timestamp, delivered by the live tail after a newer one, is
+    shown above it (the panel places each row by its time, not at the end)."""
+    alice = two_teams.alice
+    runner = runner_for(sessions, alice.deployment_id)
+    labels = {
+        "project_id": runner.project_id,
+        "environment_id": runner.environment_id,
+        "branch": runner.branch,
+        "deployment_id": runner.deployment_id,
+    }
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_url, alice.email)
+    page.goto(f"{live_url}/projects/{alice.project_slug}/logs?q=ordering+check&live=1")
+    expect(page.locator(".log-live-status")).to_have_text("Live")
+    rows = page.locator(".log-lines .log-line")
+
+    # Both lines fall after the tail's start (the page's load), the older one by 0.5 s.
+    time.sleep(1.5)
+    newer_ns = time.time_ns()
+    push(running_log_stack, labels, [(newer_ns, "ordering check newer")])
+    expect(rows).to_have_count(1, timeout=15_000)
+    # Well within the tail's delay, so it is still delivered: after the newer line.
+    push(running_log_stack, labels, [(newer_ns - 1_000_000_000, "ordering check older")])
+    expect(rows).to_have_count(2, timeout=15_000)
+    shown = [text.strip() for text in rows.locator(".log-text").all_inner_texts()]
+    assert shown == ["ordering check older", "ordering check newer"]
+    stamps = [int(ts or 0) for ts in rows.evaluate_all("rows => rows.map(r => r.dataset.ts)")]
+    assert stamps == sorted(stamps)
     page.close()

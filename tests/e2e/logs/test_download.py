@@ -12,14 +12,12 @@ import time
 from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
-from app.core.labels import JOB_LABEL, LOKI_JOB
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, runner_for, until
+from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_for, until
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -35,28 +33,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"log_store_max_entries_per_query": PER_QUERY, "log_download_window_lines": 50}
     )
-
-
-def push(stack: Any, labels: dict[str, str], values: list[tuple[int, str]]) -> None:
-    """Send lines to the store as the collector does (the stream fields of a runner)."""
-    by_stream: dict[str, list[list[str]]] = {}
-    for ts, line in values:
-        stream = "stderr" if "err" in line else "stdout"
-        by_stream.setdefault(stream, []).append([str(ts), line])
-    if stack.backend == "victorialogs":
-        fields = ",".join([*labels, "stream"])
-        url = f"{stack.store_url}/insert/loki/api/v1/push?_stream_fields={fields}"
-        url += "&disable_message_parsing=1"
-        extra: dict[str, str] = {}
-    else:
-        url, extra = f"{stack.store_url}/loki/api/v1/push", {JOB_LABEL: LOKI_JOB}
-    streams = [
-        {"stream": {**labels, **extra, "stream": stream}, "values": values}
-        for stream, values in by_stream.items()
-    ]
-    httpx.post(url, json={"streams": streams}, timeout=30).raise_for_status()
-    if stack.backend == "victorialogs":
-        httpx.get(f"{stack.store_url}/internal/force_flush", timeout=30).raise_for_status()
 
 
 def test_download_gives_lines_sharing_a_nanosecond_once_across_pages(
@@ -82,7 +58,8 @@ def test_download_gives_lines_sharing_a_nanosecond_once_across_pages(
     shared = [(shared_ns, f"same ns {i:03d}{' err' if i % 3 == 0 else ''}") for i in range(SHARED)]
     after = [(shared_ns + (i + 1) * SECOND // 10, f"after {i:03d}") for i in range(25)]
     values = before + shared + after
-    push(running_log_stack, labels, values)
+    push(running_log_stack, labels, [v for v in values if not v[1].endswith(" err")])
+    push(running_log_stack, labels, [v for v in values if v[1].endswith(" err")], stream="stderr")
     # Another deployment's lines at the very same nanosecond are not in the download.
     push(running_log_stack, {**labels, "deployment_id": "other-dep"}, [(shared_ns, "other")])
 
