@@ -128,7 +128,9 @@ async def tail_logs(
 
     NDJSON: one line object per line, and ``{"error": "..."}`` as the last line if the store
     fails (resume with the last line's ``cursor``). SSE: ``line`` events whose id is the
-    cursor, and an ``error`` event.
+    cursor, and an ``error`` event. Lines are sent as soon as the store has them; a
+    resumed tail misses none, but may send again lines already received (the same
+    ``id``): drop those, as ``devpush logs --follow`` does.
     """
     try:
         query = log_request.query(store)

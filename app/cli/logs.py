@@ -99,7 +99,12 @@ class _Cut(Exception):
 def _tail(
     url: str, token: str, path: str, params: dict[str, Any], cursor: str, *, as_json: bool
 ) -> None:
-    """Print new lines until interrupted; reconnect from the last cursor when cut off."""
+    """Print new lines until interrupted; reconnect from the last cursor when cut off.
+
+    A resumed tail may deliver again lines that had come ahead of its cursor: those are
+    dropped by id. Ids older than the cursor can't come again, so the set stays small.
+    """
+    shown: dict[str, int] = {}  # id -> ts of the lines printed at or after the cursor
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"}
     timeout = httpx.Timeout(30.0, read=None)  # the server pings; lines may be far apart
     with httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=timeout) as h:
@@ -115,12 +120,23 @@ def _tail(
                         item = json.loads(raw)
                         if "error" in item:
                             raise _Cut(item["error"])
-                        _print(item, as_json=as_json)
                         cursor = item["cursor"]
+                        if item["id"] in shown:
+                            continue
+                        _print(item, as_json=as_json)
+                        shown[item["id"]] = int(item["ts"])
+                        _forget_before(shown, int(cursor.partition(":")[0]))
             except (httpx.HTTPError, _Cut) as exc:
                 err = Console(stderr=True)
                 err.print(safe("tail interrupted:", "yellow") + safe(f" {exc}; retrying…"))
                 time.sleep(RECONNECT_SECONDS)
+
+
+def _forget_before(shown: dict[str, int], ts: int, *, keep: int = 10_000) -> None:
+    """Drop the ids older than the cursor's ``ts`` once there are more than ``keep``."""
+    if len(shown) > keep:
+        for line_id in [line_id for line_id, at in shown.items() if at < ts]:
+            del shown[line_id]
 
 
 def _detail(response: httpx.Response) -> str:

@@ -43,6 +43,11 @@ class LogEntry:
         return digest.hexdigest()
 
     @property
+    def id(self) -> str:
+        """The entry's id everywhere it is shown (API ``id``, row anchors, dedupe)."""
+        return f"{self.timestamp_ns}-{self.key}"
+
+    @property
     def stream(self) -> str | None:
         return self.labels.get(STREAM_LABEL)
 

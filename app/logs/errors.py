@@ -7,6 +7,8 @@ Messages name the log store, never a backend: they reach users as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 
@@ -88,3 +90,11 @@ def error_for_status(response: httpx.Response) -> LogStoreError | None:
     return LogStoreQueryError(
         f"the log store refused the query ({status}): {text}", status_code=status
     )
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response's JSON, or the protocol error when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise LogStoreProtocolError("the log store's answer is not JSON") from exc

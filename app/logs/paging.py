@@ -35,34 +35,20 @@ from app.logs.errors import InvalidCursor
 from app.logs.query import Direction
 
 _KEY: Final = "[0-9a-f]{16}"
-_AHEAD: Final = rf"[0-9]{{1,20}}-{_KEY}"
-_CURSOR: Final = re.compile(
-    rf"([0-9]{{1,20}}):((?:{_KEY})(?:,{_KEY})*)?(?:;((?:{_AHEAD})(?:,{_AHEAD})*))?"
-)
+_CURSOR: Final = re.compile(rf"([0-9]{{1,20}}):((?:{_KEY})(?:,{_KEY})*)?")
 # A cursor travels in URLs and Last-Event-ID headers: keep it bounded.
 MAX_CURSOR_KEYS: Final = 5000
-#: Entries a live tail may deliver ahead of its settled position (see ``LogCursor.ahead``):
-#: bounds the cursor (an SSE event id sent with every line) to under 4 KiB.
-MAX_AHEAD: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
 class LogCursor:
-    """Position after a delivered entry; ``encode()`` is safe for a URL or Last-Event-ID.
-
-    ``ahead`` is for live tails only: ``(timestamp_ns, key)`` of entries already delivered
-    past the position, which a resumed tail must not deliver again.
-    """
+    """Position after a delivered entry; ``encode()`` is safe for a URL or Last-Event-ID."""
 
     timestamp_ns: int
     seen: frozenset[str] = frozenset()
-    ahead: frozenset[tuple[int, str]] = frozenset()
 
     def encode(self) -> str:
-        text = f"{self.timestamp_ns}:{','.join(sorted(self.seen))}"
-        if self.ahead:
-            text += ";" + ",".join(f"{ts}-{key}" for ts, key in sorted(self.ahead))
-        return text
+        return f"{self.timestamp_ns}:{','.join(sorted(self.seen))}"
 
     @classmethod
     def decode(cls, text: str) -> LogCursor:
@@ -72,33 +58,16 @@ class LogCursor:
         seen = frozenset(match.group(2).split(",")) if match.group(2) else frozenset()
         if len(seen) > MAX_CURSOR_KEYS:
             raise InvalidCursor("log cursor holds too many entries")
-        ahead: frozenset[tuple[int, str]] = frozenset()
-        if match.group(3):
-            pairs = [item.split("-") for item in match.group(3).split(",")]
-            ahead = frozenset((int(ts), key) for ts, key in pairs)
-        if len(ahead) > MAX_AHEAD:
-            raise InvalidCursor("log cursor holds too many entries ahead")
-        return cls(timestamp_ns=int(match.group(1)), seen=seen, ahead=ahead)
-
-    @property
-    def settled(self) -> LogCursor:
-        """The position without the entries delivered ahead of it."""
-        return LogCursor(timestamp_ns=self.timestamp_ns, seen=self.seen)
+        return cls(timestamp_ns=int(match.group(1)), seen=seen)
 
     def covers(self, entry: LogEntry) -> bool:
         """Whether ``entry`` was delivered before this position (forward order)."""
-        ts = entry.timestamp_ns
-        if ts != self.timestamp_ns:
-            return ts < self.timestamp_ns or (ts, entry.key) in self.ahead
-        return entry.key in self.seen or (ts, entry.key) in self.ahead
+        return self.covers_ident(entry.timestamp_ns, entry.key)
 
-    def with_ahead(self, ahead: Iterable[tuple[int, str]]) -> LogCursor:
-        """This position plus ``ahead``, less what the position itself now covers."""
-        ts = self.timestamp_ns
-        kept = frozenset(
-            (at, key) for at, key in ahead if at > ts or (at == ts and key not in self.seen)
-        )
-        return LogCursor(timestamp_ns=ts, seen=self.seen, ahead=kept)
+    def covers_ident(self, timestamp_ns: int, key: str) -> bool:
+        if timestamp_ns != self.timestamp_ns:
+            return timestamp_ns < self.timestamp_ns
+        return key in self.seen
 
 
 @dataclass(frozen=True, slots=True)

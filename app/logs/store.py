@@ -26,7 +26,6 @@ from app.logs.entries import Fetched, VolumeSeries
 from app.logs.errors import InvalidQuery, LogStorePartial
 from app.logs.levels import detect_level
 from app.logs.paging import (
-    MAX_AHEAD,
     LogCursor,
     LogPage,
     PagedEntry,
@@ -42,6 +41,10 @@ MAX_ROUND_TRIPS: Final = 5
 # Lines a collector read in one poll may reach the store after newer ones of the poll
 # before: the settled position stays this far behind the newest ingested line.
 INGEST_MARGIN_NS: Final = 1_000_000_000
+# Entries one live tail delivered ahead of its settled position and remembers (in memory,
+# about 100 bytes each) so as not to deliver them again; past this, the rest wait for
+# the settled pass. Far above what arrives within the settle delay at 5,000 lines/s.
+MAX_AHEAD: Final = 50_000
 
 
 class LogStore(Protocol):
@@ -121,22 +124,23 @@ class PagedStore(ABC):
     ) -> AsyncIterator[PagedEntry]:
         """Entries as they arrive, forever (or until ``query.end``); resumable, gap-free.
 
-        Each item's cursor, encoded, is the SSE event id: resuming from it (Last-Event-ID)
-        neither misses nor repeats an entry. Every ``log_tail_poll_seconds`` two windows
-        are read:
+        Every ``log_tail_poll_seconds`` two windows are read:
 
         - the settled one, up to ``now - log_tail_delay_seconds`` (the longest a line takes
           from a runner to being searchable), and never past what the store has ingested
           (:meth:`ingested_until`, when the backend knows: after an outage the collector
-          re-sends its backlog oldest first, so the position waits for it): the cursor's
-          position moves through it, so a line that arrives late, with an older
+          re-sends its backlog oldest first, so the position waits for it): the position
+          moves through every entry in it, so a line that arrives late, with an older
           timestamp, is still delivered;
         - the fresh one, from there to now: its entries are delivered at once (a line
-          shows about as soon as the store can answer for it) and kept in the cursor's
-          ``ahead`` set until the position passes them. Past ``MAX_AHEAD`` entries in
-          that window, the rest wait for the settled pass.
+          shows as soon as the store can answer for it) and remembered until the settled
+          pass reaches them, so one tail delivers each entry once.
 
-        A late line may so come after newer ones; per stream, order is kept.
+        Each item's cursor is the settled position (small: it is the SSE event id of every
+        line). Resuming from it (Last-Event-ID) misses nothing, but delivers again the
+        entries that had come ahead of it: clients drop those by entry id
+        (``LogEntry.id``), as the browser's live view and the CLI do. A late line may come
+        after newer ones; per stream, order is kept.
 
         A partial answer (a storage node down) raises :class:`LogStorePartial` instead of
         moving on: the position stays before the missing lines, so a tail resumed from
@@ -145,6 +149,7 @@ class PagedStore(ABC):
         forward = dataclasses.replace(query, direction="forward")
         settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
         position = cursor
+        ahead: set[tuple[int, str]] = set()  # (timestamp_ns, key) delivered from fresh
         while True:
             now = self._clock()
             end = now if query.end_ns is None else min(now, query.end_ns)
@@ -158,31 +163,38 @@ class PagedStore(ABC):
             # The settled window: the position moves through every entry in it.
             while True:
                 page = _whole(
-                    await self._page(
-                        forward, cursor=position.settled, start_ns=None, end_ns=settled_end
-                    )
+                    await self._page(forward, cursor=position, start_ns=None, end_ns=settled_end)
                 )
                 for item in page.items:
-                    delivered = position.covers(item.entry)  # earlier, from the fresh window
-                    position = item.cursor.with_ahead(position.ahead)
-                    if not delivered:
-                        yield PagedEntry(entry=item.entry, cursor=position)
+                    position = item.cursor
+                    ident = (item.entry.timestamp_ns, item.entry.key)
+                    if ident in ahead:
+                        ahead.discard(ident)  # delivered earlier, from the fresh window
+                    else:
+                        yield item
                 if page.cursor is not None:  # also past entries the level filter dropped
-                    position = page.cursor.with_ahead(position.ahead)
+                    position = page.cursor
                 if page.exhausted:
                     break
+            ahead = {ident for ident in ahead if not position.covers_ident(*ident)}
             # The fresh window: deliver now, remember in ``ahead``.
-            if end > settled_end and len(position.ahead) < MAX_AHEAD:
-                fresh = dataclasses.replace(forward, limit=MAX_AHEAD)
-                start = max(settled_end, position.timestamp_ns)
-                page = _whole(await self._page(fresh, cursor=None, start_ns=start, end_ns=end))
+            start = max(settled_end, position.timestamp_ns)
+            fresh_cursor: LogCursor | None = None
+            while end > start and len(ahead) < MAX_AHEAD:
+                page = _whole(
+                    await self._page(forward, cursor=fresh_cursor, start_ns=start, end_ns=end)
+                )
                 for item in page.items:
-                    if len(position.ahead) >= MAX_AHEAD:
+                    ident = (item.entry.timestamp_ns, item.entry.key)
+                    if ident in ahead or position.covers(item.entry):
+                        continue
+                    if len(ahead) >= MAX_AHEAD:
                         break
-                    if not position.covers(item.entry):
-                        ident = (item.entry.timestamp_ns, item.entry.key)
-                        position = position.with_ahead(position.ahead | {ident})
-                        yield PagedEntry(entry=item.entry, cursor=position)
+                    ahead.add(ident)
+                    yield PagedEntry(entry=item.entry, cursor=position)
+                if page.exhausted or page.cursor is None:
+                    break
+                fresh_cursor = page.cursor
             if query.end_ns is not None and settled_end >= query.end_ns:
                 return
             await asyncio.sleep(self._settings.log_tail_poll_seconds)

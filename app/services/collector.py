@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.config import Settings
 
@@ -30,7 +31,6 @@ FULL_SHARE: Final = 0.95
 #: The views ask on every render: a collector that does not answer at once is skipped.
 TIMEOUT_SECONDS: Final = 0.5
 
-_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(?P<value>\S+)")
 #: Docker's json-file sizes (``max-size``): a number and an optional unit, powers of 1024.
 _SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[kmg]?)b?$", re.IGNORECASE)
 _UNITS: Final = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -51,10 +51,10 @@ class QueueState:
 def parse_queue(metrics: str) -> QueueState | None:
     """The queue's size and capacity from Prometheus text (summed over exporters)."""
     values: dict[str, float] = {}
-    for line in metrics.splitlines():
-        match = _SAMPLE.match(line)
-        if match and match["name"] in (QUEUE_SIZE, QUEUE_CAPACITY):
-            values[match["name"]] = values.get(match["name"], 0.0) + float(match["value"])
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name in (QUEUE_SIZE, QUEUE_CAPACITY):
+                values[sample.name] = values.get(sample.name, 0.0) + sample.value
     if QUEUE_SIZE not in values or QUEUE_CAPACITY not in values:
         return None
     return QueueState(size=values[QUEUE_SIZE], capacity=values[QUEUE_CAPACITY])

@@ -334,7 +334,7 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
     entry = item.entry
     labels = entry.labels
     return LogLine(
-        id=f"{entry.timestamp_ns}-{entry.key}",
+        id=entry.id,
         timestamp_ns=entry.timestamp_ns,
         time=rfc3339_ns(entry.timestamp_ns),
         line=entry.line,
@@ -394,21 +394,6 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
         Bar(start + i * step_ns, min(end, start + (i + 1) * step_ns), stdout[i], stderr[i])
         for i in range(count)
     ]
-
-
-async def iter_lines(
-    store: LogStore, query: LogQuery, *, first: tuple[PagedEntry, ...], cursor: LogCursor | None
-) -> AsyncIterator[PagedEntry]:
-    """``first`` (a page already fetched) then every later page: a download, streamed."""
-    for item in first:
-        yield item
-    while cursor is not None:
-        page = await store.page(query, cursor=cursor)
-        for item in page.items:
-            yield item
-        if page.exhausted:
-            return
-        cursor = page.cursor  # the client always moves it forward (or past a skipped ns)
 
 
 async def find_line(store: LogStore, *, scope: LogScope, ts_ns: int, key: str) -> PagedEntry | None:

@@ -2,7 +2,7 @@
 // Rows arrive as HTML the server rendered and escaped (templates/logs/macros/lines.html);
 // nothing here builds markup from log text: messages go in with textContent.
 // EventSource is used directly: it reconnects by itself and sends Last-Event-ID (each
-// row's resume cursor), which is all the tail needs; htmx's sse extension would add a
+// row's resume cursor), which with the drop of rows already shown is all the tail needs; htmx's sse extension would add a
 // dependency and still need this file for scrolling and error messages.
 (function () {
   "use strict";
@@ -26,6 +26,9 @@
     holder.innerHTML = html.trim();
     var row = holder.content.firstElementChild;
     if (!row) return;
+    // A resumed tail (after a reconnect) sends again the lines that had come ahead of
+    // its cursor: a row whose id is already shown is dropped.
+    if (row.id && document.getElementById(row.id)) return;
     var ts = row.dataset.ts || "";
     var before = null;
     var at = list.lastElementChild;

@@ -36,6 +36,7 @@ from app.logs.query import LogQuery
 from app.logs.render import render_line
 from app.logs.store import LogStore
 from app.services import log_download
+from app.services.collector import collector_warning
 from app.services.logs import (
     PARTIAL_RESULTS,
     RANGE_PRESETS,
@@ -169,6 +170,7 @@ async def logs_page(
 ) -> Response:
     """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
     context = _form_context(log_request, preset, live)
+    context["collector_warning"] = await collector_warning(settings)
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
         bars = await volume_bars(store, query)
@@ -210,7 +212,11 @@ async def logs_panel(
 ) -> Response:
     """The deployment page's log panel (loaded by htmx): newest lines, live while it runs."""
     deployment = log_request.scope.deployment
-    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
+    context: dict[str, Any] = {
+        "scope": log_request.scope,
+        "base": _base(log_request.scope),
+        "collector_warning": await collector_warning(settings),
+    }
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
     except _LOG_ERRORS as exc:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.core.config import Settings
 from app.services.collector import collector_warning, queue_full_message, queue_state
-from app.web.rendering import build_templates
 from tests.fixtures.logstack import LogStack
+from tests.fixtures.web import TwoTeams, log_in
 from tests.logs.test_faults import Spawn, assert_exact, ids, spawn, wait_shown, writer
 
 __all__ = ["spawn"]  # the fixture, used by name below
@@ -28,6 +29,17 @@ pytestmark = pytest.mark.docker
 
 QUEUE_BYTES_ENV = "DEVPUSH_COLLECTOR_QUEUE_BYTES"
 QUEUE_BYTES = 1024 * 1024
+
+
+@pytest.fixture
+def settings(settings: Settings, running_log_stack: LogStack) -> Settings:
+    """The web app's settings, reading this stack's store and collector."""
+    return settings.model_copy(
+        update={
+            "log_store_url": running_log_stack.store_url,
+            "log_collector_metrics_url": running_log_stack.collector_metrics_url,
+        }
+    )
 
 
 def warning_within(settings: object, *, present: bool, timeout: float) -> str | None:
@@ -47,7 +59,11 @@ def warning_within(settings: object, *, present: bool, timeout: float) -> str | 
 
 
 def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
-    running_log_stack: LogStack, spawn: Spawn, monkeypatch: pytest.MonkeyPatch
+    running_log_stack: LogStack,
+    spawn: Spawn,
+    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    two_teams: TwoTeams,
 ) -> None:
     stack = running_log_stack
     if stack.backend != "victorialogs" or stack.collector_metrics_url is None:
@@ -67,12 +83,17 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
         warning = warning_within(settings, present=True, timeout=60)
         assert warning == queue_full_message(settings)
         assert "(50 MiB)" in warning, warning  # 10m x 5, the worker's default rotation
-        html = (
-            build_templates(Path(__file__).parents[2] / "app" / "templates")
-            .env.get_template("logs/partials/_collector.html")
-            .render(collector_warning=warning)
-        )
-        assert "data-collector-queue-full" in html and "queue is full" in html, html
+        # The deployment page's panel and the Logs page say it, beside "store unreachable".
+        alice = two_teams.alice
+        log_in(client, alice.email)
+        base = f"/projects/{alice.project_slug}/logs"
+        for html in (
+            client.get(
+                f"{base}/panel?deployment={alice.deployment_id}", headers={"HX-Request": "true"}
+            ).text,
+            client.get(base).text,
+        ):
+            assert "data-collector-queue-full" in html and "queue is full" in html, html
         container.wait(timeout=120)
         assert asyncio.run(collector_warning(settings)) == warning, "the queue emptied unseen"
         stack.start_store()

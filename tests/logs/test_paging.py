@@ -13,7 +13,7 @@ import pytest
 
 from app.logs.entries import LogEntry
 from app.logs.errors import InvalidCursor
-from app.logs.paging import MAX_AHEAD, MAX_CURSOR_KEYS, LogCursor, request_limit, take, window
+from app.logs.paging import MAX_CURSOR_KEYS, LogCursor, request_limit, take, window
 
 
 def entry(ts: int, line: str, stream: str = "stdout") -> LogEntry:
@@ -195,27 +195,16 @@ def test_cursor_size_is_bounded() -> None:
         LogCursor.decode(f"5:{keys}")
 
 
-def test_a_tail_cursor_round_trips_its_entries_ahead() -> None:
-    ahead = frozenset(
-        {(1_800_000_000_000_000_005, "a" * 16), (1_800_000_000_000_000_009, "b" * 16)}
-    )
-    cursor = LogCursor(
-        timestamp_ns=1_800_000_000_000_000_000, seen=frozenset({"c" * 16}), ahead=ahead
-    )
-    assert LogCursor.decode(cursor.encode()) == cursor
-    assert cursor.settled == LogCursor(timestamp_ns=cursor.timestamp_ns, seen=cursor.seen)
-
-
-def test_a_cursor_with_too_many_entries_ahead_is_refused() -> None:
-    ahead = ",".join(f"{i}-{i:016x}" for i in range(MAX_AHEAD + 1))
-    with pytest.raises(InvalidCursor, match="ahead"):
-        LogCursor.decode(f"5:;{ahead}")
-    for bad in ("5:;", "5:;x-" + "a" * 16, "5:;5-" + "a" * 15):
-        with pytest.raises(InvalidCursor):
-            LogCursor.decode(bad)
-
-
-def test_with_ahead_drops_what_the_position_covers() -> None:
+def test_covers_is_the_position_and_the_keys_seen_at_it() -> None:
     cursor = LogCursor(timestamp_ns=10, seen=frozenset({"a" * 16}))
-    moved = cursor.with_ahead({(9, "x" * 16), (10, "a" * 16), (10, "b" * 16), (11, "c" * 16)})
-    assert moved.ahead == {(10, "b" * 16), (11, "c" * 16)}
+    assert LogCursor.decode(cursor.encode()) == cursor
+    assert cursor.covers_ident(9, "x" * 16)
+    assert cursor.covers_ident(10, "a" * 16)
+    assert not cursor.covers_ident(10, "b" * 16)
+    assert not cursor.covers_ident(11, "a" * 16)
+
+
+@pytest.mark.parametrize("bad", ["5:;", "5:;5-" + "a" * 16, "5:" + "a" * 15])
+def test_a_cursor_with_anything_after_the_keys_is_refused(bad: str) -> None:
+    with pytest.raises(InvalidCursor):
+        LogCursor.decode(bad)

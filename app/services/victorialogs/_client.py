@@ -12,7 +12,7 @@ import httpx
 from app.core.config import Settings
 from app.core.labels import STREAM_LABEL
 from app.logs.entries import Fetched, VolumeSeries
-from app.logs.errors import InvalidQuery, LogStoreProtocolError, error_for_status, map_request_error
+from app.logs.errors import InvalidQuery, error_for_status, json_body, map_request_error
 from app.logs.query import Direction, LogQuery
 from app.logs.store import PagedStore
 from app.services.victorialogs._logsql import filters, ordered
@@ -70,10 +70,7 @@ class VictoriaLogsStore(PagedStore):
 
     async def _json(self, path: str, form: dict[str, str]) -> Any:
         response, _partial = await self._post(path, form)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise LogStoreProtocolError("the log store's answer is not JSON") from exc
+        return json_body(response)
 
     # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:

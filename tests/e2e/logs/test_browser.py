@@ -165,3 +165,46 @@ def test_live_view_puts_a_late_line_above_a_newer_one(
     stamps = [int(ts or 0) for ts in rows.evaluate_all("rows => rows.map(r => r.dataset.ts)")]
     assert stamps == sorted(stamps)
     page.close()
+
+
+def test_live_view_shows_each_line_once_across_a_reconnect(
+    browser: Browser,
+    live_url: str,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    running_log_stack: Any,
+) -> None:
+    """The store goes away and comes back: the browser reconnects with its Last-Event-ID,
+    the resumed tail sends again the lines that had come ahead of that cursor, and the
+    panel drops them by id: each line is shown once, and a line written meanwhile shows."""
+    alice = two_teams.alice
+    runner = runner_for(sessions, alice.deployment_id)
+    labels = {
+        "project_id": runner.project_id,
+        "environment_id": runner.environment_id,
+        "branch": runner.branch,
+        "deployment_id": runner.deployment_id,
+    }
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_url, alice.email)
+    page.goto(f"{live_url}/projects/{alice.project_slug}/logs?q=reconnect+check&live=1")
+    status = page.locator(".log-live-status")
+    expect(status).to_have_text("Live")
+    rows = page.locator(".log-lines .log-line")
+    time.sleep(1.0)
+    now = time.time_ns()
+    push(running_log_stack, labels, [(now + i, f"reconnect check {i}") for i in range(3)])
+    expect(rows).to_have_count(3, timeout=15_000)  # through the fresh window
+
+    running_log_stack.store.stop()
+    try:
+        expect(status).to_have_class(re.compile(r"\berror\b"), timeout=15_000)
+    finally:
+        running_log_stack.start_store()
+    expect(status).to_have_text("Live", timeout=30_000)
+    push(running_log_stack, labels, [(time.time_ns(), "reconnect check after")])
+    expect(rows).to_have_count(4, timeout=15_000)
+    page.wait_for_timeout(4_000)  # the resumed tail's settled pass reaches the first three
+    shown = [text.strip() for text in rows.locator(".log-text").all_inner_texts()]
+    assert shown == [*(f"reconnect check {i}" for i in range(3)), "reconnect check after"]
+    page.close()
