@@ -20,6 +20,7 @@
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
 #   parse_help_args ARGS...      a command line of -h/--help only (calls the script's usage)
 #   parse_dry_run_args ARGS...   one of -h/--help or --dry-run (sets DRY_RUN=1), or nothing
+#   find_go WHAT           the Go toolchain (go on PATH or /usr/local/go); WHAT it builds
 #   go_tool_binary SRC NAME WHAT  build the Go program in SRC once into the cache; its path
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
@@ -232,16 +233,25 @@ require_component() {
   exit 2
 }
 
+# The Go toolchain: `go` on PATH, else the official tarball's /usr/local/go; prints it.
+# WHAT says what it builds in the error when neither is there.
+find_go() {
+  if command_exists go; then
+    printf 'go\n'
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '/usr/local/go/bin/go\n'
+  else
+    die "no Go toolchain (go on PATH or /usr/local/go); it builds $1"
+  fi
+}
+
 # The Go program in SRC (go.mod, go.sum, *.go) built into
 # ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/NAME-<hash of those files> unless it is there
 # already; prints the binary's path. WHAT says what it is in the error when Go is missing.
 go_tool_binary() {
-  local src=$1 name=$2 what=$3 go=go hash bin
+  local src=$1 name=$2 what=$3 go hash bin
   local cache=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
-  if ! command_exists go; then
-    go=/usr/local/go/bin/go
-    [[ -x $go ]] || die "no Go toolchain (go on PATH or /usr/local/go); it builds $what"
-  fi
+  go=$(find_go "$what")
   hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)
   bin="$cache/bin/$name-$hash"
   if [[ ! -x $bin ]]; then

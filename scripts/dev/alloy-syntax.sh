@@ -26,6 +26,7 @@ $DEVPUSH_CACHE/bin when missing or out of date, then prints its path.
 USAGE
 }
 
+# Same shape as compose-validator.sh on purpose: each names its own program; the work is go_tool_binary.
 main() {
   parse_help_args "$@"
   go_tool_binary "$SRC_DIR" devpush-alloy-syntax "the Alloy syntax checker"

@@ -15,6 +15,8 @@
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 OTELCOL_SRC="$REPO_ROOT/scripts/dev/otelcol"
 VERSIONS_FILE="$REPO_ROOT/versions.env"
 DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
@@ -31,8 +33,6 @@ A cold build takes a few minutes; a warm cache returns at once.
 USAGE
 }
 
-err() { printf 'error: %s\n' "$*" >&2; }
-
 # The value of KEY in versions.env.
 version_of() {
   local key=$1 value
@@ -42,17 +42,6 @@ version_of() {
     exit 1
   fi
   printf '%s\n' "$value"
-}
-
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    printf 'go\n'
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    printf '/usr/local/go/bin/go\n'
-  else
-    err "no Go toolchain (go on PATH or /usr/local/go); it builds victoria-logs and otelcol"
-    exit 1
-  fi
 }
 
 build_victorialogs() {
@@ -93,16 +82,9 @@ build_otelcol() {
 }
 
 main() {
-  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    usage
-    exit 0
-  fi
-  if (($# > 0)); then
-    err "unknown argument: $1 (see --help)"
-    exit 2
-  fi
+  parse_help_args "$@"
   local go
-  go=$(find_go)
+  go=$(find_go "victoria-logs and otelcol")
   mkdir -p "$BIN_DIR"
   build_victorialogs "$go" "$(version_of VICTORIALOGS_VERSION)"
   build_otelcol "$go" "$(version_of OTELCOL_VERSION)"

@@ -13,6 +13,7 @@ Usage: $(basename "$0") [--volumes] [--dry-run] [--help]
 USAGE
 }
 
+# Parses like start.sh on purpose, with its own options (start.sh takes services).
 main() {
   local args=()
   while (($# > 0)); do

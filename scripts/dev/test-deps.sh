@@ -18,6 +18,8 @@
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 # shellcheck source=scripts/dev/images.sh
 source "$REPO_ROOT/scripts/dev/images.sh"
 
@@ -40,10 +42,6 @@ When another package manager holds the dpkg or apt lock, it waits for it up to
 DEVPUSH_DPKG_LOCK_TIMEOUT seconds (default 300), saying so, then gives up.
 EOF
 }
-
-info() { printf '==> %s\n' "$*"; }
-err() { printf 'error: %s\n' "$*" >&2; }
-command_exists() { command -v "$1" >/dev/null 2>&1; }
 
 check_platform() {
   if [[ $EUID -ne 0 ]]; then
@@ -161,14 +159,7 @@ install_uv() {
 }
 
 main() {
-  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    usage
-    exit 0
-  fi
-  if (($# > 0)); then
-    err "unknown argument: $1 (see --help)"
-    exit 2
-  fi
+  parse_help_args "$@"
   check_platform
   install_packages
   disable_caddy_service
