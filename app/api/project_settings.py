@@ -124,10 +124,9 @@ def delete_environment(
 ) -> None:
     """Delete a preview environment and its deployments (production: 409)."""
     try:
-        environment = settings_service.find_environment(
-            session, project=project, ref=environment_ref
+        settings_service.delete_environment(
+            session, project=project, ref=environment_ref, queue=queue
         )
-        settings_service.delete_environment(session, environment=environment, queue=queue)
     except settings_service.EnvironmentNotFoundError as exc:
         raise _not_found_environment(exc) from exc
     except settings_service.ProductionEnvironmentError as exc:

@@ -176,13 +176,15 @@ def _stop_runners(queue: DeployJobs, deployment_ids: list[str]) -> None:
 
 
 def delete_environment(
-    session: Session, *, environment: Environment, queue: DeployJobs
+    session: Session, *, project: Project, ref: str, queue: DeployJobs
 ) -> list[str]:
-    """Delete a preview environment and its deployments; their runners are removed.
+    """Delete a preview environment (by name or id) and its deployments; their runners
+    are removed.
 
     Commits (the worker must not find the rows), then enqueues. Returns the deployment
     ids whose runners are being removed.
     """
+    environment = find_environment(session, project=project, ref=ref)
     if environment.kind is EnvironmentKind.PRODUCTION:
         raise ProductionEnvironmentError(
             "production follows the default branch: delete the project instead"

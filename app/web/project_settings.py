@@ -33,8 +33,6 @@ from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
 
-_UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
-
 
 def _url(project: Project, anchor: str = "") -> str:
     return f"/projects/{project.slug}/settings" + (f"#{anchor}" if anchor else "")
@@ -71,6 +69,25 @@ def _page(
     return render(request, "projects/pages/settings.html", context, status_code=code)
 
 
+def _refused(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    values: Mapping[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    **extra: object,
+) -> Response:
+    """The page again with a 422 saying why; what the form changed is rolled back first."""
+    session.rollback()
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    return _page(
+        request, ctx, project, session, fernet, values=values, errors=errors, code=code, **extra
+    )
+
+
 @router.get("/projects/{project_ref}/settings")
 def settings_page(
     request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
@@ -99,17 +116,7 @@ async def update_settings(
         )
         errors = {"runner_image": problem} if problem else {}
     if errors:
-        session.rollback()
-        return _page(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            values=values,
-            errors=errors,
-            code=_UNPROCESSABLE,
-        )
+        return _refused(request, ctx, project, session, fernet, values=values, errors=errors)
     return redirect(request, _url(project) + "?saved=settings")
 
 
@@ -139,8 +146,7 @@ def set_variables(
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
         )
-        session.rollback()
-        return _page(
+        return _refused(
             request,
             ctx,
             project,
@@ -148,7 +154,6 @@ def set_variables(
             fernet,
             variables_error=message,
             variables_scope=scope,
-            code=_UNPROCESSABLE,
         )
     return redirect(request, _url(project, "variables") + "?saved=variables")
 
@@ -180,10 +185,9 @@ def delete_environment(
     environment_ref: str,
 ) -> Response:
     try:
-        environment = settings_service.find_environment(
-            session, project=project, ref=environment_ref
+        settings_service.delete_environment(
+            session, project=project, ref=environment_ref, queue=queue
         )
-        settings_service.delete_environment(session, environment=environment, queue=queue)
     except settings_service.EnvironmentNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
     except settings_service.ProductionEnvironmentError as exc:
@@ -203,13 +207,12 @@ def delete_project(
 ) -> Response:
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
-        return _page(
+        return _refused(
             request,
             ctx,
             project,
             session,
             fernet,
-            code=_UNPROCESSABLE,
             delete_error=f"Type the project's name, {project.name}, to confirm.",
         )
     settings_service.delete_project(session, project=project, queue=queue)
