@@ -7,14 +7,19 @@ they are imported when a command runs, and a laptop install says what is missing
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from app.cli.client import fail
 from app.cli.terminal import safe
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 console = Console()
 admin = typer.Typer(help="Server administration (reads DEVPUSH_* settings).", no_args_is_help=True)
@@ -36,6 +41,19 @@ def server_module(name: str) -> ModuleType:
         raise fail(SERVER_MISSING.format(missing=missing)) from exc
 
 
+@contextmanager
+def server_session() -> Iterator[Session]:
+    """A session on the server's database (DEVPUSH_* settings), committed when the block
+    ends without an error; the engine is disposed either way."""
+    config, db = server_module("core.config"), server_module("core.db")
+    engine = db.create_db_engine(config.get_settings().database_url)
+    try:
+        with db.session_scope(db.session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 @admin.command()
 def migrate() -> None:
     """Bring the database to the newest schema."""
@@ -53,18 +71,14 @@ def ensure_user(
     team: Annotated[str, typer.Option(help="Name of the user's team")] = "Default",
 ) -> None:
     """Create the first user and their team if the server has no user yet (idempotent)."""
-    config, db = server_module("core.config"), server_module("core.db")
     users = server_module("services.users")
-    engine = db.create_db_engine(config.get_settings().database_url)
     try:
-        with db.session_scope(db.session_factory(engine)) as session:
+        with server_session() as session:
             result = users.ensure_first_user(
                 session, email=email, password=password, team_name=team
             )
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    finally:
-        engine.dispose()
     outcome = users.FirstUserOutcome
     messages = {
         outcome.CREATED: f"Created user {email} in team {team!r}.",
@@ -88,13 +102,11 @@ def add_user(
     is_admin: Annotated[bool, typer.Option("--admin", help="May add users too")] = False,
 ) -> None:
     """Add a user to the server, in an existing team or a team of their own."""
-    config, db = server_module("core.config"), server_module("core.db")
     users, models = server_module("services.users"), server_module("models")
     from sqlalchemy import select
 
-    engine = db.create_db_engine(config.get_settings().database_url)
     try:
-        with db.session_scope(db.session_factory(engine)) as session:
+        with server_session() as session:
             team_row = None
             if team is not None:
                 team_row = session.scalar(select(models.Team).where(models.Team.slug == team))
@@ -114,8 +126,6 @@ def add_user(
         raise fail(f"a user with the e-mail {email} exists") from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    finally:
-        engine.dispose()
     console.print(safe(message))
 
 
