@@ -169,6 +169,8 @@ class LoginFailure(Base):
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow, index=True)
 
 
+# The relationship blocks repeat on purpose: SQLAlchemy declares each side of each
+# relationship on its own model.
 class Team(Base):
     __tablename__ = "teams"
 

@@ -9,6 +9,8 @@ from app.deps import ApiDeployment, ApiUser, QueueDep, SessionDep, SettingsDep
 from app.services import deployments as deploy_service
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 @router.get("/{deployment_id}", response_model=DeploymentPublic)

@@ -24,6 +24,8 @@ from app.services import projects as project_service
 from app.services.runner_images import image_problem
 
 router = APIRouter(prefix="/projects", tags=["project settings"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 def _unprocessable(exc: ValidationError) -> HTTPException:

@@ -29,6 +29,8 @@ from app.services.runner_images import image_problem
 from app.services.teams import teams_for_user
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 def _detail(project: Project, session: SessionDep, fernet: FernetDep) -> ProjectDetail:

@@ -1,4 +1,5 @@
-"""Start the log pipeline's processes on loopback: the Docker socket proxy, Loki, Alloy.
+"""Start devpush's helper processes on loopback: the Docker socket proxy, Caddy, the log
+stores (VictoriaLogs, Loki) and collectors (the OpenTelemetry Collector, Alloy).
 
 Shared by the end-to-end tests and by the local run; production runs the same configs
 under Compose.

@@ -37,6 +37,8 @@ def alloy_env(*, docker_host: str, loki_push_url: str) -> dict[str, str]:
     return {DOCKER_HOST_ENV: docker_host, LOKI_PUSH_URL_ENV: loki_push_url}
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Alloy:
     child: processes.Child

@@ -21,6 +21,8 @@ def caddy_binary() -> str:
     return processes.on_path("caddy")
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Caddy:
     """A running proxy; ``settings`` say where it listens and where its admin API is."""

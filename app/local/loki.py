@@ -34,6 +34,8 @@ def loki_argv(*, binary: Path, http_port: int, grpc_port: int) -> list[str]:
     ]
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Loki:
     child: processes.Child

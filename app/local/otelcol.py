@@ -56,6 +56,8 @@ def collector_env(
     }
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Collector:
     child: processes.Child

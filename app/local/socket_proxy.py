@@ -166,6 +166,8 @@ def haproxy_binary() -> str:
     return processes.on_path("haproxy")
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class SocketProxy:
     """A running door; ``url`` is what a Docker client uses as its host."""

@@ -38,6 +38,8 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
     ]
 
 
+# Same shape as the other starters in app/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class VictoriaLogs:
     child: processes.Child

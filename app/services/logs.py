@@ -68,6 +68,8 @@ _KEY: Final = re.compile(r"[0-9a-f]{16}")
 _NS: Final = 1_000_000_000
 
 
+# Small exceptions and frozen records, alike in shape across app/ on purpose: each names
+# its own case and fields; nothing to share but the decorator.
 class InvalidLogParams(ValueError):
     """A request parameter is malformed; ``field`` names it (a 422)."""
 

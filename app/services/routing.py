@@ -42,6 +42,8 @@ MAX_LABEL: Final = 63
 NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
 
 
+# Small exceptions and frozen records, alike in shape across app/ on purpose: each names
+# its own case and fields; nothing to share but the decorator.
 class ProxyError(Exception):
     """The proxy could not be configured; ``str()`` is fit to show an operator."""
 

@@ -46,6 +46,7 @@ def add_member(
     return member
 
 
+# The queries below share a select-join-where shape on purpose: each asks its own question.
 def teams_for_user(session: Session, *, user_id: int) -> list[Team]:
     return list(
         session.scalars(

@@ -30,6 +30,8 @@ from app.services.users import WrongPasswordError, change_password
 from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["auth"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 @router.get("/login")

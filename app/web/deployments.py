@@ -16,6 +16,8 @@ from app.services.git import InvalidBranchError
 from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["deployments"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 def _url(deployment: Deployment) -> str:

@@ -32,6 +32,8 @@ from app.web.form_errors import field_errors
 from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 def _url(project: Project, anchor: str = "") -> str:

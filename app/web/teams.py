@@ -23,6 +23,8 @@ from app.services.users import UserExistsError, add_user, get_user_by_email
 from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["teams"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 @router.post("/teams/switch")

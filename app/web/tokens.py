@@ -12,6 +12,8 @@ from app.services import tokens as token_service
 from app.web.rendering import redirect, render
 
 router = APIRouter(tags=["tokens"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in app/deps.py and the services.
 
 
 def _page(

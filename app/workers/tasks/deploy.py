@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 
 
+# Small exceptions and frozen records, alike in shape across app/ on purpose: each names
+# its own case and fields; nothing to share but the decorator.
 class DeployFailed(Exception):
     """A step failed in a way the user should read (bad repo, bad variables, Docker refused)."""
 
@@ -172,6 +174,8 @@ def _variables(ctx: WorkerContext, encrypted: str) -> dict[str, str]:
         raise DeployFailed(str(exc)) from exc
 
 
+# Copies the job's fields into a RunnerSpec on purpose, as _claim copies the rows into a Job:
+# the runner module knows neither the deploy job nor the database.
 def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
     spec = runner.RunnerSpec(
         deployment_id=job.deployment_id,
