@@ -170,7 +170,7 @@ def wait_shown(
     while True:
         items = shown(stack, project_id, deployment_id)
         if len(set(numbers(items))) >= total:
-            time.sleep(settle)
+            time.sleep(settle)  # a quiet period in which late doubles would show
             return shown(stack, project_id, deployment_id)
         if time.monotonic() > deadline:
             logs = "\n".join(
@@ -180,6 +180,14 @@ def wait_shown(
             )
             pytest.fail(f"{len(set(numbers(items)))} of {total} lines shown in {timeout}s\n{logs}")
         time.sleep(0.5)
+
+
+def wait_shipping(
+    stack: LogStack, project_id: str, deployment_id: str, count: int, *, timeout: float
+) -> None:
+    """Until the first ``count`` lines show (the collector is shipping), within ``timeout``
+    s: a fault is then injected while the runner still writes, not before it started."""
+    wait_shown(stack, project_id, deployment_id, count, timeout=timeout, settle=0)
 
 
 def assert_exact(items: Sequence[PagedEntry], total: int) -> None:
@@ -211,7 +219,8 @@ def test_collector_killed_while_a_runner_writes_1000_lines_a_second(
     project_id, deployment_id = ids()
     argv, total = writer(seconds=8, rate=1000, stderr_every=4)
     container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
-    time.sleep(3)
+    # Killed mid-stream: the writer runs 8 s, the kill comes within 6 s.
+    wait_shipping(running_log_stack, project_id, deployment_id, 1000, timeout=6)
     assert running_log_stack.collector is not None
     running_log_stack.collector.kill()
     running_log_stack.start_collector()
@@ -226,9 +235,10 @@ def test_collector_stopped_for_a_while_resumes_where_it_stopped(
     argv, total = writer(seconds=COLLECTOR_DOWN + 6, rate=300)
     assert running_log_stack.collector is not None
     container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
-    time.sleep(2)
+    # Stopped mid-stream: the writer runs COLLECTOR_DOWN + 6 s, the stop comes within 5 s.
+    wait_shipping(running_log_stack, project_id, deployment_id, 300, timeout=5)
     running_log_stack.collector.stop()
-    time.sleep(COLLECTOR_DOWN)
+    time.sleep(COLLECTOR_DOWN)  # the scenario: the collector stays down this long
     running_log_stack.start_collector()
     container.wait(timeout=120)
     assert_exact(
@@ -359,7 +369,7 @@ def test_a_runner_removed_one_second_after_it_exits_loses_none(
         deployment_id=deployment_id,
     )
     container.wait(timeout=30)
-    time.sleep(1)
+    time.sleep(1)  # the scenario: removed 1 s after it exits
     container.remove(force=True)
     assert_exact(wait_shown(running_log_stack, project_id, deployment_id, 5000, timeout=60), 5000)
 
@@ -426,6 +436,8 @@ def test_a_burst_of_100000_empty_lines(running_log_stack: LogStack, spawn: Spawn
         if (items and items[-1].entry.line == "end") or time.monotonic() > deadline:
             break
         time.sleep(1)
+    # A quiet period, not a wait on a condition: a stray line after "end" would land
+    # within it, and its absence can't be awaited.
     time.sleep(3)
     items = shown(running_log_stack, project_id, deployment_id)
     empty = [item for item in items if item.entry.line == ""]

@@ -191,6 +191,8 @@ def test_live_view_shows_each_line_once_across_a_reconnect(
     status = page.locator(".log-live-status")
     expect(status).to_have_text("Live")
     rows = page.locator(".log-lines .log-line")
+    # Elapsed time, not a condition: the lines' stamps must fall after the tail's start,
+    # which the page does not expose.
     time.sleep(1.0)
     now = time.time_ns()
     push(running_log_stack, labels, [(now + i, f"reconnect check {i}") for i in range(3)])
