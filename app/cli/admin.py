@@ -62,6 +62,7 @@ def migrate() -> None:
     console.print("Database schema is up to date.")
 
 
+# ensure-user and add-user declare alike options on purpose: typer reads each signature.
 @admin.command("ensure-user")
 def ensure_user(
     email: Annotated[str, typer.Option(help="E-mail of the first user")],

@@ -53,9 +53,13 @@ def _page(
     *,
     values: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
-    code: int = status.HTTP_200_OK,
+    refused: bool = False,
     **extra: object,
 ) -> Response:
+    """The settings page; ``refused``: again with a 422 saying why, after rolling back what
+    the form changed."""
+    if refused:
+        session.rollback()
     role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
     context = {
         "project": project,
@@ -68,25 +72,11 @@ def _page(
         "is_owner": role is TeamRole.OWNER,
         **extra,
     }
-    return render(request, "projects/pages/settings.html", context, status_code=code)
-
-
-def _refused(
-    request: Request,
-    ctx: WebCtx,
-    project: Project,
-    session: SessionDep,
-    fernet: FernetDep,
-    *,
-    values: Mapping[str, object] | None = None,
-    errors: dict[str, str] | None = None,
-    **extra: object,
-) -> Response:
-    """The page again with a 422 saying why; what the form changed is rolled back first."""
-    session.rollback()
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    return _page(
-        request, ctx, project, session, fernet, values=values, errors=errors, code=code, **extra
+    return render(
+        request,
+        "projects/pages/settings.html",
+        context,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if refused else status.HTTP_200_OK,
     )
 
 
@@ -118,7 +108,9 @@ async def update_settings(
         )
         errors = {"runner_image": problem} if problem else {}
     if errors:
-        return _refused(request, ctx, project, session, fernet, values=values, errors=errors)
+        return _page(
+            request, ctx, project, session, fernet, values=values, errors=errors, refused=True
+        )
     return redirect(request, _url(project) + "?saved=settings")
 
 
@@ -148,7 +140,7 @@ def set_variables(
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
         )
-        return _refused(
+        return _page(
             request,
             ctx,
             project,
@@ -156,6 +148,7 @@ def set_variables(
             fernet,
             variables_error=message,
             variables_scope=scope,
+            refused=True,
         )
     return redirect(request, _url(project, "variables") + "?saved=variables")
 
@@ -209,13 +202,14 @@ def delete_project(
 ) -> Response:
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
-        return _refused(
+        return _page(
             request,
             ctx,
             project,
             session,
             fernet,
             delete_error=f"Type the project's name, {project.name}, to confirm.",
+            refused=True,
         )
     settings_service.delete_project(session, project=project, queue=queue)
     return redirect(request, "/projects")
