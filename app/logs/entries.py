@@ -18,6 +18,22 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def entry_key(labels: Mapping[str, str], line: str) -> str:
+    """Identity of an entry among those sharing its timestamp.
+
+    The stream's fields plus the line identify an entry at a timestamp: Loki keeps one
+    copy of identical entries, and where a store keeps repeats (VictoriaLogs, after a
+    collector re-sent a batch) paging shows them once. 64 bits of BLAKE2b keep cursors
+    short; a collision needs two distinct lines at one nanosecond.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for name in sorted(labels):
+        digest.update(f"{name}\x00{labels[name]}\x00".encode())
+    digest.update(b"\x01")
+    digest.update(line.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """One log line: its fields (project_id … stream), its timestamp in Unix ns, its text."""
@@ -25,22 +41,12 @@ class LogEntry:
     timestamp_ns: int
     line: str
     labels: Mapping[str, str] = field(hash=False)
+    #: Identity of the entry among those sharing its timestamp (see :func:`entry_key`);
+    #: computed once, as paging, the tail and downloads each need it several times.
+    key: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        """Identity of the entry among those sharing its timestamp.
-
-        The stream's fields plus the line identify an entry at a timestamp: Loki keeps one
-        copy of identical entries, and where a store keeps repeats (VictoriaLogs, after a
-        collector re-sent a batch) paging shows them once. 64 bits of BLAKE2b keep cursors
-        short; a collision needs two distinct lines at one nanosecond.
-        """
-        digest = hashlib.blake2b(digest_size=8)
-        for name in sorted(self.labels):
-            digest.update(f"{name}\x00{self.labels[name]}\x00".encode())
-        digest.update(b"\x01")
-        digest.update(self.line.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", entry_key(self.labels, self.line))
 
     @property
     def id(self) -> str:

@@ -113,6 +113,14 @@ class PagedStore(ABC):
         """
         return None
 
+    async def make_recent_searchable(self) -> None:
+        """Ask the store to make the lines it has just received searchable now, if it can.
+
+        A live tail calls it every poll, before reading; a store that makes lines
+        searchable at once (or can't be asked) does nothing.
+        """
+        return None
+
     async def page(self, query: LogQuery, *, cursor: LogCursor | None = None) -> LogPage:
         if query.start_ns is None:
             # A store's own default start would move between pages.
@@ -157,6 +165,7 @@ class PagedStore(ABC):
                 # From the query's start, or only what comes from now on.
                 position = LogCursor(timestamp_ns=now if query.start_ns is None else query.start_ns)
             settled_end = min(now - settle_ns, end)
+            await self.make_recent_searchable()
             ingested = await self.ingested_until()
             if ingested is not None:
                 settled_end = min(settled_end, ingested - INGEST_MARGIN_NS)

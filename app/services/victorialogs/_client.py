@@ -22,9 +22,16 @@ QUERY: Final = "/select/logsql/query"
 HITS: Final = "/select/logsql/hits"
 FIELD_VALUES: Final = "/select/logsql/field_values"
 HEALTH: Final = "/health"
+FORCE_FLUSH: Final = "/internal/force_flush"
 #: The newest line of the last hour (an idle hour: None, and the tail uses its delay).
 INGESTED_QUERY: Final = "_time:1h | stats max(_time) as newest"
 INGESTED_CACHE_SECONDS: Final = 0.2
+
+
+#: Per store URL, in this process: when it was last asked to flush (every live tail shares
+#: the budget), and the URLs that refused (a cluster's front, an auth key): not asked again.
+_flushed_at: dict[str, float] = {}
+_flush_refused: set[str] = set()
 
 
 class VictoriaLogsStore(PagedStore):
@@ -128,6 +135,26 @@ class VictoriaLogsStore(PagedStore):
         self._ingested = parse_newest(response.text)
         self._ingested_at = clock
         return self._ingested
+
+    async def make_recent_searchable(self) -> None:
+        """``/internal/force_flush``: lines become searchable now, not ~1 s after arrival.
+
+        Best effort: a failure only means lines show a second later, so nothing is
+        raised; a refusal (4xx: a cluster's select front, ``-forceFlushAuthKey``) stops
+        the asking for this URL.
+        """
+        every = self._settings.log_tail_flush_seconds
+        url = str(self._http.base_url)
+        clock = time.monotonic()
+        if every <= 0 or url in _flush_refused or clock - _flushed_at.get(url, -every) < every:
+            return
+        _flushed_at[url] = clock
+        try:
+            response = await self._http.get(FORCE_FLUSH)
+        except httpx.RequestError:
+            return  # the queries that follow report the store's state
+        if response.is_client_error:
+            _flush_refused.add(url)
 
     async def check(self) -> None:
         try:
