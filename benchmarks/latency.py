@@ -3,8 +3,8 @@
 A runner prints numbered lines with the shell's ``echo`` (one write per line, no stdio
 buffering) at 100, 1,000 and 5,000 lines/s. Each line is followed at once by:
 
-- the app's live tail (``LogStore.tail``: the code path of the SSE view and the API's
-  tail, with the default poll and settle settings);
+- the app's live tail (``app.services.logs.tail_events``: the code path of the SSE
+  view and the API's tail, with the default settings);
 - ``docker logs --follow --timestamps`` through the Docker API.
 
 Latency = the wall clock when received minus Docker's time of the line (taken when the
@@ -31,6 +31,7 @@ import docker
 from app.logs.paging import LogCursor
 from app.logs.query import LogQuery
 from app.services.log_store import log_store, open_http_client
+from app.services.logs import LogLine, tail_events
 from benchmarks._harness import (
     Stack,
     figure,
@@ -79,13 +80,15 @@ async def follow_tail(
     seen: set[str] = set()
     async with open_http_client(settings) as http:
         store = log_store(settings, http)
-        async for item in store.tail(query, cursor=cursor):
+        async for _kind, item in tail_events(store, query, cursor, max_chars=None):
             now = time.time_ns()
+            if not isinstance(item, LogLine):
+                raise RuntimeError(f"the tail failed: {item}")
             if not first:
                 first.append(now / 1e9)
-            if item.entry.line not in seen:
-                seen.add(item.entry.line)
-                out.append((now - item.entry.timestamp_ns) / 1e9)
+            if item.line not in seen:
+                seen.add(item.line)
+                out.append((now - item.timestamp_ns) / 1e9)
             if len(seen) >= total:
                 return
 
