@@ -22,6 +22,7 @@ CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
 STATE_DIR_ENV: Final = "DEVPUSH_COLLECTOR_STATE_DIR"
 CONTAINERS_DIR_ENV: Final = "DEVPUSH_DOCKER_CONTAINERS_DIR"
 VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
+METRICS_HOST_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_HOST"
 METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
 HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
 
@@ -51,6 +52,8 @@ def collector_env(
         STATE_DIR_ENV: str(state_dir),
         CONTAINERS_DIR_ENV: str(containers_dir),
         VICTORIALOGS_URL_ENV: victorialogs_url.rstrip("/"),
+        # Loopback: a local collector's metrics are for this host's app only.
+        METRICS_HOST_ENV: "127.0.0.1",
         METRICS_PORT_ENV: str(metrics_port),
         HEALTH_PORT_ENV: str(health_port),
     }

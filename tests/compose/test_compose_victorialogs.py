@@ -139,6 +139,21 @@ def test_app_and_worker_read_victorialogs(vl: dict[str, Any]) -> None:
     )
 
 
+def test_the_app_reads_the_collectors_queue_on_the_internal_network(vl: dict[str, Any]) -> None:
+    # The log views warn when the collector's queue is full (app/services/collector.py).
+    services = vl["services"]
+    config = OTELCOL_CONFIG.read_text()
+    port = re.search(r"DEVPUSH_COLLECTOR_METRICS_PORT:-(\d+)", config)
+    host = re.search(r"DEVPUSH_COLLECTOR_METRICS_HOST:-([0-9.]+)", config)
+    assert port and host, "config.yaml's metrics address has no Compose default"
+    assert host.group(1) == "0.0.0.0"  # reachable from the app's container
+    url = services["app"]["environment"]["DEVPUSH_LOG_COLLECTOR_METRICS_URL"]
+    assert url == f"http://otelcol:{port.group(1)}/metrics"
+    assert "internal" in services["otelcol"]["networks"]
+    assert "internal" in services["app"]["networks"]
+    assert "ports" not in services["otelcol"]
+
+
 def test_no_docker_api_for_the_collector(vl: dict[str, Any]) -> None:
     for name, service in vl["services"].items():
         if not name.startswith("docker-proxy-"):
