@@ -27,6 +27,7 @@ from app.deps import (
 )
 from app.logs.errors import InvalidQuery, LogStoreError
 from app.logs.paging import LogCursor
+from app.services.collector import collector_warning
 from app.services.logs import (
     InvalidLogParams,
     LogFilters,
@@ -71,11 +72,15 @@ class LogPagePublic(BaseModel):
     end: str
     skipped_ns: list[str] = []  # timestamps holding more lines than the store returns at once
     partial: bool = False  # some log storage nodes did not answer: lines may be missing
+    # Set while the log collector's queue is full: lines may be lost to rotation.
+    collector_warning: str | None = None
 
 
-def _http_error(exc: LogStoreError | InvalidLogParams) -> HTTPException:
+def _http_error(
+    exc: LogStoreError | InvalidLogParams, *, warning: str | None = None
+) -> HTTPException:
     problem = problem_for(exc)
-    return HTTPException(problem.status_code, problem.message)
+    return HTTPException(problem.status_code, " ".join(filter(None, [problem.message, warning])))
 
 
 @router.get("/{project_ref}/logs", response_model=LogPagePublic)
@@ -93,8 +98,11 @@ async def list_logs(
         filters = log_request.checked()
         query = log_request.query(store, limit=limit, direction=direction)
         page = await store.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
-    except (InvalidLogParams, LogStoreError) as exc:
+    except InvalidLogParams as exc:
         raise _http_error(exc) from exc
+    except LogStoreError as exc:
+        # The store down is when the collector's queue fills: say both.
+        raise _http_error(exc, warning=await collector_warning(settings)) from exc
     following = None
     if not page.exhausted and page.cursor is not None:
         params = filters.params(since=str(query.start_ns), until=str(query.end_ns))
@@ -108,6 +116,7 @@ async def list_logs(
         end=str(query.end_ns),
         skipped_ns=[str(ns) for ns in page.skipped_ns],
         partial=page.partial,
+        collector_warning=await collector_warning(settings),
     )
 
 

@@ -54,10 +54,12 @@ def _print(item: dict[str, Any], *, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def _warn_partial(page: dict[str, Any]) -> None:
-    if page.get("partial"):
-        err = Console(stderr=True)
-        err.print(safe("warning:", "yellow") + safe(" " + PARTIAL_NOTICE))
+def _warn(page: dict[str, Any]) -> None:
+    """What the server's page says may be missing: a partial answer, a full collector."""
+    err = Console(stderr=True)
+    for notice in (PARTIAL_NOTICE if page.get("partial") else None, page.get("collector_warning")):
+        if notice:
+            err.print(safe("warning:", "yellow") + safe(" " + str(notice)))
 
 
 def _environment_id(client: ApiClient, project: str, env: str) -> str:
@@ -75,7 +77,7 @@ def _history(
     """The range oldest first, a page at a time; with ``lines``, only the newest ones."""
     if lines is not None:
         page = client.get(path, params={**params, "limit": lines, "direction": "backward"})
-        _warn_partial(page)
+        _warn(page)
         items = page["items"]
         yield from reversed(items)
         # Newest first: the last item at the newest timestamp has seen every key there.
@@ -84,7 +86,7 @@ def _history(
         return
     page = client.get(path, params={**params, "limit": PAGE_SIZE, "direction": "forward"})
     while True:
-        _warn_partial(page)
+        _warn(page)
         yield from page["items"]
         if not page["next"]:
             yield {"end": page["end"]}

@@ -94,6 +94,12 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
             client.get(base).text,
         ):
             assert "data-collector-queue-full" in html and "queue is full" in html, html
+        # The API says it too, beside "unreachable" (the store is down).
+        api = client.get(
+            f"/api/v1/projects/{alice.project_slug}/logs",
+            headers={"Authorization": f"Bearer {alice.token}"},
+        )
+        assert api.status_code == 503 and warning in api.json()["detail"], api.text
         container.wait(timeout=120)
         assert asyncio.run(collector_warning(settings)) == warning, "the queue emptied unseen"
         stack.start_store()
