@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
@@ -75,26 +75,22 @@ def _web_params(params: LogFilters, preset: str | None) -> LogFilters:
     return params
 
 
-def web_log_request(
-    project: WebProject,
-    session: SessionDep,
-    params: Annotated[LogFilters, Query()],
-    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
-) -> LogRequest:
-    return resolve_log_request(session, project, _web_params(params, preset))
+def _web_log_request(*, choices: bool) -> Callable[..., LogRequest]:
+    """The dependency resolving a web log request; ``choices``: with the filter choices."""
+
+    def dependency(
+        project: WebProject,
+        session: SessionDep,
+        params: Annotated[LogFilters, Query()],
+        preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
+    ) -> LogRequest:
+        return resolve_log_request(session, project, _web_params(params, preset), choices=choices)
+
+    return dependency
 
 
-def web_log_request_with_choices(
-    project: WebProject,
-    session: SessionDep,
-    params: Annotated[LogFilters, Query()],
-    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
-) -> LogRequest:
-    return resolve_log_request(session, project, _web_params(params, preset), choices=True)
-
-
-WebLogRequest = Annotated[LogRequest, Depends(web_log_request)]
-WebLogPageRequest = Annotated[LogRequest, Depends(web_log_request_with_choices)]
+WebLogRequest = Annotated[LogRequest, Depends(_web_log_request(choices=False))]
+WebLogPageRequest = Annotated[LogRequest, Depends(_web_log_request(choices=True))]
 
 
 def _base(scope: LogScope) -> str:
