@@ -125,16 +125,21 @@ def new_ids() -> dict[str, str]:
     }
 
 
-def writer(*, seconds: float, rate: int, pad: int = 0) -> tuple[list[str], int]:
-    """``seq <n>`` lines at about ``rate``/s: a batch of rate/10 every 100 ms."""
-    per_batch = max(1, rate // 10)
-    batches = max(1, round(seconds * 10))
+def writer(*, seconds: float, rate: int, pad: int = 0, every: float = 0.1) -> tuple[list[str], int]:
+    """``seq <n>`` lines at about ``rate``/s: a batch of rate*every each ``every`` seconds.
+
+    Slow writers in great numbers (hundreds of runners) take ``every=1``: each batch
+    costs three processes, and ten a second per runner would load the machine more than
+    the lines do.
+    """
+    per_batch = max(1, int(rate * every + 1e-9))
+    batches = max(1, round(seconds / every))
     filler = f" {'x' * pad}" if pad else ""
     script = (
         f"k=0; while [ $k -lt {batches} ]; do "
         f"seq $((k*{per_batch})) $((k*{per_batch}+{per_batch - 1}))"
         f" | sed 's/^/seq /;s/$/{filler}/'; "
-        f"k=$((k+1)); sleep 0.1; done"
+        f"k=$((k+1)); sleep {every:g}; done"
     )
     return ["sh", "-c", script], batches * per_batch
 
@@ -147,12 +152,17 @@ def run_runner(
     max_size: str = "10m",
     max_file: int = 5,
     start: bool = True,
+    **options: Any,
 ) -> Any:
-    """A labelled runner with the worker's json-file options (created, and started)."""
+    """A labelled runner with the worker's json-file options (created, and started).
+
+    ``options`` go to ``containers.create`` as they are (``network_mode``, ...).
+    """
     container = client.containers.create(
         BUSYBOX_IMAGE,
         list(argv),
         labels=runner_labels(**ids),
+        **options,
         log_config=docker.types.LogConfig(
             type="json-file",
             config={

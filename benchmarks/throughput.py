@@ -14,6 +14,9 @@ every line arrived. Prints a table, writes ``results/throughput-<backend>.json``
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +28,9 @@ import docker
 import httpx
 
 from benchmarks._harness import (
+    RESULTS,
     Stack,
+    containers_dir,
     figure,
     new_ids,
     parser,
@@ -70,31 +75,96 @@ def distinct(stack: Stack, project_id: str) -> dict[str, int]:
     }
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy (not idle, not waiting for I/O) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICKS
+
+
+def disk_of(path: Path) -> str | None:
+    """The /proc/diskstats name of the block device holding ``path``."""
+    dev = os.stat(path).st_dev
+    wanted = f"{os.major(dev)} {os.minor(dev)}"
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        major, minor, name = line.split()[:3]
+        if f"{major} {minor}" == wanted:
+            return name
+    return None
+
+
+def disk_counters(name: str | None) -> tuple[float, float]:
+    """(seconds the device was busy, bytes written) since boot; zeros if unknown."""
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if name is not None and fields[2] == name:
+            return int(fields[12]) / 1000, int(fields[9]) * 512
+    return 0.0, 0.0
+
+
+def dockerd_pid() -> int | None:
+    found = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
 class Sampler(threading.Thread):
-    def __init__(self, pids: dict[str, int]) -> None:
+    """Peak and mean RSS of some processes, and their CPU, the machine's and the disk's."""
+
+    def __init__(self, pids: dict[str, int], disk: str | None = None) -> None:
         super().__init__(daemon=True)
         self.pids = pids
         self.peak = dict.fromkeys(pids, 0.0)
+        self.sums = dict.fromkeys(pids, 0.0)
+        self.samples = 0
+        self.disk = disk
         self.cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.busy0 = machine_busy_seconds()
+        self.disk0 = disk_counters(disk)
         self.t0 = time.monotonic()
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.5):
             for name, pid in self.pids.items():
-                self.peak[name] = max(self.peak[name], rss_mib(pid))
+                rss = rss_mib(pid)
+                self.peak[name] = max(self.peak[name], rss)
+                self.sums[name] += rss
+            self.samples += 1
+
+    def mean(self) -> dict[str, float]:
+        return {n: s / max(1, self.samples) for n, s in self.sums.items()}
 
     def cpu_share(self) -> dict[str, float]:
+        """Cores busy on average (1.0 = one core): each process, the machine, the disk."""
         wall = time.monotonic() - self.t0
-        return {n: (cpu_seconds(p) - self.cpu0[n]) / wall for n, p in self.pids.items()}
+        shares = {n: (cpu_seconds(p) - self.cpu0[n]) / wall for n, p in self.pids.items()}
+        shares["machine"] = (machine_busy_seconds() - self.busy0) / wall
+        busy, written = disk_counters(self.disk)
+        shares["disk_util"] = (busy - self.disk0[0]) / wall
+        shares["disk_mib_s"] = (written - self.disk0[1]) / wall / 2**20
+        return shares
+
+
+def first_saturated(cpu: dict[str, float], cores: int) -> str:
+    """What ran out first: one process at a full core, all cores, the disk, or none."""
+    for name in ("collector", "store", "dockerd"):
+        if cpu.get(name, 0.0) >= 0.9:
+            return f"{name} CPU"
+    if cpu["machine"] >= 0.9 * cores:
+        return "machine CPU (writers + dockerd)"
+    if cpu["disk_util"] >= 0.9:
+        return "disk"
+    return "writers (nothing else near its limit)"
 
 
 def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, rate: int) -> dict:
     project = new_ids()["project_id"]
+    load_1m = os.getloadavg()[0]  # the machine is shared: say how busy it was
     per_runner = max(10, rate // runners)
     argv, total = writer(seconds=args.seconds, rate=per_runner, pad=args.pad)  # type: ignore[attr-defined]
     pids = {"collector": stack.collector.pid, "store": stack.store.pid}
-    sampler = Sampler(pids)
+    if (dockerd := dockerd_pid()) is not None:
+        pids["dockerd"] = dockerd  # writes the json-file logs
+    sampler = Sampler(pids, disk_of(containers_dir()))
     sampler.start()
     containers = []
     began = time.monotonic()
@@ -132,6 +202,7 @@ def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, 
     lost = total * runners - got
     return {
         "runners": runners,
+        "load_1m": round(load_1m, 2),
         "target_rate": per_runner * runners,
         "written": total * runners,
         "written_rate": round(total * runners / wrote),
@@ -143,6 +214,11 @@ def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, 
         "store_rss_peak_mib": round(sampler.peak["store"], 1),
         "collector_cpu": round(cpu["collector"], 2),
         "store_cpu": round(cpu["store"], 2),
+        "dockerd_cpu": round(cpu.get("dockerd", float("nan")), 2),
+        "machine_cpu": round(cpu["machine"], 2),
+        "disk_util": round(cpu["disk_util"], 2),
+        "disk_mib_s": round(cpu["disk_mib_s"], 1),
+        "saturated": first_saturated(cpu, os.cpu_count() or 1),
     }
 
 
@@ -172,6 +248,11 @@ def main() -> int:
     p.add_argument("--max-size", default="10m")
     p.add_argument("--max-file", type=int, default=5)
     p.add_argument("--name", default="throughput")
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="add these steps to the rows already in results/<name>-<backend>.json",
+    )
     args = p.parse_args()
     client = docker.from_env()
     rows = []
@@ -191,6 +272,10 @@ def main() -> int:
                     break  # loss began: no higher rate for this runner count
     print(f"at rest: {at_rest}")
     print(table(rows, list(rows[0])))
+    earlier = RESULTS / f"{args.name}-{args.log_store}.json"
+    if args.append and earlier.exists():
+        rows = json.loads(earlier.read_text())["rows"] + rows
+        rows.sort(key=lambda r: (r["runners"], r["written_rate"]))
     path = save(
         args.name,
         args.log_store,
