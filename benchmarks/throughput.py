@@ -1,15 +1,19 @@
-"""Lossless throughput and memory: 1 and 10 runners writing steadily, rate stepped up.
+"""Lossless throughput and rotation under load: runners writing steadily, rate stepped up.
 
 For each (runners, total rate) step, the runners print numbered lines (``seq <n>`` and
 ``--pad`` filler bytes) for ``--seconds`` (60 by default), with the worker's log options
 (``--max-size``/``--max-file``, 10m x 5 by default); then the store is asked how many
 distinct lines of each runner it holds, once the count stops growing. During the run it
-samples the RSS and CPU share of the collector and the store. A step is lossless when
-every line arrived. Prints a table, writes ``results/throughput-<backend>.json`` and
-``.png``.
+samples the RSS and CPU share of the collector and the store, the CPU of dockerd (which
+writes the json-file logs) and of the whole machine, and the busy time of the disk that
+holds Docker's logs, and names what saturated first. A step is lossless when every line
+arrived; the first step with a loss ends that runner count. Prints a table, writes
+``results/<name>-<backend>.json`` and ``.png`` (``--append`` adds the steps to the rows
+already there). Memory over many runners is ``benchmarks/memory.py``.
 
     uv run python benchmarks/throughput.py [--seconds 60] [--runners 1,10]
-        [--rates 2000,5000,10000,20000] [--max-size 10m --max-file 5] [--log-store loki]
+        [--rates 2000,5000,10000,20000] [--max-size 10m --max-file 5] [--pad 60]
+        [--name throughput] [--append] [--log-store loki]
 """
 
 from __future__ import annotations
@@ -222,7 +226,9 @@ def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, 
     }
 
 
-def plot(rows: list[dict], backend: str, path: Path) -> None:
+def plot(
+    rows: list[dict], backend: str, path: Path, *, logs: str = "10m x 5", pad: int = 60
+) -> None:
     plt = figure()
     fig, ax = plt.subplots(figsize=(7, 4))
     for runners in sorted({r["runners"] for r in rows}):
@@ -233,7 +239,7 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
         )
     ax.set_xlabel("lines/s written (all runners)")
     ax.set_ylabel("% of lines stored")
-    ax.set_title(f"Lossless throughput ({backend})")
+    ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 172} B ({backend})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -285,7 +291,8 @@ def main() -> int:
         log_options=f"{args.max_size} x {args.max_file}",
         pad=args.pad,
     )
-    plot(rows, args.log_store, path.with_suffix(".png"))
+    logs = f"{args.max_size} x {args.max_file}"
+    plot(rows, args.log_store, path.with_suffix(".png"), logs=logs, pad=args.pad)
     print(f"wrote {path}")
     return 0
 
