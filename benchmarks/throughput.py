@@ -239,7 +239,7 @@ def plot(
         )
     ax.set_xlabel("lines/s written (all runners)")
     ax.set_ylabel("% of lines stored")
-    ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 172} B ({backend})")
+    ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 234} B ({backend})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
