@@ -42,6 +42,17 @@ def runner_for(sessions: sessionmaker[Session], deployment_id: str) -> Runner:
         )
 
 
+def runner_labels(sessions: sessionmaker[Session], deployment_id: str) -> dict[str, str]:
+    """The stored fields of the deployment's runner lines, as :func:`push` sends them."""
+    runner = runner_for(sessions, deployment_id)
+    return {
+        "project_id": runner.project_id,
+        "environment_id": runner.environment_id,
+        "branch": runner.branch,
+        "deployment_id": runner.deployment_id,
+    }
+
+
 def preview_deployment(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:
     """A second deployment of the project on a preview branch (its own environment)."""
     with sessions() as session:

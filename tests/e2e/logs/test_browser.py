@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs.support import push, runner_for, texts, wait_api
+from tests.e2e.logs.support import push, runner_labels, texts, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams
 
@@ -129,6 +130,15 @@ def test_log_views_in_the_browser(
     page.close()
 
 
+def open_live_logs(browser: Browser, url: str, email: str, slug: str, search: str) -> Page:
+    """The project's Logs page, live and searching ``search``, once its tail is open."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, url, email)
+    page.goto(f"{url}/projects/{slug}/logs?{urlencode({'q': search, 'live': 1})}")
+    expect(page.locator(".log-live-status")).to_have_text("Live")
+    return page
+
+
 def test_live_view_puts_a_late_line_above_a_newer_one(
     browser: Browser,
     live_url: str,
@@ -139,17 +149,8 @@ def test_live_view_puts_a_late_line_above_a_newer_one(
     """A line with an older timestamp, delivered by the live tail after a newer one, is
     shown above it (the panel places each row by its time, not at the end)."""
     alice = two_teams.alice
-    runner = runner_for(sessions, alice.deployment_id)
-    labels = {
-        "project_id": runner.project_id,
-        "environment_id": runner.environment_id,
-        "branch": runner.branch,
-        "deployment_id": runner.deployment_id,
-    }
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, live_url, alice.email)
-    page.goto(f"{live_url}/projects/{alice.project_slug}/logs?q=ordering+check&live=1")
-    expect(page.locator(".log-live-status")).to_have_text("Live")
+    labels = runner_labels(sessions, alice.deployment_id)
+    page = open_live_logs(browser, live_url, alice.email, alice.project_slug, "ordering check")
     rows = page.locator(".log-lines .log-line")
 
     # Both lines fall after the tail's start (the page's load), the older one by 0.5 s.
@@ -178,18 +179,9 @@ def test_live_view_shows_each_line_once_across_a_reconnect(
     the resumed tail sends again the lines that had come ahead of that cursor, and the
     panel drops them by id: each line is shown once, and a line written meanwhile shows."""
     alice = two_teams.alice
-    runner = runner_for(sessions, alice.deployment_id)
-    labels = {
-        "project_id": runner.project_id,
-        "environment_id": runner.environment_id,
-        "branch": runner.branch,
-        "deployment_id": runner.deployment_id,
-    }
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, live_url, alice.email)
-    page.goto(f"{live_url}/projects/{alice.project_slug}/logs?q=reconnect+check&live=1")
+    labels = runner_labels(sessions, alice.deployment_id)
+    page = open_live_logs(browser, live_url, alice.email, alice.project_slug, "reconnect check")
     status = page.locator(".log-live-status")
-    expect(status).to_have_text("Live")
     rows = page.locator(".log-lines .log-line")
     # Elapsed time, not a condition: the lines' stamps must fall after the tail's start,
     # which the page does not expose.

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_for, until
+from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_labels, until
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -42,13 +42,7 @@ def test_download_gives_lines_sharing_a_nanosecond_once_across_pages(
     running_log_stack: Any,
 ) -> None:
     alice = two_teams.alice
-    runner = runner_for(sessions, alice.deployment_id)
-    labels = {
-        "project_id": runner.project_id,
-        "environment_id": runner.environment_id,
-        "branch": runner.branch,
-        "deployment_id": runner.deployment_id,
-    }
+    labels = runner_labels(sessions, alice.deployment_id)
     base_ns = (time.time_ns() // SECOND - 120) * SECOND
     shared_ns = base_ns + 30 * SECOND + 123_456_789
     # 25 lines before (one every 100 ms), SHARED at one ns, 25 after: the shared lines
