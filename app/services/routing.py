@@ -22,7 +22,7 @@ from typing import Any, Final
 from urllib.parse import urlparse
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
@@ -297,13 +297,22 @@ def load_config(config: dict[str, Any], settings: Settings) -> None:
 Upstream = Callable[[Deployment], "str | None"]
 
 
-def live_deployments(session: Session, upstream: Upstream) -> list[LiveDeployment]:
-    """Running deployments in claim order: by project, environment, then deployment age."""
+def live_deployments(
+    session: Session, upstream: Upstream, *, becoming_running: str | None = None
+) -> list[LiveDeployment]:
+    """Running deployments in claim order: by project, environment, then deployment age.
+
+    ``becoming_running`` counts as running already: its runner answers, and its routes
+    are loaded before its row says so.
+    """
+    is_live: ColumnElement[bool] = Deployment.status == DeploymentStatus.RUNNING
+    if becoming_running is not None:
+        is_live = or_(is_live, Deployment.id == becoming_running)
     rows = session.execute(
         select(Deployment, Environment, Project)
         .join(Environment, Deployment.environment_id == Environment.id)
         .join(Project, Deployment.project_id == Project.id)
-        .where(Deployment.status == DeploymentStatus.RUNNING)
+        .where(is_live)
         .order_by(
             Project.created_at,
             Project.id,
@@ -333,14 +342,20 @@ def live_deployments(session: Session, upstream: Upstream) -> list[LiveDeploymen
 
 
 def refresh_routes(
-    sessions: sessionmaker[Session], settings: Settings, upstream: Upstream
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    upstream: Upstream,
+    *,
+    becoming_running: str | None = None,
 ) -> list[Route]:
     """Load the routes the database describes now; the routes loaded.
 
     Call after anything that changes which deployments run: a deployment ready, stopped,
     superseded or failed, an environment or a project deleted (its rows gone, its routes go).
+    ``becoming_running``: a ready deployment not yet marked running (see live_deployments).
     """
     with sessions() as session:
-        routes = routes_for(live_deployments(session, upstream), domain=settings.domain)
+        live = live_deployments(session, upstream, becoming_running=becoming_running)
+        routes = routes_for(live, domain=settings.domain)
     load_config(build_config(routes, settings), settings)
     return routes

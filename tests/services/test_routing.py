@@ -1,10 +1,14 @@
-"""Deployment URLs and Caddy's config, built from rows (pure functions, no proxy involved)."""
+"""Deployment URLs and Caddy's config, built from rows (no proxy involved)."""
 
 from __future__ import annotations
 
 import pytest
+from huey import MemoryHuey
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.models import DeploymentStatus, Project, Team
+from app.services.deployments import create_deployment, transition
 from app.services.routing import (
     NOT_FOUND_BODY,
     SERVER,
@@ -16,9 +20,11 @@ from app.services.routing import (
     deployment_host,
     dns_label,
     environment_host,
+    live_deployments,
     public_url,
     routes_for,
 )
+from app.workers.queue import DeployQueue
 
 DOMAIN = "localhost"
 
@@ -166,3 +172,38 @@ def test_compose_config_is_https_by_acme_with_the_admin_on_a_socket() -> None:
 def test_admin_url_must_be_http_or_unix(url: str) -> None:
     with pytest.raises(ProxyError):
         admin_listen(url)
+
+
+def test_a_deployment_becoming_running_is_routed_before_its_row_says_so(
+    session: Session,
+) -> None:
+    project = Project(
+        team=Team(name="T", slug="t"),
+        name="Shop",
+        slug="shop",
+        repo_url="/srv/shop",
+        default_branch="main",
+        runner_image="devpush/runner-python:local",
+        start_command="python3 app.py",
+    )
+    session.add(project)
+    session.commit()
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    older, newer = (
+        create_deployment(session, project=project, branch=None, created_by=None, queue=queue)
+        for _ in range(2)
+    )
+    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
+        transition(session, deployment_id=older.id, to=status)
+    transition(session, deployment_id=newer.id, to=DeploymentStatus.BUILDING)
+    session.commit()
+
+    def upstream(deployment: object) -> str:
+        return "10.0.0.2:8000"
+
+    running = [item.deployment_id for item in live_deployments(session, upstream)]
+    assert running == [older.id]
+    # The worker routes a ready runner first, then marks it running: the environment's
+    # URL already follows the newer one when its status changes.
+    both = live_deployments(session, upstream, becoming_running=newer.id)
+    assert [item.deployment_id for item in both] == [older.id, newer.id]

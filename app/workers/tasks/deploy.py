@@ -218,18 +218,21 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
+        # Routed first: once the row says running, its URLs answer. The environment's URL
+        # moves to the new runner here; Caddy swaps configs gracefully (requests in flight
+        # finish on the old runner), so no request fails in the switch.
+        routes.refresh(ctx, becoming_running=job.deployment_id)
         if _mark_running(ctx, job):
             superseded = _supersede_previous(ctx, job)
-            # The environment's URL moves to the new runner, and the superseded ones' URLs
-            # go, before their runners stop: Caddy swaps configs gracefully (requests in
-            # flight finish on the old runner), so no request fails in the switch.
+            # The superseded ones' URLs go before their runners stop.
             routes.refresh(ctx)
             for container_id in superseded:
                 runner.stop_container(
                     ctx.docker, container_id, timeout=ctx.settings.runner_stop_timeout_seconds
                 )
-        else:  # canceled in the instant it became ready
+        else:  # canceled in the instant it became ready: its routes go again
             _stop(ctx, container)
+            routes.refresh(ctx)
     elif outcome is Outcome.EXITED:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])

@@ -33,15 +33,21 @@ def upstream_of(ctx: WorkerContext, deployment: Deployment) -> str | None:
     )
 
 
-def refresh(ctx: WorkerContext) -> bool:
+def refresh(ctx: WorkerContext, *, becoming_running: str | None = None) -> bool:
     """Load the routes the database describes; False (logged) when the proxy never took them.
 
     A failure leaves the proxy's previous routes in place; the next refresh (at the latest
-    the periodic reconcile job's, every minute) repairs them.
+    the periodic reconcile job's, every minute) repairs them. ``becoming_running``: a ready
+    deployment routed before its row says running (see routing.live_deployments).
     """
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            routing.refresh_routes(ctx.sessions, ctx.settings, lambda d: upstream_of(ctx, d))
+            routing.refresh_routes(
+                ctx.sessions,
+                ctx.settings,
+                lambda d: upstream_of(ctx, d),
+                becoming_running=becoming_running,
+            )
         except routing.ProxyError as exc:
             if attempt == ATTEMPTS:
                 log.error("routes not updated: %s", exc)
