@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -30,6 +29,7 @@ import docker
 from app.core.config import Settings
 from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
 from app.local.binaries import BinaryNotFoundError
+from app.local.otelcol import engine_containers_dir
 from app.local.processes import Child
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -73,13 +73,6 @@ def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:
     return stack
 
 
-def containers_dir() -> Path:
-    root = subprocess.run(
-        ["docker", "info", "-f", "{{.DockerRootDir}}"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return Path(root) / "containers"
-
-
 def _victorialogs(root: Path) -> Stack:
     from app.local.otelcol import start_collector
     from app.local.victorialogs import start_victorialogs
@@ -87,7 +80,7 @@ def _victorialogs(root: Path) -> Stack:
     store = start_victorialogs(data_dir=root / "victorialogs", http_port=free_port())
     collector = start_collector(
         state_dir=root / "otelcol",
-        containers_dir=containers_dir(),
+        containers_dir=engine_containers_dir(),
         victorialogs_url=store.url,
         metrics_port=free_port(),
         health_port=free_port(),

@@ -31,7 +31,7 @@ import httpx
 from app.local import otelcol
 from app.local.victorialogs import start_victorialogs
 from app.services.collector import parse_queue
-from benchmarks._harness import containers_dir, free_port, new_ids, run_runner, writer
+from benchmarks._harness import free_port, new_ids, run_runner, writer
 
 RESULTS = Path(__file__).parent / "results"
 ACCEPTED = re.compile(
@@ -69,7 +69,7 @@ def main() -> None:
         exits.callback(store.child.stop)
         collector = otelcol.start_collector(
             state_dir=root / "otelcol",
-            containers_dir=containers_dir(),
+            containers_dir=otelcol.engine_containers_dir(),
             victorialogs_url=store.url,
             metrics_port=free_port(),
             health_port=free_port(),

@@ -31,10 +31,10 @@ from pathlib import Path
 import docker
 import httpx
 
+from app.local.otelcol import engine_containers_dir
 from benchmarks._harness import (
     RESULTS,
     Stack,
-    containers_dir,
     figure,
     new_ids,
     parser,
@@ -168,7 +168,7 @@ def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, 
     pids = {"collector": stack.collector.pid, "store": stack.store.pid}
     if (dockerd := dockerd_pid()) is not None:
         pids["dockerd"] = dockerd  # writes the json-file logs
-    sampler = Sampler(pids, disk_of(containers_dir()))
+    sampler = Sampler(pids, disk_of(engine_containers_dir()))
     sampler.start()
     containers = []
     began = time.monotonic()

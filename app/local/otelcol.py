@@ -9,6 +9,7 @@ collector resume where it stopped, with nothing lost and nothing sent twice.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -25,6 +26,18 @@ VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
 METRICS_HOST_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_HOST"
 METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
 HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
+
+
+def engine_containers_dir() -> Path:
+    """Where the Docker engine keeps ``<id>/<id>-json.log``: what the collector tails."""
+    root = subprocess.run(
+        ["docker", "info", "-f", "{{.DockerRootDir}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    return Path(root) / "containers"
 
 
 def collector_binary() -> Path:

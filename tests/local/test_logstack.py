@@ -12,7 +12,6 @@ import contextlib
 import json
 import re
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -148,11 +147,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         otelcol.collector_binary()
     except BinaryNotFoundError as exc:
         pytest.fail(str(exc))
-    root_dir = subprocess.run(
-        ["docker", "info", "-f", "{{.DockerRootDir}}"], check=True, capture_output=True, text=True
-    ).stdout.strip()
     stack = Stack(
-        root=tmp_path_factory.mktemp("logstack"), containers_dir=Path(root_dir) / "containers"
+        root=tmp_path_factory.mktemp("logstack"),
+        containers_dir=otelcol.engine_containers_dir(),
     )
     try:
         stack.start_store()

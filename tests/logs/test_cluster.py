@@ -28,14 +28,14 @@ from fastapi.testclient import TestClient
 
 from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
 from app.local import processes
-from app.local.otelcol import Collector, start_collector
+from app.local.otelcol import Collector, engine_containers_dir, start_collector
 from app.local.victorialogs import (
     VictoriaLogs,
     start_victorialogs,
     victorialogs_argv,
     victorialogs_binary,
 )
-from tests.fixtures.logstack import BUSYBOX_IMAGE, docker_containers_dir, free_port
+from tests.fixtures.logstack import BUSYBOX_IMAGE, free_port
 from tests.fixtures.web import TwoTeams, log_in
 from tests.logs.recorded import attrs, write_container_log
 
@@ -97,7 +97,7 @@ def cluster(
     try:
         processes.wait_ready(front, f"{cluster.url}/health", timeout=60)
         cluster.recorded.mkdir(parents=True)
-        for name, containers in (("hosta", docker_containers_dir()), ("hostb", cluster.recorded)):
+        for name, containers in (("hosta", engine_containers_dir()), ("hostb", cluster.recorded)):
             cluster.collectors.append(
                 start_collector(
                     state_dir=root / name / "otelcol",
