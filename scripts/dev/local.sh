@@ -135,103 +135,13 @@ ensure_first_user() {
   fi
 }
 
-# The Docker socket proxy for the worker, and the log store with its collector
-# (through app/local). Writes KEY=VALUE lines to pipeline.env once ready; stops its
+# The Docker socket proxy for the worker, Caddy, and the log store with its collector
+# (app/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
 # children on SIGTERM.
 run_log_pipeline() {
   # exec: the PID the caller records is Python's own, so SIGTERM reaches it.
-  LOCAL_STATE="$DATA_DIR/local" LOG_STORE="$LOG_STORE" exec "$REPO_ROOT/.venv/bin/python" - <<'PY'
-import os, signal, socket, subprocess, sys, threading
-from pathlib import Path
-
-from app.core.config import get_settings
-from app.local import alloy, caddy, loki, otelcol, socket_proxy, victorialogs
-from app.local.binaries import BinaryNotFoundError
-
-state = Path(os.environ["LOCAL_STATE"])
-engine_socket = socket_proxy.socket_path_from_docker_host(get_settings().docker_host)
-stop = threading.Event()
-for sig in (signal.SIGTERM, signal.SIGINT):
-    signal.signal(sig, lambda *_: stop.set())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def door(env_file: Path) -> socket_proxy.SocketProxy:
-    return socket_proxy.start_socket_proxy(
-        env_file=env_file, port=free_port(), state_dir=state / "proxy", socket_path=engine_socket
-    )
-
-
-def containers_dir() -> Path:
-    root = subprocess.run(
-        ["docker", "info", "-f", "{{.DockerRootDir}}"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return Path(root) / "containers"
-
-
-def start_victorialogs_stack() -> str:
-    store = victorialogs.start_victorialogs(data_dir=state / "victorialogs", http_port=free_port())
-    children.append(store.child)
-    collector = otelcol.start_collector(
-        state_dir=state / "otelcol", containers_dir=containers_dir(),
-        victorialogs_url=store.url, metrics_port=free_port(), health_port=free_port(),
-    )
-    children.append(collector.child)
-    # The log views warn when the collector's queue is full (app/services/collector.py).
-    extra_settings.append(f"DEVPUSH_LOG_COLLECTOR_METRICS_URL={collector.metrics_url}")
-    print(f"Logs: the collector ships runner logs to VictoriaLogs at {store.url}", flush=True)
-    return store.url
-
-
-def start_loki_stack() -> str:
-    grafana_loki = loki.start_loki(
-        data_dir=state / "loki", http_port=free_port(), grpc_port=free_port()
-    )
-    children.append(grafana_loki.child)
-    alloy_door = door(socket_proxy.ALLOY_DOOR)
-    children.append(alloy_door)
-    children.append(alloy.start_alloy(
-        state_dir=state / "alloy", http_port=free_port(), docker_host=alloy_door.url,
-        loki_push_url=grafana_loki.push_url,
-    ).child)
-    print(f"Logs: Alloy ships runner logs to Loki at {grafana_loki.url}", flush=True)
-    return grafana_loki.url
-
-
-children = []
-extra_settings = []
-try:
-    worker_door = door(socket_proxy.WORKER_DOOR)
-    children.append(worker_door)
-    proxy_settings = get_settings().model_copy(
-        update={"proxy_admin_url": f"http://127.0.0.1:{free_port()}"}
-    )
-    children.append(caddy.start_caddy(settings=proxy_settings, state_dir=state / "caddy"))
-    backend = os.environ["LOG_STORE"]
-    try:
-        url = start_victorialogs_stack() if backend == "victorialogs" else start_loki_stack()
-    except BinaryNotFoundError as exc:
-        print(f"error: the {backend} log stack is missing: {exc}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    settings = [
-        f"DEVPUSH_DOCKER_HOST={worker_door.url}",
-        f"DEVPUSH_PROXY_ADMIN_URL={proxy_settings.proxy_admin_url}",
-        f"DEVPUSH_LOG_STORE={backend}",
-        f"DEVPUSH_LOG_STORE_URL={url}",
-        *extra_settings,
-    ]
-    (state / "pipeline.env.tmp").write_text("\n".join(settings) + "\n")
-    (state / "pipeline.env.tmp").rename(state / "pipeline.env")
-    stop.wait()
-finally:
-    for child in reversed(children):
-        child.stop()
-PY
+  exec "$REPO_ROOT/.venv/bin/python" -m app.local.pipeline \
+    --state "$DATA_DIR/local" --log-store "$LOG_STORE"
 }
 
 start_pipeline() {
@@ -250,9 +160,7 @@ start_pipeline() {
   local key value
   while IFS='=' read -r key value; do
     case $key in
-      DEVPUSH_DOCKER_HOST | DEVPUSH_PROXY_ADMIN_URL | DEVPUSH_LOG_STORE | DEVPUSH_LOG_STORE_URL)
-        export "$key=$value"
-        ;;
+      DEVPUSH_*) export "$key=$value" ;;
     esac
   done <"$DATA_DIR/local/pipeline.env"
 }

@@ -82,6 +82,19 @@ def run_until_ready(
     return process, "".join(lines)
 
 
+def environ_of(*argv_parts: str) -> dict[str, str]:
+    """The environment of the one running process whose argv holds all ``argv_parts``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if all(part.encode() in argv for part in argv_parts):
+                raw = (proc / "environ").read_bytes().split(b"\0")
+                return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+        except OSError:
+            continue
+    pytest.fail(f"no process runs with {argv_parts}")
+
+
 def interrupt(process: subprocess.Popen[str]) -> int:
     os.killpg(process.pid, signal.SIGINT)
     try:
@@ -120,6 +133,11 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         store_url = pipeline["DEVPUSH_LOG_STORE_URL"]
         assert httpx.get(f"{store_url}/health", timeout=5).text == "OK"
         store_port = int(store_url.rsplit(":", 1)[1])
+        # Every setting the pipeline publishes reaches the app, the collector's too.
+        app_env = environ_of("app.main:app", str(port))
+        for key, value in pipeline.items():
+            assert app_env.get(key) == value, key
+        assert httpx.get(pipeline["DEVPUSH_LOG_COLLECTOR_METRICS_URL"], timeout=5).is_success
         # The worker consumes the queue with the deploy jobs registered.
         assert "devpush.deploy" in (tmp_path / "local" / "worker.log").read_text()
     finally:
