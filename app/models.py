@@ -227,6 +227,9 @@ class Project(Base):
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100))
+    # ``<label>.<domain>`` and the environments' and deployments' hosts; unique across
+    # teams (routing.free_host_label), so two teams' "shop" never share a URL.
+    host_label: Mapped[str] = mapped_column(String(63), unique=True)
     # https URL, or a local path/file:// URL for development.
     repo_url: Mapped[str] = mapped_column(String(2000))
     default_branch: Mapped[str] = mapped_column(String(255), default="main")

@@ -122,6 +122,7 @@ def seed(sessions: sessionmaker[Session], repo: Path) -> tuple[str, str, str]:
             team=team,
             name="Hello",
             slug="hello",
+            host_label="hello",
             repo_url=str(repo),
             default_branch="main",
             runner_image=RUNNER_IMAGE,

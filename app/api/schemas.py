@@ -104,6 +104,8 @@ class ProjectPublic(BaseModel):
     team_id: str
     name: str
     slug: str
+    #: The project's name in its URLs (``<host_label>.<domain>``), unique across teams.
+    host_label: str
     repo_url: str
     default_branch: str
     runner_image: str

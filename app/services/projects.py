@@ -20,8 +20,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.crypto import decrypt_mapping, encrypt_mapping
-from app.models import Deployment, Environment, Project, Team
+from app.models import Deployment, Environment, Project, Team, new_id
 from app.services.git import InvalidBranchError, validate_branch
+from app.services.routing import free_host_label
 from app.services.teams import slugify
 
 #: The default runner image; the forms offer what the host's engine has
@@ -177,10 +178,18 @@ def create_project(session: Session, *, team: Team, data: ProjectCreate, fernet:
     )
     if taken is not None:
         raise ProjectExistsError(f"this team already has a project named {data.slug!r}")
+    project_id = new_id()
     project = Project(
+        id=project_id,
         team=team,
         name=data.name,
         slug=data.slug,
+        host_label=free_host_label(
+            data.slug,
+            team_slug=team.slug,
+            salt=project_id,
+            taken=session.scalars(select(Project.host_label)),
+        ),
         repo_url=data.repo_url,
         default_branch=data.default_branch,
         runner_image=data.runner_image,

@@ -2,7 +2,8 @@
 
 Every running deployment answers on ``<short-id>-<project>.<domain>``, and every
 environment on the URL of its newest running deployment: ``<project>.<domain>``
-for production, ``<env>-<project>.<domain>`` for the others. The worker builds
+for production, ``<env>-<project>.<domain>`` for the others. ``<project>`` is the
+project's host label, unique across teams (:func:`free_host_label`). The worker builds
 Caddy's whole JSON config from those rows (:func:`build_config`, pure) and posts
 it to Caddy's admin API (:func:`load_config`); Caddy swaps configs gracefully, so
 requests in flight finish on the old one. Everything is derived from the rows,
@@ -38,6 +39,9 @@ UNIX_SOCKET_HOST: Final = "devpush-proxy"
 SHORT_ID_LENGTH: Final = 8
 #: A DNS label's limit (RFC 1035).
 MAX_LABEL: Final = 63
+#: A project's host label: short enough that an environment or deployment prefix never
+#: cuts into it (see _fit).
+MAX_HOST_LABEL: Final = 40
 #: What Caddy answers for a name that no running deployment owns.
 NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
 
@@ -62,7 +66,7 @@ class LiveDeployment:
 
     deployment_id: str
     environment_id: str
-    project_slug: str
+    host_label: str
     environment_name: str
     production: bool
     upstream: str
@@ -86,18 +90,48 @@ def _fit(prefix: str, slug: str) -> str:
     return f"{prefix[:room].rstrip('-')}-{digest}-{slug}"[:MAX_LABEL].rstrip("-")
 
 
-def deployment_host(*, deployment_id: str, project_slug: str, domain: str) -> str:
+def deployment_host(*, deployment_id: str, host_label: str, domain: str) -> str:
     """``<short-id>-<project>.<domain>``: one deployment, for as long as it runs."""
-    label = _fit(dns_label(deployment_id[:SHORT_ID_LENGTH]), dns_label(project_slug))
+    label = _fit(dns_label(deployment_id[:SHORT_ID_LENGTH]), dns_label(host_label))
     return f"{label}.{domain}"
 
 
 def environment_host(
-    *, environment_name: str, production: bool, project_slug: str, domain: str
+    *, environment_name: str, production: bool, host_label: str, domain: str
 ) -> str:
     """``<project>.<domain>`` for production, ``<env>-<project>.<domain>`` otherwise."""
     prefix = "" if production else dns_label(environment_name) or "env"
-    return f"{_fit(prefix, dns_label(project_slug))}.{domain}"
+    return f"{_fit(prefix, dns_label(host_label))}.{domain}"
+
+
+def labels_clash(a: str, b: str) -> bool:
+    """Whether two projects' host names could meet: every host of a project is its label
+    or ends with ``-<label>``, so they meet only when one label is the other's tail."""
+    return a == b or a.endswith(f"-{b}") or b.endswith(f"-{a}")
+
+
+def free_host_label(slug: str, *, team_slug: str, salt: str, taken: Iterable[str]) -> str:
+    """A host label for a new project that clashes with none ``taken`` (every team's).
+
+    The slug itself when free, then ``<slug>-<team>``, then ``<slug>-<hash>``: a second
+    team's ``shop`` gets ``shop-acme``, never the first team's URLs. ``salt`` (the
+    project's id) keeps the hashed fallbacks distinct.
+    """
+    taken = list(taken)
+    base = dns_label(slug)[:MAX_HOST_LABEL].strip("-") or "project"
+
+    def with_suffix(suffix: str) -> str:
+        return f"{base[: MAX_HOST_LABEL - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+    team = dns_label(team_slug)[: MAX_HOST_LABEL // 2].strip("-")
+    candidates = [base, *([with_suffix(team)] if team else [])]
+    candidates += (
+        with_suffix(hashlib.sha256(f"{salt}/{n}".encode()).hexdigest()[:6]) for n in range(100)
+    )
+    for candidate in candidates:
+        if not any(labels_clash(candidate, other) for other in taken):
+            return candidate
+    raise ValueError(f"no free host label for {slug!r}")  # 100 hashes all taken: unreachable
 
 
 def public_url(host: str, settings: Settings) -> str:
@@ -115,7 +149,7 @@ def deployment_url(deployment: Deployment, settings: Settings) -> str | None:
     return public_url(
         deployment_host(
             deployment_id=deployment.id,
-            project_slug=deployment.project.slug,
+            host_label=deployment.project.host_label,
             domain=settings.domain,
         ),
         settings,
@@ -130,7 +164,7 @@ def environment_url(environment: Environment, settings: Settings) -> str | None:
         environment_host(
             environment_name=environment.name,
             production=environment.kind is EnvironmentKind.PRODUCTION,
-            project_slug=environment.project.slug,
+            host_label=environment.project.host_label,
             domain=settings.domain,
         ),
         settings,
@@ -158,7 +192,7 @@ def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
             environment_host(
                 environment_name=item.environment_name,
                 production=item.production,
-                project_slug=item.project_slug,
+                host_label=item.host_label,
                 domain=domain,
             ),
             item.upstream,
@@ -167,7 +201,7 @@ def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
     ] + [
         Route(
             deployment_host(
-                deployment_id=item.deployment_id, project_slug=item.project_slug, domain=domain
+                deployment_id=item.deployment_id, host_label=item.host_label, domain=domain
             ),
             item.upstream,
         )
@@ -332,7 +366,7 @@ def live_deployments(
             LiveDeployment(
                 deployment_id=deployment.id,
                 environment_id=environment.id,
-                project_slug=project.slug,
+                host_label=project.host_label,
                 environment_name=environment.name,
                 production=environment.kind is EnvironmentKind.PRODUCTION,
                 upstream=address,

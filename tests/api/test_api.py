@@ -79,7 +79,7 @@ def test_projects_list_detail_create(client: TestClient, two_teams: TwoTeams) ->
 
     response = client.post("/api/v1/projects", json=NEW_PROJECT, headers=headers)
     assert response.status_code == 201, response.text
-    assert response.json()["slug"] == "api-made"
+    assert (response.json()["slug"], response.json()["host_label"]) == ("api-made", "api-made")
     assert response.json()["env_var_names"] == ["TOKEN"]
     assert client.post("/api/v1/projects", json=NEW_PROJECT, headers=headers).status_code == 409
     invalid = {**NEW_PROJECT, "slug": "other", "repo_url": "http://insecure.example.org/x"}

@@ -66,6 +66,7 @@ def test_failure_record_migration_upgrades_and_downgrades(any_db_url: str) -> No
             team=Team(name="T", slug="t"),
             name="P",
             slug="p",
+            host_label="p",
             repo_url="/srv/p",
             default_branch="main",
             runner_image="devpush/runner-python:local",
@@ -104,3 +105,41 @@ def test_failure_record_migration_upgrades_and_downgrades(any_db_url: str) -> No
         session.expire_all()
         assert deployment.failure == Failure(step=DeployStep.START, exit_code=3, lines=["boom"])
     engine.dispose()
+
+
+def test_host_label_migration_backfills_distinct_labels_and_keeps_every_row(
+    any_db_url: str,
+) -> None:
+    upgrade_to_head(any_db_url)
+    engine = create_db_engine(any_db_url)
+    with session_factory(engine)() as session:
+        for team, slug in (("acme", "shop"), ("globex", "shop"), ("acme", "preview-shop")):
+            project = Project(
+                team=session.query(Team).filter_by(slug=team).one_or_none()
+                or Team(name=team, slug=team),
+                name=slug,
+                slug=slug,
+                host_label=f"{team}-{slug}",  # what the backfill recomputes
+                repo_url="/srv/p",
+                default_branch="main",
+                runner_image="devpush/runner-python:local",
+                start_command="run",
+            )
+            session.add(project)
+            environment = ensure_production_environment(session, project=project)
+            session.add(Deployment(project=project, environment=environment, branch="main"))
+            session.commit()
+        ids = [p.id for p in session.query(Project).order_by(Project.created_at)]
+    engine.dispose()
+
+    # Down and up again: SQLite copies the projects table both ways; nothing that
+    # references it (environments, deployments) may go with the old copy.
+    command.downgrade(alembic_config(any_db_url), "23e006489724")
+    upgrade_to_head(any_db_url)
+    engine = create_db_engine(any_db_url)
+    with session_factory(engine)() as session:
+        labels = [session.get(Project, i).host_label for i in ids]  # type: ignore[union-attr]
+        assert session.query(Deployment).count() == 3
+    engine.dispose()
+    # The first "shop" keeps its name; the later ones that would meet its hosts get a tail.
+    assert labels == ["shop", f"shop-{ids[1][:6]}", f"preview-shop-{ids[2][:6]}"]

@@ -150,6 +150,7 @@ def make_stack(
                 team=Team(name="E2E", slug=f"e2e-{uuid.uuid4().hex[:6]}"),
                 name="Hello",
                 slug="hello",
+                host_label="hello",
                 repo_url=str(repo),
                 default_branch="main",
                 runner_image=RUNNER_IMAGE,

@@ -63,7 +63,7 @@ def test_variable_deploy_redeploy_and_delete_in_chromium(
     host = routing.environment_host(
         environment_name="production",
         production=True,
-        project_slug="hello",
+        host_label="hello",
         domain=stack.settings.domain,
     )
     env_url = routing.public_url(host, stack.settings)

@@ -93,7 +93,7 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
     host = routing.environment_host(
         environment_name="production",
         production=True,
-        project_slug="hello",
+        host_label="hello",
         domain=stack.settings.domain,
     )
 

@@ -52,6 +52,7 @@ def project(session: Session) -> Project:
         team=team,
         name="Hello",
         slug="hello",
+        host_label="hello",
         repo_url="/srv/hello",
         default_branch="main",
         runner_image="devpush/runner-python:local",

@@ -113,3 +113,17 @@ def test_find_project_is_scoped_to_teams(session: Session) -> None:
     with pytest.raises(AmbiguousProjectError):
         find_project(session, team_ids=[a.id, b.id], ref="my-app")
     assert find_project(session, team_ids=[a.id, b.id], ref=in_b.id) is in_b
+
+
+def test_two_teams_projects_of_one_name_get_distinct_host_labels(session: Session) -> None:
+    owner = create_user(session, email="o@example.org", password="a long passphrase")
+    acme, globex = (create_team(session, name=n, owner=owner) for n in ("Acme", "Globex"))
+    data = ProjectCreate.model_validate({**VALID, "slug": "shop"})
+    first = create_project(session, team=acme, data=data, fernet=FERNET)
+    second = create_project(session, team=globex, data=data, fernet=FERNET)
+    # The first keeps its name; the second team's "shop" never serves the first's URLs.
+    assert (first.host_label, second.host_label) == ("shop", "shop-globex")
+    # A project whose label would end in "-shop" could meet shop's environment hosts.
+    tail = ProjectCreate.model_validate({**VALID, "slug": "preview-shop"})
+    third = create_project(session, team=acme, data=tail, fernet=FERNET)
+    assert third.host_label == "preview-shop-acme"

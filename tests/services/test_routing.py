@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from huey import MemoryHuey
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from app.core.config import Settings
 from app.models import DeploymentStatus, Project, Team
 from app.services.deployments import create_deployment, transition
 from app.services.routing import (
+    MAX_HOST_LABEL,
     NOT_FOUND_BODY,
     SERVER,
     LiveDeployment,
@@ -20,6 +23,8 @@ from app.services.routing import (
     deployment_host,
     dns_label,
     environment_host,
+    free_host_label,
+    labels_clash,
     live_deployments,
     public_url,
     routes_for,
@@ -40,7 +45,7 @@ def live(
     return LiveDeployment(
         deployment_id=deployment_id,
         environment_id=environment_id or f"{slug}/{env}",
-        project_slug=slug,
+        host_label=slug,
         environment_name=env,
         production=env == "production",
         upstream=upstream,
@@ -48,15 +53,15 @@ def live(
 
 
 def test_host_names() -> None:
-    assert deployment_host(
-        deployment_id="3f2a9c01deadbeef", project_slug="shop", domain=DOMAIN
-    ) == ("3f2a9c01-shop.localhost")
+    assert deployment_host(deployment_id="3f2a9c01deadbeef", host_label="shop", domain=DOMAIN) == (
+        "3f2a9c01-shop.localhost"
+    )
     production = environment_host(
-        environment_name="production", production=True, project_slug="shop", domain="example.com"
+        environment_name="production", production=True, host_label="shop", domain="example.com"
     )
     assert production == "shop.example.com"
     preview = environment_host(
-        environment_name="feature/New_Cart", production=False, project_slug="shop", domain=DOMAIN
+        environment_name="feature/New_Cart", production=False, host_label="shop", domain=DOMAIN
     )
     assert preview == "feature-new-cart-shop.localhost"
 
@@ -64,10 +69,10 @@ def test_host_names() -> None:
 def test_long_names_stay_one_dns_label_and_distinct() -> None:
     slug = "s" * 40
     a = environment_host(
-        environment_name="x" * 60 + "a", production=False, project_slug=slug, domain=DOMAIN
+        environment_name="x" * 60 + "a", production=False, host_label=slug, domain=DOMAIN
     )
     b = environment_host(
-        environment_name="x" * 60 + "b", production=False, project_slug=slug, domain=DOMAIN
+        environment_name="x" * 60 + "b", production=False, host_label=slug, domain=DOMAIN
     )
     for host in (a, b):
         label = host.removesuffix(".localhost")
@@ -181,6 +186,7 @@ def test_a_deployment_becoming_running_is_routed_before_its_row_says_so(
         team=Team(name="T", slug="t"),
         name="Shop",
         slug="shop",
+        host_label="shop",
         repo_url="/srv/shop",
         default_branch="main",
         runner_image="devpush/runner-python:local",
@@ -207,3 +213,29 @@ def test_a_deployment_becoming_running_is_routed_before_its_row_says_so(
     # URL already follows the newer one when its status changes.
     both = live_deployments(session, upstream, becoming_running=newer.id)
     assert [item.deployment_id for item in both] == [older.id, newer.id]
+
+
+def test_host_labels_clash_when_one_is_the_others_tail() -> None:
+    assert labels_clash("shop", "shop")
+    assert labels_clash("preview-shop", "shop")  # preview-shop.<domain> is shop's preview
+    assert labels_clash("shop", "a1b2c3d4-shop")  # a deployment host of "shop"
+    assert not labels_clash("shop", "shopping")
+    assert not labels_clash("shop", "shop-acme")
+
+
+def test_a_free_host_label_keeps_the_slug_then_adds_the_team_then_a_hash() -> None:
+    assert free_host_label("shop", team_slug="acme", salt="p1", taken=[]) == "shop"
+    assert free_host_label("shop", team_slug="acme", salt="p1", taken=["shop"]) == "shop-acme"
+    hashed = free_host_label("shop", team_slug="acme", salt="p1", taken=["shop", "shop-acme"])
+    assert re.fullmatch(r"shop-[0-9a-f]{6}", hashed)
+    assert hashed != free_host_label(
+        "shop", team_slug="acme", salt="p2", taken=["shop", "shop-acme"]
+    )
+    # Long names fit, and leave room for an environment's prefix.
+    long = free_host_label("x" * 100, team_slug="t" * 100, salt="p1", taken=["x" * MAX_HOST_LABEL])
+    assert len(long) <= MAX_HOST_LABEL and not labels_clash(long, "x" * MAX_HOST_LABEL)
+    # Every host of a label ends in it: the environment and deployment hosts below.
+    host = environment_host(
+        environment_name="y" * 63, production=False, host_label=long, domain=DOMAIN
+    )
+    assert host.endswith(f"-{long}.{DOMAIN}")
