@@ -17,13 +17,13 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlparse
 
 import httpx
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
@@ -332,16 +332,23 @@ Upstream = Callable[[Deployment], "str | None"]
 
 
 def live_deployments(
-    session: Session, upstream: Upstream, *, becoming_running: str | None = None
+    session: Session,
+    upstream: Upstream,
+    *,
+    becoming_running: str | None = None,
+    leaving: Collection[str] = (),
 ) -> list[LiveDeployment]:
     """Running deployments in claim order: by project, environment, then deployment age.
 
-    ``becoming_running`` counts as running already: its runner answers, and its routes
-    are loaded before its row says so.
+    Rows about to change are taken as they will be, so their routes are loaded before the
+    rows say so: ``becoming_running`` counts as running (its runner answers), and the
+    deployments ``leaving`` (about to be superseded) count as gone.
     """
     is_live: ColumnElement[bool] = Deployment.status == DeploymentStatus.RUNNING
     if becoming_running is not None:
         is_live = or_(is_live, Deployment.id == becoming_running)
+    if leaving:
+        is_live = and_(is_live, Deployment.id.not_in(list(leaving)))
     rows = session.execute(
         select(Deployment, Environment, Project)
         .join(Environment, Deployment.environment_id == Environment.id)
@@ -381,15 +388,18 @@ def refresh_routes(
     upstream: Upstream,
     *,
     becoming_running: str | None = None,
+    leaving: Collection[str] = (),
 ) -> list[Route]:
     """Load the routes the database describes now; the routes loaded.
 
     Call after anything that changes which deployments run: a deployment ready, stopped,
     superseded or failed, an environment or a project deleted (its rows gone, its routes go).
-    ``becoming_running``: a ready deployment not yet marked running (see live_deployments).
+    ``becoming_running``, ``leaving``: rows about to change (see live_deployments).
     """
     with sessions() as session:
-        live = live_deployments(session, upstream, becoming_running=becoming_running)
+        live = live_deployments(
+            session, upstream, becoming_running=becoming_running, leaving=leaving
+        )
         routes = routes_for(live, domain=settings.domain)
     load_config(build_config(routes, settings), settings)
     return routes

@@ -179,7 +179,7 @@ def test_admin_url_must_be_http_or_unix(url: str) -> None:
         admin_listen(url)
 
 
-def test_a_deployment_becoming_running_is_routed_before_its_row_says_so(
+def test_rows_about_to_change_are_routed_as_they_will_be(
     session: Session,
 ) -> None:
     project = Project(
@@ -213,6 +213,9 @@ def test_a_deployment_becoming_running_is_routed_before_its_row_says_so(
     # URL already follows the newer one when its status changes.
     both = live_deployments(session, upstream, becoming_running=newer.id)
     assert [item.deployment_id for item in both] == [older.id, newer.id]
+    # In the same config load, the deployment it supersedes loses its own URL.
+    switched = live_deployments(session, upstream, becoming_running=newer.id, leaving=[older.id])
+    assert [item.deployment_id for item in switched] == [newer.id]
 
 
 def test_host_labels_clash_when_one_is_the_others_tail() -> None:

@@ -218,17 +218,20 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
-        # Routed first: once the row says running, its URLs answer. The environment's URL
-        # moves to the new runner here; Caddy swaps configs gracefully (requests in flight
-        # finish on the old runner), so no request fails in the switch.
-        routes.refresh(ctx, becoming_running=job.deployment_id)
+        # One config load moves the URLs before any row changes: the new runner's come,
+        # the environment's URL follows it, the yielding deployments' own URLs go. So a
+        # deployment shown as running answers at once, and Caddy's graceful swap (requests
+        # in flight finish on the old runner) is the only switch: no request fails.
+        with session_scope(ctx.sessions) as session:
+            yielding = _yielding(session, job)
+        routes.refresh(ctx, becoming_running=job.deployment_id, leaving=yielding)
         if _mark_running(ctx, job):
             superseded = _supersede_previous(ctx, job)
-            # The superseded ones' URLs go before their runners stop.
-            routes.refresh(ctx)
-            for container_id in superseded:
+            if [deployment_id for deployment_id, _ in superseded] != yielding:
+                routes.refresh(ctx)  # another deploy of the environment moved meanwhile
+            for _, container_ref in superseded:
                 runner.stop_container(
-                    ctx.docker, container_id, timeout=ctx.settings.runner_stop_timeout_seconds
+                    ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
                 )
         else:  # canceled in the instant it became ready: its routes go again
             _stop(ctx, container)
@@ -328,28 +331,37 @@ def to_supersede(mine: Running, others: Sequence[Running]) -> list[str]:
     return [deployment_id for _, deployment_id in sorted(yielding)]
 
 
-def _supersede_previous(ctx: WorkerContext, job: Job) -> list[str]:
-    """Mark the environment's older running deployments superseded; their runners' ids.
+def _yielding(session: Session, job: Job) -> list[str]:
+    """The ids of the deployments that yield when the job's becomes running, oldest first:
+    the environment's older running ones, or the job's own when a newer one runs."""
+    mine = session.get(Deployment, job.deployment_id)
+    if mine is None:  # deleted meanwhile: _mark_running says so, and the runner stops
+        return []
+    others = session.scalars(
+        select(Deployment).where(
+            Deployment.environment_id == job.environment_id,
+            Deployment.status == DeploymentStatus.RUNNING,
+            Deployment.id != job.deployment_id,
+        )
+    ).all()
+    return to_supersede(
+        Running(mine.id, mine.created_at), [Running(o.id, o.created_at) for o in others]
+    )
+
+
+def _supersede_previous(ctx: WorkerContext, job: Job) -> list[tuple[str, str]]:
+    """Mark the yielding deployments superseded; each one's id and runner (name or id).
 
     The newest one stays running; the caller stops the others once routes moved."""
-    to_stop: list[str] = []
+    superseded: list[tuple[str, str]] = []
     with session_scope(ctx.sessions) as session:
-        mine = _deployment(session, job.deployment_id)
-        others = session.scalars(
-            select(Deployment).where(
-                Deployment.environment_id == job.environment_id,
-                Deployment.status == DeploymentStatus.RUNNING,
-                Deployment.id != job.deployment_id,
-            )
-        ).all()
-        by_id = {d.id: d for d in [mine, *others]}
-        for deployment_id in to_supersede(
-            Running(mine.id, mine.created_at), [Running(o.id, o.created_at) for o in others]
-        ):
+        for deployment_id in _yielding(session, job):
             if transition(session, deployment_id=deployment_id, to=DeploymentStatus.SUPERSEDED):
-                older = by_id[deployment_id]
-                to_stop.append(older.container_id or runner.container_name(older.id))
-    return to_stop
+                older = _deployment(session, deployment_id)
+                superseded.append(
+                    (deployment_id, older.container_id or runner.container_name(older.id))
+                )
+    return superseded
 
 
 def _deployment(session: Session, deployment_id: str) -> Deployment:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 
 from app.models import Deployment
 from app.services import docker as runner
@@ -33,12 +34,14 @@ def upstream_of(ctx: WorkerContext, deployment: Deployment) -> str | None:
     )
 
 
-def refresh(ctx: WorkerContext, *, becoming_running: str | None = None) -> bool:
+def refresh(
+    ctx: WorkerContext, *, becoming_running: str | None = None, leaving: Collection[str] = ()
+) -> bool:
     """Load the routes the database describes; False (logged) when the proxy never took them.
 
     A failure leaves the proxy's previous routes in place; the next refresh (at the latest
-    the periodic reconcile job's, every minute) repairs them. ``becoming_running``: a ready
-    deployment routed before its row says running (see routing.live_deployments).
+    the periodic reconcile job's, every minute) repairs them. ``becoming_running`` and
+    ``leaving``: rows about to change, routed as they will be (see routing.live_deployments).
     """
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -47,6 +50,7 @@ def refresh(ctx: WorkerContext, *, becoming_running: str | None = None) -> bool:
                 ctx.settings,
                 lambda d: upstream_of(ctx, d),
                 becoming_running=becoming_running,
+                leaving=leaving,
             )
         except routing.ProxyError as exc:
             if attempt == ATTEMPTS:
