@@ -138,15 +138,13 @@ ensure_first_user() {
 # The Docker socket proxy for the worker, Caddy, and the log store with its collector
 # (app/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
 # children on SIGTERM.
-run_log_pipeline() {
-  # exec: the PID the caller records is Python's own, so SIGTERM reaches it.
-  exec "$REPO_ROOT/.venv/bin/python" -m app.local.pipeline \
-    --state "$DATA_DIR/local" --log-store "$LOG_STORE"
-}
-
 start_pipeline() {
   rm -f "$DATA_DIR/local/pipeline.env"
-  run_log_pipeline &
+  # setsid, as for every child: Ctrl-C reaches this script only, whose stop_all then
+  # stops each child in order (a child that saw Ctrl-C itself could end first, and
+  # read as a crash).
+  setsid "$REPO_ROOT/.venv/bin/python" -m app.local.pipeline \
+    --state "$DATA_DIR/local" --log-store "$LOG_STORE" &
   PIDS+=("$!")
   local _
   for _ in $(seq 1 300); do
@@ -169,7 +167,7 @@ start_child() {
   local name=$1
   shift
   info "starting $name (log: $DATA_DIR/local/$name.log)"
-  "$@" >>"$DATA_DIR/local/$name.log" 2>&1 &
+  setsid "$@" >>"$DATA_DIR/local/$name.log" 2>&1 &
   PIDS+=("$!")
 }
 
@@ -228,6 +226,7 @@ main() {
 
   trap stop_all EXIT
   trap 'exit 130' INT TERM
+  trap 'exit 129' HUP
   info "starting the Docker socket proxy, Caddy and the log pipeline"
   start_pipeline
   # Routes of deployments still running from an earlier run (the worker keeps them current).

@@ -56,7 +56,8 @@ def test_help_and_unknown_arguments() -> None:
 
 def run_until_ready(
     port: int, data_dir: Path, proxy_port: int
-) -> tuple[subprocess.Popen[str], str]:
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """local.sh started as a terminal would, once ready; its output lines (still growing)."""
     process = subprocess.Popen(
         [
             str(SCRIPT),
@@ -79,7 +80,7 @@ def run_until_ready(
             process.wait(timeout=60)
             pytest.fail("local.sh did not get ready:\n" + "".join(lines))
         time.sleep(0.2)
-    return process, "".join(lines)
+    return process, lines
 
 
 def environ_of(*argv_parts: str) -> dict[str, str]:
@@ -106,7 +107,8 @@ def interrupt(process: subprocess.Popen[str]) -> int:
 
 def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port, web_port = free_port(), free_port()
-    process, output = run_until_ready(port, tmp_path, web_port)
+    process, lines = run_until_ready(port, tmp_path, web_port)
+    output = "".join(lines)
     try:
         assert "Created user admin@localhost" in output
         assert f"devpush is running: http://127.0.0.1:{port}" in output
@@ -143,6 +145,13 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     finally:
         code = interrupt(process)
     assert code == 130
+    # Ctrl-C reaches the script only; it stops every child itself, so none reads as a crash.
+    deadline = time.monotonic() + 10  # the reader thread may still hold the last lines
+    while "==> stopped;" not in "".join(lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped = "".join(lines)
+    assert "stopped unexpectedly" not in stopped, stopped
+    assert "==> stopped;" in stopped
     assert not listening(port)
     assert not listening(web_port)
     assert not listening(proxy_port)
@@ -150,7 +159,7 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
     # Again: nothing is re-created, the first password still stands.
     password = (tmp_path / "admin-password").read_text()
-    process, output = run_until_ready(port, tmp_path, web_port)
+    process, lines = run_until_ready(port, tmp_path, web_port)
     assert interrupt(process) == 130
-    assert "already exists; nothing changed" in output
+    assert "already exists; nothing changed" in "".join(lines)
     assert (tmp_path / "admin-password").read_text() == password
