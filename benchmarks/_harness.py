@@ -26,7 +26,7 @@ from typing import Any
 
 import docker
 
-from app.core.config import Settings
+from app.core.config import LOG_STORES, Settings
 from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
 from app.local.binaries import BinaryNotFoundError
 from app.local.otelcol import engine_containers_dir
@@ -46,7 +46,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--log-store", choices=("victorialogs", "loki"), default="victorialogs")
+    p.add_argument("--log-store", choices=LOG_STORES, default="victorialogs")
     return p
 
 

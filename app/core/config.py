@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Final, Literal, Self
+from typing import Final, Literal, Self, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Placeholder secrets that are fine for development and refused anywhere else.
 _DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
 
+
+#: The log-store backends ``log_store`` may name.
+LogStoreName = Literal["victorialogs", "loki"]
+LOG_STORES: Final[tuple[str, ...]] = get_args(LogStoreName)
 
 #: Where each log store answers when ``log_store_url`` is unset: the embedded
 #: VictoriaLogs of the local run on loopback, and Loki's service name in Compose.
@@ -83,7 +87,7 @@ class Settings(BaseSettings):
 
     # The log store the views, the API and the CLI read: VictoriaLogs is the embedded
     # default (local run, tests); the Compose stack sets Loki. See docs/logging.md.
-    log_store: Literal["victorialogs", "loki"] = "victorialogs"
+    log_store: LogStoreName = "victorialogs"
     # Where it answers; unset: the backend's default in _DEFAULT_STORE_URLS.
     log_store_url: str | None = None
     log_store_timeout_seconds: float = Field(default=10.0, gt=0)

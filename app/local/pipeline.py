@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from app.core.config import get_settings
+from app.core.config import LOG_STORES, get_settings
 from app.local import alloy, caddy, loki, otelcol, socket_proxy, victorialogs
 from app.local.binaries import BinaryNotFoundError
 
 #: What the local run reads back: the file appears, complete, once everything answers.
 PIPELINE_ENV = "pipeline.env"
-BACKENDS = ("victorialogs", "loki")
 
 
 class Stoppable(Protocol):
@@ -119,7 +118,7 @@ class Pipeline:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.local.pipeline", description=__doc__)
     parser.add_argument("--state", type=Path, required=True, help="state and log directory")
-    parser.add_argument("--log-store", choices=BACKENDS, default="victorialogs")
+    parser.add_argument("--log-store", choices=LOG_STORES, default="victorialogs")
     args = parser.parse_args(argv)
 
     # A list, not a threading.Event: Event.set() in a handler deadlocks when a second signal
