@@ -11,7 +11,6 @@ from app.models import (
     DeploymentStatus,
     EnvironmentKind,
     Project,
-    Team,
     User,
 )
 from app.services.deployments import (
@@ -43,24 +42,6 @@ def user(session: Session) -> User:
     session.add(user)
     session.commit()
     return user
-
-
-@pytest.fixture
-def project(session: Session) -> Project:
-    team = Team(name="T", slug="t")
-    project = Project(
-        team=team,
-        name="Hello",
-        slug="hello",
-        host_label="hello",
-        repo_url="/srv/hello",
-        default_branch="main",
-        runner_image="devpush/runner-python:local",
-        start_command="python3 app.py",
-    )
-    session.add(project)
-    session.commit()
-    return project
 
 
 def pending(queue: DeployQueue) -> list[tuple[str, tuple]]:

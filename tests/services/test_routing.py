@@ -9,7 +9,7 @@ from huey import MemoryHuey
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.models import DeploymentStatus, Project, Team
+from app.models import DeploymentStatus, Project
 from app.services.deployments import create_deployment, transition
 from app.services.routing import (
     MAX_HOST_LABEL,
@@ -180,20 +180,8 @@ def test_admin_url_must_be_http_or_unix(url: str) -> None:
 
 
 def test_rows_about_to_change_are_routed_as_they_will_be(
-    session: Session,
+    session: Session, project: Project
 ) -> None:
-    project = Project(
-        team=Team(name="T", slug="t"),
-        name="Shop",
-        slug="shop",
-        host_label="shop",
-        repo_url="/srv/shop",
-        default_branch="main",
-        runner_image="devpush/runner-python:local",
-        start_command="python3 app.py",
-    )
-    session.add(project)
-    session.commit()
     queue = DeployQueue(MemoryHuey(immediate=False))
     older, newer = (
         create_deployment(session, project=project, branch=None, created_by=None, queue=queue)
