@@ -27,10 +27,11 @@ from typing import Any
 import docker
 
 from app.core.config import LOG_STORES, Settings
-from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
+from app.core.labels import runner_labels
 from app.local.binaries import BinaryNotFoundError
 from app.local.otelcol import engine_containers_dir
 from app.local.processes import Child
+from app.services.docker import runner_log_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUSYBOX_IMAGE = "devpush/busybox:local"
@@ -156,14 +157,7 @@ def run_runner(
         list(argv),
         labels=runner_labels(**ids),
         **options,
-        log_config=docker.types.LogConfig(
-            type="json-file",
-            config={
-                "max-size": max_size,
-                "max-file": str(max_file),
-                "labels": RUNNER_LOG_LABELS_OPTION,
-            },
-        ),
+        log_config=runner_log_config(max_size=max_size, max_file=max_file),
     )
     if start:
         container.start()

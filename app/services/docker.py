@@ -145,6 +145,22 @@ def runner_environment(
     }
 
 
+def runner_log_config(*, max_size: str, max_file: int) -> LogConfig:
+    """A runner's log options: json-file with rotation (``max_size`` x ``max_file``).
+
+    The collector tails these files; the rotation bounds disk use; ``labels`` writes the
+    devpush labels into every line for collectors that read the files without asking Docker.
+    """
+    return LogConfig(
+        type=LogConfig.types.JSON,
+        config={
+            "max-size": max_size,
+            "max-file": str(max_file),
+            "labels": RUNNER_LOG_LABELS_OPTION,
+        },
+    )
+
+
 def runner_container_spec(
     *, spec: RunnerSpec, environment: dict[str, str], settings: Settings
 ) -> dict[str, Any]:
@@ -163,16 +179,8 @@ def runner_container_spec(
         "working_dir": working_dir(spec.root_directory),
         "environment": environment,
         "labels": labels,
-        # json-file with rotation: the collector tails these files; the rotation bounds
-        # disk use; ``labels`` writes the devpush labels into every line for collectors
-        # that read the files without asking Docker.
-        "log_config": LogConfig(
-            type=LogConfig.types.JSON,
-            config={
-                "max-size": settings.runner_log_max_size,
-                "max-file": str(settings.runner_log_max_file),
-                "labels": RUNNER_LOG_LABELS_OPTION,
-            },
+        "log_config": runner_log_config(
+            max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
         ),
         # No published port: the proxy and the worker reach the app on this network.
         "network": settings.runner_network,

@@ -34,7 +34,8 @@ import pytest
 from docker.models.containers import Container
 
 from app.core.config import Settings
-from app.core.labels import LOG_LABELS, RUNNER_LOG_LABELS_OPTION
+from app.core.labels import LOG_LABELS
+from app.services.docker import runner_log_config
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.logs.test_faults import ids, labels_for, shown
 
@@ -203,13 +204,8 @@ def test_engine_restart_keeps_lines_flowing_under_the_same_labels(
         BUSYBOX_IMAGE,
         ["sh", "-c", WRITER],
         labels=labels,
-        log_config=docker.types.LogConfig(
-            type="json-file",
-            config={
-                "max-size": settings.runner_log_max_size,
-                "max-file": str(settings.runner_log_max_file),
-                "labels": RUNNER_LOG_LABELS_OPTION,
-            },
+        log_config=runner_log_config(
+            max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
         ),
         restart_policy={"Name": "unless-stopped"},
         stop_signal="SIGTERM",

@@ -31,10 +31,11 @@ from docker.models.containers import Container
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
+from app.core.labels import runner_labels
 from app.logs.errors import LogStoreUnavailable
 from app.logs.paging import LogCursor, PagedEntry
 from app.logs.query import LogQuery
+from app.services.docker import runner_log_config
 from app.services.log_store import log_store, open_http_client
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.fixtures.web import TwoTeams, log_in
@@ -98,13 +99,9 @@ def spawn(docker_client: docker.DockerClient) -> Iterator[Spawn]:
             BUSYBOX_IMAGE,
             list(command),
             labels=labels_for(project_id, deployment_id),
-            log_config=docker.types.LogConfig(
-                type="json-file",
-                config={
-                    "max-size": max_size or settings.runner_log_max_size,
-                    "max-file": str(max_file or settings.runner_log_max_file),
-                    "labels": RUNNER_LOG_LABELS_OPTION,
-                },
+            log_config=runner_log_config(
+                max_size=max_size or settings.runner_log_max_size,
+                max_file=max_file or settings.runner_log_max_file,
             ),
             detach=True,
         )
