@@ -318,3 +318,22 @@ class Deployment(Base):
         return Failure(
             step=self.failure_step, exit_code=self.exit_code, lines=list(self.failure_lines or [])
         )
+
+
+class ProxyRoute(Base):
+    """One host name the proxy serves and the runner behind it: the routing table.
+
+    The worker writes it (``app.services.routing``); the route resolver answers the
+    proxy's DNS lookups from it (``app.resolver``), so a URL moves without reloading
+    the proxy's config.
+    """
+
+    __tablename__ = "proxy_routes"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    # No foreign key: a deleted deployment's routes must stay until the worker's refresh
+    # has removed them and waited out the proxy's cache, before it stops the runner.
+    deployment_id: Mapped[str] = mapped_column(String(32), index=True)
+    # Where the proxy reaches the runner: its IP on the runner network, and its app port.
+    address: Mapped[str] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer)

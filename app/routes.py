@@ -2,7 +2,7 @@
 
 The web app's routes use the session cookie, so each unsafe request passes one CSRF
 check; the API (bearer tokens, no cookies) is served under ``/api/v1`` and documented at
-``/api/docs``.
+``/api/docs``; what only the reverse proxy asks is under ``/internal/proxy``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from app.api import deployments as api_deployments
 from app.api import logs as api_logs
 from app.api import project_settings as api_project_settings
 from app.api import projects as api_projects
+from app.api import proxy as api_proxy
 from app.api import teams as api_teams
 from app.api.docs import mount_api_docs
 from app.deps import verify_csrf
@@ -24,6 +25,8 @@ WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
 #: The JSON API, version 1.
 API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs)
 API_PREFIX = "/api/v1"
+#: What only the reverse proxy asks, outside the API.
+INTERNAL = (api_proxy,)
 
 
 def include_routers(app: FastAPI) -> None:
@@ -33,4 +36,6 @@ def include_routers(app: FastAPI) -> None:
         app.include_router(module.router, dependencies=csrf, include_in_schema=False)
     for module in API:
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in INTERNAL:
+        app.include_router(module.router)
     mount_api_docs(app)

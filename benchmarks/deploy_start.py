@@ -2,9 +2,10 @@
 
 The processes of the local run (scripts/dev/local.sh), on loopback in a temporary
 directory: the app under uvicorn, ``python -m app.workers`` reaching Docker through its
-socket-proxy door, Caddy, a SQLite database and the SQLite deploy queue. Each deploy
-is ``POST /api/v1/projects/<project>/deployments`` with a token, of examples/hello-python
-from a git repository made in that directory; the clock starts just before the request.
+socket-proxy door, Caddy and its route resolver, a SQLite database and the SQLite deploy
+queue. Each deploy is ``POST /api/v1/projects/<project>/deployments`` with a token, of
+examples/hello-python from a git repository made in that directory; the clock starts
+just before the request.
 
 Two figures per deploy:
 
@@ -56,6 +57,7 @@ from app.core.db import create_db_engine, session_factory
 from app.core.migrate import upgrade_to_head
 from app.local import processes
 from app.local.caddy import start_caddy
+from app.local.resolver import start_resolver
 from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
 from app.models import Deployment, DeploymentStatus, Project, Team, TeamMember, TeamRole
 from app.services.deployments import ensure_production_environment
@@ -151,6 +153,7 @@ def child_env(settings: Settings, docker_host: str, threads: int) -> dict[str, s
         "DEVPUSH_RUNNER_CPUS": str(settings.runner_cpus),
         "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": str(settings.runner_stop_timeout_seconds),
         "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
+        "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
         "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
         "DEVPUSH_DOCKER_HOST": docker_host,
         "DEVPUSH_WORKER_THREADS": str(threads),
@@ -204,7 +207,8 @@ def deploy_once(bench: Bench) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
-    """The app, the worker, Caddy and the worker's socket proxy, and a token's API client."""
+    """The app, the worker, Caddy and its resolver, the worker's socket proxy, and a token's
+    API client."""
     client = docker.from_env()
     try:
         client.images.get(RUNNER_IMAGE)
@@ -223,10 +227,15 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         runner_stop_timeout_seconds=1,
         proxy_admin_url=f"http://127.0.0.1:{free_port()}",
         public_port=free_port(),
+        proxy_resolver_addr=f"127.0.0.1:{free_port()}",
     )
     sessions = session_factory(create_db_engine(db_url))
     project_id, slug, token = seed(sessions, make_repo(root))
     with ExitStack() as exits:
+        resolver = start_resolver(
+            database_url=db_url, address=settings.proxy_resolver_addr, state_dir=root
+        )
+        exits.callback(resolver.stop)
         caddy = start_caddy(settings=settings, state_dir=root / "caddy")
         exits.callback(caddy.stop)
         proxy = start_socket_proxy(

@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
     ("app.api", 4, "api"),
     ("app.deps", 4, "deps"),
     ("app.local", 4, "local"),
+    ("app.resolver", 4, "resolver"),
     ("app.routes", 5, "main"),
     ("app.main", 5, "main"),
 )

@@ -44,9 +44,10 @@ class Settings(BaseSettings):
     # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
-    # How the worker and the proxy reach a runner (runners publish no port): its IP on
-    # the runner network (they run on the host: local run, tests; Linux routes to it) or
-    # its name there (they are containers of the Compose stack, on that network too).
+    # How the worker checks that a runner answers (runners publish no port): its IP on
+    # the runner network (a worker on the host: local run, tests; Linux routes to it) or
+    # its name there (a worker container of the Compose stack, on that network too). The
+    # proxy always gets the IP, from the route resolver.
     runner_address: Literal["container_ip", "container_name"] = "container_ip"
     # The deploy worker: build + start must answer on the port within this time.
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
@@ -73,6 +74,15 @@ class Settings(BaseSettings):
     proxy_timeout_seconds: float = Field(default=10.0, gt=0)
     # Caddy saves the loaded config and resumes it after a restart (the Compose stack).
     proxy_persist_config: bool = False
+    # The route resolver (python -m app.resolver): Caddy asks it by DNS (UDP) where each
+    # host's runner is, so routes change without reloading Caddy. It binds this address
+    # unless told otherwise (in Compose it binds all and the proxy asks resolver:5353).
+    proxy_resolver_addr: str = "127.0.0.1:5353"
+    # How long Caddy keeps an answer; after a route change the worker waits this long
+    # (and a margin) before an old runner stops or a row says the new one runs.
+    proxy_route_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    # https only: Caddy asks here whether a host may get a certificate (on-demand TLS).
+    proxy_tls_permission_url: str = "http://127.0.0.1:8000/internal/proxy/tls-permission"
     # The account ACME certificates are requested for (optional; https only).
     acme_email: str | None = None
 

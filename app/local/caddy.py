@@ -1,9 +1,10 @@
 """Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
 
-Caddy starts with the config :func:`app.services.routing.build_config` makes for no
-routes (its admin endpoint and its one server, answering 404); the worker then loads
-the routes through the admin API. Compose runs the official image the same way
-(``Docker/caddy/initial.json``), resuming its saved config after a restart.
+Caddy starts with the config :func:`app.services.routing.build_config` makes: its admin
+endpoint and one server that asks the route resolver (``app.local.resolver``) where
+each host's runner is. That config never changes with the routes. Compose starts the
+official image with a 404-only config (``Docker/caddy/initial.json``) that the worker
+replaces with the same one, and Caddy resumes it after a restart.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def caddy_binary() -> str:
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Caddy:
-    """A running proxy; ``settings`` say where it listens and where its admin API is."""
+    """A running proxy; ``settings`` say where it listens, where its admin API is and
+    which resolver it asks."""
 
     child: processes.Child
     settings: Settings
@@ -39,7 +41,7 @@ class Caddy:
 
 
 def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -> Caddy:
-    """Write the empty config into ``state_dir``, start ``caddy run``, wait for its admin API.
+    """Write the config into ``state_dir``, start ``caddy run``, wait for its admin API.
 
     Caddy's own state (its data and config dirs) stays in ``state_dir`` too.
     """
@@ -49,7 +51,7 @@ def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -
         raise processes.ProcessError("the local proxy's admin API listens on http://host:port")
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / "caddy.json"
-    config_path.write_text(json.dumps(routing.build_config([], settings), indent=2))
+    config_path.write_text(json.dumps(routing.build_config(settings), indent=2))
     child = processes.start_ready(
         "caddy",
         [caddy_binary(), "run", "--config", str(config_path)],

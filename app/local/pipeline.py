@@ -1,9 +1,11 @@
 """The local run's helper processes, started together and stopped together.
 
 ``python -m app.local.pipeline --state DIR --log-store victorialogs|loki`` starts the
-worker's Docker socket proxy, Caddy and a log store with its collector, then writes the
-settings the app and the worker need to ``DIR/pipeline.env`` (KEY=VALUE lines) and waits
-for SIGTERM or SIGINT; it stops its children in reverse order. scripts/dev/local.sh runs it.
+worker's Docker socket proxy, the route resolver, Caddy and a log store with its
+collector, then writes the settings the app and the worker need to ``DIR/pipeline.env``
+(KEY=VALUE lines) and waits for SIGTERM or SIGINT; it stops its children in reverse
+order. scripts/dev/local.sh runs it (after the migrations: the resolver reads the
+database).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.core.config import LOG_STORES, get_settings
-from app.local import alloy, caddy, loki, otelcol, socket_proxy, victorialogs
+from app.local import alloy, caddy, loki, otelcol, resolver, socket_proxy, victorialogs
 from app.local.binaries import BinaryNotFoundError
 
 #: What the local run reads back: the file appears, complete, once everything answers.
@@ -56,8 +58,18 @@ class Pipeline:
 
     def start_proxies(self) -> None:
         worker_door = self.door(socket_proxy.WORKER_DOOR)
-        proxy_settings = get_settings().model_copy(
-            update={"proxy_admin_url": f"http://127.0.0.1:{free_port()}"}
+        settings = get_settings()
+        route_resolver = resolver.start_resolver(
+            database_url=settings.database_url,
+            address=f"127.0.0.1:{free_port()}",
+            state_dir=self.state,
+        )
+        self.children.append(route_resolver)
+        proxy_settings = settings.model_copy(
+            update={
+                "proxy_admin_url": f"http://127.0.0.1:{free_port()}",
+                "proxy_resolver_addr": route_resolver.address,
+            }
         )
         self.children.append(
             caddy.start_caddy(settings=proxy_settings, state_dir=self.state / "caddy")
@@ -65,6 +77,7 @@ class Pipeline:
         self.settings += [
             f"DEVPUSH_DOCKER_HOST={worker_door.url}",
             f"DEVPUSH_PROXY_ADMIN_URL={proxy_settings.proxy_admin_url}",
+            f"DEVPUSH_PROXY_RESOLVER_ADDR={route_resolver.address}",
         ]
 
     def start_victorialogs(self) -> None:

@@ -291,10 +291,14 @@ def ready_url(container: Container, port: int, *, via: str, network: str) -> str
     return None if host is None else f"http://{host}:{port}/"
 
 
-def upstream_address(container: Container, *, via: str, network: str) -> str | None:
-    """``host:port`` where the proxy sends a running runner's requests."""
-    host, port = runner_host(container, via=via, network=network), app_port(container)
-    return None if host is None or port is None else f"{host}:{port}"
+def upstream_address(container: Container, *, network: str) -> tuple[str, int] | None:
+    """The IP and port where the proxy sends a running runner's requests.
+
+    Always the IP on the runner network: the route resolver hands it to the proxy as an
+    A record (``app.resolver``), in the Compose stack and on the host alike.
+    """
+    host, port = runner_host(container, via="container_ip", network=network), app_port(container)
+    return None if host is None or port is None else (host, port)
 
 
 def get_container(client: docker.DockerClient, id_or_name: str) -> Container | None:

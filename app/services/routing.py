@@ -3,17 +3,22 @@
 Every running deployment answers on ``<short-id>-<project>.<domain>``, and every
 environment on the URL of its newest running deployment: ``<project>.<domain>``
 for production, ``<env>-<project>.<domain>`` for the others. ``<project>`` is the
-project's host label, unique across teams (:func:`free_host_label`). The worker builds
-Caddy's whole JSON config from those rows (:func:`build_config`, pure) and posts
-it to Caddy's admin API (:func:`load_config`); Caddy swaps configs gracefully, so
-requests in flight finish on the old one. Everything is derived from the rows,
-so :func:`refresh_routes` after any change (ready, stop, supersede, deletion)
-leaves exactly the routes the database describes.
+project's host label, unique across teams (:func:`free_host_label`).
+
+The worker writes the routes the rows describe into the routing table (``proxy_routes``,
+:func:`refresh_routes`). Caddy's config never changes with them (:func:`build_config`
+is the same for every set of routes): Caddy asks the route resolver (``app.resolver``)
+by DNS where a host's runner is, caches the answer for ``proxy_route_refresh_seconds``,
+and asks again. So a URL moves to a new runner with no config reload, and no request
+is dropped: a reload closes connections that arrive during it. After a change the
+worker waits :func:`settle_seconds`, until every cached answer is gone, before rows
+say so or an old runner stops.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import re
@@ -27,7 +32,14 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
-from app.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
+from app.models import (
+    Deployment,
+    DeploymentStatus,
+    Environment,
+    EnvironmentKind,
+    Project,
+    ProxyRoute,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,13 @@ MAX_LABEL: Final = 63
 MAX_HOST_LABEL: Final = 40
 #: What Caddy answers for a name that no running deployment owns.
 NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
+#: The DNS zone of the runners' names in the resolver's answers: ``10-0-0-7.<zone>`` is
+#: 10.0.0.7. The name carries the IP, so it resolves as long as anything still dials it:
+#: Caddy may use a cached SRV answer for a runner whose routes are already gone.
+RUNNER_ZONE: Final = "runners.devpush."
+#: Added to Caddy's cache time before a route change counts as seen: a lookup answered
+#: just before the change is cached from when its answer arrived.
+SETTLE_MARGIN_SECONDS: Final = 0.25
 
 
 # Small exceptions and frozen records, alike in shape across app/ on purpose: each names
@@ -54,10 +73,12 @@ class ProxyError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One host name and where Caddy sends its requests (``host:port``)."""
+    """One host name and the runner behind it: a row of the routing table."""
 
     host: str
-    upstream: str
+    deployment_id: str
+    address: str
+    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,8 @@ class LiveDeployment:
     host_label: str
     environment_name: str
     production: bool
-    upstream: str
+    address: str
+    port: int
 
 
 # Host names ------------------------------------------------------------------
@@ -171,7 +193,7 @@ def environment_url(environment: Environment, settings: Settings) -> str | None:
     )
 
 
-# The routing table and Caddy's config ------------------------------------------
+# The routing table and Caddy's config ----------------------------------------------
 
 
 def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
@@ -195,7 +217,9 @@ def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
                 host_label=item.host_label,
                 domain=domain,
             ),
-            item.upstream,
+            item.deployment_id,
+            item.address,
+            item.port,
         )
         for item in followed
     ] + [
@@ -203,7 +227,9 @@ def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
             deployment_host(
                 deployment_id=item.deployment_id, host_label=item.host_label, domain=domain
             ),
-            item.upstream,
+            item.deployment_id,
+            item.address,
+            item.port,
         )
         for item in live
     ]
@@ -245,50 +271,91 @@ def server_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_config(routes: Iterable[Route], settings: Settings) -> dict[str, Any]:
-    """Caddy's whole JSON config: the admin endpoint as it is, one route per host, a 404."""
-    handle_routes: list[dict[str, Any]] = [
-        {
-            "match": [{"host": [route.host]}],
-            "handle": [
+def runner_name(address: str) -> str:
+    """The name the resolver gives a runner's IP (an SRV target): ``10-0-0-7.runners.devpush.``."""
+    return f"{address.replace('.', '-')}.{RUNNER_ZONE}"
+
+
+def _not_found() -> dict[str, Any]:
+    return {
+        "handler": "static_response",
+        "status_code": 404,
+        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+        "body": NOT_FOUND_BODY,
+    }
+
+
+def _admin(settings: Settings) -> dict[str, Any]:
+    # A loaded config must repeat the admin endpoint, or Caddy would move it.
+    return {
+        "listen": admin_listen(settings.proxy_admin_url),
+        "origins": [admin_host(settings.proxy_admin_url)],
+        "config": {"persist": settings.proxy_persist_config},
+    }
+
+
+def initial_config(settings: Settings) -> dict[str, Any]:
+    """What Caddy starts with in Compose (``Docker/caddy/initial.json``) until the worker
+    loads :func:`build_config`: the same admin endpoint and listener, and a 404."""
+    server = {**server_config(settings), "routes": [{"handle": [_not_found()]}]}
+    return {"admin": _admin(settings), "apps": {"http": {"servers": {SERVER: server}}}}
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
+
+    A host under the domain is looked up as an SRV record at the resolver, which names
+    the runner and its port; the runner's name is looked up there too (an A record).
+    A host the resolver does not know leaves the proxy with no upstream (503), which
+    becomes the 404 below; a runner that does not answer is a 502.
+    """
+    resolver = {"addresses": [f"udp/{settings.proxy_resolver_addr}"]}
+    refresh_ms = round(settings.proxy_route_refresh_seconds * 1000)
+    proxy = {
+        "handler": "reverse_proxy",
+        "dynamic_upstreams": {
+            "source": "srv",
+            # The trailing dot: the name as it is, never tried with a search domain.
+            "name": "{http.request.host}.",
+            "refresh": f"{refresh_ms}ms",
+            "resolver": resolver,
+        },
+        # The runner's name (the SRV target) is the resolver's too.
+        "transport": {"protocol": "http", "resolver": resolver},
+        # The app sees the name the user asked for, and who asked.
+        "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
+    }
+    server = {
+        **server_config(settings),
+        "routes": [
+            {"match": [{"host": [f"*.{settings.domain}"]}], "handle": [proxy], "terminal": True},
+            {"handle": [_not_found()]},
+        ],
+        "errors": {
+            "routes": [
                 {
-                    "handler": "reverse_proxy",
-                    "upstreams": [{"dial": route.upstream}],
-                    # The app sees the name the user asked for, and who asked.
-                    "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
-                }
-            ],
-            "terminal": True,
-        }
-        for route in routes
-    ]
-    handle_routes.append(
-        {
-            "handle": [
-                {
-                    "handler": "static_response",
-                    "status_code": 404,
-                    "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
-                    "body": NOT_FOUND_BODY,
+                    "match": [{"expression": "{http.error.status_code} == 503"}],
+                    "handle": [_not_found()],
                 }
             ]
-        }
-    )
-    config: dict[str, Any] = {
-        # The loaded config must repeat the admin endpoint, or Caddy would move it.
-        "admin": {
-            "listen": admin_listen(settings.proxy_admin_url),
-            "origins": [admin_host(settings.proxy_admin_url)],
-            "config": {"persist": settings.proxy_persist_config},
-        },
-        "apps": {
-            "http": {"servers": {SERVER: {**server_config(settings), "routes": handle_routes}}}
         },
     }
-    if settings.public_scheme == "https" and settings.acme_email:
+    config: dict[str, Any] = {
+        "admin": _admin(settings),
+        "apps": {"http": {"servers": {SERVER: server}}},
+    }
+    if settings.public_scheme == "https":
+        # The hosts are not in the config, so certificates come on demand: at a host's
+        # first TLS handshake, once the app says a route has it (the permission endpoint).
+        issuers = [
+            {"module": "acme", **({"email": settings.acme_email} if settings.acme_email else {})}
+        ]
         config["apps"]["tls"] = {
             "automation": {
-                "policies": [{"issuers": [{"module": "acme", "email": settings.acme_email}]}]
+                "policies": [{"issuers": issuers, "on_demand": True}],
+                "on_demand": {
+                    "permission": {"module": "http", "endpoint": settings.proxy_tls_permission_url}
+                },
             }
         }
     return config
@@ -321,14 +388,14 @@ def load_config(config: dict[str, Any], settings: Settings) -> None:
         ) from exc
     if response.status_code != 200:
         raise ProxyError(
-            f"the proxy refused the routes ({response.status_code}): {response.text[:500]}"
+            f"the proxy refused the config ({response.status_code}): {response.text[:500]}"
         )
 
 
 # From the database ---------------------------------------------------------------------
 
-#: Where Caddy reaches a running deployment's runner, from its row (None: not reachable).
-Upstream = Callable[[Deployment], "str | None"]
+#: Where Caddy reaches a running deployment's runner (IP, port), from its row (None: no runner).
+Upstream = Callable[[Deployment], "tuple[str, int] | None"]
 
 
 def live_deployments(
@@ -376,10 +443,65 @@ def live_deployments(
                 host_label=project.host_label,
                 environment_name=environment.name,
                 production=environment.kind is EnvironmentKind.PRODUCTION,
-                upstream=address,
+                address=address[0],
+                port=address[1],
             )
         )
     return live
+
+
+def write_routes(session: Session, routes: Iterable[Route]) -> bool:
+    """Make the routing table hold exactly ``routes``; whether anything changed (not committed)."""
+    wanted = {route.host: route for route in routes}
+    changed = False
+    for row in session.scalars(select(ProxyRoute)):
+        route = wanted.pop(row.host, None)
+        if route is None:
+            session.delete(row)
+            changed = True
+        elif (row.deployment_id, row.address, row.port) != (
+            route.deployment_id,
+            route.address,
+            route.port,
+        ):
+            row.deployment_id, row.address, row.port = (
+                route.deployment_id,
+                route.address,
+                route.port,
+            )
+            changed = True
+    for route in wanted.values():
+        session.add(
+            ProxyRoute(
+                host=route.host,
+                deployment_id=route.deployment_id,
+                address=route.address,
+                port=route.port,
+            )
+        )
+        changed = True
+    return changed
+
+
+def route_of(session: Session, host: str) -> ProxyRoute | None:
+    """The routing table's row for a host name (any case, with or without the final dot)."""
+    return session.get(ProxyRoute, host.lower().rstrip("."))
+
+
+def runner_address(name: str) -> str | None:
+    """The IPv4 address a :func:`runner_name` stands for (None: not such a name)."""
+    label, dot, zone = name.lower().rstrip(".").partition(".")
+    if not dot or f"{zone}." != RUNNER_ZONE:
+        return None
+    try:
+        return str(ipaddress.IPv4Address(label.replace("-", ".")))
+    except ValueError:
+        return None
+
+
+def settle_seconds(settings: Settings) -> float:
+    """How long after a route change Caddy may still use a cached answer from before it."""
+    return settings.proxy_route_refresh_seconds + SETTLE_MARGIN_SECONDS
 
 
 def refresh_routes(
@@ -389,8 +511,8 @@ def refresh_routes(
     *,
     becoming_running: str | None = None,
     leaving: Collection[str] = (),
-) -> list[Route]:
-    """Load the routes the database describes now; the routes loaded.
+) -> bool:
+    """Write the routes the database describes now into the routing table; whether it changed.
 
     Call after anything that changes which deployments run: a deployment ready, stopped,
     superseded or failed, an environment or a project deleted (its rows gone, its routes go).
@@ -400,6 +522,11 @@ def refresh_routes(
         live = live_deployments(
             session, upstream, becoming_running=becoming_running, leaving=leaving
         )
-        routes = routes_for(live, domain=settings.domain)
-    load_config(build_config(routes, settings), settings)
-    return routes
+        changed = write_routes(session, routes_for(live, domain=settings.domain))
+        session.commit()
+    return changed
+
+
+def load_proxy_config(settings: Settings) -> None:
+    """Give Caddy its config (:func:`build_config`); Caddy ignores a config it already runs."""
+    load_config(build_config(settings), settings)

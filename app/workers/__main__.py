@@ -6,6 +6,8 @@ import logging
 
 from app.core.config import get_settings
 from app.workers.queue import consumer_polling, default_queue
+from app.workers.tasks import routes
+from app.workers.tasks.context import worker_context
 
 
 def main() -> None:
@@ -14,6 +16,11 @@ def main() -> None:
     )
     # The readiness probe polls every half second: its requests are not news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The routing table at once: a migration may have left it empty, or runners moved.
+    try:
+        routes.refresh(worker_context(), settle=False)
+    except Exception:  # Docker or the database not there yet: the reconcile job retries
+        logging.getLogger(__name__).exception("routes not refreshed at start")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,

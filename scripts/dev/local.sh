@@ -12,8 +12,9 @@
 #     the data directory (default ./data);
 #   - creates a first user, admin@localhost, when the server has none, with a generated
 #     password kept in <data>/admin-password (mode 0600);
-#   - starts the Docker socket proxy (the worker's door), Caddy (the reverse proxy that
-#     serves deployments at http://<name>.localhost:PROXY_PORT/), the log pipeline, the
+#   - starts the Docker socket proxy (the worker's door), the route resolver and Caddy (the
+#     reverse proxy that serves deployments at http://<name>.localhost:PROXY_PORT/, asking
+#     the resolver where each one's runner is), the log pipeline, the
 #     deploy worker and the web app on 127.0.0.1; stops them all on Ctrl-C. The pipeline is
 #     the embedded one by default: VictoriaLogs and the collector that
 #     scripts/dev/logstack.sh builds from source into the cache (once, by
@@ -37,8 +38,8 @@ Usage: $(basename "$0") [--port PORT] [--proxy-port PORT] [--data-dir DIR]
 
 Runs devpush locally (as root on Debian): provisions Docker, the runner images and the
 log stack, migrates the database, creates admin@localhost on first run, then starts the
-socket proxy, Caddy, the log store and its collector, the deploy worker and the web app
-on http://127.0.0.1:PORT. Deployments answer through Caddy at
+socket proxy, the route resolver, Caddy, the log store and its collector, the deploy
+worker and the web app on http://127.0.0.1:PORT. Deployments answer through Caddy at
 http://<project>.localhost:PROXY_PORT/ (browsers resolve *.localhost to this machine).
 Ctrl-C stops everything.
 
@@ -135,7 +136,8 @@ ensure_first_user() {
   fi
 }
 
-# The Docker socket proxy for the worker, Caddy, and the log store with its collector
+# The Docker socket proxy for the worker, the route resolver, Caddy, and the log store
+# with its collector
 # (app/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
 # children on SIGTERM.
 start_pipeline() {
@@ -227,11 +229,11 @@ main() {
   trap stop_all EXIT
   trap 'exit 130' INT TERM
   trap 'exit 129' HUP
-  info "starting the Docker socket proxy, Caddy and the log pipeline"
+  info "starting the Docker socket proxy, the route resolver, Caddy and the log pipeline"
   start_pipeline
   # Routes of deployments still running from an earlier run (the worker keeps them current).
   "$REPO_ROOT/.venv/bin/python" -m app.workers.tasks.routes >>"$DATA_DIR/local/worker.log" 2>&1 ||
-    err "could not load the routes into Caddy yet (see $DATA_DIR/local/worker.log)"
+    err "could not write the routes or give Caddy its config yet (see $DATA_DIR/local/worker.log)"
   start_child worker "$REPO_ROOT/.venv/bin/python" -m app.workers
   start_child app "$REPO_ROOT/.venv/bin/uvicorn" app.main:app --host 127.0.0.1 --port "$PORT"
   wait_for_app

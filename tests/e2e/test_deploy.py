@@ -36,6 +36,7 @@ from app.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
 from app.core.migrate import upgrade_to_head
 from app.local import processes
 from app.local.caddy import Caddy
+from app.local.resolver import Resolver, start_resolver
 from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
 from app.models import (
     Deployment,
@@ -122,9 +123,19 @@ def make_stack(
 ) -> Iterator[Callable[..., Stack]]:
     network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
     stacks: list[Stack] = []
+    resolvers: dict[str, Resolver] = {}
 
     def make(db_url: str, *, build_command: str = "python3 build.py") -> Stack:
         upgrade_to_head(db_url)
+        # Caddy asks one resolver: the newest stack's database has the routes.
+        for old in resolvers.values():
+            old.stop()
+        resolvers.clear()
+        resolvers[db_url] = start_resolver(
+            database_url=db_url,
+            address=caddy.settings.proxy_resolver_addr,
+            state_dir=tmp_path / f"resolver-{len(stacks)}",
+        )
         settings = Settings(
             database_url=db_url,
             queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
@@ -134,9 +145,10 @@ def make_stack(
             runner_memory="256m",
             runner_cpus=0.5,
             secret_key=SecretStr("e2e-secret-key"),
-            # The worker loads the deployments' routes into this test's own Caddy.
+            # The worker writes the routes this test's Caddy asks its resolver for.
             proxy_admin_url=caddy.settings.proxy_admin_url,
             public_port=caddy.settings.public_port,
+            proxy_resolver_addr=caddy.settings.proxy_resolver_addr,
         )
         repo = tmp_path / f"hello-{len(stacks)}"
         shutil.copytree(EXAMPLE, repo)
@@ -177,6 +189,8 @@ def make_stack(
         stack.sessions.kw["bind"].dispose()
     for found in docker_engine.networks.list(names=[network]):
         found.remove()
+    for resolver in resolvers.values():
+        resolver.stop()
 
 
 def memory_queue() -> DeployQueue:
@@ -272,8 +286,9 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
             "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": "1",
             "DEVPUSH_SECRET_KEY": settings.secret_key.get_secret_value(),
             "DEVPUSH_DOCKER_HOST": proxy.url,
-            # Where the worker loads the routes (tests/e2e/test_routing.py runs a Caddy).
+            # The proxy's config the worker loads (tests/e2e/test_routing.py runs a Caddy).
             "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
+            "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
             "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
         }
         child = processes.start(

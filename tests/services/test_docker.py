@@ -233,7 +233,6 @@ def test_ready_url_by_name_on_the_runner_network() -> None:
 
 def test_upstream_is_the_address_and_the_port_the_runner_was_given() -> None:
     runner = _inspected({"net": {"IPAddress": "10.9.0.2"}}, env=["A=1", "PORT=3000"])
-    assert upstream_address(runner, via="container_ip", network="net") == "10.9.0.2:3000"
-    assert upstream_address(runner, via="container_name", network="net") == "devpush-abc:3000"
+    assert upstream_address(runner, network="net") == ("10.9.0.2", 3000)
     portless = _inspected({"net": {"IPAddress": "10.9.0.2"}}, env=["PORT="])
-    assert upstream_address(portless, via="container_ip", network="net") is None
+    assert upstream_address(portless, network="net") is None

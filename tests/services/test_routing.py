@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from huey import MemoryHuey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.models import DeploymentStatus, Project
+from app.models import DeploymentStatus, Project, ProxyRoute
 from app.services.deployments import create_deployment, transition
 from app.services.routing import (
     MAX_HOST_LABEL,
@@ -24,10 +26,15 @@ from app.services.routing import (
     dns_label,
     environment_host,
     free_host_label,
+    initial_config,
     labels_clash,
     live_deployments,
     public_url,
+    route_of,
     routes_for,
+    runner_address,
+    runner_name,
+    write_routes,
 )
 from app.workers.queue import DeployQueue
 
@@ -39,7 +46,7 @@ def live(
     *,
     env: str = "production",
     slug: str = "shop",
-    upstream: str = "10.0.0.2:8000",
+    address: str = "10.0.0.2",
     environment_id: str | None = None,
 ) -> LiveDeployment:
     return LiveDeployment(
@@ -48,7 +55,8 @@ def live(
         host_label=slug,
         environment_name=env,
         production=env == "production",
-        upstream=upstream,
+        address=address,
+        port=8000,
     )
 
 
@@ -84,18 +92,18 @@ def test_long_names_stay_one_dns_label_and_distinct() -> None:
 def test_an_environment_follows_its_newest_running_deployment() -> None:
     routes = routes_for(
         [
-            live("aaaaaaaa01", upstream="10.0.0.2:8000"),
-            live("bbbbbbbb02", upstream="10.0.0.3:8000"),
-            live("cccccccc03", env="feature/x", upstream="10.0.0.4:8000"),
+            live("aaaaaaaa01", address="10.0.0.2"),
+            live("bbbbbbbb02", address="10.0.0.3"),
+            live("cccccccc03", env="feature/x", address="10.0.0.4"),
         ],
         domain=DOMAIN,
     )
     assert routes == [
-        Route("shop.localhost", "10.0.0.3:8000"),
-        Route("feature-x-shop.localhost", "10.0.0.4:8000"),
-        Route("aaaaaaaa-shop.localhost", "10.0.0.2:8000"),
-        Route("bbbbbbbb-shop.localhost", "10.0.0.3:8000"),
-        Route("cccccccc-shop.localhost", "10.0.0.4:8000"),
+        Route("shop.localhost", "bbbbbbbb02", "10.0.0.3", 8000),
+        Route("feature-x-shop.localhost", "cccccccc03", "10.0.0.4", 8000),
+        Route("aaaaaaaa-shop.localhost", "aaaaaaaa01", "10.0.0.2", 8000),
+        Route("bbbbbbbb-shop.localhost", "bbbbbbbb02", "10.0.0.3", 8000),
+        Route("cccccccc-shop.localhost", "cccccccc03", "10.0.0.4", 8000),
     ]
 
 
@@ -108,18 +116,33 @@ def test_a_name_claimed_twice_stays_with_the_first_claim() -> None:
     # two teams may also each have a project "shop".
     routes = routes_for(
         [
-            live("11111111", slug="a-b", upstream="10.0.0.2:1"),
-            live("22222222", slug="b", env="a", upstream="10.0.0.3:1"),
-            live("33333333", slug="shop", upstream="10.0.0.4:1", environment_id="team1"),
-            live("44444444", slug="shop", upstream="10.0.0.5:1", environment_id="team2"),
+            live("11111111", slug="a-b", address="10.0.0.2"),
+            live("22222222", slug="b", env="a", address="10.0.0.3"),
+            live("33333333", slug="shop", address="10.0.0.4", environment_id="team1"),
+            live("44444444", slug="shop", address="10.0.0.5", environment_id="team2"),
         ],
         domain=DOMAIN,
     )
-    hosts = {route.host: route.upstream for route in routes}
-    assert hosts["a-b.localhost"] == "10.0.0.2:1"
-    assert hosts["shop.localhost"] == "10.0.0.4:1"
-    assert hosts["44444444-shop.localhost"] == "10.0.0.5:1"
+    hosts = {route.host: route.address for route in routes}
+    assert hosts["a-b.localhost"] == "10.0.0.2"
+    assert hosts["shop.localhost"] == "10.0.0.4"
+    assert hosts["44444444-shop.localhost"] == "10.0.0.5"
     assert len(hosts) == len(routes)
+
+
+def test_a_runner_name_carries_its_ip() -> None:
+    assert runner_name("10.0.0.7") == "10-0-0-7.runners.devpush."
+    assert runner_address("10-0-0-7.runners.devpush.") == "10.0.0.7"
+    assert runner_address("10-0-0-7.RUNNERS.devpush") == "10.0.0.7"  # any case, any dot
+    for other in (
+        "shop.localhost",
+        "10-0-0-7.elsewhere.",
+        "10-0-0.runners.devpush.",
+        "10-0-0-999.runners.devpush.",
+        "a.10-0-0-7.runners.devpush.",
+        "runners.devpush.",
+    ):
+        assert runner_address(other) is None, other
 
 
 def test_public_urls_leave_out_default_ports() -> None:
@@ -131,9 +154,14 @@ def test_public_urls_leave_out_default_ports() -> None:
     )
 
 
-def test_local_config_is_plain_http_on_one_loopback_port() -> None:
-    settings = Settings(proxy_admin_url="http://127.0.0.1:2999", public_port=8081)
-    config = build_config([Route("shop.localhost", "10.0.0.2:8000")], settings)
+def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver() -> None:
+    settings = Settings(
+        proxy_admin_url="http://127.0.0.1:2999",
+        public_port=8081,
+        proxy_resolver_addr="127.0.0.1:5399",
+        proxy_route_refresh_seconds=0.5,
+    )
+    config = build_config(settings)
     assert config["admin"] == {
         "listen": "127.0.0.1:2999",
         "origins": ["127.0.0.1:2999"],
@@ -143,17 +171,35 @@ def test_local_config_is_plain_http_on_one_loopback_port() -> None:
     assert server["listen"] == ["127.0.0.1:8081"]
     assert server["automatic_https"] == {"disable": True}
     first, fallback = server["routes"]
-    assert first["match"] == [{"host": ["shop.localhost"]}]
-    assert first["handle"][0]["handler"] == "reverse_proxy"
-    assert first["handle"][0]["upstreams"] == [{"dial": "10.0.0.2:8000"}]
+    assert first["match"] == [{"host": ["*.localhost"]}]
+    proxy = first["handle"][0]
+    assert proxy["handler"] == "reverse_proxy"
+    assert "upstreams" not in proxy
+    assert proxy["dynamic_upstreams"] == {
+        "source": "srv",
+        "name": "{http.request.host}.",
+        "refresh": "500ms",
+        "resolver": {"addresses": ["udp/127.0.0.1:5399"]},
+    }
+    assert proxy["transport"]["resolver"] == {"addresses": ["udp/127.0.0.1:5399"]}
     assert first["terminal"] is True
     assert "match" not in fallback
     assert fallback["handle"][0]["status_code"] == 404
     assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
+    # A host the resolver does not know: no upstream (503), shown as the same 404.
+    (unknown,) = server["errors"]["routes"]
+    assert unknown["match"] == [{"expression": "{http.error.status_code} == 503"}]
+    assert unknown["handle"] == fallback["handle"]
     assert "tls" not in config["apps"]
 
 
-def test_compose_config_is_https_by_acme_with_the_admin_on_a_socket() -> None:
+def test_the_config_is_the_same_whatever_runs() -> None:
+    # The point of the resolver: routes never reload Caddy (a reload drops connections).
+    assert build_config(Settings()) == build_config(Settings())
+    assert "10.0.0." not in json.dumps(build_config(Settings()))
+
+
+def test_compose_config_is_https_by_acme_on_demand_with_the_admin_on_a_socket() -> None:
     settings = Settings(
         proxy_admin_url="unix:///run/devpush-proxy/admin.sock",
         public_scheme="https",
@@ -161,16 +207,74 @@ def test_compose_config_is_https_by_acme_with_the_admin_on_a_socket() -> None:
         proxy_bind="",
         proxy_persist_config=True,
         acme_email="ops@example.com",
+        domain="apps.example.com",
+        proxy_tls_permission_url="http://app:8000/internal/proxy/tls-permission",
     )
-    config = build_config([], settings)
+    config = build_config(settings)
     assert config["admin"]["listen"] == "unix//run/devpush-proxy/admin.sock"
     assert config["admin"]["origins"] == ["devpush-proxy"]
     assert config["admin"]["config"] == {"persist": True}
     server = config["apps"]["http"]["servers"][SERVER]
     assert server["listen"] == [":443"]
+    assert server["routes"][0]["match"] == [{"host": ["*.apps.example.com"]}]
     assert "automatic_https" not in server  # Caddy's automatic HTTPS: ACME and :80 redirects
-    issuer = config["apps"]["tls"]["automation"]["policies"][0]["issuers"][0]
-    assert issuer == {"module": "acme", "email": "ops@example.com"}
+    automation = config["apps"]["tls"]["automation"]
+    (policy,) = automation["policies"]
+    assert policy["issuers"] == [{"module": "acme", "email": "ops@example.com"}]
+    # Hosts are not in the config: a certificate at a host's first handshake, if the app
+    # says a route has it.
+    assert policy["on_demand"] is True
+    assert automation["on_demand"] == {
+        "permission": {
+            "module": "http",
+            "endpoint": "http://app:8000/internal/proxy/tls-permission",
+        }
+    }
+
+
+def test_the_initial_config_has_the_same_admin_and_server_and_answers_404() -> None:
+    settings = Settings(proxy_admin_url="http://127.0.0.1:2999", public_port=8081)
+    initial, full = initial_config(settings), build_config(settings)
+    assert initial["admin"] == full["admin"]
+    server = initial["apps"]["http"]["servers"][SERVER]
+    assert server["listen"] == full["apps"]["http"]["servers"][SERVER]["listen"]
+    (route,) = server["routes"]
+    assert route["handle"][0]["status_code"] == 404
+
+
+def _running(session: Session, project: Project) -> str:
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    deployment = create_deployment(
+        session, project=project, branch=None, created_by=None, queue=queue
+    )
+    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
+        transition(session, deployment_id=deployment.id, to=status)
+    session.commit()
+    return deployment.id
+
+
+def test_the_routing_table_holds_exactly_the_routes_and_says_when_it_changed(
+    session: Session, project: Project
+) -> None:
+    a, b = (_running(session, project) for _ in range(2))
+    first = [
+        Route("shop.localhost", a, "10.0.0.2", 8000),
+        Route(f"{a[:8]}-shop.localhost", a, "10.0.0.2", 8000),
+    ]
+    assert write_routes(session, first) is True
+    session.commit()
+    assert write_routes(session, first) is False
+    moved = [Route("shop.localhost", b, "10.0.0.3", 3000)]
+    assert write_routes(session, moved) is True
+    session.commit()
+    rows = session.scalars(select(ProxyRoute)).all()
+    assert [(r.host, r.deployment_id, r.address, r.port) for r in rows] == [
+        ("shop.localhost", b, "10.0.0.3", 3000)
+    ]
+    # What the resolver reads: any case, with or without the final dot.
+    route = route_of(session, "SHOP.localhost.")
+    assert route is not None and route.port == 3000
+    assert route_of(session, "other.localhost") is None
 
 
 @pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:2019", "http://"])
@@ -192,8 +296,8 @@ def test_rows_about_to_change_are_routed_as_they_will_be(
     transition(session, deployment_id=newer.id, to=DeploymentStatus.BUILDING)
     session.commit()
 
-    def upstream(deployment: object) -> str:
-        return "10.0.0.2:8000"
+    def upstream(deployment: object) -> tuple[str, int]:
+        return ("10.0.0.2", 8000)
 
     running = [item.deployment_id for item in live_deployments(session, upstream)]
     assert running == [older.id]
@@ -201,7 +305,7 @@ def test_rows_about_to_change_are_routed_as_they_will_be(
     # URL already follows the newer one when its status changes.
     both = live_deployments(session, upstream, becoming_running=newer.id)
     assert [item.deployment_id for item in both] == [older.id, newer.id]
-    # In the same config load, the deployment it supersedes loses its own URL.
+    # In the same table write, the deployment it supersedes loses its own URL.
     switched = live_deployments(session, upstream, becoming_running=newer.id, leaving=[older.id])
     assert [item.deployment_id for item in switched] == [newer.id]
 

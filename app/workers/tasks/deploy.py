@@ -218,10 +218,11 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
-        # One config load moves the URLs before any row changes: the new runner's come,
-        # the environment's URL follows it, the yielding deployments' own URLs go. So a
-        # deployment shown as running answers at once, and Caddy's graceful swap (requests
-        # in flight finish on the old runner) is the only switch: no request fails.
+        # The routing table moves the URLs before any row changes: the new runner's come,
+        # the environment's URL follows it, the yielding deployments' own URLs go. The
+        # refresh returns once Caddy has no cached answer from before, so a deployment
+        # shown as running answers at once, and the old runner stops only after the last
+        # request routed to it. Caddy's config never changes: no request fails.
         with session_scope(ctx.sessions) as session:
             yielding = _yielding(session, job)
         routes.refresh(ctx, becoming_running=job.deployment_id, leaving=yielding)
@@ -234,8 +235,8 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
                     ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
                 )
         else:  # canceled in the instant it became ready: its routes go again
-            _stop(ctx, container)
             routes.refresh(ctx)
+            _stop(ctx, container)
     elif outcome is Outcome.EXITED:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])

@@ -4,7 +4,7 @@ The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
 exit code and its last lines (the start step's failure record), as hosted
-platforms show a crashed app. It also reloads the proxy's routes each time.
+platforms show a crashed app. It also refreshes the routing table and the proxy's config each time.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
                 failed.append(deployment_id)
     if failed:
         log.info("%d running deployments had exited: marked failed", len(failed))
-    # Every minute: the crashed ones' routes go, and a restarted proxy gets its routes back.
-    routes.refresh(ctx)
+    # Every minute: the crashed ones' routes go, and a restarted proxy gets its config
+    # back. Nothing stops after it, so no need to wait for the proxy's cached answers.
+    routes.refresh(ctx, settle=False)
     return failed

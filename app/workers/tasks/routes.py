@@ -1,4 +1,4 @@
-"""The worker's side of routing: the proxy's routes, refreshed from the database.
+"""The worker's side of routing: the routing table, refreshed from the database.
 
 Only the worker reaches Docker, so only it can tell where a runner answers;
 every change to which deployments run ends with :func:`refresh`.
@@ -7,8 +7,11 @@ every change to which deployments run ends with :func:`refresh`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Collection
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import Deployment
 from app.services import docker as runner
@@ -17,44 +20,73 @@ from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
-#: A proxy that is restarting gets a few quick tries before the worker gives up.
+#: When Caddy holds no cached answer from before this process's last change to the table.
+_settled_at = 0.0
+_last_change_lock = threading.Lock()
+
+#: A proxy that is restarting gets a few quick tries before the worker gives up on its config.
 ATTEMPTS = 3
 RETRY_SECONDS = 0.5
 
 
-def upstream_of(ctx: WorkerContext, deployment: Deployment) -> str | None:
-    """``host:port`` of the deployment's runner as the proxy reaches it (None: no runner)."""
+def upstream_of(ctx: WorkerContext, deployment: Deployment) -> tuple[str, int] | None:
+    """IP and port of the deployment's runner as the proxy reaches it (None: no runner)."""
     container = runner.get_container(
         ctx.docker, deployment.container_id or runner.container_name(deployment.id)
     )
     if container is None or container.status != "running":
         return None
-    return runner.upstream_address(
-        container, via=ctx.settings.runner_address, network=ctx.settings.runner_network
-    )
+    return runner.upstream_address(container, network=ctx.settings.runner_network)
 
 
 def refresh(
-    ctx: WorkerContext, *, becoming_running: str | None = None, leaving: Collection[str] = ()
+    ctx: WorkerContext,
+    *,
+    becoming_running: str | None = None,
+    leaving: Collection[str] = (),
+    settle: bool = True,
 ) -> bool:
-    """Load the routes the database describes; False (logged) when the proxy never took them.
+    """Write the routes the database describes; False (logged) when they or Caddy's config
+    could not be written.
 
-    A failure leaves the proxy's previous routes in place; the next refresh (at the latest
-    the periodic reconcile job's, every minute) repairs them. ``becoming_running`` and
-    ``leaving``: rows about to change, routed as they will be (see routing.live_deployments).
+    Caddy is given its config too (it ignores one it already runs), so a proxy restarted
+    without its saved config gets it back. With ``settle``, this waits until Caddy has no
+    cached answer from before the last change (routing.settle_seconds), this call's or
+    another thread's (a second stop job finds the table already written): an old runner
+    may stop, and a row may say the new one runs. A failure leaves the previous
+    routes in place; the next refresh (at the latest the periodic reconcile job's, every
+    minute) repairs them. ``becoming_running`` and ``leaving``: rows about to change,
+    routed as they will be (see routing.live_deployments).
     """
+    global _settled_at
+    try:
+        changed = routing.refresh_routes(
+            ctx.sessions,
+            ctx.settings,
+            lambda d: upstream_of(ctx, d),
+            becoming_running=becoming_running,
+            leaving=leaving,
+        )
+    except SQLAlchemyError as exc:
+        log.error("routes not updated: %s", exc)
+        return False
+    with _last_change_lock:
+        if changed:
+            _settled_at = time.monotonic() + routing.settle_seconds(ctx.settings)
+        wait = _settled_at - time.monotonic()
+    loaded = _load_proxy_config(ctx)
+    if settle and wait > 0:
+        time.sleep(wait)
+    return loaded
+
+
+def _load_proxy_config(ctx: WorkerContext) -> bool:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            routing.refresh_routes(
-                ctx.sessions,
-                ctx.settings,
-                lambda d: upstream_of(ctx, d),
-                becoming_running=becoming_running,
-                leaving=leaving,
-            )
+            routing.load_proxy_config(ctx.settings)
         except routing.ProxyError as exc:
             if attempt == ATTEMPTS:
-                log.error("routes not updated: %s", exc)
+                log.error("the proxy's config not loaded: %s", exc)
                 return False
             time.sleep(RETRY_SECONDS)
         else:
@@ -63,7 +95,8 @@ def refresh(
 
 
 if __name__ == "__main__":
-    # ``python -m app.workers.tasks.routes``: load the routes once (the local run's start).
+    # ``python -m app.workers.tasks.routes``: the routes and the proxy's config, once (the
+    # local run's start).
     import sys
 
     from app.workers.tasks.context import worker_context

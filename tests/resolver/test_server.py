@@ -1,0 +1,139 @@
+"""The route resolver over real UDP: what Caddy asks, and what it gets back."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dnslib import QTYPE, RCODE, DNSRecord
+from huey import MemoryHuey
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.local.resolver import start_resolver
+from app.models import DeploymentStatus, Project
+from app.resolver.server import Listen, serve
+from app.services.deployments import create_deployment, transition
+from app.services.routing import Route, runner_name, write_routes
+from app.workers.queue import DeployQueue
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def ask(port: int, name: str, qtype: str) -> DNSRecord:
+    raw = DNSRecord.question(name, qtype).send("127.0.0.1", port, timeout=2)
+    return DNSRecord.parse(raw)
+
+
+def running(session: Session, project: Project) -> str:
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    deployment = create_deployment(
+        session, project=project, branch=None, created_by=None, queue=queue
+    )
+    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
+        transition(session, deployment_id=deployment.id, to=status)
+    session.commit()
+    return deployment.id
+
+
+@pytest.fixture
+def port(sessions: sessionmaker[Session]) -> Iterator[int]:
+    port = free_udp_port()
+    server = serve(sessions, Listen("127.0.0.1", port))
+    yield port
+    server.stop()
+
+
+def test_a_host_resolves_to_its_runner_and_port(
+    port: int, session: Session, project: Project
+) -> None:
+    deployment = running(session, project)
+    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    session.commit()
+
+    srv = ask(port, "shop.localhost.", "SRV")
+    assert srv.header.rcode == RCODE.NOERROR
+    (record,) = srv.rr
+    assert (str(record.rdata.target), record.rdata.port) == ("10-0-0-7.runners.devpush.", 3000)
+    assert record.ttl == 0  # Caddy caches for its own refresh time, nothing else may
+    # Host names are case-insensitive.
+    assert ask(port, "SHOP.Localhost.", "SRV").rr[0].rdata.port == 3000
+
+    (address,) = ask(port, runner_name("10.0.0.7"), "A").rr
+    assert str(address.rdata) == "10.0.0.7"
+    # Names that exist, asked for a type they lack: no records, not NXDOMAIN.
+    for name, qtype in ((runner_name("10.0.0.7"), "AAAA"), ("shop.localhost.", "A")):
+        reply = ask(port, name, qtype)
+        assert (reply.header.rcode, reply.rr) == (RCODE.NOERROR, [])
+
+
+def test_unknown_names_do_not_exist(port: int) -> None:
+    for name, qtype in (
+        ("nothing.localhost.", "SRV"),
+        ("0123456789abcdef.runners.devpush.", "A"),
+        ("10-0-0-300.runners.devpush.", "A"),
+        ("devpush.", "SRV"),
+    ):
+        assert ask(port, name, qtype).header.rcode == RCODE.NXDOMAIN
+
+
+def test_a_moved_route_is_answered_at_the_next_question(
+    port: int, session: Session, project: Project
+) -> None:
+    old, new = running(session, project), running(session, project)
+    write_routes(session, [Route("shop.localhost", old, "10.0.0.7", 3000)])
+    session.commit()
+    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.7")
+    write_routes(session, [Route("shop.localhost", new, "10.0.0.8", 3000)])
+    session.commit()
+    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.8")
+    # The old runner still resolves: Caddy may dial it from a cached SRV answer until
+    # the worker stops it (after routing.settle_seconds).
+    assert str(ask(port, runner_name("10.0.0.7"), "A").rr[0].rdata) == "10.0.0.7"
+
+
+def test_an_unreadable_table_repeats_the_last_answers(
+    port: int, session: Session, project: Project
+) -> None:
+    deployment = running(session, project)
+    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    session.commit()
+    assert ask(port, "shop.localhost.", "SRV").rr[0].rdata.port == 3000
+    session.execute(text("ALTER TABLE proxy_routes RENAME TO proxy_routes_away"))
+    session.commit()
+    # The sites keep their URLs through the outage; a name never asked gets SERVFAIL.
+    assert ask(port, "shop.localhost.", "SRV").rr[0].rdata.port == 3000
+    assert str(ask(port, runner_name("10.0.0.7"), "A").rr[0].rdata) == "10.0.0.7"
+    assert ask(port, "other.localhost.", "SRV").header.rcode == RCODE.SERVFAIL
+
+
+def test_the_process_answers_until_stopped(
+    tmp_path: Path, db_url: str, session: Session, project: Project
+) -> None:
+    deployment = running(session, project)
+    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    session.commit()
+    address = f"127.0.0.1:{free_udp_port()}"
+    resolver = start_resolver(database_url=db_url, address=address, state_dir=tmp_path)
+    try:
+        port = int(address.rpartition(":")[2])
+        assert ask(port, "shop.localhost.", "SRV").rr[0].rdata.port == 3000
+        assert QTYPE[ask(port, runner_name("10.0.0.7"), "A").rr[0].rtype] == "A"
+    finally:
+        code = resolver.child.stop()
+    assert code == 0  # SIGTERM ends it cleanly
+    assert "answering route lookups on" in resolver.child.log_path.read_text()
+
+
+def test_listen_needs_host_and_port() -> None:
+    assert Listen.parse("0.0.0.0:5353") == Listen("0.0.0.0", 5353)
+    for bad in ("5353", ":5353", "host:", "host:99999", "host:x"):
+        with pytest.raises(ValueError, match="host:port"):
+            Listen.parse(bad)
