@@ -204,13 +204,15 @@ stack_components() {
   esac
 }
 
-# The Compose services of one component of the chosen stack (docker-proxy: the worker's
-# door, and Alloy's where Alloy runs).
+# The Compose services of one component of the chosen stack (app: the app and the route
+# resolver; docker-proxy: the worker's door, and Alloy's where Alloy runs).
 component_services() {
   local stack
   stack=$(log_stack) || return 1
   case $stack:$1 in
-    *:app | *:worker | *:postgres | *:redis | *:proxy) printf '%s\n' "$1" ;;
+    # The route resolver runs the app's code and reads its tables: it is updated with it.
+    *:app) printf '%s\n' app resolver ;;
+    *:worker | *:postgres | *:redis | *:proxy) printf '%s\n' "$1" ;;
     loki:alloy | loki:loki | victorialogs:victorialogs | victorialogs:otelcol) printf '%s\n' "$1" ;;
     loki:docker-proxy) printf '%s\n' docker-proxy-worker docker-proxy-alloy ;;
     victorialogs:docker-proxy) printf '%s\n' docker-proxy-worker ;;

@@ -68,7 +68,7 @@ restart_components() {
   done
   for component in "${services[@]}"; do
     case $component in
-      app | worker) build+=("$component") ;;
+      app | worker | resolver) build+=("$component") ;;
       *) pull+=("$component") ;;
     esac
   done

@@ -51,3 +51,10 @@ def test_worker_restarts_on_change(dev: dict[str, Any]) -> None:
     assert binds(worker)["/app/app"] == ("./app", False)
     # Still only the worker's door to Docker.
     assert worker["environment"]["DEVPUSH_DOCKER_HOST"] == "tcp://docker-proxy-worker:2375"
+
+
+def test_resolver_restarts_on_change(dev: dict[str, Any]) -> None:
+    resolver = dev["services"]["resolver"]
+    assert resolver["command"][0] == "watchfiles"
+    assert "python -m app.resolver --listen 0.0.0.0:5353" in resolver["command"]
+    assert binds(resolver)["/app/app"] == ("./app", False)

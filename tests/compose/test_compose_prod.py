@@ -45,6 +45,7 @@ def test_services(prod: dict[str, Any]) -> None:
         "loki",
         "alloy",
         "proxy",
+        "resolver",
     }
 
 
@@ -53,6 +54,8 @@ def test_networks(prod: dict[str, Any]) -> None:
     assert nets["default"]["name"] == "devpush_default"
     assert nets["internal"].get("internal") is True
     assert nets["runner"]["name"] == "devpush_runner"
+    assert nets["resolver"]["name"] == "devpush_resolver"
+    assert nets["resolver"].get("internal") is True
     for door in ("docker-worker", "docker-alloy"):
         assert nets[door].get("internal") is True
 

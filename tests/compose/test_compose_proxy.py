@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
 from app.core.config import Settings
-from app.services.routing import build_config
+from app.services.routing import SERVER, build_config, initial_config
 from tests.compose.conftest import REPO, LoadCompose
 from tests.compose.test_compose_prod import PROD, binds, versions
 
@@ -56,7 +57,7 @@ def test_admin_socket_only_for_the_worker(prod: dict[str, Any]) -> None:
     }
     assert sharing == {"proxy", "worker"}
     # No admin port on any network: runners share the runner network with the proxy.
-    assert set(services["proxy"]["networks"]) == {"default", "runner"}
+    assert set(services["proxy"]["networks"]) == {"default", "runner", "resolver"}
     assert "expose" not in services["proxy"]
     worker = compose_settings(services["worker"])
     assert worker.proxy_admin_url == "unix:///run/devpush-proxy/admin.sock"
@@ -64,11 +65,52 @@ def test_admin_socket_only_for_the_worker(prod: dict[str, Any]) -> None:
     assert "/data" in binds(services["worker"])
 
 
-def test_initial_config_is_what_the_worker_loads_for_no_routes(prod: dict[str, Any]) -> None:
+def test_initial_config_has_the_admin_and_listener_of_the_workers_config(
+    prod: dict[str, Any],
+) -> None:
     # Same admin endpoint and server as the worker's config: a load never moves them.
     worker = compose_settings(prod["services"]["worker"])
-    assert json.loads(INITIAL.read_text()) == build_config([], worker)
+    assert json.loads(INITIAL.read_text()) == initial_config(worker)
     assert (worker.public_scheme, worker.proxy_persist_config) == ("https", True)
+
+
+def test_the_proxy_asks_the_resolver_on_its_own_network(prod: dict[str, Any]) -> None:
+    services = prod["services"]
+    resolver = services["resolver"]
+    assert resolver["command"] == ["python", "-m", "app.resolver", "--listen", "0.0.0.0:5353"]
+    assert resolver["image"] == services["app"]["image"]
+    assert resolver["restart"] == "unless-stopped"
+    # The database (internal) and the proxy (resolver) only: runners cannot ask it.
+    assert set(resolver["networks"]) == {"internal", "resolver"}
+    assert {n for n, s in services.items() if "resolver" in s["networks"]} == {
+        "proxy",
+        "resolver",
+    }
+    assert "ports" not in resolver
+    assert resolver["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["proxy"]["depends_on"]["resolver"]["condition"] == "service_started"
+    worker = compose_settings(services["worker"])
+    assert worker.proxy_resolver_addr == "resolver:5353"
+    config = build_config(worker)
+    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
+    assert proxy["dynamic_upstreams"]["resolver"] == {"addresses": ["udp/resolver:5353"]}
+
+
+def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:
+    from app import routes
+    from app.api import proxy
+
+    worker = compose_settings(prod["services"]["worker"])
+    url = urlparse(worker.proxy_tls_permission_url)
+    # The app's service name and container port, on a network the proxy shares with it.
+    assert (url.hostname, url.port) == ("app", 8000)
+    assert "8000" in prod["services"]["app"]["command"]
+    shared = set(prod["services"]["app"]["networks"]) & set(prod["services"]["proxy"]["networks"])
+    assert shared
+    assert proxy in routes.INTERNAL
+    assert url.path in {route.path for route in proxy.router.routes}  # type: ignore[attr-defined]
+    permission = build_config(worker)["apps"]["tls"]["automation"]["on_demand"]["permission"]
+    assert permission == {"module": "http", "endpoint": worker.proxy_tls_permission_url}
 
 
 def test_links_use_https_without_a_port(prod: dict[str, Any]) -> None:

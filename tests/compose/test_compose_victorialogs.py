@@ -44,6 +44,7 @@ def test_services(vl: dict[str, Any]) -> None:
         "victorialogs",
         "otelcol",
         "proxy",
+        "resolver",
     }
 
 

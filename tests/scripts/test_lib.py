@@ -29,6 +29,7 @@ def test_component_services() -> None:
         "docker-proxy-alloy",
     ]
     assert lib("component_services alloy").stdout.split() == ["alloy"]
+    assert lib("component_services app").stdout.split() == ["app", "resolver"]
     assert lib("component_services nope").returncode == 1
     assert "alloy" in lib("stack_components", env={"DEVPUSH_LOG_STACK": "loki"}).stdout.split()
 

@@ -135,7 +135,7 @@ def test_update_all_with_victorialogs(dirs: dict[str, str]) -> None:
     up = up_line(proc.stdout)
     assert up.endswith(
         "up -d --no-deps --wait postgres redis victorialogs docker-proxy-worker otelcol proxy"
-        " app worker"
+        " app resolver worker"
     )
     assert f"-f {dirs['DEVPUSH_APP_DIR']}/{VL_FILE}" in up
     for service in ("alloy", "loki", "docker-proxy-alloy"):
@@ -148,7 +148,7 @@ def test_update_all_default_stack_is_unchanged(dirs: dict[str, str]) -> None:
     up = up_line(proc.stdout)
     assert up.endswith(
         "up -d --no-deps --wait postgres redis loki docker-proxy-worker docker-proxy-alloy"
-        " alloy proxy app worker"
+        " alloy proxy app resolver worker"
     )
     assert VL_FILE not in proc.stdout
 

@@ -47,7 +47,8 @@ def test_all_includes_alloy_and_both_proxy_doors(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "--all", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
     up = next(line for line in proc.stdout.splitlines() if " up -d " in line)
-    for service in ("alloy", "loki", "app", "worker", "docker-proxy-worker", "docker-proxy-alloy"):
+    services = ("alloy", "loki", "app", "resolver", "worker", "proxy", "docker-proxy-worker")
+    for service in (*services, "docker-proxy-alloy"):
         assert f" {service}" in up
     assert "--env-file" in up
     assert "versions.env" in up
@@ -65,9 +66,12 @@ def test_app_update_migrates_before_restarting(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "app", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    build = next(i for i, line in enumerate(lines) if line.endswith(" build app"))
+    # The route resolver runs the app's code: built and restarted with it.
+    build = next(i for i, line in enumerate(lines) if line.endswith(" build app resolver"))
     migrate = next(i for i, line in enumerate(lines) if line.endswith(" run --rm migrate"))
-    up = next(i for i, line in enumerate(lines) if line.endswith("up -d --no-deps --wait app"))
+    up = next(
+        i for i, line in enumerate(lines) if line.endswith("up -d --no-deps --wait app resolver")
+    )
     assert build < migrate < up
 
 
