@@ -12,7 +12,8 @@
 #   - imports the local test images (no registry is reachable), caching their
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
-#     (scripts/dev/logstack.sh).
+#     (scripts/dev/logstack.sh), and the Caddy version Compose pins
+#     (scripts/dev/caddy-pinned.sh), whose `caddy validate` the tests use.
 # What it does not do: pull anything from an image registry; build Loki or
 # Alloy (see README, "Testing": those modules cannot be fetched here).
 set -Eeuo pipefail
@@ -170,6 +171,8 @@ main() {
   # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
   "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
   "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
+  # Compose's pinned Caddy, to validate the proxy config the stack's worker loads.
+  "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   info "test dependencies ready"
