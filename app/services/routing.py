@@ -402,18 +402,18 @@ def live_deployments(
     session: Session,
     upstream: Upstream,
     *,
-    becoming_running: str | None = None,
+    becoming_running: Collection[str] = (),
     leaving: Collection[str] = (),
 ) -> list[LiveDeployment]:
     """Running deployments in claim order: by project, environment, then deployment age.
 
     Rows about to change are taken as they will be, so their routes are loaded before the
-    rows say so: ``becoming_running`` counts as running (its runner answers), and the
+    rows say so: ``becoming_running`` count as running (their runners answer), and the
     deployments ``leaving`` (about to be superseded) count as gone.
     """
     is_live: ColumnElement[bool] = Deployment.status == DeploymentStatus.RUNNING
-    if becoming_running is not None:
-        is_live = or_(is_live, Deployment.id == becoming_running)
+    if becoming_running:
+        is_live = or_(is_live, Deployment.id.in_(list(becoming_running)))
     if leaving:
         is_live = and_(is_live, Deployment.id.not_in(list(leaving)))
     rows = session.execute(
@@ -509,7 +509,7 @@ def refresh_routes(
     settings: Settings,
     upstream: Upstream,
     *,
-    becoming_running: str | None = None,
+    becoming_running: Collection[str] = (),
     leaving: Collection[str] = (),
 ) -> bool:
     """Write the routes the database describes now into the routing table; whether it changed.

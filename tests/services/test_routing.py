@@ -303,10 +303,10 @@ def test_rows_about_to_change_are_routed_as_they_will_be(
     assert running == [older.id]
     # The worker routes a ready runner first, then marks it running: the environment's
     # URL already follows the newer one when its status changes.
-    both = live_deployments(session, upstream, becoming_running=newer.id)
+    both = live_deployments(session, upstream, becoming_running=[newer.id])
     assert [item.deployment_id for item in both] == [older.id, newer.id]
     # In the same table write, the deployment it supersedes loses its own URL.
-    switched = live_deployments(session, upstream, becoming_running=newer.id, leaving=[older.id])
+    switched = live_deployments(session, upstream, becoming_running=[newer.id], leaving=[older.id])
     assert [item.deployment_id for item in switched] == [newer.id]
 
 

@@ -220,23 +220,24 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     if outcome is Outcome.READY:
         # The routing table moves the URLs before any row changes: the new runner's come,
         # the environment's URL follows it, the yielding deployments' own URLs go. The
-        # refresh returns once Caddy has no cached answer from before, so a deployment
+        # switch starts once Caddy has no cached answer from before, so a deployment
         # shown as running answers at once, and the old runner stops only after the last
         # request routed to it. Caddy's config never changes: no request fails.
         with session_scope(ctx.sessions) as session:
             yielding = _yielding(session, job)
-        routes.refresh(ctx, becoming_running=job.deployment_id, leaving=yielding)
-        if _mark_running(ctx, job):
-            superseded = _supersede_previous(ctx, job)
-            if [deployment_id for deployment_id, _ in superseded] != yielding:
-                routes.refresh(ctx)  # another deploy of the environment moved meanwhile
-            for _, container_ref in superseded:
-                runner.stop_container(
-                    ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
-                )
-        else:  # canceled in the instant it became ready: its routes go again
+        with routes.switching(ctx, becoming_running=job.deployment_id, leaving=yielding):
+            running = _mark_running(ctx, job)
+            superseded = _supersede_previous(ctx, job) if running else []
+        if not running:  # canceled in the instant it became ready: its routes go again
             routes.refresh(ctx)
             _stop(ctx, container)
+            return
+        if [deployment_id for deployment_id, _ in superseded] != yielding:
+            routes.refresh(ctx)  # another deploy of the environment moved meanwhile
+        for _, container_ref in superseded:
+            runner.stop_container(
+                ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
+            )
     elif outcome is Outcome.EXITED:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])

@@ -6,10 +6,11 @@ every change to which deployments run ends with :func:`refresh`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +23,12 @@ log = logging.getLogger(__name__)
 
 #: When Caddy holds no cached answer from before this process's last change to the table.
 _settled_at = 0.0
-_last_change_lock = threading.Lock()
+#: Switches under way (see switching): the deployments becoming running, and for each
+#: the ones it supersedes. Every refresh routes them as they will be, so a refresh by
+#: another job (a stop, the reconcile) never undoes a switch before its rows change.
+_pending: dict[str, tuple[str, ...]] = {}
+#: One refresh at a time in this process: each writes the whole table it computed.
+_lock = threading.Lock()
 
 #: A proxy that is restarting gets a few quick tries before the worker gives up on its config.
 ATTEMPTS = 3
@@ -39,38 +45,34 @@ def upstream_of(ctx: WorkerContext, deployment: Deployment) -> tuple[str, int] |
     return runner.upstream_address(container, network=ctx.settings.runner_network)
 
 
-def refresh(
-    ctx: WorkerContext,
-    *,
-    becoming_running: str | None = None,
-    leaving: Collection[str] = (),
-    settle: bool = True,
-) -> bool:
+def refresh(ctx: WorkerContext, *, settle: bool = True) -> bool:
     """Write the routes the database describes; False (logged) when they or Caddy's config
     could not be written.
 
-    Caddy is given its config too (it ignores one it already runs), so a proxy restarted
-    without its saved config gets it back. With ``settle``, this waits until Caddy has no
-    cached answer from before the last change (routing.settle_seconds), this call's or
-    another thread's (a second stop job finds the table already written): an old runner
-    may stop, and a row may say the new one runs. A failure leaves the previous
-    routes in place; the next refresh (at the latest the periodic reconcile job's, every
-    minute) repairs them. ``becoming_running`` and ``leaving``: rows about to change,
-    routed as they will be (see routing.live_deployments).
+    Rows of a switch under way count as they will be (see :func:`switching`). Caddy is
+    given its config too (it ignores one it already runs), so a proxy restarted without
+    its saved config gets it back. With ``settle``, this waits until Caddy has no cached
+    answer from before the last change (routing.settle_seconds), this call's or another
+    job's (a second stop job finds the table already written): then an old runner may
+    stop, and a row may say the new one runs. A failure leaves the previous routes in
+    place; the next refresh (at the latest the periodic reconcile job's, every minute)
+    repairs them.
     """
     global _settled_at
-    try:
-        changed = routing.refresh_routes(
-            ctx.sessions,
-            ctx.settings,
-            lambda d: upstream_of(ctx, d),
-            becoming_running=becoming_running,
-            leaving=leaving,
-        )
-    except SQLAlchemyError as exc:
-        log.error("routes not updated: %s", exc)
-        return False
-    with _last_change_lock:
+    with _lock:
+        becoming = list(_pending)
+        leaving = {deployment for superseded in _pending.values() for deployment in superseded}
+        try:
+            changed = routing.refresh_routes(
+                ctx.sessions,
+                ctx.settings,
+                lambda d: upstream_of(ctx, d),
+                becoming_running=becoming,
+                leaving=leaving,
+            )
+        except SQLAlchemyError as exc:
+            log.error("routes not updated: %s", exc)
+            return False
         if changed:
             _settled_at = time.monotonic() + routing.settle_seconds(ctx.settings)
         wait = _settled_at - time.monotonic()
@@ -78,6 +80,27 @@ def refresh(
     if settle and wait > 0:
         time.sleep(wait)
     return loaded
+
+
+@contextlib.contextmanager
+def switching(
+    ctx: WorkerContext, *, becoming_running: str, leaving: Collection[str]
+) -> Iterator[None]:
+    """Route a ready deployment as running and the ``leaving`` ones as gone, before the
+    rows say so; the body changes the rows.
+
+    On entry the table is written and Caddy's cached answers have expired, so a row
+    saying running is true at once. Until exit every refresh keeps the switch, whatever
+    the rows say meanwhile.
+    """
+    with _lock:
+        _pending[becoming_running] = tuple(leaving)
+    try:
+        refresh(ctx)
+        yield
+    finally:
+        with _lock:
+            _pending.pop(becoming_running, None)
 
 
 def _load_proxy_config(ctx: WorkerContext) -> bool:

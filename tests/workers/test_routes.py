@@ -1,0 +1,74 @@
+"""The worker's routing-table refreshes: a switch under way survives other jobs' refreshes.
+
+Where runners answer is given here (``upstream_of`` replaced), and the proxy's config
+load is left out: tests/e2e/test_routing.py runs the whole path on the real engine and
+Caddy.
+"""
+
+from __future__ import annotations
+
+import pytest
+from huey import MemoryHuey
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.models import Deployment, DeploymentStatus, Project, ProxyRoute
+from app.services.deployments import create_deployment, transition
+from app.workers.queue import DeployQueue
+from app.workers.tasks import routes
+from app.workers.tasks.context import WorkerContext
+
+ADDRESSES: dict[str, str] = {}
+
+
+@pytest.fixture
+def ctx(sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> WorkerContext:
+    def upstream_of(_ctx: WorkerContext, deployment: Deployment) -> tuple[str, int]:
+        return ADDRESSES[deployment.id], 8000
+
+    monkeypatch.setattr(routes, "upstream_of", upstream_of)
+    monkeypatch.setattr(routes, "_load_proxy_config", lambda _ctx: True)
+    settings = Settings(proxy_route_refresh_seconds=0.05)
+    # No Docker: upstream_of, its only use here, is replaced.
+    return WorkerContext(settings=settings, sessions=sessions, docker=None)  # type: ignore[arg-type]
+
+
+def table(sessions: sessionmaker[Session]) -> dict[str, str]:
+    with sessions() as session:
+        return {row.host: row.address for row in session.scalars(select(ProxyRoute))}
+
+
+def deployment(session: Session, project: Project, *statuses: DeploymentStatus) -> str:
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    created = create_deployment(session, project=project, branch=None, created_by=None, queue=queue)
+    for status in statuses:
+        transition(session, deployment_id=created.id, to=status)
+    session.commit()
+    ADDRESSES[created.id] = f"10.0.0.{len(ADDRESSES) + 2}"
+    return created.id
+
+
+def test_a_refresh_during_a_switch_keeps_it_until_the_rows_change(
+    ctx: WorkerContext, sessions: sessionmaker[Session], session: Session, project: Project
+) -> None:
+    old = deployment(session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
+    new = deployment(session, project, DeploymentStatus.BUILDING)
+    host = f"{project.host_label}.localhost"
+    assert routes.refresh(ctx)
+    assert table(sessions)[host] == ADDRESSES[old]  # the rows alone: the old one runs
+
+    with routes.switching(ctx, becoming_running=new, leaving=[old]):
+        switched = table(sessions)
+        assert switched[host] == ADDRESSES[new]
+        assert f"{new[:8]}-{project.host_label}.localhost" in switched
+        assert f"{old[:8]}-{project.host_label}.localhost" not in switched
+        # Another job refreshes (a stop, the reconcile) before the rows change: it must
+        # not move the URL back to the runner about to stop.
+        assert routes.refresh(ctx)
+        assert table(sessions) == switched
+        transition(session, deployment_id=new, to=DeploymentStatus.RUNNING)
+        transition(session, deployment_id=old, to=DeploymentStatus.SUPERSEDED)
+        session.commit()
+    assert routes.refresh(ctx)
+    assert table(sessions) == switched  # the rows now say what the switch did
