@@ -47,7 +47,7 @@ from app.core.migrate import upgrade_to_head
 from app.local.caddy import caddy_binary, start_caddy
 from app.local.resolver import start_resolver
 from app.models import Project, Team
-from app.services import routing
+from app.services import proxy_config, routing
 from app.services.deployments import create_deployment
 from app.services.environments import ensure_production_environment
 from app.workers.queue import DeployQueue
@@ -99,8 +99,8 @@ def reload_switcher(settings: Settings, upstreams: list[int]) -> Callable[[int],
     """Each switch loads a config whose one route dials the next upstream."""
 
     def switch(index: int) -> None:
-        config = routing.initial_config(settings)
-        server = config["apps"]["http"]["servers"][routing.SERVER]
+        config = proxy_config.initial_config(settings)
+        server = config["apps"]["http"]["servers"][proxy_config.SERVER]
         route = {
             "match": [{"host": [HOST]}],
             "handle": [
@@ -112,7 +112,7 @@ def reload_switcher(settings: Settings, upstreams: list[int]) -> Callable[[int],
             "terminal": True,
         }
         server["routes"].insert(0, route)
-        routing.load_config(config, settings)
+        proxy_config.load_config(config, settings)
 
     return switch
 

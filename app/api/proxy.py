@@ -1,6 +1,6 @@
 """What the reverse proxy asks the app: whether a host may get a TLS certificate.
 
-Caddy's on-demand TLS (https only, ``routing.build_config``) asks before it requests a
+Caddy's on-demand TLS (https only, ``proxy_config.build_config``) asks before it requests a
 certificate for a host at its first handshake; only hosts in the routing table may have
 one, so nobody can make Caddy request certificates for names devpush does not serve.
 Not part of the API (no version, no docs): the proxy is its only client.

@@ -1,6 +1,6 @@
 """Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
 
-Caddy starts with the config :func:`app.services.routing.build_config` makes: its admin
+Caddy starts with the config :func:`app.services.proxy_config.build_config` makes: its admin
 endpoint and one server that asks the route resolver (``app.local.resolver``) where
 each host's runner is. That config never changes with the routes. Compose starts the
 official image with a 404-only config (``Docker/caddy/initial.json``) that the worker
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.core.config import Settings
 from app.local import processes
-from app.services import routing
+from app.services import proxy_config
 
 
 def caddy_binary() -> str:
@@ -51,7 +51,7 @@ def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -
         raise processes.ProcessError("the local proxy's admin API listens on http://host:port")
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / "caddy.json"
-    config_path.write_text(json.dumps(routing.build_config(settings), indent=2))
+    config_path.write_text(json.dumps(proxy_config.build_config(settings), indent=2))
     child = processes.start_ready(
         "caddy",
         [caddy_binary(), "run", "--config", str(config_path)],

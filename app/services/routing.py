@@ -1,4 +1,4 @@
-"""Deployment URLs: host names from the database's rows, served by Caddy.
+"""Deployment URLs: host names from the database's rows, and the routing table.
 
 Every running deployment answers on ``<short-id>-<project>.<domain>``, and every
 environment on the URL of its newest running deployment: ``<project>.<domain>``
@@ -6,8 +6,8 @@ for production, ``<env>-<project>.<domain>`` for the others. ``<project>`` is th
 project's host label, unique across teams (:func:`free_host_label`).
 
 The worker writes the routes the rows describe into the routing table (``proxy_routes``,
-:func:`refresh_routes`). Caddy's config never changes with them (:func:`build_config`
-is the same for every set of routes): Caddy asks the route resolver (``app.resolver``)
+:func:`refresh_routes`). Caddy's config never changes with them
+(``app.services.proxy_config``): Caddy asks the route resolver (``app.resolver``)
 by DNS where a host's runner is, caches the answer for ``proxy_route_refresh_seconds``,
 and asks again. So a URL moves to a new runner with no config reload, and no request
 is dropped: a reload closes connections that arrive during it. After a change the
@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
-from urllib.parse import urlparse
+from typing import Final
 
-import httpx
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,10 +40,6 @@ from app.models import (
 
 log = logging.getLogger(__name__)
 
-#: The Caddy server's name in the config; one server holds every route.
-SERVER: Final = "devpush"
-#: The Host the client sends over a unix socket (Caddy checks it against ``origins``).
-UNIX_SOCKET_HOST: Final = "devpush-proxy"
 #: Characters of the deployment id in its host name.
 SHORT_ID_LENGTH: Final = 8
 #: A DNS label's limit (RFC 1035).
@@ -54,8 +47,6 @@ MAX_LABEL: Final = 63
 #: A project's host label: short enough that an environment or deployment prefix never
 #: cuts into it (see _fit).
 MAX_HOST_LABEL: Final = 40
-#: What Caddy answers for a name that no running deployment owns.
-NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
 #: The DNS zone of the runners' names in the resolver's answers: ``10-0-0-7.<zone>`` is
 #: 10.0.0.7. The name carries the IP, so it resolves as long as anything still dials it:
 #: Caddy may use a cached SRV answer for a runner whose routes are already gone.
@@ -67,10 +58,6 @@ SETTLE_MARGIN_SECONDS: Final = 0.25
 
 # Small exceptions and frozen records, alike in shape across app/ on purpose: each names
 # its own case and fields; nothing to share but the decorator.
-class ProxyError(Exception):
-    """The proxy could not be configured; ``str()`` is fit to show an operator."""
-
-
 @dataclass(frozen=True, slots=True)
 class Route:
     """One host name and the runner behind it: a row of the routing table."""
@@ -193,7 +180,7 @@ def environment_url(environment: Environment, settings: Settings) -> str | None:
     )
 
 
-# The routing table and Caddy's config ----------------------------------------------
+# The routing table ----------------------------------------------------------------
 
 
 def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
@@ -242,154 +229,20 @@ def routes_for(live: Iterable[LiveDeployment], *, domain: str) -> list[Route]:
     return list(claimed.values())
 
 
-def admin_listen(admin_url: str) -> str:
-    """Caddy's ``admin.listen`` for the URL the client uses (``unix:///p`` → ``unix//p``)."""
-    parsed = urlparse(admin_url)
-    if parsed.scheme == "unix":
-        return f"unix/{parsed.path}"
-    if parsed.scheme != "http" or not parsed.netloc:
-        raise ProxyError(
-            f"the proxy admin URL must be http://host:port or unix:///path, not {admin_url!r}"
-        )
-    return parsed.netloc
-
-
-def admin_host(admin_url: str) -> str:
-    """The Host header the client sends, which Caddy's ``origins`` must allow."""
-    parsed = urlparse(admin_url)
-    return UNIX_SOCKET_HOST if parsed.scheme == "unix" else parsed.netloc
-
-
-def server_config(settings: Settings) -> dict[str, Any]:
-    """Where the server listens and how it does TLS: plain HTTP or automatic HTTPS (ACME)."""
-    if settings.public_scheme == "https":
-        # Caddy's automatic HTTPS: a certificate per host name by ACME, and :80 redirects.
-        return {"listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"]}
-    return {
-        "listen": [f"{settings.proxy_bind}:{settings.public_port or 80}"],
-        "automatic_https": {"disable": True},
-    }
-
-
 def runner_name(address: str) -> str:
     """The name the resolver gives a runner's IP (an SRV target): ``10-0-0-7.runners.devpush.``."""
     return f"{address.replace('.', '-')}.{RUNNER_ZONE}"
 
 
-def _not_found() -> dict[str, Any]:
-    return {
-        "handler": "static_response",
-        "status_code": 404,
-        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
-        "body": NOT_FOUND_BODY,
-    }
-
-
-def _admin(settings: Settings) -> dict[str, Any]:
-    # A loaded config must repeat the admin endpoint, or Caddy would move it.
-    return {
-        "listen": admin_listen(settings.proxy_admin_url),
-        "origins": [admin_host(settings.proxy_admin_url)],
-        "config": {"persist": settings.proxy_persist_config},
-    }
-
-
-def initial_config(settings: Settings) -> dict[str, Any]:
-    """What Caddy starts with in Compose (``Docker/caddy/initial.json``) until the worker
-    loads :func:`build_config`: the same admin endpoint and listener, and a 404."""
-    server = {**server_config(settings), "routes": [{"handle": [_not_found()]}]}
-    return {"admin": _admin(settings), "apps": {"http": {"servers": {SERVER: server}}}}
-
-
-def build_config(settings: Settings) -> dict[str, Any]:
-    """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
-
-    A host under the domain is looked up as an SRV record at the resolver, which names
-    the runner and its port; the runner's name is looked up there too (an A record).
-    A host the resolver does not know leaves the proxy with no upstream (503), which
-    becomes the 404 below; a runner that does not answer is a 502.
-    """
-    resolver = {"addresses": [f"udp/{settings.proxy_resolver_addr}"]}
-    refresh_ms = round(settings.proxy_route_refresh_seconds * 1000)
-    proxy = {
-        "handler": "reverse_proxy",
-        "dynamic_upstreams": {
-            "source": "srv",
-            # The trailing dot: the name as it is, never tried with a search domain.
-            "name": "{http.request.host}.",
-            "refresh": f"{refresh_ms}ms",
-            "resolver": resolver,
-        },
-        # The runner's name (the SRV target) is the resolver's too.
-        "transport": {"protocol": "http", "resolver": resolver},
-        # The app sees the name the user asked for, and who asked.
-        "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
-    }
-    server = {
-        **server_config(settings),
-        "routes": [
-            {"match": [{"host": [f"*.{settings.domain}"]}], "handle": [proxy], "terminal": True},
-            {"handle": [_not_found()]},
-        ],
-        "errors": {
-            "routes": [
-                {
-                    "match": [{"expression": "{http.error.status_code} == 503"}],
-                    "handle": [_not_found()],
-                }
-            ]
-        },
-    }
-    config: dict[str, Any] = {
-        "admin": _admin(settings),
-        "apps": {"http": {"servers": {SERVER: server}}},
-    }
-    if settings.public_scheme == "https":
-        # The hosts are not in the config, so certificates come on demand: at a host's
-        # first TLS handshake, once the app says a route has it (the permission endpoint).
-        issuers = [
-            {"module": "acme", **({"email": settings.acme_email} if settings.acme_email else {})}
-        ]
-        config["apps"]["tls"] = {
-            "automation": {
-                "policies": [{"issuers": issuers, "on_demand": True}],
-                "on_demand": {
-                    "permission": {"module": "http", "endpoint": settings.proxy_tls_permission_url}
-                },
-            }
-        }
-    return config
-
-
-# The client ------------------------------------------------------------------------
-
-
-def _client(admin_url: str, timeout: float) -> httpx.Client:
-    parsed = urlparse(admin_url)
-    if parsed.scheme == "unix":
-        transport = httpx.HTTPTransport(uds=parsed.path)
-        return httpx.Client(
-            transport=transport, base_url=f"http://{UNIX_SOCKET_HOST}", timeout=timeout
-        )
-    return httpx.Client(base_url=admin_url.rstrip("/"), timeout=timeout)
-
-
-def load_config(config: dict[str, Any], settings: Settings) -> None:
-    """POST ``config`` to Caddy's ``/load``: the new routes are live when this returns."""
-    body = json.dumps(config).encode()
+def runner_address(name: str) -> str | None:
+    """The IPv4 address a :func:`runner_name` stands for (None: not such a name)."""
+    label, dot, zone = name.lower().rstrip(".").partition(".")
+    if not dot or f"{zone}." != RUNNER_ZONE:
+        return None
     try:
-        with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
-            response = client.post(
-                "/load", content=body, headers={"Content-Type": "application/json"}
-            )
-    except httpx.HTTPError as exc:
-        raise ProxyError(
-            f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
-        ) from exc
-    if response.status_code != 200:
-        raise ProxyError(
-            f"the proxy refused the config ({response.status_code}): {response.text[:500]}"
-        )
+        return str(ipaddress.IPv4Address(label.replace("-", ".")))
+    except ValueError:
+        return None
 
 
 # From the database ---------------------------------------------------------------------
@@ -488,17 +341,6 @@ def route_of(session: Session, host: str) -> ProxyRoute | None:
     return session.get(ProxyRoute, host.lower().rstrip("."))
 
 
-def runner_address(name: str) -> str | None:
-    """The IPv4 address a :func:`runner_name` stands for (None: not such a name)."""
-    label, dot, zone = name.lower().rstrip(".").partition(".")
-    if not dot or f"{zone}." != RUNNER_ZONE:
-        return None
-    try:
-        return str(ipaddress.IPv4Address(label.replace("-", ".")))
-    except ValueError:
-        return None
-
-
 def settle_seconds(settings: Settings) -> float:
     """How long after a route change Caddy may still use a cached answer from before it."""
     return settings.proxy_route_refresh_seconds + SETTLE_MARGIN_SECONDS
@@ -525,8 +367,3 @@ def refresh_routes(
         changed = write_routes(session, routes_for(live, domain=settings.domain))
         session.commit()
     return changed
-
-
-def load_proxy_config(settings: Settings) -> None:
-    """Give Caddy its config (:func:`build_config`); Caddy ignores a config it already runs."""
-    load_config(build_config(settings), settings)

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from app.core.config import Settings
-from app.services.routing import SERVER, build_config, initial_config
+from app.services.proxy_config import SERVER, build_config, initial_config
 from tests.compose.conftest import REPO, LoadCompose
 from tests.compose.test_compose_prod import PROD, binds, versions
 

@@ -22,7 +22,7 @@ from app.local import processes
 from app.local.caddy import Caddy
 from app.main import create_app
 from app.models import DeploymentStatus, Project, TeamMember, TeamRole
-from app.services import routing
+from app.services import proxy_config, routing
 from app.services.deployments import cancel_deployment, create_deployment, redeploy
 from app.services.tokens import create_token
 from app.services.users import create_user
@@ -56,15 +56,15 @@ def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> N
     nobody = caddy.settings.model_copy(
         update={"proxy_admin_url": f"http://127.0.0.1:{free_port()}"}
     )
-    with pytest.raises(routing.ProxyError, match="did not answer"):
-        routing.load_config(routing.build_config(nobody), nobody)
-    bad = routing.build_config(caddy.settings)
+    with pytest.raises(proxy_config.ProxyError, match="did not answer"):
+        proxy_config.load_config(proxy_config.build_config(nobody), nobody)
+    bad = proxy_config.build_config(caddy.settings)
     bad["apps"]["http"]["servers"]["devpush"]["listen"] = ["not an address"]
-    with pytest.raises(routing.ProxyError, match="refused the config"):
-        routing.load_config(bad, caddy.settings)
+    with pytest.raises(proxy_config.ProxyError, match="refused the config"):
+        proxy_config.load_config(bad, caddy.settings)
     # The proxy kept its previous config. No resolver answers here: every name gets 404.
     answer = through_proxy(caddy, "nothing.localhost")
-    assert (answer.status_code, answer.text) == (404, routing.NOT_FOUND_BODY)
+    assert (answer.status_code, answer.text) == (404, proxy_config.NOT_FOUND_BODY)
 
 
 class Poller(threading.Thread):
@@ -142,7 +142,7 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     assert (shown["url"], shown["environment_url"]) == (first_url, env_url)
     assert through_proxy(caddy, host_of(first_url)).text == hello
     missing = through_proxy(caddy, "nothing-hello.localhost")
-    assert (missing.status_code, missing.text) == (404, routing.NOT_FOUND_BODY)
+    assert (missing.status_code, missing.text) == (404, proxy_config.NOT_FOUND_BODY)
 
     # Chromium opens the environment URL by name (*.localhost is loopback to it).
     page = browser.new_page()
@@ -194,7 +194,7 @@ def test_environment_url_follows_deploys_without_a_failed_request(
 
     # The superseded deployment's URL is gone (Caddy's 404), and the page shows no address.
     gone = through_proxy(caddy, host_of(first_url))
-    assert (gone.status_code, gone.text) == (404, routing.NOT_FOUND_BODY)
+    assert (gone.status_code, gone.text) == (404, proxy_config.NOT_FOUND_BODY)
     with stack.sessions() as session:
         second_url = routing.deployment_url(stack.load(session, second_id), settings)
         assert routing.deployment_url(stack.load(session, first_id), settings) is None
@@ -209,4 +209,4 @@ def test_environment_url_follows_deploys_without_a_failed_request(
         assert wait_exited(stack.container(stack.load(session, second_id))) == "exited"
     for url in (env_url, second_url):
         answer = through_proxy(caddy, host_of(url))
-        assert (answer.status_code, answer.text) == (404, routing.NOT_FOUND_BODY)
+        assert (answer.status_code, answer.text) == (404, proxy_config.NOT_FOUND_BODY)

@@ -1,11 +1,9 @@
-"""Deployment URLs and Caddy's config, built from rows (no proxy involved)."""
+"""Deployment URLs and the routing table, built from rows (no proxy involved)."""
 
 from __future__ import annotations
 
-import json
 import re
 
-import pytest
 from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,18 +13,12 @@ from app.models import DeploymentStatus, Project, ProxyRoute
 from app.services.deployments import create_deployment, transition
 from app.services.routing import (
     MAX_HOST_LABEL,
-    NOT_FOUND_BODY,
-    SERVER,
     LiveDeployment,
-    ProxyError,
     Route,
-    admin_listen,
-    build_config,
     deployment_host,
     dns_label,
     environment_host,
     free_host_label,
-    initial_config,
     labels_clash,
     live_deployments,
     public_url,
@@ -154,94 +146,6 @@ def test_public_urls_leave_out_default_ports() -> None:
     )
 
 
-def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver() -> None:
-    settings = Settings(
-        proxy_admin_url="http://127.0.0.1:2999",
-        public_port=8081,
-        proxy_resolver_addr="127.0.0.1:5399",
-        proxy_route_refresh_seconds=0.5,
-    )
-    config = build_config(settings)
-    assert config["admin"] == {
-        "listen": "127.0.0.1:2999",
-        "origins": ["127.0.0.1:2999"],
-        "config": {"persist": False},
-    }
-    server = config["apps"]["http"]["servers"][SERVER]
-    assert server["listen"] == ["127.0.0.1:8081"]
-    assert server["automatic_https"] == {"disable": True}
-    first, fallback = server["routes"]
-    assert first["match"] == [{"host": ["*.localhost"]}]
-    proxy = first["handle"][0]
-    assert proxy["handler"] == "reverse_proxy"
-    assert "upstreams" not in proxy
-    assert proxy["dynamic_upstreams"] == {
-        "source": "srv",
-        "name": "{http.request.host}.",
-        "refresh": "500ms",
-        "resolver": {"addresses": ["udp/127.0.0.1:5399"]},
-    }
-    assert proxy["transport"]["resolver"] == {"addresses": ["udp/127.0.0.1:5399"]}
-    assert first["terminal"] is True
-    assert "match" not in fallback
-    assert fallback["handle"][0]["status_code"] == 404
-    assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
-    # A host the resolver does not know: no upstream (503), shown as the same 404.
-    (unknown,) = server["errors"]["routes"]
-    assert unknown["match"] == [{"expression": "{http.error.status_code} == 503"}]
-    assert unknown["handle"] == fallback["handle"]
-    assert "tls" not in config["apps"]
-
-
-def test_the_config_is_the_same_whatever_runs() -> None:
-    # The point of the resolver: routes never reload Caddy (a reload drops connections).
-    assert build_config(Settings()) == build_config(Settings())
-    assert "10.0.0." not in json.dumps(build_config(Settings()))
-
-
-def test_compose_config_is_https_by_acme_on_demand_with_the_admin_on_a_socket() -> None:
-    settings = Settings(
-        proxy_admin_url="unix:///run/devpush-proxy/admin.sock",
-        public_scheme="https",
-        public_port=None,
-        proxy_bind="",
-        proxy_persist_config=True,
-        acme_email="ops@example.com",
-        domain="apps.example.com",
-        proxy_tls_permission_url="http://app:8000/internal/proxy/tls-permission",
-    )
-    config = build_config(settings)
-    assert config["admin"]["listen"] == "unix//run/devpush-proxy/admin.sock"
-    assert config["admin"]["origins"] == ["devpush-proxy"]
-    assert config["admin"]["config"] == {"persist": True}
-    server = config["apps"]["http"]["servers"][SERVER]
-    assert server["listen"] == [":443"]
-    assert server["routes"][0]["match"] == [{"host": ["*.apps.example.com"]}]
-    assert "automatic_https" not in server  # Caddy's automatic HTTPS: ACME and :80 redirects
-    automation = config["apps"]["tls"]["automation"]
-    (policy,) = automation["policies"]
-    assert policy["issuers"] == [{"module": "acme", "email": "ops@example.com"}]
-    # Hosts are not in the config: a certificate at a host's first handshake, if the app
-    # says a route has it.
-    assert policy["on_demand"] is True
-    assert automation["on_demand"] == {
-        "permission": {
-            "module": "http",
-            "endpoint": "http://app:8000/internal/proxy/tls-permission",
-        }
-    }
-
-
-def test_the_initial_config_has_the_same_admin_and_server_and_answers_404() -> None:
-    settings = Settings(proxy_admin_url="http://127.0.0.1:2999", public_port=8081)
-    initial, full = initial_config(settings), build_config(settings)
-    assert initial["admin"] == full["admin"]
-    server = initial["apps"]["http"]["servers"][SERVER]
-    assert server["listen"] == full["apps"]["http"]["servers"][SERVER]["listen"]
-    (route,) = server["routes"]
-    assert route["handle"][0]["status_code"] == 404
-
-
 def _running(session: Session, project: Project) -> str:
     queue = DeployQueue(MemoryHuey(immediate=False))
     deployment = create_deployment(
@@ -275,12 +179,6 @@ def test_the_routing_table_holds_exactly_the_routes_and_says_when_it_changed(
     route = route_of(session, "SHOP.localhost.")
     assert route is not None and route.port == 3000
     assert route_of(session, "other.localhost") is None
-
-
-@pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:2019", "http://"])
-def test_admin_url_must_be_http_or_unix(url: str) -> None:
-    with pytest.raises(ProxyError):
-        admin_listen(url)
 
 
 def test_rows_about_to_change_are_routed_as_they_will_be(

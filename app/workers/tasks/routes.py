@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import Deployment
 from app.services import docker as runner
-from app.services import routing
+from app.services import proxy_config, routing
 from app.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ def switching(
 def _load_proxy_config(ctx: WorkerContext) -> bool:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            routing.load_proxy_config(ctx.settings)
-        except routing.ProxyError as exc:
+            proxy_config.load_proxy_config(ctx.settings)
+        except proxy_config.ProxyError as exc:
             if attempt == ATTEMPTS:
                 log.error("the proxy's config not loaded: %s", exc)
                 return False
