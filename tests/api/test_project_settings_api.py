@@ -173,6 +173,16 @@ def test_another_team_gets_404_and_a_member_403(
         f"/api/v1/projects/{alice.project_slug}/deployments", json={}, headers=headers
     )
     assert deploy.status_code == 201
+    # Members read logs: past the ownership check to the store (down in these tests: 503),
+    # where another team's user gets 404.
+    logs = f"/api/v1/projects/{alice.project_slug}/logs"
+    assert client.get(logs, headers=headers).status_code == 503
+    assert (
+        client.get(
+            f"/api/v1/projects/{alice.project_id}/logs", headers=bearer(bob.token)
+        ).status_code
+        == 404
+    )
     with sessions() as session:
         for project_id in (alice.project_id, bob.project_id):
             project = session.get(Project, project_id)

@@ -14,6 +14,7 @@ from app.cli import app as cli
 from app.cli.config import CONFIG_ENV
 from app.core.crypto import decrypt_mapping, fernet_for
 from app.models import Project, TeamMember, TeamRole, User
+from app.services.deployments import create_deployment
 from app.services.users import authenticate
 from app.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, pending, project_row
@@ -107,6 +108,46 @@ def test_delete_asks_for_the_name(
     with sessions() as session:
         assert session.get(Project, alice.project_id) is None
     assert [args for _, args in pending(queue)[before:]] == [(alice.deployment_id,)]
+
+
+def test_delete_environment_and_another_teams_404(
+    live_url: str,
+    alice_cli: dict[str, str],
+    two_teams: TwoTeams,
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    queue: DeployQueue,
+) -> None:
+    alice = two_teams.alice
+    with sessions() as session:
+        project = session.get(Project, alice.project_id)
+        assert project is not None
+        create_deployment(session, project=project, branch="feature", created_by=None, queue=queue)
+    # Bob, of another team, names Alice's project by id: 404 on every settings command.
+    bob_env = {CONFIG_ENV: str(tmp_path / "bob.json"), "COLUMNS": "200"}
+    _login(live_url, two_teams.bob.email, bob_env)
+    for args in (
+        ["projects", "settings", alice.project_id],
+        ["projects", "settings", alice.project_id, "--port", "1"],
+        ["env", "list", alice.project_id],
+        ["env", "set", alice.project_id, "A=1"],
+        ["projects", "delete-environment", alice.project_id, "feature"],
+        ["projects", "delete", alice.project_id, "--confirm", "Shop"],
+    ):
+        refused = runner.invoke(cli, args, env=bob_env)
+        assert refused.exit_code == 1 and "404" in refused.output, (args, refused.output)
+    assert project_row(sessions, alice.project_id).port == 8000
+
+    production = runner.invoke(
+        cli, ["projects", "delete-environment", "shop", "production"], env=alice_cli
+    )
+    assert production.exit_code == 1 and "409" in production.output
+    done = runner.invoke(cli, ["projects", "delete-environment", "shop", "feature"], env=alice_cli)
+    assert done.exit_code == 0, done.output
+    assert "Deleted environment feature" in done.output
+    with sessions() as session:
+        names = {e.name for e in session.get(Project, alice.project_id).environments}  # type: ignore[union-attr]
+    assert names == {"production"}
 
 
 def test_members_add_list_remove_and_member_refusals(

@@ -313,3 +313,7 @@ def test_a_member_reads_and_deploys_but_gets_403_on_changes(
         follow_redirects=False,
     )
     assert response.status_code == 303
+    # Members read logs: let in to the Logs page, which says the store is down (it is, in
+    # these tests: 503); another team's user would get 404.
+    logs = client.get(f"/projects/{alice.project_slug}/logs")
+    assert logs.status_code == 503 and "log store" in logs.text
