@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 INFO = Path("build/info.txt")
+# One line per request on stdout, where the deployment's runtime log shows it. logging
+# writes each line whole under its lock; print() from the server's threads writes the text
+# and the newline apart, so two requests at once could share a line.
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+log = logging.getLogger("hello")
 
 
 class Hello(BaseHTTPRequestHandler):
@@ -20,14 +27,13 @@ class Hello(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
-        # One line per request on stdout: it shows up in the deployment's runtime log.
-        print(f"{self.address_string()} {format % args}", flush=True)
+        log.info("%s %s", self.address_string(), format % args)
 
 
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Hello)  # noqa: S104 - inside the container
-    print(f"Listening on port {port}", flush=True)
+    log.info("Listening on port %d", port)
     server.serve_forever()
 
 
