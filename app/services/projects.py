@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.crypto import decrypt_mapping, encrypt_mapping
@@ -50,6 +51,10 @@ class AmbiguousProjectError(LookupError):
 
 class ProjectExistsError(ValueError):
     """The team already has a project with this slug."""
+
+
+#: Inserts tried when concurrent creations keep taking the chosen slug or host label.
+INSERT_ATTEMPTS = 3
 
 
 def parse_env_lines(text: str) -> dict[str, str]:
@@ -170,41 +175,55 @@ class ProjectCreate(BaseModel):
 
 
 def create_project(session: Session, *, team: Team, data: ProjectCreate, fernet: Fernet) -> Project:
-    """Create the project and its production environment (part of the same transaction)."""
+    """Create the project and its production environment (part of the same transaction).
+
+    Two creations at once may both pass the checks below; the database's unique
+    constraints let one insert win. The other's insert is rolled back to a savepoint and
+    tried again: it then finds the slug taken (ProjectExistsError, a 409), or picks
+    another host label (the winner took the one it had chosen).
+    """
     from app.services.deployments import ensure_production_environment
 
-    taken = session.scalar(
-        select(Project.id).where(Project.team_id == team.id, Project.slug == data.slug)
-    )
-    if taken is not None:
-        raise ProjectExistsError(f"this team already has a project named {data.slug!r}")
-    project_id = new_id()
-    project = Project(
-        id=project_id,
-        team=team,
-        name=data.name,
-        slug=data.slug,
-        host_label=free_host_label(
-            data.slug,
-            team_slug=team.slug,
-            salt=project_id,
-            taken=session.scalars(select(Project.host_label)),
-        ),
-        repo_url=data.repo_url,
-        default_branch=data.default_branch,
-        runner_image=data.runner_image,
-        root_directory=data.root_directory,
-        build_command=data.build_command,
-        pre_deploy_command=data.pre_deploy_command,
-        start_command=data.start_command,
-        port=data.port,
-        env_vars_encrypted=encrypt_mapping(fernet, data.env_vars) if data.env_vars else "",
-    )
-    session.add(project)
-    session.flush()
-    ensure_production_environment(session, project=project)
-    session.flush()
-    return project
+    for _ in range(INSERT_ATTEMPTS):
+        taken = session.scalar(
+            select(Project.id).where(Project.team_id == team.id, Project.slug == data.slug)
+        )
+        if taken is not None:
+            raise ProjectExistsError(f"this team already has a project named {data.slug!r}")
+        project_id = new_id()
+        project = Project(
+            id=project_id,
+            # By id, not the relationship: a rolled-back attempt must not stay in
+            # team.projects.
+            team_id=team.id,
+            name=data.name,
+            slug=data.slug,
+            host_label=free_host_label(
+                data.slug,
+                team_slug=team.slug,
+                salt=project_id,
+                taken=session.scalars(select(Project.host_label)),
+            ),
+            repo_url=data.repo_url,
+            default_branch=data.default_branch,
+            runner_image=data.runner_image,
+            root_directory=data.root_directory,
+            build_command=data.build_command,
+            pre_deploy_command=data.pre_deploy_command,
+            start_command=data.start_command,
+            port=data.port,
+            env_vars_encrypted=encrypt_mapping(fernet, data.env_vars) if data.env_vars else "",
+        )
+        try:
+            with session.begin_nested():
+                session.add(project)
+                session.flush()
+        except IntegrityError:
+            continue  # another creation won the slug or the label: check again
+        ensure_production_environment(session, project=project)
+        session.flush()
+        return project
+    raise ProjectExistsError(f"could not create {data.slug!r}: try again")
 
 
 def project_env_vars(project: Project, *, fernet: Fernet) -> dict[str, str]:

@@ -1,10 +1,14 @@
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.crypto import fernet_for
-from app.models import EnvironmentKind
+from app.models import EnvironmentKind, Project, Team
+from app.services import projects as projects_service
 from app.services.projects import (
     AmbiguousProjectError,
     ProjectCreate,
@@ -127,3 +131,65 @@ def test_two_teams_projects_of_one_name_get_distinct_host_labels(session: Sessio
     tail = ProjectCreate.model_validate({**VALID, "slug": "preview-shop"})
     third = create_project(session, team=acme, data=tail, fernet=FERNET)
     assert third.host_label == "preview-shop-acme"
+
+
+def _racing(
+    monkeypatch: pytest.MonkeyPatch,
+    sessions: sessionmaker[Session],
+    rival: Callable[[Session], None],
+) -> None:
+    """Make ``rival`` commit in another session once, between create_project's checks and its
+    insert: what a second request creating the same name at that instant does."""
+    real = projects_service.free_host_label
+    pending = [rival]
+
+    def label_then_race(*args: Any, **kwargs: Any) -> str:
+        label = real(*args, **kwargs)
+        if pending:
+            with sessions() as other:
+                pending.pop()(other)
+                other.commit()
+        return label
+
+    monkeypatch.setattr(projects_service, "free_host_label", label_then_race)
+
+
+def test_a_slug_taken_at_the_same_instant_is_a_conflict_not_a_crash(
+    session: Session, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = create_user(session, email="o@example.org", password="a long passphrase")
+    team = create_team(session, name="Acme", owner=owner)
+    session.commit()
+    data = ProjectCreate.model_validate({**VALID, "slug": "shop"})
+
+    def same_team_same_slug(other: Session) -> None:
+        rival_team = other.get(Team, team.id)
+        assert rival_team is not None
+        create_project(other, team=rival_team, data=data, fernet=FERNET)
+
+    _racing(monkeypatch, sessions, same_team_same_slug)
+    with pytest.raises(ProjectExistsError, match="already has a project named 'shop'"):
+        create_project(session, team=team, data=data, fernet=FERNET)
+    session.rollback()
+    assert session.scalars(select(Project.slug)).all() == ["shop"]
+
+
+def test_a_host_label_taken_at_the_same_instant_gets_the_next_one(
+    session: Session, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = create_user(session, email="o@example.org", password="a long passphrase")
+    acme, globex = (create_team(session, name=n, owner=owner) for n in ("Acme", "Globex"))
+    session.commit()
+    data = ProjectCreate.model_validate({**VALID, "slug": "shop"})
+
+    def other_team_same_label(other: Session) -> None:
+        rival_team = other.get(Team, acme.id)
+        assert rival_team is not None
+        create_project(other, team=rival_team, data=data, fernet=FERNET)
+
+    _racing(monkeypatch, sessions, other_team_same_label)
+    mine = create_project(session, team=globex, data=data, fernet=FERNET)
+    session.commit()
+    # Both chose "shop"; the rival's insert won, so this one took the next free label.
+    assert mine.host_label == "shop-globex"
+    assert sorted(session.scalars(select(Project.host_label))) == ["shop", "shop-globex"]
