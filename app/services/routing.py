@@ -22,7 +22,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -305,35 +305,20 @@ def live_deployments(
 
 def write_routes(session: Session, routes: Iterable[Route]) -> bool:
     """Make the routing table hold exactly ``routes``; whether anything changed (not committed)."""
+    current = {row.host: row for row in session.scalars(select(ProxyRoute))}
     wanted = {route.host: route for route in routes}
-    changed = False
-    for row in session.scalars(select(ProxyRoute)):
-        route = wanted.pop(row.host, None)
-        if route is None:
-            session.delete(row)
-            changed = True
-        elif (row.deployment_id, row.address, row.port) != (
-            route.deployment_id,
-            route.address,
-            route.port,
-        ):
-            row.deployment_id, row.address, row.port = (
-                route.deployment_id,
-                route.address,
-                route.port,
-            )
-            changed = True
-    for route in wanted.values():
-        session.add(
-            ProxyRoute(
-                host=route.host,
-                deployment_id=route.deployment_id,
-                address=route.address,
-                port=route.port,
-            )
-        )
-        changed = True
-    return changed
+    for host in current.keys() - wanted.keys():
+        session.delete(current[host])
+    changed = [
+        route
+        for host, route in wanted.items()
+        if host not in current
+        or Route(host, current[host].deployment_id, current[host].address, current[host].port)
+        != route
+    ]
+    for route in changed:
+        session.merge(ProxyRoute(**asdict(route)))
+    return bool(changed) or current.keys() != wanted.keys()
 
 
 def route_of(session: Session, host: str) -> ProxyRoute | None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from huey import MemoryHuey
 from sqlalchemy.orm import Session
 
 from app.models import DeploymentStatus, Project
-from app.services.deployments import create_deployment, transition
 from app.services.routing import Route, write_routes
-from app.workers.queue import DeployQueue
+from tests.fixtures.db import add_deployment
 
 PERMISSION = "/internal/proxy/tls-permission"
 
@@ -17,13 +15,10 @@ PERMISSION = "/internal/proxy/tls-permission"
 def test_only_hosts_with_a_route_may_get_a_certificate(
     client: TestClient, session: Session, project: Project
 ) -> None:
-    queue = DeployQueue(MemoryHuey(immediate=False))
-    deployment = create_deployment(
-        session, project=project, branch=None, created_by=None, queue=queue
+    deployment = add_deployment(
+        session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING
     )
-    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
-        transition(session, deployment_id=deployment.id, to=status)
-    write_routes(session, [Route("shop.example.com", deployment.id, "10.0.0.7", 3000)])
+    write_routes(session, [Route("shop.example.com", deployment, "10.0.0.7", 3000)])
     session.commit()
 
     assert client.get(PERMISSION, params={"domain": "shop.example.com"}).status_code == 200

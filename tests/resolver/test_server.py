@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
-from huey import MemoryHuey
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.local.resolver import start_resolver
 from app.models import DeploymentStatus, Project
 from app.resolver.server import Listen, serve
-from app.services.deployments import create_deployment, transition
 from app.services.routing import Route, runner_name, write_routes
-from app.workers.queue import DeployQueue
+from tests.fixtures.db import add_deployment
 
 
 def free_udp_port() -> int:
@@ -33,14 +31,7 @@ def ask(port: int, name: str, qtype: str) -> DNSRecord:
 
 
 def running(session: Session, project: Project) -> str:
-    queue = DeployQueue(MemoryHuey(immediate=False))
-    deployment = create_deployment(
-        session, project=project, branch=None, created_by=None, queue=queue
-    )
-    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
-        transition(session, deployment_id=deployment.id, to=status)
-    session.commit()
-    return deployment.id
+    return add_deployment(session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
 
 
 @pytest.fixture

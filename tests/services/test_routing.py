@@ -29,6 +29,7 @@ from app.services.routing import (
     write_routes,
 )
 from app.workers.queue import DeployQueue
+from tests.fixtures.db import add_deployment
 
 DOMAIN = "localhost"
 
@@ -147,14 +148,7 @@ def test_public_urls_leave_out_default_ports() -> None:
 
 
 def _running(session: Session, project: Project) -> str:
-    queue = DeployQueue(MemoryHuey(immediate=False))
-    deployment = create_deployment(
-        session, project=project, branch=None, created_by=None, queue=queue
-    )
-    for status in (DeploymentStatus.BUILDING, DeploymentStatus.RUNNING):
-        transition(session, deployment_id=deployment.id, to=status)
-    session.commit()
-    return deployment.id
+    return add_deployment(session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
 
 
 def test_the_routing_table_holds_exactly_the_routes_and_says_when_it_changed(

@@ -8,16 +8,15 @@ Caddy.
 from __future__ import annotations
 
 import pytest
-from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
 from app.models import Deployment, DeploymentStatus, Project, ProxyRoute
-from app.services.deployments import create_deployment, transition
-from app.workers.queue import DeployQueue
+from app.services.deployments import transition
 from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
+from tests.fixtures.db import add_deployment
 
 ADDRESSES: dict[str, str] = {}
 
@@ -40,13 +39,9 @@ def table(sessions: sessionmaker[Session]) -> dict[str, str]:
 
 
 def deployment(session: Session, project: Project, *statuses: DeploymentStatus) -> str:
-    queue = DeployQueue(MemoryHuey(immediate=False))
-    created = create_deployment(session, project=project, branch=None, created_by=None, queue=queue)
-    for status in statuses:
-        transition(session, deployment_id=created.id, to=status)
-    session.commit()
-    ADDRESSES[created.id] = f"10.0.0.{len(ADDRESSES) + 2}"
-    return created.id
+    created = add_deployment(session, project, *statuses)
+    ADDRESSES[created] = f"10.0.0.{len(ADDRESSES) + 2}"
+    return created
 
 
 def test_a_refresh_during_a_switch_keeps_it_until_the_rows_change(
