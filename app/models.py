@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Deterministic constraint names, so Alembic migrations work on SQLite and PostgreSQL alike.
@@ -80,6 +81,30 @@ class DeploymentStatus(enum.StrEnum):
             DeploymentStatus.STOPPED,
             DeploymentStatus.SUPERSEDED,
         )
+
+
+class DeployTrigger(enum.StrEnum):
+    """What started a deployment: shown on its page and in the API."""
+
+    MANUAL = "manual"  # the Deploy or Redeploy button, the API, the CLI
+    WEBHOOK = "webhook"  # a forge's push
+    POLL = "poll"  # the poller saw a new commit
+    ROLLBACK = "rollback"  # an earlier deployment's build, started again
+
+
+class DeliveryResult(enum.StrEnum):
+    """What devpush did with a webhook delivery (or a poll that saw a new commit)."""
+
+    DEPLOYED = "deployed"
+    STOPPED = "stopped"  # a deleted branch: its environment's runners stop
+    IGNORED = "ignored"  # valid, but nothing to do (a tag, a paused environment, a ping)
+    REFUSED = "refused"  # bad signature, wrong repository, bad body: nothing queued
+
+
+class NotificationKind(enum.StrEnum):
+    WEBHOOK = "webhook"  # signed JSON POST
+    SLACK = "slack"  # a Slack-compatible incoming webhook
+    EMAIL = "email"  # SMTP
 
 
 class DeployStep(enum.StrEnum):
@@ -242,6 +267,27 @@ class Project(Base):
     env_vars_encrypted: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
+    # Private repositories (app.services.git_access). The SSH deploy key: an ed25519 pair
+    # devpush makes; the public half is shown to paste into the forge, the private half is
+    # encrypted like the variables. ``ssh_known_hosts`` pins the forge's host key
+    # (known_hosts lines), on first use or as the user gave it.
+    deploy_key_public: Mapped[str | None] = mapped_column(Text)
+    deploy_key_private_encrypted: Mapped[str | None] = mapped_column(Text)
+    ssh_known_hosts: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # An HTTPS access token (GitHub fine-grained, GitLab, Gitea), encrypted; the user name
+    # git sends with it (forges differ: "x-access-token", "oauth2", the account's name).
+    git_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    git_token_username: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+    # The webhook's HMAC secret, encrypted (the HMAC needs it whole); None: no webhook.
+    webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # A push to another branch than the default one deploys its preview environment.
+    preview_deploys: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # The poller (``git ls-remote`` every N seconds; None: off) and what it last saw.
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    polled_at: Mapped[datetime | None] = mapped_column(_TS)
+    polled_heads: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
     team: Mapped[Team] = relationship(back_populates="projects")
     environments: Mapped[list[Environment]] = relationship(
         back_populates="project", cascade="all, delete-orphan"
@@ -269,6 +315,11 @@ class Environment(Base):
     branch: Mapped[str] = mapped_column(String(255))
     env_vars_encrypted: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    # After a rollback, pushes no longer deploy here until a deploy or promote resumes
+    # them (as Vercel does): the rolled-back version stays until someone chooses.
+    auto_deploy_paused: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
 
     project: Mapped[Project] = relationship(back_populates="environments")
     deployments: Mapped[list[Deployment]] = relationship(back_populates="environment")
@@ -285,6 +336,8 @@ class Deployment(Base):
         ForeignKey("environments.id", ondelete="CASCADE"), index=True
     )
     branch: Mapped[str] = mapped_column(String(255))
+    # The exact commit to deploy (a push's, a chosen one); None: the branch's newest.
+    requested_commit: Mapped[str | None] = mapped_column(String(64))
     # Known once the worker has fetched the branch.
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     commit_message: Mapped[str | None] = mapped_column(Text)
@@ -307,6 +360,18 @@ class Deployment(Base):
     # The step's last output lines, cleaned and capped (see ``app.services.failure``).
     failure_lines: Mapped[list[str] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    trigger: Mapped[DeployTrigger] = mapped_column(
+        _enum(DeployTrigger),
+        default=DeployTrigger.MANUAL,
+        server_default=DeployTrigger.MANUAL.value,
+    )
+    # The image committed from the runner once it was ready: what it built, kept so a
+    # rollback starts it again without a rebuild. None: not kept, or collected since.
+    build_image: Mapped[str | None] = mapped_column(String(255))
+    # A rollback's source: the deployment whose build it runs again.
+    rollback_of_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="SET NULL")
+    )
 
     project: Mapped[Project] = relationship(back_populates="deployments")
     environment: Mapped[Environment] = relationship(back_populates="deployments")
@@ -337,3 +402,71 @@ class ProxyRoute(Base):
     # Where the proxy reaches the runner: its IP on the runner network, and its app port.
     address: Mapped[str] = mapped_column(String(64))
     port: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookDelivery(Base):
+    """One call to a project's webhook (or one new commit the poller saw), and its result.
+
+    Refused calls are recorded too, so a user can see why a push did not deploy; only
+    accepted ones set ``dedupe_key`` (the forge's delivery id), whose uniqueness makes a
+    repeated delivery a no-op and which a refused call can never take away from the real one.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("project_id", "dedupe_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    # The forge's delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID, ...), as sent.
+    delivery: Mapped[str | None] = mapped_column(String(200))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow, index=True)
+    forge: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str] = mapped_column(String(50), default="")
+    branch: Mapped[str | None] = mapped_column(String(255))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[DeliveryResult] = mapped_column(_enum(DeliveryResult))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    deployment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="SET NULL")
+    )
+
+
+class NotificationChannel(Base):
+    """Where a project's deploy results are sent: a signed webhook, Slack, or an address."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind))
+    # A URL (webhook, slack) or an e-mail address.
+    target: Mapped[str] = mapped_column(String(2000))
+    # The signed webhook's HMAC secret, encrypted.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    on_failure: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_success: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class NotificationAttempt(Base):
+    """One try at sending one deployment's result to one channel."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: the record of what was sent outlives a deleted deployment.
+    deployment_id: Mapped[str] = mapped_column(String(32), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    # The receiver's HTTP status or SMTP reply code, and what went wrong.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")

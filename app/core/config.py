@@ -86,6 +86,35 @@ class Settings(BaseSettings):
     # The account ACME certificates are requested for (optional; https only).
     acme_email: str | None = None
 
+    # Git (app.services.git, app.services.git_access). Outside development a project's
+    # repository may be a local path only below one of these directories (":"-separated,
+    # like PATH); empty: no local paths. In development any local path is allowed.
+    local_repo_roots: str = ""
+    # The web app's own address as the forges reach it (webhook URLs); unset: the address
+    # of the request that asks (right behind a proxy that sets the Host header).
+    app_url: str | None = None
+    # Webhook calls: a larger body is refused (413); the deliveries kept per project.
+    webhook_max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    webhook_deliveries_kept: int = Field(default=500, gt=0)
+    # The poller (for servers a forge cannot reach): the shortest interval a project may set.
+    poll_min_interval_seconds: int = Field(default=60, gt=0)
+    # Instant rollback: the builds kept per environment (images committed from runners);
+    # older ones are removed.
+    rollback_builds_kept: int = Field(default=5, ge=1)
+
+    # Deploy notifications (app.services.notifications): tries per message and the first
+    # pause between them (doubled each time); e-mail goes through this SMTP server.
+    notification_max_attempts: int = Field(default=5, ge=1)
+    notification_retry_seconds: float = Field(default=5.0, ge=0)
+    notification_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "devpush@localhost"
+    # "starttls" (port 587), "tls" (implicit, port 465) or "none" (a relay on loopback).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
     # Web sign-in: the signed session cookie's lifetime (https-only outside development).
     session_max_age_seconds: int = Field(default=14 * 86400, gt=0)
     # Failed log-ins (web form and API token exchange) allowed in the window, per account
@@ -126,6 +155,11 @@ class Settings(BaseSettings):
     # the log views warn when its queue is full, as lines may then be lost to rotation
     # (app/services/collector.py). None: not known, no warning.
     log_collector_metrics_url: str | None = None
+
+    @property
+    def local_repo_dirs(self) -> list[Path]:
+        """``local_repo_roots`` as absolute, resolved directories."""
+        return [Path(p).resolve() for p in self.local_repo_roots.split(":") if p.strip()]
 
     @property
     def store_url(self) -> str:

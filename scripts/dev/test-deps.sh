@@ -5,10 +5,13 @@
 #   - installs Debian packages: the Docker engine (docker.io), HAProxy (the
 #     Docker socket proxy in tests), Caddy (the reverse proxy of deployment URLs;
 #     its Debian service is left alone: devpush runs caddy itself), busybox-static and debootstrap (runner
-#     images), PostgreSQL, Chromium, shellcheck, git;
+#     images), PostgreSQL, Chromium, shellcheck, git, OpenSSH's server (the tests' git host for
+#     deploy keys; they run their own sshd, the Debian service is disabled);
 #   - starts dockerd when it is not answering, and waits for it;
 #   - starts PostgreSQL and creates the `devpush_test` role and database;
 #   - installs uv (the Python project manager) from PyPI when missing;
+#   - installs the forges' own webhook code and examples (tests/forges/package.json, from
+#     the npm registry) into the cache, for the webhook tests;
 #   - imports the local test images (no registry is reachable), caching their
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
@@ -24,7 +27,7 @@ source "$REPO_ROOT/scripts/lib.sh"
 # shellcheck source=scripts/dev/images.sh
 source "$REPO_ROOT/scripts/dev/images.sh"
 
-APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates)
+APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates openssh-server)
 PG_ROLE=devpush_test
 # Another apt (unattended-upgrades, cloud-init) often holds these on a fresh machine: wait for
 # it, up to DEVPUSH_DPKG_LOCK_TIMEOUT seconds, rather than fail at once.
@@ -111,6 +114,33 @@ disable_caddy_service() {
   fi
 }
 
+# The tests start their own sshd on loopback (a git host for deploy keys), not the system's.
+disable_ssh_service() {
+  if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet ssh.service 2>/dev/null; then
+    info "disabling Debian's ssh service (the tests run their own sshd)"
+    systemctl disable --now ssh.service
+  fi
+}
+
+# GitHub's published webhook examples and signing code (tests/forges/), installed once per
+# lock file into the cache: the webhook tests sign and post them with GitHub's own code.
+install_forge_fixtures() {
+  local cache=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+  local src="$REPO_ROOT/tests/forges" dest="$cache/forges"
+  if ! command_exists node; then
+    info "installing Node.js (Debian)"
+    wait_for_dpkg_lock
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  if [[ -d $dest/node_modules ]] && cmp -s "$src/package-lock.json" "$dest/package-lock.json"; then
+    return
+  fi
+  info "installing the forges' webhook fixtures from npm into $dest"
+  mkdir -p "$dest"
+  cp "$src/package.json" "$src/package-lock.json" "$dest/"
+  (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}
+
 start_dockerd() {
   if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     info "Docker engine answering"
@@ -164,9 +194,11 @@ main() {
   check_platform
   install_packages
   disable_caddy_service
+  disable_ssh_service
   start_dockerd
   start_postgres
   install_uv
+  install_forge_fixtures
   build_test_images
   # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
   "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
