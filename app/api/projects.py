@@ -112,10 +112,16 @@ def deploy(
     settings: SettingsDep,
     body: DeployRequest,
 ) -> DeploymentPublic:
-    """Queue a deployment of a branch (default: the project's default branch)."""
+    """Queue a deployment of a branch (default: the project's default branch), at its
+    newest commit or at ``commit``."""
     try:
         deployment = deploy_service.create_deployment(
-            session, project=project, branch=body.branch, created_by=user, queue=queue
+            session,
+            project=project,
+            branch=body.branch,
+            commit=body.commit,
+            created_by=user,
+            queue=queue,
         )
     except InvalidBranchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

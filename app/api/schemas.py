@@ -12,13 +12,19 @@ from app.services import routing
 from app.services.projects import ProjectCreate
 
 
-class TokenRequest(BaseModel):
+class ApiBody(BaseModel):
+    """A request body: a field the API does not know is refused (422), never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRequest(ApiBody):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1000)
     name: str = Field(default="devpush CLI", min_length=1, max_length=100)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(ApiBody):
     current_password: str = Field(max_length=1000)
     new_password: str = Field(min_length=8, max_length=1000)
 
@@ -56,17 +62,17 @@ class MemberPublic(BaseModel):
     role: TeamRole
 
 
-class MemberIn(BaseModel):
+class MemberIn(ApiBody):
     #: An existing user's e-mail (an admin adds new users: POST /api/v1/users).
     email: str = Field(max_length=320)
     role: TeamRole = TeamRole.MEMBER
 
 
-class RoleIn(BaseModel):
+class RoleIn(ApiBody):
     role: TeamRole
 
 
-class UserCreateIn(BaseModel):
+class UserCreateIn(ApiBody):
     email: str = Field(max_length=320)
     password: str = Field(min_length=8, max_length=1000)
     name: str = Field(default="", max_length=200)
@@ -122,7 +128,7 @@ class ProjectDetail(ProjectPublic):
     env_var_names: list[str]
 
 
-class VariablesIn(BaseModel):
+class VariablesIn(ApiBody):
     """Variables to add or replace; the scope's other variables stay."""
 
     #: Names and values.
@@ -137,6 +143,8 @@ class VariablesPublic(BaseModel):
 
 
 class ProjectCreateIn(ProjectCreate):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
     #: The team's slug or id; may be left out when the user belongs to one team only.
     team: str | None = None
 
@@ -191,6 +199,12 @@ class DeploymentPublic(BaseModel):
         )
 
 
-class DeployRequest(BaseModel):
+#: A full commit id: SHA-1 (40 hex digits) or SHA-256 (64).
+COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
+
+
+class DeployRequest(ApiBody):
     #: Defaults to the project's default branch.
     branch: str | None = Field(default=None, max_length=255)
+    #: That exact commit of the branch; left out: the branch's newest.
+    commit: str | None = Field(default=None, pattern=COMMIT_PATTERN)

@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
-from app.models import Deployment, DeploymentStatus, Project, User, utcnow
+from app.models import Deployment, DeploymentStatus, DeployTrigger, Project, User, utcnow
 from app.services.environments import ensure_production_environment, environment_for_branch
 from app.services.git import validate_branch
 from app.services.jobs import DeployJobs
@@ -92,14 +92,25 @@ def create_deployment(
     branch: str | None,
     created_by: User | None,
     queue: DeployJobs,
+    commit: str | None = None,
+    trigger: DeployTrigger = DeployTrigger.MANUAL,
 ) -> Deployment:
-    """A queued deployment of ``branch`` (default: the project's), committed, then enqueued."""
+    """A queued deployment of ``branch`` (default: the project's), committed, then enqueued.
+
+    ``commit``: that exact commit (a push's, a chosen one) instead of the branch's newest.
+    A manual deploy resumes the environment's auto-deploys (paused by a rollback): the
+    user chose what runs next.
+    """
     branch = validate_branch(branch or project.default_branch)
     environment = environment_for_branch(session, project=project, branch=branch)
+    if trigger is DeployTrigger.MANUAL:
+        environment.auto_deploy_paused = False
     deployment = Deployment(
         project=project,
         environment=environment,
         branch=branch,
+        requested_commit=commit,
+        trigger=trigger,
         status=DeploymentStatus.QUEUED,
         created_by_id=created_by.id if created_by is not None else None,
     )
