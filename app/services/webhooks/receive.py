@@ -1,0 +1,235 @@
+"""One call to a project's webhook, from the verified bytes to the answer.
+
+The flow: the project's secret → the sender (headers) → its signature → the body → a
+delivery id seen before (answered with the first result) → the repository → deploy or
+stop through ``app.services.push``. Every outcome is recorded as a delivery, refused
+ones too; only the worker touches git and Docker, so this answers at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import DeliveryResult, DeployTrigger, Project, WebhookDelivery
+from app.services import deliveries, push
+from app.services.jobs import DeployJobs
+from app.services.webhooks.base import (
+    BadPayloadError,
+    Event,
+    EventKind,
+    Forge,
+    Headers,
+    SignatureError,
+)
+from app.services.webhooks.registry import detect_forge
+from app.services.webhooks.repo_urls import same_repository
+from app.services.webhooks.secret import webhook_secret
+
+PING_REASON = "ping: the webhook is set up"
+NO_FORGE = (
+    "no signature: sign the body (X-Hub-Signature-256, X-Gitlab-Token, X-Gitea-Signature, "
+    "X-Forgejo-Signature or X-Devpush-Signature)"
+)
+#: The forge column's value when no forge's headers were there.
+UNKNOWN_FORGE = "unknown"
+
+
+class NoWebhookError(Exception):
+    """No project with this id, or it has no webhook: answered 404 (the same for both)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the endpoint answers: its status and the small JSON body."""
+
+    status_code: int
+    delivery: str | None
+    result: DeliveryResult
+    reason: str
+    deployment_id: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "delivery": self.delivery,
+            "result": self.result.value,
+            "reason": self.reason,
+            "deployment_id": self.deployment_id,
+        }
+
+
+def answer_of(row: WebhookDelivery, *, status_code: int) -> Answer:
+    return Answer(
+        status_code=status_code,
+        delivery=row.delivery,
+        result=row.result,
+        reason=row.reason,
+        deployment_id=row.deployment_id,
+    )
+
+
+def delivery_id(forge: Forge, headers: Headers) -> str | None:
+    """The forge's delivery id, cut to what the column holds."""
+    return (forge.delivery(headers) or "")[:200] or None
+
+
+def find_project(session: Session, *, project_id: str) -> Project:
+    """The project behind a hook address; raises :class:`NoWebhookError`."""
+    project = session.get(Project, project_id)
+    if project is None or project.webhook_secret_encrypted is None:
+        raise NoWebhookError
+    return project
+
+
+def refuse(
+    session: Session,
+    *,
+    project: Project,
+    forge: str,
+    event: str,
+    delivery: str | None,
+    status_code: int,
+    reason: str,
+    found: Event | None = None,
+) -> Answer:
+    """Record a refused call (it never takes the delivery id from the real one) and answer it."""
+    deliveries.record_delivery(
+        session,
+        project=project,
+        forge=forge,
+        event=event,
+        delivery=delivery,
+        branch=found.branch if found else None,
+        commit=found.commit if found else None,
+        result=DeliveryResult.REFUSED,
+        reason=reason,
+        deployment_id=None,
+        accepted=False,
+    )
+    session.commit()
+    return Answer(status_code, delivery, DeliveryResult.REFUSED, reason)
+
+
+def receive(
+    session: Session,
+    *,
+    project: Project,
+    headers: Headers,
+    body: bytes,
+    fernet: Fernet,
+    queue: DeployJobs,
+) -> Answer:
+    """Handle one call whose body was read whole (the size limit is the caller's)."""
+    secret = webhook_secret(project, fernet=fernet)
+    if secret is None:
+        raise NoWebhookError
+    forge = detect_forge(headers)
+    if forge is None:
+        return refuse(
+            session,
+            project=project,
+            forge=UNKNOWN_FORGE,
+            event="",
+            delivery=None,
+            status_code=401,
+            reason=NO_FORGE,
+        )
+    delivery = delivery_id(forge, headers)
+    name = forge.event_name(headers)[:50]
+    try:
+        forge.verify(headers, body, secret)
+        event = forge.parse(headers, body)
+    except SignatureError as exc:
+        return refuse(
+            session,
+            project=project,
+            forge=forge.name,
+            event=name,
+            delivery=delivery,
+            status_code=401,
+            reason=str(exc),
+        )
+    except BadPayloadError as exc:
+        return refuse(
+            session,
+            project=project,
+            forge=forge.name,
+            event=name,
+            delivery=delivery,
+            status_code=exc.status_code,
+            reason=str(exc),
+        )
+    if delivery is not None:
+        seen = deliveries.find_delivery(session, project=project, delivery=delivery)
+        if seen is not None:
+            return answer_of(seen, status_code=200)
+    if event.kind in (EventKind.PUSH, EventKind.DELETE) and forge.name != "generic":
+        if not same_repository(project.repo_url, event.repo_urls):
+            given = event.repo_urls[0] if event.repo_urls else "no repository"
+            return refuse(
+                session,
+                project=project,
+                forge=forge.name,
+                event=name,
+                delivery=delivery,
+                status_code=422,
+                reason=f"this push is for {given}, but the project deploys {project.repo_url}",
+                found=event,
+            )
+    return _act(session, project=project, forge=forge.name, delivery=delivery, event=event, queue=queue)
+
+
+def _act(
+    session: Session,
+    *,
+    project: Project,
+    forge: str,
+    delivery: str | None,
+    event: Event,
+    queue: DeployJobs,
+) -> Answer:
+    """Do what an accepted event asks, recorded under its delivery id."""
+    result, reason, deployment_id = DeliveryResult.IGNORED, event.reason, None
+    if event.kind is EventKind.PING:
+        reason = PING_REASON
+    elif event.kind is EventKind.PUSH and event.branch and event.commit:
+        outcome = push.deploy_push(
+            session,
+            project=project,
+            branch=event.branch,
+            commit=event.commit,
+            queue=queue,
+            trigger=DeployTrigger.WEBHOOK,
+        )
+        result, reason = outcome.result, outcome.reason
+        deployment_id = outcome.deployment.id if outcome.deployment else None
+    elif event.kind is EventKind.DELETE and event.branch:
+        outcome = push.stop_branch(session, project=project, branch=event.branch, queue=queue)
+        result, reason = outcome.result, outcome.reason
+    try:
+        row = deliveries.record_delivery(
+            session,
+            project=project,
+            forge=forge,
+            event=event.name[:50],
+            delivery=delivery,
+            branch=event.branch,
+            commit=event.commit,
+            result=result,
+            reason=reason,
+            deployment_id=deployment_id,
+            accepted=True,
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
+        if seen is None:
+            raise
+        return answer_of(seen, status_code=200)
+    status_code = 202 if result is DeliveryResult.DEPLOYED else 200
+    return answer_of(row, status_code=status_code)
