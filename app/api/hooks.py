@@ -18,9 +18,9 @@ from app.services.webhooks.receive import (
     UNKNOWN_FORGE,
     Answer,
     NoWebhookError,
+    delivery_id,
     find_project,
     receive,
-    delivery_id,
     refuse,
 )
 
@@ -87,6 +87,7 @@ async def hook(
             delivery=delivery_id(forge, request.headers) if forge else None,
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             reason=f"the body is over {settings.webhook_max_body_bytes} bytes",
+            keep=settings.webhook_deliveries_kept,
         )
         return _json(answer)
     try:
@@ -98,9 +99,8 @@ async def hook(
             body=body,
             fernet=fernet,
             queue=queue,
+            keep=settings.webhook_deliveries_kept,
         )
     except NoWebhookError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_WEBHOOK) from exc
     return _json(answer)
-
-

@@ -52,7 +52,5 @@ def list_deliveries(
     project: ApiProject, session: SessionDep, limit: int = 50
 ) -> list[DeliveryPublic]:
     """The webhook's deliveries, newest first (refused ones too, with the reason)."""
-    rows = delivery_service.list_deliveries(
-        session, project=project, limit=max(1, min(limit, 500))
-    )
+    rows = delivery_service.list_deliveries(session, project=project, limit=max(1, min(limit, 500)))
     return [DeliveryPublic.model_validate(row) for row in rows]

@@ -52,9 +52,7 @@ def read_delete(name: str, data: dict[str, Any], *, repo_urls: tuple[str, ...]) 
 
 
 def not_used(name: str) -> Event:
-    return Event(
-        kind=EventKind.IGNORED, name=name, reason=f"{name or 'this'} events are not used"
-    )
+    return Event(kind=EventKind.IGNORED, name=name, reason=f"{name or 'this'} events are not used")
 
 
 class GitHub:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,11 @@ NO_FORGE = (
 )
 #: The forge column's value when no forge's headers were there.
 UNKNOWN_FORGE = "unknown"
+GENERIC = "generic"
+
+
+#: The status of an accepted call's answer by its result (else 200).
+_STATUS = {DeliveryResult.DEPLOYED: 202, DeliveryResult.REFUSED: 422}
 
 
 class NoWebhookError(Exception):
@@ -94,6 +100,7 @@ def refuse(
     delivery: str | None,
     status_code: int,
     reason: str,
+    keep: int,
     found: Event | None = None,
 ) -> Answer:
     """Record a refused call (it never takes the delivery id from the real one) and answer it."""
@@ -107,10 +114,8 @@ def refuse(
         commit=found.commit if found else None,
         result=DeliveryResult.REFUSED,
         reason=reason,
-        deployment_id=None,
-        accepted=False,
+        keep=keep,
     )
-    session.commit()
     return Answer(status_code, delivery, DeliveryResult.REFUSED, reason)
 
 
@@ -122,6 +127,7 @@ def receive(
     body: bytes,
     fernet: Fernet,
     queue: DeployJobs,
+    keep: int,
 ) -> Answer:
     """Handle one call whose body was read whole (the size limit is the caller's)."""
     secret = webhook_secret(project, fernet=fernet)
@@ -137,6 +143,7 @@ def receive(
             delivery=None,
             status_code=401,
             reason=NO_FORGE,
+            keep=keep,
         )
     delivery = delivery_id(forge, headers)
     name = forge.event_name(headers)[:50]
@@ -152,6 +159,7 @@ def receive(
             delivery=delivery,
             status_code=401,
             reason=str(exc),
+            keep=keep,
         )
     except BadPayloadError as exc:
         return refuse(
@@ -162,25 +170,46 @@ def receive(
             delivery=delivery,
             status_code=exc.status_code,
             reason=str(exc),
+            keep=keep,
         )
     if delivery is not None:
         seen = deliveries.find_delivery(session, project=project, delivery=delivery)
         if seen is not None:
             return answer_of(seen, status_code=200)
-    if event.kind in (EventKind.PUSH, EventKind.DELETE) and forge.name != "generic":
-        if not same_repository(project.repo_url, event.repo_urls):
-            given = event.repo_urls[0] if event.repo_urls else "no repository"
-            return refuse(
-                session,
-                project=project,
-                forge=forge.name,
-                event=name,
-                delivery=delivery,
-                status_code=422,
-                reason=f"this push is for {given}, but the project deploys {project.repo_url}",
-                found=event,
-            )
-    return _act(session, project=project, forge=forge.name, delivery=delivery, event=event, queue=queue)
+    if problem := _other_repository(project, forge, event):
+        return refuse(
+            session,
+            project=project,
+            forge=forge.name,
+            event=name,
+            delivery=delivery,
+            status_code=422,
+            reason=problem,
+            keep=keep,
+            found=event,
+        )
+    return _act(
+        session,
+        project=project,
+        forge=forge.name,
+        delivery=delivery,
+        event=event,
+        queue=queue,
+        keep=keep,
+    )
+
+
+def _other_repository(project: Project, forge: Forge, event: Event) -> str | None:
+    """Why a push or deletion is not for the project's repository; None when it is.
+
+    The generic form names no repository: its signature is the proof.
+    """
+    if event.kind not in (EventKind.PUSH, EventKind.DELETE) or forge.name == GENERIC:
+        return None
+    if same_repository(project.repo_url, event.repo_urls):
+        return None
+    given = event.repo_urls[0] if event.repo_urls else "no repository"
+    return f"this call is for {given}, but the project deploys {project.repo_url}"
 
 
 def _act(
@@ -191,8 +220,24 @@ def _act(
     delivery: str | None,
     event: Event,
     queue: DeployJobs,
+    keep: int,
 ) -> Answer:
-    """Do what an accepted event asks, recorded under its delivery id."""
+    """Claim the delivery id, do what the event asks, record the outcome under the claim.
+
+    The claim is written in the same transaction as the deployment, so of two copies
+    arriving at once only one deploys; the other finds the first one's record.
+    """
+    row = deliveries.claim_delivery(
+        session,
+        project=project,
+        forge=forge,
+        event=event.name[:50],
+        delivery=delivery,
+        branch=event.branch,
+        commit=event.commit,
+    )
+    if row is None:
+        return _seen_before(session, project=project, delivery=delivery)
     result, reason, deployment_id = DeliveryResult.IGNORED, event.reason, None
     if event.kind is EventKind.PING:
         reason = PING_REASON
@@ -210,26 +255,22 @@ def _act(
     elif event.kind is EventKind.DELETE and event.branch:
         outcome = push.stop_branch(session, project=project, branch=event.branch, queue=queue)
         result, reason = outcome.result, outcome.reason
+    if inspect(row).transient:
+        # Nothing to do rolled the claim back with the rest: record it again.
+        session.add(row)
     try:
-        row = deliveries.record_delivery(
-            session,
-            project=project,
-            forge=forge,
-            event=event.name[:50],
-            delivery=delivery,
-            branch=event.branch,
-            commit=event.commit,
-            result=result,
-            reason=reason,
-            deployment_id=deployment_id,
-            accepted=True,
+        deliveries.finish_delivery(
+            session, row, result=result, reason=reason, deployment_id=deployment_id, keep=keep
         )
-        session.commit()
     except IntegrityError:
-        session.rollback()
-        seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
-        if seen is None:
-            raise
-        return answer_of(seen, status_code=200)
-    status_code = 202 if result is DeliveryResult.DEPLOYED else 200
-    return answer_of(row, status_code=status_code)
+        return _seen_before(session, project=project, delivery=delivery)
+    return answer_of(row, status_code=_STATUS.get(result, 200))
+
+
+def _seen_before(session: Session, *, project: Project, delivery: str | None) -> Answer:
+    """A delivery id claimed before: the first delivery's result, nothing done again."""
+    session.rollback()
+    seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
+    if seen is None:  # only a claimed id conflicts, and claims are never deleted first
+        raise LookupError(f"delivery {delivery!r} conflicted but is not recorded")
+    return answer_of(seen, status_code=200)
