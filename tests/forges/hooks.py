@@ -22,6 +22,7 @@ from tests.fixtures.web import Member
 REPO_URL = "https://git.example.org/hello.git"
 SHA_A = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 SHA_B = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"
+ZERO = "0" * 40
 
 
 @dataclass(frozen=True)
