@@ -8,6 +8,7 @@ ones too; only the worker touches git and Docker, so this answers at once.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,8 @@ UNKNOWN_FORGE = "unknown"
 GENERIC = "generic"
 
 
+#: How long a copy of a delivery waits for the first one's result.
+_FIRST_RESULT_WAIT_SECONDS = 2.0
 #: The status of an accepted call's answer by its result (else 200).
 _STATUS = {DeliveryResult.DEPLOYED: 202, DeliveryResult.REFUSED: 422}
 
@@ -172,10 +175,9 @@ def receive(
             reason=str(exc),
             keep=keep,
         )
-    if delivery is not None:
-        seen = deliveries.find_delivery(session, project=project, delivery=delivery)
-        if seen is not None:
-            return answer_of(seen, status_code=200)
+    seen = delivery and deliveries.find_delivery(session, project=project, delivery=delivery)
+    if seen:
+        return _seen_before(session, project=project, delivery=delivery)
     if problem := _other_repository(project, forge, event):
         return refuse(
             session,
@@ -268,9 +270,23 @@ def _act(
 
 
 def _seen_before(session: Session, *, project: Project, delivery: str | None) -> Answer:
-    """A delivery id claimed before: the first delivery's result, nothing done again."""
+    """A delivery id claimed before: the first delivery's result, nothing done again.
+
+    A copy that arrives while the first is still being handled waits for its result
+    (briefly: the first only queues work).
+    """
     session.rollback()
-    seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
-    if seen is None:  # only a claimed id conflicts, and claims are never deleted first
-        raise LookupError(f"delivery {delivery!r} conflicted but is not recorded")
-    return answer_of(seen, status_code=200)
+    deadline = time.monotonic() + _FIRST_RESULT_WAIT_SECONDS
+    while True:
+        seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
+        if seen is None:  # only a claimed id conflicts, and claims are never deleted first
+            raise LookupError(f"delivery {delivery!r} conflicted but is not recorded")
+        if not _in_progress(seen) or time.monotonic() > deadline:
+            return answer_of(seen, status_code=200)
+        session.rollback()  # a new transaction sees the first one's commit
+        time.sleep(0.05)
+
+
+def _in_progress(row: WebhookDelivery) -> bool:
+    # claim_delivery's placeholder, until finish_delivery records the outcome.
+    return row.result is DeliveryResult.IGNORED and row.reason == "received"
