@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.crypto import fernet_for
-from app.models import DeploymentStatus, Team, TeamRole
+from app.models import DeploymentStatus, Project, Team, TeamRole
 from app.services.teams import add_member
 from app.services.tokens import create_token
 from app.services.users import create_user
@@ -148,6 +148,9 @@ def test_the_generic_form(
     assert "'branch'" in str(missing["reason"])
     listed = generic(client, hook, ["main", SHA_A], delivery="ci-44")
     assert listed["status"] == 400
+    long_branch = generic(client, hook, {"branch": "b" * 256, "commit": SHA_A}, delivery="ci-46")
+    assert long_branch["status"] == 422
+    assert "over 255 characters" in str(long_branch["reason"])
     bad_branch = generic(client, hook, {"branch": "a..b", "commit": SHA_A}, delivery="ci-45")
     assert bad_branch["status"] == 422
     assert bad_branch["result"] == "refused"
@@ -158,3 +161,18 @@ def test_a_call_without_any_forge_header_is_401(client: TestClient, two_teams: T
     response = post(client, hook, b'{"branch": "main"}', {})
     assert response.status_code == 401, response.text
     assert "no signature" in response.json()["reason"]
+
+
+def test_a_secret_that_no_longer_decrypts_is_refused_not_a_500(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    hook = create_hook(client, two_teams.alice)
+    with sessions() as session:
+        project = session.get(Project, two_teams.alice.project_id)
+        assert project is not None
+        # Encrypted under another server's key.
+        project.webhook_secret_encrypted = fernet_for("another key").encrypt(b"x").decode()
+        session.commit()
+    answer = generic(client, hook, {"branch": "main", "commit": SHA_A}, delivery="k-1")
+    assert answer["status"] == 401
+    assert "rotate the secret" in str(answer["reason"])

@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 #: Request headers, looked up case-insensitively (Starlette's ``Headers`` is one).
 Headers = Mapping[str, str]
 
 ZERO_SHA = "0" * 40
+MAX_BRANCH_LENGTH = 255
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -49,7 +50,11 @@ class Event:
     repo_urls: tuple[str, ...] = ()
     #: Why an IGNORED event does nothing.
     reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The branch is stored (deliveries, environments) in columns of this size.
+        if self.branch is not None and len(self.branch) > MAX_BRANCH_LENGTH:
+            raise BadPayloadError(f"the branch name is over {MAX_BRANCH_LENGTH} characters")
 
 
 class Forge(Protocol):

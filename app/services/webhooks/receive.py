@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core.crypto import DecryptionError
 from app.models import DeliveryResult, DeployTrigger, Project, WebhookDelivery
 from app.services import deliveries, push
 from app.services.jobs import DeployJobs
@@ -36,6 +37,10 @@ PING_REASON = "ping: the webhook is set up"
 NO_FORGE = (
     "no signature: sign the body (X-Hub-Signature-256, X-Gitlab-Token, X-Gitea-Signature, "
     "X-Forgejo-Signature or X-Devpush-Signature)"
+)
+UNDECRYPTABLE_KEY_REASON = (
+    "the webhook's secret does not decrypt (the server's secret key changed): "
+    "rotate the secret and paste the new one into the forge"
 )
 #: The forge column's value when no forge's headers were there.
 UNKNOWN_FORGE = "unknown"
@@ -133,10 +138,22 @@ def receive(
     keep: int,
 ) -> Answer:
     """Handle one call whose body was read whole (the size limit is the caller's)."""
-    secret = webhook_secret(project, fernet=fernet)
+    forge = detect_forge(headers)
+    try:
+        secret = webhook_secret(project, fernet=fernet)
+    except DecryptionError:
+        return refuse(
+            session,
+            project=project,
+            forge=forge.name if forge else UNKNOWN_FORGE,
+            event="",
+            delivery=None,
+            status_code=401,
+            reason=UNDECRYPTABLE_KEY_REASON,
+            keep=keep,
+        )
     if secret is None:
         raise NoWebhookError
-    forge = detect_forge(headers)
     if forge is None:
         return refuse(
             session,
