@@ -11,19 +11,39 @@ from fastapi import Depends, FastAPI
 
 from app.api import auth as api_auth
 from app.api import deployments as api_deployments
+from app.api import hooks as api_hooks
 from app.api import logs as api_logs
 from app.api import project_settings as api_project_settings
 from app.api import projects as api_projects
 from app.api import proxy as api_proxy
 from app.api import teams as api_teams
+from app.api import webhooks as api_webhooks
 from app.api.docs import mount_api_docs
 from app.deps import verify_csrf
-from app.web import auth, deployments, logs, project_settings, projects, teams, tokens
+from app.web import (
+    auth,
+    deployments,
+    logs,
+    project_settings,
+    projects,
+    teams,
+    tokens,
+    webhooks,
+)
 
 #: The HTML pages, in the order their paths are matched.
-WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
+WEB = (auth, teams, projects, project_settings, deployments, tokens, logs, webhooks)
 #: The JSON API, version 1.
-API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs)
+API = (
+    api_auth,
+    api_projects,
+    api_project_settings,
+    api_deployments,
+    api_teams,
+    api_logs,
+    api_webhooks,
+    api_hooks,
+)
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.
 INTERNAL = (api_proxy,)

@@ -7,7 +7,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.config import Settings
-from app.models import Deployment, DeploymentStatus, DeployStep, EnvironmentKind, TeamRole
+from app.models import (
+    DeliveryResult,
+    Deployment,
+    DeploymentStatus,
+    DeployStep,
+    EnvironmentKind,
+    TeamRole,
+)
 from app.services import routing
 from app.services.projects import ProjectCreate
 
@@ -208,3 +215,33 @@ class DeployRequest(ApiBody):
     branch: str | None = Field(default=None, max_length=255)
     #: That exact commit of the branch; left out: the branch's newest.
     commit: str | None = Field(default=None, pattern=COMMIT_PATTERN)
+
+
+class WebhookCreated(BaseModel):
+    """A new webhook secret: shown this once, then only used to check signatures."""
+
+    url: str
+    secret: str
+
+
+class WebhookPublic(BaseModel):
+    #: Where the forge posts; null while the project has no webhook.
+    url: str | None
+
+
+class DeliveryPublic(BaseModel):
+    """One call to the project's webhook and what devpush did with it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    #: The forge's own delivery id, when it sent one.
+    delivery: str | None
+    received_at: datetime
+    forge: str
+    event: str
+    branch: str | None
+    commit: str | None
+    result: DeliveryResult
+    reason: str
+    deployment_id: str | None

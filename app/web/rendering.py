@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_token_for
 from app.services import routing
+from app.services.webhooks.secret import hook_url
 
 
 def _page_globals(request: Request) -> dict[str, Any]:
@@ -20,6 +21,10 @@ def _page_globals(request: Request) -> dict[str, Any]:
         # Live addresses through the proxy: None for a deployment that no longer runs.
         "deployment_url": lambda deployment: routing.deployment_url(deployment, settings),
         "environment_url": lambda environment: routing.environment_url(environment, settings),
+        # The address forges post a project's webhook calls to.
+        "webhook_url": lambda project: hook_url(
+            project, base_url=settings.app_url or str(request.base_url)
+        ),
         "csrf_token": csrf_token_for(request.session),
         "csrf_field": CSRF_FORM_FIELD,
         "csrf_header": CSRF_HEADER,

@@ -1,0 +1,73 @@
+"""The Deliveries page in Debian's Chromium: a deployed and a refused delivery, each with
+its reason, the deployed one linking to its deployment; and the secret's copy button."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.crypto import fernet_for
+from app.services.webhooks.secret import webhook_secret
+from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, project_row
+from tests.forges.hooks import SHA_A, SHA_B, hex_hmac
+
+
+def _call(live_url: str, project_id: str, secret: str, payload: object) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return httpx.post(
+        f"{live_url}/api/v1/hooks/{project_id}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Devpush-Signature": "sha256=" + hex_hmac(secret, body),
+        },
+        timeout=10,
+    )
+
+
+@pytest.mark.browser
+def test_deliveries_page_shows_deployed_and_refused(
+    browser: Browser, live_url: str, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    alice = two_teams.alice
+    page = browser.new_page()
+    page.goto(f"{live_url}/login")
+    page.fill("#email", alice.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/projects")
+
+    # Create the webhook from the settings page: the secret is shown once.
+    page.goto(f"{live_url}/projects/{alice.project_slug}/settings")
+    page.click("#webhook button:has-text('Create webhook')")
+    expect(page.locator("#webhook-secret")).to_contain_text("not shown again")
+    secret = page.locator("#webhook-secret-value").inner_text().strip()
+    stored = webhook_secret(project_row(sessions, alice.project_id), fernet=fernet_for(SECRET_KEY))
+    assert secret == stored
+    expect(page.locator("#webhook-url")).to_have_text(f"{live_url}/api/v1/hooks/{alice.project_id}")
+    page.click("#copy-secret")
+    expect(page.locator("#copy-secret")).not_to_have_text("Copy")
+
+    deployed = _call(live_url, alice.project_id, secret, {"branch": "main", "commit": SHA_A})
+    assert deployed.status_code == 202, deployed.text
+    refused = _call(live_url, alice.project_id, "wrong", {"branch": "main", "commit": SHA_B})
+    assert refused.status_code == 401, refused.text
+
+    page.goto(f"{live_url}/projects/{alice.project_slug}")
+    page.click("a:has-text('Deliveries')")
+    page.wait_for_url(f"**/projects/{alice.project_slug}/deliveries")
+    rows = page.locator("#deliveries tbody tr")
+    expect(rows).to_have_count(2)
+    refused_row = page.locator("#deliveries tr[data-result=refused]")
+    expect(refused_row).to_contain_text("the signature does not match the webhook's secret")
+    deployed_row = page.locator("#deliveries tr[data-result=deployed]")
+    expect(deployed_row).to_contain_text(SHA_A[:8])
+    expect(deployed_row).to_contain_text("deploying")
+    deployed_row.locator("a:has-text('Details')").click()
+    page.wait_for_url(f"**/deployments/{deployed.json()['deployment_id']}")
+    expect(page.locator("#deployment-status [data-status]")).to_have_text("queued")
+    page.close()
