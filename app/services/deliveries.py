@@ -18,6 +18,14 @@ from app.models import DeliveryResult, Project, WebhookDelivery
 
 #: Deliveries kept per project when the caller does not say (Settings.webhook_deliveries_kept).
 DEFAULT_KEPT = 500
+#: The reason a claimed delivery shows until its outcome is recorded (a copy arriving
+#: meanwhile waits while it reads so).
+PENDING_REASON = "received"
+
+
+def is_pending(row: WebhookDelivery) -> bool:
+    """Claimed, and its outcome not recorded yet."""
+    return row.result is DeliveryResult.IGNORED and row.reason == PENDING_REASON
 
 
 def claim_delivery(
@@ -44,7 +52,7 @@ def claim_delivery(
         branch=branch,
         commit=commit,
         result=DeliveryResult.IGNORED,
-        reason="received",
+        reason=PENDING_REASON,
     )
     try:
         with session.begin_nested():

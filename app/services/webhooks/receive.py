@@ -298,12 +298,7 @@ def _seen_before(session: Session, *, project: Project, delivery: str | None) ->
         seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
         if seen is None:  # only a claimed id conflicts, and claims are never deleted first
             raise LookupError(f"delivery {delivery!r} conflicted but is not recorded")
-        if not _in_progress(seen) or time.monotonic() > deadline:
+        if not deliveries.is_pending(seen) or time.monotonic() > deadline:
             return answer_of(seen, status_code=200)
         session.rollback()  # a new transaction sees the first one's commit
         time.sleep(0.05)
-
-
-def _in_progress(row: WebhookDelivery) -> bool:
-    # claim_delivery's placeholder, until finish_delivery records the outcome.
-    return row.result is DeliveryResult.IGNORED and row.reason == "received"
