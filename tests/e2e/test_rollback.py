@@ -8,23 +8,23 @@ ran no build step (its log has no ``==> Build`` line and no build marker).
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 import pytest
 
-from app.core.labels import BUILD_ROLE, PROJECT_LABEL, ROLE_LABEL
 from app.local import processes
 from app.local.caddy import Caddy
 from app.models import Deployment, DeploymentStatus, DeployTrigger, Project
 from app.services import routing
-from app.services.deployments import create_deployment
+from app.services.deployments import cancel_deployment, create_deployment
+from app.services.project_settings import delete_project
 from app.services.rollback import RollbackRefused, rollback
 from app.workers.queue import DeployQueue, huey_from_url
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.deploy import run_deploy
+from app.workers.tasks.stop import run_cleanup, run_stop
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
@@ -45,18 +45,6 @@ BUILD_MARKER = "BUILD-MARKER-rollback-e2e"
 BUILD_COMMAND = f"python3 build.py && echo {BUILD_MARKER}"
 
 
-@pytest.fixture
-def kept_builds(docker_engine: docker.DockerClient) -> Iterator[list[str]]:  # noqa: F811
-    """Project ids whose build images are removed after the test, pass or fail."""
-    project_ids: list[str] = []
-    yield project_ids
-    for project_id in project_ids:
-        filters = {"label": [f"{ROLE_LABEL}={BUILD_ROLE}", f"devpush.{PROJECT_LABEL}={project_id}"]}
-        for image in docker_engine.images.list(filters=filters):
-            with contextlib.suppress(docker.errors.APIError):
-                docker_engine.images.remove(image.id, force=True)
-
-
 def wait_kept(stack: Stack, deployment_id: str, *, timeout: float = 60) -> str:
     """The deployment's build image, once the worker has committed it."""
     deadline = time.monotonic() + timeout
@@ -67,6 +55,12 @@ def wait_kept(stack: Stack, deployment_id: str, *, timeout: float = 60) -> str:
             return image
         assert time.monotonic() < deadline, f"deployment {deployment_id} kept no build"
         time.sleep(0.2)
+
+
+def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
+    """The project's build images on the engine, by name."""
+    images = engine.images.list(name=f"devpush-build/{project_id}")
+    return {tag for image in images for tag in image.tags}
 
 
 def deploy(stack: Stack, queue: DeployQueue) -> str:
@@ -89,10 +83,8 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
-    kept_builds: list[str],
 ) -> None:
     stack = make_stack(sqlite_url, build_command=BUILD_COMMAND)
-    kept_builds.append(stack.project_id)
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
 
@@ -209,10 +201,8 @@ def test_only_the_newest_builds_are_kept(
     make_stack: Callable[..., Stack],  # noqa: F811
     sqlite_url: str,
     docker_engine: docker.DockerClient,  # noqa: F811
-    kept_builds: list[str],
 ) -> None:
     stack = make_stack(sqlite_url)
-    kept_builds.append(stack.project_id)
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"rollback_builds_kept": 2}),
         sessions=stack.sessions,
@@ -234,13 +224,8 @@ def test_only_the_newest_builds_are_kept(
         assert [row.build_image for row in rows[1:]] == [
             f"devpush-build/{stack.project_id}:{deployment_id}" for deployment_id in ids[1:]
         ]
-        tags = {
-            tag
-            for image in docker_engine.images.list(name=f"devpush-build/{stack.project_id}")
-            for tag in image.tags
-        }
-        assert tags == {
-            f"devpush-build/{stack.project_id}:{i}:latest".rsplit(":", 1)[0] for i in ids[1:]
+        assert kept_tags(docker_engine, stack.project_id) == {
+            f"devpush-build/{stack.project_id}:{i}" for i in ids[1:]
         }
         project = session.get(Project, stack.project_id)
         assert project is not None
@@ -253,3 +238,31 @@ def test_only_the_newest_builds_are_kept(
             session, project=project, target=rows[1], created_by=None, queue=memory_queue()
         )
         assert back.status is DeploymentStatus.QUEUED
+        back_id = back.id
+
+    # The hourly cleanup keeps one build here, but not one a queued rollback starts.
+    keep_one = WorkerContext(
+        settings=stack.settings.model_copy(update={"rollback_builds_kept": 1}),
+        sessions=stack.sessions,
+        docker=stack.ctx.docker,
+    )
+    run_cleanup(ctx=keep_one)
+    with stack.sessions() as session:
+        assert stack.load(session, ids[1]).build_image is not None
+        cancel_deployment(session, deployment=stack.load(session, back_id), queue=memory_queue())
+    run_cleanup(ctx=keep_one)
+    with stack.sessions() as session:
+        assert stack.load(session, ids[1]).build_image is None
+        assert stack.load(session, ids[2]).build_image is not None
+    assert kept_tags(docker_engine, stack.project_id) == {
+        f"devpush-build/{stack.project_id}:{ids[2]}"
+    }
+
+    # Deleting the project removes its kept builds with its runners.
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        runner_ids = delete_project(session, project=project, queue=memory_queue())
+    for deployment_id in runner_ids:
+        run_stop(deployment_id, ctx=ctx)
+    assert kept_tags(docker_engine, stack.project_id) == set()

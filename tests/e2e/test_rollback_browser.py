@@ -26,7 +26,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     make_stack,
     worker,
 )
-from tests.e2e.test_rollback import deploy, hello, kept_builds, wait_kept  # noqa: F401
+from tests.e2e.test_rollback import deploy, hello, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.e2e.test_settings_e2e import _owner
 from tests.fixtures.web import PASSWORD, LiveServer
@@ -43,11 +43,9 @@ def test_roll_back_to_this_in_chromium(
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
-    kept_builds: list[str],  # noqa: F811
     browser: Browser,
 ) -> None:
     stack = make_stack(sqlite_url)
-    kept_builds.append(stack.project_id)
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
     email, _token = _owner(stack)
