@@ -16,6 +16,7 @@ from app.api import logs as api_logs
 from app.api import project_settings as api_project_settings
 from app.api import projects as api_projects
 from app.api import proxy as api_proxy
+from app.api import rollback as api_rollback
 from app.api import teams as api_teams
 from app.api import webhooks as api_webhooks
 from app.api.docs import mount_api_docs
@@ -26,13 +27,14 @@ from app.web import (
     logs,
     project_settings,
     projects,
+    rollback,
     teams,
     tokens,
     webhooks,
 )
 
 #: The HTML pages, in the order their paths are matched.
-WEB = (auth, teams, projects, project_settings, deployments, tokens, logs, webhooks)
+WEB = (auth, teams, projects, project_settings, deployments, tokens, logs, webhooks, rollback)
 #: The JSON API, version 1.
 API = (
     api_auth,
@@ -43,6 +45,7 @@ API = (
     api_logs,
     api_webhooks,
     api_hooks,
+    api_rollback,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

@@ -12,11 +12,13 @@ from app.models import (
     Deployment,
     DeploymentStatus,
     DeployStep,
+    DeployTrigger,
     EnvironmentKind,
     TeamRole,
 )
 from app.services import routing
 from app.services.projects import ProjectCreate
+from app.services.rollback import can_rollback
 
 
 class ApiBody(BaseModel):
@@ -106,6 +108,8 @@ class EnvironmentPublic(BaseModel):
     name: str
     kind: EnvironmentKind
     branch: str
+    #: True after a rollback: pushes do not deploy here until a manual deploy or a resume.
+    auto_deploy_paused: bool = False
 
 
 class ProjectPublic(BaseModel):
@@ -192,10 +196,20 @@ class DeploymentPublic(BaseModel):
     #: The deployment's own URL and its environment's, while it runs; null otherwise.
     url: str | None = None
     environment_url: str | None = None
+    #: What started it: manual, webhook, poll or rollback.
+    trigger: DeployTrigger = DeployTrigger.MANUAL
+    #: The exact commit asked for; null: the branch's newest.
+    requested_commit: str | None = None
+    #: A rollback's source: the deployment whose kept build it runs again.
+    rollback_of_id: str | None = None
+    #: It ran and its build is still kept: it can be rolled back to.
+    can_rollback: bool = False
 
     @classmethod
     def of(cls, deployment: Deployment, settings: Settings) -> DeploymentPublic:
-        public = cls.model_validate(deployment)
+        public = cls.model_validate(deployment).model_copy(
+            update={"can_rollback": can_rollback(deployment)}
+        )
         if deployment.status is not DeploymentStatus.RUNNING:
             return public
         return public.model_copy(
@@ -208,6 +222,12 @@ class DeploymentPublic(BaseModel):
 
 #: A full commit id: SHA-1 (40 hex digits) or SHA-256 (64).
 COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
+
+
+class RollbackRequest(ApiBody):
+    #: The deployment whose kept build runs again; left out: the production environment's
+    #: newest kept build before the one serving.
+    deployment_id: str | None = Field(default=None, max_length=64)
 
 
 class DeployRequest(ApiBody):

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from app.cli.client import ApiError, fail, logged_in_client
+from app.cli.client import ApiClient, ApiError, fail, logged_in_client
 from app.cli.terminal import coloured, safe
 
 console = Console()
@@ -26,6 +26,48 @@ def _describe(deployment: dict[str, Any]) -> str:
     status = deployment["status"]
     commit = (deployment.get("commit_sha") or "")[:8]
     return f"{status}" + (f" ({commit})" if commit else "")
+
+
+def follow(
+    client: ApiClient, deployment: dict[str, Any], *, timeout: float, interval: float
+) -> dict[str, Any]:
+    """Poll the deployment until it runs or ends, printing each status change; its last state.
+
+    Exits with :data:`EXIT_TIMEOUT` when it is still moving after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    last = deployment["status"]
+    with console.status(safe(f"Deployment is {last}…")) as spinner:
+        while True:
+            status = str(deployment["status"])
+            if status != last:
+                console.print(safe(f"  → {_describe(deployment)}"))
+                spinner.update(safe(f"Deployment is {status}…"))
+                last = status
+            if status == RUNNING or status in FINAL:
+                return deployment
+            if time.monotonic() > deadline:
+                raise fail(f"still {status} after {timeout:.0f}s", code=EXIT_TIMEOUT)
+            time.sleep(interval)
+            deployment = client.get(f"/deployments/{deployment['id']}")
+
+
+def report(deployment: dict[str, Any]) -> None:
+    """Print a settled deployment's addresses; fail with its error if it is not running."""
+    status = str(deployment["status"])
+    if status != RUNNING:
+        detail = deployment.get("error") or ""
+        if deployment.get("exit_code") is not None:
+            detail += f" (exit code {deployment['exit_code']})"
+        failure = deployment.get("failure") or {}
+        for line in failure.get("lines") or ():
+            # The step's last lines, as the deployment page shows them (colours only).
+            console.print(coloured(str(line)))
+        raise fail(f"deployment {status}: {detail.strip() or 'no details'}")
+    console.print(Text("Running.", style="green"))
+    for label, key in (("URL", "url"), ("Environment URL", "environment_url")):
+        if deployment.get(key):
+            console.print(safe(f"{label}: {deployment[key]}"))
 
 
 def deploy(
@@ -46,36 +88,10 @@ def deploy(
             )
             if not wait:
                 return
-            deadline = time.monotonic() + timeout
-            last = deployment["status"]
-            with console.status(safe(f"Deployment is {last}…")) as spinner:
-                while True:
-                    status = str(deployment["status"])
-                    if status != last:
-                        console.print(safe(f"  → {_describe(deployment)}"))
-                        spinner.update(safe(f"Deployment is {status}…"))
-                        last = status
-                    if status == RUNNING or status in FINAL:
-                        break
-                    if time.monotonic() > deadline:
-                        raise fail(f"still {status} after {timeout:.0f}s", code=EXIT_TIMEOUT)
-                    time.sleep(interval)
-                    deployment = client.get(f"/deployments/{deployment['id']}")
+            deployment = follow(client, deployment, timeout=timeout, interval=interval)
     except ApiError as exc:
         raise fail(str(exc)) from exc
-    if status != RUNNING:
-        detail = deployment.get("error") or ""
-        if deployment.get("exit_code") is not None:
-            detail += f" (exit code {deployment['exit_code']})"
-        failure = deployment.get("failure") or {}
-        for line in failure.get("lines") or ():
-            # The step's last lines, as the deployment page shows them (colours only).
-            console.print(coloured(str(line)))
-        raise fail(f"deployment {status}: {detail.strip() or 'no details'}")
-    console.print(Text("Running.", style="green"))
-    for label, key in (("URL", "url"), ("Environment URL", "environment_url")):
-        if deployment.get(key):
-            console.print(safe(f"{label}: {deployment[key]}"))
+    report(deployment)
 
 
 def register(app: typer.Typer) -> None:

@@ -39,6 +39,8 @@ RUNNER_SELECTOR_LABEL: Final = f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}"
 #: Marks the containers the deploy worker owns (it stops and cleans up only these).
 ROLE_LABEL: Final = f"{LABEL_PREFIX}role"
 RUNNER_ROLE: Final = "runner"
+#: Marks the images the deploy worker commits from ready runners (kept builds).
+BUILD_ROLE: Final = "build"
 
 #: The Docker stream of each line, a field in every store, and its values.
 STREAM_LABEL: Final = "stream"

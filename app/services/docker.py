@@ -25,12 +25,28 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from app.core.config import Settings
-from app.core.labels import ROLE_LABEL, RUNNER_LOG_LABELS_OPTION, RUNNER_ROLE, runner_labels
+from app.core.labels import (
+    BUILD_ROLE,
+    DEPLOYMENT_LABEL,
+    ENVIRONMENT_LABEL,
+    LABEL_PREFIX,
+    PROJECT_LABEL,
+    ROLE_LABEL,
+    RUNNER_LOG_LABELS_OPTION,
+    RUNNER_ROLE,
+    runner_labels,
+)
 from app.models import DeployStep
 
 #: Where the source is copied in the container, and where the step script lives.
 APP_DIR = PurePosixPath("/app")
 SCRIPT_PATH = PurePosixPath("/devpush/run.sh")
+
+#: The local repository of kept builds (``devpush-build/<project id>:<deployment id>``).
+BUILD_REPOSITORY = "devpush-build"
+
+#: The label of a build image naming its deployment.
+DEPLOYMENT_BUILD_LABEL = f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}"
 
 #: The prefix of the lines the script writes about itself (and the worker reads back).
 STEP_PREFIX = "==> "
@@ -130,6 +146,49 @@ def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: st
     return "\n".join(lines)
 
 
+def rollback_script(
+    *, deployment_id: str, commit_sha: str, start: str, unset: list[str] | None = None
+) -> str:
+    """The script of a rollback runner: the kept build's app starts again, nothing is built.
+
+    ``unset``: variables the build image recorded that the deployment no longer has
+    (Docker keeps a container's environment in the image it commits).
+    """
+    q = shlex.quote
+    headline = (
+        f"{STEP_PREFIX}Rollback: starting the build of deployment {deployment_id[:8]}"
+        f" (commit {commit_sha[:12]})"
+    )
+    lines = [
+        "#!/bin/sh",
+        "# Written by the devpush worker: starts a kept build again (no build, no pre-deploy).",
+        "set -u",
+        f"printf '%s\\n' {q(headline)}",
+    ]
+    if unset:
+        lines.append(f"unset {' '.join(q(name) for name in unset)} 2>/dev/null || true")
+    lines += [
+        f"printf '{STEP_PREFIX}{DeployStep.START.label}: %s\\n' {q(start)}",
+        f"exec sh -c {q(start)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def stale_variables(
+    *, image_env: list[str], base_env: list[str], environment: dict[str, str]
+) -> list[str]:
+    """Names a build image carries that neither its base image nor ``environment`` sets."""
+    names = {item.partition("=")[0] for item in image_env}
+    base = {item.partition("=")[0] for item in base_env}
+    return sorted(names - base - set(environment))
+
+
+def build_image_name(*, project_id: str, deployment_id: str) -> str:
+    """Where a deployment's build is kept: one repository per project, a tag per deployment."""
+    return f"{BUILD_REPOSITORY}/{project_id}:{deployment_id}"
+
+
 def runner_environment(
     *, spec: RunnerSpec, project_vars: dict[str, str], environment_vars: dict[str, str]
 ) -> dict[str, str]:
@@ -206,6 +265,17 @@ def source_archive(*, source_dir: Path, script: str) -> bytes:
         folder = tarfile.TarInfo(SCRIPT_PATH.parent.name)
         folder.type, folder.mode = tarfile.DIRTYPE, 0o755
         tar.addfile(folder)
+        data = script.encode()
+        entry = tarfile.TarInfo(f"{SCRIPT_PATH.parent.name}/{SCRIPT_PATH.name}")
+        entry.size, entry.mode = len(data), 0o755
+        tar.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def script_archive(script: str) -> bytes:
+    """A tar of the step script alone (a rollback runner has its source in its image)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
         data = script.encode()
         entry = tarfile.TarInfo(f"{SCRIPT_PATH.parent.name}/{SCRIPT_PATH.name}")
         entry.size, entry.mode = len(data), 0o755
@@ -365,3 +435,54 @@ def remove_stopped_runners(
             container.remove(force=False)
             removed.append(container.name)
     return removed
+
+
+def commit_build(
+    container: Container, *, project_id: str, environment_id: str, deployment_id: str
+) -> str:
+    """Commit a ready runner to its build image (the app keeps running: no pause); its name."""
+    name = build_image_name(project_id=project_id, deployment_id=deployment_id)
+    repository, _, tag = name.rpartition(":")
+    labels = {
+        f"{LABEL_PREFIX}{PROJECT_LABEL}": project_id,
+        f"{LABEL_PREFIX}{ENVIRONMENT_LABEL}": environment_id,
+        f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}": deployment_id,
+        ROLE_LABEL: BUILD_ROLE,
+    }
+    try:
+        container.commit(repository=repository, tag=tag, pause=False, conf={"Labels": labels})
+    except docker.errors.APIError as exc:
+        raise DockerError(f"cannot keep the build: {exc.explanation}") from exc
+    return name
+
+
+def image_env(client: docker.DockerClient, name: str) -> list[str]:
+    """An image's recorded environment (``NAME=value`` items); empty if it is missing."""
+    try:
+        env: list[str] = client.images.get(name).attrs.get("Config", {}).get("Env") or []
+    except NotFound:
+        return []
+    return env
+
+
+def remove_image(client: docker.DockerClient, name: str) -> bool:
+    """Remove a build image; False when a running container still uses it.
+
+    ``force``: a stopped runner made from it does not keep it (Docker never removes an
+    image a running container uses, forced or not).
+    """
+    try:
+        client.images.remove(name, force=True)
+    except NotFound:
+        return True
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:
+            return False
+        raise DockerError(f"cannot remove image {name}: {exc.explanation}") from exc
+    return True
+
+
+def build_images(client: docker.DockerClient, *, labels: dict[str, str]) -> list[str]:
+    """The kept build images with ``labels`` (for example one project's), by name."""
+    filters = {"label": [f"{ROLE_LABEL}={BUILD_ROLE}"] + [f"{k}={v}" for k, v in labels.items()]}
+    return [tag for image in client.images.list(filters=filters) for tag in image.tags]

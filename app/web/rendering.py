@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_token_for
 from app.services import routing
+from app.services.rollback import can_rollback
 from app.services.webhooks.secret import hook_url
 
 
@@ -37,6 +38,7 @@ def _page_globals(request: Request) -> dict[str, Any]:
 def build_templates(directory: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=directory, context_processors=[_page_globals])
     templates.env.globals["status_class"] = lambda status: f"status status-{status}"
+    templates.env.globals["can_rollback"] = can_rollback
     return templates
 
 

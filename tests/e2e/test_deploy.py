@@ -186,6 +186,10 @@ def make_stack(
         for container in docker_engine.containers.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+        # The builds the worker kept for rollbacks (images), once no runner uses them.
+        for image in docker_engine.images.list(filters={"label": [label, "devpush.role=build"]}):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_engine.images.remove(image.id, force=True)
         stack.sessions.kw["bind"].dispose()
     for found in docker_engine.networks.list(names=[network]):
         found.remove()

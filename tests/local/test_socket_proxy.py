@@ -55,7 +55,7 @@ def test_door_flags_are_what_the_env_files_say() -> None:
     assert {k for k, v in alloy_flags.items() if v == "1"} == {"PING", "CONTAINERS", "NETWORKS"}
     worker_flags = read_flags(WORKER_DOOR)
     assert {k for k, v in worker_flags.items() if v == "1"} == {
-        "POST", "PING", "VERSION", "CONTAINERS", "IMAGES", "NETWORKS",
+        "POST", "PING", "VERSION", "CONTAINERS", "COMMIT", "IMAGES", "NETWORKS",
     }  # fmt: skip
     # Both files list every flag, so no image default (EVENTS=1, VERSION=1) applies silently.
     for door in (ALLOY_DOOR, WORKER_DOOR):

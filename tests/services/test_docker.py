@@ -13,6 +13,7 @@ from docker.models.containers import Container
 from app.core.config import Settings
 from app.core.labels import RUNNER_LABELS
 from app.models import DeployStep
+from app.services import docker as runner
 from app.services.docker import (
     RunnerSpec,
     Steps,
@@ -236,3 +237,29 @@ def test_upstream_is_the_address_and_the_port_the_runner_was_given() -> None:
     assert upstream_address(runner, network="net") == ("10.9.0.2", 3000)
     portless = _inspected({"net": {"IPAddress": "10.9.0.2"}}, env=["PORT="])
     assert upstream_address(portless, network="net") is None
+
+
+def test_rollback_script_starts_the_app_without_a_build_step() -> None:
+    script = runner.rollback_script(
+        deployment_id="0123456789abcdef",
+        commit_sha="f" * 40,
+        start="python3 app.py; echo 'quoted'",
+        unset=["OLD_SECRET"],
+    )
+    assert "==> Rollback: starting the build of deployment 01234567 (commit ffffffffffff)" in script
+    assert "Build" not in script and "Pre-deploy" not in script
+    assert "unset OLD_SECRET 2>/dev/null || true" in script
+    assert script.rstrip().endswith("exec sh -c 'python3 app.py; echo '\"'\"'quoted'\"'\"''")
+
+
+def test_stale_variables_are_the_builds_own_that_are_gone() -> None:
+    stale = runner.stale_variables(
+        image_env=["PATH=/bin", "OLD=1", "KEPT=1", "PORT=8000"],
+        base_env=["PATH=/bin"],
+        environment={"KEPT": "2", "PORT": "8000"},
+    )
+    assert stale == ["OLD"]
+
+
+def test_build_image_name() -> None:
+    assert runner.build_image_name(project_id="p1", deployment_id="d1") == "devpush-build/p1:d1"

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 from app.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from app.core.db import session_scope
 from app.models import Deployment, DeploymentStatus, DeployStep
+from app.services import builds, failure
 from app.services import docker as runner
-from app.services import failure
 from app.services.deployments import transition
 from app.services.git import Commit, GitError, fetch_commit
 from app.workers.tasks import routes
@@ -98,7 +98,11 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
         log.info("deployment %s is no longer queued: skipped", deployment_id)
         return
     try:
-        container = _prepare_runner(ctx, job)
+        source = _rollback_source(ctx, job)
+        if source is not None:
+            container = _prepare_rollback_runner(ctx, job, source)
+        else:
+            container = _prepare_runner(ctx, job)
         if container is not None:
             _follow_runner(ctx, job, container)
     except DeployFailed as exc:
@@ -238,6 +242,7 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
             runner.stop_container(
                 ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
             )
+        _keep_build(ctx, job, container)
     elif outcome is Outcome.EXITED:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])
@@ -409,3 +414,130 @@ def _stop(ctx: WorkerContext, container: Container) -> None:
     runner.stop_container(
         ctx.docker, container.id, timeout=ctx.settings.runner_stop_timeout_seconds
     )
+
+
+# Rollbacks and kept builds ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackSource:
+    """The kept build a rollback deployment starts again."""
+
+    deployment_id: str
+    build_image: str
+    commit_sha: str
+
+
+def _rollback_source(ctx: WorkerContext, job: Job) -> RollbackSource | None:
+    """The build the job's deployment rolls back to; None for a deploy."""
+    with ctx.sessions() as session:
+        deployment = _deployment(session, job.deployment_id)
+        if deployment.rollback_of_id is None:
+            return None
+        target = session.get(Deployment, deployment.rollback_of_id)
+        if target is None or target.build_image is None:
+            raise DeployFailed("the build this rollback starts again is no longer kept")
+        return RollbackSource(target.id, target.build_image, target.commit_sha or "")
+
+
+def _prepare_rollback_runner(
+    ctx: WorkerContext, job: Job, source: RollbackSource
+) -> Container | None:
+    """Create the runner from the kept build (no clone, no source copy), start it."""
+    spec = runner.RunnerSpec(
+        deployment_id=job.deployment_id,
+        project_id=job.project_id,
+        environment_id=job.environment_id,
+        branch=job.branch,
+        commit_sha=source.commit_sha,
+        image=source.build_image,
+        port=job.port,
+        root_directory=job.root_directory,
+    )
+    # The current variables, not the ones the build recorded: a rollback undoes code,
+    # not a changed secret (docs/rollback.md).
+    environment = runner.runner_environment(
+        spec=spec,
+        project_vars=_variables(ctx, job.project_vars_encrypted),
+        environment_vars=_variables(ctx, job.environment_vars_encrypted),
+    )
+    stale = runner.stale_variables(
+        image_env=runner.image_env(ctx.docker, source.build_image),
+        base_env=runner.image_env(ctx.docker, job.image),
+        environment=environment,
+    )
+    script = runner.rollback_script(
+        deployment_id=source.deployment_id,
+        commit_sha=source.commit_sha,
+        start=job.steps.start,
+        unset=stale,
+    )
+    try:
+        kwargs = runner.runner_container_spec(
+            spec=spec, environment=environment, settings=ctx.settings
+        )
+        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
+        container = ctx.docker.containers.create(**kwargs)
+    except ValueError as exc:
+        raise DeployFailed(str(exc)) from exc
+    except docker.errors.ImageNotFound as exc:
+        raise DeployFailed("the build this rollback starts again is no longer kept") from exc
+    except (docker.errors.APIError, runner.DockerError) as exc:
+        raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    try:
+        container.put_archive("/", runner.script_archive(script))
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the run script: {exc.explanation}") from exc
+    if _canceled(ctx, job):
+        return None  # created, never started: the cleanup job removes it
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+    return container
+
+
+def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
+    """Commit a deploy's ready runner to its build image, then collect older builds.
+
+    After the switch, so serving never waits for it. A failure only loses the rollback
+    to this deployment: logged, the deploy stays running. A rollback keeps no build of
+    its own (its target's is the same).
+    """
+    with ctx.sessions() as session:
+        rollback_of = session.scalar(
+            select(Deployment.rollback_of_id).where(Deployment.id == job.deployment_id)
+        )
+    if rollback_of is None:
+        started = time.monotonic()
+        try:
+            image = runner.commit_build(
+                container,
+                project_id=job.project_id,
+                environment_id=job.environment_id,
+                deployment_id=job.deployment_id,
+            )
+        except runner.DockerError as exc:
+            log.warning("deployment %s: %s", job.deployment_id, exc)
+        else:
+            log.info(
+                "deployment %s: build kept as %s in %.2f s",
+                job.deployment_id,
+                image,
+                time.monotonic() - started,
+            )
+            try:
+                _update(ctx, job.deployment_id, build_image=image)
+            except DeploymentGone:
+                runner.remove_image(ctx.docker, image)
+                return
+    with session_scope(ctx.sessions) as session:
+        removed = builds.collect_builds(
+            session,
+            ctx.docker,
+            environment_id=job.environment_id,
+            keep=ctx.settings.rollback_builds_kept,
+        )
+    if removed:
+        log.info("removed %d older builds: %s", len(removed), ", ".join(removed))

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from docker.errors import NotFound
 
+from app.core.db import session_scope
 from app.models import Deployment
+from app.services import builds
 from app.services import docker as runner
 from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
@@ -34,6 +36,7 @@ def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
     if deployment is None:
         # Deleted with its environment or project: nothing will show it again.
         remove_runner(ctx, container_id or runner.container_name(deployment_id))
+        builds.remove_deployment_builds(ctx.docker, deployment_id)
 
 
 def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
@@ -46,10 +49,17 @@ def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
 
 
 def run_cleanup(*, ctx: WorkerContext) -> list[str]:
-    """Remove runners that stopped longer ago than ``runner_cleanup_after_seconds``."""
+    """Remove runners that stopped longer ago than ``runner_cleanup_after_seconds``, and
+    each environment's builds beyond the newest ``rollback_builds_kept``."""
     removed = runner.remove_stopped_runners(
         ctx.docker, older_than=timedelta(seconds=ctx.settings.runner_cleanup_after_seconds)
     )
     if removed:
         log.info("removed %d stopped runner containers", len(removed))
+    with session_scope(ctx.sessions) as session:
+        collected = builds.collect_all_builds(
+            session, ctx.docker, keep=ctx.settings.rollback_builds_kept
+        )
+    if collected:
+        log.info("removed %d older builds", len(collected))
     return removed

@@ -1,0 +1,171 @@
+"""POST /projects/<ref>/rollback and .../environments/<env>/resume (no worker runs here)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
+from app.services.deployments import create_deployment, transition
+from app.services.tokens import create_token
+from app.services.users import create_user
+from app.workers.queue import DeployQueue
+from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ran(
+    sessions: sessionmaker[Session], queue: DeployQueue, project_id: str, *, kept: bool = True
+) -> str:
+    """A new deployment of the project that became running (superseding the one before),
+    with a kept build."""
+    with sessions() as session:
+        project = session.get(Project, project_id)
+        assert project is not None
+        deployment = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        )
+        return became_running(session, deployment, kept=kept)
+
+
+def became_running(session: Session, deployment: Deployment, *, kept: bool = True) -> str:
+    for row in session.query(Deployment).filter(
+        Deployment.environment_id == deployment.environment_id,
+        Deployment.status == DeploymentStatus.RUNNING,
+    ):
+        transition(session, deployment_id=row.id, to=DeploymentStatus.SUPERSEDED)
+    transition(session, deployment_id=deployment.id, to=DeploymentStatus.BUILDING)
+    transition(session, deployment_id=deployment.id, to=DeploymentStatus.RUNNING)
+    deployment.commit_sha, deployment.commit_message = "a" * 40, "First"
+    if kept:
+        deployment.build_image = f"devpush-build/{deployment.project_id}:{deployment.id}"
+    session.commit()
+    return deployment.id
+
+
+def member_token(sessions: sessionmaker[Session], team_id: str) -> str:
+    with sessions() as session:
+        user = create_user(session, email="member@example.org", password=PASSWORD)
+        session.add(TeamMember(team_id=team_id, user=user, role=TeamRole.MEMBER))
+        _, token = create_token(session, user=user, name="member")
+        session.commit()
+    return token
+
+
+def test_a_member_rolls_back_and_resumes_auto_deploys(
+    client: TestClient, two_teams: TwoTeams, queue: DeployQueue, sessions: sessionmaker[Session]
+) -> None:
+    alice = two_teams.alice
+    with sessions() as session:
+        first = session.get(Deployment, alice.deployment_id)
+        assert first is not None
+        became_running(session, first)
+    second = ran(sessions, queue, alice.project_id)
+    headers = bearer(member_token(sessions, alice.team_id))
+
+    shown = client.get(f"/api/v1/deployments/{first.id}", headers=headers).json()
+    assert (shown["trigger"], shown["can_rollback"], shown["rollback_of_id"]) == (
+        "manual",
+        True,
+        None,
+    )
+    response = client.post(
+        f"/api/v1/projects/{alice.project_slug}/rollback",
+        json={"deployment_id": first.id},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    back = response.json()
+    assert (back["status"], back["trigger"], back["rollback_of_id"]) == (
+        "queued",
+        "rollback",
+        first.id,
+    )
+    assert (back["commit_sha"], back["commit_message"], back["can_rollback"]) == (
+        "a" * 40,
+        "First",
+        False,
+    )
+    assert pending(queue)[-1] == ("devpush.deploy", (back["id"],))
+    detail = client.get(f"/api/v1/projects/{alice.project_id}", headers=headers).json()
+    assert detail["environments"][0]["auto_deploy_paused"] is True
+
+    # The rollback runs: v1's build serves again; rolling back to it once more is refused.
+    with sessions() as session:
+        rolled_back = session.get(Deployment, back["id"])
+        assert rolled_back is not None
+        became_running(session, rolled_back, kept=False)
+    assert deployment_of(sessions, second).status is DeploymentStatus.SUPERSEDED
+    response = client.post(
+        f"/api/v1/projects/{alice.project_slug}/rollback",
+        json={"deployment_id": first.id},
+        headers=headers,
+    )
+    assert (response.status_code, response.json()["detail"]) == (
+        409,
+        "this deployment's build is already serving",
+    )
+    # Without a deployment: the production environment's newest kept build before it.
+    response = client.post(
+        f"/api/v1/projects/{alice.project_slug}/rollback", json={}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["rollback_of_id"] == second
+
+    response = client.post(
+        f"/api/v1/projects/{alice.project_slug}/environments/production/resume", headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["auto_deploy_paused"] is False
+    missing = client.post(
+        f"/api/v1/projects/{alice.project_slug}/environments/nope/resume", headers=headers
+    )
+    assert missing.status_code == 404
+
+
+def test_refusals(
+    client: TestClient, two_teams: TwoTeams, queue: DeployQueue, sessions: sessionmaker[Session]
+) -> None:
+    alice, bob = two_teams.alice, two_teams.bob
+    headers = bearer(alice.token)
+    url = f"/api/v1/projects/{alice.project_slug}/rollback"
+    # Never ran (queued): 409.
+    response = client.post(url, json={"deployment_id": alice.deployment_id}, headers=headers)
+    assert (response.status_code, response.json()["detail"]) == (
+        409,
+        "only a deployment that ran can be rolled back to",
+    )
+    # Ran, but its build is no longer kept: 409.
+    with sessions() as session:
+        first = session.get(Deployment, alice.deployment_id)
+        assert first is not None
+        became_running(session, first, kept=False)
+    ran(sessions, queue, alice.project_id)
+    response = client.post(url, json={"deployment_id": alice.deployment_id}, headers=headers)
+    assert response.status_code == 409
+    assert "no longer kept" in response.json()["detail"]
+    # Nothing earlier to roll back to by default: 409.
+    response = client.post(url, json={}, headers=headers)
+    assert response.status_code == 409
+    # Another team's deployment, another team's project, an unknown id: 404.
+    response = client.post(url, json={"deployment_id": bob.deployment_id}, headers=headers)
+    assert (response.status_code, response.json()["detail"]) == (404, "deployment not found")
+    response = client.post(
+        f"/api/v1/projects/{bob.project_id}/rollback",
+        json={"deployment_id": bob.deployment_id},
+        headers=headers,
+    )
+    assert response.status_code == 404
+    response = client.post(
+        f"/api/v1/projects/{bob.project_id}/environments/production/resume", headers=headers
+    )
+    assert response.status_code == 404
+    response = client.post(url, json={"deployment_id": "nope"}, headers=headers)
+    assert response.status_code == 404
+    # An unknown field: 422.
+    response = client.post(url, json={"deployment": alice.deployment_id}, headers=headers)
+    assert response.status_code == 422
+    assert "deployment" in response.text

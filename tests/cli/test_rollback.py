@@ -1,0 +1,89 @@
+"""``devpush rollback`` and ``devpush resume`` against the real app served by uvicorn.
+
+No worker runs here: a thread plays its part (tests/cli/test_cli.py's ``_play_worker``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from app.models import Deployment, DeployTrigger
+from app.workers.queue import DeployQueue
+from tests.api.test_rollback import became_running, ran
+from tests.cli.test_cli import _play_worker, _served_statuses, cli_env, logged_in  # noqa: F401
+from tests.fixtures.web import TwoTeams, deployment_of, pending
+
+runner = CliRunner()
+
+
+def paused(sessions: sessionmaker[Session], deployment_id: str) -> bool:
+    with sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        return deployment.environment.auto_deploy_paused
+
+
+def test_rollback_follows_it_and_resume_lifts_the_pause(
+    logged_in: dict[str, str],  # noqa: F811
+    two_teams: TwoTeams,
+    queue: DeployQueue,
+    sessions: sessionmaker[Session],
+    web_app: FastAPI,
+) -> None:
+    alice = two_teams.alice
+    with sessions() as session:
+        first = session.get(Deployment, alice.deployment_id)
+        assert first is not None
+        became_running(session, first)
+    second = ran(sessions, queue, alice.project_id)
+
+    # No deployment named: production's newest kept build before the serving one.
+    served = _served_statuses(web_app)
+    worker = _play_worker(sessions, queue, served, before=len(pending(queue)), fail=False)
+    result = runner.invoke(
+        cli, ["rollback", alice.project_slug, "--interval", "0.1"], env=logged_in
+    )
+    worker.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert f"to deployment {alice.deployment_id} (commit aaaaaaaaaaaa): queued" in result.output
+    assert "paused" in result.output
+    assert "Running." in result.output
+    _, (back_id,) = pending(queue)[-1]
+    back = deployment_of(sessions, back_id)
+    assert (back.trigger, back.rollback_of_id) == (DeployTrigger.ROLLBACK, alice.deployment_id)
+    assert paused(sessions, back_id)
+
+    # A named one, without waiting.
+    result = runner.invoke(
+        cli, ["rollback", alice.project_slug, second, "--no-wait"], env=logged_in
+    )
+    assert result.exit_code == 0, result.output
+    assert f"to deployment {second}" in result.output
+    assert "Running." not in result.output
+
+    result = runner.invoke(cli, ["resume", alice.project_slug], env=logged_in)
+    assert result.exit_code == 0, result.output
+    assert "Auto-deploys of production resumed." in result.output
+    assert not paused(sessions, back_id)
+
+
+def test_rollback_refusals(
+    logged_in: dict[str, str],  # noqa: F811
+    two_teams: TwoTeams,
+) -> None:
+    # The only deployment never ran: nothing to roll back to.
+    result = runner.invoke(cli, ["rollback", two_teams.alice.project_slug], env=logged_in)
+    assert result.exit_code == 1
+    assert "no earlier deployment with a kept build" in result.output
+    alice = two_teams.alice
+    result = runner.invoke(
+        cli, ["rollback", alice.project_slug, alice.deployment_id], env=logged_in
+    )
+    assert result.exit_code == 1
+    assert "only a deployment that ran" in result.output
+    result = runner.invoke(cli, ["rollback", two_teams.bob.project_id], env=logged_in)
+    assert result.exit_code == 1
+    assert "404" in result.output

@@ -1,0 +1,118 @@
+"""Rolling back in Chromium: "Roll back to this" on a deployment, confirm, and the
+environment URL serves the old build again; then "Resume auto-deploys".
+
+Everything is real: the web app served by uvicorn, a worker process on the real engine,
+Debian's Caddy and Chromium.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import docker
+import pytest
+from playwright.sync_api import Browser, expect
+
+from app.local import processes
+from app.local.caddy import Caddy
+from app.main import create_app
+from app.models import DeploymentStatus, DeployTrigger
+from app.services import routing
+from app.workers.queue import DeployQueue, huey_from_url
+from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+    Stack,
+    docker_engine,
+    make_stack,
+    worker,
+)
+from tests.e2e.test_rollback import deploy, hello, wait_kept
+from tests.e2e.test_routing import host_of, through_proxy
+from tests.e2e.test_settings_e2e import _owner
+from tests.fixtures.web import PASSWORD, LiveServer
+from tests.utils.git import git
+
+pytestmark = pytest.mark.docker
+
+TIMEOUT_MS = 60_000
+
+
+def test_roll_back_to_this_in_chromium(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+    worker: Callable[..., processes.Child],  # noqa: F811
+    caddy: Caddy,
+    docker_engine: docker.DockerClient,  # noqa: F811
+    browser: Browser,
+) -> None:
+    stack = make_stack(sqlite_url)
+    child = worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+    email, _token = _owner(stack)
+
+    v1_id = deploy(stack, queue)
+    v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
+    wait_kept(stack, v1_id)
+    app_py = stack.repo / "app.py"
+    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
+    git(stack.repo, "commit", "-q", "-am", "Say hi again")
+    v2_id = deploy(stack, queue)
+    v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
+    stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
+    with stack.sessions() as session:
+        env_url = routing.environment_url(stack.load(session, v2_id).environment, stack.settings)
+    assert env_url is not None
+    assert through_proxy(caddy, host_of(env_url)).text == hello(v2, "Hi again")
+
+    with LiveServer(create_app(stack.settings)) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/projects")
+
+        # The project's list offers it on v1 (superseded, build kept), not on v2 (serving).
+        page.goto(f"{url}/projects/hello")
+        offered = page.locator("#deployments a.rollback")
+        expect(offered).to_have_count(1)
+        assert offered.get_attribute("href") == f"/projects/hello/deployments/{v1_id}/rollback"
+
+        page.goto(f"{url}/projects/hello/deployments/{v1_id}")
+        page.click("#deployment-status a.rollback")
+        page.wait_for_url(f"**/deployments/{v1_id}/rollback")
+        expect(page.locator("h1")).to_contain_text(f"Roll back production to {v1_id[:8]}")
+        expect(page.locator("#rollback-confirm")).to_contain_text("Pushes stop deploying")
+        page.click("#rollback-confirm button[type=submit]")
+        page.wait_for_url(lambda u: "/deployments/" in u and v1_id not in u, timeout=TIMEOUT_MS)
+        back_id = page.url.rstrip("/").rsplit("/", 1)[1]
+        expect(page.locator("a.rollback-of")).to_have_attribute(
+            "href", f"/projects/hello/deployments/{v1_id}"
+        )
+        back = stack.wait_for(back_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert back.status is DeploymentStatus.RUNNING, (back.error, child.log_tail())
+        assert (back.trigger, back.rollback_of_id) == (DeployTrigger.ROLLBACK, v1_id)
+        # The environment URL serves v1's build again, in Chromium too.
+        deadline = time.monotonic() + 10
+        while through_proxy(caddy, host_of(env_url)).text != hello(v1):
+            assert time.monotonic() < deadline, "the environment URL did not move back"
+            time.sleep(0.1)
+        visit = browser.new_page()
+        visit.goto(env_url)
+        assert visit.inner_text("body").strip() == hello(v1).strip()
+        visit.close()
+        page.reload()
+        expect(page.locator("#deployment-status")).to_contain_text("running")
+
+        # The environment says auto-deploys are paused, until "Resume auto-deploys".
+        page.goto(f"{url}/projects/hello")
+        paused = page.locator(".auto-deploy-paused")
+        expect(paused).to_contain_text("Auto-deploys paused after a rollback")
+        paused.locator("button[type=submit]").click()
+        page.wait_for_url(f"{url}/projects/hello")
+        expect(page.locator(".auto-deploy-paused")).to_have_count(0)
+        with stack.sessions() as session:
+            assert not stack.load(session, back_id).environment.auto_deploy_paused
+        page.close()
