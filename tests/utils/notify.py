@@ -135,7 +135,7 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "the e-mail has no text part"
-    return cast(EmailMessage, part).get_content()
+    return str(cast(EmailMessage, part).get_content()).replace("\r\n", "\n")
 
 
 def drain(
