@@ -43,7 +43,7 @@ def url_problem(target: str) -> str | None:
 
 def address_problem(target: str) -> str | None:
     """Why ``target`` is not an e-mail address (None: it is)."""
-    if len(target) > 320 or not _ADDRESS.match(target):
+    if len(target) > 320 or not _ADDRESS.fullmatch(target):
         return "the target must be an e-mail address, like ops@example.org"
     return None
 
