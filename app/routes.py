@@ -19,10 +19,19 @@ from app.api import proxy as api_proxy
 from app.api import teams as api_teams
 from app.api.docs import mount_api_docs
 from app.deps import verify_csrf
-from app.web import auth, deployments, logs, project_settings, projects, teams, tokens
+from app.web import (
+    auth,
+    deployments,
+    logs,
+    notifications,
+    project_settings,
+    projects,
+    teams,
+    tokens,
+)
 
 #: The HTML pages, in the order their paths are matched.
-WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
+WEB = (auth, teams, projects, project_settings, notifications, deployments, tokens, logs)
 #: The JSON API, version 1.
 API = (
     api_auth,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -138,3 +139,23 @@ def recent_attempts(
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """A channel as the settings page lists it: shown target and newest attempts."""
+
+    channel: NotificationChannel
+    target: str
+    attempts: list[NotificationAttempt]
+
+
+def channel_views(session: Session, *, project_id: str) -> list[ChannelView]:
+    return [
+        ChannelView(
+            channel=channel,
+            target=shown_target(channel),
+            attempts=recent_attempts(session, channel_id=channel.id, limit=5),
+        )
+        for channel in list_channels(session, project_id=project_id)
+    ]
