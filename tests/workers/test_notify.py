@@ -225,3 +225,19 @@ def test_a_success_only_channel_hears_of_running_deployments_only(
     assert body["deployment"]["url"].startswith("http")
     assert "failure" not in body
     assert call.headers["X-Devpush-Signature"] == signature(str(secret), call.body)
+
+
+def test_the_queue_enqueues_a_first_try_and_schedules_a_retry() -> None:
+    from huey import MemoryHuey
+
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    queue.enqueue_notify("d1", FAILED)
+    queue.enqueue_notify("d1", FAILED, channel_id="c1", attempt=2, delivery="x", delay=30)
+    first, retry = queue.huey.pending()
+    assert (first.name, first.args, first.eta) == (
+        "devpush.notify",
+        ("d1", FAILED, None, 1, None),
+        None,
+    )
+    assert (retry.name, retry.args) == ("devpush.notify", ("d1", FAILED, "c1", 2, "x"))
+    assert retry.eta is not None and not queue.huey.ready_to_run(retry)
