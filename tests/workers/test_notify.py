@@ -41,6 +41,11 @@ RETRY_SECONDS = 0.3
 
 
 @pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+@pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
 
