@@ -50,7 +50,7 @@ def smtp() -> Iterator[SmtpReceiver]:
     yield from smtp_receiver()
 
 
-def test_a_failed_build_notifies_a_webhook_slack_and_an_address(
+def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channel(
     make_stack: Callable[..., Stack],  # noqa: F811 (the fixture imported above)
     sqlite_url: str,
     receiver: HttpReceiver,
@@ -82,6 +82,15 @@ def test_a_failed_build_notifies_a_webhook_slack_and_an_address(
                 data=ChannelCreate(kind=kind, target=target),
                 fernet=fernet,
             )
+        success_only = ChannelCreate(
+            kind=NotificationKind.WEBHOOK,
+            target=f"{receiver.url}/ok",
+            on_failure=False,
+            on_success=True,
+        )
+        _, success_secret = create_channel(
+            session, project=project, data=success_only, fernet=fernet
+        )
     assert secret is not None
     deployment_id = queue_deployment(stack)
 
@@ -89,7 +98,7 @@ def test_a_failed_build_notifies_a_webhook_slack_and_an_address(
     deployment = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
     assert deployment.error == "Build exited with code 2"
 
-    def sent() -> list[NotificationAttempt]:
+    def sent(deployment_id: str) -> list[NotificationAttempt]:
         with stack.sessions() as session:
             return list(
                 session.scalars(
@@ -99,8 +108,8 @@ def test_a_failed_build_notifies_a_webhook_slack_and_an_address(
                 )
             )
 
-    drain(queue.huey, ctx, until=lambda: len(sent()) == 3)
-    assert [(a.ok, a.attempt, a.error) for a in sent()] == [(True, 1, "")] * 3
+    drain(queue.huey, ctx, until=lambda: len(sent(deployment_id)) == 3)
+    assert [(a.ok, a.attempt, a.error) for a in sent(deployment_id)] == [(True, 1, "")] * 3
     last_lines = [*(f"compiling {i}" for i in range(12, 61)), "<boom> & done"]
 
     (hook,) = receiver.on("/hook")
@@ -134,3 +143,24 @@ def test_a_failed_build_notifies_a_webhook_slack_and_an_address(
     assert "Step: Build" in text
     assert "Exit code: 2" in text
     assert text.endswith("compiling 60\n<boom> & done\n")
+
+    # The success-only channel heard nothing of the failure; a fixed build that becomes
+    # running reaches it (and only it).
+    assert receiver.on("/ok") == []
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        project.build_command = "python3 build.py"
+        session.commit()
+    fixed_id = queue_deployment(stack)
+    run_deploy(fixed_id, ctx=ctx)
+    fixed = stack.wait_for(fixed_id, {DeploymentStatus.RUNNING}, timeout=1)
+    drain(queue.huey, ctx, until=lambda: len(sent(fixed_id)) == 1)
+    (ok,) = receiver.on("/ok")
+    assert ok.headers["X-Devpush-Signature"] == signature(str(success_secret), ok.body)
+    running = json.loads(ok.body)
+    assert running["event"] == "deployment.succeeded"
+    assert running["deployment"]["id"] == fixed_id
+    assert running["deployment"]["commit"] == fixed.commit_sha
+    assert running["deployment"]["url"].startswith("http://")
+    assert len(receiver.on("/hook")) == len(receiver.on("/slack")) == len(smtp.messages) == 1
