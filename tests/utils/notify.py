@@ -94,6 +94,16 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
+        #: Per recipient: the reply that refuses it (``"550 5.1.1 no such mailbox"``).
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         content = envelope.original_content or envelope.content

@@ -34,7 +34,15 @@ from app.workers.queue import DeployQueue, huey_from_url
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.notify import announce
 from tests.fixtures.db import add_deployment
-from tests.utils.notify import HttpReceiver, drain, free_port, http_receiver
+from tests.utils.notify import (
+    HttpReceiver,
+    SmtpReceiver,
+    drain,
+    free_port,
+    http_receiver,
+    smtp_receiver,
+    text_of,
+)
 
 SECRET_KEY = "notify-tests-secret-key"
 RETRY_SECONDS = 0.3
@@ -48,6 +56,11 @@ def db_url(any_db_url: str) -> str:
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    yield from smtp_receiver()
 
 
 @pytest.fixture
@@ -246,3 +259,44 @@ def test_the_queue_enqueues_a_first_try_and_schedules_a_retry() -> None:
     )
     assert (retry.name, retry.args) == ("devpush.notify", ("d1", FAILED, "c1", 2, "x"))
     assert retry.eta is not None and not queue.huey.ready_to_run(retry)
+
+
+def test_smtp_replies_decide_the_retries(
+    ctx: WorkerContext, session: Session, project: Project, smtp: SmtpReceiver
+) -> None:
+    smtp.mailbox.refuse = {
+        "gone@example.org": "550 5.1.1 no such mailbox",
+        "busy@example.org": "451 4.3.0 try again later",
+    }
+    settings = ctx.settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_security": "none",
+            "smtp_from": "devpush@example.org",
+        }
+    )
+    ctx = WorkerContext(settings=settings, sessions=ctx.sessions, docker=ctx.docker, jobs=ctx.jobs)
+    ids = {
+        address: add_channel(session, project, NotificationKind.EMAIL, address)[0]
+        for address in ("ops@example.org", "gone@example.org", "busy@example.org")
+    }
+    deployment_id = failed_deployment(session, project)
+
+    announce(ctx, deployment_id, FAILED)
+    drain(
+        huey_of(ctx), ctx, until=lambda: len(attempts(ctx.sessions, ids["busy@example.org"])) == 3
+    )
+
+    assert [(a.ok, a.status_code) for a in attempts(ctx.sessions, ids["ops@example.org"])] == [
+        (True, 250)
+    ]
+    (gone,) = attempts(ctx.sessions, ids["gone@example.org"])
+    assert (gone.ok, gone.status_code) == (False, 550)
+    assert "no such mailbox" in gone.error
+    busy = attempts(ctx.sessions, ids["busy@example.org"])
+    assert [(a.ok, a.status_code) for a in busy] == [(False, 451)] * 3
+    (mail,) = smtp.messages
+    assert mail["From"] == "devpush@example.org"
+    assert mail["Subject"] == "[devpush] Hello production: deploy failed at Build (exit 2)"
+    assert "npm ERR! missing script: build" in text_of(mail)
