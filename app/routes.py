@@ -13,6 +13,7 @@ from app.api import auth as api_auth
 from app.api import deployments as api_deployments
 from app.api import hooks as api_hooks
 from app.api import logs as api_logs
+from app.api import notifications as api_notifications
 from app.api import project_settings as api_project_settings
 from app.api import projects as api_projects
 from app.api import proxy as api_proxy
@@ -25,6 +26,7 @@ from app.web import (
     auth,
     deployments,
     logs,
+    notifications,
     project_settings,
     projects,
     rollback,
@@ -34,7 +36,18 @@ from app.web import (
 )
 
 #: The HTML pages, in the order their paths are matched.
-WEB = (auth, teams, projects, project_settings, deployments, tokens, logs, webhooks, rollback)
+WEB = (
+    auth,
+    teams,
+    projects,
+    project_settings,
+    notifications,
+    deployments,
+    tokens,
+    logs,
+    webhooks,
+    rollback,
+)
 #: The JSON API, version 1.
 API = (
     api_auth,
@@ -46,6 +59,7 @@ API = (
     api_webhooks,
     api_hooks,
     api_rollback,
+    api_notifications,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

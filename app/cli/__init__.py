@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "rollback",
     "logs",
     "webhooks",
+    "notifications",
     "members",
     "admin",
 )

@@ -18,3 +18,19 @@ class DeployJobs(Protocol):
 
     def enqueue_stop(self, deployment_id: str) -> None:
         """Stop the deployment's runner (and remove it when its row is gone)."""
+
+
+class NotifyJobs(Protocol):
+    """Enqueues the notify job: a deployment's end, to its project's channels."""
+
+    def enqueue_notify(
+        self,
+        deployment_id: str,
+        event: str,
+        *,
+        channel_id: str | None = None,
+        attempt: int = 1,
+        delivery: str | None = None,
+        delay: float = 0,
+    ) -> None:
+        """Send ``event`` to every channel that wants it (or retry one, after ``delay`` s)."""

@@ -21,13 +21,17 @@ a temp file that a real consumer process reads).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.engine import make_url
 
 from app.core.config import get_settings
+
+if TYPE_CHECKING:
+    from app.workers.tasks.context import WorkerContext
 
 #: The name of the huey queue; producers and consumers must agree on it.
 QUEUE_NAME = "devpush"
@@ -58,11 +62,17 @@ def huey_from_url(url: str) -> Huey:
 
 # Task bodies live in app.workers.tasks; the imports are deferred so that enqueueing
 # (the web app) never loads the Docker SDK or opens a database.
-def _deploy(deployment_id: str) -> None:
+def _context() -> WorkerContext:
+    """The worker's context, with this queue to enqueue follow-up jobs (notifications) on."""
     from app.workers.tasks.context import worker_context
+
+    return replace(worker_context(), jobs=default_queue())
+
+
+def _deploy(deployment_id: str) -> None:
     from app.workers.tasks.deploy import run_deploy
 
-    run_deploy(deployment_id, ctx=worker_context())
+    run_deploy(deployment_id, ctx=_context())
 
 
 def _stop(deployment_id: str) -> None:
@@ -80,10 +90,28 @@ def _cleanup() -> None:
 
 
 def _reconcile() -> None:
-    from app.workers.tasks.context import worker_context
     from app.workers.tasks.reconcile import run_reconcile
 
-    run_reconcile(ctx=worker_context())
+    run_reconcile(ctx=_context())
+
+
+def _notify(
+    deployment_id: str,
+    event: str,
+    channel_id: str | None = None,
+    attempt: int = 1,
+    delivery: str | None = None,
+) -> None:
+    from app.workers.tasks.notify import run_notify
+
+    run_notify(
+        deployment_id,
+        event,
+        ctx=_context(),
+        channel_id=channel_id,
+        attempt=attempt,
+        delivery=delivery,
+    )
 
 
 def consumer_polling(huey: Huey) -> dict[str, float]:
@@ -102,12 +130,29 @@ class DeployQueue:
         self._cleanup = huey.periodic_task(crontab(minute="17"), name="devpush.cleanup")(_cleanup)
         # A crash after `running` shows within a minute (huey's finest periodic schedule).
         self._reconcile = huey.periodic_task(crontab(), name="devpush.reconcile")(_reconcile)
+        self._notify = huey.task(name="devpush.notify")(_notify)
 
     def enqueue_deploy(self, deployment_id: str) -> None:
         self._deploy(deployment_id)
 
     def enqueue_stop(self, deployment_id: str) -> None:
         self._stop(deployment_id)
+
+    def enqueue_notify(
+        self,
+        deployment_id: str,
+        event: str,
+        *,
+        channel_id: str | None = None,
+        attempt: int = 1,
+        delivery: str | None = None,
+        delay: float = 0,
+    ) -> None:
+        args = (deployment_id, event, channel_id, attempt, delivery)
+        if delay > 0:  # a retry waits in huey's schedule, not in a worker thread
+            self._notify.schedule(args=args, delay=delay)
+        else:
+            self._notify(*args)
 
 
 @lru_cache

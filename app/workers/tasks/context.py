@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.config import Settings, get_settings
 from app.core.db import create_db_engine, session_factory
 from app.services.docker import docker_client
+from app.services.jobs import NotifyJobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,8 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     docker: docker.DockerClient
+    # Where a job enqueues the notify job (the queue it runs on); None: no notifications.
+    jobs: NotifyJobs | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerContext:

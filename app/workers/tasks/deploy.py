@@ -43,8 +43,10 @@ from app.services import builds, failure
 from app.services import docker as runner
 from app.services.deployments import transition
 from app.services.git import Commit, GitError, fetch_commit
+from app.services.notifications.messages import FAILED, SUCCEEDED
 from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
+from app.workers.tasks.notify import announce
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +315,10 @@ def _answers(url: str) -> bool:
 
 def _mark_running(ctx: WorkerContext, job: Job) -> bool:
     with session_scope(ctx.sessions) as session:
-        return transition(session, deployment_id=job.deployment_id, to=DeploymentStatus.RUNNING)
+        running = transition(session, deployment_id=job.deployment_id, to=DeploymentStatus.RUNNING)
+    if running:
+        announce(ctx, job.deployment_id, SUCCEEDED)
+    return running
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,13 +406,15 @@ def _mark_failed(
     """The deployment becomes ``failed`` with ``error`` and the failure record, if any."""
     columns: Mapping[str, Any] = record or {}
     with session_scope(ctx.sessions) as session:
-        transition(
+        failed = transition(
             session,
             deployment_id=deployment_id,
             to=DeploymentStatus.FAILED,
             error=error,
             **columns,
         )
+    if failed:
+        announce(ctx, deployment_id, FAILED)
 
 
 def _stop(ctx: WorkerContext, container: Container) -> None:

@@ -18,8 +18,10 @@ from app.models import Deployment, DeploymentStatus, DeployStep
 from app.services import docker as runner
 from app.services import failure
 from app.services.deployments import transition
+from app.services.notifications.messages import FAILED
 from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
+from app.workers.tasks.notify import announce
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
                 **values,
             ):
                 failed.append(deployment_id)
+    for deployment_id in failed:
+        announce(ctx, deployment_id, FAILED)
     if failed:
         log.info("%d running deployments had exited: marked failed", len(failed))
     # Every minute: the crashed ones' routes go, and a restarted proxy gets its config
