@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from app.api import auth as api_auth
 from app.api import deployments as api_deployments
+from app.api import git as api_git
 from app.api import logs as api_logs
 from app.api import project_settings as api_project_settings
 from app.api import projects as api_projects
@@ -23,7 +24,7 @@ from app.web import auth, deployments, logs, project_settings, projects, teams, 
 #: The HTML pages, in the order their paths are matched.
 WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
 #: The JSON API, version 1.
-API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs)
+API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs, api_git)
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.
 INTERNAL = (api_proxy,)

@@ -190,3 +190,31 @@ def check_access(project: Project, fernet: Fernet, settings: Settings) -> str | 
     return repository_problem(
         project.repo_url, roots=local_roots(settings), credentials=credentials
     )
+
+
+def set_poll_interval(project: Project, seconds: int | None, *, settings: Settings) -> None:
+    """Turn the poller on (every ``seconds``) or off (None); ValueError below the minimum."""
+    minimum = settings.poll_min_interval_seconds
+    if seconds is not None and seconds < minimum:
+        raise ValueError(f"the poll interval must be at least {minimum} seconds on this server")
+    if seconds != project.poll_interval_seconds:
+        project.polled_at = None  # due at once, and the first poll only records the heads
+        project.polled_heads = None
+    project.poll_interval_seconds = seconds
+
+
+def creation_problem(
+    url: str, *, settings: Settings, token: str | None = None, token_username: str = ""
+) -> str | None:
+    """Why a new project cannot read ``url``; None also for an ssh URL (it has no key yet:
+    the project is made, then its deploy key is added and the access checked)."""
+    try:
+        remote = parse_remote(url, roots=local_roots(settings))
+    except GitError as exc:
+        return str(exc)
+    if remote.kind == "ssh":
+        return None
+    credentials = GitCredentials(
+        token=token, token_username=token_username or default_token_username(remote.host or "")
+    )
+    return repository_problem(url, roots=local_roots(settings), credentials=credentials)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.deps import FernetDep, SessionDep, WebCtx, WebProject
 from app.models import Project
 from app.services import projects as project_service
-from app.services.git import repository_problem
+from app.services.project_git import creation_problem
 from app.services.runner_images import image_problem, offered_images
 from app.web.form_errors import field_errors
 from app.web.rendering import redirect, render
@@ -72,7 +74,10 @@ async def create_project(
         errors = field_errors(exc) | errors
     else:
         # Refused now, with git's reason, rather than at the first deploy.
-        if problem := await run_in_threadpool(repository_problem, project_in.repo_url):
+        settings = request.app.state.settings
+        if problem := await run_in_threadpool(
+            partial(creation_problem, project_in.repo_url, settings=settings)
+        ):
             errors["repo_url"] = problem
         image = project_in.runner_image
         if problem := await run_in_threadpool(image_problem, image, request.app.state.settings):
