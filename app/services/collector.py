@@ -1,4 +1,4 @@
-"""Whether the log collector's queue is full, read from the collector's own metrics.
+"""Whether the log collector answers and whether its queue is full, from its own metrics.
 
 While the log store is down the collector keeps the lines it has read in its sending
 queue on disk (Docker/otelcol/config.yaml). Once that is full it stops reading, and
@@ -8,8 +8,11 @@ the collector reads again loses its oldest lines. The log views say so while it 
 
 The collector reports ``otelcol_exporter_queue_size`` and
 ``otelcol_exporter_queue_capacity`` (in the queue's sizer unit, bytes here) on its
-metrics endpoint, ``Settings.log_collector_metrics_url``. Unset or unreachable: nothing
-is known and nothing is said (the log views must not wait on the collector).
+metrics endpoint, ``Settings.log_collector_metrics_url``. A configured collector that
+does not answer there is down (killed, crashed, restarting): new lines wait in the runners'
+files meanwhile, and the views say so. Unset: nothing is known and nothing is said. The
+views never wait on the collector: a dead one on the same host refuses at once, and a
+hung one is given half a second.
 """
 
 from __future__ import annotations
@@ -80,22 +83,40 @@ def queue_full_message(settings: Settings) -> str:
     )
 
 
+def collector_down_message(settings: Settings) -> str:
+    return (
+        "The log collector does not answer: new lines wait in each runner's log file and "
+        f"show once it is back (beyond each runner's rotation, {rotation_mib(settings):g} MiB, "
+        "the oldest are lost)."
+    )
+
+
+async def _metrics(url: str) -> str:
+    """The collector's metrics text; httpx.HTTPError when it does not answer with them."""
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as http:
+        answer = await http.get(url)
+        answer.raise_for_status()
+    return answer.text
+
+
 async def queue_state(settings: Settings) -> QueueState | None:
     """The queue as the collector reports it now; None when it cannot be known."""
     if not settings.log_collector_metrics_url:
         return None
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as http:
-            answer = await http.get(settings.log_collector_metrics_url)
-            answer.raise_for_status()
+        return parse_queue(await _metrics(settings.log_collector_metrics_url))
     except httpx.HTTPError:
         return None
-    return parse_queue(answer.text)
 
 
 async def collector_warning(settings: Settings) -> str | None:
-    """What the log views show while the collector's queue is full, else None."""
-    state = await queue_state(settings)
+    """What the log views show while the collector is down or its queue is full, else None."""
+    if not settings.log_collector_metrics_url:
+        return None
+    try:
+        state = parse_queue(await _metrics(settings.log_collector_metrics_url))
+    except httpx.HTTPError:
+        return collector_down_message(settings)
     if state is None or not state.full:
         return None
     return queue_full_message(settings)

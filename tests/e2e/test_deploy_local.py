@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.utils.signals import default_signals
+
 pytestmark = pytest.mark.docker
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dev" / "local.sh"
@@ -68,6 +70,7 @@ def run_until_ready(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_signals,
     )
     lines: list[str] = []
     # A thread drains the pipe: the script keeps writing until it is stopped.
@@ -97,12 +100,20 @@ def environ_of(*argv_parts: str) -> dict[str, str]:
 
 
 def interrupt(process: subprocess.Popen[str]) -> int:
+    """Ctrl-C; if the script is still there after a minute, SIGTERM (it stops its children
+    in order on that too), and only then SIGKILL: its children run in sessions of their own,
+    so killing the script's group alone would leave the whole run behind."""
     os.killpg(process.pid, signal.SIGINT)
     try:
         return process.wait(timeout=60)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:

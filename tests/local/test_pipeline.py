@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from app.local.pipeline import PIPELINE_ENV
+from tests.utils.signals import default_signals
 
 pytestmark = pytest.mark.docker
 
@@ -32,6 +33,7 @@ def start(state: Path, *args: str, env: dict[str, str] | None = None) -> subproc
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=default_signals,
     )
 
 

@@ -18,7 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.services.collector import collector_warning, queue_full_message, queue_state
+from app.services.collector import (
+    collector_down_message,
+    collector_warning,
+    queue_full_message,
+    queue_state,
+)
 from tests.fixtures.logstack import LogStack
 from tests.fixtures.web import TwoTeams, log_in
 from tests.logs.test_faults import Spawn, assert_exact, ids, spawn, wait_shown, writer
@@ -93,7 +98,7 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
             ).text,
             client.get(base).text,
         ):
-            assert "data-collector-queue-full" in html and "queue is full" in html, html
+            assert "data-collector-warning" in html and "queue is full" in html, html
         # The API says it too, beside "unreachable" (the store is down).
         api = client.get(
             f"/api/v1/projects/{alice.project_slug}/logs",
@@ -112,3 +117,36 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
         if stack.collector is not None:
             stack.collector.stop()
         stack.start_collector()
+
+
+def test_the_views_say_when_the_collector_does_not_answer(
+    running_log_stack: LogStack, client: TestClient, two_teams: TwoTeams
+) -> None:
+    stack = running_log_stack
+    if stack.collector is None or stack.collector_metrics_url is None:
+        pytest.fail("needs a stack whose collector has metrics (--log-store=victorialogs)")
+    settings = stack.settings()
+    assert asyncio.run(collector_warning(settings)) is None, "the collector is down at the start"
+    alice = two_teams.alice
+    log_in(client, alice.email)
+    base = f"/projects/{alice.project_slug}/logs"
+    try:
+        stack.collector.kill()
+        down = collector_down_message(settings)
+        assert asyncio.run(collector_warning(settings)) == down
+        for html in (
+            client.get(
+                f"{base}/panel?deployment={alice.deployment_id}", headers={"HX-Request": "true"}
+            ).text,
+            client.get(base).text,
+        ):
+            assert "data-collector-warning" in html and "does not answer" in html, html
+        # The store is up: the API answers the page, and says it beside the lines.
+        api = client.get(
+            f"/api/v1/projects/{alice.project_slug}/logs",
+            headers={"Authorization": f"Bearer {alice.token}"},
+        )
+        assert api.status_code == 200 and api.json()["collector_warning"] == down, api.text
+    finally:
+        stack.start_collector()
+    warning_within(settings, present=False, timeout=30)

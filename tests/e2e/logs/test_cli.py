@@ -26,6 +26,7 @@ from app.cli.config import CONFIG_ENV
 from tests.e2e.logs.support import ARRIVAL_TIMEOUT, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.utils.signals import default_signals
 
 pytestmark = pytest.mark.docker
 
@@ -104,6 +105,7 @@ def test_follow_prints_a_line_emitted_after_it_started(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
     printed: queue.Queue[tuple[float, str]] = queue.Queue()
     reader = threading.Thread(target=_read_rows, args=(process, printed), daemon=True)
