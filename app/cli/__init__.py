@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "projects",
     "project_settings",
     "deploy",
+    "git",
     "logs",
     "members",
     "admin",
