@@ -19,10 +19,10 @@ from app.api import proxy as api_proxy
 from app.api import teams as api_teams
 from app.api.docs import mount_api_docs
 from app.deps import verify_csrf
-from app.web import auth, deployments, logs, project_settings, projects, teams, tokens
+from app.web import auth, deployments, git, logs, project_settings, projects, teams, tokens
 
 #: The HTML pages, in the order their paths are matched.
-WEB = (auth, teams, projects, project_settings, deployments, tokens, logs)
+WEB = (auth, teams, projects, project_settings, git, deployments, tokens, logs)
 #: The JSON API, version 1.
 API = (api_auth, api_projects, api_project_settings, api_deployments, api_teams, api_logs, api_git)
 API_PREFIX = "/api/v1"
