@@ -25,7 +25,7 @@ from app.models import Project
 from app.services import deployments as deploy_service
 from app.services import projects as project_service
 from app.services.git import InvalidBranchError
-from app.services.project_git import creation_problem, set_token
+from app.services.project_git import checked_token, creation_problem, set_token
 from app.services.runner_images import image_problem
 from app.services.teams import teams_for_user
 
@@ -75,7 +75,10 @@ def create_project(
     data = project_service.ProjectCreate.model_validate(
         body.model_dump(exclude={"team", "git_token", "git_token_username"})
     )
-    token = body.git_token.get_secret_value() if body.git_token else None
+    try:
+        token = checked_token(body.git_token.get_secret_value()) if body.git_token else None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"git_token: {exc}") from exc
     if problem := creation_problem(
         data.repo_url, settings=settings, token=token, token_username=body.git_token_username
     ):

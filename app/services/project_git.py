@@ -113,11 +113,17 @@ def make_deploy_key(project: Project, fernet: Fernet) -> str:
     return public
 
 
-def set_token(project: Project, fernet: Fernet, *, token: str, username: str = "") -> None:
-    """Store an HTTPS access token; ValueError (fit to show) for an unusable one."""
+def checked_token(token: str) -> str:
+    """``token`` stripped; ValueError (fit to show) unless it is one word of sane length."""
     token = token.strip()
     if not token or len(token) > TOKEN_MAX_CHARS or any(c.isspace() for c in token):
         raise ValueError("the token must be one word of at most 4096 characters")
+    return token
+
+
+def set_token(project: Project, fernet: Fernet, *, token: str, username: str = "") -> None:
+    """Store an HTTPS access token; ValueError (fit to show) for an unusable one."""
+    token = checked_token(token)
     username = username.strip()
     if len(username) > 100 or any(c.isspace() or c in ":@" for c in username):
         raise ValueError("the token's user name must be one word without ':' or '@'")

@@ -95,3 +95,29 @@ def test_deploy_a_chosen_commit_from_the_project_page(
             )
         ).all()
     assert sha in requested
+
+
+def test_an_ssh_project_is_created_then_asks_for_its_deploy_key(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    csrf = log_in(client, two_teams.alice.email)
+    made = client.post(
+        "/projects",
+        data={
+            "csrf_token": csrf,
+            "name": "Private",
+            "slug": "private",
+            "repo_url": "git@git.example.org:team/private.git",
+            "default_branch": "main",
+            "runner_image": "devpush/runner-python:local",
+            "start_command": "python3 app.py",
+            "port": "8000",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    assert made.headers["location"].endswith("/projects/private/settings#git")
+    page = client.get("/projects/private/settings")
+    assert "Generate a deploy key" in page.text
+    checked = client.post("/projects/private/settings/git/check", data={"csrf_token": csrf})
+    assert "generate a deploy key in Settings → Git" in checked.text
