@@ -101,6 +101,7 @@ LOCAL_REFUSED = "local paths are not allowed on this server (no git repository d
 _SCP_LIKE = re.compile(
     r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$"
 )
+_USER = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]*$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
 
@@ -143,7 +144,8 @@ def parse_remote(url: str, *, roots: Sequence[Path] | None = None) -> Remote:
             port = parts.port
         except ValueError as exc:
             raise GitError(f"bad port in {url!r}") from exc
-        if not _HOST.match(host) or not parts.path.strip("/") or parts.password:
+        user_ok = parts.username is None or _USER.match(parts.username)
+        if not _HOST.match(host) or not user_ok or not parts.path.strip("/") or parts.password:
             raise GitError(f"not an ssh repository URL: {url!r}")
         return Remote(source=url, kind="ssh", host=host, port=port)
     if url.startswith("file://") or url.startswith("/"):

@@ -69,6 +69,8 @@ def test_missing_branch_is_a_git_error(repo: Path, tmp_path: Path) -> None:
         "--upload-pack=touch /tmp/x",
         "-oProxyCommand=x:y",
         "ssh://-oProxyCommand=x/y",
+        "ssh://-oProxyCommand=x@host/y",
+        "-oProxyCommand=x@host:y",
         "git@-oProxyCommand=x:y",
         "ssh://h/",
         "file://host/x",
