@@ -99,3 +99,20 @@ def test_deploy_a_chosen_commit(
             )
         ).all()
     assert sha in requested
+
+
+def test_create_an_ssh_project_then_its_deploy_key(alice_cli: dict[str, str]) -> None:
+    created = runner.invoke(
+        cli,
+        ["projects", "create", "--name", "Private", "--start-command", "python3 app.py",
+         "--repo", "git@git.example.org:team/private.git",
+         "--image", "devpush/runner-python:local"],
+        env=alice_cli,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "devpush git deploy-key private" in created.output
+    shown = runner.invoke(cli, ["git", "show", "private"], env=alice_cli)
+    assert "Access: none" in shown.output
+    checked = runner.invoke(cli, ["git", "check", "private"], env=alice_cli)
+    assert checked.exit_code == 1
+    assert "generate a deploy key" in checked.output
