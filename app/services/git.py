@@ -48,6 +48,9 @@ _GIT_SAFETY = (
     "protocol.https.allow=always",
     "-c",
     "protocol.file.allow=always",
+    # No credential helper (the worker user's ~/.gitconfig may name one) stores a token.
+    "-c",
+    "credential.helper=",
 )
 
 PUBLIC = GitCredentials()

@@ -192,7 +192,6 @@ def credentials_env(credentials: GitCredentials) -> Iterator[dict[str, str]]:
             askpass = _private_file(folder / "askpass", ASKPASS_SCRIPT, mode=0o700)
             env |= {
                 "GIT_ASKPASS": str(askpass),
-                "SSH_ASKPASS": str(askpass),
                 "DEVPUSH_GIT_USERNAME": credentials.token_username or FALLBACK_TOKEN_USERNAME,
                 "DEVPUSH_GIT_TOKEN_FILE": str(token_file),
             }

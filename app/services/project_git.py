@@ -35,6 +35,7 @@ class GitAccess:
     """What a user may see of a project's git access (never a secret)."""
 
     repo_url: str
+    kind: str  # "https", "ssh", "local" (or "" for a URL no longer accepted)
     auth: Literal["none", "deploy_key", "token"]
     deploy_key_public: str | None
     host_keys: list[HostKey]
@@ -47,13 +48,18 @@ def access_view(project: Project) -> GitAccess:
         host_keys = parse_known_hosts(project.ssh_known_hosts)
     except HostKeyError:
         host_keys = []
+    try:
+        kind = parse_remote(project.repo_url).kind
+    except GitError:
+        kind = ""
     auth: Literal["none", "deploy_key", "token"] = "none"
-    if _is_ssh(project) and project.deploy_key_public:
+    if kind == "ssh" and project.deploy_key_public:
         auth = "deploy_key"
     elif project.git_token_encrypted:
         auth = "token"
     return GitAccess(
         repo_url=project.repo_url,
+        kind=kind,
         auth=auth,
         deploy_key_public=project.deploy_key_public,
         host_keys=host_keys,

@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -71,12 +72,19 @@ def test_a_token_clones_over_https_and_never_shows(
     git_https: GitHttps,
     make_stack: Callable[..., Stack],
     sqlite_url: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("GIT_SSL_CAINFO", str(git_https.ca_file))  # trust Caddy's own CA
+    # The worker user's git config names a helper that would store the token: unused.
+    home = tmp_path / "home"
+    home.mkdir()
+    stored = tmp_path / "stored-credentials"
+    (home / ".gitconfig").write_text(f"[credential]\n\thelper = store --file {stored}\n")
+    monkeypatch.setenv("HOME", str(home))
     stack = make_stack(sqlite_url)
     bare = git_https.root / "team" / "app.git"
     bare.mkdir(parents=True)
@@ -137,6 +145,7 @@ def test_a_token_clones_over_https_and_never_shows(
         answers.append(client.get("/api/v1/projects/hello/git", headers=auth).text)
         answers.append(client.get("/api/v1/projects/hello", headers=auth).text)
 
+    assert not stored.exists(), "a credential helper stored the token"
     captured = capfd.readouterr()
     for secret in (git_https.token, wrong):
         for where, text in [
