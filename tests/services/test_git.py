@@ -193,3 +193,18 @@ def test_the_message_says_why() -> None:
         str(caught.value)
         == """not a valid git branch name: 'a/.x' has a part starting with \".\""""
     )
+
+
+def test_a_server_refusing_a_fetch_by_sha_falls_back_to_the_branch(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Protocol v0 without uploadpack.allowReachableSHA1InWant: an older commit, not a
+    # branch tip, may not be asked for by its SHA.
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "protocol.version")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "0")
+    older = git(repo, "rev-parse", "main")
+    (repo / "a.txt").write_text("newer")
+    git(repo, "commit", "-q", "-am", "Newer")
+    commit = fetch_commit(url=str(repo), branch="main", commit=older, dest=tmp_path / "out")
+    assert commit.sha == older
