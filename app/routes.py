@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from app.api import auth as api_auth
 from app.api import deployments as api_deployments
+from app.api import git as api_git
 from app.api import hooks as api_hooks
 from app.api import logs as api_logs
 from app.api import notifications as api_notifications
@@ -25,6 +26,7 @@ from app.deps import verify_csrf
 from app.web import (
     auth,
     deployments,
+    git,
     logs,
     notifications,
     project_settings,
@@ -41,6 +43,7 @@ WEB = (
     teams,
     projects,
     project_settings,
+    git,
     notifications,
     deployments,
     tokens,
@@ -60,6 +63,7 @@ API = (
     api_hooks,
     api_rollback,
     api_notifications,
+    api_git,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

@@ -24,7 +24,8 @@ from app.deps import (
 from app.models import Project
 from app.services import deployments as deploy_service
 from app.services import projects as project_service
-from app.services.git import InvalidBranchError, repository_problem
+from app.services.git import InvalidBranchError
+from app.services.project_git import checked_token, creation_problem, set_token
 from app.services.runner_images import image_problem
 from app.services.teams import teams_for_user
 
@@ -71,8 +72,16 @@ def create_project(
         if named is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "team not found")
         team = named
-    data = project_service.ProjectCreate.model_validate(body.model_dump(exclude={"team"}))
-    if problem := repository_problem(data.repo_url):
+    data = project_service.ProjectCreate.model_validate(
+        body.model_dump(exclude={"team", "git_token", "git_token_username"})
+    )
+    try:
+        token = checked_token(body.git_token.get_secret_value()) if body.git_token else None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"git_token: {exc}") from exc
+    if problem := creation_problem(
+        data.repo_url, settings=settings, token=token, token_username=body.git_token_username
+    ):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"repo_url: {problem}")
     if problem := image_problem(data.runner_image, settings):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"runner_image: {problem}")
@@ -80,6 +89,9 @@ def create_project(
         project = project_service.create_project(session, team=team, data=data, fernet=fernet)
     except project_service.ProjectExistsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if token:
+        set_token(project, fernet, token=token, username=body.git_token_username)
+        session.commit()
     return _detail(project, session, fernet)
 
 

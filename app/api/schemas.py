@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.core.config import Settings
 from app.models import (
@@ -158,6 +158,10 @@ class ProjectCreateIn(ProjectCreate):
 
     #: The team's slug or id; may be left out when the user belongs to one team only.
     team: str | None = None
+    #: A private https repository's access token (stored encrypted, never shown) and the
+    #: user name sent with it (left out: the forge's usual one).
+    git_token: SecretStr | None = Field(default=None, max_length=4096)
+    git_token_username: str = Field(default="", max_length=100)
 
 
 class FailurePublic(BaseModel):

@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "project_settings",
     "deploy",
     "rollback",
+    "git",
     "logs",
     "webhooks",
     "notifications",

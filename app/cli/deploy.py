@@ -73,6 +73,9 @@ def report(deployment: dict[str, Any]) -> None:
 def deploy(
     project: Annotated[str, typer.Argument(help="Project slug or id")],
     branch: Annotated[str | None, typer.Option(help="Default: the project default branch")] = None,
+    commit: Annotated[
+        str | None, typer.Option(help="That exact commit (full SHA) instead of the newest")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for running")] = 900.0,
     interval: Annotated[float, typer.Option(help="Seconds between status checks")] = 1.0,
     wait: Annotated[bool, typer.Option(help="Follow the deployment until it settles")] = True,
@@ -80,7 +83,8 @@ def deploy(
     """Deploy a branch; exits 0 once it is running, non-zero if it fails, stops or times out."""
     try:
         with logged_in_client() as client:
-            deployment = client.post(f"/projects/{project}/deployments", json={"branch": branch})
+            body = {"branch": branch} | ({"commit": commit} if commit else {})
+            deployment = client.post(f"/projects/{project}/deployments", json=body)
             console.print(
                 safe("Deployment ")
                 + safe(deployment["id"], "bold")

@@ -7,6 +7,7 @@ One shape for every group, ``devpush <noun> <verb>`` (``devpush projects list``,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -60,7 +61,9 @@ def key_values(pairs: list[str], *, usage: str) -> dict[str, str]:
 @projects_app.command("create")
 def create_project(
     name: Annotated[str, typer.Option(help="Project name")],
-    repo: Annotated[str, typer.Option(help="https:// URL of a git repository, or a local path")],
+    repo: Annotated[
+        str, typer.Option(help="https:// or ssh URL of a git repository, or a local path")
+    ],
     start_command: Annotated[str, typer.Option(help="Starts the app; it listens on $PORT")],
     build_command: Annotated[str, typer.Option()] = "",
     pre_deploy_command: Annotated[str, typer.Option()] = "",
@@ -71,6 +74,10 @@ def create_project(
     slug: Annotated[str, typer.Option(help="Default: made from the name")] = "",
     team: Annotated[str | None, typer.Option(help="Team slug, if you are in several")] = None,
     env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
+    git_token_file: Annotated[
+        Path | None,
+        typer.Option(help="A private https repository's access token, read from this file"),
+    ] = None,
 ) -> None:
     """Create a project; the server checks the repository is reachable first."""
     body: dict[str, Any] = {
@@ -88,12 +95,20 @@ def create_project(
     }
     if image:
         body["runner_image"] = image
+    if git_token_file is not None:  # a file, never an argument: argv is visible to all
+        body["git_token"] = git_token_file.read_text().strip()
     try:
         with logged_in_client() as client:
             created = client.post("/projects", json=body)
     except ApiError as exc:
         raise fail(f"project not created: {exc}") from exc
     slug = created["slug"]
+    if repo.startswith("ssh://") or ("@" in repo and not repo.startswith("https://")):
+        console.print(
+            safe(f"Created {slug}. Next: `devpush git deploy-key {slug}`, add the key to the ")
+            + safe(f"repository's deploy keys, then `devpush git check {slug}`.")
+        )
+        return
     console.print(
         safe("Created ")
         + safe(slug, "bold")

@@ -11,7 +11,6 @@ import re
 from collections.abc import Collection
 from pathlib import PurePosixPath
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from dotenv.parser import parse_stream
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.core.crypto import decrypt_mapping, encrypt_mapping
 from app.models import Deployment, Environment, Project, Team, new_id
-from app.services.git import InvalidBranchError, validate_branch
+from app.services.git import GitError, InvalidBranchError, parse_remote, validate_branch
 from app.services.routing import free_host_label
 from app.services.teams import slugify
 
@@ -121,15 +120,12 @@ class ProjectCreate(BaseModel):
     @field_validator("repo_url")
     @classmethod
     def _repo_url(cls, value: str) -> str:
-        if value.startswith("/"):
-            return value
-        parts = urlsplit(value)
-        if parts.scheme == "file" and parts.path.startswith("/"):
-            return value
-        if parts.scheme != "https" or not parts.hostname:
-            raise ValueError("use an https:// URL or an absolute local path")
-        if parts.username or parts.password:
-            raise ValueError("credentials in the URL are not allowed (they would be stored)")
+        # The form only (https, ssh, local path); where a local path may be is checked
+        # with the settings (app.services.git.parse_remote with local_roots).
+        try:
+            parse_remote(value)
+        except GitError as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("default_branch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -15,6 +16,7 @@ from app.services import deployments as deploy_service
 from app.services.git import InvalidBranchError
 from app.web.rendering import redirect, render
 
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 router = APIRouter(tags=["deployments"])
 # Routes here repeat their parameter lists on purpose: FastAPI reads each signature
 # (dependencies, form fields); the shared work is in app/deps.py and the services.
@@ -45,12 +47,19 @@ def deploy(
     session: SessionDep,
     queue: QueueDep,
     branch: Annotated[str, Form(max_length=255)] = "",
+    commit: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    commit = commit.strip().lower()
+    if commit and not _FULL_SHA.match(commit):  # a chosen commit: the full SHA only
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "commit: give the full 40-character SHA"
+        )
     try:
         deployment = deploy_service.create_deployment(
             session,
             project=project,
             branch=branch.strip() or None,
+            commit=commit or None,
             created_by=ctx.user,
             queue=queue,
         )

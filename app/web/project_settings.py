@@ -27,6 +27,7 @@ from app.models import Project, TeamRole
 from app.services import project_settings as settings_service
 from app.services import projects as project_service
 from app.services.notifications.channels import channel_views
+from app.services.project_git import access_view
 from app.services.runner_images import image_problem, offered_images
 from app.services.teams import role_in_team
 from app.web.form_errors import field_errors
@@ -72,6 +73,8 @@ def _page(
         "shared_scope": settings_service.SHARED_SCOPE,
         "is_owner": role is TeamRole.OWNER,
         "notifications": channel_views(session, project_id=project.id),
+        "git_access": access_view(project),  # the "Git access" section (app/web/git.py)
+        "poll_min_seconds": request.app.state.settings.poll_min_interval_seconds,
         **extra,
     }
     return render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.deps import FernetDep, SessionDep, WebCtx, WebProject
 from app.models import Project
 from app.services import projects as project_service
-from app.services.git import repository_problem
+from app.services.project_git import access_pending, checked_token, creation_problem, set_token
 from app.services.runner_images import image_problem, offered_images
 from app.web.form_errors import field_errors
 from app.web.rendering import redirect, render
@@ -66,13 +68,22 @@ async def create_project(
         data["env_vars"] = project_service.parse_env_lines(values["env_vars"])
     except ValueError as exc:
         errors["env_vars"] = str(exc)
+    token = str(form.get("git_token", "")).strip() or None
+    if token is not None:
+        try:
+            token = checked_token(token)
+        except ValueError as exc:
+            errors["repo_url"] = f"access token: {exc}"
     try:
         project_in = project_service.ProjectCreate.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc) | errors
     else:
         # Refused now, with git's reason, rather than at the first deploy.
-        if problem := await run_in_threadpool(repository_problem, project_in.repo_url):
+        settings = request.app.state.settings
+        if problem := await run_in_threadpool(
+            partial(creation_problem, project_in.repo_url, settings=settings, token=token)
+        ):
             errors["repo_url"] = problem
         image = project_in.runner_image
         if problem := await run_in_threadpool(image_problem, image, request.app.state.settings):
@@ -85,6 +96,11 @@ async def create_project(
         )
     except project_service.ProjectExistsError as exc:
         return _new_form(request, values, {"slug": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    if token:
+        set_token(project, fernet, token=token)
+        session.commit()
+    if access_pending(project):  # an ssh URL: its deploy key comes first
+        return redirect(request, f"/projects/{project.slug}/settings#git")
     return redirect(request, f"/projects/{project.slug}")
 
 

@@ -114,6 +114,14 @@ def _notify(
     )
 
 
+def _poll() -> None:
+    from app.workers.tasks.context import worker_context
+    from app.workers.tasks.poll import run_poll
+
+    ctx = worker_context()
+    run_poll(settings=ctx.settings, sessions=ctx.sessions, queue=default_queue())
+
+
 def consumer_polling(huey: Huey) -> dict[str, float]:
     """The consumer's back-off options for ``huey``: none needed when its storage blocks."""
     return {} if huey.storage.blocking else dict(SQLITE_POLLING)
@@ -131,6 +139,8 @@ class DeployQueue:
         # A crash after `running` shows within a minute (huey's finest periodic schedule).
         self._reconcile = huey.periodic_task(crontab(), name="devpush.reconcile")(_reconcile)
         self._notify = huey.task(name="devpush.notify")(_notify)
+        # The poller (projects with poll_interval_seconds): each minute, the due ones.
+        self._poll = huey.periodic_task(crontab(), name="devpush.poll")(_poll)
 
     def enqueue_deploy(self, deployment_id: str) -> None:
         self._deploy(deployment_id)

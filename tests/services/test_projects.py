@@ -48,7 +48,8 @@ def test_defaults_and_derived_slug() -> None:
     ("field", "value"),
     [
         ("repo_url", "http://git.example.org/app.git"),
-        ("repo_url", "git@example.org:me/app.git"),
+        ("repo_url", "ext::sh -c id"),
+        ("repo_url", "-oProxyCommand=x:y"),
         ("repo_url", "https://user:pw@example.org/app.git"),
         ("repo_url", "relative/path"),
         ("slug", "Not A Slug"),
@@ -72,7 +73,14 @@ def test_invalid_fields_are_refused(field: str, value: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["/srv/repos/app", "file:///srv/repos/app", "https://example.org/a/b.git"]
+    "value",
+    [
+        "/srv/repos/app",
+        "file:///srv/repos/app",
+        "https://example.org/a/b.git",
+        "git@example.org:me/app.git",
+        "ssh://git@example.org:2222/me/app.git",
+    ],
 )
 def test_accepted_repositories(value: str) -> None:
     assert ProjectCreate.model_validate({**VALID, "repo_url": value}).repo_url == value

@@ -45,5 +45,5 @@ def test_cleanup_runs_hourly_and_reconcile_every_minute() -> None:
     def due(minute: int) -> set[str]:
         return {t.name for t in huey.read_periodic(datetime(2030, 1, 1, 5, minute))}
 
-    assert due(17) == {"devpush.cleanup", "devpush.reconcile"}
-    assert due(18) == {"devpush.reconcile"}
+    assert due(17) == {"devpush.cleanup", "devpush.reconcile", "devpush.poll"}
+    assert due(18) == {"devpush.reconcile", "devpush.poll"}

@@ -1,7 +1,8 @@
 """The deploy job, in small steps (each a function below, in this order).
 
 - ``_claim``: the deployment goes ``queued → building`` (a canceled one is skipped);
-- ``_prepare_runner``: fetch the branch's newest commit into a temp dir (its SHA and
+- ``_prepare_runner``: fetch the branch's newest commit (or the requested one, exactly,
+  with the project's git credentials) into a temp dir (its SHA and
   message are recorded), create the runner container, copy the source and the step
   script in, start it;
 - ``_follow_runner``: wait until the app answers on its port (``running``), its
@@ -42,8 +43,9 @@ from app.models import Deployment, DeploymentStatus, DeployStep
 from app.services import builds, failure
 from app.services import docker as runner
 from app.services.deployments import transition
-from app.services.git import Commit, GitError, fetch_commit
+from app.services.git import Commit, GitError, fetch_commit, local_roots
 from app.services.notifications.messages import FAILED, SUCCEEDED
+from app.services.project_git import credentials_for
 from app.workers.tasks import routes
 from app.workers.tasks.context import WorkerContext
 from app.workers.tasks.notify import announce
@@ -84,6 +86,12 @@ class Job:
     steps: runner.Steps
     project_vars_encrypted: str
     environment_vars_encrypted: str
+    requested_commit: str | None = None  # a chosen commit, fetched exactly
+    # The project's git credentials, still encrypted (app.services.project_git).
+    deploy_key_private_encrypted: str | None = None
+    ssh_known_hosts: str = ""
+    git_token_encrypted: str | None = None
+    git_token_username: str = ""
 
 
 class Outcome(Enum):
@@ -139,6 +147,11 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             ),
             project_vars_encrypted=project.env_vars_encrypted,
             environment_vars_encrypted=environment.env_vars_encrypted,
+            requested_commit=deployment.requested_commit,
+            deploy_key_private_encrypted=project.deploy_key_private_encrypted,
+            ssh_known_hosts=project.ssh_known_hosts,
+            git_token_encrypted=project.git_token_encrypted,
+            git_token_username=project.git_token_username,
         )
 
 
@@ -161,7 +174,24 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
 
 def _fetch(ctx: WorkerContext, job: Job, checkout: Path) -> Commit:
     try:
-        commit = fetch_commit(url=job.repo_url, branch=job.branch, dest=checkout)
+        credentials = credentials_for(
+            fernet_for(ctx.settings.secret_key.get_secret_value()),
+            deploy_key_private_encrypted=job.deploy_key_private_encrypted,
+            ssh_known_hosts=job.ssh_known_hosts,
+            git_token_encrypted=job.git_token_encrypted,
+            git_token_username=job.git_token_username,
+        )
+    except DecryptionError as exc:
+        raise DeployFailed(str(exc)) from exc
+    try:
+        commit = fetch_commit(
+            url=job.repo_url,
+            branch=job.branch,
+            dest=checkout,
+            commit=job.requested_commit,
+            roots=local_roots(ctx.settings),
+            credentials=credentials,
+        )
     except GitError as exc:
         record = failure.step_failure(
             DeployStep.CLONE, lines=[str(exc)], max_line_chars=ctx.settings.log_line_max_chars

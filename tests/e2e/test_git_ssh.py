@@ -1,0 +1,158 @@
+"""A private repository over ssh: a real OpenSSH server, a deploy key, a pinned host key.
+
+The server lets in only the keys the test authorizes: the project's deploy key (made
+by devpush) and a developer's key (made here, to push). The worker's fetch uses the
+deploy key and the pinned host key; a refused key and a changed host key fail with
+sentences a user can act on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.core.config import Settings
+from app.core.crypto import fernet_for
+from app.models import DeploymentStatus, Project
+from app.services.git import GitError, fetch_commit
+from app.services.project_git import (
+    access_pending,
+    access_view,
+    check_access,
+    make_deploy_key,
+    project_credentials,
+)
+from app.workers.tasks.deploy import run_deploy
+from tests.e2e import test_deploy
+from tests.e2e.test_deploy import EXAMPLE, Stack, queue_deployment
+from tests.fixtures.sshd import SshServer, keygen
+from tests.utils.git import git
+
+# test_deploy's fixtures: a database, a Caddy and a project on the real Docker engine.
+make_stack = test_deploy.make_stack
+docker_engine = test_deploy.docker_engine
+
+FERNET = fernet_for("ssh-e2e-key")
+SETTINGS = Settings()
+
+
+def developer_push(server: SshServer, key: Path, work: Path, message: str) -> str:
+    """A new commit on main in ``work`` pushed over ssh with the developer's key; its SHA."""
+    (work / "CHANGES.txt").write_text(f"{message}\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    subprocess.run(
+        ["git", "push", "-q", "origin", "HEAD:main"],
+        cwd=work,
+        env=server.git_env(key),
+        check=True,
+        capture_output=True,
+    )
+    return git(work, "rev-parse", "HEAD")
+
+
+def served_repo(server: SshServer, tmp_path: Path, source: Path) -> tuple[Path, Path, Path]:
+    """A bare repo served by ``server`` holding ``source``; (bare, developer key, work tree)."""
+    bare = tmp_path / "srv" / "app.git"
+    bare.mkdir(parents=True)
+    git(bare, "init", "-q", "--bare", "-b", "main")
+    dev_key = tmp_path / "developer"
+    keygen(dev_key, comment="developer")
+    work = tmp_path / "work"
+    subprocess.run(["cp", "-r", str(source), str(work)], check=True)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "remote", "add", "origin", server.url(bare))
+    return bare, dev_key, work
+
+
+def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clearly(
+    ssh_server: SshServer, tmp_path: Path
+) -> None:
+    bare, dev_key, work = served_repo(ssh_server, tmp_path, EXAMPLE)
+    project = Project(slug="shop", repo_url=ssh_server.url(bare), ssh_known_hosts="")
+    assert access_pending(project) is not None  # no deploy key yet: "generate, add, check"
+    public = make_deploy_key(project, FERNET)
+    assert public.endswith(" devpush-shop")
+    ssh_server.authorize(public, Path(f"{dev_key}.pub").read_text())
+    pushed = developer_push(ssh_server, dev_key, work, "First over ssh")
+
+    # The check pins the host key on first use, then reads the repository with the key.
+    assert check_access(project, FERNET, SETTINGS) is None
+    [host_key] = access_view(project).host_keys
+    assert host_key.host == f"[127.0.0.1]:{ssh_server.port}"
+    assert host_key.fingerprint.startswith("SHA256:")
+    commit = fetch_commit(
+        url=project.repo_url,
+        branch="main",
+        dest=tmp_path / "out",
+        credentials=project_credentials(project, FERNET),
+    )
+    assert commit.sha == pushed
+
+    # Another key (the deploy key regenerated, the forge not told): refused, and said so.
+    old_known_hosts = project.ssh_known_hosts
+    make_deploy_key(project, FERNET)
+    with pytest.raises(GitError) as refused:
+        fetch_commit(
+            url=project.repo_url,
+            branch="main",
+            dest=tmp_path / "refused",
+            credentials=project_credentials(project, FERNET),
+        )
+    assert str(refused.value).startswith("the forge refused the deploy key: add the public key")
+    assert "PRIVATE KEY" not in str(refused.value)
+    problem = check_access(project, FERNET, SETTINGS)
+    assert problem is not None and "refused the deploy key" in problem
+
+    # The server's host key changes: the pinned one no longer matches.
+    ssh_server.authorize(public)
+    ssh_server.restart_with_new_host_key()
+    project.ssh_known_hosts = old_known_hosts
+    project.deploy_key_public = public
+    with pytest.raises(GitError) as changed:
+        fetch_commit(
+            url=project.repo_url,
+            branch="main",
+            dest=tmp_path / "changed",
+            credentials=project_credentials(project, FERNET),
+        )
+    assert str(changed.value).startswith("the host key of 127.0.0.1 changed:")
+    assert "re-pin it in Settings → Git" in str(changed.value)
+
+
+@pytest.mark.docker
+def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
+    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
+) -> None:
+    stack = make_stack(sqlite_url)
+    bare, dev_key, work = served_repo(ssh_server, tmp_path, stack.repo)
+    fernet = fernet_for(stack.settings.secret_key.get_secret_value())
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        project.repo_url = ssh_server.url(bare)
+        public = make_deploy_key(project, fernet)
+        ssh_server.authorize(public, Path(f"{dev_key}.pub").read_text())
+        first = developer_push(ssh_server, dev_key, work, "First over ssh")
+        assert check_access(project, fernet, stack.settings) is None
+        session.commit()
+
+    second = developer_push(ssh_server, dev_key, work, "Second over ssh")
+    deployment_id = queue_deployment(stack)
+    run_deploy(deployment_id, ctx=stack.ctx)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING})
+    assert (deployment.commit_sha, deployment.commit_message) == (second, "Second over ssh")
+    environment = stack.container(deployment).attrs["Config"]["Env"]
+    assert f"DEVPUSH_COMMIT_SHA={second}" in environment
+
+    # The branch moved on; the older commit, chosen, is what runs.
+    developer_push(ssh_server, dev_key, work, "Third over ssh")
+    chosen_id = queue_deployment(stack, commit=first)
+    run_deploy(chosen_id, ctx=stack.ctx)
+    chosen = stack.wait_for(chosen_id, {DeploymentStatus.RUNNING})
+    assert (chosen.commit_sha, chosen.requested_commit) == (first, first)
+    environment = stack.container(chosen).attrs["Config"]["Env"]
+    assert f"DEVPUSH_COMMIT_SHA={first}" in environment
