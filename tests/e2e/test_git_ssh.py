@@ -8,14 +8,19 @@ sentences a user can act on.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from huey import MemoryHuey
 
 from app.core.config import Settings
 from app.core.crypto import fernet_for
+from app.main import create_app
 from app.models import DeploymentStatus, Project
 from app.services.git import GitError, fetch_commit
 from app.services.project_git import (
@@ -25,10 +30,14 @@ from app.services.project_git import (
     make_deploy_key,
     project_credentials,
 )
+from app.services.webhooks.secret import rotate_secret
+from app.workers.queue import DeployQueue
 from app.workers.tasks.deploy import run_deploy
 from tests.e2e import test_deploy
 from tests.e2e.test_deploy import EXAMPLE, Stack, queue_deployment
 from tests.fixtures.sshd import SshServer, keygen
+from tests.fixtures.web import pending
+from tests.forges import octokit
 from tests.utils.git import git
 
 # test_deploy's fixtures: a database, a Caddy and a project on the real Docker engine.
@@ -156,3 +165,56 @@ def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
     assert (chosen.commit_sha, chosen.requested_commit) == (first, first)
     environment = stack.container(chosen).attrs["Config"]["Env"]
     assert f"DEVPUSH_COMMIT_SHA={first}" in environment
+
+
+@pytest.mark.docker
+def test_a_push_then_the_forges_webhook_deploys_exactly_that_commit(
+    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
+) -> None:
+    """The whole push-to-deploy path: a developer pushes over ssh, GitHub's own push payload
+    (signed by GitHub's code) reaches the webhook, and the worker deploys that commit with
+    the deploy key, although the branch moved on before the job ran."""
+    stack = make_stack(sqlite_url)
+    bare, dev_key, work = served_repo(ssh_server, tmp_path, stack.repo)
+    fernet = fernet_for(stack.settings.secret_key.get_secret_value())
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        project.repo_url = ssh_server.url(bare)
+        public = make_deploy_key(project, fernet)
+        ssh_server.authorize(public, Path(f"{dev_key}.pub").read_text())
+        developer_push(ssh_server, dev_key, work, "First over ssh")
+        assert check_access(project, fernet, stack.settings) is None
+        secret = rotate_secret(session, project=project, fernet=fernet)
+        repo_url = project.repo_url
+        session.commit()
+
+    pushed = developer_push(ssh_server, dev_key, work, "Pushed, then announced")
+    payload = octokit.example("push", ref="refs/heads/master", deleted=False)
+    payload["ref"], payload["after"] = "refs/heads/main", pushed
+    payload["repository"].update(
+        clone_url=repo_url, ssh_url=repo_url, git_url=repo_url, html_url=repo_url
+    )
+    body = json.dumps(payload)
+    queue = DeployQueue(MemoryHuey(immediate=False))
+    with TestClient(create_app(stack.settings, queue=queue)) as client:
+        answer = client.post(
+            f"/api/v1/hooks/{stack.project_id}",
+            content=body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": octokit.sign(secret, body),
+            },
+        )
+    assert answer.status_code == 202, answer.text
+    deployment_id = answer.json()["deployment_id"]
+    assert [args for _, args in pending(queue)] == [(deployment_id,)]
+
+    developer_push(ssh_server, dev_key, work, "Moved on before the job ran")
+    run_deploy(deployment_id, ctx=stack.ctx)
+    deployment = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING})
+    assert (deployment.commit_sha, deployment.commit_message) == (pushed, "Pushed, then announced")
+    environment = stack.container(deployment).attrs["Config"]["Env"]
+    assert f"DEVPUSH_COMMIT_SHA={pushed}" in environment
