@@ -16,9 +16,9 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra server --no-install-project
-COPY app ./app
+COPY devpush ./devpush
 # Editable: the venv points at /app, where stage 2 puts the same source, so paths
-# computed from app/ (alembic.ini, migrations) resolve, and the `devpush` CLI works.
+# computed from devpush/ (alembic.ini, migrations) resolve, and the `devpush` CLI works.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra server
 
@@ -32,7 +32,7 @@ RUN apt-get update \
     && install -d -o devpush -g devpush /data
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
-COPY app ./app
+COPY devpush ./devpush
 COPY alembic.ini ./
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -40,4 +40,4 @@ ENV PATH=/app/.venv/bin:$PATH \
     DEVPUSH_DATA_DIR=/data
 USER devpush
 EXPOSE 8000
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "devpush.main:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -28,10 +28,10 @@ from pathlib import Path
 import docker
 import httpx
 
-from app.local import otelcol
-from app.local.victorialogs import start_victorialogs
-from app.services.collector import parse_queue
 from benchmarks._harness import free_port, new_ids, run_runner, writer
+from devpush.local import otelcol
+from devpush.local.victorialogs import start_victorialogs
+from devpush.services.collector import parse_queue
 
 RESULTS = Path(__file__).parent / "results"
 ACCEPTED = re.compile(

@@ -1,7 +1,7 @@
 """Deploy start: from the deploy call to ``building``, after the worker sat idle 0, 5 or 30 s.
 
 The processes of the local run (scripts/dev/local.sh), on loopback in a temporary
-directory: the app under uvicorn, ``python -m app.workers`` reaching Docker through its
+directory: the app under uvicorn, ``python -m devpush.workers`` reaching Docker through its
 socket-proxy door, Caddy and its route resolver, a SQLite database and the SQLite deploy
 queue. Each deploy is ``POST /api/v1/projects/<project>/deployments`` with a token, of
 examples/hello-python from a git repository made in that directory; the clock starts
@@ -52,25 +52,25 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.core.db import create_db_engine, session_factory
-from app.core.migrate import upgrade_to_head
-from app.local import processes
-from app.local.caddy import start_caddy
-from app.local.resolver import start_resolver
-from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
-from app.models import Deployment, DeploymentStatus, Project, Team, TeamMember, TeamRole
-from app.services.deployments import ensure_production_environment
-from app.services.tokens import create_token
-from app.services.users import create_user
 from benchmarks._harness import RESULTS, figure, free_port, machine, percentile, table
+from devpush.core.config import Settings
+from devpush.core.db import create_db_engine, session_factory
+from devpush.core.migrate import upgrade_to_head
+from devpush.local import processes
+from devpush.local.caddy import start_caddy
+from devpush.local.resolver import start_resolver
+from devpush.local.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush.models import Deployment, DeploymentStatus, Project, Team, TeamMember, TeamRole
+from devpush.services.deployments import ensure_production_environment
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
 SETTLED = {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}
 #: The app as scripts/dev/local.sh serves it (the port is added).
-UVICORN = (sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1")
+UVICORN = (sys.executable, "-m", "uvicorn", "devpush.main:app", "--host", "127.0.0.1")
 
 
 def parse_args() -> argparse.Namespace:
@@ -248,7 +248,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         env = child_env(settings, proxy.url, threads)
         worker = processes.start(
             "worker",
-            [sys.executable, "-m", "app.workers"],
+            [sys.executable, "-m", "devpush.workers"],
             log_path=root / "worker.log",
             env=env,
             cwd=ROOT,

@@ -3,7 +3,7 @@
 A runner prints numbered lines with the shell's ``echo`` (one write per line, no stdio
 buffering) at 100, 1,000 and 5,000 lines/s. Each line is followed at once by:
 
-- the app's live tail (``app.services.logs.tail_events``: the code path of the SSE
+- the app's live tail (``devpush.services.logs.tail_events``: the code path of the SSE
   view and the API's tail, with the default settings);
 - ``docker logs --follow --timestamps`` through the Docker API.
 
@@ -28,10 +28,6 @@ from pathlib import Path
 
 import docker
 
-from app.logs.paging import LogCursor
-from app.logs.query import LogQuery
-from app.services.log_store import log_store, open_http_client
-from app.services.logs import LogLine, tail_events
 from benchmarks._harness import (
     Stack,
     figure,
@@ -43,6 +39,10 @@ from benchmarks._harness import (
     start_stack,
     table,
 )
+from devpush.logs.paging import LogCursor
+from devpush.logs.query import LogQuery
+from devpush.services.log_store import log_store, open_http_client
+from devpush.services.logs import LogLine, tail_events
 
 
 def echo_writer(*, seconds: float, rate: int) -> tuple[list[str], int]:

@@ -2,7 +2,7 @@
 
 Starts the log stack, seeds a temporary SQLite database (a user, a project and one
 deployment, as ``benchmarks/queries.py`` does) and runs the real app (``uvicorn
-app.main:app``) and the real deploy worker (``python -m app.workers``) on it and on the
+devpush.main:app``) and the real deploy worker (``python -m devpush.workers``) on it and on the
 store, as ``scripts/dev/local.sh`` starts them. The worker has no job to do (the seeded
 deployment's job went to an in-memory queue): it is measured idle, which is what it is
 while runners write, since it is not on the log path.
@@ -44,9 +44,6 @@ import httpx
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from app.core.config import Settings
-from app.local.processes import Child, start, wait_ready
-from app.workers.queue import DeployQueue
 from benchmarks._harness import (
     Stack,
     figure,
@@ -60,6 +57,9 @@ from benchmarks._harness import (
 )
 from benchmarks.queries import SECRET, seed
 from benchmarks.throughput import Sampler, dockerd_pid
+from devpush.core.config import Settings
+from devpush.local.processes import Child, start, wait_ready
+from devpush.workers.queue import DeployQueue
 
 REPO = Path(__file__).resolve().parent.parent
 # Every runner of this script is named so, so that a later run removes any left behind.
@@ -85,13 +85,13 @@ def start_app_and_worker(
     env = app_env(settings)
     python = sys.executable
     worker = start(
-        "worker", [python, "-m", "app.workers"], log_path=root / "worker.log", env=env, cwd=REPO
+        "worker", [python, "-m", "devpush.workers"], log_path=root / "worker.log", env=env, cwd=REPO
     )
     exits.callback(worker.stop)
     port = free_port()
     app = start(
         "app",
-        [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        [python, "-m", "uvicorn", "devpush.main:app", "--host", "127.0.0.1", "--port", str(port)],
         log_path=root / "app.log",
         env=env,
         cwd=REPO,

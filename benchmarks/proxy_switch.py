@@ -6,7 +6,7 @@ A redeploy moves the environment's URL to the new runner. Two ways to move it:
   did before the route resolver. Caddy swaps configs gracefully for requests it has
   accepted, but resets or closes a few connections that arrive in that instant;
 - ``resolver``: write the route into the routing table, which Caddy reads through the
-  route resolver by DNS (app/services/routing.py, app/resolver/): Caddy's config never
+  route resolver by DNS (devpush/services/routing.py, devpush/resolver/): Caddy's config never
   changes. This is what the worker does.
 
 The setup: two upstreams (Python's http.server) on loopback, one name ``a.localhost``;
@@ -41,17 +41,17 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from app.core.config import Settings
-from app.core.db import create_db_engine, session_factory
-from app.core.migrate import upgrade_to_head
-from app.local.caddy import caddy_binary, start_caddy
-from app.local.resolver import start_resolver
-from app.models import Project, Team
-from app.services import proxy_config, routing
-from app.services.deployments import create_deployment
-from app.services.environments import ensure_production_environment
-from app.workers.queue import DeployQueue
 from benchmarks._harness import figure, free_port, parser, save, table
+from devpush.core.config import Settings
+from devpush.core.db import create_db_engine, session_factory
+from devpush.core.migrate import upgrade_to_head
+from devpush.local.caddy import caddy_binary, start_caddy
+from devpush.local.resolver import start_resolver
+from devpush.models import Project, Team
+from devpush.services import proxy_config, routing
+from devpush.services.deployments import create_deployment
+from devpush.services.environments import ensure_production_environment
+from devpush.workers.queue import DeployQueue
 
 HOST = "a.localhost"
 MODES = ("reload", "resolver")

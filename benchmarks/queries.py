@@ -10,7 +10,7 @@ one request the backend client sends to the store, in the same run:
   a plain search, a regex, the volume histogram (60 bars), and the full download
   (the Logs view's NDJSON download of every line: lines/s and this process's RSS).
 
-Prints a table with p50s and the app/direct ratio; writes ``results/queries-<backend>.json``
+Prints a table with p50s and the devpush/direct ratio; writes ``results/queries-<backend>.json``
 and ``.png``. This replaces the older Loki-only ``logs_first_page.py``.
 
     uv run python benchmarks/queries.py [--lines 1000000] [--others 1000000] [--runs 10]
@@ -33,23 +33,23 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from app.core.config import Settings
-from app.core.crypto import fernet_for
-from app.core.db import create_db_engine, session_factory
-from app.core.migrate import upgrade_to_head
-from app.local.loki import start_loki
-from app.local.victorialogs import start_victorialogs
-from app.logs.query import LogQuery
-from app.main import create_app
-from app.services.deployments import create_deployment
-from app.services.log_store import log_store, open_http_client
-from app.services.logs import volume_bars
-from app.services.projects import ProjectCreate, create_project
-from app.services.teams import create_team
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.workers.queue import DeployQueue
 from benchmarks._harness import figure, free_port, parser, rss_mib, save, table
+from devpush.core.config import Settings
+from devpush.core.crypto import fernet_for
+from devpush.core.db import create_db_engine, session_factory
+from devpush.core.migrate import upgrade_to_head
+from devpush.local.loki import start_loki
+from devpush.local.victorialogs import start_victorialogs
+from devpush.logs.query import LogQuery
+from devpush.main import create_app
+from devpush.services.deployments import create_deployment
+from devpush.services.log_store import log_store, open_http_client
+from devpush.services.logs import volume_bars
+from devpush.services.projects import ProjectCreate, create_project
+from devpush.services.teams import create_team
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.workers.queue import DeployQueue
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway database
 EMAIL, PASSWORD = "bench@example.org", "benchmark-pass"

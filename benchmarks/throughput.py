@@ -31,7 +31,6 @@ from pathlib import Path
 import docker
 import httpx
 
-from app.local.otelcol import engine_containers_dir
 from benchmarks._harness import (
     RESULTS,
     Stack,
@@ -45,6 +44,7 @@ from benchmarks._harness import (
     table,
     writer,
 )
+from devpush.local.otelcol import engine_containers_dir
 
 TICKS = 100  # /proc/<pid>/stat clock ticks per second on Linux
 

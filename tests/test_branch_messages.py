@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 DEPLOY = "a/.x"

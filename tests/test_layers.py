@@ -1,4 +1,4 @@
-"""The import graph of ``app/``: no cycle, and no arrow against the layer order.
+"""The import graph of ``devpush/``: no cycle, and no arrow against the layer order.
 
 The layers, left to right (ARCHITECTURE.md, "Layers")::
 
@@ -24,24 +24,24 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[1] / "app"
+APP = Path(__file__).resolve().parents[1] / "devpush"
 
 #: (module prefix, layer, group): the first matching prefix decides. Same layer, other
 #: group: not allowed, except that every request-side group may import ``deps``.
 LAYERS: tuple[tuple[str, int, str], ...] = (
-    ("app.core", 0, "core"),
-    ("app.logs", 1, "logs"),
-    ("app.models", 2, "models"),
-    ("app.services", 3, "services"),
-    ("app.migrations", 3, "migrations"),
-    ("app.workers", 4, "workers"),
-    ("app.web", 4, "web"),
-    ("app.api", 4, "api"),
-    ("app.deps", 4, "deps"),
-    ("app.local", 4, "local"),
-    ("app.resolver", 4, "resolver"),
-    ("app.routes", 5, "main"),
-    ("app.main", 5, "main"),
+    ("devpush.core", 0, "core"),
+    ("devpush.logs", 1, "logs"),
+    ("devpush.models", 2, "models"),
+    ("devpush.services", 3, "services"),
+    ("devpush.migrations", 3, "migrations"),
+    ("devpush.workers", 4, "workers"),
+    ("devpush.web", 4, "web"),
+    ("devpush.api", 4, "api"),
+    ("devpush.deps", 4, "deps"),
+    ("devpush.local", 4, "local"),
+    ("devpush.resolver", 4, "resolver"),
+    ("devpush.routes", 5, "main"),
+    ("devpush.main", 5, "main"),
 )
 #: Groups that may import ``deps`` though on its level.
 _USES_DEPS = frozenset({"web", "api"})
@@ -64,13 +64,13 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            yield from (a.name for a in node.names if a.name.split(".")[0] == "app")
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "devpush")
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parts, *([node.module] if node.module else [])])
-            if base.split(".")[0] != "app":
+            if base.split(".")[0] != "devpush":
                 continue
             for alias in node.names:
                 full = f"{base}.{alias.name}"
@@ -94,8 +94,8 @@ def _layer(module: str) -> tuple[int, str] | None:
 
 def _violation(source: str, target: str) -> str | None:
     """Why ``source`` may not import ``target`` (None: it may)."""
-    if source.startswith("app.cli") or target.startswith("app.cli"):
-        both = source.startswith("app.cli") and target.startswith("app.cli")
+    if source.startswith("devpush.cli") or target.startswith("devpush.cli"):
+        both = source.startswith("devpush.cli") and target.startswith("devpush.cli")
         return None if both else "the CLI and the server share no module"
     src, dst = _layer(source), _layer(target)
     if src is None or dst is None:
@@ -153,7 +153,7 @@ def test_every_module_has_a_layer() -> None:
     unplaced = [
         name
         for name in _modules()
-        if name not in packages and not name.startswith("app.cli") and _layer(name) is None
+        if name not in packages and not name.startswith("devpush.cli") and _layer(name) is None
     ]
     assert unplaced == [], "add these to LAYERS (and to ARCHITECTURE.md)"
 
@@ -175,8 +175,8 @@ def test_no_import_against_the_layer_order() -> None:
 def test_the_checks_catch_what_they_are_for() -> None:
     # The rule itself: a cycle, an upward arrow, a sideways one and the CLI's boundary.
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert _violation("app.services.deployments", "app.workers.queue") is not None
-    assert _violation("app.workers.tasks.deploy", "app.services.deployments") is None
-    assert _violation("app.workers.queue", "app.deps") is not None
-    assert _violation("app.cli.logs", "app.services.logs") is not None
-    assert _violation("app.services.logs", "app.local.caddy") is not None
+    assert _violation("devpush.services.deployments", "devpush.workers.queue") is not None
+    assert _violation("devpush.workers.tasks.deploy", "devpush.services.deployments") is None
+    assert _violation("devpush.workers.queue", "devpush.deps") is not None
+    assert _violation("devpush.cli.logs", "devpush.services.logs") is not None
+    assert _violation("devpush.services.logs", "devpush.local.caddy") is not None

@@ -26,7 +26,7 @@ def test_an_unexpected_error_is_a_logged_500_with_an_id(
 ) -> None:
     with (
         TestClient(_failing(web_app), raise_server_exceptions=False) as client,
-        caplog.at_level(logging.ERROR, logger="app.main"),
+        caplog.at_level(logging.ERROR, logger="devpush.main"),
     ):
         page = client.get("/boom")
         api = client.get("/api/v1/boom")
@@ -39,7 +39,7 @@ def test_an_unexpected_error_is_a_logged_500_with_an_id(
     body = api.json()
     assert "the secret cause" not in body["detail"]
     assert body["detail"].endswith("the server log has the details.")
-    logged = {r.getMessage(): r for r in caplog.records if r.name == "app.main"}
+    logged = {r.getMessage(): r for r in caplog.records if r.name == "devpush.main"}
     for error_id, path in ((page_id[1], "/boom"), (body["error_id"], "/api/v1/boom")):
         record = logged[f"internal error {error_id} on GET {path}"]
         assert record.exc_info is not None

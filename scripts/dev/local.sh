@@ -138,14 +138,14 @@ ensure_first_user() {
 
 # The Docker socket proxy for the worker, the route resolver, Caddy, and the log store
 # with its collector
-# (app/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
+# (devpush/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
 # children on SIGTERM.
 start_pipeline() {
   rm -f "$DATA_DIR/local/pipeline.env"
   # setsid, as for every child: Ctrl-C reaches this script only, whose stop_all then
   # stops each child in order (a child that saw Ctrl-C itself could end first, and
   # read as a crash).
-  setsid "$REPO_ROOT/.venv/bin/python" -m app.local.pipeline \
+  setsid "$REPO_ROOT/.venv/bin/python" -m devpush.local.pipeline \
     --state "$DATA_DIR/local" --log-store "$LOG_STORE" &
   PIDS+=("$!")
   local _
@@ -232,10 +232,10 @@ main() {
   info "starting the Docker socket proxy, the route resolver, Caddy and the log pipeline"
   start_pipeline
   # Routes of deployments still running from an earlier run (the worker keeps them current).
-  "$REPO_ROOT/.venv/bin/python" -m app.workers.tasks.routes >>"$DATA_DIR/local/worker.log" 2>&1 ||
+  "$REPO_ROOT/.venv/bin/python" -m devpush.workers.tasks.routes >>"$DATA_DIR/local/worker.log" 2>&1 ||
     err "could not write the routes or give Caddy its config yet (see $DATA_DIR/local/worker.log)"
-  start_child worker "$REPO_ROOT/.venv/bin/python" -m app.workers
-  start_child app "$REPO_ROOT/.venv/bin/uvicorn" app.main:app --host 127.0.0.1 --port "$PORT"
+  start_child worker "$REPO_ROOT/.venv/bin/python" -m devpush.workers
+  start_child app "$REPO_ROOT/.venv/bin/uvicorn" devpush.main:app --host 127.0.0.1 --port "$PORT"
   wait_for_app
 
   info "devpush is running: http://127.0.0.1:$PORT"

@@ -9,7 +9,7 @@ usage() {
   cat <<USAGE
 Usage: $(basename "$0") [--help] [PYTEST_ARGS...]
 
-Runs scripts/dev/test-deps.sh (as root on Debian), then ruff, mypy (strict, on app/) and pytest.
+Runs scripts/dev/test-deps.sh (as root on Debian), then ruff, mypy (strict, on devpush/) and pytest.
 Arguments are passed to pytest, e.g. $(basename "$0") tests/services -x
 USAGE
 }

@@ -4,8 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import DeploymentStatus
-from app.workers.queue import DeployQueue
+from devpush.models import DeploymentStatus
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
 from tests.utils.git import make_repo
 

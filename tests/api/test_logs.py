@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Environment
+from devpush.models import Environment
 from tests.fixtures.web import TwoTeams
 
 

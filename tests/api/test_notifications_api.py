@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Team, TeamRole
-from app.services.notifications.senders import signature
-from app.services.teams import add_member
-from app.services.tokens import create_token
-from app.services.users import create_user
+from devpush.models import Team, TeamRole
+from devpush.services.notifications.senders import signature
+from devpush.services.teams import add_member
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
 from tests.fixtures.web import PASSWORD, TwoTeams
 from tests.utils.notify import HttpReceiver, http_receiver
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.models import DeploymentStatus, Project
-from app.services.routing import Route, write_routes
+from devpush.models import DeploymentStatus, Project
+from devpush.services.routing import Route, write_routes
 from tests.fixtures.db import add_deployment
 
 PERMISSION = "/internal/proxy/tls-permission"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
-from app.services.deployments import create_deployment, transition
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.workers.queue import DeployQueue
+from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.services.deployments import create_deployment, transition
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
 
 

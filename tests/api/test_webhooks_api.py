@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.models import DeploymentStatus, Project, Team, TeamRole
-from app.services.teams import add_member
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.services.webhooks.secret import webhook_secret
+from devpush.core.crypto import fernet_for
+from devpush.models import DeploymentStatus, Project, Team, TeamRole
+from devpush.services.teams import add_member
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.services.webhooks.secret import webhook_secret
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, deployment_of, project_row
 from tests.forges.hooks import SHA_A, SHA_B, Hook, auth, create_hook, hex_hmac, post
 

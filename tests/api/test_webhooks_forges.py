@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import DeploymentStatus, Project
+from devpush.models import DeploymentStatus, Project
 from tests.fixtures.web import Member, TwoTeams, deployment_of
 from tests.forges.hooks import ZERO, Hook, create_hook, deliveries_of, hex_hmac, new_delivery, post
 

@@ -15,11 +15,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.models import DeliveryResult, DeploymentStatus, DeployTrigger
-from app.services.webhooks.base import SignatureError, hmac_sha256_hex
-from app.services.webhooks.github import GitHub
-from app.workers.queue import DeployQueue
+from devpush.core.config import Settings
+from devpush.models import DeliveryResult, DeploymentStatus, DeployTrigger
+from devpush.services.webhooks.base import SignatureError, hmac_sha256_hex
+from devpush.services.webhooks.github import GitHub
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import Member, TwoTeams, deployment_of, pending
 from tests.forges import octokit
 from tests.forges.hooks import (

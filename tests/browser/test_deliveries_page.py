@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.services.webhooks.secret import webhook_secret
+from devpush.core.crypto import fernet_for
+from devpush.services.webhooks.secret import webhook_secret
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, project_row
 from tests.forges.hooks import SHA_A, SHA_B, hex_hmac
 

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.deps import ApiTeamIds, SessionDep, api_deployment
-from app.models import Deployment, DeploymentStatus
-from app.services.deployments import transition
-from app.workers.queue import DeployQueue
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.deps import ApiTeamIds, SessionDep, api_deployment
+from devpush.models import Deployment, DeploymentStatus
+from devpush.services.deployments import transition
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, TwoTeams, pending
 
 runner = CliRunner()
@@ -229,9 +229,9 @@ def test_admin_migrate_and_ensure_user(admin_env: dict[str, str]) -> None:
     )
     assert "Users already exist" in other.stdout
 
-    from app.core.db import create_db_engine
-    from app.models import User
-    from app.services.users import authenticate
+    from devpush.core.db import create_db_engine
+    from devpush.models import User
+    from devpush.services.users import authenticate
 
     engine = create_db_engine(admin_env["DEVPUSH_DATABASE_URL"])
     with Session(engine) as session:

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.core.crypto import fernet_for
-from app.models import Deployment
-from app.services.project_git import project_credentials
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.core.crypto import fernet_for
+from devpush.models import Deployment
+from devpush.services.project_git import project_credentials
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, project_row
 
 runner = CliRunner()

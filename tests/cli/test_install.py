@@ -52,9 +52,9 @@ def test_production_locks_no_unused_uvicorn_extras() -> None:
 
 def test_the_cli_imports_nothing_from_the_server() -> None:
     code = (
-        "import json, sys, app.cli\n"
+        "import json, sys, devpush.cli\n"
         "from typer.main import get_command\n"
-        "get_command(app.cli.app)\n"
+        "get_command(devpush.cli.app)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
@@ -63,7 +63,9 @@ def test_the_cli_imports_nothing_from_the_server() -> None:
     loaded = set(json.loads(out.stdout))
     tops = {name.partition(".")[0] for name in loaded}
     assert not tops & SERVER_MODULES, sorted(tops & SERVER_MODULES)
-    ours = {name for name in loaded if name.startswith("app.") and not name.startswith("app.cli")}
+    ours = {
+        name for name in loaded if name.startswith("app.") and not name.startswith("devpush.cli")
+    }
     assert not ours, sorted(ours)
 
 

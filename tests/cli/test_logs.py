@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.cli.logs import format_line
-from app.models import Environment
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.cli.logs import format_line
+from devpush.models import Environment
 from tests.fixtures.web import PASSWORD, TwoTeams
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.services.notifications.senders import signature
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.services.notifications.senders import signature
 from tests.fixtures.web import PASSWORD, TwoTeams
 from tests.utils.notify import HttpReceiver, http_receiver
 

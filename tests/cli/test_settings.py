@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.core.crypto import decrypt_mapping, fernet_for
-from app.models import Project, TeamMember, TeamRole, User
-from app.services.deployments import create_deployment
-from app.services.users import authenticate
-from app.workers.queue import DeployQueue
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.core.crypto import decrypt_mapping, fernet_for
+from devpush.models import Project, TeamMember, TeamRole, User
+from devpush.services.deployments import create_deployment
+from devpush.services.users import authenticate
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, pending, project_row
 
 runner = CliRunner()
@@ -192,7 +192,7 @@ def test_admin_add_user(
     db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.core.config import get_settings
+    from devpush.core.config import get_settings
 
     monkeypatch.setenv("DEVPUSH_DATABASE_URL", db_url)
     get_settings.cache_clear()

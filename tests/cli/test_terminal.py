@@ -8,8 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
-from app.cli import logs as cli_logs
-from app.cli.terminal import colours_only, plain
+from devpush.cli import logs as cli_logs
+from devpush.cli.terminal import colours_only, plain
 
 # Shows one address, links to another (OSC 8, both terminators).
 SPOOF = "docs: \x1b]8;;https://evil.example/x\x1b\\https://docs.example/\x1b]8;;\x1b\\ end"
@@ -54,7 +54,7 @@ def test_colours_only_and_plain() -> None:
 
 
 def test_server_text_is_not_read_as_markup_or_escapes() -> None:
-    from app.cli.terminal import safe
+    from devpush.cli.terminal import safe
 
     out = io.StringIO()
     Console(file=out, force_terminal=True).print(

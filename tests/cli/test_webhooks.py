@@ -10,8 +10,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
 from tests.fixtures.web import PASSWORD, TwoTeams
 from tests.forges.hooks import SHA_A, hex_hmac
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from app.services.proxy_config import build_config, initial_config
+from devpush.services.proxy_config import build_config, initial_config
 from tests.compose.conftest import REPO, LoadCompose
 from tests.compose.test_compose_prod import PROD, versions
 from tests.compose.test_compose_proxy import INITIAL, compose_settings

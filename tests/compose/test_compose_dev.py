@@ -40,15 +40,15 @@ def test_no_production_paths_in_dev(dev: dict[str, Any]) -> None:
 def test_app_live_reload(dev: dict[str, Any]) -> None:
     app = dev["services"]["app"]
     assert "--reload" in app["command"]
-    assert binds(app)["/app/app"] == ("./app", False)
+    assert binds(app)["/app/devpush"] == ("./devpush", False)
     assert app["environment"]["DEVPUSH_ENVIRONMENT"] == "development"
 
 
 def test_worker_restarts_on_change(dev: dict[str, Any]) -> None:
     worker = dev["services"]["worker"]
     assert worker["command"][0] == "watchfiles"
-    assert "python -m app.workers" in worker["command"]
-    assert binds(worker)["/app/app"] == ("./app", False)
+    assert "python -m devpush.workers" in worker["command"]
+    assert binds(worker)["/app/devpush"] == ("./devpush", False)
     # Still only the worker's door to Docker.
     assert worker["environment"]["DEVPUSH_DOCKER_HOST"] == "tcp://docker-proxy-worker:2375"
 
@@ -56,5 +56,5 @@ def test_worker_restarts_on_change(dev: dict[str, Any]) -> None:
 def test_resolver_restarts_on_change(dev: dict[str, Any]) -> None:
     resolver = dev["services"]["resolver"]
     assert resolver["command"][0] == "watchfiles"
-    assert "python -m app.resolver --listen 0.0.0.0:5353" in resolver["command"]
-    assert binds(resolver)["/app/app"] == ("./app", False)
+    assert "python -m devpush.resolver --listen 0.0.0.0:5353" in resolver["command"]
+    assert binds(resolver)["/app/devpush"] == ("./devpush", False)

@@ -61,7 +61,7 @@ def test_networks(prod: dict[str, Any]) -> None:
 
 
 def test_runner_network_matches_settings(prod: dict[str, Any]) -> None:
-    from app.core.config import Settings
+    from devpush.core.config import Settings
 
     assert prod["networks"]["runner"]["name"] == Settings().runner_network
 
@@ -164,8 +164,8 @@ def test_alloy_door_is_read_only() -> None:
 
 def test_app_and_worker(prod: dict[str, Any]) -> None:
     services = prod["services"]
-    assert services["app"]["command"][:2] == ["uvicorn", "app.main:app"]
-    assert services["worker"]["command"] == ["python", "-m", "app.workers"]
+    assert services["app"]["command"][:2] == ["uvicorn", "devpush.main:app"]
+    assert services["worker"]["command"] == ["python", "-m", "devpush.workers"]
     for name in ("app", "worker"):
         env = services[name]["environment"]
         assert env["DEVPUSH_DATABASE_URL"].startswith("postgresql+psycopg://devpush:")

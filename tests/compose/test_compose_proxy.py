@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from app.core.config import Settings
-from app.services.proxy_config import SERVER, build_config, initial_config
+from devpush.core.config import Settings
+from devpush.services.proxy_config import SERVER, build_config, initial_config
 from tests.compose.conftest import REPO, LoadCompose
 from tests.compose.test_compose_prod import PROD, binds, versions
 
@@ -77,7 +77,7 @@ def test_initial_config_has_the_admin_and_listener_of_the_workers_config(
 def test_the_proxy_asks_the_resolver_on_its_own_network(prod: dict[str, Any]) -> None:
     services = prod["services"]
     resolver = services["resolver"]
-    assert resolver["command"] == ["python", "-m", "app.resolver", "--listen", "0.0.0.0:5353"]
+    assert resolver["command"] == ["python", "-m", "devpush.resolver", "--listen", "0.0.0.0:5353"]
     assert resolver["image"] == services["app"]["image"]
     assert resolver["restart"] == "unless-stopped"
     # The database (internal) and the proxy (resolver) only: runners cannot ask it.
@@ -97,8 +97,8 @@ def test_the_proxy_asks_the_resolver_on_its_own_network(prod: dict[str, Any]) ->
 
 
 def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:
-    from app import routes
-    from app.api import proxy
+    from devpush import routes
+    from devpush.api import proxy
 
     worker = compose_settings(prod["services"]["worker"])
     url = urlparse(worker.proxy_tls_permission_url)
@@ -114,7 +114,7 @@ def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:
 
 
 def test_links_use_https_without_a_port(prod: dict[str, Any]) -> None:
-    from app.services.routing import public_url
+    from devpush.services.routing import public_url
 
     app = compose_settings(prod["services"]["app"])
     assert public_url("shop.example.com", app) == "https://shop.example.com/"

@@ -141,7 +141,7 @@ def test_app_and_worker_read_victorialogs(vl: dict[str, Any]) -> None:
 
 
 def test_the_app_reads_the_collectors_queue_on_the_internal_network(vl: dict[str, Any]) -> None:
-    # The log views warn when the collector's queue is full (app/services/collector.py).
+    # The log views warn when the collector's queue is full (devpush/services/collector.py).
     services = vl["services"]
     config = OTELCOL_CONFIG.read_text()
     port = re.search(r"DEVPUSH_COLLECTOR_METRICS_PORT:-(\d+)", config)

@@ -1,6 +1,6 @@
 import pytest
 
-from app.core.crypto import DecryptionError, decrypt_mapping, encrypt_mapping, fernet_for
+from devpush.core.crypto import DecryptionError, decrypt_mapping, encrypt_mapping, fernet_for
 
 
 def test_env_vars_round_trip_and_are_not_stored_in_clear() -> None:

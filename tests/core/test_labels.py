@@ -1,4 +1,4 @@
-from app.core.labels import RUNNER_LABELS, RUNNER_SELECTOR_LABEL, runner_labels
+from devpush.core.labels import RUNNER_LABELS, RUNNER_SELECTOR_LABEL, runner_labels
 
 
 def test_runner_labels_are_namespaced_and_complete() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect, text
 
-from app.core.db import create_db_engine
-from app.core.migrate import alembic_config, upgrade_to_head
+from devpush.core.db import create_db_engine
+from devpush.core.migrate import alembic_config, upgrade_to_head
 
 BEFORE = "e0b3cc1cf007"
 

@@ -1,4 +1,4 @@
-from app.core.security import (
+from devpush.core.security import (
     CSRF_SESSION_KEY,
     TOKEN_PREFIX,
     csrf_matches,

@@ -20,10 +20,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from app.core.config import Settings
-from app.core.labels import runner_labels
-from app.local import alloy
-from app.local.caddy import Caddy, start_caddy
+from devpush.core.config import Settings
+from devpush.core.labels import runner_labels
+from devpush.local import alloy
+from devpush.local.caddy import Caddy, start_caddy
 
 BUSYBOX_IMAGE = "devpush/busybox:local"
 

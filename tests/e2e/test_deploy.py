@@ -1,7 +1,7 @@
 """Deploying examples/hello-python from a real git repository into real runner containers.
 
 One test goes the whole way: the service enqueues on a SQLite huey queue, a
-``python -m app.workers`` process consumes it and reaches Docker through the
+``python -m devpush.workers`` process consumes it and reaches Docker through the
 worker's socket-proxy door. The others call the deploy job directly, on SQLite
 and PostgreSQL. Every container and network made here is removed afterwards.
 """
@@ -29,16 +29,16 @@ from huey import MemoryHuey
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.core.crypto import encrypt_mapping, fernet_for
-from app.core.db import create_db_engine, session_factory
-from app.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
-from app.core.migrate import upgrade_to_head
-from app.local import processes
-from app.local.caddy import Caddy
-from app.local.resolver import Resolver, start_resolver
-from app.local.socket_proxy import WORKER_DOOR, start_socket_proxy
-from app.models import (
+from devpush.core.config import Settings
+from devpush.core.crypto import encrypt_mapping, fernet_for
+from devpush.core.db import create_db_engine, session_factory
+from devpush.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
+from devpush.core.migrate import upgrade_to_head
+from devpush.local import processes
+from devpush.local.caddy import Caddy
+from devpush.local.resolver import Resolver, start_resolver
+from devpush.local.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush.models import (
     Deployment,
     DeploymentStatus,
     DeployStep,
@@ -47,20 +47,20 @@ from app.models import (
     TeamMember,
     TeamRole,
 )
-from app.services.deployments import (
+from devpush.services.deployments import (
     cancel_deployment,
     create_deployment,
     ensure_production_environment,
     redeploy,
 )
-from app.services.failure import FAILURE_LINES
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.workers.queue import DeployQueue, huey_from_url
-from app.workers.tasks.context import WorkerContext
-from app.workers.tasks.deploy import run_deploy
-from app.workers.tasks.reconcile import run_reconcile
-from app.workers.tasks.stop import run_cleanup
+from devpush.services.failure import FAILURE_LINES
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.tasks.deploy import run_deploy
+from devpush.workers.tasks.reconcile import run_reconcile
+from devpush.workers.tasks.stop import run_cleanup
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
 
@@ -297,7 +297,7 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
         }
         child = processes.start(
             "worker",
-            [sys.executable, "-m", "app.workers"],
+            [sys.executable, "-m", "devpush.workers"],
             log_path=tmp_path / "worker.log",
             env=env,
             cwd=ROOT,

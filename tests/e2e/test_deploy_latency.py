@@ -1,9 +1,9 @@
 """From the deploy call to ``building`` within a second, after the worker sat idle.
 
-A real ``python -m app.workers`` process on a SQLite queue (the local run's queue, the one
+A real ``python -m devpush.workers`` process on a SQLite queue (the local run's queue, the one
 that is polled) with the real engine. The worker idles long enough for huey's default
 back-off to reach seconds (about 6 s after 40 s idle, 4 s after 25 s) before each timed
-deploy; the queue's polling cap (app.workers.queue.SQLITE_POLLING) keeps the wait under a
+deploy; the queue's polling cap (devpush.workers.queue.SQLITE_POLLING) keeps the wait under a
 quarter second. One worker thread: with several, whichever thread polls first takes the job,
 which hides how long the others sleep; one thread is the worst case.
 """
@@ -17,10 +17,10 @@ from collections.abc import Callable
 import pytest
 from huey import RedisHuey
 
-from app.local import processes
-from app.models import DeploymentStatus, Project
-from app.services.deployments import create_deployment
-from app.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
+from devpush.local import processes
+from devpush.models import DeploymentStatus, Project
+from devpush.services.deployments import create_deployment
+from devpush.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
 from tests.e2e.test_deploy import Stack, docker_engine, make_stack, worker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker

@@ -147,7 +147,7 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert httpx.get(f"{store_url}/health", timeout=5).text == "OK"
         store_port = int(store_url.rsplit(":", 1)[1])
         # Every setting the pipeline publishes reaches the app, the collector's too.
-        app_env = environ_of("app.main:app", str(port))
+        app_env = environ_of("devpush.main:app", str(port))
         for key, value in pipeline.items():
             assert app_env.get(key) == value, key
         assert httpx.get(pipeline["DEVPUSH_LOG_COLLECTOR_METRICS_URL"], timeout=5).is_success

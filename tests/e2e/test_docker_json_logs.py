@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import Settings
-from app.core.labels import RUNNER_LABELS
+from devpush.core.config import Settings
+from devpush.core.labels import RUNNER_LABELS
 
 pytestmark = pytest.mark.docker
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.models import DeploymentStatus, Project, TeamMember, TeamRole
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.workers.tasks.deploy import run_deploy
+from devpush.main import create_app
+from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.workers.tasks.deploy import run_deploy
 from tests.e2e import test_deploy
 from tests.e2e.test_deploy import Stack, memory_queue, queue_deployment
 from tests.fixtures.git_https import GitHttps

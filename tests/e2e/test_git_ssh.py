@@ -18,21 +18,21 @@ import pytest
 from fastapi.testclient import TestClient
 from huey import MemoryHuey
 
-from app.core.config import Settings
-from app.core.crypto import fernet_for
-from app.main import create_app
-from app.models import DeploymentStatus, Project
-from app.services.git import GitError, fetch_commit
-from app.services.project_git import (
+from devpush.core.config import Settings
+from devpush.core.crypto import fernet_for
+from devpush.main import create_app
+from devpush.models import DeploymentStatus, Project
+from devpush.services.git import GitError, fetch_commit
+from devpush.services.project_git import (
     access_pending,
     access_view,
     check_access,
     make_deploy_key,
     project_credentials,
 )
-from app.services.webhooks.secret import rotate_secret
-from app.workers.queue import DeployQueue
-from app.workers.tasks.deploy import run_deploy
+from devpush.services.webhooks.secret import rotate_secret
+from devpush.workers.queue import DeployQueue
+from devpush.workers.tasks.deploy import run_deploy
 from tests.e2e import test_deploy
 from tests.e2e.test_deploy import EXAMPLE, Stack, queue_deployment
 from tests.fixtures.sshd import SshServer, keygen

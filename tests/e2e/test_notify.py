@@ -14,12 +14,12 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from app.core.crypto import fernet_for
-from app.models import DeploymentStatus, NotificationAttempt, NotificationKind, Project
-from app.services.notifications.channels import ChannelCreate, create_channel
-from app.services.notifications.senders import signature
-from app.workers.queue import DeployQueue, huey_from_url
-from app.workers.tasks.deploy import run_deploy
+from devpush.core.crypto import fernet_for
+from devpush.models import DeploymentStatus, NotificationAttempt, NotificationKind, Project
+from devpush.services.notifications.channels import ChannelCreate, create_channel
+from devpush.services.notifications.senders import signature
+from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush.workers.tasks.deploy import run_deploy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

@@ -6,9 +6,9 @@ import re
 
 import yaml
 
-from app.core.config import Settings
-from app.core.labels import LABEL_PREFIX, LOG_LABELS, LOKI_JOB, RUNNER_SELECTOR_LABEL
-from app.local import alloy, loki
+from devpush.core.config import Settings
+from devpush.core.labels import LABEL_PREFIX, LOG_LABELS, LOKI_JOB, RUNNER_SELECTOR_LABEL
+from devpush.local import alloy, loki
 
 ALLOY = alloy.CONFIG.read_text()
 DOCKER_META_LABEL = "__meta_docker_container_label_"

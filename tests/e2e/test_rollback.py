@@ -14,17 +14,17 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from app.local import processes
-from app.local.caddy import Caddy
-from app.models import Deployment, DeploymentStatus, DeployTrigger, Project
-from app.services import routing
-from app.services.deployments import cancel_deployment, create_deployment
-from app.services.project_settings import delete_project
-from app.services.rollback import RollbackRefused, rollback
-from app.workers.queue import DeployQueue, huey_from_url
-from app.workers.tasks.context import WorkerContext
-from app.workers.tasks.deploy import run_deploy
-from app.workers.tasks.stop import run_cleanup, run_stop
+from devpush.local import processes
+from devpush.local.caddy import Caddy
+from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
+from devpush.services import routing
+from devpush.services.deployments import cancel_deployment, create_deployment
+from devpush.services.project_settings import delete_project
+from devpush.services.rollback import RollbackRefused, rollback
+from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.tasks.deploy import run_deploy
+from devpush.workers.tasks.stop import run_cleanup, run_stop
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

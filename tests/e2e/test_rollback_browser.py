@@ -14,12 +14,12 @@ import docker
 import pytest
 from playwright.sync_api import Browser, expect
 
-from app.local import processes
-from app.local.caddy import Caddy
-from app.main import create_app
-from app.models import DeploymentStatus, DeployTrigger
-from app.services import routing
-from app.workers.queue import DeployQueue, huey_from_url
+from devpush.local import processes
+from devpush.local.caddy import Caddy
+from devpush.main import create_app
+from devpush.models import DeploymentStatus, DeployTrigger
+from devpush.services import routing
+from devpush.workers.queue import DeployQueue, huey_from_url
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

@@ -18,15 +18,15 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
-from app.local import processes
-from app.local.caddy import Caddy
-from app.main import create_app
-from app.models import DeploymentStatus, Project, TeamMember, TeamRole
-from app.services import proxy_config, routing
-from app.services.deployments import cancel_deployment, create_deployment, redeploy
-from app.services.tokens import create_token
-from app.services.users import create_user
-from app.workers.queue import DeployQueue, huey_from_url
+from devpush.local import processes
+from devpush.local.caddy import Caddy
+from devpush.main import create_app
+from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.services import proxy_config, routing
+from devpush.services.deployments import cancel_deployment, create_deployment, redeploy
+from devpush.services.tokens import create_token
+from devpush.services.users import create_user
+from devpush.workers.queue import DeployQueue, huey_from_url
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

@@ -14,11 +14,11 @@ import docker
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.local import processes
-from app.local.caddy import Caddy
-from app.main import create_app
-from app.models import DeploymentStatus
-from app.services import routing
+from devpush.local import processes
+from devpush.local.caddy import Caddy
+from devpush.main import create_app
+from devpush.models import DeploymentStatus
+from devpush.services import routing
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

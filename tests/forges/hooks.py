@@ -15,7 +15,7 @@ from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Deployment, WebhookDelivery
+from devpush.models import Deployment, WebhookDelivery
 from tests.fixtures.web import Member
 
 #: The tests' project repository (tests.fixtures.web.project_input).

@@ -1,4 +1,4 @@
-"""Fixtures for app/local: the real Docker engine, free loopback ports, labelled containers."""
+"""Fixtures for devpush/local: the real Docker engine, free loopback ports, labelled containers."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from app.core.config import Settings
-from app.core.labels import runner_labels
-from app.local.socket_proxy import (
+from devpush.core.config import Settings
+from devpush.core.labels import runner_labels
+from devpush.local.socket_proxy import (
     ALLOY_DOOR,
     WORKER_DOOR,
     SocketProxy,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.local import alloy, loki
-from app.local.binaries import BinaryNotFoundError, read_versions
+from devpush.local import alloy, loki
+from devpush.local.binaries import BinaryNotFoundError, read_versions
 
 
 @pytest.fixture

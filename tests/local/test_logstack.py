@@ -23,9 +23,9 @@ import httpx
 import pytest
 from docker.models.containers import Container
 
-from app.core.labels import LOG_FIELDS, RUNNER_LOG_LABELS_OPTION, runner_labels
-from app.local import otelcol, processes, victorialogs
-from app.local.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
+from devpush.core.labels import LOG_FIELDS, RUNNER_LOG_LABELS_OPTION, runner_labels
+from devpush.local import otelcol, processes, victorialogs
+from devpush.local.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
 
 pytestmark = pytest.mark.docker
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from docker.models.containers import Container
 
-from app.core.labels import RUNNER_SELECTOR_LABEL
-from app.local import alloy
-from app.local.socket_proxy import (
+from devpush.core.labels import RUNNER_SELECTOR_LABEL
+from devpush.local import alloy
+from devpush.local.socket_proxy import (
     ALLOY_DOOR,
     DEFAULT_FLAGS,
     WORKER_DOOR,

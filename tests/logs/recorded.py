@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.core.labels import runner_labels
+from devpush.core.labels import runner_labels
 
 #: Docker splits a line into parts of this many bytes; only the last ends with "\n".
 PART_BYTES = 16 * 1024

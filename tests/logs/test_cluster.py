@@ -26,10 +26,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
-from app.local import processes
-from app.local.otelcol import Collector, engine_containers_dir, start_collector
-from app.local.victorialogs import (
+from devpush.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
+from devpush.local import processes
+from devpush.local.otelcol import Collector, engine_containers_dir, start_collector
+from devpush.local.victorialogs import (
     VictoriaLogs,
     start_victorialogs,
     victorialogs_argv,

@@ -5,7 +5,7 @@ The session's collector is started again with a 1 MiB queue
 (``DEVPUSH_COLLECTOR_QUEUE_BYTES``; 1 GiB by default) so that a runner fills it in
 seconds: about 176 bytes a short line in the queue, so some 6,000 lines. Then the
 receiver stops reading, lines wait in the runner's json file, and the app warns
-(app/services/collector.py, from the collector's metrics). The store comes back: the
+(devpush/services/collector.py, from the collector's metrics). The store comes back: the
 queue drains, the receiver reads on, every line shows once, and the warning goes.
 """
 
@@ -17,8 +17,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings
-from app.services.collector import (
+from devpush.core.config import Settings
+from devpush.services.collector import (
     collector_down_message,
     collector_warning,
     queue_full_message,

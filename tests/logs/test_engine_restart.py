@@ -33,9 +33,9 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from app.core.config import Settings
-from app.core.labels import LOG_LABELS
-from app.services.docker import runner_log_config
+from devpush.core.config import Settings
+from devpush.core.labels import LOG_LABELS
+from devpush.services.docker import runner_log_config
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.logs.test_faults import ids, labels_for, shown
 

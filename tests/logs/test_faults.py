@@ -30,13 +30,13 @@ import pytest
 from docker.models.containers import Container
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings
-from app.core.labels import runner_labels
-from app.logs.errors import LogStoreUnavailable
-from app.logs.paging import LogCursor, PagedEntry
-from app.logs.query import LogQuery
-from app.services.docker import runner_log_config
-from app.services.log_store import log_store, open_http_client
+from devpush.core.config import Settings
+from devpush.core.labels import runner_labels
+from devpush.logs.errors import LogStoreUnavailable
+from devpush.logs.paging import LogCursor, PagedEntry
+from devpush.logs.query import LogQuery
+from devpush.services.docker import runner_log_config
+from devpush.services.log_store import log_store, open_http_client
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.fixtures.web import TwoTeams, log_in
 
@@ -449,7 +449,7 @@ def test_a_burst_of_100000_empty_lines(running_log_stack: LogStack, spawn: Spawn
 def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> None:
     """10,000 distinct branch names (recorded json-file lines, one per branch, read by a
     second collector): each is a stream of its own; the app finds any one and lists them."""
-    from app.local.otelcol import start_collector
+    from devpush.local.otelcol import start_collector
     from tests.fixtures.logstack import free_port
     from tests.logs.recorded import attrs, write_container_log
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import re2
 
-from app.logs.levels import LEVELS, detect_level, level_filter_regex
-from app.logs.query import validate_regex
+from devpush.logs.levels import LEVELS, detect_level, level_filter_regex
+from devpush.logs.query import validate_regex
 
 CASES = [
     ("ERROR something broke", "error"),

@@ -11,9 +11,9 @@ import random
 
 import pytest
 
-from app.logs.entries import LogEntry
-from app.logs.errors import InvalidCursor
-from app.logs.paging import MAX_CURSOR_KEYS, LogCursor, request_limit, take, window
+from devpush.logs.entries import LogEntry
+from devpush.logs.errors import InvalidCursor
+from devpush.logs.paging import MAX_CURSOR_KEYS, LogCursor, request_limit, take, window
 
 
 def entry(ts: int, line: str, stream: str = "stdout") -> LogEntry:

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from markupsafe import Markup
 
-from app.core.config import Settings
-from app.logs.render import render_line
+from devpush.core.config import Settings
+from devpush.logs.render import render_line
 
 LIMIT = Settings().log_line_max_chars
 CLASSES = re.compile(r"ansi-[a-z]+(?:-[0-9]{1,3})?(?: ansi-[a-z]+(?:-[0-9]{1,3})?)*")

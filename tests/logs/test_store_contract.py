@@ -1,7 +1,7 @@
 """One behavioural contract for every log store, fed through its real collector.
 
 Lines come from real runner containers (json-file logs with the devpush labels), travel
-through the collector into the store, and are read back through ``app.logs.store``'s
+through the collector into the store, and are read back through ``devpush.logs.store``'s
 interface. The suite runs on VictoriaLogs by default and unchanged on Loki with
 ``--log-store=loki`` (tests/fixtures/logstack.py).
 """
@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from app.logs.errors import InvalidSearch
-from app.logs.paging import LogCursor, PagedEntry
-from app.logs.query import LogQuery
-from app.logs.store import LogStore
-from app.services.log_store import log_store, open_http_client
-from app.services.logs import volume_bars
+from devpush.logs.errors import InvalidSearch
+from devpush.logs.paging import LogCursor, PagedEntry
+from devpush.logs.query import LogQuery
+from devpush.logs.store import LogStore
+from devpush.services.log_store import log_store, open_http_client
+from devpush.services.logs import volume_bars
 
 pytestmark = pytest.mark.docker
 

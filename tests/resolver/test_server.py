@@ -11,10 +11,10 @@ from dnslib import QTYPE, RCODE, DNSRecord
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.local.resolver import start_resolver
-from app.models import DeploymentStatus, Project
-from app.resolver.server import Listen, serve
-from app.services.routing import Route, runner_name, write_routes
+from devpush.local.resolver import start_resolver
+from devpush.models import DeploymentStatus, Project
+from devpush.resolver.server import Listen, serve
+from devpush.services.routing import Route, runner_name, write_routes
 from tests.fixtures.db import add_deployment
 
 

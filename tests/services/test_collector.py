@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.config import Settings
-from app.services.collector import parse_queue, queue_full_message, rotation_mib, size_bytes
+from devpush.core.config import Settings
+from devpush.services.collector import parse_queue, queue_full_message, rotation_mib, size_bytes
 
 METRICS = """# HELP otelcol_exporter_queue_size Current size of the retry queue
 # TYPE otelcol_exporter_queue_size gauge

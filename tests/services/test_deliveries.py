@@ -1,4 +1,4 @@
-"""Webhook deliveries (app.services.deliveries) on SQLite and PostgreSQL: one record per
+"""Webhook deliveries (devpush.services.deliveries) on SQLite and PostgreSQL: one record per
 forge delivery id, refused calls kept apart, the oldest trimmed."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from app.models import DeliveryResult, Project
-from app.services.deliveries import (
+from devpush.models import DeliveryResult, Project
+from devpush.services.deliveries import (
     claim_delivery,
     find_delivery,
     finish_delivery,

@@ -6,14 +6,14 @@ import pytest
 from huey import MemoryHuey
 from sqlalchemy.orm import Session
 
-from app.models import (
+from devpush.models import (
     Deployment,
     DeploymentStatus,
     EnvironmentKind,
     Project,
     User,
 )
-from app.services.deployments import (
+from devpush.services.deployments import (
     ALLOWED_TRANSITIONS,
     cancel_deployment,
     create_deployment,
@@ -22,8 +22,8 @@ from app.services.deployments import (
     redeploy,
     transition,
 )
-from app.services.git import InvalidBranchError
-from app.workers.queue import DeployQueue
+from devpush.services.git import InvalidBranchError
+from devpush.workers.queue import DeployQueue
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from docker.models.containers import Container
 
-from app.core.config import Settings
-from app.core.labels import RUNNER_LABELS
-from app.models import DeployStep
-from app.services import docker as runner
-from app.services.docker import (
+from devpush.core.config import Settings
+from devpush.core.labels import RUNNER_LABELS
+from devpush.models import DeployStep
+from devpush.services import docker as runner
+from devpush.services.docker import (
     RunnerSpec,
     Steps,
     failed_step,

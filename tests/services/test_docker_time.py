@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from app.services import docker as docker_service
-from app.services.docker import docker_time
+from devpush.services import docker as docker_service
+from devpush.services.docker import docker_time
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.projects import format_env_lines, parse_env_lines
+from devpush.services.projects import format_env_lines, parse_env_lines
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nk0l+Zs==\n-----END PRIVATE KEY-----"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.models import DeployStep
-from app.services.failure import (
+from devpush.models import DeployStep
+from devpush.services.failure import (
     FAILURE_LINES,
     FAILURE_MAX_CHARS,
     TAIL_LINES,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from app.core.config import Settings
-from app.services.git import (
+from devpush.core.config import Settings
+from devpush.services.git import (
     LOCAL_REFUSED,
     GitError,
     InvalidBranchError,

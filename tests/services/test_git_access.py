@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.git_access import (
+from devpush.services.git_access import (
     GitCredentials,
     HostKeyError,
     credentials_env,

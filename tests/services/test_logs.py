@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from app.core.config import Settings
-from app.logs.entries import LogEntry
-from app.logs.errors import (
+from devpush.core.config import Settings
+from devpush.logs.entries import LogEntry
+from devpush.logs.errors import (
     InvalidSearch,
     LogStoreError,
     LogStoreProtocolError,
@@ -21,8 +21,8 @@ from app.logs.errors import (
     LogStoreTimeout,
     LogStoreUnavailable,
 )
-from app.logs.paging import LogCursor, PagedEntry
-from app.services.logs import (
+from devpush.logs.paging import LogCursor, PagedEntry
+from devpush.services.logs import (
     DeploymentRef,
     InvalidLogParams,
     LogFilters,
@@ -34,7 +34,7 @@ from app.services.logs import (
     resume_cursor,
     rfc3339_ns,
 )
-from app.services.loki import LokiStore, log_query
+from devpush.services.loki import LokiStore, log_query
 
 NOW = 1_800_000_000_000_000_000
 HOUR = 3600 * 10**9

@@ -13,17 +13,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.core.config import Settings
-from app.logs.errors import (
+from devpush.core.config import Settings
+from devpush.logs.errors import (
     LogStoreError,
     LogStoreProtocolError,
     LogStoreQueryError,
     LogStoreTimeout,
     LogStoreUnavailable,
 )
-from app.logs.query import LogQuery
-from app.services.log_store import open_http_client
-from app.services.loki import LokiStore
+from devpush.logs.query import LogQuery
+from devpush.services.log_store import open_http_client
+from devpush.services.loki import LokiStore
 
 QUERY = LogQuery(project_id="p", start=1, end=2)
 

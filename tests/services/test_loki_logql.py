@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import re2
 
-from app.logs.errors import InvalidQuery, InvalidSearch
-from app.logs.query import LogQuery, go_quote, re2_quote_meta, validate_regex
-from app.services.loki import log_query, stream_selector, volume_query
+from devpush.logs.errors import InvalidQuery, InvalidSearch
+from devpush.logs.query import LogQuery, go_quote, re2_quote_meta, validate_regex
+from devpush.services.loki import log_query, stream_selector, volume_query
 
 HOSTILE = [
     'a"b',

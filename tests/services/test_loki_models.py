@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from app.logs.errors import LogStoreProtocolError
-from app.services.loki import parse_matrix, parse_streams
+from devpush.logs.errors import LogStoreProtocolError
+from devpush.services.loki import parse_matrix, parse_streams
 
 STREAMS = {
     "status": "success",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from app.core.config import Settings
+from devpush.core.config import Settings
 
 LOKI_CONFIG = Path(__file__).resolve().parents[2] / "Docker" / "loki" / "config.yaml"
 

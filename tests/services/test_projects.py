@@ -6,10 +6,10 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.models import EnvironmentKind, Project, Team
-from app.services import projects as projects_service
-from app.services.projects import (
+from devpush.core.crypto import fernet_for
+from devpush.models import EnvironmentKind, Project, Team
+from devpush.services import projects as projects_service
+from devpush.services.projects import (
     AmbiguousProjectError,
     ProjectCreate,
     ProjectExistsError,
@@ -20,8 +20,8 @@ from app.services.projects import (
     parse_env_lines,
     project_env_vars,
 )
-from app.services.teams import create_team
-from app.services.users import create_user
+from devpush.services.teams import create_team
+from devpush.services.users import create_user
 
 FERNET = fernet_for("test-secret")
 VALID = {

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.core.config import Settings
-from app.services.proxy_config import (
+from devpush.core.config import Settings
+from devpush.services.proxy_config import (
     NOT_FOUND_BODY,
     SERVER,
     ProxyError,

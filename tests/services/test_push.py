@@ -1,4 +1,4 @@
-"""What a push does (app.services.push), on SQLite and PostgreSQL."""
+"""What a push does (devpush.services.push), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import (
+from devpush.models import (
     DeliveryResult,
     Deployment,
     DeploymentStatus,
@@ -16,9 +16,9 @@ from app.models import (
     EnvironmentKind,
     Project,
 )
-from app.services.deployments import create_deployment, transition
-from app.services.push import deploy_push, stop_branch
-from app.workers.queue import DeployQueue
+from devpush.services.deployments import create_deployment, transition
+from devpush.services.push import deploy_push, stop_branch
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import pending
 
 A = "a" * 40

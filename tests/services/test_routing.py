@@ -8,10 +8,10 @@ from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings
-from app.models import DeploymentStatus, Project, ProxyRoute
-from app.services.deployments import create_deployment, transition
-from app.services.routing import (
+from devpush.core.config import Settings
+from devpush.models import DeploymentStatus, Project, ProxyRoute
+from devpush.services.deployments import create_deployment, transition
+from devpush.services.routing import (
     MAX_HOST_LABEL,
     LiveDeployment,
     Route,
@@ -28,7 +28,7 @@ from app.services.routing import (
     runner_name,
     write_routes,
 )
-from app.workers.queue import DeployQueue
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.db import add_deployment
 
 DOMAIN = "localhost"

@@ -1,8 +1,8 @@
 from sqlalchemy.orm import Session
 
-from app.models import TeamRole
-from app.services.teams import add_member, create_team, member_team, slugify, teams_for_user
-from app.services.users import create_user
+from devpush.models import TeamRole
+from devpush.services.teams import add_member, create_team, member_team, slugify, teams_for_user
+from devpush.services.users import create_user
 
 
 def test_slugs_are_unique_and_owner_is_a_member(session: Session) -> None:

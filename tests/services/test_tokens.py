@@ -1,9 +1,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import ApiToken
-from app.services.tokens import create_token, list_tokens, revoke_token, user_for_token
-from app.services.users import create_user
+from devpush.models import ApiToken
+from devpush.services.tokens import create_token, list_tokens, revoke_token, user_for_token
+from devpush.services.users import create_user
 
 
 def test_token_lifecycle(session: Session) -> None:

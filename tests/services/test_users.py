@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy.orm import Session
 
-from app.services.teams import teams_for_user
-from app.services.users import (
+from devpush.services.teams import teams_for_user
+from devpush.services.users import (
     FirstUserOutcome,
     UserExistsError,
     authenticate,

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from app.logs.query import LogQuery
-from app.services.log_store import log_store, open_http_client
+from devpush.logs.query import LogQuery
+from devpush.services.log_store import log_store, open_http_client
 from tests.fixtures.logstack import LogStack
 
 pytestmark = pytest.mark.docker

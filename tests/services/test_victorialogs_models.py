@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.logs.errors import LogStoreProtocolError
-from app.services.victorialogs import parse_lines, parse_time_ns
-from app.services.victorialogs._models import parse_newest
+from devpush.logs.errors import LogStoreProtocolError
+from devpush.services.victorialogs import parse_lines, parse_time_ns
+from devpush.services.victorialogs._models import parse_newest
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.webhooks import FORGES, detect_forge
-from app.services.webhooks.repo_urls import normalise, same_repository
+from devpush.services.webhooks import FORGES, detect_forge
+from devpush.services.webhooks.repo_urls import normalise, same_repository
 
 
 @pytest.mark.parametrize(

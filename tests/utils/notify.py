@@ -22,8 +22,8 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from huey import Huey
 
-from app.workers.tasks.context import WorkerContext
-from app.workers.tasks.notify import run_notify
+from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.tasks.notify import run_notify
 
 
 @dataclass(frozen=True)

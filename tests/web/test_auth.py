@@ -1,9 +1,9 @@
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from app.core.config import Settings
-from app.main import create_app
-from app.workers.queue import DeployQueue
+from devpush.core.config import Settings
+from devpush.main import create_app
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import PASSWORD, TwoTeams, csrf_token, log_in
 
 

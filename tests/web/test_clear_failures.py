@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.services.git import GitError, error_text, fetch_commit, repository_problem
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.services.git import GitError, error_text, fetch_commit, repository_problem
 from tests.fixtures.web import TwoTeams, log_in
 from tests.utils.git import make_repo
 

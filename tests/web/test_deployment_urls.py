@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import DeploymentStatus
-from app.services.deployments import transition
+from devpush.models import DeploymentStatus
+from devpush.services.deployments import transition
 from tests.fixtures.web import TwoTeams, log_in
 
 

@@ -5,9 +5,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import DeploymentStatus, DeployStep
-from app.services.deployments import transition
-from app.workers.queue import DeployQueue
+from devpush.models import DeploymentStatus, DeployStep
+from devpush.services.deployments import transition
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
 
 

@@ -6,11 +6,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.models import Deployment, Team, TeamRole
-from app.services.project_git import project_credentials
-from app.services.teams import add_member
-from app.services.users import create_user
+from devpush.core.crypto import fernet_for
+from devpush.models import Deployment, Team, TeamRole
+from devpush.services.project_git import project_credentials
+from devpush.services.teams import add_member
+from devpush.services.users import create_user
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, log_in, project_row
 
 

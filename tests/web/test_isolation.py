@@ -4,10 +4,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.models import DeploymentStatus, Team
-from app.services.projects import create_project
-from app.workers.queue import DeployQueue
+from devpush.core.crypto import fernet_for
+from devpush.models import DeploymentStatus, Team
+from devpush.services.projects import create_project
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import SECRET_KEY, TwoTeams, deployment_of, log_in, pending, project_input
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from app.logs.entries import LogEntry
-from app.logs.paging import LogCursor, PagedEntry
-from app.logs.render import render_line
-from app.services.logs import log_line
-from app.web.rendering import build_templates
+from devpush.logs.entries import LogEntry
+from devpush.logs.paging import LogCursor, PagedEntry
+from devpush.logs.render import render_line
+from devpush.services.logs import log_line
+from devpush.web.rendering import build_templates
 
-APP = Path(__file__).resolve().parents[2] / "app"
+APP = Path(__file__).resolve().parents[2] / "devpush"
 MAX_CHARS = 10_000
 ALLOWED = {
     "li": {"id", "class", "data-ts"},

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import User
-from app.services.teams import role_in_team
-from app.services.users import ensure_first_user
+from devpush.models import User
+from devpush.services.teams import role_in_team
+from devpush.services.users import ensure_first_user
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 

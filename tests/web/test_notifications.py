@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import NotificationChannel, Team, TeamRole
-from app.services.teams import add_member
-from app.services.users import create_user
+from devpush.models import NotificationChannel, Team, TeamRole
+from devpush.services.teams import add_member
+from devpush.services.users import create_user
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 from tests.utils.notify import HttpReceiver, http_receiver
 

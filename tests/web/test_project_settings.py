@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import decrypt_mapping, fernet_for
-from app.models import Deployment, Environment, Project, Team, TeamRole
-from app.services.deployments import create_deployment
-from app.services.teams import add_member
-from app.services.users import create_user
-from app.workers.queue import DeployQueue
+from devpush.core.crypto import decrypt_mapping, fernet_for
+from devpush.models import Deployment, Environment, Project, Team, TeamRole
+from devpush.services.deployments import create_deployment
+from devpush.services.teams import add_member
+from devpush.services.users import create_user
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
     PASSWORD,
     SECRET_KEY,

@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import decrypt_mapping, fernet_for
-from app.models import DeploymentStatus
-from app.services.deployments import transition
+from devpush.core.crypto import decrypt_mapping, fernet_for
+from devpush.models import DeploymentStatus
+from devpush.services.deployments import transition
 from tests.fixtures.web import SECRET_KEY, TwoTeams, log_in
 from tests.utils.git import make_repo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Deployment, DeployTrigger
-from app.workers.queue import DeployQueue
+from devpush.models import Deployment, DeployTrigger
+from devpush.workers.queue import DeployQueue
 from tests.api.test_rollback import became_running, ran
 from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
 

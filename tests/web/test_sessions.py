@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Team, TeamRole, User
-from app.services.sessions import count_sessions
-from app.services.teams import add_member
-from app.services.users import create_user
+from devpush.models import Team, TeamRole, User
+from devpush.services.sessions import count_sessions
+from devpush.services.teams import add_member
+from devpush.services.users import create_user
 from tests.fixtures.web import PASSWORD, TwoTeams, csrf_token, log_in
 
 COOKIE = "devpush_session"

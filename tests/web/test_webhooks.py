@@ -8,11 +8,11 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.crypto import fernet_for
-from app.models import Team, TeamRole
-from app.services.teams import add_member
-from app.services.users import create_user
-from app.services.webhooks.secret import webhook_secret
+from devpush.core.crypto import fernet_for
+from devpush.models import Team, TeamRole
+from devpush.services.teams import add_member
+from devpush.services.users import create_user
+from devpush.services.webhooks.secret import webhook_secret
 from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, log_in, project_row
 from tests.forges.hooks import SHA_A, Hook, hex_hmac, post
 

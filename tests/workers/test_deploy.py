@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.models import DeployStep
-from app.services import failure
-from app.workers.tasks.deploy import Running, to_supersede
+from devpush.models import DeployStep
+from devpush.services import failure
+from devpush.workers.tasks.deploy import Running, to_supersede
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

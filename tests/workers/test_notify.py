@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.core.crypto import fernet_for
-from app.models import (
+from devpush.core.config import Settings
+from devpush.core.crypto import fernet_for
+from devpush.models import (
     DeploymentStatus,
     DeployStep,
     NotificationAttempt,
@@ -26,13 +26,13 @@ from app.models import (
     NotificationKind,
     Project,
 )
-from app.services.deployments import transition
-from app.services.notifications.channels import ChannelCreate, create_channel
-from app.services.notifications.messages import FAILED, SUCCEEDED
-from app.services.notifications.senders import signature
-from app.workers.queue import DeployQueue, huey_from_url
-from app.workers.tasks.context import WorkerContext
-from app.workers.tasks.notify import announce
+from devpush.services.deployments import transition
+from devpush.services.notifications.channels import ChannelCreate, create_channel
+from devpush.services.notifications.messages import FAILED, SUCCEEDED
+from devpush.services.notifications.senders import signature
+from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.tasks.notify import announce
 from tests.fixtures.db import add_deployment
 from tests.utils.notify import (
     HttpReceiver,

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.core.crypto import fernet_for
-from app.models import (
+from devpush.core.config import Settings
+from devpush.core.crypto import fernet_for
+from devpush.models import (
     DeliveryResult,
     Deployment,
     DeployTrigger,
@@ -19,10 +19,10 @@ from app.models import (
     WebhookDelivery,
     utcnow,
 )
-from app.services.project_git import set_poll_interval
-from app.services.projects import create_project
-from app.workers.queue import DeployQueue
-from app.workers.tasks.poll import run_poll
+from devpush.services.project_git import set_poll_interval
+from devpush.services.projects import create_project
+from devpush.workers.queue import DeployQueue
+from devpush.workers.tasks.poll import run_poll
 from tests.fixtures.web import SECRET_KEY, pending, project_input
 from tests.utils.git import git, make_repo
 

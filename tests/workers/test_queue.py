@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
-from app.workers.queue import DeployQueue, QueueConfigError, huey_from_url
+from devpush.workers.queue import DeployQueue, QueueConfigError, huey_from_url
 
 
 def test_sqlite_url_gives_a_sqlite_huey_on_that_file(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.models import Deployment, DeploymentStatus, Project, ProxyRoute
-from app.services.deployments import transition
-from app.workers.tasks import routes
-from app.workers.tasks.context import WorkerContext
+from devpush.core.config import Settings
+from devpush.models import Deployment, DeploymentStatus, Project, ProxyRoute
+from devpush.services.deployments import transition
+from devpush.workers.tasks import routes
+from devpush.workers.tasks.context import WorkerContext
 from tests.fixtures.db import add_deployment
 
 ADDRESSES: dict[str, str] = {}

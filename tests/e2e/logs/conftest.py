@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
-from app.workers.queue import DeployQueue
+from devpush.core.config import Settings
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams
 
 

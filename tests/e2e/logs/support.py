@@ -11,10 +11,10 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.labels import JOB_LABEL, LOKI_JOB
-from app.models import Deployment, User
-from app.services.deployments import create_deployment
-from app.workers.queue import DeployQueue
+from devpush.core.labels import JOB_LABEL, LOKI_JOB
+from devpush.models import Deployment, User
+from devpush.services.deployments import create_deployment
+from devpush.workers.queue import DeployQueue
 from tests.fixtures.logstack import Runner
 
 #: How long a runner's line may take to be searchable, with a wide margin.

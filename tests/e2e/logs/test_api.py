@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Environment
+from devpush.models import Environment
 from tests.e2e.logs.support import (
     PREVIEW_BRANCH,
     api_items,

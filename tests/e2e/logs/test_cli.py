@@ -21,8 +21,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
 from tests.e2e.logs.support import ARRIVAL_TIMEOUT, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
+from devpush.core.config import Settings
 from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_labels, until
 from tests.fixtures.web import TwoTeams, log_in
 

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings
+from devpush.core.config import Settings
 from tests.e2e.logs.support import numbered, shown_lines, texts, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import TwoTeams, log_in

@@ -1,7 +1,7 @@
 """The real pipeline on loopback: socket proxy (Alloy's door), Loki and Alloy.
 
 Collected only with ``pytest --pipeline`` (tests/conftest.py); a missing Loki or Alloy
-binary then fails the run with the lookup error from app/local/binaries.py.
+binary then fails the run with the lookup error from devpush/local/binaries.py.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.core.config import Settings
-from app.local.alloy import Alloy, start_alloy
-from app.local.binaries import BinaryNotFoundError
-from app.local.loki import Loki, start_loki
-from app.local.socket_proxy import (
+from devpush.core.config import Settings
+from devpush.local.alloy import Alloy, start_alloy
+from devpush.local.binaries import BinaryNotFoundError
+from devpush.local.loki import Loki, start_loki
+from devpush.local.socket_proxy import (
     ALLOY_DOOR,
     SocketProxy,
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-from app.logs.query import go_quote
+from devpush.logs.query import go_quote
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""LogQL from app.services.loki run by a real Loki: it parses, and matches exactly.
+"""LogQL from devpush.services.loki run by a real Loki: it parses, and matches exactly.
 
 Entries are pushed straight to Loki's push API with chosen labels and timestamps
 (hostile label values, many lines sharing one nanosecond), then read back through
@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.core.config import Settings
-from app.logs.errors import InvalidSearch, LogStoreQueryError
-from app.logs.levels import detect_level
-from app.logs.paging import LogCursor
-from app.logs.query import LogQuery
-from app.services.log_store import open_http_client
-from app.services.loki import LokiStore
+from devpush.core.config import Settings
+from devpush.logs.errors import InvalidSearch, LogStoreQueryError
+from devpush.logs.levels import detect_level
+from devpush.logs.paging import LogCursor
+from devpush.logs.query import LogQuery
+from devpush.services.log_store import open_http_client
+from devpush.services.loki import LokiStore
 
 pytestmark = pytest.mark.docker
 

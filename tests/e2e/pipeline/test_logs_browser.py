@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.labels import LOKI_JOB
-from app.models import Deployment
+from devpush.core.labels import LOKI_JOB
+from devpush.models import Deployment
 from tests.fixtures.web import PASSWORD, TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]

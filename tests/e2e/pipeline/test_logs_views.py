@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.cli import app as cli
-from app.cli.config import CONFIG_ENV
-from app.core.config import Settings
-from app.core.labels import LOKI_JOB, runner_labels
-from app.models import Deployment, User
-from app.services.deployments import create_deployment
+from devpush.cli import app as cli
+from devpush.cli.config import CONFIG_ENV
+from devpush.core.config import Settings
+from devpush.core.labels import LOKI_JOB, runner_labels
+from devpush.models import Deployment, User
+from devpush.services.deployments import create_deployment
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from app.local.loki import start_loki
+from devpush.local.loki import start_loki
 
 
 def _free_port() -> int:

@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from app.core.config import Settings
-from app.core.labels import LOG_LABELS, LOKI_JOB
+from devpush.core.config import Settings
+from devpush.core.labels import LOG_LABELS, LOKI_JOB
 
 pytestmark = pytest.mark.docker
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.models import DeployStep, Failure
-from app.services.notifications import messages, senders
-from app.services.notifications.channels import address_problem, url_problem
+from devpush.models import DeployStep, Failure
+from devpush.services.notifications import messages, senders
+from devpush.services.notifications.channels import address_problem, url_problem
 
 AT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 FAILED = messages.DeployEvent(

@@ -1,0 +1,216 @@
+"""``devpush logs PROJECT``: print a project's logs, page by page, and follow new lines.
+
+Like ``heroku logs --tail`` / ``fly logs``: history first (each page printed as it comes),
+then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the last line's
+cursor after a dropped connection or a log store outage. On a terminal, ANSI colours are kept
+and every other escape sequence (hyperlinks included) is dropped (devpush.cli.terminal): a log
+line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
+lines as they were written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from typing import Annotated, Any, Final
+
+import httpx
+import typer
+from rich.console import Console
+
+from devpush.cli.client import ApiClient, ApiError, fail, logged_in_client
+from devpush.cli.config import NotLoggedInError, load_config
+from devpush.cli.terminal import coloured, safe
+
+console = Console(highlight=False, soft_wrap=True)
+#: The server's page says ``partial``: a clustered log store answered without some nodes.
+PARTIAL_NOTICE: Final = "some log storage nodes did not answer: lines may be missing"
+
+#: Seconds before the tail reconnects after the log store failed or the connection dropped.
+RECONNECT_SECONDS: Final = 5.0
+PAGE_SIZE: Final = 1000
+
+
+def format_line(item: dict[str, Any]) -> str:
+    """``<time> <deployment> <stream> <line>`` (the line as written)."""
+    deployment = (item.get("deployment_id") or "-")[:8]
+    stream = "err" if item.get("stream") == "stderr" else "out"
+    return f"{item['time']} {deployment} {stream} {item['line']}"
+
+
+def _print(item: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+    elif console.is_terminal:
+        prefix, line = format_line(item).split(" ", 3)[:3], item["line"]
+        style = "red" if item.get("stream") == "stderr" else "dim"
+        text = safe(" ".join(prefix) + " ", style=style)
+        text.append_text(coloured(line))
+        console.print(text)
+    else:
+        sys.stdout.write(format_line(item) + "\n")
+    sys.stdout.flush()
+
+
+def _warn(page: dict[str, Any]) -> None:
+    """What the server's page says may be missing: a partial answer, a full collector."""
+    err = Console(stderr=True)
+    for notice in (PARTIAL_NOTICE if page.get("partial") else None, page.get("collector_warning")):
+        if notice:
+            err.print(safe("warning:", "yellow") + safe(" " + str(notice)))
+
+
+def _environment_id(client: ApiClient, project: str, env: str) -> str:
+    detail = client.get(f"/projects/{project}")
+    for environment in detail["environments"]:
+        if env in (environment["id"], environment["name"]):
+            return str(environment["id"])
+    names = ", ".join(e["name"] for e in detail["environments"]) or "none"
+    raise ApiError(f"no environment {env!r} in {project} (environments: {names})")
+
+
+def _history(
+    client: ApiClient, path: str, params: dict[str, Any], *, lines: int | None
+) -> Iterator[dict[str, Any]]:
+    """The range oldest first, a page at a time; with ``lines``, only the newest ones."""
+    if lines is not None:
+        page = client.get(path, params={**params, "limit": lines, "direction": "backward"})
+        _warn(page)
+        items = page["items"]
+        yield from reversed(items)
+        # Newest first: the last item at the newest timestamp has seen every key there.
+        newest = [item for item in items if item["ts"] == items[0]["ts"]] if items else []
+        yield {"end": page["end"], "resume": newest[-1]["cursor"] if newest else None}
+        return
+    page = client.get(path, params={**params, "limit": PAGE_SIZE, "direction": "forward"})
+    while True:
+        _warn(page)
+        yield from page["items"]
+        if not page["next"]:
+            yield {"end": page["end"]}
+            return
+        page = client.get(page["next"].removeprefix("/api/v1"))
+
+
+class _Cut(Exception):
+    """The tail stopped (the log store failed, or the connection dropped): reconnect."""
+
+
+def _tail(
+    url: str, token: str, path: str, params: dict[str, Any], cursor: str, *, as_json: bool
+) -> None:
+    """Print new lines until interrupted; reconnect from the last cursor when cut off.
+
+    A resumed tail may deliver again lines that had come ahead of its cursor: those are
+    dropped by id. Ids older than the cursor can't come again, so the set stays small.
+    """
+    shown: dict[str, int] = {}  # id -> ts of the lines printed at or after the cursor
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"}
+    timeout = httpx.Timeout(30.0, read=None)  # the server pings; lines may be far apart
+    with httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=timeout) as h:
+        while True:
+            try:
+                with h.stream("GET", path, params={**params, "cursor": cursor}) as response:
+                    if response.status_code != 200:
+                        response.read()
+                        raise ApiError(f"{response.status_code}: {_detail(response)}")
+                    for raw in response.iter_lines():
+                        if not raw.strip():
+                            continue
+                        item = json.loads(raw)
+                        if "error" in item:
+                            raise _Cut(item["error"])
+                        cursor = item["cursor"]
+                        if item["id"] in shown:
+                            continue
+                        _print(item, as_json=as_json)
+                        shown[item["id"]] = int(item["ts"])
+                        _forget_before(shown, int(cursor.partition(":")[0]))
+            except (httpx.HTTPError, _Cut) as exc:
+                err = Console(stderr=True)
+                err.print(safe("tail interrupted:", "yellow") + safe(f" {exc}; retrying…"))
+                time.sleep(RECONNECT_SECONDS)
+
+
+def _forget_before(shown: dict[str, int], ts: int, *, keep: int = 10_000) -> None:
+    """Drop the ids older than the cursor's ``ts`` once there are more than ``keep``."""
+    if len(shown) > keep:
+        for line_id in [line_id for line_id, at in shown.items() if at < ts]:
+            del shown[line_id]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail") or response.reason_phrase)
+    except ValueError:
+        return response.reason_phrase
+
+
+def logs(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    env: Annotated[str | None, typer.Option("--env", help="Environment name or id")] = None,
+    branch: Annotated[str | None, typer.Option(help="Only this branch")] = None,
+    deployment: Annotated[str | None, typer.Option(help="Only this deployment (id)")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="15m, 2h, 7d, an ISO 8601 time (UTC) or Unix ns")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="End of the range (default: now)")] = None,
+    grep: Annotated[str | None, typer.Option(help="Lines containing this text (any case)")] = None,
+    regex: Annotated[str | None, typer.Option(help="Lines matching this RE2 expression")] = None,
+    stream: Annotated[str | None, typer.Option(help="stdout or stderr")] = None,
+    level: Annotated[str | None, typer.Option(help="error, warning, info or debug")] = None,
+    lines: Annotated[
+        int | None, typer.Option("--lines", "-n", min=1, max=5000, help="Only the newest N lines")
+    ] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print new lines")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Print a project's logs (default: the last hour, or the deployment's); -f follows."""
+    if grep and regex:
+        raise fail("--grep and --regex can't be combined")
+    params: dict[str, Any] = {
+        "branch": branch,
+        "deployment": deployment,
+        "stream": stream,
+        "level": level,
+        "since": since,
+        "until": until,
+        "q": grep or regex,
+        "regex": "true" if regex else None,
+    }
+    if follow and since is None and lines is None:
+        lines = 100  # like `heroku logs --tail`: some context, then the tail
+    path = f"/projects/{project}/logs"
+    try:
+        with logged_in_client() as client:
+            if env:
+                params["environment"] = _environment_id(client, project, env)
+            params = {k: v for k, v in params.items() if v is not None}
+            cursor = None
+            for item in _history(client, path, params, lines=lines):
+                if "end" in item:
+                    cursor = item.get("resume") or cursor or f"{item['end']}:"
+                    break
+                _print(item, as_json=as_json)
+                cursor = item["cursor"]
+    except ApiError as exc:
+        raise fail(str(exc)) from exc
+    if not follow:
+        return
+    try:
+        config = load_config()
+    except NotLoggedInError as exc:
+        raise fail(str(exc)) from exc
+    tail_params = {k: v for k, v in params.items() if k not in ("since", "until")}
+    try:
+        _tail(config.url, config.token, f"{path}/tail", tail_params, cursor or "", as_json=as_json)
+    except ApiError as exc:
+        raise fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        return
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(logs)

@@ -1,0 +1,165 @@
+"""``devpush projects settings|delete|delete-environment`` and ``devpush env``.
+
+``devpush projects settings PROJECT`` shows the settings, and with options changes them;
+``devpush env list|set|unset PROJECT`` manages variables per scope (``--env shared``, the
+default, or an environment's name); values are write-only, so ``env list`` shows names.
+Changes take effect at the next deployment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.projects import key_values, projects_app
+from devpush.cli.terminal import safe
+
+console = Console()
+env_app = typer.Typer(
+    help="Environment variables of a project (values are write-only).", no_args_is_help=True
+)
+
+NEXT_DEPLOY = "Takes effect at the next deployment: run `devpush deploy {project}`."
+# Repeats the server's field names on purpose: the CLI must not import the server.
+_SHOWN = (
+    "name",
+    "slug",
+    "runner_image",
+    "root_directory",
+    "build_command",
+    "pre_deploy_command",
+    "start_command",
+    "port",
+)
+ScopeOption = Annotated[
+    str, typer.Option("--env", "-e", help="`shared` (every environment) or an environment name")
+]
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        with logged_in_client() as client:
+            return client.request(method, path, **kwargs)
+    except ApiError as exc:
+        raise fail(str(exc)) from exc
+
+
+def settings(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    name: Annotated[str | None, typer.Option(help="New display name")] = None,
+    image: Annotated[str | None, typer.Option(help="Runner image")] = None,
+    root_directory: Annotated[str | None, typer.Option(help="Sub-directory of the app")] = None,
+    build_command: Annotated[str | None, typer.Option()] = None,
+    pre_deploy_command: Annotated[str | None, typer.Option()] = None,
+    start_command: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Show a project's settings; with options, change them (owners only)."""
+    change = {
+        "name": name,
+        "runner_image": image,
+        "root_directory": root_directory,
+        "build_command": build_command,
+        "pre_deploy_command": pre_deploy_command,
+        "start_command": start_command,
+        "port": port,
+    }
+    change = {key: value for key, value in change.items() if value is not None}
+    if change:
+        current = _call("PATCH", f"/projects/{project}", json=change)
+    else:
+        current = _call("GET", f"/projects/{project}")
+    table = Table("setting", "value", show_header=False)
+    for key in _SHOWN:
+        table.add_row(safe(key), safe(current[key]))
+    console.print(table)
+    if change:
+        console.print(safe("Saved. " + NEXT_DEPLOY.format(project=current["slug"])))
+
+
+def delete(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    confirm: Annotated[
+        str | None, typer.Option(help="The project's name or slug, instead of the prompt")
+    ] = None,
+) -> None:
+    """Delete a project: its deployments stop and their runners are removed (owners only)."""
+    current = _call("GET", f"/projects/{project}")
+    if confirm is None:
+        console.print(
+            safe(f"This deletes {current['name']} ({current['slug']}) with its environments, ")
+            + safe("deployments and variables, and removes its runners.")
+        )
+        confirm = typer.prompt("Type the project's name to confirm")
+    if confirm.strip() not in (current["name"], current["slug"]):
+        raise fail("the name does not match; nothing deleted")
+    _call("DELETE", f"/projects/{current['id']}")
+    console.print(safe(f"Deleted {current['slug']}; its runners are being removed."))
+
+
+@env_app.command("list")
+def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")]) -> None:
+    """Names of the variables per scope (values are never shown)."""
+    scopes = _call("GET", f"/projects/{project}/variables")["scopes"]
+    table = Table("scope", "names")
+    for scope, names in scopes.items():
+        table.add_row(safe(scope), safe(", ".join(names) or "-"))
+    console.print(table)
+
+
+@env_app.command("set")
+def env_set(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    pairs: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE pairs")] = None,
+    scope: ScopeOption = "shared",
+    env_file: Annotated[
+        Path | None, typer.Option("--from-file", exists=True, dir_okay=False, help="A .env file")
+    ] = None,
+) -> None:
+    """Add or replace variables (owners only); a .env file is read by the server's rules."""
+    values = key_values(pairs or [], usage="expected KEY=VALUE")
+    text = env_file.read_text() if env_file is not None else ""
+    if not values and not text.strip():
+        raise fail("give KEY=VALUE pairs or --from-file")
+    scopes = _call(
+        "PATCH", f"/projects/{project}/variables/{scope}", json={"values": values, "text": text}
+    )["scopes"]
+    console.print(
+        safe(f"Variables of {scope}: {', '.join(scopes.get(scope, []))}. ")
+        + safe(NEXT_DEPLOY.format(project=project))
+    )
+
+
+@env_app.command("unset")
+def env_unset(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    keys: Annotated[list[str], typer.Argument(help="Variable names")],
+    scope: ScopeOption = "shared",
+) -> None:
+    """Delete variables (owners only)."""
+    for key in keys:
+        _call("DELETE", f"/projects/{project}/variables/{scope}/{key}")
+    console.print(
+        safe(f"Removed {', '.join(keys)} ({scope}). ") + safe(NEXT_DEPLOY.format(project=project))
+    )
+
+
+def delete_environment(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    environment: Annotated[str, typer.Argument(help="A preview environment's name")],
+) -> None:
+    """Delete a preview environment with its deployments (owners only)."""
+    _call("DELETE", f"/projects/{project}/environments/{environment}")
+    console.print(safe(f"Deleted environment {environment}; its runners are being removed."))
+
+
+def register(app: typer.Typer) -> None:
+    projects_app.command("settings")(settings)
+    projects_app.command("delete")(delete)
+    projects_app.command("delete-environment")(delete_environment)
+    app.add_typer(env_app, name="env")

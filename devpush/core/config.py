@@ -1,0 +1,178 @@
+"""All settings, read once from the environment (prefix ``DEVPUSH_``) or ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Final, Literal, Self, get_args
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Placeholder secrets that are fine for development and refused anywhere else.
+_DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+#: The log-store backends ``log_store`` may name.
+LogStoreName = Literal["victorialogs", "loki"]
+LOG_STORES: Final[tuple[str, ...]] = get_args(LogStoreName)
+
+#: Where each log store answers when ``log_store_url`` is unset: the embedded
+#: VictoriaLogs of the local run on loopback, and Loki's service name in Compose.
+_DEFAULT_STORE_URLS: Final = {
+    "victorialogs": "http://127.0.0.1:9428",
+    "loki": "http://loki:3100",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DEVPUSH_", env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite:///data/devpush.sqlite3"
+    # Signs sessions and CSRF tokens, and keys the encryption of environment variables.
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    # huey's storage: a SQLite file locally, Redis in the Compose stack.
+    queue_url: str = "sqlite:///data/queue.sqlite3"
+
+    # Docker: the socket proxy in production, the local engine in development.
+    docker_host: str = "unix:///var/run/docker.sock"
+    runner_network: str = "devpush_runner"
+    runner_memory: str = "512m"
+    runner_cpus: float = 1.0
+    # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
+    runner_log_max_size: str = "10m"
+    runner_log_max_file: int = 5
+    # How the worker checks that a runner answers (runners publish no port): its IP on
+    # the runner network (a worker on the host: local run, tests; Linux routes to it) or
+    # its name there (a worker container of the Compose stack, on that network too). The
+    # proxy always gets the IP, from the route resolver.
+    runner_address: Literal["container_ip", "container_name"] = "container_ip"
+    # The deploy worker: build + start must answer on the port within this time.
+    runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
+    runner_stop_timeout_seconds: int = Field(default=10, ge=0)
+    # Stopped runner containers are kept this long (the collector ships their last lines).
+    runner_cleanup_after_seconds: int = Field(default=86400, ge=0)
+    # Worker threads of the deploy queue consumer (a deploy mostly waits on Docker).
+    worker_threads: int = Field(default=4, ge=1)
+
+    # Deployment URLs (docs/routing.md): ``<short-id>-<project>.<domain>`` per deployment,
+    # ``<project>.<domain>`` and ``<env>-<project>.<domain>`` per environment. Browsers
+    # resolve ``*.localhost`` to loopback, so the local run needs no DNS.
+    domain: str = "localhost"
+    # Links use this scheme and port (a default port is left out). With https, Caddy
+    # obtains certificates by ACME for each name (the domain's DNS must point at it).
+    public_scheme: Literal["http", "https"] = "http"
+    public_port: int | None = Field(default=8080, gt=0, lt=65536)
+    # The address the proxy's server binds: loopback in the local run, all in a container.
+    proxy_bind: str = "127.0.0.1"
+    # Caddy's admin API: http://host:port or unix:///path (the Compose stack: a socket on
+    # a volume only the worker shares, so runners cannot reconfigure the proxy).
+    proxy_admin_url: str = "http://127.0.0.1:2019"
+    proxy_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Caddy saves the loaded config and resumes it after a restart (the Compose stack).
+    proxy_persist_config: bool = False
+    # The route resolver (python -m devpush.resolver): Caddy asks it by DNS (UDP) where each
+    # host's runner is, so routes change without reloading Caddy. It binds this address
+    # unless told otherwise (in Compose it binds all and the proxy asks resolver:5353).
+    proxy_resolver_addr: str = "127.0.0.1:5353"
+    # How long Caddy keeps an answer; after a route change the worker waits this long
+    # (and a margin) before an old runner stops or a row says the new one runs.
+    proxy_route_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    # https only: Caddy asks here whether a host may get a certificate (on-demand TLS).
+    proxy_tls_permission_url: str = "http://127.0.0.1:8000/internal/proxy/tls-permission"
+    # The account ACME certificates are requested for (optional; https only).
+    acme_email: str | None = None
+
+    # Git (devpush.services.git, devpush.services.git_access). Outside development a project's
+    # repository may be a local path only below one of these directories (":"-separated,
+    # like PATH); empty: no local paths. In development any local path is allowed.
+    local_repo_roots: str = ""
+    # The web app's own address as the forges reach it (webhook URLs); unset: the address
+    # of the request that asks (right behind a proxy that sets the Host header).
+    app_url: str | None = None
+    # Webhook calls: a larger body is refused (413); the deliveries kept per project.
+    webhook_max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    webhook_deliveries_kept: int = Field(default=500, gt=0)
+    # The poller (for servers a forge cannot reach): the shortest interval a project may set.
+    poll_min_interval_seconds: int = Field(default=60, gt=0)
+    # Instant rollback: the builds kept per environment (images committed from runners);
+    # older ones are removed.
+    rollback_builds_kept: int = Field(default=5, ge=1)
+
+    # Deploy notifications (devpush.services.notifications): tries per message and the first
+    # pause between them (doubled each time); e-mail goes through this SMTP server.
+    notification_max_attempts: int = Field(default=5, ge=1)
+    notification_retry_seconds: float = Field(default=5.0, ge=0)
+    notification_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "devpush@localhost"
+    # "starttls" (port 587), "tls" (implicit, port 465) or "none" (a relay on loopback).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    # Web sign-in: the signed session cookie's lifetime (https-only outside development).
+    session_max_age_seconds: int = Field(default=14 * 86400, gt=0)
+    # Failed log-ins (web form and API token exchange) allowed in the window, per account
+    # and per client address; more are refused (429) until the window has moved on. The
+    # count lives in the database, so several app processes share it.
+    login_max_failures_per_account: int = Field(default=5, gt=0)
+    login_max_failures_per_address: int = Field(default=20, gt=0)
+    login_failure_window_seconds: int = Field(default=900, gt=0)
+
+    # The log store the views, the API and the CLI read: VictoriaLogs is the embedded
+    # default (local run, tests); the Compose stack sets Loki. See docs/logging.md.
+    log_store: LogStoreName = "victorialogs"
+    # Where it answers; unset: the backend's default in _DEFAULT_STORE_URLS.
+    log_store_url: str | None = None
+    log_store_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The most entries one store request asks for (Loki's max_entries_limit_per_query
+    # default); a page or a download asks for more in several requests.
+    log_store_max_entries_per_query: int = Field(default=5000, gt=0)
+    # A download pages its range in windows of about this many lines (by the store's
+    # counts), so that no store request reads far past its page (devpush/services/log_download.py).
+    log_download_window_lines: int = Field(default=50_000, gt=0)
+
+    # Log views: lines longer than this are cut for display (the full line stays stored).
+    log_line_max_chars: int = Field(default=10_000, gt=0)
+    # The one limit on search text, for the views, the API and the CLI.
+    log_search_max_chars: int = Field(default=512, gt=0)
+    # The live tail polls the store: lines show as soon as the store answers for them,
+    # and its resumable position trails by the delay, the longest a line may take from a
+    # runner to being searchable (collector poll and batch, the store's own ~1 s, a
+    # collector restart), so a late line is delivered, not skipped (devpush/logs/store.py).
+    log_tail_poll_seconds: float = Field(default=0.25, gt=0)
+    log_tail_delay_seconds: float = Field(default=3.0, ge=0)
+    # VictoriaLogs makes a line searchable about 1 s after it arrives; a live tail asks it
+    # to do so at once (/internal/force_flush, at most every this many seconds per app
+    # process, whatever the number of open tails). 0 turns it off.
+    log_tail_flush_seconds: float = Field(default=0.2, ge=0)
+    # The log collector's own metrics (Prometheus text, e.g. http://127.0.0.1:8888/metrics):
+    # the log views warn when its queue is full, as lines may then be lost to rotation
+    # (devpush/services/collector.py). None: not known, no warning.
+    log_collector_metrics_url: str | None = None
+
+    @property
+    def local_repo_dirs(self) -> list[Path]:
+        """``local_repo_roots`` as absolute, resolved directories."""
+        return [Path(p).resolve() for p in self.local_repo_roots.split(":") if p.strip()]
+
+    @property
+    def store_url(self) -> str:
+        """``log_store_url``, or where the chosen backend answers by default."""
+        return self.log_store_url or _DEFAULT_STORE_URLS[self.log_store]
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_outside_development(self) -> Self:
+        if self.environment != "development" and self.secret_key.get_secret_value() == _DEV_SECRET:
+            raise ValueError("DEVPUSH_SECRET_KEY must be set outside development")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

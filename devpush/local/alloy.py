@@ -1,0 +1,73 @@
+"""Run Alloy from the repository config, on a loopback port, with a given state dir.
+
+``--storage.path`` holds the positions file of loki.source.file; reusing the same state
+dir across restarts is what lets Alloy resume where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from devpush.local import processes
+from devpush.local.binaries import REPO_ROOT, find_binary
+
+CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
+#: Environment variables config.alloy reads (defaults there are the Compose values).
+DOCKER_HOST_ENV: Final = "ALLOY_DOCKER_HOST"
+LOKI_PUSH_URL_ENV: Final = "ALLOY_LOKI_PUSH_URL"
+
+
+def alloy_binary() -> Path:
+    return find_binary("alloy", env_var="DEVPUSH_ALLOY_BIN", version_key="ALLOY_VERSION")
+
+
+def alloy_argv(*, binary: Path, state_dir: Path, http_port: int) -> list[str]:
+    return [
+        str(binary),
+        "run",
+        str(CONFIG),
+        f"--storage.path={state_dir / 'data'}",
+        f"--server.http.listen-addr=127.0.0.1:{http_port}",
+    ]
+
+
+def alloy_env(*, docker_host: str, loki_push_url: str) -> dict[str, str]:
+    return {DOCKER_HOST_ENV: docker_host, LOKI_PUSH_URL_ENV: loki_push_url}
+
+
+# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+@dataclass
+class Alloy:
+    child: processes.Child
+    http_port: int
+    state_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def start_alloy(
+    *,
+    state_dir: Path,
+    http_port: int,
+    docker_host: str,
+    loki_push_url: str,
+    timeout: float = 60.0,
+) -> Alloy:
+    """Start Alloy and wait for ``/-/ready`` (every component evaluated and running)."""
+    binary = alloy_binary()
+    child = processes.start_ready(
+        "alloy",
+        alloy_argv(binary=binary, state_dir=state_dir, http_port=http_port),
+        state_dir=state_dir,
+        log_name="alloy.log",
+        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        timeout=timeout,
+        env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
+        cwd=state_dir,
+    )
+    return Alloy(child=child, http_port=http_port, state_dir=state_dir)

@@ -1,0 +1,68 @@
+"""Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
+
+Caddy starts with the config :func:`devpush.services.proxy_config.build_config` makes: its admin
+endpoint and one server that asks the route resolver (``devpush.local.resolver``) where
+each host's runner is. That config never changes with the routes. Compose starts the
+official image with a 404-only config (``Docker/caddy/initial.json``) that the worker
+replaces with the same one, and Caddy resumes it after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from devpush.core.config import Settings
+from devpush.local import processes
+from devpush.services import proxy_config
+
+
+def caddy_binary() -> str:
+    return processes.on_path("caddy")
+
+
+# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+@dataclass
+class Caddy:
+    """A running proxy; ``settings`` say where it listens, where its admin API is and
+    which resolver it asks."""
+
+    child: processes.Child
+    settings: Settings
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.settings.proxy_bind}:{self.settings.public_port}"
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -> Caddy:
+    """Write the config into ``state_dir``, start ``caddy run``, wait for its admin API.
+
+    Caddy's own state (its data and config dirs) stays in ``state_dir`` too.
+    """
+    if settings.public_scheme != "http":
+        raise processes.ProcessError("the local proxy serves plain HTTP: set public_scheme=http")
+    if not settings.proxy_admin_url.startswith("http://"):
+        raise processes.ProcessError("the local proxy's admin API listens on http://host:port")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config_path = state_dir / "caddy.json"
+    config_path.write_text(json.dumps(proxy_config.build_config(settings), indent=2))
+    child = processes.start_ready(
+        "caddy",
+        [caddy_binary(), "run", "--config", str(config_path)],
+        state_dir=state_dir,
+        log_name="caddy.log",
+        ready_url=f"{settings.proxy_admin_url.rstrip('/')}/config/",
+        timeout=timeout,
+        env={
+            "HOME": str(state_dir),
+            "XDG_DATA_HOME": str(state_dir / "data"),
+            "XDG_CONFIG_HOME": str(state_dir / "config"),
+        },
+    )
+    return Caddy(child=child, settings=settings)

@@ -1,0 +1,125 @@
+"""Run the OpenTelemetry Collector from the repository config, on loopback ports.
+
+The same ``Docker/otelcol/config.yaml`` serves production (the contrib image) and
+local runs: it reads the variables below, whose defaults there are the Compose values.
+The state dir holds the file_storage extension's data: the filelog receiver's read
+positions and the exporter's queue. Reusing it across restarts is what lets the
+collector resume where it stopped, with nothing lost and nothing sent twice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from devpush.local import processes
+from devpush.local.binaries import REPO_ROOT, find_binary
+from devpush.local.victorialogs import BUILD_SCRIPT
+
+CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
+#: Environment variables config.yaml reads.
+STATE_DIR_ENV: Final = "DEVPUSH_COLLECTOR_STATE_DIR"
+CONTAINERS_DIR_ENV: Final = "DEVPUSH_DOCKER_CONTAINERS_DIR"
+VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
+METRICS_HOST_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_HOST"
+METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
+HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
+
+
+def engine_containers_dir() -> Path:
+    """Where the Docker engine keeps ``<id>/<id>-json.log``: what the collector tails."""
+    root = subprocess.run(
+        ["docker", "info", "-f", "{{.DockerRootDir}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    return Path(root) / "containers"
+
+
+def collector_binary() -> Path:
+    return find_binary(
+        "otelcol",
+        env_var="DEVPUSH_OTELCOL_BIN",
+        version_key="OTELCOL_VERSION",
+        build_hint=BUILD_SCRIPT,
+    )
+
+
+def collector_argv(*, binary: Path) -> list[str]:
+    return [str(binary), f"--config={CONFIG}"]
+
+
+def collector_env(
+    *,
+    state_dir: Path,
+    containers_dir: Path,
+    victorialogs_url: str,
+    metrics_port: int,
+    health_port: int,
+) -> dict[str, str]:
+    return {
+        STATE_DIR_ENV: str(state_dir),
+        CONTAINERS_DIR_ENV: str(containers_dir),
+        VICTORIALOGS_URL_ENV: victorialogs_url.rstrip("/"),
+        # Loopback: a local collector's metrics are for this host's app only.
+        METRICS_HOST_ENV: "127.0.0.1",
+        METRICS_PORT_ENV: str(metrics_port),
+        HEALTH_PORT_ENV: str(health_port),
+    }
+
+
+# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+@dataclass
+class Collector:
+    child: processes.Child
+    metrics_port: int
+    health_port: int
+    state_dir: Path
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}/"
+
+
+def start_collector(
+    *,
+    state_dir: Path,
+    containers_dir: Path,
+    victorialogs_url: str,
+    metrics_port: int,
+    health_port: int,
+    timeout: float = 60.0,
+) -> Collector:
+    """Start the collector and wait until its health check answers 200 (pipelines running).
+
+    Its own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts).
+    """
+    binary = collector_binary()
+    child = processes.start_ready(
+        "otelcol",
+        collector_argv(binary=binary),
+        state_dir=state_dir,
+        log_name="otelcol.log",
+        ready_url=f"http://127.0.0.1:{health_port}/",
+        timeout=timeout,
+        env=collector_env(
+            state_dir=state_dir,
+            containers_dir=containers_dir,
+            victorialogs_url=victorialogs_url,
+            metrics_port=metrics_port,
+            health_port=health_port,
+        ),
+        cwd=state_dir,
+    )
+    return Collector(
+        child=child, metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
+    )

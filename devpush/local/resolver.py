@@ -1,0 +1,61 @@
+"""Run the route resolver (``python -m devpush.resolver``) as a child process on loopback.
+
+The local run and the tests start it beside Caddy, which asks it where each host's
+runner is (``devpush.services.routing``); it reads the routing table from ``database_url``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dnslib import DNSRecord
+
+from devpush.local import processes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Resolver:
+    """A running resolver; Caddy asks it at ``address`` (``host:port``, UDP)."""
+
+    child: processes.Child
+    address: str
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        DNSRecord.question("ready.check.", "SRV").send(host, int(port), timeout=0.5)
+    except OSError:  # nobody there yet (refused, or no answer in time)
+        return False
+    return True
+
+
+def start_resolver(
+    *, database_url: str, address: str, state_dir: Path, timeout: float = 15.0
+) -> Resolver:
+    """Start the resolver on ``address`` (UDP), reading ``database_url``; wait until it answers."""
+    child = processes.start(
+        "resolver",
+        [sys.executable, "-m", "devpush.resolver", "--listen", address],
+        log_path=state_dir / "resolver.log",
+        env={"DEVPUSH_DATABASE_URL": database_url},
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + timeout
+    while not _answers(address):
+        if not child.running() or time.monotonic() >= deadline:
+            child.stop()
+            raise processes.ProcessError(
+                f"the route resolver did not answer on {address} (udp) within {timeout:.0f}s; "
+                f"log {child.log_path}:\n{child.log_tail()}"
+            )
+        time.sleep(0.1)
+    return Resolver(child=child, address=address)

@@ -1,0 +1,73 @@
+"""Run VictoriaLogs, the log store, on a loopback port with its data in a given dir.
+
+VictoriaLogs takes all its settings as flags (no config file). Production runs the
+same release (VICTORIALOGS_VERSION in versions.env) and must pass the same flags as
+``victorialogs_argv`` besides the data path and listen address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from devpush.local import processes
+from devpush.local.binaries import find_binary
+
+BUILD_SCRIPT: Final = "scripts/dev/logstack.sh"
+
+
+def victorialogs_binary() -> Path:
+    return find_binary(
+        "victoria-logs",
+        env_var="DEVPUSH_VICTORIALOGS_BIN",
+        version_key="VICTORIALOGS_VERSION",
+        build_hint=BUILD_SCRIPT,
+    )
+
+
+def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention: str) -> list[str]:
+    return [
+        str(binary),
+        f"-storageDataPath={data_dir}",
+        f"-httpListenAddr=127.0.0.1:{http_port}",
+        f"-retentionPeriod={retention}",
+        # A blank line stays blank: without this, an empty _msg is stored as the text
+        # "missing _msg field; see https://docs.victoriametrics.com/...".
+        "-defaultMsgValue=",
+    ]
+
+
+# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+@dataclass
+class VictoriaLogs:
+    child: processes.Child
+    http_port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def start_victorialogs(
+    *, data_dir: Path, http_port: int, retention: str = "31d", timeout: float = 60.0
+) -> VictoriaLogs:
+    """Start VictoriaLogs and wait for ``/health``; its log goes to ``victoria-logs.log``.
+
+    Restarting with the same ``data_dir`` keeps what was stored.
+    """
+    binary = victorialogs_binary()
+    child = processes.start_ready(
+        "victoria-logs",
+        victorialogs_argv(
+            binary=binary, data_dir=data_dir / "data", http_port=http_port, retention=retention
+        ),
+        state_dir=data_dir,
+        log_name="victoria-logs.log",
+        ready_url=f"http://127.0.0.1:{http_port}/health",
+        timeout=timeout,
+        cwd=data_dir,
+    )
+    return VictoriaLogs(child=child, http_port=http_port, data_dir=data_dir)

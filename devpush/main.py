@@ -1,0 +1,165 @@
+"""The web app: ``create_app(settings)`` builds it; ``app`` is the one uvicorn serves.
+
+The lifespan opens what requests share (DB engine and sessions, the env-var cipher,
+the log store and its HTTP client) and closes it on shutdown; nothing is built at import time
+except through ``create_app`` itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from devpush.core.config import Settings, get_settings
+from devpush.core.crypto import fernet_for
+from devpush.core.db import create_db_engine, session_factory
+from devpush.deps import LoginRequiredError, current_user, web_context
+from devpush.routes import include_routers
+from devpush.services.jobs import DeployJobs
+from devpush.services.log_store import log_store, open_http_client
+from devpush.web.form_errors import plain_message
+from devpush.web.rendering import build_templates, is_htmx, redirect, render
+from devpush.workers.queue import DeployQueue, huey_from_url
+
+_APP_DIR = Path(__file__).resolve().parent
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, queue: DeployJobs | None = None) -> FastAPI:
+    """Build the app. ``queue`` is where deploys are enqueued (default: ``queue_url``'s)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.queue = queue or DeployQueue(huey_from_url(settings.queue_url))
+        async with open_http_client(settings) as store_http:
+            app.state.log_store = log_store(settings, store_http)
+            try:
+                yield
+            finally:
+                engine.dispose()
+
+    app = FastAPI(
+        title="devpush",
+        summary="Self-hosted push-to-deploy: projects, deployments and logs.",
+        version=version("devpush"),  # the installed package's, from pyproject.toml
+        lifespan=lifespan,
+        docs_url=None,  # served offline by devpush.api.docs (see devpush.routes)
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.fernet = fernet_for(settings.secret_key.get_secret_value())
+    app.state.templates = build_templates(_APP_DIR / "templates")
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="devpush_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.environment != "development",
+    )
+    app.mount("/static", StaticFiles(directory=_APP_DIR / "static"), name="static")
+    include_routers(app)
+
+    @app.exception_handler(LoginRequiredError)
+    async def _to_login(request: Request, _exc: LoginRequiredError) -> Response:
+        # For htmx, an HX-Redirect: a redirect inside a swap would render the login page
+        # into a fragment.
+        return redirect(request, "/login")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+        # The JSON API (and htmx fragments) keep FastAPI's JSON errors; pages get an HTML one.
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return await http_exception_handler(request, exc)
+        return await run_in_threadpool(_render_error, request, exc.status_code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request_page(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = [
+            f"{e['loc'][-1] if e.get('loc') else 'request'}: {plain_message(e)}"
+            for e in exc.errors()
+        ]
+        detail = "Some values of this request are not valid. " + " ".join(problems)
+        return await run_in_threadpool(_render_error, request, 422, detail)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        # An error no route expected: logged whole with an id the user can quote, shown
+        # without its details. (Starlette then re-raises it for the server's own log.)
+        error_id = secrets.token_hex(8)
+        log.error(
+            "internal error %s on %s %s",
+            error_id,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        detail = f"devpush hit an internal error (id {error_id}); the server log has the details."
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return JSONResponse({"detail": detail, "error_id": error_id}, status_code=500)
+        try:
+            return await run_in_threadpool(_render_error, request, 500, detail)
+        except Exception:  # the page itself failed (the database is down, say)
+            log.exception("internal error %s: the error page failed too", error_id)
+            return PlainTextResponse(detail, status_code=500)
+
+    return app
+
+
+def _render_error(request: Request, status_code: int, detail: object) -> Response:
+    """The error page in the site's layout: the navigation of the signed-in user, if any.
+
+    The request's own DB session is closed by now, so the user is read with a new one, and
+    the page is rendered before it closes (the team switcher reads the user's teams).
+    """
+    with request.app.state.sessions() as session:
+        request.state.web = None
+        try:
+            user = current_user(request, session, request.app.state.settings)
+            web_context(request, user, session)
+        except (LoginRequiredError, StarletteHTTPException):
+            request.state.web = None  # signed out, or in no team: the bare layout
+        return render(
+            request,
+            "errors/pages/error.html",
+            {"status_code": status_code, "detail": detail},
+            status_code=status_code,
+        )
+
+
+@lru_cache
+def _default_app() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn devpush.main:app`` reads the settings when it loads the app, not at import.
+    if name == "app":
+        return _default_app()
+    raise AttributeError(name)

@@ -1,0 +1,43 @@
+"""``python -m devpush.resolver [--listen HOST:PORT]``: answer the proxy's lookups until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+
+from devpush.core.config import get_settings
+from devpush.core.db import create_db_engine, session_factory
+from devpush.resolver.server import Listen, serve
+
+
+def main() -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m devpush.resolver", description=__doc__)
+    parser.add_argument(
+        "--listen",
+        type=Listen.parse,
+        default=Listen.parse(settings.proxy_resolver_addr),
+        help="host:port to answer on, UDP (default: DEVPUSH_PROXY_RESOLVER_ADDR, %(default)s)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stopped: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Only a list append: an Event.set() here could wait forever on the lock the main
+        # thread's Event.wait() holds when the signal lands (devpush/local/pipeline.py).
+        signal.signal(signum, lambda received, _frame: stopped.append(received))
+    server = serve(session_factory(create_db_engine(settings.database_url)), args.listen)
+    logging.getLogger("devpush.resolver").info(
+        "answering route lookups on %s:%d (udp)", args.listen.host, args.listen.port
+    )
+    while not stopped:
+        time.sleep(0.2)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""A small DNS server over UDP (dnslib) whose zone is the routing table.
+
+It answers two questions, with TTL 0 (Caddy keeps each answer for its own refresh time):
+- ``SRV <host>.``: the runner serving that host, named after its IP on the runner
+  network (``10-0-0-7.runners.devpush.``), and its app port;
+- ``A 10-0-0-7.runners.devpush.``: 10.0.0.7, read from the name itself. So a runner
+  whose routes just went still resolves while Caddy uses a cached SRV answer for it.
+Any other name is NXDOMAIN, so Caddy answers 404. When the database cannot be read, the
+last answer given for the name is repeated: the deployments keep their URLs through a
+database outage, as they would with a config in the proxy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
+from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from devpush.services import routing
+
+log = logging.getLogger(__name__)
+
+#: What one lookup finds: the SRV target and port, or an IP, or nothing (NXDOMAIN).
+Answer = tuple[str, int] | str | None
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the resolver binds, from ``host:port``."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected host:port, not {text!r}")
+        return cls(host, int(port))
+
+
+class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
+    """dnslib's resolver interface over the routing table, read at every question."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._last: dict[tuple[str, int], tuple[Answer, bool]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        reply = request.reply()
+        question = request.q
+        name, qtype = str(question.qname), int(question.qtype)
+        key = (name.lower(), qtype)
+        try:
+            answer, known = self._lookup(name, qtype)
+        except SQLAlchemyError as exc:
+            with self._lock:
+                cached = self._last.get(key)
+            log.warning("routing table unreadable (%s); last answer for %s repeated", exc, name)
+            if cached is None:
+                reply.header.rcode = RCODE.SERVFAIL
+                return reply
+            answer, known = cached
+        else:
+            with self._lock:
+                self._last[key] = (answer, known)
+        if isinstance(answer, tuple):
+            target, port = answer
+            reply.add_answer(RR(question.qname, QTYPE.SRV, rdata=SRV(0, 0, port, target), ttl=0))
+        elif isinstance(answer, str):
+            reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(answer), ttl=0))
+        elif not known:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply  # a known name asked for another type: no records (NODATA)
+
+    def _lookup(self, name: str, qtype: int) -> tuple[Answer, bool]:
+        """The answer for ``name`` and ``qtype``, and whether the name exists at all."""
+        address = routing.runner_address(name)
+        if address is not None:  # the name carries it: no table to read
+            return (address if qtype == QTYPE.A else None), True
+        with self._sessions() as session:
+            route = routing.route_of(session, name)
+            if route is None:
+                return None, False
+            if qtype == QTYPE.SRV:
+                return (routing.runner_name(route.address), route.port), True
+            return None, True
+
+
+def serve(sessions: sessionmaker[Session], listen: Listen) -> DNSServer:
+    """Start answering on ``listen`` (UDP) in a background thread; ``.stop()`` ends it."""
+    # Only malformed questions are news; answers are too many to log.
+    quiet = DNSLogger(log="error", prefix=False, logf=log.warning)
+    server = DNSServer(RouteResolver(sessions), port=listen.port, address=listen.host, logger=quiet)
+    server.start_thread()
+    return server

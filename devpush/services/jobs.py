@@ -1,0 +1,36 @@
+"""What the services ask of the worker: the jobs they enqueue.
+
+The queue itself (``devpush.workers.queue.DeployQueue``, over huey) sits in the worker
+layer, above the services; the services only know this protocol, so they never
+import the worker and the web app passes its queue in (``devpush.deps.get_queue``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class DeployJobs(Protocol):
+    """Enqueues the worker's jobs for one deployment; both return once enqueued."""
+
+    def enqueue_deploy(self, deployment_id: str) -> None:
+        """Run the deployment: claim it, build its runner, follow it to ``running``."""
+
+    def enqueue_stop(self, deployment_id: str) -> None:
+        """Stop the deployment's runner (and remove it when its row is gone)."""
+
+
+class NotifyJobs(Protocol):
+    """Enqueues the notify job: a deployment's end, to its project's channels."""
+
+    def enqueue_notify(
+        self,
+        deployment_id: str,
+        event: str,
+        *,
+        channel_id: str | None = None,
+        attempt: int = 1,
+        delivery: str | None = None,
+        delay: float = 0,
+    ) -> None:
+        """Send ``event`` to every channel that wants it (or retry one, after ``delay`` s)."""

@@ -1,0 +1,120 @@
+"""Loki as a log store: LogQL over ``query_range``, label values and readiness."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Final
+
+import httpx
+
+from devpush.core.config import Settings
+from devpush.logs.entries import Fetched, VolumePoint, VolumeSeries
+from devpush.logs.errors import (
+    InvalidQuery,
+    LogStoreProtocolError,
+    error_for_status,
+    json_body,
+    map_request_error,
+)
+from devpush.logs.query import Direction, LogQuery
+from devpush.logs.store import PagedStore
+from devpush.services.loki._logql import duration, log_query, stream_selector, volume_query
+from devpush.services.loki._models import parse_matrix, parse_streams
+
+QUERY_RANGE: Final = "/loki/api/v1/query_range"
+LABEL_VALUES: Final = "/loki/api/v1/label/{name}/values"
+READY: Final = "/ready"
+
+
+class LokiStore(PagedStore):
+    """Queries one Loki over an injected ``httpx.AsyncClient`` (based at the store URL)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        super().__init__(settings=settings, clock=clock)
+        self._http = http
+
+    async def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        """GET ``path``; every transport and HTTP error is mapped here."""
+        try:
+            response = await self._http.get(path, params=params)
+        except httpx.RequestError as exc:
+            raise map_request_error(exc) from exc
+        error = error_for_status(response)
+        if error is not None:
+            raise error
+        return response
+
+    async def _json(self, path: str, params: dict[str, str]) -> Any:
+        return json_body(await self._get(path, params))
+
+    async def query_range(self, params: dict[str, str]) -> Any:
+        return await self._json(QUERY_RANGE, params)
+
+    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
+    def compile(self, query: LogQuery) -> str:
+        return log_query(query, max_search_chars=self._settings.log_search_max_chars)
+
+    async def fetch(
+        self,
+        text: str,
+        *,
+        direction: Direction,
+        start_ns: int | None,
+        end_ns: int | None,
+        limit: int,
+    ) -> Fetched:
+        params = {"query": text, "limit": str(limit), "direction": direction}
+        if start_ns is not None:
+            params["start"] = str(start_ns)
+        if end_ns is not None:
+            params["end"] = str(end_ns)
+        # Loki answers whole or fails: never partial.
+        return Fetched(parse_streams(await self.query_range(params)))
+
+    async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        if query.start_ns is None or query.end_ns is None:
+            raise InvalidQuery("a log volume query needs a start and an end")
+        logql = volume_query(query, step=step, max_search_chars=self._settings.log_search_max_chars)
+        payload = await self.query_range(
+            {
+                "query": logql,
+                "start": str(query.start_ns),
+                "end": str(query.end_ns),
+                "step": duration(step),
+            }
+        )
+        # count_over_time at t counts (t - step, t]: move each point to its bucket's start.
+        step_ns = step // timedelta(microseconds=1) * 1000
+        return [
+            VolumeSeries(
+                labels=series.labels,
+                points=tuple(
+                    VolumePoint(timestamp_ns=p.timestamp_ns - step_ns, count=p.count)
+                    for p in series.points
+                ),
+            )
+            for series in parse_matrix(payload)
+        ]
+
+    async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
+        params = {"query": stream_selector(query)}
+        if query.start_ns is not None:
+            params["start"] = str(query.start_ns)
+        if query.end_ns is not None:
+            params["end"] = str(query.end_ns)
+        payload = await self._json(LABEL_VALUES.format(name=field), params)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
+            raise LogStoreProtocolError("label values are not a list of strings")
+        return sorted(data)[:limit]
+
+    async def check(self) -> None:
+        await self._get(READY, {})

@@ -1,0 +1,65 @@
+"""Build LogQL text from a typed query; user text can never change the query's shape.
+
+Strings: Loki's lexer (``pkg/logql/syntax/lex.go``, v3.5) scans a double-quoted string
+like Go's ``text/scanner`` (a raw newline ends it with an error, a NUL byte or invalid
+UTF-8 anywhere is an error) and unquotes it with Prometheus ``strutil.Unquote``, which
+is Go's ``strconv.Unquote``: so every value goes into a double-quoted string built by
+:func:`devpush.logs.query.go_quote` (back-quoted strings can't hold a back-quote).
+
+Plain search is ``|~ "(?i)" + QuoteMeta(text)``; regex search is ``|~ pattern``, both
+validated by :func:`devpush.logs.query.search_regex`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from devpush.core.labels import JOB_LABEL, LOKI_JOB, STREAM_LABEL
+from devpush.logs.errors import InvalidQuery
+from devpush.logs.levels import level_filter_regex
+from devpush.logs.query import LogQuery, go_quote, quoted_value, search_regex
+
+
+def stream_selector(query: LogQuery) -> str:
+    """``{project_id="…", …, job="docker"[, stream="…"]}`` with every value escaped."""
+    matchers = [f"{name}={quoted_value(value)}" for name, value in query.fields.items()]
+    matchers.append(f"{JOB_LABEL}={go_quote(LOKI_JOB)}")
+    if query.stream is not None:
+        matchers.append(f"{STREAM_LABEL}={go_quote(query.stream)}")
+    return "{" + ", ".join(matchers) + "}"
+
+
+def line_filters(query: LogQuery, *, max_search_chars: int) -> str:
+    """The ``|~ "…"`` line filters for search and level ('' when there are none)."""
+    filters = []
+    if query.search:
+        filters.append(f"|~ {go_quote(search_regex(query, max_chars=max_search_chars))}")
+    if query.level is not None:
+        # A superset of the level's lines; the client keeps those detect_level agrees with.
+        filters.append(f"|~ {go_quote(level_filter_regex(query.level))}")
+    return " ".join(filters)
+
+
+def log_query(query: LogQuery, *, max_search_chars: int) -> str:
+    """The LogQL log query: selector then line filters."""
+    filters = line_filters(query, max_search_chars=max_search_chars)
+    selector = stream_selector(query)
+    return f"{selector} {filters}" if filters else selector
+
+
+def volume_query(query: LogQuery, *, step: timedelta, max_search_chars: int) -> str:
+    """Lines per ``step`` by stream: ``sum by (stream) (count_over_time(… [step]))``."""
+    return (
+        f"sum by ({STREAM_LABEL}) (count_over_time("
+        f"{log_query(query, max_search_chars=max_search_chars)} [{duration(step)}]))"
+    )
+
+
+def duration(step: timedelta) -> str:
+    """A Prometheus duration (whole seconds, or ms below a second) for a range or step."""
+    total_ms = step / timedelta(milliseconds=1)
+    if total_ms <= 0 or not math.isfinite(total_ms) or total_ms != int(total_ms):
+        raise InvalidQuery("step must be a positive whole number of milliseconds")
+    ms = int(total_ms)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"

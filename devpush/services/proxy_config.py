@@ -1,0 +1,180 @@
+"""Caddy's config and its admin API: the proxy in front of every deployment.
+
+The config is the same whatever runs (:func:`build_config`): Caddy looks each host up
+at the route resolver by DNS (``devpush.resolver``, the routing table of
+``devpush.services.routing``), so routes change without a config load, and a load (which
+resets a few connections arriving during it) happens only when the config itself
+changes: at the worker's start, or to a proxy that lost it. Errors of the admin API
+become :class:`ProxyError`, in one place (:func:`load_config`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+from urllib.parse import urlparse
+
+import httpx
+
+from devpush.core.config import Settings
+
+#: The Caddy server's name in the config; one server holds every route.
+SERVER: Final = "devpush"
+#: The Host the client sends over a unix socket (Caddy checks it against ``origins``).
+UNIX_SOCKET_HOST: Final = "devpush-proxy"
+#: What Caddy answers for a name that no running deployment owns.
+NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
+
+
+class ProxyError(Exception):
+    """The proxy could not be configured; ``str()`` is fit to show an operator."""
+
+
+def admin_listen(admin_url: str) -> str:
+    """Caddy's ``admin.listen`` for the URL the client uses (``unix:///p`` → ``unix//p``)."""
+    parsed = urlparse(admin_url)
+    if parsed.scheme == "unix":
+        return f"unix/{parsed.path}"
+    if parsed.scheme != "http" or not parsed.netloc:
+        raise ProxyError(
+            f"the proxy admin URL must be http://host:port or unix:///path, not {admin_url!r}"
+        )
+    return parsed.netloc
+
+
+def admin_host(admin_url: str) -> str:
+    """The Host header the client sends, which Caddy's ``origins`` must allow."""
+    parsed = urlparse(admin_url)
+    return UNIX_SOCKET_HOST if parsed.scheme == "unix" else parsed.netloc
+
+
+def server_config(settings: Settings) -> dict[str, Any]:
+    """Where the server listens and how it does TLS: plain HTTP or automatic HTTPS (ACME)."""
+    if settings.public_scheme == "https":
+        # Caddy's automatic HTTPS: a certificate per host name by ACME, and :80 redirects.
+        return {"listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"]}
+    return {
+        "listen": [f"{settings.proxy_bind}:{settings.public_port or 80}"],
+        "automatic_https": {"disable": True},
+    }
+
+
+def _not_found() -> dict[str, Any]:
+    return {
+        "handler": "static_response",
+        "status_code": 404,
+        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+        "body": NOT_FOUND_BODY,
+    }
+
+
+def _admin(settings: Settings) -> dict[str, Any]:
+    # A loaded config must repeat the admin endpoint, or Caddy would move it.
+    return {
+        "listen": admin_listen(settings.proxy_admin_url),
+        "origins": [admin_host(settings.proxy_admin_url)],
+        "config": {"persist": settings.proxy_persist_config},
+    }
+
+
+def initial_config(settings: Settings) -> dict[str, Any]:
+    """What Caddy starts with in Compose (``Docker/caddy/initial.json``) until the worker
+    loads :func:`build_config`: the same admin endpoint and listener, and a 404."""
+    server = {**server_config(settings), "routes": [{"handle": [_not_found()]}]}
+    return {"admin": _admin(settings), "apps": {"http": {"servers": {SERVER: server}}}}
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
+
+    A host under the domain is looked up as an SRV record at the resolver, which names
+    the runner and its port; the runner's name is looked up there too (an A record).
+    A host the resolver does not know leaves the proxy with no upstream (503), which
+    becomes the 404 below; a runner that does not answer is a 502.
+    """
+    resolver = {"addresses": [f"udp/{settings.proxy_resolver_addr}"]}
+    refresh_ms = round(settings.proxy_route_refresh_seconds * 1000)
+    proxy = {
+        "handler": "reverse_proxy",
+        "dynamic_upstreams": {
+            "source": "srv",
+            # The trailing dot: the name as it is, never tried with a search domain.
+            "name": "{http.request.host}.",
+            "refresh": f"{refresh_ms}ms",
+            "resolver": resolver,
+        },
+        # The runner's name (the SRV target) is the resolver's too.
+        "transport": {"protocol": "http", "resolver": resolver},
+        # The app sees the name the user asked for, and who asked.
+        "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
+    }
+    server = {
+        **server_config(settings),
+        "routes": [
+            {"match": [{"host": [f"*.{settings.domain}"]}], "handle": [proxy], "terminal": True},
+            {"handle": [_not_found()]},
+        ],
+        "errors": {
+            "routes": [
+                {
+                    "match": [{"expression": "{http.error.status_code} == 503"}],
+                    "handle": [_not_found()],
+                }
+            ]
+        },
+    }
+    config: dict[str, Any] = {
+        "admin": _admin(settings),
+        "apps": {"http": {"servers": {SERVER: server}}},
+    }
+    if settings.public_scheme == "https":
+        # The hosts are not in the config, so certificates come on demand: at a host's
+        # first TLS handshake, once the app says a route has it (the permission endpoint).
+        issuers = [
+            {"module": "acme", **({"email": settings.acme_email} if settings.acme_email else {})}
+        ]
+        config["apps"]["tls"] = {
+            "automation": {
+                "policies": [{"issuers": issuers, "on_demand": True}],
+                "on_demand": {
+                    "permission": {"module": "http", "endpoint": settings.proxy_tls_permission_url}
+                },
+            }
+        }
+    return config
+
+
+# The client ------------------------------------------------------------------------
+
+
+def _client(admin_url: str, timeout: float) -> httpx.Client:
+    parsed = urlparse(admin_url)
+    if parsed.scheme == "unix":
+        transport = httpx.HTTPTransport(uds=parsed.path)
+        return httpx.Client(
+            transport=transport, base_url=f"http://{UNIX_SOCKET_HOST}", timeout=timeout
+        )
+    return httpx.Client(base_url=admin_url.rstrip("/"), timeout=timeout)
+
+
+def load_config(config: dict[str, Any], settings: Settings) -> None:
+    """POST ``config`` to Caddy's ``/load``: the new config is live when this returns."""
+    body = json.dumps(config).encode()
+    try:
+        with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
+            response = client.post(
+                "/load", content=body, headers={"Content-Type": "application/json"}
+            )
+    except httpx.HTTPError as exc:
+        raise ProxyError(
+            f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
+        ) from exc
+    if response.status_code != 200:
+        raise ProxyError(
+            f"the proxy refused the config ({response.status_code}): {response.text[:500]}"
+        )
+
+
+def load_proxy_config(settings: Settings) -> None:
+    """Give Caddy its config (:func:`build_config`); Caddy ignores a config it already runs."""
+    load_config(build_config(settings), settings)

@@ -1,0 +1,141 @@
+"""Log in and out of the web app, and change one's password.
+
+A sign-in lives on the server (``devpush.services.sessions``): logging out ends it there,
+so a copy of the cookie is refused afterwards. Failed log-ins are rate-limited per
+account and per address (``devpush.services.login_limit``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import Response
+
+from devpush.core.security import csrf_token_for
+from devpush.deps import (
+    SESSION_KEY,
+    SESSION_TEAM,
+    SESSION_USER,
+    SessionDep,
+    SettingsDep,
+    WebCtx,
+    client_address,
+    session_max_age,
+)
+from devpush.services import login_limit
+from devpush.services.sessions import end_session, start_session
+from devpush.services.teams import teams_for_user
+from devpush.services.users import WrongPasswordError, change_password
+from devpush.web.rendering import redirect, render
+
+router = APIRouter(tags=["auth"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    if isinstance(request.session.get(SESSION_USER), int):
+        return redirect(request, "/projects")
+    return render(request, "auth/pages/login.html", {"email": ""})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        user = login_limit.attempt_login(
+            session,
+            email=email,
+            password=password,
+            address=client_address(request),
+            limits=login_limit.LoginLimits.from_settings(settings),
+        )
+    except login_limit.LoginLimitedError as exc:
+        return render(
+            request,
+            "auth/pages/login.html",
+            {"email": email, "error": str(exc)},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+    if user is None:
+        # The failure is committed with the response (the request's session commits).
+        return render(
+            request,
+            "auth/pages/login.html",
+            {"email": email, "error": "Wrong e-mail or password."},
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    teams = teams_for_user(session, user_id=user.id)
+    # A new session on log-in: nothing from before (fixation, old CSRF token) survives.
+    old_key = request.session.get(SESSION_KEY)
+    if isinstance(old_key, str):
+        end_session(session, key=old_key)
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_KEY] = start_session(
+        session, user_id=user.id, max_age=session_max_age(settings)
+    )
+    if teams:
+        request.session[SESSION_TEAM] = teams[0].id
+    csrf_token_for(request.session)
+    return redirect(request, "/projects")
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    key = request.session.get(SESSION_KEY)
+    if isinstance(key, str):
+        end_session(session, key=key)
+    request.session.clear()
+    return redirect(request, "/login")
+
+
+def _password_page(
+    request: Request, *, error: str = "", done: bool = False, code: int = 200
+) -> Response:
+    return render(
+        request,
+        "auth/pages/password.html",
+        {"error": error, "done": done},
+        status_code=code,
+    )
+
+
+@router.get("/settings/password")
+def password_page(request: Request, ctx: WebCtx) -> Response:
+    return _password_page(request)
+
+
+@router.post("/settings/password")
+def password_change(
+    request: Request,
+    ctx: WebCtx,
+    session: SessionDep,
+    current_password: Annotated[str, Form(max_length=1000)],
+    new_password: Annotated[str, Form(max_length=1000)],
+    confirm_password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
+    if new_password != confirm_password:
+        return _password_page(request, error="The new passwords differ.", code=unprocessable)
+    key = request.session.get(SESSION_KEY)
+    try:
+        change_password(
+            session,
+            user=ctx.user,
+            current=current_password,
+            new=new_password,
+            keep_session_key=key if isinstance(key, str) else None,
+        )
+    except WrongPasswordError:
+        return _password_page(request, error="The current password is wrong.", code=unprocessable)
+    except ValueError as exc:
+        return _password_page(request, error=f"{str(exc).capitalize()}.", code=unprocessable)
+    return _password_page(request, done=True)

@@ -1,0 +1,113 @@
+"""The "Git access" section of a project's settings page: deploy key, host keys, token,
+the access check and the poller.
+
+Changes are for owners (``WebOwnerProject``); any member may run the check. The token
+is write-only: the page says whether one is set, never shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject, WebProject
+from devpush.models import Project
+from devpush.services import project_git
+from devpush.services.git_access import HostKeyError
+from devpush.web.project_settings import _page
+from devpush.web.rendering import redirect
+
+router = APIRouter(tags=["git access"])
+
+
+def _back(request: Request, project: Project) -> Response:
+    return redirect(request, f"/projects/{project.slug}/settings?saved=git#git")
+
+
+@router.post("/projects/{project_ref}/settings/git/deploy-key")
+def make_deploy_key(
+    request: Request, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    project_git.make_deploy_key(project, fernet)
+    session.commit()
+    return _back(request, project)
+
+
+@router.post("/projects/{project_ref}/settings/git/token")
+def set_token(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    token: Annotated[str, Form(max_length=project_git.TOKEN_MAX_CHARS)],
+    username: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    try:
+        project_git.set_token(project, fernet, token=token, username=username)
+    except ValueError as exc:
+        return _page(request, ctx, project, session, fernet, git_error=str(exc), refused=True)
+    session.commit()
+    return _back(request, project)
+
+
+@router.post("/projects/{project_ref}/settings/git/token/delete")
+def delete_token(request: Request, project: WebOwnerProject, session: SessionDep) -> Response:
+    project_git.clear_token(project)
+    session.commit()
+    return _back(request, project)
+
+
+@router.post("/projects/{project_ref}/settings/git/host-keys")
+def set_host_keys(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    known_hosts: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    """Pin the known_hosts lines given; none given: the keys the host shows now."""
+    try:
+        if known_hosts.strip():
+            project_git.set_known_hosts(project, known_hosts)
+        else:
+            project_git.pin_host_keys(project)
+    except HostKeyError as exc:
+        return _page(request, ctx, project, session, fernet, git_error=str(exc), refused=True)
+    session.commit()
+    return _back(request, project)
+
+
+@router.post("/projects/{project_ref}/settings/git/check")
+async def check_access(
+    request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    settings = request.app.state.settings
+    problem = await run_in_threadpool(project_git.check_access, project, fernet, settings)
+    session.commit()  # a host key pinned on first use
+    return _page(request, ctx, project, session, fernet, git_checked=True, git_problem=problem)
+
+
+@router.post("/projects/{project_ref}/settings/git/poll")
+def set_poll(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    interval: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        seconds = int(interval) if interval.strip() else None
+        if seconds is not None and seconds <= 0:
+            raise ValueError("the poll interval must be a positive number of seconds")
+        project_git.set_poll_interval(project, seconds, settings=request.app.state.settings)
+    except ValueError as exc:
+        message = str(exc) if "interval" in str(exc) else "the poll interval must be a number"
+        return _page(request, ctx, project, session, fernet, git_error=message, refused=True)
+    session.commit()
+    return _back(request, project)

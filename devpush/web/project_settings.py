@@ -1,0 +1,220 @@
+"""A project's settings page: general settings, variables per scope, deletions.
+
+Anyone in the project's team may read the page; changes are for the team's owners
+(``WebOwnerProject``: 403 for a member, 404 outside the team). Variable values are
+write-only: the page shows names, and a value can be replaced or deleted, not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from devpush.deps import (
+    FernetDep,
+    QueueDep,
+    SessionDep,
+    WebCtx,
+    WebOwnerProject,
+    WebProject,
+)
+from devpush.models import Project, TeamRole
+from devpush.services import project_settings as settings_service
+from devpush.services import projects as project_service
+from devpush.services.notifications.channels import channel_views
+from devpush.services.project_git import access_view
+from devpush.services.runner_images import image_problem, offered_images
+from devpush.services.teams import role_in_team
+from devpush.web.form_errors import field_errors
+from devpush.web.rendering import redirect, render
+
+router = APIRouter(tags=["project settings"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+def _url(project: Project, anchor: str = "") -> str:
+    return f"/projects/{project.slug}/settings" + (f"#{anchor}" if anchor else "")
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    return field_errors(exc)
+
+
+def _page(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    values: Mapping[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    refused: bool = False,
+    **extra: object,
+) -> Response:
+    """The settings page; ``refused``: again with a 422 saying why, after rolling back what
+    the form changed."""
+    if refused:
+        session.rollback()
+    role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
+    context = {
+        "project": project,
+        "values": values if values is not None else settings_service.current_settings(project),
+        "errors": errors or {},
+        "images": offered_images(request.app.state.settings),
+        "environments": project_service.list_environments(session, project=project),
+        "variables": settings_service.variable_names(session, project=project, fernet=fernet),
+        "shared_scope": settings_service.SHARED_SCOPE,
+        "is_owner": role is TeamRole.OWNER,
+        "notifications": channel_views(session, project_id=project.id),
+        "git_access": access_view(project),  # the "Git access" section (devpush/web/git.py)
+        "poll_min_seconds": request.app.state.settings.poll_min_interval_seconds,
+        **extra,
+    }
+    return render(
+        request,
+        "projects/pages/settings.html",
+        context,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if refused else status.HTTP_200_OK,
+    )
+
+
+@router.get("/projects/{project_ref}/settings")
+def settings_page(
+    request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    return _page(request, ctx, project, session, fernet)
+
+
+@router.post("/projects/{project_ref}/settings")
+async def update_settings(
+    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in settings_service.EDITABLE}
+    try:
+        change = settings_service.ProjectUpdate.model_validate(
+            {**values, "port": values["port"] or None}
+        )
+        settings_service.update_project(session, project=project, change=change)
+    except ValidationError as exc:
+        errors = _errors(exc)
+    else:
+        # An image this host cannot run is refused now, not at the next deploy (as at
+        # creation).
+        problem = await run_in_threadpool(
+            image_problem, project.runner_image, request.app.state.settings
+        )
+        errors = {"runner_image": problem} if problem else {}
+    if errors:
+        return _page(
+            request, ctx, project, session, fernet, values=values, errors=errors, refused=True
+        )
+    return redirect(request, _url(project) + "?saved=settings")
+
+
+@router.post("/projects/{project_ref}/settings/variables")
+def set_variables(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    scope: Annotated[str, Form(max_length=255)],
+    env_vars: Annotated[str, Form(max_length=200_000)] = "",
+    key: Annotated[str, Form(max_length=255)] = "",
+    value: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    """Add or replace variables of a scope: pasted ``.env`` lines, or one ``key``'s value."""
+    try:
+        values = {key: value} if key else project_service.parse_env_lines(env_vars)
+        if not values:
+            raise ValueError("no KEY=VALUE line")
+        settings_service.set_variables(
+            session, project=project, scope=scope, values=values, fernet=fernet
+        )
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    except (ValueError, ValidationError) as exc:
+        message = (
+            _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
+        )
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            variables_error=message,
+            variables_scope=scope,
+            refused=True,
+        )
+    return redirect(request, _url(project, "variables") + "?saved=variables")
+
+
+@router.post("/projects/{project_ref}/settings/variables/delete")
+def delete_variable(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    scope: Annotated[str, Form(max_length=255)],
+    key: Annotated[str, Form(max_length=255)],
+) -> Response:
+    try:
+        settings_service.unset_variables(
+            session, project=project, scope=scope, keys=[key], fernet=fernet
+        )
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    return redirect(request, _url(project, "variables") + "?saved=variables")
+
+
+@router.post("/projects/{project_ref}/environments/{environment_ref}/delete")
+def delete_environment(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    queue: QueueDep,
+    environment_ref: str,
+) -> Response:
+    try:
+        settings_service.delete_environment(
+            session, project=project, ref=environment_ref, queue=queue
+        )
+    except settings_service.EnvironmentNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    except settings_service.ProductionEnvironmentError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return redirect(request, _url(project, "environments") + "?saved=environments")
+
+
+@router.post("/projects/{project_ref}/delete")
+def delete_project(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    queue: QueueDep,
+    confirm: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Delete after the user typed the project's name (or slug) to confirm."""
+    if confirm.strip() not in (project.name, project.slug):
+        return _page(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            delete_error=f"Type the project's name, {project.name}, to confirm.",
+            refused=True,
+        )
+    settings_service.delete_project(session, project=project, queue=queue)
+    return redirect(request, "/projects")

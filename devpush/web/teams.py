@@ -1,0 +1,174 @@
+"""Teams in the web app: the switcher (one team's projects at a time), the team's members
+(owners add, change and remove them) and, for admins, adding users to the server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import Response
+
+from devpush.deps import SESSION_TEAM, CurrentUser, SessionDep, WebAdmin, WebCtx, WebOwnerTeam
+from devpush.models import TeamRole
+from devpush.services.teams import (
+    MembershipError,
+    add_existing_user,
+    list_members,
+    member_team,
+    remove_member,
+    role_in_team,
+    set_role,
+)
+from devpush.services.users import UserExistsError, add_user, get_user_by_email
+from devpush.web.rendering import redirect, render
+
+router = APIRouter(tags=["teams"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+@router.post("/teams/switch")
+def switch_team(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    team_id: Annotated[str, Form(max_length=32)],
+) -> Response:
+    team = member_team(session, user_id=user.id, team_id=team_id)
+    if team is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "team not found")
+    request.session[SESSION_TEAM] = team.id
+    return redirect(request, "/projects")
+
+
+# Members of the current team -----------------------------------------------------
+
+
+def _members_page(
+    request: Request, ctx: WebCtx, session: SessionDep, *, code: int = 200, **extra: object
+) -> Response:
+    role = role_in_team(session, user_id=ctx.user.id, team_id=ctx.team.id)
+    context = {
+        "members": list_members(session, team_id=ctx.team.id),
+        "is_owner": role is TeamRole.OWNER,
+        "roles": [r.value for r in TeamRole],
+        **extra,
+    }
+    return render(request, "teams/pages/members.html", context, status_code=code)
+
+
+def _refused(request: Request, ctx: WebCtx, session: SessionDep, exc: MembershipError) -> Response:
+    """The members page with why a change was refused (the last owner stays, say)."""
+    return _members_page(
+        request, ctx, session, error=f"{str(exc).capitalize()}.", code=status.HTTP_409_CONFLICT
+    )
+
+
+@router.get("/settings/team")
+def members_page(request: Request, ctx: WebCtx, session: SessionDep) -> Response:
+    return _members_page(request, ctx, session)
+
+
+@router.post("/settings/team/members")
+def add_team_member(
+    request: Request,
+    ctx: WebCtx,
+    team: WebOwnerTeam,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
+) -> Response:
+    user = get_user_by_email(session, email=email)
+    error = None
+    if user is None:
+        error = f"No user with the e-mail {email.strip()}: an admin adds new users first."
+    else:
+        try:
+            add_existing_user(session, team=team, user=user, role=role)
+        except MembershipError as exc:
+            error = f"{str(exc).capitalize()}."
+    if error:
+        return _members_page(
+            request, ctx, session, error=error, code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    return redirect(request, "/settings/team")
+
+
+@router.post("/settings/team/members/{user_id}/role")
+def change_member_role(
+    request: Request,
+    ctx: WebCtx,
+    team: WebOwnerTeam,
+    session: SessionDep,
+    user_id: int,
+    role: Annotated[TeamRole, Form()],
+) -> Response:
+    try:
+        member = set_role(session, team=team, user_id=user_id, role=role)
+    except MembershipError as exc:
+        return _refused(request, ctx, session, exc)
+    if member is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
+    return redirect(request, "/settings/team")
+
+
+@router.post("/settings/team/members/{user_id}/remove")
+def remove_team_member(
+    request: Request, ctx: WebCtx, team: WebOwnerTeam, session: SessionDep, user_id: int
+) -> Response:
+    try:
+        removed = remove_member(session, team=team, user_id=user_id)
+    except MembershipError as exc:
+        return _refused(request, ctx, session, exc)
+    if not removed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
+    return redirect(request, "/settings/team")
+
+
+# Users of the server (admins) -----------------------------------------------------
+
+
+def _users_page(request: Request, *, code: int = 200, **extra: object) -> Response:
+    return render(
+        request,
+        "teams/pages/users.html",
+        {"values": {}, "roles": [r.value for r in TeamRole], **extra},
+        status_code=code,
+    )
+
+
+@router.get("/settings/users")
+def users_page(request: Request, admin: WebAdmin) -> Response:
+    return _users_page(request)
+
+
+@router.post("/settings/users")
+def create_user_page(
+    request: Request,
+    ctx: WebCtx,
+    admin: WebAdmin,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    placement: Annotated[str, Form(max_length=20)] = "current",
+    role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
+) -> Response:
+    """Add a user: into the current team with ``role``, or (``placement=own``) their own team."""
+    team = ctx.team if placement == "current" else None
+    try:
+        user, team = add_user(
+            session, email=email, password=password, name=name, team=team, role=role
+        )
+    except UserExistsError:
+        error = "A user with this e-mail exists: add them to a team on the Team page."
+    except ValueError as exc:
+        error = f"{str(exc).capitalize()}."
+    else:
+        return _users_page(request, created=user.email, created_team=team.name)
+    return _users_page(
+        request,
+        error=error,
+        values={"email": email, "name": name},
+        code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )

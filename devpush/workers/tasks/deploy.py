@@ -1,0 +1,580 @@
+"""The deploy job, in small steps (each a function below, in this order).
+
+- ``_claim``: the deployment goes ``queued → building`` (a canceled one is skipped);
+- ``_prepare_runner``: fetch the branch's newest commit (or the requested one, exactly,
+  with the project's git credentials) into a temp dir (its SHA and
+  message are recorded), create the runner container, copy the source and the step
+  script in, start it;
+- ``_follow_runner``: wait until the app answers on its port (``running``), its
+  script exits (``failed`` with the exit code), the deployment is canceled
+  (``stopped``) or the ready timeout passes (``failed``); once running, point the
+  proxy's routes at it (the environment's URL follows it), then supersede the
+  environment's previous running deployment (``to_supersede``) and drop its route.
+
+A failure in the clone or in a step of the runner also stores the failure record
+(step, exit code, the step's last lines: see ``devpush.services.failure``), read from
+Docker while the runner still exists.
+
+A failed runner is kept (the collector ships its last lines); old stopped runners are
+removed later by the cleanup job (see ``devpush.workers.tasks.stop``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import httpx
+from docker.models.containers import Container
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
+from devpush.core.db import session_scope
+from devpush.models import Deployment, DeploymentStatus, DeployStep
+from devpush.services import builds, failure
+from devpush.services import docker as runner
+from devpush.services.deployments import transition
+from devpush.services.git import Commit, GitError, fetch_commit, local_roots
+from devpush.services.notifications.messages import FAILED, SUCCEEDED
+from devpush.services.project_git import credentials_for
+from devpush.workers.tasks import routes
+from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.tasks.notify import announce
+
+log = logging.getLogger(__name__)
+
+#: How often the worker looks at the container, the database and the port while waiting.
+POLL_SECONDS = 0.5
+
+
+# Small exceptions and frozen records, alike in shape across devpush/ on purpose: each names
+# its own case and fields; nothing to share but the decorator.
+class DeployFailed(Exception):
+    """A step failed in a way the user should read (bad repo, bad variables, Docker refused)."""
+
+    def __init__(self, message: str, *, record: failure.FailureColumns | None = None) -> None:
+        super().__init__(message)
+        #: The failure record's columns, when a user's step failed (not the platform).
+        self.record = record
+
+
+class DeploymentGone(LookupError):
+    """The deployment's row was deleted while its job ran (with its project, for example)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What the steps need, read once from the database (no session kept open)."""
+
+    deployment_id: str
+    project_id: str
+    environment_id: str
+    branch: str
+    repo_url: str
+    image: str
+    port: int
+    root_directory: str
+    steps: runner.Steps
+    project_vars_encrypted: str
+    environment_vars_encrypted: str
+    requested_commit: str | None = None  # a chosen commit, fetched exactly
+    # The project's git credentials, still encrypted (devpush.services.project_git).
+    deploy_key_private_encrypted: str | None = None
+    ssh_known_hosts: str = ""
+    git_token_encrypted: str | None = None
+    git_token_username: str = ""
+
+
+class Outcome(Enum):
+    READY = "ready"
+    EXITED = "exited"
+    CANCELED = "canceled"
+    TIMED_OUT = "timed out"
+
+
+def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
+    """The huey task body: runs one deployment to ``running`` or a final status."""
+    job = _claim(ctx, deployment_id)
+    if job is None:
+        log.info("deployment %s is no longer queued: skipped", deployment_id)
+        return
+    try:
+        source = _rollback_source(ctx, job)
+        if source is not None:
+            container = _prepare_rollback_runner(ctx, job, source)
+        else:
+            container = _prepare_runner(ctx, job)
+        if container is not None:
+            _follow_runner(ctx, job, container)
+    except DeployFailed as exc:
+        _mark_failed(ctx, job.deployment_id, error=str(exc), record=exc.record)
+    except Exception:
+        log.exception("deployment %s: unexpected error", deployment_id)
+        _mark_failed(
+            ctx, job.deployment_id, error="internal error in the deploy worker (see its log)"
+        )
+        raise
+
+
+def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
+    with session_scope(ctx.sessions) as session:
+        if not transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING):
+            return None
+        deployment = _deployment(session, deployment_id)
+        project, environment = deployment.project, deployment.environment
+        return Job(
+            deployment_id=deployment.id,
+            project_id=project.id,
+            environment_id=environment.id,
+            branch=deployment.branch,
+            repo_url=project.repo_url,
+            image=project.runner_image,
+            port=project.port,
+            root_directory=project.root_directory,
+            steps=runner.Steps(
+                build=project.build_command,
+                pre_deploy=project.pre_deploy_command,
+                start=project.start_command,
+            ),
+            project_vars_encrypted=project.env_vars_encrypted,
+            environment_vars_encrypted=environment.env_vars_encrypted,
+            requested_commit=deployment.requested_commit,
+            deploy_key_private_encrypted=project.deploy_key_private_encrypted,
+            ssh_known_hosts=project.ssh_known_hosts,
+            git_token_encrypted=project.git_token_encrypted,
+            git_token_username=project.git_token_username,
+        )
+
+
+def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
+    """Fetch, create, copy in, start; None when the deployment was canceled meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="devpush-src-") as tmp:
+        checkout = Path(tmp) / "src"
+        commit = _fetch(ctx, job, checkout)
+        if _canceled(ctx, job):
+            return None
+        container = _create_runner(ctx, job, commit, checkout)
+    if _canceled(ctx, job):
+        return None  # created, never started: the cleanup job removes it
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+    return container
+
+
+def _fetch(ctx: WorkerContext, job: Job, checkout: Path) -> Commit:
+    try:
+        credentials = credentials_for(
+            fernet_for(ctx.settings.secret_key.get_secret_value()),
+            deploy_key_private_encrypted=job.deploy_key_private_encrypted,
+            ssh_known_hosts=job.ssh_known_hosts,
+            git_token_encrypted=job.git_token_encrypted,
+            git_token_username=job.git_token_username,
+        )
+    except DecryptionError as exc:
+        raise DeployFailed(str(exc)) from exc
+    try:
+        commit = fetch_commit(
+            url=job.repo_url,
+            branch=job.branch,
+            dest=checkout,
+            commit=job.requested_commit,
+            roots=local_roots(ctx.settings),
+            credentials=credentials,
+        )
+    except GitError as exc:
+        record = failure.step_failure(
+            DeployStep.CLONE, lines=[str(exc)], max_line_chars=ctx.settings.log_line_max_chars
+        )
+        raise DeployFailed(str(exc), record=record) from exc
+    _update(ctx, job.deployment_id, commit_sha=commit.sha, commit_message=commit.message)
+    return commit
+
+
+def _variables(ctx: WorkerContext, encrypted: str) -> dict[str, str]:
+    if not encrypted:
+        return {}
+    try:
+        return decrypt_mapping(fernet_for(ctx.settings.secret_key.get_secret_value()), encrypted)
+    except DecryptionError as exc:
+        raise DeployFailed(str(exc)) from exc
+
+
+# Copies the job's fields into a RunnerSpec on purpose, as _claim copies the rows into a Job:
+# the runner module knows neither the deploy job nor the database.
+def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    spec = runner.RunnerSpec(
+        deployment_id=job.deployment_id,
+        project_id=job.project_id,
+        environment_id=job.environment_id,
+        branch=job.branch,
+        commit_sha=commit.sha,
+        image=job.image,
+        port=job.port,
+        root_directory=job.root_directory,
+    )
+    environment = runner.runner_environment(
+        spec=spec,
+        project_vars=_variables(ctx, job.project_vars_encrypted),
+        environment_vars=_variables(ctx, job.environment_vars_encrypted),
+    )
+    script = runner.run_script(
+        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
+    )
+    try:
+        kwargs = runner.runner_container_spec(
+            spec=spec, environment=environment, settings=ctx.settings
+        )
+        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
+        container = ctx.docker.containers.create(**kwargs)
+    except ValueError as exc:
+        raise DeployFailed(str(exc)) from exc
+    except docker.errors.ImageNotFound as exc:
+        raise DeployFailed(f"runner image {job.image} is not available on this host") from exc
+    except (docker.errors.APIError, runner.DockerError) as exc:
+        raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    try:
+        container.put_archive("/", runner.source_archive(source_dir=checkout, script=script))
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the source archive: {exc.explanation}") from exc
+    return container
+
+
+def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
+    outcome = _wait(ctx, job, container)
+    if outcome is Outcome.READY:
+        # The routing table moves the URLs before any row changes: the new runner's come,
+        # the environment's URL follows it, the yielding deployments' own URLs go. The
+        # switch starts once Caddy has no cached answer from before, so a deployment
+        # shown as running answers at once, and the old runner stops only after the last
+        # request routed to it. Caddy's config never changes: no request fails.
+        with session_scope(ctx.sessions) as session:
+            yielding = _yielding(session, job)
+        with routes.switching(ctx, becoming_running=job.deployment_id, leaving=yielding):
+            running = _mark_running(ctx, job)
+            superseded = _supersede_previous(ctx, job) if running else []
+        if not running:  # canceled in the instant it became ready: its routes go again
+            routes.refresh(ctx)
+            _stop(ctx, container)
+            return
+        if [deployment_id for deployment_id, _ in superseded] != yielding:
+            routes.refresh(ctx)  # another deploy of the environment moved meanwhile
+        for _, container_ref in superseded:
+            runner.stop_container(
+                ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
+            )
+        _keep_build(ctx, job, container)
+    elif outcome is Outcome.EXITED:
+        container.reload()
+        code = int(container.attrs["State"]["ExitCode"])
+        record = _runner_failure(ctx, container, exit_code=code)
+        _mark_failed(
+            ctx,
+            job.deployment_id,
+            error=f"{record['failure_step'].label} exited with code {code}",
+            record=record,
+        )
+    elif outcome is Outcome.CANCELED:
+        _stop(ctx, container)
+    else:
+        _stop(ctx, container)
+        timeout = ctx.settings.runner_ready_timeout_seconds
+        _mark_failed(
+            ctx,
+            job.deployment_id,
+            error=f"no answer on port {job.port} within {timeout:g} s",
+            record=_runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK),
+        )
+
+
+def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
+    deadline = time.monotonic() + ctx.settings.runner_ready_timeout_seconds
+    while time.monotonic() < deadline:
+        if _canceled(ctx, job):
+            return Outcome.CANCELED
+        container.reload()
+        if container.status not in ("created", "running"):
+            return Outcome.EXITED
+        url = runner.ready_url(
+            container,
+            job.port,
+            via=ctx.settings.runner_address,
+            network=ctx.settings.runner_network,
+        )
+        if url is not None and _answers(url):
+            return Outcome.READY
+        time.sleep(POLL_SECONDS)
+    return Outcome.TIMED_OUT
+
+
+def _runner_failure(
+    ctx: WorkerContext,
+    container: Container,
+    *,
+    exit_code: int | None,
+    step: DeployStep | None = None,
+) -> failure.FailureColumns:
+    """The failure record from the runner's last lines (read now: the runner may go later)."""
+    return failure.runner_failure(
+        runner.output_tail(container, failure.TAIL_LINES),
+        exit_code=exit_code,
+        step=step,
+        max_line_chars=ctx.settings.log_line_max_chars,
+    )
+
+
+def _answers(url: str) -> bool:
+    """Any HTTP response counts: the app is up, whatever it says to ``/``."""
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def _mark_running(ctx: WorkerContext, job: Job) -> bool:
+    with session_scope(ctx.sessions) as session:
+        running = transition(session, deployment_id=job.deployment_id, to=DeploymentStatus.RUNNING)
+    if running:
+        announce(ctx, job.deployment_id, SUCCEEDED)
+    return running
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A running deployment of one environment, as the supersede decision sees it."""
+
+    id: str
+    created_at: datetime
+
+
+def to_supersede(mine: Running, others: Sequence[Running]) -> list[str]:
+    """The ids of the deployments that yield when ``mine`` becomes running, oldest first.
+
+    Two builds of one environment may finish out of order: of each pair, the one
+    created first yields, so ``mine`` itself yields to a newer one already running.
+    """
+    yielding = {
+        (older.created_at, older.id)
+        for other in others
+        for older in [other if other.created_at <= mine.created_at else mine]
+    }
+    return [deployment_id for _, deployment_id in sorted(yielding)]
+
+
+def _yielding(session: Session, job: Job) -> list[str]:
+    """The ids of the deployments that yield when the job's becomes running, oldest first:
+    the environment's older running ones, or the job's own when a newer one runs."""
+    mine = session.get(Deployment, job.deployment_id)
+    if mine is None:  # deleted meanwhile: _mark_running says so, and the runner stops
+        return []
+    others = session.scalars(
+        select(Deployment).where(
+            Deployment.environment_id == job.environment_id,
+            Deployment.status == DeploymentStatus.RUNNING,
+            Deployment.id != job.deployment_id,
+        )
+    ).all()
+    return to_supersede(
+        Running(mine.id, mine.created_at), [Running(o.id, o.created_at) for o in others]
+    )
+
+
+def _supersede_previous(ctx: WorkerContext, job: Job) -> list[tuple[str, str]]:
+    """Mark the yielding deployments superseded; each one's id and runner (name or id).
+
+    The newest one stays running; the caller stops the others once routes moved."""
+    superseded: list[tuple[str, str]] = []
+    with session_scope(ctx.sessions) as session:
+        for deployment_id in _yielding(session, job):
+            if transition(session, deployment_id=deployment_id, to=DeploymentStatus.SUPERSEDED):
+                older = _deployment(session, deployment_id)
+                superseded.append(
+                    (deployment_id, older.container_id or runner.container_name(older.id))
+                )
+    return superseded
+
+
+def _deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise DeploymentGone(f"deployment {deployment_id} was deleted while it deployed")
+    return deployment
+
+
+def _canceled(ctx: WorkerContext, job: Job) -> bool:
+    with ctx.sessions() as session:
+        status = session.scalar(select(Deployment.status).where(Deployment.id == job.deployment_id))
+    return status is not DeploymentStatus.BUILDING
+
+
+def _update(ctx: WorkerContext, deployment_id: str, **values: object) -> None:
+    with session_scope(ctx.sessions) as session:
+        deployment = _deployment(session, deployment_id)
+        for name, value in values.items():
+            setattr(deployment, name, value)
+
+
+def _mark_failed(
+    ctx: WorkerContext,
+    deployment_id: str,
+    *,
+    error: str,
+    record: failure.FailureColumns | None = None,
+) -> None:
+    """The deployment becomes ``failed`` with ``error`` and the failure record, if any."""
+    columns: Mapping[str, Any] = record or {}
+    with session_scope(ctx.sessions) as session:
+        failed = transition(
+            session,
+            deployment_id=deployment_id,
+            to=DeploymentStatus.FAILED,
+            error=error,
+            **columns,
+        )
+    if failed:
+        announce(ctx, deployment_id, FAILED)
+
+
+def _stop(ctx: WorkerContext, container: Container) -> None:
+    runner.stop_container(
+        ctx.docker, container.id, timeout=ctx.settings.runner_stop_timeout_seconds
+    )
+
+
+# Rollbacks and kept builds ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackSource:
+    """The kept build a rollback deployment starts again."""
+
+    deployment_id: str
+    build_image: str
+    commit_sha: str
+
+
+def _rollback_source(ctx: WorkerContext, job: Job) -> RollbackSource | None:
+    """The build the job's deployment rolls back to; None for a deploy."""
+    with ctx.sessions() as session:
+        deployment = _deployment(session, job.deployment_id)
+        if deployment.rollback_of_id is None:
+            return None
+        target = session.get(Deployment, deployment.rollback_of_id)
+        if target is None or target.build_image is None:
+            raise DeployFailed("the build this rollback starts again is no longer kept")
+        return RollbackSource(target.id, target.build_image, target.commit_sha or "")
+
+
+def _prepare_rollback_runner(
+    ctx: WorkerContext, job: Job, source: RollbackSource
+) -> Container | None:
+    """Create the runner from the kept build (no clone, no source copy), start it."""
+    spec = runner.RunnerSpec(
+        deployment_id=job.deployment_id,
+        project_id=job.project_id,
+        environment_id=job.environment_id,
+        branch=job.branch,
+        commit_sha=source.commit_sha,
+        image=source.build_image,
+        port=job.port,
+        root_directory=job.root_directory,
+    )
+    # The current variables, not the ones the build recorded: a rollback undoes code,
+    # not a changed secret (docs/rollback.md).
+    environment = runner.runner_environment(
+        spec=spec,
+        project_vars=_variables(ctx, job.project_vars_encrypted),
+        environment_vars=_variables(ctx, job.environment_vars_encrypted),
+    )
+    stale = runner.stale_variables(
+        image_env=runner.image_env(ctx.docker, source.build_image),
+        base_env=runner.image_env(ctx.docker, job.image),
+        environment=environment,
+    )
+    script = runner.rollback_script(
+        deployment_id=source.deployment_id,
+        commit_sha=source.commit_sha,
+        start=job.steps.start,
+        unset=stale,
+    )
+    try:
+        kwargs = runner.runner_container_spec(
+            spec=spec, environment=environment, settings=ctx.settings
+        )
+        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
+        container = ctx.docker.containers.create(**kwargs)
+    except ValueError as exc:
+        raise DeployFailed(str(exc)) from exc
+    except docker.errors.ImageNotFound as exc:
+        raise DeployFailed("the build this rollback starts again is no longer kept") from exc
+    except (docker.errors.APIError, runner.DockerError) as exc:
+        raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    try:
+        container.put_archive("/", runner.script_archive(script))
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the run script: {exc.explanation}") from exc
+    if _canceled(ctx, job):
+        return None  # created, never started: the cleanup job removes it
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+    return container
+
+
+def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
+    """Commit a deploy's ready runner to its build image, then collect older builds.
+
+    After the switch, so serving never waits for it. A failure only loses the rollback
+    to this deployment: logged, the deploy stays running. A rollback keeps no build of
+    its own (its target's is the same).
+    """
+    with ctx.sessions() as session:
+        rollback_of = session.scalar(
+            select(Deployment.rollback_of_id).where(Deployment.id == job.deployment_id)
+        )
+    if rollback_of is None:
+        started = time.monotonic()
+        try:
+            image = runner.commit_build(
+                container,
+                project_id=job.project_id,
+                environment_id=job.environment_id,
+                deployment_id=job.deployment_id,
+            )
+        except runner.DockerError as exc:
+            log.warning("deployment %s: %s", job.deployment_id, exc)
+        else:
+            log.info(
+                "deployment %s: build kept as %s in %.2f s",
+                job.deployment_id,
+                image,
+                time.monotonic() - started,
+            )
+            try:
+                _update(ctx, job.deployment_id, build_image=image)
+            except DeploymentGone:
+                runner.remove_image(ctx.docker, image)
+                return
+    with session_scope(ctx.sessions) as session:
+        removed = builds.collect_builds(
+            session,
+            ctx.docker,
+            environment_id=job.environment_id,
+            keep=ctx.settings.rollback_builds_kept,
+        )
+    if removed:
+        log.info("removed %d older builds: %s", len(removed), ", ".join(removed))

@@ -1,0 +1,65 @@
+"""Jobs that stop runners: a canceled deployment's, and the cleanup of old stopped ones."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from docker.errors import NotFound
+
+from devpush.core.db import session_scope
+from devpush.models import Deployment
+from devpush.services import builds
+from devpush.services import docker as runner
+from devpush.workers.tasks import routes
+from devpush.workers.tasks.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+
+def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
+    """Stop the deployment's runner (kept, so Alloy ships its last lines); idempotent.
+
+    Its routes go first (the row is no longer running): the proxy answers 404, never
+    a bad gateway, for a stopped deployment.
+    """
+    with ctx.sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        container_id = deployment.container_id if deployment is not None else None
+    routes.refresh(ctx)
+    runner.stop_container(
+        ctx.docker,
+        container_id or runner.container_name(deployment_id),
+        timeout=ctx.settings.runner_stop_timeout_seconds,
+    )
+    if deployment is None:
+        # Deleted with its environment or project: nothing will show it again.
+        remove_runner(ctx, container_id or runner.container_name(deployment_id))
+        builds.remove_deployment_builds(ctx.docker, deployment_id)
+
+
+def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
+    """Remove a runner container (stopped or not); a missing one is fine."""
+    container = runner.get_container(ctx.docker, id_or_name)
+    if container is not None:
+        with contextlib.suppress(NotFound):  # removed meanwhile
+            container.remove(force=True)
+        log.info("removed runner %s of a deleted deployment", id_or_name)
+
+
+def run_cleanup(*, ctx: WorkerContext) -> list[str]:
+    """Remove runners that stopped longer ago than ``runner_cleanup_after_seconds``, and
+    each environment's builds beyond the newest ``rollback_builds_kept``."""
+    removed = runner.remove_stopped_runners(
+        ctx.docker, older_than=timedelta(seconds=ctx.settings.runner_cleanup_after_seconds)
+    )
+    if removed:
+        log.info("removed %d stopped runner containers", len(removed))
+    with session_scope(ctx.sessions) as session:
+        collected = builds.collect_all_builds(
+            session, ctx.docker, keep=ctx.settings.rollback_builds_kept
+        )
+    if collected:
+        log.info("removed %d older builds", len(collected))
+    return removed
