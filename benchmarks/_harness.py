@@ -28,10 +28,10 @@ import docker
 
 from devpush.core.config import LOG_STORES, Settings
 from devpush.core.labels import runner_labels
-from devpush.local.binaries import BinaryNotFoundError
-from devpush.local.otelcol import engine_containers_dir
-from devpush.local.processes import Child
 from devpush.services.docker import runner_log_config
+from devpush_dev.binaries import BinaryNotFoundError
+from devpush_dev.otelcol import engine_containers_dir
+from devpush_dev.processes import Child
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUSYBOX_IMAGE = "devpush/busybox:local"
@@ -75,8 +75,8 @@ def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:
 
 
 def _victorialogs(root: Path) -> Stack:
-    from devpush.local.otelcol import start_collector
-    from devpush.local.victorialogs import start_victorialogs
+    from devpush_dev.otelcol import start_collector
+    from devpush_dev.victorialogs import start_victorialogs
 
     store = start_victorialogs(data_dir=root / "victorialogs", http_port=free_port())
     collector = start_collector(
@@ -90,9 +90,9 @@ def _victorialogs(root: Path) -> Stack:
 
 
 def _loki(root: Path) -> Stack:
-    from devpush.local.alloy import start_alloy
-    from devpush.local.loki import start_loki
-    from devpush.local.socket_proxy import (
+    from devpush_dev.alloy import start_alloy
+    from devpush_dev.loki import start_loki
+    from devpush_dev.socket_proxy import (
         ALLOY_DOOR,
         socket_path_from_docker_host,
         start_socket_proxy,

@@ -29,9 +29,9 @@ import docker
 import httpx
 
 from benchmarks._harness import free_port, new_ids, run_runner, writer
-from devpush.local import otelcol
-from devpush.local.victorialogs import start_victorialogs
 from devpush.services.collector import parse_queue
+from devpush_dev import otelcol
+from devpush_dev.victorialogs import start_victorialogs
 
 RESULTS = Path(__file__).parent / "results"
 ACCEPTED = re.compile(

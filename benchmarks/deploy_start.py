@@ -56,14 +56,14 @@ from benchmarks._harness import RESULTS, figure, free_port, machine, percentile,
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.local import processes
-from devpush.local.caddy import start_caddy
-from devpush.local.resolver import start_resolver
-from devpush.local.socket_proxy import WORKER_DOOR, start_socket_proxy
 from devpush.models import Deployment, DeploymentStatus, Project, Team, TeamMember, TeamRole
 from devpush.services.deployments import ensure_production_environment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
+from devpush_dev import processes
+from devpush_dev.caddy import start_caddy
+from devpush_dev.resolver import start_resolver
+from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "hello-python"

@@ -58,8 +58,8 @@ from benchmarks._harness import (
 from benchmarks.queries import SECRET, seed
 from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
-from devpush.local.processes import Child, start, wait_ready
 from devpush.workers.queue import DeployQueue
+from devpush_dev.processes import Child, start, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 # Every runner of this script is named so, so that a later run removes any left behind.

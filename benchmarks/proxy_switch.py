@@ -45,13 +45,13 @@ from benchmarks._harness import figure, free_port, parser, save, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.local.caddy import caddy_binary, start_caddy
-from devpush.local.resolver import start_resolver
 from devpush.models import Project, Team
 from devpush.services import proxy_config, routing
 from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
+from devpush_dev.caddy import caddy_binary, start_caddy
+from devpush_dev.resolver import start_resolver
 
 HOST = "a.localhost"
 MODES = ("reload", "resolver")

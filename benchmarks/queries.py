@@ -38,8 +38,6 @@ from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.local.loki import start_loki
-from devpush.local.victorialogs import start_victorialogs
 from devpush.logs.query import LogQuery
 from devpush.main import create_app
 from devpush.services.deployments import create_deployment
@@ -50,6 +48,8 @@ from devpush.services.teams import create_team
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
+from devpush_dev.loki import start_loki
+from devpush_dev.victorialogs import start_victorialogs
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway database
 EMAIL, PASSWORD = "bench@example.org", "benchmark-pass"

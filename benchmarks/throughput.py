@@ -44,7 +44,7 @@ from benchmarks._harness import (
     table,
     writer,
 )
-from devpush.local.otelcol import engine_containers_dir
+from devpush_dev.otelcol import engine_containers_dir
 
 TICKS = 100  # /proc/<pid>/stat clock ticks per second on Linux
 

@@ -11,8 +11,9 @@ Outside the layers:
 
 - ``migrations`` sit beside ``services``: they read ``core`` and ``models``, and
   nothing in the app imports them (Alembic loads them by path);
-- ``local`` (the local run's and the tests' process starters) may use any layer below
-  ``main``, and nothing in the app imports it;
+- the development package ``devpush_dev`` (the local run's and the tests' process
+  starters) sits outside ``devpush/`` altogether: it may use the app, the app never
+  imports it, and the wheel and the image do not carry it;
 - ``cli`` talks to the server over HTTP and imports nothing of the app but itself.
 
 Every import counts, the lazy ones inside functions and ``TYPE_CHECKING`` too.
@@ -21,6 +22,8 @@ Every import counts, the lazy ones inside functions and ``TYPE_CHECKING`` too.
 from __future__ import annotations
 
 import ast
+import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +41,7 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
     ("devpush.web", 4, "web"),
     ("devpush.api", 4, "api"),
     ("devpush.deps", 4, "deps"),
-    ("devpush.local", 4, "local"),
+    ("devpush_dev", 4, "local"),
     ("devpush.resolver", 4, "resolver"),
     ("devpush.routes", 5, "main"),
     ("devpush.main", 5, "main"),
@@ -46,7 +49,11 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
 #: Groups that may import ``deps`` though on its level.
 _USES_DEPS = frozenset({"web", "api"})
 #: Groups no other module of the app may import.
-_LEAVES = frozenset({"migrations", "local", "main"})
+_LEAVES = frozenset({"migrations", "main"})
+#: The development package: never imported by the app, never shipped.
+DEV_PACKAGE = "devpush_dev"
+#: The top-level packages whose imports the graph follows.
+_ROOTS = frozenset({"devpush", DEV_PACKAGE})
 
 
 def _modules() -> dict[str, Path]:
@@ -64,13 +71,13 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            yield from (a.name for a in node.names if a.name.split(".")[0] == "devpush")
+            yield from (a.name for a in node.names if a.name.split(".")[0] in _ROOTS)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parts, *([node.module] if node.module else [])])
-            if base.split(".")[0] != "devpush":
+            if base.split(".")[0] not in _ROOTS:
                 continue
             for alias in node.names:
                 full = f"{base}.{alias.name}"
@@ -94,12 +101,14 @@ def _layer(module: str) -> tuple[int, str] | None:
 
 def _violation(source: str, target: str) -> str | None:
     """Why ``source`` may not import ``target`` (None: it may)."""
+    if target.split(".")[0] == DEV_PACKAGE:
+        return "the app never imports the development package"
     if source.startswith("devpush.cli") or target.startswith("devpush.cli"):
         both = source.startswith("devpush.cli") and target.startswith("devpush.cli")
         return None if both else "the CLI and the server share no module"
     src, dst = _layer(source), _layer(target)
     if src is None or dst is None:
-        return None  # the package ``app`` itself
+        return None  # the package ``devpush`` itself
     (src_layer, src_group), (dst_layer, dst_group) = src, dst
     if dst_group in _LEAVES and dst_group != src_group:
         return f"nothing imports {dst_group}"
@@ -179,4 +188,20 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert _violation("devpush.workers.tasks.deploy", "devpush.services.deployments") is None
     assert _violation("devpush.workers.queue", "devpush.deps") is not None
     assert _violation("devpush.cli.logs", "devpush.services.logs") is not None
-    assert _violation("devpush.services.logs", "devpush.local.caddy") is not None
+    assert _violation("devpush.services.logs", "devpush_dev.caddy") is not None
+
+
+def test_the_wheel_carries_the_app_and_no_development_module(tmp_path: Path) -> None:
+    root = APP.parent
+    done = subprocess.run(
+        ["uv", "build", "--wheel", "--out-dir", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("devpush-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert "devpush" in tops
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"devpush"}, tops

@@ -28,7 +28,7 @@ def main() -> None:
     stopped: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         # Only a list append: an Event.set() here could wait forever on the lock the main
-        # thread's Event.wait() holds when the signal lands (devpush/local/pipeline.py).
+        # thread's Event.wait() holds when the signal lands (devpush_dev/pipeline.py).
         signal.signal(signum, lambda received, _frame: stopped.append(received))
     server = serve(session_factory(create_db_engine(settings.database_url)), args.listen)
     logging.getLogger("devpush.resolver").info(

@@ -138,14 +138,14 @@ ensure_first_user() {
 
 # The Docker socket proxy for the worker, the route resolver, Caddy, and the log store
 # with its collector
-# (devpush/local/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
+# (devpush_dev/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
 # children on SIGTERM.
 start_pipeline() {
   rm -f "$DATA_DIR/local/pipeline.env"
   # setsid, as for every child: Ctrl-C reaches this script only, whose stop_all then
   # stops each child in order (a child that saw Ctrl-C itself could end first, and
   # read as a crash).
-  setsid "$REPO_ROOT/.venv/bin/python" -m devpush.local.pipeline \
+  setsid "$REPO_ROOT/.venv/bin/python" -m devpush_dev.pipeline \
     --state "$DATA_DIR/local" --log-store "$LOG_STORE" &
   PIDS+=("$!")
   local _

@@ -106,7 +106,7 @@ install_packages() {
 }
 
 # Debian's caddy package enables a service serving :80 and its admin API on :2019;
-# devpush starts caddy itself (devpush/local/caddy.py), so the service must not hold them.
+# devpush starts caddy itself (devpush_dev/caddy.py), so the service must not hold them.
 disable_caddy_service() {
   if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet caddy.service 2>/dev/null; then
     info "disabling Debian's caddy service (devpush runs its own Caddy)"

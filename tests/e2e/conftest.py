@@ -22,8 +22,8 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
-from devpush.local import alloy
-from devpush.local.caddy import Caddy, start_caddy
+from devpush_dev import alloy
+from devpush_dev.caddy import Caddy, start_caddy
 
 BUSYBOX_IMAGE = "devpush/busybox:local"
 

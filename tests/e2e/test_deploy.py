@@ -34,10 +34,6 @@ from devpush.core.crypto import encrypt_mapping, fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.labels import RUNNER_LABELS, RUNNER_LOG_LABELS_OPTION
 from devpush.core.migrate import upgrade_to_head
-from devpush.local import processes
-from devpush.local.caddy import Caddy
-from devpush.local.resolver import Resolver, start_resolver
-from devpush.local.socket_proxy import WORKER_DOOR, start_socket_proxy
 from devpush.models import (
     Deployment,
     DeploymentStatus,
@@ -61,6 +57,10 @@ from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.reconcile import run_reconcile
 from devpush.workers.tasks.stop import run_cleanup
+from devpush_dev import processes
+from devpush_dev.caddy import Caddy
+from devpush_dev.resolver import Resolver, start_resolver
+from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 import pytest
 from huey import RedisHuey
 
-from devpush.local import processes
 from devpush.models import DeploymentStatus, Project
 from devpush.services.deployments import create_deployment
 from devpush.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
+from devpush_dev import processes
 from tests.e2e.test_deploy import Stack, docker_engine, make_stack, worker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ import yaml
 
 from devpush.core.config import Settings
 from devpush.core.labels import LABEL_PREFIX, LOG_LABELS, LOKI_JOB, RUNNER_SELECTOR_LABEL
-from devpush.local import alloy, loki
+from devpush_dev import alloy, loki
 
 ALLOY = alloy.CONFIG.read_text()
 DOCKER_META_LABEL = "__meta_docker_container_label_"

@@ -14,8 +14,6 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from devpush.local import processes
-from devpush.local.caddy import Caddy
 from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
 from devpush.services import routing
 from devpush.services.deployments import cancel_deployment, create_deployment
@@ -25,6 +23,8 @@ from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.stop import run_cleanup, run_stop
+from devpush_dev import processes
+from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

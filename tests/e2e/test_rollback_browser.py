@@ -14,12 +14,12 @@ import docker
 import pytest
 from playwright.sync_api import Browser, expect
 
-from devpush.local import processes
-from devpush.local.caddy import Caddy
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, DeployTrigger
 from devpush.services import routing
 from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush_dev import processes
+from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

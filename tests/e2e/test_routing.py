@@ -18,8 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
-from devpush.local import processes
-from devpush.local.caddy import Caddy
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services import proxy_config, routing
@@ -27,6 +25,8 @@ from devpush.services.deployments import cancel_deployment, create_deployment, r
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush_dev import processes
+from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

@@ -16,13 +16,13 @@ import docker
 import pytest
 from fastapi.testclient import TestClient
 
-from devpush.local import processes
-from devpush.local.caddy import Caddy
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services import routing
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
+from devpush_dev import processes
+from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     app_url,

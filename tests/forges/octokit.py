@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devpush.local.binaries import cache_dir
+from devpush_dev.binaries import cache_dir
 
 SCRIPT = Path(__file__).with_name("octokit.mjs")
 

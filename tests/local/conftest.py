@@ -1,4 +1,4 @@
-"""Fixtures for devpush/local: the real Docker engine, free loopback ports, labelled containers."""
+"""Fixtures for devpush_dev: the real Docker engine, free loopback ports, labelled containers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
-from devpush.local.socket_proxy import (
+from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     WORKER_DOOR,
     SocketProxy,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devpush.local import alloy, loki
-from devpush.local.binaries import BinaryNotFoundError, read_versions
+from devpush_dev import alloy, loki
+from devpush_dev.binaries import BinaryNotFoundError, read_versions
 
 
 @pytest.fixture

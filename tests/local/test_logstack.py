@@ -24,8 +24,8 @@ import pytest
 from docker.models.containers import Container
 
 from devpush.core.labels import LOG_FIELDS, RUNNER_LOG_LABELS_OPTION, runner_labels
-from devpush.local import otelcol, processes, victorialogs
-from devpush.local.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
+from devpush_dev import otelcol, processes, victorialogs
+from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
 
 pytestmark = pytest.mark.docker
 

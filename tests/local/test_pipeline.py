@@ -1,4 +1,4 @@
-"""devpush/local/pipeline.py, the local run's helper processes, on the real engine and binaries.
+"""devpush_dev/pipeline.py, the local run's helper processes, on the real engine and binaries.
 
 It is started as scripts/dev/local.sh starts it, and stopped as a terminal's Ctrl-C stops
 local.sh: SIGINT, then local.sh's own SIGTERM right after. A threading.Event set from the
@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devpush.local.pipeline import PIPELINE_ENV
+from devpush_dev.pipeline import PIPELINE_ENV
 from tests.utils.signals import default_signals
 
 pytestmark = pytest.mark.docker
@@ -28,7 +28,7 @@ ROUNDS = 3
 
 def start(state: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "devpush.local.pipeline", "--state", str(state), *args],
+        [sys.executable, "-m", "devpush_dev.pipeline", "--state", str(state), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

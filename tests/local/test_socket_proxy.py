@@ -16,8 +16,8 @@ import pytest
 from docker.models.containers import Container
 
 from devpush.core.labels import RUNNER_SELECTOR_LABEL
-from devpush.local import alloy
-from devpush.local.socket_proxy import (
+from devpush_dev import alloy
+from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     DEFAULT_FLAGS,
     WORKER_DOOR,

@@ -27,9 +27,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devpush.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
-from devpush.local import processes
-from devpush.local.otelcol import Collector, engine_containers_dir, start_collector
-from devpush.local.victorialogs import (
+from devpush_dev import processes
+from devpush_dev.otelcol import Collector, engine_containers_dir, start_collector
+from devpush_dev.victorialogs import (
     VictoriaLogs,
     start_victorialogs,
     victorialogs_argv,

@@ -449,7 +449,7 @@ def test_a_burst_of_100000_empty_lines(running_log_stack: LogStack, spawn: Spawn
 def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> None:
     """10,000 distinct branch names (recorded json-file lines, one per branch, read by a
     second collector): each is a stream of its own; the app finds any one and lists them."""
-    from devpush.local.otelcol import start_collector
+    from devpush_dev.otelcol import start_collector
     from tests.fixtures.logstack import free_port
     from tests.logs.recorded import attrs, write_container_log
 

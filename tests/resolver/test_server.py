@@ -11,10 +11,10 @@ from dnslib import QTYPE, RCODE, DNSRecord
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.local.resolver import start_resolver
 from devpush.models import DeploymentStatus, Project
 from devpush.resolver.server import Listen, serve
 from devpush.services.routing import Route, runner_name, write_routes
+from devpush_dev.resolver import start_resolver
 from tests.fixtures.db import add_deployment
 
 

@@ -1,7 +1,7 @@
 """The real pipeline on loopback: socket proxy (Alloy's door), Loki and Alloy.
 
 Collected only with ``pytest --pipeline`` (tests/conftest.py); a missing Loki or Alloy
-binary then fails the run with the lookup error from devpush/local/binaries.py.
+binary then fails the run with the lookup error from devpush_dev/binaries.py.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import httpx
 import pytest
 
 from devpush.core.config import Settings
-from devpush.local.alloy import Alloy, start_alloy
-from devpush.local.binaries import BinaryNotFoundError
-from devpush.local.loki import Loki, start_loki
-from devpush.local.socket_proxy import (
+from devpush.logs.query import go_quote
+from devpush_dev.alloy import Alloy, start_alloy
+from devpush_dev.binaries import BinaryNotFoundError
+from devpush_dev.loki import Loki, start_loki
+from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     SocketProxy,
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-from devpush.logs.query import go_quote
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from devpush.local.loki import start_loki
+from devpush_dev.loki import start_loki
 
 
 def _free_port() -> int:

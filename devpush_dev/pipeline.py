@@ -1,6 +1,6 @@
 """The local run's helper processes, started together and stopped together.
 
-``python -m devpush.local.pipeline --state DIR --log-store victorialogs|loki`` starts the
+``python -m devpush_dev.pipeline --state DIR --log-store victorialogs|loki`` starts the
 worker's Docker socket proxy, the route resolver, Caddy and a log store with its
 collector, then writes the settings the app and the worker need to ``DIR/pipeline.env``
 (KEY=VALUE lines) and waits for SIGTERM or SIGINT; it stops its children in reverse
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from devpush.core.config import LOG_STORES, get_settings
-from devpush.local import alloy, caddy, loki, otelcol, resolver, socket_proxy, victorialogs
-from devpush.local.binaries import BinaryNotFoundError
+from devpush_dev import alloy, caddy, loki, otelcol, resolver, socket_proxy, victorialogs
+from devpush_dev.binaries import BinaryNotFoundError
 
 #: What the local run reads back: the file appears, complete, once everything answers.
 PIPELINE_ENV = "pipeline.env"
@@ -129,7 +129,7 @@ class Pipeline:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devpush.local.pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devpush_dev.pipeline", description=__doc__)
     parser.add_argument("--state", type=Path, required=True, help="state and log directory")
     parser.add_argument("--log-store", choices=LOG_STORES, default="victorialogs")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
 
 Caddy starts with the config :func:`devpush.services.proxy_config.build_config` makes: its admin
-endpoint and one server that asks the route resolver (``devpush.local.resolver``) where
+endpoint and one server that asks the route resolver (``devpush_dev.resolver``) where
 each host's runner is. That config never changes with the routes. Compose starts the
 official image with a 404-only config (``Docker/caddy/initial.json``) that the worker
 replaces with the same one, and Caddy resumes it after a restart.
@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devpush.core.config import Settings
-from devpush.local import processes
 from devpush.services import proxy_config
+from devpush_dev import processes
 
 
 def caddy_binary() -> str:
     return processes.on_path("caddy")
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Caddy:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlparse
 
-from devpush.local import processes
+from devpush_dev import processes
 
 #: The env files of the two doors (one place for the allow-lists).
-DOORS_DIR: Final = Path(__file__).resolve().parents[2] / "Docker" / "docker-proxy"
+DOORS_DIR: Final = Path(__file__).resolve().parents[1] / "Docker" / "docker-proxy"
 ALLOY_DOOR: Final = DOORS_DIR / "alloy.env"
 WORKER_DOOR: Final = DOORS_DIR / "worker.env"
 
@@ -113,7 +113,7 @@ def render_config(*, flags: dict[str, str], port: int, socket_path: str) -> str:
         for regex, flag in ALLOW_RULES
     )
     return f"""\
-# Rendered by devpush/local/socket_proxy.py from a Docker/docker-proxy/*.env door.
+# Rendered by devpush_dev/socket_proxy.py from a Docker/docker-proxy/*.env door.
 global
     log stdout format raw daemon info
     maxconn 4000
@@ -166,7 +166,7 @@ def haproxy_binary() -> str:
     return processes.on_path("haproxy")
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class SocketProxy:

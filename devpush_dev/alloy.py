@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from devpush.local import processes
-from devpush.local.binaries import REPO_ROOT, find_binary
+from devpush_dev import processes
+from devpush_dev.binaries import REPO_ROOT, find_binary
 
 CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
 #: Environment variables config.alloy reads (defaults there are the Compose values).
@@ -37,7 +37,7 @@ def alloy_env(*, docker_host: str, loki_push_url: str) -> dict[str, str]:
     return {DOCKER_HOST_ENV: docker_host, LOKI_PUSH_URL_ENV: loki_push_url}
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Alloy:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from devpush.local import processes
-from devpush.local.binaries import find_binary
+from devpush_dev import processes
+from devpush_dev.binaries import find_binary
 
 BUILD_SCRIPT: Final = "scripts/dev/logstack.sh"
 
@@ -38,7 +38,7 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
     ]
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class VictoriaLogs:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from dnslib import DNSRecord
 
-from devpush.local import processes
+from devpush_dev import processes
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

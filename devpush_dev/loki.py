@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from devpush.local import processes
-from devpush.local.binaries import REPO_ROOT, find_binary
+from devpush_dev import processes
+from devpush_dev.binaries import REPO_ROOT, find_binary
 
 CONFIG: Final = REPO_ROOT / "Docker" / "loki" / "config.yaml"
 DATA_DIR_ENV: Final = "LOKI_DATA_DIR"
@@ -34,7 +34,7 @@ def loki_argv(*, binary: Path, http_port: int, grpc_port: int) -> list[str]:
     ]
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Loki:

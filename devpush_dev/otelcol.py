@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from devpush.local import processes
-from devpush.local.binaries import REPO_ROOT, find_binary
-from devpush.local.victorialogs import BUILD_SCRIPT
+from devpush_dev import processes
+from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.victorialogs import BUILD_SCRIPT
 
 CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
 #: Environment variables config.yaml reads.
@@ -72,7 +72,7 @@ def collector_env(
     }
 
 
-# Same shape as the other starters in devpush/local on purpose (binary, argv, a handle with
+# Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
 class Collector:

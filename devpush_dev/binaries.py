@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Final
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 VERSIONS_FILE: Final = REPO_ROOT / "versions.env"
 
 #: What to do about a missing Loki or Alloy: Grafana release binaries, which devpush never builds.
