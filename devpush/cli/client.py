@@ -87,3 +87,12 @@ def logged_in_client() -> ApiClient:
         return ApiClient.from_config()
     except NotLoggedInError as exc:
         raise fail(str(exc)) from exc
+
+
+def call(method: str, path: str, **kwargs: Any) -> Any:
+    """One API call with the saved login; an API error ends the command with its message."""
+    try:
+        with logged_in_client() as client:
+            return client.request(method, path, **kwargs)
+    except ApiError as exc:
+        raise fail(str(exc)) from exc

@@ -15,20 +15,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.client import call, fail
 from devpush.cli.terminal import safe
 
 console = Console()
 git_app = typer.Typer(help="How devpush reads a project's repository.", no_args_is_help=True)
 Project = Annotated[str, typer.Argument(help="Project slug or id")]
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        with logged_in_client() as client:
-            return client.request(method, path, **kwargs)
-    except ApiError as exc:
-        raise fail(str(exc)) from exc
 
 
 def _print(access: dict[str, Any]) -> None:
@@ -48,12 +40,12 @@ def _print(access: dict[str, Any]) -> None:
 
 def show(project: Project) -> None:
     """Show the repository's access: deploy key, host keys, token (never the secret)."""
-    _print(_call("GET", f"/projects/{project}/git"))
+    _print(call("GET", f"/projects/{project}/git"))
 
 
 def deploy_key(project: Project) -> None:
     """Make a new SSH deploy key (the previous one stops working) and print its public half."""
-    made = _call("POST", f"/projects/{project}/git/deploy-key")
+    made = call("POST", f"/projects/{project}/git/deploy-key")
     console.print(safe(made["deploy_key_public"]), soft_wrap=True)
     console.print(
         safe(f"Add it to the repository's deploy keys, then run `devpush git check {project}`.")
@@ -75,7 +67,7 @@ def set_token(
     else:
         token = token_file.read_text()
     _print(
-        _call(
+        call(
             "PUT",
             f"/projects/{project}/git/token",
             json={"token": token.strip(), "username": username},
@@ -85,7 +77,7 @@ def set_token(
 
 def unset_token(project: Project) -> None:
     """Forget the HTTPS access token."""
-    _call("DELETE", f"/projects/{project}/git/token")
+    call("DELETE", f"/projects/{project}/git/token")
     console.print(safe("Token removed."))
 
 
@@ -97,16 +89,16 @@ def pin_host(
 ) -> None:
     """Pin the ssh host's keys (as the host shows them now, or from a known_hosts file)."""
     if known_hosts is None:
-        access = _call("POST", f"/projects/{project}/git/host-keys/pin")
+        access = call("POST", f"/projects/{project}/git/host-keys/pin")
     else:
         text = known_hosts.read_text()
-        access = _call("PUT", f"/projects/{project}/git/host-keys", json={"known_hosts": text})
+        access = call("PUT", f"/projects/{project}/git/host-keys", json={"known_hosts": text})
     _print(access)
 
 
 def check(project: Project) -> None:
     """Check that devpush can read the repository; say why not (exit code 1)."""
-    answer = _call("POST", f"/projects/{project}/git/check")
+    answer = call("POST", f"/projects/{project}/git/check")
     if not answer["ok"]:
         raise fail(str(answer["problem"]))
     console.print(safe("devpush can read the repository."))
@@ -117,7 +109,7 @@ def poll(
     every: Annotated[int | None, typer.Option(help="Seconds between polls; left out: off")] = None,
 ) -> None:
     """Poll the repository for new commits every N seconds (or stop polling)."""
-    _print(_call("PUT", f"/projects/{project}/git/poll", json={"interval_seconds": every}))
+    _print(call("PUT", f"/projects/{project}/git/poll", json={"interval_seconds": every}))
 
 
 def register(app: typer.Typer) -> None:

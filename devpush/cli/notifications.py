@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.client import call, fail
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -24,14 +24,6 @@ notifications_app = typer.Typer(
 KINDS = ("webhook", "slack", "email")
 ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
 ChannelArg = Annotated[str, typer.Argument(help="The channel's id (see `notifications list`)")]
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        with logged_in_client() as client:
-            return client.request(method, path, **kwargs)
-    except ApiError as exc:
-        raise fail(str(exc)) from exc
 
 
 def _when(channel: dict[str, Any]) -> str:
@@ -45,13 +37,13 @@ def _when(channel: dict[str, Any]) -> str:
 @notifications_app.command("list")
 def list_channels(project: ProjectArg) -> None:
     """The project's channels and each one's newest attempt."""
-    channels = _call("GET", f"/projects/{project}/notifications")
+    channels = call("GET", f"/projects/{project}/notifications")
     if not channels:
         console.print(safe("No notification channels."))
         return
     table = Table("id", "kind", "target", "on", "last attempt")
     for channel in channels:
-        attempts = _call("GET", f"/projects/{project}/notifications/{channel['id']}/attempts")
+        attempts = call("GET", f"/projects/{project}/notifications/{channel['id']}/attempts")
         last = "-"
         if attempts:
             newest = attempts[0]
@@ -82,7 +74,7 @@ def add(
     if kind not in KINDS:
         raise fail(f"the kind must be one of {', '.join(KINDS)}")
     body = {"kind": kind, "target": target, "on_failure": on_failure, "on_success": on_success}
-    channel = _call("POST", f"/projects/{project}/notifications", json=body)
+    channel = call("POST", f"/projects/{project}/notifications", json=body)
     console.print(safe(f"Added {channel['kind']} channel {channel['id']} ({_when(channel)})."))
     if channel.get("secret"):
         console.print(safe("Signing secret (shown once, keep it now):"))
@@ -92,14 +84,14 @@ def add(
 @notifications_app.command("remove")
 def remove(project: ProjectArg, channel: ChannelArg) -> None:
     """Remove a channel (owners only)."""
-    _call("DELETE", f"/projects/{project}/notifications/{channel}")
+    call("DELETE", f"/projects/{project}/notifications/{channel}")
     console.print(safe(f"Removed channel {channel}."))
 
 
 @notifications_app.command("test")
 def test(project: ProjectArg, channel: ChannelArg) -> None:
     """Send a test message now (owners only) and print what the receiver answered."""
-    attempt = _call("POST", f"/projects/{project}/notifications/{channel}/test")
+    attempt = call("POST", f"/projects/{project}/notifications/{channel}/test")
     code = f" ({attempt['status_code']})" if attempt["status_code"] else ""
     if not attempt["ok"]:
         raise fail(f"not delivered{code}: {attempt['error']}")

@@ -9,13 +9,13 @@ Changes take effect at the next deployment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.client import call, fail
 from devpush.cli.projects import key_values, projects_app
 from devpush.cli.terminal import safe
 
@@ -41,14 +41,6 @@ ScopeOption = Annotated[
 ]
 
 
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        with logged_in_client() as client:
-            return client.request(method, path, **kwargs)
-    except ApiError as exc:
-        raise fail(str(exc)) from exc
-
-
 def settings(
     project: Annotated[str, typer.Argument(help="Project slug or id")],
     name: Annotated[str | None, typer.Option(help="New display name")] = None,
@@ -71,9 +63,9 @@ def settings(
     }
     change = {key: value for key, value in change.items() if value is not None}
     if change:
-        current = _call("PATCH", f"/projects/{project}", json=change)
+        current = call("PATCH", f"/projects/{project}", json=change)
     else:
-        current = _call("GET", f"/projects/{project}")
+        current = call("GET", f"/projects/{project}")
     table = Table("setting", "value", show_header=False)
     for key in _SHOWN:
         table.add_row(safe(key), safe(current[key]))
@@ -89,7 +81,7 @@ def delete(
     ] = None,
 ) -> None:
     """Delete a project: its deployments stop and their runners are removed (owners only)."""
-    current = _call("GET", f"/projects/{project}")
+    current = call("GET", f"/projects/{project}")
     if confirm is None:
         console.print(
             safe(f"This deletes {current['name']} ({current['slug']}) with its environments, ")
@@ -98,14 +90,14 @@ def delete(
         confirm = typer.prompt("Type the project's name to confirm")
     if confirm.strip() not in (current["name"], current["slug"]):
         raise fail("the name does not match; nothing deleted")
-    _call("DELETE", f"/projects/{current['id']}")
+    call("DELETE", f"/projects/{current['id']}")
     console.print(safe(f"Deleted {current['slug']}; its runners are being removed."))
 
 
 @env_app.command("list")
 def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")]) -> None:
     """Names of the variables per scope (values are never shown)."""
-    scopes = _call("GET", f"/projects/{project}/variables")["scopes"]
+    scopes = call("GET", f"/projects/{project}/variables")["scopes"]
     table = Table("scope", "names")
     for scope, names in scopes.items():
         table.add_row(safe(scope), safe(", ".join(names) or "-"))
@@ -126,7 +118,7 @@ def env_set(
     text = env_file.read_text() if env_file is not None else ""
     if not values and not text.strip():
         raise fail("give KEY=VALUE pairs or --from-file")
-    scopes = _call(
+    scopes = call(
         "PATCH", f"/projects/{project}/variables/{scope}", json={"values": values, "text": text}
     )["scopes"]
     console.print(
@@ -143,7 +135,7 @@ def env_unset(
 ) -> None:
     """Delete variables (owners only)."""
     for key in keys:
-        _call("DELETE", f"/projects/{project}/variables/{scope}/{key}")
+        call("DELETE", f"/projects/{project}/variables/{scope}/{key}")
     console.print(
         safe(f"Removed {', '.join(keys)} ({scope}). ") + safe(NEXT_DEPLOY.format(project=project))
     )
@@ -154,7 +146,7 @@ def delete_environment(
     environment: Annotated[str, typer.Argument(help="A preview environment's name")],
 ) -> None:
     """Delete a preview environment with its deployments (owners only)."""
-    _call("DELETE", f"/projects/{project}/environments/{environment}")
+    call("DELETE", f"/projects/{project}/environments/{environment}")
     console.print(safe(f"Deleted environment {environment}; its runners are being removed."))
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.client import call, fail
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -24,18 +24,10 @@ _COLUMNS = ("received", "forge", "event", "branch", "commit", "result", "reason"
 ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
 
 
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        with logged_in_client() as client:
-            return client.request(method, path, **kwargs)
-    except ApiError as exc:
-        raise fail(str(exc)) from exc
-
-
 @webhook_app.command("show")
 def show(project: ProjectArg) -> None:
     """The webhook's URL (the secret is shown only by `rotate`)."""
-    url = _call("GET", f"/projects/{project}/webhook")["url"]
+    url = call("GET", f"/projects/{project}/webhook")["url"]
     if url is None:
         raise fail(f"{project} has no webhook yet: `devpush webhook rotate {project}` creates it")
     console.print(safe(url))
@@ -47,12 +39,12 @@ def rotate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Rotate without asking")] = False,
 ) -> None:
     """Create the webhook, or give it a new secret (owners only); prints the secret once."""
-    if _call("GET", f"/projects/{project}/webhook")["url"] is not None and not yes:
+    if call("GET", f"/projects/{project}/webhook")["url"] is not None and not yes:
         typer.confirm(
             "The current secret stops working at once; paste the new one into the forge. Rotate?",
             abort=True,
         )
-    created = _call("POST", f"/projects/{project}/webhook")
+    created = call("POST", f"/projects/{project}/webhook")
     table = Table(show_header=False)
     table.add_row("URL", safe(created["url"]))
     table.add_row("Secret", safe(created["secret"]))
@@ -66,7 +58,7 @@ def deliveries(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The webhook's deliveries, newest first: what each call did, and why."""
-    rows = _call("GET", f"/projects/{project}/deliveries", params={"limit": limit})
+    rows = call("GET", f"/projects/{project}/deliveries", params={"limit": limit})
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

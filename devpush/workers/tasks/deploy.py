@@ -165,10 +165,7 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         container = _create_runner(ctx, job, commit, checkout)
     if _canceled(ctx, job):
         return None  # created, never started: the cleanup job removes it
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+    _start(container)
     return container
 
 
@@ -212,25 +209,37 @@ def _variables(ctx: WorkerContext, encrypted: str) -> dict[str, str]:
 
 # Copies the job's fields into a RunnerSpec on purpose, as _claim copies the rows into a Job:
 # the runner module knows neither the deploy job nor the database.
-def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
-    spec = runner.RunnerSpec(
+def _runner_spec(job: Job, *, commit_sha: str, image: str) -> runner.RunnerSpec:
+    return runner.RunnerSpec(
         deployment_id=job.deployment_id,
         project_id=job.project_id,
         environment_id=job.environment_id,
         branch=job.branch,
-        commit_sha=commit.sha,
-        image=job.image,
+        commit_sha=commit_sha,
+        image=image,
         port=job.port,
         root_directory=job.root_directory,
     )
-    environment = runner.runner_environment(
+
+
+def _runner_variables(ctx: WorkerContext, job: Job, spec: runner.RunnerSpec) -> dict[str, str]:
+    """The runner's environment, from the project's and the environment's current variables."""
+    return runner.runner_environment(
         spec=spec,
         project_vars=_variables(ctx, job.project_vars_encrypted),
         environment_vars=_variables(ctx, job.environment_vars_encrypted),
     )
-    script = runner.run_script(
-        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
-    )
+
+
+def _create_container(
+    ctx: WorkerContext,
+    job: Job,
+    spec: runner.RunnerSpec,
+    environment: dict[str, str],
+    *,
+    image_missing: str,
+) -> Container:
+    """Create the runner container (not started) and record it on the deployment."""
     try:
         kwargs = runner.runner_container_spec(
             spec=spec, environment=environment, settings=ctx.settings
@@ -240,14 +249,42 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     except ValueError as exc:
         raise DeployFailed(str(exc)) from exc
     except docker.errors.ImageNotFound as exc:
-        raise DeployFailed(f"runner image {job.image} is not available on this host") from exc
+        raise DeployFailed(image_missing) from exc
     except (docker.errors.APIError, runner.DockerError) as exc:
         raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
     _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    return container
+
+
+def _copy_in(container: Container, archive: bytes, *, what: str) -> None:
     try:
-        container.put_archive("/", runner.source_archive(source_dir=checkout, script=script))
+        container.put_archive("/", archive)
     except docker.errors.APIError as exc:
-        raise DeployFailed(f"Docker refused the source archive: {exc.explanation}") from exc
+        raise DeployFailed(f"Docker refused the {what}: {exc.explanation}") from exc
+
+
+def _start(container: Container) -> None:
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+
+
+def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
+    script = runner.run_script(
+        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
+    )
+    container = _create_container(
+        ctx,
+        job,
+        spec,
+        _runner_variables(ctx, job, spec),
+        image_missing=f"runner image {job.image} is not available on this host",
+    )
+    _copy_in(
+        container, runner.source_archive(source_dir=checkout, script=script), what="source archive"
+    )
     return container
 
 
@@ -481,23 +518,10 @@ def _prepare_rollback_runner(
     ctx: WorkerContext, job: Job, source: RollbackSource
 ) -> Container | None:
     """Create the runner from the kept build (no clone, no source copy), start it."""
-    spec = runner.RunnerSpec(
-        deployment_id=job.deployment_id,
-        project_id=job.project_id,
-        environment_id=job.environment_id,
-        branch=job.branch,
-        commit_sha=source.commit_sha,
-        image=source.build_image,
-        port=job.port,
-        root_directory=job.root_directory,
-    )
+    spec = _runner_spec(job, commit_sha=source.commit_sha, image=source.build_image)
     # The current variables, not the ones the build recorded: a rollback undoes code,
     # not a changed secret (docs/rollback.md).
-    environment = runner.runner_environment(
-        spec=spec,
-        project_vars=_variables(ctx, job.project_vars_encrypted),
-        environment_vars=_variables(ctx, job.environment_vars_encrypted),
-    )
+    environment = _runner_variables(ctx, job, spec)
     stale = runner.stale_variables(
         image_env=runner.image_env(ctx.docker, source.build_image),
         base_env=runner.image_env(ctx.docker, job.image),
@@ -509,29 +533,17 @@ def _prepare_rollback_runner(
         start=job.steps.start,
         unset=stale,
     )
-    try:
-        kwargs = runner.runner_container_spec(
-            spec=spec, environment=environment, settings=ctx.settings
-        )
-        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
-        container = ctx.docker.containers.create(**kwargs)
-    except ValueError as exc:
-        raise DeployFailed(str(exc)) from exc
-    except docker.errors.ImageNotFound as exc:
-        raise DeployFailed("the build this rollback starts again is no longer kept") from exc
-    except (docker.errors.APIError, runner.DockerError) as exc:
-        raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
-    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
-    try:
-        container.put_archive("/", runner.script_archive(script))
-    except docker.errors.APIError as exc:
-        raise DeployFailed(f"Docker refused the run script: {exc.explanation}") from exc
+    container = _create_container(
+        ctx,
+        job,
+        spec,
+        environment,
+        image_missing="the build this rollback starts again is no longer kept",
+    )
+    _copy_in(container, runner.script_archive(script), what="run script")
     if _canceled(ctx, job):
         return None  # created, never started: the cleanup job removes it
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        raise DeployFailed(f"Docker could not start the runner: {exc.explanation}") from exc
+    _start(container)
     return container
 
 
