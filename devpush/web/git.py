@@ -17,7 +17,7 @@ from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject, WebProj
 from devpush.models import Project
 from devpush.services import project_git
 from devpush.services.git_access import HostKeyError
-from devpush.web.project_settings import _page
+from devpush.web.project_settings import render_settings
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["git access"])
@@ -49,7 +49,9 @@ def set_token(
     try:
         project_git.set_token(project, fernet, token=token, username=username)
     except ValueError as exc:
-        return _page(request, ctx, project, session, fernet, git_error=str(exc), refused=True)
+        return render_settings(
+            request, ctx, project, session, fernet, git_error=str(exc), refused=True
+        )
     session.commit()
     return _back(request, project)
 
@@ -77,7 +79,9 @@ def set_host_keys(
         else:
             project_git.pin_host_keys(project)
     except HostKeyError as exc:
-        return _page(request, ctx, project, session, fernet, git_error=str(exc), refused=True)
+        return render_settings(
+            request, ctx, project, session, fernet, git_error=str(exc), refused=True
+        )
     session.commit()
     return _back(request, project)
 
@@ -89,7 +93,9 @@ async def check_access(
     settings = request.app.state.settings
     problem = await run_in_threadpool(project_git.check_access, project, fernet, settings)
     session.commit()  # a host key pinned on first use
-    return _page(request, ctx, project, session, fernet, git_checked=True, git_problem=problem)
+    return render_settings(
+        request, ctx, project, session, fernet, git_checked=True, git_problem=problem
+    )
 
 
 @router.post("/projects/{project_ref}/settings/git/poll")
@@ -108,6 +114,8 @@ def set_poll(
         project_git.set_poll_interval(project, seconds, settings=request.app.state.settings)
     except ValueError as exc:
         message = str(exc) if "interval" in str(exc) else "the poll interval must be a number"
-        return _page(request, ctx, project, session, fernet, git_error=message, refused=True)
+        return render_settings(
+            request, ctx, project, session, fernet, git_error=message, refused=True
+        )
     session.commit()
     return _back(request, project)

@@ -18,7 +18,7 @@ from devpush.models import NotificationChannel, Project
 from devpush.services.notifications import channels as channel_service
 from devpush.services.notifications.delivery import send_test
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import _page
+from devpush.web.project_settings import render_settings
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["notifications"])
@@ -54,7 +54,7 @@ def add_channel(
         data = channel_service.ChannelCreate.model_validate(values)
     except ValidationError as exc:
         errors = field_errors(exc)
-        return _page(
+        return render_settings(
             request,
             ctx,
             project,
@@ -67,7 +67,7 @@ def add_channel(
     _, secret = channel_service.create_channel(session, project=project, data=data, fernet=fernet)
     if secret is None:
         return redirect(request, _url(project))
-    return _page(request, ctx, project, session, fernet, notification_secret=secret)
+    return render_settings(request, ctx, project, session, fernet, notification_secret=secret)
 
 
 @router.post("/projects/{project_ref}/settings/notifications/{channel_id}/test")

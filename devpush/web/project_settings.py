@@ -46,7 +46,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return field_errors(exc)
 
 
-def _page(
+def render_settings(
     request: Request,
     ctx: WebCtx,
     project: Project,
@@ -59,7 +59,8 @@ def _page(
     **extra: object,
 ) -> Response:
     """The settings page; ``refused``: again with a 422 saying why, after rolling back what
-    the form changed."""
+    the form changed. Its sections' own modules (git, notifications, webhooks) answer
+    their forms with it too."""
     if refused:
         session.rollback()
     role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
@@ -89,7 +90,7 @@ def _page(
 def settings_page(
     request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
 ) -> Response:
-    return _page(request, ctx, project, session, fernet)
+    return render_settings(request, ctx, project, session, fernet)
 
 
 @router.post("/projects/{project_ref}/settings")
@@ -113,7 +114,7 @@ async def update_settings(
         )
         errors = {"runner_image": problem} if problem else {}
     if errors:
-        return _page(
+        return render_settings(
             request, ctx, project, session, fernet, values=values, errors=errors, refused=True
         )
     return redirect(request, _url(project) + "?saved=settings")
@@ -145,7 +146,7 @@ def set_variables(
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
         )
-        return _page(
+        return render_settings(
             request,
             ctx,
             project,
@@ -207,7 +208,7 @@ def delete_project(
 ) -> Response:
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
-        return _page(
+        return render_settings(
             request,
             ctx,
             project,

@@ -170,25 +170,14 @@ def receive(
     try:
         forge.verify(headers, body, secret)
         event = forge.parse(headers, body)
-    except SignatureError as exc:
+    except (SignatureError, BadPayloadError) as exc:
         return refuse(
             session,
             project=project,
             forge=forge.name,
             event=name,
             delivery=delivery,
-            status_code=401,
-            reason=str(exc),
-            keep=keep,
-        )
-    except BadPayloadError as exc:
-        return refuse(
-            session,
-            project=project,
-            forge=forge.name,
-            event=name,
-            delivery=delivery,
-            status_code=exc.status_code,
+            status_code=401 if isinstance(exc, SignatureError) else exc.status_code,
             reason=str(exc),
             keep=keep,
         )
