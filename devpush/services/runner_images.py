@@ -4,6 +4,9 @@ Nothing is pulled when a deployment starts on a host without a registry, so offe
 image the engine lacks (``node:22-bookworm-slim`` on the local run) only leads to a failed
 deploy. The form offers the engine's images, devpush's runner images first; when the
 engine can't be asked (the Compose app has no Docker door), the default runner image only.
+
+Kept builds (``devpush-build/<project>:<deployment>``, for rollback) are never offered nor
+accepted: each holds one project's code and variables, and its name another team's ids.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Final
 import docker
 
 from devpush.core.config import Settings
+from devpush.services.docker import BUILD_REPOSITORY
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,12 @@ def local_images(settings: Settings) -> list[str] | None:
     try:
         client = docker.DockerClient(base_url=settings.docker_host, timeout=_TIMEOUT_SECONDS)
         try:
-            tags = {tag for image in client.images.list() for tag in image.tags}
+            tags = {
+                tag
+                for image in client.images.list()
+                for tag in image.tags
+                if not tag.startswith(f"{BUILD_REPOSITORY}/")
+            }
         finally:
             client.close()
     except Exception as exc:  # an engine that is down, absent or refuses: offer the default

@@ -8,12 +8,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import docker
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
+from devpush.services.docker import BUILD_REPOSITORY
 from devpush.services.git import GitError, error_text, fetch_commit, repository_problem
 from tests.fixtures.web import TwoTeams, log_in
 from tests.utils.git import make_repo
@@ -207,3 +209,25 @@ def test_a_temp_path_is_not_mistaken_for_a_repository() -> None:
         inner = make_repo(Path(outer) / "repo") / "sub"
         inner.mkdir()
         assert repository_problem(str(inner)) is not None
+
+
+def test_kept_builds_are_never_offered_nor_accepted_as_runner_images(
+    client: TestClient, two_teams: TwoTeams, docker_client: docker.DockerClient
+) -> None:
+    # A kept build holds one project's code and variables; its name, another team's ids.
+    build = f"{BUILD_REPOSITORY}/{two_teams.bob.project_id}:{two_teams.bob.deployment_id}"
+    docker_client.images.get("devpush/busybox:local").tag(build)
+    try:
+        log_in(client, "alice@example.org")
+        page = client.get("/projects/new").text
+        assert BUILD_REPOSITORY not in page
+        assert two_teams.bob.project_id not in page
+        answer = client.patch(
+            f"/api/v1/projects/{two_teams.alice.project_id}",
+            json={"runner_image": build},
+            headers={"Authorization": f"Bearer {two_teams.alice.token}"},
+        )
+        assert answer.status_code == 422, answer.text
+        assert "is not available on this host" in answer.text
+    finally:
+        docker_client.images.remove(build)
