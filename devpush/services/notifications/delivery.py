@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -43,6 +45,60 @@ def send(
         return senders.SendResult(ok=False, error="internal error while sending (see the log)")
 
 
+# One sender per kind, chosen here from the registry below: a new kind is a new entry
+# (tests/services/notifications check that every NotificationKind has one).
+Sender = Callable[..., senders.SendResult]
+
+
+def _send_email(
+    channel: NotificationChannel, event: messages.DeployEvent, **context: Any
+) -> senders.SendResult:
+    settings: Settings = context["settings"]
+    message = messages.email_message(event, sender=settings.smtp_from, to=channel.target)
+    return senders.send_email(message, settings=settings)
+
+
+def _send_slack(
+    channel: NotificationChannel, event: messages.DeployEvent, **context: Any
+) -> senders.SendResult:
+    settings: Settings = context["settings"]
+    body = messages.slack_payload(event)
+    return senders.post_json(
+        channel.target,
+        body,
+        headers={},
+        timeout=settings.notification_timeout_seconds,
+        secrets=[],
+    )
+
+
+def _send_webhook(
+    channel: NotificationChannel, event: messages.DeployEvent, **context: Any
+) -> senders.SendResult:
+    settings: Settings = context["settings"]
+    secret = channel_secret(channel, fernet=context["fernet"])
+    if secret is None:
+        return senders.SendResult(ok=False, error="the channel has no secret: add it again")
+    body = messages.webhook_payload(event)
+    headers = senders.webhook_headers(
+        secret=secret, body=body, event=event.event, delivery=context["delivery"]
+    )
+    return senders.post_json(
+        channel.target,
+        body,
+        headers=headers,
+        timeout=settings.notification_timeout_seconds,
+        secrets=[secret],
+    )
+
+
+SENDERS: dict[NotificationKind, Sender] = {
+    NotificationKind.EMAIL: _send_email,
+    NotificationKind.SLACK: _send_slack,
+    NotificationKind.WEBHOOK: _send_webhook,
+}
+
+
 def _send(
     channel: NotificationChannel,
     event: messages.DeployEvent,
@@ -51,23 +107,8 @@ def _send(
     settings: Settings,
     fernet: Fernet,
 ) -> senders.SendResult:
-    timeout = settings.notification_timeout_seconds
-    if channel.kind is NotificationKind.EMAIL:
-        message = messages.email_message(event, sender=settings.smtp_from, to=channel.target)
-        return senders.send_email(message, settings=settings)
-    if channel.kind is NotificationKind.SLACK:
-        body = messages.slack_payload(event)
-        return senders.post_json(channel.target, body, headers={}, timeout=timeout, secrets=[])
-    secret = channel_secret(channel, fernet=fernet)
-    if secret is None:
-        return senders.SendResult(ok=False, error="the channel has no secret: add it again")
-    body = messages.webhook_payload(event)
-    headers = senders.webhook_headers(
-        secret=secret, body=body, event=event.event, delivery=delivery
-    )
-    return senders.post_json(
-        channel.target, body, headers=headers, timeout=timeout, secrets=[secret]
-    )
+    sender = SENDERS[channel.kind]
+    return sender(channel, event, delivery=delivery, settings=settings, fernet=fernet)
 
 
 def record(
