@@ -31,7 +31,10 @@ NOT_FOUND_ADDRESS: Final = "127.0.0.1"
 LOOKUP_FAILED_BODY: Final = "devpush could not look up where this address runs; retrying.\n"
 LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 #: How long Caddy keeps trying a request it could not connect anywhere, and how often.
-RETRY_SECONDS: Final = 5
+#: Longer than two DNS questions lost with a resolver that died holding them: Caddy's
+#: resolver (Go's) waits resolv.conf's ``timeout`` for each (5 s unless set; Compose
+#: sets 1 s), and SRV lookups wait for one another meanwhile.
+RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 50
 
 

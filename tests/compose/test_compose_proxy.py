@@ -107,6 +107,8 @@ def test_the_proxy_asks_two_resolvers_on_their_own_network(prod: dict[str, Any])
         "resolver",
         "resolver-2",
     }
+    # A question lost with a stopped resolver holds Caddy's lookups 1 s, not Go's 5 s.
+    assert services["proxy"]["dns_opt"] == ["timeout:1", "attempts:3"]
     worker = compose_settings(services["worker"])
     assert worker.proxy_resolver_addrs == ["resolver:5353", "resolver-2:5353"]
     config = build_config(worker)

@@ -48,7 +48,7 @@ def through_proxy(caddy: Caddy, host: str, *, client: httpx.Client | None = None
     url = f"{caddy.http_url}/"
     if client is not None:
         return client.get(url, headers={"Host": host})
-    return httpx.get(url, headers={"Host": host}, timeout=15)
+    return httpx.get(url, headers={"Host": host}, timeout=30)
 
 
 def host_of(url: str) -> str:
@@ -90,7 +90,8 @@ class Poller(threading.Thread):
         # Without keep-alive: a fresh connection per request, as a stream of visitors
         # makes (a Caddy config reload reset a few of those; routes need no reload now).
         limits = httpx.Limits(max_keepalive_connections=10 if self.keep_alive else 0)
-        with httpx.Client(timeout=10, limits=limits) as client:
+        # Caddy may hold a request while it retries (proxy_config.RETRY_SECONDS).
+        with httpx.Client(timeout=30, limits=limits) as client:
             next_at = time.monotonic()
             while not self.done.is_set():
                 next_at += self.every
