@@ -35,7 +35,7 @@ LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 #: resolver (Go's) waits resolv.conf's ``timeout`` for each (5 s unless set; Compose
 #: sets 1 s), and SRV lookups wait for one another meanwhile.
 RETRY_SECONDS: Final = 12
-RETRY_INTERVAL_MS: Final = 50
+RETRY_INTERVAL_MS: Final = 10
 
 
 class ProxyError(Exception):

@@ -54,7 +54,7 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     }
     assert proxy["transport"]["resolver"] == both
     # A connection that could not be made (a name not resolved) is tried again.
-    assert proxy["load_balancing"] == {"try_duration": "12s", "try_interval": "50ms"}
+    assert proxy["load_balancing"] == {"try_duration": "12s", "try_interval": "10ms"}
     assert first["terminal"] is True
     assert "match" not in fallback
     assert fallback["handle"][0]["status_code"] == 404
