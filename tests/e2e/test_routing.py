@@ -1,8 +1,9 @@
 """Deployment URLs through a real Caddy: deploy, open, redeploy under load, stop.
 
 The hello-python example is deployed by a real worker process (the one of
-tests/e2e/test_deploy.py); Caddy runs as Debian's binary on loopback ports, and
-requests name the deployment's host in their Host header (no DNS involved).
+tests/e2e/test_deploy.py); Caddy runs as the pinned build (Compose's version) on loopback
+ports with two route resolvers, and requests name the deployment's host in their Host
+header (no DNS involved).
 Chromium opens the same URL by name: it resolves ``*.localhost`` to loopback.
 """
 
