@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         return self.log_store_url or _DEFAULT_STORE_URLS[self.log_store]
 
     @model_validator(mode="after")
+    def _need_a_resolver(self) -> Self:
+        if not self.proxy_resolver_addrs:
+            raise ValueError("DEVPUSH_PROXY_RESOLVER_ADDR must name at least one host:port")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> Self:
         if self.environment != "development" and self.secret_key.get_secret_value() == _DEV_SECRET:
             raise ValueError("DEVPUSH_SECRET_KEY must be set outside development")

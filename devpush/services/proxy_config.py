@@ -24,7 +24,7 @@ SERVER: Final = "devpush"
 UNIX_SOCKET_HOST: Final = "devpush-proxy"
 #: What Caddy answers for a name that no running deployment owns.
 NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
-#: Caddy's own server that answers 404 for them: the resolvers' answer for such a name.
+#: Caddy's own loopback server with that 404: the resolvers send such a name there.
 NOT_FOUND_SERVER: Final = "devpush-not-found"
 NOT_FOUND_ADDRESS: Final = "127.0.0.1"
 #: What Caddy answers (503) when no resolver could say where a host runs.

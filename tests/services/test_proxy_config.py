@@ -133,3 +133,9 @@ def test_the_initial_config_has_the_same_admin_and_server_and_answers_404() -> N
 def test_admin_url_must_be_http_or_unix(url: str) -> None:
     with pytest.raises(ProxyError):
         admin_listen(url)
+
+
+@pytest.mark.parametrize("addr", ["", " , "])
+def test_at_least_one_resolver_is_needed(addr: str) -> None:
+    with pytest.raises(ValueError, match="at least one host:port"):
+        Settings(proxy_resolver_addr=addr)
