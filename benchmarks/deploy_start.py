@@ -154,6 +154,7 @@ def child_env(settings: Settings, docker_host: str, threads: int) -> dict[str, s
         "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": str(settings.runner_stop_timeout_seconds),
         "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
         "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
+        "DEVPUSH_PROXY_NOT_FOUND_PORT": str(settings.proxy_not_found_port),
         "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
         "DEVPUSH_DOCKER_HOST": docker_host,
         "DEVPUSH_WORKER_THREADS": str(threads),
@@ -228,12 +229,16 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         proxy_admin_url=f"http://127.0.0.1:{free_port()}",
         public_port=free_port(),
         proxy_resolver_addr=f"127.0.0.1:{free_port()}",
+        proxy_not_found_port=free_port(),
     )
     sessions = session_factory(create_db_engine(db_url))
     project_id, slug, token = seed(sessions, make_repo(root))
     with ExitStack() as exits:
         resolver = start_resolver(
-            database_url=db_url, address=settings.proxy_resolver_addr, state_dir=root
+            database_url=db_url,
+            address=settings.proxy_resolver_addr,
+            not_found_port=settings.proxy_not_found_port,
+            state_dir=root,
         )
         exits.callback(resolver.stop)
         caddy = start_caddy(settings=settings, state_dir=root / "caddy")

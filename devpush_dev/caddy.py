@@ -10,16 +10,34 @@ replaces with the same one, and Caddy resumes it after a restart.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from devpush.core.config import Settings
 from devpush.services import proxy_config
-from devpush_dev import processes
+from devpush_dev import binaries, processes
+
+#: What builds the pinned Caddy into the cache (scripts/dev/test-deps.sh runs it).
+BUILD_HINT: Final = "scripts/dev/caddy-pinned.sh"
+#: Names another caddy binary to run instead (benchmarks/proxy_switch.py --caddy).
+BINARY_ENV: Final = "DEVPUSH_CADDY_BIN"
 
 
 def caddy_binary() -> str:
-    return processes.on_path("caddy")
+    """The Caddy that Compose pins (``CADDY_VERSION``), built into the cache: the local
+    run and the tests run the version production runs (the distribution's is older and
+    lacks the resolver grace period the config sets)."""
+    if explicit := os.environ.get(BINARY_ENV):  # another Caddy, to compare (benchmarks)
+        return explicit
+    version = binaries.read_versions()["CADDY_VERSION"]
+    path = binaries.cache_dir() / "bin" / f"caddy-{version}"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise binaries.BinaryNotFoundError(
+            f"caddy {version} not found at {path}. Build it with {BUILD_HINT}."
+        )
+    return str(path)
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with

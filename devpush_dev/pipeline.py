@@ -59,16 +59,24 @@ class Pipeline:
     def start_proxies(self) -> None:
         worker_door = self.door(socket_proxy.WORKER_DOOR)
         settings = get_settings()
-        route_resolver = resolver.start_resolver(
-            database_url=settings.database_url,
-            address=f"127.0.0.1:{free_port()}",
-            state_dir=self.state,
-        )
-        self.children.append(route_resolver)
+        not_found_port = free_port()
+        # Two route resolvers, as in Compose: Caddy asks either, so one may stop.
+        route_resolvers = [
+            resolver.start_resolver(
+                database_url=settings.database_url,
+                address=f"127.0.0.1:{free_port()}",
+                not_found_port=not_found_port,
+                state_dir=self.state,
+                log_name=log_name,
+            )
+            for log_name in ("resolver.log", "resolver-2.log")
+        ]
+        self.children += route_resolvers
         proxy_settings = settings.model_copy(
             update={
                 "proxy_admin_url": f"http://127.0.0.1:{free_port()}",
-                "proxy_resolver_addr": route_resolver.address,
+                "proxy_resolver_addr": ",".join(r.address for r in route_resolvers),
+                "proxy_not_found_port": not_found_port,
             }
         )
         self.children.append(
@@ -77,7 +85,8 @@ class Pipeline:
         self.settings += [
             f"DEVPUSH_DOCKER_HOST={worker_door.url}",
             f"DEVPUSH_PROXY_ADMIN_URL={proxy_settings.proxy_admin_url}",
-            f"DEVPUSH_PROXY_RESOLVER_ADDR={route_resolver.address}",
+            f"DEVPUSH_PROXY_RESOLVER_ADDR={proxy_settings.proxy_resolver_addr}",
+            f"DEVPUSH_PROXY_NOT_FOUND_PORT={not_found_port}",
         ]
 
     def start_victorialogs(self) -> None:

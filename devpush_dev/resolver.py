@@ -39,14 +39,26 @@ def _answers(address: str) -> bool:
 
 
 def start_resolver(
-    *, database_url: str, address: str, state_dir: Path, timeout: float = 15.0
+    *,
+    database_url: str,
+    address: str,
+    not_found_port: int,
+    state_dir: Path,
+    log_name: str = "resolver.log",
+    timeout: float = 15.0,
 ) -> Resolver:
-    """Start the resolver on ``address`` (UDP), reading ``database_url``; wait until it answers."""
+    """Start the resolver on ``address`` (UDP), reading ``database_url``; wait until it answers.
+
+    ``not_found_port``: where its Caddy's 404 server listens (``proxy_not_found_port``).
+    """
     child = processes.start(
         "resolver",
         [sys.executable, "-m", "devpush.resolver", "--listen", address],
-        log_path=state_dir / "resolver.log",
-        env={"DEVPUSH_DATABASE_URL": database_url},
+        log_path=state_dir / log_name,
+        env={
+            "DEVPUSH_DATABASE_URL": database_url,
+            "DEVPUSH_PROXY_NOT_FOUND_PORT": str(not_found_port),
+        },
         cwd=ROOT,
     )
     deadline = time.monotonic() + timeout

@@ -74,10 +74,16 @@ class Settings(BaseSettings):
     proxy_timeout_seconds: float = Field(default=10.0, gt=0)
     # Caddy saves the loaded config and resumes it after a restart (the Compose stack).
     proxy_persist_config: bool = False
-    # The route resolver (python -m devpush.resolver): Caddy asks it by DNS (UDP) where each
-    # host's runner is, so routes change without reloading Caddy. It binds this address
-    # unless told otherwise (in Compose it binds all and the proxy asks resolver:5353).
+    # The route resolvers (python -m devpush.resolver): Caddy asks them by DNS (UDP) where
+    # each host's runner is, so routes change without reloading Caddy. A comma-separated
+    # list (read it through ``proxy_resolver_addrs``): Caddy asks any of them, so one may
+    # stop. A resolver binds the first unless told otherwise (in Compose each binds all and
+    # the proxy asks resolver:5353,resolver-2:5353).
     proxy_resolver_addr: str = "127.0.0.1:5353"
+    # The loopback port of Caddy's own "no deployment" server: the resolvers send a name no
+    # deployment holds there (a real answer, so Caddy's grace period never keeps a stale
+    # runner for it). Both Caddy and the resolvers read it; only Caddy binds it.
+    proxy_not_found_port: int = Field(default=8404, gt=0, lt=65536)
     # How long Caddy keeps an answer; after a route change the worker waits this long
     # (and a margin) before an old runner stops or a row says the new one runs.
     proxy_route_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -162,9 +168,20 @@ class Settings(BaseSettings):
         return [Path(p).resolve() for p in self.local_repo_roots.split(":") if p.strip()]
 
     @property
+    def proxy_resolver_addrs(self) -> list[str]:
+        """Every route resolver's ``host:port``, from ``proxy_resolver_addr``."""
+        return [addr.strip() for addr in self.proxy_resolver_addr.split(",") if addr.strip()]
+
+    @property
     def store_url(self) -> str:
         """``log_store_url``, or where the chosen backend answers by default."""
         return self.log_store_url or _DEFAULT_STORE_URLS[self.log_store]
+
+    @model_validator(mode="after")
+    def _need_a_resolver(self) -> Self:
+        if not self.proxy_resolver_addrs:
+            raise ValueError("DEVPUSH_PROXY_RESOLVER_ADDR must name at least one host:port")
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> Self:

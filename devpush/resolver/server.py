@@ -5,7 +5,10 @@ It answers two questions, with TTL 0 (Caddy keeps each answer for its own refres
   network (``10-0-0-7.runners.devpush.``), and its app port;
 - ``A 10-0-0-7.runners.devpush.``: 10.0.0.7, read from the name itself. So a runner
   whose routes just went still resolves while Caddy uses a cached SRV answer for it.
-Any other name is NXDOMAIN, so Caddy answers 404. When the database cannot be read, the
+- ``SRV`` of any other name: Caddy's own 404 server (``proxy_config.not_found_server``),
+  a real answer: Caddy keeps its last answer when a lookup fails (its grace period), so
+  a name that goes must be told where to go, never left with an error.
+Any other question is NXDOMAIN. When the database cannot be read, the
 last answer given for the name is repeated: the deployments keep their URLs through a
 database outage, as they would with a config in the proxy.
 """
@@ -21,7 +24,7 @@ from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.services import routing
+from devpush.services import proxy_config, routing
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,9 @@ class Listen:
 class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
     """dnslib's resolver interface over the routing table, read at every question."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, not_found_port: int) -> None:
         self._sessions = sessions
+        self._not_found = (routing.runner_name(proxy_config.NOT_FOUND_ADDRESS), not_found_port)
         self._last: dict[tuple[str, int], tuple[Answer, bool]] = {}
         self._lock = threading.Lock()
 
@@ -87,16 +91,37 @@ class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
         with self._sessions() as session:
             route = routing.route_of(session, name)
             if route is None:
-                return None, False
+                return (self._not_found if qtype == QTYPE.SRV else None), False
             if qtype == QTYPE.SRV:
                 return (routing.runner_name(route.address), route.port), True
             return None, True
 
 
-def serve(sessions: sessionmaker[Session], listen: Listen) -> DNSServer:
-    """Start answering on ``listen`` (UDP) in a background thread; ``.stop()`` ends it."""
+def serve(sessions: sessionmaker[Session], listen: Listen, *, not_found_port: int) -> DNSServer:
+    """Start answering on ``listen`` (UDP) in a background thread; ``.stop()`` ends it.
+
+    ``not_found_port``: where Caddy's 404 server listens (``proxy_not_found_port``)."""
     # Only malformed questions are news; answers are too many to log.
     quiet = DNSLogger(log="error", prefix=False, logf=log.warning)
-    server = DNSServer(RouteResolver(sessions), port=listen.port, address=listen.host, logger=quiet)
+    resolver = RouteResolver(sessions, not_found_port=not_found_port)
+    server = DNSServer(resolver, port=listen.port, address=listen.host, logger=quiet)
     server.start_thread()
     return server
+
+
+#: The name the health check asks about: no route has it, so the answer reads the table.
+HEALTH_CHECK_NAME = "health-check.devpush."
+
+
+def check(listen: Listen, *, timeout: float = 2.0) -> str | None:
+    """Ask the resolver at ``listen`` (any address: loopback) one SRV question that reads
+    the routing table; None when it answered, else what went wrong."""
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else listen.host  # noqa: S104
+    try:
+        raw = DNSRecord.question(HEALTH_CHECK_NAME, "SRV").send(host, listen.port, timeout=timeout)
+    except OSError as exc:
+        return f"no answer from {host}:{listen.port} (udp): {exc}"
+    reply = DNSRecord.parse(raw)
+    if reply.header.rcode != RCODE.NOERROR:
+        return f"{host}:{listen.port} answered {RCODE[reply.header.rcode]}"
+    return None

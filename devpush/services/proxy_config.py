@@ -24,6 +24,18 @@ SERVER: Final = "devpush"
 UNIX_SOCKET_HOST: Final = "devpush-proxy"
 #: What Caddy answers for a name that no running deployment owns.
 NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
+#: Caddy's own loopback server with that 404: the resolvers send such a name there.
+NOT_FOUND_SERVER: Final = "devpush-not-found"
+NOT_FOUND_ADDRESS: Final = "127.0.0.1"
+#: What Caddy answers (503) when no resolver could say where a host runs.
+LOOKUP_FAILED_BODY: Final = "devpush could not look up where this address runs; retrying.\n"
+LOOKUP_RETRY_AFTER_SECONDS: Final = 1
+#: How long Caddy keeps trying a request it could not connect anywhere, and how often.
+#: Longer than two DNS questions lost with a resolver that died holding them: Caddy's
+#: resolver (Go's) waits resolv.conf's ``timeout`` for each (5 s unless set; Compose
+#: sets 1 s), and SRV lookups wait for one another meanwhile.
+RETRY_SECONDS: Final = 12
+RETRY_INTERVAL_MS: Final = 10
 
 
 class ProxyError(Exception):
@@ -84,15 +96,46 @@ def initial_config(settings: Settings) -> dict[str, Any]:
     return {"admin": _admin(settings), "apps": {"http": {"servers": {SERVER: server}}}}
 
 
+def resolver_config(settings: Settings) -> dict[str, Any]:
+    """Every route resolver, for the SRV lookups and the runners' names alike: Caddy asks
+    one at random per try, so a lookup that meets a stopped one is tried again."""
+    return {"addresses": [f"udp/{addr}" for addr in settings.proxy_resolver_addrs]}
+
+
+def not_found_server(settings: Settings) -> dict[str, Any]:
+    """Caddy's own loopback server that answers 404: where the resolvers send a name no
+    deployment holds (``NOT_FOUND_ADDRESS``, ``proxy_not_found_port``)."""
+    return {
+        "listen": [f"{NOT_FOUND_ADDRESS}:{settings.proxy_not_found_port}"],
+        "routes": [{"handle": [_not_found()]}],
+        "automatic_https": {"disable": True},
+    }
+
+
+def _lookup_failed() -> dict[str, Any]:
+    return {
+        "handler": "static_response",
+        "status_code": 503,
+        "headers": {
+            "Content-Type": ["text/plain; charset=utf-8"],
+            "Retry-After": [str(LOOKUP_RETRY_AFTER_SECONDS)],
+        },
+        "body": LOOKUP_FAILED_BODY,
+    }
+
+
 def build_config(settings: Settings) -> dict[str, Any]:
     """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
 
-    A host under the domain is looked up as an SRV record at the resolver, which names
-    the runner and its port; the runner's name is looked up there too (an A record).
-    A host the resolver does not know leaves the proxy with no upstream (503), which
-    becomes the 404 below; a runner that does not answer is a 502.
+    A host under the domain is looked up as an SRV record at the resolvers, which name
+    the runner and its port, or, for a name no deployment holds, Caddy's own 404 server
+    (:func:`not_found_server`); the runner's name is looked up there too (an A record,
+    at each new connection). So every lookup that fails is an outage, never a missing
+    name: Caddy keeps its last answer (``grace_period``), retries a connection whose
+    name did not resolve (``try_duration``), and a host it never got an answer for is the
+    503 below. A runner that does not answer is a 502.
     """
-    resolver = {"addresses": [f"udp/{settings.proxy_resolver_addr}"]}
+    resolver = resolver_config(settings)
     refresh_ms = round(settings.proxy_route_refresh_seconds * 1000)
     proxy = {
         "handler": "reverse_proxy",
@@ -101,10 +144,19 @@ def build_config(settings: Settings) -> dict[str, Any]:
             # The trailing dot: the name as it is, never tried with a search domain.
             "name": "{http.request.host}.",
             "refresh": f"{refresh_ms}ms",
+            # A failed lookup keeps the last answer for one more refresh, then asks again:
+            # no longer, so a route that moves meanwhile is followed as soon as one answers.
+            "grace_period": f"{refresh_ms}ms",
             "resolver": resolver,
         },
-        # The runner's name (the SRV target) is the resolver's too.
+        # The runner's name (the SRV target) is the resolvers' too.
         "transport": {"protocol": "http", "resolver": resolver},
+        # A connection that could not be made (its name unresolved, a resolver stopped) or
+        # a host with no answer yet is tried again, at another resolver, for a while.
+        "load_balancing": {
+            "try_duration": f"{RETRY_SECONDS}s",
+            "try_interval": f"{RETRY_INTERVAL_MS}ms",
+        },
         # The app sees the name the user asked for, and who asked.
         "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
     }
@@ -117,15 +169,19 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "errors": {
             "routes": [
                 {
+                    # No upstream: no resolver answered for this host yet (an outage, not
+                    # a missing name, which the 404 server answers).
                     "match": [{"expression": "{http.error.status_code} == 503"}],
-                    "handle": [_not_found()],
+                    "handle": [_lookup_failed()],
                 }
             ]
         },
     }
     config: dict[str, Any] = {
         "admin": _admin(settings),
-        "apps": {"http": {"servers": {SERVER: server}}},
+        "apps": {
+            "http": {"servers": {SERVER: server, NOT_FOUND_SERVER: not_found_server(settings)}}
+        },
     }
     if settings.public_scheme == "https":
         # The hosts are not in the config, so certificates come on demand: at a host's

@@ -7,8 +7,8 @@
 # go.sum), with Go modules from the Go module proxy, into
 # ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/caddy-<version>. A binary already there is kept.
 # What it is for: the tests validate the proxy config the Compose stack's worker loads
-# with the very version the stack runs (`caddy validate`); the local run and the other
-# tests use the distribution's caddy.
+# with the very version the stack runs (`caddy validate`), and the local run and the
+# end-to-end tests run it (devpush_dev/caddy.py).
 # What it does not do: install Go (it needs `go` on PATH or in /usr/local/go) or run Caddy.
 set -Eeuo pipefail
 

@@ -16,7 +16,7 @@
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
-#     (scripts/dev/caddy-pinned.sh), whose `caddy validate` the tests use.
+#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run.
 # What it does not do: pull anything from an image registry; build Loki or
 # Alloy (see README, "Testing": those modules cannot be fetched here).
 set -Eeuo pipefail

@@ -1,9 +1,9 @@
 """The proxy configs of the Compose stack, validated by the Caddy version it pins.
 
 scripts/dev/caddy-pinned.sh builds that version from its Go module once (the local run
-and the end-to-end tests use the distribution's older caddy, which lacks on-demand TLS's
-``permission`` module). ``caddy validate`` loads and provisions every module of a config
-without starting it: unknown fields, modules and bad values fail here, not on a server.
+and the end-to-end tests run it too). ``caddy validate`` loads and provisions every
+module of a config without starting it: unknown fields, modules and bad values fail
+here, not on a server.
 """
 
 from __future__ import annotations

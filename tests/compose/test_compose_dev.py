@@ -54,7 +54,8 @@ def test_worker_restarts_on_change(dev: dict[str, Any]) -> None:
 
 
 def test_resolver_restarts_on_change(dev: dict[str, Any]) -> None:
-    resolver = dev["services"]["resolver"]
-    assert resolver["command"][0] == "watchfiles"
-    assert "python -m devpush.resolver --listen 0.0.0.0:5353" in resolver["command"]
-    assert binds(resolver)["/app/devpush"] == ("./devpush", False)
+    for name in ("resolver", "resolver-2"):
+        resolver = dev["services"][name]
+        assert resolver["command"][0] == "watchfiles"
+        assert "python -m devpush.resolver --listen 0.0.0.0:5353" in resolver["command"]
+        assert binds(resolver)["/app/devpush"] == ("./devpush", False)

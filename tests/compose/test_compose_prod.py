@@ -46,6 +46,7 @@ def test_services(prod: dict[str, Any]) -> None:
         "alloy",
         "proxy",
         "resolver",
+        "resolver-2",
     }
 
 

@@ -74,26 +74,48 @@ def test_initial_config_has_the_admin_and_listener_of_the_workers_config(
     assert (worker.public_scheme, worker.proxy_persist_config) == ("https", True)
 
 
-def test_the_proxy_asks_the_resolver_on_its_own_network(prod: dict[str, Any]) -> None:
+def test_the_proxy_asks_two_resolvers_on_their_own_network(prod: dict[str, Any]) -> None:
     services = prod["services"]
-    resolver = services["resolver"]
-    assert resolver["command"] == ["python", "-m", "devpush.resolver", "--listen", "0.0.0.0:5353"]
-    assert resolver["image"] == services["app"]["image"]
-    assert resolver["restart"] == "unless-stopped"
-    # The database (internal) and the proxy (resolver) only: runners cannot ask it.
-    assert set(resolver["networks"]) == {"internal", "resolver"}
+    # Two alike, each with a health check: Caddy asks either, so one may stop.
+    for name in ("resolver", "resolver-2"):
+        resolver = services[name]
+        assert resolver["command"] == [
+            "python",
+            "-m",
+            "devpush.resolver",
+            "--listen",
+            "0.0.0.0:5353",
+        ]
+        assert resolver["image"] == services["app"]["image"]
+        assert resolver["restart"] == "unless-stopped"
+        # The database (internal) and the proxy (resolver) only: runners cannot ask it.
+        assert set(resolver["networks"]) == {"internal", "resolver"}
+        assert "ports" not in resolver
+        assert resolver["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert resolver["healthcheck"]["test"] == [
+            "CMD",
+            "python",
+            "-m",
+            "devpush.resolver",
+            "--listen",
+            "0.0.0.0:5353",
+            "--check",
+        ]
+        assert services["proxy"]["depends_on"][name]["condition"] == "service_healthy"
     assert {n for n, s in services.items() if "resolver" in s["networks"]} == {
         "proxy",
         "resolver",
+        "resolver-2",
     }
-    assert "ports" not in resolver
-    assert resolver["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert services["proxy"]["depends_on"]["resolver"]["condition"] == "service_started"
+    # A question lost with a stopped resolver holds Caddy's lookups 1 s, not Go's 5 s.
+    assert services["proxy"]["dns_opt"] == ["timeout:1", "attempts:3"]
     worker = compose_settings(services["worker"])
-    assert worker.proxy_resolver_addr == "resolver:5353"
+    assert worker.proxy_resolver_addrs == ["resolver:5353", "resolver-2:5353"]
     config = build_config(worker)
     proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
-    assert proxy["dynamic_upstreams"]["resolver"] == {"addresses": ["udp/resolver:5353"]}
+    assert proxy["dynamic_upstreams"]["resolver"] == {
+        "addresses": ["udp/resolver:5353", "udp/resolver-2:5353"]
+    }
 
 
 def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:

@@ -45,6 +45,7 @@ def test_services(vl: dict[str, Any]) -> None:
         "otelcol",
         "proxy",
         "resolver",
+        "resolver-2",
     }
 
 

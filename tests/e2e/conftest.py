@@ -151,12 +151,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def caddy(tmp_path: Path) -> Iterator[Caddy]:
-    """Debian's Caddy on free loopback ports, asking a route resolver that a test starts
-    on ``settings.proxy_resolver_addr`` for its database (``start_resolver``)."""
+    """The pinned Caddy on free loopback ports, asking the two route resolvers that a test
+    starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``)."""
     settings = Settings(
         proxy_admin_url=f"http://127.0.0.1:{_free_port()}",
         public_port=_free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{_free_port()}",
+        proxy_resolver_addr=f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
+        proxy_not_found_port=_free_port(),
     )
     proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
     yield proxy

@@ -86,6 +86,8 @@ class Stack:
     ctx: WorkerContext
     project_id: str
     repo: Path
+    #: The route resolvers Caddy asks now (a test may kill one and put a new one in its place).
+    resolvers: list[Resolver]
 
     def load(self, session: Session, deployment_id: str) -> Deployment:
         deployment = session.get(Deployment, deployment_id, populate_existing=True)
@@ -123,19 +125,22 @@ def make_stack(
 ) -> Iterator[Callable[..., Stack]]:
     network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
     stacks: list[Stack] = []
-    resolvers: dict[str, Resolver] = {}
+    resolvers: list[Resolver] = []
 
     def make(db_url: str, *, build_command: str = "python3 build.py") -> Stack:
         upgrade_to_head(db_url)
-        # Caddy asks one resolver: the newest stack's database has the routes.
-        for old in resolvers.values():
+        # Caddy asks its two resolvers: the newest stack's database has the routes.
+        for old in resolvers:
             old.stop()
-        resolvers.clear()
-        resolvers[db_url] = start_resolver(
-            database_url=db_url,
-            address=caddy.settings.proxy_resolver_addr,
-            state_dir=tmp_path / f"resolver-{len(stacks)}",
-        )
+        resolvers[:] = [
+            start_resolver(
+                database_url=db_url,
+                address=address,
+                not_found_port=caddy.settings.proxy_not_found_port,
+                state_dir=tmp_path / f"resolver-{len(stacks)}-{n}",
+            )
+            for n, address in enumerate(caddy.settings.proxy_resolver_addrs)
+        ]
         settings = Settings(
             database_url=db_url,
             queue_url=f"sqlite:///{tmp_path / 'queue.sqlite3'}",
@@ -149,6 +154,7 @@ def make_stack(
             proxy_admin_url=caddy.settings.proxy_admin_url,
             public_port=caddy.settings.public_port,
             proxy_resolver_addr=caddy.settings.proxy_resolver_addr,
+            proxy_not_found_port=caddy.settings.proxy_not_found_port,
         )
         repo = tmp_path / f"hello-{len(stacks)}"
         shutil.copytree(EXAMPLE, repo)
@@ -177,7 +183,7 @@ def make_stack(
             session.commit()
             project_id = project.id
         ctx = WorkerContext(settings=settings, sessions=sessions, docker=docker_engine)
-        stacks.append(Stack(settings, sessions, ctx, project_id, repo))
+        stacks.append(Stack(settings, sessions, ctx, project_id, repo, resolvers))
         return stacks[-1]
 
     yield make
@@ -193,7 +199,7 @@ def make_stack(
         stack.sessions.kw["bind"].dispose()
     for found in docker_engine.networks.list(names=[network]):
         found.remove()
-    for resolver in resolvers.values():
+    for resolver in resolvers:
         resolver.stop()
 
 
@@ -293,6 +299,7 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
             # The proxy's config the worker loads (tests/e2e/test_routing.py runs a Caddy).
             "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
             "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
+            "DEVPUSH_PROXY_NOT_FOUND_PORT": str(settings.proxy_not_found_port),
             "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
         }
         child = processes.start(

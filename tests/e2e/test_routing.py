@@ -1,17 +1,20 @@
 """Deployment URLs through a real Caddy: deploy, open, redeploy under load, stop.
 
 The hello-python example is deployed by a real worker process (the one of
-tests/e2e/test_deploy.py); Caddy runs as Debian's binary on loopback ports, and
-requests name the deployment's host in their Host header (no DNS involved).
+tests/e2e/test_deploy.py); Caddy runs as the pinned build (Compose's version) on loopback
+ports with two route resolvers, and requests name the deployment's host in their Host
+header (no DNS involved).
 Chromium opens the same URL by name: it resolves ``*.localhost`` to loopback.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +30,7 @@ from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.resolver import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
@@ -45,7 +49,7 @@ def through_proxy(caddy: Caddy, host: str, *, client: httpx.Client | None = None
     url = f"{caddy.http_url}/"
     if client is not None:
         return client.get(url, headers={"Host": host})
-    return httpx.get(url, headers={"Host": host}, timeout=5)
+    return httpx.get(url, headers={"Host": host}, timeout=30)
 
 
 def host_of(url: str) -> str:
@@ -62,17 +66,23 @@ def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> N
     bad["apps"]["http"]["servers"]["devpush"]["listen"] = ["not an address"]
     with pytest.raises(proxy_config.ProxyError, match="refused the config"):
         proxy_config.load_config(bad, caddy.settings)
-    # The proxy kept its previous config. No resolver answers here: every name gets 404.
+    # The proxy kept its previous config. No resolver answers here: after its retries,
+    # every name gets the lookup failure's 503 (an outage is not a missing name).
     answer = through_proxy(caddy, "nothing.localhost")
-    assert (answer.status_code, answer.text) == (404, proxy_config.NOT_FOUND_BODY)
+    assert (answer.status_code, answer.text) == (503, proxy_config.LOOKUP_FAILED_BODY)
+    # Anything else is still the 404, as is every name while the worker has not yet
+    # given the proxy its config (Docker/caddy/initial.json).
+    other = through_proxy(caddy, "127.0.0.1")
+    assert (other.status_code, other.text) == (404, proxy_config.NOT_FOUND_BODY)
 
 
 class Poller(threading.Thread):
     """Requests one URL through the proxy in a loop, counting answers by body or failure."""
 
-    def __init__(self, caddy: Caddy, host: str, *, keep_alive: bool) -> None:
+    def __init__(self, caddy: Caddy, host: str, *, keep_alive: bool, every: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.caddy, self.host, self.keep_alive = caddy, host, keep_alive
+        self.every = every  # seconds between the starts of two requests (0: back to back)
         self.answers: Counter[str] = Counter()
         self.failures: list[str] = []
         self.done = threading.Event()
@@ -81,8 +91,12 @@ class Poller(threading.Thread):
         # Without keep-alive: a fresh connection per request, as a stream of visitors
         # makes (a Caddy config reload reset a few of those; routes need no reload now).
         limits = httpx.Limits(max_keepalive_connections=10 if self.keep_alive else 0)
-        with httpx.Client(timeout=5, limits=limits) as client:
+        # Caddy may hold a request while it retries (proxy_config.RETRY_SECONDS).
+        with httpx.Client(timeout=30, limits=limits) as client:
+            next_at = time.monotonic()
             while not self.done.is_set():
+                next_at += self.every
+                self.done.wait(max(0.0, next_at - time.monotonic()))
                 try:
                     response = through_proxy(self.caddy, self.host, client=client)
                 except httpx.HTTPError as exc:
@@ -210,3 +224,89 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     for url in (env_url, second_url):
         answer = through_proxy(caddy, host_of(url))
         assert (answer.status_code, answer.text) == (404, proxy_config.NOT_FOUND_BODY)
+
+
+def test_a_killed_resolver_fails_no_request(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+    worker: Callable[..., processes.Child],  # noqa: F811
+    caddy: Caddy,
+    tmp_path: Path,
+) -> None:
+    stack = make_stack(sqlite_url)
+    settings = stack.settings
+    child = worker(settings)
+    queue = DeployQueue(huey_from_url(settings.queue_url))
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        first_id = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        ).id
+    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
+    with stack.sessions() as session:
+        env_url = routing.environment_url(stack.load(session, first_id).environment, settings)
+    assert env_url is not None
+    hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
+    assert through_proxy(caddy, host_of(env_url)).text == hello
+
+    # A visitor every 20 ms, each on a new connection (so Caddy dials the runner, and
+    # looks its name up, for each); one of the two resolvers is SIGKILLed a second in.
+    poller = Poller(caddy, host_of(env_url), keep_alive=False, every=0.02)
+    poller.start()
+    time.sleep(1)
+    killed = stack.resolvers[0]
+    assert killed.child.kill() == -signal.SIGKILL
+    time.sleep(10)
+    poller.done.set()
+    poller.join(timeout=20)
+    print(
+        f"\none resolver killed: {poller.total} requests in 11 s, "
+        f"{len(poller.failures)} failed, answers {dict(poller.answers)}"
+    )
+    assert poller.failures == [], poller.failures[:5]
+    assert set(poller.answers) == {hello}
+    assert poller.total > 100  # it ran all along (500 at best, fewer on a loaded machine)
+
+    # Both down: the known name's answer is kept (grace period), but a name never asked
+    # has no answer to keep: its own 503, not the 404 of a name no deployment holds.
+    stack.resolvers[1].stop()
+    lost = through_proxy(caddy, "never-asked-hello.localhost")
+    assert (lost.status_code, lost.text) == (503, proxy_config.LOOKUP_FAILED_BODY)
+    assert lost.headers["Retry-After"] == "1"
+
+    # Back (as a supervisor would restart them): the same addresses, the same database.
+    stack.resolvers[:] = [
+        start_resolver(
+            database_url=settings.database_url,
+            address=address,
+            not_found_port=settings.proxy_not_found_port,
+            state_dir=tmp_path / f"resolver-again-{n}",
+        )
+        for n, address in enumerate(settings.proxy_resolver_addrs)
+    ]
+    # The name no deployment holds is a 404 again once Caddy asks again (its refresh).
+    deadline = time.monotonic() + 10
+    while (answer := through_proxy(caddy, "never-asked-hello.localhost")).status_code != 404:
+        assert time.monotonic() < deadline, (answer.status_code, answer.text)
+        time.sleep(0.2)
+    assert answer.text == proxy_config.NOT_FOUND_BODY
+
+    # And a new deployment's URL works.
+    (stack.repo / "build.py").write_text(
+        (stack.repo / "build.py").read_text() + 'print("after the outage")\n'
+    )
+    git(stack.repo, "commit", "-q", "-am", "After the outage")
+    with stack.sessions() as session:
+        second_id = redeploy(
+            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
+        ).id
+    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
+    with stack.sessions() as session:
+        second_url = routing.deployment_url(stack.load(session, second_id), settings)
+    assert second_url is not None
+    assert through_proxy(caddy, host_of(second_url)).text == second_hello
+    assert through_proxy(caddy, host_of(env_url)).text == second_hello

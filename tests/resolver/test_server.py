@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, Project
-from devpush.resolver.server import Listen, serve
+from devpush.resolver.server import Listen, check, serve
+from devpush.services import proxy_config
 from devpush.services.routing import Route, runner_name, write_routes
 from devpush_dev.resolver import start_resolver
 from tests.fixtures.db import add_deployment
@@ -23,6 +24,10 @@ def free_udp_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+#: Where the 404 server of the Caddy these resolvers answer listens (proxy_not_found_port).
+NOT_FOUND_PORT = 8404
 
 
 def ask(port: int, name: str, qtype: str) -> DNSRecord:
@@ -37,7 +42,7 @@ def running(session: Session, project: Project) -> str:
 @pytest.fixture
 def port(sessions: sessionmaker[Session]) -> Iterator[int]:
     port = free_udp_port()
-    server = serve(sessions, Listen("127.0.0.1", port))
+    server = serve(sessions, Listen("127.0.0.1", port), not_found_port=NOT_FOUND_PORT)
     yield port
     server.stop()
 
@@ -65,12 +70,25 @@ def test_a_host_resolves_to_its_runner_and_port(
         assert (reply.header.rcode, reply.rr) == (RCODE.NOERROR, [])
 
 
+def test_a_host_no_deployment_holds_goes_to_the_proxys_404_server(port: int) -> None:
+    # A real answer, not NXDOMAIN: Caddy keeps its last answer when a lookup fails, so a
+    # name that goes away must be sent somewhere, or it would keep its old runner.
+    for name in ("nothing.localhost.", "devpush."):
+        reply = ask(port, name, "SRV")
+        assert reply.header.rcode == RCODE.NOERROR
+        (record,) = reply.rr
+        assert (str(record.rdata.target), record.rdata.port) == (
+            runner_name(proxy_config.NOT_FOUND_ADDRESS),
+            NOT_FOUND_PORT,
+        )
+    assert str(ask(port, runner_name("127.0.0.1"), "A").rr[0].rdata) == "127.0.0.1"
+
+
 def test_unknown_names_do_not_exist(port: int) -> None:
     for name, qtype in (
-        ("nothing.localhost.", "SRV"),
+        ("nothing.localhost.", "A"),
         ("0123456789abcdef.runners.devpush.", "A"),
         ("10-0-0-300.runners.devpush.", "A"),
-        ("devpush.", "SRV"),
     ):
         assert ask(port, name, qtype).header.rcode == RCODE.NXDOMAIN
 
@@ -112,7 +130,9 @@ def test_the_process_answers_until_stopped(
     write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
     session.commit()
     address = f"127.0.0.1:{free_udp_port()}"
-    resolver = start_resolver(database_url=db_url, address=address, state_dir=tmp_path)
+    resolver = start_resolver(
+        database_url=db_url, address=address, not_found_port=NOT_FOUND_PORT, state_dir=tmp_path
+    )
     try:
         port = int(address.rpartition(":")[2])
         assert ask(port, "shop.localhost.", "SRV").rr[0].rdata.port == 3000
@@ -128,3 +148,15 @@ def test_listen_needs_host_and_port() -> None:
     for bad in ("5353", ":5353", "host:", "host:99999", "host:x"):
         with pytest.raises(ValueError, match="host:port"):
             Listen.parse(bad)
+
+
+def test_the_health_check_asks_a_question_that_reads_the_table(port: int, session: Session) -> None:
+    # A resolver that never read the table is not healthy yet (one that did repeats its
+    # answers through an outage, and stays healthy: it still serves).
+    session.execute(text("ALTER TABLE proxy_routes RENAME TO proxy_routes_away"))
+    session.commit()
+    assert check(Listen("127.0.0.1", port)) == f"127.0.0.1:{port} answered SERVFAIL"
+    session.execute(text("ALTER TABLE proxy_routes_away RENAME TO proxy_routes"))
+    session.commit()
+    assert check(Listen("0.0.0.0", port)) is None  # bound to all: asked on loopback
+    assert "no answer from" in (check(Listen("127.0.0.1", free_udp_port()), timeout=0.5) or "")

@@ -9,7 +9,9 @@ import pytest
 
 from devpush.core.config import Settings
 from devpush.services.proxy_config import (
+    LOOKUP_FAILED_BODY,
     NOT_FOUND_BODY,
+    NOT_FOUND_SERVER,
     SERVER,
     ProxyError,
     admin_listen,
@@ -22,8 +24,9 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     settings = Settings(
         proxy_admin_url="http://127.0.0.1:2999",
         public_port=8081,
-        proxy_resolver_addr="127.0.0.1:5399",
+        proxy_resolver_addr="127.0.0.1:5399, 127.0.0.1:5400",
         proxy_route_refresh_seconds=0.5,
+        proxy_not_found_port=8499,
     )
     config = build_config(settings)
     assert config["admin"] == {
@@ -39,22 +42,42 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     proxy = first["handle"][0]
     assert proxy["handler"] == "reverse_proxy"
     assert "upstreams" not in proxy
+    # Both resolvers, for the SRV lookups and the runners' names alike.
+    both = {"addresses": ["udp/127.0.0.1:5399", "udp/127.0.0.1:5400"]}
     assert proxy["dynamic_upstreams"] == {
         "source": "srv",
         "name": "{http.request.host}.",
         "refresh": "500ms",
-        "resolver": {"addresses": ["udp/127.0.0.1:5399"]},
+        # A failed lookup keeps the last answer one more refresh, then asks again.
+        "grace_period": "500ms",
+        "resolver": both,
     }
-    assert proxy["transport"]["resolver"] == {"addresses": ["udp/127.0.0.1:5399"]}
+    assert proxy["transport"]["resolver"] == both
+    # A connection that could not be made (a name not resolved) is tried again.
+    assert proxy["load_balancing"] == {"try_duration": "12s", "try_interval": "10ms"}
     assert first["terminal"] is True
     assert "match" not in fallback
     assert fallback["handle"][0]["status_code"] == 404
     assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
-    # A host the resolver does not know: no upstream (503), shown as the same 404.
+    # A host no deployment holds: the resolvers send it to Caddy's own 404 server.
+    not_found = config["apps"]["http"]["servers"][NOT_FOUND_SERVER]
+    assert not_found["listen"] == ["127.0.0.1:8499"]
+    assert not_found["routes"] == [{"handle": fallback["handle"]}]
+    # No upstream (503) means no resolver answered: its own page, not the 404.
     (unknown,) = server["errors"]["routes"]
     assert unknown["match"] == [{"expression": "{http.error.status_code} == 503"}]
-    assert unknown["handle"] == fallback["handle"]
+    (lookup_failed,) = unknown["handle"]
+    assert lookup_failed["status_code"] == 503
+    assert lookup_failed["body"] == LOOKUP_FAILED_BODY != NOT_FOUND_BODY
+    assert lookup_failed["headers"]["Retry-After"] == ["1"]
     assert "tls" not in config["apps"]
+
+
+def test_one_resolver_address_is_a_list_of_one() -> None:
+    assert Settings(proxy_resolver_addr="resolver:5353").proxy_resolver_addrs == ["resolver:5353"]
+    config = build_config(Settings(proxy_resolver_addr="resolver:5353"))
+    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
+    assert proxy["dynamic_upstreams"]["resolver"] == {"addresses": ["udp/resolver:5353"]}
 
 
 def test_the_config_is_the_same_whatever_runs() -> None:
@@ -110,3 +133,9 @@ def test_the_initial_config_has_the_same_admin_and_server_and_answers_404() -> N
 def test_admin_url_must_be_http_or_unix(url: str) -> None:
     with pytest.raises(ProxyError):
         admin_listen(url)
+
+
+@pytest.mark.parametrize("addr", ["", " , "])
+def test_at_least_one_resolver_is_needed(addr: str) -> None:
+    with pytest.raises(ValueError, match="at least one host:port"):
+        Settings(proxy_resolver_addr=addr)
