@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
@@ -47,13 +48,20 @@ class Listen:
         return cls(host, int(port))
 
 
+#: Answers kept for an unreadable table: far more than the names a server routes.
+MAX_REMEMBERED = 20_000
+
+
 class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
     """dnslib's resolver interface over the routing table, read at every question."""
 
     def __init__(self, sessions: sessionmaker[Session], *, not_found_port: int) -> None:
         self._sessions = sessions
         self._not_found = (routing.runner_name(proxy_config.NOT_FOUND_ADDRESS), not_found_port)
-        self._last: dict[tuple[str, int], tuple[Answer, bool]] = {}
+        # The last answer per (name, type) for the names the table holds, newest last: what
+        # is repeated while the table cannot be read. Names no route holds are not kept
+        # (anyone can ask for any name), and the oldest go past MAX_REMEMBERED.
+        self._last: OrderedDict[tuple[str, int], tuple[Answer, bool]] = OrderedDict()
         self._lock = threading.Lock()
 
     def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
@@ -72,8 +80,7 @@ class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
                 return reply
             answer, known = cached
         else:
-            with self._lock:
-                self._last[key] = (answer, known)
+            self._remember(key, answer, known)
         if isinstance(answer, tuple):
             target, port = answer
             reply.add_answer(RR(question.qname, QTYPE.SRV, rdata=SRV(0, 0, port, target), ttl=0))
@@ -82,6 +89,16 @@ class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
         elif not known:
             reply.header.rcode = RCODE.NXDOMAIN
         return reply  # a known name asked for another type: no records (NODATA)
+
+    def _remember(self, key: tuple[str, int], answer: Answer, known: bool) -> None:
+        with self._lock:
+            if not known:
+                self._last.pop(key, None)
+                return
+            self._last[key] = (answer, known)
+            self._last.move_to_end(key)
+            while len(self._last) > MAX_REMEMBERED:
+                self._last.popitem(last=False)
 
     def _lookup(self, name: str, qtype: int) -> tuple[Answer, bool]:
         """The answer for ``name`` and ``qtype``, and whether the name exists at all."""

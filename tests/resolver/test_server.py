@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, Project
+from devpush.resolver import server as resolver_server
 from devpush.resolver.server import Listen, check, serve
 from devpush.services import proxy_config
 from devpush.services.routing import Route, runner_name, write_routes
@@ -160,3 +161,29 @@ def test_the_health_check_asks_a_question_that_reads_the_table(port: int, sessio
     session.commit()
     assert check(Listen("0.0.0.0", port)) is None  # bound to all: asked on loopback
     assert "no answer from" in (check(Listen("127.0.0.1", free_udp_port()), timeout=0.5) or "")
+
+
+def test_only_names_the_table_holds_are_remembered_and_only_so_many(
+    monkeypatch: pytest.MonkeyPatch,
+    sessions: sessionmaker[Session],
+    session: Session,
+    project: Project,
+) -> None:
+    # Anyone can ask for any name: the answers repeated through an outage must not grow
+    # with the names asked, only with the routes, and never past MAX_REMEMBERED.
+    monkeypatch.setattr(resolver_server, "MAX_REMEMBERED", 2)
+    deployment = running(session, project)
+    write_routes(
+        session,
+        [Route(f"{name}.localhost", deployment, "10.0.0.7", 3000) for name in ("a", "b", "c")],
+    )
+    session.commit()
+    listen = Listen("127.0.0.1", free_udp_port())
+    server = serve(sessions, listen, not_found_port=NOT_FOUND_PORT)
+    try:
+        for name in ("nobody-1", "a", "nobody-2", "b", "c"):
+            ask(listen.port, f"{name}.localhost.", "SRV")
+        remembered = server.server.resolver._last
+        assert [name for name, _ in remembered] == ["b.localhost.", "c.localhost."]
+    finally:
+        server.stop()
