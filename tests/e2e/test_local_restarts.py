@@ -37,9 +37,9 @@ pytestmark = pytest.mark.docker
 
 #: The issue's deadlines: back within 5 s, every line shown within 10 s of the kill.
 RESTART_SECONDS = 5.0
-#: The app answers once it has imported: 1-2 s on an idle host, 5-7 s on a loaded 2-core
-#: one (measured); supervisord has spawned it again within RESTART_SECONDS by then.
-APP_ANSWERS_SECONDS = 10.0
+#: The app answers once it has imported: 2-3 s on an idle host, 5-10 s on a 2-core one
+#: at load 6 (measured, docs/local-run.md); supervisord spawns it again within 0.2 s.
+APP_ANSWERS_SECONDS = 15.0
 ALL_LINES_SECONDS = 10.0
 
 
