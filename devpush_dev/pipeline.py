@@ -132,7 +132,10 @@ class Pipeline:
                 argv=[sys.executable, "-m", "devpush.resolver", "--listen", address],
                 log_path=self.state / "resolver.log",
                 priority=self.priority(),
-                env={"DEVPUSH_DATABASE_URL": settings.database_url},
+                # Inherited when set (it may hold a password): the config file never holds it.
+                env={}
+                if os.environ.get("DEVPUSH_DATABASE_URL") == settings.database_url
+                else {"DEVPUSH_DATABASE_URL": settings.database_url},
                 cwd=REPO_ROOT,
             ),
             lambda: resolver._answers(address),

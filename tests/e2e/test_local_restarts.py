@@ -148,10 +148,14 @@ def runner(docker_client: docker.DockerClient) -> Iterator[Callable[..., None]]:
 
 
 def kill_mid_stream(
-    local_run: LocalRun, runner: Callable[..., None], name: str, ready: str
+    local_run: LocalRun,
+    runner: Callable[..., None],
+    name: str,
+    ready: str,
+    arrived: Callable[[list[int], int], bool],
 ) -> tuple[list[int], int]:
-    """SIGKILL ``name`` while a runner writes; once it is back and the lines written since
-    show: the numbers shown, and how many were written."""
+    """SIGKILL ``name`` while a runner writes; fails unless ``arrived(numbers, total)`` holds
+    within 10 s of the kill. The numbers shown 2 s later, and how many were written."""
     project_id, deployment_id = ids()
     # 6 s at 1,000 lines/s: the kill lands 1-3 s in, the last line well before kill + 10 s.
     argv, total = writer(seconds=6, rate=1000)
@@ -160,24 +164,31 @@ def kill_mid_stream(
     wait_shipping(stack, project_id, deployment_id, 1000, timeout=15)
     old_pid, killed = local_run.kill(name)
     local_run.wait_back(name, old_pid, answers_200(ready))
-    # The last line shows by then: lines are written and shown in order.
     deadline = killed + ALL_LINES_SECONDS
-    while total - 1 not in (by_deadline := numbers(shown(stack, project_id, deployment_id))):
+    while not arrived(seen := numbers(shown(stack, project_id, deployment_id)), total):
         if time.monotonic() > deadline:
-            pytest.fail(f"line {total - 1} not shown within {ALL_LINES_SECONDS} s of the kill")
+            pytest.fail(
+                f"{len(set(seen))} of {total} lines shown within {ALL_LINES_SECONDS} s of the kill"
+            )
         time.sleep(0.5)
-    time.sleep(2)  # a quiet period in which late lines or doubles would show
+    time.sleep(2)  # a quiet period in which doubles would show
     local_run.wait_reported(name)
-    later = numbers(shown(stack, project_id, deployment_id))
-    assert set(later) == set(by_deadline), "lines showed after the deadline"
-    return later, total
+    return numbers(shown(stack, project_id, deployment_id)), total
+
+
+def every_line(seen: list[int], total: int) -> bool:
+    return len(set(seen)) >= total
+
+
+def the_last_line(seen: list[int], total: int) -> bool:
+    return total - 1 in seen
 
 
 def test_the_collector_killed_mid_stream_is_back_in_5_s_with_every_line(
     local_run: LocalRun, runner: Callable[..., None]
 ) -> None:
     metrics = local_run.settings["DEVPUSH_LOG_COLLECTOR_METRICS_URL"]
-    seen, total = kill_mid_stream(local_run, runner, "collector", metrics)
+    seen, total = kill_mid_stream(local_run, runner, "collector", metrics, every_line)
     assert_exact_numbers(seen, total)
 
 
@@ -197,7 +208,9 @@ def test_the_store_killed_mid_stream_is_back_in_5_s_and_loses_only_its_unflushed
     collector, told they were stored, does not send them again. The last line shows within
     10 s of the kill, none twice; what is lost is at most the lines of the last seconds."""
     store = local_run.settings["DEVPUSH_LOG_STORE_URL"]
-    seen, total = kill_mid_stream(local_run, runner, "victorialogs", f"{store}/health")
+    seen, total = kill_mid_stream(
+        local_run, runner, "victorialogs", f"{store}/health", the_last_line
+    )
     assert len(seen) == len(set(seen)), "doubled lines"
     missing = sorted(set(range(total)) - set(seen))
     # 1,000 lines a second: at most 3 s of them (1 s flush, the buffer, a loaded host).
