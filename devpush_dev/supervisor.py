@@ -8,7 +8,9 @@ again; :class:`RestartReporter` prints one line per restart from it.
 
 from __future__ import annotations
 
+import ctypes
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +31,8 @@ MAIN_LOG: Final = "supervisord.log"
 SOCKET: Final = "supervisor.sock"
 #: A program up this long counts as started; a crash after it is restarted at once.
 START_SECONDS: Final = 1
+#: prctl(2)'s option: the signal a child gets when its parent dies.
+PR_SET_PDEATHSIG: Final = 1
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,14 @@ serverurl={_value(socket_url(state))}
     return "\n".join([head, *(render_program(p) for p in programs)])
 
 
+def _stop_with_parent() -> None:
+    """In the child: SIGTERM when the process that started it dies, even by SIGKILL, so a
+    killed pipeline leaves no supervisord (and no programs) behind. Linux only."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def rpc(state: Path) -> Any:
     """supervisord's XML-RPC ``supervisor`` namespace, over its unix socket."""
     transport = SupervisorTransport(None, None, socket_url(state))
@@ -127,6 +139,7 @@ class Supervisord:
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )
         try:
             self._wait_answering()
