@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 
 from devpush.core.config import Settings
 from devpush_dev.supervisor import MAIN_LOG, Program, Supervisord, socket_url
+from tests.fixtures.logstack import LogStack
 from tests.fixtures.web import TwoTeams, log_in
+
+pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
@@ -29,6 +32,12 @@ def supervisord(tmp_path: Path) -> Iterator[Supervisord]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def log_store_url(running_log_stack: LogStack) -> str:
+    """A store that answers, so the API gives a page (and the notice beside it)."""
+    return running_log_stack.store_url
 
 
 @pytest.fixture
@@ -66,3 +75,9 @@ def test_the_views_name_the_part_that_restarted(
     ):
         assert "data-local-restart-notice" in html, html
         assert "collector (signal 9, " in html, html
+    api = client.get(
+        f"/api/v1/projects/{alice.project_slug}/logs",
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+    assert api.status_code == 200, api.text
+    assert "collector (signal 9, " in api.json()["local_restart_notice"]
