@@ -174,11 +174,12 @@ class Supervisord:
         self.api.startProcess(name, False)
 
     def wait_ready(self, name: str, check: Callable[[], bool], *, timeout: float) -> None:
-        """Until ``check()`` holds; fails when supervisord gave up on ``name`` or in time."""
+        """Until ``check()`` holds; fails when ``name`` exited before it was ready (as the
+        starters always did: a broken part fails the start with its log), or in time."""
         deadline = time.monotonic() + timeout
         while not check():
             state = self.info(name)["statename"]
-            if state in ("FATAL", "STOPPED", "EXITED") or time.monotonic() > deadline:
+            if state in ("BACKOFF", "EXITED", "FATAL", "STOPPED") or time.monotonic() > deadline:
                 raise ProcessError(
                     f"{name} not ready within {timeout:.0f}s (state {state}); "
                     f"log {self.programs[name].log_path}:\n{self.log_tail(name)}"

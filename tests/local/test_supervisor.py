@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from devpush_dev.processes import ProcessError
 from devpush_dev.supervisor import Program, Supervisord, render_program
 from tests.utils.signals import default_signals
 
@@ -61,3 +64,22 @@ def test_a_killed_parent_leaves_no_supervisord_behind(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_part_that_exits_before_it_is_ready_fails_the_start_with_its_log(
+    tmp_path: Path,
+) -> None:
+    program = Program(
+        name="broken",
+        argv=["sh", "-c", "echo cannot bind; exit 3"],
+        log_path=tmp_path / "broken.log",
+        priority=10,
+    )
+    supervisord = Supervisord(tmp_path, [program])
+    try:
+        started = time.monotonic()
+        with pytest.raises(ProcessError, match="cannot bind"):
+            supervisord.wait_ready("broken", lambda: False, timeout=60)
+        assert time.monotonic() - started < 10
+    finally:
+        supervisord.stop()
