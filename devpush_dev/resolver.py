@@ -29,7 +29,7 @@ class Resolver:
         self.child.stop()
 
 
-def _answers(address: str) -> bool:
+def answers(address: str) -> bool:
     host, _, port = address.rpartition(":")
     try:
         DNSRecord.question("ready.check.", "SRV").send(host, int(port), timeout=0.5)
@@ -62,7 +62,7 @@ def start_resolver(
         cwd=ROOT,
     )
     deadline = time.monotonic() + timeout
-    while not _answers(address):
+    while not answers(address):
         if not child.running() or time.monotonic() >= deadline:
             child.stop()
             raise processes.ProcessError(

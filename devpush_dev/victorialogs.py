@@ -35,6 +35,9 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
         # A blank line stays blank: without this, an empty _msg is stored as the text
         # "missing _msg field; see https://docs.victoriametrics.com/...".
         "-defaultMsgValue=",
+        # What the store has acknowledged but not yet written to disk is lost when it is
+        # killed (SIGKILL, OOM, power): at most this long, its minimum (default 5s).
+        "-inmemoryDataFlushInterval=1s",
     ]
 
 

@@ -36,6 +36,7 @@ from devpush.services.logs import (
     problem_for,
     tail_events,
 )
+from devpush.services.supervisor import local_restart_notice
 
 router = APIRouter(prefix="/projects", tags=["logs"])
 
@@ -74,6 +75,8 @@ class LogPagePublic(BaseModel):
     partial: bool = False  # some log storage nodes did not answer: lines may be missing
     # Set while the log collector's queue is full: lines may be lost to rotation.
     collector_warning: str | None = None
+    # Development runs only: a part of the local run restarted lately (which, and when).
+    local_restart_notice: str | None = None
 
 
 def _http_error(
@@ -117,6 +120,7 @@ async def list_logs(
         skipped_ns=[str(ns) for ns in page.skipped_ns],
         partial=page.partial,
         collector_warning=await collector_warning(settings),
+        local_restart_notice=await local_restart_notice(settings),
     )
 
 

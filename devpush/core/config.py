@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     # the log views warn when its queue is full, as lines may then be lost to rotation
     # (devpush/services/collector.py). None: not known, no warning.
     log_collector_metrics_url: str | None = None
+    # Development only: the local run's supervisord (unix:///path/supervisor.sock or
+    # http://127.0.0.1:PORT), whose log says which part restarted lately; the log views
+    # show it (devpush/services/supervisor.py). None (production): not asked.
+    local_supervisor_url: str | None = None
 
     @property
     def local_repo_dirs(self) -> list[Path]:

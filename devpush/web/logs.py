@@ -54,6 +54,7 @@ from devpush.services.logs import (
     tail_events,
     volume_bars,
 )
+from devpush.services.supervisor import local_restart_notice
 from devpush.web.rendering import render
 
 router = APIRouter(tags=["logs"])
@@ -167,6 +168,7 @@ async def logs_page(
     """Filters, search, range, volume histogram and the newest lines; all state in the URL."""
     context = _form_context(log_request, preset, live)
     context["collector_warning"] = await collector_warning(settings)
+    context["local_restart_notice"] = await local_restart_notice(settings)
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
         bars = await volume_bars(store, query)
@@ -212,6 +214,7 @@ async def logs_panel(
         "scope": log_request.scope,
         "base": _base(log_request.scope),
         "collector_warning": await collector_warning(settings),
+        "local_restart_notice": await local_restart_notice(settings),
     }
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)

@@ -12,10 +12,11 @@
 #     the data directory (default ./data);
 #   - creates a first user, admin@localhost, when the server has none, with a generated
 #     password kept in <data>/admin-password (mode 0600);
-#   - starts the Docker socket proxy (the worker's door), the route resolver and Caddy (the
-#     reverse proxy that serves deployments at http://<name>.localhost:PROXY_PORT/, asking
-#     the resolver where each one's runner is), the log pipeline, the
-#     deploy worker and the web app on 127.0.0.1; stops them all on Ctrl-C. The pipeline is
+#   - starts, under one supervisord that restarts any of them that exits, the Docker socket
+#     proxy (the worker's door), the route resolver and Caddy (the reverse proxy that serves
+#     deployments at http://<name>.localhost:PROXY_PORT/, asking the resolver where each
+#     one's runner is), the log pipeline, the deploy worker and the web app on 127.0.0.1;
+#     prints a line when one restarted; stops them all on Ctrl-C. The pipeline is
 #     the embedded one by default: VictoriaLogs and the collector that
 #     scripts/dev/logstack.sh builds from source into the cache (once, by
 #     test-deps.sh), with their state under <data>/local so logs outlive a restart;
@@ -41,7 +42,8 @@ log stack, migrates the database, creates admin@localhost on first run, then sta
 socket proxy, the route resolver, Caddy, the log store and its collector, the deploy
 worker and the web app on http://127.0.0.1:PORT. Deployments answer through Caddy at
 http://<project>.localhost:PROXY_PORT/ (browsers resolve *.localhost to this machine).
-Ctrl-C stops everything.
+supervisord runs them all and restarts any that exits (a line says so). Ctrl-C stops
+everything.
 
   --port PORT        port of the web app on 127.0.0.1 (default 8000)
   --proxy-port PORT  port of the deployments' URLs on 127.0.0.1 (default 8080)
@@ -136,17 +138,16 @@ ensure_first_user() {
   fi
 }
 
-# The Docker socket proxy for the worker, the route resolver, Caddy, and the log store
-# with its collector
-# (devpush_dev/pipeline.py). Writes KEY=VALUE lines to pipeline.env once ready; stops its
-# children on SIGTERM.
+# Every process of the run under supervisord (devpush_dev/pipeline.py): the Docker socket
+# proxy for the worker, the route resolver, Caddy, the log store with its collector, then
+# the worker and the app once those answer. Writes KEY=VALUE lines to pipeline.env once
+# ready; prints a line per restart; stops everything on SIGTERM.
 start_pipeline() {
   rm -f "$DATA_DIR/local/pipeline.env"
-  # setsid, as for every child: Ctrl-C reaches this script only, whose stop_all then
-  # stops each child in order (a child that saw Ctrl-C itself could end first, and
-  # read as a crash).
+  # setsid: Ctrl-C reaches this script only, whose stop_all then stops the pipeline (one
+  # that saw Ctrl-C itself could end first, and read as a crash).
   setsid "$REPO_ROOT/.venv/bin/python" -m devpush_dev.pipeline \
-    --state "$DATA_DIR/local" --log-store "$LOG_STORE" &
+    --state "$DATA_DIR/local" --log-store "$LOG_STORE" --app-port "$PORT" &
   PIDS+=("$!")
   local _
   for _ in $(seq 1 300); do
@@ -165,26 +166,18 @@ start_pipeline() {
   done <"$DATA_DIR/local/pipeline.env"
 }
 
-start_child() {
-  local name=$1
-  shift
-  info "starting $name (log: $DATA_DIR/local/$name.log)"
-  setsid "$@" >>"$DATA_DIR/local/$name.log" 2>&1 &
-  PIDS+=("$!")
-}
-
 wait_for_app() {
   local _
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 300); do
     port_in_use "$PORT" && return
     if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
-      err "the web app exited; last lines of $DATA_DIR/local/app.log:"
+      err "the local run stopped before the web app listened; last lines of $DATA_DIR/local/app.log:"
       tail -n 20 "$DATA_DIR/local/app.log" >&2
       exit 1
     fi
     sleep 0.2
   done
-  err "the web app did not listen on 127.0.0.1:$PORT within 30 s"
+  err "the web app did not listen on 127.0.0.1:$PORT within 60 s"
   exit 1
 }
 
@@ -230,12 +223,9 @@ main() {
   trap 'exit 130' INT TERM
   trap 'exit 129' HUP
   info "starting the Docker socket proxy, the route resolver, Caddy and the log pipeline"
+  info "  under supervisord (log: $DATA_DIR/local/supervisord.log), then the worker and the app"
+  info "  (logs: $DATA_DIR/local/worker.log, $DATA_DIR/local/app.log)"
   start_pipeline
-  # Routes of deployments still running from an earlier run (the worker keeps them current).
-  "$REPO_ROOT/.venv/bin/python" -m devpush.workers.tasks.routes >>"$DATA_DIR/local/worker.log" 2>&1 ||
-    err "could not write the routes or give Caddy its config yet (see $DATA_DIR/local/worker.log)"
-  start_child worker "$REPO_ROOT/.venv/bin/python" -m devpush.workers
-  start_child app "$REPO_ROOT/.venv/bin/uvicorn" devpush.main:app --host 127.0.0.1 --port "$PORT"
   wait_for_app
 
   info "devpush is running: http://127.0.0.1:$PORT"
@@ -247,8 +237,9 @@ main() {
   fi
   info "first deploy: New project, Repository $REPO_ROOT, Root directory examples/hello-python,"
   info "  runner image devpush/runner-python:local, build 'python3 build.py', start 'python3 app.py'"
+  info "a part that exits is restarted at once (status: .venv/bin/supervisorctl -c $DATA_DIR/local/supervisord.conf status)"
   info "press Ctrl-C to stop"
-  # Any child ending ends the run (and stop_all stops the others).
+  # supervisord restarts the parts; the pipeline itself ending ends the run.
   wait -n "${PIDS[@]}" || true
   err "a process stopped unexpectedly; logs are in $DATA_DIR/local"
   exit 1
