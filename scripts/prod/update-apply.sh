@@ -22,7 +22,7 @@ usage() {
 Usage: update-apply.sh --to X.Y.Z [--from X.Y.Z] [--dry-run] [--hooks-only] (--all | COMPONENT...)
 
 Components of the $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_components 2>/dev/null | paste -sd ' ')
-(--all: every one of them). The log stack is DEVPUSH_LOG_STACK in .env: loki
+(--all: every one of them). The log stack is DEVPUSH_LOG_STORE in .env: loki
 (loki, alloy; the default) or victorialogs (victorialogs, otelcol).
 
   --to X.Y.Z     the version of this release (X.Y.Z-rc.N for a release candidate)
@@ -98,7 +98,7 @@ main() {
   COMPONENTS=("${UPDATE_COMPONENTS[@]}") FAILED_HOOKS=()
   local hooks_only=${UPDATE_FLAGS[--hooks-only]:-0} all
   if ((UPDATE_ALL == 1)); then
-    # The chosen log stack's components (DEVPUSH_LOG_STACK in .env).
+    # The chosen log stack's components (DEVPUSH_LOG_STORE in .env).
     all=$(stack_components) || exit 2
     mapfile -t COMPONENTS <<<"$all"
   fi
