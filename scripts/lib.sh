@@ -27,9 +27,11 @@
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
 #   DEVPUSH_APP_DIR   (/opt/devpush)  the release in use: compose files, Docker/, scripts/
-# The Compose files bind /srv/devpush/... themselves: move the data root only for tests.
+# The Compose files bind ${DEVPUSH_DATA_ROOT:-/srv/devpush}/...: move the data root only for tests.
 
 DEVPUSH_DATA_ROOT=${DEVPUSH_DATA_ROOT:-/srv/devpush}
+# Compose reads it too: the stack's bind mounts live under it.
+export DEVPUSH_DATA_ROOT
 DEVPUSH_APP_DIR=${DEVPUSH_APP_DIR:-/opt/devpush}
 DRY_RUN=${DRY_RUN:-0}
 
