@@ -58,6 +58,17 @@ uv_binary() {
   die "no uv binary found (set DEVPUSH_UV_BIN); it goes into $UV_IMAGE"
 }
 
+# docker build with the classic builder; its output only when it fails (the builder's
+# deprecation notice otherwise says nothing useful here).
+classic_build() {
+  local out status=0
+  out=$(DOCKER_BUILDKIT=0 docker build "$@" 2>&1) || status=$?
+  if ((status != 0)); then
+    printf '%s\n' "$out" | tail -n 40 >&2
+    die "docker build $* failed (exit $status)"
+  fi
+}
+
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 
 image_label() {
@@ -100,8 +111,7 @@ build_stand_in() {
     ln "$src" "$context/$dest" 2>/dev/null || cp "$src" "$context/$dest"
   done
   info "building $tag (Docker/local/$name)"
-  DOCKER_BUILDKIT=0 docker build --quiet --build-arg "BASE_IMAGE=$base" \
-    --label "$INPUTS_LABEL=$hash" -t "$tag" "$context" >/dev/null
+  classic_build --build-arg "BASE_IMAGE=$base" --label "$INPUTS_LABEL=$hash" -t "$tag" "$context"
 }
 
 build_app_image() {
@@ -110,10 +120,17 @@ build_app_image() {
       "$APP_IMAGE" "$PYTHON_IMAGE" "$UV_IMAGE"
     return 0
   fi
+  local previous
+  previous=$(image_id "$APP_IMAGE")
   info "building $APP_IMAGE (Docker/Dockerfile.app, from the layer cache when unchanged)"
-  DOCKER_BUILDKIT=0 docker build --quiet -f "$REPO_ROOT/Docker/Dockerfile.app" \
+  classic_build -f "$REPO_ROOT/Docker/Dockerfile.app" \
     --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" --build-arg "UV_IMAGE=$UV_IMAGE" \
-    -t "$APP_IMAGE" "$REPO_ROOT" >/dev/null
+    -t "$APP_IMAGE" "$REPO_ROOT"
+  # The image the tag left (a source change): removed unless a container still uses it,
+  # so rebuilds do not pile up untagged copies.
+  if [[ -n $previous && $previous != "$(image_id "$APP_IMAGE")" ]]; then
+    docker image rm "$previous" >/dev/null 2>&1 || true
+  fi
 }
 
 main() {

@@ -154,7 +154,9 @@ class ComposeStack:
 
     def must(self, *args: str, timeout: float = 120) -> str:
         proc = self.compose(*args, timeout=timeout)
-        assert proc.returncode == 0, f"docker compose {' '.join(args)}:\n{proc.stderr}\n{self.tail_logs()}"
+        assert proc.returncode == 0, (
+            f"docker compose {' '.join(args)}:\n{proc.stderr}\n{self.tail_logs()}"
+        )
         return proc.stdout
 
     def tail_logs(self) -> str:

@@ -36,7 +36,9 @@ def provision() -> None:
     for script in ("scripts/dev/compose.sh", "scripts/dev/prod-images.sh"):
         proc = run([str(REPO / script)], timeout=1800)
         if proc.returncode != 0:
-            pytest.fail(f"{script} failed (it needs scripts/dev/test-deps.sh's machine):\n{proc.stderr}")
+            pytest.fail(
+                f"{script} failed (it needs scripts/dev/test-deps.sh's machine):\n{proc.stderr}"
+            )
 
 
 def remove_deployments(stack: ComposeStack, client: docker.DockerClient) -> None:
@@ -184,14 +186,16 @@ def test_lines_through_the_api_and_the_cli(stack: ComposeStack) -> None:
     curl_https(stack, f"hello.{DOMAIN}")  # one more request line
     lines = wait_until(
         "the build and request lines are stored",
-        lambda: (got := stored_lines(stack, "hello"))
-        and any(REQUEST_LINE in line for line in got.values())
-        and got,
+        lambda: (
+            (got := stored_lines(stack, "hello"))
+            and any(REQUEST_LINE in line for line in got.values())
+            and got
+        ),
         timeout=60,
         stack=stack,
     )
     # One build: its last line stored once.
-    assert sum(BUILD_LINE == line for line in lines.values()) == 1, lines
+    assert sum(line == BUILD_LINE for line in lines.values()) == 1, lines
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(stack.root),

@@ -1,6 +1,6 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # First start: cluster, role and database (the official image's variables); then postgres.
-set -eu
+set -Eeuo pipefail
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
