@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -239,3 +240,54 @@ def test_down_then_up_keeps_projects_deployments_and_lines(stack: ComposeStack) 
         stack=stack,
     )
     assert proc.stdout.endswith("\n200"), proc.stdout
+
+
+def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeStack) -> None:
+    """SIGKILL the collector container while requests stream lines; Docker restarts it
+    (restart: unless-stopped) and it resumes from its saved positions: each line once."""
+    assert stack.token, "the deploy test made the token"
+    marker = f"seq-{uuid.uuid4().hex[:8]}"
+    count = 300
+    root_cert = stack.data_root / "caddy/data/caddy/pki/authorities/local/root.crt"
+    host = f"hello.{DOMAIN}"
+    urls = [f"https://{host}:{stack.https_port}/{marker}-{n:04d}" for n in range(count)]
+    requests = subprocess.Popen(
+        [
+            "curl", "-sS", "--fail", "--cacert", str(root_cert), "--rate", "100/s",
+            "--resolve", f"{host}:{stack.https_port}:127.0.0.1",
+            *[arg for url in urls for arg in ("-o", "/dev/null", url)],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # about a third of the lines written
+        # The process itself, from the host: a crash. (`docker kill` would count as a
+        # manual stop, which the restart policy leaves stopped.)
+        container = stack.must("ps", "--quiet", "otelcol").strip()
+        pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], timeout=30)
+        os.kill(int(pid.stdout), signal.SIGKILL)
+        _, errors = requests.communicate(timeout=120)
+    finally:
+        if requests.poll() is None:
+            requests.kill()
+            requests.wait()
+    assert requests.returncode == 0, errors
+
+    def otelcol_running() -> bool:
+        return bool(stack.services()["otelcol"]["State"] == "running")
+
+    wait_until("Docker restarts the collector", otelcol_running, timeout=30, stack=stack)
+
+    def sequence() -> list[str] | None:
+        page = api(
+            stack, "GET", "/projects/hello/logs",
+            params={"since": "1h", "q": marker, "limit": 1000},
+        )  # fmt: skip
+        lines = [item["line"] for item in page["items"]]
+        return lines if len(lines) >= count else None
+
+    lines = wait_until("every line stored", sequence, timeout=90, stack=stack)
+    numbers = sorted(int(line.split(f"/{marker}-")[1][:4]) for line in lines)
+    assert numbers == list(range(count)), "lines lost or doubled"
