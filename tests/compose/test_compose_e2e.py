@@ -103,9 +103,10 @@ def curl_https(stack: ComposeStack, host: str) -> subprocess.CompletedProcess[st
     )  # fmt: skip
 
 
-def stored_lines(stack: ComposeStack, slug: str) -> dict[str, str]:
-    """The project's stored lines of the last hour by id, through the API."""
-    page = api(stack, "GET", f"/projects/{slug}/logs", params={"since": "1h", "limit": 500})
+def stored_lines(stack: ComposeStack, slug: str, q: str = "") -> dict[str, str]:
+    """The project's stored lines of the last hour by id (containing ``q``), by the API."""
+    params = {"since": "1h", "limit": "500", **({"q": q} if q else {})}
+    page = api(stack, "GET", f"/projects/{slug}/logs", params=params)
     return {item["id"]: item["line"] for item in page["items"]}
 
 
@@ -242,16 +243,12 @@ def test_down_then_up_keeps_projects_deployments_and_lines(stack: ComposeStack) 
     assert proc.stdout.endswith("\n200"), proc.stdout
 
 
-def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeStack) -> None:
-    """SIGKILL the collector container while requests stream lines; Docker restarts it
-    (restart: unless-stopped) and it resumes from its saved positions: each line once."""
-    assert stack.token, "the deploy test made the token"
-    marker = f"seq-{uuid.uuid4().hex[:8]}"
-    count = 300
+def start_requests(stack: ComposeStack, marker: str, count: int) -> subprocess.Popen[str]:
+    """``count`` numbered requests through Caddy, 100 a second: one runner line each."""
     root_cert = stack.data_root / "caddy/data/caddy/pki/authorities/local/root.crt"
     host = f"hello.{DOMAIN}"
     urls = [f"https://{host}:{stack.https_port}/{marker}-{n:04d}" for n in range(count)]
-    requests = subprocess.Popen(
+    return subprocess.Popen(
         [
             "curl", "-sS", "--fail", "--cacert", str(root_cert), "--rate", "100/s",
             "--resolve", f"{host}:{stack.https_port}:127.0.0.1",
@@ -261,13 +258,10 @@ def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeSta
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+
+
+def finish(requests: subprocess.Popen[str]) -> None:
     try:
-        time.sleep(1.0)  # about a third of the lines written
-        # The process itself, from the host: a crash. (`docker kill` would count as a
-        # manual stop, which the restart policy leaves stopped.)
-        container = stack.must("ps", "--quiet", "otelcol").strip()
-        pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], timeout=30)
-        os.kill(int(pid.stdout), signal.SIGKILL)
         _, errors = requests.communicate(timeout=120)
     finally:
         if requests.poll() is None:
@@ -275,10 +269,9 @@ def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeSta
             requests.wait()
     assert requests.returncode == 0, errors
 
-    def otelcol_running() -> bool:
-        return bool(stack.services()["otelcol"]["State"] == "running")
 
-    wait_until("Docker restarts the collector", otelcol_running, timeout=30, stack=stack)
+def assert_each_line_once(stack: ComposeStack, marker: str, count: int) -> None:
+    """Every numbered line stored, none twice (waits for the collector to catch up)."""
 
     def stored_numbers() -> list[int]:
         page = api(
@@ -293,3 +286,41 @@ def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeSta
     missing = sorted(set(range(count)) - set(numbers))
     doubled = sorted({n for n in numbers if numbers.count(n) > 1})
     assert (missing, doubled) == ([], []), f"{len(numbers)} stored of {count}"
+
+
+def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeStack) -> None:
+    """SIGKILL the collector's process while requests stream lines; Docker restarts it
+    (restart: unless-stopped) and it resumes from its saved positions: each line once."""
+    assert stack.token, "the deploy test made the token"
+    marker, count = f"seq-{uuid.uuid4().hex[:8]}", 300
+    requests = start_requests(stack, marker, count)
+    try:
+        time.sleep(1.0)  # about a third of the lines written
+        # The process itself, from the host: a crash. (`docker kill` would count as a
+        # manual stop, which the restart policy leaves stopped.)
+        container = stack.must("ps", "--quiet", "otelcol").strip()
+        pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], timeout=30)
+        os.kill(int(pid.stdout), signal.SIGKILL)
+    finally:
+        finish(requests)
+
+    def otelcol_running() -> bool:
+        return bool(stack.services()["otelcol"]["State"] == "running")
+
+    wait_until("Docker restarts the collector", otelcol_running, timeout=30, stack=stack)
+    assert_each_line_once(stack, marker, count)
+
+
+def test_store_restarted_keeps_its_lines_and_gets_the_queued_ones(stack: ComposeStack) -> None:
+    """VictoriaLogs stopped while lines are written, then started: the collector's queue
+    on disk delivers them, and the lines stored before are still there."""
+    before = stored_lines(stack, "hello", q="Build")
+    assert before
+    marker, count = f"down-{uuid.uuid4().hex[:8]}", 100
+    stack.must("stop", "--timeout", "10", "victorialogs", timeout=60)
+    try:
+        finish(start_requests(stack, marker, count))
+    finally:
+        stack.must("up", "-d", "--no-recreate", "--wait", "victorialogs", timeout=120)
+    assert_each_line_once(stack, marker, count)
+    assert stored_lines(stack, "hello", q="Build") == before
