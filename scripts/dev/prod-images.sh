@@ -110,8 +110,19 @@ build_stand_in() {
     # A hard link when the cache is on the same file system: no copy of a large binary.
     ln "$src" "$context/$dest" 2>/dev/null || cp "$src" "$context/$dest"
   done
+  local previous
+  previous=$(image_id "$tag")
   info "building $tag (Docker/local/$name)"
   classic_build --build-arg "BASE_IMAGE=$base" --label "$INPUTS_LABEL=$hash" -t "$tag" "$context"
+  remove_replaced "$previous" "$tag"
+}
+
+# The image a tag pointed at before a rebuild, removed unless a container still uses it,
+# so rebuilds do not pile up untagged copies.
+remove_replaced() {
+  if [[ -n $1 && $1 != "$(image_id "$2")" ]]; then
+    docker image rm "$1" >/dev/null 2>&1 || true
+  fi
 }
 
 build_app_image() {
@@ -126,11 +137,7 @@ build_app_image() {
   classic_build -f "$REPO_ROOT/Docker/Dockerfile.app" \
     --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" --build-arg "UV_IMAGE=$UV_IMAGE" \
     -t "$APP_IMAGE" "$REPO_ROOT"
-  # The image the tag left (a source change): removed unless a container still uses it,
-  # so rebuilds do not pile up untagged copies.
-  if [[ -n $previous && $previous != "$(image_id "$APP_IMAGE")" ]]; then
-    docker image rm "$previous" >/dev/null 2>&1 || true
-  fi
+  remove_replaced "$previous" "$APP_IMAGE"
 }
 
 main() {
