@@ -139,9 +139,11 @@ defaults
 backend dockerbackend
     server dockersocket {socket_path}
 
+# An events stream stays open while nothing happens: a day, not tecnativa's 0 ("no
+# timeout"), which HAProxy warns about as a missing timeout.
 backend docker-events
     server dockersocket {socket_path}
-    timeout server 0
+    timeout server 24h
 
 frontend dockerfrontend
     bind 127.0.0.1:{port}

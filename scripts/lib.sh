@@ -14,7 +14,8 @@
 #   run_quiet MSG CMD...   run CMD with its output captured; print it only on failure
 #   os_release_field KEY   a field of /etc/os-release (DEVPUSH_OS_RELEASE overrides the path)
 #   compose ARGS...        `docker compose` on the installed stack, with versions.env
-#   log_stack [DIR]        the log stack: loki (default) or victorialogs
+#   log_stack [DIR]        the log store (DEVPUSH_LOG_STORE): loki (default) or victorialogs
+#   env_file_value FILE NAME  NAME's value in an env file
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
 #   stack_components       the updatable components of the chosen log stack
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
@@ -26,9 +27,11 @@
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
 #   DEVPUSH_APP_DIR   (/opt/devpush)  the release in use: compose files, Docker/, scripts/
-# The Compose files bind /srv/devpush/... themselves: move the data root only for tests.
+# The Compose files bind ${DEVPUSH_DATA_ROOT:-/srv/devpush}/...: move the data root only for tests.
 
 DEVPUSH_DATA_ROOT=${DEVPUSH_DATA_ROOT:-/srv/devpush}
+# Compose reads it too: the stack's bind mounts live under it.
+export DEVPUSH_DATA_ROOT
 DEVPUSH_APP_DIR=${DEVPUSH_APP_DIR:-/opt/devpush}
 DRY_RUN=${DRY_RUN:-0}
 
@@ -150,24 +153,35 @@ install_docker_engine() {
   fi
 }
 
-# The log stack: DEVPUSH_LOG_STACK from the environment, else from DIR/.env (default
-# $DEVPUSH_APP_DIR), else loki. loki: Alloy -> Loki (docker-compose.yml alone);
-# victorialogs: OpenTelemetry Collector -> VictoriaLogs (plus docker-compose.victorialogs.yml).
+# The log store (the one setting the app reads too): DEVPUSH_LOG_STORE from the
+# environment, else from DIR/.env (default $DEVPUSH_APP_DIR), else loki. loki: Alloy ->
+# Loki (docker-compose.yml alone); victorialogs: OpenTelemetry Collector -> VictoriaLogs
+# (plus docker-compose.victorialogs.yml). Older installs named it DEVPUSH_LOG_STACK in
+# .env: that name is still read, after DEVPUSH_LOG_STORE, so an old .env keeps its store.
 log_stack() {
-  local env_file=${1:-$DEVPUSH_APP_DIR}/.env stack=${DEVPUSH_LOG_STACK:-}
+  local env_file=${1:-$DEVPUSH_APP_DIR}/.env stack=${DEVPUSH_LOG_STORE:-${DEVPUSH_LOG_STACK:-}} name
   if [[ -z $stack && -r $env_file ]]; then
-    # The last assignment wins, as in Compose; surrounding quotes and spaces dropped.
-    stack=$(sed -n 's/^[[:space:]]*DEVPUSH_LOG_STACK[[:space:]]*=//p' "$env_file" | tail -n 1)
-    stack=${stack%%#*}
-    stack=$(printf '%s' "$stack" | tr -d "\"' \t\r")
+    for name in DEVPUSH_LOG_STORE DEVPUSH_LOG_STACK; do
+      stack=$(env_file_value "$env_file" "$name")
+      [[ -n $stack ]] && break
+    done
   fi
   case ${stack:-loki} in
     loki | victorialogs) printf '%s\n' "${stack:-loki}" ;;
     *)
-      err "DEVPUSH_LOG_STACK=$stack is not a log stack: loki or victorialogs"
+      err "DEVPUSH_LOG_STORE=$stack is not a log store: loki or victorialogs"
       return 1
       ;;
   esac
+}
+
+# The value of NAME in the env file FILE, or nothing: the last assignment wins, as in
+# Compose; a trailing comment, surrounding quotes and spaces dropped.
+env_file_value() {
+  local value
+  value=$(sed -n "s/^[[:space:]]*$2[[:space:]]*=//p" "$1" | tail -n 1)
+  value=${value%%#*}
+  printf '%s' "$value" | tr -d "\"' \t\r"
 }
 
 # The Compose files of the stack in DIR, in order: the production file, the dev override
@@ -211,7 +225,7 @@ component_services() {
   stack=$(log_stack) || return 1
   case $stack:$1 in
     # The route resolver runs the app's code and reads its tables: it is updated with it.
-    *:app) printf '%s\n' app resolver ;;
+    *:app) printf '%s\n' app resolver resolver-2 ;;
     *:worker | *:postgres | *:redis | *:proxy) printf '%s\n' "$1" ;;
     loki:alloy | loki:loki | victorialogs:victorialogs | victorialogs:otelcol) printf '%s\n' "$1" ;;
     loki:docker-proxy) printf '%s\n' docker-proxy-worker docker-proxy-alloy ;;
@@ -228,7 +242,7 @@ require_component() {
   components=$(stack_components | paste -sd ' ')
   case $1 in
     alloy | loki | victorialogs | otelcol)
-      err "component $1 is not part of the $stack log stack (DEVPUSH_LOG_STACK in .env); components: $components"
+      err "component $1 is not part of the $stack log stack (DEVPUSH_LOG_STORE in .env); components: $components"
       ;;
     *) err "unknown component: $1 (one of: $components)" ;;
   esac

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     proxy_tls_permission_url: str = "http://127.0.0.1:8000/internal/proxy/tls-permission"
     # The account ACME certificates are requested for (optional; https only).
     acme_email: str | None = None
+    # Who signs the certificates (https only): "acme" (Let's Encrypt or another ACME CA),
+    # or "internal", Caddy's own CA, for a server no ACME CA can reach (a private network:
+    # clients trust the root in Caddy's data dir, pki/authorities/local/root.crt).
+    proxy_tls_issuer: Literal["acme", "internal"] = "acme"
 
     # Git (devpush.services.git, devpush.services.git_access). Outside development a project's
     # repository may be a local path only below one of these directories (":"-separated,

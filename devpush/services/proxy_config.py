@@ -186,9 +186,14 @@ def build_config(settings: Settings) -> dict[str, Any]:
     if settings.public_scheme == "https":
         # The hosts are not in the config, so certificates come on demand: at a host's
         # first TLS handshake, once the app says a route has it (the permission endpoint).
-        issuers = [
+        issuers: list[dict[str, Any]] = [
             {"module": "acme", **({"email": settings.acme_email} if settings.acme_email else {})}
         ]
+        if settings.proxy_tls_issuer == "internal":
+            issuers = [{"module": "internal"}]
+            # The root stays in Caddy's data dir: installing it into the container's
+            # trust store would need root, and helps no client.
+            config["apps"]["pki"] = {"certificate_authorities": {"local": {"install_trust": False}}}
         config["apps"]["tls"] = {
             "automation": {
                 "policies": [{"issuers": issuers, "on_demand": True}],

@@ -5,7 +5,7 @@
 # What it does: creates ./data/alloy (Alloy's positions), ./data/{otelcol,victorialogs}
 # (the VictoriaLogs stack's state) and ./data/app, writes a development .env once (a
 # local database password), then `docker compose up -d --build`. With
-# DEVPUSH_LOG_STACK=victorialogs in .env it adds the VictoriaLogs Compose files.
+# DEVPUSH_LOG_STORE=victorialogs in .env it adds the VictoriaLogs Compose files.
 # Extra arguments go to `docker compose up` (e.g. a service name).
 set -Eeuo pipefail
 

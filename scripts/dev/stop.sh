@@ -33,7 +33,7 @@ main() {
   done
   local env_args=(--env-file "$REPO_ROOT/versions.env") out files file
   [[ -f $REPO_ROOT/.env ]] && env_args+=(--env-file "$REPO_ROOT/.env")
-  # The files of the log stack .env names (DEVPUSH_LOG_STACK), as start.sh used.
+  # The files of the log stack .env names (DEVPUSH_LOG_STORE), as start.sh used.
   out=$(compose_files "$REPO_ROOT" dev) || exit 2
   mapfile -t files <<<"$out"
   for file in "${files[@]}"; do env_args+=(-f "$file"); done

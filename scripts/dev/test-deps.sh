@@ -16,7 +16,10 @@
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
-#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run.
+#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run;
+#   - builds Docker Compose v5 from its Go module and installs it as the `docker compose`
+#     plugin (scripts/dev/compose.sh), then the production stack's images from local
+#     parts (scripts/dev/prod-images.sh), for the Compose end-to-end suite.
 # What it does not do: pull anything from an image registry; build Loki or
 # Alloy (see README, "Testing": those modules cannot be fetched here).
 set -Eeuo pipefail
@@ -207,6 +210,9 @@ main() {
   "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
+  # Docker Compose v5 (the production stack's Compose) and that stack's images, made locally.
+  "$REPO_ROOT/scripts/dev/compose.sh" >/dev/null
+  "$REPO_ROOT/scripts/dev/prod-images.sh"
   info "test dependencies ready"
 }
 

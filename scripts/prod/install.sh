@@ -28,7 +28,7 @@ DEVPUSH_REPO=${DEVPUSH_REPO:-hunvreus/devpush}
 
 usage() {
   cat <<USAGE
-Usage: install.sh [--dry-run] [--version X.Y.Z] [--tarball FILE] [--log-stack STACK] [--help]
+Usage: install.sh [--dry-run] [--version X.Y.Z] [--tarball FILE] [--log-store STORE] [--help]
 
 Installs devpush $DEVPUSH_VERSION on Ubuntu or Debian (run as root).
 
@@ -36,9 +36,9 @@ Installs devpush $DEVPUSH_VERSION on Ubuntu or Debian (run as root).
   --version X.Y.Z  install another release (default $DEVPUSH_VERSION); X.Y.Z-rc.N for a
                    release candidate
   --tarball FILE   use a release tarball already on disk instead of downloading
-  --log-stack S    loki (Alloy -> Loki, the default) or victorialogs
+  --log-store S    loki (Alloy -> Loki, the default) or victorialogs
                    (OpenTelemetry Collector -> VictoriaLogs); written to .env
-                   as DEVPUSH_LOG_STACK
+                   as DEVPUSH_LOG_STORE (--log-stack is the old name)
   -h, --help       this help
 
 Environment: DEVPUSH_APP_DIR (/opt/devpush), DEVPUSH_DATA_ROOT (/srv/devpush).
@@ -138,15 +138,15 @@ write_env() {
   stack=$(log_stack) || exit 2
   if [[ -f $env_file ]]; then
     # An existing .env decides the log stack; a different --log-stack is a mistake.
-    kept=$(DEVPUSH_LOG_STACK='' log_stack) || exit 2
+    kept=$(DEVPUSH_LOG_STORE='' DEVPUSH_LOG_STACK='' log_stack) || exit 2
     if [[ -n $LOG_STACK && $LOG_STACK != "$kept" ]]; then
-      die "$env_file says the log stack is $kept; to switch, edit DEVPUSH_LOG_STACK there (docs/logging.md)"
+      die "$env_file says the log stack is $kept; to switch, edit DEVPUSH_LOG_STORE there (docs/logging.md)"
     fi
     info "$env_file exists: keeping its secrets (log stack: $kept)"
     return
   fi
   if is_dry_run; then
-    printf '+ write %s (mode 0600): DEVPUSH_SECRET_KEY, POSTGRES_PASSWORD (generated), DEVPUSH_LOG_STACK=%s\n' "$env_file" "$stack"
+    printf '+ write %s (mode 0600): DEVPUSH_SECRET_KEY, POSTGRES_PASSWORD (generated), DEVPUSH_LOG_STORE=%s\n' "$env_file" "$stack"
     return
   fi
   (
@@ -155,9 +155,11 @@ write_env() {
 # Written by scripts/prod/install.sh; keep it secret. Read by Compose and the app.
 DEVPUSH_SECRET_KEY=$(random_hex)
 POSTGRES_PASSWORD=$(random_hex)
-# The log stack: loki (Alloy -> Loki) or victorialogs (OpenTelemetry Collector ->
+# The log store: loki (Alloy -> Loki) or victorialogs (OpenTelemetry Collector ->
 # VictoriaLogs). The scripts read it to pick the Compose files; see docs/logging.md.
-DEVPUSH_LOG_STACK=$stack
+DEVPUSH_LOG_STORE=$stack
+# The web app's worker processes (default: one per core, at least two).
+#DEVPUSH_WEB_WORKERS=4
 # Deployment URLs: https://<project>.DOMAIN, https://<env>-<project>.DOMAIN and
 # https://<id>-<project>.DOMAIN; point DOMAIN and *.DOMAIN at this machine (docs/routing.md).
 DEVPUSH_DOMAIN=localhost
@@ -194,9 +196,9 @@ main() {
         DEVPUSH_VERSION=$2
         shift
         ;;
-      --log-stack)
+      --log-store | --log-stack)
         [[ ${2:-} == loki || ${2:-} == victorialogs ]] || {
-          printf 'error: --log-stack needs loki or victorialogs\n' >&2
+          printf 'error: %s needs loki or victorialogs\n' "$1" >&2
           exit 2
         }
         LOG_STACK=$2
@@ -220,7 +222,7 @@ main() {
   done
   export DRY_RUN
   # The chosen stack wins over the default until .env records it (write_env).
-  if [[ -n $LOG_STACK ]]; then export DEVPUSH_LOG_STACK=$LOG_STACK; fi
+  if [[ -n $LOG_STACK ]]; then export DEVPUSH_LOG_STORE=$LOG_STACK; fi
   load_lib
   require_release_version --version "$DEVPUSH_VERSION"
   if ! is_dry_run && [[ $EUID -ne 0 ]]; then

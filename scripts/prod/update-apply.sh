@@ -22,7 +22,7 @@ usage() {
 Usage: update-apply.sh --to X.Y.Z [--from X.Y.Z] [--dry-run] [--hooks-only] (--all | COMPONENT...)
 
 Components of the $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_components 2>/dev/null | paste -sd ' ')
-(--all: every one of them). The log stack is DEVPUSH_LOG_STACK in .env: loki
+(--all: every one of them). The log stack is DEVPUSH_LOG_STORE in .env: loki
 (loki, alloy; the default) or victorialogs (victorialogs, otelcol).
 
   --to X.Y.Z     the version of this release (X.Y.Z-rc.N for a release candidate)
@@ -68,7 +68,7 @@ restart_components() {
   done
   for component in "${services[@]}"; do
     case $component in
-      app | worker | resolver) build+=("$component") ;;
+      app | worker | resolver | resolver-2) build+=("$component") ;;
       *) pull+=("$component") ;;
     esac
   done
@@ -80,8 +80,26 @@ restart_components() {
     compose run --rm migrate
   fi
   ((${#pull[@]} > 0)) && compose pull "${pull[@]}"
+  restart_resolvers_one_at_a_time
+  ((${#services[@]} > 0)) || return 0
   info "restarting: ${services[*]}"
   compose up -d --no-deps --wait "${services[@]}"
+}
+
+# The proxy asks either route resolver: restarted one after the other, each healthy again
+# before the next stops, one always answers (a URL never loses its route in an update).
+# They leave SERVICES, so the restart of the rest leaves them alone.
+restart_resolvers_one_at_a_time() {
+  local resolver rest=() service
+  for resolver in resolver resolver-2; do
+    [[ " ${services[*]} " == *" $resolver "* ]] || continue
+    info "restarting: $resolver"
+    compose up -d --no-deps --wait "$resolver"
+  done
+  for service in "${services[@]}"; do
+    [[ $service == resolver || $service == resolver-2 ]] || rest+=("$service")
+  done
+  services=("${rest[@]}")
 }
 
 record_version() {
@@ -98,7 +116,7 @@ main() {
   COMPONENTS=("${UPDATE_COMPONENTS[@]}") FAILED_HOOKS=()
   local hooks_only=${UPDATE_FLAGS[--hooks-only]:-0} all
   if ((UPDATE_ALL == 1)); then
-    # The chosen log stack's components (DEVPUSH_LOG_STACK in .env).
+    # The chosen log stack's components (DEVPUSH_LOG_STORE in .env).
     all=$(stack_components) || exit 2
     mapfile -t COMPONENTS <<<"$all"
   fi

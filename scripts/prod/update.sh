@@ -20,7 +20,7 @@ Usage: update.sh --version X.Y.Z [--tarball FILE] [--dry-run] (--all | COMPONENT
 
 Fetches devpush X.Y.Z and applies it. Components of the
 $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_components 2>/dev/null | paste -sd ' ')
-(--all: every one of them). The log stack is DEVPUSH_LOG_STACK in .env: loki
+(--all: every one of them). The log stack is DEVPUSH_LOG_STORE in .env: loki
 (loki, alloy; the default) or victorialogs (victorialogs, otelcol). Upgrade hooks
 between the installed version and X.Y.Z run in version order.
 

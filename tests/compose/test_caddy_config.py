@@ -60,7 +60,14 @@ def test_the_workers_config_and_the_initial_one_are_valid(
     worker = worker.model_copy(
         update={"domain": "apps.example.com", "acme_email": "ops@example.com"}
     )
-    for config in (build_config(worker), initial_config(worker), json.loads(INITIAL.read_text())):
+    # And signed by Caddy's own CA (DEVPUSH_PROXY_TLS_ISSUER=internal).
+    internal = build_config(worker.model_copy(update={"proxy_tls_issuer": "internal"}))
+    for config in (
+        build_config(worker),
+        internal,
+        initial_config(worker),
+        json.loads(INITIAL.read_text()),
+    ):
         proc = validate(caddy, config, tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
     # And a broken one is refused: the check is real.

@@ -165,7 +165,12 @@ def test_alloy_door_is_read_only() -> None:
 
 def test_app_and_worker(prod: dict[str, Any]) -> None:
     services = prod["services"]
-    assert services["app"]["command"][:2] == ["uvicorn", "devpush.main:app"]
+    # Several uvicorn processes: DEVPUSH_WEB_WORKERS, else one per core (at least two).
+    shell, flag, script = services["app"]["command"]
+    assert (shell, flag) == ("sh", "-c")
+    assert script.startswith("exec uvicorn devpush.main:app ")
+    assert '--workers "${DEVPUSH_WEB_WORKERS:-' in script
+    assert "nproc" in script
     assert services["worker"]["command"] == ["python", "-m", "devpush.workers"]
     for name in ("app", "worker"):
         env = services[name]["environment"]

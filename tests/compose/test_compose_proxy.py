@@ -126,7 +126,7 @@ def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:
     url = urlparse(worker.proxy_tls_permission_url)
     # The app's service name and container port, on a network the proxy shares with it.
     assert (url.hostname, url.port) == ("app", 8000)
-    assert "8000" in prod["services"]["app"]["command"]
+    assert "--port 8000" in " ".join(prod["services"]["app"]["command"])
     shared = set(prod["services"]["app"]["networks"]) & set(prod["services"]["proxy"]["networks"])
     assert shared
     assert proxy in routes.INTERNAL

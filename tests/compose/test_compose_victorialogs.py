@@ -1,6 +1,6 @@
 """docker-compose.victorialogs.yml: the VictoriaLogs log stack layered on production.
 
-DEVPUSH_LOG_STACK=victorialogs in .env makes the scripts add this file
+DEVPUSH_LOG_STORE=victorialogs in .env makes the scripts add this file
 (scripts/lib.sh, compose_files); the default stack (Alloy -> Loki) stays as it was.
 """
 

@@ -29,9 +29,9 @@ def test_component_services() -> None:
         "docker-proxy-alloy",
     ]
     assert lib("component_services alloy").stdout.split() == ["alloy"]
-    assert lib("component_services app").stdout.split() == ["app", "resolver"]
+    assert lib("component_services app").stdout.split() == ["app", "resolver", "resolver-2"]
     assert lib("component_services nope").returncode == 1
-    assert "alloy" in lib("stack_components", env={"DEVPUSH_LOG_STACK": "loki"}).stdout.split()
+    assert "alloy" in lib("stack_components", env={"DEVPUSH_LOG_STORE": "loki"}).stdout.split()
 
 
 def test_upgrade_hooks_between_versions_in_version_order(tmp_path: Path) -> None:

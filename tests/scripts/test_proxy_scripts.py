@@ -30,7 +30,7 @@ def test_install_creates_the_proxy_state_for_the_app_uid(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("stack", ["loki", "victorialogs"])
 def test_proxy_is_a_component_of_every_stack(stack: str) -> None:
-    env = {"DEVPUSH_LOG_STACK": stack}
+    env = {"DEVPUSH_LOG_STORE": stack}
     assert "proxy" in lib("stack_components", env=env).stdout.split()
     assert lib("component_services proxy", env=env).stdout.split() == ["proxy"]
 

@@ -46,8 +46,12 @@ def test_help() -> None:
 def test_all_includes_alloy_and_both_proxy_doors(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "--all", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
-    up = next(line for line in proc.stdout.splitlines() if " up -d " in line)
-    services = ("alloy", "loki", "app", "resolver", "worker", "proxy", "docker-proxy-worker")
+    ups = [line for line in proc.stdout.splitlines() if " up -d " in line]
+    # The two resolvers one at a time, then the rest together.
+    assert ups[0].endswith("up -d --no-deps --wait resolver")
+    assert ups[1].endswith("up -d --no-deps --wait resolver-2")
+    up = ups[2]
+    services = ("alloy", "loki", "app", "worker", "proxy", "docker-proxy-worker")
     for service in (*services, "docker-proxy-alloy"):
         assert f" {service}" in up
     assert "--env-file" in up
@@ -66,13 +70,17 @@ def test_app_update_migrates_before_restarting(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "app", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    # The route resolver runs the app's code: built and restarted with it.
-    build = next(i for i, line in enumerate(lines) if line.endswith(" build app resolver"))
-    migrate = next(i for i, line in enumerate(lines) if line.endswith(" run --rm migrate"))
-    up = next(
-        i for i, line in enumerate(lines) if line.endswith("up -d --no-deps --wait app resolver")
+    # The route resolvers run the app's code: built and restarted with it, one at a time
+    # (each healthy before the next stops), so one always answers the proxy.
+    build = next(
+        i for i, line in enumerate(lines) if line.endswith(" build app resolver resolver-2")
     )
-    assert build < migrate < up
+    migrate = next(i for i, line in enumerate(lines) if line.endswith(" run --rm migrate"))
+    first, second, app = (
+        next(i for i, line in enumerate(lines) if line.endswith(f"up -d --no-deps --wait {s}"))
+        for s in ("resolver", "resolver-2", "app")
+    )
+    assert build < migrate < first < second < app
 
 
 def test_proxy_update_does_not_migrate(dirs: dict[str, str]) -> None:

@@ -119,6 +119,16 @@ def test_compose_config_is_https_by_acme_on_demand_with_the_admin_on_a_socket() 
     }
 
 
+def test_internal_issuer_signs_with_caddys_own_ca_without_installing_its_root() -> None:
+    settings = Settings(public_scheme="https", proxy_tls_issuer="internal")
+    config = build_config(settings)
+    (policy,) = config["apps"]["tls"]["automation"]["policies"]
+    assert policy["issuers"] == [{"module": "internal"}]
+    assert policy["on_demand"] is True
+    assert config["apps"]["pki"] == {"certificate_authorities": {"local": {"install_trust": False}}}
+    assert "pki" not in build_config(Settings(public_scheme="https"))["apps"]
+
+
 def test_the_initial_config_has_the_same_admin_and_server_and_answers_404() -> None:
     settings = Settings(proxy_admin_url="http://127.0.0.1:2999", public_port=8081)
     initial, full = initial_config(settings), build_config(settings)
