@@ -49,8 +49,15 @@ def collector_binary() -> Path:
     )
 
 
+#: The collector's feature gates, here and in docker-compose.victorialogs.yml's command
+#: (tests/compose/test_compose_victorialogs.py checks that they agree). The file receiver
+#: otherwise hands lines on from an in-memory buffer (up to 100 lines or 100 ms) after it
+#: saved its read positions past them: a SIGKILL in between lost those lines for good.
+FEATURE_GATES = ("stanza.synchronousLogEmitter",)
+
+
 def collector_argv(*, binary: Path) -> list[str]:
-    return [str(binary), f"--config={CONFIG}"]
+    return [str(binary), f"--config={CONFIG}", f"--feature-gates={','.join(FEATURE_GATES)}"]
 
 
 def collector_env(

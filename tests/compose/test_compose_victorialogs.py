@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devpush_dev.otelcol import FEATURE_GATES, collector_argv
 from tests.compose.conftest import REPO, LoadCompose, run_compose
 from tests.compose.test_compose_prod import PROD, binds, versions
 
@@ -99,7 +100,10 @@ def test_otelcol_service(vl: dict[str, Any]) -> None:
         "/etc/otelcol-contrib/config.yaml": ("./Docker/otelcol/config.yaml", True),
         "/var/lib/otelcol": ("/srv/devpush/otelcol", False),
     }
-    assert collector["command"] == ["--config=/etc/otelcol-contrib/config.yaml"]
+    # The same feature gates as the local run's and the tests' collector.
+    local = collector_argv(binary=Path("otelcol"))
+    assert collector["command"] == ["--config=/etc/otelcol-contrib/config.yaml", *local[2:]]
+    assert f"--feature-gates={','.join(FEATURE_GATES)}" in collector["command"]
     assert collector["restart"] == "unless-stopped"
     env = collector["environment"]
     assert env["DEVPUSH_DOCKER_CONTAINERS_DIR"] == "/var/lib/docker/containers"
