@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
@@ -55,7 +56,7 @@ from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
-from devpush.workers.tasks.reconcile import run_reconcile
+from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, run_reconcile
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
@@ -578,4 +579,44 @@ def test_an_app_that_crashes_after_running_is_marked_failed(
     assert deployment.failure_lines is not None
     assert deployment.failure_lines[0] == "Listening on port 8000"
     assert '"GET / HTTP/1.1" 200' in deployment.failure_lines[1]
+    assert run_reconcile(ctx=stack.ctx) == []  # idempotent
+
+
+def test_a_build_whose_worker_was_killed_ends_failed_and_its_runner_stops(
+    make_stack: Callable[..., Stack], sqlite_url: str, worker: Callable[..., processes.Child]
+) -> None:
+    # The build sleeps: the worker process is SIGKILLed while it follows it.
+    stack = make_stack(sqlite_url, build_command="sleep 120")
+    child = worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        deployment_id = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        ).id
+    deadline = time.monotonic() + 60
+    while (
+        deployment := stack.wait_for(deployment_id, {DeploymentStatus.BUILDING})
+    ).container_id is None:
+        assert time.monotonic() < deadline, child.log_tail()
+        time.sleep(0.2)
+    child.kill()
+    container = stack.container(deployment)
+    assert container.status in ("created", "running")
+
+    # While a live job could still follow it, the build is left alone.
+    assert run_reconcile(ctx=stack.ctx) == []
+    assert stack.wait_for(deployment_id, {DeploymentStatus.BUILDING}).status is (
+        DeploymentStatus.BUILDING
+    )
+    # Past every limit of a job (the clock moved on: the row's start, moved back).
+    with stack.sessions() as session:
+        row = stack.load(session, deployment_id)
+        row.started_at = datetime.now(UTC) - abandoned_after(stack.ctx) - timedelta(seconds=1)
+        session.commit()
+    assert run_reconcile(ctx=stack.ctx) == [deployment_id]
+    failed = stack.wait_for(deployment_id, {DeploymentStatus.FAILED}, timeout=1)
+    assert failed.error == ABANDONED_ERROR
+    assert wait_exited(stack.container(failed)) == "exited"
     assert run_reconcile(ctx=stack.ctx) == []  # idempotent

@@ -1,29 +1,44 @@
-"""Notice runners that died after their deployment became ``running``.
+"""Notice runners that died after their deployment became ``running``, and builds whose
+worker died.
 
 The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
 exit code and its last lines (the start step's failure record), as hosted
 platforms show a crashed app. It also refreshes the routing table and the proxy's config each time.
+
+A deployment stays ``building`` only while a worker's job follows it, and a job gives up
+after its clone's and its ready check's time limits. One still ``building`` well past both
+lost its worker (restarted or killed mid-deploy): it becomes ``failed``, saying so, and its
+runner stops. Any number of workers may run this: a live job is never that old.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from devpush.core.db import session_scope
-from devpush.models import Deployment, DeploymentStatus, DeployStep
+from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
 from devpush.services import docker as runner
 from devpush.services import failure
 from devpush.services.deployments import transition
+from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 
 log = logging.getLogger(__name__)
+
+#: Beyond a job's own limits (the clone, then the ready check), before a build counts as
+#: abandoned: the steps between them and a loaded machine.
+ABANDONED_MARGIN_SECONDS = 120
+ABANDONED_ERROR = (
+    "the deploy worker stopped during this deployment (restarted or crashed): deploy again"
+)
 
 
 def run_reconcile(*, ctx: WorkerContext) -> list[str]:
@@ -64,11 +79,51 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
                 **values,
             ):
                 failed.append(deployment_id)
-    for deployment_id in failed:
-        announce(ctx, deployment_id, FAILED)
     if failed:
         log.info("%d running deployments had exited: marked failed", len(failed))
+    failed += fail_abandoned_builds(ctx=ctx)
+    for deployment_id in failed:
+        announce(ctx, deployment_id, FAILED)
     # Every minute: the crashed ones' routes go, and a restarted proxy gets its config
     # back. Nothing stops after it, so no need to wait for the proxy's cached answers.
     routes.refresh(ctx, settle=False)
+    return failed
+
+
+def abandoned_after(ctx: WorkerContext) -> timedelta:
+    """How long a deployment may stay ``building`` while a live job still follows it."""
+    limits = GIT_TIMEOUT_SECONDS + ctx.settings.runner_ready_timeout_seconds
+    return timedelta(seconds=limits + ABANDONED_MARGIN_SECONDS)
+
+
+def fail_abandoned_builds(*, ctx: WorkerContext) -> list[str]:
+    """Mark deployments ``building`` for longer than any live job can as failed, stop
+    their runners; their ids."""
+    cutoff = utcnow() - abandoned_after(ctx)
+    with ctx.sessions() as session:
+        stale = session.execute(
+            select(Deployment.id, Deployment.container_id).where(
+                Deployment.status == DeploymentStatus.BUILDING,
+                Deployment.started_at < cutoff,
+            )
+        ).all()
+    failed: list[str] = []
+    for deployment_id, container_id in stale:
+        with session_scope(ctx.sessions) as session:
+            if not transition(
+                session,
+                deployment_id=deployment_id,
+                to=DeploymentStatus.FAILED,
+                only_from=frozenset({DeploymentStatus.BUILDING}),
+                error=ABANDONED_ERROR,
+            ):
+                continue
+        failed.append(deployment_id)
+        runner.stop_container(
+            ctx.docker,
+            container_id or runner.container_name(deployment_id),
+            timeout=ctx.settings.runner_stop_timeout_seconds,
+        )
+    if failed:
+        log.warning("%d deployments lost their deploy worker: marked failed", len(failed))
     return failed
