@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
 from devpush.main import create_app
-from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services import proxy_config, routing
 from devpush.services.deployments import cancel_deployment, create_deployment, redeploy
 from devpush.services.tokens import create_token
@@ -112,6 +112,23 @@ class Poller(threading.Thread):
         return sum(self.answers.values()) + len(self.failures)
 
 
+def first_running(
+    stack: Stack, start_worker: Callable[..., processes.Child]
+) -> tuple[processes.Child, DeployQueue, Deployment]:
+    """A worker process for ``stack``, its queue, and the project's first deployment, running."""
+    child = start_worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        first_id = create_deployment(
+            session, project=project, branch=None, created_by=None, queue=queue
+        ).id
+    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
+    return child, queue, first
+
+
 def test_environment_url_follows_deploys_without_a_failed_request(
     make_stack: Callable[..., Stack],  # noqa: F811
     sqlite_url: str,
@@ -121,16 +138,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
 ) -> None:
     stack = make_stack(sqlite_url)
     settings = stack.settings
-    child = worker(settings)
-    queue = DeployQueue(huey_from_url(settings.queue_url))
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        first_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
-    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
+    child, queue, first = first_running(stack, worker)
+    first_id = first.id
 
     with stack.sessions() as session:
         first = stack.load(session, first_id)
@@ -235,16 +244,8 @@ def test_a_killed_resolver_fails_no_request(
 ) -> None:
     stack = make_stack(sqlite_url)
     settings = stack.settings
-    child = worker(settings)
-    queue = DeployQueue(huey_from_url(settings.queue_url))
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        first_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
-    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
+    child, queue, first = first_running(stack, worker)
+    first_id = first.id
     with stack.sessions() as session:
         env_url = routing.environment_url(stack.load(session, first_id).environment, settings)
     assert env_url is not None
