@@ -211,7 +211,7 @@ main() {
     exit 1
   fi
   cd "$REPO_ROOT"
-  scripts/dev/test-deps.sh
+  scripts/dev/test-deps.sh --local-run
   info "installing Python dependencies"
   uv sync --frozen --extra server --quiet
   configure

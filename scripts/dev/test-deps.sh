@@ -39,11 +39,16 @@ DPKG_LOCK_TIMEOUT=${DEVPUSH_DPKG_LOCK_TIMEOUT:-300}
 
 usage() {
   cat <<EOF
-Usage: $(basename "$0") [--help]
+Usage: $(basename "$0") [--local-run | --help]
 
 Installs and starts what the tests need on Debian (run as root): Docker engine,
-HAProxy, Caddy, PostgreSQL, Chromium, shellcheck, uv, and the local test images.
+HAProxy, Caddy, PostgreSQL, Chromium, shellcheck, OpenSSH's server, uv, the local test
+images, the pinned Caddy and the log stack (built once), the forges' webhook fixtures,
+Docker Compose v5 and the production stack's images.
 Safe to run again: finished steps are skipped.
+
+  --local-run   only what scripts/dev/local.sh needs: no webhook fixtures, checkers,
+                Compose or production images
 
 When another package manager holds the dpkg or apt lock, it waits for it up to
 DEVPUSH_DPKG_LOCK_TIMEOUT seconds (default 300), saying so, then gives up.
@@ -193,6 +198,13 @@ install_uv() {
 }
 
 main() {
+  local local_run=0
+  case ${1:-} in
+    --local-run)
+      local_run=1
+      shift
+      ;;
+  esac
   parse_help_args "$@"
   check_platform
   install_packages
@@ -201,15 +213,19 @@ main() {
   start_dockerd
   start_postgres
   install_uv
-  install_forge_fixtures
   build_test_images
-  # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
-  "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
-  "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
-  # Compose's pinned Caddy, to validate the proxy config the stack's worker loads.
+  # Compose's pinned Caddy: the local run's and the tests' proxy, and `caddy validate`.
   "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
+  if ((local_run == 1)); then
+    info "local run dependencies ready"
+    return
+  fi
+  install_forge_fixtures
+  # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
+  "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
+  "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
   # Docker Compose v5 (the production stack's Compose) and that stack's images, made locally.
   "$REPO_ROOT/scripts/dev/compose.sh" >/dev/null
   "$REPO_ROOT/scripts/dev/prod-images.sh"
