@@ -108,6 +108,10 @@ def test_roll_back_to_this_in_chromium(
 
         # The environment says auto-deploys are paused, until "Resume auto-deploys".
         page.goto(f"{url}/projects/hello")
+        # v1's build serves again: only v2 is offered now.
+        offered = page.locator("#deployments a.rollback")
+        expect(offered).to_have_count(1)
+        assert offered.get_attribute("href") == f"/projects/hello/deployments/{v2_id}/rollback"
         paused = page.locator(".auto-deploy-paused")
         expect(paused).to_contain_text("Auto-deploys paused after a rollback")
         paused.locator("button[type=submit]").click()
