@@ -8,14 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Team, TeamRole
 from devpush.services.notifications.senders import signature
-from devpush.services.teams import add_member
-from devpush.services.tokens import create_token
-from devpush.services.users import create_user
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.web import TwoTeams
 from tests.utils.notify import HttpReceiver, http_receiver
 
 
@@ -26,19 +21,6 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
-
-
-@pytest.fixture
-def member_token(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> str:
-    """Carol: a member (not an owner) of Alice's team."""
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        _, token = create_token(session, user=user, name="tests")
-        session.commit()
-        return token
 
 
 def url(two_teams: TwoTeams, tail: str = "") -> str:
@@ -106,20 +88,20 @@ def test_bad_channels_are_refused_with_a_clear_message(
 
 
 def test_members_read_but_do_not_change_and_other_teams_see_nothing(
-    client: TestClient, two_teams: TwoTeams, member_token: str
+    client: TestClient, two_teams: TwoTeams, carol_token: str
 ) -> None:
     channel = add(client, two_teams, {"kind": "webhook", "target": "https://example.org/h"})
     one = f"/{channel['id']}"
     body = {"kind": "email", "target": "a@example.org"}
-    assert client.get(url(two_teams), headers=bearer(member_token)).status_code == 200
-    attempts = client.get(url(two_teams, f"{one}/attempts"), headers=bearer(member_token))
+    assert client.get(url(two_teams), headers=bearer(carol_token)).status_code == 200
+    attempts = client.get(url(two_teams, f"{one}/attempts"), headers=bearer(carol_token))
     assert (attempts.status_code, attempts.json()) == (200, [])
     for method, path, json_body in (
         ("POST", url(two_teams), body),
         ("DELETE", url(two_teams, one), None),
         ("POST", url(two_teams, f"{one}/test"), None),
     ):
-        response = client.request(method, path, json=json_body, headers=bearer(member_token))
+        response = client.request(method, path, json=json_body, headers=bearer(carol_token))
         assert response.status_code == 403, (method, path, response.text)
     for method, path, json_body in (
         ("GET", url(two_teams), None),

@@ -8,13 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import decrypt_mapping, fernet_for
-from devpush.models import Deployment, Project, Team, TeamRole, User
+from devpush.models import Deployment, Project, User
 from devpush.services.deployments import create_deployment
-from devpush.services.teams import add_member
-from devpush.services.tokens import create_token
-from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, pending, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, pending, project_row
 
 
 @pytest.fixture
@@ -24,19 +21,6 @@ def db_url(any_db_url: str) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def carol_token(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> str:
-    """Carol: a member (not an owner) of Alice's team; her API token."""
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        _, token = create_token(session, user=user, name="tests")
-        session.commit()
-        return token
 
 
 def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:

@@ -10,31 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
-from devpush.models import DeploymentStatus, Project, Team, TeamRole
-from devpush.services.teams import add_member
-from devpush.services.tokens import create_token
-from devpush.services.users import create_user
+from devpush.models import DeploymentStatus, Project
 from devpush.services.webhooks.secret import webhook_secret
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, deployment_of, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, deployment_of, project_row
 from tests.forges.hooks import SHA_A, SHA_B, Hook, auth, create_hook, hex_hmac, post
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def carol_token(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> str:
-    """Carol: a member (not an owner) of Alice's team."""
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        _, token = create_token(session, user=user, name="tests")
-        session.commit()
-        return token
 
 
 def generic(
