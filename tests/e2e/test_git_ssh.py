@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from huey import MemoryHuey
 
@@ -132,11 +133,10 @@ def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clear
     assert "re-pin it in Settings → Git" in str(changed.value)
 
 
-@pytest.mark.docker
-def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
-    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
-) -> None:
-    stack = make_stack(sqlite_url)
+def over_ssh(stack: Stack, ssh_server: SshServer, tmp_path: Path) -> tuple[Path, Path, Fernet, str]:
+    """The stack's project reading a repository ``ssh_server`` serves, with its deploy key
+    authorized and the host key pinned by a check; the developer's key and work tree, the
+    stack's cipher, and the first commit pushed."""
     bare, dev_key, work = served_repo(ssh_server, tmp_path, stack.repo)
     fernet = fernet_for(stack.settings.secret_key.get_secret_value())
     with stack.sessions() as session:
@@ -148,6 +148,15 @@ def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
         first = developer_push(ssh_server, dev_key, work, "First over ssh")
         assert check_access(project, fernet, stack.settings) is None
         session.commit()
+    return dev_key, work, fernet, first
+
+
+@pytest.mark.docker
+def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
+    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
+) -> None:
+    stack = make_stack(sqlite_url)
+    dev_key, work, _, first = over_ssh(stack, ssh_server, tmp_path)
 
     second = developer_push(ssh_server, dev_key, work, "Second over ssh")
     deployment_id = queue_deployment(stack)
@@ -175,16 +184,10 @@ def test_a_push_then_the_forges_webhook_deploys_exactly_that_commit(
     (signed by GitHub's code) reaches the webhook, and the worker deploys that commit with
     the deploy key, although the branch moved on before the job ran."""
     stack = make_stack(sqlite_url)
-    bare, dev_key, work = served_repo(ssh_server, tmp_path, stack.repo)
-    fernet = fernet_for(stack.settings.secret_key.get_secret_value())
+    dev_key, work, fernet, _ = over_ssh(stack, ssh_server, tmp_path)
     with stack.sessions() as session:
         project = session.get(Project, stack.project_id)
         assert project is not None
-        project.repo_url = ssh_server.url(bare)
-        public = make_deploy_key(project, fernet)
-        ssh_server.authorize(public, Path(f"{dev_key}.pub").read_text())
-        developer_push(ssh_server, dev_key, work, "First over ssh")
-        assert check_access(project, fernet, stack.settings) is None
         secret = rotate_secret(session, project=project, fernet=fernet)
         repo_url = project.repo_url
         session.commit()
