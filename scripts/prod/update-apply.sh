@@ -32,6 +32,9 @@ Components of the $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_co
   --hooks-only   only run the upgrade hooks between the two versions
   --dry-run      print the commands and the hooks instead of running them
   -h, --help     this help
+
+DEVPUSH_LOCAL_IMAGES=1 (environment or .env): the stack runs the server's own images
+(docker-compose.local.yml, built by scripts/dev/prod-images.sh): nothing is built or pulled.
 USAGE
 }
 
