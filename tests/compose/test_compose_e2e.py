@@ -22,6 +22,7 @@ import signal
 import subprocess
 import tarfile
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -473,7 +474,7 @@ def psql(stack: ComposeStack, sql: str) -> str:
 APP_SERVICES = ("app", "resolver", "resolver-2")  # scripts/lib.sh: the `app` component
 
 
-def release_tarball(stack: ComposeStack, path: Path, app_image: str) -> None:
+def release_tarball(path: Path, app_image: str) -> None:
     """The release as update.sh takes it (one top directory), whose images are the
     server's own under a new tag: what a rebuilt image is to Compose."""
     local_file = "docker-compose.local.yml"
@@ -493,12 +494,14 @@ def test_update_app_keeps_the_deployed_app_answering(stack: ComposeStack) -> Non
     time) on the server's own images (DEVPUSH_LOCAL_IMAGES=1: nothing built or pulled),
     while a client asks the deployed URL every 20 ms: 0 failures, and the app answers
     after, on the new release's image."""
-    version = (stack.app_dir / "pyproject.toml").read_text().split('version = "')[1].split('"')[0]
+    # The installed version again (no upgrade hook runs), as install.sh records it.
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     (stack.data_root / "version").write_text(f"{version}\n")
     app_image = next_app_image(stack)
-    run(["docker", "tag", "devpush/app:local", app_image], timeout=30)
+    tagged = run(["docker", "tag", "devpush/app:local", app_image], timeout=30)
+    assert tagged.returncode == 0, tagged.stderr
     tarball = stack.root / "devpush-next.tar.gz"
-    release_tarball(stack, tarball, app_image)
+    release_tarball(tarball, app_image)
     before = {service: stack.must("ps", "--quiet", service).strip() for service in APP_SERVICES}
     env = {
         **stack.process_env(),
