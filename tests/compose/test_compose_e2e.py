@@ -33,6 +33,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from devpush.services.proxy_config import RETRY_SECONDS
 from devpush.workers.tasks.reconcile import ABANDONED_ERROR
 from tests.compose.probe import Probe, probing
 from tests.compose.stack import (
@@ -389,7 +390,8 @@ def probe_hello(stack: ComposeStack) -> AbstractContextManager[Probe]:
 
 def test_route_resolvers_killed_one_then_the_other_fail_no_request(stack: ComposeStack) -> None:
     """Caddy asks either resolver (DEVPUSH_PROXY_RESOLVER_ADDR): SIGKILL one while a client
-    asks the deployed URL every 20 ms, let Docker restart it, then the other: 0 failures."""
+    asks the deployed URL every 20 ms, let Docker restart it, then the other, then stop one
+    for longer than Caddy retries a lookup (one resolver alone fails this part): 0 failures."""
     with probe_hello(stack) as probe:
         for service in ("resolver", "resolver-2"):
             time.sleep(2)
@@ -399,6 +401,15 @@ def test_route_resolvers_killed_one_then_the_other_fail_no_request(stack: Compos
             wait_healthy(stack, service)
             assert stack.must("ps", "--quiet", service).strip() == killed
             assert probe.count - before > 50, "the probe stalled while a resolver was down"
+        # Killed and left down for longer than Caddy retries a lookup (try_duration): Docker
+        # restarted the crashed ones within Caddy's retries, but only the other resolver
+        # can answer now.
+        stack.must("stop", "--timeout", "0", "resolver")
+        try:
+            time.sleep(RETRY_SECONDS + 3)
+        finally:
+            stack.must("start", "resolver")
+        wait_healthy(stack, "resolver")
         time.sleep(2)
     assert probe.failures == [], f"{len(probe.failures)} of {probe.count} failed"
     assert probe.count > 300
