@@ -17,6 +17,7 @@
 #   log_stack [DIR]        the log store (DEVPUSH_LOG_STORE): loki (default) or victorialogs
 #   env_file_value FILE NAME  NAME's value in an env file
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
+#   local_images [DIR]     DEVPUSH_LOCAL_IMAGES=1: the stack runs the server's own images
 #   stack_components       the updatable components of the chosen log stack
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
 #   parse_help_args ARGS...      a command line of -h/--help only (calls the script's usage)
@@ -184,8 +185,20 @@ env_file_value() {
   printf '%s' "$value" | tr -d "\"' \t\r"
 }
 
+# DEVPUSH_LOCAL_IMAGES=1 (the environment, else DIR/.env): the stack runs images built on
+# the server itself (scripts/dev/prod-images.sh, for servers that reach no image registry):
+# docker-compose.local.yml names them, and the scripts never build or pull one.
+local_images() {
+  local env_file=${1:-$DEVPUSH_APP_DIR}/.env value=${DEVPUSH_LOCAL_IMAGES:-}
+  if [[ -z $value && -r $env_file ]]; then
+    value=$(env_file_value "$env_file" DEVPUSH_LOCAL_IMAGES)
+  fi
+  [[ $value == 1 || $value == true ]]
+}
+
 # The Compose files of the stack in DIR, in order: the production file, the dev override
-# with `dev`, and the VictoriaLogs files when that is the log stack.
+# with `dev`, the VictoriaLogs files when that is the log stack, and the local images'
+# file last (local_images).
 compose_files() {
   local dir=$1 mode=${2:-prod} stack
   stack=$(log_stack "$dir") || return 1
@@ -194,6 +207,9 @@ compose_files() {
   if [[ $stack == victorialogs ]]; then
     printf '%s\n' "$dir/docker-compose.victorialogs.yml"
     if [[ $mode == dev ]]; then printf '%s\n' "$dir/docker-compose.victorialogs.dev.yml"; fi
+  fi
+  if [[ $mode != dev ]] && local_images "$dir"; then
+    printf '%s\n' "$dir/docker-compose.local.yml"
   fi
 }
 

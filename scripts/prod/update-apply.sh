@@ -7,7 +7,9 @@
 #   2. runs the upgrade hooks scripts/prod/upgrades/V.sh with installed < V <= new,
 #      in release order (1.0.0-rc.1 before 1.0.0); each is best-effort: a failure is reported, the update
 #      goes on, and the script exits 3 at the end naming the hooks that failed;
-#   3. rebuilds/pulls and restarts the chosen components with Compose;
+#   3. rebuilds/pulls and restarts the chosen components with Compose; with
+#      DEVPUSH_LOCAL_IMAGES=1 (scripts/lib.sh, local_images) it builds and pulls nothing:
+#      the images are the server's own, made before the update;
 #   4. records the new version in $DEVPUSH_DATA_ROOT/version.
 # --hooks-only runs step 2 alone (to retry hooks after fixing their cause).
 set -Eeuo pipefail
@@ -30,6 +32,9 @@ Components of the $(log_stack 2>/dev/null || echo unknown) log stack: $(stack_co
   --hooks-only   only run the upgrade hooks between the two versions
   --dry-run      print the commands and the hooks instead of running them
   -h, --help     this help
+
+DEVPUSH_LOCAL_IMAGES=1 (environment or .env): the stack runs the server's own images
+(docker-compose.local.yml, built by scripts/dev/prod-images.sh): nothing is built or pulled.
 USAGE
 }
 
@@ -72,8 +77,15 @@ restart_components() {
       *) pull+=("$component") ;;
     esac
   done
-  if ((${#build[@]} > 0)); then
+  if local_images; then
+    # docker-compose.local.yml: the images are the server's own, built before the update
+    # (scripts/dev/prod-images.sh from this release); nothing to build or pull.
+    info "local images (DEVPUSH_LOCAL_IMAGES): not building or pulling ${services[*]}"
+    pull=()
+  elif ((${#build[@]} > 0)); then
     compose build "${build[@]}"
+  fi
+  if ((${#build[@]} > 0)); then
     # --no-deps below skips the one-shot migrate service: run the new code's migrations
     # first, so the new app and worker never start on an old schema.
     info "migrating the database"

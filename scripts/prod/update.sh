@@ -28,6 +28,9 @@ between the installed version and X.Y.Z run in version order.
   --tarball FILE   use a release tarball already on disk
   --dry-run        print the commands instead of running them
   -h, --help       this help
+
+DEVPUSH_LOCAL_IMAGES=1 (environment or .env): the stack runs the server's own images
+(docker-compose.local.yml, built by scripts/dev/prod-images.sh): nothing is built or pulled.
 USAGE
 }
 

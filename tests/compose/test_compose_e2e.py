@@ -5,26 +5,47 @@ changed, installed as scripts/prod/install.sh lays it out into a temporary root.
 run in order on one stack: it comes up healthy, deploys examples/hello-python through the
 API, serves it over HTTPS through the Caddy container (Caddy's internal CA), shows its
 lines through the API and the CLI, and keeps projects, deployments and stored lines over
-``down`` and ``up``. Everything it made (containers, networks, volumes, images of the
-deployments, the root) is removed afterwards, pass or fail.
+``down`` and ``up``. Then it attacks the stack: the collector and the store stopped while
+lines stream, each route resolver SIGKILLed and the worker SIGKILLed mid-build, and
+scripts/prod/update.sh run on the app, with a client asking the deployed URL every 20 ms
+(tests/compose/probe.py) where a visitor would notice. Everything it made (containers,
+networks, volumes, images of the deployments, the root) is removed afterwards, pass or fail.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tarfile
+import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
+from docker.models.containers import Container
 
-from tests.compose.stack import DOMAIN, REPO, ComposeStack, make_stack, run, sample_repo
+from devpush.services.proxy_config import RETRY_SECONDS
+from devpush.workers.tasks.reconcile import ABANDONED_ERROR
+from tests.compose.probe import Probe, probing
+from tests.compose.stack import (
+    DOMAIN,
+    REPO,
+    ComposeStack,
+    make_stack,
+    release_files,
+    run,
+    sample_repo,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -69,6 +90,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
             remove_deployments(stack, client)
         finally:
             stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=180)
+            # The update test's tag only (the image itself is devpush/app:local).
+            run(["docker", "image", "rm", next_app_image(stack)], timeout=60)
             client.close()
             shutil.rmtree(root, ignore_errors=True)
 
@@ -244,6 +267,47 @@ def test_down_then_up_keeps_projects_deployments_and_lines(stack: ComposeStack) 
     assert proc.stdout.endswith("\n200"), proc.stdout
 
 
+def crash(stack: ComposeStack, service: str) -> str:
+    """SIGKILL the service's process from the host, as a crash would, and wait for Docker
+    to restart its container (restart: unless-stopped); the container's id. (`docker kill`
+    would count as a manual stop, which the restart policy leaves stopped.)"""
+    container = stack.must("ps", "--quiet", service).strip()
+
+    def state() -> tuple[int, int, bool]:
+        proc = run(
+            [
+                "docker",
+                "inspect",
+                "--format",
+                "{{.State.Pid}} {{.RestartCount}} {{.State.Running}}",
+                container,
+            ],
+            timeout=30,
+        )
+        assert proc.returncode == 0, (service, proc.stderr)
+        pid, restarts, running = proc.stdout.split()
+        return int(pid), int(restarts), running == "true"
+
+    pid, restarts, running = state()
+    assert running and pid > 0, (service, pid)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(
+        f"Docker restarts {service}",
+        lambda: (now := state())[1] > restarts and now[2],
+        timeout=30,
+        stack=stack,
+    )
+    return container
+
+
+def wait_healthy(stack: ComposeStack, service: str, timeout: float = 60) -> None:
+    def healthy() -> bool:
+        row = stack.services()[service]
+        return bool(row["State"] == "running" and row["Health"] in ("healthy", ""))
+
+    wait_until(f"{service} running and healthy", healthy, timeout=timeout, stack=stack)
+
+
 def start_requests(stack: ComposeStack, marker: str, count: int) -> subprocess.Popen[str]:
     """``count`` numbered requests through Caddy, 100 a second: one runner line each."""
     root_cert = stack.data_root / "caddy/data/caddy/pki/authorities/local/root.crt"
@@ -297,18 +361,10 @@ def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeSta
     requests = start_requests(stack, marker, count)
     try:
         time.sleep(1.0)  # about a third of the lines written
-        # The process itself, from the host: a crash. (`docker kill` would count as a
-        # manual stop, which the restart policy leaves stopped.)
-        container = stack.must("ps", "--quiet", "otelcol").strip()
-        pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], timeout=30)
-        os.kill(int(pid.stdout), signal.SIGKILL)
+        crash(stack, "otelcol")
     finally:
         finish(requests)
 
-    def otelcol_running() -> bool:
-        return bool(stack.services()["otelcol"]["State"] == "running")
-
-    wait_until("Docker restarts the collector", otelcol_running, timeout=30, stack=stack)
     assert_each_line_once(stack, marker, count)
 
 
@@ -325,3 +381,214 @@ def test_store_restarted_keeps_its_lines_and_gets_the_queued_ones(stack: Compose
         stack.must("up", "-d", "--no-recreate", "--wait", "victorialogs", timeout=120)
     assert_each_line_once(stack, marker, count)
     assert stored_lines(stack, "hello", q="Build") == before
+
+
+def probe_hello(stack: ComposeStack) -> AbstractContextManager[Probe]:
+    """The deployed hello app through Caddy, every 20 ms, for a ``with`` block."""
+    root_cert = stack.data_root / "caddy/data/caddy/pki/authorities/local/root.crt"
+    return probing(root_cert, f"hello.{DOMAIN}", stack.https_port)
+
+
+def test_route_resolvers_killed_one_then_the_other_fail_no_request(stack: ComposeStack) -> None:
+    """Caddy asks either resolver (DEVPUSH_PROXY_RESOLVER_ADDR): SIGKILL one while a client
+    asks the deployed URL every 20 ms, let Docker restart it, then the other, then stop one
+    for longer than Caddy retries a lookup (one resolver alone fails this part): 0 failures."""
+    with probe_hello(stack) as probe:
+        for service in ("resolver", "resolver-2"):
+            time.sleep(2)
+            before = probe.count
+            killed = crash(stack, service)
+            # The same container, restarted: healthy again before the other one is killed.
+            wait_healthy(stack, service)
+            assert stack.must("ps", "--quiet", service).strip() == killed
+            assert probe.count - before > 50, "the probe stalled while a resolver was down"
+        # Killed and left down for longer than Caddy retries a lookup (try_duration): Docker
+        # restarted the crashed ones within Caddy's retries, but only the other resolver
+        # can answer now.
+        stack.must("stop", "--timeout", "0", "resolver")
+        try:
+            time.sleep(RETRY_SECONDS + 3)
+        finally:
+            stack.must("start", "resolver")
+        wait_healthy(stack, "resolver")
+        time.sleep(2)
+    assert probe.failures == [], f"{len(probe.failures)} of {probe.count} failed"
+    assert probe.count > 300
+
+
+def test_worker_killed_mid_build_ends_the_deployment_failed(stack: ComposeStack) -> None:
+    """The worker's process SIGKILLed while it follows a build (its build command sleeps):
+    Docker restarts it, and the build it lost never stays ``building``: once no live job
+    could follow it any more (reconcile.abandoned_after, 17 minutes by default; the row's
+    start is moved back instead of waiting), the restarted worker's reconcile job (huey
+    runs it at the worker's start, then every minute) marks it failed, saying why, and
+    stops its runner."""
+    api(
+        stack, "POST", "/projects",
+        json={
+            "name": "slow", "slug": "slow", "repo_url": "/data/repos/hello-python",
+            "build_command": "sleep 600", "start_command": "python3 app.py", "port": 8000,
+        },
+    )  # fmt: skip
+    deployment_id = api(stack, "POST", "/projects/slow/deployments", json={})["id"]
+    client = docker.from_env()
+    try:
+
+        def build_running() -> Container | None:
+            row = api(stack, "GET", f"/deployments/{deployment_id}")
+            assert row["status"] in {"queued", "building"}, row
+            found = client.containers.list(
+                filters={"label": f"devpush.deployment_id={deployment_id}"}
+            )
+            return found[0] if row["status"] == "building" and found else None
+
+        # Killed once the build runs in its runner (the worker is following it).
+        runner = wait_until("the slow build runs", build_running, timeout=120, stack=stack)
+        crash(stack, "worker")
+        # The restart itself changes no row (tests/e2e/test_deploy.py checks that the
+        # reconcile job leaves a build alone within a live job's limits).
+        assert api(stack, "GET", f"/deployments/{deployment_id}")["status"] == "building"
+        # Past those limits: the row's start moved back.
+        psql(
+            stack,
+            "UPDATE deployments SET started_at = started_at - interval '1 hour'"
+            f" WHERE id = '{deployment_id}'",
+        )
+
+        def ended() -> dict[str, Any] | None:
+            row: dict[str, Any] = api(stack, "GET", f"/deployments/{deployment_id}")
+            return row if row["status"] not in {"queued", "building"} else None
+
+        row = wait_until("the reconcile job ends the build", ended, timeout=90, stack=stack)
+        assert row["status"] == "failed", row
+        assert row["error"] == ABANDONED_ERROR
+
+        def runner_stopped() -> bool:
+            runner.reload()
+            return bool(runner.status == "exited")
+
+        # Stopped by the same job, just after the row changed.
+        wait_until("the lost build's runner stops", runner_stopped, timeout=30, stack=stack)
+    finally:
+        client.close()
+    # The other project's deployment was never touched.
+    proc = curl_https(stack, f"hello.{DOMAIN}")
+    assert proc.stdout.endswith("\n200"), proc.stdout
+
+
+def psql(stack: ComposeStack, sql: str) -> str:
+    return stack.must(
+        "exec", "-T", "postgres", "psql", "-v", "ON_ERROR_STOP=1", "-U", "devpush", "-d",
+        "devpush", "-c", sql,
+    )  # fmt: skip
+
+
+APP_SERVICES = ("app", "resolver", "resolver-2")  # scripts/lib.sh: the `app` component
+
+
+def release_tarball(path: Path, app_image: str) -> None:
+    """The release as update.sh takes it (one top directory), whose images are the
+    server's own under a new tag: what a rebuilt image is to Compose."""
+    local_file = "docker-compose.local.yml"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in release_files():
+            if name != local_file:
+                tar.add(REPO / name, arcname=f"devpush-next/{name}")
+        text = (REPO / local_file).read_text().replace("devpush/app:local", app_image)
+        info = tarfile.TarInfo(f"devpush-next/{local_file}")
+        info.size = len(text.encode())
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(text.encode()))
+
+
+@contextmanager
+def watch_resolvers(stack: ComposeStack) -> Iterator[list[int]]:
+    """The fewest route resolver containers seen running at once (every 50 ms) during the
+    block, in a list that holds it once the block ends."""
+    fewest: list[int] = []
+    seen: list[int] = []
+    stop = threading.Event()
+    client = docker.from_env()
+    filters = {"label": f"com.docker.compose.project={stack.project}", "status": "running"}
+
+    def watch() -> None:
+        while not stop.is_set():
+            running = client.containers.list(filters=filters)
+            seen.append(
+                sum(
+                    c.labels.get("com.docker.compose.service") in ("resolver", "resolver-2")
+                    for c in running
+                )
+            )
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=watch, name="watch resolvers", daemon=True)
+    thread.start()
+    try:
+        yield fewest
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        client.close()
+        fewest.append(min(seen, default=0))
+
+
+def test_update_app_keeps_the_deployed_app_answering(stack: ComposeStack) -> None:
+    """scripts/prod/update.sh app (the app and both route resolvers, the resolvers one at a
+    time) on the server's own images (DEVPUSH_LOCAL_IMAGES=1: nothing built or pulled),
+    while a client asks the deployed URL every 20 ms: 0 failures, and the app answers
+    after, on the new release's image."""
+    # The installed version again (no upgrade hook runs), as install.sh records it.
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    (stack.data_root / "version").write_text(f"{version}\n")
+    app_image = next_app_image(stack)
+    tagged = run(["docker", "tag", "devpush/app:local", app_image], timeout=30)
+    assert tagged.returncode == 0, tagged.stderr
+    tarball = stack.root / "devpush-next.tar.gz"
+    release_tarball(tarball, app_image)
+    before = {service: stack.must("ps", "--quiet", service).strip() for service in APP_SERVICES}
+    env = {
+        **stack.process_env(),
+        "NO_COLOR": "1",
+        "DEVPUSH_APP_DIR": str(stack.app_dir),
+        "COMPOSE_PROJECT_NAME": stack.project,
+        "DEVPUSH_LOCAL_IMAGES": "1",
+    }
+    with probe_hello(stack) as probe, watch_resolvers(stack) as fewest:
+        time.sleep(2)
+        proc = run(
+            [
+                "bash",
+                str(REPO / "scripts/prod/update.sh"),
+                "--version",
+                version,
+                "--tarball",
+                str(tarball),
+                "app",
+            ],
+            timeout=600,
+            env=env,
+        )
+        time.sleep(2)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    assert "not building or pulling" in proc.stdout
+    assert probe.failures == [], f"{len(probe.failures)} of {probe.count} failed"
+    assert probe.count > 100
+    # Caddy's retries would hide a short gap; the resolvers' restarts one at a time leave
+    # none: a resolver always ran.
+    assert fewest[0] >= 1, fewest
+    services = stack.services()
+    for service in APP_SERVICES:
+        assert (
+            not before[service].startswith(services[service]["ID"])
+            and services[service]["Image"] == app_image
+        ), services[service]
+    stack.wait_for_api()
+    assert api(stack, "GET", "/projects/hello")["slug"] == "hello"
+    proc = curl_https(stack, f"hello.{DOMAIN}")
+    assert proc.stdout.endswith("\n200"), proc.stdout
+
+
+def next_app_image(stack: ComposeStack) -> str:
+    """The update test's tag for the app image (removed with the stack)."""
+    return f"devpush/app:{stack.project}"

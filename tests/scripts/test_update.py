@@ -161,3 +161,34 @@ def test_update_fetches_the_release_and_hands_over(tmp_path: Path, dirs: dict[st
     assert "upgrades/0.1.2.sh" in proc.stdout
     assert f"/. {dirs['DEVPUSH_APP_DIR']}/" in proc.stdout
     assert "up -d --no-deps --wait alloy" in proc.stdout
+
+
+@pytest.mark.parametrize("source", ["env", ".env"])
+def test_local_images_build_and_pull_nothing(dirs: dict[str, str], source: str) -> None:
+    """DEVPUSH_LOCAL_IMAGES=1 (the environment or .env): docker-compose.local.yml comes last,
+    and the update builds and pulls nothing (the server made its images itself)."""
+    app = dirs["DEVPUSH_APP_DIR"]
+    env = dict(dirs)
+    if source == "env":
+        env["DEVPUSH_LOCAL_IMAGES"] = "1"
+    else:
+        Path(app, ".env").write_text("DEVPUSH_LOCAL_IMAGES=true\n")
+    args = ("--from", "0.1.2", "--to", "0.1.2", "app", "proxy", "--dry-run")
+    proc = run_script(APPLY, *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    compose = [line for line in proc.stdout.splitlines() if line.startswith("+ docker compose")]
+    assert compose
+    for line in compose:
+        assert f"-f {app}/docker-compose.yml -f {app}/docker-compose.local.yml " in line, line
+    assert not [line for line in compose if " build " in line or " pull " in line]
+    assert any(line.endswith(" run --rm migrate") for line in compose)
+    assert compose[-1].endswith("up -d --no-deps --wait app proxy")
+
+
+def test_without_local_images_the_update_builds_and_pulls(dirs: dict[str, str]) -> None:
+    args = ("--from", "0.1.2", "--to", "0.1.2", "app", "proxy", "--dry-run")
+    proc = run_script(APPLY, *args, env={**dirs, "DEVPUSH_LOCAL_IMAGES": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "docker-compose.local.yml" not in proc.stdout
+    assert " build app resolver resolver-2" in proc.stdout
+    assert " pull proxy" in proc.stdout
