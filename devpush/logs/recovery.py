@@ -57,16 +57,22 @@ class Window:
 
 
 def loss_window(
-    *, last_alive_ns: int, restarted_s: int, margin_s: int = LOSS_MARGIN_SECONDS
+    *,
+    last_alive_ns: int,
+    restarted_s: int,
+    dead_ns: int,
+    margin_s: int = LOSS_MARGIN_SECONDS,
 ) -> Window:
-    """Where lines lost by a store last seen alive at ``last_alive_ns`` and started again
-    at ``restarted_s`` (whole seconds, as its metrics say) can lie.
+    """Where lines lost by a store last seen alive at ``last_alive_ns`` can lie, when it
+    was seen dead (refused, or answering as a new process) at ``dead_ns`` and started
+    again at ``restarted_s`` (whole seconds, as its metrics say).
 
-    Nothing written after the new process started can have been lost: the old one was
-    dead by then, so the collector was refused and keeps those lines until they are
-    stored.
+    A lost line was acknowledged before the kill, so Docker wrote it before the old
+    process died: before ``dead_ns`` and before the new process started. Lines written
+    later were refused or not yet sent, and the collector keeps them until they are
+    stored: a window reaching them could insert a line the collector is about to send.
     """
-    return Window(last_alive_ns - margin_s * NS, (restarted_s + 1) * NS)
+    return Window(last_alive_ns - margin_s * NS, min((restarted_s + 1) * NS, dead_ns))
 
 
 class RestartWatch:
@@ -75,17 +81,24 @@ class RestartWatch:
     def __init__(self) -> None:
         self.started_s: int | None = None
         self.alive_ns: int | None = None
+        #: The first poll the store did not answer since it was last seen alive.
+        self.dead_ns: int | None = None
 
     def seen(self, started_s: int | None, *, now_ns: int) -> Window | None:
         """Record one poll (``started_s`` None: the store did not answer); the loss window
         when the store answers with a new start time."""
         if started_s is None:
+            self.dead_ns = self.dead_ns or now_ns
             return None
         window = None
         restarted = self.started_s is not None and started_s != self.started_s
         if restarted and self.alive_ns is not None:
-            window = loss_window(last_alive_ns=self.alive_ns, restarted_s=started_s)
-        self.started_s, self.alive_ns = started_s, now_ns
+            window = loss_window(
+                last_alive_ns=self.alive_ns,
+                restarted_s=started_s,
+                dead_ns=self.dead_ns or now_ns,
+            )
+        self.started_s, self.alive_ns, self.dead_ns = started_s, now_ns, None
         return window
 
 

@@ -3,8 +3,9 @@
 VictoriaLogs has no write-ahead log: a SIGKILL (or OOM kill) loses what it acknowledged
 in its last second or two, and the collector never resends it. The worker polls the
 store's start time (``StoreRepair.tick``, every half second); when it changed, it waits
-until the collector has delivered what it held for the store (its exporter queue empty
-twice, a settle apart), then compares each runner's lines in the loss window
+until the collector has delivered every line written before the store died (nothing
+queued, sent or retried, once the last of them has passed its receiver and batcher),
+then compares each runner's lines in the loss window
 (``devpush/logs/recovery.py``) as Docker kept them (through the worker's socket-proxy
 door) with what the store holds, and inserts exactly the missing ones. Running it twice
 adds nothing. Loki keeps a write-ahead log: it gets no repair (``store_repair`` is None).
@@ -34,16 +35,21 @@ from devpush.logs.recovery import (
     missing_lines,
     parse_docker_logs,
 )
-from devpush.services.collector import parse_queue
+from devpush.services.collector import exporter_idle
 from devpush.services.victorialogs.recovery import VictoriaLogsRecovery
 
 log = logging.getLogger(__name__)
 
 #: How often the worker asks the store for its start time.
 POLL_SECONDS: Final = 0.5
-#: After the collector's queue was seen empty, how long before it is asked again: a
-#: batch taken from the queue may still be on its way to the store.
-SETTLE_SECONDS: Final = 0.5
+#: How long a line Docker wrote takes to pass the collector's receiver (its 200 ms poll)
+#: and its batcher (200 ms): after that it is queued, being sent, or stored.
+THROUGH_COLLECTOR_SECONDS: Final = 0.6
+#: After the collector looked idle, how long before it is asked again: a batch between
+#: the queue and its request in the first look shows as in flight in the second.
+SETTLE_SECONDS: Final = 0.3
+#: Between looks at a busy collector.
+RECHECK_SECONDS: Final = 0.1
 #: Without the collector's metrics, how long to let it deliver: its longest retry pause.
 BLIND_SETTLE_SECONDS: Final = 6.0
 #: Give up a round when the collector has not caught up by then (down, or a long
@@ -73,7 +79,7 @@ class StoreRepair:
             self.pending = window.union(self.pending)
         if self.pending is None:
             return None
-        if not self.collector_caught_up():
+        if not self.collector_caught_up(self.pending.end_ns):
             log.warning("the log collector has not caught up: the repair waits")
             return None
         inserted = self.repair(self.pending)
@@ -81,30 +87,32 @@ class StoreRepair:
         log.warning("log store repaired: %d lost lines put back", inserted)
         return inserted
 
-    def collector_caught_up(self) -> bool:
-        """Whether the collector's queue for the store is empty (twice, a settle apart)."""
+    def collector_caught_up(self, written_before_ns: int) -> bool:
+        """Whether the collector has delivered the lines Docker wrote before the time
+        given: its exporter idle (nothing queued, nothing sent or retried) once they have
+        passed its receiver, and still sending nothing a settle later."""
+        through = written_before_ns + int(THROUGH_COLLECTOR_SECONDS * NS)
+        self.sleep(max(0, through - self.clock()) / NS)
         if not self.collector_metrics_url:
             self.sleep(BLIND_SETTLE_SECONDS)
             return True
         deadline = time.monotonic() + CATCH_UP_SECONDS
-        empty_before = False
         while time.monotonic() < deadline:
-            empty = self._queue_empty(self.collector_metrics_url)
-            if empty and empty_before:
-                return True
-            empty_before = empty
-            self.sleep(SETTLE_SECONDS)
+            if self._idle(self.collector_metrics_url, queue=True):
+                self.sleep(SETTLE_SECONDS)
+                if self._idle(self.collector_metrics_url, queue=False):
+                    return True
+            self.sleep(RECHECK_SECONDS)
         return False
 
     @staticmethod
-    def _queue_empty(url: str) -> bool:
+    def _idle(url: str, *, queue: bool) -> bool:
         try:
             answer = httpx.get(url, timeout=TIMEOUT_SECONDS)
             answer.raise_for_status()
         except httpx.HTTPError:
             return False
-        state = parse_queue(answer.text)
-        return state is not None and state.size == 0
+        return exporter_idle(answer.text, queue=queue)
 
     def repair(self, window: Window) -> int:
         """Insert the lines of ``window`` that Docker kept and the store lacks; how many."""

@@ -25,11 +25,16 @@ def stamp(offset_ns: int) -> bytes:
     return f"2026-12-05T23:04:50.{fraction:09d}Z ".encode()
 
 
-def test_the_loss_window_reaches_back_a_margin_and_ends_after_the_restart_second() -> None:
-    window = loss_window(last_alive_ns=T0, restarted_s=T0 // NS + 3)
-    assert window == Window(T0 - LOSS_MARGIN_SECONDS * NS, T0 + 4 * NS)
+def test_the_loss_window_reaches_back_a_margin_and_ends_when_the_store_was_seen_dead() -> None:
+    window = loss_window(last_alive_ns=T0, restarted_s=T0 // NS + 3, dead_ns=T0 + 2 * NS)
+    assert window == Window(T0 - LOSS_MARGIN_SECONDS * NS, T0 + 2 * NS)
     assert window.holds(T0 - LOSS_MARGIN_SECONDS * NS)
-    assert not window.holds(T0 + 4 * NS)
+    assert not window.holds(T0 + 2 * NS)
+
+
+def test_the_loss_window_ends_after_the_restart_second_when_the_store_was_seen_dead_later() -> None:
+    window = loss_window(last_alive_ns=T0, restarted_s=T0 // NS + 3, dead_ns=T0 + 9 * NS)
+    assert window.end_ns == T0 + 4 * NS
 
 
 def test_windows_merge_into_one_that_covers_both() -> None:
@@ -44,8 +49,15 @@ def test_the_watch_reports_a_new_start_time_once_with_the_last_time_seen_alive()
     assert watch.seen(None, now_ns=T0 + 2 * NS) is None  # down: still alive at T0 + 1 s
     assert watch.seen(None, now_ns=T0 + 3 * NS) is None
     window = watch.seen(105, now_ns=T0 + 6 * NS)
-    assert window == loss_window(last_alive_ns=T0 + NS, restarted_s=105)
+    assert window == loss_window(last_alive_ns=T0 + NS, restarted_s=105, dead_ns=T0 + 2 * NS)
     assert watch.seen(105, now_ns=T0 + 7 * NS) is None
+
+
+def test_a_restart_between_two_polls_ends_the_window_at_the_poll_that_saw_it() -> None:
+    watch = RestartWatch()
+    watch.seen(100, now_ns=T0)
+    window = watch.seen(101, now_ns=T0 + NS // 2)
+    assert window == loss_window(last_alive_ns=T0, restarted_s=101, dead_ns=T0 + NS // 2)
 
 
 def test_a_store_that_was_down_when_first_asked_is_not_a_restart() -> None:
