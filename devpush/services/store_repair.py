@@ -71,8 +71,9 @@ class StoreRepair:
     #: A loss window not yet repaired (a round that gave up, or restarts meanwhile).
     pending: Window | None = None
 
-    def tick(self) -> int | None:
-        """One poll; after a restart, the repair. The lines inserted, or None if none ran."""
+    def tick(self) -> dict[str, int] | None:
+        """One poll; after a restart, the repair: the lines it inserted per deployment, or
+        None when none ran."""
         window = self.watch.seen(self.store.started_s(), now_ns=self.clock())
         if window is not None:
             log.warning("the log store restarted: repairing lines it may have lost")
@@ -84,7 +85,11 @@ class StoreRepair:
             return None
         inserted = self.repair(self.pending)
         self.pending = None
-        log.warning("log store repaired: %d lost lines put back", inserted)
+        log.warning(
+            "log store repaired: %d lost lines of %d deployments put back",
+            sum(inserted.values()),
+            len(inserted),
+        )
         return inserted
 
     def collector_caught_up(self, written_before_ns: int) -> bool:
@@ -114,15 +119,16 @@ class StoreRepair:
             return False
         return exporter_idle(answer.text, queue=queue)
 
-    def repair(self, window: Window) -> int:
-        """Insert the lines of ``window`` that Docker kept and the store lacks; how many."""
+    def repair(self, window: Window) -> dict[str, int]:
+        """Insert the lines of ``window`` that Docker kept and the store lacks; how many,
+        per deployment that lacked any."""
         self.store.make_searchable()
-        inserted = 0
+        inserted = {}
         for deployment_id, (fields, written) in runner_lines(self.docker, window).items():
             lost = missing_lines(written, self.store.lines(deployment_id, window))
             if lost:
                 self.store.insert(fields, lost)
-                inserted += len(lost)
+                inserted[deployment_id] = len(lost)
         if inserted:
             self.store.make_searchable()
         return inserted

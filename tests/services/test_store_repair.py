@@ -146,9 +146,11 @@ def test_a_store_killed_mid_stream_gets_every_lost_line_back_once(
         assert time.monotonic() - back < REPAIRED_WITHIN_SECONDS, "no repair ran"
         time.sleep(POLL_SECONDS)
     took = time.monotonic() - back
-    print(f"\n{inserted} lost lines put back {took:.1f} s after the store answered again")
+    ours = inserted.get(deployment_id, 0)
+    print(f"\n{ours} lost lines put back {took:.1f} s after the store answered again")
     assert took <= REPAIRED_WITHIN_SECONDS
-    assert inserted > 0, "the kill lost no line: the repair was not exercised"
+    # (Other runners on a shared engine ship elsewhere: this store lacks their lines too.)
+    assert ours > 0, "the kill lost no line of the runner: the repair was not exercised"
 
     container.wait(timeout=60)
     assert_exact(wait_shown(stack, project_id, deployment_id, total, timeout=30), total)
@@ -165,7 +167,7 @@ def test_a_store_killed_mid_stream_gets_every_lost_line_back_once(
     stored = repair.store.lines(deployment_id, whole_run)
     assert len(written) == total
     assert missing_lines(written, stored) == [], missing_lines(stored, written)
-    assert repair.repair(whole_run) == 0
+    assert deployment_id not in repair.repair(whole_run)
     assert len(stored_rows(stack, deployment_id)) == total
 
 

@@ -106,7 +106,7 @@ def test_after_a_restart_exactly_the_lost_lines_go_back_with_the_runners_labels(
     assert repair.tick() is None  # same process
     clock[0] += NS
     assert repair.tick() is None  # down
-    assert repair.tick() == 10
+    assert repair.tick() == {"d1": 10}
     [(fields, lines)] = store.inserted
     assert fields == {
         "project_id": "p1",
@@ -116,7 +116,7 @@ def test_after_a_restart_exactly_the_lost_lines_go_back_with_the_runners_labels(
     }
     assert lines == sorted(WRITTEN[20:])
     assert repair.tick() is None
-    assert repair.repair(Window(0, 2**63)) == 0  # twice adds nothing
+    assert repair.repair(Window(0, 2**63)) == {}  # twice adds nothing
 
 
 def test_a_collector_that_has_not_caught_up_leaves_the_window_for_the_next_round(
@@ -132,7 +132,7 @@ def test_a_collector_that_has_not_caught_up_leaves_the_window_for_the_next_round
     assert repair.tick() is None  # restarted, but the collector is still sending
     assert repair.pending is not None and store.inserted == []
     idle[0] = True
-    assert repair.tick() == 10
+    assert repair.tick() == {"d1": 10}
     assert repair.pending is None
 
 
@@ -154,5 +154,5 @@ def test_a_stopped_runner_that_finished_before_the_window_is_not_read() -> None:
         collector_metrics_url=None,
         sleep=lambda seconds: None,
     )
-    assert repair.repair(Window(T0 - 40 * NS, T0 + 10 * NS)) == 0
-    assert repair.repair(Window(T0 - 55 * NS, T0 + 10 * NS)) == 30
+    assert repair.repair(Window(T0 - 40 * NS, T0 + 10 * NS)) == {}
+    assert repair.repair(Window(T0 - 55 * NS, T0 + 10 * NS)) == {"d1": 30}
