@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Final, Protocol
 
 NS: Final = 1_000_000_000
-#: How far before the store was last seen alive a lost line's time can lie. A lost line
-#: was acknowledged at most a flush interval (1 s) plus the store's ingestion buffer
-#: before the kill (2 s of lines measured), and its time is Docker's, earlier by the
-#: collector's delay (0.2-0.4 s, more while it drains a backlog). 30 s covers a backlog
-#: of that age; the cost is reading 30 s more of each runner's lines once per restart.
+#: How far before the store was last seen alive a lost line's time can lie. Measured with
+#: a 1 s flush interval: the last 2.0-2.6 s of a running stream, all of a stream younger
+#: than about 6 s (5.9 s back); Docker's time is earlier still by the collector's delay
+#: (0.2-0.4 s, more while it drains a backlog). 30 s is five times that; the cost is
+#: reading 30 s of each runner's lines once per restart.
 LOSS_MARGIN_SECONDS: Final = 30
 #: Docker cuts a line longer than this into parts; only the last ends the line.
 DOCKER_PART_BYTES: Final = 16 * 1024

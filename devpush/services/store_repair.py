@@ -1,7 +1,7 @@
 """Put back the runner lines a killed VictoriaLogs lost, from Docker's json-file logs.
 
 VictoriaLogs has no write-ahead log: a SIGKILL (or OOM kill) loses what it acknowledged
-in its last second or two, and the collector never resends it. The worker polls the
+in its last seconds, and the collector never resends it. The worker polls the
 store's start time (``StoreRepair.tick``, every half second); when it changed, it waits
 until the collector has delivered every line written before the store died (nothing
 queued, sent or retried, once the last of them has passed its receiver and batcher),
