@@ -36,7 +36,8 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
         # "missing _msg field; see https://docs.victoriametrics.com/...".
         "-defaultMsgValue=",
         # What the store has acknowledged but not yet written to disk is lost when it is
-        # killed (SIGKILL, OOM, power): at most this long, its minimum (default 5s).
+        # killed (SIGKILL, OOM, power): its last seconds; 1s is the minimum (default 5s).
+        # The worker puts those lines back from Docker's logs (services/store_repair.py).
         "-inmemoryDataFlushInterval=1s",
     ]
 

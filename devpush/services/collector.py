@@ -28,6 +28,8 @@ from devpush.core.config import Settings
 
 QUEUE_SIZE: Final = "otelcol_exporter_queue_size"
 QUEUE_CAPACITY: Final = "otelcol_exporter_queue_capacity"
+#: Requests being sent, including one waiting between retries while the store is down.
+IN_FLIGHT: Final = "otelcol_exporter_in_flight_requests"
 #: The queue takes a request only while it fits whole, so a full queue stays a little
 #: under its capacity: the receiver's requests are at most a few hundred KiB.
 FULL_SHARE: Final = 0.95
@@ -61,6 +63,19 @@ def parse_queue(metrics: str) -> QueueState | None:
     if QUEUE_SIZE not in values or QUEUE_CAPACITY not in values:
         return None
     return QueueState(size=values[QUEUE_SIZE], capacity=values[QUEUE_CAPACITY])
+
+
+def exporter_idle(metrics: str, *, queue: bool = True) -> bool:
+    """Whether nothing is being sent (nor retried), and, with ``queue``, nothing queued."""
+    names = (IN_FLIGHT, QUEUE_SIZE) if queue else (IN_FLIGHT,)
+    found = False
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name in names:
+                found = True
+                if sample.value:
+                    return False
+    return found
 
 
 def size_bytes(size: str) -> int:

@@ -6,6 +6,7 @@ import logging
 
 from devpush.core.config import get_settings
 from devpush.workers.queue import consumer_polling, default_queue
+from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import worker_context
 
@@ -21,6 +22,11 @@ def main() -> None:
         routes.refresh(worker_context(), settle=False)
     except Exception:  # Docker or the database not there yet: the reconcile job retries
         logging.getLogger(__name__).exception("routes not refreshed at start")
+    # A killed log store's lost lines are put back from Docker's logs (docs/logging.md).
+    try:
+        start_store_watch(worker_context())
+    except Exception:  # Docker not there: a restart of the worker starts the watch
+        logging.getLogger(__name__).exception("log store watch not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,

@@ -158,6 +158,9 @@ def test_the_app_reads_the_collectors_queue_on_the_internal_network(vl: dict[str
     assert "internal" in services["otelcol"]["networks"]
     assert "internal" in services["app"]["networks"]
     assert "ports" not in services["otelcol"]
+    # The worker waits for the collector before it repairs a killed store (store_repair.py).
+    assert services["worker"]["environment"]["DEVPUSH_LOG_COLLECTOR_METRICS_URL"] == url
+    assert "internal" in services["worker"]["networks"]
 
 
 def test_no_docker_api_for_the_collector(vl: dict[str, Any]) -> None:
