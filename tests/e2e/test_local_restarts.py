@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from devpush.core.config import Settings
-from devpush.services.docker import runner_log_config
+from devpush.services.runner import runner_log_config
 from devpush.services.supervisor import local_restart_notice
 from devpush_dev.resolver import answers as resolver_answers
 from devpush_dev.supervisor import rpc

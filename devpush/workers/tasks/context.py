@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings, get_settings
 from devpush.core.db import create_db_engine, session_factory
-from devpush.services.docker import docker_client
 from devpush.services.jobs import NotifyJobs
+from devpush.services.runner import docker_client
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,7 @@ from sqlalchemy.orm import Session
 from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
-from devpush.services import builds, failure
-from devpush.services import docker as runner
+from devpush.services import builds, failure, runner
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED

@@ -22,8 +22,7 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
-from devpush.services import docker as runner
-from devpush.services import failure
+from devpush.services import failure, runner
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED

@@ -15,8 +15,7 @@ from collections.abc import Collection, Iterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from devpush.models import Deployment
-from devpush.services import docker as runner
-from devpush.services import proxy_config, routing
+from devpush.services import proxy_config, routing, runner
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)

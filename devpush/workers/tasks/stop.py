@@ -10,8 +10,7 @@ from docker.errors import NotFound
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment
-from devpush.services import builds
-from devpush.services import docker as runner
+from devpush.services import builds, runner
 from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import WorkerContext
 
