@@ -6,7 +6,7 @@ A redeploy moves the environment's URL to the new runner. Two ways to move it:
   did before the route resolver. Caddy swaps configs gracefully for requests it has
   accepted, but resets or closes a few connections that arrive in that instant;
 - ``resolver``: write the route into the routing table, which Caddy reads through the
-  route resolver by DNS (devpush/services/routing.py, devpush/resolver/): Caddy's config never
+  route resolver by DNS (devpush/services/proxy_table.py, devpush/resolver/): Caddy's config never
   changes. This is what the worker does.
 
 And a third run, ``outage``, where the route source fails: with ``--names`` live names
@@ -58,7 +58,7 @@ from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.models import Project, Team
-from devpush.services import proxy_config, routing
+from devpush.services import proxy_config, proxy_table
 from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
@@ -236,9 +236,12 @@ def route_source(
     def switch(index: int) -> None:
         n = index % 2
         with sessions() as session:
-            routing.write_routes(
+            proxy_table.write_table(
                 session,
-                [routing.Route(host, deployments[n], "127.0.0.1", upstreams[n]) for host in hosts],
+                [
+                    proxy_table.HostEntry(host, deployments[n], "127.0.0.1", upstreams[n])
+                    for host in hosts
+                ],
             )
             session.commit()
 

@@ -253,7 +253,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100))
     # ``<label>.<domain>`` and the environments' and deployments' hosts; unique across
-    # teams (routing.free_host_label), so two teams' "shop" never share a URL.
+    # teams (hosts.free_host_label), so two teams' "shop" never share a URL.
     host_label: Mapped[str] = mapped_column(String(63), unique=True)
     # https URL, or a local path/file:// URL for development.
     repo_url: Mapped[str] = mapped_column(String(2000))
@@ -386,9 +386,9 @@ class Deployment(Base):
 
 
 class ProxyRoute(Base):
-    """One host name the proxy serves and the runner behind it: the routing table.
+    """One host name the proxy serves and the runner behind it: the proxy table.
 
-    The worker writes it (``devpush.services.routing``); the route resolver answers the
+    The worker writes it (``devpush.services.proxy_table``); the route resolver answers the
     proxy's DNS lookups from it (``devpush.resolver``), so a URL moves without reloading
     the proxy's config.
     """

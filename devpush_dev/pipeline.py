@@ -297,7 +297,7 @@ class Pipeline:
         # Routes of deployments still running from an earlier run (the worker keeps them current).
         with (self.state / "worker.log").open("ab") as log:
             done = subprocess.run(
-                [sys.executable, "-m", "devpush.workers.tasks.routes"],
+                [sys.executable, "-m", "devpush.workers", "--refresh-proxy-table"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.settings},

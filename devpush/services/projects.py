@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.models import Deployment, Environment, Project, Team, new_id
 from devpush.services.git import GitError, InvalidBranchError, parse_remote, validate_branch
-from devpush.services.routing import free_host_label
+from devpush.services.hosts import free_host_label
 from devpush.services.teams import slugify
 
 #: The default runner image; the forms offer what the host's engine has
