@@ -31,20 +31,13 @@ def create_token(
     Failed attempts are limited per account and per address: over the limit the answer
     is 429 with ``Retry-After``, whatever the password.
     """
-    try:
-        user = login_limit.attempt_login(
-            session,
-            email=body.email,
-            password=body.password,
-            address=client_address(request),
-            limits=login_limit.LoginLimits.from_settings(settings),
-        )
-    except login_limit.LoginLimitedError as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from exc
+    user = login_limit.attempt_login(
+        session,
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+        limits=login_limit.LoginLimits.from_settings(settings),
+    )
     if user is None:
         session.commit()  # the failure counts even though the request fails
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")

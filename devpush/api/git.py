@@ -125,7 +125,7 @@ def set_host_keys(
     """Pin the host keys given (known_hosts lines), replacing the pinned ones."""
     try:
         project_git.set_known_hosts(project, body.known_hosts)
-    except HostKeyError as exc:
+    except HostKeyError as exc:  # named after the body's field
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"known_hosts: {exc}") from exc
     session.commit()
     return _public(project)
@@ -134,10 +134,7 @@ def set_host_keys(
 @router.post("/{project_ref}/git/host-keys/pin", response_model=GitAccessPublic)
 def pin_host_keys(project: ApiOwnerProject, session: SessionDep) -> GitAccessPublic:
     """Pin the keys the repository's ssh host shows now (check the fingerprints!)."""
-    try:
-        project_git.pin_host_keys(project)
-    except HostKeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.pin_host_keys(project)
     session.commit()
     return _public(project)
 

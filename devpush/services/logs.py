@@ -22,6 +22,7 @@ from typing import Final, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import InvalidInput, NotFound
 from devpush.core.labels import (
     BRANCH_LABEL,
     DEPLOYMENT_LABEL,
@@ -33,10 +34,6 @@ from devpush.logs.errors import (
     InvalidQuery,
     InvalidSearch,
     LogStoreError,
-    LogStorePartial,
-    LogStoreQueryError,
-    LogStoreTimeout,
-    LogStoreUnavailable,
 )
 from devpush.logs.levels import LEVELS, Level, detect_level
 from devpush.logs.paging import LogCursor, PagedEntry
@@ -51,14 +48,6 @@ RANGE_PRESETS: Final = ("15m", "1h", "6h", "24h", "7d", "30d")
 DEFAULT_RANGE: Final = "1h"
 #: Lines before a deployment's creation that still belong to its range (clock skew).
 DEPLOYMENT_MARGIN: Final = timedelta(minutes=1)
-#: What users read while the log store can't be reached (views, API, CLI, live tail).
-STORE_UNREACHABLE: Final = (
-    "devpush cannot reach the log store right now; new lines wait in the collector and "
-    "show here once it answers. An admin can check DEVPUSH_LOG_STORE and "
-    'DEVPUSH_LOG_STORE_URL (docs/logging.md, "Troubleshooting").'
-)
-#: What users read when a clustered store answered without some of its storage nodes.
-PARTIAL_RESULTS: Final = "Some log storage nodes did not answer: lines may be missing."
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
 
@@ -70,16 +59,16 @@ _NS: Final = 1_000_000_000
 
 # Small exceptions and frozen records, alike in shape across devpush/ on purpose: each names
 # its own case and fields; nothing to share but the decorator.
-class InvalidLogParams(ValueError):
+class InvalidLogParams(InvalidInput, ValueError):
     """A request parameter is malformed; ``field`` names it (a 422)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.message = message
+        self.reason = message
 
 
-class FilterNotFound(LookupError):
+class FilterNotFound(NotFound, LookupError):
     """An environment or deployment id that is not one of the project's (a 404)."""
 
 
@@ -436,19 +425,8 @@ class Problem:
 
 
 def problem_for(exc: LogStoreError | InvalidLogParams) -> Problem:
-    """The status and message of a log query failure, in the words users see."""
+    """The status and message of a log query failure, in the words users see (the errors'
+    own: ``devpush.logs.errors``), and the form field at fault."""
     if isinstance(exc, InvalidLogParams):
-        return Problem(422, str(exc), exc.field)
-    if isinstance(exc, InvalidSearch):
-        return Problem(422, str(exc), "q")
-    if isinstance(exc, InvalidQuery):
-        return Problem(422, str(exc))
-    if isinstance(exc, LogStorePartial):
-        return Problem(503, f"{PARTIAL_RESULTS} The live view resumes once they answer.")
-    if isinstance(exc, LogStoreTimeout):
-        return Problem(503, "The log store did not answer in time. Try a shorter range.")
-    if isinstance(exc, LogStoreUnavailable):
-        return Problem(503, STORE_UNREACHABLE)
-    if isinstance(exc, LogStoreQueryError):
-        return Problem(422, f"The log store refused the query: {exc}")
-    return Problem(502, "The log store sent an answer devpush could not read.")
+        return Problem(exc.http_status, exc.message, exc.field)
+    return Problem(exc.http_status, exc.message, "q" if isinstance(exc, InvalidSearch) else None)

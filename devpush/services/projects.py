@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
+from devpush.core.errors import Conflict, NotFound
 from devpush.models import Deployment, Environment, Project, Team, new_id
 from devpush.services.git import GitError, InvalidBranchError, parse_remote, validate_branch
 from devpush.services.hosts import free_host_label
@@ -40,15 +41,19 @@ _IMAGE = re.compile(
 _MAX_ENV_VARS = 200
 
 
-class ProjectNotFoundError(LookupError):
+class ProjectNotFoundError(NotFound, LookupError):
     """No project with this id or slug in the teams the caller may see."""
 
+    user_message = "project not found"
 
-class AmbiguousProjectError(LookupError):
+
+class AmbiguousProjectError(Conflict, LookupError):
     """The slug names projects in several of the caller's teams: use the id."""
 
+    user_message = "several of your teams have a project with this slug: use its id"
 
-class ProjectExistsError(ValueError):
+
+class ProjectExistsError(Conflict, ValueError):
     """The team already has a project with this slug."""
 
 

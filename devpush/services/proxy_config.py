@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from devpush.core.config import Settings
+from devpush.core.errors import Unavailable
 
 #: The Caddy server's name in the config; one server holds every route.
 SERVER: Final = "devpush"
@@ -38,7 +39,7 @@ RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
 
 
-class ProxyError(Exception):
+class ProxyError(Unavailable):
     """The proxy could not be configured; ``str()`` is fit to show an operator."""
 
 

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import Conflict
 from devpush.models import Team, TeamMember, TeamRole, User
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -67,7 +68,7 @@ def member_team(session: Session, *, user_id: int, team_id: str) -> Team | None:
     )
 
 
-class MembershipError(ValueError):
+class MembershipError(Conflict, ValueError):
     """A membership change that would break the team (its last owner) or is a duplicate."""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import Conflict, Forbidden
 from devpush.core.security import hash_password, password_needs_rehash, verify_password
 from devpush.models import Team, TeamRole, User
 from devpush.services.teams import add_member, create_team
@@ -16,8 +17,10 @@ from devpush.services.teams import add_member, create_team
 _DUMMY_HASH = hash_password("devpush-timing-equaliser")
 
 
-class UserExistsError(Exception):
+class UserExistsError(Conflict):
     """A user with this e-mail already exists."""
+
+    user_message = "a user with this e-mail exists"
 
 
 def normalize_email(email: str) -> str:
@@ -85,7 +88,7 @@ def ensure_first_user(
     return FirstUserResult(FirstUserOutcome.CREATED, user, team)
 
 
-class WrongPasswordError(ValueError):
+class WrongPasswordError(Forbidden, ValueError):
     """The current password given with a password change is wrong."""
 
 

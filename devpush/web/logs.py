@@ -29,7 +29,7 @@ from devpush.deps import (
     WebProject,
     resolve_log_request,
 )
-from devpush.logs.errors import InvalidQuery, LogStoreError
+from devpush.logs.errors import PARTIAL_RESULTS, InvalidQuery, LogStoreError
 from devpush.logs.levels import LEVELS
 from devpush.logs.paging import LogCursor, LogPage
 from devpush.logs.query import LogQuery
@@ -38,7 +38,6 @@ from devpush.logs.store import LogStore
 from devpush.services import log_download
 from devpush.services.collector import collector_warning
 from devpush.services.logs import (
-    PARTIAL_RESULTS,
     RANGE_PRESETS,
     Bar,
     InvalidLogParams,
