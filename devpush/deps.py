@@ -23,18 +23,18 @@ from sqlalchemy.orm import Session
 from devpush.core.config import Settings
 from devpush.core.db import session_scope
 from devpush.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
-from devpush.logs.query import Direction, LogQuery
-from devpush.logs.store import LogStore
-from devpush.models import Deployment, Project, Team, TeamRole, User
-from devpush.services import projects as project_service
-from devpush.services.jobs import DeployJobs
-from devpush.services.logs import (
+from devpush.log_request import (
     InvalidLogParams,
     LogFilters,
     LogScope,
     build_query,
     resolve_scope,
 )
+from devpush.logs.query import Direction, LogQuery
+from devpush.logs.store import LogStore
+from devpush.models import Deployment, Project, Team, TeamRole, User
+from devpush.services import projects as project_service
+from devpush.services.jobs import DeployJobs
 from devpush.services.sessions import session_user_id
 from devpush.services.teams import role_in_team, teams_for_user
 from devpush.services.tokens import user_for_token

@@ -25,17 +25,11 @@ from devpush.deps import (
     SettingsDep,
     resolve_log_request,
 )
+from devpush.log_request import InvalidLogParams, LogFilters, problem_for
 from devpush.logs.errors import InvalidQuery, LogStoreError
 from devpush.logs.paging import LogCursor
 from devpush.services.collector import collector_warning
-from devpush.services.logs import (
-    InvalidLogParams,
-    LogFilters,
-    LogLine,
-    log_line,
-    problem_for,
-    tail_events,
-)
+from devpush.services.logs import LogLine, log_line, tail_events
 from devpush.services.supervisor import local_restart_notice
 
 router = APIRouter(prefix="/projects", tags=["logs"])
