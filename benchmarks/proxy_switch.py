@@ -64,7 +64,7 @@ from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
 from devpush_dev.binaries import read_versions
 from devpush_dev.caddy import BINARY_ENV, caddy_binary, start_caddy
-from devpush_dev.resolver import Resolver, start_resolver
+from devpush_dev.resolver_process import Resolver, start_resolver
 
 HOST = "a.localhost"
 MODES = ("reload", "resolver", "outage")

@@ -30,7 +30,7 @@ from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from devpush_dev.resolver import start_resolver
+from devpush_dev.resolver_process import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,

@@ -17,7 +17,7 @@ from devpush.resolver.names import runner_name
 from devpush.resolver.server import Listen, check, serve
 from devpush.services import proxy_config
 from devpush.services.proxy_table import HostEntry, write_table
-from devpush_dev.resolver import start_resolver
+from devpush_dev.resolver_process import start_resolver
 from tests.fixtures.db import add_deployment
 
 
