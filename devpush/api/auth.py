@@ -17,7 +17,7 @@ from devpush.deps import ApiUser, SessionDep, SettingsDep, client_address
 from devpush.services import login_limit
 from devpush.services import tokens as token_service
 from devpush.services.teams import teams_for_user
-from devpush.services.users import WrongPasswordError, change_password
+from devpush.services.users import change_password
 
 router = APIRouter(tags=["auth"])
 
@@ -67,9 +67,4 @@ def me(user: ApiUser, session: SessionDep) -> UserPublic:
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def set_password(body: PasswordChange, user: ApiUser, session: SessionDep) -> None:
     """Change the password; every web sign-in of the account ends (API tokens stay)."""
-    try:
-        change_password(session, user=user, current=body.current_password, new=body.new_password)
-    except WrongPasswordError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    change_password(session, user=user, current=body.current_password, new=body.new_password)

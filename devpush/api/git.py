@@ -101,12 +101,9 @@ def set_token(
     body: TokenIn, project: ApiOwnerProject, session: SessionDep, fernet: FernetDep
 ) -> GitAccessPublic:
     """Store an HTTPS access token (write-only: answers say ``has_token``)."""
-    try:
-        project_git.set_token(
-            project, fernet, token=body.token.get_secret_value(), username=body.username
-        )
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.set_token(
+        project, fernet, token=body.token.get_secret_value(), username=body.username
+    )
     session.commit()
     return _public(project)
 
@@ -156,9 +153,6 @@ def set_poll(
     body: PollIn, project: ApiOwnerProject, session: SessionDep, settings: SettingsDep
 ) -> GitAccessPublic:
     """Poll the repository every ``interval_seconds`` (None: stop polling)."""
-    try:
-        project_git.set_poll_interval(project, body.interval_seconds, settings=settings)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.set_poll_interval(project, body.interval_seconds, settings=settings)
     session.commit()
     return _public(project)

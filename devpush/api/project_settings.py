@@ -81,10 +81,7 @@ def set_variables(
     fernet: FernetDep,
 ) -> VariablesPublic:
     """Add or replace variables of a scope (``shared`` or an environment's name)."""
-    try:
-        values = {**project_service.parse_env_lines(body.text), **body.values}
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    values = {**project_service.parse_env_lines(body.text), **body.values}
     if not values:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no variable given")
     try:

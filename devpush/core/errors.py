@@ -30,8 +30,9 @@ class DevpushError(Exception):
         return {}
 
 
-class InvalidInput(DevpushError):
-    """A value the user gave is refused."""
+class InvalidInput(DevpushError, ValueError):
+    """A value the user gave is refused (a ValueError too: pydantic validators raise it, and
+    a form that catches ValueError shows it beside its field)."""
 
     http_status = 422
 
