@@ -5,7 +5,7 @@ A redeploy moves the environment's URL to the new runner. Two ways to move it:
 - ``reload``: load a new Caddy config with the route in it (POST /load), as devpush
   did before the route resolver. Caddy swaps configs gracefully for requests it has
   accepted, but resets or closes a few connections that arrive in that instant;
-- ``resolver``: write the route into the routing table, which Caddy reads through the
+- ``resolver``: write the route into the proxy table, which Caddy reads through the
   route resolver by DNS (devpush/services/proxy_table.py, devpush/resolver/): Caddy's config never
   changes. This is what the worker does.
 
@@ -176,7 +176,7 @@ def reload_switcher(settings: Settings, upstreams: list[int]) -> Callable[[int],
 
 @dataclass
 class RouteSource:
-    """The routing table, the resolvers Caddy asks, and how to move the URLs."""
+    """The proxy table, the resolvers Caddy asks, and how to move the URLs."""
 
     switch: Callable[[int], None]
     resolvers: list[Resolver]
@@ -186,7 +186,7 @@ class RouteSource:
 def route_source(
     settings: Settings, upstreams: list[int], hosts: list[str], root: Path, exits: ExitStack
 ) -> RouteSource:
-    """Each switch writes the routing table (every host to the next upstream); Caddy keeps
+    """Each switch writes the proxy table (every host to the next upstream); Caddy keeps
     the config it started with and asks its two resolvers."""
     url = f"sqlite:///{root / 'devpush.sqlite3'}"
     upgrade_to_head(url)
