@@ -29,7 +29,7 @@ from devpush.models import (
     Environment,
     EnvironmentKind,
     Project,
-    ProxyRoute,
+    ProxyTableRow,
 )
 from devpush.services.hosts import deployment_host, environment_host
 from devpush.services.runner import container_name
@@ -197,7 +197,7 @@ def live_deployments(
 
 def write_table(session: Session, entries: Iterable[HostEntry]) -> bool:
     """Make the proxy table hold exactly ``entries``; whether anything changed (not committed)."""
-    current = {row.host: row for row in session.scalars(select(ProxyRoute))}
+    current = {row.host: row for row in session.scalars(select(ProxyTableRow))}
     wanted = {entry.host: entry for entry in entries}
     for host in current.keys() - wanted.keys():
         session.delete(current[host])
@@ -209,13 +209,13 @@ def write_table(session: Session, entries: Iterable[HostEntry]) -> bool:
         != entry
     ]
     for entry in changed:
-        session.merge(ProxyRoute(**asdict(entry)))
+        session.merge(ProxyTableRow(**asdict(entry)))
     return bool(changed) or current.keys() != wanted.keys()
 
 
-def entry_of(session: Session, host: str) -> ProxyRoute | None:
+def entry_of(session: Session, host: str) -> ProxyTableRow | None:
     """The proxy table's row for a host name (any case, with or without the final dot)."""
-    return session.get(ProxyRoute, host.lower().rstrip("."))
+    return session.get(ProxyTableRow, host.lower().rstrip("."))
 
 
 def settle_seconds(settings: Settings) -> float:

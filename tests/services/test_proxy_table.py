@@ -6,7 +6,7 @@ from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devpush.models import DeploymentStatus, Project, ProxyRoute
+from devpush.models import DeploymentStatus, Project, ProxyTableRow
 from devpush.services.deployments import create_deployment, transition
 from devpush.services.proxy_table import (
     HostEntry,
@@ -102,7 +102,7 @@ def test_the_proxy_table_holds_exactly_the_entries_and_says_when_it_changed(
     moved = [HostEntry("shop.localhost", b, "10.0.0.3", 3000)]
     assert write_table(session, moved) is True
     session.commit()
-    rows = session.scalars(select(ProxyRoute)).all()
+    rows = session.scalars(select(ProxyTableRow)).all()
     assert [(r.host, r.deployment_id, r.address, r.port) for r in rows] == [
         ("shop.localhost", b, "10.0.0.3", 3000)
     ]

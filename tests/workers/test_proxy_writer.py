@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
-from devpush.models import DeploymentStatus, Project, ProxyRoute
+from devpush.models import DeploymentStatus, Project, ProxyTableRow
 from devpush.services.deployments import transition
 from devpush.services.runner import container_name
 from devpush.workers.tasks import proxy_writer
@@ -36,7 +36,7 @@ def ctx(sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Wor
 
 def table(sessions: sessionmaker[Session]) -> dict[str, str]:
     with sessions() as session:
-        return {row.host: row.address for row in session.scalars(select(ProxyRoute))}
+        return {row.host: row.address for row in session.scalars(select(ProxyTableRow))}
 
 
 def deployment(session: Session, project: Project, *statuses: DeploymentStatus) -> str:
