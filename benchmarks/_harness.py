@@ -28,7 +28,7 @@ import docker
 
 from devpush.core.config import LOG_STORES, Settings
 from devpush.core.labels import runner_labels
-from devpush.services.docker import runner_log_config
+from devpush.services.runner import runner_log_config
 from devpush_dev.binaries import BinaryNotFoundError
 from devpush_dev.otelcol import engine_containers_dir
 from devpush_dev.processes import Child

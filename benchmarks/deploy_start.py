@@ -62,7 +62,7 @@ from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
 from devpush_dev.caddy import start_caddy
-from devpush_dev.resolver import start_resolver
+from devpush_dev.resolver_process import start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 
 ROOT = Path(__file__).resolve().parents[1]

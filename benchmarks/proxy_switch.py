@@ -5,8 +5,8 @@ A redeploy moves the environment's URL to the new runner. Two ways to move it:
 - ``reload``: load a new Caddy config with the route in it (POST /load), as devpush
   did before the route resolver. Caddy swaps configs gracefully for requests it has
   accepted, but resets or closes a few connections that arrive in that instant;
-- ``resolver``: write the route into the routing table, which Caddy reads through the
-  route resolver by DNS (devpush/services/routing.py, devpush/resolver/): Caddy's config never
+- ``resolver``: write the route into the proxy table, which Caddy reads through the
+  route resolver by DNS (devpush/services/proxy_table.py, devpush/resolver/): Caddy's config never
   changes. This is what the worker does.
 
 And a third run, ``outage``, where the route source fails: with ``--names`` live names
@@ -58,13 +58,13 @@ from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.models import Project, Team
-from devpush.services import proxy_config, routing
+from devpush.services import proxy_config, proxy_table
 from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
 from devpush_dev.binaries import read_versions
 from devpush_dev.caddy import BINARY_ENV, caddy_binary, start_caddy
-from devpush_dev.resolver import Resolver, start_resolver
+from devpush_dev.resolver_process import Resolver, start_resolver
 
 HOST = "a.localhost"
 MODES = ("reload", "resolver", "outage")
@@ -176,7 +176,7 @@ def reload_switcher(settings: Settings, upstreams: list[int]) -> Callable[[int],
 
 @dataclass
 class RouteSource:
-    """The routing table, the resolvers Caddy asks, and how to move the URLs."""
+    """The proxy table, the resolvers Caddy asks, and how to move the URLs."""
 
     switch: Callable[[int], None]
     resolvers: list[Resolver]
@@ -186,7 +186,7 @@ class RouteSource:
 def route_source(
     settings: Settings, upstreams: list[int], hosts: list[str], root: Path, exits: ExitStack
 ) -> RouteSource:
-    """Each switch writes the routing table (every host to the next upstream); Caddy keeps
+    """Each switch writes the proxy table (every host to the next upstream); Caddy keeps
     the config it started with and asks its two resolvers."""
     url = f"sqlite:///{root / 'devpush.sqlite3'}"
     upgrade_to_head(url)
@@ -236,9 +236,12 @@ def route_source(
     def switch(index: int) -> None:
         n = index % 2
         with sessions() as session:
-            routing.write_routes(
+            proxy_table.write_table(
                 session,
-                [routing.Route(host, deployments[n], "127.0.0.1", upstreams[n]) for host in hosts],
+                [
+                    proxy_table.HostEntry(host, deployments[n], "127.0.0.1", upstreams[n])
+                    for host in hosts
+                ],
             )
             session.commit()
 

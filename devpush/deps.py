@@ -23,19 +23,18 @@ from sqlalchemy.orm import Session
 from devpush.core.config import Settings
 from devpush.core.db import session_scope
 from devpush.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_matches
-from devpush.logs.query import Direction, LogQuery
-from devpush.logs.store import LogStore
-from devpush.models import Deployment, Project, Team, TeamRole, User
-from devpush.services import projects as project_service
-from devpush.services.jobs import DeployJobs
-from devpush.services.logs import (
-    FilterNotFound,
+from devpush.log_request import (
     InvalidLogParams,
     LogFilters,
     LogScope,
     build_query,
     resolve_scope,
 )
+from devpush.logs.query import Direction, LogQuery
+from devpush.logs.store import LogStore
+from devpush.models import Deployment, Project, Team, TeamRole, User
+from devpush.services import projects as project_service
+from devpush.services.jobs import DeployJobs
 from devpush.services.sessions import session_user_id
 from devpush.services.teams import role_in_team, teams_for_user
 from devpush.services.tokens import user_for_token
@@ -171,15 +170,7 @@ def _not_found(what: str) -> HTTPException:
 
 def owned_project(session: Session, *, team_ids: list[str], ref: str) -> Project:
     """The one ownership check for projects: outside ``team_ids`` is 404."""
-    try:
-        return project_service.find_project(session, team_ids=team_ids, ref=ref)
-    except project_service.AmbiguousProjectError as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            "several of your teams have a project with this slug: use its id",
-        ) from exc
-    except project_service.ProjectNotFoundError as exc:
-        raise _not_found("project") from exc
+    return project_service.find_project(session, team_ids=team_ids, ref=ref)
 
 
 def owned_deployment(session: Session, *, team_ids: list[str], deployment_id: str) -> Deployment:
@@ -343,16 +334,13 @@ def resolve_log_request(
     session: Session, project: Project, params: LogFilters, *, choices: bool = False
 ) -> LogRequest:
     """Resolve filters inside ``project``: another project's ids are 404, never a wider query."""
-    try:
-        scope = resolve_scope(
-            session,
-            project=project,
-            environment_id=params.environment or None,
-            deployment_id=params.deployment or None,
-            with_choices=choices,
-        )
-    except FilterNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    scope = resolve_scope(
+        session,
+        project=project,
+        environment_id=params.environment or None,
+        deployment_id=params.deployment or None,
+        with_choices=choices,
+    )
     try:
         checked: LogFilters | InvalidLogParams = params.checked()
     except InvalidLogParams as exc:

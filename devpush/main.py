@@ -1,8 +1,10 @@
 """The web app: ``create_app(settings)`` builds it; ``app`` is the one uvicorn serves.
 
-The lifespan opens what requests share (DB engine and sessions, the env-var cipher,
-the log store and its HTTP client) and closes it on shutdown; nothing is built at import time
-except through ``create_app`` itself.
+``create_app`` builds the env-var cipher and the templates; the lifespan opens what
+requests share (DB engine and sessions, the deploy queue, the log store and its HTTP
+client) and closes it on shutdown; nothing is built at import time except through
+``create_app`` itself. Errors: a domain error (``devpush.core.errors``) becomes its status
+and message (``devpush.api.errors``, ``devpush.web.errors``), anything else a logged 500.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from devpush.api.errors import error_answer
 from devpush.core.config import Settings, get_settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
-from devpush.deps import LoginRequiredError, current_user, web_context
+from devpush.core.errors import DevpushError
+from devpush.deps import LoginRequiredError
 from devpush.routes import include_routers
 from devpush.services.jobs import DeployJobs
 from devpush.services.log_store import log_store, open_http_client
+from devpush.web.errors import error_page, render_error
 from devpush.web.form_errors import plain_message
-from devpush.web.rendering import build_templates, is_htmx, redirect, render
+from devpush.web.rendering import build_templates, is_htmx, redirect
 from devpush.workers.queue import DeployQueue, huey_from_url
 
 _APP_DIR = Path(__file__).resolve().parent
@@ -90,12 +95,22 @@ def create_app(settings: Settings | None = None, *, queue: DeployJobs | None = N
         # into a fragment.
         return redirect(request, "/login")
 
+    @app.exception_handler(DevpushError)
+    async def _domain_error(request: Request, exc: DevpushError) -> Response:
+        # The one map from a domain error to its status and message: routes catch only
+        # what they answer differently (a form shown again with the message).
+        if exc.http_status >= 500:
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        if request.url.path.startswith("/api/") or is_htmx(request):
+            return error_answer(exc)
+        return await run_in_threadpool(error_page, request, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
         # The JSON API (and htmx fragments) keep FastAPI's JSON errors; pages get an HTML one.
         if request.url.path.startswith("/api/") or is_htmx(request):
             return await http_exception_handler(request, exc)
-        return await run_in_threadpool(_render_error, request, exc.status_code, exc.detail)
+        return await run_in_threadpool(render_error, request, exc.status_code, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request_page(request: Request, exc: RequestValidationError) -> Response:
@@ -106,7 +121,7 @@ def create_app(settings: Settings | None = None, *, queue: DeployJobs | None = N
             for e in exc.errors()
         ]
         detail = "Some values of this request are not valid. " + " ".join(problems)
-        return await run_in_threadpool(_render_error, request, 422, detail)
+        return await run_in_threadpool(render_error, request, 422, detail)
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -124,33 +139,12 @@ def create_app(settings: Settings | None = None, *, queue: DeployJobs | None = N
         if request.url.path.startswith("/api/") or is_htmx(request):
             return JSONResponse({"detail": detail, "error_id": error_id}, status_code=500)
         try:
-            return await run_in_threadpool(_render_error, request, 500, detail)
+            return await run_in_threadpool(render_error, request, 500, detail)
         except Exception:  # the page itself failed (the database is down, say)
             log.exception("internal error %s: the error page failed too", error_id)
             return PlainTextResponse(detail, status_code=500)
 
     return app
-
-
-def _render_error(request: Request, status_code: int, detail: object) -> Response:
-    """The error page in the site's layout: the navigation of the signed-in user, if any.
-
-    The request's own DB session is closed by now, so the user is read with a new one, and
-    the page is rendered before it closes (the team switcher reads the user's teams).
-    """
-    with request.app.state.sessions() as session:
-        request.state.web = None
-        try:
-            user = current_user(request, session, request.app.state.settings)
-            web_context(request, user, session)
-        except (LoginRequiredError, StarletteHTTPException):
-            request.state.web = None  # signed out, or in no team: the bare layout
-        return render(
-            request,
-            "errors/pages/error.html",
-            {"status_code": status_code, "detail": detail},
-            status_code=status_code,
-        )
 
 
 @lru_cache

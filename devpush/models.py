@@ -253,7 +253,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100))
     # ``<label>.<domain>`` and the environments' and deployments' hosts; unique across
-    # teams (routing.free_host_label), so two teams' "shop" never share a URL.
+    # teams (hosts.free_host_label), so two teams' "shop" never share a URL.
     host_label: Mapped[str] = mapped_column(String(63), unique=True)
     # https URL, or a local path/file:// URL for development.
     repo_url: Mapped[str] = mapped_column(String(2000))
@@ -385,15 +385,15 @@ class Deployment(Base):
         )
 
 
-class ProxyRoute(Base):
-    """One host name the proxy serves and the runner behind it: the routing table.
+class ProxyTableRow(Base):
+    """One host name the proxy serves and the runner behind it: the proxy table.
 
-    The worker writes it (``devpush.services.routing``); the route resolver answers the
+    The worker writes it (``devpush.services.proxy_table``); the resolver answers the
     proxy's DNS lookups from it (``devpush.resolver``), so a URL moves without reloading
     the proxy's config.
     """
 
-    __tablename__ = "proxy_routes"
+    __tablename__ = "proxy_routes"  # its name since the first migration; no rename needed
 
     host: Mapped[str] = mapped_column(String(253), primary_key=True)
     # No foreign key: a deleted deployment's routes must stay until the worker's refresh

@@ -1,7 +1,7 @@
 """Run Caddy, the reverse proxy, as a child process on loopback (the local run, tests).
 
 Caddy starts with the config :func:`devpush.services.proxy_config.build_config` makes: its admin
-endpoint and one server that asks the route resolver (``devpush_dev.resolver``) where
+endpoint and one server that asks the route resolver (``devpush_dev.resolver_process``) where
 each host's runner is. That config never changes with the routes. Compose starts the
 official image with a 404-only config (``Docker/caddy/initial.json``) that the worker
 replaces with the same one, and Caddy resumes it after a restart.

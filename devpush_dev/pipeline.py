@@ -29,7 +29,7 @@ import httpx
 
 from devpush.core.config import LOG_STORES, get_settings
 from devpush.services import proxy_config
-from devpush_dev import alloy, caddy, loki, otelcol, resolver, socket_proxy, victorialogs
+from devpush_dev import alloy, caddy, loki, otelcol, resolver_process, socket_proxy, victorialogs
 from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError
 from devpush_dev.processes import ProcessError
 from devpush_dev.supervisor import (
@@ -144,7 +144,7 @@ class Pipeline:
                     env=env,
                     cwd=REPO_ROOT,
                 ),
-                partial(resolver.answers, address),
+                partial(resolver_process.answers, address),
                 15.0,
             )
         proxy_settings = settings.model_copy(
@@ -297,7 +297,7 @@ class Pipeline:
         # Routes of deployments still running from an earlier run (the worker keeps them current).
         with (self.state / "worker.log").open("ab") as log:
             done = subprocess.run(
-                [sys.executable, "-m", "devpush.workers.tasks.routes"],
+                [sys.executable, "-m", "devpush.workers", "--refresh-proxy-table"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.settings},

@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
     ("devpush.web", 4, "web"),
     ("devpush.api", 4, "api"),
     ("devpush.deps", 4, "deps"),
+    ("devpush.log_request", 4, "deps"),
     ("devpush_dev", 4, "local"),
     ("devpush.resolver", 4, "resolver"),
     ("devpush.routes", 5, "main"),

@@ -17,7 +17,7 @@ from devpush.deps import ApiUser, SessionDep, SettingsDep, client_address
 from devpush.services import login_limit
 from devpush.services import tokens as token_service
 from devpush.services.teams import teams_for_user
-from devpush.services.users import WrongPasswordError, change_password
+from devpush.services.users import change_password
 
 router = APIRouter(tags=["auth"])
 
@@ -31,20 +31,13 @@ def create_token(
     Failed attempts are limited per account and per address: over the limit the answer
     is 429 with ``Retry-After``, whatever the password.
     """
-    try:
-        user = login_limit.attempt_login(
-            session,
-            email=body.email,
-            password=body.password,
-            address=client_address(request),
-            limits=login_limit.LoginLimits.from_settings(settings),
-        )
-    except login_limit.LoginLimitedError as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from exc
+    user = login_limit.attempt_login(
+        session,
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+        limits=login_limit.LoginLimits.from_settings(settings),
+    )
     if user is None:
         session.commit()  # the failure counts even though the request fails
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
@@ -74,9 +67,4 @@ def me(user: ApiUser, session: SessionDep) -> UserPublic:
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def set_password(body: PasswordChange, user: ApiUser, session: SessionDep) -> None:
     """Change the password; every web sign-in of the account ends (API tokens stay)."""
-    try:
-        change_password(session, user=user, current=body.current_password, new=body.new_password)
-    except WrongPasswordError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    change_password(session, user=user, current=body.current_password, new=body.new_password)

@@ -101,12 +101,9 @@ def set_token(
     body: TokenIn, project: ApiOwnerProject, session: SessionDep, fernet: FernetDep
 ) -> GitAccessPublic:
     """Store an HTTPS access token (write-only: answers say ``has_token``)."""
-    try:
-        project_git.set_token(
-            project, fernet, token=body.token.get_secret_value(), username=body.username
-        )
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.set_token(
+        project, fernet, token=body.token.get_secret_value(), username=body.username
+    )
     session.commit()
     return _public(project)
 
@@ -125,7 +122,7 @@ def set_host_keys(
     """Pin the host keys given (known_hosts lines), replacing the pinned ones."""
     try:
         project_git.set_known_hosts(project, body.known_hosts)
-    except HostKeyError as exc:
+    except HostKeyError as exc:  # named after the body's field
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"known_hosts: {exc}") from exc
     session.commit()
     return _public(project)
@@ -134,10 +131,7 @@ def set_host_keys(
 @router.post("/{project_ref}/git/host-keys/pin", response_model=GitAccessPublic)
 def pin_host_keys(project: ApiOwnerProject, session: SessionDep) -> GitAccessPublic:
     """Pin the keys the repository's ssh host shows now (check the fingerprints!)."""
-    try:
-        project_git.pin_host_keys(project)
-    except HostKeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.pin_host_keys(project)
     session.commit()
     return _public(project)
 
@@ -159,9 +153,6 @@ def set_poll(
     body: PollIn, project: ApiOwnerProject, session: SessionDep, settings: SettingsDep
 ) -> GitAccessPublic:
     """Poll the repository every ``interval_seconds`` (None: stop polling)."""
-    try:
-        project_git.set_poll_interval(project, body.interval_seconds, settings=settings)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    project_git.set_poll_interval(project, body.interval_seconds, settings=settings)
     session.commit()
     return _public(project)

@@ -8,7 +8,7 @@ exist. The body is read in chunks and refused (413) as soon as it is over the li
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -17,7 +17,6 @@ from devpush.services.webhooks import detect_forge
 from devpush.services.webhooks.receive import (
     UNKNOWN_FORGE,
     Answer,
-    NoWebhookError,
     delivery_id,
     find_project,
     receive,
@@ -25,8 +24,6 @@ from devpush.services.webhooks.receive import (
 )
 
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
-
-NO_WEBHOOK = "no webhook at this address: create one in the project's settings"
 
 
 class BodyTooLargeError(Exception):
@@ -70,10 +67,7 @@ async def hook(
 ) -> JSONResponse:
     """A forge's call (GitHub, GitLab, Gitea, Forgejo, or devpush's generic form):
     ``{"delivery", "result", "reason", "deployment_id"}``; see docs/git.md."""
-    try:
-        project = await run_in_threadpool(find_project, session, project_id=project_id)
-    except NoWebhookError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_WEBHOOK) from exc
+    project = await run_in_threadpool(find_project, session, project_id=project_id)
     try:
         body = await _read_body(request, settings.webhook_max_body_bytes)
     except BodyTooLargeError:
@@ -90,17 +84,14 @@ async def hook(
             keep=settings.webhook_deliveries_kept,
         )
         return _json(answer)
-    try:
-        answer = await run_in_threadpool(
-            receive,
-            session,
-            project=project,
-            headers=request.headers,
-            body=body,
-            fernet=fernet,
-            queue=queue,
-            keep=settings.webhook_deliveries_kept,
-        )
-    except NoWebhookError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_WEBHOOK) from exc
+    answer = await run_in_threadpool(
+        receive,
+        session,
+        project=project,
+        headers=request.headers,
+        body=body,
+        fernet=fernet,
+        queue=queue,
+        keep=settings.webhook_deliveries_kept,
+    )
     return _json(answer)

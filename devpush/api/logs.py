@@ -25,17 +25,11 @@ from devpush.deps import (
     SettingsDep,
     resolve_log_request,
 )
-from devpush.logs.errors import InvalidQuery, LogStoreError
+from devpush.log_request import InvalidLogParams, LogFilters, problem_for
+from devpush.logs.errors import LogStoreError
 from devpush.logs.paging import LogCursor
 from devpush.services.collector import collector_warning
-from devpush.services.logs import (
-    InvalidLogParams,
-    LogFilters,
-    LogLine,
-    log_line,
-    problem_for,
-    tail_events,
-)
+from devpush.services.logs import LogLine, log_line, tail_events
 from devpush.services.supervisor import local_restart_notice
 
 router = APIRouter(prefix="/projects", tags=["logs"])
@@ -101,8 +95,6 @@ async def list_logs(
         filters = log_request.checked()
         query = log_request.query(store, limit=limit, direction=direction)
         page = await store.page(query, cursor=LogCursor.decode(cursor) if cursor else None)
-    except InvalidLogParams as exc:
-        raise _http_error(exc) from exc
     except LogStoreError as exc:
         # The store down is when the collector's queue fills: say both.
         raise _http_error(exc, warning=await collector_warning(settings)) from exc
@@ -145,12 +137,9 @@ async def tail_logs(
     resumed tail misses none, but may send again lines already received (the same
     ``id``): drop those, as ``devpush logs --follow`` does.
     """
-    try:
-        query = log_request.query(store)
-        resume_from = last_event_id or cursor
-        position = LogCursor.decode(resume_from) if resume_from else None
-    except (InvalidLogParams, InvalidQuery) as exc:
-        raise _http_error(exc) from exc
+    query = log_request.query(store)
+    resume_from = last_event_id or cursor
+    position = LogCursor.decode(resume_from) if resume_from else None
     events = tail_events(store, query, position, max_chars=None)
     if accept is not None and "text/event-stream" in accept:
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
 from devpush.api.schemas import ApiBody
@@ -66,10 +66,7 @@ class NotificationAttemptPublic(BaseModel):
 
 
 def _channel(session: SessionDep, project: Project, channel_id: str) -> NotificationChannel:
-    try:
-        return channel_service.find_channel(session, project=project, channel_id=channel_id)
-    except channel_service.ChannelNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "notification channel not found") from exc
+    return channel_service.find_channel(session, project=project, channel_id=channel_id)
 
 
 @router.get("/{project_ref}/notifications", response_model=list[NotificationChannelPublic])

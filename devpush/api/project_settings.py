@@ -37,10 +37,6 @@ def _unprocessable(exc: ValidationError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)
 
 
-def _not_found_environment(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "environment not found")
-
-
 @router.patch("/{project_ref}", response_model=ProjectDetail)
 def update_project(
     body: settings_service.ProjectUpdate,
@@ -85,18 +81,13 @@ def set_variables(
     fernet: FernetDep,
 ) -> VariablesPublic:
     """Add or replace variables of a scope (``shared`` or an environment's name)."""
-    try:
-        values = {**project_service.parse_env_lines(body.text), **body.values}
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    values = {**project_service.parse_env_lines(body.text), **body.values}
     if not values:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no variable given")
     try:
         settings_service.set_variables(
             session, project=project, scope=scope, values=values, fernet=fernet
         )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise _not_found_environment(exc) from exc
     except ValidationError as exc:
         raise _unprocessable(exc) from exc
     return VariablesPublic(
@@ -108,12 +99,9 @@ def set_variables(
 def unset_variable(
     scope: str, key: str, project: ApiOwnerProject, session: SessionDep, fernet: FernetDep
 ) -> None:
-    try:
-        removed = settings_service.unset_variables(
-            session, project=project, scope=scope, keys=[key], fernet=fernet
-        )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise _not_found_environment(exc) from exc
+    removed = settings_service.unset_variables(
+        session, project=project, scope=scope, keys=[key], fernet=fernet
+    )
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "variable not found")
 
@@ -125,11 +113,4 @@ def delete_environment(
     environment_ref: str, project: ApiOwnerProject, session: SessionDep, queue: QueueDep
 ) -> None:
     """Delete a preview environment and its deployments (production: 409)."""
-    try:
-        settings_service.delete_environment(
-            session, project=project, ref=environment_ref, queue=queue
-        )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise _not_found_environment(exc) from exc
-    except settings_service.ProductionEnvironmentError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)

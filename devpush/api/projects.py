@@ -24,7 +24,6 @@ from devpush.deps import (
 from devpush.models import Project
 from devpush.services import deployments as deploy_service
 from devpush.services import projects as project_service
-from devpush.services.git import InvalidBranchError
 from devpush.services.project_git import checked_token, creation_problem, set_token
 from devpush.services.runner_images import image_problem
 from devpush.services.teams import teams_for_user
@@ -85,10 +84,7 @@ def create_project(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"repo_url: {problem}")
     if problem := image_problem(data.runner_image, settings):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"runner_image: {problem}")
-    try:
-        project = project_service.create_project(session, team=team, data=data, fernet=fernet)
-    except project_service.ProjectExistsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    project = project_service.create_project(session, team=team, data=data, fernet=fernet)
     if token:
         set_token(project, fernet, token=token, username=body.git_token_username)
         session.commit()
@@ -126,15 +122,12 @@ def deploy(
 ) -> DeploymentPublic:
     """Queue a deployment of a branch (default: the project's default branch), at its
     newest commit or at ``commit``."""
-    try:
-        deployment = deploy_service.create_deployment(
-            session,
-            project=project,
-            branch=body.branch,
-            commit=body.commit,
-            created_by=user,
-            queue=queue,
-        )
-    except InvalidBranchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    deployment = deploy_service.create_deployment(
+        session,
+        project=project,
+        branch=body.branch,
+        commit=body.commit,
+        created_by=user,
+        queue=queue,
+    )
     return DeploymentPublic.of(deployment, settings)

@@ -13,7 +13,7 @@ from devpush.deps import ApiProject, ApiUser, QueueDep, SessionDep, SettingsDep
 from devpush.models import Deployment
 from devpush.services import rollback as rollback_service
 from devpush.services.environments import ensure_production_environment
-from devpush.services.project_settings import EnvironmentNotFoundError, find_environment
+from devpush.services.project_settings import find_environment
 
 router = APIRouter(prefix="/projects", tags=["rollback"])
 # Routes here repeat their parameter lists on purpose: FastAPI reads each signature
@@ -49,14 +49,9 @@ def rollback(
         if found is None or found.project_id != project.id:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "deployment not found")
         target = found
-    try:
-        deployment = rollback_service.rollback(
-            session, project=project, target=target, created_by=user, queue=queue
-        )
-    except rollback_service.RollbackTargetNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "deployment not found") from exc
-    except rollback_service.RollbackRefused as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    deployment = rollback_service.rollback(
+        session, project=project, target=target, created_by=user, queue=queue
+    )
     return DeploymentPublic.of(deployment, settings)
 
 
@@ -67,9 +62,6 @@ def resume_auto_deploys(
     environment_ref: str, project: ApiProject, session: SessionDep
 ) -> EnvironmentPublic:
     """Pushes deploy the environment again (a rollback paused them)."""
-    try:
-        environment = find_environment(session, project=project, ref=environment_ref)
-    except EnvironmentNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    environment = find_environment(session, project=project, ref=environment_ref)
     rollback_service.resume_auto_deploys(session, environment)
     return EnvironmentPublic.model_validate(environment)

@@ -16,7 +16,7 @@ from devpush.models import (
     EnvironmentKind,
     TeamRole,
 )
-from devpush.services import routing
+from devpush.services import hosts
 from devpush.services.projects import ProjectCreate
 from devpush.services.rollback import can_rollback
 
@@ -218,8 +218,8 @@ class DeploymentPublic(BaseModel):
             return public
         return public.model_copy(
             update={
-                "url": routing.deployment_url(deployment, settings),
-                "environment_url": routing.environment_url(deployment.environment, settings),
+                "url": hosts.deployment_url(deployment, settings),
+                "environment_url": hosts.environment_url(deployment.environment, settings),
             }
         )
 

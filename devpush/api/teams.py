@@ -46,19 +46,13 @@ def add_member(body: MemberIn, team: ApiOwnerTeam, session: SessionDep) -> Membe
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "no user with this e-mail: ask an admin to add them"
         )
-    try:
-        member = team_service.add_existing_user(session, team=team, user=user, role=body.role)
-    except team_service.MembershipError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    member = team_service.add_existing_user(session, team=team, user=user, role=body.role)
     return _public(member)
 
 
 @router.patch("/teams/{team_ref}/members/{user_id}", response_model=MemberPublic)
 def set_role(user_id: int, body: RoleIn, team: ApiOwnerTeam, session: SessionDep) -> MemberPublic:
-    try:
-        member = team_service.set_role(session, team=team, user_id=user_id, role=body.role)
-    except team_service.MembershipError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    member = team_service.set_role(session, team=team, user_id=user_id, role=body.role)
     if member is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
     return _public(member)
@@ -67,10 +61,7 @@ def set_role(user_id: int, body: RoleIn, team: ApiOwnerTeam, session: SessionDep
 @router.delete("/teams/{team_ref}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_member(user_id: int, team: ApiOwnerTeam, session: SessionDep) -> None:
     """Remove a member; their web sign-ins end."""
-    try:
-        removed = team_service.remove_member(session, team=team, user_id=user_id)
-    except team_service.MembershipError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    removed = team_service.remove_member(session, team=team, user_id=user_id)
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
 
@@ -94,8 +85,6 @@ def create_user(body: UserCreateIn, admin: ApiAdmin, session: SessionDep) -> Use
             role=body.role,
             admin=body.admin,
         )
-    except user_service.UserExistsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "a user with this e-mail exists") from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     public = UserPublic.model_validate(user)

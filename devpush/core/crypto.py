@@ -9,9 +9,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from devpush.core.errors import DevpushError
 
-class DecryptionError(Exception):
-    """Stored ciphertext does not decrypt with the current secret key."""
+
+class DecryptionError(DevpushError):
+    """Stored ciphertext does not decrypt with the current secret key (the operator's to
+    fix: a 500)."""
+
+    http_status = 500
 
 
 def fernet_for(secret_key: str) -> Fernet:

@@ -7,17 +7,34 @@ Messages name the log store, never a backend: they reach users as they are.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Final
 
 import httpx
 
+from devpush.core.errors import DevpushError
 
-class LogStoreError(Exception):
-    """Base of every error raised by a log store."""
+#: What users read while the log store can't be reached (views, API, CLI, live tail).
+STORE_UNREACHABLE: Final = (
+    "devpush cannot reach the log store right now; new lines wait in the collector and "
+    "show here once it answers. An admin can check DEVPUSH_LOG_STORE and "
+    'DEVPUSH_LOG_STORE_URL (docs/logging.md, "Troubleshooting").'
+)
+#: What users read when a clustered store answered without some of its storage nodes.
+PARTIAL_RESULTS: Final = "Some log storage nodes did not answer: lines may be missing."
+
+
+class LogStoreError(DevpushError):
+    """Base of every error raised by a log store; :attr:`message` is what users read."""
+
+    http_status = 502
+    user_message: ClassVar[str | None] = "The log store sent an answer devpush could not read."
 
 
 class InvalidQuery(LogStoreError, ValueError):
     """The caller's query is refused before anything is sent (bad field value, range, limit)."""
+
+    http_status = 422
+    user_message = None
 
 
 class InvalidSearch(InvalidQuery):
@@ -31,6 +48,9 @@ class InvalidCursor(InvalidQuery):
 class LogStoreUnavailable(LogStoreError):
     """The store can't answer now: unreachable, timed out, overloaded (429) or a 5xx."""
 
+    http_status = 503
+    user_message = STORE_UNREACHABLE
+
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -39,18 +59,28 @@ class LogStoreUnavailable(LogStoreError):
 class LogStoreTimeout(LogStoreUnavailable):
     """The store did not answer within ``Settings.log_store_timeout_seconds``."""
 
+    user_message = "The log store did not answer in time. Try a shorter range."
+
 
 class LogStorePartial(LogStoreUnavailable):
     """Some storage nodes of a clustered store did not answer, where a partial answer
     can't do (the live tail: moving past it would skip their lines for good)."""
 
+    user_message = f"{PARTIAL_RESULTS} The live view resumes once they answer."
+
 
 class LogStoreQueryError(LogStoreError):
     """The store refused the query (a 4xx): the message is the store's own."""
 
+    http_status = 422
+
     def __init__(self, message: str, *, status_code: int) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+    @property
+    def message(self) -> str:
+        return f"The log store refused the query: {self}"
 
 
 class LogStoreProtocolError(LogStoreError):

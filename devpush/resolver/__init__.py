@@ -1,4 +1,5 @@
-"""The route resolver: answers the reverse proxy's DNS lookups from the routing table.
+"""The route resolver: answers the reverse proxy's DNS lookups from the proxy table.
 
-``python -m devpush.resolver`` (see ``devpush.services.routing`` for why routes travel by DNS).
+``python -m devpush.resolver`` (see ``devpush.services.proxy_table`` for why host entries
+travel by DNS; ``devpush.resolver.names`` for the names it gives runners).
 """

@@ -1,4 +1,4 @@
-"""A small DNS server over UDP (dnslib) whose zone is the routing table.
+"""A small DNS server over UDP (dnslib) whose zone is the proxy table.
 
 It answers two questions, with TTL 0 (Caddy keeps each answer for its own refresh time):
 - ``SRV <host>.``: the runner serving that host, named after its IP on the runner
@@ -25,7 +25,8 @@ from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.services import proxy_config, routing
+from devpush.resolver.names import runner_address, runner_name
+from devpush.services import proxy_config, proxy_table
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,12 @@ class Listen:
 MAX_REMEMBERED = 20_000
 
 
-class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
-    """dnslib's resolver interface over the routing table, read at every question."""
+class HostResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
+    """dnslib's resolver interface over the proxy table, read at every question."""
 
     def __init__(self, sessions: sessionmaker[Session], *, not_found_port: int) -> None:
         self._sessions = sessions
-        self._not_found = (routing.runner_name(proxy_config.NOT_FOUND_ADDRESS), not_found_port)
+        self._not_found = (runner_name(proxy_config.NOT_FOUND_ADDRESS), not_found_port)
         # The last answer per (name, type) for the names the table holds, newest last: what
         # is repeated while the table cannot be read. Names no route holds are not kept
         # (anyone can ask for any name), and the oldest go past MAX_REMEMBERED.
@@ -74,7 +75,7 @@ class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
         except SQLAlchemyError as exc:
             with self._lock:
                 cached = self._last.get(key)
-            log.warning("routing table unreadable (%s); last answer for %s repeated", exc, name)
+            log.warning("proxy table unreadable (%s); last answer for %s repeated", exc, name)
             if cached is None:
                 reply.header.rcode = RCODE.SERVFAIL
                 return reply
@@ -102,15 +103,15 @@ class RouteResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
 
     def _lookup(self, name: str, qtype: int) -> tuple[Answer, bool]:
         """The answer for ``name`` and ``qtype``, and whether the name exists at all."""
-        address = routing.runner_address(name)
+        address = runner_address(name)
         if address is not None:  # the name carries it: no table to read
             return (address if qtype == QTYPE.A else None), True
         with self._sessions() as session:
-            route = routing.route_of(session, name)
+            route = proxy_table.entry_of(session, name)
             if route is None:
                 return (self._not_found if qtype == QTYPE.SRV else None), False
             if qtype == QTYPE.SRV:
-                return (routing.runner_name(route.address), route.port), True
+                return (runner_name(route.address), route.port), True
             return None, True
 
 
@@ -120,7 +121,7 @@ def serve(sessions: sessionmaker[Session], listen: Listen, *, not_found_port: in
     ``not_found_port``: where Caddy's 404 server listens (``proxy_not_found_port``)."""
     # Only malformed questions are news; answers are too many to log.
     quiet = DNSLogger(log="error", prefix=False, logf=log.warning)
-    resolver = RouteResolver(sessions, not_found_port=not_found_port)
+    resolver = HostResolver(sessions, not_found_port=not_found_port)
     server = DNSServer(resolver, port=listen.port, address=listen.host, logger=quiet)
     server.start_thread()
     return server
@@ -132,7 +133,7 @@ HEALTH_CHECK_NAME = "health-check.devpush."
 
 def check(listen: Listen, *, timeout: float = 2.0) -> str | None:
     """Ask the resolver at ``listen`` (any address: loopback) one SRV question that reads
-    the routing table; None when it answered, else what went wrong."""
+    the proxy table; None when it answered, else what went wrong."""
     host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else listen.host  # noqa: S104
     try:
         raw = DNSRecord.question(HEALTH_CHECK_NAME, "SRV").send(host, listen.port, timeout=timeout)

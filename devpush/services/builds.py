@@ -1,7 +1,7 @@
 """Kept builds: the images the worker commits from ready runners, and their collection.
 
 Each deployment that reached ``running`` keeps its build as a local image
-(``devpush-build/<project id>:<deployment id>``, see ``devpush.services.docker``), so a
+(``devpush-build/<project id>:<deployment id>``, see ``devpush.services.runner``), so a
 rollback starts it again without a rebuild. Only the newest ``rollback_builds_kept``
 builds of each environment (by deployment creation) are kept; the worker collects the
 others after each deploy and in its hourly cleanup, never one that a running or
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from devpush.models import Deployment, DeploymentStatus, Environment
-from devpush.services import docker as runner
+from devpush.services import runner
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import re
 from typing import Final, TypedDict
 
 from devpush.models import DeployStep
-from devpush.services.docker import failed_step, step_output
+from devpush.services.runner import failed_step, step_output
 
 #: How many of the failed step's last lines are kept.
 FAILURE_LINES: Final = 50

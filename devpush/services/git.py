@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from devpush.core.config import Settings
+from devpush.core.errors import InvalidInput, Unavailable
 from devpush.services.git_access import GitCredentials, credentials_env, explain, scrub
 
 # git's rules for a branch name (``git check-ref-format --branch``), checked before any git
@@ -65,11 +66,11 @@ _ERROR_MAX_LINES = 12
 _ERROR_MAX_CHARS = 1500
 
 
-class GitError(Exception):
+class GitError(Unavailable):
     """The repository or branch could not be fetched; ``str()`` is fit to show a user."""
 
 
-class InvalidBranchError(ValueError):
+class InvalidBranchError(InvalidInput, ValueError):
     """Not a name git accepts for a branch."""
 
 

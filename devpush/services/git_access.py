@@ -23,6 +23,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from devpush.core.errors import InvalidInput
+
 #: How long ``ssh-keyscan`` may take to read a host's keys.
 KEYSCAN_TIMEOUT_SECONDS = 10
 #: What git answers a forge asking for a user name with a token, per forge host.
@@ -31,7 +33,7 @@ FALLBACK_TOKEN_USERNAME = "x-access-token"  # noqa: S105 (a user name, not a sec
 _KEY_TYPES = re.compile(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+)$")
 
 
-class HostKeyError(ValueError):
+class HostKeyError(InvalidInput, ValueError):
     """Host keys could not be read or parsed; ``str()`` is fit to show a user."""
 
 

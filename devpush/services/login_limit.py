@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from devpush.core.config import Settings
+from devpush.core.errors import TooManyRequests
 from devpush.models import LoginFailure, User, utcnow
 from devpush.services.users import authenticate, normalize_email
 
@@ -34,12 +35,8 @@ class LoginLimits:
         )
 
 
-class LoginLimitedError(Exception):
+class LoginLimitedError(TooManyRequests):
     """Too many failed log-ins; ``retry_after`` is in seconds."""
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def _message(limits: LoginLimits) -> str:

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from devpush.core.config import Settings
 from devpush.core.crypto import DecryptionError
+from devpush.core.errors import InvalidInput
 from devpush.models import Project
 from devpush.services.git import GitError, Remote, local_roots, parse_remote, repository_problem
 from devpush.services.git_access import (
@@ -120,19 +121,19 @@ def make_deploy_key(project: Project, fernet: Fernet) -> str:
 
 
 def checked_token(token: str) -> str:
-    """``token`` stripped; ValueError (fit to show) unless it is one word of sane length."""
+    """``token`` stripped; InvalidInput (fit to show) unless it is one word of sane length."""
     token = token.strip()
     if not token or len(token) > TOKEN_MAX_CHARS or any(c.isspace() for c in token):
-        raise ValueError("the token must be one word of at most 4096 characters")
+        raise InvalidInput("the token must be one word of at most 4096 characters")
     return token
 
 
 def set_token(project: Project, fernet: Fernet, *, token: str, username: str = "") -> None:
-    """Store an HTTPS access token; ValueError (fit to show) for an unusable one."""
+    """Store an HTTPS access token; InvalidInput (fit to show) for an unusable one."""
     token = checked_token(token)
     username = username.strip()
     if len(username) > 100 or any(c.isspace() or c in ":@" for c in username):
-        raise ValueError("the token's user name must be one word without ':' or '@'")
+        raise InvalidInput("the token's user name must be one word without ':' or '@'")
     if not username:
         try:
             host = parse_remote(project.repo_url).host or ""
@@ -205,10 +206,10 @@ def check_access(project: Project, fernet: Fernet, settings: Settings) -> str | 
 
 
 def set_poll_interval(project: Project, seconds: int | None, *, settings: Settings) -> None:
-    """Turn the poller on (every ``seconds``) or off (None); ValueError below the minimum."""
+    """Turn the poller on (every ``seconds``) or off (None); InvalidInput below the minimum."""
     minimum = settings.poll_min_interval_seconds
     if seconds is not None and seconds < minimum:
-        raise ValueError(f"the poll interval must be at least {minimum} seconds on this server")
+        raise InvalidInput(f"the poll interval must be at least {minimum} seconds on this server")
     if seconds != project.poll_interval_seconds:
         project.polled_at = None  # due at once, and the first poll only records the heads
         project.polled_heads = None

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
+from devpush.core.errors import Conflict, NotFound
 from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
 from devpush.services.jobs import DeployJobs
 from devpush.services.projects import ProjectCreate
@@ -52,11 +53,13 @@ class ProjectUpdate(BaseModel):
     port: int | None = None
 
 
-class EnvironmentNotFoundError(LookupError):
+class EnvironmentNotFoundError(NotFound, LookupError):
     """No environment of this name (or id) in the project."""
 
+    user_message = "environment not found"
 
-class ProductionEnvironmentError(ValueError):
+
+class ProductionEnvironmentError(Conflict, ValueError):
     """Production follows the default branch and is deleted only with the project."""
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
+from devpush.core.errors import Conflict, InvalidInput, NotFound
 from devpush.models import Deployment, Environment, Project, Team, new_id
 from devpush.services.git import GitError, InvalidBranchError, parse_remote, validate_branch
-from devpush.services.routing import free_host_label
+from devpush.services.hosts import free_host_label
 from devpush.services.teams import slugify
 
 #: The default runner image; the forms offer what the host's engine has
@@ -40,15 +41,19 @@ _IMAGE = re.compile(
 _MAX_ENV_VARS = 200
 
 
-class ProjectNotFoundError(LookupError):
+class ProjectNotFoundError(NotFound, LookupError):
     """No project with this id or slug in the teams the caller may see."""
 
+    user_message = "project not found"
 
-class AmbiguousProjectError(LookupError):
+
+class AmbiguousProjectError(Conflict, LookupError):
     """The slug names projects in several of the caller's teams: use the id."""
 
+    user_message = "several of your teams have a project with this slug: use its id"
 
-class ProjectExistsError(ValueError):
+
+class ProjectExistsError(Conflict, ValueError):
     """The team already has a project with this slug."""
 
 
@@ -67,13 +72,13 @@ def parse_env_lines(text: str) -> dict[str, str]:
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.error:
-            raise ValueError(f"line {line}: expected KEY=VALUE (quote a value with spaces)")
+            raise InvalidInput(f"line {line}: expected KEY=VALUE (quote a value with spaces)")
         if binding.key is None:  # a blank line or a comment
             continue
         if binding.value is None:
-            raise ValueError(f"line {line}: {binding.key} has no '=' and no value")
+            raise InvalidInput(f"line {line}: {binding.key} has no '=' and no value")
         if not _ENV_KEY.match(binding.key):
-            raise ValueError(f"line {line}: {binding.key!r} is not a name like API_KEY")
+            raise InvalidInput(f"line {line}: {binding.key!r} is not a name like API_KEY")
         values[binding.key] = binding.value
     return values
 

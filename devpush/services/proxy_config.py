@@ -1,8 +1,8 @@
 """Caddy's config and its admin API: the proxy in front of every deployment.
 
 The config is the same whatever runs (:func:`build_config`): Caddy looks each host up
-at the route resolver by DNS (``devpush.resolver``, the routing table of
-``devpush.services.routing``), so routes change without a config load, and a load (which
+at the route resolver by DNS (``devpush.resolver``, the proxy table of
+``devpush.services.proxy_table``), so host entries change without a config load, and a load (which
 resets a few connections arriving during it) happens only when the config itself
 changes: at the worker's start, or to a proxy that lost it. Errors of the admin API
 become :class:`ProxyError`, in one place (:func:`load_config`).
@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from devpush.core.config import Settings
+from devpush.core.errors import Unavailable
 
 #: The Caddy server's name in the config; one server holds every route.
 SERVER: Final = "devpush"
@@ -38,7 +39,7 @@ RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
 
 
-class ProxyError(Exception):
+class ProxyError(Unavailable):
     """The proxy could not be configured; ``str()`` is fit to show an operator."""
 
 
@@ -236,6 +237,27 @@ def load_config(config: dict[str, Any], settings: Settings) -> None:
         )
 
 
-def load_proxy_config(settings: Settings) -> None:
-    """Give Caddy its config (:func:`build_config`); Caddy ignores a config it already runs."""
-    load_config(build_config(settings), settings)
+def running_config(settings: Settings) -> Any:
+    """The config Caddy runs now (GET ``/config/``; null when it runs none)."""
+    try:
+        with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
+            response = client.get("/config/")
+    except httpx.HTTPError as exc:
+        raise ProxyError(
+            f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
+        ) from exc
+    if response.status_code != 200:
+        raise ProxyError(
+            f"the proxy did not give its config ({response.status_code}): {response.text[:500]}"
+        )
+    return response.json()
+
+
+def ensure_proxy_config(settings: Settings) -> bool:
+    """Give Caddy its config (:func:`build_config`) only when it runs another (a proxy
+    restarted without its saved config, or a new version's); whether it was sent."""
+    wanted = build_config(settings)
+    if running_config(settings) == wanted:
+        return False
+    load_config(wanted, settings)
+    return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import Conflict, NotFound
 from devpush.models import (
     Deployment,
     DeploymentStatus,
@@ -27,11 +28,13 @@ from devpush.services.jobs import DeployJobs
 _RAN = frozenset({DeploymentStatus.RUNNING, DeploymentStatus.SUPERSEDED, DeploymentStatus.STOPPED})
 
 
-class RollbackTargetNotFound(LookupError):
+class RollbackTargetNotFound(NotFound, LookupError):
     """The deployment is not one of the project's."""
 
+    user_message = "deployment not found"
 
-class RollbackRefused(Exception):
+
+class RollbackRefused(Conflict):
     """The deployment cannot be rolled back to; ``str()`` says why (for a 409)."""
 
 

@@ -17,7 +17,7 @@ from typing import Final
 import docker
 
 from devpush.core.config import Settings
-from devpush.services.docker import BUILD_REPOSITORY
+from devpush.services.runner import BUILD_REPOSITORY
 
 log = logging.getLogger(__name__)
 

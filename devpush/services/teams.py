@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import Conflict, InvalidInput
 from devpush.models import Team, TeamMember, TeamRole, User
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -29,7 +30,7 @@ def _free_slug(session: Session, base: str) -> str:
 def create_team(session: Session, *, name: str, owner: User) -> Team:
     name = name.strip()
     if not name:
-        raise ValueError("a team needs a name")
+        raise InvalidInput("a team needs a name")
     team = Team(name=name, slug=_free_slug(session, slugify(name)))
     team.members.append(TeamMember(user=owner, role=TeamRole.OWNER))
     session.add(team)
@@ -67,7 +68,7 @@ def member_team(session: Session, *, user_id: int, team_id: str) -> Team | None:
     )
 
 
-class MembershipError(ValueError):
+class MembershipError(Conflict, ValueError):
     """A membership change that would break the team (its last owner) or is a duplicate."""
 
 

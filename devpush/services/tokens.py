@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import InvalidInput
 from devpush.core.security import generate_token, hash_token
 from devpush.models import ApiToken, User, utcnow
 
@@ -18,7 +19,7 @@ def create_token(session: Session, *, user: User, name: str) -> tuple[ApiToken, 
     """The new token row and its plaintext, which is never stored."""
     name = name.strip()[:100]
     if not name:
-        raise ValueError("a token needs a name")
+        raise InvalidInput("a token needs a name")
     new = generate_token()
     token = ApiToken(user=user, name=name, token_hash=new.token_hash, prefix=new.prefix)
     session.add(token)

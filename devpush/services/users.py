@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from devpush.core.errors import Conflict, Forbidden, InvalidInput
 from devpush.core.security import hash_password, password_needs_rehash, verify_password
 from devpush.models import Team, TeamRole, User
 from devpush.services.teams import add_member, create_team
@@ -16,8 +17,10 @@ from devpush.services.teams import add_member, create_team
 _DUMMY_HASH = hash_password("devpush-timing-equaliser")
 
 
-class UserExistsError(Exception):
+class UserExistsError(Conflict):
     """A user with this e-mail already exists."""
+
+    user_message = "a user with this e-mail exists"
 
 
 def normalize_email(email: str) -> str:
@@ -31,9 +34,9 @@ def get_user_by_email(session: Session, *, email: str) -> User | None:
 def create_user(session: Session, *, email: str, password: str, name: str = "") -> User:
     email = normalize_email(email)
     if not email or "@" not in email:
-        raise ValueError("a valid e-mail address is required")
+        raise InvalidInput("a valid e-mail address is required")
     if len(password) < 8:
-        raise ValueError("the password must have at least 8 characters")
+        raise InvalidInput("the password must have at least 8 characters")
     if get_user_by_email(session, email=email) is not None:
         raise UserExistsError(email)
     user = User(email=email, name=name, password_hash=hash_password(password))
@@ -85,7 +88,7 @@ def ensure_first_user(
     return FirstUserResult(FirstUserOutcome.CREATED, user, team)
 
 
-class WrongPasswordError(ValueError):
+class WrongPasswordError(Forbidden, ValueError):
     """The current password given with a password change is wrong."""
 
 
@@ -98,7 +101,7 @@ def change_password(
     if not verify_password(user.password_hash, current):
         raise WrongPasswordError("the current password is wrong")
     if len(new) < 8:
-        raise ValueError("the new password must have at least 8 characters")
+        raise InvalidInput("the new password must have at least 8 characters")
     user.password_hash = hash_password(new)
     end_user_sessions(session, user_id=user.id, keep_key=keep_session_key)
     session.flush()

@@ -13,7 +13,6 @@ from devpush.deps import QueueDep, SessionDep, SettingsDep, WebCtx, WebDeploymen
 from devpush.logs.render import render_line
 from devpush.models import Deployment
 from devpush.services import deployments as deploy_service
-from devpush.services.git import InvalidBranchError
 from devpush.web.rendering import redirect, render
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -54,17 +53,14 @@ def deploy(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "commit: give the full 40-character SHA"
         )
-    try:
-        deployment = deploy_service.create_deployment(
-            session,
-            project=project,
-            branch=branch.strip() or None,
-            commit=commit or None,
-            created_by=ctx.user,
-            queue=queue,
-        )
-    except InvalidBranchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    deployment = deploy_service.create_deployment(
+        session,
+        project=project,
+        branch=branch.strip() or None,
+        commit=commit or None,
+        created_by=ctx.user,
+        queue=queue,
+    )
     return redirect(request, _url(deployment))
 
 

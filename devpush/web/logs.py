@@ -29,7 +29,15 @@ from devpush.deps import (
     WebProject,
     resolve_log_request,
 )
-from devpush.logs.errors import InvalidQuery, LogStoreError
+from devpush.log_request import (
+    RANGE_PRESETS,
+    InvalidLogParams,
+    LogFilters,
+    LogScope,
+    Problem,
+    problem_for,
+)
+from devpush.logs.errors import PARTIAL_RESULTS, InvalidQuery, LogStoreError
 from devpush.logs.levels import LEVELS
 from devpush.logs.paging import LogCursor, LogPage
 from devpush.logs.query import LogQuery
@@ -38,17 +46,10 @@ from devpush.logs.store import LogStore
 from devpush.services import log_download
 from devpush.services.collector import collector_warning
 from devpush.services.logs import (
-    PARTIAL_RESULTS,
-    RANGE_PRESETS,
     Bar,
-    InvalidLogParams,
-    LogFilters,
     LogLine,
-    LogScope,
-    Problem,
     find_line,
     log_line,
-    problem_for,
     resume_cursor,
     rfc3339_ns,
     tail_events,
@@ -337,7 +338,9 @@ async def one_line(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found")
     context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
     try:
-        item = await find_line(store, scope=log_request.scope, ts_ns=int(match[1]), key=match[2])
+        item = await find_line(
+            store, project_id=log_request.scope.project_id, ts_ns=int(match[1]), key=match[2]
+        )
     except LogStoreError as exc:
         problem = problem_for(exc)
         context["problem"] = problem

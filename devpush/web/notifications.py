@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -31,10 +31,7 @@ def _url(project: Project) -> str:
 
 
 def _channel(session: SessionDep, project: Project, channel_id: str) -> NotificationChannel:
-    try:
-        return channel_service.find_channel(session, project=project, channel_id=channel_id)
-    except channel_service.ChannelNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "notification channel not found") from exc
+    return channel_service.find_channel(session, project=project, channel_id=channel_id)
 
 
 @router.post("/projects/{project_ref}/settings/notifications")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -140,8 +140,6 @@ def set_variables(
         settings_service.set_variables(
             session, project=project, scope=scope, values=values, fernet=fernet
         )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
     except (ValueError, ValidationError) as exc:
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
@@ -168,12 +166,9 @@ def delete_variable(
     scope: Annotated[str, Form(max_length=255)],
     key: Annotated[str, Form(max_length=255)],
 ) -> Response:
-    try:
-        settings_service.unset_variables(
-            session, project=project, scope=scope, keys=[key], fernet=fernet
-        )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    settings_service.unset_variables(
+        session, project=project, scope=scope, keys=[key], fernet=fernet
+    )
     return redirect(request, _url(project, "variables") + "?saved=variables")
 
 
@@ -185,14 +180,7 @@ def delete_environment(
     queue: QueueDep,
     environment_ref: str,
 ) -> Response:
-    try:
-        settings_service.delete_environment(
-            session, project=project, ref=environment_ref, queue=queue
-        )
-    except settings_service.EnvironmentNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
-    except settings_service.ProductionEnvironmentError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)
     return redirect(request, _url(project, "environments") + "?saved=environments")
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from devpush.core.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_token_for
-from devpush.services import routing
+from devpush.services import hosts
 from devpush.services.rollback import can_rollback
 from devpush.services.webhooks.secret import hook_url
 
@@ -20,8 +20,8 @@ def _page_globals(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     return {
         # Live addresses through the proxy: None for a deployment that no longer runs.
-        "deployment_url": lambda deployment: routing.deployment_url(deployment, settings),
-        "environment_url": lambda environment: routing.environment_url(environment, settings),
+        "deployment_url": lambda deployment: hosts.deployment_url(deployment, settings),
+        "environment_url": lambda environment: hosts.environment_url(environment, settings),
         # The address forges post a project's webhook calls to.
         "webhook_url": lambda project: hook_url(
             project, base_url=settings.app_url or str(request.base_url)

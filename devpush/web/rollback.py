@@ -3,12 +3,12 @@ auto-deploys. Any member may, as any member may deploy (docs/rollback.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from devpush.deps import QueueDep, SessionDep, WebCtx, WebDeployment, WebProject
 from devpush.services import rollback as rollback_service
-from devpush.services.project_settings import EnvironmentNotFoundError, find_environment
+from devpush.services.project_settings import find_environment
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["rollback"])
@@ -36,14 +36,9 @@ def rollback(
     session: SessionDep,
     queue: QueueDep,
 ) -> Response:
-    try:
-        new = rollback_service.rollback(
-            session, project=project, target=deployment, created_by=ctx.user, queue=queue
-        )
-    except rollback_service.RollbackTargetNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "deployment not found") from exc
-    except rollback_service.RollbackRefused as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    new = rollback_service.rollback(
+        session, project=project, target=deployment, created_by=ctx.user, queue=queue
+    )
     return redirect(request, f"/projects/{project.slug}/deployments/{new.id}")
 
 
@@ -51,9 +46,6 @@ def rollback(
 def resume_auto_deploys(
     request: Request, project: WebProject, environment_ref: str, session: SessionDep
 ) -> Response:
-    try:
-        environment = find_environment(session, project=project, ref=environment_ref)
-    except EnvironmentNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "environment not found") from exc
+    environment = find_environment(session, project=project, ref=environment_ref)
     rollback_service.resume_auto_deploys(session, environment)
     return redirect(request, f"/projects/{project.slug}")

@@ -1,27 +1,43 @@
-"""The deploy worker: ``python -m devpush.workers`` runs the deploy queue until SIGINT/SIGTERM."""
+"""The deploy worker: ``python -m devpush.workers`` runs the deploy queue until SIGINT/SIGTERM.
+
+``python -m devpush.workers --refresh-proxy-table``: write the proxy table and give Caddy its
+config once, then exit (the local run's start).
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 
 from devpush.core.config import get_settings
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
-from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import worker_context
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devpush.workers", description=__doc__)
+    parser.add_argument(
+        "--refresh-proxy-table",
+        action="store_true",
+        help="write the proxy table and the proxy's config once, then exit (1: not written)",
+    )
+    args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.refresh_proxy_table:
+        ctx = worker_context()
+        sys.exit(0 if ctx.proxy_table.refresh(ctx, settle=False) else 1)
     # The readiness probe polls every half second: its requests are not news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # The routing table at once: a migration may have left it empty, or runners moved.
+    # The proxy table at once: a migration may have left it empty, or runners moved.
     try:
-        routes.refresh(worker_context(), settle=False)
+        ctx = worker_context()
+        ctx.proxy_table.refresh(ctx, settle=False)
     except Exception:  # Docker or the database not there yet: the reconcile job retries
-        logging.getLogger(__name__).exception("routes not refreshed at start")
+        logging.getLogger(__name__).exception("proxy table not refreshed at start")
     # A killed log store's lost lines are put back from Docker's logs (docs/logging.md).
     try:
         start_store_watch(worker_context())

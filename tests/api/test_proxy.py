@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from devpush.models import DeploymentStatus, Project
-from devpush.services.routing import Route, write_routes
+from devpush.services.proxy_table import HostEntry, write_table
 from tests.fixtures.db import add_deployment
 
 PERMISSION = "/internal/proxy/tls-permission"
@@ -18,7 +18,7 @@ def test_only_hosts_with_a_route_may_get_a_certificate(
     deployment = add_deployment(
         session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING
     )
-    write_routes(session, [Route("shop.example.com", deployment, "10.0.0.7", 3000)])
+    write_table(session, [HostEntry("shop.example.com", deployment, "10.0.0.7", 3000)])
     session.commit()
 
     assert client.get(PERMISSION, params={"domain": "shop.example.com"}).status_code == 200

@@ -136,7 +136,7 @@ def test_on_demand_tls_asks_the_app(prod: dict[str, Any]) -> None:
 
 
 def test_links_use_https_without_a_port(prod: dict[str, Any]) -> None:
-    from devpush.services.routing import public_url
+    from devpush.services.hosts import public_url
 
     app = compose_settings(prod["services"]["app"])
     assert public_url("shop.example.com", app) == "https://shop.example.com/"

@@ -60,7 +60,7 @@ from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, ru
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from devpush_dev.resolver import Resolver, start_resolver
+from devpush_dev.resolver_process import Resolver, start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git

@@ -25,9 +25,9 @@ import httpx
 import pytest
 
 from devpush.core.config import Settings
-from devpush.services.docker import runner_log_config
+from devpush.services.runner import runner_log_config
 from devpush.services.supervisor import local_restart_notice
-from devpush_dev.resolver import answers as resolver_answers
+from devpush_dev.resolver_process import answers as resolver_answers
 from devpush_dev.supervisor import rpc
 from tests.e2e.test_deploy_local import free_port, interrupt, run_until_ready
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack

@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
-from devpush.services import routing
+from devpush.services import hosts
 from devpush.services.deployments import cancel_deployment, create_deployment
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import RollbackRefused, rollback
@@ -110,7 +110,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
         env_host = host_of(
-            routing.environment_url(stack.load(session, v2_id).environment, stack.settings) or ""
+            hosts.environment_url(stack.load(session, v2_id).environment, stack.settings) or ""
         )
     assert through_proxy(caddy, env_host).text == hello(v2, "Hi again")
 

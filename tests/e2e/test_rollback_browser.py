@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, DeployTrigger
-from devpush.services import routing
+from devpush.services import hosts
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
@@ -62,7 +62,7 @@ def test_roll_back_to_this_in_chromium(
     assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
-        env_url = routing.environment_url(stack.load(session, v2_id).environment, stack.settings)
+        env_url = hosts.environment_url(stack.load(session, v2_id).environment, stack.settings)
     assert env_url is not None
     assert through_proxy(caddy, host_of(env_url)).text == hello(v2, "Hi again")
 

@@ -23,14 +23,14 @@ from playwright.sync_api import Browser
 
 from devpush.main import create_app
 from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
-from devpush.services import proxy_config, routing
+from devpush.services import hosts, proxy_config
 from devpush.services.deployments import cancel_deployment, create_deployment, redeploy
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from devpush_dev.resolver import start_resolver
+from devpush_dev.resolver_process import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
@@ -74,6 +74,17 @@ def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> N
     # given the proxy its config (Docker/caddy/initial.json).
     other = through_proxy(caddy, "127.0.0.1")
     assert (other.status_code, other.text) == (404, proxy_config.NOT_FOUND_BODY)
+
+
+def test_the_config_is_sent_only_when_the_proxy_runs_another(caddy: Caddy) -> None:
+    settings = caddy.settings
+    proxy_config.ensure_proxy_config(settings)
+    assert proxy_config.running_config(settings) == proxy_config.build_config(settings)
+    assert proxy_config.ensure_proxy_config(settings) is False  # already running it
+    # A proxy restarted without its saved config runs its initial one: it gets it back.
+    proxy_config.load_config(proxy_config.initial_config(settings), settings)
+    assert proxy_config.ensure_proxy_config(settings) is True
+    assert proxy_config.running_config(settings) == proxy_config.build_config(settings)
 
 
 class Poller(threading.Thread):
@@ -143,8 +154,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
 
     with stack.sessions() as session:
         first = stack.load(session, first_id)
-        env_url = routing.environment_url(first.environment, settings)
-        first_url = routing.deployment_url(first, settings)
+        env_url = hosts.environment_url(first.environment, settings)
+        first_url = hosts.deployment_url(first, settings)
     port = caddy.settings.public_port
     assert env_url == f"http://hello.localhost:{port}/"
     assert first_url == f"http://{first_id[:8]}-hello.localhost:{port}/"
@@ -219,8 +230,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     gone = through_proxy(caddy, host_of(first_url))
     assert (gone.status_code, gone.text) == (404, proxy_config.NOT_FOUND_BODY)
     with stack.sessions() as session:
-        second_url = routing.deployment_url(stack.load(session, second_id), settings)
-        assert routing.deployment_url(stack.load(session, first_id), settings) is None
+        second_url = hosts.deployment_url(stack.load(session, second_id), settings)
+        assert hosts.deployment_url(stack.load(session, first_id), settings) is None
     assert second_url is not None
     assert through_proxy(caddy, host_of(second_url)).text == second_hello
 
@@ -247,7 +258,7 @@ def test_a_killed_resolver_fails_no_request(
     child, queue, first = first_running(stack, worker)
     first_id = first.id
     with stack.sessions() as session:
-        env_url = routing.environment_url(stack.load(session, first_id).environment, settings)
+        env_url = hosts.environment_url(stack.load(session, first_id).environment, settings)
     assert env_url is not None
     hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
     assert through_proxy(caddy, host_of(env_url)).text == hello
@@ -307,7 +318,7 @@ def test_a_killed_resolver_fails_no_request(
     assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
     second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
     with stack.sessions() as session:
-        second_url = routing.deployment_url(stack.load(session, second_id), settings)
+        second_url = hosts.deployment_url(stack.load(session, second_id), settings)
     assert second_url is not None
     assert through_proxy(caddy, host_of(second_url)).text == second_hello
     assert through_proxy(caddy, host_of(env_url)).text == second_hello

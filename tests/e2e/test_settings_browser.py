@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from devpush.main import create_app
 from devpush.models import DeploymentStatus
-from devpush.services import routing
+from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
@@ -60,13 +60,13 @@ def test_variable_deploy_redeploy_and_delete_in_chromium(
     git(stack.repo, "commit", "-q", "-m", "Greet")
     child = worker(stack.settings)
     email, _token = _owner(stack)
-    host = routing.environment_host(
+    host = hosts.environment_host(
         environment_name="production",
         production=True,
         host_label="hello",
         domain=stack.settings.domain,
     )
-    env_url = routing.public_url(host, stack.settings)
+    env_url = hosts.public_url(host, stack.settings)
 
     with LiveServer(create_app(stack.settings)) as url:
         page = browser.new_page()

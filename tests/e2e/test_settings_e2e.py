@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
-from devpush.services import routing
+from devpush.services import hosts
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
@@ -90,7 +90,7 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
     child = worker(stack.settings)
     email, token = _owner(stack)
     api = {"Authorization": f"Bearer {token}"}
-    host = routing.environment_host(
+    host = hosts.environment_host(
         environment_name="production",
         production=True,
         host_label="hello",

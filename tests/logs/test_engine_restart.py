@@ -35,7 +35,7 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.core.labels import LOG_LABELS
-from devpush.services.docker import runner_log_config
+from devpush.services.runner import runner_log_config
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.logs.test_faults import ids, labels_for, shown
 

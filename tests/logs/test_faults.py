@@ -35,8 +35,8 @@ from devpush.core.labels import runner_labels
 from devpush.logs.errors import LogStoreUnavailable
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
-from devpush.services.docker import runner_log_config
 from devpush.services.log_store import log_store, open_http_client
+from devpush.services.runner import runner_log_config
 from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
 from tests.fixtures.web import TwoTeams, log_in
 

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, Project
 from devpush.resolver import server as resolver_server
+from devpush.resolver.names import runner_name
 from devpush.resolver.server import Listen, check, serve
 from devpush.services import proxy_config
-from devpush.services.routing import Route, runner_name, write_routes
-from devpush_dev.resolver import start_resolver
+from devpush.services.proxy_table import HostEntry, write_table
+from devpush_dev.resolver_process import start_resolver
 from tests.fixtures.db import add_deployment
 
 
@@ -52,7 +53,7 @@ def test_a_host_resolves_to_its_runner_and_port(
     port: int, session: Session, project: Project
 ) -> None:
     deployment = running(session, project)
-    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    write_table(session, [HostEntry("shop.localhost", deployment, "10.0.0.7", 3000)])
     session.commit()
 
     srv = ask(port, "shop.localhost.", "SRV")
@@ -98,14 +99,14 @@ def test_a_moved_route_is_answered_at_the_next_question(
     port: int, session: Session, project: Project
 ) -> None:
     old, new = running(session, project), running(session, project)
-    write_routes(session, [Route("shop.localhost", old, "10.0.0.7", 3000)])
+    write_table(session, [HostEntry("shop.localhost", old, "10.0.0.7", 3000)])
     session.commit()
     assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.7")
-    write_routes(session, [Route("shop.localhost", new, "10.0.0.8", 3000)])
+    write_table(session, [HostEntry("shop.localhost", new, "10.0.0.8", 3000)])
     session.commit()
     assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.8")
     # The old runner still resolves: Caddy may dial it from a cached SRV answer until
-    # the worker stops it (after routing.settle_seconds).
+    # the worker stops it (after proxy_table.settle_seconds).
     assert str(ask(port, runner_name("10.0.0.7"), "A").rr[0].rdata) == "10.0.0.7"
 
 
@@ -113,7 +114,7 @@ def test_an_unreadable_table_repeats_the_last_answers(
     port: int, session: Session, project: Project
 ) -> None:
     deployment = running(session, project)
-    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    write_table(session, [HostEntry("shop.localhost", deployment, "10.0.0.7", 3000)])
     session.commit()
     assert ask(port, "shop.localhost.", "SRV").rr[0].rdata.port == 3000
     session.execute(text("ALTER TABLE proxy_routes RENAME TO proxy_routes_away"))
@@ -128,7 +129,7 @@ def test_the_process_answers_until_stopped(
     tmp_path: Path, db_url: str, session: Session, project: Project
 ) -> None:
     deployment = running(session, project)
-    write_routes(session, [Route("shop.localhost", deployment, "10.0.0.7", 3000)])
+    write_table(session, [HostEntry("shop.localhost", deployment, "10.0.0.7", 3000)])
     session.commit()
     address = f"127.0.0.1:{free_udp_port()}"
     resolver = start_resolver(
@@ -173,9 +174,9 @@ def test_only_names_the_table_holds_are_remembered_and_only_so_many(
     # with the names asked, only with the routes, and never past MAX_REMEMBERED.
     monkeypatch.setattr(resolver_server, "MAX_REMEMBERED", 2)
     deployment = running(session, project)
-    write_routes(
+    write_table(
         session,
-        [Route(f"{name}.localhost", deployment, "10.0.0.7", 3000) for name in ("a", "b", "c")],
+        [HostEntry(f"{name}.localhost", deployment, "10.0.0.7", 3000) for name in ("a", "b", "c")],
     )
     session.commit()
     listen = Listen("127.0.0.1", free_udp_port())

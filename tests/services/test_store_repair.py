@@ -19,7 +19,7 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.logs.recovery import NS, Window, missing_lines
-from devpush.services.docker import runner_log_config
+from devpush.services.runner import runner_log_config
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_lines, store_repair
 from devpush_dev.otelcol import engine_containers_dir, start_collector
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy

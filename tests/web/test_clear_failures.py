@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
-from devpush.services.docker import BUILD_REPOSITORY
 from devpush.services.git import GitError, error_text, fetch_commit, repository_problem
+from devpush.services.runner import BUILD_REPOSITORY
 from tests.fixtures.web import TwoTeams, log_in
 from tests.utils.git import make_repo
 

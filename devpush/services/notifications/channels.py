@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
+from devpush.core.errors import NotFound
 from devpush.models import NotificationAttempt, NotificationChannel, NotificationKind, Project
 
 #: Attempts shown per channel.
@@ -26,8 +27,10 @@ RECENT_ATTEMPTS: Final = 10
 _ADDRESS: Final = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
-class ChannelNotFoundError(LookupError):
+class ChannelNotFoundError(NotFound, LookupError):
     """No such channel in this project."""
+
+    user_message = "notification channel not found"
 
 
 def url_problem(target: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, Failure, Project, utcnow
-from devpush.services.routing import deployment_url
+from devpush.services.hosts import deployment_url
 
 FAILED: Final = "deployment.failed"
 SUCCEEDED: Final = "deployment.succeeded"

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from devpush.core.errors import DevpushError, InvalidInput
+
 #: Request headers, looked up case-insensitively (Starlette's ``Headers`` is one).
 Headers = Mapping[str, str]
 
@@ -18,16 +20,18 @@ MAX_BRANCH_LENGTH = 255
 _HEX = frozenset("0123456789abcdef")
 
 
-class SignatureError(Exception):
+class SignatureError(DevpushError):
     """A missing or wrong signature (or token): answered 401, nothing is queued."""
 
+    http_status = 401
 
-class BadPayloadError(Exception):
+
+class BadPayloadError(InvalidInput):
     """A body that is not the JSON the forge sends (400) or lacks a field (422)."""
 
     def __init__(self, message: str, *, status_code: int = 422) -> None:
         super().__init__(message)
-        self.status_code = status_code
+        self.status_code = self.http_status = status_code
 
 
 class EventKind(enum.StrEnum):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import DecryptionError
+from devpush.core.errors import NotFound
 from devpush.models import DeliveryResult, DeployTrigger, Project, WebhookDelivery
 from devpush.services import deliveries, push
 from devpush.services.jobs import DeployJobs
@@ -53,8 +54,10 @@ _FIRST_RESULT_WAIT_SECONDS = 2.0
 _STATUS = {DeliveryResult.DEPLOYED: 202, DeliveryResult.REFUSED: 422}
 
 
-class NoWebhookError(Exception):
+class NoWebhookError(NotFound):
     """No project with this id, or it has no webhook: answered 404 (the same for both)."""
+
+    user_message = "no webhook at this address: create one in the project's settings"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""What a job needs from its process: settings, database sessions, a Docker client."""
+"""What a job needs from its process: settings, database sessions, a Docker client, and
+the process's one writer of the proxy table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import docker
@@ -10,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings, get_settings
 from devpush.core.db import create_db_engine, session_factory
-from devpush.services.docker import docker_client
 from devpush.services.jobs import NotifyJobs
+from devpush.services.runner import docker_client
+from devpush.workers.tasks.proxy_writer import ProxyTableWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,9 @@ class WorkerContext:
     docker: docker.DockerClient
     # Where a job enqueues the notify job (the queue it runs on); None: no notifications.
     jobs: NotifyJobs | None = None
+    # Shared by every job of the process (dataclasses.replace keeps it): its lock and the
+    # switches under way hold for all of them.
+    proxy_table: ProxyTableWriter = field(default_factory=ProxyTableWriter, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerContext:

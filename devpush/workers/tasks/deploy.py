@@ -8,7 +8,7 @@
 - ``_follow_runner``: wait until the app answers on its port (``running``), its
   script exits (``failed`` with the exit code), the deployment is canceled
   (``stopped``) or the ready timeout passes (``failed``); once running, point the
-  proxy's routes at it (the environment's URL follows it), then supersede the
+  proxy table's entries at it (the environment's URL follows it), then supersede the
   environment's previous running deployment (``to_supersede``) and drop its route.
 
 A failure in the clone or in a step of the runner also stores the failure record
@@ -40,13 +40,11 @@ from sqlalchemy.orm import Session
 from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
-from devpush.services import builds, failure
-from devpush.services import docker as runner
+from devpush.services import builds, failure, runner
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
 from devpush.services.project_git import credentials_for
-from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 
@@ -291,22 +289,22 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome = _wait(ctx, job, container)
     if outcome is Outcome.READY:
-        # The routing table moves the URLs before any row changes: the new runner's come,
+        # The proxy table moves the URLs before any row changes: the new runner's come,
         # the environment's URL follows it, the yielding deployments' own URLs go. The
         # switch starts once Caddy has no cached answer from before, so a deployment
         # shown as running answers at once, and the old runner stops only after the last
         # request routed to it. Caddy's config never changes: no request fails.
         with session_scope(ctx.sessions) as session:
             yielding = _yielding(session, job)
-        with routes.switching(ctx, becoming_running=job.deployment_id, leaving=yielding):
+        with ctx.proxy_table.switching(ctx, becoming_running=job.deployment_id, leaving=yielding):
             running = _mark_running(ctx, job)
             superseded = _supersede_previous(ctx, job) if running else []
-        if not running:  # canceled in the instant it became ready: its routes go again
-            routes.refresh(ctx)
+        if not running:  # canceled in the instant it became ready: its host entries go again
+            ctx.proxy_table.refresh(ctx)
             _stop(ctx, container)
             return
         if [deployment_id for deployment_id, _ in superseded] != yielding:
-            routes.refresh(ctx)  # another deploy of the environment moved meanwhile
+            ctx.proxy_table.refresh(ctx)  # another deploy of the environment moved meanwhile
         for _, container_ref in superseded:
             runner.stop_container(
                 ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
@@ -431,7 +429,7 @@ def _yielding(session: Session, job: Job) -> list[str]:
 def _supersede_previous(ctx: WorkerContext, job: Job) -> list[tuple[str, str]]:
     """Mark the yielding deployments superseded; each one's id and runner (name or id).
 
-    The newest one stays running; the caller stops the others once routes moved."""
+    The newest one stays running; the caller stops the others once the URLs moved."""
     superseded: list[tuple[str, str]] = []
     with session_scope(ctx.sessions) as session:
         for deployment_id in _yielding(session, job):

@@ -5,7 +5,7 @@ The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
 exit code and its last lines (the start step's failure record), as hosted
-platforms show a crashed app. It also refreshes the routing table and the proxy's config each time.
+platforms show a crashed app. It also refreshes the proxy table and the proxy's config each time.
 
 A deployment stays ``building`` only while a worker's job follows it, and a job gives up
 after its clone's and its ready check's time limits. One still ``building`` well past both
@@ -22,12 +22,10 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
-from devpush.services import docker as runner
-from devpush.services import failure
+from devpush.services import failure, runner
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
-from devpush.workers.tasks import routes
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 
@@ -84,9 +82,9 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     failed += fail_abandoned_builds(ctx=ctx)
     for deployment_id in failed:
         announce(ctx, deployment_id, FAILED)
-    # Every minute: the crashed ones' routes go, and a restarted proxy gets its config
+    # Every minute: the crashed ones' host entries go, and a restarted proxy gets its config
     # back. Nothing stops after it, so no need to wait for the proxy's cached answers.
-    routes.refresh(ctx, settle=False)
+    ctx.proxy_table.refresh(ctx, settle=False)
     return failed
 
 

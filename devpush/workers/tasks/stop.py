@@ -10,9 +10,7 @@ from docker.errors import NotFound
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment
-from devpush.services import builds
-from devpush.services import docker as runner
-from devpush.workers.tasks import routes
+from devpush.services import builds, runner
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -21,13 +19,13 @@ log = logging.getLogger(__name__)
 def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
     """Stop the deployment's runner (kept, so Alloy ships its last lines); idempotent.
 
-    Its routes go first (the row is no longer running): the proxy answers 404, never
+    Its host entries go first (the row is no longer running): the proxy answers 404, never
     a bad gateway, for a stopped deployment.
     """
     with ctx.sessions() as session:
         deployment = session.get(Deployment, deployment_id)
         container_id = deployment.container_id if deployment is not None else None
-    routes.refresh(ctx)
+    ctx.proxy_table.refresh(ctx)
     runner.stop_container(
         ctx.docker,
         container_id or runner.container_name(deployment_id),

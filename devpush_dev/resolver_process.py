@@ -1,7 +1,7 @@
 """Run the route resolver (``python -m devpush.resolver``) as a child process on loopback.
 
 The local run and the tests start it beside Caddy, which asks it where each host's
-runner is (``devpush.services.routing``); it reads the routing table from ``database_url``.
+runner is (``devpush.services.proxy_table``); it reads the proxy table from ``database_url``.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from devpush.services import docker as docker_service
-from devpush.services.docker import docker_time
+from devpush.services import runner as runner_service
+from devpush.services.runner import docker_time
 
 
 @pytest.mark.parametrize(
@@ -31,5 +31,5 @@ def test_docker_times(raw: str, expected: datetime | None) -> None:
 
 def test_no_hand_made_time_parsing() -> None:
     # datetime.fromisoformat reads Docker's times on 3.11: no regex, no "Z" replacing.
-    source = inspect.getsource(docker_service.docker_time)
+    source = inspect.getsource(runner_service.docker_time)
     assert "re.sub" not in source and ".replace(" not in source

@@ -13,8 +13,8 @@ from docker.models.containers import Container
 from devpush.core.config import Settings
 from devpush.core.labels import RUNNER_LABELS
 from devpush.models import DeployStep
-from devpush.services import docker as runner
-from devpush.services.docker import (
+from devpush.services import runner
+from devpush.services.runner import (
     RunnerSpec,
     Steps,
     failed_step,

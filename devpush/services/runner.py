@@ -25,6 +25,7 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from devpush.core.config import Settings
+from devpush.core.errors import Unavailable
 from devpush.core.labels import (
     BUILD_ROLE,
     DEPLOYMENT_LABEL,
@@ -63,7 +64,7 @@ _STEP_FAILED = re.compile(
 _BY_LABEL = {step.label: step for step in SCRIPT_STEPS}
 
 
-class DockerError(Exception):
+class DockerError(Unavailable):
     """A Docker call failed; ``str()`` is fit to show a user."""
 
 
