@@ -6,7 +6,7 @@ import logging
 
 from devpush.core.config import get_settings
 from devpush.workers.queue import consumer_polling, default_queue
-from devpush.workers.tasks import routes
+from devpush.workers.tasks import reconcile, routes
 from devpush.workers.tasks.context import worker_context
 
 
@@ -18,7 +18,9 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The routing table at once: a migration may have left it empty, or runners moved.
     try:
-        routes.refresh(worker_context(), settle=False)
+        ctx = worker_context()
+        reconcile.rejoin_proxy(ctx)
+        routes.refresh(ctx, settle=False)
     except Exception:  # Docker or the database not there yet: the reconcile job retries
         logging.getLogger(__name__).exception("routes not refreshed at start")
     huey = default_queue().huey

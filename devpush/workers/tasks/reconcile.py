@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import docker.errors
 from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
 from devpush.services import docker as runner
-from devpush.services import failure
+from devpush.services import failure, networks
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
@@ -85,9 +86,19 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     for deployment_id in failed:
         announce(ctx, deployment_id, FAILED)
     # Every minute: the crashed ones' routes go, and a restarted proxy gets its config
-    # back. Nothing stops after it, so no need to wait for the proxy's cached answers.
+    # and its runner networks back. Nothing stops after it, so no need to wait for the
+    # proxy's cached answers.
+    rejoin_proxy(ctx)
     routes.refresh(ctx, settle=False)
     return failed
+
+
+def rejoin_proxy(ctx: WorkerContext) -> None:
+    """The proxy's container back on every live runner's network (logged if it fails)."""
+    try:
+        networks.rejoin_proxy(ctx.docker, ctx.settings)
+    except (networks.NetworkError, docker.errors.APIError) as exc:
+        log.error("the proxy not connected to the runner networks: %s", exc)
 
 
 def abandoned_after(ctx: WorkerContext) -> timedelta:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from devpush.models import Deployment
 from devpush.services import docker as runner
-from devpush.services import proxy_config, routing
+from devpush.services import networks, proxy_config, routing
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ def upstream_of(ctx: WorkerContext, deployment: Deployment) -> tuple[str, int] |
     )
     if container is None or container.status != "running":
         return None
-    return runner.upstream_address(container, network=ctx.settings.runner_network)
+    return runner.upstream_address(
+        container, network=networks.network_of(container, ctx.settings, deployment.project_id)
+    )
 
 
 def refresh(ctx: WorkerContext, *, settle: bool = True) -> bool:
