@@ -13,64 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import docker
 import pytest
 
-from tests.compose.stack import DOMAIN, REPO, ComposeStack, make_stack, run, sample_repo
+from tests.compose.stack import DOMAIN, REPO, ComposeStack, run
 
 pytestmark = pytest.mark.docker
 
 BUILD_LINE = "Build finished"  # examples/hello-python/build.py
 REQUEST_LINE = '"GET / HTTP/1.1" 200'  # its app.py, one line per request
-
-
-def provision() -> None:
-    """Compose v5 and the stack's images: built once, then cached (seconds when warm)."""
-    for script in ("scripts/dev/compose.sh", "scripts/dev/prod-images.sh"):
-        proc = run([str(REPO / script)], timeout=1800)
-        if proc.returncode != 0:
-            pytest.fail(
-                f"{script} failed (it needs scripts/dev/test-deps.sh's machine):\n{proc.stderr}"
-            )
-
-
-def remove_deployments(stack: ComposeStack, client: docker.DockerClient) -> None:
-    """The runners and kept builds the stack's worker made (Compose does not own them)."""
-    network = f"{stack.project}_runner"
-    for container in client.containers.list(all=True, filters={"network": network}):
-        if container.labels.get("com.docker.compose.project") != stack.project:
-            container.remove(force=True)
-    project_id = stack.env_values.get("E2E_PROJECT_ID")
-    if project_id:
-        for image in client.images.list(filters={"label": f"devpush.project_id={project_id}"}):
-            client.images.remove(image.id, force=True)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    provision()
-    root = tmp_path_factory.mktemp("compose-install")
-    stack = make_stack(root, f"devpush-e2e-{uuid.uuid4().hex[:8]}")
-    sample_repo(stack.data_root)
-    client = docker.from_env()
-    try:
-        stack.up()
-        yield stack
-    finally:
-        try:
-            remove_deployments(stack, client)
-        finally:
-            stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=180)
-            client.close()
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def api(stack: ComposeStack, method: str, path: str, **kwargs: Any) -> Any:
