@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from ipaddress import IPv4Network
 
+import docker
 import pytest
 from docker.models.containers import Container
 from pydantic import ValidationError
 
 from devpush.core.config import Settings
 from devpush.services import proxy_config
-from devpush.services.networks import free_subnet, network_of, project_network, subnets
+from devpush.services.networks import (
+    NetworkError,
+    attach_proxy,
+    ensure_project_network,
+    free_subnet,
+    network_of,
+    project_network,
+    remove_orphan_networks,
+    subnets,
+)
+from tests.fixtures.logstack import BUSYBOX_IMAGE
 
 POOL = IPv4Network("10.201.0.0/16")
 
@@ -92,3 +106,68 @@ def test_the_probe_server_exists_only_for_a_worker_that_probes_through_the_proxy
     assert server["listen"] == ["unix//run/devpush-proxy/probe.sock"]
     assert "devpush-probe" not in proxy_config.build_config(Settings())["apps"]["http"]["servers"]
     assert proxy_config.probe_socket(Settings(runner_address="proxy")) is None
+
+
+@pytest.fixture
+def engine_settings(docker_client: docker.DockerClient) -> Iterator[Settings]:
+    """Settings of an install of its own on the real engine (a name prefix, a small pool,
+    a stand-in proxy container); whatever it made is removed afterwards."""
+    run = uuid.uuid4().hex[:8]
+    proxy = docker_client.containers.run(
+        BUSYBOX_IMAGE, ["sleep", "300"], name=f"test-proxy-{run}", detach=True
+    )
+    settings = Settings(
+        runner_network=f"test-net-{run}",
+        runner_subnet_pool=IPv4Network("10.203.0.0/16"),
+        runner_subnet_prefix=28,
+        proxy_container=proxy.name,
+    )
+    try:
+        yield settings
+    finally:
+        proxy.remove(force=True)
+        for network in docker_client.networks.list(names=[settings.runner_network]):
+            with contextlib.suppress(docker.errors.NotFound):
+                network.remove()
+
+
+@pytest.mark.docker
+def test_networks_on_the_engine_created_once_joined_by_the_proxy_removed_when_orphaned(
+    docker_client: docker.DockerClient, engine_settings: Settings
+) -> None:
+    settings = engine_settings
+    first = ensure_project_network(docker_client, settings, "p1")
+    assert ensure_project_network(docker_client, settings, "p1") == first  # idempotent
+    second = ensure_project_network(docker_client, settings, "p2")
+    subnets_of = {
+        n.name: IPv4Network(n.attrs["IPAM"]["Config"][0]["Subnet"])
+        for n in docker_client.networks.list(names=[settings.runner_network])
+    }
+    # Two distinct subnets of the pool's size, and only these two networks.
+    assert set(subnets_of) == {first, second}
+    assert all(
+        s.prefixlen == 28 and s.subnet_of(settings.runner_subnet_pool) for s in subnets_of.values()
+    )
+    assert subnets_of[first] != subnets_of[second]
+    attach_proxy(docker_client, settings, [first, second])
+    attach_proxy(docker_client, settings, [first])  # already on it: nothing to do
+    proxy = docker_client.containers.get(settings.proxy_container)
+    assert {first, second} <= set(proxy.attrs["NetworkSettings"]["Networks"])
+    # p2 deleted: its network goes (the proxy leaves it first); p1's stays.
+    assert remove_orphan_networks(docker_client, settings, {"p1"}) == [second]
+    assert [n.name for n in docker_client.networks.list(names=[settings.runner_network])] == [first]
+    proxy.reload()
+    assert second not in proxy.attrs["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.docker
+def test_a_full_pool_is_a_clear_error(
+    docker_client: docker.DockerClient, engine_settings: Settings
+) -> None:
+    # A pool of one /28, taken by p1: p2 gets a message naming the setting.
+    settings = engine_settings.model_copy(
+        update={"runner_subnet_pool": IPv4Network("10.203.255.240/28")}
+    )
+    ensure_project_network(docker_client, settings, "p1")
+    with pytest.raises(NetworkError, match="DEVPUSH_RUNNER_SUBNET_POOL"):
+        ensure_project_network(docker_client, settings, "p2")
