@@ -138,3 +138,12 @@ def fail_abandoned_builds(*, ctx: WorkerContext) -> list[str]:
     if failed:
         log.warning("%d deployments lost their deploy worker: marked failed", len(failed))
     return failed
+
+
+if __name__ == "__main__":
+    # ``python -m devpush.workers.tasks.reconcile``: one pass now, not at the next minute
+    # (after the proxy's container alone was re-created: it is back on every runner network).
+    from devpush.workers.tasks.context import worker_context
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run_reconcile(ctx=worker_context())
