@@ -55,7 +55,7 @@ def subnets(pool: IPv4Network, prefix: int) -> Iterator[IPv4Network]:
 
 def free_subnet(pool: IPv4Network, prefix: int, used: Iterable[IPv4Network]) -> IPv4Network | None:
     """The first subnet of the pool that overlaps none of ``used`` (None: the pool is full)."""
-    taken = sorted((net for net in used if net.overlaps(pool)), key=lambda n: n.network_address)
+    taken = [net for net in used if net.overlaps(pool)]
     for candidate in subnets(pool, prefix):
         if not any(candidate.overlaps(net) for net in taken):
             return candidate
