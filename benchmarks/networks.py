@@ -122,6 +122,8 @@ def main() -> None:
                 rows.append(sample(n, create_ms, connect_ms, ensure_ms))
                 create_ms, connect_ms = [], []
                 print(table(rows[-1:], list(rows[0])).splitlines()[1], flush=True)
+                # Saved at each step: a long run cut short keeps what it measured.
+                save("networks", "bridge", rows, pool=str(args.pool), prefix=args.prefix)
     finally:
         started = time.perf_counter()
         proxy.remove(force=True)
