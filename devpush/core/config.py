@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Final, Literal, Self, get_args
 
@@ -38,17 +39,25 @@ class Settings(BaseSettings):
 
     # Docker: the socket proxy in production, the local engine in development.
     docker_host: str = "unix:///var/run/docker.sock"
+    # Each project's runners get their own bridge, ``<runner_network>-<project id>``
+    # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"
+    # Docker's default pools hold ~30 bridges: project networks take subnets of this
+    # length from this pool instead (/16 in /26s: 1024 projects, 61 addresses each).
+    runner_subnet_pool: IPv4Network = IPv4Network("10.201.0.0/16")
+    runner_subnet_prefix: int = Field(default=26, ge=8, le=29)
     runner_memory: str = "512m"
     runner_cpus: float = 1.0
     # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
     # How the worker checks that a runner answers (runners publish no port): its IP on
-    # the runner network (a worker on the host: local run, tests; Linux routes to it) or
-    # its name there (a worker container of the Compose stack, on that network too). The
-    # proxy always gets the IP, from the route resolver.
-    runner_address: Literal["container_ip", "container_name"] = "container_ip"
+    # the runner network (a worker on the host: local run, tests; Linux routes to it), its
+    # name there (a worker container on that network), or ``proxy``: through the proxy's
+    # probe socket beside its admin socket (the Compose stack: the worker is on no runner
+    # network, the proxy's container is on every one). The proxy always gets the IP, from
+    # the route resolver.
+    runner_address: Literal["container_ip", "container_name", "proxy"] = "container_ip"
     # The deploy worker: build + start must answer on the port within this time.
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
     # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
@@ -68,6 +77,9 @@ class Settings(BaseSettings):
     public_port: int | None = Field(default=8080, gt=0, lt=65536)
     # The address the proxy's server binds: loopback in the local run, all in a container.
     proxy_bind: str = "127.0.0.1"
+    # The proxy's container (Compose), which the worker connects to each project's runner
+    # network; empty: the proxy runs on the host, which reaches every bridge.
+    proxy_container: str = ""
     # Caddy's admin API: http://host:port or unix:///path (the Compose stack: a socket on
     # a volume only the worker shares, so runners cannot reconfigure the proxy).
     proxy_admin_url: str = "http://127.0.0.1:2019"
@@ -189,6 +201,15 @@ class Settings(BaseSettings):
     def _need_a_resolver(self) -> Self:
         if not self.proxy_resolver_addrs:
             raise ValueError("DEVPUSH_PROXY_RESOLVER_ADDR must name at least one host:port")
+        return self
+
+    @model_validator(mode="after")
+    def _subnets_fit_the_pool(self) -> Self:
+        if self.runner_subnet_prefix < self.runner_subnet_pool.prefixlen:
+            raise ValueError(
+                f"DEVPUSH_RUNNER_SUBNET_PREFIX /{self.runner_subnet_prefix} is wider than"
+                f" DEVPUSH_RUNNER_SUBNET_POOL {self.runner_subnet_pool}"
+            )
         return self
 
     @model_validator(mode="after")

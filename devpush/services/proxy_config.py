@@ -11,6 +11,7 @@ become :class:`ProxyError`, in one place (:func:`load_config`).
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any, Final
 from urllib.parse import urlparse
 
@@ -37,6 +38,16 @@ LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 #: sets 1 s), and SRV lookups wait for one another meanwhile.
 RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
+
+
+#: The worker's probe server (``runner_address = "proxy"``): a unix socket beside the admin
+#: socket, so only the worker reaches it; Caddy dials the address the header names and
+#: marks its own failure to connect, so any answer of the app's own counts.
+PROBE_SERVER: Final = "devpush-probe"
+PROBE_SOCKET: Final = "probe.sock"
+PROBE_HEADER: Final = "X-Devpush-Probe"
+PROBE_FAILED_HEADER: Final = "X-Devpush-Probe-Failed"
+PROBE_DIAL_TIMEOUT: Final = "1s"
 
 
 class ProxyError(Unavailable):
@@ -113,6 +124,56 @@ def not_found_server(settings: Settings) -> dict[str, Any]:
     }
 
 
+def probe_socket(settings: Settings) -> str | None:
+    """The probe server's socket path (None: the worker reaches runners itself)."""
+    parsed = urlparse(settings.proxy_admin_url)
+    if settings.runner_address != "proxy" or parsed.scheme != "unix":
+        return None
+    return str(PurePosixPath(parsed.path).parent / PROBE_SOCKET)
+
+
+def probe_server(socket_path: str) -> dict[str, Any]:
+    """Caddy's server on the worker's probe socket: GET / of the header's ``ip:port``."""
+    failed = {
+        "handler": "static_response",
+        "status_code": 502,
+        "headers": {PROBE_FAILED_HEADER: ["1"]},
+    }
+    return {
+        "listen": [f"unix/{socket_path}"],
+        "routes": [
+            {
+                "handle": [
+                    {
+                        "handler": "reverse_proxy",
+                        "upstreams": [{"dial": f"{{http.request.header.{PROBE_HEADER}}}"}],
+                        "transport": {"protocol": "http", "dial_timeout": PROBE_DIAL_TIMEOUT},
+                    }
+                ]
+            }
+        ],
+        "errors": {"routes": [{"handle": [failed]}]},
+        "automatic_https": {"disable": True},
+    }
+
+
+def probe(settings: Settings, url: str, *, timeout: float = 2.0) -> bool:
+    """Whether the runner at ``url`` answers, asked through the proxy's probe socket."""
+    socket_path = probe_socket(settings)
+    if socket_path is None:
+        raise ProxyError("the proxy's probe socket needs a unix admin URL and runner_address proxy")
+    target = httpx.URL(url)
+    transport = httpx.HTTPTransport(uds=socket_path)
+    try:
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            response = client.get(
+                f"http://{PROBE_SERVER}/", headers={PROBE_HEADER: f"{target.host}:{target.port}"}
+            )
+    except httpx.HTTPError:
+        return False
+    return PROBE_FAILED_HEADER not in response.headers
+
+
 def _lookup_failed() -> dict[str, Any]:
     return {
         "handler": "static_response",
@@ -184,6 +245,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "http": {"servers": {SERVER: server, NOT_FOUND_SERVER: not_found_server(settings)}}
         },
     }
+    if (socket_path := probe_socket(settings)) is not None:
+        config["apps"]["http"]["servers"][PROBE_SERVER] = probe_server(socket_path)
     if settings.public_scheme == "https":
         # The hosts are not in the config, so certificates come on demand: at a host's
         # first TLS handshake, once the app says a route has it (the permission endpoint).

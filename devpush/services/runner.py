@@ -38,6 +38,7 @@ from devpush.core.labels import (
     runner_labels,
 )
 from devpush.models import DeployStep
+from devpush.services.networks import project_network
 
 #: Where the source is copied in the container, and where the step script lives.
 APP_DIR = PurePosixPath("/app")
@@ -242,8 +243,9 @@ def runner_container_spec(
         "log_config": runner_log_config(
             max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
         ),
-        # No published port: the proxy and the worker reach the app on this network.
-        "network": settings.runner_network,
+        # No published port: the proxy and the worker reach the app on this network, the
+        # project's own (devpush/services/networks.py).
+        "network": project_network(settings, spec.project_id),
         "mem_limit": settings.runner_memory,
         "nano_cpus": int(settings.runner_cpus * 1_000_000_000),
         "security_opt": ["no-new-privileges"],
@@ -318,18 +320,6 @@ def step_output(lines: list[str], step: DeployStep) -> list[str]:
 
 def docker_client(settings: Settings) -> docker.DockerClient:
     return docker.DockerClient(base_url=settings.docker_host, timeout=60)
-
-
-def ensure_network(client: docker.DockerClient, name: str) -> None:
-    """Create the runner network if missing (a user-defined bridge: ports can be published)."""
-    if client.networks.list(names=[name]):
-        return
-    try:
-        client.networks.create(name, driver="bridge", labels={ROLE_LABEL: RUNNER_ROLE})
-    except docker.errors.APIError as exc:
-        # Another worker thread created it meanwhile.
-        if not client.networks.list(names=[name]):
-            raise DockerError(f"cannot create network {name}: {exc.explanation}") from exc
 
 
 def runner_host(container: Container, *, via: str, network: str) -> str | None:

@@ -13,6 +13,7 @@ import sys
 from devpush.core.config import get_settings
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
+from devpush.workers.tasks import reconcile
 from devpush.workers.tasks.context import worker_context
 
 
@@ -35,6 +36,7 @@ def main() -> None:
     # The proxy table at once: a migration may have left it empty, or runners moved.
     try:
         ctx = worker_context()
+        reconcile.rejoin_proxy(ctx)
         ctx.proxy_table.refresh(ctx, settle=False)
     except Exception:  # Docker or the database not there yet: the reconcile job retries
         logging.getLogger(__name__).exception("proxy table not refreshed at start")

@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
+
+from tests.compose.stack import (
+    ComposeStack,
+    make_stack,
+    next_app_image,
+    provision,
+    remove_deployments,
+    remove_runner_networks,
+    run,
+    sample_repo,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,3 +76,27 @@ def load_compose(validator: Path, secrets_env: str) -> LoadCompose:
         return json.loads(proc.stdout)
 
     return load
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    """The production stack run for real (tests/compose/stack.py), one for the session:
+    the modules that use it run in order on it, and each leaves it up."""
+    provision()
+    root = tmp_path_factory.mktemp("compose-install")
+    stack = make_stack(root, f"devpush-e2e-{uuid.uuid4().hex[:8]}")
+    sample_repo(stack.data_root)
+    client = docker.from_env()
+    try:
+        stack.up()
+        yield stack
+    finally:
+        try:
+            remove_deployments(stack, client)
+        finally:
+            stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=180)
+            remove_runner_networks(stack, client)
+            # The update test's tag only (the image itself is devpush/app:local).
+            run(["docker", "image", "rm", next_app_image(stack)], timeout=60)
+            client.close()
+            shutil.rmtree(root, ignore_errors=True)

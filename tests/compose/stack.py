@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = ("docker-compose.yml", "docker-compose.victorialogs.yml", "docker-compose.local.yml")
@@ -221,3 +223,44 @@ def make_stack(root: Path, project: str) -> ComposeStack:
     install_release(stack.app_dir)
     stack.write_env()
     return stack
+
+
+def provision() -> None:
+    """Compose v5 and the stack's images: built once, then cached (seconds when warm)."""
+    for script in ("scripts/dev/compose.sh", "scripts/dev/prod-images.sh"):
+        proc = run([str(REPO / script)], timeout=1800)
+        if proc.returncode != 0:
+            pytest.fail(
+                f"{script} failed (it needs scripts/dev/test-deps.sh's machine):\n{proc.stderr}"
+            )
+
+
+def runner_networks(stack: ComposeStack, client: docker.DockerClient) -> list[Any]:
+    """The stack's runner networks: one per project, the worker's (Compose owns none)."""
+    prefix = f"{stack.project}_runner"
+    # ``names`` matches part of a name: keep the stack's own.
+    return [n for n in client.networks.list(names=[prefix]) if n.name.startswith(prefix)]
+
+
+def remove_deployments(stack: ComposeStack, client: docker.DockerClient) -> None:
+    """The runners and kept builds the stack's worker made (Compose does not own them)."""
+    projects = set()
+    for network in runner_networks(stack, client):
+        for container in client.containers.list(all=True, filters={"network": network.id}):
+            if container.labels.get("com.docker.compose.project") != stack.project:
+                projects.add(container.labels.get("devpush.project_id"))
+                container.remove(force=True)
+    for project_id in projects - {None}:
+        for image in client.images.list(filters={"label": f"devpush.project_id={project_id}"}):
+            client.images.remove(image.id, force=True)
+
+
+def remove_runner_networks(stack: ComposeStack, client: docker.DockerClient) -> None:
+    """Once the stack is down (the proxy left them): its projects' networks."""
+    for network in runner_networks(stack, client):
+        network.remove()
+
+
+def next_app_image(stack: ComposeStack) -> str:
+    """The update test's tag for the app image (removed with the stack)."""
+    return f"devpush/app:{stack.project}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tarfile
@@ -41,59 +40,15 @@ from tests.compose.stack import (
     DOMAIN,
     REPO,
     ComposeStack,
-    make_stack,
+    next_app_image,
     release_files,
     run,
-    sample_repo,
 )
 
 pytestmark = pytest.mark.docker
 
 BUILD_LINE = "Build finished"  # examples/hello-python/build.py
 REQUEST_LINE = '"GET / HTTP/1.1" 200'  # its app.py, one line per request
-
-
-def provision() -> None:
-    """Compose v5 and the stack's images: built once, then cached (seconds when warm)."""
-    for script in ("scripts/dev/compose.sh", "scripts/dev/prod-images.sh"):
-        proc = run([str(REPO / script)], timeout=1800)
-        if proc.returncode != 0:
-            pytest.fail(
-                f"{script} failed (it needs scripts/dev/test-deps.sh's machine):\n{proc.stderr}"
-            )
-
-
-def remove_deployments(stack: ComposeStack, client: docker.DockerClient) -> None:
-    """The runners and kept builds the stack's worker made (Compose does not own them)."""
-    network = f"{stack.project}_runner"
-    for container in client.containers.list(all=True, filters={"network": network}):
-        if container.labels.get("com.docker.compose.project") != stack.project:
-            container.remove(force=True)
-    project_id = stack.env_values.get("E2E_PROJECT_ID")
-    if project_id:
-        for image in client.images.list(filters={"label": f"devpush.project_id={project_id}"}):
-            client.images.remove(image.id, force=True)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    provision()
-    root = tmp_path_factory.mktemp("compose-install")
-    stack = make_stack(root, f"devpush-e2e-{uuid.uuid4().hex[:8]}")
-    sample_repo(stack.data_root)
-    client = docker.from_env()
-    try:
-        stack.up()
-        yield stack
-    finally:
-        try:
-            remove_deployments(stack, client)
-        finally:
-            stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=180)
-            # The update test's tag only (the image itself is devpush/app:local).
-            run(["docker", "image", "rm", next_app_image(stack)], timeout=60)
-            client.close()
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def api(stack: ComposeStack, method: str, path: str, **kwargs: Any) -> Any:
@@ -587,8 +542,3 @@ def test_update_app_keeps_the_deployed_app_answering(stack: ComposeStack) -> Non
     assert api(stack, "GET", "/projects/hello")["slug"] == "hello"
     proc = curl_https(stack, f"hello.{DOMAIN}")
     assert proc.stdout.endswith("\n200"), proc.stdout
-
-
-def next_app_image(stack: ComposeStack) -> str:
-    """The update test's tag for the app image (removed with the stack)."""
-    return f"devpush/app:{stack.project}"

@@ -54,7 +54,8 @@ def test_networks(prod: dict[str, Any]) -> None:
     nets = prod["networks"]
     assert nets["default"]["name"] == "devpush_default"
     assert nets["internal"].get("internal") is True
-    assert nets["runner"]["name"] == "devpush_runner"
+    # No runner network of Compose's: the worker makes one per project (docs/network.md).
+    assert "runner" not in nets
     assert nets["resolver"]["name"] == "devpush_resolver"
     assert nets["resolver"].get("internal") is True
     for door in ("docker-worker", "docker-alloy"):
@@ -64,7 +65,8 @@ def test_networks(prod: dict[str, Any]) -> None:
 def test_runner_network_matches_settings(prod: dict[str, Any]) -> None:
     from devpush.core.config import Settings
 
-    assert prod["networks"]["runner"]["name"] == Settings().runner_network
+    worker = prod["services"]["worker"]["environment"]
+    assert worker["DEVPUSH_RUNNER_NETWORK"] == Settings().runner_network
 
 
 def test_alloy_image_from_versions_env(prod: dict[str, Any]) -> None:
@@ -176,10 +178,10 @@ def test_app_and_worker(prod: dict[str, Any]) -> None:
         env = services[name]["environment"]
         assert env["DEVPUSH_DATABASE_URL"].startswith("postgresql+psycopg://devpush:")
         assert env["DEVPUSH_QUEUE_URL"] == "redis://redis:6379/0"
-    assert "runner" in services["app"]["networks"]
-    # The worker reaches a runner by its name on the runner network.
-    assert "runner" in services["worker"]["networks"]
-    assert services["worker"]["environment"]["DEVPUSH_RUNNER_ADDRESS"] == "container_name"
+    # The worker is on no runner network: it probes runners through the proxy, which it
+    # connects to each project's network (found by its Compose name).
+    assert services["worker"]["environment"]["DEVPUSH_RUNNER_ADDRESS"] == "proxy"
+    assert services["worker"]["environment"]["DEVPUSH_PROXY_CONTAINER"] == "devpush-proxy-1"
     # The app's port is published on loopback unless the admin says otherwise.
     assert services["app"]["ports"][0]["host_ip"] == "127.0.0.1"
 

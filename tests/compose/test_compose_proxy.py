@@ -56,12 +56,13 @@ def test_admin_socket_only_for_the_worker(prod: dict[str, Any]) -> None:
         if any(v["source"] == "/srv/devpush/caddy/admin" for v in service.get("volumes", []))
     }
     assert sharing == {"proxy", "worker"}
-    # No admin port on any network: runners share the runner network with the proxy.
-    assert set(services["proxy"]["networks"]) == {"default", "runner", "resolver"}
+    # No admin port on any network: the worker connects the proxy to every project's
+    # runner network.
+    assert set(services["proxy"]["networks"]) == {"default", "resolver"}
     assert "expose" not in services["proxy"]
     worker = compose_settings(services["worker"])
     assert worker.proxy_admin_url == "unix:///run/devpush-proxy/admin.sock"
-    assert worker.runner_address == "container_name"
+    assert worker.runner_address == "proxy"
     assert "/data" in binds(services["worker"])
 
 

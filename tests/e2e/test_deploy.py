@@ -51,6 +51,7 @@ from devpush.services.deployments import (
     redeploy,
 )
 from devpush.services.failure import FAILURE_LINES
+from devpush.services.networks import project_network
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
@@ -255,9 +256,10 @@ def page_lines(block: str) -> list[str]:
 
 
 def app_url(stack: Stack, deployment: Deployment) -> str:
-    """The runner's app on its IP on the runner network (the host routes to it on Linux)."""
+    """The runner's app on its IP on its project's network (the host routes to it on Linux)."""
     networks = stack.container(deployment).attrs["NetworkSettings"]["Networks"]
-    return f"http://{networks[stack.settings.runner_network]['IPAddress']}:8000/"
+    own = project_network(stack.settings, deployment.project_id)
+    return f"http://{networks[own]['IPAddress']}:8000/"
 
 
 def logs_of(container: Container) -> str:
@@ -361,10 +363,12 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
     assert attrs["HostConfig"]["NanoCpus"] == 500_000_000
     assert attrs["HostConfig"]["Init"] is True
-    # No host port: only the proxy and the worker reach the app, on the runner network.
+    # No host port: only the proxy and the worker reach the app, on its project's network
+    # (docs/network.md), and it is on no other.
     assert not attrs["HostConfig"]["PortBindings"]
     assert first.host_port is None
-    assert stack.settings.runner_network in attrs["NetworkSettings"]["Networks"]
+    own = project_network(stack.settings, stack.project_id)
+    assert list(attrs["NetworkSettings"]["Networks"]) == [own]
     env = dict(item.split("=", 1) for item in attrs["Config"]["Env"])
     assert (env["GREETING"], env["SHARED"], env["PORT"]) == ("hi", "env", "8000")
 

@@ -73,7 +73,7 @@ def test_limits_network_port_and_working_dir() -> None:
     kwargs = spec_for(settings)
     assert kwargs["mem_limit"] == "256m"
     assert kwargs["nano_cpus"] == 500_000_000
-    assert kwargs["network"] == "net-x"
+    assert kwargs["network"] == "net-x-p1"  # the project's own (services/networks.py)
     # No published port: the proxy reaches the app on the runner network.
     assert "ports" not in kwargs
     assert kwargs["working_dir"] == "/app/web"

@@ -37,10 +37,11 @@ from docker.models.containers import Container
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devpush.core.config import Settings
 from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
-from devpush.services import builds, failure, runner
+from devpush.services import builds, failure, networks, proxy_config, runner
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
@@ -242,13 +243,14 @@ def _create_container(
         kwargs = runner.runner_container_spec(
             spec=spec, environment=environment, settings=ctx.settings
         )
-        runner.ensure_network(ctx.docker, ctx.settings.runner_network)
+        network = networks.ensure_project_network(ctx.docker, ctx.settings, job.project_id)
+        networks.attach_proxy(ctx.docker, ctx.settings, [network])
         container = ctx.docker.containers.create(**kwargs)
     except ValueError as exc:
         raise DeployFailed(str(exc)) from exc
     except docker.errors.ImageNotFound as exc:
         raise DeployFailed(image_missing) from exc
-    except (docker.errors.APIError, runner.DockerError) as exc:
+    except (docker.errors.APIError, runner.DockerError, networks.NetworkError) as exc:
         raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
     _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
     return container
@@ -345,9 +347,9 @@ def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
             container,
             job.port,
             via=ctx.settings.runner_address,
-            network=ctx.settings.runner_network,
+            network=networks.network_of(container, ctx.settings, job.project_id),
         )
-        if url is not None and _answers(url):
+        if url is not None and _answers(ctx.settings, url):
             return Outcome.READY
         time.sleep(POLL_SECONDS)
     return Outcome.TIMED_OUT
@@ -369,8 +371,10 @@ def _runner_failure(
     )
 
 
-def _answers(url: str) -> bool:
+def _answers(settings: Settings, url: str) -> bool:
     """Any HTTP response counts: the app is up, whatever it says to ``/``."""
+    if settings.runner_address == "proxy":
+        return proxy_config.probe(settings, url)
     try:
         httpx.get(url, timeout=1.0)
     except httpx.HTTPError:

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
-from devpush.services import proxy_config, proxy_table, runner
+from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL
+from devpush.services import networks, proxy_config, proxy_table, runner
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,11 @@ def upstream_of(ctx: WorkerContext, container: str) -> proxy_table.Address | Non
     found = runner.get_container(ctx.docker, container)
     if found is None or found.status != "running":
         return None
-    return runner.upstream_address(found, network=ctx.settings.runner_network)
+    # Its project's network (the label the worker gave it), or the shared one of older runners.
+    project_id = found.labels.get(f"{LABEL_PREFIX}{PROJECT_LABEL}", "")
+    return runner.upstream_address(
+        found, network=networks.network_of(found, ctx.settings, project_id)
+    )
 
 
 def addresses_of(

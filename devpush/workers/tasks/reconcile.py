@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import docker.errors
 from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
-from devpush.services import failure, runner
+from devpush.services import failure, networks, runner
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
@@ -83,9 +84,19 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     for deployment_id in failed:
         announce(ctx, deployment_id, FAILED)
     # Every minute: the crashed ones' host entries go, and a restarted proxy gets its config
-    # back. Nothing stops after it, so no need to wait for the proxy's cached answers.
+    # and its runner networks back. Nothing stops after it, so no need to wait for the
+    # proxy's cached answers.
+    rejoin_proxy(ctx)
     ctx.proxy_table.refresh(ctx, settle=False)
     return failed
+
+
+def rejoin_proxy(ctx: WorkerContext) -> None:
+    """The proxy's container back on every live runner's network (logged if it fails)."""
+    try:
+        networks.rejoin_proxy(ctx.docker, ctx.settings)
+    except (networks.NetworkError, docker.errors.APIError) as exc:
+        log.error("the proxy not connected to the runner networks: %s", exc)
 
 
 def abandoned_after(ctx: WorkerContext) -> timedelta:
@@ -125,3 +136,12 @@ def fail_abandoned_builds(*, ctx: WorkerContext) -> list[str]:
     if failed:
         log.warning("%d deployments lost their deploy worker: marked failed", len(failed))
     return failed
+
+
+if __name__ == "__main__":
+    # ``python -m devpush.workers.tasks.reconcile``: one pass now, not at the next minute
+    # (after the proxy's container alone was re-created: it is back on every runner network).
+    from devpush.workers.tasks.context import worker_context
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run_reconcile(ctx=worker_context())

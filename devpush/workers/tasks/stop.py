@@ -6,11 +6,13 @@ import contextlib
 import logging
 from datetime import timedelta
 
+import docker.errors
 from docker.errors import NotFound
+from sqlalchemy import select
 
 from devpush.core.db import session_scope
-from devpush.models import Deployment
-from devpush.services import builds, runner
+from devpush.models import Deployment, Project
+from devpush.services import builds, networks, runner
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,21 @@ def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
         # Deleted with its environment or project: nothing will show it again.
         remove_runner(ctx, container_id or runner.container_name(deployment_id))
         builds.remove_deployment_builds(ctx.docker, deployment_id)
+        remove_deleted_networks(ctx)
+
+
+def remove_deleted_networks(ctx: WorkerContext) -> None:
+    """Remove the runner networks of deleted projects (one still in use waits for the
+    next cleanup)."""
+    with ctx.sessions() as session:
+        live = set(session.scalars(select(Project.id)))
+    try:
+        removed = networks.remove_orphan_networks(ctx.docker, ctx.settings, live)
+    except docker.errors.APIError as exc:
+        log.error("runner networks not cleaned up: %s", exc)
+        return
+    if removed:
+        log.info("removed the runner networks of %d deleted projects", len(removed))
 
 
 def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
@@ -54,6 +71,7 @@ def run_cleanup(*, ctx: WorkerContext) -> list[str]:
     )
     if removed:
         log.info("removed %d stopped runner containers", len(removed))
+    remove_deleted_networks(ctx)
     with session_scope(ctx.sessions) as session:
         collected = builds.collect_all_builds(
             session, ctx.docker, keep=ctx.settings.rollback_builds_kept
