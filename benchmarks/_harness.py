@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import socket
 import sys
 import time
 import uuid
@@ -31,16 +30,11 @@ from devpush.core.labels import runner_labels
 from devpush.services.docker import runner_log_config
 from devpush_dev.binaries import BinaryNotFoundError
 from devpush_dev.otelcol import engine_containers_dir
+from devpush_dev.ports import free_port
 from devpush_dev.processes import Child
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUSYBOX_IMAGE = "devpush/busybox:local"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

@@ -52,7 +52,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks._harness import RESULTS, figure, free_port, machine, percentile, table
+from benchmarks._harness import RESULTS, figure, machine, percentile, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -62,6 +62,7 @@ from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
 from devpush_dev.caddy import start_caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver import start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 

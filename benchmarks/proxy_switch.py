@@ -53,7 +53,7 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from benchmarks._harness import figure, free_port, parser, save, table
+from benchmarks._harness import figure, parser, save, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -64,6 +64,7 @@ from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
 from devpush_dev.binaries import read_versions
 from devpush_dev.caddy import BINARY_ENV, caddy_binary, start_caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver import Resolver, start_resolver
 
 HOST = "a.localhost"

@@ -33,7 +33,7 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from benchmarks._harness import figure, free_port, parser, rss_mib, save, table
+from benchmarks._harness import figure, parser, rss_mib, save, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -49,6 +49,7 @@ from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
 from devpush_dev.loki import start_loki
+from devpush_dev.ports import free_port
 from devpush_dev.victorialogs import start_victorialogs
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway database

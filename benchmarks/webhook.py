@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._harness import RESULTS, figure, free_port, percentile, save, table
+from benchmarks._harness import RESULTS, figure, percentile, save, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -47,6 +47,7 @@ from devpush.core.migrate import upgrade_to_head
 from devpush.models import Project, Team
 from devpush.services.webhooks.secret import rotate_secret
 from devpush_dev import processes
+from devpush_dev.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://git.example.org/shop/web.git"

@@ -31,6 +31,7 @@ from devpush.core.config import LOG_STORES, get_settings
 from devpush.services import proxy_config
 from devpush_dev import alloy, caddy, loki, otelcol, resolver, socket_proxy, victorialogs
 from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError
+from devpush_dev.ports import free_port
 from devpush_dev.processes import ProcessError
 from devpush_dev.supervisor import (
     MAIN_LOG,
@@ -44,13 +45,6 @@ from devpush_dev.supervisor import (
 PIPELINE_ENV = "pipeline.env"
 #: The parts the local run starts once the others answer.
 LATE = ("worker", "app")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers_200(url: str) -> Callable[[], bool]:

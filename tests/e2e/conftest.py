@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
 from devpush_dev import alloy
 from devpush_dev.caddy import Caddy, start_caddy
+from devpush_dev.ports import free_port
 
 BUSYBOX_IMAGE = "devpush/busybox:local"
 
@@ -143,21 +143,15 @@ def json_logs() -> type[JsonLogs]:
     return JsonLogs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def caddy(tmp_path: Path) -> Iterator[Caddy]:
     """The pinned Caddy on free loopback ports, asking the two route resolvers that a test
     starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``)."""
     settings = Settings(
-        proxy_admin_url=f"http://127.0.0.1:{_free_port()}",
-        public_port=_free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
-        proxy_not_found_port=_free_port(),
+        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
+        public_port=free_port(),
+        proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
+        proxy_not_found_port=free_port(),
     )
     proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
     yield proxy

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -60,6 +59,7 @@ from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, ru
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver import Resolver, start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from tests.fixtures.web import PASSWORD, log_in
@@ -70,12 +70,6 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

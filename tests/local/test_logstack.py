@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from docker.models.containers import Container
 from devpush.core.labels import LOG_FIELDS, RUNNER_LOG_LABELS_OPTION, runner_labels
 from devpush_dev import otelcol, processes, victorialogs
 from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
+from devpush_dev.ports import free_port
 
 pytestmark = pytest.mark.docker
 
@@ -33,12 +33,6 @@ BUSYBOX_IMAGE = "devpush/busybox:local"
 #: VictoriaLogs' own fields on every row, besides ours.
 STORE_FIELDS = {"_msg", "_time", "_stream", "_stream_id"}
 CONTRIB = "github.com/open-telemetry/opentelemetry-collector-contrib/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ns(timestamp: str) -> int:

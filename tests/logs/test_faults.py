@@ -450,7 +450,7 @@ def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> N
     """10,000 distinct branch names (recorded json-file lines, one per branch, read by a
     second collector): each is a stream of its own; the app finds any one and lists them."""
     from devpush_dev.otelcol import start_collector
-    from tests.fixtures.logstack import free_port
+    from devpush_dev.ports import free_port
     from tests.logs.recorded import attrs, write_container_log
 
     if running_log_stack.backend != "victorialogs":
