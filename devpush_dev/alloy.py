@@ -50,6 +50,26 @@ class Alloy:
         return f"http://127.0.0.1:{self.http_port}"
 
 
+def alloy_process(
+    *,
+    state_dir: Path,
+    http_port: int,
+    docker_host: str,
+    loki_push_url: str,
+    timeout: float = 60.0,
+) -> processes.ProcessSpec:
+    """Alloy, ready when ``/-/ready`` answers (every component evaluated and running)."""
+    return processes.ProcessSpec(
+        name="alloy",
+        argv=alloy_argv(binary=alloy_binary(), state_dir=state_dir, http_port=http_port),
+        state_dir=state_dir,
+        log_name="alloy.log",
+        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        timeout=timeout,
+        env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
+    )
+
+
 def start_alloy(
     *,
     state_dir: Path,
@@ -58,16 +78,12 @@ def start_alloy(
     loki_push_url: str,
     timeout: float = 60.0,
 ) -> Alloy:
-    """Start Alloy and wait for ``/-/ready`` (every component evaluated and running)."""
-    binary = alloy_binary()
-    child = processes.start_ready(
-        "alloy",
-        alloy_argv(binary=binary, state_dir=state_dir, http_port=http_port),
+    """Start :func:`alloy_process` and wait until it is ready."""
+    spec = alloy_process(
         state_dir=state_dir,
-        log_name="alloy.log",
-        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        http_port=http_port,
+        docker_host=docker_host,
+        loki_push_url=loki_push_url,
         timeout=timeout,
-        env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
-        cwd=state_dir,
     )
-    return Alloy(child=child, http_port=http_port, state_dir=state_dir)
+    return Alloy(child=spec.start(), http_port=http_port, state_dir=state_dir)

@@ -97,7 +97,7 @@ class Collector:
         return f"http://127.0.0.1:{self.health_port}/"
 
 
-def start_collector(
+def collector_process(
     *,
     state_dir: Path,
     containers_dir: Path,
@@ -105,15 +105,12 @@ def start_collector(
     metrics_port: int,
     health_port: int,
     timeout: float = 60.0,
-) -> Collector:
-    """Start the collector and wait until its health check answers 200 (pipelines running).
-
-    Its own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts).
-    """
-    binary = collector_binary()
-    child = processes.start_ready(
-        "otelcol",
-        collector_argv(binary=binary),
+) -> processes.ProcessSpec:
+    """The collector, ready when its health check answers 200 (pipelines running); its
+    own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts)."""
+    return processes.ProcessSpec(
+        name="collector",
+        argv=collector_argv(binary=collector_binary()),
         state_dir=state_dir,
         log_name="otelcol.log",
         ready_url=f"http://127.0.0.1:{health_port}/",
@@ -125,8 +122,27 @@ def start_collector(
             metrics_port=metrics_port,
             health_port=health_port,
         ),
-        cwd=state_dir,
+    )
+
+
+def start_collector(
+    *,
+    state_dir: Path,
+    containers_dir: Path,
+    victorialogs_url: str,
+    metrics_port: int,
+    health_port: int,
+    timeout: float = 60.0,
+) -> Collector:
+    """Start :func:`collector_process` and wait until it is ready."""
+    spec = collector_process(
+        state_dir=state_dir,
+        containers_dir=containers_dir,
+        victorialogs_url=victorialogs_url,
+        metrics_port=metrics_port,
+        health_port=health_port,
+        timeout=timeout,
     )
     return Collector(
-        child=child, metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
+        child=spec.start(), metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
     )

@@ -190,22 +190,36 @@ class SocketProxy:
         self.child.stop()
 
 
-def start_socket_proxy(
+def door_process(
     *, env_file: Path, port: int, state_dir: Path, socket_path: str, timeout: float = 15.0
-) -> SocketProxy:
-    """Render the door's config into ``state_dir``, start haproxy, wait for ``/_ping``."""
+) -> processes.ProcessSpec:
+    """Render the door's config into ``state_dir``; haproxy on it, ready when ``/_ping``
+    answers."""
     name = f"socket-proxy-{env_file.stem}"
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / f"{name}.cfg"
     config_path.write_text(
         render_config(flags=read_flags(env_file), port=port, socket_path=socket_path)
     )
-    child = processes.start_ready(
-        name,
-        [haproxy_binary(), "-db", "-f", str(config_path)],
+    return processes.ProcessSpec(
+        name=name,
+        argv=[haproxy_binary(), "-db", "-f", str(config_path)],
         state_dir=state_dir,
         log_name=f"{name}.log",
         ready_url=f"http://127.0.0.1:{port}/_ping",
         timeout=timeout,
     )
-    return SocketProxy(child=child, port=port, config_path=config_path)
+
+
+def start_socket_proxy(
+    *, env_file: Path, port: int, state_dir: Path, socket_path: str, timeout: float = 15.0
+) -> SocketProxy:
+    """Start :func:`door_process` and wait until it is ready."""
+    spec = door_process(
+        env_file=env_file,
+        port=port,
+        state_dir=state_dir,
+        socket_path=socket_path,
+        timeout=timeout,
+    )
+    return SocketProxy(child=spec.start(), port=port, config_path=Path(spec.argv[-1]))

@@ -54,23 +54,31 @@ class VictoriaLogs:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def start_victorialogs(
+def victorialogs_process(
     *, data_dir: Path, http_port: int, retention: str = "31d", timeout: float = 60.0
-) -> VictoriaLogs:
-    """Start VictoriaLogs and wait for ``/health``; its log goes to ``victoria-logs.log``.
-
-    Restarting with the same ``data_dir`` keeps what was stored.
-    """
-    binary = victorialogs_binary()
-    child = processes.start_ready(
-        "victoria-logs",
-        victorialogs_argv(
-            binary=binary, data_dir=data_dir / "data", http_port=http_port, retention=retention
+) -> processes.ProcessSpec:
+    """VictoriaLogs on ``http_port``, ready when ``/health`` answers; it logs to
+    ``victoria-logs.log``. Restarting with the same ``data_dir`` keeps what was stored."""
+    return processes.ProcessSpec(
+        name="victorialogs",
+        argv=victorialogs_argv(
+            binary=victorialogs_binary(),
+            data_dir=data_dir / "data",
+            http_port=http_port,
+            retention=retention,
         ),
         state_dir=data_dir,
         log_name="victoria-logs.log",
         ready_url=f"http://127.0.0.1:{http_port}/health",
         timeout=timeout,
-        cwd=data_dir,
     )
-    return VictoriaLogs(child=child, http_port=http_port, data_dir=data_dir)
+
+
+def start_victorialogs(
+    *, data_dir: Path, http_port: int, retention: str = "31d", timeout: float = 60.0
+) -> VictoriaLogs:
+    """Start :func:`victorialogs_process` and wait until it is ready."""
+    spec = victorialogs_process(
+        data_dir=data_dir, http_port=http_port, retention=retention, timeout=timeout
+    )
+    return VictoriaLogs(child=spec.start(), http_port=http_port, data_dir=data_dir)

@@ -21,7 +21,7 @@ from devpush.logs.errors import (
     LogStoreUnavailable,
 )
 from devpush.logs.query import LogQuery
-from devpush.services.log_store import open_http_client
+from devpush.services.log_store import open_http_client, store_url
 from devpush.services.loki import LokiStore
 from devpush_dev.ports import free_port
 
@@ -35,7 +35,7 @@ def settings(url: str, timeout: float = 5.0) -> Settings:
 async def page_with(handler: Callable[[httpx.Request], httpx.Response]) -> None:
     config = settings("http://loki.invalid:3100")
     transport = httpx.MockTransport(handler)
-    async with httpx.AsyncClient(base_url=config.store_url, transport=transport) as http:
+    async with httpx.AsyncClient(base_url=store_url(config), transport=transport) as http:
         await LokiStore(http, settings=config).page(QUERY)
 
 
