@@ -47,7 +47,6 @@ from pydantic import SecretStr
 from benchmarks._harness import (
     Stack,
     figure,
-    free_port,
     parser,
     run_runner,
     save,
@@ -59,6 +58,7 @@ from benchmarks.queries import SECRET, seed
 from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
+from devpush_dev.ports import free_port
 from devpush_dev.processes import Child, start, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent

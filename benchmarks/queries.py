@@ -48,9 +48,7 @@ from devpush.services.teams import create_team
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
-from devpush_dev.loki import start_loki
-from devpush_dev.ports import free_port
-from devpush_dev.victorialogs import start_victorialogs
+from devpush_dev.log_stacks import LogStack, plan
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway database
 EMAIL, PASSWORD = "bench@example.org", "benchmark-pass"
@@ -132,26 +130,23 @@ def main() -> int:
 
     with ExitStack() as exits:
         tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
-        if args.log_store == "victorialogs":
-            store_proc = start_victorialogs(data_dir=tmp / "vl", http_port=free_port())
-        else:
-            store_proc = start_loki(
-                data_dir=tmp / "loki", http_port=free_port(), grpc_port=free_port()
-            )
-        exits.callback(store_proc.child.stop)
+        # The store alone: lines are pushed to it, no collector reads runners here.
+        stack = LogStack(plan(args.log_store, tmp))
+        exits.callback(stack.stop)
+        stack.start_store()
         settings = Settings(
             database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
             data_dir=tmp,
             queue_url=f"sqlite:///{tmp / 'queue.sqlite3'}",
             secret_key=SecretStr(SECRET),
             log_store=args.log_store,
-            log_store_url=store_proc.url,
+            log_store_url=stack.store_url,
         )
         queue = DeployQueue(MemoryHuey(immediate=False))
         slug, token, labels = seed(settings, queue)
         end_ns = time.time_ns()
         began = time.perf_counter()
-        url = push_url(args.log_store, store_proc.url)
+        url = push_url(args.log_store, stack.store_url)
         ingest(url, labels, args.lines, end_ns)
         others = 0
         while others < args.others:
@@ -159,7 +154,7 @@ def main() -> int:
             ingest(url, {**labels, "deployment_id": f"other-{others}"}, chunk, end_ns)
             others += chunk
         if args.log_store == "victorialogs":
-            httpx.get(f"{store_proc.url}/internal/force_flush", timeout=60)
+            httpx.get(f"{stack.store_url}/internal/force_flush", timeout=60)
         print(f"ingested {args.lines + args.others} lines in {time.perf_counter() - began:.1f}s")
 
         client = exits.enter_context(TestClient(create_app(settings, queue=queue)))

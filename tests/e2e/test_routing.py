@@ -30,11 +30,11 @@ from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
-    free_port,
     make_stack,
     wait_exited,
     worker,

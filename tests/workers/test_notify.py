@@ -33,12 +33,12 @@ from devpush.services.notifications.senders import signature
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
+from devpush_dev.ports import free_port
 from tests.fixtures.db import add_deployment
 from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
     drain,
-    free_port,
     http_receiver,
     smtp_receiver,
     text_of,
