@@ -29,9 +29,9 @@ from devpush.core.labels import runner_labels
 from devpush.services.docker import runner_log_config
 from devpush_dev.binaries import BinaryNotFoundError
 from devpush_dev.log_stacks import LogStack, start_log_stack
+from devpush_dev.runners import BUSYBOX_IMAGE
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BUSYBOX_IMAGE = "devpush/busybox:local"
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

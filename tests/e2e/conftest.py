@@ -6,7 +6,6 @@ json-file log options from Settings. Every container is removed after its test.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -24,8 +23,7 @@ from devpush.core.labels import runner_labels
 from devpush_dev import alloy
 from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.ports import free_port
-
-BUSYBOX_IMAGE = "devpush/busybox:local"
+from devpush_dev.runners import Runners
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ RunRunner = Callable[..., Container]
 @pytest.fixture
 def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
     """Start labelled busybox runners; each is removed (even if running) after the test."""
-    started: list[Container] = []
+    runners = Runners(docker_client)
 
     def run(
         command: Sequence[str],
@@ -97,9 +95,8 @@ def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
         deployment_id: str | None = None,
     ) -> Container:
         settings = settings or Settings()
-        container = docker_client.containers.run(
-            BUSYBOX_IMAGE,
-            list(command),
+        return runners.run(
+            command,
             labels=runner_labels(
                 project_id="p-e2e",
                 environment_id="e-e2e",
@@ -114,18 +111,13 @@ def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
                     "max-file": str(settings.runner_log_max_file),
                 },
             ),
-            detach=True,
+            wait=60 if wait else None,
         )
-        started.append(container)
-        if wait:
-            container.wait(timeout=60)
-        container.reload()
-        return container
 
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    try:
+        yield run
+    finally:
+        runners.remove_all()
 
 
 class JsonLogs:

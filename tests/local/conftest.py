@@ -13,6 +13,7 @@ from docker.models.containers import Container
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
 from devpush_dev.ports import free_port
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     WORKER_DOOR,
@@ -20,8 +21,6 @@ from devpush_dev.socket_proxy import (
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-
-BUSYBOX_IMAGE = "devpush/busybox:local"
 
 
 @pytest.fixture

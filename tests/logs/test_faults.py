@@ -37,7 +37,8 @@ from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.services.docker import runner_log_config
 from devpush.services.log_store import log_store, open_http_client
-from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
+from devpush_dev.runners import BUSYBOX_IMAGE
+from tests.fixtures.logstack import LogStack
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
