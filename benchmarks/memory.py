@@ -59,7 +59,8 @@ from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
 from devpush_dev.ports import free_port
-from devpush_dev.processes import Child, start, wait_ready
+from devpush_dev.processes import Child, start
+from devpush_dev.web_app import web_app_process
 
 REPO = Path(__file__).resolve().parent.parent
 # Every runner of this script is named so, so that a later run removes any left behind.
@@ -89,16 +90,9 @@ def start_app_and_worker(
     )
     exits.callback(worker.stop)
     port = free_port()
-    app = start(
-        "app",
-        [python, "-m", "uvicorn", "devpush.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        log_path=root / "app.log",
-        env=env,
-        cwd=REPO,
-    )
+    app = web_app_process(state_dir=root, port=port, env=env).start()
     exits.callback(app.stop)
     url = f"http://127.0.0.1:{port}"
-    wait_ready(app, f"{url}/login", timeout=60)
     time.sleep(2)
     if not worker.running():
         sys.exit(f"the worker exited: see {worker.log_path}:\n{worker.log_tail()}")

@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import hmac
 import json
-import sys
 import tempfile
 import time
 import uuid
@@ -46,8 +45,8 @@ from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.models import Project, Team
 from devpush.services.webhooks.secret import rotate_secret
-from devpush_dev import processes
 from devpush_dev.ports import free_port
+from devpush_dev.web_app import web_app_process
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://git.example.org/shop/web.git"
@@ -147,16 +146,7 @@ def main() -> None:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
         }
         port = free_port()
-        app = processes.start_ready(
-            "app",
-            [sys.executable, "-m", "uvicorn", "devpush.main:app", "--port", str(port)],
-            state_dir=root,
-            log_name="app.log",
-            ready_url=f"http://127.0.0.1:{port}/login",
-            timeout=60,
-            env=env,
-            cwd=ROOT,
-        )
+        app = web_app_process(state_dir=root, port=port, env=env).start()
         exits.callback(app.stop)
         base, path = f"http://127.0.0.1:{port}", f"/api/v1/hooks/{project_id}"
 

@@ -40,6 +40,7 @@ from devpush_dev.supervisor import (
     Supervisord,
     socket_url,
 )
+from devpush_dev.web_app import web_app_argv
 
 #: What the local run reads back: the file appears, complete, once everything answers.
 PIPELINE_ENV = "pipeline.env"
@@ -175,7 +176,7 @@ class Pipeline:
                 log_path=spec.log_path,
                 priority=self.priority(),
                 env=spec.env,
-                cwd=spec.state_dir,
+                cwd=spec.cwd or spec.state_dir,
             ),
             answers_200(spec.ready_url),
             spec.timeout,
@@ -191,13 +192,9 @@ class Pipeline:
 
     def add_app(self, port: int) -> None:
         """The deploy worker and the web app, started by :meth:`start_app` once all answers."""
-        uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port)]
         for name, argv in (
             ("worker", [sys.executable, "-m", "devpush.workers"]),
-            (
-                "app",
-                [sys.executable, "-m", "uvicorn", "devpush.main:app", *uvicorn_flags],
-            ),
+            ("app", web_app_argv(port)),
         ):
             self.add(
                 Program(

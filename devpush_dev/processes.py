@@ -162,6 +162,8 @@ class ProcessSpec:
     ready_url: str
     timeout: float = 60.0
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Where it runs when not in ``state_dir`` (the app's code reads paths from the repository).
+    cwd: Path | None = None
 
     @property
     def log_path(self) -> Path:
@@ -177,5 +179,5 @@ class ProcessSpec:
             ready_url=self.ready_url,
             timeout=self.timeout,
             env=self.env,
-            cwd=self.state_dir,
+            cwd=self.cwd or self.state_dir,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import sys
 import threading
 import time
@@ -59,6 +58,7 @@ from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, ru
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.example import example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver import Resolver, start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
@@ -68,7 +68,6 @@ from tests.utils.git import git
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
 
 
@@ -151,11 +150,7 @@ def make_stack(
             proxy_resolver_addr=caddy.settings.proxy_resolver_addr,
             proxy_not_found_port=caddy.settings.proxy_not_found_port,
         )
-        repo = tmp_path / f"hello-{len(stacks)}"
-        shutil.copytree(EXAMPLE, repo)
-        git(repo, "init", "-q", "-b", "main")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "Hello devpush")
+        repo = example_repo(tmp_path / f"hello-{len(stacks)}")
         sessions = session_factory(create_db_engine(db_url))
         fernet = fernet_for(settings.secret_key.get_secret_value())
         with sessions() as session:
