@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from devpush_dev import processes
 from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.processes import ProcessSpec
 
 CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
 #: Environment variables config.alloy reads (defaults there are the Compose values).
@@ -33,8 +34,13 @@ def alloy_argv(*, binary: Path, state_dir: Path, http_port: int) -> list[str]:
     ]
 
 
-def alloy_env(*, docker_host: str, loki_push_url: str) -> dict[str, str]:
-    return {DOCKER_HOST_ENV: docker_host, LOKI_PUSH_URL_ENV: loki_push_url}
+class AlloyPlace(TypedDict):
+    """Where Alloy keeps its positions, answers, finds runners and sends their lines."""
+
+    state_dir: Path
+    http_port: int
+    docker_host: str
+    loki_push_url: str
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
@@ -50,40 +56,21 @@ class Alloy:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def alloy_process(
-    *,
-    state_dir: Path,
-    http_port: int,
-    docker_host: str,
-    loki_push_url: str,
-    timeout: float = 60.0,
-) -> processes.ProcessSpec:
+def alloy_process(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> ProcessSpec:
     """Alloy, ready when ``/-/ready`` answers (every component evaluated and running)."""
+    binary, port = alloy_binary(), place["http_port"]
     return processes.ProcessSpec(
         name="alloy",
-        argv=alloy_argv(binary=alloy_binary(), state_dir=state_dir, http_port=http_port),
-        state_dir=state_dir,
+        argv=alloy_argv(binary=binary, state_dir=place["state_dir"], http_port=port),
+        state_dir=place["state_dir"],
         log_name="alloy.log",
-        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        ready_url=f"http://127.0.0.1:{port}/-/ready",
         timeout=timeout,
-        env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
+        env={DOCKER_HOST_ENV: place["docker_host"], LOKI_PUSH_URL_ENV: place["loki_push_url"]},
     )
 
 
-def start_alloy(
-    *,
-    state_dir: Path,
-    http_port: int,
-    docker_host: str,
-    loki_push_url: str,
-    timeout: float = 60.0,
-) -> Alloy:
+def start_alloy(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> Alloy:
     """Start :func:`alloy_process` and wait until it is ready."""
-    spec = alloy_process(
-        state_dir=state_dir,
-        http_port=http_port,
-        docker_host=docker_host,
-        loki_push_url=loki_push_url,
-        timeout=timeout,
-    )
-    return Alloy(child=spec.start(), http_port=http_port, state_dir=state_dir)
+    child = alloy_process(timeout=timeout, **place).start()
+    return Alloy(child=child, http_port=place["http_port"], state_dir=place["state_dir"])

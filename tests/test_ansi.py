@@ -7,19 +7,18 @@ import pytest
 from devpush.ansi import TOKEN, sgr_params
 from devpush.cli.terminal import colours_only, plain
 from devpush.logs.render import render_line
+from tests.web.test_logs_templates import HOSTILE
 
-LINES = [
-    "plain text",
-    "\x1b[1;31mred\x1b[0m and \x1b[38:5:208mo\x1b[m",
-    "\x1b]8;;https://evil.example\x07shown\x1b]8;;\x07 link",
-    "\x1b]0;title\x1b\\ retitled, \x9b2Jcleared, \x1b[?25l hidden cursor",
-    "bell\x07 nul\x00 del\x7f c1\x85 tab\tstays",
-    "unterminated \x1b]2;title",
-    "cut at the end \x1b[1",
-]
+#: Besides the template tests' hostile lines: the cases only a tokenizer meets.
+TOKENIZER_CASES = {
+    "colours": "\x1b[1;31mred\x1b[0m and \x1b[38:5:208mo\x1b[m, \x9b2Jcleared, \x1b[?25l hidden",
+    "unterminated string": "unterminated \x1b]2;title",
+    "cut sequence": "cut at the end \x1b[1",
+    "controls": "c1\x85 del\x7f tab\tstays",
+}
 
 
-@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("line", [*HOSTILE, *TOKENIZER_CASES.values()])
 def test_the_web_and_the_cli_show_the_same_text(line: str) -> None:
     assert render_line(line, max_chars=1000).text == plain(line)
 
