@@ -39,6 +39,7 @@ from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.logs.query import LogQuery
+from devpush.logs.store import Span
 from devpush.main import create_app
 from devpush.services.deployments import create_deployment
 from devpush.services.log_store import log_store, open_http_client
@@ -188,13 +189,9 @@ def main() -> int:
                 if volume:
                     await volume_bars(store, query)
                 else:
-                    await store.fetch(  # the one request the app's first page sends
-                        store.compile(query),
-                        direction=query.direction,
-                        start_ns=query.start_ns,
-                        end_ns=query.end_ns,
-                        limit=query.limit,
-                    )
+                    span = Span(query.direction, query.start_ns, query.end_ns, query.limit)
+                    # The one request the app's first page sends.
+                    await store.fetch(store.compile(query), span)
                 return time.perf_counter() - began
 
         for name, (params, fields) in cases.items():

@@ -13,8 +13,8 @@ from devpush.core.config import Settings
 from devpush.core.labels import STREAM_LABEL
 from devpush.logs.entries import Fetched, VolumeSeries
 from devpush.logs.errors import InvalidQuery, error_for_status, json_body, map_request_error
-from devpush.logs.query import Direction, LogQuery
-from devpush.logs.store import PagedStore
+from devpush.logs.query import LogQuery
+from devpush.logs.store import PagedStore, Span
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
     parse_hits,
@@ -84,21 +84,12 @@ class VictoriaLogsStore(PagedStore):
         response, _partial = await self._post(path, form)
         return json_body(response)
 
-    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:
         return filters(query, max_search_chars=self._settings.log_search_max_chars)
 
-    async def fetch(
-        self,
-        text: str,
-        *,
-        direction: Direction,
-        start_ns: int | None,
-        end_ns: int | None,
-        limit: int,
-    ) -> Fetched:
-        form = {"query": ordered(text, direction=direction, limit=limit)}
-        form |= _range(start_ns, end_ns)
+    async def fetch(self, text: str, span: Span) -> Fetched:
+        form = {"query": ordered(text, direction=span.direction, limit=span.limit)}
+        form |= _range(span.start_ns, span.end_ns)
         response, partial = await self._post(QUERY, form)
         return Fetched(parse_lines(response.text), partial=partial)
 
