@@ -179,3 +179,9 @@ def figure() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig: Any, path: Path, *, dpi: int = 110) -> None:
+    """Lay out ``fig`` and write it to ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)

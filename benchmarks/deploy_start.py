@@ -50,7 +50,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks._harness import RESULTS, figure, machine, percentile, table
+from benchmarks._harness import RESULTS, figure, machine, percentile, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -313,8 +313,7 @@ def plot(runs: list[dict[str, Any]], gaps: list[float], path: Path, title: str) 
     ax.plot([], [], color="black", label="p50")
     ax.plot([], [], color="tab:red", ls=":", label="p95")
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 def main() -> int:

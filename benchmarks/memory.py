@@ -50,6 +50,7 @@ from benchmarks._harness import (
     parser,
     run_runner,
     save,
+    save_figure,
     start_stack,
     table,
     writer,
@@ -336,8 +337,7 @@ def plot(rows: list[dict[str, Any]], backend: str, rate: int, path: Path) -> Non
     ax.set_ylabel("RSS, MiB (mean over the window)")
     ax.set_title(f"Memory at rest and with runners asked for {rate:,} lines/s in all ({backend})")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(PROCESSES))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from benchmarks._harness import figure, parser, rss_mib, save, table
+from benchmarks._harness import figure, parser, rss_mib, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -310,8 +310,7 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
     ax.set_ylabel("ms")
     ax.set_title(f"Queries over one deployment's lines ({backend})")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._harness import RESULTS, figure, percentile, save, table
+from benchmarks._harness import RESULTS, figure, percentile, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -171,8 +171,7 @@ def main() -> None:
     ax.set_xticks(range(1, len(rows) + 1), [f"{r['scenario']} ({r['clients']})" for r in rows])
     ax.set_ylabel("POST → answer (ms)")
     ax.set_title(f"Webhook answer time, {args.calls} GitHub pushes per scenario (SQLite, uvicorn)")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "webhook-sqlite.png", dpi=110)
+    save_figure(fig, RESULTS / "webhook-sqlite.png")
     print(f"results: {saved} and {RESULTS / 'webhook-sqlite.png'}")
 
 

@@ -39,6 +39,7 @@ from devpush.services.docker import runner_log_config
 from devpush.services.log_store import log_store, open_http_client
 from devpush_dev.runners import BUSYBOX_IMAGE
 from tests.fixtures.logstack import LogStack
+from tests.fixtures.logstack import drain as drain_store
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -126,15 +127,7 @@ def since() -> int:
 async def drain(stack: LogStack, query: LogQuery, **overrides: Any) -> list[PagedEntry]:
     settings = stack.settings(**overrides)
     async with open_http_client(settings) as http:
-        store = log_store(settings, http)
-        items: list[PagedEntry] = []
-        cursor: LogCursor | None = None
-        while True:
-            page = await store.page(query, cursor=cursor)
-            items += page.items
-            if page.exhausted:
-                return items
-            cursor = page.cursor
+        return await drain_store(log_store(settings, http), query)
 
 
 def shown(stack: LogStack, project_id: str, deployment_id: str) -> list[PagedEntry]:
