@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final, TypedDict, Unpack
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
 from devpush_dev.processes import ProcessSpec
 
 CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
@@ -21,7 +21,7 @@ LOKI_PUSH_URL_ENV: Final = "ALLOY_LOKI_PUSH_URL"
 
 
 def alloy_binary() -> Path:
-    return find_binary("alloy", env_var="DEVPUSH_ALLOY_BIN", version_key="ALLOY_VERSION")
+    return pinned_binary("alloy", "ALLOY")
 
 
 def alloy_argv(*, binary: Path, state_dir: Path, http_port: int) -> list[str]:

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Final
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
 
 CONFIG: Final = REPO_ROOT / "Docker" / "loki" / "config.yaml"
 DATA_DIR_ENV: Final = "LOKI_DATA_DIR"
 
 
 def loki_binary() -> Path:
-    return find_binary("loki", env_var="DEVPUSH_LOKI_BIN", version_key="LOKI_VERSION")
+    return pinned_binary("loki", "LOKI")
 
 
 def loki_argv(*, binary: Path, http_port: int, grpc_port: int) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final, TypedDict, Unpack
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
 from devpush_dev.processes import ProcessSpec
 from devpush_dev.victorialogs import BUILD_SCRIPT
 
@@ -42,12 +42,7 @@ def engine_containers_dir() -> Path:
 
 
 def collector_binary() -> Path:
-    return find_binary(
-        "otelcol",
-        env_var="DEVPUSH_OTELCOL_BIN",
-        version_key="OTELCOL_VERSION",
-        build_hint=BUILD_SCRIPT,
-    )
+    return pinned_binary("otelcol", "OTELCOL", build_hint=BUILD_SCRIPT)
 
 
 #: The collector's feature gates, here and in docker-compose.victorialogs.yml's command

@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Final
 
 from devpush_dev import processes
-from devpush_dev.binaries import find_binary
+from devpush_dev.binaries import pinned_binary
 
 BUILD_SCRIPT: Final = "scripts/dev/logstack.sh"
 
 
 def victorialogs_binary() -> Path:
-    return find_binary(
-        "victoria-logs",
-        env_var="DEVPUSH_VICTORIALOGS_BIN",
-        version_key="VICTORIALOGS_VERSION",
-        build_hint=BUILD_SCRIPT,
-    )
+    return pinned_binary("victoria-logs", "VICTORIALOGS", build_hint=BUILD_SCRIPT)
 
 
 def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention: str) -> list[str]:
