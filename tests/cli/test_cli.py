@@ -35,11 +35,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-
-
-@pytest.fixture
 def logged_in(live_url: str, two_teams: TwoTeams, cli_env: dict[str, str]) -> dict[str, str]:
     result = runner.invoke(
         cli,

@@ -13,7 +13,7 @@ from devpush.cli import app as cli
 from devpush.models import Deployment, DeployTrigger
 from devpush.workers.queue import DeployQueue
 from tests.api.test_rollback import became_running, ran
-from tests.cli.test_cli import _play_worker, _served_statuses, cli_env, logged_in  # noqa: F401
+from tests.cli.test_cli import _play_worker, _served_statuses, logged_in  # noqa: F401
 from tests.fixtures.web import TwoTeams, deployment_of, pending
 
 runner = CliRunner()
