@@ -12,28 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import NotificationChannel, Team, TeamRole
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
-from tests.fixtures.web import PASSWORD, TwoTeams, log_in
+from devpush.models import NotificationChannel
+from tests.fixtures.web import CAROL, TwoTeams, log_in
 from tests.utils.notify import HttpReceiver, http_receiver
-
-CAROL = "carol@example.org"
 
 
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
-
-
-@pytest.fixture
-def carol(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email=CAROL, password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        session.commit()
 
 
 def channels(sessions: sessionmaker[Session]) -> list[NotificationChannel]:
@@ -152,7 +138,7 @@ def test_send_a_test_and_remove(
 
 
 def test_members_read_and_other_teams_get_404(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], carol: None
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], carol: int
 ) -> None:
     csrf = log_in(client, two_teams.alice.email)
     client.post(
