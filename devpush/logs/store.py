@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Protocol
 
+import httpx
+
 from devpush.core.config import Settings
 from devpush.logs.entries import Fetched, VolumeSeries
 from devpush.logs.errors import InvalidQuery, LogStorePartial
@@ -90,9 +92,17 @@ class Span:
 
 
 class PagedStore(ABC):
-    """Cursor paging and the live tail over a backend's range requests."""
+    """Cursor paging and the live tail over a backend's range requests, which it sends
+    on an injected ``httpx.AsyncClient`` (based at the store URL)."""
 
-    def __init__(self, *, settings: Settings, clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._http = http
         self._settings = settings
         self._clock = clock
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
-from devpush.core.config import Settings
 from devpush.logs.entries import Fetched, VolumePoint, VolumeSeries
 from devpush.logs.errors import (
     InvalidQuery,
@@ -30,16 +27,6 @@ READY: Final = "/ready"
 
 class LokiStore(PagedStore):
     """Queries one Loki over an injected ``httpx.AsyncClient`` (based at the store URL)."""
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        settings: Settings,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
-        super().__init__(settings=settings, clock=clock)
-        self._http = http
 
     async def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
         """GET ``path``; every transport and HTTP error is mapped here."""

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
-from devpush.core.config import Settings
 from devpush.core.labels import STREAM_LABEL
 from devpush.logs.entries import Fetched, VolumeSeries
 from devpush.logs.errors import InvalidQuery, error_for_status, json_body, map_request_error
@@ -45,17 +43,9 @@ class VictoriaLogsStore(PagedStore):
     Requests are POSTed forms: a long search stays out of URLs and access logs.
     """
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        settings: Settings,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
-        super().__init__(settings=settings, clock=clock)
-        self._http = http
-        self._ingested: int | None = None
-        self._ingested_at = -INGESTED_CACHE_SECONDS
+    # The newest ingested timestamp, cached (set per instance once asked).
+    _ingested: int | None = None
+    _ingested_at: float = -INGESTED_CACHE_SECONDS
 
     async def _post(self, path: str, form: dict[str, str]) -> tuple[httpx.Response, bool]:
         """POST ``form`` to ``path``: the answer, and whether it is partial.
