@@ -113,15 +113,7 @@ def test_send_a_test_and_remove(
     receiver: HttpReceiver,
 ) -> None:
     csrf = log_in(client, two_teams.alice.email)
-    client.post(
-        "/projects/shop/settings/notifications",
-        data={
-            "csrf_token": csrf,
-            "kind": "webhook",
-            "target": f"{receiver.url}/hook",
-            "on_failure": "1",
-        },
-    )
+    add(client, csrf, kind="webhook", target=f"{receiver.url}/hook", on_failure="1")
     (channel,) = channels(sessions)
     receiver.script["/hook"] = [502]
     base = f"/projects/shop/settings/notifications/{channel.id}"
@@ -141,15 +133,7 @@ def test_members_read_and_other_teams_get_404(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], carol: int
 ) -> None:
     csrf = log_in(client, two_teams.alice.email)
-    client.post(
-        "/projects/shop/settings/notifications",
-        data={
-            "csrf_token": csrf,
-            "kind": "email",
-            "target": "alerts@shop.example.org",
-            "on_failure": "1",
-        },
-    )
+    add(client, csrf, kind="email", target="alerts@shop.example.org", on_failure="1")
     (channel,) = channels(sessions)
     client.cookies.clear()
     base = f"/projects/shop/settings/notifications/{channel.id}"
