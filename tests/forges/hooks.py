@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, WebhookDelivery
+from tests.fixtures.db import rows_of
 from tests.fixtures.web import Member
 
 #: The tests' project repository (tests.fixtures.web.project_input).
@@ -69,22 +70,10 @@ def post(client: TestClient, hook: Hook, body: str | bytes, headers: dict[str, s
 
 
 def deliveries_of(sessions: sessionmaker[Session], project_id: str) -> list[WebhookDelivery]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.project_id == project_id)
-                .order_by(WebhookDelivery.received_at)
-            )
-        )
+    of_project = select(WebhookDelivery).where(WebhookDelivery.project_id == project_id)
+    return rows_of(sessions, of_project.order_by(WebhookDelivery.received_at))
 
 
 def deployments_of(sessions: sessionmaker[Session], project_id: str) -> list[Deployment]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(Deployment)
-                .where(Deployment.project_id == project_id)
-                .order_by(Deployment.created_at)
-            )
-        )
+    of_project = select(Deployment).where(Deployment.project_id == project_id)
+    return rows_of(sessions, of_project.order_by(Deployment.created_at))
