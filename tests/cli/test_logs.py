@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.cli.logs import format_line
-from devpush.models import Environment
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, only_environment_id
 
 runner = CliRunner()
 
@@ -33,8 +32,7 @@ def test_other_teams_and_their_ids_are_not_found(
     sessions: sessionmaker[Session],
 ) -> None:
     bob = two_teams.bob
-    with sessions() as session:
-        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    bob_env = only_environment_id(sessions, bob.project_id)
     cases = [
         ([bob.project_id], "project not found"),
         (["shop", "--deployment", bob.deployment_id], "deployment not found"),
