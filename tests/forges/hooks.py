@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
@@ -33,16 +34,22 @@ class Hook:
     path: str
     secret: str
     project_id: str
+    #: The whole address, as the API gave it.
+    url: str = ""
 
 
-def create_hook(client: TestClient, member: Member) -> Hook:
+def create_hook(client: httpx.Client, member: Member) -> Hook:
+    """``member``'s project's webhook, made through the API (a TestClient or a live server's)."""
     response = client.post(
         f"/api/v1/projects/{member.project_slug}/webhook", headers=auth(member.token)
     )
     assert response.status_code == 201, response.text
     body = response.json()
     return Hook(
-        path=urlsplit(body["url"]).path, secret=body["secret"], project_id=member.project_id
+        path=urlsplit(body["url"]).path,
+        secret=body["secret"],
+        project_id=member.project_id,
+        url=body["url"],
     )
 
 
