@@ -104,6 +104,24 @@ class Stack:
         assert deployment.container_id, "the worker recorded no container"
         return self.ctx.docker.containers.get(deployment.container_id)
 
+    def commit_build_line(self, line: str, message: str) -> None:
+        """A new commit whose build also prints ``line``."""
+        build = self.repo / "build.py"
+        build.write_text(build.read_text() + f'print("{line}")\n')
+        git(self.repo, "commit", "-q", "-am", message)
+
+    def redeploy_running(
+        self, deployment_id: str, queue: DeployQueue, worker: processes.Child
+    ) -> Deployment:
+        """Redeploy ``deployment_id``'s environment; the new deployment once it runs."""
+        with self.sessions() as session:
+            new_id = redeploy(
+                session, deployment=self.load(session, deployment_id), created_by=None, queue=queue
+            ).id
+        new = self.wait_for(new_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert new.status is DeploymentStatus.RUNNING, (new.error, worker.log_tail())
+        return new
+
 
 @pytest.fixture
 def docker_engine(
@@ -366,16 +384,9 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert "Listening on port 8000" in story
 
     # A new commit, redeployed: the new one runs, the old one is superseded and stopped.
-    (stack.repo / "build.py").write_text(
-        (stack.repo / "build.py").read_text() + 'print("second build")\n'
-    )
-    git(stack.repo, "commit", "-q", "-am", "Second build")
-    with stack.sessions() as session:
-        second_id = redeploy(
-            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
-        ).id
-    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    stack.commit_build_line("second build", "Second build")
+    second = stack.redeploy_running(first_id, queue, child)
+    second_id = second.id
     assert second.commit_message == "Second build"
     assert "second build" in logs_of(stack.container(second))
     first = stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
