@@ -14,33 +14,24 @@ import json
 import os
 import platform
 import re
-import socket
 import sys
 import time
 import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
 
-from devpush.core.config import LOG_STORES, Settings
+from devpush.core.config import LOG_STORES
 from devpush.core.labels import runner_labels
 from devpush.services.runner import runner_log_config
 from devpush_dev.binaries import BinaryNotFoundError
-from devpush_dev.otelcol import engine_containers_dir
-from devpush_dev.processes import Child
+from devpush_dev.log_stacks import LogStack, start_log_stack
+from devpush_dev.runners import BUSYBOX_IMAGE
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BUSYBOX_IMAGE = "devpush/busybox:local"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -51,67 +42,18 @@ def parser(doc: str) -> argparse.ArgumentParser:
     return p
 
 
-@dataclass
-class Stack:
-    backend: str
-    store_url: str
-    store: Child
-    collector: Child
-    extra: list[Child] = field(default_factory=list)
-
-    def settings(self, **overrides: Any) -> Settings:
-        return Settings(log_store=self.backend, log_store_url=self.store_url, **overrides)
+#: The store and its collector (devpush_dev/log_stacks.py), as the tests run them.
+Stack = LogStack
 
 
 def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:
     """The store and its collector over the real engine's json-file logs."""
     try:
-        stack = _victorialogs(root) if backend == "victorialogs" else _loki(root)
+        stack = start_log_stack(backend, root)
     except BinaryNotFoundError as exc:
         sys.exit(f"needs the {backend} stack's binaries: {exc}")
-    for child in (stack.collector, stack.store, *stack.extra):
-        exits.callback(child.stop)
+    exits.callback(stack.stop)
     return stack
-
-
-def _victorialogs(root: Path) -> Stack:
-    from devpush_dev.otelcol import start_collector
-    from devpush_dev.victorialogs import start_victorialogs
-
-    store = start_victorialogs(data_dir=root / "victorialogs", http_port=free_port())
-    collector = start_collector(
-        state_dir=root / "otelcol",
-        containers_dir=engine_containers_dir(),
-        victorialogs_url=store.url,
-        metrics_port=free_port(),
-        health_port=free_port(),
-    )
-    return Stack("victorialogs", store.url, store.child, collector.child)
-
-
-def _loki(root: Path) -> Stack:
-    from devpush_dev.alloy import start_alloy
-    from devpush_dev.loki import start_loki
-    from devpush_dev.socket_proxy import (
-        ALLOY_DOOR,
-        socket_path_from_docker_host,
-        start_socket_proxy,
-    )
-
-    door = start_socket_proxy(
-        env_file=ALLOY_DOOR,
-        port=free_port(),
-        state_dir=root / "proxy",
-        socket_path=socket_path_from_docker_host(Settings().docker_host),
-    )
-    loki = start_loki(data_dir=root / "loki", http_port=free_port(), grpc_port=free_port())
-    alloy = start_alloy(
-        state_dir=root / "alloy",
-        http_port=free_port(),
-        docker_host=door.url,
-        loki_push_url=f"{loki.url}/loki/api/v1/push",
-    )
-    return Stack("loki", loki.url, loki.child, alloy.child, [door.child])
 
 
 def new_ids() -> dict[str, str]:
@@ -237,3 +179,9 @@ def figure() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig: Any, path: Path, *, dpi: int = 110) -> None:
+    """Lay out ``fig`` and write it to ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)

@@ -28,9 +28,10 @@ from pathlib import Path
 import docker
 import httpx
 
-from benchmarks._harness import free_port, new_ids, run_runner, writer
+from benchmarks._harness import new_ids, run_runner, writer
 from devpush.services.collector import parse_queue
 from devpush_dev import otelcol
+from devpush_dev.ports import free_port
 from devpush_dev.victorialogs import start_victorialogs
 
 RESULTS = Path(__file__).parent / "results"

@@ -34,8 +34,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +50,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks._harness import RESULTS, figure, free_port, machine, percentile, table
+from benchmarks._harness import RESULTS, figure, machine, percentile, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -62,15 +60,16 @@ from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
 from devpush_dev.caddy import start_caddy
+from devpush_dev.example import example_repo
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush_dev.web_app import web_app_process
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
 SETTLED = {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}
 #: The app as scripts/dev/local.sh serves it (the port is added).
-UVICORN = (sys.executable, "-m", "uvicorn", "devpush.main:app", "--host", "127.0.0.1")
 
 
 def parse_args() -> argparse.Namespace:
@@ -101,19 +100,6 @@ class Bench:
     api: httpx.Client
     slug: str
     poll: float
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
-def make_repo(root: Path) -> Path:
-    repo = root / "hello"
-    shutil.copytree(EXAMPLE, repo)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "Hi")
-    return repo
 
 
 def seed(sessions: sessionmaker[Session], repo: Path) -> tuple[str, str, str]:
@@ -232,7 +218,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         proxy_not_found_port=free_port(),
     )
     sessions = session_factory(create_db_engine(db_url))
-    project_id, slug, token = seed(sessions, make_repo(root))
+    project_id, slug, token = seed(sessions, example_repo(root / "hello", message="Hi"))
     with ExitStack() as exits:
         resolver = start_resolver(
             database_url=db_url,
@@ -260,16 +246,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         )
         exits.callback(worker.stop)
         port = free_port()
-        app = processes.start_ready(
-            "app",
-            [*UVICORN, "--port", str(port)],
-            state_dir=root,
-            log_name="app.log",
-            ready_url=f"http://127.0.0.1:{port}/login",
-            timeout=60,
-            env=env,
-            cwd=ROOT,
-        )
+        app = web_app_process(state_dir=root, port=port, env=env).start()
         exits.callback(app.stop)
         exits.callback(cleanup, client, project_id, settings.runner_network)
         url = f"http://127.0.0.1:{port}/api/v1"
@@ -336,8 +313,7 @@ def plot(runs: list[dict[str, Any]], gaps: list[float], path: Path, title: str) 
     ax.plot([], [], color="black", label="p50")
     ax.plot([], [], color="tab:red", ls=":", label="p95")
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 def main() -> int:

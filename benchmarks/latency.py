@@ -36,6 +36,7 @@ from benchmarks._harness import (
     percentile,
     run_runner,
     save,
+    save_figure,
     start_stack,
     table,
 )
@@ -143,8 +144,7 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
     ax.set_ylabel("seconds from Docker's line time")
     ax.set_title(f"Line -> live view latency ({backend})")
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 def main() -> int:

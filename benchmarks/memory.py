@@ -47,10 +47,10 @@ from pydantic import SecretStr
 from benchmarks._harness import (
     Stack,
     figure,
-    free_port,
     parser,
     run_runner,
     save,
+    save_figure,
     start_stack,
     table,
     writer,
@@ -59,7 +59,9 @@ from benchmarks.queries import SECRET, seed
 from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
-from devpush_dev.processes import Child, start, wait_ready
+from devpush_dev.ports import free_port
+from devpush_dev.processes import Child, start
+from devpush_dev.web_app import web_app_process
 
 REPO = Path(__file__).resolve().parent.parent
 # Every runner of this script is named so, so that a later run removes any left behind.
@@ -89,16 +91,9 @@ def start_app_and_worker(
     )
     exits.callback(worker.stop)
     port = free_port()
-    app = start(
-        "app",
-        [python, "-m", "uvicorn", "devpush.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        log_path=root / "app.log",
-        env=env,
-        cwd=REPO,
-    )
+    app = web_app_process(state_dir=root, port=port, env=env).start()
     exits.callback(app.stop)
     url = f"http://127.0.0.1:{port}"
-    wait_ready(app, f"{url}/login", timeout=60)
     time.sleep(2)
     if not worker.running():
         sys.exit(f"the worker exited: see {worker.log_path}:\n{worker.log_tail()}")
@@ -342,8 +337,7 @@ def plot(rows: list[dict[str, Any]], backend: str, rate: int, path: Path) -> Non
     ax.set_ylabel("RSS, MiB (mean over the window)")
     ax.set_title(f"Memory at rest and with runners asked for {rate:,} lines/s in all ({backend})")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(PROCESSES))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

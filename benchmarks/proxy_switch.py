@@ -53,7 +53,7 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from benchmarks._harness import figure, free_port, parser, save, table
+from benchmarks._harness import figure, parser, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -64,6 +64,7 @@ from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
 from devpush_dev.binaries import read_versions
 from devpush_dev.caddy import BINARY_ENV, caddy_binary, start_caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
 
 HOST = "a.localhost"
@@ -359,8 +360,7 @@ def plot_switches(rows: list[dict[str, Any]], label: str, mode: str, args: Any, 
         f"requests dropped over {args.switches} switches",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=100)
+    save_figure(fig, path.with_suffix(".png"), dpi=100)
 
 
 def plot_outage(
@@ -405,8 +405,7 @@ def plot_outage(
         f"{failed} of {len(outcomes)} requests failed",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=100)
+    save_figure(fig, path.with_suffix(".png"), dpi=100)
 
 
 def main() -> None:

@@ -33,12 +33,13 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from benchmarks._harness import figure, free_port, parser, rss_mib, save, table
+from benchmarks._harness import figure, parser, rss_mib, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.logs.query import LogQuery
+from devpush.logs.store import Span
 from devpush.main import create_app
 from devpush.services.deployments import create_deployment
 from devpush.services.log_store import log_store, open_http_client
@@ -48,8 +49,7 @@ from devpush.services.teams import create_team
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
-from devpush_dev.loki import start_loki
-from devpush_dev.victorialogs import start_victorialogs
+from devpush_dev.log_stacks import LogStack, plan
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway database
 EMAIL, PASSWORD = "bench@example.org", "benchmark-pass"
@@ -131,26 +131,23 @@ def main() -> int:
 
     with ExitStack() as exits:
         tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
-        if args.log_store == "victorialogs":
-            store_proc = start_victorialogs(data_dir=tmp / "vl", http_port=free_port())
-        else:
-            store_proc = start_loki(
-                data_dir=tmp / "loki", http_port=free_port(), grpc_port=free_port()
-            )
-        exits.callback(store_proc.child.stop)
+        # The store alone: lines are pushed to it, no collector reads runners here.
+        stack = LogStack(plan(args.log_store, tmp))
+        exits.callback(stack.stop)
+        stack.start_store()
         settings = Settings(
             database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
             data_dir=tmp,
             queue_url=f"sqlite:///{tmp / 'queue.sqlite3'}",
             secret_key=SecretStr(SECRET),
             log_store=args.log_store,
-            log_store_url=store_proc.url,
+            log_store_url=stack.store_url,
         )
         queue = DeployQueue(MemoryHuey(immediate=False))
         slug, token, labels = seed(settings, queue)
         end_ns = time.time_ns()
         began = time.perf_counter()
-        url = push_url(args.log_store, store_proc.url)
+        url = push_url(args.log_store, stack.store_url)
         ingest(url, labels, args.lines, end_ns)
         others = 0
         while others < args.others:
@@ -158,7 +155,7 @@ def main() -> int:
             ingest(url, {**labels, "deployment_id": f"other-{others}"}, chunk, end_ns)
             others += chunk
         if args.log_store == "victorialogs":
-            httpx.get(f"{store_proc.url}/internal/force_flush", timeout=60)
+            httpx.get(f"{stack.store_url}/internal/force_flush", timeout=60)
         print(f"ingested {args.lines + args.others} lines in {time.perf_counter() - began:.1f}s")
 
         client = exits.enter_context(TestClient(create_app(settings, queue=queue)))
@@ -192,13 +189,9 @@ def main() -> int:
                 if volume:
                     await volume_bars(store, query)
                 else:
-                    await store.fetch(  # the one request the app's first page sends
-                        store.compile(query),
-                        direction=query.direction,
-                        start_ns=query.start_ns,
-                        end_ns=query.end_ns,
-                        limit=query.limit,
-                    )
+                    span = Span(query.direction, query.start_ns, query.end_ns, query.limit)
+                    # The one request the app's first page sends.
+                    await store.fetch(store.compile(query), span)
                 return time.perf_counter() - began
 
         for name, (params, fields) in cases.items():
@@ -317,8 +310,7 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
     ax.set_ylabel("ms")
     ax.set_title(f"Queries over one deployment's lines ({backend})")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from benchmarks._harness import (
     rss_mib,
     run_runner,
     save,
+    save_figure,
     start_stack,
     table,
     writer,
@@ -241,8 +242,7 @@ def plot(
     ax.set_ylabel("% of lines stored")
     ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 234} B ({backend})")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 def main() -> int:

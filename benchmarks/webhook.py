@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import hmac
 import json
-import sys
 import tempfile
 import time
 import uuid
@@ -39,14 +38,15 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._harness import RESULTS, figure, free_port, percentile, save, table
+from benchmarks._harness import RESULTS, figure, percentile, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
 from devpush.models import Project, Team
 from devpush.services.webhooks.secret import rotate_secret
-from devpush_dev import processes
+from devpush_dev.ports import free_port
+from devpush_dev.web_app import web_app_process
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://git.example.org/shop/web.git"
@@ -146,16 +146,7 @@ def main() -> None:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
         }
         port = free_port()
-        app = processes.start_ready(
-            "app",
-            [sys.executable, "-m", "uvicorn", "devpush.main:app", "--port", str(port)],
-            state_dir=root,
-            log_name="app.log",
-            ready_url=f"http://127.0.0.1:{port}/login",
-            timeout=60,
-            env=env,
-            cwd=ROOT,
-        )
+        app = web_app_process(state_dir=root, port=port, env=env).start()
         exits.callback(app.stop)
         base, path = f"http://127.0.0.1:{port}", f"/api/v1/hooks/{project_id}"
 
@@ -180,8 +171,7 @@ def main() -> None:
     ax.set_xticks(range(1, len(rows) + 1), [f"{r['scenario']} ({r['clients']})" for r in rows])
     ax.set_ylabel("POST → answer (ms)")
     ax.set_title(f"Webhook answer time, {args.calls} GitHub pushes per scenario (SQLite, uvicorn)")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "webhook-sqlite.png", dpi=110)
+    save_figure(fig, RESULTS / "webhook-sqlite.png")
     print(f"results: {saved} and {RESULTS / 'webhook-sqlite.png'}")
 
 

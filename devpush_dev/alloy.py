@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
+from devpush_dev.processes import ProcessSpec
 
 CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
 #: Environment variables config.alloy reads (defaults there are the Compose values).
@@ -20,7 +21,7 @@ LOKI_PUSH_URL_ENV: Final = "ALLOY_LOKI_PUSH_URL"
 
 
 def alloy_binary() -> Path:
-    return find_binary("alloy", env_var="DEVPUSH_ALLOY_BIN", version_key="ALLOY_VERSION")
+    return pinned_binary("alloy", "ALLOY")
 
 
 def alloy_argv(*, binary: Path, state_dir: Path, http_port: int) -> list[str]:
@@ -33,8 +34,13 @@ def alloy_argv(*, binary: Path, state_dir: Path, http_port: int) -> list[str]:
     ]
 
 
-def alloy_env(*, docker_host: str, loki_push_url: str) -> dict[str, str]:
-    return {DOCKER_HOST_ENV: docker_host, LOKI_PUSH_URL_ENV: loki_push_url}
+class AlloyPlace(TypedDict):
+    """Where Alloy keeps its positions, answers, finds runners and sends their lines."""
+
+    state_dir: Path
+    http_port: int
+    docker_host: str
+    loki_push_url: str
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
@@ -50,24 +56,21 @@ class Alloy:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def start_alloy(
-    *,
-    state_dir: Path,
-    http_port: int,
-    docker_host: str,
-    loki_push_url: str,
-    timeout: float = 60.0,
-) -> Alloy:
-    """Start Alloy and wait for ``/-/ready`` (every component evaluated and running)."""
-    binary = alloy_binary()
-    child = processes.start_ready(
-        "alloy",
-        alloy_argv(binary=binary, state_dir=state_dir, http_port=http_port),
-        state_dir=state_dir,
+def alloy_process(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> ProcessSpec:
+    """Alloy, ready when ``/-/ready`` answers (every component evaluated and running)."""
+    binary, port = alloy_binary(), place["http_port"]
+    return processes.ProcessSpec(
+        name="alloy",
+        argv=alloy_argv(binary=binary, state_dir=place["state_dir"], http_port=port),
+        state_dir=place["state_dir"],
         log_name="alloy.log",
-        ready_url=f"http://127.0.0.1:{http_port}/-/ready",
+        ready_url=f"http://127.0.0.1:{port}/-/ready",
         timeout=timeout,
-        env=alloy_env(docker_host=docker_host, loki_push_url=loki_push_url),
-        cwd=state_dir,
+        env={DOCKER_HOST_ENV: place["docker_host"], LOKI_PUSH_URL_ENV: place["loki_push_url"]},
     )
-    return Alloy(child=child, http_port=http_port, state_dir=state_dir)
+
+
+def start_alloy(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> Alloy:
+    """Start :func:`alloy_process` and wait until it is ready."""
+    child = alloy_process(timeout=timeout, **place).start()
+    return Alloy(child=child, http_port=place["http_port"], state_dir=place["state_dir"])

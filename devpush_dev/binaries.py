@@ -70,3 +70,10 @@ def find_binary(
     raise BinaryNotFoundError(
         f"{looked} Put the {name} {version} binary in one of those places. {LOKI_STACK_HINT}"
     )
+
+
+def pinned_binary(name: str, key: str, *, build_hint: str | None = None) -> Path:
+    """:func:`find_binary` by the usual names: ``DEVPUSH_<key>_BIN``, ``<key>_VERSION``."""
+    return find_binary(
+        name, env_var=f"DEVPUSH_{key}_BIN", version_key=f"{key}_VERSION", build_hint=build_hint
+    )

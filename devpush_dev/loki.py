@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Final
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
 
 CONFIG: Final = REPO_ROOT / "Docker" / "loki" / "config.yaml"
 DATA_DIR_ENV: Final = "LOKI_DATA_DIR"
 
 
 def loki_binary() -> Path:
-    return find_binary("loki", env_var="DEVPUSH_LOKI_BIN", version_key="LOKI_VERSION")
+    return pinned_binary("loki", "LOKI")
 
 
 def loki_argv(*, binary: Path, http_port: int, grpc_port: int) -> list[str]:
@@ -50,17 +50,24 @@ class Loki:
         return f"{self.url}/loki/api/v1/push"
 
 
-def start_loki(*, data_dir: Path, http_port: int, grpc_port: int, timeout: float = 90.0) -> Loki:
-    """Start Loki and wait for ``/ready`` (the ingester joins its ring first)."""
-    binary = loki_binary()
-    child = processes.start_ready(
-        "loki",
-        loki_argv(binary=binary, http_port=http_port, grpc_port=grpc_port),
+def loki_process(
+    *, data_dir: Path, http_port: int, grpc_port: int, timeout: float = 90.0
+) -> processes.ProcessSpec:
+    """Loki, ready when ``/ready`` answers (the ingester joins its ring first)."""
+    return processes.ProcessSpec(
+        name="loki",
+        argv=loki_argv(binary=loki_binary(), http_port=http_port, grpc_port=grpc_port),
         state_dir=data_dir,
         log_name="loki.log",
         ready_url=f"http://127.0.0.1:{http_port}/ready",
         timeout=timeout,
         env={DATA_DIR_ENV: str(data_dir)},
-        cwd=data_dir,
     )
-    return Loki(child=child, http_port=http_port)
+
+
+def start_loki(*, data_dir: Path, http_port: int, grpc_port: int, timeout: float = 90.0) -> Loki:
+    """Start :func:`loki_process` and wait until it is ready."""
+    spec = loki_process(
+        data_dir=data_dir, http_port=http_port, grpc_port=grpc_port, timeout=timeout
+    )
+    return Loki(child=spec.start(), http_port=http_port)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from devpush_dev import processes
-from devpush_dev.binaries import REPO_ROOT, find_binary
+from devpush_dev.binaries import REPO_ROOT, pinned_binary
+from devpush_dev.processes import ProcessSpec
 from devpush_dev.victorialogs import BUILD_SCRIPT
 
 CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
@@ -41,12 +42,7 @@ def engine_containers_dir() -> Path:
 
 
 def collector_binary() -> Path:
-    return find_binary(
-        "otelcol",
-        env_var="DEVPUSH_OTELCOL_BIN",
-        version_key="OTELCOL_VERSION",
-        build_hint=BUILD_SCRIPT,
-    )
+    return pinned_binary("otelcol", "OTELCOL", build_hint=BUILD_SCRIPT)
 
 
 #: The collector's feature gates, here and in docker-compose.victorialogs.yml's command
@@ -60,22 +56,25 @@ def collector_argv(*, binary: Path) -> list[str]:
     return [str(binary), f"--config={CONFIG}", f"--feature-gates={','.join(FEATURE_GATES)}"]
 
 
-def collector_env(
-    *,
-    state_dir: Path,
-    containers_dir: Path,
-    victorialogs_url: str,
-    metrics_port: int,
-    health_port: int,
-) -> dict[str, str]:
+class CollectorPlace(TypedDict):
+    """Where a collector keeps its state, what it reads, where it sends and answers."""
+
+    state_dir: Path
+    containers_dir: Path
+    victorialogs_url: str
+    metrics_port: int
+    health_port: int
+
+
+def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
     return {
-        STATE_DIR_ENV: str(state_dir),
-        CONTAINERS_DIR_ENV: str(containers_dir),
-        VICTORIALOGS_URL_ENV: victorialogs_url.rstrip("/"),
+        STATE_DIR_ENV: str(place["state_dir"]),
+        CONTAINERS_DIR_ENV: str(place["containers_dir"]),
+        VICTORIALOGS_URL_ENV: place["victorialogs_url"].rstrip("/"),
         # Loopback: a local collector's metrics are for this host's app only.
         METRICS_HOST_ENV: "127.0.0.1",
-        METRICS_PORT_ENV: str(metrics_port),
-        HEALTH_PORT_ENV: str(health_port),
+        METRICS_PORT_ENV: str(place["metrics_port"]),
+        HEALTH_PORT_ENV: str(place["health_port"]),
     }
 
 
@@ -97,36 +96,26 @@ class Collector:
         return f"http://127.0.0.1:{self.health_port}/"
 
 
-def start_collector(
-    *,
-    state_dir: Path,
-    containers_dir: Path,
-    victorialogs_url: str,
-    metrics_port: int,
-    health_port: int,
-    timeout: float = 60.0,
-) -> Collector:
-    """Start the collector and wait until its health check answers 200 (pipelines running).
-
-    Its own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts).
-    """
-    binary = collector_binary()
-    child = processes.start_ready(
-        "otelcol",
-        collector_argv(binary=binary),
-        state_dir=state_dir,
+def collector_process(*, timeout: float = 60.0, **place: Unpack[CollectorPlace]) -> ProcessSpec:
+    """The collector, ready when its health check answers 200 (pipelines running); its
+    own log goes to ``otelcol.log`` in ``state_dir`` (appended across restarts)."""
+    return processes.ProcessSpec(
+        name="collector",
+        argv=collector_argv(binary=collector_binary()),
+        state_dir=place["state_dir"],
         log_name="otelcol.log",
-        ready_url=f"http://127.0.0.1:{health_port}/",
+        ready_url=f"http://127.0.0.1:{place['health_port']}/",
         timeout=timeout,
-        env=collector_env(
-            state_dir=state_dir,
-            containers_dir=containers_dir,
-            victorialogs_url=victorialogs_url,
-            metrics_port=metrics_port,
-            health_port=health_port,
-        ),
-        cwd=state_dir,
+        env=collector_env(**place),
     )
+
+
+def start_collector(*, timeout: float = 60.0, **place: Unpack[CollectorPlace]) -> Collector:
+    """Start :func:`collector_process` and wait until it is ready."""
+    child = collector_process(timeout=timeout, **place).start()
     return Collector(
-        child=child, metrics_port=metrics_port, health_port=health_port, state_dir=state_dir
+        child=child,
+        metrics_port=place["metrics_port"],
+        health_port=place["health_port"],
+        state_dir=place["state_dir"],
     )

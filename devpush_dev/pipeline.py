@@ -29,9 +29,10 @@ import httpx
 
 from devpush.core.config import LOG_STORES, get_settings
 from devpush.services import proxy_config
-from devpush_dev import alloy, caddy, loki, otelcol, resolver_process, socket_proxy, victorialogs
+from devpush_dev import caddy, log_stacks, resolver_process, socket_proxy
 from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError
-from devpush_dev.processes import ProcessError
+from devpush_dev.ports import free_port
+from devpush_dev.processes import ProcessError, ProcessSpec
 from devpush_dev.supervisor import (
     MAIN_LOG,
     Program,
@@ -39,18 +40,12 @@ from devpush_dev.supervisor import (
     Supervisord,
     socket_url,
 )
+from devpush_dev.web_app import web_app_argv
 
 #: What the local run reads back: the file appears, complete, once everything answers.
 PIPELINE_ENV = "pipeline.env"
 #: The parts the local run starts once the others answer.
 LATE = ("worker", "app")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers_200(url: str) -> Callable[[], bool]:
@@ -101,25 +96,14 @@ class Pipeline:
 
     def door(self, env_file: Path) -> str:
         """The socket proxy of ``env_file``'s door; its URL for a Docker client."""
-        name = f"socket-proxy-{env_file.stem}"
         port = free_port()
-        state_dir = self.state / "proxy"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        config_path = state_dir / f"{name}.cfg"
-        config_path.write_text(
-            socket_proxy.render_config(
-                flags=socket_proxy.read_flags(env_file), port=port, socket_path=self.engine_socket
+        self.add_process(
+            socket_proxy.door_process(
+                env_file=env_file,
+                port=port,
+                state_dir=self.state / "proxy",
+                socket_path=self.engine_socket,
             )
-        )
-        self.add(
-            Program(
-                name=name,
-                argv=[socket_proxy.haproxy_binary(), "-db", "-f", str(config_path)],
-                log_path=state_dir / f"{name}.log",
-                priority=self.priority(),
-            ),
-            answers_200(f"http://127.0.0.1:{port}/_ping"),
-            15.0,
         )
         return f"tcp://127.0.0.1:{port}"
 
@@ -182,104 +166,35 @@ class Pipeline:
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(not_found_port),
         }
 
-    def add_victorialogs(self) -> None:
-        store_dir = self.state / "victorialogs"
-        store_dir.mkdir(parents=True, exist_ok=True)
-        store_url = f"http://127.0.0.1:{free_port()}"
+    def add_process(self, spec: ProcessSpec) -> None:
+        """``spec`` under supervisord, ready when its ``ready_url`` answers 200."""
+        spec.state_dir.mkdir(parents=True, exist_ok=True)
         self.add(
             Program(
-                name="victorialogs",
-                argv=victorialogs.victorialogs_argv(
-                    binary=victorialogs.victorialogs_binary(),
-                    data_dir=store_dir / "data",
-                    http_port=int(store_url.rsplit(":", 1)[1]),
-                    retention="31d",
-                ),
-                log_path=store_dir / "victoria-logs.log",
+                name=spec.name,
+                argv=spec.argv,
+                log_path=spec.log_path,
                 priority=self.priority(),
-                cwd=store_dir,
+                env=spec.env,
+                cwd=spec.cwd or spec.state_dir,
             ),
-            answers_200(f"{store_url}/health"),
+            answers_200(spec.ready_url),
+            spec.timeout,
         )
-        # The same state dir on every (re)start: the collector resumes from its checkpoint.
-        collector_dir = self.state / "otelcol"
-        collector_dir.mkdir(parents=True, exist_ok=True)
-        metrics_port, health_port = free_port(), free_port()
-        self.add(
-            Program(
-                name="collector",
-                argv=otelcol.collector_argv(binary=otelcol.collector_binary()),
-                log_path=collector_dir / "otelcol.log",
-                priority=self.priority(),
-                env=otelcol.collector_env(
-                    state_dir=collector_dir,
-                    containers_dir=otelcol.engine_containers_dir(),
-                    victorialogs_url=store_url,
-                    metrics_port=metrics_port,
-                    health_port=health_port,
-                ),
-                cwd=collector_dir,
-            ),
-            answers_200(f"http://127.0.0.1:{health_port}/"),
-        )
-        self.settings |= {
-            "DEVPUSH_LOG_STORE": "victorialogs",
-            "DEVPUSH_LOG_STORE_URL": store_url,
-            # The log views warn when the collector's queue is full (devpush/services/collector.py).
-            "DEVPUSH_LOG_COLLECTOR_METRICS_URL": f"http://127.0.0.1:{metrics_port}/metrics",
-        }
-        print(f"Logs: the collector ships runner logs to VictoriaLogs at {store_url}", flush=True)
 
-    def add_loki(self) -> None:
-        loki_dir = self.state / "loki"
-        loki_dir.mkdir(parents=True, exist_ok=True)
-        http_port = free_port()
-        loki_url = f"http://127.0.0.1:{http_port}"
-        self.add(
-            Program(
-                name="loki",
-                argv=loki.loki_argv(
-                    binary=loki.loki_binary(), http_port=http_port, grpc_port=free_port()
-                ),
-                log_path=loki_dir / "loki.log",
-                priority=self.priority(),
-                env={loki.DATA_DIR_ENV: str(loki_dir)},
-                cwd=loki_dir,
-            ),
-            answers_200(f"{loki_url}/ready"),
-            90.0,
-        )
-        alloy_door = self.door(socket_proxy.ALLOY_DOOR)
-        alloy_dir = self.state / "alloy"
-        alloy_dir.mkdir(parents=True, exist_ok=True)
-        alloy_port = free_port()
-        self.add(
-            Program(
-                name="alloy",
-                argv=alloy.alloy_argv(
-                    binary=alloy.alloy_binary(), state_dir=alloy_dir, http_port=alloy_port
-                ),
-                log_path=alloy_dir / "alloy.log",
-                priority=self.priority(),
-                env=alloy.alloy_env(
-                    docker_host=alloy_door, loki_push_url=f"{loki_url}/loki/api/v1/push"
-                ),
-                cwd=alloy_dir,
-            ),
-            answers_200(f"http://127.0.0.1:{alloy_port}/-/ready"),
-        )
-        self.settings |= {"DEVPUSH_LOG_STORE": "loki", "DEVPUSH_LOG_STORE_URL": loki_url}
-        print(f"Logs: Alloy ships runner logs to Loki at {loki_url}", flush=True)
+    def add_log_stack(self, name: str) -> None:
+        """The store ``name`` and its collector (``devpush_dev/log_stacks.py``)."""
+        stack = log_stacks.plan(name, self.state, docker_host=get_settings().docker_host)
+        for spec in (*stack.support, stack.store, stack.collector):
+            self.add_process(spec)
+        self.settings |= stack.settings()
+        print(f"Logs: {stack.summary}", flush=True)
 
     def add_app(self, port: int) -> None:
         """The deploy worker and the web app, started by :meth:`start_app` once all answers."""
-        uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port)]
         for name, argv in (
             ("worker", [sys.executable, "-m", "devpush.workers"]),
-            (
-                "app",
-                [sys.executable, "-m", "uvicorn", "devpush.main:app", *uvicorn_flags],
-            ),
+            ("app", web_app_argv(port)),
         ):
             self.add(
                 Program(
@@ -340,10 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = Pipeline(state)
     try:
         pipeline.add_proxies()
-        if args.log_store == "victorialogs":
-            pipeline.add_victorialogs()
-        else:
-            pipeline.add_loki()
+        pipeline.add_log_stack(args.log_store)
     except BinaryNotFoundError as exc:
         print(f"error: the {args.log_store} log stack is missing: {exc}", file=sys.stderr)
         return 1

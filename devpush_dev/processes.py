@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -144,3 +144,40 @@ def on_path(program: str) -> str:
             f"(installs Debian's {program})"
         )
     return found
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """A child not started yet: its argv and env, where it logs, how it says it is ready.
+
+    The starters in devpush_dev build one; :meth:`start` runs it here (tests, benchmarks)
+    and the local run hands the same to supervisord (``devpush_dev/pipeline.py``).
+    """
+
+    name: str
+    argv: Sequence[str]
+    #: Its working directory; its log file is in there too.
+    state_dir: Path
+    log_name: str
+    ready_url: str
+    timeout: float = 60.0
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Where it runs when not in ``state_dir`` (the app's code reads paths from the repository).
+    cwd: Path | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / self.log_name
+
+    def start(self) -> Child:
+        """Start it and wait until ``ready_url`` answers 200."""
+        return start_ready(
+            self.name,
+            self.argv,
+            state_dir=self.state_dir,
+            log_name=self.log_name,
+            ready_url=self.ready_url,
+            timeout=self.timeout,
+            env=self.env,
+            cwd=self.cwd or self.state_dir,
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict, Unpack
 from urllib.parse import urlparse
 
 from devpush_dev import processes
@@ -190,22 +190,35 @@ class SocketProxy:
         self.child.stop()
 
 
-def start_socket_proxy(
-    *, env_file: Path, port: int, state_dir: Path, socket_path: str, timeout: float = 15.0
-) -> SocketProxy:
-    """Render the door's config into ``state_dir``, start haproxy, wait for ``/_ping``."""
-    name = f"socket-proxy-{env_file.stem}"
+class DoorPlace(TypedDict):
+    """Which door (its env file), on which port, with its state where, to which socket."""
+
+    env_file: Path
+    port: int
+    state_dir: Path
+    socket_path: str
+
+
+def door_process(*, timeout: float = 15.0, **place: Unpack[DoorPlace]) -> processes.ProcessSpec:
+    """Render the door's config into ``state_dir``; haproxy on it, ready when ``/_ping``
+    answers."""
+    state_dir, port = place["state_dir"], place["port"]
+    name = f"socket-proxy-{place['env_file'].stem}"
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / f"{name}.cfg"
-    config_path.write_text(
-        render_config(flags=read_flags(env_file), port=port, socket_path=socket_path)
-    )
-    child = processes.start_ready(
-        name,
-        [haproxy_binary(), "-db", "-f", str(config_path)],
+    flags = read_flags(place["env_file"])
+    config_path.write_text(render_config(flags=flags, port=port, socket_path=place["socket_path"]))
+    return processes.ProcessSpec(
+        name=name,
+        argv=[haproxy_binary(), "-db", "-f", str(config_path)],
         state_dir=state_dir,
         log_name=f"{name}.log",
         ready_url=f"http://127.0.0.1:{port}/_ping",
         timeout=timeout,
     )
-    return SocketProxy(child=child, port=port, config_path=config_path)
+
+
+def start_socket_proxy(*, timeout: float = 15.0, **place: Unpack[DoorPlace]) -> SocketProxy:
+    """Start :func:`door_process` and wait until it is ready."""
+    spec = door_process(timeout=timeout, **place)
+    return SocketProxy(child=spec.start(), port=place["port"], config_path=Path(spec.argv[-1]))

@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Final
 
 from devpush_dev import processes
-from devpush_dev.binaries import find_binary
+from devpush_dev.binaries import pinned_binary
 
 BUILD_SCRIPT: Final = "scripts/dev/logstack.sh"
 
 
 def victorialogs_binary() -> Path:
-    return find_binary(
-        "victoria-logs",
-        env_var="DEVPUSH_VICTORIALOGS_BIN",
-        version_key="VICTORIALOGS_VERSION",
-        build_hint=BUILD_SCRIPT,
-    )
+    return pinned_binary("victoria-logs", "VICTORIALOGS", build_hint=BUILD_SCRIPT)
 
 
 def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention: str) -> list[str]:
@@ -55,23 +50,31 @@ class VictoriaLogs:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def start_victorialogs(
+def victorialogs_process(
     *, data_dir: Path, http_port: int, retention: str = "31d", timeout: float = 60.0
-) -> VictoriaLogs:
-    """Start VictoriaLogs and wait for ``/health``; its log goes to ``victoria-logs.log``.
-
-    Restarting with the same ``data_dir`` keeps what was stored.
-    """
-    binary = victorialogs_binary()
-    child = processes.start_ready(
-        "victoria-logs",
-        victorialogs_argv(
-            binary=binary, data_dir=data_dir / "data", http_port=http_port, retention=retention
+) -> processes.ProcessSpec:
+    """VictoriaLogs on ``http_port``, ready when ``/health`` answers; it logs to
+    ``victoria-logs.log``. Restarting with the same ``data_dir`` keeps what was stored."""
+    return processes.ProcessSpec(
+        name="victorialogs",
+        argv=victorialogs_argv(
+            binary=victorialogs_binary(),
+            data_dir=data_dir / "data",
+            http_port=http_port,
+            retention=retention,
         ),
         state_dir=data_dir,
         log_name="victoria-logs.log",
         ready_url=f"http://127.0.0.1:{http_port}/health",
         timeout=timeout,
-        cwd=data_dir,
     )
-    return VictoriaLogs(child=child, http_port=http_port, data_dir=data_dir)
+
+
+def start_victorialogs(
+    *, data_dir: Path, http_port: int, retention: str = "31d", timeout: float = 60.0
+) -> VictoriaLogs:
+    """Start :func:`victorialogs_process` and wait until it is ready."""
+    spec = victorialogs_process(
+        data_dir=data_dir, http_port=http_port, retention=retention, timeout=timeout
+    )
+    return VictoriaLogs(child=spec.start(), http_port=http_port, data_dir=data_dir)

@@ -14,7 +14,8 @@ Outside the layers:
 - the development package ``devpush_dev`` (the local run's and the tests' process
   starters) sits outside ``devpush/`` altogether: it may use the app, the app never
   imports it, and the wheel and the image do not carry it;
-- ``cli`` talks to the server over HTTP and imports nothing of the app but itself.
+- ``cli`` talks to the server over HTTP and imports nothing of the app but itself and
+  ``ansi`` (the one tokenizer of terminal text), which imports nothing of the app.
 
 Every import counts, the lazy ones inside functions and ``TYPE_CHECKING`` too.
 """
@@ -32,6 +33,7 @@ APP = Path(__file__).resolve().parents[1] / "devpush"
 #: (module prefix, layer, group): the first matching prefix decides. Same layer, other
 #: group: not allowed, except that every request-side group may import ``deps``.
 LAYERS: tuple[tuple[str, int, str], ...] = (
+    ("devpush.ansi", 0, "ansi"),
     ("devpush.core", 0, "core"),
     ("devpush.logs", 1, "logs"),
     ("devpush.models", 2, "models"),
@@ -51,6 +53,8 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
 _USES_DEPS = frozenset({"web", "api"})
 #: Groups no other module of the app may import.
 _LEAVES = frozenset({"migrations", "main"})
+#: What the CLI shares with the server (standard library only).
+SHARED_WITH_CLI = "devpush.ansi"
 #: The development package: never imported by the app, never shipped.
 DEV_PACKAGE = "devpush_dev"
 #: The top-level packages whose imports the graph follows.
@@ -104,6 +108,8 @@ def _violation(source: str, target: str) -> str | None:
     """Why ``source`` may not import ``target`` (None: it may)."""
     if target.split(".")[0] == DEV_PACKAGE:
         return "the app never imports the development package"
+    if source.startswith("devpush.cli") and target == SHARED_WITH_CLI:
+        return None
     if source.startswith("devpush.cli") or target.startswith("devpush.cli"):
         both = source.startswith("devpush.cli") and target.startswith("devpush.cli")
         return None if both else "the CLI and the server share no module"
@@ -189,6 +195,8 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert _violation("devpush.workers.tasks.deploy", "devpush.services.deployments") is None
     assert _violation("devpush.workers.queue", "devpush.deps") is not None
     assert _violation("devpush.cli.logs", "devpush.services.logs") is not None
+    assert _violation("devpush.cli.terminal", "devpush.ansi") is None
+    assert _violation("devpush.ansi", "devpush.core.config") is not None
     assert _violation("devpush.services.logs", "devpush_dev.caddy") is not None
 
 

@@ -9,40 +9,25 @@ character is dropped before rich sees the text, and nothing is read as rich mark
 from __future__ import annotations
 
 import re
-from typing import Final
 
 from rich.text import Text
 
-# ECMA-48, 7- and 8-bit forms: CSI (ESC [ or 0x9b) params intermediates final; OSC, DCS,
-# SOS, PM and APC strings up to BEL or ST (or to the end when unterminated); any other
-# ESC + one byte. The CSI group is kept when it is SGR (final "m") with plain parameters.
-_SEQUENCE: Final = re.compile(
-    r"(?:\x1b\[|\x9b)([0-?]*)([ -/]*)([@-~])"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"
-    r"|\x1b[ -/]*[0-~]?",
-    re.DOTALL,
-)
-# C0 controls but tab and newline, DEL and C1 controls (a lone 8-bit byte is a control too).
-_CONTROL: Final = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-_ANY: Final = re.compile(f"{_SEQUENCE.pattern}|{_CONTROL}", re.DOTALL)
-_SGR_PARAMS: Final = re.compile(r"[0-9;:]*")
+from devpush.ansi import TOKEN, sgr_params
 
 
-def _keep_colour(match: re.Match[str]) -> str:
-    params, intermediates, final = match.group(1, 2, 3)
-    if final == "m" and not intermediates and _SGR_PARAMS.fullmatch(params or ""):
-        return f"\x1b[{params}m"
-    return ""
+def _keep_colour(token: re.Match[str]) -> str:
+    params = sgr_params(token)
+    return "" if params is None else f"\x1b[{params}m"
 
 
 def colours_only(line: str) -> str:
     """``line`` with its SGR colour codes and no other escape sequence or control character."""
-    return _ANY.sub(_keep_colour, line)
+    return TOKEN.sub(_keep_colour, line)
 
 
 def plain(text: str) -> str:
     """``text`` without any escape sequence or control character (tabs and newlines stay)."""
-    return _ANY.sub("", text)
+    return TOKEN.sub("", text)
 
 
 def coloured(line: str) -> Text:

@@ -18,13 +18,6 @@ _DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside develo
 LogStoreName = Literal["victorialogs", "loki"]
 LOG_STORES: Final[tuple[str, ...]] = get_args(LogStoreName)
 
-#: Where each log store answers when ``log_store_url`` is unset: the embedded
-#: VictoriaLogs of the local run on loopback, and Loki's service name in Compose.
-_DEFAULT_STORE_URLS: Final = {
-    "victorialogs": "http://127.0.0.1:9428",
-    "loki": "http://loki:3100",
-}
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DEVPUSH_", env_file=".env", extra="ignore")
@@ -149,7 +142,8 @@ class Settings(BaseSettings):
     # The log store the views, the API and the CLI read: VictoriaLogs is the embedded
     # default (local run, tests); the Compose stack sets Loki. See docs/logging.md.
     log_store: LogStoreName = "victorialogs"
-    # Where it answers; unset: the backend's default in _DEFAULT_STORE_URLS.
+    # Where it answers; unset: the backend's default (LOG_STORE_BACKENDS in
+    # devpush/services/log_store.py).
     log_store_url: str | None = None
     log_store_timeout_seconds: float = Field(default=10.0, gt=0)
     # The most entries one store request asks for (Loki's max_entries_limit_per_query
@@ -191,11 +185,6 @@ class Settings(BaseSettings):
     def proxy_resolver_addrs(self) -> list[str]:
         """Every route resolver's ``host:port``, from ``proxy_resolver_addr``."""
         return [addr.strip() for addr in self.proxy_resolver_addr.split(",") if addr.strip()]
-
-    @property
-    def store_url(self) -> str:
-        """``log_store_url``, or where the chosen backend answers by default."""
-        return self.log_store_url or _DEFAULT_STORE_URLS[self.log_store]
 
     @model_validator(mode="after")
     def _need_a_resolver(self) -> Self:

@@ -14,24 +14,14 @@ class per 24-bit colour, which would need generated CSS.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Final
 
 from markupsafe import Markup, escape
 
+from devpush.ansi import TOKEN, sgr_params
 from devpush.logs.entries import clean_text
 
-# One token: a CSI sequence (7- or 8-bit introducer), a string sequence (OSC, DCS, SOS,
-# PM, APC) up to its terminator or the end, another escape, or a lone control character.
-_TOKEN: Final = re.compile(
-    r"(?:\x1b\[|\x9b)(?P<params>[0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~]?)"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)"
-    r"|\x1b[ -/]*[0-~]?"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]",
-    re.DOTALL,
-)
-_SGR_PARAMS: Final = re.compile(r"[0-9;:]*")
 _CUBE: Final = (0, 95, 135, 175, 215, 255)
 
 
@@ -86,12 +76,13 @@ def render_line(line: str | bytes, *, max_chars: int) -> RenderedLine:
             segments.append((classes, text))
         return not truncated
 
-    for match in _TOKEN.finditer(line):
-        if not add(line[position : match.start()]):
+    for token in TOKEN.finditer(line):
+        if not add(line[position : token.start()]):
             break
-        position = match.end()
-        if match.group("final") == "m" and not match.group("inter"):
-            _apply_sgr(style, match.group("params"))
+        position = token.end()
+        params = sgr_params(token)
+        if params is not None:
+            _apply_sgr(style, params)
     else:
         add(line[position:])
     html = Markup("").join(
@@ -112,8 +103,6 @@ def _number(text: str) -> int | None:
 
 
 def _apply_sgr(style: _Style, params: str) -> None:
-    if not _SGR_PARAMS.fullmatch(params):
-        return  # private-mode parameters (<=>?): not SGR
     parts = params.split(";")
     i = 0
     while i < len(parts):

@@ -18,8 +18,11 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Protocol
+
+import httpx
 
 from devpush.core.config import Settings
 from devpush.logs.entries import Fetched, VolumeSeries
@@ -77,30 +80,40 @@ class LogStore(Protocol):
         ...
 
 
-class PagedStore(ABC):
-    """Cursor paging and the live tail over a backend's range requests."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One range request: the first ``limit`` entries of ``[start_ns, end_ns)`` in
+    ``direction`` order (an open end when None)."""
 
-    def __init__(self, *, settings: Settings, clock: Callable[[], int] = time.time_ns) -> None:
+    direction: Direction
+    start_ns: int | None
+    end_ns: int | None
+    limit: int
+
+
+class PagedStore(ABC):
+    """Cursor paging and the live tail over a backend's range requests, which it sends
+    on an injected ``httpx.AsyncClient`` (based at the store URL)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._http = http
         self._settings = settings
         self._clock = clock
 
-    # Both backends repeat these two signatures on purpose: they implement them.
     @abstractmethod
     def compile(self, query: LogQuery) -> str:
         """The backend's query text for ``query`` (without time range, order or limit)."""
 
     @abstractmethod
-    async def fetch(
-        self,
-        text: str,
-        *,
-        direction: Direction,
-        start_ns: int | None,
-        end_ns: int | None,
-        limit: int,
-    ) -> Fetched:
-        """The first ``limit`` entries of ``[start, end)`` in ``direction`` order; a
-        clustered store that answered without some nodes says so (``Fetched.partial``)."""
+    async def fetch(self, text: str, span: Span) -> Fetched:
+        """The entries ``span`` asks for; a clustered store that answered without some
+        nodes says so (``Fetched.partial``)."""
 
     def validate(self, query: LogQuery) -> None:
         self.compile(query)
@@ -268,9 +281,7 @@ class PagedStore(ABC):
             cursor=cursor,
             max_entries=self._settings.log_store_max_entries_per_query,
         )
-        answer = await self.fetch(
-            text, direction=direction, start_ns=start, end_ns=end, limit=requested
-        )
+        answer = await self.fetch(text, Span(direction, start, end, requested))
         piece = take(
             answer.entries,
             cursor=cursor,

@@ -36,7 +36,7 @@ from devpush.logs.recovery import (
     parse_docker_logs,
 )
 from devpush.services.collector import exporter_idle
-from devpush.services.victorialogs.recovery import VictoriaLogsRecovery
+from devpush.services.log_store import backend, store_url
 
 log = logging.getLogger(__name__)
 
@@ -192,11 +192,12 @@ def _docker_time_ns(text: object) -> int | None:
 
 def store_repair(settings: Settings, client: docker.DockerClient) -> StoreRepair | None:
     """The repair for the configured store, or None when it needs none (Loki has a WAL)."""
-    if settings.log_store != "victorialogs":
+    recovery = backend(settings.log_store).recovery
+    if recovery is None:
         return None
-    http = httpx.Client(base_url=settings.store_url, timeout=TIMEOUT_SECONDS)
+    http = httpx.Client(base_url=store_url(settings), timeout=TIMEOUT_SECONDS)
     return StoreRepair(
-        store=VictoriaLogsRecovery(http),
+        store=recovery(http),
         docker=client,
         collector_metrics_url=settings.log_collector_metrics_url,
     )

@@ -9,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Environment
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, only_environment_id
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -81,8 +80,7 @@ def test_another_teams_logs_are_not_found(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
-    with sessions() as session:
-        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    bob_env = only_environment_id(sessions, bob.project_id)
     own = f"/api/v1/projects/{alice.project_id}/logs"
     for suffix in ("", "/tail"):
         for path, params in [

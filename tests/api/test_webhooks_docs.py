@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.web import TwoTeams, deployment_of
-from tests.forges.hooks import SHA_A
+from tests.forges.hooks import SHA_A, create_hook
 
 DOC = Path(__file__).parents[2] / "docs" / "git.md"
 
@@ -32,11 +32,8 @@ def test_the_documented_curl_example_deploys(
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: the example needs it")
     alice = two_teams.alice
-    created = httpx.post(
-        f"{live_url}/api/v1/projects/{alice.project_slug}/webhook",
-        headers={"Authorization": f"Bearer {alice.token}"},
-        timeout=10,
-    ).json()
+    with httpx.Client(base_url=live_url, timeout=10) as api:
+        hook = create_hook(api, alice)
     # The commit a CI job would read with git rev-parse: a fixed one here.
     script = _example().replace("$(git rev-parse HEAD)", SHA_A)
     done = subprocess.run(
@@ -45,8 +42,8 @@ def test_the_documented_curl_example_deploys(
             "PATH": "/usr/bin:/bin",
             "BRANCH": "main",
             "CI_JOB_ID": "41",
-            "DEVPUSH_WEBHOOK_URL": created["url"],
-            "DEVPUSH_WEBHOOK_SECRET": created["secret"],
+            "DEVPUSH_WEBHOOK_URL": hook.url,
+            "DEVPUSH_WEBHOOK_SECRET": hook.secret,
         },
         capture_output=True,
         text=True,

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, Project
-from tests.fixtures.web import Member, TwoTeams, deployment_of
-from tests.forges.hooks import ZERO, Hook, create_hook, deliveries_of, hex_hmac, new_delivery, post
+from tests.fixtures.web import Member, deployment_of
+from tests.forges.hooks import ZERO, Hook, deliveries_of, hex_hmac, new_delivery, post
 
 PAYLOADS = Path(__file__).parents[1] / "forges" / "payloads"
 
@@ -31,16 +31,6 @@ def point_at(sessions: sessionmaker[Session], member: Member, repo_url: str) -> 
         assert project is not None
         project.repo_url = repo_url
         session.commit()
-
-
-@pytest.fixture
-def alice(two_teams: TwoTeams) -> Member:
-    return two_teams.alice
-
-
-@pytest.fixture
-def hook(client: TestClient, alice: Member) -> Hook:
-    return create_hook(client, alice)
 
 
 # -- GitLab ---------------------------------------------------------------------------

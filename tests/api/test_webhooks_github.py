@@ -43,16 +43,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_max_body_bytes": MAX_BODY})
 
 
-@pytest.fixture
-def alice(two_teams: TwoTeams) -> Member:
-    return two_teams.alice
-
-
-@pytest.fixture
-def hook(client: TestClient, alice: Member) -> Hook:
-    return create_hook(client, alice)
-
-
 def at_project(payload: dict[str, Any]) -> dict[str, Any]:
     """The example, its repository's addresses rewritten to the project's (in each form)."""
     payload["repository"].update(

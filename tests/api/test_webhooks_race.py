@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.web import TwoTeams
-from tests.forges.hooks import SHA_A, deliveries_of, deployments_of, hex_hmac
+from tests.forges.hooks import SHA_A, create_hook, deliveries_of, deployments_of, hex_hmac
 
 COPIES = 6
 
@@ -25,21 +25,18 @@ def test_copies_at_once_deploy_once(
     live_url: str, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
     alice = two_teams.alice
-    created = httpx.post(
-        f"{live_url}/api/v1/projects/{alice.project_slug}/webhook",
-        headers={"Authorization": f"Bearer {alice.token}"},
-        timeout=10,
-    ).json()
+    with httpx.Client(base_url=live_url, timeout=10) as api:
+        hook = create_hook(api, alice)
     before = len(deployments_of(sessions, alice.project_id))
     body = json.dumps({"branch": "main", "commit": SHA_A}).encode()
     headers = {
         "Content-Type": "application/json",
-        "X-Devpush-Signature": "sha256=" + hex_hmac(created["secret"], body),
+        "X-Devpush-Signature": "sha256=" + hex_hmac(hook.secret, body),
         "X-Devpush-Delivery": "same-delivery",
     }
 
     def call(_: int) -> httpx.Response:
-        return httpx.post(created["url"], content=body, headers=headers, timeout=30)
+        return httpx.post(hook.url, content=body, headers=headers, timeout=30)
 
     with ThreadPoolExecutor(COPIES) as pool:
         answers = list(pool.map(call, range(COPIES)))

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
 from devpush.services.webhooks.secret import webhook_secret
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, project_row
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import SECRET_KEY, TwoTeams, project_row
 from tests.forges.hooks import SHA_A, SHA_B, hex_hmac
 
 
@@ -35,11 +36,7 @@ def test_deliveries_page_shows_deployed_and_refused(
 ) -> None:
     alice = two_teams.alice
     page = browser.new_page()
-    page.goto(f"{live_url}/login")
-    page.fill("#email", alice.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/projects")
+    sign_in(page, live_url, alice.email)
 
     # Create the webhook from the settings page: the secret is shown once.
     page.goto(f"{live_url}/projects/{alice.project_slug}/settings")

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import TwoTeams
 
 
 @pytest.mark.browser
@@ -17,10 +18,7 @@ def test_logs_page_reflects_the_url_and_shows_loki_down(
 ) -> None:
     alice = two_teams.alice
     page = browser.new_page()
-    page.goto(f"{live_url}/login")
-    page.fill("#email", alice.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_url, alice.email)
     expect(page.locator("h1")).to_contain_text("Projects")
 
     filters = {

@@ -34,22 +34,6 @@ from tests.fixtures.web import PASSWORD, TwoTeams, pending
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-
-
-@pytest.fixture
-def logged_in(live_url: str, two_teams: TwoTeams, cli_env: dict[str, str]) -> dict[str, str]:
-    result = runner.invoke(
-        cli,
-        ["login", "--url", live_url, "--email", "alice@example.org", "--password", PASSWORD],
-        env=cli_env,
-    )
-    assert result.exit_code == 0, result.output
-    return cli_env
-
-
 def test_login_saves_the_token_privately(
     live_url: str, two_teams: TwoTeams, cli_env: dict[str, str]
 ) -> None:
@@ -81,8 +65,8 @@ def test_commands_need_a_login(cli_env: dict[str, str]) -> None:
     assert "devpush login" in result.output
 
 
-def test_projects_lists_the_teams_projects(logged_in: dict[str, str], two_teams: TwoTeams) -> None:
-    result = runner.invoke(cli, ["projects"], env=logged_in)
+def test_projects_lists_the_teams_projects(alice_cli: dict[str, str], two_teams: TwoTeams) -> None:
+    result = runner.invoke(cli, ["projects"], env=alice_cli)
     assert result.exit_code == 0, result.output
     assert two_teams.alice.project_id in result.output
     assert two_teams.bob.project_id not in result.output
@@ -156,7 +140,7 @@ def _play_worker(
 
 @pytest.mark.parametrize("fail", [False, True], ids=["running", "failed"])
 def test_deploy_follows_the_deployment(
-    logged_in: dict[str, str],
+    alice_cli: dict[str, str],
     two_teams: TwoTeams,
     queue: DeployQueue,
     sessions: sessionmaker[Session],
@@ -168,7 +152,7 @@ def test_deploy_follows_the_deployment(
     result = runner.invoke(
         cli,
         ["deploy", two_teams.alice.project_slug, "--branch", "main", "--interval", "0.1"],
-        env=logged_in,
+        env=alice_cli,
     )
     worker.join(timeout=30)
     assert "building (01234567)" in result.output
@@ -184,16 +168,16 @@ def test_deploy_follows_the_deployment(
 
 
 def test_deploy_times_out_and_refuses_other_teams(
-    logged_in: dict[str, str], two_teams: TwoTeams
+    alice_cli: dict[str, str], two_teams: TwoTeams
 ) -> None:
     result = runner.invoke(
         cli,
         ["deploy", two_teams.alice.project_slug, "--timeout", "0.3", "--interval", "0.1"],
-        env=logged_in,
+        env=alice_cli,
     )
     assert result.exit_code == 2
     assert "still queued" in result.output
-    result = runner.invoke(cli, ["deploy", two_teams.bob.project_id], env=logged_in)
+    result = runner.invoke(cli, ["deploy", two_teams.bob.project_id], env=alice_cli)
     assert result.exit_code == 1
     assert "404" in result.output
 

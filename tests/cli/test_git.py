@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
-from devpush.cli.config import CONFIG_ENV
 from devpush.core.crypto import fernet_for
 from devpush.models import Deployment
 from devpush.services.project_git import project_credentials
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, project_row
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def alice_cli(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str]:
-    env = {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-    args = ["login", "--url", live_url, "--email", two_teams.alice.email, "--password", PASSWORD]
-    result = runner.invoke(cli, args, env=env)
-    assert result.exit_code == 0, result.output
-    return env
 
 
 def test_deploy_key_token_and_poller(

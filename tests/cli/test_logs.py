@@ -7,47 +7,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.cli.logs import format_line
-from devpush.models import Environment
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.web import TwoTeams, only_environment_id
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def logged_in(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str]:
-    env = {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-    result = runner.invoke(
-        cli,
-        ["login", "--url", live_url, "--email", "alice@example.org", "--password", PASSWORD],
-        env=env,
-    )
-    assert result.exit_code == 0, result.output
-    return env
-
-
-def test_store_down_is_a_clear_error(logged_in: dict[str, str], two_teams: TwoTeams) -> None:
+def test_store_down_is_a_clear_error(alice_cli: dict[str, str], two_teams: TwoTeams) -> None:
     for extra in ([], ["--follow"], ["-n", "5", "--json"], ["--env", "production"]):
-        result = runner.invoke(cli, ["logs", "shop", *extra], env=logged_in)
+        result = runner.invoke(cli, ["logs", "shop", *extra], env=alice_cli)
         assert result.exit_code == 1, (extra, result.output)
         assert "503" in result.output
         assert "cannot reach the log store" in result.output
 
 
 def test_other_teams_and_their_ids_are_not_found(
-    logged_in: dict[str, str],
+    alice_cli: dict[str, str],
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> None:
     bob = two_teams.bob
-    with sessions() as session:
-        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    bob_env = only_environment_id(sessions, bob.project_id)
     cases = [
         ([bob.project_id], "project not found"),
         (["shop", "--deployment", bob.deployment_id], "deployment not found"),
@@ -55,19 +40,19 @@ def test_other_teams_and_their_ids_are_not_found(
         ([bob.project_id, "--follow"], "project not found"),
     ]
     for args, message in cases:
-        result = runner.invoke(cli, ["logs", *args], env=logged_in)
+        result = runner.invoke(cli, ["logs", *args], env=alice_cli)
         assert result.exit_code == 1, (args, result.output)
         assert message in result.output, (args, result.output)
 
 
-def test_bad_queries_are_explained(logged_in: dict[str, str]) -> None:
+def test_bad_queries_are_explained(alice_cli: dict[str, str]) -> None:
     for args, message in [
         (["--regex", "(oops"], "invalid regular expression"),
         (["--since", "last tuesday"], "expected a duration"),
         (["--stream", "stdin"], "stream: must be one of"),
         (["--grep", "a", "--regex", "b"], "can't be combined"),
     ]:
-        result = runner.invoke(cli, ["logs", "shop", *args], env=logged_in)
+        result = runner.invoke(cli, ["logs", "shop", *args], env=alice_cli)
         assert result.exit_code == 1, (args, result.output)
         assert message in " ".join(result.output.split()), (args, result.output)
 

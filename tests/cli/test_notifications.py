@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
-from devpush.cli.config import CONFIG_ENV
 from devpush.services.notifications.senders import signature
-from tests.fixtures.web import PASSWORD, TwoTeams
 from tests.utils.notify import HttpReceiver, http_receiver
 
 runner = CliRunner()
@@ -22,15 +19,6 @@ runner = CliRunner()
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
-
-
-@pytest.fixture
-def alice_cli(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str]:
-    env = {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-    args = ["login", "--url", live_url, "--email", two_teams.alice.email, "--password", PASSWORD]
-    result = runner.invoke(cli, args, env=env)
-    assert result.exit_code == 0, result.output
-    return env
 
 
 def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver) -> None:

@@ -13,7 +13,7 @@ from devpush.cli import app as cli
 from devpush.models import Deployment, DeployTrigger
 from devpush.workers.queue import DeployQueue
 from tests.api.test_rollback import became_running, ran
-from tests.cli.test_cli import _play_worker, _served_statuses, cli_env, logged_in  # noqa: F401
+from tests.cli.test_cli import _play_worker, _served_statuses
 from tests.fixtures.web import TwoTeams, deployment_of, pending
 
 runner = CliRunner()
@@ -27,7 +27,7 @@ def paused(sessions: sessionmaker[Session], deployment_id: str) -> bool:
 
 
 def test_rollback_follows_it_and_resume_lifts_the_pause(
-    logged_in: dict[str, str],  # noqa: F811
+    alice_cli: dict[str, str],
     two_teams: TwoTeams,
     queue: DeployQueue,
     sessions: sessionmaker[Session],
@@ -44,7 +44,7 @@ def test_rollback_follows_it_and_resume_lifts_the_pause(
     served = _served_statuses(web_app)
     worker = _play_worker(sessions, queue, served, before=len(pending(queue)), fail=False)
     result = runner.invoke(
-        cli, ["rollback", alice.project_slug, "--interval", "0.1"], env=logged_in
+        cli, ["rollback", alice.project_slug, "--interval", "0.1"], env=alice_cli
     )
     worker.join(timeout=30)
     assert result.exit_code == 0, result.output
@@ -58,32 +58,32 @@ def test_rollback_follows_it_and_resume_lifts_the_pause(
 
     # A named one, without waiting.
     result = runner.invoke(
-        cli, ["rollback", alice.project_slug, second, "--no-wait"], env=logged_in
+        cli, ["rollback", alice.project_slug, second, "--no-wait"], env=alice_cli
     )
     assert result.exit_code == 0, result.output
     assert f"to deployment {second}" in result.output
     assert "Running." not in result.output
 
-    result = runner.invoke(cli, ["resume", alice.project_slug], env=logged_in)
+    result = runner.invoke(cli, ["resume", alice.project_slug], env=alice_cli)
     assert result.exit_code == 0, result.output
     assert "Auto-deploys of production resumed." in result.output
     assert not paused(sessions, back_id)
 
 
 def test_rollback_refusals(
-    logged_in: dict[str, str],  # noqa: F811
+    alice_cli: dict[str, str],
     two_teams: TwoTeams,
 ) -> None:
     # The only deployment never ran: nothing to roll back to.
-    result = runner.invoke(cli, ["rollback", two_teams.alice.project_slug], env=logged_in)
+    result = runner.invoke(cli, ["rollback", two_teams.alice.project_slug], env=alice_cli)
     assert result.exit_code == 1
     assert "no earlier deployment with a kept build" in result.output
     alice = two_teams.alice
     result = runner.invoke(
-        cli, ["rollback", alice.project_slug, alice.deployment_id], env=logged_in
+        cli, ["rollback", alice.project_slug, alice.deployment_id], env=alice_cli
     )
     assert result.exit_code == 1
     assert "only a deployment that ran" in result.output
-    result = runner.invoke(cli, ["rollback", two_teams.bob.project_id], env=logged_in)
+    result = runner.invoke(cli, ["rollback", two_teams.bob.project_id], env=alice_cli)
     assert result.exit_code == 1
     assert "404" in result.output

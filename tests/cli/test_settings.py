@@ -22,21 +22,10 @@ from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, pending, project_
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-
-
 def _login(url: str, email: str, env: dict[str, str]) -> None:
     args = ["login", "--url", url, "--email", email, "--password", PASSWORD]
     result = runner.invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
-
-
-@pytest.fixture
-def alice_cli(live_url: str, two_teams: TwoTeams, cli_env: dict[str, str]) -> dict[str, str]:
-    _login(live_url, two_teams.alice.email, cli_env)
-    return cli_env
 
 
 def _variables(sessions: sessionmaker[Session], project_id: str) -> dict[str, str]:

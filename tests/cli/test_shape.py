@@ -24,11 +24,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
-
-
-@pytest.fixture
 def alice_token(live_url: str, two_teams: TwoTeams) -> str:
     made = httpx.post(
         f"{live_url}/api/v1/tokens",

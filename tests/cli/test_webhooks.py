@@ -4,27 +4,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
-from devpush.cli.config import CONFIG_ENV
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.web import TwoTeams
 from tests.forges.hooks import SHA_A, hex_hmac
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def alice_cli(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str]:
-    env = {CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "250"}
-    args = ["login", "--url", live_url, "--email", two_teams.alice.email, "--password", PASSWORD]
-    result = runner.invoke(cli, args, env=env)
-    assert result.exit_code == 0, result.output
-    return env
 
 
 def test_rotate_show_and_deliveries(

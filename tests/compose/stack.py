@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -24,18 +23,13 @@ import docker
 import httpx
 import pytest
 
+from devpush_dev.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 FILES = ("docker-compose.yml", "docker-compose.victorialogs.yml", "docker-compose.local.yml")
 APP_UID = 10001  # Docker/Dockerfile.app's user; install.sh gives it the data dirs
 DOMAIN = "apps.test"
 EXAMPLE = REPO / "examples" / "hello-python"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def run(

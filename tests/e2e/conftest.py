@@ -6,10 +6,8 @@ json-file log options from Settings. Every container is removed after its test.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,8 +22,8 @@ from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
 from devpush_dev import alloy
 from devpush_dev.caddy import Caddy, start_caddy
-
-BUSYBOX_IMAGE = "devpush/busybox:local"
+from devpush_dev.ports import free_port
+from devpush_dev.runners import Runners
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ RunRunner = Callable[..., Container]
 @pytest.fixture
 def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
     """Start labelled busybox runners; each is removed (even if running) after the test."""
-    started: list[Container] = []
+    runners = Runners(docker_client)
 
     def run(
         command: Sequence[str],
@@ -97,9 +95,8 @@ def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
         deployment_id: str | None = None,
     ) -> Container:
         settings = settings or Settings()
-        container = docker_client.containers.run(
-            BUSYBOX_IMAGE,
-            list(command),
+        return runners.run(
+            command,
             labels=runner_labels(
                 project_id="p-e2e",
                 environment_id="e-e2e",
@@ -114,18 +111,13 @@ def run_runner(docker_client: docker.DockerClient) -> Iterator[RunRunner]:
                     "max-file": str(settings.runner_log_max_file),
                 },
             ),
-            detach=True,
+            wait=60 if wait else None,
         )
-        started.append(container)
-        if wait:
-            container.wait(timeout=60)
-        container.reload()
-        return container
 
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    try:
+        yield run
+    finally:
+        runners.remove_all()
 
 
 class JsonLogs:
@@ -143,21 +135,15 @@ def json_logs() -> type[JsonLogs]:
     return JsonLogs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def caddy(tmp_path: Path) -> Iterator[Caddy]:
     """The pinned Caddy on free loopback ports, asking the two route resolvers that a test
     starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``)."""
     settings = Settings(
-        proxy_admin_url=f"http://127.0.0.1:{_free_port()}",
-        public_port=_free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
-        proxy_not_found_port=_free_port(),
+        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
+        public_port=free_port(),
+        proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
+        proxy_not_found_port=free_port(),
     )
     proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
     yield proxy

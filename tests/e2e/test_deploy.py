@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
-import socket
 import sys
 import threading
 import time
@@ -61,6 +59,8 @@ from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, ru
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.example import example_repo
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from tests.fixtures.web import PASSWORD, log_in
@@ -69,14 +69,7 @@ from tests.utils.git import git
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "hello-python"
 RUNNER_IMAGE = "devpush/runner-python:local"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -111,6 +104,24 @@ class Stack:
     def container(self, deployment: Deployment) -> Container:
         assert deployment.container_id, "the worker recorded no container"
         return self.ctx.docker.containers.get(deployment.container_id)
+
+    def commit_build_line(self, line: str, message: str) -> None:
+        """A new commit whose build also prints ``line``."""
+        build = self.repo / "build.py"
+        build.write_text(build.read_text() + f'print("{line}")\n')
+        git(self.repo, "commit", "-q", "-am", message)
+
+    def redeploy_running(
+        self, deployment_id: str, queue: DeployQueue, worker: processes.Child
+    ) -> Deployment:
+        """Redeploy ``deployment_id``'s environment; the new deployment once it runs."""
+        with self.sessions() as session:
+            new_id = redeploy(
+                session, deployment=self.load(session, deployment_id), created_by=None, queue=queue
+            ).id
+        new = self.wait_for(new_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+        assert new.status is DeploymentStatus.RUNNING, (new.error, worker.log_tail())
+        return new
 
 
 @pytest.fixture
@@ -158,11 +169,7 @@ def make_stack(
             proxy_resolver_addr=caddy.settings.proxy_resolver_addr,
             proxy_not_found_port=caddy.settings.proxy_not_found_port,
         )
-        repo = tmp_path / f"hello-{len(stacks)}"
-        shutil.copytree(EXAMPLE, repo)
-        git(repo, "init", "-q", "-b", "main")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "Hello devpush")
+        repo = example_repo(tmp_path / f"hello-{len(stacks)}")
         sessions = session_factory(create_db_engine(db_url))
         fernet = fernet_for(settings.secret_key.get_secret_value())
         with sessions() as session:
@@ -381,16 +388,9 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     assert "Listening on port 8000" in story
 
     # A new commit, redeployed: the new one runs, the old one is superseded and stopped.
-    (stack.repo / "build.py").write_text(
-        (stack.repo / "build.py").read_text() + 'print("second build")\n'
-    )
-    git(stack.repo, "commit", "-q", "-am", "Second build")
-    with stack.sessions() as session:
-        second_id = redeploy(
-            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
-        ).id
-    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    stack.commit_build_line("second build", "Second build")
+    second = stack.redeploy_running(first_id, queue, child)
+    second_id = second.id
     assert second.commit_message == "Second build"
     assert "second build" in logs_of(stack.container(second))
     first = stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})

@@ -20,18 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devpush_dev.ports import free_port
 from tests.utils.signals import default_signals
 
 pytestmark = pytest.mark.docker
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dev" / "local.sh"
 READY = "press Ctrl-C to stop"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening(port: int) -> bool:

@@ -27,10 +27,12 @@ import pytest
 from devpush.core.config import Settings
 from devpush.services.runner import runner_log_config
 from devpush.services.supervisor import local_restart_notice
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import answers as resolver_answers
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.supervisor import rpc
-from tests.e2e.test_deploy_local import free_port, interrupt, run_until_ready
-from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
+from tests.e2e.test_deploy_local import interrupt, run_until_ready
+from tests.fixtures.logstack import LogStack
 from tests.logs.test_faults import ids, labels_for, numbers, shown, wait_shipping, writer
 
 pytestmark = pytest.mark.docker

@@ -29,7 +29,8 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
 from tests.e2e.test_rollback import deploy, hello, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.e2e.test_settings_e2e import _owner
-from tests.fixtures.web import PASSWORD, LiveServer
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import LiveServer
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -68,11 +69,7 @@ def test_roll_back_to_this_in_chromium(
 
     with LiveServer(create_app(stack.settings)) as url:
         page = browser.new_page()
-        page.goto(f"{url}/login")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/projects")
+        sign_in(page, url, email)
 
         # The project's list offers it on v1 (superseded, build kept), not on v2 (serving).
         page.goto(f"{url}/projects/hello")

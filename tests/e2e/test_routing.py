@@ -24,22 +24,21 @@ from playwright.sync_api import Browser
 from devpush.main import create_app
 from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services import hosts, proxy_config
-from devpush.services.deployments import cancel_deployment, create_deployment, redeploy
+from devpush.services.deployments import cancel_deployment, create_deployment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
-    free_port,
     make_stack,
     wait_exited,
     worker,
 )
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
@@ -185,20 +184,13 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     page.close()
 
     # Redeploy a new commit while a client requests the environment URL in a loop.
-    (stack.repo / "build.py").write_text(
-        (stack.repo / "build.py").read_text() + 'print("second build")\n'
-    )
-    git(stack.repo, "commit", "-q", "-am", "Second build")
+    stack.commit_build_line("second build", "Second build")
     pollers = [Poller(caddy, host_of(env_url), keep_alive=k) for k in (False, True)]
     for poller in pollers:
         poller.start()
     started = time.monotonic()
-    with stack.sessions() as session:
-        second_id = redeploy(
-            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
-        ).id
-    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    second = stack.redeploy_running(first_id, queue, child)
+    second_id = second.id
     stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
         assert wait_exited(stack.container(stack.load(session, first_id))) == "exited"
@@ -306,16 +298,9 @@ def test_a_killed_resolver_fails_no_request(
     assert answer.text == proxy_config.NOT_FOUND_BODY
 
     # And a new deployment's URL works.
-    (stack.repo / "build.py").write_text(
-        (stack.repo / "build.py").read_text() + 'print("after the outage")\n'
-    )
-    git(stack.repo, "commit", "-q", "-am", "After the outage")
-    with stack.sessions() as session:
-        second_id = redeploy(
-            session, deployment=stack.load(session, first_id), created_by=None, queue=queue
-        ).id
-    second = stack.wait_for(second_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert second.status is DeploymentStatus.RUNNING, (second.error, child.log_tail())
+    stack.commit_build_line("after the outage", "After the outage")
+    second = stack.redeploy_running(first_id, queue, child)
+    second_id = second.id
     second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
     with stack.sessions() as session:
         second_url = hosts.deployment_url(stack.load(session, second_id), settings)

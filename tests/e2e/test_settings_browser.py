@@ -27,7 +27,8 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
 )
 from tests.e2e.test_routing import through_proxy
 from tests.e2e.test_settings_e2e import GREET_APP, _owner, _runners
-from tests.fixtures.web import PASSWORD, LiveServer
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import LiveServer
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -70,11 +71,7 @@ def test_variable_deploy_redeploy_and_delete_in_chromium(
 
     with LiveServer(create_app(stack.settings)) as url:
         page = browser.new_page()
-        page.goto(f"{url}/login")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/projects")
+        sign_in(page, url, email)
 
         # The start command, then a shared variable pasted as .env text.
         page.goto(f"{url}/projects/hello/settings")

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, WebhookDelivery
+from tests.fixtures.db import rows_of
 from tests.fixtures.web import Member
 
 #: The tests' project repository (tests.fixtures.web.project_input).
@@ -32,16 +34,22 @@ class Hook:
     path: str
     secret: str
     project_id: str
+    #: The whole address, as the API gave it.
+    url: str = ""
 
 
-def create_hook(client: TestClient, member: Member) -> Hook:
+def create_hook(client: httpx.Client, member: Member) -> Hook:
+    """``member``'s project's webhook, made through the API (a TestClient or a live server's)."""
     response = client.post(
         f"/api/v1/projects/{member.project_slug}/webhook", headers=auth(member.token)
     )
     assert response.status_code == 201, response.text
     body = response.json()
     return Hook(
-        path=urlsplit(body["url"]).path, secret=body["secret"], project_id=member.project_id
+        path=urlsplit(body["url"]).path,
+        secret=body["secret"],
+        project_id=member.project_id,
+        url=body["url"],
     )
 
 
@@ -69,22 +77,10 @@ def post(client: TestClient, hook: Hook, body: str | bytes, headers: dict[str, s
 
 
 def deliveries_of(sessions: sessionmaker[Session], project_id: str) -> list[WebhookDelivery]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.project_id == project_id)
-                .order_by(WebhookDelivery.received_at)
-            )
-        )
+    of_project = select(WebhookDelivery).where(WebhookDelivery.project_id == project_id)
+    return rows_of(sessions, of_project.order_by(WebhookDelivery.received_at))
 
 
 def deployments_of(sessions: sessionmaker[Session], project_id: str) -> list[Deployment]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(Deployment)
-                .where(Deployment.project_id == project_id)
-                .order_by(Deployment.created_at)
-            )
-        )
+    of_project = select(Deployment).where(Deployment.project_id == project_id)
+    return rows_of(sessions, of_project.order_by(Deployment.created_at))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,8 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
+from devpush_dev.ports import free_port
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     WORKER_DOOR,
@@ -20,14 +21,6 @@ from devpush_dev.socket_proxy import (
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-
-BUSYBOX_IMAGE = "devpush/busybox:local"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ own deployment IDs. Waits are conditions with deadlines, never fixed sleeps.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,19 +24,14 @@ from docker.models.containers import Container
 from devpush.core.labels import LOG_FIELDS, RUNNER_LOG_LABELS_OPTION, runner_labels
 from devpush_dev import otelcol, processes, victorialogs
 from devpush_dev.binaries import REPO_ROOT, BinaryNotFoundError, read_versions
+from devpush_dev.ports import free_port
+from devpush_dev.runners import Runners
 
 pytestmark = pytest.mark.docker
 
-BUSYBOX_IMAGE = "devpush/busybox:local"
 #: VictoriaLogs' own fields on every row, besides ours.
 STORE_FIELDS = {"_msg", "_time", "_stream", "_stream_id"}
 CONTRIB = "github.com/open-telemetry/opentelemetry-collector-contrib/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ns(timestamp: str) -> int:
@@ -165,7 +158,7 @@ RunContainer = Callable[..., Container]
 @pytest.fixture
 def run_container(docker_client: docker.DockerClient) -> Iterator[RunContainer]:
     """Busybox containers logging as runners do (json-file with the labels option)."""
-    started: list[Container] = []
+    runners = Runners(docker_client)
 
     def run(
         command: Sequence[str],
@@ -190,23 +183,17 @@ def run_container(docker_client: docker.DockerClient) -> Iterator[RunContainer]:
             if deployment_id
             else {"other.label": "x"}
         )
-        container = docker_client.containers.run(
-            BUSYBOX_IMAGE,
-            list(command),
+        return runners.run(
+            command,
             labels=labels,
             log_config=docker.types.LogConfig(type="json-file", config=log_options),
-            detach=True,
+            wait=120 if wait else None,
         )
-        started.append(container)
-        if wait:
-            container.wait(timeout=120)
-        container.reload()
-        return container
 
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    try:
+        yield run
+    finally:
+        runners.remove_all()
 
 
 def new_deployment() -> str:

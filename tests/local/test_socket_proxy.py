@@ -17,6 +17,7 @@ from docker.models.containers import Container
 
 from devpush.core.labels import RUNNER_SELECTOR_LABEL
 from devpush_dev import alloy
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     DEFAULT_FLAGS,
@@ -27,7 +28,6 @@ from devpush_dev.socket_proxy import (
     render_config,
 )
 
-BUSYBOX_IMAGE = "devpush/busybox:local"
 API = "/v1.41"
 
 

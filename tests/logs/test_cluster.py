@@ -29,13 +29,14 @@ from fastapi.testclient import TestClient
 from devpush.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
 from devpush_dev import processes
 from devpush_dev.otelcol import Collector, engine_containers_dir, start_collector
+from devpush_dev.ports import free_port
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.victorialogs import (
     VictoriaLogs,
     start_victorialogs,
     victorialogs_argv,
     victorialogs_binary,
 )
-from tests.fixtures.logstack import BUSYBOX_IMAGE, free_port
 from tests.fixtures.web import TwoTeams, log_in
 from tests.logs.recorded import attrs, write_container_log
 

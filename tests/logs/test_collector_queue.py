@@ -16,6 +16,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from devpush.core.config import Settings
 from devpush.services.collector import (
@@ -63,6 +64,19 @@ def warning_within(settings: object, *, present: bool, timeout: float) -> str | 
         time.sleep(0.5)
 
 
+def log_views(client: TestClient, project: str, deployment_id: str) -> tuple[str, str]:
+    """The deployment page's log panel and the Logs page, as HTML."""
+    base = f"/projects/{project}/logs"
+    panel = client.get(f"{base}/panel?deployment={deployment_id}", headers={"HX-Request": "true"})
+    return panel.text, client.get(base).text
+
+
+def logs_api(client: TestClient, project: str, token: str) -> Response:
+    return client.get(
+        f"/api/v1/projects/{project}/logs", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
     running_log_stack: LogStack,
     spawn: Spawn,
@@ -91,19 +105,10 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
         # The deployment page's panel and the Logs page say it, beside "store unreachable".
         alice = two_teams.alice
         log_in(client, alice.email)
-        base = f"/projects/{alice.project_slug}/logs"
-        for html in (
-            client.get(
-                f"{base}/panel?deployment={alice.deployment_id}", headers={"HX-Request": "true"}
-            ).text,
-            client.get(base).text,
-        ):
+        for html in log_views(client, alice.project_slug, alice.deployment_id):
             assert "data-collector-warning" in html and "queue is full" in html, html
         # The API says it too, beside "unreachable" (the store is down).
-        api = client.get(
-            f"/api/v1/projects/{alice.project_slug}/logs",
-            headers={"Authorization": f"Bearer {alice.token}"},
-        )
+        api = logs_api(client, alice.project_slug, alice.token)
         assert api.status_code == 503 and warning in api.json()["detail"], api.text
         container.wait(timeout=120)
         assert asyncio.run(collector_warning(settings)) == warning, "the queue emptied unseen"
@@ -129,23 +134,14 @@ def test_the_views_say_when_the_collector_does_not_answer(
     assert asyncio.run(collector_warning(settings)) is None, "the collector is down at the start"
     alice = two_teams.alice
     log_in(client, alice.email)
-    base = f"/projects/{alice.project_slug}/logs"
     try:
         stack.collector.kill()
         down = collector_down_message(settings)
         assert asyncio.run(collector_warning(settings)) == down
-        for html in (
-            client.get(
-                f"{base}/panel?deployment={alice.deployment_id}", headers={"HX-Request": "true"}
-            ).text,
-            client.get(base).text,
-        ):
+        for html in log_views(client, alice.project_slug, alice.deployment_id):
             assert "data-collector-warning" in html and "does not answer" in html, html
         # The store is up: the API answers the page, and says it beside the lines.
-        api = client.get(
-            f"/api/v1/projects/{alice.project_slug}/logs",
-            headers={"Authorization": f"Bearer {alice.token}"},
-        )
+        api = logs_api(client, alice.project_slug, alice.token)
         assert api.status_code == 200 and api.json()["collector_warning"] == down, api.text
     finally:
         stack.start_collector()

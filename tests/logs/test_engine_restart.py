@@ -36,7 +36,8 @@ from docker.models.containers import Container
 from devpush.core.config import Settings
 from devpush.core.labels import LOG_LABELS
 from devpush.services.runner import runner_log_config
-from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
+from devpush_dev.runners import BUSYBOX_IMAGE
+from tests.fixtures.logstack import LogStack
 from tests.logs.test_faults import ids, labels_for, shown
 
 pytestmark = pytest.mark.docker

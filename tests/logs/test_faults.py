@@ -37,7 +37,9 @@ from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.runner import runner_log_config
-from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack
+from devpush_dev.runners import Runners
+from tests.fixtures.logstack import LogStack
+from tests.fixtures.logstack import drain as drain_store
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -84,7 +86,7 @@ def labels_for(project_id: str, deployment_id: str, branch: str = "main") -> dic
 @pytest.fixture
 def spawn(docker_client: docker.DockerClient) -> Iterator[Spawn]:
     """Start a labelled runner (the worker's json-file options); removed at the end."""
-    started: list[Container] = []
+    runners = Runners(docker_client)
 
     def run(
         command: Sequence[str],
@@ -95,23 +97,25 @@ def spawn(docker_client: docker.DockerClient) -> Iterator[Spawn]:
         max_file: int | None = None,
     ) -> Container:
         settings = Settings()
-        container = docker_client.containers.run(
-            BUSYBOX_IMAGE,
-            list(command),
+        return runners.run(
+            command,
             labels=labels_for(project_id, deployment_id),
             log_config=runner_log_config(
                 max_size=max_size or settings.runner_log_max_size,
                 max_file=max_file or settings.runner_log_max_file,
             ),
-            detach=True,
+            wait=None,
         )
-        started.append(container)
-        return container
 
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    try:
+        yield run
+    finally:
+        runners.remove_all()
+
+
+def numbered(count: int) -> list[str]:
+    """A runner's command printing ``seq 0`` .. ``seq <count - 1>`` at once."""
+    return ["sh", "-c", f"seq 0 {count - 1} | sed 's/^/seq /'"]
 
 
 def ids() -> tuple[str, str]:
@@ -125,15 +129,7 @@ def since() -> int:
 async def drain(stack: LogStack, query: LogQuery, **overrides: Any) -> list[PagedEntry]:
     settings = stack.settings(**overrides)
     async with open_http_client(settings) as http:
-        store = log_store(settings, http)
-        items: list[PagedEntry] = []
-        cursor: LogCursor | None = None
-        while True:
-            page = await store.page(query, cursor=cursor)
-            items += page.items
-            if page.exhausted:
-                return items
-            cursor = page.cursor
+        return await drain_store(log_store(settings, http), query)
 
 
 def shown(stack: LogStack, project_id: str, deployment_id: str) -> list[PagedEntry]:
@@ -342,11 +338,7 @@ def test_a_runner_that_prints_500_lines_and_exits_at_once_loses_none(
     running_log_stack: LogStack, spawn: Spawn
 ) -> None:
     project_id, deployment_id = ids()
-    container = spawn(
-        ["sh", "-c", "seq 0 499 | sed 's/^/seq /'"],
-        project_id=project_id,
-        deployment_id=deployment_id,
-    )
+    container = spawn(numbered(500), project_id=project_id, deployment_id=deployment_id)
     container.wait(timeout=30)
     container.reload()
     started = container.attrs["State"]["StartedAt"]
@@ -363,11 +355,7 @@ def test_a_runner_removed_one_second_after_it_exits_loses_none(
     then. This is the worst case anyway: removed 1 s after exit, with the collector up,
     every line was read (it polls every 200 ms and finishes files it has open)."""
     project_id, deployment_id = ids()
-    container = spawn(
-        ["sh", "-c", "seq 0 4999 | sed 's/^/seq /'"],
-        project_id=project_id,
-        deployment_id=deployment_id,
-    )
+    container = spawn(numbered(5000), project_id=project_id, deployment_id=deployment_id)
     container.wait(timeout=30)
     time.sleep(1)  # the scenario: removed 1 s after it exits
     container.remove(force=True)
@@ -450,7 +438,7 @@ def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> N
     """10,000 distinct branch names (recorded json-file lines, one per branch, read by a
     second collector): each is a stream of its own; the app finds any one and lists them."""
     from devpush_dev.otelcol import start_collector
-    from tests.fixtures.logstack import free_port
+    from devpush_dev.ports import free_port
     from tests.logs.recorded import attrs, write_container_log
 
     if running_log_stack.backend != "victorialogs":

@@ -23,6 +23,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import volume_bars
+from tests.fixtures.logstack import drain
 
 pytestmark = pytest.mark.docker
 
@@ -43,19 +44,6 @@ def store_call(stack: Any, body: Callable[[LogStore], Awaitable[T]], **overrides
             return await body(log_store(settings, http))
 
     return asyncio.run(run())
-
-
-async def drain(store: LogStore, query: LogQuery) -> list[PagedEntry]:
-    """Every entry of ``query``, page by page through the cursor."""
-    items: list[PagedEntry] = []
-    cursor: LogCursor | None = None
-    while True:
-        page = await store.page(query, cursor=cursor)
-        items += page.items
-        if page.exhausted:
-            return items
-        assert page.cursor is not None
-        cursor = page.cursor
 
 
 def since(seconds: float = 600) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +16,9 @@ from devpush.resolver.names import runner_name
 from devpush.resolver.server import Listen, check, serve
 from devpush.services import proxy_config
 from devpush.services.proxy_table import HostEntry, write_table
+from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
 from tests.fixtures.db import add_deployment
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
 
 #: Where the 404 server of the Caddy these resolvers answer listens (proxy_not_found_port).
 NOT_FOUND_PORT = 8404
@@ -43,7 +35,7 @@ def running(session: Session, project: Project) -> str:
 
 @pytest.fixture
 def port(sessions: sessionmaker[Session]) -> Iterator[int]:
-    port = free_udp_port()
+    port = free_port()
     server = serve(sessions, Listen("127.0.0.1", port), not_found_port=NOT_FOUND_PORT)
     yield port
     server.stop()
@@ -131,7 +123,7 @@ def test_the_process_answers_until_stopped(
     deployment = running(session, project)
     write_table(session, [HostEntry("shop.localhost", deployment, "10.0.0.7", 3000)])
     session.commit()
-    address = f"127.0.0.1:{free_udp_port()}"
+    address = f"127.0.0.1:{free_port()}"
     resolver = start_resolver(
         database_url=db_url, address=address, not_found_port=NOT_FOUND_PORT, state_dir=tmp_path
     )
@@ -161,7 +153,7 @@ def test_the_health_check_asks_a_question_that_reads_the_table(port: int, sessio
     session.execute(text("ALTER TABLE proxy_routes_away RENAME TO proxy_routes"))
     session.commit()
     assert check(Listen("0.0.0.0", port)) is None  # bound to all: asked on loopback
-    assert "no answer from" in (check(Listen("127.0.0.1", free_udp_port()), timeout=0.5) or "")
+    assert "no answer from" in (check(Listen("127.0.0.1", free_port()), timeout=0.5) or "")
 
 
 def test_only_names_the_table_holds_are_remembered_and_only_so_many(
@@ -179,7 +171,7 @@ def test_only_names_the_table_holds_are_remembered_and_only_so_many(
         [HostEntry(f"{name}.localhost", deployment, "10.0.0.7", 3000) for name in ("a", "b", "c")],
     )
     session.commit()
-    listen = Listen("127.0.0.1", free_udp_port())
+    listen = Listen("127.0.0.1", free_port())
     server = serve(sessions, listen, not_found_port=NOT_FOUND_PORT)
     try:
         for name in ("nobody-1", "a", "nobody-2", "b", "c"):

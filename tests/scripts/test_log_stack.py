@@ -32,6 +32,14 @@ def choose(dirs: dict[str, str], line: str) -> None:
     Path(dirs["DEVPUSH_APP_DIR"], ".env").write_text(f"POSTGRES_PASSWORD=x\n{line}\n")
 
 
+def chosen(dirs: dict[str, str], line: str) -> str:
+    """The store lib.sh's log_stack names once ``line`` is in the app dir's .env."""
+    choose(dirs, line)
+    proc = lib("log_stack", env=dirs)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.removesuffix("\n")
+
+
 def up_line(stdout: str) -> str:
     """The restart of every service but the route resolvers (restarted one at a time first)."""
     return next(
@@ -53,10 +61,7 @@ def up_line(stdout: str) -> str:
     ],
 )
 def test_log_stack_from_env_file(dirs: dict[str, str], line: str, stack: str) -> None:
-    choose(dirs, line)
-    proc = lib("log_stack", env=dirs)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"{stack}\n"
+    assert chosen(dirs, line) == stack
 
 
 @pytest.mark.parametrize(
@@ -70,10 +75,7 @@ def test_log_stack_from_env_file(dirs: dict[str, str], line: str, stack: str) ->
     ],
 )
 def test_old_name_is_read_after_the_new_one(dirs: dict[str, str], line: str, stack: str) -> None:
-    choose(dirs, line)
-    proc = lib("log_stack", env=dirs)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"{stack}\n"
+    assert chosen(dirs, line) == stack
     proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "--all", "--dry-run", env=dirs)
     assert proc.returncode == 0, proc.stderr
     assert (VL_FILE in up_line(proc.stdout)) == (stack == "victorialogs")

@@ -119,16 +119,24 @@ def test_cancel_a_queued_deployment_stops_it_at_once(
     assert [name for name, _ in pending(queue)] == ["devpush.deploy"]
 
 
-@pytest.mark.parametrize("status", [DeploymentStatus.BUILDING, DeploymentStatus.RUNNING])
-def test_cancel_a_building_or_running_deployment_asks_the_worker_to_stop_it(
-    session: Session, project: Project, queue: DeployQueue, status: DeploymentStatus
-) -> None:
+def cancelled_at(
+    status: DeploymentStatus, session: Session, project: Project, queue: DeployQueue
+) -> Deployment:
+    """A deployment of ``project`` put in ``status``, then cancelled."""
     deployment = create_deployment(
         session, project=project, branch=None, created_by=None, queue=queue
     )
     deployment.status = status
     session.commit()
     cancel_deployment(session, deployment=deployment, queue=queue)
+    return deployment
+
+
+@pytest.mark.parametrize("status", [DeploymentStatus.BUILDING, DeploymentStatus.RUNNING])
+def test_cancel_a_building_or_running_deployment_asks_the_worker_to_stop_it(
+    session: Session, project: Project, queue: DeployQueue, status: DeploymentStatus
+) -> None:
+    deployment = cancelled_at(status, session, project, queue)
     assert deployment.status is DeploymentStatus.STOPPED
     assert pending(queue)[-1] == ("devpush.stop", (deployment.id,))
 
@@ -139,12 +147,7 @@ def test_cancel_a_building_or_running_deployment_asks_the_worker_to_stop_it(
 def test_cancel_an_ended_deployment_changes_nothing(
     session: Session, project: Project, queue: DeployQueue, status: DeploymentStatus
 ) -> None:
-    deployment = create_deployment(
-        session, project=project, branch=None, created_by=None, queue=queue
-    )
-    deployment.status = status
-    session.commit()
-    cancel_deployment(session, deployment=deployment, queue=queue)
+    deployment = cancelled_at(status, session, project, queue)
     assert deployment.status is status
     assert len(pending(queue)) == 1
 

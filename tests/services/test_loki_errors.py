@@ -7,7 +7,6 @@ httpx.MockTransport (status codes only: no LogQL semantics are faked here).
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 
 import httpx
@@ -22,8 +21,9 @@ from devpush.logs.errors import (
     LogStoreUnavailable,
 )
 from devpush.logs.query import LogQuery
-from devpush.services.log_store import open_http_client
+from devpush.services.log_store import open_http_client, store_url
 from devpush.services.loki import LokiStore
+from devpush_dev.ports import free_port
 
 QUERY = LogQuery(project_id="p", start=1, end=2)
 
@@ -35,14 +35,8 @@ def settings(url: str, timeout: float = 5.0) -> Settings:
 async def page_with(handler: Callable[[httpx.Request], httpx.Response]) -> None:
     config = settings("http://loki.invalid:3100")
     transport = httpx.MockTransport(handler)
-    async with httpx.AsyncClient(base_url=config.store_url, transport=transport) as http:
+    async with httpx.AsyncClient(base_url=store_url(config), transport=transport) as http:
         await LokiStore(http, settings=config).page(QUERY)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_unreachable_loki_is_unavailable() -> None:

@@ -162,6 +162,17 @@ def _racing(
     monkeypatch.setattr(projects_service, "free_host_label", label_then_race)
 
 
+def _rival_creates(team_id: str, data: ProjectCreate) -> Callable[[Session], None]:
+    """What a rival request does in its own session: create ``data`` in team ``team_id``."""
+
+    def create(other: Session) -> None:
+        rival_team = other.get(Team, team_id)
+        assert rival_team is not None
+        create_project(other, team=rival_team, data=data, fernet=FERNET)
+
+    return create
+
+
 def test_a_slug_taken_at_the_same_instant_is_a_conflict_not_a_crash(
     session: Session, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,12 +181,7 @@ def test_a_slug_taken_at_the_same_instant_is_a_conflict_not_a_crash(
     session.commit()
     data = ProjectCreate.model_validate({**VALID, "slug": "shop"})
 
-    def same_team_same_slug(other: Session) -> None:
-        rival_team = other.get(Team, team.id)
-        assert rival_team is not None
-        create_project(other, team=rival_team, data=data, fernet=FERNET)
-
-    _racing(monkeypatch, sessions, same_team_same_slug)
+    _racing(monkeypatch, sessions, _rival_creates(team.id, data))
     with pytest.raises(ProjectExistsError, match="already has a project named 'shop'"):
         create_project(session, team=team, data=data, fernet=FERNET)
     session.rollback()
@@ -190,12 +196,7 @@ def test_a_host_label_taken_at_the_same_instant_gets_the_next_one(
     session.commit()
     data = ProjectCreate.model_validate({**VALID, "slug": "shop"})
 
-    def other_team_same_label(other: Session) -> None:
-        rival_team = other.get(Team, acme.id)
-        assert rival_team is not None
-        create_project(other, team=rival_team, data=data, fernet=FERNET)
-
-    _racing(monkeypatch, sessions, other_team_same_label)
+    _racing(monkeypatch, sessions, _rival_creates(acme.id, data))
     mine = create_project(session, team=globex, data=data, fernet=FERNET)
     session.commit()
     # Both chose "shop"; the rival's insert won, so this one took the next free label.

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from huey import Huey
 
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import run_notify
+from devpush_dev.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,6 @@ class SmtpReceiver:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.mailbox.messages
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def smtp_receiver() -> Iterator[SmtpReceiver]:

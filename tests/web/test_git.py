@@ -7,11 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
-from devpush.models import Deployment, Team, TeamRole
+from devpush.models import Deployment
 from devpush.services.project_git import project_credentials
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, log_in, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, add_carol, log_in, project_row
 
 
 def test_owner_sets_a_deploy_key_and_a_token_the_page_never_shows(
@@ -61,12 +59,7 @@ def test_owner_sets_a_deploy_key_and_a_token_the_page_never_shows(
 def test_a_member_cannot_change_git_access(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        session.commit()
+    add_carol(sessions, two_teams)
     csrf = log_in(client, "carol@example.org")
     refused = client.post("/projects/shop/settings/git/deploy-key", data={"csrf_token": csrf})
     assert refused.status_code == 403

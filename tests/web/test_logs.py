@@ -13,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Environment
-from tests.fixtures.web import TwoTeams, log_in
+from tests.fixtures.web import TwoTeams, log_in, only_environment_id
 
 UNREACHABLE = "Log store unreachable."
 
@@ -133,8 +132,7 @@ def test_another_teams_logs_are_not_found(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
-    with sessions() as session:
-        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    bob_env = only_environment_id(sessions, bob.project_id)
     log_in(client, alice.email)
     own = f"/projects/{alice.project_slug}/logs"
     paths = []

@@ -12,28 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import NotificationChannel, Team, TeamRole
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
-from tests.fixtures.web import PASSWORD, TwoTeams, log_in
+from devpush.models import NotificationChannel
+from tests.fixtures.web import CAROL, TwoTeams, log_in
 from tests.utils.notify import HttpReceiver, http_receiver
-
-CAROL = "carol@example.org"
 
 
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from http_receiver()
-
-
-@pytest.fixture
-def carol(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email=CAROL, password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        session.commit()
 
 
 def channels(sessions: sessionmaker[Session]) -> list[NotificationChannel]:
@@ -127,15 +113,7 @@ def test_send_a_test_and_remove(
     receiver: HttpReceiver,
 ) -> None:
     csrf = log_in(client, two_teams.alice.email)
-    client.post(
-        "/projects/shop/settings/notifications",
-        data={
-            "csrf_token": csrf,
-            "kind": "webhook",
-            "target": f"{receiver.url}/hook",
-            "on_failure": "1",
-        },
-    )
+    add(client, csrf, kind="webhook", target=f"{receiver.url}/hook", on_failure="1")
     (channel,) = channels(sessions)
     receiver.script["/hook"] = [502]
     base = f"/projects/shop/settings/notifications/{channel.id}"
@@ -152,18 +130,10 @@ def test_send_a_test_and_remove(
 
 
 def test_members_read_and_other_teams_get_404(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], carol: None
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], carol: int
 ) -> None:
     csrf = log_in(client, two_teams.alice.email)
-    client.post(
-        "/projects/shop/settings/notifications",
-        data={
-            "csrf_token": csrf,
-            "kind": "email",
-            "target": "alerts@shop.example.org",
-            "on_failure": "1",
-        },
-    )
+    add(client, csrf, kind="email", target="alerts@shop.example.org", on_failure="1")
     (channel,) = channels(sessions)
     client.cookies.clear()
     base = f"/projects/shop/settings/notifications/{channel.id}"

@@ -9,13 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import decrypt_mapping, fernet_for
-from devpush.models import Deployment, Environment, Project, Team, TeamRole
+from devpush.models import Deployment, Environment, Project
 from devpush.services.deployments import create_deployment
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
-    PASSWORD,
+    CAROL,
     SECRET_KEY,
     TwoTeams,
     log_in,
@@ -23,24 +21,10 @@ from tests.fixtures.web import (
     project_row,
 )
 
-CAROL = "carol@example.org"
-
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def carol(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> int:
-    """Carol: a member (not an owner) of Alice's team."""
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        user = create_user(session, email=CAROL, password=PASSWORD)
-        add_member(session, team=team, user=user, role=TeamRole.MEMBER)
-        session.commit()
-        return user.id
 
 
 def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:

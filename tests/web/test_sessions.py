@@ -11,11 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Team, TeamRole, User
+from devpush.models import User
 from devpush.services.sessions import count_sessions
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
-from tests.fixtures.web import PASSWORD, TwoTeams, csrf_token, log_in
+from tests.fixtures.web import PASSWORD, TwoTeams, add_carol, csrf_token, log_in
 
 COOKIE = "devpush_session"
 
@@ -133,13 +131,7 @@ def test_the_api_changes_the_password_and_ends_web_sign_ins(
 def test_removal_from_a_team_ends_the_members_sign_ins(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
-    with sessions() as session:
-        team = session.get(Team, two_teams.alice.team_id)
-        assert team is not None
-        carol = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=carol, role=TeamRole.MEMBER)
-        session.commit()
-        carol_id = carol.id
+    carol_id = add_carol(sessions, two_teams)
     carol_browser = TestClient(client.app)
     log_in(carol_browser, "carol@example.org")
     saved = carol_browser.cookies[COOKIE]

@@ -9,11 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
-from devpush.models import Team, TeamRole
-from devpush.services.teams import add_member
-from devpush.services.users import create_user
 from devpush.services.webhooks.secret import webhook_secret
-from tests.fixtures.web import PASSWORD, SECRET_KEY, TwoTeams, log_in, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, add_carol, log_in, project_row
 from tests.forges.hooks import SHA_A, Hook, hex_hmac, post
 
 
@@ -48,12 +45,7 @@ def test_members_read_deliveries_but_do_not_rotate(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
     alice = two_teams.alice
-    with sessions() as session:
-        team = session.get(Team, alice.team_id)
-        assert team is not None
-        carol = create_user(session, email="carol@example.org", password=PASSWORD)
-        add_member(session, team=team, user=carol, role=TeamRole.MEMBER)
-        session.commit()
+    add_carol(sessions, two_teams)
     csrf = log_in(client, "carol@example.org")
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert "Create webhook" not in page.text

@@ -33,12 +33,12 @@ from devpush.services.notifications.senders import signature
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
-from tests.fixtures.db import add_deployment
+from devpush_dev.ports import free_port
+from tests.fixtures.db import add_deployment, rows_of
 from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
     drain,
-    free_port,
     http_receiver,
     smtp_receiver,
     text_of,
@@ -108,14 +108,8 @@ def failed_deployment(session: Session, project: Project) -> str:
 
 
 def attempts(sessions: sessionmaker[Session], channel_id: str) -> list[NotificationAttempt]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(NotificationAttempt)
-                .where(NotificationAttempt.channel_id == channel_id)
-                .order_by(NotificationAttempt.attempt)
-            )
-        )
+    of_channel = select(NotificationAttempt).where(NotificationAttempt.channel_id == channel_id)
+    return rows_of(sessions, of_channel.order_by(NotificationAttempt.attempt))
 
 
 def test_a_503_receiver_is_retried_with_back_off_until_it_answers(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
-from devpush.core.config import Settings
 from devpush.logs.entries import Fetched, VolumePoint, VolumeSeries
 from devpush.logs.errors import (
     InvalidQuery,
@@ -18,8 +15,8 @@ from devpush.logs.errors import (
     json_body,
     map_request_error,
 )
-from devpush.logs.query import Direction, LogQuery
-from devpush.logs.store import PagedStore
+from devpush.logs.query import LogQuery
+from devpush.logs.store import PagedStore, Span
 from devpush.services.loki._logql import duration, log_query, stream_selector, volume_query
 from devpush.services.loki._models import parse_matrix, parse_streams
 
@@ -30,16 +27,6 @@ READY: Final = "/ready"
 
 class LokiStore(PagedStore):
     """Queries one Loki over an injected ``httpx.AsyncClient`` (based at the store URL)."""
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        settings: Settings,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
-        super().__init__(settings=settings, clock=clock)
-        self._http = http
 
     async def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
         """GET ``path``; every transport and HTTP error is mapped here."""
@@ -58,24 +45,15 @@ class LokiStore(PagedStore):
     async def query_range(self, params: dict[str, str]) -> Any:
         return await self._json(QUERY_RANGE, params)
 
-    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:
         return log_query(query, max_search_chars=self._settings.log_search_max_chars)
 
-    async def fetch(
-        self,
-        text: str,
-        *,
-        direction: Direction,
-        start_ns: int | None,
-        end_ns: int | None,
-        limit: int,
-    ) -> Fetched:
-        params = {"query": text, "limit": str(limit), "direction": direction}
-        if start_ns is not None:
-            params["start"] = str(start_ns)
-        if end_ns is not None:
-            params["end"] = str(end_ns)
+    async def fetch(self, text: str, span: Span) -> Fetched:
+        params = {"query": text, "limit": str(span.limit), "direction": span.direction}
+        if span.start_ns is not None:
+            params["start"] = str(span.start_ns)
+        if span.end_ns is not None:
+            params["end"] = str(span.end_ns)
         # Loki answers whole or fails: never partial.
         return Fetched(parse_streams(await self.query_range(params)))
 

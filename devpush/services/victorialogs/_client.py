@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
-from devpush.core.config import Settings
 from devpush.core.labels import STREAM_LABEL
 from devpush.logs.entries import Fetched, VolumeSeries
 from devpush.logs.errors import InvalidQuery, error_for_status, json_body, map_request_error
-from devpush.logs.query import Direction, LogQuery
-from devpush.logs.store import PagedStore
+from devpush.logs.query import LogQuery
+from devpush.logs.store import PagedStore, Span
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
     parse_hits,
@@ -45,17 +43,9 @@ class VictoriaLogsStore(PagedStore):
     Requests are POSTed forms: a long search stays out of URLs and access logs.
     """
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        settings: Settings,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
-        super().__init__(settings=settings, clock=clock)
-        self._http = http
-        self._ingested: int | None = None
-        self._ingested_at = -INGESTED_CACHE_SECONDS
+    # The newest ingested timestamp, cached (set per instance once asked).
+    _ingested: int | None = None
+    _ingested_at: float = -INGESTED_CACHE_SECONDS
 
     async def _post(self, path: str, form: dict[str, str]) -> tuple[httpx.Response, bool]:
         """POST ``form`` to ``path``: the answer, and whether it is partial.
@@ -84,21 +74,12 @@ class VictoriaLogsStore(PagedStore):
         response, _partial = await self._post(path, form)
         return json_body(response)
 
-    # compile and fetch repeat LogStore's abstract signatures: each backend implements them.
     def compile(self, query: LogQuery) -> str:
         return filters(query, max_search_chars=self._settings.log_search_max_chars)
 
-    async def fetch(
-        self,
-        text: str,
-        *,
-        direction: Direction,
-        start_ns: int | None,
-        end_ns: int | None,
-        limit: int,
-    ) -> Fetched:
-        form = {"query": ordered(text, direction=direction, limit=limit)}
-        form |= _range(start_ns, end_ns)
+    async def fetch(self, text: str, span: Span) -> Fetched:
+        form = {"query": ordered(text, direction=span.direction, limit=span.limit)}
+        form |= _range(span.start_ns, span.end_ns)
         response, partial = await self._post(QUERY, form)
         return Fetched(parse_lines(response.text), partial=partial)
 

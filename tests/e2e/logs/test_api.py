@@ -19,7 +19,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Environment
 from tests.e2e.logs.support import (
     PREVIEW_BRANCH,
     api_items,
@@ -31,7 +30,7 @@ from tests.e2e.logs.support import (
     wait_api,
 )
 from tests.fixtures.logstack import Runner
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, only_environment_id
 
 pytestmark = pytest.mark.docker
 
@@ -147,8 +146,7 @@ def test_bad_requests_are_422_and_other_projects_404_and_invisible(
         assert response.status_code == 422, limit
         assert "limit" in response.text
 
-    with sessions() as session:
-        bob_env = session.query(Environment).filter_by(project_id=bob.project_id).one().id
+    bob_env = only_environment_id(sessions, bob.project_id)
     for suffix in ("", "/tail"):
         for path, params in [
             (f"/api/v1/projects/{bob.project_id}/logs{suffix}", {}),

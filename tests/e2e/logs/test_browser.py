@@ -21,8 +21,9 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.logs.support import push, runner_labels, texts, wait_api
+from tests.fixtures.browser import sign_in
 from tests.fixtures.logstack import Runner
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -51,10 +52,7 @@ def log_in(page: Page, url: str, email: str) -> None:
     # the login page's: the login then fails with 403. Not a logs matter (reported);
     # answered here so this test covers the log views.
     page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    page.goto(f"{url}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, url, email)
     expect(page.locator("h1")).to_contain_text("Projects")
 
 

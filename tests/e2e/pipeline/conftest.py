@@ -6,7 +6,6 @@ binary then fails the run with the lookup error from devpush_dev/binaries.py.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from devpush.logs.query import go_quote
 from devpush_dev.alloy import Alloy, start_alloy
 from devpush_dev.binaries import BinaryNotFoundError
 from devpush_dev.loki import Loki, start_loki
+from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import (
     ALLOY_DOOR,
     SocketProxy,
@@ -28,12 +28,6 @@ from devpush_dev.socket_proxy import (
 )
 
 pytestmark = pytest.mark.docker
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ class AlloyRig:
         assert self.current is None or not self.current.child.running()
         self.current = start_alloy(
             state_dir=self.state_dir,
-            http_port=_free_port(),
+            http_port=free_port(),
             docker_host=self.docker_host,
             loki_push_url=self.loki_push_url,
         )
@@ -137,7 +131,7 @@ def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def alloy_door(pipeline_dir: Path) -> Iterator[SocketProxy]:
     proxy = start_socket_proxy(
         env_file=ALLOY_DOOR,
-        port=_free_port(),
+        port=free_port(),
         state_dir=pipeline_dir / "proxy",
         socket_path=socket_path_from_docker_host(Settings().docker_host),
     )
@@ -148,7 +142,7 @@ def alloy_door(pipeline_dir: Path) -> Iterator[SocketProxy]:
 @pytest.fixture(scope="session")
 def loki_server(pipeline_dir: Path) -> Iterator[Loki]:
     server = _required(
-        start_loki, data_dir=pipeline_dir / "loki", http_port=_free_port(), grpc_port=_free_port()
+        start_loki, data_dir=pipeline_dir / "loki", http_port=free_port(), grpc_port=free_port()
     )
     yield server
     server.child.stop()

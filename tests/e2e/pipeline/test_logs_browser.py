@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.labels import LOKI_JOB
 from devpush.models import Deployment
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -59,10 +60,7 @@ def test_live_tail_in_the_browser(
         deployment = session.get(Deployment, alice.deployment_id)
         assert deployment is not None
     page = browser.new_page()
-    page.goto(f"{live_url}/login")
-    page.fill("#email", alice.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_url, alice.email)
     expect(page.locator("h1")).to_contain_text("Projects")
     page.goto(f"{live_url}/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
     expect(page.locator("#deployment-logs .log-live-status")).to_have_text("Live")

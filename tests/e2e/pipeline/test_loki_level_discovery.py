@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
 import httpx
 
 from devpush_dev.loki import start_loki
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from devpush_dev.ports import free_port
 
 
 def test_real_loki_adds_no_detected_level(tmp_path: Path) -> None:
-    loki = start_loki(data_dir=tmp_path / "loki", http_port=_free_port(), grpc_port=_free_port())
+    loki = start_loki(data_dir=tmp_path / "loki", http_port=free_port(), grpc_port=free_port())
     try:
         now = time.time_ns()
         stream = {"stream": {"job": "level-check"}, "values": [[str(now), "ERROR boom"]]}
