@@ -14,6 +14,7 @@ from typing import Final, Protocol
 import httpx
 
 from devpush.core.config import LOG_STORES, LogStoreName, Settings
+from devpush.core.errors import Unavailable
 from devpush.logs.recovery import RecoverableStore
 from devpush.logs.store import LogStore
 from devpush.services.loki import LokiStore
@@ -53,8 +54,8 @@ LOG_STORE_BACKENDS: Final[Mapping[LogStoreName, LogStoreBackend]] = {
 }
 
 
-class UnknownLogStoreError(LookupError):
-    """A log-store name no backend is registered under."""
+class UnknownLogStoreError(Unavailable, LookupError):
+    """A log-store name no backend is registered under (a setting no request can fix)."""
 
 
 def backend(name: str) -> LogStoreBackend:

@@ -24,6 +24,7 @@ from docker.models.networks import Network
 from docker.types import IPAMConfig, IPAMPool
 
 from devpush.core.config import Settings
+from devpush.core.errors import Unavailable
 from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL, ROLE_LABEL, RUNNER_ROLE
 
 #: The role label of a project's runner network (its project in ``devpush.project_id``).
@@ -37,7 +38,7 @@ CREATE_ATTEMPTS = 5
 _lock = threading.Lock()
 
 
-class NetworkError(Exception):
+class NetworkError(Unavailable):
     """A network could not be created or joined; ``str()`` is fit to show a user."""
 
 
