@@ -34,8 +34,9 @@ from devpush.services.project_git import (
 from devpush.services.webhooks.secret import rotate_secret
 from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.deploy import run_deploy
+from devpush_dev.example import EXAMPLE_APP
 from tests.e2e import test_deploy
-from tests.e2e.test_deploy import EXAMPLE, Stack, queue_deployment
+from tests.e2e.test_deploy import Stack, queue_deployment
 from tests.fixtures.sshd import SshServer, keygen
 from tests.fixtures.web import pending
 from tests.forges import octokit
@@ -81,7 +82,7 @@ def served_repo(server: SshServer, tmp_path: Path, source: Path) -> tuple[Path, 
 def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clearly(
     ssh_server: SshServer, tmp_path: Path
 ) -> None:
-    bare, dev_key, work = served_repo(ssh_server, tmp_path, EXAMPLE)
+    bare, dev_key, work = served_repo(ssh_server, tmp_path, EXAMPLE_APP)
     project = Project(slug="shop", repo_url=ssh_server.url(bare), ssh_known_hosts="")
     assert access_pending(project) is not None  # no deploy key yet: "generate, add, check"
     public = make_deploy_key(project, FERNET)

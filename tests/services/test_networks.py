@@ -24,7 +24,7 @@ from devpush.services.networks import (
     remove_orphan_networks,
     subnets,
 )
-from tests.fixtures.logstack import BUSYBOX_IMAGE
+from devpush_dev.runners import BUSYBOX_IMAGE
 
 POOL = IPv4Network("10.201.0.0/16")
 

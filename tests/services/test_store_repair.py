@@ -22,9 +22,11 @@ from devpush.logs.recovery import NS, Window, missing_lines
 from devpush.services.runner import runner_log_config
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_lines, store_repair
 from devpush_dev.otelcol import engine_containers_dir, start_collector
+from devpush_dev.ports import free_port
+from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy
 from devpush_dev.victorialogs import start_victorialogs
-from tests.fixtures.logstack import BUSYBOX_IMAGE, LogStack, free_port
+from tests.fixtures.logstack import LogStack
 from tests.logs.test_faults import (
     assert_exact,
     ids,
