@@ -96,6 +96,16 @@ restart_components() {
   ((${#services[@]} > 0)) || return 0
   info "restarting: ${services[*]}"
   compose up -d --no-deps --wait "${services[@]}"
+  rejoin_runner_networks
+}
+
+# A re-created proxy container is on no project's runner network (docs/network.md): the
+# worker's reconcile pass connects it to each at once, not at the next minute.
+rejoin_runner_networks() {
+  [[ " ${services[*]} " == *" proxy "* ]] || return 0
+  info "connecting the proxy to the projects' runner networks"
+  compose exec -T worker python -m devpush.workers.tasks.reconcile ||
+    warn "the proxy rejoins the runner networks within a minute (the worker's reconcile job)"
 }
 
 # The proxy asks either route resolver: restarted one after the other, each healthy again

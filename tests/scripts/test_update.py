@@ -88,6 +88,20 @@ def test_proxy_update_does_not_migrate(dirs: dict[str, str]) -> None:
     assert "migrate" not in proc.stdout
 
 
+def test_proxy_update_reconnects_the_runner_networks_at_once(dirs: dict[str, str]) -> None:
+    proc = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "proxy", "--dry-run", env=dirs)
+    lines = proc.stdout.splitlines()
+    up = next(i for i, line in enumerate(lines) if line.endswith("up -d --no-deps --wait proxy"))
+    rejoin = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith("python -m devpush.workers.tasks.reconcile")
+    )
+    assert up < rejoin
+    app = run_script(APPLY, "--from", "0.1.2", "--to", "0.1.2", "app", "--dry-run", env=dirs)
+    assert "devpush.workers.tasks.reconcile" not in app.stdout
+
+
 def test_refuses_downgrade(dirs: dict[str, str]) -> None:
     proc = run_script(APPLY, "--from", "0.1.3", "--to", "0.1.2", "--all", env=dirs)
     assert proc.returncode == 1
@@ -182,7 +196,8 @@ def test_local_images_build_and_pull_nothing(dirs: dict[str, str], source: str) 
         assert f"-f {app}/docker-compose.yml -f {app}/docker-compose.local.yml " in line, line
     assert not [line for line in compose if " build " in line or " pull " in line]
     assert any(line.endswith(" run --rm migrate") for line in compose)
-    assert compose[-1].endswith("up -d --no-deps --wait app proxy")
+    assert compose[-2].endswith("up -d --no-deps --wait app proxy")
+    assert compose[-1].endswith("exec -T worker python -m devpush.workers.tasks.reconcile")
 
 
 def test_without_local_images_the_update_builds_and_pulls(dirs: dict[str, str]) -> None:
