@@ -206,8 +206,15 @@ def make_stack(
             with contextlib.suppress(docker.errors.NotFound):
                 docker_engine.images.remove(image.id, force=True)
         stack.sessions.kw["bind"].dispose()
+    # The shared network and the projects' own (their names start with it): whatever is
+    # still attached goes first (a runner the worker made after the sweep above).
     for found in docker_engine.networks.list(names=[network]):
-        found.remove()
+        found.reload()
+        for container_id in found.attrs.get("Containers") or {}:
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_engine.containers.get(container_id).remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            found.remove()
     for resolver in resolvers:
         resolver.stop()
 
