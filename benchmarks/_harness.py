@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -44,6 +45,11 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 #: The store and its collector (devpush_dev/log_stacks.py), as the tests run them.
 Stack = LogStack
+
+
+def bench_dir(exits: ExitStack) -> Path:
+    """A temporary folder for one run, removed when ``exits`` closes."""
+    return Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
 
 
 def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:
