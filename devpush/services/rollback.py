@@ -91,10 +91,10 @@ def rollback(
     return queue_deployment(
         session,
         queue,
-        created_by=created_by,
         project=project,
         environment=target.environment,
         branch=target.branch,
+        created_by=created_by,
         commit_sha=target.commit_sha,
         commit_message=target.commit_message,
         trigger=DeployTrigger.ROLLBACK,

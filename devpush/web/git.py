@@ -69,14 +69,12 @@ def set_token(
     token: Annotated[str, Form(max_length=project_git.TOKEN_MAX_CHARS)],
     username: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    return _save(
-        request,
-        ctx,
-        project,
-        session,
-        fernet,
-        lambda: project_git.set_token(project, fernet, token=token, username=username),
-    )
+    """Keep the token, encrypted (the page says one is set, never shows it)."""
+
+    def change() -> None:
+        project_git.set_token(project, fernet, token=token, username=username)
+
+    return _save(request, ctx, project, session, fernet, change)
 
 
 @router.post("/projects/{project_ref}/settings/git/token/delete")
@@ -135,14 +133,9 @@ def set_poll(
             raise ValueError("the poll interval must be a positive number of seconds")
         project_git.set_poll_interval(project, seconds, settings=request.app.state.settings)
 
-    return _save(
-        request,
-        ctx,
-        project,
-        session,
-        fernet,
-        set_interval,
-        message=lambda exc: (
-            str(exc) if "interval" in str(exc) else "the poll interval must be a number"
-        ),
-    )
+    return _save(request, ctx, project, session, fernet, set_interval, message=_poll_problem)
+
+
+def _poll_problem(exc: Exception) -> str:
+    """The interval's own message, or (``int()`` refused it) that it is not a number."""
+    return str(exc) if "interval" in str(exc) else "the poll interval must be a number"
