@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ import docker
 
 from devpush.core.config import LOG_STORES
 from devpush.core.labels import runner_labels
+from devpush.models import Project, Team
 from devpush.services.runner import runner_log_config
 from devpush_dev.binaries import BinaryNotFoundError
 from devpush_dev.log_stacks import LogStack, start_log_stack
@@ -44,6 +46,18 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 #: The store and its collector (devpush_dev/log_stacks.py), as the tests run them.
 Stack = LogStack
+
+
+def bench_dir(exits: ExitStack) -> Path:
+    """A temporary folder for one run, removed when ``exits`` closes."""
+    return Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
+
+
+def bench_project(name: str, slug: str, **columns: Any) -> Project:
+    """A new project of the team "Bench", its address label its slug."""
+    return Project(
+        team=Team(name="Bench", slug="bench"), name=name, slug=slug, host_label=slug, **columns
+    )
 
 
 def start_stack(backend: str, root: Path, exits: ExitStack) -> Stack:

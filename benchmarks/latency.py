@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -30,6 +29,7 @@ import docker
 
 from benchmarks._harness import (
     Stack,
+    bench_dir,
     figure,
     new_ids,
     parser,
@@ -155,8 +155,7 @@ def main() -> int:
     client = docker.from_env()
     rows = []
     with ExitStack() as exits:
-        root = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
-        stack = start_stack(args.log_store, root, exits)
+        stack = start_stack(args.log_store, bench_dir(exits), exits)
         for rate in (int(r) for r in args.rates.split(",")):
             rows.append(measure(stack, client, rate, args.seconds))
             print(f"  {rate}/s done", file=sys.stderr)

@@ -29,7 +29,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,10 +41,10 @@ from typing import Any
 import docker
 import httpx
 from huey import MemoryHuey
-from pydantic import SecretStr
 
 from benchmarks._harness import (
     Stack,
+    bench_dir,
     figure,
     parser,
     run_runner,
@@ -55,7 +54,7 @@ from benchmarks._harness import (
     table,
     writer,
 )
-from benchmarks.queries import SECRET, seed
+from benchmarks.queries import SECRET, bench_settings, seed
 from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
@@ -226,16 +225,9 @@ def main() -> int:
         print(f"removed {left} runner(s) left by an earlier run", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     with ExitStack() as exits:
-        root = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
+        root = bench_dir(exits)
         stack = start_stack(args.log_store, root, exits)
-        settings = Settings(
-            database_url=f"sqlite:///{root / 'bench.sqlite3'}",
-            data_dir=root,
-            queue_url=f"sqlite:///{root / 'queue.sqlite3'}",
-            secret_key=SecretStr(SECRET),
-            log_store=args.log_store,
-            log_store_url=stack.store_url,
-        )
+        settings = bench_settings(root, args.log_store, stack.store_url)
         slug, token, labels = seed(settings, DeployQueue(MemoryHuey(immediate=False)))
         url, app, worker = start_app_and_worker(settings, root, exits)
         pids = {

@@ -53,11 +53,10 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from benchmarks._harness import figure, parser, save, save_figure, table
+from benchmarks._harness import bench_project, figure, parser, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.models import Project, Team
 from devpush.services import proxy_config, proxy_table
 from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
@@ -193,11 +192,9 @@ def route_source(
     upgrade_to_head(url)
     sessions = session_factory(create_db_engine(url))
     with sessions() as session:
-        project = Project(
-            team=Team(name="Bench", slug="bench"),
-            name="A",
-            slug="a",
-            host_label="a",
+        project = bench_project(
+            "A",
+            "a",
             repo_url=str(root),
             default_branch="main",
             runner_image="none",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -33,7 +32,7 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from benchmarks._harness import figure, parser, rss_mib, save, save_figure, table
+from benchmarks._harness import bench_dir, figure, parser, rss_mib, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -55,6 +54,18 @@ SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - a throwaway d
 EMAIL, PASSWORD = "bench@example.org", "benchmark-pass"
 BATCH = 10_000
 STEP_NS = 1_000_000  # 1 ms apart: 1M lines span ~17 minutes, ending now
+
+
+def bench_settings(root: Path, log_store: str, store_url: str) -> Settings:
+    """The settings of a benchmark's server: its files in ``root``, its logs in the store."""
+    return Settings(
+        database_url=f"sqlite:///{root / 'bench.sqlite3'}",
+        data_dir=root,
+        queue_url=f"sqlite:///{root / 'queue.sqlite3'}",
+        secret_key=SecretStr(SECRET),
+        log_store=log_store,
+        log_store_url=store_url,
+    )
 
 
 def seed(settings: Settings, queue: DeployQueue) -> tuple[str, str, dict[str, str]]:
@@ -130,19 +141,12 @@ def main() -> int:
     args = p.parse_args()
 
     with ExitStack() as exits:
-        tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
+        tmp = bench_dir(exits)
         # The store alone: lines are pushed to it, no collector reads runners here.
         stack = LogStack(plan(args.log_store, tmp))
         exits.callback(stack.stop)
         stack.start_store()
-        settings = Settings(
-            database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
-            data_dir=tmp,
-            queue_url=f"sqlite:///{tmp / 'queue.sqlite3'}",
-            secret_key=SecretStr(SECRET),
-            log_store=args.log_store,
-            log_store_url=stack.store_url,
-        )
+        settings = bench_settings(tmp, args.log_store, stack.store_url)
         queue = DeployQueue(MemoryHuey(immediate=False))
         slug, token, labels = seed(settings, queue)
         end_ns = time.time_ns()

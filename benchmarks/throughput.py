@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -34,6 +33,7 @@ import httpx
 from benchmarks._harness import (
     RESULTS,
     Stack,
+    bench_dir,
     figure,
     new_ids,
     parser,
@@ -263,8 +263,7 @@ def main() -> int:
     client = docker.from_env()
     rows = []
     with ExitStack() as exits:
-        root = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="devpush-bench-")))
-        stack = start_stack(args.log_store, root, exits)
+        stack = start_stack(args.log_store, bench_dir(exits), exits)
         at_rest = {
             "collector_rss_mib": rss_mib(stack.collector.pid),
             "store_rss_mib": rss_mib(stack.store.pid),

@@ -38,12 +38,11 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._harness import RESULTS, figure, percentile, save, save_figure, table
+from benchmarks._harness import RESULTS, bench_project, figure, percentile, save, save_figure, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.models import Project, Team
 from devpush.services.webhooks.secret import rotate_secret
 from devpush_dev.ports import free_port
 from devpush_dev.web_app import web_app_process
@@ -58,11 +57,9 @@ def make_project(settings: Settings) -> tuple[str, str]:
     upgrade_to_head(settings.database_url)
     sessions = session_factory(create_db_engine(settings.database_url))
     with sessions() as session:
-        project = Project(
-            team=Team(name="Bench", slug="bench"),
-            name="Shop",
-            slug="shop",
-            host_label="shop",
+        project = bench_project(
+            "Shop",
+            "shop",
             repo_url=REPO_URL,
             runner_image="devpush/runner-python:local",
             start_command="python3 app.py",

@@ -70,6 +70,14 @@ def report(deployment: dict[str, Any]) -> None:
             console.print(safe(f"{label}: {deployment[key]}"))
 
 
+def settle(
+    client: ApiClient, deployment: dict[str, Any], *, wait: bool, timeout: float, interval: float
+) -> None:
+    """With ``wait``: follow the queued deployment until it settles, then say how it ended."""
+    if wait:
+        report(follow(client, deployment, timeout=timeout, interval=interval))
+
+
 def deploy(
     project: Annotated[str, typer.Argument(help="Project slug or id")],
     branch: Annotated[str | None, typer.Option(help="Default: the project default branch")] = None,
@@ -90,12 +98,9 @@ def deploy(
                 + safe(deployment["id"], "bold")
                 + safe(f" of {deployment['branch']}: queued")
             )
-            if not wait:
-                return
-            deployment = follow(client, deployment, timeout=timeout, interval=interval)
+            settle(client, deployment, wait=wait, timeout=timeout, interval=interval)
     except ApiError as exc:
         raise fail(str(exc)) from exc
-    report(deployment)
 
 
 def register(app: typer.Typer) -> None:

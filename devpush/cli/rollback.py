@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devpush.cli.client import ApiError, fail, logged_in_client
-from devpush.cli.deploy import console, follow, report
+from devpush.cli.deploy import console, settle
 from devpush.cli.terminal import safe
 
 
@@ -40,12 +40,9 @@ def rollback(
                 + safe(": queued")
             )
             console.print(safe("Auto-deploys of its environment are paused until you deploy."))
-            if not wait:
-                return
-            created = follow(client, created, timeout=timeout, interval=interval)
+            settle(client, created, wait=wait, timeout=timeout, interval=interval)
     except ApiError as exc:
         raise fail(str(exc)) from exc
-    report(created)
 
 
 def resume(

@@ -105,14 +105,26 @@ def create_deployment(
     environment = environment_for_branch(session, project=project, branch=branch)
     if trigger is DeployTrigger.MANUAL:
         environment.auto_deploy_paused = False
-    deployment = Deployment(
+    return queue_deployment(
+        session,
+        queue,
+        created_by=created_by,
         project=project,
         environment=environment,
         branch=branch,
         requested_commit=commit,
         trigger=trigger,
+    )
+
+
+def queue_deployment(
+    session: Session, queue: DeployJobs, *, created_by: User | None, **columns: Any
+) -> Deployment:
+    """A new queued deployment with ``columns``, committed, then enqueued."""
+    deployment = Deployment(
         status=DeploymentStatus.QUEUED,
         created_by_id=created_by.id if created_by is not None else None,
+        **columns,
     )
     session.add(deployment)
     # Commit first: the worker must find the row when it picks the job up.

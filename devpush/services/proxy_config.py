@@ -282,38 +282,40 @@ def _client(admin_url: str, timeout: float) -> httpx.Client:
     return httpx.Client(base_url=admin_url.rstrip("/"), timeout=timeout)
 
 
-def load_config(config: dict[str, Any], settings: Settings) -> None:
-    """POST ``config`` to Caddy's ``/load``: the new config is live when this returns."""
-    body = json.dumps(config).encode()
+def _admin_call(
+    settings: Settings, method: str, path: str, *, refused: str, **kwargs: Any
+) -> httpx.Response:
+    """One request to Caddy's admin API; not answering or not a 200 is a ``ProxyError``
+    (``refused`` says what the proxy did not do)."""
     try:
         with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
-            response = client.post(
-                "/load", content=body, headers={"Content-Type": "application/json"}
-            )
+            response = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         raise ProxyError(
             f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
         ) from exc
     if response.status_code != 200:
-        raise ProxyError(
-            f"the proxy refused the config ({response.status_code}): {response.text[:500]}"
-        )
+        raise ProxyError(f"{refused} ({response.status_code}): {response.text[:500]}")
+    return response
+
+
+def load_config(config: dict[str, Any], settings: Settings) -> None:
+    """POST ``config`` to Caddy's ``/load``: the new config is live when this returns."""
+    _admin_call(
+        settings,
+        "POST",
+        "/load",
+        refused="the proxy refused the config",
+        content=json.dumps(config).encode(),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def running_config(settings: Settings) -> Any:
     """The config Caddy runs now (GET ``/config/``; null when it runs none)."""
-    try:
-        with _client(settings.proxy_admin_url, settings.proxy_timeout_seconds) as client:
-            response = client.get("/config/")
-    except httpx.HTTPError as exc:
-        raise ProxyError(
-            f"the proxy's admin API at {settings.proxy_admin_url} did not answer: {exc}"
-        ) from exc
-    if response.status_code != 200:
-        raise ProxyError(
-            f"the proxy did not give its config ({response.status_code}): {response.text[:500]}"
-        )
-    return response.json()
+    return _admin_call(
+        settings, "GET", "/config/", refused="the proxy did not give its config"
+    ).json()
 
 
 def ensure_proxy_config(settings: Settings) -> bool:

@@ -22,6 +22,7 @@ from devpush.models import (
     Project,
     User,
 )
+from devpush.services.deployments import queue_deployment
 from devpush.services.jobs import DeployJobs
 
 #: The statuses of a deployment that ran: it is running, or it was once.
@@ -87,22 +88,18 @@ def rollback(
     if _serves(serving(session, target.environment_id), target):
         raise RollbackRefused("this deployment's build is already serving")
     target.environment.auto_deploy_paused = True
-    deployment = Deployment(
+    return queue_deployment(
+        session,
+        queue,
         project=project,
         environment=target.environment,
         branch=target.branch,
+        created_by=created_by,
         commit_sha=target.commit_sha,
         commit_message=target.commit_message,
         trigger=DeployTrigger.ROLLBACK,
         rollback_of_id=target.id,
-        status=DeploymentStatus.QUEUED,
-        created_by_id=created_by.id if created_by is not None else None,
     )
-    session.add(deployment)
-    # Commit first: the worker must find the row when it picks the job up.
-    session.commit()
-    queue.enqueue_deploy(deployment.id)
-    return deployment
 
 
 def default_target(session: Session, environment: Environment) -> Deployment | None:

@@ -139,13 +139,18 @@ def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: st
             lines.append(f"step {q(label)} {q(command)}")
         else:
             lines.append(f"printf '%s\\n' {q(f'{STEP_PREFIX}{label}: skipped (no command)')}")
-    lines += [
-        f"printf '{STEP_PREFIX}{DeployStep.START.label}: %s\\n' {q(steps.start)}",
+    return "\n".join([*lines, *_start_lines(steps.start)])
+
+
+def _start_lines(start: str) -> list[str]:
+    """A script's last lines: say the start step, then become the app."""
+    q = shlex.quote
+    return [
+        f"printf '{STEP_PREFIX}{DeployStep.START.label}: %s\\n' {q(start)}",
         # exec: the app becomes the process Docker stops, and its exit code is the container's.
-        f"exec sh -c {q(steps.start)}",
+        f"exec sh -c {q(start)}",
         "",
     ]
-    return "\n".join(lines)
 
 
 def rollback_script(
@@ -169,12 +174,7 @@ def rollback_script(
     ]
     if unset:
         lines.append(f"unset {' '.join(q(name) for name in unset)} 2>/dev/null || true")
-    lines += [
-        f"printf '{STEP_PREFIX}{DeployStep.START.label}: %s\\n' {q(start)}",
-        f"exec sh -c {q(start)}",
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_start_lines(start)])
 
 
 def stale_variables(

@@ -7,6 +7,7 @@ is write-only: the page says whether one is set, never shows it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -25,6 +26,28 @@ router = APIRouter(tags=["git access"])
 
 def _back(request: Request, project: Project) -> Response:
     return redirect(request, f"/projects/{project.slug}/settings?saved=git#git")
+
+
+def _save(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    change: Callable[[], None],
+    *,
+    refused: type[Exception] = ValueError,
+    message: Callable[[Exception], str] = str,
+) -> Response:
+    """Make ``change`` and commit it; a ``refused`` error: the page again, saying why."""
+    try:
+        change()
+    except refused as exc:
+        return render_settings(
+            request, ctx, project, session, fernet, git_error=message(exc), refused=True
+        )
+    session.commit()
+    return _back(request, project)
 
 
 @router.post("/projects/{project_ref}/settings/git/deploy-key")
@@ -46,14 +69,12 @@ def set_token(
     token: Annotated[str, Form(max_length=project_git.TOKEN_MAX_CHARS)],
     username: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    try:
+    """Keep the token, encrypted (the page says one is set, never shows it)."""
+
+    def change() -> None:
         project_git.set_token(project, fernet, token=token, username=username)
-    except ValueError as exc:
-        return render_settings(
-            request, ctx, project, session, fernet, git_error=str(exc), refused=True
-        )
-    session.commit()
-    return _back(request, project)
+
+    return _save(request, ctx, project, session, fernet, change)
 
 
 @router.post("/projects/{project_ref}/settings/git/token/delete")
@@ -73,17 +94,14 @@ def set_host_keys(
     known_hosts: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """Pin the known_hosts lines given; none given: the keys the host shows now."""
-    try:
+
+    def pin() -> None:
         if known_hosts.strip():
             project_git.set_known_hosts(project, known_hosts)
         else:
             project_git.pin_host_keys(project)
-    except HostKeyError as exc:
-        return render_settings(
-            request, ctx, project, session, fernet, git_error=str(exc), refused=True
-        )
-    session.commit()
-    return _back(request, project)
+
+    return _save(request, ctx, project, session, fernet, pin, refused=HostKeyError)
 
 
 @router.post("/projects/{project_ref}/settings/git/check")
@@ -107,15 +125,17 @@ def set_poll(
     fernet: FernetDep,
     interval: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    try:
+    """Turn the poller on (every ``interval`` s) or off (left empty)."""
+
+    def set_interval() -> None:
         seconds = int(interval) if interval.strip() else None
         if seconds is not None and seconds <= 0:
             raise ValueError("the poll interval must be a positive number of seconds")
         project_git.set_poll_interval(project, seconds, settings=request.app.state.settings)
-    except ValueError as exc:
-        message = str(exc) if "interval" in str(exc) else "the poll interval must be a number"
-        return render_settings(
-            request, ctx, project, session, fernet, git_error=message, refused=True
-        )
-    session.commit()
-    return _back(request, project)
+
+    return _save(request, ctx, project, session, fernet, set_interval, message=_poll_problem)
+
+
+def _poll_problem(exc: Exception) -> str:
+    """The interval's own message, or (``int()`` refused it) that it is not a number."""
+    return str(exc) if "interval" in str(exc) else "the poll interval must be a number"

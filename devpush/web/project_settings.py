@@ -196,14 +196,9 @@ def delete_project(
 ) -> Response:
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
+        problem = f"Type the project's name, {project.name}, to confirm."
         return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            delete_error=f"Type the project's name, {project.name}, to confirm.",
-            refused=True,
+            request, ctx, project, session, fernet, delete_error=problem, refused=True
         )
     settings_service.delete_project(session, project=project, queue=queue)
     return redirect(request, "/projects")

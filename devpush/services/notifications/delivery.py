@@ -39,7 +39,8 @@ def send(
 ) -> senders.SendResult:
     """One try; any error becomes a failed result (a channel never breaks its caller)."""
     try:
-        return _send(channel, event, delivery=delivery, settings=settings, fernet=fernet)
+        sender = SENDERS[channel.kind]
+        return sender(channel, event, delivery=delivery, settings=settings, fernet=fernet)
     except Exception:
         log.exception("notification channel %s: unexpected error", channel.id)
         return senders.SendResult(ok=False, error="internal error while sending (see the log)")
@@ -97,18 +98,6 @@ SENDERS: dict[NotificationKind, Sender] = {
     NotificationKind.SLACK: _send_slack,
     NotificationKind.WEBHOOK: _send_webhook,
 }
-
-
-def _send(
-    channel: NotificationChannel,
-    event: messages.DeployEvent,
-    *,
-    delivery: str,
-    settings: Settings,
-    fernet: Fernet,
-) -> senders.SendResult:
-    sender = SENDERS[channel.kind]
-    return sender(channel, event, delivery=delivery, settings=settings, fernet=fernet)
 
 
 def record(

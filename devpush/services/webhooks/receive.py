@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -170,35 +171,20 @@ def receive(
         )
     delivery = delivery_id(forge, headers)
     name = forge.event_name(headers)[:50]
+    refused = partial(
+        refuse, session, project=project, forge=forge.name, event=name, delivery=delivery, keep=keep
+    )
     try:
         forge.verify(headers, body, secret)
         event = forge.parse(headers, body)
     except (SignatureError, BadPayloadError) as exc:
-        return refuse(
-            session,
-            project=project,
-            forge=forge.name,
-            event=name,
-            delivery=delivery,
-            status_code=401 if isinstance(exc, SignatureError) else exc.status_code,
-            reason=str(exc),
-            keep=keep,
-        )
+        status_code = 401 if isinstance(exc, SignatureError) else exc.status_code
+        return refused(status_code=status_code, reason=str(exc))
     seen = delivery and deliveries.find_delivery(session, project=project, delivery=delivery)
     if seen:
         return _seen_before(session, project=project, delivery=delivery)
     if problem := _other_repository(project, forge, event):
-        return refuse(
-            session,
-            project=project,
-            forge=forge.name,
-            event=name,
-            delivery=delivery,
-            status_code=422,
-            reason=problem,
-            keep=keep,
-            found=event,
-        )
+        return refused(status_code=422, reason=problem, found=event)
     return _act(
         session,
         project=project,
