@@ -8,7 +8,7 @@ enqueues the notify job on a real SQLite huey queue, run as the worker runs it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -30,24 +30,12 @@ from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
     drain,
-    http_receiver,
-    smtp_receiver,
     text_of,
 )
 
 pytestmark = pytest.mark.docker
 
 BUILD = 'for i in $(seq 1 60); do echo "compiling $i"; done; echo "<boom> & done"; exit 2'
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    yield from smtp_receiver()
 
 
 def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channel(
