@@ -1,4 +1,5 @@
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -70,6 +71,14 @@ def test_redeploy_and_cancel(
     assert pending(queue)[-1] == ("devpush.stop", (new_id,))
 
 
+def failed(sessions: sessionmaker[Session], deployment_id: str, **record: Any) -> None:
+    """The queued deployment built, then failed with ``record`` (error, exit code, ...)."""
+    with sessions() as session:
+        transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING)
+        transition(session, deployment_id=deployment_id, to=DeploymentStatus.FAILED, **record)
+        session.commit()
+
+
 def test_status_partial_polls_until_settled(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
@@ -78,16 +87,7 @@ def test_status_partial_polls_until_settled(
     url = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}/status"
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in partial.text
-    with sessions() as session:
-        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
-        transition(
-            session,
-            deployment_id=alice.deployment_id,
-            to=DeploymentStatus.FAILED,
-            exit_code=3,
-            error="start command exited",
-        )
-        session.commit()
+    failed(sessions, alice.deployment_id, exit_code=3, error="start command exited")
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'data-status="failed"' in partial.text
     assert "start command exited" in partial.text
@@ -108,18 +108,14 @@ def test_the_failure_record_shows_on_the_page_and_in_the_api_while_the_log_store
         "<script>alert(1)</script>",
         "\x1b[31mred error\x1b[0m \x1b]0;title\x07done",
     ]
-    with sessions() as session:
-        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
-        transition(
-            session,
-            deployment_id=alice.deployment_id,
-            to=DeploymentStatus.FAILED,
-            error="Build exited with code 3",
-            exit_code=3,
-            failure_step=DeployStep.BUILD,
-            failure_lines=lines,
-        )
-        session.commit()
+    failed(
+        sessions,
+        alice.deployment_id,
+        error="Build exited with code 3",
+        exit_code=3,
+        failure_step=DeployStep.BUILD,
+        failure_lines=lines,
+    )
     base = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
 
     for html in (client.get(base).text, client.get(f"{base}/status").text):
