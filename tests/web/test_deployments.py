@@ -1,5 +1,4 @@
 import re
-from typing import Any
 
 import httpx
 import pytest
@@ -9,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.models import DeploymentStatus, DeployStep
 from devpush.services.deployments import transition
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
+from tests.fixtures.web import TwoTeams, deployment_of, log_in, move, pending
 
 
 def test_deploy_a_branch_from_the_project_page(
@@ -71,14 +70,6 @@ def test_redeploy_and_cancel(
     assert pending(queue)[-1] == ("devpush.stop", (new_id,))
 
 
-def failed(sessions: sessionmaker[Session], deployment_id: str, **record: Any) -> None:
-    """The queued deployment built, then failed with ``record`` (error, exit code, ...)."""
-    with sessions() as session:
-        transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING)
-        transition(session, deployment_id=deployment_id, to=DeploymentStatus.FAILED, **record)
-        session.commit()
-
-
 def test_status_partial_polls_until_settled(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
@@ -87,7 +78,14 @@ def test_status_partial_polls_until_settled(
     url = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}/status"
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in partial.text
-    failed(sessions, alice.deployment_id, exit_code=3, error="start command exited")
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING)
+    move(
+        sessions,
+        alice.deployment_id,
+        DeploymentStatus.FAILED,
+        exit_code=3,
+        error="start command exited",
+    )
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'data-status="failed"' in partial.text
     assert "start command exited" in partial.text
@@ -108,9 +106,11 @@ def test_the_failure_record_shows_on_the_page_and_in_the_api_while_the_log_store
         "<script>alert(1)</script>",
         "\x1b[31mred error\x1b[0m \x1b]0;title\x07done",
     ]
-    failed(
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING)
+    move(
         sessions,
         alice.deployment_id,
+        DeploymentStatus.FAILED,
         error="Build exited with code 3",
         exit_code=3,
         failure_step=DeployStep.BUILD,
