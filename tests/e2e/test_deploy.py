@@ -114,6 +114,15 @@ class Stack:
                 session, project=project, branch=None, created_by=None, queue=queue
             ).id
 
+    def update_project(self, **columns: object) -> None:
+        """Sets the project's ``columns``: the next deployment reads them."""
+        with self.sessions() as session:
+            project = session.get(Project, self.project_id)
+            assert project is not None
+            for name, value in columns.items():
+                setattr(project, name, value)
+            session.commit()
+
     def add_owner(self, email: str) -> str:
         """A user ``email`` owning the project's team (password ``PASSWORD``): an API token."""
         with self.sessions() as session:
@@ -243,14 +252,6 @@ def queue_deployment(stack: Stack, **kwargs: object) -> str:
         return create_deployment(
             session, project=project, branch=None, created_by=None, queue=memory_queue(), **kwargs
         ).id
-
-
-def set_start_command(stack: Stack, command: str) -> None:
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.start_command = command
-        session.commit()
 
 
 def shown_failure(stack: Stack, client: TestClient, deployment: Deployment) -> tuple[str, dict]:
@@ -517,9 +518,9 @@ def test_a_failing_start_command_keeps_its_own_lines(
 ) -> None:
     stack = make_stack(db_url)
     # Hostile output: markup, colours, an OSC title, invalid UTF-8 and a NUL byte.
-    set_start_command(
-        stack,
-        "echo starting; printf '<img src=x onerror=alert(1)> \\033[31mboom\\033[0m\\n'; "
+    stack.update_project(
+        start_command="echo starting; "
+        "printf '<img src=x onerror=alert(1)> \\033[31mboom\\033[0m\\n'; "
         "printf '\\033]0;title\\007bad \\377 byte, nul \\000 here\\n'; exit 4",
     )
     deployment_id = queue_deployment(stack)
@@ -550,11 +551,7 @@ def test_an_app_that_never_answers_times_out_and_is_stopped(
     make_stack: Callable[..., Stack], sqlite_url: str
 ) -> None:
     stack = make_stack(sqlite_url, build_command="")
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.start_command = "echo not listening; sleep 60"
-        session.commit()
+    stack.update_project(start_command="echo not listening; sleep 60")
     deployment_id = queue_deployment(stack)
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"runner_ready_timeout_seconds": 2}),

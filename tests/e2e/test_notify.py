@@ -135,11 +135,7 @@ def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channe
     # The success-only channel heard nothing of the failure; a fixed build that becomes
     # running reaches it (and only it).
     assert receiver.on("/ok") == []
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.build_command = "python3 build.py"
-        session.commit()
+    stack.update_project(build_command="python3 build.py")
     fixed_id = queue_deployment(stack)
     run_deploy(fixed_id, ctx=ctx)
     fixed = stack.wait_for(fixed_id, {DeploymentStatus.RUNNING}, timeout=1)
