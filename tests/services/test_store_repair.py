@@ -18,11 +18,9 @@ import pytest
 from devpush.core.config import Settings
 from devpush.logs.recovery import NS, Window, missing_lines
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_lines, store_repair
-from devpush_dev.otelcol import engine_containers_dir, start_collector
+from devpush_dev.log_stacks import LogStack, start_log_stack
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy
-from devpush_dev.victorialogs import start_victorialogs
-from tests.fixtures.logstack import LogStack
 from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
     Spawn,
     assert_exact,
@@ -41,29 +39,9 @@ REPAIRED_WITHIN_SECONDS = 10.0
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
-    root = tmp_path_factory.mktemp("store-repair")
-    store_port, metrics_port = free_port(), free_port()
-    stack = LogStack(
-        backend="victorialogs",
-        root=root,
-        store_url=f"http://127.0.0.1:{store_port}",
-        collector_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-    )
-    stack._start_store = lambda: (
-        start_victorialogs(data_dir=root / "victorialogs", http_port=store_port).child
-    )
-    stack._start_collector = lambda: (
-        start_collector(
-            state_dir=root / "otelcol",
-            containers_dir=engine_containers_dir(),
-            victorialogs_url=stack.store_url,
-            metrics_port=metrics_port,
-            health_port=free_port(),
-        ).child
-    )
+    """A VictoriaLogs stack of this module's own: its test kills the store."""
+    stack = start_log_stack("victorialogs", tmp_path_factory.mktemp("store-repair"))
     try:
-        stack.start_store()
-        stack.start_collector()
         yield stack
     finally:
         stack.stop()
