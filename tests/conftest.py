@@ -9,6 +9,9 @@ import pytest
 #: Needs real Loki and Alloy binaries (docs/logging.md, "Testing the pipeline").
 PIPELINE_DIR = Path(__file__).parent / "e2e" / "pipeline"
 
+#: Fixtures used by test directories beyond those pyproject.toml's addopts load.
+pytest_plugins = ["tests.fixtures.notify"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

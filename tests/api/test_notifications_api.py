@@ -4,23 +4,17 @@ on changes); another team gets 404; bad bodies 422; a webhook's secret is shown 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from devpush.services.notifications.senders import signature
 from tests.fixtures.web import TwoTeams
-from tests.utils.notify import HttpReceiver, http_receiver
+from tests.utils.notify import HttpReceiver
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
 
 
 def url(two_teams: TwoTeams, tail: str = "") -> str:

@@ -10,7 +10,7 @@ from devpush.services.deployments import create_deployment, transition
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
+from tests.fixtures.web import PASSWORD, Member, TwoTeams, deployment_of, pending
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -46,6 +46,17 @@ def became_running(session: Session, deployment: Deployment, *, kept: bool = Tru
     return deployment.id
 
 
+def ran_twice(
+    sessions: sessionmaker[Session], queue: DeployQueue, member: Member
+) -> tuple[str, str]:
+    """The member's first deployment, then a second one superseding it, both ran: their ids."""
+    with sessions() as session:
+        first = session.get(Deployment, member.deployment_id)
+        assert first is not None
+        became_running(session, first)
+    return first.id, ran(sessions, queue, member.project_id)
+
+
 def member_token(sessions: sessionmaker[Session], team_id: str) -> str:
     with sessions() as session:
         user = create_user(session, email="member@example.org", password=PASSWORD)
@@ -59,14 +70,10 @@ def test_a_member_rolls_back_and_resumes_auto_deploys(
     client: TestClient, two_teams: TwoTeams, queue: DeployQueue, sessions: sessionmaker[Session]
 ) -> None:
     alice = two_teams.alice
-    with sessions() as session:
-        first = session.get(Deployment, alice.deployment_id)
-        assert first is not None
-        became_running(session, first)
-    second = ran(sessions, queue, alice.project_id)
+    first_id, second = ran_twice(sessions, queue, alice)
     headers = bearer(member_token(sessions, alice.team_id))
 
-    shown = client.get(f"/api/v1/deployments/{first.id}", headers=headers).json()
+    shown = client.get(f"/api/v1/deployments/{first_id}", headers=headers).json()
     assert (shown["trigger"], shown["can_rollback"], shown["rollback_of_id"]) == (
         "manual",
         True,
@@ -74,7 +81,7 @@ def test_a_member_rolls_back_and_resumes_auto_deploys(
     )
     response = client.post(
         f"/api/v1/projects/{alice.project_slug}/rollback",
-        json={"deployment_id": first.id},
+        json={"deployment_id": first_id},
         headers=headers,
     )
     assert response.status_code == 202, response.text
@@ -82,7 +89,7 @@ def test_a_member_rolls_back_and_resumes_auto_deploys(
     assert (back["status"], back["trigger"], back["rollback_of_id"]) == (
         "queued",
         "rollback",
-        first.id,
+        first_id,
     )
     assert (back["commit_sha"], back["commit_message"], back["can_rollback"]) == (
         "a" * 40,
@@ -101,7 +108,7 @@ def test_a_member_rolls_back_and_resumes_auto_deploys(
     assert deployment_of(sessions, second).status is DeploymentStatus.SUPERSEDED
     response = client.post(
         f"/api/v1/projects/{alice.project_slug}/rollback",
-        json={"deployment_id": first.id},
+        json={"deployment_id": first_id},
         headers=headers,
     )
     assert (response.status_code, response.json()["detail"]) == (

@@ -84,6 +84,21 @@ def send(
     return response
 
 
+def assert_stops(
+    client: TestClient,
+    hook: Hook,
+    event: str,
+    payload: dict[str, Any],
+    sessions: sessionmaker[Session],
+    deployment_id: str,
+) -> None:
+    """The event answers "stopped", and the deployment is stopped."""
+    response = send(client, hook, event, payload)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == "stopped"
+    assert deployment_of(sessions, deployment_id).status is DeploymentStatus.STOPPED
+
+
 def test_a_push_queues_a_deployment_of_that_commit(
     client: TestClient, hook: Hook, sessions: sessionmaker[Session], queue: DeployQueue
 ) -> None:
@@ -141,10 +156,7 @@ def test_a_deleted_branch_stops_its_preview(
 
     payload = at_project(octokit.examples("delete")[0])
     payload.update(ref="feature", ref_type="branch")
-    response = send(client, hook, "delete", payload)
-    assert response.status_code == 200, response.text
-    assert response.json()["result"] == "stopped"
-    assert deployment_of(sessions, deployment_id).status is DeploymentStatus.STOPPED
+    assert_stops(client, hook, "delete", payload, sessions, deployment_id)
 
 
 def test_a_push_that_deletes_a_branch_stops_its_preview(
@@ -154,10 +166,7 @@ def test_a_push_that_deletes_a_branch_stops_its_preview(
     deployment_id = deployed.json()["deployment_id"]
     payload = at_project(octokit.example("push", deleted=True, organization=None))
     payload["ref"] = "refs/heads/feature"
-    response = send(client, hook, "push", payload)
-    assert response.status_code == 200, response.text
-    assert response.json()["result"] == "stopped"
-    assert deployment_of(sessions, deployment_id).status is DeploymentStatus.STOPPED
+    assert_stops(client, hook, "push", payload, sessions, deployment_id)
 
 
 def test_tags_are_not_deployed(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.core.crypto import fernet_for
-from devpush.models import Deployment
 from devpush.services.project_git import project_credentials
-from tests.fixtures.web import SECRET_KEY, TwoTeams, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, project_row, requested_commits
 
 runner = CliRunner()
 
@@ -79,13 +77,7 @@ def test_deploy_a_chosen_commit(
     sha = "a" * 40
     result = runner.invoke(cli, ["deploy", "shop", "--commit", sha, "--no-wait"], env=alice_cli)
     assert result.exit_code == 0, result.output
-    with sessions() as session:
-        requested = session.scalars(
-            select(Deployment.requested_commit).where(
-                Deployment.project_id == two_teams.alice.project_id
-            )
-        ).all()
-    assert sha in requested
+    assert sha in requested_commits(sessions, two_teams.alice.project_id)
 
 
 def test_create_an_ssh_project_then_its_deploy_key(alice_cli: dict[str, str]) -> None:

@@ -4,21 +4,14 @@ real HTTP receiver."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.services.notifications.senders import signature
-from tests.utils.notify import HttpReceiver, http_receiver
+from tests.utils.notify import HttpReceiver
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
 
 
 def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver) -> None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.models import Deployment, DeployTrigger
 from devpush.workers.queue import DeployQueue
-from tests.api.test_rollback import became_running, ran
+from tests.api.test_rollback import ran_twice
 from tests.cli.test_cli import _play_worker, _served_statuses
 from tests.fixtures.web import TwoTeams, deployment_of, pending
 
@@ -34,11 +34,7 @@ def test_rollback_follows_it_and_resume_lifts_the_pause(
     web_app: FastAPI,
 ) -> None:
     alice = two_teams.alice
-    with sessions() as session:
-        first = session.get(Deployment, alice.deployment_id)
-        assert first is not None
-        became_running(session, first)
-    second = ran(sessions, queue, alice.project_id)
+    _, second = ran_twice(sessions, queue, alice)
 
     # No deployment named: production's newest kept build before the serving one.
     served = _served_statuses(web_app)

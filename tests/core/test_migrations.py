@@ -8,6 +8,7 @@ from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import alembic_config, upgrade_to_head
 from devpush.models import Deployment, DeploymentStatus, DeployStep, Failure, Project, Team
 from devpush.services.environments import ensure_production_environment
+from tests.fixtures.db import hello_project
 
 
 def test_migrations_build_the_models_schema(any_db_url: str) -> None:
@@ -62,16 +63,7 @@ def test_failure_record_migration_upgrades_and_downgrades(any_db_url: str) -> No
     assert {"failure_step", "failure_lines", "exit_code"} <= _deployment_columns(any_db_url)
     engine = create_db_engine(any_db_url)
     with session_factory(engine)() as session:
-        project = Project(
-            team=Team(name="T", slug="t"),
-            name="P",
-            slug="p",
-            host_label="p",
-            repo_url="/srv/p",
-            default_branch="main",
-            runner_image="devpush/runner-python:local",
-            start_command="run",
-        )
+        project = hello_project()
         environment = ensure_production_environment(session, project=project)
         session.add(
             Deployment(

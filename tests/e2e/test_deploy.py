@@ -105,6 +105,35 @@ class Stack:
         assert deployment.container_id, "the worker recorded no container"
         return self.ctx.docker.containers.get(deployment.container_id)
 
+    def deploy(self, queue: DeployQueue) -> str:
+        """A deployment of the project's default branch, enqueued on ``queue``: its id."""
+        with self.sessions() as session:
+            project = session.get(Project, self.project_id)
+            assert project is not None
+            return create_deployment(
+                session, project=project, branch=None, created_by=None, queue=queue
+            ).id
+
+    def update_project(self, **columns: object) -> None:
+        """Sets the project's ``columns``: the next deployment reads them."""
+        with self.sessions() as session:
+            project = session.get(Project, self.project_id)
+            assert project is not None
+            for name, value in columns.items():
+                setattr(project, name, value)
+            session.commit()
+
+    def add_owner(self, email: str) -> str:
+        """A user ``email`` owning the project's team (password ``PASSWORD``): an API token."""
+        with self.sessions() as session:
+            user = create_user(session, email=email, password=PASSWORD)
+            project = session.get(Project, self.project_id)
+            assert project is not None
+            session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.OWNER))
+            _, token = create_token(session, user=user, name="e2e")
+            session.commit()
+        return token
+
     def commit_build_line(self, line: str, message: str) -> None:
         """A new commit whose build also prints ``line``."""
         build = self.repo / "build.py"
@@ -232,27 +261,13 @@ def queue_deployment(stack: Stack, **kwargs: object) -> str:
         ).id
 
 
-def set_start_command(stack: Stack, command: str) -> None:
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.start_command = command
-        session.commit()
-
-
 def shown_failure(stack: Stack, client: TestClient, deployment: Deployment) -> tuple[str, dict]:
     """The deployment page's "Why it failed" block and the API's ``failure``, as a member sees them.
 
     The web client's log store is down (tests/fixtures/web.py): the record comes from the row.
     """
     email = f"{uuid.uuid4().hex[:8]}@example.org"
-    with stack.sessions() as session:
-        user = create_user(session, email=email, password=PASSWORD)
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.OWNER))
-        _, token = create_token(session, user=user, name="e2e")
-        session.commit()
+    token = stack.add_owner(email)
     log_in(client, email)
     page = client.get(f"/projects/hello/deployments/{deployment.id}")
     assert page.status_code == 200, page.text
@@ -343,12 +358,7 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
 
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        first_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
+    first_id = stack.deploy(queue)
     try:
         first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     finally:
@@ -515,9 +525,9 @@ def test_a_failing_start_command_keeps_its_own_lines(
 ) -> None:
     stack = make_stack(db_url)
     # Hostile output: markup, colours, an OSC title, invalid UTF-8 and a NUL byte.
-    set_start_command(
-        stack,
-        "echo starting; printf '<img src=x onerror=alert(1)> \\033[31mboom\\033[0m\\n'; "
+    stack.update_project(
+        start_command="echo starting; "
+        "printf '<img src=x onerror=alert(1)> \\033[31mboom\\033[0m\\n'; "
         "printf '\\033]0;title\\007bad \\377 byte, nul \\000 here\\n'; exit 4",
     )
     deployment_id = queue_deployment(stack)
@@ -548,11 +558,7 @@ def test_an_app_that_never_answers_times_out_and_is_stopped(
     make_stack: Callable[..., Stack], sqlite_url: str
 ) -> None:
     stack = make_stack(sqlite_url, build_command="")
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.start_command = "echo not listening; sleep 60"
-        session.commit()
+    stack.update_project(start_command="echo not listening; sleep 60")
     deployment_id = queue_deployment(stack)
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"runner_ready_timeout_seconds": 2}),
@@ -600,12 +606,7 @@ def test_a_build_whose_worker_was_killed_ends_failed_and_its_runner_stops(
     stack = make_stack(sqlite_url, build_command="sleep 120")
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        deployment_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
+    deployment_id = stack.deploy(queue)
     # Killed once the build runs: a kill between create and start would leave nothing to stop.
     deadline = time.monotonic() + 60
     while (

@@ -17,8 +17,7 @@ from collections.abc import Callable
 import pytest
 from huey import RedisHuey
 
-from devpush.models import DeploymentStatus, Project
-from devpush.services.deployments import create_deployment
+from devpush.models import DeploymentStatus
 from devpush.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
 from devpush_dev import processes
 from tests.e2e.test_deploy import Stack, docker_engine, make_stack, worker  # noqa: F401 (fixtures)
@@ -32,12 +31,7 @@ LIMIT_SECONDS = 1.0
 def deploy_to_building(stack: Stack, queue: DeployQueue) -> tuple[str, float]:
     """Seconds from the deploy call until the row says ``building`` (or later)."""
     started = time.monotonic()
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        deployment_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
+    deployment_id = stack.deploy(queue)
     deadline = started + 30
     while time.monotonic() < deadline:
         with stack.sessions() as session:

@@ -23,7 +23,7 @@ from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, Project
-from devpush.services.git import GitError, fetch_commit
+from devpush.services.git import Commit, GitError, fetch_commit
 from devpush.services.project_git import (
     access_pending,
     access_view,
@@ -79,6 +79,16 @@ def served_repo(server: SshServer, tmp_path: Path, source: Path) -> tuple[Path, 
     return bare, dev_key, work
 
 
+def fetch_main(project: Project, dest: Path) -> Commit:
+    """The project's ``main``, fetched with its own credentials."""
+    return fetch_commit(
+        url=project.repo_url,
+        branch="main",
+        dest=dest,
+        credentials=project_credentials(project, FERNET),
+    )
+
+
 def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clearly(
     ssh_server: SshServer, tmp_path: Path
 ) -> None:
@@ -95,24 +105,14 @@ def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clear
     [host_key] = access_view(project).host_keys
     assert host_key.host == f"[127.0.0.1]:{ssh_server.port}"
     assert host_key.fingerprint.startswith("SHA256:")
-    commit = fetch_commit(
-        url=project.repo_url,
-        branch="main",
-        dest=tmp_path / "out",
-        credentials=project_credentials(project, FERNET),
-    )
+    commit = fetch_main(project, tmp_path / "out")
     assert commit.sha == pushed
 
     # Another key (the deploy key regenerated, the forge not told): refused, and said so.
     old_known_hosts = project.ssh_known_hosts
     make_deploy_key(project, FERNET)
     with pytest.raises(GitError) as refused:
-        fetch_commit(
-            url=project.repo_url,
-            branch="main",
-            dest=tmp_path / "refused",
-            credentials=project_credentials(project, FERNET),
-        )
+        fetch_main(project, tmp_path / "refused")
     assert str(refused.value).startswith("the forge refused the deploy key: add the public key")
     assert "PRIVATE KEY" not in str(refused.value)
     problem = check_access(project, FERNET, SETTINGS)
@@ -124,12 +124,7 @@ def test_the_deploy_key_fetches_and_a_wrong_key_or_a_changed_host_key_fail_clear
     project.ssh_known_hosts = old_known_hosts
     project.deploy_key_public = public
     with pytest.raises(GitError) as changed:
-        fetch_commit(
-            url=project.repo_url,
-            branch="main",
-            dest=tmp_path / "changed",
-            credentials=project_credentials(project, FERNET),
-        )
+        fetch_main(project, tmp_path / "changed")
     assert str(changed.value).startswith("the host key of 127.0.0.1 changed:")
     assert "re-pin it in Settings → Git" in str(changed.value)
 

@@ -20,20 +20,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import httpx
 import pytest
 
 from devpush.core.config import Settings
-from devpush.services.runner import runner_log_config
 from devpush.services.supervisor import local_restart_notice
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import answers as resolver_answers
-from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.supervisor import rpc
 from tests.e2e.test_deploy_local import interrupt, run_until_ready
 from tests.fixtures.logstack import LogStack
-from tests.logs.test_faults import ids, labels_for, numbers, shown, wait_shipping, writer
+from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
+    Spawn,
+    ids,
+    numbers,
+    shown,
+    spawn,
+    wait_shipping,
+    writer,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -126,34 +131,9 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
         assert interrupt(process) == 130
 
 
-@pytest.fixture
-def runner(docker_client: docker.DockerClient) -> Iterator[Callable[..., None]]:
-    """Starts a labelled busybox runner with the worker's log options; removed at the end."""
-    started = []
-
-    def run(argv: list[str], project_id: str, deployment_id: str) -> None:
-        settings = Settings()
-        started.append(
-            docker_client.containers.run(
-                BUSYBOX_IMAGE,
-                argv,
-                labels=labels_for(project_id, deployment_id),
-                log_config=runner_log_config(
-                    max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
-                ),
-                detach=True,
-            )
-        )
-
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
-
-
 def kill_mid_stream(
     local_run: LocalRun,
-    runner: Callable[..., None],
+    run: Spawn,
     name: str,
     ready: str,
     arrived: Callable[[list[int], int], bool],
@@ -164,7 +144,7 @@ def kill_mid_stream(
     local_run.last_deployment_id = deployment_id
     # 6 s at 1,000 lines/s: the kill lands 1-3 s in, the last line well before kill + 10 s.
     argv, total = writer(seconds=6, rate=1000)
-    runner(argv, project_id, deployment_id)
+    run(argv, project_id=project_id, deployment_id=deployment_id)
     stack = local_run.stack()
     wait_shipping(stack, project_id, deployment_id, 1000, timeout=15)
     old_pid, killed = local_run.kill(name)
@@ -188,10 +168,11 @@ def every_line(seen: list[int], total: int) -> bool:
 
 
 def test_the_collector_killed_mid_stream_is_back_in_5_s_with_every_line(
-    local_run: LocalRun, runner: Callable[..., None]
+    local_run: LocalRun,
+    spawn: Spawn,  # noqa: F811 (the fixture imported above)
 ) -> None:
     metrics = local_run.settings["DEVPUSH_LOG_COLLECTOR_METRICS_URL"]
-    seen, total = kill_mid_stream(local_run, runner, "collector", metrics, every_line)
+    seen, total = kill_mid_stream(local_run, spawn, "collector", metrics, every_line)
     assert_exact_numbers(seen, total)
 
 
@@ -204,7 +185,8 @@ def assert_exact_numbers(seen: list[int], total: int) -> None:
 
 
 def test_the_store_killed_mid_stream_is_back_in_5_s_with_every_line_once(
-    local_run: LocalRun, runner: Callable[..., None]
+    local_run: LocalRun,
+    spawn: Spawn,  # noqa: F811 (the fixture imported above)
 ) -> None:
     """VictoriaLogs has no write-ahead log: lines it acknowledged but had not yet written
     to disk (-inmemoryDataFlushInterval=1s, plus its ingestion buffer) die with it, and the
@@ -212,7 +194,7 @@ def test_the_store_killed_mid_stream_is_back_in_5_s_with_every_line_once(
     restart and puts them back from Docker's logs (devpush/services/store_repair.py):
     every line shows within 10 s of the kill, and the store holds each exactly once."""
     store = local_run.settings["DEVPUSH_LOG_STORE_URL"]
-    seen, total = kill_mid_stream(local_run, runner, "victorialogs", f"{store}/health", every_line)
+    seen, total = kill_mid_stream(local_run, spawn, "victorialogs", f"{store}/health", every_line)
     assert_exact_numbers(seen, total)
     # The views show a repeated line once: count the store's own rows too.
     deployment_id = local_run.last_deployment_id

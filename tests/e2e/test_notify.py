@@ -8,7 +8,7 @@ enqueues the notify job on a real SQLite huey queue, run as the worker runs it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -30,24 +30,12 @@ from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
     drain,
-    http_receiver,
-    smtp_receiver,
     text_of,
 )
 
 pytestmark = pytest.mark.docker
 
 BUILD = 'for i in $(seq 1 60); do echo "compiling $i"; done; echo "<boom> & done"; exit 2'
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    yield from smtp_receiver()
 
 
 def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channel(
@@ -147,11 +135,7 @@ def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channe
     # The success-only channel heard nothing of the failure; a fixed build that becomes
     # running reaches it (and only it).
     assert receiver.on("/ok") == []
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        project.build_command = "python3 build.py"
-        session.commit()
+    stack.update_project(build_command="python3 build.py")
     fixed_id = queue_deployment(stack)
     run_deploy(fixed_id, ctx=ctx)
     fixed = stack.wait_for(fixed_id, {DeploymentStatus.RUNNING}, timeout=1)

@@ -16,7 +16,7 @@ import pytest
 
 from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
 from devpush.services import hosts
-from devpush.services.deployments import cancel_deployment, create_deployment
+from devpush.services.deployments import cancel_deployment
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import RollbackRefused, rollback
 from devpush.workers.queue import DeployQueue, huey_from_url
@@ -63,15 +63,6 @@ def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
     return {tag for image in images for tag in image.tags}
 
 
-def deploy(stack: Stack, queue: DeployQueue) -> str:
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        return create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
-
-
 def hello(deployment: Deployment, greeting: str = "Hello") -> str:
     assert deployment.commit_sha is not None
     return f"{greeting} from devpush! (branch=main commit={deployment.commit_sha[:12]})\n"
@@ -88,7 +79,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
 
-    v1_id = deploy(stack, queue)
+    v1_id = stack.deploy(queue)
     v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
     v1_image = wait_kept(stack, v1_id)
@@ -103,7 +94,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     app_py = stack.repo / "app.py"
     app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
     git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = deploy(stack, queue)
+    v2_id = stack.deploy(queue)
     v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
     wait_kept(stack, v2_id)
@@ -189,7 +180,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
                 queue=queue,
             )
     # A manual deploy resumes auto-deploys.
-    v3_id = deploy(stack, queue)
+    v3_id = stack.deploy(queue)
     with stack.sessions() as session:
         assert not stack.load(session, v3_id).environment.auto_deploy_paused
     v3 = stack.wait_for(v3_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})

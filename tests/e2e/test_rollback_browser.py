@@ -26,7 +26,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     make_stack,
     worker,
 )
-from tests.e2e.test_rollback import deploy, hello, wait_kept
+from tests.e2e.test_rollback import hello, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.e2e.test_settings_e2e import _owner
 from tests.fixtures.browser import sign_in
@@ -51,14 +51,14 @@ def test_roll_back_to_this_in_chromium(
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
     email, _token = _owner(stack)
 
-    v1_id = deploy(stack, queue)
+    v1_id = stack.deploy(queue)
     v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
     wait_kept(stack, v1_id)
     app_py = stack.repo / "app.py"
     app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
     git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = deploy(stack, queue)
+    v2_id = stack.deploy(queue)
     v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser
 from devpush.main import create_app
 from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services import hosts, proxy_config
-from devpush.services.deployments import cancel_deployment, create_deployment
+from devpush.services.deployments import cancel_deployment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue, huey_from_url
@@ -128,12 +128,7 @@ def first_running(
     """A worker process for ``stack``, its queue, and the project's first deployment, running."""
     child = start_worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
-    with stack.sessions() as session:
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        first_id = create_deployment(
-            session, project=project, branch=None, created_by=None, queue=queue
-        ).id
+    first_id = stack.deploy(queue)
     first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
     return child, queue, first

@@ -26,10 +26,9 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.e2e.test_routing import through_proxy
-from tests.e2e.test_settings_e2e import GREET_APP, _owner, _runners
+from tests.e2e.test_settings_e2e import _greet_stack, _owner, _production_host, _runners
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
@@ -55,18 +54,10 @@ def test_variable_deploy_redeploy_and_delete_in_chromium(
     docker_engine: docker.DockerClient,  # noqa: F811
     browser: Browser,
 ) -> None:
-    stack = make_stack(sqlite_url, build_command="")
-    (stack.repo / "greet.py").write_text(GREET_APP)
-    git(stack.repo, "add", "greet.py")
-    git(stack.repo, "commit", "-q", "-m", "Greet")
+    stack = _greet_stack(make_stack, sqlite_url)
     child = worker(stack.settings)
     email, _token = _owner(stack)
-    host = hosts.environment_host(
-        environment_name="production",
-        production=True,
-        host_label="hello",
-        domain=stack.settings.domain,
-    )
+    host = _production_host(stack)
     env_url = hosts.public_url(host, stack.settings)
 
     with LiveServer(create_app(stack.settings)) as url:

@@ -17,10 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devpush.main import create_app
-from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.models import DeploymentStatus
 from devpush.services import hosts
-from devpush.services.tokens import create_token
-from devpush.services.users import create_user
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
@@ -31,7 +29,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.e2e.test_routing import through_proxy
-from tests.fixtures.web import PASSWORD, csrf_token, log_in
+from tests.fixtures.web import csrf_token, log_in
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -55,17 +53,28 @@ ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Greet).serve_forever()
 '''
 
 
+def _greet_stack(make_stack: Callable[..., Stack], sqlite_url: str) -> Stack:  # noqa: F811
+    """A stack whose repository also holds the GREET_APP, with no build step."""
+    stack = make_stack(sqlite_url, build_command="")
+    (stack.repo / "greet.py").write_text(GREET_APP)
+    git(stack.repo, "add", "greet.py")
+    git(stack.repo, "commit", "-q", "-m", "Greet")
+    return stack
+
+
+def _production_host(stack: Stack) -> str:
+    return hosts.environment_host(
+        environment_name="production",
+        production=True,
+        host_label="hello",
+        domain=stack.settings.domain,
+    )
+
+
 def _owner(stack: Stack) -> tuple[str, str]:
     """A user owning the stack's team: their e-mail and an API token."""
     email = "owner@example.org"
-    with stack.sessions() as session:
-        user = create_user(session, email=email, password=PASSWORD)
-        project = session.get(Project, stack.project_id)
-        assert project is not None
-        session.add(TeamMember(team_id=project.team_id, user=user, role=TeamRole.OWNER))
-        _, token = create_token(session, user=user, name="e2e")
-        session.commit()
-    return email, token
+    return email, stack.add_owner(email)
 
 
 def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
@@ -83,19 +92,11 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url, build_command="")
-    (stack.repo / "greet.py").write_text(GREET_APP)
-    git(stack.repo, "add", "greet.py")
-    git(stack.repo, "commit", "-q", "-m", "Greet")
+    stack = _greet_stack(make_stack, sqlite_url)
     child = worker(stack.settings)
     email, token = _owner(stack)
     api = {"Authorization": f"Bearer {token}"}
-    host = hosts.environment_host(
-        environment_name="production",
-        production=True,
-        host_label="hello",
-        domain=stack.settings.domain,
-    )
+    host = _production_host(stack)
 
     # The web app enqueues on the same SQLite queue the worker process consumes.
     with TestClient(create_app(stack.settings)) as client:

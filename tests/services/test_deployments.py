@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from huey import MemoryHuey
 from sqlalchemy.orm import Session
 
 from devpush.models import (
@@ -29,11 +28,6 @@ from devpush.workers.queue import DeployQueue
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def queue() -> DeployQueue:
-    return DeployQueue(MemoryHuey(immediate=False))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from huey import MemoryHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,11 +27,6 @@ B = "b" * 40
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def queue() -> DeployQueue:
-    return DeployQueue(MemoryHuey(immediate=False))
 
 
 def _status(session: Session, deployment_id: str) -> DeploymentStatus:

@@ -108,7 +108,13 @@ def test_environment_precedence_platform_wins() -> None:
     assert env["DEVPUSH_COMMIT_SHA"] == SPEC.commit_sha
 
 
-def run_sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_steps(
+    steps: Steps, cwd: Path, *, commit_sha: str = "abc", commit_message: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The run script of ``steps`` (branch main), run by sh in ``cwd``."""
+    script = run_script(
+        steps=steps, branch="main", commit_sha=commit_sha, commit_message=commit_message
+    )
     path = cwd / "run.sh"
     path.write_text(script)
     return subprocess.run(
@@ -117,13 +123,12 @@ def run_sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:
-    script = run_script(
-        steps=Steps(build="echo building; echo 'it''s'", pre_deploy="", start="echo started"),
-        branch="main",
+    done = run_steps(
+        Steps(build="echo building; echo 'it''s'", pre_deploy="", start="echo started"),
+        tmp_path,
         commit_sha="abcdef1234567890",
         commit_message="Add thing\n\nLong body",
     )
-    done = run_sh(script, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "==> Deploying branch main at abcdef123456: Add thing",
@@ -137,13 +142,9 @@ def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:
 
 
 def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
-    script = run_script(
-        steps=Steps(build="echo ok", pre_deploy="echo migrating; exit 3", start="echo never"),
-        branch="main",
-        commit_sha="abc",
-        commit_message="",
+    done = run_steps(
+        Steps(build="echo ok", pre_deploy="echo migrating; exit 3", start="echo never"), tmp_path
     )
-    done = run_sh(script, tmp_path)
     assert done.returncode == 3
     assert "never" not in done.stdout
     assert done.stdout.splitlines()[-1] == "==> Pre-deploy failed with exit code 3"
@@ -151,13 +152,11 @@ def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
 
 
 def test_commands_and_messages_are_not_interpolated(tmp_path: Path) -> None:
-    script = run_script(
-        steps=Steps(build="", pre_deploy="", start="echo '$HOME' \"$0\""),
-        branch="main",
-        commit_sha="abc",
+    done = run_steps(
+        Steps(build="", pre_deploy="", start="echo '$HOME' \"$0\""),
+        tmp_path,
         commit_message="$(touch pwned) `touch pwned2`",
     )
-    done = run_sh(script, tmp_path)
     assert done.returncode == 0
     assert not (tmp_path / "pwned").exists()
     assert not (tmp_path / "pwned2").exists()

@@ -7,30 +7,25 @@ repair reaching Docker through the worker's socket-proxy door, as in production.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import docker
 import httpx
 import pytest
-from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.logs.recovery import NS, Window, missing_lines
-from devpush.services.runner import runner_log_config
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_lines, store_repair
-from devpush_dev.otelcol import engine_containers_dir, start_collector
+from devpush_dev.log_stacks import LogStack, start_log_stack
 from devpush_dev.ports import free_port
-from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy
-from devpush_dev.victorialogs import start_victorialogs
-from tests.fixtures.logstack import LogStack
-from tests.logs.test_faults import (
+from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
+    Spawn,
     assert_exact,
     ids,
-    labels_for,
+    spawn,
     wait_shipping,
     wait_shown,
     writer,
@@ -44,29 +39,9 @@ REPAIRED_WITHIN_SECONDS = 10.0
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
-    root = tmp_path_factory.mktemp("store-repair")
-    store_port, metrics_port = free_port(), free_port()
-    stack = LogStack(
-        backend="victorialogs",
-        root=root,
-        store_url=f"http://127.0.0.1:{store_port}",
-        collector_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-    )
-    stack._start_store = lambda: (
-        start_victorialogs(data_dir=root / "victorialogs", http_port=store_port).child
-    )
-    stack._start_collector = lambda: (
-        start_collector(
-            state_dir=root / "otelcol",
-            containers_dir=engine_containers_dir(),
-            victorialogs_url=stack.store_url,
-            metrics_port=metrics_port,
-            health_port=free_port(),
-        ).child
-    )
+    """A VictoriaLogs stack of this module's own: its test kills the store."""
+    stack = start_log_stack("victorialogs", tmp_path_factory.mktemp("store-repair"))
     try:
-        stack.start_store()
-        stack.start_collector()
         yield stack
     finally:
         stack.stop()
@@ -89,30 +64,6 @@ def worker_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[docker.D
         door.stop()
 
 
-@pytest.fixture
-def runner(docker_client: docker.DockerClient) -> Iterator[Callable[..., Container]]:
-    started: list[Container] = []
-
-    def run(argv: list[str], project_id: str, deployment_id: str) -> Container:
-        settings = Settings()
-        container = docker_client.containers.run(
-            BUSYBOX_IMAGE,
-            argv,
-            labels=labels_for(project_id, deployment_id),
-            log_config=runner_log_config(
-                max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
-            ),
-            detach=True,
-        )
-        started.append(container)
-        return container
-
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
-
-
 def stored_rows(stack: LogStack, deployment_id: str) -> list[dict[str, str]]:
     """Every row the store holds for the deployment, with all its fields."""
     httpx.get(f"{stack.store_url}/internal/force_flush").raise_for_status()
@@ -131,13 +82,15 @@ def repair_for(stack: LogStack, client: docker.DockerClient) -> StoreRepair:
 
 
 def test_a_store_killed_mid_stream_gets_every_lost_line_back_once(
-    stack: LogStack, worker_docker: docker.DockerClient, runner: Callable[..., Container]
+    stack: LogStack,
+    worker_docker: docker.DockerClient,
+    spawn: Spawn,  # noqa: F811 (the fixture imported above)
 ) -> None:
     repair = repair_for(stack, worker_docker)
     project_id, deployment_id = ids()
     argv, total = writer(seconds=8, rate=1000)
     started_ns = time.time_ns()
-    container = runner(argv, project_id, deployment_id)
+    container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
     wait_shipping(stack, project_id, deployment_id, 1000, timeout=15)
     assert repair.tick() is None  # the first look: the store's start time
     assert stack.store is not None

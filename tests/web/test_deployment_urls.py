@@ -8,17 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus
-from devpush.services.deployments import transition
-from tests.fixtures.web import TwoTeams, log_in
-
-
-def move(
-    sessions: sessionmaker[Session], deployment_id: str, *path: DeploymentStatus, **values: object
-) -> None:
-    with sessions() as session:
-        for status in path:
-            assert transition(session, deployment_id=deployment_id, to=status, **values)
-        session.commit()
+from tests.fixtures.web import TwoTeams, log_in, move
 
 
 def test_a_running_deployment_shows_its_url_and_its_environments(

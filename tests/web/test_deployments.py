@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.models import DeploymentStatus, DeployStep
 from devpush.services.deployments import transition
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
+from tests.fixtures.web import TwoTeams, deployment_of, log_in, move, pending
 
 
 def test_deploy_a_branch_from_the_project_page(
@@ -78,16 +78,14 @@ def test_status_partial_polls_until_settled(
     url = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}/status"
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in partial.text
-    with sessions() as session:
-        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
-        transition(
-            session,
-            deployment_id=alice.deployment_id,
-            to=DeploymentStatus.FAILED,
-            exit_code=3,
-            error="start command exited",
-        )
-        session.commit()
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING)
+    move(
+        sessions,
+        alice.deployment_id,
+        DeploymentStatus.FAILED,
+        exit_code=3,
+        error="start command exited",
+    )
     partial = client.get(url, headers={"HX-Request": "true"})
     assert 'data-status="failed"' in partial.text
     assert "start command exited" in partial.text
@@ -108,18 +106,16 @@ def test_the_failure_record_shows_on_the_page_and_in_the_api_while_the_log_store
         "<script>alert(1)</script>",
         "\x1b[31mred error\x1b[0m \x1b]0;title\x07done",
     ]
-    with sessions() as session:
-        transition(session, deployment_id=alice.deployment_id, to=DeploymentStatus.BUILDING)
-        transition(
-            session,
-            deployment_id=alice.deployment_id,
-            to=DeploymentStatus.FAILED,
-            error="Build exited with code 3",
-            exit_code=3,
-            failure_step=DeployStep.BUILD,
-            failure_lines=lines,
-        )
-        session.commit()
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING)
+    move(
+        sessions,
+        alice.deployment_id,
+        DeploymentStatus.FAILED,
+        error="Build exited with code 3",
+        exit_code=3,
+        failure_step=DeployStep.BUILD,
+        failure_lines=lines,
+    )
     base = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
 
     for html in (client.get(base).text, client.get(f"{base}/status").text):

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
-from devpush.models import Deployment
 from devpush.services.project_git import project_credentials
-from tests.fixtures.web import SECRET_KEY, TwoTeams, add_carol, log_in, project_row
+from tests.fixtures.web import (
+    SECRET_KEY,
+    TwoTeams,
+    add_carol,
+    log_in,
+    project_row,
+    requested_commits,
+)
 
 
 def test_owner_sets_a_deploy_key_and_a_token_the_page_never_shows(
@@ -81,13 +86,7 @@ def test_deploy_a_chosen_commit_from_the_project_page(
         "/projects/shop/deployments", data={"csrf_token": csrf, "branch": "main", "commit": "abc"}
     )
     assert bad.status_code == 422 and "full 40-character SHA" in bad.text
-    with sessions() as session:
-        requested = session.scalars(
-            select(Deployment.requested_commit).where(
-                Deployment.project_id == two_teams.alice.project_id
-            )
-        ).all()
-    assert sha in requested
+    assert sha in requested_commits(sessions, two_teams.alice.project_id)
 
 
 def test_an_ssh_project_is_created_then_asks_for_its_deploy_key(

@@ -5,7 +5,6 @@ another team gets 404; a bad target is a 422 saying why."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,12 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import NotificationChannel
 from tests.fixtures.web import CAROL, TwoTeams, log_in
-from tests.utils.notify import HttpReceiver, http_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
+from tests.utils.notify import HttpReceiver
 
 
 def channels(sessions: sessionmaker[Session]) -> list[NotificationChannel]:

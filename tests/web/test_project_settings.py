@@ -38,6 +38,12 @@ def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: st
         return deployment.environment_id
 
 
+@pytest.fixture
+def alice_preview(two_teams: TwoTeams, sessions: sessionmaker[Session], queue: DeployQueue) -> str:
+    """Alice's preview environment, with a queued deployment: its id."""
+    return _preview(sessions, queue, two_teams.alice.project_id)
+
+
 def _variables(holder: Project | Environment) -> dict[str, str]:
     encrypted = holder.env_vars_encrypted
     return decrypt_mapping(fernet_for(SECRET_KEY), encrypted) if encrypted else {}
@@ -111,13 +117,10 @@ def test_owner_changes_settings_at_the_next_deployment(
 
 
 def test_variables_are_write_only_per_scope(
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-    queue: DeployQueue,
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], alice_preview: str
 ) -> None:
     alice = two_teams.alice
-    environment_id = _preview(sessions, queue, alice.project_id)
+    environment_id = alice_preview
     token = log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/settings/variables"
 
@@ -185,9 +188,10 @@ def test_delete_environment_and_project_stop_their_runners(
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
     queue: DeployQueue,
+    alice_preview: str,
 ) -> None:
     alice = two_teams.alice
-    environment_id = _preview(sessions, queue, alice.project_id)
+    environment_id = alice_preview
     token = log_in(client, alice.email)
     with sessions() as session:
         production = session.scalar(
@@ -275,10 +279,10 @@ def test_a_member_reads_and_deploys_but_gets_403_on_changes(
     two_teams: TwoTeams,
     carol: int,
     sessions: sessionmaker[Session],
-    queue: DeployQueue,
+    alice_preview: str,
 ) -> None:
     alice = two_teams.alice
-    environment_id = _preview(sessions, queue, alice.project_id)
+    environment_id = alice_preview
     token = log_in(client, CAROL)
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert page.status_code == 200

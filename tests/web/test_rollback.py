@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import Deployment, DeployTrigger
+from devpush.models import DeployTrigger
 from devpush.workers.queue import DeployQueue
-from tests.api.test_rollback import became_running, ran
+from tests.api.test_rollback import ran_twice
 from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
 
 
@@ -27,11 +27,7 @@ def test_roll_back_confirm_refuse_and_resume(
     # Without the CSRF token: refused before anything happens.
     assert client.post(f"{base}/rollback", data={}).status_code in (400, 403)
 
-    with sessions() as session:
-        first = session.get(Deployment, alice.deployment_id)
-        assert first is not None
-        became_running(session, first)
-    ran(sessions, queue, alice.project_id)
+    ran_twice(sessions, queue, alice)
     assert "Roll back to this" in client.get(base).text
     assert "Roll back to this" in client.get(f"/projects/{slug}").text
     confirm = client.get(f"{base}/rollback")

@@ -7,7 +7,6 @@ SQLite huey queue (``tests/utils/notify.py``'s ``drain``), with the real senders
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -39,8 +38,6 @@ from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
     drain,
-    http_receiver,
-    smtp_receiver,
     text_of,
 )
 
@@ -51,16 +48,6 @@ RETRY_SECONDS = 0.3
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    yield from http_receiver()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    yield from smtp_receiver()
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.core.labels import LOKI_JOB
 from devpush.models import Deployment
+from tests.e2e.pipeline.test_logs_views import labels_of
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import TwoTeams
 
@@ -32,14 +32,7 @@ def push(loki_url: str, deployment: Deployment, lines: list[tuple[str, str]]) ->
         values.setdefault(stream, []).append([str(base + i), line])
     streams = [
         {
-            "stream": {
-                "project_id": deployment.project_id,
-                "environment_id": deployment.environment_id,
-                "branch": deployment.branch,
-                "deployment_id": deployment.id,
-                "job": LOKI_JOB,
-                "stream": stream,
-            },
+            "stream": labels_of(deployment, stream),
             "values": rows,
         }
         for stream, rows in values.items()

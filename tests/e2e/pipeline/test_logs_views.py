@@ -28,7 +28,7 @@ from devpush.core.config import Settings
 from devpush.core.labels import LOKI_JOB, runner_labels
 from devpush.models import Deployment, User
 from devpush.services.deployments import create_deployment
-from tests.fixtures.web import PASSWORD, TwoTeams, log_in
+from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, log_in
 
 pytestmark = pytest.mark.docker
 
@@ -84,13 +84,6 @@ def wait_count(client: TestClient, token: str, project: str, count: int, **param
         time.sleep(0.3)
 
 
-def deployment(sessions: sessionmaker[Session], deployment_id: str) -> Deployment:
-    with sessions() as session:
-        found = session.get(Deployment, deployment_id)
-        assert found is not None
-        return found
-
-
 def second_deployment(
     sessions: sessionmaker[Session], queue, project_id: str, branch: str
 ) -> Deployment:  # type: ignore[no-untyped-def]
@@ -103,7 +96,7 @@ def second_deployment(
             session, project=first.project, branch=branch, created_by=user, queue=queue
         )
         session.commit()
-        return deployment(sessions, created.id)
+        return deployment_of(sessions, created.id)
 
 
 def shown_lines(page_html: str) -> list[str]:
@@ -119,7 +112,7 @@ def test_runner_lines_through_alloy_show_on_the_deployment_page(
     alloy_running,  # type: ignore[no-untyped-def]
 ) -> None:
     alice = two_teams.alice
-    dep = deployment(sessions, alice.deployment_id)
+    dep = deployment_of(sessions, alice.deployment_id)
     engine = docker.DockerClient(base_url=Settings().docker_host)
     container = engine.containers.run(
         "devpush/busybox:local",
@@ -157,7 +150,7 @@ def test_project_page_under_each_filter(
     loki_server,  # type: ignore[no-untyped-def]
 ) -> None:
     alice = two_teams.alice
-    prod = deployment(sessions, alice.deployment_id)
+    prod = deployment_of(sessions, alice.deployment_id)
     preview = second_deployment(sessions, queue, alice.project_id, "feature/filters")
     now = time.time_ns() - 60 * SECOND
     lines: list[Line] = [
@@ -201,7 +194,7 @@ def test_search_finds_special_characters(
     needle: str,
 ) -> None:
     alice = two_teams.alice
-    dep = deployment(sessions, alice.deployment_id)
+    dep = deployment_of(sessions, alice.deployment_id)
     tag = uuid.uuid4().hex[:8]
     texts = [f"{tag} say {needle}hi{needle}", f"{tag} nothing special", f"{tag} x{needle}y"]
     now = time.time_ns() - 30 * SECOND
@@ -225,7 +218,7 @@ def test_paging_twenty_thousand_lines_each_exactly_once(
     direction: str,
 ) -> None:
     alice = two_teams.alice
-    dep = deployment(sessions, alice.deployment_id)
+    dep = deployment_of(sessions, alice.deployment_id)
     count = 20_000
     base = time.time_ns() - 30 * 60 * SECOND
     tag = uuid.uuid4().hex[:8]
@@ -262,7 +255,7 @@ def test_live_mode_shows_a_new_line_within_the_latency(
     record_property,  # type: ignore[no-untyped-def]
 ) -> None:
     alice = two_teams.alice
-    dep = deployment(sessions, alice.deployment_id)
+    dep = deployment_of(sessions, alice.deployment_id)
     settings = Settings()
     bound = settings.log_tail_delay_seconds + settings.log_tail_poll_seconds + 2.0
     text = f"live {uuid.uuid4().hex}"
@@ -298,8 +291,8 @@ def test_isolation_with_real_data(
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
     mine, theirs = (
-        deployment(sessions, alice.deployment_id),
-        deployment(sessions, bob.deployment_id),
+        deployment_of(sessions, alice.deployment_id),
+        deployment_of(sessions, bob.deployment_id),
     )
     tag = uuid.uuid4().hex[:8]
     now = time.time_ns() - 20 * SECOND
@@ -336,7 +329,7 @@ def test_cli_prints_lines_and_json(
     tmp_path: Path,
 ) -> None:
     alice = two_teams.alice
-    dep = deployment(sessions, alice.deployment_id)
+    dep = deployment_of(sessions, alice.deployment_id)
     tag = uuid.uuid4().hex[:8]
     now = time.time_ns() - 10 * SECOND
     push(loki_server.url, [(labels_of(dep, "stderr"), now, f"{tag} \x1b[31mred\x1b[0m")])
