@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 
 from devpush.core.config import Settings
 from devpush.services.supervisor import local_restart_notice
+from devpush_dev.log_stacks import plan_victorialogs
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import answers as resolver_answers
 from devpush_dev.supervisor import rpc
@@ -65,12 +67,13 @@ class LocalRun:
         return pid
 
     def stack(self) -> LogStack:
-        return LogStack(
-            backend="victorialogs",
-            root=self.state,
+        """The run's store and collector, to read (supervisord runs them, not this)."""
+        plan = dataclasses.replace(
+            plan_victorialogs(self.state, docker_host=""),
             store_url=self.settings["DEVPUSH_LOG_STORE_URL"],
             collector_metrics_url=self.settings["DEVPUSH_LOG_COLLECTOR_METRICS_URL"],
         )
+        return LogStack(plan=plan)
 
     def kill(self, name: str) -> tuple[int, float]:
         """SIGKILL ``name``'s process: its old pid and when."""
