@@ -78,10 +78,11 @@ def load_compose(validator: Path, secrets_env: str) -> LoadCompose:
     return load
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    """The production stack run for real (tests/compose/stack.py), one for the session:
-    the modules that use it run in order on it, and each leaves it up."""
+    """The production stack run for real (tests/compose/stack.py), one for this package
+    (tests/compose/__init__.py makes it one): the modules that use it run in order on it,
+    and it goes down after them, not at the end of the whole suite."""
     provision()
     root = tmp_path_factory.mktemp("compose-install")
     stack = make_stack(root, f"devpush-e2e-{uuid.uuid4().hex[:8]}")

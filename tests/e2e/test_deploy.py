@@ -225,27 +225,29 @@ def make_stack(
         return stacks[-1]
 
     yield make
-    for stack in stacks:
-        label = f"devpush.project_id={stack.project_id}"
-        for container in docker_engine.containers.list(all=True, filters={"label": label}):
+    try:
+        for stack in stacks:
+            label = f"devpush.project_id={stack.project_id}"
+            for container in docker_engine.containers.list(all=True, filters={"label": label}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True)
+            # The builds the worker kept for rollbacks (images), once no runner uses them.
+            for image in docker_engine.images.list(filters={"label": [label, "devpush.role=build"]}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    docker_engine.images.remove(image.id, force=True)
+            stack.sessions.kw["bind"].dispose()
+        # The shared network and the projects' own (their names start with it): whatever is
+        # still attached goes first (a runner the worker made after the sweep above).
+        for found in docker_engine.networks.list(names=[network]):
+            found.reload()
+            for container_id in found.attrs.get("Containers") or {}:
+                with contextlib.suppress(docker.errors.NotFound):
+                    docker_engine.containers.get(container_id).remove(force=True)
             with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True)
-        # The builds the worker kept for rollbacks (images), once no runner uses them.
-        for image in docker_engine.images.list(filters={"label": [label, "devpush.role=build"]}):
-            with contextlib.suppress(docker.errors.NotFound):
-                docker_engine.images.remove(image.id, force=True)
-        stack.sessions.kw["bind"].dispose()
-    # The shared network and the projects' own (their names start with it): whatever is
-    # still attached goes first (a runner the worker made after the sweep above).
-    for found in docker_engine.networks.list(names=[network]):
-        found.reload()
-        for container_id in found.attrs.get("Containers") or {}:
-            with contextlib.suppress(docker.errors.NotFound):
-                docker_engine.containers.get(container_id).remove(force=True)
-        with contextlib.suppress(docker.errors.NotFound):
-            found.remove()
-    for resolver in resolvers:
-        resolver.stop()
+                found.remove()
+    finally:
+        for resolver in resolvers:
+            resolver.stop()
 
 
 def memory_queue() -> DeployQueue:
