@@ -232,7 +232,9 @@ def make_stack(
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
             # The builds the worker kept for rollbacks (images), once no runner uses them.
-            for image in docker_engine.images.list(filters={"label": [label, "devpush.role=build"]}):
+            for image in docker_engine.images.list(
+                filters={"label": [label, "devpush.role=build"]}
+            ):
                 with contextlib.suppress(docker.errors.NotFound):
                     docker_engine.images.remove(image.id, force=True)
             stack.sessions.kw["bind"].dispose()
