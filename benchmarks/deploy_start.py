@@ -54,20 +54,20 @@ from benchmarks._harness import RESULTS, figure, machine, percentile, save_figur
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
-from devpush.models import Deployment, DeploymentStatus, Project, Team, TeamMember, TeamRole
+from devpush.models import Deployment, DeploymentStatus, Team, TeamMember, TeamRole
 from devpush.services.deployments import ensure_production_environment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
 from devpush_dev.caddy import start_caddy
-from devpush_dev.example import example_repo
+from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
+from devpush_dev.runners import remove_project_leftovers
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from devpush_dev.web_app import web_app_process
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNNER_IMAGE = "devpush/runner-python:local"
 SETTLED = {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}
 #: The app as scripts/dev/local.sh serves it (the port is added).
 
@@ -106,18 +106,7 @@ def seed(sessions: sessionmaker[Session], repo: Path) -> tuple[str, str, str]:
     """A team, its owner with an API token, and a project: (project id, slug, token)."""
     with sessions() as session:
         team = Team(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
-        project = Project(
-            team=team,
-            name="Hello",
-            slug="hello",
-            host_label="hello",
-            repo_url=str(repo),
-            default_branch="main",
-            runner_image=RUNNER_IMAGE,
-            build_command="python3 build.py",
-            start_command="python3 app.py",
-            port=8000,
-        )
+        project = example_project(repo, team, "hello")
         session.add(project)
         ensure_production_environment(session, project=project)
         user = create_user(session, email="bench@example.org", password=uuid.uuid4().hex)
@@ -261,10 +250,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
 
 
 def cleanup(client: docker.DockerClient, project_id: str, network: str) -> None:
-    label = f"devpush.project_id={project_id}"
-    for container in client.containers.list(all=True, filters={"label": label}):
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    remove_project_leftovers(client, project_id)
     for found in client.networks.list(names=[network]):
         with contextlib.suppress(docker.errors.APIError):
             found.remove()

@@ -19,6 +19,18 @@ from docker.types import LogConfig
 BUSYBOX_IMAGE: Final = "devpush/busybox:local"
 
 
+def remove_project_leftovers(client: docker.DockerClient, project_id: str) -> None:
+    """A project's runners and the builds the worker kept for its rollbacks (the worker
+    labels both), as a test or a benchmark leaves them."""
+    label = f"devpush.project_id={project_id}"
+    for container in client.containers.list(all=True, filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+    for image in client.images.list(filters={"label": [label, "devpush.role=build"]}):
+        with contextlib.suppress(docker.errors.NotFound):
+            client.images.remove(image.id, force=True)
+
+
 class Runners:
     """Busybox containers started for one test or one run; :meth:`remove_all` removes them."""
 

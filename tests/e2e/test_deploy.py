@@ -59,9 +59,10 @@ from devpush.workers.tasks.reconcile import ABANDONED_ERROR, abandoned_after, ru
 from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from devpush_dev.example import example_repo
+from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
+from devpush_dev.runners import remove_project_leftovers
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
@@ -69,7 +70,6 @@ from tests.utils.git import git
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER_IMAGE = "devpush/runner-python:local"
 
 
 @dataclass
@@ -202,19 +202,11 @@ def make_stack(
         sessions = session_factory(create_db_engine(db_url))
         fernet = fernet_for(settings.secret_key.get_secret_value())
         with sessions() as session:
-            project = Project(
-                team=Team(name="E2E", slug=f"e2e-{uuid.uuid4().hex[:6]}"),
-                name="Hello",
-                slug="hello",
-                host_label="hello",
-                repo_url=str(repo),
-                default_branch="main",
-                runner_image=RUNNER_IMAGE,
-                build_command=build_command,
-                start_command="python3 app.py",
-                port=8000,
-                env_vars_encrypted=encrypt_mapping(fernet, {"GREETING": "hi", "SHARED": "p"}),
+            project = example_project(
+                repo, Team(name="E2E", slug=f"e2e-{uuid.uuid4().hex[:6]}"), "hello"
             )
+            project.build_command = build_command
+            project.env_vars_encrypted = encrypt_mapping(fernet, {"GREETING": "hi", "SHARED": "p"})
             session.add(project)
             production = ensure_production_environment(session, project=project)
             production.env_vars_encrypted = encrypt_mapping(fernet, {"SHARED": "env"})
@@ -227,16 +219,7 @@ def make_stack(
     yield make
     try:
         for stack in stacks:
-            label = f"devpush.project_id={stack.project_id}"
-            for container in docker_engine.containers.list(all=True, filters={"label": label}):
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True)
-            # The builds the worker kept for rollbacks (images), once no runner uses them.
-            for image in docker_engine.images.list(
-                filters={"label": [label, "devpush.role=build"]}
-            ):
-                with contextlib.suppress(docker.errors.NotFound):
-                    docker_engine.images.remove(image.id, force=True)
+            remove_project_leftovers(docker_engine, stack.project_id)
             stack.sessions.kw["bind"].dispose()
         # The shared network and the projects' own (their names start with it): whatever is
         # still attached goes first (a runner the worker made after the sweep above).

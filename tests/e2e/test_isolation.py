@@ -31,6 +31,8 @@ from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
 from devpush.services.networks import PROJECT_NETWORK_LABEL, project_network
 from devpush.workers.queue import DeployQueue, huey_from_url
+from devpush_dev.example import example_project
+from devpush_dev.runners import remove_project_leftovers
 from tests.e2e.test_deploy_local import free_port, interrupt, run_until_ready
 from tests.utils.git import git
 from tests.utils.reach import address, attempt, gateway, unreachable
@@ -39,22 +41,11 @@ pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hello-python"
-RUNNER_IMAGE = "devpush/runner-python:local"
 
 
 def add_project(session: Session, repo: Path, label: str) -> str:
-    project = Project(
-        team=Team(name=label, slug=f"{label}-{uuid.uuid4().hex[:6]}"),
-        name=label,
-        slug=label,
-        host_label=label,
-        repo_url=str(repo),
-        default_branch="main",
-        runner_image=RUNNER_IMAGE,
-        build_command="python3 build.py",
-        start_command="python3 app.py",
-        port=8000,
-    )
+    team = Team(name=label, slug=f"{label}-{uuid.uuid4().hex[:6]}")
+    project = example_project(repo, team, label, name=label)
     session.add(project)
     ensure_production_environment(session, project=project)
     session.commit()
@@ -155,16 +146,8 @@ def test_a_runner_reaches_no_other_project_and_no_service_of_the_local_run(
     finally:
         assert interrupt(process) == 130, "".join(lines)
         for project_id in project_ids:
+            remove_project_leftovers(docker_client, project_id)
             label = f"{PROJECT_NETWORK_LABEL}={project_id}"
-            for container in docker_client.containers.list(all=True, filters={"label": label}):
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True)
-            # The builds the worker kept for rollbacks.
-            for image in docker_client.images.list(
-                filters={"label": [label, "devpush.role=build"]}
-            ):
-                with contextlib.suppress(docker.errors.NotFound):
-                    docker_client.images.remove(image.id, force=True)
             for network in docker_client.networks.list(filters={"label": label}):
                 with contextlib.suppress(docker.errors.NotFound):
                     network.remove()
