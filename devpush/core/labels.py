@@ -45,6 +45,24 @@ BUILD_ROLE: Final = "build"
 #: The Docker stream of each line, a field in every store, and its values.
 STREAM_LABEL: Final = "stream"
 LOG_STREAMS: Final = ("stdout", "stderr")
+#: Where a line comes from, a field in every store: a runner's Docker stream, or the
+#: proxy's access log (one entry per request a deployment served). Runner lines are stored
+#: without it (their ``stream`` says it); request entries carry ``source="request"``.
+SOURCE_LABEL: Final = "source"
+REQUEST_SOURCE: Final = "request"
+LOG_SOURCES: Final = (*LOG_STREAMS, REQUEST_SOURCE)
+#: The stored fields of a request entry (besides the four labels and ``source``), by the
+#: name the API's ``request`` object and the query language give them.
+REQUEST_FIELDS: Final = {
+    "method": "request.method",
+    "host": "request.host",
+    "path": "request.path",
+    "status": "request.status",
+    "duration_ms": "request.duration_ms",
+    "bytes": "request.bytes",
+    "client": "request.client",
+    "user_agent": "request.user_agent",
+}
 #: Loki only: Alloy adds ``job="docker"`` to every shipped line (a stream selector needs
 #: one matcher that every stream has).
 JOB_LABEL: Final = "job"
