@@ -137,7 +137,12 @@ def test_stylesheet_covers_every_class_the_renderer_emits() -> None:
         assert f".ansi-{flag} " in css
 
 
-JSON_ALLOWED = {**ALLOWED, "details": {"class"}, "summary": {"title"}, "pre": {"class"}}
+JSON_ALLOWED = {
+    **ALLOWED,
+    "details": {"class"},
+    "summary": {"title", "aria-label"},
+    "pre": {"class"},
+}
 
 
 @pytest.mark.parametrize(
