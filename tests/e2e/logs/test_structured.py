@@ -100,6 +100,10 @@ def test_json_lines_in_the_api_the_level_filter_the_page_and_the_cli(
     assert '  "order": {\n    "id": 17,'.replace('"', "&#34;") in text
     assert "<img" not in text.split("</nav>")[-1] and "<script>x()" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    # Its permalink: the whole line, then the object pretty-printed.
+    whole = http.get(f"/projects/{alice.project_slug}/logs/line", params={"id": pino["id"]})
+    assert whole.status_code == 200
+    assert '<pre class="log-whole log-json-whole">{\n  &#34;level&#34;: 50,' in whole.text
 
     # The CLI: LEVEL message for JSON lines, the stored line with --raw.
     env = {CONFIG_ENV: str(tmp_path / "cli.json"), "COLUMNS": "300"}
