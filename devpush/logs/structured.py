@@ -35,7 +35,8 @@ LEVEL_KEYS: Final = ("level", "lvl", "severity", "loglevel", "log_level")
 #: Keys naming the message, most preferred first (compared without case).
 MESSAGE_KEYS: Final = ("msg", "message")
 
-_NOT_STRINGS: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRINGS: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS: Final = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP: Final = {"{": 1, "[": 1, "}": -1, "]": -1}
 _MAX_INT_DIGITS: Final = 4000  # below int()'s 4300-digit guard
 
@@ -104,8 +105,8 @@ def parse_structured(line: str | bytes, *, max_chars: int = MAX_CHARS) -> Struct
 def _too_deep(text: str) -> bool:
     if text.count("{") + text.count("[") <= MAX_DEPTH:
         return False  # cannot nest deeper than its brackets
-    brackets = (c for c in _NOT_STRINGS.sub("", text) if c in _DEPTH_STEP)
-    return max(accumulate(_DEPTH_STEP[c] for c in brackets), default=0) > MAX_DEPTH
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
 
 
 def _int(text: str) -> int | str:
