@@ -59,7 +59,8 @@ class StructuredLine:
 
     @property
     def message(self) -> str | None:
-        return self.object[self.message_key] if self.message_key is not None else None  # type: ignore[return-value]
+        value = self.object[self.message_key] if self.message_key is not None else None
+        return value if isinstance(value, str) else None
 
     @property
     def fields(self) -> dict[str, JsonValue]:
