@@ -38,6 +38,7 @@ from devpush.logs.query import go_quote, quoted_value, re2_quote_meta
 
 LINE_LABEL: Final = "devpush_line"
 _NUMERIC: Final = "[0-9]+(?:\\.[0-9]+)?"
+#: The language's comparison → LogQL's, and → LogQL's for its negation.
 _NEGATED_OP: Final = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!="}
 _LOKI_OP: Final = {">=": ">=", ">": ">", "<": "<", "<=": "<=", "=": "=="}
 
@@ -123,7 +124,7 @@ class _Labels:
         if negated:
             return (
                 f"({_is_request(True)} or {name}!~{go_quote(_NUMERIC)} "
-                f"or {name} {_LOKI_OP[_NEGATED_OP[expr.op]]} {value})"
+                f"or {name} {_NEGATED_OP[expr.op]} {value})"
             )
         return (
             f"({_is_request(False)} and {name}=~{go_quote(_NUMERIC)} "
