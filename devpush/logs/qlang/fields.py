@@ -16,6 +16,8 @@ from devpush.core.labels import (
     REQUEST_FIELDS,
     STREAM_LABEL,
 )
+from devpush.logs.errors import InvalidSearch
+from devpush.logs.qlang.ast import Expr, Phrase, Regex, Text, walk
 from devpush.logs.query import re2_quote_meta
 
 #: Label fields of the language → the stored label (``source`` is handled apart).
@@ -48,3 +50,11 @@ def number(value: float) -> str:
     if value == int(value):
         return str(int(value))
     return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def check_search_lengths(expr: Expr, *, max_chars: int) -> None:
+    """Each text, phrase and regex within ``Settings.log_search_max_chars``, as a search is."""
+    for node in walk(expr):
+        text = node.pattern if isinstance(node, Regex) else getattr(node, "text", None)
+        if isinstance(node, Text | Phrase | Regex) and text is not None and len(text) > max_chars:
+            raise InvalidSearch(f"search text is longer than {max_chars} characters")

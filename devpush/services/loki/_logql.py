@@ -40,7 +40,7 @@ def line_filters(query: LogQuery, *, max_search_chars: int) -> str:
         # A superset of the level's lines; the client keeps those detect_level agrees with.
         filters.append(f"|~ {go_quote(level_filter_regex(query.level))}")
     if query.expr is not None:
-        filters.append(compile_expr(query.expr))
+        filters.append(compile_expr(query.expr, max_search_chars=max_search_chars))
     return " ".join(filters)
 
 

@@ -33,7 +33,13 @@ from devpush.logs.qlang.ast import (
     Regex,
     Text,
 )
-from devpush.logs.qlang.fields import LABELS, REQUEST_KEYS, glob_regex, number
+from devpush.logs.qlang.fields import (
+    LABELS,
+    REQUEST_KEYS,
+    check_search_lengths,
+    glob_regex,
+    number,
+)
 from devpush.logs.query import go_quote, quoted_value, re2_quote_meta
 
 LINE_LABEL: Final = "devpush_line"
@@ -43,8 +49,9 @@ _NEGATED_OP: Final = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!="}
 _LOKI_OP: Final = {">=": ">=", ">": ">", "<": "<", "<=": "<=", "=": "=="}
 
 
-def compile_expr(expr: Expr) -> str:
+def compile_expr(expr: Expr, *, max_search_chars: int) -> str:
     """``expr`` as LogQL stages (line filters, then one label filter), never empty."""
+    check_search_lengths(expr, max_chars=max_search_chars)
     conjuncts = list(expr.items) if isinstance(expr, And) else [expr]
     lines = [item for item in conjuncts if _line_filter(item) is not None]
     rest = [item for item in conjuncts if _line_filter(item) is None]

@@ -41,7 +41,7 @@ def filters(query: LogQuery, *, max_search_chars: int) -> str:
         parts.append(f"~{go_quote(level_filter_regex(query.level))}")
     if query.expr is not None:
         # Last: a ``json.<field>`` query is a pipe, after every plain filter.
-        parts.append(compile_expr(query.expr))
+        parts.append(compile_expr(query.expr, max_search_chars=max_search_chars))
     return " ".join(parts)
 
 

@@ -30,14 +30,16 @@ from devpush.logs.qlang.ast import (
     Text,
     json_fields,
 )
+from devpush.logs.qlang.fields import check_search_lengths
 from devpush.logs.qlang.fields import LABELS, REQUEST_KEYS, glob_regex, number
 from devpush.logs.query import quoted_value, re2_quote_meta
 
 _RANGE_OPS: Final = {">=", ">", "<", "<="}
 
 
-def compile_expr(expr: Expr) -> str:
+def compile_expr(expr: Expr, *, max_search_chars: int) -> str:
     """``expr`` as LogsQL: ``(filter)`` or, with ``json.<field>``, an unpack-and-filter pipe."""
+    check_search_lengths(expr, max_chars=max_search_chars)
     text = _filter(expr)
     names = json_fields(expr)
     if not names:
