@@ -30,8 +30,7 @@ from devpush.logs.qlang.ast import (
     Text,
     json_fields,
 )
-from devpush.logs.qlang.fields import check_search_lengths
-from devpush.logs.qlang.fields import LABELS, REQUEST_KEYS, glob_regex, number
+from devpush.logs.qlang.fields import LABELS, REQUEST_KEYS, check_search_lengths, glob_regex, number
 from devpush.logs.query import quoted_value, re2_quote_meta
 
 _RANGE_OPS: Final = {">=", ">", "<", "<="}
