@@ -113,6 +113,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> NoReturn:
             raise QuerySyntaxError(column, "expected a term right after '-' (no space)")
         if "')'" in expected and at_end:
             raise QuerySyntaxError(column, "expected ')' to close a '('")
+        if previous is not None and previous.type == "LPAR":
+            raise QuerySyntaxError(column, f"expected a term after '(', found {found}")
         if previous is not None and previous.type in {"_OR", "_AND", "NOT"}:
             raise QuerySyntaxError(column, f"expected a term after {previous.value}, found {found}")
         if token.type == "RPAR":
@@ -173,6 +175,8 @@ def _build(node: Tree[Token] | Token, text: str) -> Expr:
     if kind == "text":
         return Text(token.value)
     if kind == "phrase":
+        if token.value == '""':
+            raise QuerySyntaxError(cast(int, token.column), "expected text between the quotes")
         return Phrase(_unquote(token))
     if kind == "regex":
         return _regex(token)

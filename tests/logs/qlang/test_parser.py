@@ -68,6 +68,8 @@ def test_each_form_parses_to_its_tree(text: str, tree: object) -> None:
         ("a)", "column 2: ')' closes no '('"),
         ('x "abc', 'column 3: this quote is never closed (add a closing ")'),
         ("a OR", "column 5: expected a term after OR"),
+        ("a (", "column 4: expected a term after '(', found the end of the query"),
+        ('a ""', "column 3: expected text between the quotes"),
         ("- a", "column 1: expected a term right after '-' (no space)"),
         ("path:>3", "column 6: > compares numbers: only status: and duration: take it"),
         ("status:abc", "column 8: a status is a number from 100 to 599, or 2xx"),
