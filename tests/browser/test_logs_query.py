@@ -116,5 +116,16 @@ def test_the_deployment_page_search_box_takes_a_query(
         page.press("#deployment-log-q", "Enter")
         expect(panel).to_have_count(2)
         assert parse_qs(urlsplit(page.url).query)["q"] == [QUERY]
+        # "Open in Logs" carries the query to the Logs page.
+        page.click("#deployment-logs a:has-text('Open in Logs')")
+        # (the page's deployment filter writes itself into the box).
+        expect(page.locator("#f-q")).to_have_value(f"{QUERY} deployment:{alice.deployment_id}")
+        expect(page.locator("li.log-line")).to_have_count(2)
+        page.go_back()
+        page.fill("#deployment-log-q", "status:")
+        page.press("#deployment-log-q", "Enter")
+        expect(page.locator("#deployment-logs")).to_contain_text(
+            "column 8: expected a value after 'status:'"
+        )
     finally:
         page.close()
