@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import pairwise
 from typing import Final, NoReturn, cast
 
 from lark import Token, Tree
@@ -216,17 +217,16 @@ def _field(node: Tree[Token]) -> Expr:
     else:
         field = lowered
     label = f"'{field}:'"
-    # The value must touch the colon (or the operator): "status: 500" is two terms.
-    after = op_token if op_token is not None else name_token
-    for first, second in ((name_token, op_token or value_token), (after, value_token)):
-        if cast(int, first.end_pos) != cast(int, second.start_pos):
+    # The value touches the colon and the operator: "status: 500" is two terms.
+    for first, second in pairwise([name_token, *([op_token] if op_token else []), value_token]):
+        if first.end_pos != second.start_pos:
             raise QuerySyntaxError(cast(int, first.end_column), f"expected a value after {label}")
     column = cast(int, value_token.column)
     quoted = value_token.type == "QUOTED"
     value = _unquote(value_token) if quoted else value_token.value
     op = cast("CompareOp | None", op_token.value if op_token is not None else None)
     if field in NUMERIC_FIELDS:
-        return _numeric(field, op, value, column, label)
+        return _numeric(field, op, value, column)
     if op is not None and op != "=":
         raise QuerySyntaxError(
             cast(int, op_token.column if op_token else column),
@@ -251,7 +251,7 @@ def _field(node: Tree[Token]) -> Expr:
     return FieldMatch(field, value, wildcard)
 
 
-def _numeric(field: str, op: CompareOp | None, value: str, column: int, label: str) -> Expr:
+def _numeric(field: str, op: CompareOp | None, value: str, column: int) -> Expr:
     if field == "status":
         klass = _STATUS_CLASS.fullmatch(value)
         if op is None and klass is not None:
