@@ -11,6 +11,7 @@ import logging
 import sys
 
 from devpush.core.config import get_settings
+from devpush.workers.drains import start_drains
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
@@ -45,6 +46,11 @@ def main() -> None:
         start_store_watch(worker_context())
     except Exception:  # Docker not there: a restart of the worker starts the watch
         logging.getLogger(__name__).exception("log store watch not started")
+    # The projects' log drains forward their lines (docs/logging.md, "Log drains").
+    try:
+        start_drains(worker_context())
+    except Exception:  # the database not there: a restart of the worker starts them
+        logging.getLogger(__name__).exception("log drains not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,
