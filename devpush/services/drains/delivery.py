@@ -22,7 +22,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 import httpx
@@ -151,6 +151,8 @@ class DrainPump:
         # Jitter only spreads retries out: no secret depends on it.
         self._rng = rng or random.Random()  # noqa: S311
         self._tls = tls
+        # The store's newest line, and when it last changed (see _settled_end).
+        self._ingested: tuple[int | None, int] = (None, 0)
 
     async def run(self, drain_id: str) -> None:
         """Deliver until the drain is removed; a failed round is recorded and retried."""
@@ -231,7 +233,7 @@ class DrainPump:
             cursor = (
                 LogCursor.decode(drain.cursor)
                 if drain.cursor
-                else LogCursor(timestamp_ns=to_ns(drain.created_at))
+                else LogCursor(timestamp_ns=to_ns(_aware(drain.created_at)))
             )
             target = drain_target(drain, project, fernet=self._fernet, settings=self._settings)
             return _Plan(
@@ -242,13 +244,24 @@ class DrainPump:
             )
 
     async def _settled_end(self) -> int:
-        """Lines before this are all in the store (the live tail's settled end)."""
-        end = self._clock() - round(self._settings.log_tail_delay_seconds * 1e9)
+        """Lines before this are all in the store: the live tail's settled end, and never
+        past what the store has ingested while that still moves (a collector sending its
+        backlog after an outage, oldest first). Once the store's newest line has stayed
+        the same for the settle delay, nothing is on its way: the last lines of a quiet
+        project are sent too."""
+        now = self._clock()
+        settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
+        end = now - settle_ns
         ingested_until = getattr(self._store, "ingested_until", None)
-        if ingested_until is not None:
-            ingested = await ingested_until()
-            if ingested is not None:
-                end = min(end, ingested - INGEST_MARGIN_NS)
+        if ingested_until is None:
+            return end
+        ingested = await ingested_until()
+        if ingested is None:
+            return end
+        if ingested != self._ingested[0]:
+            self._ingested = (ingested, now)
+        if now - self._ingested[1] < settle_ns:
+            end = min(end, ingested - INGEST_MARGIN_NS)
         return end
 
     async def _counts(self, query: LogQuery, start_ns: int, buckets: int) -> list[tuple[int, int]]:
@@ -319,6 +332,11 @@ class DrainPump:
             session.commit()
         log.info("log drain %s: %s", drain_id, message)
         return True
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _store_error(exc: BaseException) -> str:
