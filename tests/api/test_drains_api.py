@@ -104,7 +104,7 @@ def test_another_team_neither_sees_nor_changes_them(
             "no headers",
         ),
         ({"kind": "https", "url": "https://example.org/a b"}, "spaces"),
-        ({"kind": "https", "url": "https://example.org", "sources": []}, "at least 1"),
+        ({"kind": "https", "url": "https://example.org", "sources": []}, "at least one source"),
         ({"kind": "https", "url": "https://example.org", "sources": ["build"]}, "stdout"),
         ({"kind": "https", "url": "https://example.org", "min_level": "loud"}, "warning"),
         ({"kind": "https", "url": "https://example.org", "environment": "dev"}, "preview"),

@@ -94,7 +94,7 @@ class DrainCreate(BaseModel):
     #: Only ``production`` or only ``preview`` lines; None: every environment.
     environment: EnvironmentKind | None = None
     #: Which lines: runner output (``stdout``, ``stderr``) and request entries.
-    sources: list[Source] = Field(default_factory=lambda: list(SOURCES), min_length=1)
+    sources: list[Source] = Field(default_factory=lambda: list(SOURCES))
     #: The lowest level sent (``warning``: warnings and errors); None: every line.
     min_level: Level | None = None
     #: Extra request headers (https and otlp), kept encrypted: an API key for the sink.
@@ -103,6 +103,8 @@ class DrainCreate(BaseModel):
     @field_validator("sources")
     @classmethod
     def _dedupe(cls, sources: list[Source]) -> list[Source]:
+        if not sources:
+            raise ValueError("choose at least one source: stdout, stderr or request")
         return [source for source in SOURCES if source in sources]
 
     @model_validator(mode="after")
