@@ -208,7 +208,7 @@ class DrainPump:
         if not page.exhausted:
             behind = await self._behind(query, cursor)
             if behind > self.timing.max_lines_behind:
-                cursor, skipped = await self._skip(query, behind)
+                cursor, skipped = await self._skip(query, cursor)
                 behind -= skipped
         self._record_progress(drain_id, cursor=cursor, sent=lines, behind=behind, skipped=skipped)
         return not page.exhausted
@@ -284,17 +284,21 @@ class DrainPump:
         """About how many stored lines wait after ``cursor`` (before the filters)."""
         return sum(count for _, count in await self._counts(query, cursor.timestamp_ns, 1))
 
-    async def _skip(self, query: LogQuery, behind: int) -> tuple[LogCursor, int]:
-        """A cursor with at most ``max_lines_behind`` lines after it, and how many it skips."""
-        start = query.start_ns or 0
+    async def _skip(self, query: LogQuery, cursor: LogCursor) -> tuple[LogCursor, int]:
+        """A cursor past all but about the newest ``max_lines_behind`` lines, and how many
+        lines it skips (the newest bucket of the count is kept whole)."""
+        counts = await self._counts(query, cursor.timestamp_ns, 100)
         kept = 0
-        position = start
-        for bucket_start, count in reversed(await self._counts(query, start, 100)):
-            if kept + count > self.timing.max_lines_behind:
+        keep_from = len(counts)
+        for index in range(len(counts) - 1, -1, -1):
+            if keep_from < len(counts) and kept + counts[index][1] > self.timing.max_lines_behind:
                 break
-            kept += count
-            position = bucket_start
-        return LogCursor(timestamp_ns=position), max(0, behind - kept)
+            kept += counts[index][1]
+            keep_from = index
+        if keep_from >= len(counts) or counts[keep_from][0] <= cursor.timestamp_ns:
+            return cursor, 0
+        skipped = sum(count for _, count in counts[:keep_from])
+        return LogCursor(timestamp_ns=counts[keep_from][0]), skipped
 
     def _record_progress(
         self,
