@@ -50,6 +50,9 @@ from devpush.services.drains.senders import DeliveryError, DrainTarget, send_bat
 
 log = logging.getLogger(__name__)
 
+#: How far behind the settled end a caught-up drain's cursor stays: a line the store makes
+#: searchable this late is still sent.
+LATE_LINES_NS: Final = 60 * 1_000_000_000
 #: How often the fleet looks for added and removed drains.
 FLEET_POLL_SECONDS: Final = 2.0
 
@@ -204,6 +207,10 @@ class DrainPump:
         if lines:
             await send_batch(self._target(plan), lines, http=self._http)
         cursor = page.cursor or plan.cursor
+        if page.exhausted and cursor.timestamp_ns < settled_end - LATE_LINES_NS:
+            # Every line before the settled end was read: a quiet project's window stops
+            # growing, yet still covers lines the store makes searchable a little late.
+            cursor = LogCursor(timestamp_ns=settled_end - LATE_LINES_NS)
         behind, skipped = 0, 0
         if not page.exhausted:
             behind = await self._behind(query, cursor)

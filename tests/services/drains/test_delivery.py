@@ -75,6 +75,8 @@ def test_https_drains_send_signed_ndjson_of_their_own_project_only(
     with run_drains():
         wait_for("5 lines at /mine", lambda: len(_messages(receiver, "/mine")) >= 5)
         wait_for("3 lines at /other", lambda: len(_messages(receiver, "/other")) >= 3)
+        wait_for("the status", lambda: _drain_row(sessions, mine.id).delivered_lines == 5)
+        wait_for("the status", lambda: _drain_row(sessions, other.id).delivered_lines == 3)
     assert sorted(_messages(receiver, "/mine")) == [f"mine {tag} {i}" for i in range(5)]
     assert sorted(_messages(receiver, "/other")) == [f"other {tag} {i}" for i in range(3)]
     for request in receiver.on("/mine"):
@@ -431,6 +433,12 @@ def test_a_drain_too_far_behind_skips_the_oldest_lines_and_says_so(
     timing = DrainTiming(poll_seconds=0.3, batch_lines=10, max_lines_behind=50)
     with run_drains(timing=timing):
         wait_for("the newest line", lambda: "buffered 199" in _messages(receiver, "/b"))
+        wait_for(
+            "its batch recorded",
+            lambda: (
+                _drain_row(sessions, drain.id).delivered_lines == len(_messages(receiver, "/b"))
+            ),
+        )
     got = _messages(receiver, "/b")
     status = _drain_row(sessions, drain.id)
     assert status.skipped_lines > 0
