@@ -87,8 +87,10 @@ def passes(drain: LogDrain, entry: LogEntry, *, production_id: str | None) -> bo
     """Whether the drain's filters (environment, source, level) let ``entry`` through."""
     if entry_source(entry) not in drain.sources:
         return False
-    preview = drain.environment is EnvironmentKind.PREVIEW
-    if preview and entry.labels.get(ENVIRONMENT_LABEL) == production_id:
+    in_production = entry.labels.get(ENVIRONMENT_LABEL) == production_id
+    if drain.environment is EnvironmentKind.PREVIEW and in_production:
+        return False
+    if drain.environment is EnvironmentKind.PRODUCTION and not in_production:
         return False
     if drain.min_level is not None:
         level = DrainLine.of(entry).level
@@ -205,7 +207,13 @@ class DrainPump:
             if passes(plan.drain, item.entry, production_id=plan.production_id)
         ]
         if lines:
-            await send_batch(self._target(plan), lines, http=self._http)
+            try:
+                await send_batch(self._target(plan), lines, http=self._http)
+            except DeliveryError:
+                # The status page shows the backlog growing while the receiver is down.
+                with contextlib.suppress(Exception):
+                    self._record_behind(drain_id, await self._behind(query, plan.cursor))
+                raise
         cursor = page.cursor or plan.cursor
         if page.exhausted and cursor.timestamp_ns < settled_end - LATE_LINES_NS:
             # Every line before the settled end was read: a quiet project's window stops
@@ -331,6 +339,13 @@ class DrainPump:
                     "log drain %s was %d lines behind: skipped %d", drain_id, behind, skipped
                 )
             session.commit()
+
+    def _record_behind(self, drain_id: str, behind: int) -> None:
+        with self._sessions() as session:
+            drain = session.get(LogDrain, drain_id)
+            if drain is not None:
+                drain.lines_behind = behind
+                session.commit()
 
     def _record_error(self, drain_id: str, message: str) -> bool:
         """Save the error on the drain; False when it is gone."""

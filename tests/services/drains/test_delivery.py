@@ -242,7 +242,11 @@ def test_an_https_receiver_down_for_a_while_gets_every_line_once_back(
             )
             time.sleep(4)
             store.insert([line(text, project_id=pid) for text in expected[20:]])
-            time.sleep(4)
+            wait_for(
+                "the backlog on the status",
+                lambda: (_drain_row(sessions, drain.id).lines_behind or 0) >= 30,
+            )
+            time.sleep(2)
             back = start_http_receiver_on(port)
             wait_for("every line", lambda: len(_messages(back, "/d")) >= 40, timeout=60)  # type: ignore[arg-type]
     finally:
