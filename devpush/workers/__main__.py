@@ -32,7 +32,8 @@ def main() -> None:
     if args.refresh_proxy_table:
         ctx = worker_context()
         sys.exit(0 if ctx.proxy_table.refresh(ctx, settle=False) else 1)
-    # The readiness probe polls every half second: its requests are not news.
+    # The readiness probe polls every half second: its requests are not news. (It also
+    # keeps drains' URLs, whose query may hold a sink's key, out of the log.)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The proxy table at once: a migration may have left it empty, or runners moved.
     try:

@@ -116,6 +116,7 @@ def drain_target(
         url=drain.url,
         secrets=drain_secrets(drain, fernet=fernet),
         project_slug=project.slug,
+        # The bound of any call devpush makes to a user's receiver (a notification's too).
         timeout=settings.notification_timeout_seconds,
     )
 
