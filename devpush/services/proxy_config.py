@@ -30,6 +30,8 @@ NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
 #: Caddy's own loopback server with that 404: the resolvers send such a name there.
 NOT_FOUND_SERVER: Final = "devpush-not-found"
 NOT_FOUND_ADDRESS: Final = "127.0.0.1"
+#: A Host header that is an IPv4 or IPv6 address (with or without a port).
+IP_HOST: Final = r"^([0-9.]+|\[[0-9a-fA-F:.]+\])(:[0-9]+)?$"
 #: Caddy's own loopback server that redirects a custom domain to its apex or www twin.
 REDIRECT_SERVER: Final = "devpush-redirect"
 #: https only: the HTTP server that redirects to HTTPS.
@@ -83,8 +85,11 @@ def server_config(settings: Settings) -> dict[str, Any]:
         # Caddy's automatic HTTPS: a certificate per host name by ACME. Its own HTTP
         # redirects would drop a port other than 443 for names it does not know (custom
         # domains): the HTTP server below (:func:`http_server`) redirects instead.
+        # No route names a host, so TLS is switched on here (Caddy would serve plain
+        # HTTP to a server whose routes name none).
         return {
             "listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"],
+            "tls_connection_policies": [{}],
             "automatic_https": {"disable_redirects": True},
         }
     return {
@@ -294,8 +299,14 @@ def build_config(settings: Settings) -> dict[str, Any]:
     server = {
         **server_config(settings),
         "routes": [
-            # Every host, the platform's names and custom domains alike: the resolvers
-            # answer a name nobody serves with the 404 server, so no name is listed here.
+            # An IP address in Host is no deployment's name: the 404, with no lookup.
+            {
+                "match": [{"header_regexp": {"Host": {"pattern": IP_HOST}}}],
+                "handle": [_not_found()],
+                "terminal": True,
+            },
+            # Every other host, the platform's names and custom domains alike: the
+            # resolvers answer a name nobody serves with the 404 server, so none is listed.
             {"handle": [proxy], "terminal": True},
         ],
         "errors": {

@@ -9,9 +9,9 @@ import pytest
 
 from devpush.core.config import Settings
 from devpush.services.proxy_config import (
+    HTTP_SERVER,
     LOOKUP_FAILED_BODY,
     NOT_FOUND_BODY,
-    HTTP_SERVER,
     NOT_FOUND_SERVER,
     REDIRECT_SERVER,
     SERVER,
@@ -39,8 +39,9 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     server = config["apps"]["http"]["servers"][SERVER]
     assert server["listen"] == ["127.0.0.1:8081"]
     assert server["automatic_https"] == {"disable": True}
-    (first,) = server["routes"]
-    # Every host: the platform's names and custom domains (the resolvers know them all).
+    ip_host, first = server["routes"]
+    assert ip_host["handle"][0]["status_code"] == 404
+    # Every other host: the platform's names and custom domains (the resolvers know them all).
     assert "match" not in first
     proxy = first["handle"][0]
     assert proxy["handler"] == "reverse_proxy"
@@ -78,7 +79,7 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
 def test_one_resolver_address_is_a_list_of_one() -> None:
     assert Settings(proxy_resolver_addr="resolver:5353").proxy_resolver_addrs == ["resolver:5353"]
     config = build_config(Settings(proxy_resolver_addr="resolver:5353"))
-    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
+    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][-1]["handle"][0]
     assert proxy["dynamic_upstreams"]["resolver"] == {"addresses": ["udp/resolver:5353"]}
 
 
@@ -105,9 +106,10 @@ def test_compose_config_is_https_by_acme_on_demand_with_the_admin_on_a_socket() 
     assert config["admin"]["config"] == {"persist": True}
     server = config["apps"]["http"]["servers"][SERVER]
     assert server["listen"] == [":443"]
-    assert "match" not in server["routes"][0]
+    assert "match" not in server["routes"][-1]
     # Caddy's automatic HTTPS (ACME); its HTTP server redirects to https, whatever the name.
     assert server["automatic_https"] == {"disable_redirects": True}
+    assert server["tls_connection_policies"] == [{}]  # no route names a host
     http = config["apps"]["http"]["servers"][HTTP_SERVER]
     assert http["listen"] == [":80"]
     (redirect,) = http["routes"]
