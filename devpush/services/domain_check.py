@@ -99,13 +99,13 @@ def check_name(name: str, *, environment_host: str, settings: Settings) -> Check
     target = environment_host.lower().rstrip(".")
     if target in found.cnames:
         return CheckResult(True, f"{name} is a CNAME of {target}")
-    ours = {str(ipaddress.ip_address(addr)) for addr in settings.server_address_list}
-    if matching := sorted(found.addresses & ours):
+    ours = [str(ipaddress.ip_address(addr)) for addr in settings.server_address_list]
+    if matching := [addr for addr in ours if addr in found.addresses]:
         return CheckResult(True, f"{name} points at {', '.join(matching)}")
     if found.nxdomain:
         return CheckResult(False, f"{name} does not exist in DNS yet (NXDOMAIN)")
     if not found.addresses and not found.cnames:
         return CheckResult(False, f"{name} has no A, AAAA or CNAME record yet")
     seen = sorted(found.addresses) + [f"CNAME {cname}" for cname in found.cnames]
-    wanted = ", ".join([*sorted(ours), f"CNAME {target}"])
+    wanted = ", ".join([*ours, f"CNAME {target}"])
     return CheckResult(False, f"{name} points at {', '.join(seen)}, not at this server ({wanted})")

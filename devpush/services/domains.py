@@ -75,10 +75,11 @@ def normalize_name(raw: str, *, platform_domain: str) -> str:
         raise InvalidInput("wildcard domains are not supported: add each name")
     if "://" in name or "/" in name or ":" in name:
         raise InvalidInput(f"{raw.strip()!r} is not a domain name (no scheme, port or path)")
-    try:
-        name = name.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidInput(f"{raw.strip()!r} is not a valid domain name") from None
+    if not name.isascii():  # an internationalized name: stored as DNS has it (punycode)
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidInput(f"{raw.strip()!r} is not a valid domain name") from None
     labels = name.split(".")
     if len(labels) < 2:
         raise InvalidInput(f"{name!r} is not a public domain name: it needs a dot")

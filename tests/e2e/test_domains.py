@@ -168,12 +168,13 @@ def https_get(proxy: Proxy, host: str, path: str, *, root: str) -> Answer:
     """GET over TLS to Caddy's port with SNI and Host ``host``, the certificate checked
     against ``root`` (PEM) for that name."""
     context = ssl.create_default_context(cadata=root)
-    with socket.create_connection(
-        ("127.0.0.1", proxy.caddy.settings.public_port), timeout=60
-    ) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
-        tls.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-        )
+    with (
+        socket.create_connection(
+            ("127.0.0.1", proxy.caddy.settings.public_port), timeout=60
+        ) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while chunk := tls.recv(65536):
             data += chunk
