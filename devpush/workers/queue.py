@@ -129,6 +129,13 @@ def _check_domain(domain_id: str) -> None:
     run_domain_check(domain_id, ctx=worker_context(), jobs=default_queue())
 
 
+def _sweep_domains() -> None:
+    from devpush.workers.tasks.context import worker_context
+    from devpush.workers.tasks.domains import run_domain_sweep
+
+    run_domain_sweep(ctx=worker_context(), jobs=default_queue())
+
+
 def _refresh_routes() -> None:
     from devpush.workers.tasks.context import worker_context
     from devpush.workers.tasks.domains import run_routes_refresh
@@ -158,6 +165,10 @@ class DeployQueue:
         # Custom domains: a DNS check (retried on the schedule), a refresh after a removal.
         self._check_domain = huey.task(name="devpush.domain_check")(_check_domain)
         self._refresh_routes = huey.task(name="devpush.routes_refresh")(_refresh_routes)
+        # A domain whose scheduled check was lost is checked again (every 10 minutes).
+        self._sweep_domains = huey.periodic_task(
+            crontab(minute="*/10"), name="devpush.domain_sweep"
+        )(_sweep_domains)
 
     def enqueue_deploy(self, deployment_id: str) -> None:
         self._deploy(deployment_id)

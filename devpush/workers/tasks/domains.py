@@ -13,6 +13,8 @@ import logging
 from datetime import timedelta
 from typing import Final
 
+from sqlalchemy import and_, or_, select
+
 from devpush.models import Domain, DomainStatus, Project, utcnow
 from devpush.services import domain_check
 from devpush.services.domains import environment_host_of
@@ -69,6 +71,28 @@ def run_domain_check(domain_id: str, *, ctx: WorkerContext, jobs: DomainJobs) ->
         ctx.proxy_table.refresh(ctx)
     elif delay is not None:
         jobs.enqueue_domain_check(domain_id, delay=delay)
+
+
+#: A pending check this late is taken as lost (a queue emptied by hand): it runs again.
+LOST_AFTER: Final = timedelta(minutes=5)
+
+
+def run_domain_sweep(*, ctx: WorkerContext, jobs: DomainJobs) -> list[str]:
+    """Enqueue the checks of pending domains whose scheduled check never ran; their ids."""
+    late = utcnow() - LOST_AFTER
+    with ctx.sessions() as session:
+        lost = session.scalars(
+            select(Domain.id).where(
+                Domain.status == DomainStatus.PENDING,
+                or_(
+                    Domain.next_check_at < late,
+                    and_(Domain.next_check_at.is_(None), Domain.created_at < late),
+                ),
+            )
+        ).all()
+    for domain_id in lost:
+        jobs.enqueue_domain_check(domain_id)
+    return list(lost)
 
 
 def run_routes_refresh(*, ctx: WorkerContext) -> None:
