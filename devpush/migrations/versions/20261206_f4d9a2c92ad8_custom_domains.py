@@ -1,5 +1,8 @@
 """custom domains
 
+The domains of environments (docs/domains.md): a name unique across the server, its
+environment, the twin it may redirect to, and where its DNS check stands.
+
 Revision ID: f4d9a2c92ad8
 Revises: 7fbeb96b665f
 Create Date: 2026-12-06 02:42:17.523028
