@@ -292,8 +292,17 @@ def test_a_verified_domain_gets_a_certificate_an_unverified_one_none_and_redirec
         f"https://shop.test:{port}/cart?item=1",
     )
     # Plain HTTP goes to HTTPS, for custom names and the platform's alike.
+    platform = http_get(proxy, "shop.localhost", "/")
+    assert (platform.status, platform.headers["location"]) == (
+        308,
+        f"https://shop.localhost:{port}/",
+    )
     plain = http_get(proxy, "shop.test", "/a?b=c")
     assert (plain.status, plain.headers["location"]) == (308, f"https://shop.test:{port}/a?b=c")
+    # What Caddy asked the app before each certificate: yes for the verified names only.
+    for name, status in (("shop.test", 200), ("www.shop.test", 200), ("elsewhere.test", 404)):
+        asked = client.get("/internal/proxy/tls-permission", params={"domain": name})
+        assert asked.status_code == status, name
     # Names not verified get no certificate: the handshake is refused.
     for name in ("elsewhere.test", "nowhere.test", "unknown.test"):
         with pytest.raises(ssl.SSLError):
