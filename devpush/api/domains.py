@@ -126,6 +126,27 @@ def show_domain(
     return _public(session, domain, project, settings)
 
 
+class DomainChange(ApiBody):
+    """The redirect choice: the apex or www twin to redirect to, or null to serve it."""
+
+    redirect_to: str | None = Field(max_length=300)
+
+
+@router.patch("/{project_ref}/domains/{name}", response_model=DomainPublic)
+def change_domain(
+    name: str,
+    body: DomainChange,
+    project: ApiOwnerProject,
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: DomainJobsDep,
+) -> DomainPublic:
+    """Redirect the domain to its twin, or serve it again (``redirect_to: null``)."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.set_redirect(session, domain=domain, redirect_to=body.redirect_to, jobs=jobs)
+    return _public(session, domain, project, settings)
+
+
 @router.post("/{project_ref}/domains/{name}/check", response_model=DomainPublic)
 def check_domain(
     name: str,

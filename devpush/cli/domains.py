@@ -1,4 +1,4 @@
-"""``devpush domains list|add|remove|check PROJECT``: a project's custom domains.
+"""``devpush domains list|add|redirect|check|remove PROJECT``: a project's custom domains.
 
 Adding a domain prints the DNS record to create; devpush then checks the name's DNS
 (retried with back-off) and serves it, with a certificate, once it points at the server.
@@ -79,6 +79,22 @@ def add(
         for record in others:
             console.print(safe(f"  {_record(record)}"))
     console.print(safe(f"Status: {_status(domain)}"))
+
+
+@domains_app.command("redirect")
+def redirect(
+    project: ProjectArg,
+    name: NameArg,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Its apex or www twin; leave out to serve it itself")
+    ] = None,
+) -> None:
+    """Redirect a domain to its apex or www twin, or serve it itself again (owners only)."""
+    domain = call("PATCH", f"/projects/{project}/domains/{name}", json={"redirect_to": to})
+    if domain["redirect_to"]:
+        console.print(safe(f"{domain['name']} redirects to {domain['redirect_to']}."))
+    else:
+        console.print(safe(f"{domain['name']} is served itself."))
 
 
 @domains_app.command("check")

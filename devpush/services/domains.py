@@ -10,6 +10,7 @@ serves it) or ``failed``, with the last check's reason (docs/domains.md).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -233,6 +234,20 @@ def _redirect_target(
     return target
 
 
+def set_redirect(
+    session: Session, *, domain: Domain, redirect_to: str | None, jobs: DomainJobs
+) -> Domain:
+    """Redirect the domain to its twin, or serve it itself (``None``); routed anew at once."""
+    if redirect_to and session.scalar(select(Domain).where(Domain.redirect_to == domain.name)):
+        raise InvalidInput(f"{twin(domain.name)} redirects to {domain.name}: remove that first")
+    domain.redirect_to = _redirect_target(
+        session, name=domain.name, redirect_to=redirect_to, environment=domain.environment
+    )
+    session.commit()
+    jobs.enqueue_routes_refresh()
+    return domain
+
+
 def check_again(session: Session, *, domain: Domain, jobs: DomainJobs) -> Domain:
     """Start the checks over (a user fixed their DNS): back to pending, checked now."""
     domain.status = DomainStatus.PENDING
@@ -280,6 +295,8 @@ class DomainView:
     reason: str
     dns_record: DnsRecord
     dns_records: list[DnsRecord]
+    #: The twin it could redirect to (a served domain of the same environment), or None.
+    redirect_choice: str | None = None
 
 
 def view_of(
@@ -307,7 +324,19 @@ def view_of(
 
 
 def domain_views(session: Session, *, project: Project, settings: Settings) -> list[DomainView]:
-    return [
-        view_of(session, domain, project=project, settings=settings)
-        for domain in list_domains(session, project_id=project.id)
-    ]
+    domains = list_domains(session, project_id=project.id)
+    by_name = {domain.name: domain for domain in domains}
+    views = []
+    for domain in domains:
+        other = by_name.get(twin(domain.name))
+        choice = (
+            other.name
+            if other is not None
+            and other.environment_id == domain.environment_id
+            and not other.redirect_to
+            and not domain.redirect_to
+            else None
+        )
+        view = view_of(session, domain, project=project, settings=settings)
+        views.append(dataclasses.replace(view, redirect_choice=choice))
+    return views

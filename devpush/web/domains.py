@@ -64,6 +64,30 @@ def add_domain(
     return redirect(request, _url(project))
 
 
+@router.post("/projects/{project_ref}/settings/domains/{name}/redirect")
+def set_redirect(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    jobs: DomainJobsDep,
+    name: str,
+    redirect_to: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Redirect the domain to its twin, or (empty) serve it itself."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    try:
+        domain_service.set_redirect(
+            session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
+        )
+    except InvalidInput as exc:
+        return render_settings(
+            request, ctx, project, session, fernet, domain_error=exc.message, refused=True
+        )
+    return redirect(request, _url(project))
+
+
 @router.post("/projects/{project_ref}/settings/domains/{name}/check")
 def check_domain(
     request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str

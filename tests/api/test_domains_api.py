@@ -178,3 +178,40 @@ def test_check_again_starts_the_back_off_over(
     assert checked.status_code == 200, checked.text
     assert (checked.json()["status"], checked.json()["attempts"]) == ("pending", 0)
     assert [name for name, _ in pending(queue)] == ["devpush.domain_check"]
+
+
+def test_the_redirect_is_a_choice_that_can_change(
+    client: TestClient, two_teams: TwoTeams, queue: DeployQueue
+) -> None:
+    token = bearer(two_teams.alice.token)
+    for name in ("example.com", "www.example.com"):
+        assert client.post(url("shop"), json={"name": name}, headers=token).status_code == 201
+    queue.huey.flush()
+    www = client.patch(
+        url("shop", "/www.example.com"), json={"redirect_to": "example.com"}, headers=token
+    )
+    assert www.status_code == 200, www.text
+    assert www.json()["redirect_to"] == "example.com"
+    assert [name for name, _ in pending(queue)] == ["devpush.routes_refresh"]
+    # Not both ways at once, and only to the twin.
+    loop = client.patch(
+        url("shop", "/example.com"), json={"redirect_to": "www.example.com"}, headers=token
+    )
+    assert loop.status_code == 422
+    assert "www.example.com redirects to example.com" in loop.json()["detail"]
+    other = client.patch(
+        url("shop", "/www.example.com"), json={"redirect_to": "shop.example.com"}, headers=token
+    )
+    assert other.status_code == 422
+    # The other way round: apex to www.
+    assert (
+        client.patch(
+            url("shop", "/www.example.com"), json={"redirect_to": None}, headers=token
+        ).json()["redirect_to"]
+        is None
+    )
+    apex = client.patch(
+        url("shop", "/example.com"), json={"redirect_to": "www.example.com"}, headers=token
+    )
+    assert apex.status_code == 200 and apex.json()["redirect_to"] == "www.example.com"
+    assert client.patch(url("shop", "/example.com"), json={}, headers=token).status_code == 422

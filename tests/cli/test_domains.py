@@ -29,6 +29,15 @@ def test_add_list_check_remove(alice_cli: dict[str, str]) -> None:
     assert checked.exit_code == 0, checked.output
     assert "example.com: pending: checking again" in checked.output
 
+    served = runner.invoke(cli, ["domains", "redirect", "shop", "www.example.com"], env=alice_cli)
+    assert served.exit_code == 0 and "www.example.com is served itself." in served.output
+    again = runner.invoke(
+        cli,
+        ["domains", "redirect", "shop", "www.example.com", "--to", "example.com"],
+        env=alice_cli,
+    )
+    assert again.exit_code == 0 and "www.example.com redirects to example.com." in again.output
+
     first = runner.invoke(cli, ["domains", "remove", "shop", "example.com"], env=alice_cli)
     assert first.exit_code == 1
     assert "www.example.com redirects to example.com" in first.output

@@ -77,3 +77,34 @@ def test_members_see_the_domains_without_the_forms(
         "/projects/shop/settings/domains/example.com/delete", data={"csrf_token": csrf}
     )
     assert removed.status_code == 403
+
+
+def test_the_redirect_between_twins_is_chosen_on_the_page(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    csrf = log_in(client, two_teams.alice.email)
+    for name in ("example.com", "www.example.com"):
+        client.post("/projects/shop/settings/domains", data={"csrf_token": csrf, "name": name})
+    page = client.get("/projects/shop/settings").text
+    assert "Redirect to example.com" in page and "Redirect to www.example.com" in page
+    chose = client.post(
+        "/projects/shop/settings/domains/www.example.com/redirect",
+        data={"csrf_token": csrf, "redirect_to": "example.com"},
+        follow_redirects=False,
+    )
+    assert chose.status_code == 303
+    with sessions() as session:
+        www = session.scalar(select(Domain).where(Domain.name == "www.example.com"))
+        assert www is not None and www.redirect_to == "example.com"
+    page = client.get("/projects/shop/settings").text
+    assert "redirects to example.com" in page and "Serve it itself" in page
+    assert "Redirect to www.example.com" not in page  # not both ways
+    back = client.post(
+        "/projects/shop/settings/domains/www.example.com/redirect",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    with sessions() as session:
+        www = session.scalar(select(Domain).where(Domain.name == "www.example.com"))
+        assert www is not None and www.redirect_to is None
