@@ -4,9 +4,10 @@ Built with its test certificates by ``scripts/dev/pebble-pinned.sh`` (which
 ``scripts/dev/test-deps.sh`` runs). Caddy's ACME issuer is pointed at
 :attr:`Pebble.directory_url` and trusts :attr:`Pebble.listener_root` for it; the
 certificates Pebble issues chain to a root it makes at each start
-(:meth:`Pebble.issuing_root`). Challenges are not validated
-(``PEBBLE_VA_ALWAYS_VALID``): the name's DNS is devpush's own check, and what is tested
-is that Caddy asks for a certificate only for names the app allows.
+(:meth:`Pebble.issuing_root`). Given a DNS server, Pebble validates the challenges for
+real: it looks the name up there and connects to ``http_port`` (HTTP-01) or
+``tls_port`` (TLS-ALPN-01), Caddy's; without one it validates none
+(``PEBBLE_VA_ALWAYS_VALID``).
 """
 
 from __future__ import annotations
@@ -64,8 +65,18 @@ class Pebble:
         self.child.stop()
 
 
-def start_pebble(*, state_dir: Path, timeout: float = 30.0) -> Pebble:
-    """Pebble on free loopback ports, ready when its directory answers."""
+def start_pebble(
+    *,
+    state_dir: Path,
+    dns_server: str | None = None,
+    http_port: int | None = None,
+    tls_port: int | None = None,
+    timeout: float = 30.0,
+) -> Pebble:
+    """Pebble on free loopback ports, ready when its directory answers.
+
+    ``dns_server`` (``host:port``): where it looks challenged names up, and where it
+    connects for them, ``http_port`` and ``tls_port``; None: challenges always pass."""
     binary, certs = pebble_binary()
     port, management = free_port(), free_port()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -75,26 +86,22 @@ def start_pebble(*, state_dir: Path, timeout: float = 30.0) -> Pebble:
             "managementListenAddress": f"127.0.0.1:{management}",
             "certificate": str(certs / "cert.pem"),
             "privateKey": str(certs / "key.pem"),
-            # Unused (challenges are not validated), but Pebble wants them.
-            "httpPort": free_port(),
-            "tlsPort": free_port(),
+            "httpPort": http_port or free_port(),
+            "tlsPort": tls_port or free_port(),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,
         }
     }
     config_path = state_dir / "pebble.json"
     config_path.write_text(json.dumps(config, indent=2))
-    child = processes.start(
-        "pebble",
-        [str(binary), "-config", str(config_path)],
-        log_path=state_dir / "pebble.log",
-        env={
-            "PEBBLE_VA_ALWAYS_VALID": "1",
-            "PEBBLE_VA_NOSLEEP": "1",
-            # Every nonce accepted: no badNonce retry to wait for.
-            "PEBBLE_WFE_NONCEREJECT": "0",
-        },
-    )
+    argv = [str(binary), "-config", str(config_path)]
+    # Every nonce accepted (no badNonce retry to wait for), no pause before a validation.
+    env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+    if dns_server is None:
+        env["PEBBLE_VA_ALWAYS_VALID"] = "1"
+    else:
+        argv += ["-dnsserver", dns_server]
+    child = processes.start("pebble", argv, log_path=state_dir / "pebble.log", env=env)
     pebble = Pebble(child, port, management, certs / "pebble.minica.pem")
     context = ssl.create_default_context(cafile=str(pebble.listener_root))
     deadline = time.monotonic() + timeout

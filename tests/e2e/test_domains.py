@@ -4,9 +4,10 @@ the worker's domain check.
 
 The users' DNS is a dnslib zone on loopback (tests/fixtures/dns_zone.py) that the
 worker's check asks (``domain_dns_resolver``); the server's address is 127.0.0.1.
-Pebble issues the certificates and does not validate challenges
-(``PEBBLE_VA_ALWAYS_VALID``, devpush_dev/pebble.py): which names get one is decided by
-devpush, through Caddy's on-demand permission. The deployment's runner is an HTTP server
+Pebble issues the certificates after validating the ACME challenge for real: it looks
+the name up in the same zone (``-dnsserver``) and asks Caddy's HTTP or HTTPS port
+(devpush_dev/pebble.py). Which names may get one is devpush's decision, through Caddy's
+on-demand permission. The deployment's runner is an HTTP server
 on loopback: only the worker's question to Docker, where a runner answers, is stood in for.
 """
 
@@ -68,9 +69,29 @@ def runner_app() -> Iterator[int]:
         server.server_close()
 
 
+@dataclass
+class Ports:
+    """Caddy's HTTPS and HTTP ports, where Pebble connects to validate challenges."""
+
+    https: int
+    http: int
+
+
 @pytest.fixture
-def pebble(tmp_path: Path) -> Iterator[Pebble]:
-    started = start_pebble(state_dir=tmp_path / "pebble")
+def caddy_ports() -> Ports:
+    return Ports(https=free_port(), http=free_port())
+
+
+@pytest.fixture
+def pebble(tmp_path: Path, dns_zone: DnsZone, caddy_ports: Ports) -> Iterator[Pebble]:
+    """Pebble validating challenges for real: the names looked up in the users' DNS,
+    the challenges answered by Caddy on its ports."""
+    started = start_pebble(
+        state_dir=tmp_path / "pebble",
+        dns_server=dns_zone.address,
+        http_port=caddy_ports.http,
+        tls_port=caddy_ports.https,
+    )
     try:
         yield started
     finally:
@@ -107,6 +128,7 @@ def proxy(
     pebble: Pebble,
     tmp_path: Path,
     runner_app: int,
+    caddy_ports: Ports,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Proxy]:
     """Caddy over HTTPS with certificates from Pebble, asking the app (served on loopback)
@@ -115,8 +137,8 @@ def proxy(
         proxy_settings = settings.model_copy(
             update={
                 "public_scheme": "https",
-                "public_port": free_port(),
-                "proxy_http_port": free_port(),
+                "public_port": caddy_ports.https,
+                "proxy_http_port": caddy_ports.http,
                 "proxy_redirect_port": free_port(),
                 "proxy_not_found_port": free_port(),
                 "proxy_admin_url": f"http://127.0.0.1:{free_port()}",
