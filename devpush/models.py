@@ -113,6 +113,15 @@ class DrainKind(enum.StrEnum):
     OTLP = "otlp"  # OTLP/HTTP JSON to <url>/v1/logs
 
 
+class DomainStatus(enum.StrEnum):
+    """Where a custom domain's DNS check stands; "active" (served now) is not stored: a
+    verified domain the proxy table holds (``devpush.services.domains``)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
 class DeployStep(enum.StrEnum):
     """The step a deployment failed in: the one list of step names.
 
@@ -408,6 +417,39 @@ class ProxyTableRow(Base):
     # Where the proxy reaches the runner: its IP on the runner network, and its app port.
     address: Mapped[str] = mapped_column(String(64))
     port: Mapped[int] = mapped_column(Integer)
+
+
+class Domain(Base):
+    """A custom domain of an environment (``devpush.services.domains``, docs/domains.md).
+
+    A name belongs to one environment across the server (unique). Once its DNS points at
+    the server the worker marks it verified, and the proxy table routes it like the
+    environment's own host (or to Caddy's redirect server, with ``redirect_to``).
+    """
+
+    __tablename__ = "domains"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    # The apex or www twin this name redirects to (308); None: served itself.
+    redirect_to: Mapped[str | None] = mapped_column(String(253))
+    status: Mapped[DomainStatus] = mapped_column(_enum(DomainStatus), default=DomainStatus.PENDING)
+    # What the last check found (why it is not verified yet, or "").
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Checks since the domain was added or last asked to check again (the back-off).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    checked_at: Mapped[datetime | None] = mapped_column(_TS)
+    next_check_at: Mapped[datetime | None] = mapped_column(_TS)
+    verified_at: Mapped[datetime | None] = mapped_column(_TS)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    environment: Mapped[Environment] = relationship()
 
 
 class WebhookDelivery(Base):

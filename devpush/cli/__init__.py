@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "webhooks",
     "notifications",
     "drains",
+    "domains",
     "members",
     "admin",
 )

@@ -17,7 +17,8 @@
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
-#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run;
+#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run, and
+#     Pebble, the test ACME server of the custom-domain tests (scripts/dev/pebble-pinned.sh);
 #   - builds Docker Compose v5 from its Go module and installs it as the `docker compose`
 #     plugin (scripts/dev/compose.sh), then the production stack's images from local
 #     parts (scripts/dev/prod-images.sh), for the Compose end-to-end suite.
@@ -226,6 +227,8 @@ main() {
   build_test_images
   # Compose's pinned Caddy: the local run's and the tests' proxy, and `caddy validate`.
   "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
+  # Pebble, the ACME server the custom-domain tests get their certificates from.
+  "$REPO_ROOT/scripts/dev/pebble-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   if ((local_run == 1)); then

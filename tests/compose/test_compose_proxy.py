@@ -113,7 +113,7 @@ def test_the_proxy_asks_two_resolvers_on_their_own_network(prod: dict[str, Any])
     worker = compose_settings(services["worker"])
     assert worker.proxy_resolver_addrs == ["resolver:5353", "resolver-2:5353"]
     config = build_config(worker)
-    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
+    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][-1]["handle"][0]
     assert proxy["dynamic_upstreams"]["resolver"] == {
         "addresses": ["udp/resolver:5353", "udp/resolver-2:5353"]
     }
