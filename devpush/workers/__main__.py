@@ -11,6 +11,7 @@ import logging
 import sys
 
 from devpush.core.config import get_settings
+from devpush.workers.health_watch import start_health_watch
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
@@ -45,6 +46,11 @@ def main() -> None:
         start_store_watch(worker_context())
     except Exception:  # Docker not there: a restart of the worker starts the watch
         logging.getLogger(__name__).exception("log store watch not started")
+    # Running deployments' health checks, and restarts by policy (docs/health-checks.md).
+    try:
+        start_health_watch(worker_context())
+    except Exception:  # Docker not there: a restart of the worker starts the checks
+        logging.getLogger(__name__).exception("health checks not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,
