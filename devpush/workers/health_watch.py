@@ -60,7 +60,7 @@ class HealthWatch:
 
     def tick(self) -> None:
         """Check every deployment whose interval has passed."""
-        watched = self._running()
+        watched = self.running()
         ids = {item.deployment_id for item in watched}
         self._due = {key: due for key, due in self._due.items() if key in ids}
         self._starting_until = {k: v for k, v in self._starting_until.items() if k in ids}
@@ -77,7 +77,8 @@ class HealthWatch:
             except Exception:  # Docker or the database went away: the next round tries again
                 log.exception("health check of deployment %s failed", item.deployment_id)
 
-    def _running(self) -> list[Watched]:
+    def running(self) -> list[Watched]:
+        """The running deployments whose project sets a check interval."""
         with self.ctx.sessions() as session:
             rows = session.execute(
                 select(Deployment, Project)
