@@ -17,19 +17,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, DeployStep, HealthStatus
-from devpush.services import hosts
+from devpush.services import health, hosts
 from devpush.workers.health_watch import HealthWatch
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.reconcile import run_reconcile
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.ports import free_port
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     app_url,
@@ -42,6 +45,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     wait_exited,
     worker,
 )
+from tests.e2e.test_proxy_probe import probing, serve  # noqa: F401 (fixture)
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.fixtures.web import log_in
 from tests.utils.git import git
@@ -167,7 +171,7 @@ def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
     # The old deployment answered the environment's URL until the switch, also during the
     # 5 s its successor already answered / (the old rule would have switched then); the
     # proxy moves just before the row says running.
-    first_v2 = min(t for t, text in answers + [(time.time(), "v2\n")] if text == "v2\n")
+    first_v2 = min(t for t, text in [*answers, (time.time(), "v2\n")] if text == "v2\n")
     assert first_v2 >= started + 5, f"v2 served {first_v2 - started:.2f} s after it started"
     assert {text for t, text in answers if t < first_v2} == {"v1\n"}
     assert [t for t, _ in answers if started + 1 < t < started + 5], "no request meanwhile"
@@ -333,3 +337,33 @@ def test_a_runner_over_its_memory_limit_shows_out_of_memory(
     failed = stack.wait_for(running_id, {DeploymentStatus.FAILED}, timeout=1)
     assert failed.error == "The app ran out of memory (its limit is 64 MB) and was killed"
     assert run_reconcile(ctx=stack.ctx) == []  # already failed: nothing left for it
+
+
+class _Healthz(BaseHTTPRequestHandler):
+    """``/healthz`` fails with a body, ``/`` answers (a 502 of the app's own)."""
+
+    def do_GET(self) -> None:
+        code, body = (503, b"warming up") if self.path == "/healthz" else (502, b"")
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_check_through_the_proxys_probe_asks_the_path_and_reads_the_status(
+    probing: Settings,  # noqa: F811
+) -> None:
+    """The Compose stack's worker reaches runners only through the proxy's probe socket."""
+    closed = health.ask(probing, f"http://127.0.0.1:{free_port()}/", "/healthz")
+    assert closed == health.Answer(error="the proxy could not connect to the runner")
+    server = serve(_Healthz)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert health.ask(probing, url, "/healthz") == health.Answer(503, "warming up")
+        assert health.ask(probing, url, "/") == health.Answer(502, "")
+    finally:
+        server.shutdown()
+        server.server_close()
