@@ -202,7 +202,7 @@ async def update_health(
             health_errors=errors,
             refused=True,
         )
-    return redirect(request, _url(project, "health") + "?saved=health")
+    return redirect(request, _url(project) + "?saved=health#health")
 
 
 @router.post("/projects/{project_ref}/settings/variables")
