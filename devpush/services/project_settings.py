@@ -57,7 +57,7 @@ class ProjectUpdate(BaseModel):
     health_check: health.HealthCheckUpdate | None = None
     #: The runner's memory in MB and its CPUs; null: the server's default.
     memory_mb: int | None = None
-    cpus: float | None = None
+    cpus: Annotated[float | None, Field(allow_inf_nan=False)] = None
 
 
 class EnvironmentNotFoundError(NotFound, LookupError):

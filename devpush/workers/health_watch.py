@@ -175,6 +175,16 @@ class HealthWatch:
             timeout=settings.runner_stop_timeout_seconds,
         )
         self._due[item.deployment_id] = time.monotonic() + (item.check.interval_seconds or 0)
+        with self.ctx.sessions() as session:
+            status = session.scalar(
+                select(Deployment.status).where(Deployment.id == item.deployment_id)
+            )
+        if status is not DeploymentStatus.RUNNING:
+            # Stopped or superseded while it restarted: it must not run on.
+            runner.stop_container(
+                self.ctx.docker, item.container_ref, timeout=settings.runner_stop_timeout_seconds
+            )
+            return
         # The same container, maybe another address on its network: the route follows it.
         self.ctx.proxy_table.refresh(self.ctx, settle=False)
 

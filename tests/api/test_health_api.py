@@ -80,6 +80,7 @@ def test_an_owner_sets_the_check_and_the_limits(
         ({"health_check": {"failure_threshold": 0}}, "failure_threshold"),
         ({"health_check": {"timeout": 3}}, "timeout"),
         ({"memory_mb": "lots"}, "memory_mb"),
+        ({"cpus": "nan"}, "cpus"),
     ],
 )
 def test_a_bad_check_is_a_422_naming_the_field(
