@@ -116,6 +116,12 @@ class NotificationKind(enum.StrEnum):
     EMAIL = "email"  # SMTP
 
 
+class DrainKind(enum.StrEnum):
+    HTTPS = "https"  # NDJSON POST, signed with HMAC SHA-256
+    SYSLOG = "syslog"  # RFC 5424 over TCP or TLS, octet-counted (RFC 6587)
+    OTLP = "otlp"  # OTLP/HTTP JSON to <url>/v1/logs
+
+
 class DeployStep(enum.StrEnum):
     """The step a deployment failed in: the one list of step names.
 
@@ -527,3 +533,36 @@ class NotificationAttempt(Base):
     # The receiver's HTTP status or SMTP reply code, and what went wrong.
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class LogDrain(Base):
+    """Where a project's log lines are forwarded, which of them, and how far it has got.
+
+    The worker reads the store from ``cursor`` (a ``LogCursor``) and moves it only past
+    lines the receiver accepted: delivery is at least once (devpush/services/drains/).
+    """
+
+    __tablename__ = "log_drains"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[DrainKind] = mapped_column(_enum(DrainKind))
+    # https://… (https, otlp) or syslog://host:port, syslog+tls://host:port.
+    url: Mapped[str] = mapped_column(String(2000))
+    # The HMAC secret (https) and any extra request headers (an API key), encrypted.
+    secrets_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # Filters: an environment kind (None: all), the sources, the lowest level (None: all).
+    environment: Mapped[EnvironmentKind | None] = mapped_column(_enum(EnvironmentKind))
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    min_level: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    # Delivery state: where the next batch starts, and what users see on the status page.
+    cursor: Mapped[str | None] = mapped_column(Text)
+    delivered_lines: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_lines: Mapped[int] = mapped_column(Integer, default=0)
+    lines_behind: Mapped[int | None] = mapped_column(Integer)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(_TS)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(_TS)

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from devpush.api import auth as api_auth
 from devpush.api import deployments as api_deployments
+from devpush.api import drains as api_drains
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
 from devpush.api import logs as api_logs
@@ -26,6 +27,7 @@ from devpush.deps import verify_csrf
 from devpush.web import (
     auth,
     deployments,
+    drains,
     git,
     logs,
     notifications,
@@ -45,6 +47,7 @@ WEB = (
     project_settings,
     git,
     notifications,
+    drains,
     deployments,
     tokens,
     logs,
@@ -64,6 +67,7 @@ API = (
     api_rollback,
     api_notifications,
     api_git,
+    api_drains,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

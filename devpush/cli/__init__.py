@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "logs",
     "webhooks",
     "notifications",
+    "drains",
     "members",
     "admin",
 )

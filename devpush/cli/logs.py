@@ -5,7 +5,8 @@ then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the 
 cursor after a dropped connection or a log store outage. On a terminal, ANSI colours are kept
 and every other escape sequence (hyperlinks included) is dropped (devpush.cli.terminal): a log
 line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
-lines as they were written.
+lines as they were written. A JSON line (the API's ``structured``) prints as its level and
+message; ``--raw`` prints every line as stored.
 """
 
 from __future__ import annotations
@@ -33,24 +34,32 @@ RECONNECT_SECONDS: Final = 5.0
 PAGE_SIZE: Final = 1000
 
 
-def format_line(item: dict[str, Any]) -> str:
-    """``<time> <deployment> <stream> <line>`` (the line as written)."""
+def shown_text(item: dict[str, Any], *, raw: bool = False) -> str:
+    """The line as written, or a JSON line's ``<level> <message>`` (unless ``raw``)."""
+    structured = item.get("structured")
+    if raw or not isinstance(structured, dict) or not isinstance(structured.get("message"), str):
+        return str(item["line"])
+    return f"{(item.get('level') or '-').upper()} {structured['message']}"
+
+
+def format_line(item: dict[str, Any], *, raw: bool = False) -> str:
+    """``<time> <deployment> <stream> <text>`` (the text: see :func:`shown_text`)."""
     deployment = (item.get("deployment_id") or "-")[:8]
     stream = "err" if item.get("stream") == "stderr" else "out"
-    return f"{item['time']} {deployment} {stream} {item['line']}"
+    return f"{item['time']} {deployment} {stream} {shown_text(item, raw=raw)}"
 
 
-def _print(item: dict[str, Any], *, as_json: bool) -> None:
+def _print(item: dict[str, Any], *, as_json: bool, raw: bool = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
     elif console.is_terminal:
-        prefix, line = format_line(item).split(" ", 3)[:3], item["line"]
+        prefix, line = format_line(item).split(" ", 3)[:3], shown_text(item, raw=raw)
         style = "red" if item.get("stream") == "stderr" else "dim"
         text = safe(" ".join(prefix) + " ", style=style)
         text.append_text(coloured(line))
         console.print(text)
     else:
-        sys.stdout.write(format_line(item) + "\n")
+        sys.stdout.write(format_line(item, raw=raw) + "\n")
     sys.stdout.flush()
 
 
@@ -99,7 +108,14 @@ class _Cut(Exception):
 
 
 def _tail(
-    url: str, token: str, path: str, params: dict[str, Any], cursor: str, *, as_json: bool
+    url: str,
+    token: str,
+    path: str,
+    params: dict[str, Any],
+    cursor: str,
+    *,
+    as_json: bool,
+    raw: bool = False,
 ) -> None:
     """Print new lines until interrupted; reconnect from the last cursor when cut off.
 
@@ -116,16 +132,16 @@ def _tail(
                     if response.status_code != 200:
                         response.read()
                         raise ApiError(f"{response.status_code}: {_detail(response)}")
-                    for raw in response.iter_lines():
-                        if not raw.strip():
+                    for text in response.iter_lines():
+                        if not text.strip():
                             continue
-                        item = json.loads(raw)
+                        item = json.loads(text)
                         if "error" in item:
                             raise _Cut(item["error"])
                         cursor = item["cursor"]
                         if item["id"] in shown:
                             continue
-                        _print(item, as_json=as_json)
+                        _print(item, as_json=as_json, raw=raw)
                         shown[item["id"]] = int(item["ts"])
                         _forget_before(shown, int(cursor.partition(":")[0]))
             except (httpx.HTTPError, _Cut) as exc:
@@ -139,6 +155,11 @@ def _forget_before(shown: dict[str, int], ts: int, *, keep: int = 10_000) -> Non
     if len(shown) > keep:
         for line_id in [line_id for line_id, at in shown.items() if at < ts]:
             del shown[line_id]
+
+
+def _substring_regex(text: str) -> str:
+    """Any-case ``text`` as an RE2 pattern: Go's ``regexp.QuoteMeta`` behind ``(?i)``."""
+    return "(?i)" + "".join(f"\\{c}" if c in "\\.+*?()|[]{}^$" else c for c in text)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -157,6 +178,12 @@ def logs(
         str | None, typer.Option(help="15m, 2h, 7d, an ISO 8601 time (UTC) or Unix ns")
     ] = None,
     until: Annotated[str | None, typer.Option(help="End of the range (default: now)")] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query", "-q", help="A query, e.g. 'status:>=500 -path:/health*' (docs/logging.md)"
+        ),
+    ] = None,
     grep: Annotated[str | None, typer.Option(help="Lines containing this text (any case)")] = None,
     regex: Annotated[str | None, typer.Option(help="Lines matching this RE2 expression")] = None,
     stream: Annotated[str | None, typer.Option(help="stdout or stderr")] = None,
@@ -166,10 +193,13 @@ def logs(
     ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print new lines")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="JSON lines as stored (not their level and message)")
+    ] = False,
 ) -> None:
     """Print a project's logs (default: the last hour, or the deployment's); -f follows."""
-    if grep and regex:
-        raise fail("--grep and --regex can't be combined")
+    if sum(option is not None for option in (query, grep, regex)) > 1:
+        raise fail("--query, --grep and --regex can't be combined")
     params: dict[str, Any] = {
         "branch": branch,
         "deployment": deployment,
@@ -177,8 +207,9 @@ def logs(
         "level": level,
         "since": since,
         "until": until,
-        "q": grep or regex,
-        "regex": "true" if regex else None,
+        # The server reads q as the query language; --grep stays a plain substring search.
+        "q": query or (_substring_regex(grep) if grep is not None else regex),
+        "regex": "true" if regex is not None or grep is not None else None,
     }
     if follow and since is None and lines is None:
         lines = 100  # like `heroku logs --tail`: some context, then the tail
@@ -193,7 +224,7 @@ def logs(
                 if "end" in item:
                     cursor = item.get("resume") or cursor or f"{item['end']}:"
                     break
-                _print(item, as_json=as_json)
+                _print(item, as_json=as_json, raw=raw)
                 cursor = item["cursor"]
     except ApiError as exc:
         raise fail(str(exc)) from exc
@@ -205,7 +236,15 @@ def logs(
         raise fail(str(exc)) from exc
     tail_params = {k: v for k, v in params.items() if k not in ("since", "until")}
     try:
-        _tail(config.url, config.token, f"{path}/tail", tail_params, cursor or "", as_json=as_json)
+        _tail(
+            config.url,
+            config.token,
+            f"{path}/tail",
+            tail_params,
+            cursor or "",
+            as_json=as_json,
+            raw=raw,
+        )
     except ApiError as exc:
         raise fail(str(exc)) from exc
     except KeyboardInterrupt:

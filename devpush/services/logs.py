@@ -24,11 +24,12 @@ from devpush.logs.errors import (
     InvalidQuery,
     LogStoreError,
 )
-from devpush.logs.levels import Level, detect_level
+from devpush.logs.levels import Level, line_level
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.render import RenderedLine, render_line
 from devpush.logs.store import LogStore
+from devpush.logs.structured import StructuredLine, parse_structured
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
@@ -52,6 +53,11 @@ class LogLine:
     branch: str | None
     cursor: str  # resume after this line (paging, SSE event id)
     rendered: RenderedLine | None  # safe HTML for the views (None for the API and downloads)
+    structured: StructuredLine | None = None  # a JSON line's object, level and message
+    # Views: the message of a JSON line, rendered as ``rendered`` is, and its object
+    # pretty-printed (plain text: the template escapes it); None for other lines.
+    message: RenderedLine | None = None
+    pretty: str | None = None
 
     @property
     def clock(self) -> str:
@@ -70,10 +76,20 @@ class LogLine:
             "environment_id": self.environment_id,
             "branch": self.branch,
             "cursor": self.cursor,
+            "structured": None if self.structured is None else structured_json(self.structured),
         }
 
     def as_text(self) -> str:
         return f"{self.time} {self.stream or '-'} {self.line}\n"
+
+
+def structured_json(structured: StructuredLine) -> dict[str, object]:
+    """The API's ``structured`` object: the level as written, the message, the rest."""
+    return {
+        "level": structured.level,
+        "message": structured.message,
+        "fields": structured.fields,
+    }
 
 
 def rfc3339_ns(timestamp_ns: int) -> str:
@@ -86,18 +102,29 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
     """The entry for the API (``max_chars=None``) or a view (HTML cut at ``max_chars``)."""
     entry = item.entry
     labels = entry.labels
-    return LogLine(
+    structured = parse_structured(entry.line)
+    line = LogLine(
         id=entry.id,
         timestamp_ns=entry.timestamp_ns,
         time=rfc3339_ns(entry.timestamp_ns),
         line=entry.line,
         stream=entry.stream,
-        level=detect_level(entry.line),
+        level=line_level(entry.line, structured),
         deployment_id=labels.get(DEPLOYMENT_LABEL),
         environment_id=labels.get(ENVIRONMENT_LABEL),
         branch=labels.get(BRANCH_LABEL),
         cursor=item.cursor.encode(),
         rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
+        structured=structured,
+    )
+    # A line cut for display is shown as text: its object would be shown whole.
+    if max_chars is None or structured is None or len(entry.line) > max_chars:
+        return line
+    message = structured.message
+    return dataclasses.replace(
+        line,
+        message=None if message is None else render_line(message, max_chars=max_chars),
+        pretty=structured.pretty(),
     )
 
 

@@ -6,7 +6,8 @@
 #     Docker socket proxy in tests), Caddy (the reverse proxy of deployment URLs;
 #     its Debian service is left alone: devpush runs caddy itself), busybox-static and debootstrap (runner
 #     images), PostgreSQL, Chromium, shellcheck, git, OpenSSH's server (the tests' git host for
-#     deploy keys; they run their own sshd, the Debian service is disabled);
+#     deploy keys; they run their own sshd, the Debian service is disabled), rsyslog (a
+#     log drains' receiver; the tests run their own rsyslogd, the Debian service is disabled);
 #   - starts dockerd when it is not answering, and waits for it;
 #   - starts PostgreSQL and creates the `devpush_test` role and database;
 #   - installs uv (the Python project manager) from PyPI when missing;
@@ -30,7 +31,7 @@ source "$REPO_ROOT/scripts/lib.sh"
 # shellcheck source=scripts/dev/images.sh
 source "$REPO_ROOT/scripts/dev/images.sh"
 
-APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates openssh-server)
+APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates openssh-server rsyslog)
 PG_ROLE=devpush_test
 # Another apt (unattended-upgrades, cloud-init) often holds these on a fresh machine: wait for
 # it, up to DEVPUSH_DPKG_LOCK_TIMEOUT seconds, rather than fail at once.
@@ -130,6 +131,14 @@ disable_ssh_service() {
   fi
 }
 
+# The drains' tests start their own rsyslogd on loopback, not the system's.
+disable_rsyslog_service() {
+  if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet rsyslog.service 2>/dev/null; then
+    info "disabling Debian's rsyslog service (the tests run their own rsyslogd)"
+    systemctl disable --now rsyslog.service syslog.socket
+  fi
+}
+
 # GitHub's published webhook examples and signing code (tests/forges/), installed once per
 # lock file into the cache: the webhook tests sign and post them with GitHub's own code.
 install_forge_fixtures() {
@@ -210,6 +219,7 @@ main() {
   install_packages
   disable_caddy_service
   disable_ssh_service
+  disable_rsyslog_service
   start_dockerd
   start_postgres
   install_uv

@@ -4,7 +4,7 @@ A project's health check (path, expected statuses, grace, interval, failure thre
 its runner's memory and CPUs; a deployment's health as the running check last saw it.
 
 Revision ID: c259b4323fed
-Revises: 7fbeb96b665f
+Revises: fe6425f14a1d
 Create Date: 2026-12-06 02:30:40.510279
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c259b4323fed"
-down_revision: str | Sequence[str] | None = "7fbeb96b665f"
+down_revision: str | Sequence[str] | None = "fe6425f14a1d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
