@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -81,6 +82,14 @@ class DeploymentStatus(enum.StrEnum):
             DeploymentStatus.STOPPED,
             DeploymentStatus.SUPERSEDED,
         )
+
+
+class HealthStatus(enum.StrEnum):
+    """What the running check last concluded about a running deployment."""
+
+    UNKNOWN = "unknown"  # not checked since it became running (or checks are off)
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"  # failed its check ``failure_threshold`` times in a row
 
 
 class DeployTrigger(enum.StrEnum):
@@ -302,6 +311,32 @@ class Project(Base):
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     polled_at: Mapped[datetime | None] = mapped_column(_TS)
     polled_heads: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # The health check (docs/health-checks.md): a GET of this path must answer a status in
+    # this range (devpush.services.health) before the switch, within the grace period
+    # after the start step (None: the server's ready timeout); a running deployment is
+    # checked every interval (None: not checked) and restarted after the threshold's
+    # failures in a row. The defaults keep "any answer to /" as the only condition.
+    health_path: Mapped[str] = mapped_column(String(255), default="/", server_default="/")
+    health_expect_status: Mapped[str] = mapped_column(
+        String(100), default="100-599", server_default="100-599"
+    )
+    health_grace_seconds: Mapped[int | None] = mapped_column(Integer)
+    health_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    health_failure_threshold: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # The runner's limits; None: the server's defaults (Settings.runner_memory, runner_cpus).
+    memory_mb: Mapped[int | None] = mapped_column(Integer)
+    cpus: Mapped[float | None] = mapped_column(Float)
+
+    @property
+    def health_check(self) -> dict[str, object]:
+        """The health check's fields as the API and the CLI name them."""
+        return {
+            "path": self.health_path,
+            "expect_status": self.health_expect_status,
+            "grace_seconds": self.health_grace_seconds,
+            "interval_seconds": self.health_interval_seconds,
+            "failure_threshold": self.health_failure_threshold,
+        }
 
     team: Mapped[Team] = relationship(back_populates="projects")
     environments: Mapped[list[Environment]] = relationship(
@@ -388,8 +423,30 @@ class Deployment(Base):
         ForeignKey("deployments.id", ondelete="SET NULL")
     )
 
+    # The running check's view (devpush/workers/health_watch.py): its conclusion, when it
+    # last asked, its last failure, the failures in a row, and the restarts it made (all,
+    # and the times of the recent ones, ISO 8601, which bound the next).
+    health_status: Mapped[HealthStatus] = mapped_column(
+        _enum(HealthStatus), default=HealthStatus.UNKNOWN, server_default=HealthStatus.UNKNOWN.value
+    )
+    health_checked_at: Mapped[datetime | None] = mapped_column(_TS)
+    health_error: Mapped[str | None] = mapped_column(Text)
+    health_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    health_restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    health_restart_times: Mapped[list[str] | None] = mapped_column(JSON)
+
     project: Mapped[Project] = relationship(back_populates="deployments")
     environment: Mapped[Environment] = relationship(back_populates="deployments")
+
+    @property
+    def health(self) -> dict[str, object]:
+        """The running check's view as the API shows it."""
+        return {
+            "status": self.health_status,
+            "last_check_at": self.health_checked_at,
+            "last_error": self.health_error,
+            "restarts": self.health_restarts,
+        }
 
     @property
     def failure(self) -> Failure | None:

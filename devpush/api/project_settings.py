@@ -45,9 +45,10 @@ def update_project(
     fernet: FernetDep,
     settings: SettingsDep,
 ) -> ProjectDetail:
-    """Change the name, commands, root directory, image or port (at the next deployment)."""
+    """Change the name, commands, root directory, image, port, health check or limits (at
+    the next deployment; a running deployment's checks follow the new check at once)."""
     try:
-        settings_service.update_project(session, project=project, change=body)
+        settings_service.update_project(session, project=project, change=body, settings=settings)
     except ValidationError as exc:
         raise _unprocessable(exc) from exc
     # An image this host cannot run is refused now, not at the next deploy (as at creation).

@@ -14,6 +14,7 @@ from devpush.models import (
     DeployStep,
     DeployTrigger,
     EnvironmentKind,
+    HealthStatus,
     TeamRole,
 )
 from devpush.services import hosts
@@ -112,6 +113,27 @@ class EnvironmentPublic(BaseModel):
     auto_deploy_paused: bool = False
 
 
+class HealthCheckPublic(BaseModel):
+    path: str
+    #: Codes or ranges, like ``200-399``; ``100-599``: any answer.
+    expect_status: str
+    #: Seconds after the start step for the first pass; null: the server's ready timeout.
+    grace_seconds: int | None
+    #: Seconds between checks of a running deployment; null: it is not checked.
+    interval_seconds: int | None
+    failure_threshold: int
+
+
+class HealthPublic(BaseModel):
+    """A running deployment's health, as its last checks saw it."""
+
+    status: HealthStatus
+    last_check_at: datetime | None
+    last_error: str | None
+    #: Restarts after failed checks.
+    restarts: int
+
+
 class ProjectPublic(BaseModel):
     """A project without its environment variables (they are secrets)."""
 
@@ -132,6 +154,11 @@ class ProjectPublic(BaseModel):
     start_command: str
     port: int
     created_at: datetime
+    #: The check before the switch and of a running deployment (docs/health-checks.md).
+    health_check: HealthCheckPublic | None = None
+    #: The runner's memory (MB) and CPUs; null: the server's defaults.
+    memory_mb: int | None = None
+    cpus: float | None = None
 
 
 class ProjectDetail(ProjectPublic):
@@ -208,6 +235,8 @@ class DeploymentPublic(BaseModel):
     rollback_of_id: str | None = None
     #: It ran and its build is still kept: it can be rolled back to.
     can_rollback: bool = False
+    #: The running check's view: ``unknown`` until checked (or with checks off).
+    health: HealthPublic | None = None
 
     @classmethod
     def of(cls, deployment: Deployment, settings: Settings) -> DeploymentPublic:

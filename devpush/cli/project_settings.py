@@ -35,7 +35,12 @@ _SHOWN = (
     "pre_deploy_command",
     "start_command",
     "port",
+    "memory_mb",
+    "cpus",
 )
+#: The check's fields whose 0 means "the default" (the grace: the server's ready timeout;
+#: the interval: no checks while running).
+_ZERO_IS_DEFAULT = frozenset({"grace_seconds", "interval_seconds"})
 ScopeOption = Annotated[
     str, typer.Option("--env", "-e", help="`shared` (every environment) or an environment name")
 ]
@@ -50,9 +55,30 @@ def settings(
     pre_deploy_command: Annotated[str | None, typer.Option()] = None,
     start_command: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    health_path: Annotated[
+        str | None, typer.Option(help="The health check's path, like /healthz")
+    ] = None,
+    health_status: Annotated[
+        str | None, typer.Option(help="Expected statuses, like 200-399 (100-599: any)")
+    ] = None,
+    health_grace: Annotated[
+        int | None, typer.Option(help="Seconds after the start for the first pass (0: default)")
+    ] = None,
+    health_interval: Annotated[
+        int | None, typer.Option(help="Seconds between checks while running (0: no checks)")
+    ] = None,
+    health_threshold: Annotated[
+        int | None, typer.Option(help="Failures in a row before a restart")
+    ] = None,
+    memory_mb: Annotated[
+        int | None, typer.Option(help="The runner's memory in MB (0: the server's default)")
+    ] = None,
+    cpus: Annotated[
+        float | None, typer.Option(help="The runner's CPUs (0: the server's default)")
+    ] = None,
 ) -> None:
     """Show a project's settings; with options, change them (owners only)."""
-    change = {
+    change: dict[str, object] = {
         "name": name,
         "runner_image": image,
         "root_directory": root_directory,
@@ -62,13 +88,33 @@ def settings(
         "port": port,
     }
     change = {key: value for key, value in change.items() if value is not None}
+    # 0 asks for the default: the API's null.
+    check = {
+        key: (None if value == 0 and key in _ZERO_IS_DEFAULT else value)
+        for key, value in {
+            "path": health_path,
+            "expect_status": health_status,
+            "grace_seconds": health_grace,
+            "interval_seconds": health_interval,
+            "failure_threshold": health_threshold,
+        }.items()
+        if value is not None
+    }
+    if check:
+        change["health_check"] = check
+    for key, limit in (("memory_mb", memory_mb), ("cpus", cpus)):
+        if limit is not None:
+            change[key] = limit or None
     if change:
         current = call("PATCH", f"/projects/{project}", json=change)
     else:
         current = call("GET", f"/projects/{project}")
     table = Table("setting", "value", show_header=False)
     for key in _SHOWN:
-        table.add_row(safe(key), safe(current[key]))
+        table.add_row(safe(key), safe("default" if current.get(key) is None else current[key]))
+    for key, value in (current.get("health_check") or {}).items():
+        shown = ("off" if key == "interval_seconds" else "default") if value is None else value
+        table.add_row(safe(f"health_check.{key}"), safe(shown))
     console.print(table)
     if change:
         console.print(safe("Saved. " + NEXT_DEPLOY.format(project=current["slug"])))

@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     # length from this pool instead (/16 in /26s: 1024 projects, 61 addresses each).
     runner_subnet_pool: IPv4Network = IPv4Network("10.201.0.0/16")
     runner_subnet_prefix: int = Field(default=26, ge=8, le=29)
+    # A runner's memory (Docker's notation: 512m, 1g) and CPUs, unless its project sets its
+    # own; a project may ask for at most the maximums (docs/health-checks.md).
     runner_memory: str = "512m"
     runner_cpus: float = 1.0
+    runner_max_memory_mb: int = Field(default=4096, gt=0)
+    runner_max_cpus: float = Field(default=4.0, gt=0)
     # json-file rotation for runner logs: bounds disk use; the collector follows rotations.
     runner_log_max_size: str = "10m"
     runner_log_max_file: int = 5
@@ -53,6 +57,10 @@ class Settings(BaseSettings):
     runner_address: Literal["container_ip", "container_name", "proxy"] = "container_ip"
     # The deploy worker: build + start must answer on the port within this time.
     runner_ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    # A running deployment whose health check keeps failing is restarted, at most this many
+    # times in this window (a restart loop is bounded; past it, it stays unhealthy and says so).
+    health_max_restarts: int = Field(default=3, ge=0)
+    health_restart_window_seconds: int = Field(default=600, gt=0)
     # Seconds Docker waits after SIGTERM before SIGKILL when a runner is stopped.
     runner_stop_timeout_seconds: int = Field(default=10, ge=0)
     # Stopped runner containers are kept this long (the collector ships their last lines).

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
+from devpush.core.config import Settings
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.core.errors import Conflict, NotFound
 from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
+from devpush.services import health, resources
 from devpush.services.jobs import DeployJobs
 from devpush.services.projects import ProjectCreate
 
@@ -51,6 +53,11 @@ class ProjectUpdate(BaseModel):
     pre_deploy_command: Annotated[str | None, Field(max_length=4000)] = None
     start_command: Annotated[str | None, Field(max_length=4000)] = None
     port: int | None = None
+    #: The health check's fields to change (docs/health-checks.md).
+    health_check: health.HealthCheckUpdate | None = None
+    #: The runner's memory in MB and its CPUs; null: the server's default.
+    memory_mb: int | None = None
+    cpus: Annotated[float | None, Field(allow_inf_nan=False)] = None
 
 
 class EnvironmentNotFoundError(NotFound, LookupError):
@@ -67,8 +74,11 @@ def current_settings(project: Project) -> dict[str, object]:
     return {name: getattr(project, name) for name in EDITABLE}
 
 
-def update_project(session: Session, *, project: Project, change: ProjectUpdate) -> Project:
-    """Apply ``change`` after validating the result as a whole (raises pydantic's error)."""
+def update_project(
+    session: Session, *, project: Project, change: ProjectUpdate, settings: Settings
+) -> Project:
+    """Apply ``change`` after validating the result as a whole (raises pydantic's error;
+    limits above the server's maximums raise ``ResourceLimitError``)."""
     merged: dict[str, object] = {
         "name": project.name,
         "slug": project.slug,
@@ -76,10 +86,20 @@ def update_project(session: Session, *, project: Project, change: ProjectUpdate)
         "default_branch": project.default_branch,
         **current_settings(project),
     }
-    merged.update(change.model_dump(exclude_none=True))
+    merged.update(change.model_dump(exclude_none=True, include=set(EDITABLE)))
     valid = ProjectCreate.model_validate(merged)
+    given = change.model_fields_set
+    if given & {"memory_mb", "cpus"}:
+        resources.set_limits(
+            settings,
+            project,
+            memory_mb=change.memory_mb if "memory_mb" in given else project.memory_mb,
+            cpus=change.cpus if "cpus" in given else project.cpus,
+        )
     for name in EDITABLE:
         setattr(project, name, getattr(valid, name))
+    if change.health_check is not None:
+        health.apply_update(project, change.health_check)
     session.flush()
     return project
 

@@ -248,6 +248,21 @@ def probe(settings: Settings, url: str, *, timeout: float = 2.0) -> bool:
     return PROBE_FAILED_HEADER not in response.headers
 
 
+def probe_route(
+    settings: Settings, target: httpx.URL, path: str
+) -> tuple[httpx.HTTPTransport, str, dict[str, str]]:
+    """How to GET ``path`` of the runner at ``target`` through the probe socket: the
+    transport, the URL and the headers (a health check's, devpush.services.health)."""
+    socket_path = probe_socket(settings)
+    if socket_path is None:
+        raise ProxyError("the proxy's probe socket needs a unix admin URL and runner_address proxy")
+    return (
+        httpx.HTTPTransport(uds=socket_path),
+        f"http://{PROBE_SERVER}{path}",
+        {PROBE_HEADER: f"{target.host}:{target.port}"},
+    )
+
+
 def _lookup_failed() -> dict[str, Any]:
     return {
         "handler": "static_response",

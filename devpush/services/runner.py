@@ -90,6 +90,9 @@ class RunnerSpec:
     image: str
     port: int
     root_directory: str = ""
+    # The project's own limits (Docker's memory notation, CPUs); None: the server's defaults.
+    memory: str | None = None
+    cpus: float | None = None
 
 
 def container_name(deployment_id: str) -> str:
@@ -177,6 +180,25 @@ def rollback_script(
     return "\n".join([*lines, *_start_lines(start)])
 
 
+def restart_script(*, start: str, reason: str) -> str:
+    """The script of a runner restarted after failed health checks: the app starts again in
+    its built container (no build, no pre-deploy: they ran before it first served)."""
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        "# Written by the devpush worker: starts the app again after failed health checks.",
+        "set -u",
+        f"printf '%s\\n' {q(f'{STEP_PREFIX}Restart: {_one_line(reason, 200)}')}",
+    ]
+    return "\n".join([*lines, *_start_lines(start)])
+
+
+def start_announced(lines: list[str]) -> bool:
+    """Whether the script has announced its start step in ``lines`` (its last output)."""
+    prefix = f"{STEP_PREFIX}{DeployStep.START.label}: "
+    return any(line.startswith(prefix) for line in lines)
+
+
 def stale_variables(
     *, image_env: list[str], base_env: list[str], environment: dict[str, str]
 ) -> list[str]:
@@ -246,8 +268,8 @@ def runner_container_spec(
         # No published port: the proxy and the worker reach the app on this network, the
         # project's own (devpush/services/networks.py).
         "network": project_network(settings, spec.project_id),
-        "mem_limit": settings.runner_memory,
-        "nano_cpus": int(settings.runner_cpus * 1_000_000_000),
+        "mem_limit": spec.memory or settings.runner_memory,
+        "nano_cpus": int((spec.cpus or settings.runner_cpus) * 1_000_000_000),
         "security_opt": ["no-new-privileges"],
         # Docker's init as PID 1: forwards SIGTERM to the app (a stop is quick) and reaps zombies.
         "init": True,
@@ -384,6 +406,16 @@ def stop_container(client: docker.DockerClient, id_or_name: str, *, timeout: int
     if container is not None and container.status in ("running", "restarting", "paused"):
         with contextlib.suppress(NotFound):  # removed meanwhile: nothing left to stop
             container.stop(timeout=timeout)
+
+
+def restart_container(container: Container, *, script: str, timeout: int) -> None:
+    """Put ``script`` in place of the run script, then restart (the same container: its
+    network, its name and its route stay). Raises :class:`DockerError`."""
+    try:
+        container.put_archive("/", script_archive(script))
+        container.restart(timeout=timeout)
+    except docker.errors.APIError as exc:
+        raise DockerError(f"Docker could not restart the runner: {exc.explanation}") from exc
 
 
 def docker_time(raw: str) -> datetime | None:

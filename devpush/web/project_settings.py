@@ -30,9 +30,10 @@ from devpush.services.domains import domain_views
 from devpush.services.drains.configure import drain_views
 from devpush.services.notifications.channels import channel_views
 from devpush.services.project_git import access_view
+from devpush.services.resources import ResourceLimitError
 from devpush.services.runner_images import image_problem, offered_images
 from devpush.services.teams import role_in_team
-from devpush.web.form_errors import field_errors
+from devpush.web.form_errors import field_errors, plain_message
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
@@ -80,6 +81,10 @@ def render_settings(
         "domains": domain_views(session, project=project, settings=request.app.state.settings),
         "git_access": access_view(project),  # the "Git access" section (devpush/web/git.py)
         "poll_min_seconds": request.app.state.settings.poll_min_interval_seconds,
+        # The "Health check and resources" section (projects/partials/_health.html).
+        "health_values": health_form_values(project),
+        "health_errors": {},
+        "server_limits": request.app.state.settings,
         **extra,
     }
     return render(
@@ -107,7 +112,9 @@ async def update_settings(
         change = settings_service.ProjectUpdate.model_validate(
             {**values, "port": values["port"] or None}
         )
-        settings_service.update_project(session, project=project, change=change)
+        settings_service.update_project(
+            session, project=project, change=change, settings=request.app.state.settings
+        )
     except ValidationError as exc:
         errors = _errors(exc)
     else:
@@ -122,6 +129,84 @@ async def update_settings(
             request, ctx, project, session, fernet, values=values, errors=errors, refused=True
         )
     return redirect(request, _url(project) + "?saved=settings")
+
+
+#: The "Health check and resources" form's fields: the health check's under ``health_``.
+HEALTH_FIELDS = (
+    "health_path",
+    "health_expect_status",
+    "health_grace_seconds",
+    "health_interval_seconds",
+    "health_failure_threshold",
+    "memory_mb",
+    "cpus",
+)
+
+
+def health_form_values(project: Project) -> dict[str, str]:
+    """The form's values: empty where the project keeps the default (or has checks off)."""
+    values = {f"health_{name}": value for name, value in project.health_check.items()}
+    values |= {"memory_mb": project.memory_mb, "cpus": project.cpus}
+    return {name: "" if value is None else str(value) for name, value in values.items()}
+
+
+def _health_change(values: Mapping[str, str]) -> settings_service.ProjectUpdate:
+    """The form as a change: an empty field sets the default (or turns checks off)."""
+    check = {
+        name.removeprefix("health_"): values[name] or None
+        for name in HEALTH_FIELDS
+        if name.startswith("health_")
+    }
+    return settings_service.ProjectUpdate.model_validate(
+        {
+            "health_check": check,
+            "memory_mb": values["memory_mb"] or None,
+            "cpus": values["cpus"] or None,
+        }
+    )
+
+
+def _health_errors(exc: ValidationError) -> dict[str, str]:
+    """Errors keyed by the form's field names (the check's fields are nested in the body)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        name = f"health_{loc[1]}" if loc[:1] == ["health_check"] and len(loc) > 1 else loc[0]
+        errors.setdefault(name if name in HEALTH_FIELDS else "form", plain_message(error))
+    return errors
+
+
+@router.post("/projects/{project_ref}/settings/health")
+async def update_health(
+    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    """The health check and the runner's limits (above the server's maximums: refused)."""
+    form = await request.form()
+    values = {name: str(form.get(name, "")).strip() for name in HEALTH_FIELDS}
+    errors: dict[str, str] = {}
+    try:
+        settings_service.update_project(
+            session,
+            project=project,
+            change=_health_change(values),
+            settings=request.app.state.settings,
+        )
+    except ValidationError as exc:
+        errors = _health_errors(exc)
+    except ResourceLimitError as exc:
+        errors = {exc.field: exc.message}
+    if errors:
+        return render_settings(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            health_values=values,
+            health_errors=errors,
+            refused=True,
+        )
+    return redirect(request, _url(project) + "?saved=health#health")
 
 
 @router.post("/projects/{project_ref}/settings/variables")

@@ -12,6 +12,7 @@ import sys
 
 from devpush.core.config import get_settings
 from devpush.workers.drains import start_drains
+from devpush.workers.health_watch import start_health_watch
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
@@ -52,6 +53,11 @@ def main() -> None:
         start_drains(worker_context())
     except Exception:  # the database not there: a restart of the worker starts them
         logging.getLogger(__name__).exception("log drains not started")
+    # Running deployments' health checks, and restarts by policy (docs/health-checks.md).
+    try:
+        start_health_watch(worker_context())
+    except Exception:  # Docker not there: a restart of the worker starts the checks
+        logging.getLogger(__name__).exception("health checks not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,

@@ -292,12 +292,13 @@ def wait_exited(container: Container, *, timeout: float = 30) -> str:
 
 
 @pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
-    """A real consumer process reaching Docker through the worker's socket-proxy door."""
+def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
+    """A real consumer process reaching Docker through the worker's socket-proxy door
+    (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables)."""
     started: list[processes.Child] = []
     proxies = []
 
-    def start(settings: Settings) -> processes.Child:
+    def start(settings: Settings, extra_env: dict[str, str] | None = None) -> processes.Child:
         proxy = start_socket_proxy(
             env_file=WORKER_DOOR,
             port=free_port(),
@@ -320,6 +321,7 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
             "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(settings.proxy_not_found_port),
             "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
+            **(extra_env or {}),
         }
         child = processes.start(
             "worker",

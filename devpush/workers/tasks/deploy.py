@@ -5,9 +5,11 @@
   with the project's git credentials) into a temp dir (its SHA and
   message are recorded), create the runner container, copy the source and the step
   script in, start it;
-- ``_follow_runner``: wait until the app answers on its port (``running``), its
-  script exits (``failed`` with the exit code), the deployment is canceled
-  (``stopped``) or the ready timeout passes (``failed``); once running, point the
+- ``_follow_runner``: wait until the app passes the project's health check on its port
+  (``running``; by default any answer to ``/``), its script exits (``failed`` with the
+  exit code, or "out of memory" when the kernel killed it at its limit), the deployment
+  is canceled (``stopped``) or the ready timeout, or the check's grace period after the
+  start step, passes (``failed`` with the check's last answer); once running, point the
   proxy table's entries at it (the environment's URL follows it), then supersede the
   environment's previous running deployment (``to_supersede``) and drop its route.
 
@@ -25,23 +27,21 @@ import logging
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import docker.errors
-import httpx
 from docker.models.containers import Container
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devpush.core.config import Settings
 from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
-from devpush.services import builds, failure, networks, proxy_config, runner
+from devpush.services import builds, failure, health, networks, resources, runner
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
@@ -91,6 +91,10 @@ class Job:
     ssh_known_hosts: str = ""
     git_token_encrypted: str | None = None
     git_token_username: str = ""
+    # What counts as ready (devpush.services.health) and the runner's own limits.
+    check: health.HealthCheck = field(default_factory=health.HealthCheck)
+    memory_mb: int | None = None
+    cpus: float | None = None
 
 
 class Outcome(Enum):
@@ -151,6 +155,9 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             ssh_known_hosts=project.ssh_known_hosts,
             git_token_encrypted=project.git_token_encrypted,
             git_token_username=project.git_token_username,
+            check=health.HealthCheck.of(project),
+            memory_mb=project.memory_mb,
+            cpus=project.cpus,
         )
 
 
@@ -218,6 +225,8 @@ def _runner_spec(job: Job, *, commit_sha: str, image: str) -> runner.RunnerSpec:
         image=image,
         port=job.port,
         root_directory=job.root_directory,
+        memory=None if job.memory_mb is None else f"{job.memory_mb}m",
+        cpus=job.cpus,
     )
 
 
@@ -289,7 +298,7 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
 
 
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
-    outcome = _wait(ctx, job, container)
+    outcome, waiting = _wait(ctx, job, container)
     if outcome is Outcome.READY:
         # The proxy table moves the URLs before any row changes: the new runner's come,
         # the environment's URL follows it, the yielding deployments' own URLs go. The
@@ -316,43 +325,98 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
         container.reload()
         code = int(container.attrs["State"]["ExitCode"])
         record = _runner_failure(ctx, container, exit_code=code)
-        _mark_failed(
-            ctx,
-            job.deployment_id,
-            error=f"{record['failure_step'].label} exited with code {code}",
-            record=record,
-        )
+        error = f"{record['failure_step'].label} exited with code {code}"
+        if resources.out_of_memory(container.attrs):
+            error = resources.out_of_memory_message(
+                container.attrs, what=record["failure_step"].label
+            )
+            record = _with_line(ctx, record, f"{runner.STEP_PREFIX}{error}")
+        _mark_failed(ctx, job.deployment_id, error=error, record=record)
     elif outcome is Outcome.CANCELED:
         _stop(ctx, container)
     else:
         _stop(ctx, container)
-        timeout = ctx.settings.runner_ready_timeout_seconds
-        _mark_failed(
-            ctx,
-            job.deployment_id,
-            error=f"no answer on port {job.port} within {timeout:g} s",
-            record=_runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK),
-        )
+        record = _runner_failure(ctx, container, exit_code=None, step=DeployStep.READY_CHECK)
+        error, answer_line = _not_ready(ctx, job, waiting)
+        if answer_line is not None:
+            record = _with_line(ctx, record, answer_line)
+        _mark_failed(ctx, job.deployment_id, error=error, record=record)
 
 
-def _wait(ctx: WorkerContext, job: Job, container: Container) -> Outcome:
-    deadline = time.monotonic() + ctx.settings.runner_ready_timeout_seconds
-    while time.monotonic() < deadline:
+@dataclass(slots=True)
+class Waiting:
+    """The ready check while a deploy waits: its deadline and its last answer."""
+
+    deadline: float
+    #: When the start step was announced (the check's grace period runs from it).
+    started_at: float | None = None
+    last: health.Answer | None = None
+
+
+def _wait(ctx: WorkerContext, job: Job, container: Container) -> tuple[Outcome, Waiting]:
+    waiting = Waiting(deadline=time.monotonic() + ctx.settings.runner_ready_timeout_seconds)
+    while time.monotonic() < waiting.deadline:
         if _canceled(ctx, job):
-            return Outcome.CANCELED
+            return Outcome.CANCELED, waiting
         container.reload()
         if container.status not in ("created", "running"):
-            return Outcome.EXITED
+            return Outcome.EXITED, waiting
+        _start_grace(job, container, waiting)
         url = runner.ready_url(
             container,
             job.port,
             via=ctx.settings.runner_address,
             network=networks.network_of(container, ctx.settings, job.project_id),
         )
-        if url is not None and _answers(ctx.settings, url):
-            return Outcome.READY
+        if url is not None:
+            waiting.last = health.ask(ctx.settings, url, job.check.path)
+            if job.check.passes(waiting.last):
+                return Outcome.READY, waiting
         time.sleep(POLL_SECONDS)
-    return Outcome.TIMED_OUT
+    return Outcome.TIMED_OUT, waiting
+
+
+#: The runner's last lines read for its start step's announcement.
+START_TAIL_LINES = 100
+
+
+def _start_grace(job: Job, container: Container, waiting: Waiting) -> None:
+    """Once the start step is announced, the deadline comes within the grace period."""
+    grace = job.check.grace_seconds
+    if grace is None or waiting.started_at is not None or container.status != "running":
+        return
+    lines = failure.output_lines(runner.output_tail(container, START_TAIL_LINES))
+    if runner.start_announced(lines):
+        waiting.started_at = time.monotonic()
+        waiting.deadline = min(waiting.deadline, waiting.started_at + grace)
+
+
+def _not_ready(ctx: WorkerContext, job: Job, waiting: Waiting) -> tuple[str, str | None]:
+    """The error of a deploy whose check never passed, and the line with its last answer
+    for the failure record (None: nothing answered the default check, as before checks
+    could be set)."""
+    check, last = job.check, waiting.last
+    if waiting.started_at is not None and check.grace_seconds is not None:
+        within = f"{check.grace_seconds} s of the start step"
+    else:
+        within = f"{ctx.settings.runner_ready_timeout_seconds:g} s"
+    if check.is_default and (last is None or last.status is None):
+        return f"no answer on port {job.port} within {within}", None
+    said = last.describe() if last is not None else "no answer: the runner had no address"
+    return (
+        f"the health check {check.what} did not pass within {within}; last answer: {said}",
+        f"{runner.STEP_PREFIX}Health check {check.what}: {said}",
+    )
+
+
+def _with_line(
+    ctx: WorkerContext, record: failure.FailureColumns, line: str
+) -> failure.FailureColumns:
+    """The record with ``line`` as its last line (the cap still holds)."""
+    lines = failure.cap_lines(
+        [*record["failure_lines"], line], max_line_chars=ctx.settings.log_line_max_chars
+    )
+    return {**record, "failure_lines": lines}
 
 
 def _runner_failure(
@@ -369,17 +433,6 @@ def _runner_failure(
         step=step,
         max_line_chars=ctx.settings.log_line_max_chars,
     )
-
-
-def _answers(settings: Settings, url: str) -> bool:
-    """Any HTTP response counts: the app is up, whatever it says to ``/``."""
-    if settings.runner_address == "proxy":
-        return proxy_config.probe(settings, url)
-    try:
-        httpx.get(url, timeout=1.0)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 def _mark_running(ctx: WorkerContext, job: Job) -> bool:

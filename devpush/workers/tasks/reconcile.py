@@ -5,7 +5,9 @@ The deploy job watches a runner only until its port answers. An app that
 crashes later (or is killed, or whose container is removed by hand) would stay
 ``running`` forever; this periodic job marks it ``failed`` with the runner's
 exit code and its last lines (the start step's failure record), as hosted
-platforms show a crashed app. It also refreshes the proxy table and the proxy's config each time.
+platforms show a crashed app; "out of memory" when the kernel killed it at its limit.
+A runner the health check is restarting right now is left alone. It also refreshes the
+proxy table and the proxy's config each time.
 
 A deployment stays ``building`` only while a worker's job follows it, and a job gives up
 after its clone's and its ready check's time limits. One still ``building`` well past both
@@ -16,14 +18,15 @@ runner stops. Any number of workers may run this: a live job is never that old.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import docker.errors
+from docker.models.containers import Container
 from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
-from devpush.services import failure, networks, runner
+from devpush.services import failure, networks, resources, runner
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 #: Beyond a job's own limits (the clone, then the ready check), before a build counts as
 #: abandoned: the steps between them and a loaded machine.
 ABANDONED_MARGIN_SECONDS = 120
+#: A runner restarted this long ago (and its stop timeout) may still be coming back up.
+RESTART_SETTLE_SECONDS = 30
 ABANDONED_ERROR = (
     "the deploy worker stopped during this deployment (restarted or crashed): deploy again"
 )
@@ -44,40 +49,19 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     """Mark running deployments whose runner is no longer running as failed; their ids."""
     with ctx.sessions() as session:
         running = session.execute(
-            select(Deployment.id, Deployment.container_id).where(
+            select(Deployment.id, Deployment.container_id, Deployment.health_restart_times).where(
                 Deployment.status == DeploymentStatus.RUNNING
             )
         ).all()
     failed: list[str] = []
-    for deployment_id, container_id in running:
+    for deployment_id, container_id, restart_times in running:
+        if _restarting(ctx, restart_times or []):
+            continue
         container = runner.get_container(
             ctx.docker, container_id or runner.container_name(deployment_id)
         )
-        if container is not None and container.status in ("running", "restarting", "paused"):
-            continue
-        if container is None:
-            values: dict[str, object] = {"error": "runner container disappeared while running"}
-        else:
-            code = int(container.attrs["State"]["ExitCode"])
-            values = {
-                "error": f"App exited with code {code} while running",
-                **failure.runner_failure(
-                    runner.output_tail(container, failure.TAIL_LINES),
-                    exit_code=code,
-                    step=DeployStep.START,
-                    max_line_chars=ctx.settings.log_line_max_chars,
-                ),
-            }
-        with session_scope(ctx.sessions) as session:
-            # only_from RUNNING: a stop or supersede that raced us wins.
-            if transition(
-                session,
-                deployment_id=deployment_id,
-                to=DeploymentStatus.FAILED,
-                only_from=frozenset({DeploymentStatus.RUNNING}),
-                **values,
-            ):
-                failed.append(deployment_id)
+        if fail_stopped_runner(ctx, deployment_id, container):
+            failed.append(deployment_id)
     if failed:
         log.info("%d running deployments had exited: marked failed", len(failed))
     failed += fail_abandoned_builds(ctx=ctx)
@@ -89,6 +73,48 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     rejoin_proxy(ctx)
     ctx.proxy_table.refresh(ctx, settle=False)
     return failed
+
+
+def _restarting(ctx: WorkerContext, restart_times: list[str]) -> bool:
+    """Whether the health check restarted the runner a moment ago (it may be coming up)."""
+    settle = timedelta(seconds=ctx.settings.runner_stop_timeout_seconds + RESTART_SETTLE_SECONDS)
+    return any(utcnow() - datetime.fromisoformat(t) < settle for t in restart_times)
+
+
+def fail_stopped_runner(
+    ctx: WorkerContext, deployment_id: str, container: Container | None
+) -> bool:
+    """Mark a running deployment whose runner no longer runs as failed, with the runner's
+    last lines; whether it was (the health check's thread asks this too)."""
+    if container is not None and container.status in ("running", "restarting", "paused"):
+        return False
+    if container is None:
+        values: dict[str, object] = {"error": "runner container disappeared while running"}
+    else:
+        code = int(container.attrs["State"]["ExitCode"])
+        record = failure.runner_failure(
+            runner.output_tail(container, failure.TAIL_LINES),
+            exit_code=code,
+            step=DeployStep.START,
+            max_line_chars=ctx.settings.log_line_max_chars,
+        )
+        error = f"App exited with code {code} while running"
+        if resources.out_of_memory(container.attrs):
+            error = resources.out_of_memory_message(container.attrs, what="The app")
+            record["failure_lines"] = failure.cap_lines(
+                [*record["failure_lines"], f"{runner.STEP_PREFIX}{error}"],
+                max_line_chars=ctx.settings.log_line_max_chars,
+            )
+        values = {"error": error, **record}
+    with session_scope(ctx.sessions) as session:
+        # only_from RUNNING: a stop or supersede that raced us wins.
+        return transition(
+            session,
+            deployment_id=deployment_id,
+            to=DeploymentStatus.FAILED,
+            only_from=frozenset({DeploymentStatus.RUNNING}),
+            **values,
+        )
 
 
 def rejoin_proxy(ctx: WorkerContext) -> None:
