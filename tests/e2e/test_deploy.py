@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 import docker
 import httpx
@@ -70,6 +71,34 @@ from tests.utils.git import git
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+#: What the worker shares with its Caddy: the config it loads (proxy_config.build_config)
+#: and the proxy-table entries it writes. A stack takes them from the test's Caddy.
+PROXY_SETTINGS: Final = (
+    "proxy_admin_url",
+    "public_scheme",
+    "public_port",
+    "proxy_resolver_addr",
+    "proxy_not_found_port",
+    "proxy_redirect_port",
+    "proxy_http_port",
+    "proxy_tls_permission_url",
+    "acme_ca_url",
+    "acme_ca_root",
+    "acme_email",
+)
+#: What the worker's domain checks read.
+DOMAIN_SETTINGS: Final = ("server_addresses", "domain_dns_resolver")
+
+
+def settings_env(settings: Settings, names: tuple[str, ...]) -> dict[str, str]:
+    """``names`` of ``settings`` as the DEVPUSH_ variables a child process reads (unset: None)."""
+    return {
+        f"DEVPUSH_{name.upper()}": str(value)
+        for name in names
+        if (value := getattr(settings, name)) is not None
+    }
 
 
 @dataclass
@@ -169,7 +198,8 @@ def make_stack(
     stacks: list[Stack] = []
     resolvers: list[Resolver] = []
 
-    def make(db_url: str, *, build_command: str = "python3 build.py") -> Stack:
+    def make(db_url: str, *, build_command: str = "python3 build.py", **more: object) -> Stack:
+        """A stack on ``db_url``; ``more``: other Settings (the domain tests' DNS server)."""
         upgrade_to_head(db_url)
         # Caddy asks its two resolvers: the newest stack's database has the routes.
         for old in resolvers:
@@ -193,10 +223,8 @@ def make_stack(
             runner_cpus=0.5,
             secret_key=SecretStr("e2e-secret-key"),
             # The worker writes the routes this test's Caddy asks its resolver for.
-            proxy_admin_url=caddy.settings.proxy_admin_url,
-            public_port=caddy.settings.public_port,
-            proxy_resolver_addr=caddy.settings.proxy_resolver_addr,
-            proxy_not_found_port=caddy.settings.proxy_not_found_port,
+            **{name: getattr(caddy.settings, name) for name in PROXY_SETTINGS},
+            **more,
         )
         repo = example_repo(tmp_path / f"hello-{len(stacks)}")
         sessions = session_factory(create_db_engine(db_url))
@@ -316,11 +344,9 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
             "DEVPUSH_RUNNER_STOP_TIMEOUT_SECONDS": "1",
             "DEVPUSH_SECRET_KEY": settings.secret_key.get_secret_value(),
             "DEVPUSH_DOCKER_HOST": proxy.url,
-            # The proxy's config the worker loads (tests/e2e/test_routing.py runs a Caddy).
-            "DEVPUSH_PROXY_ADMIN_URL": settings.proxy_admin_url,
-            "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
-            "DEVPUSH_PROXY_NOT_FOUND_PORT": str(settings.proxy_not_found_port),
-            "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
+            # The proxy's config the worker loads (tests/e2e/test_routing.py runs a Caddy)
+            # and what its domain checks ask (tests/e2e/test_domains.py).
+            **settings_env(settings, (*PROXY_SETTINGS, *DOMAIN_SETTINGS)),
             **(extra_env or {}),
         }
         child = processes.start(
