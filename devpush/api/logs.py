@@ -46,6 +46,20 @@ def api_log_request(
 ApiLogRequest = Annotated[LogRequest, Depends(api_log_request)]
 
 
+class RequestPublic(BaseModel):
+    """A request entry's fields (``source`` is ``request``); a field the proxy did not
+    record is null."""
+
+    method: str | None
+    host: str | None
+    path: str | None  # without the query string unless the server keeps it
+    status: int | None
+    duration_ms: float | None
+    bytes: int | None
+    client: str | None  # the client's address as the proxy saw it
+    user_agent: str | None
+
+
 class LogLinePublic(BaseModel):
     id: str
     ts: str  # Unix nanoseconds, as a string
@@ -57,6 +71,10 @@ class LogLinePublic(BaseModel):
     environment_id: str | None
     branch: str | None
     cursor: str
+    # ``stdout``/``stderr`` for a runner's lines, ``request`` for the proxy's entries.
+    source: str | None = None
+    # Only on request entries.
+    request: RequestPublic | None = None
 
 
 class LogPagePublic(BaseModel):

@@ -33,21 +33,42 @@ RECONNECT_SECONDS: Final = 5.0
 PAGE_SIZE: Final = 1000
 
 
+def _tag(item: dict[str, Any]) -> str:
+    """``out``, ``err``, or ``req`` for the proxy's request entries."""
+    if item.get("source") == "request":
+        return "req"
+    return "err" if item.get("stream") == "stderr" else "out"
+
+
 def format_line(item: dict[str, Any]) -> str:
-    """``<time> <deployment> <stream> <line>`` (the line as written)."""
+    """``<time> <deployment> <out|err|req> <line>`` (the line as written; a request's line
+    is ``GET /path 200 12ms``, followed here by its host and client)."""
     deployment = (item.get("deployment_id") or "-")[:8]
-    stream = "err" if item.get("stream") == "stderr" else "out"
-    return f"{item['time']} {deployment} {stream} {item['line']}"
+    line = item["line"]
+    request = item.get("request")
+    if isinstance(request, dict):
+        extra = [f"{key}={request[key]}" for key in ("host", "client") if request.get(key)]
+        line = " ".join([line, *extra])
+    return f"{item['time']} {deployment} {_tag(item)} {line}"
+
+
+def _style(item: dict[str, Any]) -> str:
+    """A request by its status (5xx red, 4xx yellow), a runner's stderr red, else dim."""
+    request = item.get("request")
+    status = request.get("status") if isinstance(request, dict) else None
+    if (isinstance(status, int) and status >= 500) or item.get("stream") == "stderr":
+        return "red"
+    return "yellow" if isinstance(status, int) and status >= 400 else "dim"
 
 
 def _print(item: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
     elif console.is_terminal:
-        prefix, line = format_line(item).split(" ", 3)[:3], item["line"]
-        style = "red" if item.get("stream") == "stderr" else "dim"
-        text = safe(" ".join(prefix) + " ", style=style)
-        text.append_text(coloured(line))
+        *prefix, line = format_line(item).split(" ", 3)
+        text = safe(" ".join(prefix) + " ", style=_style(item))
+        # A request's line is the proxy's own (no ANSI of the app's): shown as plain text.
+        text.append_text(safe(line) if item.get("source") == "request" else coloured(line))
         console.print(text)
     else:
         sys.stdout.write(format_line(item) + "\n")
@@ -159,7 +180,9 @@ def logs(
     until: Annotated[str | None, typer.Option(help="End of the range (default: now)")] = None,
     grep: Annotated[str | None, typer.Option(help="Lines containing this text (any case)")] = None,
     regex: Annotated[str | None, typer.Option(help="Lines matching this RE2 expression")] = None,
-    stream: Annotated[str | None, typer.Option(help="stdout or stderr")] = None,
+    stream: Annotated[
+        str | None, typer.Option(help="stdout, stderr or request (the proxy's requests)")
+    ] = None,
     level: Annotated[str | None, typer.Option(help="error, warning, info or debug")] = None,
     lines: Annotated[
         int | None, typer.Option("--lines", "-n", min=1, max=5000, help="Only the newest N lines")

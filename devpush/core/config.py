@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     # or "internal", Caddy's own CA, for a server no ACME CA can reach (a private network:
     # clients trust the root in Caddy's data dir, pki/authorities/local/root.crt).
     proxy_tls_issuer: Literal["acme", "internal"] = "acme"
+    # Request logs (docs/logging.md): the file Caddy writes its JSON access log to, as
+    # Caddy sees it; the collector tails the same file (a volume in Compose). Empty: no
+    # access log (a proxy whose requests nobody collects).
+    proxy_access_log: str = ""
+    # A request entry's path keeps the query string (off: tokens and personal data in
+    # query strings stay out of the logs).
+    request_log_query_string: bool = False
 
     # Git (devpush.services.git, devpush.services.git_access). Outside development a project's
     # repository may be a local path only below one of these directories (":"-separated,

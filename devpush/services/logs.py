@@ -18,6 +18,7 @@ from devpush.core.labels import (
     BRANCH_LABEL,
     DEPLOYMENT_LABEL,
     ENVIRONMENT_LABEL,
+    REQUEST_SOURCE,
     STREAM_LABEL,
 )
 from devpush.logs.errors import (
@@ -28,6 +29,7 @@ from devpush.logs.levels import Level, detect_level
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.render import RenderedLine, render_line
+from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 
 #: Bars of the volume histogram.
@@ -52,6 +54,8 @@ class LogLine:
     branch: str | None
     cursor: str  # resume after this line (paging, SSE event id)
     rendered: RenderedLine | None  # safe HTML for the views (None for the API and downloads)
+    source: str | None = None  # ``request`` for the proxy's entries, else the stream
+    request: RequestInfo | None = None  # a request entry's fields
 
     @property
     def clock(self) -> str:
@@ -70,10 +74,12 @@ class LogLine:
             "environment_id": self.environment_id,
             "branch": self.branch,
             "cursor": self.cursor,
+            "source": self.source,
+            **({"request": self.request.as_json()} if self.request is not None else {}),
         }
 
     def as_text(self) -> str:
-        return f"{self.time} {self.stream or '-'} {self.line}\n"
+        return f"{self.time} {self.source or '-'} {self.line}\n"
 
 
 def rfc3339_ns(timestamp_ns: int) -> str:
@@ -98,6 +104,8 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
         branch=labels.get(BRANCH_LABEL),
         cursor=item.cursor.encode(),
         rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
+        source=entry.source,
+        request=request_info(entry.fields) if entry.source == REQUEST_SOURCE else None,
     )
 
 

@@ -20,7 +20,7 @@ from jinja2 import Template
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from devpush.core.config import Settings
-from devpush.core.labels import LOG_STREAMS
+from devpush.core.labels import LOG_SOURCES
 from devpush.deps import (
     LogRequest,
     LogStoreDep,
@@ -151,7 +151,7 @@ def _form_context(log_request: LogRequest, preset: str | None, live: bool) -> di
         "preset": preset if preset in (*RANGE_PRESETS, "custom") else "",
         "presets": RANGE_PRESETS,
         "levels": LEVELS,
-        "streams": LOG_STREAMS,
+        "streams": LOG_SOURCES,
         "live": live,
         "base": _base(log_request.scope),
     }
