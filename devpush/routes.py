@@ -31,6 +31,7 @@ from devpush.web import (
     notifications,
     project_settings,
     projects,
+    request_logs,
     rollback,
     teams,
     tokens,
@@ -48,6 +49,7 @@ WEB = (
     deployments,
     tokens,
     logs,
+    request_logs,
     webhooks,
     rollback,
 )

@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from datetime import timedelta
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from devpush.core.labels import REQUEST_FIELDS
+from devpush.logs.entries import VolumeSeries
+from devpush.logs.query import LogQuery
 
 #: Status classes, as the histogram and the row colours group them.
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "other"]
@@ -88,3 +91,48 @@ def request_info(fields: Mapping[str, str]) -> RequestInfo:
         client=text("client"),
         user_agent=text("user_agent"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStats:
+    """A deployment's (or a project's) requests over a range: how many, how many failed
+    (5xx), and the median and 95th percentile duration (None: no request)."""
+
+    count: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Percent of requests answered 5xx (None: no request)."""
+        return round(100 * self.errors / self.count, 1) if self.count else None
+
+
+@runtime_checkable
+class RequestStatsStore(Protocol):
+    """What a log store answers about request entries (``source=request``) of a query's
+    scope and range; the views ask it only where the store has it."""
+
+    async def request_stats(self, query: LogQuery) -> RequestStats:
+        """Count, 5xx count and p50/p95 duration of the query's requests in its range."""
+        ...
+
+    async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        """Requests per ``step`` grouped by status code (labels ``{"status": "200"}``)."""
+        ...
+
+
+#: The label :meth:`RequestStatsStore.status_volume` groups by.
+STATUS_LABEL: Final = "status"
+
+
+def number(text: object) -> float | None:
+    """A store's numeric answer (text or a number); None for none, NaN or anything else."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None

@@ -57,6 +57,7 @@ from devpush.services.logs import (
 )
 from devpush.services.supervisor import local_restart_notice
 from devpush.web.rendering import render
+from devpush.web.request_logs import request_histogram
 
 router = APIRouter(tags=["logs"])
 
@@ -173,6 +174,8 @@ async def logs_page(
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
         bars = await volume_bars(store, query)
+        # The requests by status class (request logs), beside the lines' volume.
+        context |= await request_histogram(store, log_request.scope, filters, query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem

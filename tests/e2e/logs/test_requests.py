@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from devpush_dev.log_stacks import LogStack
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
 from tests.e2e.logs.support import ARRIVAL_TIMEOUT, api_items, bearer, wait_api
-from tests.fixtures.web import PASSWORD, TwoTeams
+from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
 
@@ -126,6 +127,13 @@ def proxy(settings: Settings, running_log_stack: LogStack, tmp_path: Path) -> It
             resolver.stop()
 
 
+@pytest.fixture
+def http(live_url: str) -> Iterator[httpx.Client]:
+    """The served app (a TestClient would open the same app on a second event loop)."""
+    with httpx.Client(base_url=live_url, timeout=30) as client:
+        yield client
+
+
 def route_alice(sessions: sessionmaker[Session], deployment_id: str, port: int) -> None:
     """Alice's deployment runs and holds ALICE_HOST, answered on loopback at ``port``."""
     with sessions() as session:
@@ -212,21 +220,22 @@ def test_requests_reach_the_api_labelled_by_their_deployment(
 
 
 def test_requests_show_in_the_views_and_the_cli(
-    client: TestClient,
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
     proxy: Proxy,
     app_server: int,
     live_url: str,
+    http: httpx.Client,
     tmp_path: Path,
 ) -> None:
+    client = http
     alice = two_teams.alice
     route_alice(sessions, alice.deployment_id, app_server)
     for path in ("/ok", "/ok", "/fail", "/missing-page"):
         proxy.get(ALICE_HOST, path)
     wait_api(client, alice.token, alice.project_slug, 4, stream="request")
 
-    client.post("/login", data={"email": alice.email, "password": PASSWORD}, follow_redirects=True)
+    log_in(client, alice.email)  # type: ignore[arg-type]
     page = client.get(f"/projects/{alice.project_slug}/logs", params={"stream": "request"})
     assert page.status_code == 200, page.text
     html = page.text
@@ -235,13 +244,20 @@ def test_requests_show_in_the_views_and_the_cli(
     assert "GET /fail 500 " in html
     assert 'class="request-histogram"' in html  # bars by status class
 
+    # The deployment page loads its request stats (over its life by default, or a range).
     deployment_page = client.get(
         f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
     )
-    assert deployment_page.status_code == 200
-    stats = deployment_page.text
-    assert 'data-request-count="4"' in stats
-    assert 'data-error-rate="25.0"' in stats  # one 5xx of four
+    stats_url = f"/projects/{alice.project_slug}/logs/requests/stats"
+    assert f"{stats_url}?deployment={alice.deployment_id}" in deployment_page.text
+    for chosen in ("", "1h"):
+        stats = client.get(stats_url, params={"deployment": alice.deployment_id, "range": chosen})
+        assert stats.status_code == 200, stats.text
+        assert 'data-request-count="4"' in stats.text
+        assert 'data-error-rate="25.0"' in stats.text  # one 5xx of four
+        figures = re.findall(r"<dt>(p50|p95)</dt><dd>([0-9.]+) ms</dd>", stats.text)
+        assert [name for name, _ in figures] == ["p50", "p95"], stats.text
+        assert all(float(value) >= 0 for _, value in figures)
 
     env = {**os.environ, CONFIG_ENV: str(tmp_path / "cli" / "config.json"), "COLUMNS": "200"}
     login = ["login", "--url", live_url, "--email", alice.email, "--password", PASSWORD]
