@@ -236,6 +236,8 @@ def access_logging(settings: Settings) -> dict[str, Any]:
                     "filename": settings.proxy_access_log,
                     "roll_size_mb": ACCESS_LOG_ROLL_MB,
                     "roll_keep": ACCESS_LOG_ROLL_KEEP,
+                    # Group-readable: the collector reads it as a member of Caddy's group.
+                    "mode": "0640",
                 },
                 "encoder": {"format": "json"},
                 "include": [access],
