@@ -99,9 +99,11 @@ def plan_loki(root: Path, *, docker_host: str) -> LogStackPlan:
             http_port=free_port(),
             docker_host=f"tcp://127.0.0.1:{door_port}",
             loki_push_url=f"{store_url}/loki/api/v1/push",
+            access_log=proxy_access_log(root),
         ),
         support=(door,),
-        summary=f"Alloy ships runner logs to Loki at {store_url}",
+        summary=f"Alloy ships runner and request logs to Loki at {store_url}",
+        proxy_access_log=proxy_access_log(root),
     )
 
 
