@@ -145,6 +145,8 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
     count = -(-(end - start) // step_ns)
     stdout, stderr = [0] * count, [0] * count
     for one in series:
+        if not one.labels.get(STREAM_LABEL):
+            continue  # request entries (no stream): their own histogram, by status class
         target = stderr if one.labels.get(STREAM_LABEL) == "stderr" else stdout
         for point in one.points:
             # A point is its bucket's start; a store may align buckets to the millisecond.
