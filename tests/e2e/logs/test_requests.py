@@ -45,6 +45,8 @@ pytestmark = pytest.mark.docker
 ALICE_HOST = "shop-alice.localhost"
 #: A host under the domain that no deployment holds (the resolvers send it to Caddy's 404).
 NOBODY_HOST = "nobody-here.localhost"
+#: A branch that takes two DNS labels in the resolver's names (and is not ASCII).
+LONG_BRANCH = "feature/requests-ünïcode_and.dots-0123456789-abcdefghij"
 
 
 class _App(BaseHTTPRequestHandler):
@@ -134,12 +136,17 @@ def http(live_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def route_alice(sessions: sessionmaker[Session], deployment_id: str, port: int) -> None:
-    """Alice's deployment runs and holds ALICE_HOST, answered on loopback at ``port``."""
+def route_alice(
+    sessions: sessionmaker[Session], deployment_id: str, port: int, *, branch: str | None = None
+) -> None:
+    """Alice's deployment runs (on ``branch``, if given) and holds ALICE_HOST, answered on
+    loopback at ``port``."""
     with sessions() as session:
         deployment = session.get(Deployment, deployment_id)
         assert deployment is not None
         deployment.status = DeploymentStatus.RUNNING
+        if branch is not None:
+            deployment.branch = branch
         write_table(session, [HostEntry(ALICE_HOST, deployment_id, "127.0.0.1", port)])
         session.commit()
 
@@ -161,7 +168,7 @@ def test_requests_reach_the_api_labelled_by_their_deployment(
     running_log_stack: LogStack,
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
-    route_alice(sessions, alice.deployment_id, app_server)
+    route_alice(sessions, alice.deployment_id, app_server, branch=LONG_BRANCH)
     assert proxy.get(ALICE_HOST, "/ok?token=s3cret&page=2").status_code == 200
     assert proxy.get(ALICE_HOST, "/fail").status_code == 500
     assert proxy.get(ALICE_HOST, "/slow").status_code == 200
@@ -197,7 +204,7 @@ def test_requests_reach_the_api_labelled_by_their_deployment(
         deployment = session.get(Deployment, alice.deployment_id)
         assert deployment is not None
         assert {item["environment_id"] for item in items} == {deployment.environment_id}
-        assert {item["branch"] for item in items} == {deployment.branch}
+        assert {item["branch"] for item in items} == {deployment.branch} == {LONG_BRANCH}
 
     # The runner's streams still mean the runner's lines only.
     assert api_items(client, alice.token, alice.project_slug, stream="stdout") == []
