@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -60,6 +60,14 @@ class RequestPublic(BaseModel):
     user_agent: str | None
 
 
+class StructuredPublic(BaseModel):
+    """A JSON line, read: its level as written (``"warn"``, ``40``), its message, the rest."""
+
+    level: str | int | float | None
+    message: str | None
+    fields: dict[str, Any]  # the other top-level members, in the line's order
+
+
 class LogLinePublic(BaseModel):
     id: str
     ts: str  # Unix nanoseconds, as a string
@@ -71,6 +79,7 @@ class LogLinePublic(BaseModel):
     environment_id: str | None
     branch: str | None
     cursor: str
+    structured: StructuredPublic | None = None  # set on JSON lines (``line`` stays raw)
     # ``stdout``/``stderr`` for a runner's lines, ``request`` for the proxy's entries.
     source: str | None = None
     # Only on request entries.

@@ -5,7 +5,8 @@ then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the 
 cursor after a dropped connection or a log store outage. On a terminal, ANSI colours are kept
 and every other escape sequence (hyperlinks included) is dropped (devpush.cli.terminal): a log
 line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
-lines as they were written.
+lines as they were written. A JSON line (the API's ``structured``) prints as its level and
+message; ``--raw`` prints every line as stored.
 """
 
 from __future__ import annotations
@@ -40,16 +41,23 @@ def _tag(item: dict[str, Any]) -> str:
     return "err" if item.get("stream") == "stderr" else "out"
 
 
-def format_line(item: dict[str, Any]) -> str:
-    """``<time> <deployment> <out|err|req> <line>`` (the line as written; a request's line
-    is ``GET /path 200 12ms``, followed here by its host and client)."""
-    deployment = (item.get("deployment_id") or "-")[:8]
-    line = item["line"]
+def shown_text(item: dict[str, Any], *, raw: bool = False) -> str:
+    """The line as written, or a JSON line's ``<level> <message>`` (unless ``raw``); a
+    request's line (``GET /path 200 12ms``) is followed by its host and client."""
     request = item.get("request")
     if isinstance(request, dict):
         extra = [f"{key}={request[key]}" for key in ("host", "client") if request.get(key)]
-        line = " ".join([line, *extra])
-    return f"{item['time']} {deployment} {_tag(item)} {line}"
+        return " ".join([str(item["line"]), *extra])
+    structured = item.get("structured")
+    if raw or not isinstance(structured, dict) or not isinstance(structured.get("message"), str):
+        return str(item["line"])
+    return f"{(item.get('level') or '-').upper()} {structured['message']}"
+
+
+def format_line(item: dict[str, Any], *, raw: bool = False) -> str:
+    """``<time> <deployment> <out|err|req> <text>`` (the text: see :func:`shown_text`)."""
+    deployment = (item.get("deployment_id") or "-")[:8]
+    return f"{item['time']} {deployment} {_tag(item)} {shown_text(item, raw=raw)}"
 
 
 def _style(item: dict[str, Any]) -> str:
@@ -61,17 +69,17 @@ def _style(item: dict[str, Any]) -> str:
     return "yellow" if isinstance(status, int) and status >= 400 else "dim"
 
 
-def _print(item: dict[str, Any], *, as_json: bool) -> None:
+def _print(item: dict[str, Any], *, as_json: bool, raw: bool = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
     elif console.is_terminal:
-        *prefix, line = format_line(item).split(" ", 3)
+        prefix, line = format_line(item).split(" ", 3)[:3], shown_text(item, raw=raw)
         text = safe(" ".join(prefix) + " ", style=_style(item))
         # A request's line is the proxy's own (no ANSI of the app's): shown as plain text.
         text.append_text(safe(line) if item.get("source") == "request" else coloured(line))
         console.print(text)
     else:
-        sys.stdout.write(format_line(item) + "\n")
+        sys.stdout.write(format_line(item, raw=raw) + "\n")
     sys.stdout.flush()
 
 
@@ -120,7 +128,14 @@ class _Cut(Exception):
 
 
 def _tail(
-    url: str, token: str, path: str, params: dict[str, Any], cursor: str, *, as_json: bool
+    url: str,
+    token: str,
+    path: str,
+    params: dict[str, Any],
+    cursor: str,
+    *,
+    as_json: bool,
+    raw: bool = False,
 ) -> None:
     """Print new lines until interrupted; reconnect from the last cursor when cut off.
 
@@ -137,16 +152,16 @@ def _tail(
                     if response.status_code != 200:
                         response.read()
                         raise ApiError(f"{response.status_code}: {_detail(response)}")
-                    for raw in response.iter_lines():
-                        if not raw.strip():
+                    for text in response.iter_lines():
+                        if not text.strip():
                             continue
-                        item = json.loads(raw)
+                        item = json.loads(text)
                         if "error" in item:
                             raise _Cut(item["error"])
                         cursor = item["cursor"]
                         if item["id"] in shown:
                             continue
-                        _print(item, as_json=as_json)
+                        _print(item, as_json=as_json, raw=raw)
                         shown[item["id"]] = int(item["ts"])
                         _forget_before(shown, int(cursor.partition(":")[0]))
             except (httpx.HTTPError, _Cut) as exc:
@@ -189,6 +204,9 @@ def logs(
     ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print new lines")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="JSON lines as stored (not their level and message)")
+    ] = False,
 ) -> None:
     """Print a project's logs (default: the last hour, or the deployment's); -f follows."""
     if grep and regex:
@@ -216,7 +234,7 @@ def logs(
                 if "end" in item:
                     cursor = item.get("resume") or cursor or f"{item['end']}:"
                     break
-                _print(item, as_json=as_json)
+                _print(item, as_json=as_json, raw=raw)
                 cursor = item["cursor"]
     except ApiError as exc:
         raise fail(str(exc)) from exc
@@ -228,7 +246,15 @@ def logs(
         raise fail(str(exc)) from exc
     tail_params = {k: v for k, v in params.items() if k not in ("since", "until")}
     try:
-        _tail(config.url, config.token, f"{path}/tail", tail_params, cursor or "", as_json=as_json)
+        _tail(
+            config.url,
+            config.token,
+            f"{path}/tail",
+            tail_params,
+            cursor or "",
+            as_json=as_json,
+            raw=raw,
+        )
     except ApiError as exc:
         raise fail(str(exc)) from exc
     except KeyboardInterrupt:

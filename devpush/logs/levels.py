@@ -9,6 +9,10 @@ Common-subset rules: no lookarounds or backreferences, ``[ \\t]`` rather than ``
 
 A line with no marker has no level: the stream (stderr) says nothing about it,
 since many tools print their normal progress to stderr.
+
+A structured (JSON) line's own level member (``devpush.logs.structured``) wins over
+everything else, as long as the line spells it so the level's field pattern matches it
+(not ``"\\u0065rror"``): the Loki/LogsQL filter stays a superset of the level's lines.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import Final, Literal, get_args
+
+from devpush.logs.structured import StructuredLine, parse_structured
 
 Level = Literal["error", "warning", "info", "debug"]
 LEVELS: Final[tuple[Level, ...]] = get_args(Level)
@@ -79,6 +85,16 @@ def _named_union(tier: list[tuple[Level, list[str]]]) -> re.Pattern[str]:
     )
 
 
+_FIELDS: Final[dict[Level, re.Pattern[str]]] = {
+    level: re.compile("|".join(_field_patterns(level)), re.ASCII) for level in LEVELS
+}
+_BY_WORD: Final[dict[str, Level]] = {
+    word.lower(): level for level in LEVELS for word in _WORDS[level].split("|")
+}
+_BY_NUMBER: Final[dict[int, Level]] = {
+    int(number): level for level in LEVELS for number in _NUMERIC[level].split("|")
+}
+
 _TIERS: Final = (
     _named_union([(level, _field_patterns(level)) for level in LEVELS]),
     _named_union([(level, _marker_patterns(level)) for level in LEVELS]),
@@ -93,11 +109,29 @@ def detect_level(line: str) -> Level | None:
     >>> detect_level("npm ERR! code ELIFECYCLE")
     'error'
     """
+    return line_level(line, parse_structured(line))
+
+
+def line_level(line: str, structured: StructuredLine | None) -> Level | None:
+    """:func:`detect_level` for a line already read with ``parse_structured``."""
+    if structured is not None:
+        level = structured_level(structured.level)
+        if level is not None and _FIELDS[level].search(line):
+            return level
     for tier in _TIERS:
         match = tier.search(line)
         if match is not None:
             return match.lastgroup  # type: ignore[return-value]
     return None
+
+
+def structured_level(value: str | int | float | None) -> Level | None:
+    """devpush's level for a JSON level value: a level word, or a pino/bunyan number."""
+    if isinstance(value, str):
+        return _BY_WORD.get(value.strip().lower())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _BY_NUMBER.get(value) if isinstance(value, int) else None
 
 
 @cache

@@ -25,12 +25,13 @@ from devpush.logs.errors import (
     InvalidQuery,
     LogStoreError,
 )
-from devpush.logs.levels import Level, detect_level
+from devpush.logs.levels import Level, line_level
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.render import RenderedLine, render_line
 from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
+from devpush.logs.structured import StructuredLine, parse_structured
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
@@ -54,6 +55,11 @@ class LogLine:
     branch: str | None
     cursor: str  # resume after this line (paging, SSE event id)
     rendered: RenderedLine | None  # safe HTML for the views (None for the API and downloads)
+    structured: StructuredLine | None = None  # a JSON line's object, level and message
+    # Views: the message of a JSON line, rendered as ``rendered`` is, and its object
+    # pretty-printed (plain text: the template escapes it); None for other lines.
+    message: RenderedLine | None = None
+    pretty: str | None = None
     source: str | None = None  # ``request`` for the proxy's entries, else the stream
     request: RequestInfo | None = None  # a request entry's fields
 
@@ -74,12 +80,22 @@ class LogLine:
             "environment_id": self.environment_id,
             "branch": self.branch,
             "cursor": self.cursor,
+            "structured": None if self.structured is None else structured_json(self.structured),
             "source": self.source,
             **({"request": self.request.as_json()} if self.request is not None else {}),
         }
 
     def as_text(self) -> str:
         return f"{self.time} {self.source or '-'} {self.line}\n"
+
+
+def structured_json(structured: StructuredLine) -> dict[str, object]:
+    """The API's ``structured`` object: the level as written, the message, the rest."""
+    return {
+        "level": structured.level,
+        "message": structured.message,
+        "fields": structured.fields,
+    }
 
 
 def rfc3339_ns(timestamp_ns: int) -> str:
@@ -92,13 +108,14 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
     """The entry for the API (``max_chars=None``) or a view (HTML cut at ``max_chars``)."""
     entry = item.entry
     labels = entry.labels
-    return LogLine(
+    structured = parse_structured(entry.line)
+    line = LogLine(
         id=entry.id,
         timestamp_ns=entry.timestamp_ns,
         time=rfc3339_ns(entry.timestamp_ns),
         line=entry.line,
         stream=entry.stream,
-        level=detect_level(entry.line),
+        level=line_level(entry.line, structured),
         deployment_id=labels.get(DEPLOYMENT_LABEL),
         environment_id=labels.get(ENVIRONMENT_LABEL),
         branch=labels.get(BRANCH_LABEL),
@@ -106,6 +123,16 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
         rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
         source=entry.source,
         request=request_info(entry.fields) if entry.source == REQUEST_SOURCE else None,
+        structured=structured,
+    )
+    # A line cut for display is shown as text: its object would be shown whole.
+    if max_chars is None or structured is None or len(entry.line) > max_chars:
+        return line
+    message = structured.message
+    return dataclasses.replace(
+        line,
+        message=None if message is None else render_line(message, max_chars=max_chars),
+        pretty=structured.pretty(),
     )
 
 

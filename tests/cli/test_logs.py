@@ -73,3 +73,20 @@ def test_format_line() -> None:
         "line": "\x1b[31mboom\x1b[0m",
     }
     assert format_line(item) == "2025-01-31T12:00:00.000000007Z 01234567 err \x1b[31mboom\x1b[0m"
+
+
+def test_format_line_of_a_json_line_is_its_level_and_message() -> None:
+    line = '{"level":"warn","msg":"slow \\u001b[33mquery\\u001b[0m","ms":812}'
+    item = {
+        "time": "2025-01-31T12:00:00.000000007Z",
+        "deployment_id": "0123456789abcdef",
+        "stream": "stdout",
+        "line": line,
+        "level": "warning",
+        "structured": {"level": "warn", "message": "slow \x1b[33mquery\x1b[0m", "fields": {}},
+    }
+    stamp = "2025-01-31T12:00:00.000000007Z 01234567 out"
+    assert format_line(item) == f"{stamp} WARNING slow \x1b[33mquery\x1b[0m"
+    assert format_line(item, raw=True) == f"{stamp} {line}"
+    no_message = {**item, "level": None, "structured": {"level": None, "message": None}}
+    assert format_line(no_message) == f"{stamp} {line}"

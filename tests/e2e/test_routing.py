@@ -18,11 +18,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from dnslib import DNSRecord
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
+from sqlalchemy import select
 
 from devpush.main import create_app
-from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.models import (
+    Deployment,
+    DeploymentStatus,
+    Project,
+    ProxyTableRow,
+    TeamMember,
+    TeamRole,
+)
 from devpush.services import hosts, proxy_config
 from devpush.services.deployments import cancel_deployment
 from devpush.services.tokens import create_token
@@ -53,6 +62,35 @@ def through_proxy(caddy: Caddy, host: str, *, client: httpx.Client | None = None
 
 def host_of(url: str) -> str:
     return httpx.URL(url).host
+
+
+def routing_state(stack: Stack, caddy: Caddy, host: str, child: processes.Child) -> str:
+    """What a failed routing assertion needs to be understood: the proxy table, what each
+    resolver answers for ``host``, the project's runners, a fresh answer, the worker's log."""
+    with stack.sessions() as session:
+        rows = session.scalars(select(ProxyTableRow)).all()
+        table = [f"{r.host} -> {r.deployment_id[:8]} {r.address}:{r.port}" for r in rows]
+    answers = []
+    for address in caddy.settings.proxy_resolver_addrs:
+        resolver_host, _, port = address.rpartition(":")
+        try:
+            reply = DNSRecord.parse(
+                DNSRecord.question(f"{host}.", "SRV").send(resolver_host, int(port), timeout=2)
+            )
+            answers.append(f"{address}: {[str(rr.rdata) for rr in reply.rr]}")
+        except OSError as exc:
+            answers.append(f"{address}: {exc!r}")
+    runners = [
+        f"{c.name} {c.status} {[n['IPAddress'] for n in c.attrs['NetworkSettings']['Networks'].values()]}"  # noqa: E501
+        for c in stack.ctx.docker.containers.list(
+            all=True, filters={"label": f"devpush.project_id={stack.project_id}"}
+        )
+    ]
+    fresh = through_proxy(caddy, host)
+    return (
+        f"\nproxy table: {table}\nresolvers: {answers}\nrunners: {runners}\n"
+        f"fresh answer: {fresh.status_code} {fresh.text!r}\nworker log:\n{child.log_tail()}"
+    )
 
 
 def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> None:
@@ -193,8 +231,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     after_stop = [poller.total + 50 for poller in pollers]
     deadline = time.monotonic() + 30
     while any(p.total < n for p, n in zip(pollers, after_stop, strict=True)):
-        if time.monotonic() > deadline:
-            break
+        counts = [(p.total, n) for p, n in zip(pollers, after_stop, strict=True)]
+        assert time.monotonic() < deadline, f"requests after the stop (done, wanted): {counts}"
         time.sleep(0.05)
     for poller in pollers:
         poller.done.set()
@@ -208,7 +246,9 @@ def test_environment_url_follows_deploys_without_a_failed_request(
         )
         # Not one failed request: no reset, no bad gateway, no 404, no wrong answer.
         assert poller.failures == [], poller.failures[:5]
-        assert set(poller.answers) == {hello, second_hello}
+        assert set(poller.answers) == {hello, second_hello}, routing_state(
+            stack, caddy, host_of(env_url), child
+        )
         assert poller.total > 50
     # Now the environment answers from the new deployment only.
     assert through_proxy(caddy, host_of(env_url)).text == second_hello

@@ -52,13 +52,13 @@ def row(line: str, **labels: str) -> str:
     return str(macro.module.log_line(log_line(item, max_chars=MAX_CHARS), "/projects/shop/logs"))  # type: ignore[attr-defined]
 
 
-def parse(html: str) -> Elements:
+def parse(html: str, allowed: dict[str, set[str]] = ALLOWED) -> Elements:
     parser = Elements()
     parser.feed(html)
     parser.close()
     for tag, attrs in parser.found:
-        assert tag in ALLOWED, (tag, html[:300])
-        assert set(attrs) <= ALLOWED[tag], (tag, attrs)
+        assert tag in allowed, (tag, html[:300])
+        assert set(attrs) <= allowed[tag], (tag, attrs)
         for name, value in attrs.items():
             assert not name.startswith("on")
             if name == "href":
@@ -135,3 +135,46 @@ def test_stylesheet_covers_every_class_the_renderer_emits() -> None:
             assert f".ansi-{kind}-{index} " in css, (kind, index)
     for flag in ("bold", "dim", "italic", "underline", "strike"):
         assert f".ansi-{flag} " in css
+
+
+JSON_ALLOWED = {
+    **ALLOWED,
+    "details": {"class"},
+    "summary": {"title", "aria-label"},
+    "pre": {"class"},
+}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"level":"error","msg":"<img src=x onerror=alert(1)>","user":"<script>x()</script>"}',
+        '{"msg":"\\u001b[31mred\\u001b[0m \\u001b]0;title\\u0007","x":"</pre></details><b>"}',
+        '{"message":"{{ 7*7 }}","a":{"b":["</li>",1e999,"\\ud800"]}}',
+    ],
+)
+def test_a_json_row_shows_its_message_and_the_object_as_text(line: str) -> None:
+    html = row(line)
+    parsed = parse(html, JSON_ALLOWED)
+    tags = [tag for tag, _ in parsed.found]
+    assert tags.count("details") == 1 and tags.count("pre") == 1 and tags.count("summary") == 1
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "\x1b" not in html and "\x07" not in html
+    assert "\ud800" not in html
+    text = "".join(parsed.text)
+    assert "{{ 7*7 }}" in text or "{{" not in line
+
+
+def test_a_json_row_renders_its_level_and_message() -> None:
+    html = row('{"level":"warn","msg":"\\u001b[32mready\\u001b[0m in 3ms","port":8080}')
+    assert "level-warning" in html
+    assert '<span class="log-message"><span class="ansi-fg-2">ready</span> in 3ms</span>' in html
+    assert "&#34;port&#34;: 8080" in html  # the pretty object, escaped
+    plain = row('{"level":"info","port":8080}')  # no message: the whole line shows
+    assert '<span class="log-message">{&#34;level&#34;:&#34;info&#34;' in plain
+
+
+def test_a_json_line_cut_for_display_stays_text() -> None:
+    line = '{"msg":"long","pad":"' + "x" * MAX_CHARS + '"}'
+    html = row(line)
+    assert "<details" not in html and "show the whole line" in html
