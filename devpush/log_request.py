@@ -156,7 +156,9 @@ class LogFilters(BaseModel):
     environment: str | None = Field(None, max_length=64)
     branch: str | None = Field(None, max_length=255)
     deployment: str | None = Field(None, max_length=64)
-    stream: str | None = Field(None, max_length=16)
+    stream: str | None = Field(
+        None, max_length=16, description="stdout, stderr or request (the proxy's requests)"
+    )
     level: str | None = Field(None, max_length=16)
     q: str | None = Field(None, description="search text (plain or regex)")
     regex: bool = False
