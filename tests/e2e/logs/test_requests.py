@@ -32,6 +32,7 @@ from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus
+from devpush.services import proxy_config
 from devpush.services.proxy_table import HostEntry, write_table
 from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.log_stacks import LogStack
@@ -169,6 +170,8 @@ def test_requests_reach_the_api_labelled_by_their_deployment(
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
     route_alice(sessions, alice.deployment_id, app_server, branch=LONG_BRANCH)
+    # Caddy runs the config with logging as built: the worker sees no reason to reload it.
+    assert proxy_config.ensure_proxy_config(proxy.caddy.settings) is False
     assert proxy.get(ALICE_HOST, "/ok?token=s3cret&page=2").status_code == 200
     assert proxy.get(ALICE_HOST, "/fail").status_code == 500
     assert proxy.get(ALICE_HOST, "/slow").status_code == 200
