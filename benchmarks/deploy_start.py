@@ -205,6 +205,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         public_port=free_port(),
         proxy_resolver_addr=f"127.0.0.1:{free_port()}",
         proxy_not_found_port=free_port(),
+        proxy_redirect_port=free_port(),
     )
     sessions = session_factory(create_db_engine(db_url))
     project_id, slug, token = seed(sessions, example_repo(root / "hello", message="Hi"))

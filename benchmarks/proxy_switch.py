@@ -294,6 +294,7 @@ def measure(mode: str, args: Any) -> tuple[list[dict[str, Any]], str, list[Any],
             public_port=free_port(),
             proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
             proxy_not_found_port=free_port(),
+            proxy_redirect_port=free_port(),
         )
         hosts = names(args.names if mode == "outage" else args.switch_names)
         source = None if mode == "reload" else route_source(settings, upstreams, hosts, root, exits)

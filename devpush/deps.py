@@ -34,7 +34,7 @@ from devpush.logs.query import Direction, LogQuery
 from devpush.logs.store import LogStore
 from devpush.models import Deployment, Project, Team, TeamRole, User
 from devpush.services import projects as project_service
-from devpush.services.jobs import DeployJobs
+from devpush.services.jobs import DeployJobs, DomainJobs
 from devpush.services.sessions import session_user_id
 from devpush.services.teams import role_in_team, teams_for_user
 from devpush.services.tokens import user_for_token
@@ -289,6 +289,15 @@ def get_queue(request: Request) -> DeployJobs:
 
 
 QueueDep = Annotated[DeployJobs, Depends(get_queue)]
+
+
+def get_domain_jobs(request: Request) -> DomainJobs:
+    """The same queue, for the custom-domain jobs (``devpush.services.domains``)."""
+    queue: DomainJobs = request.app.state.queue
+    return queue
+
+
+DomainJobsDep = Annotated[DomainJobs, Depends(get_domain_jobs)]
 
 
 def get_log_store(request: Request) -> LogStore:

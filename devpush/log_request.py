@@ -27,6 +27,8 @@ from devpush.core.errors import InvalidInput, NotFound
 from devpush.core.labels import LOG_SOURCES
 from devpush.logs.errors import InvalidSearch, LogStoreError
 from devpush.logs.levels import LEVELS, Level
+from devpush.logs.qlang import MAX_QUERY_CHARS, parse
+from devpush.logs.qlang.transform import lift_level, map_values
 from devpush.logs.query import Direction, LogQuery, Stream, to_ns
 from devpush.logs.store import LogStore
 from devpush.models import Deployment, Environment, Project
@@ -88,6 +90,8 @@ class LogScope:
     deployment: DeploymentRef | None = None
     environments: tuple[Choice, ...] = ()
     deployments: tuple[Choice, ...] = ()
+    #: The project's environments, lower-cased name → id (``environment:production``).
+    environment_ids: tuple[tuple[str, str], ...] = ()
 
 
 def _utc_ns(value: datetime) -> int:
@@ -122,8 +126,9 @@ def resolve_scope(
         )
     environments: tuple[Choice, ...] = ()
     deployments: tuple[Choice, ...] = ()
+    envs = project_service.list_environments(session, project=project)
+    environment_ids = tuple((e.name.lower(), e.id) for e in envs)
     if with_choices:
-        envs = project_service.list_environments(session, project=project)
         environments = tuple(Choice(e.id, f"{e.name} ({e.branch})") for e in envs)
         deps = project_service.list_deployments(session, project=project, limit=50)
         deployments = tuple(
@@ -137,6 +142,7 @@ def resolve_scope(
         deployment=deployment_ref,
         environments=environments,
         deployments=deployments,
+        environment_ids=environment_ids,
     )
 
 
@@ -160,7 +166,11 @@ class LogFilters(BaseModel):
         None, max_length=16, description="stdout, stderr or request (the proxy's requests)"
     )
     level: str | None = Field(None, max_length=16)
-    q: str | None = Field(None, description="search text (plain or regex)")
+    q: str | None = Field(
+        None,
+        max_length=MAX_QUERY_CHARS,
+        description='a query (docs/logging.md, "Searching"), or an RE2 regex with regex=1',
+    )
     regex: bool = False
     since: str | None = Field(None, max_length=64, description="15m, 2h, 7d, ISO 8601 or Unix ns")
     until: str | None = Field(None, max_length=64)
@@ -226,7 +236,8 @@ def build_query(
     limit: int = 200,
     direction: Direction = "backward",
 ) -> LogQuery:
-    """The project-scoped LogQuery; raises InvalidLogParams or InvalidSearch (both 422).
+    """The project-scoped LogQuery; raises InvalidLogParams or InvalidSearch (a 422), or
+    QuerySyntaxError (a 400) for a query that is not the language (``q`` without ``regex``).
 
     The range is closed on both sides so that paging is stable: ``until`` (default now)
     and ``since`` (default the deployment's creation, else an hour before ``until``).
@@ -240,6 +251,11 @@ def build_query(
         start = end - _UNITS["h"] * _NS
     if start >= end:
         raise InvalidLogParams("since", "must be before until")
+    level, expr = cast("Level | None", filters.level), None
+    if filters.q and not filters.regex:
+        expr = map_values(parse(filters.q), "environment", dict(scope.environment_ids))
+        if level is None:
+            level, expr = lift_level(expr)
     query = LogQuery(
         project_id=scope.project_id,
         environment_id=scope.environment_id,
@@ -247,9 +263,10 @@ def build_query(
         branch=filters.branch,
         # checked() let only a known stream and level through.
         stream=cast("Stream | None", filters.stream),
-        level=cast("Level | None", filters.level),
-        search=filters.q,
+        level=level,
+        search=filters.q if filters.regex else None,
         search_mode="regex" if filters.regex else "plain",
+        expr=expr,
         start=start,
         end=end,
         limit=limit,

@@ -107,6 +107,21 @@ class NotificationKind(enum.StrEnum):
     EMAIL = "email"  # SMTP
 
 
+class DrainKind(enum.StrEnum):
+    HTTPS = "https"  # NDJSON POST, signed with HMAC SHA-256
+    SYSLOG = "syslog"  # RFC 5424 over TCP or TLS, octet-counted (RFC 6587)
+    OTLP = "otlp"  # OTLP/HTTP JSON to <url>/v1/logs
+
+
+class DomainStatus(enum.StrEnum):
+    """Where a custom domain's DNS check stands; "active" (served now) is not stored: a
+    verified domain the proxy table holds (``devpush.services.domains``)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
 class DeployStep(enum.StrEnum):
     """The step a deployment failed in: the one list of step names.
 
@@ -404,6 +419,39 @@ class ProxyTableRow(Base):
     port: Mapped[int] = mapped_column(Integer)
 
 
+class Domain(Base):
+    """A custom domain of an environment (``devpush.services.domains``, docs/domains.md).
+
+    A name belongs to one environment across the server (unique). Once its DNS points at
+    the server the worker marks it verified, and the proxy table routes it like the
+    environment's own host (or to Caddy's redirect server, with ``redirect_to``).
+    """
+
+    __tablename__ = "domains"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    # The apex or www twin this name redirects to (308); None: served itself.
+    redirect_to: Mapped[str | None] = mapped_column(String(253))
+    status: Mapped[DomainStatus] = mapped_column(_enum(DomainStatus), default=DomainStatus.PENDING)
+    # What the last check found (why it is not verified yet, or "").
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Checks since the domain was added or last asked to check again (the back-off).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    checked_at: Mapped[datetime | None] = mapped_column(_TS)
+    next_check_at: Mapped[datetime | None] = mapped_column(_TS)
+    verified_at: Mapped[datetime | None] = mapped_column(_TS)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+    environment: Mapped[Environment] = relationship()
+
+
 class WebhookDelivery(Base):
     """One call to a project's webhook (or one new commit the poller saw), and its result.
 
@@ -470,3 +518,36 @@ class NotificationAttempt(Base):
     # The receiver's HTTP status or SMTP reply code, and what went wrong.
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class LogDrain(Base):
+    """Where a project's log lines are forwarded, which of them, and how far it has got.
+
+    The worker reads the store from ``cursor`` (a ``LogCursor``) and moves it only past
+    lines the receiver accepted: delivery is at least once (devpush/services/drains/).
+    """
+
+    __tablename__ = "log_drains"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[DrainKind] = mapped_column(_enum(DrainKind))
+    # https://… (https, otlp) or syslog://host:port, syslog+tls://host:port.
+    url: Mapped[str] = mapped_column(String(2000))
+    # The HMAC secret (https) and any extra request headers (an API key), encrypted.
+    secrets_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # Filters: an environment kind (None: all), the sources, the lowest level (None: all).
+    environment: Mapped[EnvironmentKind | None] = mapped_column(_enum(EnvironmentKind))
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    min_level: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    # Delivery state: where the next batch starts, and what users see on the status page.
+    cursor: Mapped[str | None] = mapped_column(Text)
+    delivered_lines: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_lines: Mapped[int] = mapped_column(Integer, default=0)
+    lines_behind: Mapped[int | None] = mapped_column(Integer)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(_TS)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(_TS)

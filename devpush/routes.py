@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI
 
 from devpush.api import auth as api_auth
 from devpush.api import deployments as api_deployments
+from devpush.api import domains as api_domains
+from devpush.api import drains as api_drains
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
 from devpush.api import logs as api_logs
@@ -26,6 +28,8 @@ from devpush.deps import verify_csrf
 from devpush.web import (
     auth,
     deployments,
+    domains,
+    drains,
     git,
     logs,
     notifications,
@@ -46,6 +50,8 @@ WEB = (
     project_settings,
     git,
     notifications,
+    drains,
+    domains,
     deployments,
     tokens,
     logs,
@@ -66,6 +72,8 @@ API = (
     api_rollback,
     api_notifications,
     api_git,
+    api_drains,
+    api_domains,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

@@ -41,15 +41,21 @@ def cache_dir() -> Path:
 
 
 def find_binary(
-    name: str, *, env_var: str, version_key: str, build_hint: str | None = None
+    name: str,
+    *,
+    env_var: str,
+    version_key: str,
+    build_hint: str | None = None,
+    manifest: str | None = None,
 ) -> Path:
-    """``$env_var``, then ``name`` on PATH, then ``<cache>/bin/<name>-<version>``.
+    """``$env_var``, then ``name`` on PATH, then ``<cache>/bin/<name>-<version>``
+    (``-<manifest>`` after it when given: a build whose parts can change at one version).
 
     ``build_hint`` is the command that builds a missing binary into the cache; without
     one, the error says why the binary may be missing.
     """
     version = read_versions()[version_key]
-    cached = cache_dir() / "bin" / f"{name}-{version}"
+    cached = cache_dir() / "bin" / f"{name}-{version}{f'-{manifest}' if manifest else ''}"
     explicit = os.environ.get(env_var)
     if explicit:
         path = Path(explicit)
@@ -72,8 +78,14 @@ def find_binary(
     )
 
 
-def pinned_binary(name: str, key: str, *, build_hint: str | None = None) -> Path:
+def pinned_binary(
+    name: str, key: str, *, build_hint: str | None = None, manifest: str | None = None
+) -> Path:
     """:func:`find_binary` by the usual names: ``DEVPUSH_<key>_BIN``, ``<key>_VERSION``."""
     return find_binary(
-        name, env_var=f"DEVPUSH_{key}_BIN", version_key=f"{key}_VERSION", build_hint=build_hint
+        name,
+        env_var=f"DEVPUSH_{key}_BIN",
+        version_key=f"{key}_VERSION",
+        build_hint=build_hint,
+        manifest=manifest,
     )

@@ -52,6 +52,9 @@ class Caddy:
 
     @property
     def http_url(self) -> str:
+        """Plain HTTP: the public port, or with https the port that redirects to it."""
+        if self.settings.public_scheme == "https":
+            return f"http://{self.settings.proxy_bind}:{self.settings.proxy_http_port}"
         return f"http://{self.settings.proxy_bind}:{self.settings.public_port}"
 
     def stop(self) -> None:
@@ -61,10 +64,9 @@ class Caddy:
 def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -> Caddy:
     """Write the config into ``state_dir``, start ``caddy run``, wait for its admin API.
 
-    Caddy's own state (its data and config dirs) stays in ``state_dir`` too.
+    Caddy's own state (its data and config dirs) stays in ``state_dir`` too. With
+    ``public_scheme=https`` it gets certificates from ``acme_ca_url`` (tests: Pebble).
     """
-    if settings.public_scheme != "http":
-        raise processes.ProcessError("the local proxy serves plain HTTP: set public_scheme=http")
     if not settings.proxy_admin_url.startswith("http://"):
         raise processes.ProcessError("the local proxy's admin API listens on http://host:port")
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ collector resume where it stopped, with nothing lost and nothing sent twice.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,23 @@ def engine_containers_dir() -> Path:
     return Path(root) / "containers"
 
 
+#: The collector's source: its component list (main.go) and module pins.
+SOURCE_DIR: Final = REPO_ROOT / "scripts" / "dev" / "otelcol"
+
+
+def collector_manifest() -> str:
+    """The build's cache key beside the version, as scripts/dev/logstack.sh computes it: a
+    component added to main.go (the drains' tests need the otlp receiver) builds anew."""
+    digest = hashlib.sha256()
+    for name in ("main.go", "go.mod", "go.sum"):
+        digest.update((SOURCE_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def collector_binary() -> Path:
-    return pinned_binary("otelcol", "OTELCOL", build_hint=BUILD_SCRIPT)
+    return pinned_binary(
+        "otelcol", "OTELCOL", build_hint=BUILD_SCRIPT, manifest=collector_manifest()
+    )
 
 
 #: The collector's feature gates, here and in docker-compose.victorialogs.yml's command

@@ -111,6 +111,7 @@ class Pipeline:
         worker_door = self.door(socket_proxy.WORKER_DOOR)
         settings = get_settings()
         not_found_port = free_port()
+        redirect_port = free_port()  # Caddy's own redirect server (custom domains)
         # Two route resolvers, as in Compose: Caddy asks either, so one may stop.
         addresses = [f"127.0.0.1:{free_port()}" for _ in range(2)]
         for name, address in zip(("resolver", "resolver-2"), addresses, strict=True):
@@ -136,6 +137,7 @@ class Pipeline:
                 "proxy_admin_url": f"http://127.0.0.1:{free_port()}",
                 "proxy_resolver_addr": ",".join(addresses),
                 "proxy_not_found_port": not_found_port,
+                "proxy_redirect_port": redirect_port,
                 # The collector of this run reads it (log_stacks.plan with the same root).
                 "proxy_access_log": str(log_stacks.proxy_access_log(self.state)),
             }
@@ -166,6 +168,7 @@ class Pipeline:
             "DEVPUSH_PROXY_ADMIN_URL": proxy_settings.proxy_admin_url,
             "DEVPUSH_PROXY_RESOLVER_ADDR": proxy_settings.proxy_resolver_addr,
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(not_found_port),
+            "DEVPUSH_PROXY_REDIRECT_PORT": str(redirect_port),
             # The worker loads Caddy's config from its own settings: the same access log.
             "DEVPUSH_PROXY_ACCESS_LOG": proxy_settings.proxy_access_log,
         }

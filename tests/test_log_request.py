@@ -57,12 +57,12 @@ def test_defaults_are_the_project_over_the_last_hour() -> None:
 def test_hostile_branch_and_search_stay_inside_escaped_strings() -> None:
     filters = checked(
         branch='main"} or {project_id=~".+',
-        q='say "hi" \\ } or { a.b(\n',
+        q='"say \\"hi\\" \\\\ } or { a.b(\n"',  # a phrase: the query language
         stream="stderr",
     )
     assert logql(filters) == (
         '{project_id="p1", branch="main\\"} or {project_id=~\\".+", job="docker", '
-        'stream="stderr"} |~ "(?i)say \\"hi\\" \\\\\\\\ \\\\} or \\\\{ a\\\\.b\\\\(\\n"'
+        'stream="stderr"} |~ "say \\"hi\\" \\\\\\\\ \\\\} or \\\\{ a\\\\.b\\\\(\\n"'
     )
 
 

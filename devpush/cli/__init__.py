@@ -28,6 +28,8 @@ _COMMAND_MODULES = (
     "logs",
     "webhooks",
     "notifications",
+    "drains",
+    "domains",
     "members",
     "admin",
 )

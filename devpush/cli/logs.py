@@ -177,6 +177,11 @@ def _forget_before(shown: dict[str, int], ts: int, *, keep: int = 10_000) -> Non
             del shown[line_id]
 
 
+def _substring_regex(text: str) -> str:
+    """Any-case ``text`` as an RE2 pattern: Go's ``regexp.QuoteMeta`` behind ``(?i)``."""
+    return "(?i)" + "".join(f"\\{c}" if c in "\\.+*?()|[]{}^$" else c for c in text)
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         return str(response.json().get("detail") or response.reason_phrase)
@@ -193,6 +198,12 @@ def logs(
         str | None, typer.Option(help="15m, 2h, 7d, an ISO 8601 time (UTC) or Unix ns")
     ] = None,
     until: Annotated[str | None, typer.Option(help="End of the range (default: now)")] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query", "-q", help="A query, e.g. 'status:>=500 -path:/health*' (docs/logging.md)"
+        ),
+    ] = None,
     grep: Annotated[str | None, typer.Option(help="Lines containing this text (any case)")] = None,
     regex: Annotated[str | None, typer.Option(help="Lines matching this RE2 expression")] = None,
     stream: Annotated[
@@ -209,8 +220,8 @@ def logs(
     ] = False,
 ) -> None:
     """Print a project's logs (default: the last hour, or the deployment's); -f follows."""
-    if grep and regex:
-        raise fail("--grep and --regex can't be combined")
+    if sum(option is not None for option in (query, grep, regex)) > 1:
+        raise fail("--query, --grep and --regex can't be combined")
     params: dict[str, Any] = {
         "branch": branch,
         "deployment": deployment,
@@ -218,8 +229,9 @@ def logs(
         "level": level,
         "since": since,
         "until": until,
-        "q": grep or regex,
-        "regex": "true" if regex else None,
+        # The server reads q as the query language; --grep stays a plain substring search.
+        "q": query or (_substring_regex(grep) if grep is not None else regex),
+        "regex": "true" if regex is not None or grep is not None else None,
     }
     if follow and since is None and lines is None:
         lines = 100  # like `heroku logs --tail`: some context, then the tail

@@ -100,6 +100,24 @@ class Settings(BaseSettings):
     # or "internal", Caddy's own CA, for a server no ACME CA can reach (a private network:
     # clients trust the root in Caddy's data dir, pki/authorities/local/root.crt).
     proxy_tls_issuer: Literal["acme", "internal"] = "acme"
+    # Another ACME CA than Let's Encrypt (its directory URL; empty: Caddy's default), and a
+    # PEM file of the roots its directory's HTTPS certificate chains to (a private CA's).
+    acme_ca_url: str = ""
+    acme_ca_root: str = ""
+    # https only: where Caddy's HTTP server listens (HTTP → HTTPS redirects, ACME HTTP
+    # challenges); the standard port unless the server cannot bind it.
+    proxy_http_port: int = Field(default=80, gt=0, lt=65536)
+    # The loopback port of Caddy's own redirect server: a custom domain that redirects to
+    # its apex or www twin is routed there (docs/domains.md). Caddy and the worker read it.
+    proxy_redirect_port: int = Field(default=8405, gt=0, lt=65536)
+
+    # Custom domains (docs/domains.md, devpush.services.domains). The server's public
+    # addresses (IPv4 and IPv6, comma separated): a domain verifies when its A/AAAA records
+    # name one of them, or its CNAME names its environment's host. Empty: only a CNAME can.
+    server_addresses: str = ""
+    # The DNS server the worker asks when it verifies a domain (host:port, UDP); empty:
+    # the first nameserver of /etc/resolv.conf.
+    domain_dns_resolver: str = ""
     # Request logs (docs/logging.md): the file Caddy writes its JSON access log to, as
     # Caddy sees it; the collector tails the same file (a volume in Compose). Empty: no
     # access log (a proxy whose requests nobody collects).
@@ -192,6 +210,11 @@ class Settings(BaseSettings):
     def proxy_resolver_addrs(self) -> list[str]:
         """Every route resolver's ``host:port``, from ``proxy_resolver_addr``."""
         return [addr.strip() for addr in self.proxy_resolver_addr.split(",") if addr.strip()]
+
+    @property
+    def server_address_list(self) -> list[str]:
+        """Every public address of the server, from ``server_addresses``."""
+        return [addr.strip() for addr in self.server_addresses.split(",") if addr.strip()]
 
     @model_validator(mode="after")
     def _need_a_resolver(self) -> Self:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, overload
+from typing import TYPE_CHECKING, Final, Literal, overload
 
 import re2
 
@@ -28,6 +28,10 @@ from devpush.core.labels import (
 )
 from devpush.logs.errors import InvalidQuery, InvalidSearch
 from devpush.logs.levels import LEVELS, Level
+
+if TYPE_CHECKING:
+    # Only named here: the query language's parser imports this module.
+    from devpush.logs.qlang.ast import Expr
 
 Direction = Literal["forward", "backward"]
 SearchMode = Literal["plain", "regex"]
@@ -129,6 +133,9 @@ class LogQuery:
     end: datetime | int | None = None
     direction: Direction = "backward"
     limit: int = 100
+    #: The query language's tree (``devpush.logs.qlang``), compiled by each store inside
+    #: the project scope and ANDed with the fields above.
+    expr: Expr | None = None
     fields: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -34,3 +34,13 @@ class NotifyJobs(Protocol):
         delay: float = 0,
     ) -> None:
         """Send ``event`` to every channel that wants it (or retry one, after ``delay`` s)."""
+
+
+class DomainJobs(Protocol):
+    """Enqueues the custom-domain jobs (``devpush.services.domains``)."""
+
+    def enqueue_domain_check(self, domain_id: str, *, delay: float = 0) -> None:
+        """Check the domain's DNS (after ``delay`` s); a verified one is routed at once."""
+
+    def enqueue_routes_refresh(self) -> None:
+        """Write the proxy table again from the rows (a removed domain's entry goes)."""

@@ -19,6 +19,7 @@ import httpx
 
 from devpush.core.config import Settings
 from devpush.core.errors import Unavailable
+from devpush.services import proxy_table
 
 #: The Caddy server's name in the config; one server holds every route.
 SERVER: Final = "devpush"
@@ -29,6 +30,12 @@ NOT_FOUND_BODY: Final = "No deployment answers at this address.\n"
 #: Caddy's own loopback server with that 404: the resolvers send such a name there.
 NOT_FOUND_SERVER: Final = "devpush-not-found"
 NOT_FOUND_ADDRESS: Final = "127.0.0.1"
+#: A Host header that is an IPv4 or IPv6 address (with or without a port).
+IP_HOST: Final = r"^([0-9.]+|\[[0-9a-fA-F:.]+\])(:[0-9]+)?$"
+#: Caddy's own loopback server that redirects a custom domain to its apex or www twin.
+REDIRECT_SERVER: Final = "devpush-redirect"
+#: https only: the HTTP server that redirects to HTTPS.
+HTTP_SERVER: Final = "devpush-http"
 #: What Caddy answers (503) when no resolver could say where a host runs.
 LOOKUP_FAILED_BODY: Final = "devpush could not look up where this address runs; retrying.\n"
 LOOKUP_RETRY_AFTER_SECONDS: Final = 1
@@ -89,8 +96,16 @@ def admin_host(admin_url: str) -> str:
 def server_config(settings: Settings) -> dict[str, Any]:
     """Where the server listens and how it does TLS: plain HTTP or automatic HTTPS (ACME)."""
     if settings.public_scheme == "https":
-        # Caddy's automatic HTTPS: a certificate per host name by ACME, and :80 redirects.
-        return {"listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"]}
+        # Caddy's automatic HTTPS: a certificate per host name by ACME. Its own HTTP
+        # redirects would drop a port other than 443 for names it does not know (custom
+        # domains): the HTTP server below (:func:`http_server`) redirects instead.
+        # No route names a host, so TLS is switched on here (Caddy would serve plain
+        # HTTP to a server whose routes name none).
+        return {
+            "listen": [f"{settings.proxy_bind}:{settings.public_port or 443}"],
+            "tls_connection_policies": [{}],
+            "automatic_https": {"disable_redirects": True},
+        }
     return {
         "listen": [f"{settings.proxy_bind}:{settings.public_port or 80}"],
         "automatic_https": {"disable": True},
@@ -119,7 +134,10 @@ def initial_config(settings: Settings) -> dict[str, Any]:
     """What Caddy starts with in Compose (``Docker/caddy/initial.json``) until the worker
     loads :func:`build_config`: the same admin endpoint and listener, and a 404."""
     server = {**server_config(settings), "routes": [{"handle": [_not_found()]}]}
-    return {"admin": _admin(settings), "apps": {"http": {"servers": {SERVER: server}}}}
+    servers = {SERVER: server}
+    if settings.public_scheme == "https":
+        servers[HTTP_SERVER] = http_server(settings)
+    return {"admin": _admin(settings), "apps": {"http": {"servers": servers}}}
 
 
 def resolver_config(settings: Settings) -> dict[str, Any]:
@@ -134,6 +152,62 @@ def not_found_server(settings: Settings) -> dict[str, Any]:
     return {
         "listen": [f"{NOT_FOUND_ADDRESS}:{settings.proxy_not_found_port}"],
         "routes": [{"handle": [_not_found()]}],
+        "automatic_https": {"disable": True},
+    }
+
+
+def _port_suffix(settings: Settings) -> str:
+    """``:<port>`` in public URLs, unless it is the scheme's standard port."""
+    standard = 443 if settings.public_scheme == "https" else 80
+    port = settings.public_port or standard
+    return "" if port == standard else f":{port}"
+
+
+def _redirect(location: str) -> dict[str, Any]:
+    return {
+        "handler": "static_response",
+        "status_code": 308,
+        "headers": {"Location": [location]},
+    }
+
+
+def http_server(settings: Settings) -> dict[str, Any]:
+    """https only: the HTTP server on ``proxy_http_port``, which sends every request to the
+    same URL over HTTPS (ACME HTTP challenges are answered before any route)."""
+    location = f"https://{{http.request.host}}{_port_suffix(settings)}{{http.request.uri}}"
+    return {
+        "listen": [f"{settings.proxy_bind}:{settings.proxy_http_port}"],
+        "routes": [{"handle": [_redirect(location)]}],
+    }
+
+
+def redirect_server(settings: Settings) -> dict[str, Any]:
+    """Caddy's own loopback server where a custom domain that redirects to its apex or www
+    twin is routed (``proxy_table.REDIRECT_ADDRESS``, ``proxy_redirect_port``): ``www.x``
+    goes to ``x``, any other name to ``www.`` and itself, path and query kept (308)."""
+    scheme, port = settings.public_scheme, _port_suffix(settings)
+    return {
+        "listen": [f"{proxy_table.REDIRECT_ADDRESS}:{settings.proxy_redirect_port}"],
+        "routes": [
+            {
+                "match": [
+                    {
+                        "header_regexp": {
+                            "Host": {"name": "www", "pattern": r"^www\.([^:]+)(:[0-9]+)?$"}
+                        }
+                    }
+                ],
+                "handle": [
+                    _redirect(f"{scheme}://{{http.regexp.www.1}}{port}{{http.request.uri}}")
+                ],
+                "terminal": True,
+            },
+            {
+                "handle": [
+                    _redirect(f"{scheme}://www.{{http.request.host}}{port}{{http.request.uri}}")
+                ]
+            },
+        ],
         "automatic_https": {"disable": True},
     }
 
@@ -287,8 +361,15 @@ def build_config(settings: Settings) -> dict[str, Any]:
         **server_config(settings),
         "routes": [
             *([access_log_fields(settings)] if logged else []),
-            {"match": [{"host": [f"*.{settings.domain}"]}], "handle": [proxy], "terminal": True},
-            {"handle": [_not_found()]},
+            # An IP address in Host is no deployment's name: the 404, with no lookup.
+            {
+                "match": [{"header_regexp": {"Host": {"pattern": IP_HOST}}}],
+                "handle": [_not_found()],
+                "terminal": True,
+            },
+            # Every other host, the platform's names and custom domains alike: the
+            # resolvers answer a name nobody serves with the 404 server, so none is listed.
+            {"handle": [proxy], "terminal": True},
         ],
         "errors": {
             "routes": [
@@ -304,7 +385,13 @@ def build_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "admin": _admin(settings),
         "apps": {
-            "http": {"servers": {SERVER: server, NOT_FOUND_SERVER: not_found_server(settings)}}
+            "http": {
+                "servers": {
+                    SERVER: server,
+                    NOT_FOUND_SERVER: not_found_server(settings),
+                    REDIRECT_SERVER: redirect_server(settings),
+                }
+            }
         },
     }
     if logged:
@@ -315,9 +402,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
     if settings.public_scheme == "https":
         # The hosts are not in the config, so certificates come on demand: at a host's
         # first TLS handshake, once the app says a route has it (the permission endpoint).
-        issuers: list[dict[str, Any]] = [
-            {"module": "acme", **({"email": settings.acme_email} if settings.acme_email else {})}
-        ]
+        config["apps"]["http"]["servers"][HTTP_SERVER] = http_server(settings)
+        config["apps"]["http"]["http_port"] = settings.proxy_http_port
+        issuers: list[dict[str, Any]] = [acme_issuer(settings)]
         if settings.proxy_tls_issuer == "internal":
             issuers = [{"module": "internal"}]
             # The root stays in Caddy's data dir: installing it into the container's
@@ -332,6 +419,18 @@ def build_config(settings: Settings) -> dict[str, Any]:
             }
         }
     return config
+
+
+def acme_issuer(settings: Settings) -> dict[str, Any]:
+    """Caddy's ACME issuer: Let's Encrypt unless ``acme_ca_url`` names another CA."""
+    issuer: dict[str, Any] = {"module": "acme"}
+    if settings.acme_email:
+        issuer["email"] = settings.acme_email
+    if settings.acme_ca_url:
+        issuer["ca"] = settings.acme_ca_url
+    if settings.acme_ca_root:
+        issuer["trusted_roots_pem_files"] = [settings.acme_ca_root]
+    return issuer
 
 
 # The client ------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from devpush.core.config import Settings
 from devpush.models import (
     Deployment,
     DeploymentStatus,
+    Domain,
+    DomainStatus,
     Environment,
     EnvironmentKind,
     Project,
@@ -81,8 +83,33 @@ class LiveDeployment:
     port: int
 
 
-def entries_for(live: Iterable[LiveDeployment], *, domain: str) -> list[HostEntry]:
+@dataclass(frozen=True, slots=True)
+class CustomDomain:
+    """A verified custom domain: its environment, and whether it redirects to its twin."""
+
+    name: str
+    environment_id: str
+    redirects: bool
+
+
+#: Where a redirecting custom domain is routed: Caddy's own redirect server on loopback
+#: (``proxy_config.redirect_server``, its port ``proxy_redirect_port``).
+REDIRECT_ADDRESS: Final = "127.0.0.1"
+
+
+def entries_for(
+    live: Iterable[LiveDeployment],
+    *,
+    domain: str,
+    custom: Iterable[CustomDomain] = (),
+    redirect_port: int = 0,
+) -> list[HostEntry]:
     """Every entry, given the running deployments in claim order (see :func:`running_deployments`).
+
+    A verified custom domain follows its environment's newest running deployment, like
+    the environment's own host; one that redirects goes to Caddy's redirect server
+    (``redirect_port``) while its environment runs. Custom names come last: they are
+    never under ``domain`` (``devpush.services.domains``), so they meet no other name.
 
     An environment follows its newest running deployment (the last one given). A name
     two rows claim stays with the first claim: production environments, then the other
@@ -118,6 +145,18 @@ def entries_for(live: Iterable[LiveDeployment], *, domain: str) -> list[HostEntr
         )
         for item in live
     ]
+    for extra in custom:
+        serving = newest.get(extra.environment_id)
+        if serving is None:
+            continue
+        if extra.redirects:
+            candidates.append(
+                HostEntry(extra.name, serving.deployment_id, REDIRECT_ADDRESS, redirect_port)
+            )
+        else:
+            candidates.append(
+                HostEntry(extra.name, serving.deployment_id, serving.address, serving.port)
+            )
     claimed: dict[str, HostEntry] = {}
     for entry in candidates:
         if entry.host not in claimed:
@@ -168,6 +207,18 @@ def running_deployments(
             container=deployment.container_id or container_name(deployment.id),
         )
         for deployment, environment, project in rows
+    ]
+
+
+def verified_domains(session: Session) -> list[CustomDomain]:
+    """Every verified custom domain, oldest verification first."""
+    rows = session.scalars(
+        select(Domain)
+        .where(Domain.status == DomainStatus.VERIFIED)
+        .order_by(Domain.verified_at, Domain.id)
+    )
+    return [
+        CustomDomain(row.name, row.environment_id, redirects=bool(row.redirect_to)) for row in rows
     ]
 
 

@@ -216,6 +216,7 @@ async def logs_panel(
     deployment = log_request.scope.deployment
     context: dict[str, Any] = {
         "scope": log_request.scope,
+        "params": log_request.params,  # "Open in Logs" carries the query
         "base": _base(log_request.scope),
         "collector_warning": await collector_warning(settings),
         "local_restart_notice": await local_restart_notice(settings),

@@ -26,6 +26,8 @@ from devpush.deps import (
 from devpush.models import Project, TeamRole
 from devpush.services import project_settings as settings_service
 from devpush.services import projects as project_service
+from devpush.services.domains import domain_views
+from devpush.services.drains.configure import drain_views
 from devpush.services.notifications.channels import channel_views
 from devpush.services.project_git import access_view
 from devpush.services.runner_images import image_problem, offered_images
@@ -74,6 +76,8 @@ def render_settings(
         "shared_scope": settings_service.SHARED_SCOPE,
         "is_owner": role is TeamRole.OWNER,
         "notifications": channel_views(session, project_id=project.id),
+        "drains": drain_views(session, project_id=project.id, fernet=fernet),  # web/drains.py
+        "domains": domain_views(session, project=project, settings=request.app.state.settings),
         "git_access": access_view(project),  # the "Git access" section (devpush/web/git.py)
         "poll_min_seconds": request.app.state.settings.poll_min_interval_seconds,
         **extra,

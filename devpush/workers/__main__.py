@@ -11,6 +11,7 @@ import logging
 import sys
 
 from devpush.core.config import get_settings
+from devpush.workers.drains import start_drains
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
@@ -31,7 +32,8 @@ def main() -> None:
     if args.refresh_proxy_table:
         ctx = worker_context()
         sys.exit(0 if ctx.proxy_table.refresh(ctx, settle=False) else 1)
-    # The readiness probe polls every half second: its requests are not news.
+    # The readiness probe polls every half second: its requests are not news. (It also
+    # keeps drains' URLs, whose query may hold a sink's key, out of the log.)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The proxy table at once: a migration may have left it empty, or runners moved.
     try:
@@ -45,6 +47,11 @@ def main() -> None:
         start_store_watch(worker_context())
     except Exception:  # Docker not there: a restart of the worker starts the watch
         logging.getLogger(__name__).exception("log store watch not started")
+    # The projects' log drains forward their lines (docs/logging.md, "Log drains").
+    try:
+        start_drains(worker_context())
+    except Exception:  # the database not there: a restart of the worker starts them
+        logging.getLogger(__name__).exception("log drains not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,

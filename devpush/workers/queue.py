@@ -122,6 +122,27 @@ def _poll() -> None:
     run_poll(settings=ctx.settings, sessions=ctx.sessions, queue=default_queue())
 
 
+def _check_domain(domain_id: str) -> None:
+    from devpush.workers.tasks.context import worker_context
+    from devpush.workers.tasks.domains import run_domain_check
+
+    run_domain_check(domain_id, ctx=worker_context(), jobs=default_queue())
+
+
+def _sweep_domains() -> None:
+    from devpush.workers.tasks.context import worker_context
+    from devpush.workers.tasks.domains import run_domain_sweep
+
+    run_domain_sweep(ctx=worker_context(), jobs=default_queue())
+
+
+def _refresh_routes() -> None:
+    from devpush.workers.tasks.context import worker_context
+    from devpush.workers.tasks.domains import run_routes_refresh
+
+    run_routes_refresh(ctx=worker_context())
+
+
 def consumer_polling(huey: Huey) -> dict[str, float]:
     """The consumer's back-off options for ``huey``: none needed when its storage blocks."""
     return {} if huey.storage.blocking else dict(SQLITE_POLLING)
@@ -141,6 +162,13 @@ class DeployQueue:
         self._notify = huey.task(name="devpush.notify")(_notify)
         # The poller (projects with poll_interval_seconds): each minute, the due ones.
         self._poll = huey.periodic_task(crontab(), name="devpush.poll")(_poll)
+        # Custom domains: a DNS check (retried on the schedule), a refresh after a removal.
+        self._check_domain = huey.task(name="devpush.domain_check")(_check_domain)
+        self._refresh_routes = huey.task(name="devpush.routes_refresh")(_refresh_routes)
+        # A domain whose scheduled check was lost is checked again (every 10 minutes).
+        self._sweep_domains = huey.periodic_task(
+            crontab(minute="*/10"), name="devpush.domain_sweep"
+        )(_sweep_domains)
 
     def enqueue_deploy(self, deployment_id: str) -> None:
         self._deploy(deployment_id)
@@ -163,6 +191,15 @@ class DeployQueue:
             self._notify.schedule(args=args, delay=delay)
         else:
             self._notify(*args)
+
+    def enqueue_domain_check(self, domain_id: str, *, delay: float = 0) -> None:
+        if delay > 0:
+            self._check_domain.schedule(args=(domain_id,), delay=delay)
+        else:
+            self._check_domain(domain_id)
+
+    def enqueue_routes_refresh(self) -> None:
+        self._refresh_routes()
 
 
 @lru_cache

@@ -8,8 +8,10 @@
 #     github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VICTORIALOGS_VERSION;
 #   - otelcol (the log collector): scripts/dev/otelcol/, pinned by its go.sum, which
 #     must name contrib v$OTELCOL_VERSION;
-# into ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/{victoria-logs,otelcol}-<version>.
-# A binary already there is kept (a version bump builds a new file).
+# into ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/victoria-logs-<version> and
+# otelcol-<version>-<manifest>, <manifest> being the first 16 hex digits of the SHA-256 of
+# main.go, go.mod and go.sum (devpush_dev/otelcol.py computes the same name).
+# A binary already there is kept (a version bump or another component builds a new file).
 # What it does not do: install Go (it needs `go` >= the go.mod version on PATH or in
 # /usr/local/go) or run anything.
 set -Eeuo pipefail
@@ -64,8 +66,14 @@ build_victorialogs() {
   printf '%s\n' "$bin"
 }
 
+# The collector's component list, as a cache key: a component added to main.go builds anew.
+otelcol_manifest() {
+  cat "$OTELCOL_SRC/main.go" "$OTELCOL_SRC/go.mod" "$OTELCOL_SRC/go.sum" | sha256sum | cut -c1-16
+}
+
 build_otelcol() {
-  local go=$1 version=$2 bin="$BIN_DIR/otelcol-$2"
+  local go=$1 version=$2 bin
+  bin="$BIN_DIR/otelcol-$2-$(otelcol_manifest)"
   # One release for every collector module: go.mod must name the contrib version pinned here.
   if ! grep -q "^[[:space:]]*$CONTRIB/receiver/filelogreceiver v$version\$" "$OTELCOL_SRC/go.mod"; then
     err "$OTELCOL_SRC/go.mod does not pin $CONTRIB/receiver/filelogreceiver v$version (OTELCOL_VERSION)"

@@ -6,7 +6,8 @@
 #     Docker socket proxy in tests), Caddy (the reverse proxy of deployment URLs;
 #     its Debian service is left alone: devpush runs caddy itself), busybox-static and debootstrap (runner
 #     images), PostgreSQL, Chromium, shellcheck, git, OpenSSH's server (the tests' git host for
-#     deploy keys; they run their own sshd, the Debian service is disabled);
+#     deploy keys; they run their own sshd, the Debian service is disabled), rsyslog (a
+#     log drains' receiver; the tests run their own rsyslogd, the Debian service is disabled);
 #   - starts dockerd when it is not answering, and waits for it;
 #   - starts PostgreSQL and creates the `devpush_test` role and database;
 #   - installs uv (the Python project manager) from PyPI when missing;
@@ -16,7 +17,8 @@
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
-#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run;
+#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run, and
+#     Pebble, the test ACME server of the custom-domain tests (scripts/dev/pebble-pinned.sh);
 #   - builds Docker Compose v5 from its Go module and installs it as the `docker compose`
 #     plugin (scripts/dev/compose.sh), then the production stack's images from local
 #     parts (scripts/dev/prod-images.sh), for the Compose end-to-end suite.
@@ -30,7 +32,7 @@ source "$REPO_ROOT/scripts/lib.sh"
 # shellcheck source=scripts/dev/images.sh
 source "$REPO_ROOT/scripts/dev/images.sh"
 
-APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates openssh-server)
+APT_PACKAGES=(docker.io haproxy caddy busybox-static debootstrap postgresql chromium shellcheck git iptables ca-certificates openssh-server rsyslog)
 PG_ROLE=devpush_test
 # Another apt (unattended-upgrades, cloud-init) often holds these on a fresh machine: wait for
 # it, up to DEVPUSH_DPKG_LOCK_TIMEOUT seconds, rather than fail at once.
@@ -130,6 +132,14 @@ disable_ssh_service() {
   fi
 }
 
+# The drains' tests start their own rsyslogd on loopback, not the system's.
+disable_rsyslog_service() {
+  if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet rsyslog.service 2>/dev/null; then
+    info "disabling Debian's rsyslog service (the tests run their own rsyslogd)"
+    systemctl disable --now rsyslog.service syslog.socket
+  fi
+}
+
 # GitHub's published webhook examples and signing code (tests/forges/), installed once per
 # lock file into the cache: the webhook tests sign and post them with GitHub's own code.
 install_forge_fixtures() {
@@ -210,12 +220,15 @@ main() {
   install_packages
   disable_caddy_service
   disable_ssh_service
+  disable_rsyslog_service
   start_dockerd
   start_postgres
   install_uv
   build_test_images
   # Compose's pinned Caddy: the local run's and the tests' proxy, and `caddy validate`.
   "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
+  # Pebble, the ACME server the custom-domain tests get their certificates from.
+  "$REPO_ROOT/scripts/dev/pebble-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   if ((local_run == 1)); then

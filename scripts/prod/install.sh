@@ -167,6 +167,9 @@ DEVPUSH_LOG_STORE=$stack
 DEVPUSH_DOMAIN=localhost
 # The ACME account of the certificates (optional).
 #DEVPUSH_ACME_EMAIL=ops@example.com
+# This server's public addresses (IPv4 and IPv6, comma separated): the A/AAAA records a
+# custom domain points at (docs/domains.md).
+#DEVPUSH_SERVER_ADDRESSES=203.0.113.7,2001:db8::7
 ENV
   )
   info "wrote $env_file with generated secrets"

@@ -144,6 +144,7 @@ def caddy(tmp_path: Path) -> Iterator[Caddy]:
         public_port=free_port(),
         proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
         proxy_not_found_port=free_port(),
+        proxy_redirect_port=free_port(),
     )
     proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
     yield proxy

@@ -10,9 +10,11 @@ import pytest
 from devpush.core.config import Settings
 from devpush.services import proxy_config
 from devpush.services.proxy_config import (
+    HTTP_SERVER,
     LOOKUP_FAILED_BODY,
     NOT_FOUND_BODY,
     NOT_FOUND_SERVER,
+    REDIRECT_SERVER,
     SERVER,
     ProxyError,
     admin_listen,
@@ -38,8 +40,10 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     server = config["apps"]["http"]["servers"][SERVER]
     assert server["listen"] == ["127.0.0.1:8081"]
     assert server["automatic_https"] == {"disable": True}
-    first, fallback = server["routes"]
-    assert first["match"] == [{"host": ["*.localhost"]}]
+    ip_host, first = server["routes"]
+    assert ip_host["handle"][0]["status_code"] == 404
+    # Every other host: the platform's names and custom domains (the resolvers know them all).
+    assert "match" not in first
     proxy = first["handle"][0]
     assert proxy["handler"] == "reverse_proxy"
     assert "upstreams" not in proxy
@@ -57,13 +61,12 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
     # A connection that could not be made (a name not resolved) is tried again.
     assert proxy["load_balancing"] == {"try_duration": "12s", "try_interval": "10ms"}
     assert first["terminal"] is True
-    assert "match" not in fallback
-    assert fallback["handle"][0]["status_code"] == 404
-    assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
     # A host no deployment holds: the resolvers send it to Caddy's own 404 server.
     not_found = config["apps"]["http"]["servers"][NOT_FOUND_SERVER]
     assert not_found["listen"] == ["127.0.0.1:8499"]
-    assert not_found["routes"] == [{"handle": fallback["handle"]}]
+    (fallback,) = not_found["routes"]
+    assert fallback["handle"][0]["status_code"] == 404
+    assert fallback["handle"][0]["body"] == NOT_FOUND_BODY
     # No upstream (503) means no resolver answered: its own page, not the 404.
     (unknown,) = server["errors"]["routes"]
     assert unknown["match"] == [{"expression": "{http.error.status_code} == 503"}]
@@ -77,7 +80,7 @@ def test_local_config_is_plain_http_on_one_loopback_port_and_asks_the_resolver()
 def test_one_resolver_address_is_a_list_of_one() -> None:
     assert Settings(proxy_resolver_addr="resolver:5353").proxy_resolver_addrs == ["resolver:5353"]
     config = build_config(Settings(proxy_resolver_addr="resolver:5353"))
-    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][0]["handle"][0]
+    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][-1]["handle"][0]
     assert proxy["dynamic_upstreams"]["resolver"] == {"addresses": ["udp/resolver:5353"]}
 
 
@@ -104,8 +107,17 @@ def test_compose_config_is_https_by_acme_on_demand_with_the_admin_on_a_socket() 
     assert config["admin"]["config"] == {"persist": True}
     server = config["apps"]["http"]["servers"][SERVER]
     assert server["listen"] == [":443"]
-    assert server["routes"][0]["match"] == [{"host": ["*.apps.example.com"]}]
-    assert "automatic_https" not in server  # Caddy's automatic HTTPS: ACME and :80 redirects
+    assert "match" not in server["routes"][-1]
+    # Caddy's automatic HTTPS (ACME); its HTTP server redirects to https, whatever the name.
+    assert server["automatic_https"] == {"disable_redirects": True}
+    assert server["tls_connection_policies"] == [{}]  # no route names a host
+    http = config["apps"]["http"]["servers"][HTTP_SERVER]
+    assert http["listen"] == [":80"]
+    (redirect,) = http["routes"]
+    assert redirect["handle"][0]["status_code"] == 308
+    assert redirect["handle"][0]["headers"]["Location"] == [
+        "https://{http.request.host}{http.request.uri}"
+    ]
     automation = config["apps"]["tls"]["automation"]
     (policy,) = automation["policies"]
     assert policy["issuers"] == [{"module": "acme", "email": "ops@example.com"}]
@@ -188,3 +200,44 @@ def test_no_access_log_file_means_no_request_logging() -> None:
     server = config["apps"]["http"]["servers"][proxy_config.SERVER]
     assert "logs" not in server
     assert all(h["handler"] != "log_append" for r in server["routes"] for h in r["handle"])
+
+
+def test_acme_issuer_takes_another_ca_and_its_roots() -> None:
+    settings = Settings(
+        public_scheme="https",
+        acme_ca_url="https://127.0.0.1:14000/dir",
+        acme_ca_root="/etc/devpush/ca.pem",
+    )
+    (policy,) = build_config(settings)["apps"]["tls"]["automation"]["policies"]
+    assert policy["issuers"] == [
+        {
+            "module": "acme",
+            "ca": "https://127.0.0.1:14000/dir",
+            "trusted_roots_pem_files": ["/etc/devpush/ca.pem"],
+        }
+    ]
+
+
+def test_https_on_another_port_redirects_with_that_port() -> None:
+    settings = Settings(public_scheme="https", public_port=8443, proxy_http_port=8088)
+    config = build_config(settings)
+    assert config["apps"]["http"]["http_port"] == 8088
+    http = config["apps"]["http"]["servers"][HTTP_SERVER]
+    assert http["listen"] == ["127.0.0.1:8088"]
+    location = http["routes"][0]["handle"][0]["headers"]["Location"]
+    assert location == ["https://{http.request.host}:8443{http.request.uri}"]
+    assert HTTP_SERVER not in build_config(Settings())["apps"]["http"]["servers"]
+
+
+def test_the_redirect_server_sends_www_to_the_apex_and_the_apex_to_www() -> None:
+    settings = Settings(public_scheme="https", public_port=None, proxy_redirect_port=8777)
+    server = build_config(settings)["apps"]["http"]["servers"][REDIRECT_SERVER]
+    assert server["listen"] == ["127.0.0.1:8777"]
+    from_www, to_www = server["routes"]
+    assert from_www["match"][0]["header_regexp"]["Host"]["pattern"] == r"^www\.([^:]+)(:[0-9]+)?$"
+    assert from_www["handle"][0]["headers"]["Location"] == [
+        "https://{http.regexp.www.1}{http.request.uri}"
+    ]
+    assert to_www["handle"][0]["headers"]["Location"] == [
+        "https://www.{http.request.host}{http.request.uri}"
+    ]

@@ -47,3 +47,5 @@ def test_cleanup_runs_hourly_and_reconcile_every_minute() -> None:
 
     assert due(17) == {"devpush.cleanup", "devpush.reconcile", "devpush.poll"}
     assert due(18) == {"devpush.reconcile", "devpush.poll"}
+    # Custom domains whose scheduled check was lost: every 10 minutes.
+    assert due(20) == {"devpush.reconcile", "devpush.poll", "devpush.domain_sweep"}

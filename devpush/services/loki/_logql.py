@@ -19,6 +19,7 @@ from devpush.core.labels import JOB_LABEL, LOKI_JOB, REQUEST_SOURCE, SOURCE_LABE
 from devpush.logs.errors import InvalidQuery
 from devpush.logs.levels import level_filter_regex
 from devpush.logs.query import LogQuery, go_quote, quoted_value, search_regex
+from devpush.services.loki._qlang import compile_expr
 
 
 def stream_selector(query: LogQuery) -> str:
@@ -40,6 +41,8 @@ def line_filters(query: LogQuery, *, max_search_chars: int) -> str:
     if query.level is not None:
         # A superset of the level's lines; the client keeps those detect_level agrees with.
         filters.append(f"|~ {go_quote(level_filter_regex(query.level))}")
+    if query.expr is not None:
+        filters.append(compile_expr(query.expr, max_search_chars=max_search_chars))
     return " ".join(filters)
 
 

@@ -25,6 +25,7 @@ from devpush.core.labels import (
 )
 from devpush.logs.levels import level_filter_regex
 from devpush.logs.query import Direction, LogQuery, go_quote, quoted_value, search_regex
+from devpush.services.victorialogs._qlang import compile_expr
 
 #: Fields the backend asks for: the time, the line and the LOG_FIELDS.
 RESULT_FIELDS: Final = ("_time", "_msg", *LOG_FIELDS)
@@ -49,6 +50,9 @@ def filters(query: LogQuery, *, max_search_chars: int) -> str:
     if query.level is not None:
         # A superset of the level's lines; the store keeps those detect_level agrees with.
         parts.append(f"~{go_quote(level_filter_regex(query.level))}")
+    if query.expr is not None:
+        # Last: a ``json.<field>`` query is a pipe, after every plain filter.
+        parts.append(compile_expr(query.expr, max_search_chars=max_search_chars))
     return " ".join(parts)
 
 

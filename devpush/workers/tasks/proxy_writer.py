@@ -126,9 +126,13 @@ class ProxyTableWriter:
                 session, becoming_running=becoming, leaving=leaving
             )
             live = proxy_table.live_deployments(running, addresses_of(ctx, running))
-            changed = proxy_table.write_table(
-                session, proxy_table.entries_for(live, domain=ctx.settings.domain)
+            entries = proxy_table.entries_for(
+                live,
+                domain=ctx.settings.domain,
+                custom=proxy_table.verified_domains(session),
+                redirect_port=ctx.settings.proxy_redirect_port,
             )
+            changed = proxy_table.write_table(session, entries)
             session.commit()
         return changed
 

@@ -1,7 +1,7 @@
 // Command otelcol is the OpenTelemetry Collector devpush runs locally and in tests:
 // the upstream collector with only the components Docker/otelcol/config.yaml uses
 // (filelog receiver, file_storage and health_check extensions, batch processor,
-// otlphttp and debug exporters). Production runs the official
+// otlphttp and debug exporters), and the otlp receiver the log drains' tests send to. Production runs the official
 // otel/opentelemetry-collector-contrib image, which has all of these, with the same
 // config file. Built by scripts/dev/logstack.sh.
 package main
@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
@@ -44,6 +45,7 @@ func components() (otelcol.Factories, error) {
 	}
 	if factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		filelogreceiver.NewFactory(),
+		otlpreceiver.NewFactory(),
 	); err != nil {
 		return otelcol.Factories{}, err
 	}

@@ -100,9 +100,10 @@ def test_every_filter_narrows_to_the_right_lines(
     assert lines(level="error") == ["ERROR prod down"]
     assert lines(level="warning") == ["WARN preview careful"]
     assert lines(level="info") == ["INFO prod up"]
-    # Plain search: quotes, backslash, dot and parenthesis match only themselves.
+    # A phrase (the query language's "…", escaped as JSON is): quotes, backslash, dot and
+    # parenthesis match only themselves.
     for needle in ['a"b', "a\\b", "a.b", "a(b"]:
-        assert lines(q=needle) == [f"needle {needle}"], needle
+        assert lines(q=json.dumps(needle)) == [f"needle {needle}"], needle
     assert lines(q="PLAIN") == ["preview err plain"]  # any case
     assert lines(q="no such text") == []
     # Regex (RE2).

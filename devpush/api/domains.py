@@ -1,0 +1,170 @@
+"""A project's custom domains over the API.
+
+Members of the team read them; owners add, check again and remove them (403 for a
+member, 404 outside the team). An answer carries the DNS record to create and the
+domain's status with the reason of its last check (docs/domains.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from devpush.api.schemas import ApiBody
+from devpush.core.config import Settings
+from devpush.deps import ApiOwnerProject, ApiProject, DomainJobsDep, SessionDep, SettingsDep
+from devpush.models import Domain, Project
+from devpush.services import domains as domain_service
+
+router = APIRouter(prefix="/projects", tags=["domains"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+class DomainIn(ApiBody):
+    """A new domain of an environment (production unless named)."""
+
+    name: str = Field(min_length=1, max_length=300)
+    environment: str | None = Field(default=None, max_length=255)
+    #: Its apex or www twin (a domain of the same environment) to redirect to (308).
+    redirect_to: str | None = Field(default=None, max_length=300)
+
+
+class DnsRecordPublic(BaseModel):
+    type: str
+    name: str
+    value: str
+
+
+class DomainPublic(BaseModel):
+    name: str
+    environment: str
+    #: ``pending``, ``verified`` (nothing runs in its environment yet), ``active`` or ``failed``.
+    status: str
+    #: What the last check found, or why it is not served yet.
+    reason: str
+    redirect_to: str | None
+    #: The record to create at the domain's DNS provider; ``dns_records``: every one that works.
+    dns_record: DnsRecordPublic
+    dns_records: list[DnsRecordPublic]
+    attempts: int
+    checked_at: datetime | None
+    next_check_at: datetime | None
+    verified_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: domain_service.DomainView) -> DomainPublic:
+        domain = view.domain
+        return cls(
+            name=domain.name,
+            environment=view.environment,
+            status=view.status,
+            reason=view.reason,
+            redirect_to=domain.redirect_to,
+            dns_record=DnsRecordPublic(**_record(view.dns_record)),
+            dns_records=[DnsRecordPublic(**_record(record)) for record in view.dns_records],
+            attempts=domain.attempts,
+            checked_at=domain.checked_at,
+            next_check_at=domain.next_check_at,
+            verified_at=domain.verified_at,
+            created_at=domain.created_at,
+        )
+
+
+def _record(record: domain_service.DnsRecord) -> dict[str, str]:
+    return {"type": record.type, "name": record.name, "value": record.value}
+
+
+def _public(session: Session, domain: Domain, project: Project, settings: Settings) -> DomainPublic:
+    return DomainPublic.of(
+        domain_service.view_of(session, domain, project=project, settings=settings)
+    )
+
+
+@router.get("/{project_ref}/domains", response_model=list[DomainPublic])
+def list_domains(
+    project: ApiProject, session: SessionDep, settings: SettingsDep
+) -> list[DomainPublic]:
+    return [
+        DomainPublic.of(view)
+        for view in domain_service.domain_views(session, project=project, settings=settings)
+    ]
+
+
+@router.post(
+    "/{project_ref}/domains", status_code=status.HTTP_201_CREATED, response_model=DomainPublic
+)
+def add_domain(
+    body: DomainIn,
+    project: ApiOwnerProject,
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: DomainJobsDep,
+) -> DomainPublic:
+    """Add a domain: the answer says which DNS record to create; the worker checks it."""
+    domain = domain_service.add_domain(
+        session,
+        project=project,
+        name=body.name,
+        environment=body.environment,
+        redirect_to=body.redirect_to,
+        settings=settings,
+        jobs=jobs,
+    )
+    return _public(session, domain, project, settings)
+
+
+@router.get("/{project_ref}/domains/{name}", response_model=DomainPublic)
+def show_domain(
+    name: str, project: ApiProject, session: SessionDep, settings: SettingsDep
+) -> DomainPublic:
+    domain = domain_service.find_domain(session, project=project, name=name)
+    return _public(session, domain, project, settings)
+
+
+class DomainChange(ApiBody):
+    """The redirect choice: the apex or www twin to redirect to, or null to serve it."""
+
+    redirect_to: str | None = Field(max_length=300)
+
+
+@router.patch("/{project_ref}/domains/{name}", response_model=DomainPublic)
+def change_domain(
+    name: str,
+    body: DomainChange,
+    project: ApiOwnerProject,
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: DomainJobsDep,
+) -> DomainPublic:
+    """Redirect the domain to its twin, or serve it again (``redirect_to: null``)."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.set_redirect(session, domain=domain, redirect_to=body.redirect_to, jobs=jobs)
+    return _public(session, domain, project, settings)
+
+
+@router.post("/{project_ref}/domains/{name}/check", response_model=DomainPublic)
+def check_domain(
+    name: str,
+    project: ApiOwnerProject,
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: DomainJobsDep,
+) -> DomainPublic:
+    """Check the DNS again now (after fixing a record), with the back-off started over."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.check_again(session, domain=domain, jobs=jobs)
+    return _public(session, domain, project, settings)
+
+
+@router.delete("/{project_ref}/domains/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_domain(
+    name: str, project: ApiOwnerProject, session: SessionDep, jobs: DomainJobsDep
+) -> None:
+    """Remove a domain: it is no longer served once the proxy's cache expires (a second)."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.remove_domain(session, domain=domain, jobs=jobs)

@@ -1,0 +1,106 @@
+"""The Domains section of a project's settings page: add, check again, remove.
+
+Owners only (``WebOwnerProject``); the section is rendered with the settings page
+(``devpush/web/project_settings.py``), which lists each domain's DNS record and status.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from devpush.core.errors import Conflict, InvalidInput
+from devpush.deps import DomainJobsDep, FernetDep, SessionDep, WebCtx, WebOwnerProject
+from devpush.models import Project
+from devpush.services import domains as domain_service
+from devpush.web.project_settings import render_settings
+from devpush.web.rendering import redirect
+
+router = APIRouter(tags=["domains"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+def _url(project: Project) -> str:
+    return f"/projects/{project.slug}/settings#domains"
+
+
+@router.post("/projects/{project_ref}/settings/domains")
+def add_domain(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    jobs: DomainJobsDep,
+    name: Annotated[str, Form(max_length=300)],
+    environment: Annotated[str, Form(max_length=255)] = "",
+    redirect_to: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    try:
+        domain_service.add_domain(
+            session,
+            project=project,
+            name=name,
+            environment=environment or None,
+            redirect_to=redirect_to or None,
+            settings=request.app.state.settings,
+            jobs=jobs,
+        )
+    except (InvalidInput, Conflict) as exc:
+        values = {"name": name, "environment": environment, "redirect_to": redirect_to}
+        return render_settings(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            domain_error=exc.message,
+            domain_values=values,
+            refused=True,
+        )
+    return redirect(request, _url(project))
+
+
+@router.post("/projects/{project_ref}/settings/domains/{name}/redirect")
+def set_redirect(
+    request: Request,
+    ctx: WebCtx,
+    project: WebOwnerProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    jobs: DomainJobsDep,
+    name: str,
+    redirect_to: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Redirect the domain to its twin, or (empty) serve it itself."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    try:
+        domain_service.set_redirect(
+            session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
+        )
+    except InvalidInput as exc:
+        return render_settings(
+            request, ctx, project, session, fernet, domain_error=exc.message, refused=True
+        )
+    return redirect(request, _url(project))
+
+
+@router.post("/projects/{project_ref}/settings/domains/{name}/check")
+def check_domain(
+    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
+) -> Response:
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.check_again(session, domain=domain, jobs=jobs)
+    return redirect(request, _url(project))
+
+
+@router.post("/projects/{project_ref}/settings/domains/{name}/delete")
+def remove_domain(
+    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
+) -> Response:
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.remove_domain(session, domain=domain, jobs=jobs)
+    return redirect(request, _url(project))

@@ -1,0 +1,109 @@
+"""The Drains section of a project's settings page: add, test, remove log drains.
+
+Members of the project's team (``WebProject``: 404 outside the team); the section is
+rendered with the settings page (``devpush/web/project_settings.py``). A new https
+drain's signing secret is shown once, in the page that answers the form (never in a URL).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from devpush.deps import FernetDep, SessionDep, WebCtx, WebProject
+from devpush.models import LogDrain, Project
+from devpush.services.drains import configure as drain_service
+from devpush.services.drains.delivery import send_test_line
+from devpush.web.form_errors import field_errors
+from devpush.web.project_settings import render_settings
+from devpush.web.rendering import redirect
+
+router = APIRouter(tags=["drains"])
+# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
+# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
+
+
+def _url(project: Project) -> str:
+    return f"/projects/{project.slug}/settings#drains"
+
+
+def _drain(session: SessionDep, project: Project, drain_id: str) -> LogDrain:
+    return drain_service.find_drain(session, project=project, drain_id=drain_id)
+
+
+@router.post("/projects/{project_ref}/settings/drains")
+def add_drain(
+    request: Request,
+    ctx: WebCtx,
+    project: WebProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    kind: Annotated[str, Form(max_length=20)],
+    url: Annotated[str, Form(max_length=2000)] = "",
+    environment: Annotated[str, Form(max_length=20)] = "",
+    sources: Annotated[list[str] | None, Form()] = None,
+    min_level: Annotated[str, Form(max_length=20)] = "",
+    headers: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    values = {
+        "kind": kind,
+        "url": url,
+        "environment": environment or None,
+        "sources": sources or [],
+        "min_level": min_level or None,
+    }
+    try:
+        parsed = drain_service.parse_header_lines(headers)
+        data = drain_service.DrainCreate.model_validate({**values, "headers": parsed})
+    except (ValueError, ValidationError) as exc:
+        message = (
+            " ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
+        )
+        return render_settings(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            drain_error=message,
+            drain_values=values,
+            refused=True,
+        )
+    _, secret = drain_service.create_drain(session, project=project, data=data, fernet=fernet)
+    if secret is None:
+        return redirect(request, _url(project))
+    return render_settings(request, ctx, project, session, fernet, drain_secret=secret)
+
+
+@router.post("/projects/{project_ref}/settings/drains/{drain_id}/test")
+async def test_drain(
+    request: Request,
+    project: WebProject,
+    session: SessionDep,
+    fernet: FernetDep,
+    drain_id: str,
+) -> Response:
+    """Send a test line now; its result shows as the drain's last delivery or error."""
+    drain = _drain(session, project, drain_id)
+    async with httpx.AsyncClient() as http:
+        await send_test_line(
+            session,
+            drain=drain,
+            project=project,
+            fernet=fernet,
+            settings=request.app.state.settings,
+            http=http,
+        )
+    return redirect(request, _url(project))
+
+
+@router.post("/projects/{project_ref}/settings/drains/{drain_id}/delete")
+def remove_drain(
+    request: Request, project: WebProject, session: SessionDep, drain_id: str
+) -> Response:
+    drain_service.delete_drain(session, drain=_drain(session, project, drain_id))
+    return redirect(request, _url(project))

@@ -1,0 +1,143 @@
+"""The query language in Debian's Chromium: the Logs page's box, its URL and its rows agree;
+the drop-downs write their filter into the box; the deployment page's box takes a query.
+
+Request entries are written straight into a real VictoriaLogs (the shared contract's
+fields), beside a runner line, for Alice's project and for Bob's.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.browser import sign_in
+from tests.fixtures.web import TwoTeams, only_environment_id
+from tests.logs.qlang.store import RequestStore, Scope, request_store  # noqa: F401
+
+QUERY = "status:>=500 -path:/health*"
+
+
+@pytest.fixture
+def log_store_url(request_store: RequestStore) -> str:  # noqa: F811
+    return request_store.url
+
+
+@pytest.fixture
+def written(
+    request_store: RequestStore,  # noqa: F811
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+) -> TwoTeams:
+    rows = []
+    for member in (two_teams.alice, two_teams.bob):
+        env = only_environment_id(sessions, member.project_id)
+        scope = Scope(member.project_id, env, "main", member.deployment_id)
+        who = member.email.split("@")[0]
+        rows += [
+            request_store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
+            request_store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
+            request_store.request(
+                scope, method="GET", path=f"/{who}/a", status=503, duration_ms=30
+            ),
+            request_store.request(
+                scope, method="POST", path=f"/{who}/b", status=500, duration_ms=9
+            ),
+            request_store.line(scope, f"{who} booted", stream="stderr"),
+        ]
+    request_store.write(rows)
+    return two_teams
+
+
+def rows(page: Page) -> list[str]:
+    return sorted(text.strip() for text in page.locator("li.log-line").all_inner_texts())
+
+
+@pytest.mark.browser
+def test_typed_query_the_url_and_the_rows_agree(
+    browser: Browser, live_url: str, written: TwoTeams
+) -> None:
+    alice = written.alice
+    page = browser.new_page()
+    try:
+        sign_in(page, live_url, alice.email)
+        page.goto(f"{live_url}/projects/{alice.project_slug}/logs")
+        expect(page.locator("li.log-line")).to_have_count(5)
+
+        page.fill("#f-q", QUERY)
+        page.press("#f-q", "Enter")
+        expect(page.locator("li.log-line")).to_have_count(2)
+        assert parse_qs(urlsplit(page.url).query)["q"] == [QUERY]
+        got = rows(page)
+        assert len(got) == 2
+        assert "GET /alice/a 503 30ms" in got[0] and "POST /alice/b 500 9ms" in got[1]
+        assert not any("/health" in row or "bob" in row for row in got)
+
+        # The URL is the view: opened afresh, it shows the same query and rows.
+        shared = page.url
+        page.goto("about:blank")
+        page.goto(shared)
+        expect(page.locator("#f-q")).to_have_value(QUERY)
+        assert rows(page) == got
+
+        # A drop-down writes its filter into the box, and the URL carries it as q.
+        page.select_option("#f-stream", "stderr")
+        expect(page.locator("#f-q")).to_have_value(f"{QUERY} stream:stderr")
+        page.fill("#f-q", "stream:stderr")
+        page.press("#f-q", "Enter")
+        expect(page.locator("li.log-line")).to_have_count(1)
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["q"] == ["stream:stderr"] and "stream" not in query
+        expect(page.locator("#f-stream")).to_have_value("stderr")
+        assert "alice booted" in rows(page)[0]
+
+        # The Source drop-down's requests are `source:request` (`stream` is a runner's),
+        # shown as status-coloured rows over a histogram by status class.
+        page.select_option("#f-stream", "request")
+        expect(page.locator("#f-q")).to_have_value("source:request")
+        page.press("#f-q", "Enter")
+        expect(page.locator("li.log-line.source-request")).to_have_count(4)
+        expect(page.locator("li.log-line.status-5xx")).to_have_count(3)
+        expect(page.locator("#f-stream")).to_have_value("request")
+        expect(page.locator(".request-histogram")).to_be_visible()
+        expect(page.locator(".request-legend")).to_contain_text("2xx 1")
+        expect(page.locator(".request-legend")).to_contain_text("5xx 3")
+
+        # A bad query: the box says where.
+        page.fill("#f-q", "status:>=500 (path:/x")
+        page.press("#f-q", "Enter")
+        expect(page.locator("#error-q")).to_have_text("column 22: expected ')' to close a '('")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_the_deployment_page_search_box_takes_a_query(
+    browser: Browser, live_url: str, written: TwoTeams
+) -> None:
+    alice = written.alice
+    page = browser.new_page()
+    try:
+        sign_in(page, live_url, alice.email)
+        page.goto(f"{live_url}/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
+        panel = page.locator("#deployment-logs li.log-line")
+        expect(panel).to_have_count(5)
+        page.fill("#deployment-log-q", QUERY)
+        page.press("#deployment-log-q", "Enter")
+        expect(panel).to_have_count(2)
+        assert parse_qs(urlsplit(page.url).query)["q"] == [QUERY]
+        # "Open in Logs" carries the query to the Logs page.
+        page.click("#deployment-logs a:has-text('Open in Logs')")
+        # (the page's deployment filter writes itself into the box).
+        expect(page.locator("#f-q")).to_have_value(f"{QUERY} deployment:{alice.deployment_id}")
+        expect(page.locator("li.log-line")).to_have_count(2)
+        page.go_back()
+        page.fill("#deployment-log-q", "status:")
+        page.press("#deployment-log-q", "Enter")
+        expect(page.locator("#deployment-logs")).to_contain_text(
+            "column 8: expected a value after 'status:'"
+        )
+    finally:
+        page.close()

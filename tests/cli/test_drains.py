@@ -1,0 +1,62 @@
+"""``devpush drains list|add|remove|test`` against the real app on 127.0.0.1 and a real
+HTTP receiver."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from devpush.cli import app as cli
+from devpush.services.drains.senders import SIGNATURE_HEADER, signature
+from tests.utils.notify import HttpReceiver
+
+runner = CliRunner()
+
+
+def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver) -> None:
+    options = ["--source", "stderr", "--min-level", "warning", "--header", "X-Api-Key: k-s3cr3t"]
+    added = runner.invoke(
+        cli, ["drains", "add", "shop", "https", f"{receiver.url}/in", *options], env=alice_cli
+    )
+    assert added.exit_code == 0, added.output
+    drain_id = re.search(r"drain ([0-9a-f]{32})", added.output)
+    secret = re.search(r"^([0-9a-f]{64})$", added.output, re.M)
+    assert drain_id and secret, added.output
+    assert "all environments; stderr; warning+" in added.output
+
+    tested = runner.invoke(cli, ["drains", "test", "shop", drain_id[1]], env=alice_cli)
+    assert tested.exit_code == 0, tested.output
+    assert "Delivered." in tested.output
+    (call,) = receiver.on("/in")
+    assert call.headers[SIGNATURE_HEADER] == signature(secret[1], call.body)
+    assert call.headers["X-Api-Key"] == "k-s3cr3t"
+
+    listed = runner.invoke(cli, ["drains", "list", "shop"], env=alice_cli)
+    assert listed.exit_code == 0, listed.output
+    assert drain_id[1] in listed.output
+    assert secret[1] not in listed.output and "k-s3cr3t" not in listed.output
+
+    receiver.script["/in"] = [500]
+    failed = runner.invoke(cli, ["drains", "test", "shop", drain_id[1]], env=alice_cli)
+    assert failed.exit_code == 1
+    assert "answered 500" in failed.output
+
+    removed = runner.invoke(cli, ["drains", "remove", "shop", drain_id[1]], env=alice_cli)
+    assert removed.exit_code == 0, removed.output
+    listed = runner.invoke(cli, ["drains", "list", "shop"], env=alice_cli)
+    assert "No log drains." in listed.output
+
+
+def test_bad_input_says_why(alice_cli: dict[str, str]) -> None:
+    result = runner.invoke(cli, ["drains", "add", "shop", "syslog", "syslog://h"], env=alice_cli)
+    assert result.exit_code == 1
+    assert "needs a host and a port" in result.output
+    result = runner.invoke(cli, ["drains", "add", "shop", "fax", "x"], env=alice_cli)
+    assert result.exit_code == 1 and "https, syslog, otlp" in result.output
+    result = runner.invoke(
+        cli,
+        ["drains", "add", "shop", "otlp", "https://x.org", "--header", "nocolon"],
+        env=alice_cli,
+    )
+    assert result.exit_code == 1 and "Name: value" in result.output
