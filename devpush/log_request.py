@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from devpush.core.errors import InvalidInput, NotFound
-from devpush.core.labels import LOG_STREAMS
+from devpush.core.labels import LOG_SOURCES
 from devpush.logs.errors import InvalidSearch, LogStoreError
 from devpush.logs.levels import LEVELS, Level
 from devpush.logs.qlang import MAX_QUERY_CHARS, parse
@@ -162,7 +162,9 @@ class LogFilters(BaseModel):
     environment: str | None = Field(None, max_length=64)
     branch: str | None = Field(None, max_length=255)
     deployment: str | None = Field(None, max_length=64)
-    stream: str | None = Field(None, max_length=16)
+    stream: str | None = Field(
+        None, max_length=16, description="stdout, stderr or request (the proxy's requests)"
+    )
     level: str | None = Field(None, max_length=16)
     q: str | None = Field(
         None,
@@ -176,8 +178,8 @@ class LogFilters(BaseModel):
     def checked(self) -> LogFilters:
         """The filters normalized; raises :class:`InvalidLogParams` (a 422) naming the field."""
         stream, level = (self.stream or None), (self.level or None)
-        if stream is not None and stream not in LOG_STREAMS:
-            raise InvalidLogParams("stream", f"must be one of {', '.join(LOG_STREAMS)}")
+        if stream is not None and stream not in LOG_SOURCES:
+            raise InvalidLogParams("stream", f"must be one of {', '.join(LOG_SOURCES)}")
         if level is not None and level not in LEVELS:
             raise InvalidLogParams("level", f"must be one of {', '.join(LEVELS)}")
         return LogFilters(

@@ -35,6 +35,7 @@ from devpush.web import (
     notifications,
     project_settings,
     projects,
+    request_logs,
     rollback,
     teams,
     tokens,
@@ -54,6 +55,7 @@ WEB = (
     deployments,
     tokens,
     logs,
+    request_logs,
     webhooks,
     rollback,
 )

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypedDict, Unpack
+from typing import Final, NotRequired, TypedDict, Unpack
 
 from devpush_dev import processes
 from devpush_dev.binaries import REPO_ROOT, pinned_binary
+from devpush_dev.otelcol import access_logs_glob
 from devpush_dev.processes import ProcessSpec
 
 CONFIG: Final = REPO_ROOT / "Docker" / "alloy" / "config.alloy"
 #: Environment variables config.alloy reads (defaults there are the Compose values).
 DOCKER_HOST_ENV: Final = "ALLOY_DOCKER_HOST"
 LOKI_PUSH_URL_ENV: Final = "ALLOY_LOKI_PUSH_URL"
+ACCESS_LOGS_ENV: Final = "ALLOY_PROXY_ACCESS_LOGS"
 
 
 def alloy_binary() -> Path:
@@ -41,6 +43,9 @@ class AlloyPlace(TypedDict):
     http_port: int
     docker_host: str
     loki_push_url: str
+    #: The file the proxy writes its access log to (request logs); by default one in
+    #: ``state_dir`` that no proxy writes.
+    access_log: NotRequired[Path]
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
@@ -66,7 +71,13 @@ def alloy_process(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> Proc
         log_name="alloy.log",
         ready_url=f"http://127.0.0.1:{port}/-/ready",
         timeout=timeout,
-        env={DOCKER_HOST_ENV: place["docker_host"], LOKI_PUSH_URL_ENV: place["loki_push_url"]},
+        env={
+            DOCKER_HOST_ENV: place["docker_host"],
+            LOKI_PUSH_URL_ENV: place["loki_push_url"],
+            ACCESS_LOGS_ENV: access_logs_glob(
+                place.get("access_log", place["state_dir"] / "proxy-access" / "access.log")
+            ),
+        },
     )
 
 

@@ -19,6 +19,12 @@ from devpush_dev.ports import free_port
 from devpush_dev.processes import Child, ProcessSpec
 
 
+def proxy_access_log(root: Path) -> Path:
+    """Where the proxy of a run whose state is under ``root`` writes its access log, and
+    where that run's collector reads it (``Settings.proxy_access_log``)."""
+    return root / "proxy-access" / "access.log"
+
+
 @dataclass(frozen=True)
 class LogStackPlan:
     """A stack's processes, not started, and what the app needs to read its store."""
@@ -33,6 +39,8 @@ class LogStackPlan:
     collector_metrics_url: str | None = None
     #: One line for the local run's console: what ships where.
     summary: str = ""
+    #: The proxy access log the collector reads (request logs): the proxy must write there.
+    proxy_access_log: Path | None = None
 
     def settings(self) -> dict[str, str]:
         """The ``DEVPUSH_*`` settings that point the app at this stack."""
@@ -64,9 +72,11 @@ def plan_victorialogs(root: Path, *, docker_host: str) -> LogStackPlan:
             victorialogs_url=store_url,
             metrics_port=metrics_port,
             health_port=free_port(),
+            access_log=proxy_access_log(root),
         ),
         collector_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-        summary=f"the collector ships runner logs to VictoriaLogs at {store_url}",
+        summary=f"the collector ships runner and request logs to VictoriaLogs at {store_url}",
+        proxy_access_log=proxy_access_log(root),
     )
 
 
@@ -89,9 +99,11 @@ def plan_loki(root: Path, *, docker_host: str) -> LogStackPlan:
             http_port=free_port(),
             docker_host=f"tcp://127.0.0.1:{door_port}",
             loki_push_url=f"{store_url}/loki/api/v1/push",
+            access_log=proxy_access_log(root),
         ),
         support=(door,),
-        summary=f"Alloy ships runner logs to Loki at {store_url}",
+        summary=f"Alloy ships runner and request logs to Loki at {store_url}",
+        proxy_access_log=proxy_access_log(root),
     )
 
 

@@ -13,7 +13,7 @@ import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypedDict, Unpack
+from typing import Final, NotRequired, TypedDict, Unpack
 
 from devpush_dev import processes
 from devpush_dev.binaries import REPO_ROOT, pinned_binary
@@ -28,6 +28,14 @@ VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
 METRICS_HOST_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_HOST"
 METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
 HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
+#: The proxy's access log files (a glob: the file Caddy writes and the ones it rolled).
+ACCESS_LOGS_ENV: Final = "DEVPUSH_PROXY_ACCESS_LOGS"
+
+
+def access_logs_glob(access_log: Path) -> str:
+    """What the collector tails for Caddy's ``access_log``: it and its rolled files
+    (Caddy names them ``<stem>-<time><suffix>`` beside it)."""
+    return str(access_log.parent / f"{access_log.stem}*{access_log.suffix}")
 
 
 def engine_containers_dir() -> Path:
@@ -80,6 +88,9 @@ class CollectorPlace(TypedDict):
     victorialogs_url: str
     metrics_port: int
     health_port: int
+    #: The file the proxy writes its access log to (request logs); by default one in
+    #: ``state_dir`` that no proxy writes.
+    access_log: NotRequired[Path]
 
 
 def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
@@ -91,6 +102,9 @@ def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
         METRICS_HOST_ENV: "127.0.0.1",
         METRICS_PORT_ENV: str(place["metrics_port"]),
         HEALTH_PORT_ENV: str(place["health_port"]),
+        ACCESS_LOGS_ENV: access_logs_glob(
+            place.get("access_log", place["state_dir"] / "proxy-access" / "access.log")
+        ),
     }
 
 

@@ -138,6 +138,8 @@ class Pipeline:
                 "proxy_resolver_addr": ",".join(addresses),
                 "proxy_not_found_port": not_found_port,
                 "proxy_redirect_port": redirect_port,
+                # The collector of this run reads it (log_stacks.plan with the same root).
+                "proxy_access_log": str(log_stacks.proxy_access_log(self.state)),
             }
         )
         if proxy_settings.public_scheme != "http":
@@ -167,6 +169,8 @@ class Pipeline:
             "DEVPUSH_PROXY_RESOLVER_ADDR": proxy_settings.proxy_resolver_addr,
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(not_found_port),
             "DEVPUSH_PROXY_REDIRECT_PORT": str(redirect_port),
+            # The worker loads Caddy's config from its own settings: the same access log.
+            "DEVPUSH_PROXY_ACCESS_LOG": proxy_settings.proxy_access_log,
         }
 
     def add_process(self, spec: ProcessSpec) -> None:

@@ -46,6 +46,20 @@ def api_log_request(
 ApiLogRequest = Annotated[LogRequest, Depends(api_log_request)]
 
 
+class RequestPublic(BaseModel):
+    """A request entry's fields (``source`` is ``request``); a field the proxy did not
+    record is null."""
+
+    method: str | None
+    host: str | None
+    path: str | None  # without the query string unless the server keeps it
+    status: int | None
+    duration_ms: float | None
+    bytes: int | None
+    client: str | None  # the client's address as the proxy saw it
+    user_agent: str | None
+
+
 class StructuredPublic(BaseModel):
     """A JSON line, read: its level as written (``"warn"``, ``40``), its message, the rest."""
 
@@ -66,6 +80,10 @@ class LogLinePublic(BaseModel):
     branch: str | None
     cursor: str
     structured: StructuredPublic | None = None  # set on JSON lines (``line`` stays raw)
+    # ``stdout``/``stderr`` for a runner's lines, ``request`` for the proxy's entries.
+    source: str | None = None
+    # Only on request entries.
+    request: RequestPublic | None = None
 
 
 class LogPagePublic(BaseModel):

@@ -34,8 +34,20 @@ RECONNECT_SECONDS: Final = 5.0
 PAGE_SIZE: Final = 1000
 
 
+def _tag(item: dict[str, Any]) -> str:
+    """``out``, ``err``, or ``req`` for the proxy's request entries."""
+    if item.get("source") == "request":
+        return "req"
+    return "err" if item.get("stream") == "stderr" else "out"
+
+
 def shown_text(item: dict[str, Any], *, raw: bool = False) -> str:
-    """The line as written, or a JSON line's ``<level> <message>`` (unless ``raw``)."""
+    """The line as written, or a JSON line's ``<level> <message>`` (unless ``raw``); a
+    request's line (``GET /path 200 12ms``) is followed by its host and client."""
+    request = item.get("request")
+    if isinstance(request, dict):
+        extra = [f"{key}={request[key]}" for key in ("host", "client") if request.get(key)]
+        return " ".join([str(item["line"]), *extra])
     structured = item.get("structured")
     if raw or not isinstance(structured, dict) or not isinstance(structured.get("message"), str):
         return str(item["line"])
@@ -43,10 +55,18 @@ def shown_text(item: dict[str, Any], *, raw: bool = False) -> str:
 
 
 def format_line(item: dict[str, Any], *, raw: bool = False) -> str:
-    """``<time> <deployment> <stream> <text>`` (the text: see :func:`shown_text`)."""
+    """``<time> <deployment> <out|err|req> <text>`` (the text: see :func:`shown_text`)."""
     deployment = (item.get("deployment_id") or "-")[:8]
-    stream = "err" if item.get("stream") == "stderr" else "out"
-    return f"{item['time']} {deployment} {stream} {shown_text(item, raw=raw)}"
+    return f"{item['time']} {deployment} {_tag(item)} {shown_text(item, raw=raw)}"
+
+
+def _style(item: dict[str, Any]) -> str:
+    """A request by its status (5xx red, 4xx yellow), a runner's stderr red, else dim."""
+    request = item.get("request")
+    status = request.get("status") if isinstance(request, dict) else None
+    if (isinstance(status, int) and status >= 500) or item.get("stream") == "stderr":
+        return "red"
+    return "yellow" if isinstance(status, int) and status >= 400 else "dim"
 
 
 def _print(item: dict[str, Any], *, as_json: bool, raw: bool = False) -> None:
@@ -54,9 +74,9 @@ def _print(item: dict[str, Any], *, as_json: bool, raw: bool = False) -> None:
         sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
     elif console.is_terminal:
         prefix, line = format_line(item).split(" ", 3)[:3], shown_text(item, raw=raw)
-        style = "red" if item.get("stream") == "stderr" else "dim"
-        text = safe(" ".join(prefix) + " ", style=style)
-        text.append_text(coloured(line))
+        text = safe(" ".join(prefix) + " ", style=_style(item))
+        # A request's line is the proxy's own (no ANSI of the app's): shown as plain text.
+        text.append_text(safe(line) if item.get("source") == "request" else coloured(line))
         console.print(text)
     else:
         sys.stdout.write(format_line(item, raw=raw) + "\n")
@@ -186,7 +206,9 @@ def logs(
     ] = None,
     grep: Annotated[str | None, typer.Option(help="Lines containing this text (any case)")] = None,
     regex: Annotated[str | None, typer.Option(help="Lines matching this RE2 expression")] = None,
-    stream: Annotated[str | None, typer.Option(help="stdout or stderr")] = None,
+    stream: Annotated[
+        str | None, typer.Option(help="stdout, stderr or request (the proxy's requests)")
+    ] = None,
     level: Annotated[str | None, typer.Option(help="error, warning, info or debug")] = None,
     lines: Annotated[
         int | None, typer.Option("--lines", "-n", min=1, max=5000, help="Only the newest N lines")

@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     # The DNS server the worker asks when it verifies a domain (host:port, UDP); empty:
     # the first nameserver of /etc/resolv.conf.
     domain_dns_resolver: str = ""
+    # Request logs (docs/logging.md): the file Caddy writes its JSON access log to, as
+    # Caddy sees it; the collector tails the same file (a volume in Compose). Empty: no
+    # access log (a proxy whose requests nobody collects).
+    proxy_access_log: str = ""
+    # A request entry's path keeps the query string (off: tokens and personal data in
+    # query strings stay out of the logs).
+    request_log_query_string: bool = False
 
     # Git (devpush.services.git, devpush.services.git_access). Outside development a project's
     # repository may be a local path only below one of these directories (":"-separated,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from devpush.core.labels import STREAM_LABEL
+from devpush.core.labels import SOURCE_LABEL, STREAM_LABEL
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
@@ -41,6 +41,8 @@ class LogEntry:
     timestamp_ns: int
     line: str
     labels: Mapping[str, str] = field(hash=False)
+    #: Stored fields beyond the labels: a request entry's ``request.*`` (REQUEST_FIELDS).
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     #: Identity of the entry among those sharing its timestamp (see :func:`entry_key`);
     #: computed once, as paging, the tail and downloads each need it several times.
     key: str = field(init=False, compare=False, repr=False)
@@ -56,6 +58,11 @@ class LogEntry:
     @property
     def stream(self) -> str | None:
         return self.labels.get(STREAM_LABEL)
+
+    @property
+    def source(self) -> str | None:
+        """Where the line comes from: ``request`` (the proxy), else the runner's stream."""
+        return self.labels.get(SOURCE_LABEL) or self.labels.get(STREAM_LABEL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from devpush.core.labels import (
     DEPLOYMENT_LABEL,
     ENVIRONMENT_LABEL,
     LOG_LABELS,
-    LOG_STREAMS,
+    LOG_SOURCES,
     PROJECT_LABEL,
 )
 from devpush.logs.errors import InvalidQuery, InvalidSearch
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 Direction = Literal["forward", "backward"]
 SearchMode = Literal["plain", "regex"]
-Stream = Literal["stdout", "stderr"]
+#: The source filter: a runner's stream, or ``request`` (the proxy's request entries).
+Stream = Literal["stdout", "stderr", "request"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _GO_SIMPLE_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -151,8 +152,8 @@ class LogQuery:
                 raise InvalidQuery(f"{name} must not be empty")
         if not self.project_id:
             raise InvalidQuery("project_id is required")
-        if self.stream is not None and self.stream not in LOG_STREAMS:
-            raise InvalidQuery(f"stream must be one of {', '.join(LOG_STREAMS)}")
+        if self.stream is not None and self.stream not in LOG_SOURCES:
+            raise InvalidQuery(f"stream must be one of {', '.join(LOG_SOURCES)}")
         if self.level is not None and self.level not in LEVELS:
             raise InvalidQuery(f"level must be one of {', '.join(LEVELS)}")
         if self.search_mode not in ("plain", "regex"):

@@ -1,9 +1,10 @@
 """A small DNS server over UDP (dnslib) whose zone is the proxy table.
 
 It answers two questions, with TTL 0 (Caddy keeps each answer for its own refresh time):
-- ``SRV <host>.``: the runner serving that host, named after its IP on the runner
-  network (``10-0-0-7.runners.devpush.``), and its app port;
-- ``A 10-0-0-7.runners.devpush.``: 10.0.0.7, read from the name itself. So a runner
+- ``SRV <host>.``: the runner serving that host, named after its deployment and its IP
+  on the runner network (``<deployment>.<environment>.<project>.10-0-0-7.runners.devpush.``,
+  with the branch before them: ``names.route_name``), and its app port;
+- ``A …10-0-0-7.runners.devpush.``: 10.0.0.7, read from the name itself. So a runner
   whose routes just went still resolves while Caddy uses a cached SRV answer for it.
 - ``SRV`` of any other name: Caddy's own 404 server (``proxy_config.not_found_server``),
   a real answer: Caddy keeps its last answer when a lookup fails (its grace period), so
@@ -25,7 +26,7 @@ from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.resolver.names import runner_address, runner_name
+from devpush.resolver.names import RouteLabels, route_name, runner_address, runner_name
 from devpush.services import proxy_config, proxy_table
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,19 @@ class HostResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
         if address is not None:  # the name carries it: no table to read
             return (address if qtype == QTYPE.A else None), True
         with self._sessions() as session:
-            route = proxy_table.entry_of(session, name)
-            if route is None:
+            found = proxy_table.entry_and_deployment(session, name)
+            if found is None:
                 return (self._not_found if qtype == QTYPE.SRV else None), False
+            route, deployment = found
             if qtype == QTYPE.SRV:
-                return (runner_name(route.address), route.port), True
+                # The target names the deployment too: Caddy's access log records it.
+                labels = RouteLabels(
+                    project_id=deployment.project_id,
+                    environment_id=deployment.environment_id,
+                    branch=deployment.branch,
+                    deployment_id=deployment.id,
+                )
+                return (route_name(route.address, labels), route.port), True
             return None, True
 
 

@@ -22,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Final, Literal
 
-from devpush.core.labels import BRANCH_LABEL, DEPLOYMENT_LABEL, ENVIRONMENT_LABEL
+from devpush.core.labels import BRANCH_LABEL, DEPLOYMENT_LABEL, ENVIRONMENT_LABEL, REQUEST_SOURCE
 from devpush.logs.entries import LogEntry
 from devpush.logs.errors import InvalidQuery, LogStoreError
 from devpush.logs.levels import detect_level
 from devpush.logs.paging import LogCursor, LogPage, PagedEntry
 from devpush.logs.query import LogQuery
+from devpush.logs.requests import request_info
 from devpush.logs.store import LogStore
 
 Format = Literal["txt", "ndjson"]
@@ -68,7 +69,7 @@ def formatter(fmt: Format) -> Callable[[Sequence[PagedEntry]], str]:
 
     def txt(items: Sequence[PagedEntry]) -> str:
         return "".join(
-            f"{stamp(entry.timestamp_ns)} {entry.stream or '-'} {entry.line}\n"
+            f"{stamp(entry.timestamp_ns)} {entry.source or '-'} {entry.line}\n"
             for entry in (item.entry for item in items)
         )
 
@@ -92,6 +93,12 @@ def _row(entry: LogEntry, stamp: _Stamps) -> dict[str, object]:
         "deployment_id": labels.get(DEPLOYMENT_LABEL),
         "environment_id": labels.get(ENVIRONMENT_LABEL),
         "branch": labels.get(BRANCH_LABEL),
+        "source": entry.source,
+        **(
+            {"request": request_info(entry.fields).as_json()}
+            if entry.source == REQUEST_SOURCE
+            else {}
+        ),
     }
 
 

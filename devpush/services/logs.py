@@ -18,6 +18,7 @@ from devpush.core.labels import (
     BRANCH_LABEL,
     DEPLOYMENT_LABEL,
     ENVIRONMENT_LABEL,
+    REQUEST_SOURCE,
     STREAM_LABEL,
 )
 from devpush.logs.errors import (
@@ -28,6 +29,7 @@ from devpush.logs.levels import Level, line_level
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.render import RenderedLine, render_line
+from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 from devpush.logs.structured import StructuredLine, parse_structured
 
@@ -58,6 +60,8 @@ class LogLine:
     # pretty-printed (plain text: the template escapes it); None for other lines.
     message: RenderedLine | None = None
     pretty: str | None = None
+    source: str | None = None  # ``request`` for the proxy's entries, else the stream
+    request: RequestInfo | None = None  # a request entry's fields
 
     @property
     def clock(self) -> str:
@@ -77,10 +81,12 @@ class LogLine:
             "branch": self.branch,
             "cursor": self.cursor,
             "structured": None if self.structured is None else structured_json(self.structured),
+            "source": self.source,
+            **({"request": self.request.as_json()} if self.request is not None else {}),
         }
 
     def as_text(self) -> str:
-        return f"{self.time} {self.stream or '-'} {self.line}\n"
+        return f"{self.time} {self.source or '-'} {self.line}\n"
 
 
 def structured_json(structured: StructuredLine) -> dict[str, object]:
@@ -115,6 +121,8 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
         branch=labels.get(BRANCH_LABEL),
         cursor=item.cursor.encode(),
         rendered=None if max_chars is None else render_line(entry.line, max_chars=max_chars),
+        source=entry.source,
+        request=request_info(entry.fields) if entry.source == REQUEST_SOURCE else None,
         structured=structured,
     )
     # A line cut for display is shown as text: its object would be shown whole.
@@ -164,6 +172,8 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
     count = -(-(end - start) // step_ns)
     stdout, stderr = [0] * count, [0] * count
     for one in series:
+        if not one.labels.get(STREAM_LABEL):
+            continue  # request entries (no stream): their own histogram, by status class
         target = stderr if one.labels.get(STREAM_LABEL) == "stderr" else stdout
         for point in one.points:
             # A point is its bucket's start; a store may align buckets to the millisecond.

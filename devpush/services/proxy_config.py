@@ -57,6 +57,20 @@ PROBE_FAILED_HEADER: Final = "X-Devpush-Probe-Failed"
 PROBE_DIAL_TIMEOUT: Final = "1s"
 
 
+#: Request logs (docs/logging.md): Caddy's access logger for the main server, and the
+#: fields each entry gains beside Caddy's own: the upstream that served it (the resolver's
+#: SRV target, which names the deployment: ``devpush.resolver.names.route_name``) and the
+#: path as stored (the query string stripped unless ``request_log_query_string``). The
+#: collectors read exactly these names.
+ACCESS_LOGGER: Final = "devpush_requests"
+UPSTREAM_FIELD: Final = "devpush_upstream"
+PATH_FIELD: Final = "devpush_path"
+#: Caddy rolls the file at this size and keeps this many old ones (``access-<time>.log``
+#: beside it, which the collectors tail too): a backlog while the collector is down.
+ACCESS_LOG_ROLL_MB: Final = 100
+ACCESS_LOG_ROLL_KEEP: Final = 5
+
+
 class ProxyError(Unavailable):
     """The proxy could not be configured; ``str()`` is fit to show an operator."""
 
@@ -275,6 +289,52 @@ def _lookup_failed() -> dict[str, Any]:
     }
 
 
+def access_log_fields(settings: Settings) -> dict[str, Any]:
+    """A route whose handlers add the request log's own fields to each access log entry.
+
+    ``log_append`` sets its field once the rest of the chain has answered, so the
+    upstream placeholder holds the runner that served the request (empty: none did).
+    """
+    path = (
+        "{http.request.orig_uri}"
+        if settings.request_log_query_string
+        else ("{http.request.orig_uri.path}")
+    )
+    return {
+        "handle": [
+            {
+                "handler": "log_append",
+                "key": UPSTREAM_FIELD,
+                "value": "{http.reverse_proxy.upstream.host}",
+            },
+            {"handler": "log_append", "key": PATH_FIELD, "value": path},
+        ]
+    }
+
+
+def access_logging(settings: Settings) -> dict[str, Any]:
+    """Caddy's ``logging`` app: the main server's access log as JSON lines in
+    ``proxy_access_log``, and nowhere else (Caddy's own log keeps its messages only)."""
+    access = f"http.log.access.{ACCESS_LOGGER}"
+    return {
+        "logs": {
+            "default": {"exclude": [access]},
+            ACCESS_LOGGER: {
+                "writer": {
+                    "output": "file",
+                    "filename": settings.proxy_access_log,
+                    "roll_size_mb": ACCESS_LOG_ROLL_MB,
+                    "roll_keep": ACCESS_LOG_ROLL_KEEP,
+                    # Group-readable: the collector reads it as a member of Caddy's group.
+                    "mode": "0640",
+                },
+                "encoder": {"format": "json"},
+                "include": [access],
+            },
+        }
+    }
+
+
 def build_config(settings: Settings) -> dict[str, Any]:
     """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
 
@@ -311,9 +371,11 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # The app sees the name the user asked for, and who asked.
         "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
     }
+    logged = bool(settings.proxy_access_log)
     server = {
         **server_config(settings),
         "routes": [
+            *([access_log_fields(settings)] if logged else []),
             # An IP address in Host is no deployment's name: the 404, with no lookup.
             {
                 "match": [{"header_regexp": {"Host": {"pattern": IP_HOST}}}],
@@ -347,6 +409,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
             }
         },
     }
+    if logged:
+        server["logs"] = {"default_logger_name": ACCESS_LOGGER}
+        config["logging"] = access_logging(settings)
     if (socket_path := probe_socket(settings)) is not None:
         config["apps"]["http"]["servers"][PROBE_SERVER] = probe_server(socket_path)
     if settings.public_scheme == "https":

@@ -269,6 +269,15 @@ def entry_of(session: Session, host: str) -> ProxyTableRow | None:
     return session.get(ProxyTableRow, host.lower().rstrip("."))
 
 
+def entry_and_deployment(session: Session, host: str) -> tuple[ProxyTableRow, Deployment] | None:
+    """The host's row and the deployment it routes to (its labels name the requests)."""
+    row = entry_of(session, host)
+    if row is None:
+        return None
+    deployment = session.get(Deployment, row.deployment_id)
+    return None if deployment is None else (row, deployment)
+
+
 def settle_seconds(settings: Settings) -> float:
     """How long after a change to the table Caddy may still use a cached answer from before it."""
     return settings.proxy_route_refresh_seconds + SETTLE_MARGIN_SECONDS

@@ -16,6 +16,26 @@
     "f-level": "level",
   };
   var IN_QUERY_ONLY = ["f-branch", "f-stream", "f-level"];
+  // The Source drop-down also offers the proxy's requests: `source:request` (the
+  // language's `stream` is a runner's stdout or stderr only).
+  var SOURCES = ["request"];
+
+  function fieldFor(id, value) {
+    return id === "f-stream" && SOURCES.indexOf(value) >= 0 ? "source" : FIELDS[id];
+  }
+
+  // The value the box gives a control (the Source drop-down reads either field).
+  function boxValue(text, id) {
+    var value = termValue(text, FIELDS[id]);
+    if (value || id !== "f-stream") return value;
+    value = termValue(text, "source");
+    return SOURCES.indexOf(value) >= 0 ? value : "";
+  }
+
+  function withControl(text, id, value) {
+    if (id === "f-stream") text = withTerm(withTerm(text, "stream", ""), "source", "");
+    return withTerm(text, fieldFor(id, value), value);
+  }
 
   function quoted(value) {
     if (/^[^\s()"*]+$/.test(value)) return value;
@@ -60,7 +80,7 @@
       Object.keys(FIELDS).forEach(function (id) {
         var input = form.querySelector("#" + id);
         if (!input) return;
-        var value = termValue(box.value, FIELDS[id]);
+        var value = boxValue(box.value, id);
         // A value the drop-down lacks (an environment by name, an id prefix): "all",
         // and the query says the rest.
         input.value = input.tagName !== "SELECT" || hasOption(input, value) ? value : "";
@@ -71,11 +91,11 @@
       var input = form.querySelector("#" + id);
       if (!input) return;
       // A filter given as a parameter (an old link) shows in the box too.
-      if (!isRegex() && input.value && !termValue(box.value, FIELDS[id])) {
-        box.value = withTerm(box.value, FIELDS[id], input.value);
+      if (!isRegex() && input.value && !boxValue(box.value, id)) {
+        box.value = withControl(box.value, id, input.value);
       }
       input.addEventListener("change", function () {
-        if (!isRegex()) box.value = withTerm(box.value, FIELDS[id], input.value);
+        if (!isRegex()) box.value = withControl(box.value, id, input.value);
       });
     });
     fromBox();
@@ -85,7 +105,7 @@
       if (isRegex()) return;
       IN_QUERY_ONLY.forEach(function (id) {
         var input = form.querySelector("#" + id);
-        if (input && input.value === termValue(box.value, FIELDS[id])) input.disabled = true;
+        if (input && input.value === boxValue(box.value, id)) input.disabled = true;
       });
       if (!box.value.trim()) box.disabled = true;
     });

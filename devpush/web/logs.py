@@ -20,7 +20,7 @@ from jinja2 import Template
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from devpush.core.config import Settings
-from devpush.core.labels import LOG_STREAMS
+from devpush.core.labels import LOG_SOURCES
 from devpush.deps import (
     LogRequest,
     LogStoreDep,
@@ -57,6 +57,7 @@ from devpush.services.logs import (
 )
 from devpush.services.supervisor import local_restart_notice
 from devpush.web.rendering import render
+from devpush.web.request_logs import request_histogram
 
 router = APIRouter(tags=["logs"])
 
@@ -151,7 +152,7 @@ def _form_context(log_request: LogRequest, preset: str | None, live: bool) -> di
         "preset": preset if preset in (*RANGE_PRESETS, "custom") else "",
         "presets": RANGE_PRESETS,
         "levels": LEVELS,
-        "streams": LOG_STREAMS,
+        "streams": LOG_SOURCES,
         "live": live,
         "base": _base(log_request.scope),
     }
@@ -173,6 +174,8 @@ async def logs_page(
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
         bars = await volume_bars(store, query)
+        # The requests by status class (request logs), beside the lines' volume.
+        context |= await request_histogram(store, log_request.scope, filters, query)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem

@@ -52,6 +52,7 @@ main() {
   # The proxy runs as the app's uid (10001): its state and admin socket are that uid's.
   run install -d -m 0700 -o 10001 -g 10001 "$REPO_ROOT/data/caddy" "$REPO_ROOT/data/caddy/data" \
     "$REPO_ROOT/data/caddy/config" "$REPO_ROOT/data/caddy/admin"
+  run install -d -m 0750 -o 10001 -g 10001 "$REPO_ROOT/data/caddy/logs"
   if [[ ! -f $REPO_ROOT/.env ]]; then
     if is_dry_run; then
       printf '+ write %s (development values)\n' "$REPO_ROOT/.env"

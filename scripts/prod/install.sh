@@ -123,6 +123,8 @@ create_dirs() {
   for dir in data config admin; do
     run install -d -m 0700 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/caddy/$dir"
   done
+  # Its access log (request logs): the log collector reads it through group 10001.
+  run install -d -m 0750 -o 10001 -g 10001 "$DEVPUSH_DATA_ROOT/caddy/logs"
   run install -d -m 0755 "$DEVPUSH_APP_DIR"
 }
 

@@ -93,6 +93,18 @@ def test_typed_query_the_url_and_the_rows_agree(
         expect(page.locator("#f-stream")).to_have_value("stderr")
         assert "alice booted" in rows(page)[0]
 
+        # The Source drop-down's requests are `source:request` (`stream` is a runner's),
+        # shown as status-coloured rows over a histogram by status class.
+        page.select_option("#f-stream", "request")
+        expect(page.locator("#f-q")).to_have_value("source:request")
+        page.press("#f-q", "Enter")
+        expect(page.locator("li.log-line.source-request")).to_have_count(4)
+        expect(page.locator("li.log-line.status-5xx")).to_have_count(3)
+        expect(page.locator("#f-stream")).to_have_value("request")
+        expect(page.locator(".request-histogram")).to_be_visible()
+        expect(page.locator(".request-legend")).to_contain_text("2xx 1")
+        expect(page.locator(".request-legend")).to_contain_text("5xx 3")
+
         # A bad query: the box says where.
         page.fill("#f-q", "status:>=500 (path:/x")
         page.press("#f-q", "Enter")

@@ -62,6 +62,7 @@ def install_dirs(data_root: Path, app_dir: Path) -> None:
         ("caddy/data", 0o700),
         ("caddy/config", 0o700),
         ("caddy/admin", 0o700),
+        ("caddy/logs", 0o750),
     ):
         path = data_root / name
         path.mkdir(exist_ok=True)

@@ -36,13 +36,17 @@ def test_config_alloy_parses_into_the_pipeline_blocks(checker: Path) -> None:
     proc = check(checker, "--blocks", CONFIG)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == f"{CONFIG}: ok (5 blocks)"
-    # Discovery -> relabel -> tail -> process -> write, as the parser sees the file.
+    assert lines[0] == f"{CONFIG}: ok (8 blocks)"
+    # Discovery -> relabel -> tail -> process -> write, as the parser sees the file; the
+    # proxy's access log (request logs): match -> tail -> process, to the same write.
     assert lines[1:] == [
         "discovery.docker runners",
         "discovery.relabel runner_logs",
         "loki.source.file runner_logs",
         "loki.process runner_logs",
+        "local.file_match proxy_access",
+        "loki.source.file proxy_access",
+        "loki.process requests",
         "loki.write loki",
     ]
 

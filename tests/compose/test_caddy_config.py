@@ -58,7 +58,12 @@ def test_the_workers_config_and_the_initial_one_are_valid(
     worker = compose_settings(load_compose(PROD)["services"]["worker"])
     # With a domain and an ACME account, as an installed server has them in .env.
     worker = worker.model_copy(
-        update={"domain": "apps.example.com", "acme_email": "ops@example.com"}
+        update={
+            "domain": "apps.example.com",
+            "acme_email": "ops@example.com",
+            # Validating opens the access log: here, not the container's path.
+            "proxy_access_log": str(tmp_path / "logs" / "access.log"),
+        }
     )
     # And signed by Caddy's own CA (DEVPUSH_PROXY_TLS_ISSUER=internal).
     internal = build_config(worker.model_copy(update={"proxy_tls_issuer": "internal"}))

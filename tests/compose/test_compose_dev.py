@@ -25,6 +25,7 @@ def test_alloy_mirrors_prod_with_local_state(dev: dict[str, Any]) -> None:
         "/var/lib/docker/containers": ("/var/lib/docker/containers", True),
         "/etc/alloy/config.alloy": ("./Docker/alloy/config.alloy", True),
         "/var/lib/alloy": ("./data/alloy", False),
+        "/var/log/devpush-proxy": ("./data/caddy/logs", True),
     }
     assert "--storage.path=/var/lib/alloy/data" in alloy["command"]
     assert alloy["image"] == "grafana/alloy:v1.11.3"

@@ -98,6 +98,7 @@ def test_alloy_service(prod: dict[str, Any]) -> None:
         "/var/lib/docker/containers": ("/var/lib/docker/containers", True),
         "/etc/alloy/config.alloy": ("./Docker/alloy/config.alloy", True),
         "/var/lib/alloy": ("/srv/devpush/alloy", False),
+        "/var/log/devpush-proxy": ("/srv/devpush/caddy/logs", True),
     }
     assert alloy["command"] == [
         "run",

@@ -43,6 +43,7 @@ def test_published_ports_and_state(prod: dict[str, Any]) -> None:
         "/data": ("/srv/devpush/caddy/data", False),
         "/config": ("/srv/devpush/caddy/config", False),
         "/run/devpush-proxy": ("/srv/devpush/caddy/admin", False),
+        "/var/log/devpush-proxy": ("/srv/devpush/caddy/logs", False),
     }
     # The app's uid (Docker/Dockerfile.app), so the worker may use the admin socket.
     assert proxy["user"] == "10001:10001"
@@ -113,7 +114,9 @@ def test_the_proxy_asks_two_resolvers_on_their_own_network(prod: dict[str, Any])
     worker = compose_settings(services["worker"])
     assert worker.proxy_resolver_addrs == ["resolver:5353", "resolver-2:5353"]
     config = build_config(worker)
-    proxy = config["apps"]["http"]["servers"][SERVER]["routes"][-1]["handle"][0]
+    # The route with the reverse proxy (the one before it adds the request log's fields).
+    routes = config["apps"]["http"]["servers"][SERVER]["routes"]
+    proxy = next(h for r in routes for h in r["handle"] if h["handler"] == "reverse_proxy")
     assert proxy["dynamic_upstreams"]["resolver"] == {
         "addresses": ["udp/resolver:5353", "udp/resolver-2:5353"]
     }

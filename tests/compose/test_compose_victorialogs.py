@@ -99,7 +99,10 @@ def test_otelcol_service(vl: dict[str, Any]) -> None:
         "/var/lib/docker/containers": ("/var/lib/docker/containers", True),
         "/etc/otelcol-contrib/config.yaml": ("./Docker/otelcol/config.yaml", True),
         "/var/lib/otelcol": ("/srv/devpush/otelcol", False),
+        "/var/log/devpush-proxy": ("/srv/devpush/caddy/logs", True),
     }
+    # The proxy's access log is group 10001's (request logs).
+    assert collector["group_add"] == ["10001"]
     # The same feature gates as the local run's and the tests' collector.
     local = collector_argv(binary=Path("otelcol"))
     assert collector["command"] == ["--config=/etc/otelcol-contrib/config.yaml", *local[2:]]
@@ -207,6 +210,7 @@ def test_dev_mirrors_with_local_state(vl_dev: dict[str, Any], vl: dict[str, Any]
         "/var/lib/docker/containers": ("/var/lib/docker/containers", True),
         "/etc/otelcol-contrib/config.yaml": ("./Docker/otelcol/config.yaml", True),
         "/var/lib/otelcol": ("./data/otelcol", False),
+        "/var/log/devpush-proxy": ("./data/caddy/logs", True),
     }
     for name, service in services.items():
         for source, _ in binds(service).values():

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devpush.services import proxy_config
+from devpush_dev import log_stacks
 from devpush_dev.pipeline import PIPELINE_ENV
 from tests.utils.signals import default_signals
 
@@ -82,7 +84,13 @@ def test_starts_the_embedded_stack_and_stops_on_ctrl_c_then_sigterm(tmp_path: Pa
         assert httpx.get(f"{store}/health", timeout=5).text == "OK"
         assert httpx.get(metrics, timeout=5).status_code == 200
         admin = settings["DEVPUSH_PROXY_ADMIN_URL"]
-        assert httpx.get(f"{admin}/config/", timeout=5).status_code == 200
+        config = httpx.get(f"{admin}/config/", timeout=5)
+        assert config.status_code == 200
+        # Caddy's access log is the file this run's collector reads (request logs).
+        access_log = settings["DEVPUSH_PROXY_ACCESS_LOG"]
+        assert access_log == str(log_stacks.proxy_access_log(tmp_path.resolve()))
+        logs = config.json()["logging"]["logs"]
+        assert logs[proxy_config.ACCESS_LOGGER]["writer"]["filename"] == access_log
         door = settings["DEVPUSH_DOCKER_HOST"].replace("tcp://", "http://")
         assert httpx.get(f"{door}/_ping", timeout=5).text == "OK"
 

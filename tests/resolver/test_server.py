@@ -10,9 +10,9 @@ from dnslib import QTYPE, RCODE, DNSRecord
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import DeploymentStatus, Project
+from devpush.models import Deployment, DeploymentStatus, Project
 from devpush.resolver import server as resolver_server
-from devpush.resolver.names import runner_name
+from devpush.resolver.names import RouteLabels, route_name, runner_name
 from devpush.resolver.server import Listen, check, serve
 from devpush.services import proxy_config
 from devpush.services.proxy_table import HostEntry, write_table
@@ -33,6 +33,19 @@ def running(session: Session, project: Project) -> str:
     return add_deployment(session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
 
 
+def target(session: Session, deployment_id: str, address: str) -> str:
+    """The SRV target naming the deployment's runner at ``address`` (and its labels)."""
+    deployment = session.get(Deployment, deployment_id)
+    assert deployment is not None
+    labels = RouteLabels(
+        project_id=deployment.project_id,
+        environment_id=deployment.environment_id,
+        branch=deployment.branch,
+        deployment_id=deployment.id,
+    )
+    return route_name(address, labels)
+
+
 @pytest.fixture
 def port(sessions: sessionmaker[Session]) -> Iterator[int]:
     port = free_port()
@@ -51,7 +64,11 @@ def test_a_host_resolves_to_its_runner_and_port(
     srv = ask(port, "shop.localhost.", "SRV")
     assert srv.header.rcode == RCODE.NOERROR
     (record,) = srv.rr
-    assert (str(record.rdata.target), record.rdata.port) == ("10-0-0-7.runners.devpush.", 3000)
+    assert (str(record.rdata.target), record.rdata.port) == (
+        target(session, deployment, "10.0.0.7"),
+        3000,
+    )
+    assert str(record.rdata.target).endswith(".10-0-0-7.runners.devpush.")
     assert record.ttl == 0  # Caddy caches for its own refresh time, nothing else may
     # Host names are case-insensitive.
     assert ask(port, "SHOP.Localhost.", "SRV").rr[0].rdata.port == 3000
@@ -93,10 +110,14 @@ def test_a_moved_route_is_answered_at_the_next_question(
     old, new = running(session, project), running(session, project)
     write_table(session, [HostEntry("shop.localhost", old, "10.0.0.7", 3000)])
     session.commit()
-    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.7")
+    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == target(
+        session, old, "10.0.0.7"
+    )
     write_table(session, [HostEntry("shop.localhost", new, "10.0.0.8", 3000)])
     session.commit()
-    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == runner_name("10.0.0.8")
+    assert str(ask(port, "shop.localhost.", "SRV").rr[0].rdata.target) == target(
+        session, new, "10.0.0.8"
+    )
     # The old runner still resolves: Caddy may dial it from a cached SRV answer until
     # the worker stops it (after proxy_table.settle_seconds).
     assert str(ask(port, runner_name("10.0.0.7"), "A").rr[0].rdata) == "10.0.0.7"

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from devpush.core.config import Settings
+from devpush.services import proxy_config
 from devpush.services.proxy_config import (
     HTTP_SERVER,
     LOOKUP_FAILED_BODY,
@@ -161,6 +162,44 @@ def test_admin_url_must_be_http_or_unix(url: str) -> None:
 def test_at_least_one_resolver_is_needed(addr: str) -> None:
     with pytest.raises(ValueError, match="at least one host:port"):
         Settings(proxy_resolver_addr=addr)
+
+
+def test_request_logs_go_to_one_json_file_with_the_upstream_and_the_path() -> None:
+    settings = Settings(proxy_access_log="/var/log/devpush-proxy/access.log")
+    config = proxy_config.build_config(settings)
+    server = config["apps"]["http"]["servers"][proxy_config.SERVER]
+    assert server["logs"] == {"default_logger_name": proxy_config.ACCESS_LOGGER}
+    # The fields are added around every route (the first one, not terminal).
+    first = server["routes"][0]
+    assert "match" not in first and not first.get("terminal")
+    appended = {h["key"]: h["value"] for h in first["handle"] if h["handler"] == "log_append"}
+    assert appended == {
+        proxy_config.UPSTREAM_FIELD: "{http.reverse_proxy.upstream.host}",
+        proxy_config.PATH_FIELD: "{http.request.orig_uri.path}",  # no query string
+    }
+    logs = config["logging"]["logs"]
+    access = f"http.log.access.{proxy_config.ACCESS_LOGGER}"
+    assert logs["default"] == {"exclude": [access]}  # Caddy's own log keeps its messages
+    assert logs[proxy_config.ACCESS_LOGGER]["include"] == [access]
+    assert logs[proxy_config.ACCESS_LOGGER]["writer"]["filename"] == settings.proxy_access_log
+    assert logs[proxy_config.ACCESS_LOGGER]["encoder"] == {"format": "json"}
+    # The other servers (404, probe) log nothing: their requests are the main server's.
+    for name, other in config["apps"]["http"]["servers"].items():
+        assert name == proxy_config.SERVER or "logs" not in other
+
+    kept = proxy_config.build_config(settings.model_copy(update={"request_log_query_string": True}))
+    handlers = kept["apps"]["http"]["servers"][proxy_config.SERVER]["routes"][0]["handle"]
+    assert {h["key"]: h["value"] for h in handlers}[proxy_config.PATH_FIELD] == (
+        "{http.request.orig_uri}"
+    )
+
+
+def test_no_access_log_file_means_no_request_logging() -> None:
+    config = proxy_config.build_config(Settings(proxy_access_log=""))
+    assert "logging" not in config
+    server = config["apps"]["http"]["servers"][proxy_config.SERVER]
+    assert "logs" not in server
+    assert all(h["handler"] != "log_append" for r in server["routes"] for h in r["handle"])
 
 
 def test_acme_issuer_takes_another_ca_and_its_roots() -> None:

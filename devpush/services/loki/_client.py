@@ -16,11 +16,19 @@ from devpush.logs.errors import (
     map_request_error,
 )
 from devpush.logs.query import LogQuery
+from devpush.logs.requests import RequestStats
 from devpush.logs.store import PagedStore, Span
 from devpush.services.loki._logql import duration, log_query, stream_selector, volume_query
 from devpush.services.loki._models import parse_matrix, parse_streams
+from devpush.services.loki._requests import (
+    instant_value,
+    request_entry,
+    stats_queries,
+    status_volume_query,
+)
 
 QUERY_RANGE: Final = "/loki/api/v1/query_range"
+QUERY: Final = "/loki/api/v1/query"
 LABEL_VALUES: Final = "/loki/api/v1/label/{name}/values"
 READY: Final = "/ready"
 
@@ -55,12 +63,46 @@ class LokiStore(PagedStore):
         if span.end_ns is not None:
             params["end"] = str(span.end_ns)
         # Loki answers whole or fails: never partial.
-        return Fetched(parse_streams(await self.query_range(params)))
+        entries = parse_streams(await self.query_range(params))
+        return Fetched([request_entry(entry) for entry in entries])
+
+    async def request_stats(self, query: LogQuery) -> RequestStats:
+        start, end = query.start_ns, query.end_ns
+        if start is None or end is None:
+            raise InvalidQuery("request stats need a start and an end")
+        # Whole milliseconds: the range of a LogQL query.
+        span = timedelta(milliseconds=max(1, (end - start) // 1_000_000))
+        texts = stats_queries(
+            query, span=span, max_search_chars=self._settings.log_search_max_chars
+        )
+        values = {
+            name: instant_value(await self._json(QUERY, {"query": text, "time": str(end)}))
+            for name, text in texts.items()
+        }
+        count = int(values["requests"] or 0)
+        return RequestStats(
+            count=count,
+            errors=int(values["errors"] or 0),
+            p50_ms=values["p50"] if count else None,
+            p95_ms=values["p95"] if count else None,
+        )
+
+    async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        logql = status_volume_query(
+            query, step=step, max_search_chars=self._settings.log_search_max_chars
+        )
+        return await self._series(query, logql, step)
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         if query.start_ns is None or query.end_ns is None:
             raise InvalidQuery("a log volume query needs a start and an end")
         logql = volume_query(query, step=step, max_search_chars=self._settings.log_search_max_chars)
+        return await self._series(query, logql, step)
+
+    async def _series(self, query: LogQuery, logql: str, step: timedelta) -> list[VolumeSeries]:
+        """The ``count_over_time`` series of ``logql`` per ``step`` over the query's range."""
+        if query.start_ns is None or query.end_ns is None:
+            raise InvalidQuery("a log volume query needs a start and an end")
         payload = await self.query_range(
             {
                 "query": logql,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from devpush.core.labels import JOB_LABEL, LOKI_JOB, STREAM_LABEL
+from devpush.core.labels import JOB_LABEL, LOKI_JOB, REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
 from devpush.logs.errors import InvalidQuery
 from devpush.logs.levels import level_filter_regex
 from devpush.logs.query import LogQuery, go_quote, quoted_value, search_regex
@@ -26,7 +26,9 @@ def stream_selector(query: LogQuery) -> str:
     """``{project_id="…", …, job="docker"[, stream="…"]}`` with every value escaped."""
     matchers = [f"{name}={quoted_value(value)}" for name, value in query.fields.items()]
     matchers.append(f"{JOB_LABEL}={go_quote(LOKI_JOB)}")
-    if query.stream is not None:
+    if query.stream == REQUEST_SOURCE:
+        matchers.append(f"{SOURCE_LABEL}={go_quote(REQUEST_SOURCE)}")
+    elif query.stream is not None:
         matchers.append(f"{STREAM_LABEL}={go_quote(query.stream)}")
     return "{" + ", ".join(matchers) + "}"
 

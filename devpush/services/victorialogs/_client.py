@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
-from devpush.core.labels import STREAM_LABEL
+from devpush.core.labels import REQUEST_SOURCE, STREAM_LABEL
 from devpush.logs.entries import Fetched, VolumeSeries
 from devpush.logs.errors import InvalidQuery, error_for_status, json_body, map_request_error
 from devpush.logs.query import LogQuery
+from devpush.logs.requests import STATUS_LABEL, RequestStats
 from devpush.logs.store import PagedStore, Span
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
@@ -20,6 +22,7 @@ from devpush.services.victorialogs._models import (
     parse_newest,
     parse_values,
 )
+from devpush.services.victorialogs._requests import STATUS_FIELD, parse_stats, stats_query
 
 QUERY: Final = "/select/logsql/query"
 HITS: Final = "/select/logsql/hits"
@@ -84,6 +87,10 @@ class VictoriaLogsStore(PagedStore):
         return Fetched(parse_lines(response.text), partial=partial)
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        return await self._hits(query, step, STREAM_LABEL)
+
+    async def _hits(self, query: LogQuery, step: timedelta, field: str) -> list[VolumeSeries]:
+        """Lines per ``step`` of ``query``'s range, grouped by ``field``."""
         start, end = query.start_ns, query.end_ns
         if start is None or end is None:
             raise InvalidQuery("a log volume query needs a start and an end")
@@ -97,10 +104,29 @@ class VictoriaLogsStore(PagedStore):
             "query": self.compile(query),
             "step": f"{step_ms}ms",
             "offset": f"{offset_ms}ms",
-            "field": STREAM_LABEL,
+            "field": field,
             **_range(start, end),
         }
-        return parse_hits(await self._json(HITS, form), field=STREAM_LABEL)
+        return parse_hits(await self._json(HITS, form), field=field)
+
+    async def request_stats(self, query: LogQuery) -> RequestStats:
+        requests = dataclasses.replace(query, stream=REQUEST_SOURCE)
+        form = {"query": stats_query(self.compile(requests))}
+        form |= _range(query.start_ns, query.end_ns)
+        response, _partial = await self._post(QUERY, form)
+        return parse_stats(response.text)
+
+    async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
+        """Requests per ``step`` by status code: the volume bars' query, grouped by status."""
+        series = await self._hits(
+            dataclasses.replace(query, stream=REQUEST_SOURCE), step, STATUS_FIELD
+        )
+        return [
+            dataclasses.replace(one, labels={STATUS_LABEL: one.labels[STATUS_FIELD]})
+            if STATUS_FIELD in one.labels
+            else one
+            for one in series
+        ]
 
     async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
         form = {"query": self.compile(query), "field": field, "limit": str(limit)}

@@ -15,13 +15,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from devpush.core.labels import LOG_FIELDS, PROJECT_LABEL, STREAM_LABEL
+from devpush.core.labels import (
+    LOG_FIELDS,
+    PROJECT_LABEL,
+    REQUEST_FIELDS,
+    REQUEST_SOURCE,
+    SOURCE_LABEL,
+    STREAM_LABEL,
+)
 from devpush.logs.levels import level_filter_regex
 from devpush.logs.query import Direction, LogQuery, go_quote, quoted_value, search_regex
 from devpush.services.victorialogs._qlang import compile_expr
 
 #: Fields the backend asks for: the time, the line and the LOG_FIELDS.
 RESULT_FIELDS: Final = ("_time", "_msg", *LOG_FIELDS)
+#: And a request entry's: its source and its ``request.*`` fields.
+ENTRY_FIELDS: Final = (*RESULT_FIELDS, SOURCE_LABEL, *REQUEST_FIELDS.values())
 
 
 def filters(query: LogQuery, *, max_search_chars: int) -> str:
@@ -32,7 +41,9 @@ def filters(query: LogQuery, *, max_search_chars: int) -> str:
         for name, value in query.fields.items()
         if name != PROJECT_LABEL
     ]
-    if query.stream is not None:
+    if query.stream == REQUEST_SOURCE:
+        parts.append(f"{SOURCE_LABEL}:={go_quote(REQUEST_SOURCE)}")
+    elif query.stream is not None:
         parts.append(f"{STREAM_LABEL}:={go_quote(query.stream)}")
     if query.search:
         parts.append(f"~{go_quote(search_regex(query, max_chars=max_search_chars))}")
@@ -48,5 +59,5 @@ def filters(query: LogQuery, *, max_search_chars: int) -> str:
 def ordered(text: str, *, direction: Direction, limit: int) -> str:
     """``text`` sorted by time in ``direction``, cut at ``limit``, with only the fields used."""
     order = "" if direction == "forward" else " desc"
-    fields = ", ".join(RESULT_FIELDS)
+    fields = ", ".join(f'"{name}"' if "." in name else name for name in ENTRY_FIELDS)
     return f"{text} | fields {fields} | sort by (_time{order}) limit {int(limit)}"

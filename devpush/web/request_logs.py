@@ -1,0 +1,127 @@
+"""Request logs in the views: the Logs page's histogram by status class, and a
+deployment's request stats (count, error rate, p50/p95 duration over a chosen range).
+
+The entries themselves are rows like any other (``logs/macros/lines.html`` colours them
+by status); what is here reads the store's request stats (``devpush.services.request_logs``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from devpush.deps import (
+    LogRequest,
+    LogStoreDep,
+    SessionDep,
+    SettingsDep,
+    WebProject,
+    resolve_log_request,
+)
+from devpush.log_request import RANGE_PRESETS, InvalidLogParams, LogFilters, LogScope, problem_for
+from devpush.logs.errors import InvalidQuery, LogStoreError
+from devpush.logs.query import LogQuery
+from devpush.logs.requests import STATUS_CLASSES
+from devpush.logs.store import LogStore
+from devpush.services.collector import collector_warning
+from devpush.services.logs import rfc3339_ns
+from devpush.services.request_logs import StatusBar, request_stats, status_bars
+from devpush.web.rendering import render
+
+router = APIRouter(tags=["logs"])
+
+_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
+#: The ranges the deployment page's request stats offer ("" : the deployment's life).
+STATS_RANGES: Final = ("", *RANGE_PRESETS)
+
+
+def _logs_url(scope: LogScope, params: dict[str, str]) -> str:
+    base = f"/projects/{scope.project_slug}/logs"
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def histogram_context(
+    scope: LogScope, filters: LogFilters, bars: list[StatusBar] | None
+) -> dict[str, Any]:
+    """The Logs page's request histogram: stacked bars by status class (percent heights),
+    each linking to its own range; nothing when the range holds no request."""
+    if not bars or not any(bar.total for bar in bars):
+        return {}
+    top = max(bar.total for bar in bars)
+    return {
+        "status_classes": STATUS_CLASSES,
+        "status_bars": [
+            {
+                "href": _logs_url(
+                    scope, filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
+                ),
+                "title": f"{bar.total} requests ("
+                + ", ".join(f"{bar.counts[kind]} {kind}" for kind in STATUS_CLASSES)
+                + f") from {rfc3339_ns(bar.start_ns)[:19]}Z",
+                "heights": {
+                    kind: round(100 * bar.counts[kind] / top, 1) for kind in STATUS_CLASSES
+                },
+            }
+            for bar in bars
+        ],
+        "status_totals": {kind: sum(bar.counts[kind] for bar in bars) for kind in STATUS_CLASSES},
+    }
+
+
+async def request_histogram(
+    store: LogStore, scope: LogScope, filters: LogFilters, query: LogQuery
+) -> dict[str, Any]:
+    """:func:`histogram_context` of the query's requests (the Logs page calls it)."""
+    return histogram_context(scope, filters, await status_bars(store, query))
+
+
+def _stats_request(
+    project: WebProject,
+    session: SessionDep,
+    params: Annotated[LogFilters, Query()],
+    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
+) -> LogRequest:
+    # As the Logs page's range picker: a preset replaces since/until.
+    if preset in RANGE_PRESETS:
+        params = params.model_copy(update={"since": preset, "until": None})
+    return resolve_log_request(session, project, params)
+
+
+@router.get("/projects/{project_ref}/logs/requests/stats")
+async def request_stats_partial(
+    request: Request,
+    log_request: Annotated[LogRequest, Depends(_stats_request)],
+    store: LogStoreDep,
+    settings: SettingsDep,
+) -> Response:
+    """A deployment's (or the filters') request stats over the range (loaded by htmx)."""
+    scope = log_request.scope
+    context: dict[str, Any] = {
+        "scope": scope,
+        "ranges": STATS_RANGES,
+        "chosen": log_request.params.since or "",
+    }
+    try:
+        log_request.checked()
+        query = log_request.query(store)
+        stats = await request_stats(store, query)
+    except _LOG_ERRORS as exc:
+        problem = problem_for(exc)
+        context |= {"problem": problem, "collector_warning": await collector_warning(settings)}
+        return render(
+            request,
+            "logs/partials/_request_stats.html",
+            context,
+            status_code=problem.status_code,
+        )
+    deployment = scope.deployment
+    context |= {
+        "stats": stats,
+        "stats_url": f"/projects/{scope.project_slug}/logs/requests/stats",
+        "deployment_id": deployment.id if deployment is not None else None,
+        "requests_url": _logs_url(scope, {**log_request.params.params(), "stream": "request"}),
+    }
+    return render(request, "logs/partials/_request_stats.html", context)
