@@ -19,7 +19,6 @@ from devpush.core.labels import (
     ENVIRONMENT_LABEL,
     PROJECT_LABEL,
     REQUEST_SOURCE,
-    SOURCE_LABEL,
 )
 from devpush.logs.entries import LogEntry
 from devpush.logs.levels import Level, detect_level
@@ -80,9 +79,8 @@ class DrainLine:
 
 
 def entry_source(entry: LogEntry) -> str:
-    """``stdout``, ``stderr`` or ``request``: a stored line without a stream is a request
-    entry (those carry ``source=request`` and no stream)."""
-    return entry.labels.get(SOURCE_LABEL) or entry.stream or REQUEST_SOURCE
+    """``stdout``, ``stderr`` or ``request`` (:attr:`LogEntry.source`)."""
+    return entry.source or REQUEST_SOURCE
 
 
 def _iso(timestamp_ns: int) -> str:
