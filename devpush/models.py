@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -402,6 +405,28 @@ class ProxyTableRow(Base):
     # Where the proxy reaches the runner: its IP on the runner network, and its app port.
     address: Mapped[str] = mapped_column(String(64))
     port: Mapped[int] = mapped_column(Integer)
+
+
+class DeploymentMetric(Base):
+    """One sample of a running deployment's runner, read from the Docker engine by the
+    worker's sampler (``devpush.services.metrics_sampler``); deleted after
+    ``metrics_retention_seconds``."""
+
+    __tablename__ = "deployment_metrics"
+    # A chart reads one deployment's range; the retention deletes by time alone.
+    __table_args__ = (Index("ix_deployment_metrics_deployment_id_at", "deployment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(_TS, index=True)
+    # CPU cores in use since the previous sample; None for a runner's first sample when
+    # the engine answers one reading only.
+    cpu: Mapped[float | None] = mapped_column(Float)
+    # Memory in use without the page cache (as ``docker stats`` counts it).
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Received and sent bytes since the runner started, over all its interfaces.
+    rx_bytes: Mapped[int] = mapped_column(BigInteger)
+    tx_bytes: Mapped[int] = mapped_column(BigInteger)
 
 
 class WebhookDelivery(Base):

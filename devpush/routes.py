@@ -14,6 +14,7 @@ from devpush.api import deployments as api_deployments
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
 from devpush.api import logs as api_logs
+from devpush.api import metrics as api_metrics
 from devpush.api import notifications as api_notifications
 from devpush.api import project_settings as api_project_settings
 from devpush.api import projects as api_projects
@@ -28,6 +29,7 @@ from devpush.web import (
     deployments,
     git,
     logs,
+    metrics,
     notifications,
     project_settings,
     projects,
@@ -50,6 +52,7 @@ WEB = (
     logs,
     webhooks,
     rollback,
+    metrics,
 )
 #: The JSON API, version 1.
 API = (
@@ -64,6 +67,7 @@ API = (
     api_rollback,
     api_notifications,
     api_git,
+    api_metrics,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

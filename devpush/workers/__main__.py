@@ -11,6 +11,7 @@ import logging
 import sys
 
 from devpush.core.config import get_settings
+from devpush.workers.metrics_thread import start_metrics_sampler
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
@@ -45,6 +46,11 @@ def main() -> None:
         start_store_watch(worker_context())
     except Exception:  # Docker not there: a restart of the worker starts the watch
         logging.getLogger(__name__).exception("log store watch not started")
+    # The running runners' CPU, memory and network, every few seconds (docs/metrics.md).
+    try:
+        start_metrics_sampler(worker_context())
+    except Exception:  # Docker not there: a restart of the worker starts the sampler
+        logging.getLogger(__name__).exception("metrics sampler not started")
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,
