@@ -320,6 +320,8 @@ def worker(tmp_path: Path) -> Iterator[Callable[[Settings], processes.Child]]:
             "DEVPUSH_PROXY_RESOLVER_ADDR": settings.proxy_resolver_addr,
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(settings.proxy_not_found_port),
             "DEVPUSH_PUBLIC_PORT": str(settings.public_port),
+            # The metrics sampler's rounds (tests/e2e/test_metrics.py samples every second).
+            "DEVPUSH_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
         }
         child = processes.start(
             "worker",
