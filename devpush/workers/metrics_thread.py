@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from devpush.services.metrics_sampler import MetricsSampler
+from devpush.services.metrics_sampler import MetricsSampler, sampler_client
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def sample_until(sampler: MetricsSampler, stop: threading.Event, interval: float
 
 def start_metrics_sampler(ctx: WorkerContext) -> threading.Event:
     """Start the sampler in a daemon thread; set the returned event to stop it."""
-    sampler = MetricsSampler(settings=ctx.settings, sessions=ctx.sessions, client=ctx.docker)
+    client = sampler_client(ctx.settings)
+    sampler = MetricsSampler(settings=ctx.settings, sessions=ctx.sessions, client=client)
     stop = threading.Event()
     threading.Thread(
         target=sample_until,
