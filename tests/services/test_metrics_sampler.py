@@ -25,6 +25,12 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """SQLite and PostgreSQL: the round's writes and the retention's delete on both."""
+    return any_db_url
+
+
+@pytest.fixture
 def runners(docker_client: docker.DockerClient) -> Iterator[Runners]:
     started = Runners(docker_client)
     try:
