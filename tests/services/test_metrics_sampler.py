@@ -154,3 +154,27 @@ def test_a_sample_of_a_deleted_deployment_does_not_cost_the_others_theirs(
         sampler.close()
     assert (result.asked, result.stored) == (2, 1)
     assert len(samples_of(sessions, kept)) == 1
+
+
+def test_an_engine_without_one_shot_gives_cpu_in_the_first_round(
+    docker_client: docker.DockerClient,
+    runners: Runners,
+    sessions: sessionmaker[Session],
+    session: Session,
+    project: Project,
+) -> None:
+    busy = runners.run(
+        ["sh", "-c", "while :; do :; done"],
+        labels={},
+        log_config=LogConfig(type="json-file"),
+        wait=None,
+    )
+    deployment_id = running_deployment(session, project, busy.id)
+    sampler = MetricsSampler(settings=Settings(), sessions=sessions, client=docker_client)
+    sampler.one_shot = False  # as before API 1.41: the answer carries its earlier reading
+    try:
+        assert sampler.tick().stored == 1
+    finally:
+        sampler.close()
+    (only,) = samples_of(sessions, deployment_id)
+    assert only.cpu is not None and only.cpu > 0.2
