@@ -8,10 +8,11 @@ worker's door of the socket proxy (``GET /containers/<id>/stats`` is a read unde
 ``CONTAINERS``), :data:`POOL_SIZE` at a time, stores one sample per runner, and
 deletes the samples older than ``metrics_retention_seconds``.
 
-The engine's one-shot answer (API 1.41+) comes at once but without an earlier CPU
-reading; the sampler keeps each runner's reading for the next round, so a runner's
-first sample has no CPU figure. An older engine gets plain answers, which carry their
-own earlier reading but wait for two of the engine's collections (about 2 s each).
+The engine's one-shot answer (API 1.41+) comes at its next collection (within a second)
+but without an earlier CPU reading; the sampler keeps each runner's reading for the
+next round, so a runner's first sample has no CPU figure. An older engine gets plain
+answers, which carry their own earlier reading but wait for two of the engine's
+collections (about 2 s each).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Final
 import docker
 from docker.utils import version_gte
 from requests.adapters import HTTPAdapter
+from requests.exceptions import Timeout
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,9 +113,10 @@ class MetricsSampler:
                 answer = self.client.api.stats(container_id, stream=False)
         except docker.errors.NotFound:
             return None
-        except docker.errors.APIError as exc:
+        except (docker.errors.APIError, Timeout) as exc:
             log.warning("no stats for container %s: %s", container_id[:12], exc)
             return None
+        # Any other failure (the engine or the proxy unreachable) fails the round, once.
         return answer if isinstance(answer, dict) else None
 
     def tick(self) -> RoundResult:
