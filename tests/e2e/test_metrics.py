@@ -38,6 +38,9 @@ pytestmark = pytest.mark.docker
 
 #: A CPU loop in the background, then the example app (the runner's limit is 0.5 CPUs).
 BURNING_START = "(while :; do :; done) & exec python3 app.py"
+#: Busy, whatever else the machine runs (an idle app uses a few thousandths of a core; on
+#: a loaded 2-core machine the loop may get far less than its 0.5).
+BUSY_CORES = 0.05
 
 
 def metrics_of(url: str, token: str, deployment_id: str) -> dict[str, Any]:
@@ -79,14 +82,14 @@ def test_a_busy_deployments_metrics_in_the_api_and_in_chromium(
         deadline = time.monotonic() + 60
         while True:
             samples = metrics_of(url, token, deployment_id)["samples"]
-            busy = [s for s in samples if s["cpu"] is not None and s["cpu"] > 0.1]
+            busy = [s for s in samples if s["cpu"] is not None and s["cpu"] > BUSY_CORES]
             if len(busy) >= 2:
                 break
             assert time.monotonic() < deadline, (samples, child.log_tail())
             time.sleep(0.5)
         newest = busy[-1]
         # Bounded by the runner's limit (a margin for the sampling's timing).
-        assert 0.1 < newest["cpu"] < 0.5 * 1.5, samples
+        assert BUSY_CORES < newest["cpu"] < 0.5 * 1.5, samples
         assert newest["memory_bytes"] > 1024 * 1024  # a Python process
         assert newest["rx_bytes"] > 0  # at least the worker's ready check
         with stack.sessions() as session:
@@ -104,7 +107,7 @@ def test_a_busy_deployments_metrics_in_the_api_and_in_chromium(
             re.compile(r"0\.\d\d cores")
         )
         latest = panel.locator("#metric-cpu .metric-latest").inner_text()
-        assert 0.1 < float(latest.split()[0]) < 0.75, latest
+        assert BUSY_CORES < float(latest.split()[0]) < 0.5 * 1.5, latest
         # htmx asks for the panel again every interval: more samples show.
         shown = int(panel.get_attribute("data-samples") or 0)
         expect(panel).not_to_have_attribute("data-samples", str(shown), timeout=15_000)

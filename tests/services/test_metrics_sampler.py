@@ -22,6 +22,8 @@ from tests.fixtures.db import add_deployment
 pytestmark = pytest.mark.docker
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+#: A CPU loop gets at least this on a loaded 2-core machine; a sleeping runner far less.
+BUSY_CORES = 0.05
 
 
 @pytest.fixture
@@ -113,13 +115,13 @@ def test_rounds_store_cpu_memory_and_network_and_apply_the_retention(
     assert len(busy_samples) == 2
     # One-shot answers: the first round has no earlier reading, the second compares with it.
     assert busy_samples[0].cpu is None
-    assert busy_samples[1].cpu is not None and busy_samples[1].cpu > 0.2
+    assert busy_samples[1].cpu is not None and busy_samples[1].cpu > BUSY_CORES
     assert all(s.memory_bytes > 0 for s in busy_samples)
     assert [s.at.replace(tzinfo=UTC) for s in busy_samples] == [NOW, NOW + timedelta(seconds=15)]
 
     idle_samples = samples_of(sessions, idle_id)
     assert len(idle_samples) == 3  # the one inside the retention, and two new ones
-    assert idle_samples[-1].cpu is not None and idle_samples[-1].cpu < 0.1
+    assert idle_samples[-1].cpu is not None and idle_samples[-1].cpu < BUSY_CORES
 
 
 def test_a_sample_of_a_deleted_deployment_does_not_cost_the_others_theirs(
@@ -177,4 +179,4 @@ def test_an_engine_without_one_shot_gives_cpu_in_the_first_round(
     finally:
         sampler.close()
     (only,) = samples_of(sessions, deployment_id)
-    assert only.cpu is not None and only.cpu > 0.2
+    assert only.cpu is not None and only.cpu > BUSY_CORES
