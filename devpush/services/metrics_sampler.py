@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 #: Stats calls in flight at once. The engine answers a one-shot call at its next stats
 #: collection (once a second, every container with a caller in one pass), so a round
-#: takes about runners / POOL_SIZE seconds: 100 runners ~4 s, well inside the 15 s
+#: takes about runners / POOL_SIZE seconds: 100 runners ~4.5 s, well inside the 15 s
 #: interval. The calls wait rather than work; the engine's cost is per runner, not per
 #: call in flight (docs/metrics.md).
 POOL_SIZE: Final = 32
