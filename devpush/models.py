@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -507,6 +509,28 @@ class Domain(Base):
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
     environment: Mapped[Environment] = relationship()
+
+
+class DeploymentMetric(Base):
+    """One sample of a running deployment's runner, read from the Docker engine by the
+    worker's sampler (``devpush.services.metrics_sampler``); deleted after
+    ``metrics_retention_seconds``."""
+
+    __tablename__ = "deployment_metrics"
+    # A chart reads one deployment's range; the retention deletes by time alone.
+    __table_args__ = (Index("ix_deployment_metrics_deployment_id_at", "deployment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(_TS, index=True)
+    # CPU cores in use since the previous sample; None for a runner's first sample when
+    # the engine answers one reading only.
+    cpu: Mapped[float | None] = mapped_column(Float)
+    # Memory in use without the page cache (as ``docker stats`` counts it).
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Received and sent bytes since the runner started, over all its interfaces.
+    rx_bytes: Mapped[int] = mapped_column(BigInteger)
+    tx_bytes: Mapped[int] = mapped_column(BigInteger)
 
 
 class WebhookDelivery(Base):

@@ -16,6 +16,7 @@ from devpush.api import drains as api_drains
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
 from devpush.api import logs as api_logs
+from devpush.api import metrics as api_metrics
 from devpush.api import notifications as api_notifications
 from devpush.api import project_settings as api_project_settings
 from devpush.api import projects as api_projects
@@ -32,6 +33,7 @@ from devpush.web import (
     drains,
     git,
     logs,
+    metrics,
     notifications,
     project_settings,
     projects,
@@ -58,6 +60,7 @@ WEB = (
     request_logs,
     webhooks,
     rollback,
+    metrics,
 )
 #: The JSON API, version 1.
 API = (
@@ -74,6 +77,7 @@ API = (
     api_git,
     api_drains,
     api_domains,
+    api_metrics,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "rollback",
     "git",
     "logs",
+    "metrics",
     "webhooks",
     "notifications",
     "drains",

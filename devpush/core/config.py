@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     # older ones are removed.
     rollback_builds_kept: int = Field(default=5, ge=1)
 
+    # Runtime metrics (docs/metrics.md): the worker reads every running runner's CPU, memory
+    # and network from the engine this often, and keeps the samples this long (the longest
+    # range the views offer is 24 h).
+    metrics_interval_seconds: float = Field(default=15.0, gt=0)
+    metrics_retention_seconds: int = Field(default=86400, gt=0)
+
     # Deploy notifications (devpush.services.notifications): tries per message and the first
     # pause between them (doubled each time); e-mail goes through this SMTP server.
     notification_max_attempts: int = Field(default=5, ge=1)

@@ -9,14 +9,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
+from typing import Final
 
 from devpush.core.config import get_settings
 from devpush.workers.drains import start_drains
 from devpush.workers.health_watch import start_health_watch
+from devpush.workers.metrics_thread import start_metrics_sampler
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
-from devpush.workers.tasks.context import worker_context
+from devpush.workers.tasks.context import WorkerContext, worker_context
+
+#: The threads beside the queue's consumer, started in this order; each ends with the process.
+BACKGROUND_THREADS: Final[tuple[tuple[str, Callable[[WorkerContext], object]], ...]] = (
+    ("log store watch", start_store_watch),  # a killed store's lines put back (logging.md)
+    ("log drains", start_drains),  # the projects' drains (logging.md, "Log drains")
+    ("health checks", start_health_watch),  # checks and bounded restarts (health-checks.md)
+    ("metrics sampler", start_metrics_sampler),  # CPU, memory, network (metrics.md)
+)
 
 
 def main() -> None:
@@ -43,21 +54,11 @@ def main() -> None:
         ctx.proxy_table.refresh(ctx, settle=False)
     except Exception:  # Docker or the database not there yet: the reconcile job retries
         logging.getLogger(__name__).exception("proxy table not refreshed at start")
-    # A killed log store's lost lines are put back from Docker's logs (docs/logging.md).
-    try:
-        start_store_watch(worker_context())
-    except Exception:  # Docker not there: a restart of the worker starts the watch
-        logging.getLogger(__name__).exception("log store watch not started")
-    # The projects' log drains forward their lines (docs/logging.md, "Log drains").
-    try:
-        start_drains(worker_context())
-    except Exception:  # the database not there: a restart of the worker starts them
-        logging.getLogger(__name__).exception("log drains not started")
-    # Running deployments' health checks, and restarts by policy (docs/health-checks.md).
-    try:
-        start_health_watch(worker_context())
-    except Exception:  # Docker not there: a restart of the worker starts the checks
-        logging.getLogger(__name__).exception("health checks not started")
+    for name, start in BACKGROUND_THREADS:
+        try:
+            start(worker_context())
+        except Exception:  # Docker or the database not there: a restart starts it
+            logging.getLogger(__name__).exception("%s not started", name)
     huey = default_queue().huey
     consumer = huey.create_consumer(
         workers=get_settings().worker_threads,

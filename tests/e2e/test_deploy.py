@@ -347,6 +347,8 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
             # The proxy's config the worker loads (tests/e2e/test_routing.py runs a Caddy)
             # and what its domain checks ask (tests/e2e/test_domains.py).
             **settings_env(settings, (*PROXY_SETTINGS, *DOMAIN_SETTINGS)),
+            # The metrics sampler's rounds (tests/e2e/test_metrics.py samples every second).
+            "DEVPUSH_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
             **(extra_env or {}),
         }
         child = processes.start(

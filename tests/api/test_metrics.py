@@ -1,0 +1,98 @@
+"""GET /api/v1/deployments/<id>/metrics: a range of samples, scoped to the caller's teams."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from devpush.models import DeploymentStatus, utcnow
+from devpush.services.metrics import Sample, add_samples
+from tests.fixtures.web import TwoTeams, move
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sampled(sessions: sessionmaker[Session], deployment_id: str, *ages: timedelta) -> None:
+    """One sample per age (that long ago), CPU rising, memory and network growing."""
+    now = utcnow()
+    with sessions() as session:
+        add_samples(
+            session,
+            [
+                (deployment_id, Sample(now - age, 0.1 * n, 1000 * n, 100 * n, 10 * n))
+                for n, age in enumerate(ages, start=1)
+            ],
+        )
+        session.commit()
+
+
+def test_the_samples_of_a_range_oldest_first(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    alice = two_teams.alice
+    move(sessions, alice.deployment_id, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
+    sampled(
+        sessions,
+        alice.deployment_id,
+        timedelta(minutes=20),
+        timedelta(minutes=10),
+        timedelta(seconds=30),
+    )
+    url = f"/api/v1/deployments/{alice.deployment_id}/metrics"
+
+    answer = client.get(url, params={"range": "15m"}, headers=bearer(alice.token))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["deployment_id"] == alice.deployment_id
+    assert (body["status"], body["range"]) == ("running", "15m")
+    assert (body["interval_seconds"], body["step_seconds"]) == (15.0, 15.0)
+    samples = body["samples"]
+    assert [set(s) for s in samples] == [{"at", "cpu", "memory_bytes", "rx_bytes", "tx_bytes"}] * 2
+    assert [(s["cpu"], s["memory_bytes"], s["rx_bytes"], s["tx_bytes"]) for s in samples] == [
+        (pytest.approx(0.2), 2000, 200, 20),
+        (pytest.approx(0.3), 3000, 300, 30),
+    ]
+    # The default range is an hour: the three samples.
+    default = client.get(url, headers=bearer(alice.token)).json()
+    assert (default["range"], len(default["samples"])) == ("1h", 3)
+
+
+def test_another_teams_token_gets_404(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    alice, bob = two_teams.alice, two_teams.bob
+    sampled(sessions, alice.deployment_id, timedelta(minutes=1))
+    answer = client.get(
+        f"/api/v1/deployments/{alice.deployment_id}/metrics", headers=bearer(bob.token)
+    )
+    assert answer.status_code == 404, answer.text
+    assert "0.1" not in answer.text
+    assert client.get(f"/api/v1/deployments/{alice.deployment_id}/metrics").status_code == 401
+
+
+@pytest.mark.parametrize("value", ["2h", "1d", "all"])
+def test_an_unknown_range_is_a_422_naming_the_choices(
+    client: TestClient, two_teams: TwoTeams, value: str
+) -> None:
+    alice = two_teams.alice
+    answer = client.get(
+        f"/api/v1/deployments/{alice.deployment_id}/metrics",
+        params={"range": value},
+        headers=bearer(alice.token),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == f"range must be one of 15m, 1h, 6h, 24h, not {value!r}"
+
+
+def test_a_deployment_without_samples_answers_none(client: TestClient, two_teams: TwoTeams) -> None:
+    alice = two_teams.alice
+    answer = client.get(
+        f"/api/v1/deployments/{alice.deployment_id}/metrics", headers=bearer(alice.token)
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["samples"]) == ("queued", [])
