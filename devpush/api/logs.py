@@ -2,7 +2,8 @@
 
 ``GET /projects/{ref}/logs`` answers one page and a ``next`` URL with the range fixed in
 Unix ns (so paging never drifts); ``GET /projects/{ref}/logs/tail`` streams new lines as
-NDJSON, or as server-sent events when the client accepts ``text/event-stream``.
+NDJSON, or as server-sent events when the client accepts ``text/event-stream``;
+``GET /projects/{ref}/logs/download`` streams the whole range as a file (txt or NDJSON).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from devpush.deps import (
 from devpush.log_request import InvalidLogParams, LogFilters, problem_for
 from devpush.logs.errors import LogStoreError
 from devpush.logs.paging import LogCursor
+from devpush.services import log_download
 from devpush.services.collector import collector_warning
 from devpush.services.logs import LogLine, log_line, tail_events
 from devpush.services.supervisor import local_restart_notice
@@ -160,3 +162,40 @@ async def tail_logs(
             yield json.dumps(value, ensure_ascii=False) + "\n"
 
     return StreamingResponse(ndjson(), media_type="application/x-ndjson")
+
+
+@router.get(
+    "/{project_ref}/logs/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/plain": {}}}},
+)
+async def download_logs(
+    log_request: ApiLogRequest,
+    store: LogStoreDep,
+    settings: SettingsDep,
+    fmt: Annotated[log_download.Format, Query(alias="format")] = "ndjson",
+) -> Response:
+    """Every line of the range (the same filters as ``/logs``), oldest first, streamed.
+
+    ``ndjson``: one object per line with ``ts`` (Unix ns), ``time``, ``line``, ``stream``,
+    ``deployment_id``, ``environment_id`` and ``branch`` (a field with no value may be left
+    out); ``txt``: ``<time> <stream> <line>``. If the store fails midway, the last line
+    says so (``{"error": ...}`` or ``# download incomplete: ...``).
+    """
+    try:
+        query = log_request.query(
+            store, limit=settings.log_store_max_entries_per_query, direction="forward"
+        )
+        body = await log_download.body(
+            store,
+            query,
+            fmt=fmt,
+            window_lines=settings.log_download_window_lines,
+            problem=lambda exc: problem_for(exc).message,
+        )
+    except LogStoreError as exc:
+        raise _http_error(exc, warning=await collector_warning(settings)) from exc
+    name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
+    media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)

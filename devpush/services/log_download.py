@@ -11,6 +11,10 @@ its cursor to the range's end; so the range is first cut, by the store's line co
 (``LogStore.volume``), into windows of about ``Settings.log_download_window_lines``, each
 paged on its own: a request then reads its window only. Windows are half-open and
 adjacent, so every line falls in exactly one.
+
+A store that can format the file itself (``Exporting``: VictoriaLogs) is asked for each
+window's bytes instead, and they pass through with no per-line work here (:func:`body`);
+a level filter, which only Python's ``detect_level`` decides, keeps the paged path.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from devpush.core.labels import BRANCH_LABEL, DEPLOYMENT_LABEL, ENVIRONMENT_LABEL
 from devpush.logs.entries import LogEntry
@@ -35,6 +39,13 @@ Format = Literal["txt", "ndjson"]
 _NS: Final = 1_000_000_000
 #: Buckets of the line count that plans the windows (one store request).
 PLAN_BUCKETS: Final = 1000
+
+
+@runtime_checkable
+class Exporting(Protocol):
+    """A store that writes a range's download file itself, streamed, oldest first."""
+
+    def export(self, query: LogQuery, *, fmt: Format) -> AsyncIterator[bytes]: ...
 
 
 def incomplete(message: str, fmt: Format) -> str:
@@ -167,5 +178,44 @@ async def chunks(
     try:
         async for items in pages(store, query, first=first, window_lines=window_lines):
             yield render(items)
+    except LogStoreError as exc:
+        yield incomplete(problem(exc), fmt)
+
+
+async def body(
+    store: LogStore,
+    query: LogQuery,
+    *,
+    fmt: Format,
+    window_lines: int,
+    problem: Callable[[LogStoreError], str],
+) -> AsyncIterator[bytes | str]:
+    """The download of ``query``'s range (``query.direction`` forward), as chunks.
+
+    The store is asked its first question here, before the first chunk, so a store that
+    is down or refuses the query raises (the route answers its status) instead of giving
+    a file of one error line.
+    """
+    if isinstance(store, Exporting) and query.level is None:
+        plan = await windows(store, query, lines=window_lines)
+        return _exported(store, query, plan, fmt=fmt, problem=problem)
+    first = await store.page(query)
+    return chunks(store, query, first=first, fmt=fmt, window_lines=window_lines, problem=problem)
+
+
+async def _exported(
+    store: Exporting,
+    query: LogQuery,
+    plan: Sequence[tuple[int, int]],
+    *,
+    fmt: Format,
+    problem: Callable[[LogStoreError], str],
+) -> AsyncIterator[bytes | str]:
+    # Windows are adjacent and half-open: each line is in exactly one answer.
+    try:
+        for start, end in plan:
+            piece = dataclasses.replace(query, start=start, end=end)
+            async for data in store.export(piece, fmt=fmt):
+                yield data
     except LogStoreError as exc:
         yield incomplete(problem(exc), fmt)

@@ -300,23 +300,21 @@ async def download(
     settings: SettingsDep,
     fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
 ) -> Response:
-    """Every line of the range, oldest first, one chunk per page (never held in memory)."""
+    """Every line of the range, oldest first, streamed (never held in memory)."""
     try:
         query = log_request.query(
             store, limit=settings.log_store_max_entries_per_query, direction="forward"
         )
-        first = await store.page(query)
+        body = await log_download.body(
+            store,
+            query,
+            fmt=fmt,
+            window_lines=settings.log_download_window_lines,
+            problem=lambda exc: problem_for(exc).message,
+        )
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-    body = log_download.chunks(
-        store,
-        query,
-        first=first,
-        fmt=fmt,
-        window_lines=settings.log_download_window_lines,
-        problem=lambda exc: problem_for(exc).message,
-    )
 
     name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
     media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, Final
 
@@ -20,6 +21,7 @@ from devpush.services.victorialogs._models import (
     parse_newest,
     parse_values,
 )
+from devpush.services.victorialogs.export import Format, export, export_query
 
 QUERY: Final = "/select/logsql/query"
 HITS: Final = "/select/logsql/hits"
@@ -82,6 +84,14 @@ class VictoriaLogsStore(PagedStore):
         form |= _range(span.start_ns, span.end_ns)
         response, partial = await self._post(QUERY, form)
         return Fetched(parse_lines(response.text), partial=partial)
+
+    def export(self, query: LogQuery, *, fmt: Format) -> AsyncIterator[bytes]:
+        """The download file of ``query``'s range, formatted by the store (see ``export``)."""
+        start, end = query.start_ns, query.end_ns
+        if start is None or end is None:
+            raise InvalidQuery("a log download needs a start and an end")
+        text = export_query(self.compile(query), fmt)
+        return export(self._http, text, start_ns=start, end_ns=end, fmt=fmt)
 
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         start, end = query.start_ns, query.end_ns
