@@ -48,6 +48,11 @@ INGEST_MARGIN_NS: Final = 1_000_000_000
 # about 100 bytes each) so as not to deliver them again; past this, the rest wait for
 # the settled pass. Far above what arrives within the settle delay at 5,000 lines/s.
 MAX_AHEAD: Final = 50_000
+# Each round re-reads this much of the fresh window it already read: a line the collector
+# stores after newer ones (another stream's batch) shows at once if it is no later than
+# this; a later one waits for the settled pass. Re-reading the whole fresh window every
+# round cost 0.3-0.4 cores per tail at 1,000 lines/s.
+FRESH_OVERLAP_NS: Final = 500_000_000
 
 
 class LogStore(Protocol):
@@ -171,6 +176,7 @@ class PagedStore(ABC):
         settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
         position = cursor
         ahead: set[tuple[int, str]] = set()  # (timestamp_ns, key) delivered from fresh
+        newest_fresh = 0  # the newest timestamp delivered from the fresh window
         while True:
             now = self._clock()
             end = now if query.end_ns is None else min(now, query.end_ns)
@@ -199,8 +205,10 @@ class PagedStore(ABC):
                 if page.exhausted:
                     break
             ahead = {ident for ident in ahead if not position.covers_ident(*ident)}
-            # The fresh window: deliver now, remember in ``ahead``.
-            start = max(settled_end, position.timestamp_ns)
+            # The fresh window: deliver now, remember in ``ahead``. Only what is new since
+            # the last round is read (less an overlap for lines stored a little out of
+            # order); a line later than that still comes, in the settled pass.
+            start = max(settled_end, position.timestamp_ns, newest_fresh - FRESH_OVERLAP_NS)
             fresh_cursor: LogCursor | None = None
             while end > start and len(ahead) < MAX_AHEAD:
                 page = _whole(
@@ -213,6 +221,7 @@ class PagedStore(ABC):
                     if len(ahead) >= MAX_AHEAD:
                         break
                     ahead.add(ident)
+                    newest_fresh = max(newest_fresh, item.entry.timestamp_ns)
                     yield PagedEntry(entry=item.entry, cursor=position)
                 if page.exhausted or page.cursor is None:
                     break

@@ -29,6 +29,7 @@ from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.render import RenderedLine, render_line
 from devpush.logs.store import LogStore
+from devpush.services.tail_hub import hub_of
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
@@ -170,7 +171,8 @@ async def tail_events(
     """
     forward = dataclasses.replace(query, start=None, end=None, direction="forward", limit=500)
     try:
-        async for item in store.tail(forward, cursor=cursor):
+        # One store tail per query, whoever watches it (devpush/services/tail_hub.py).
+        async for item in hub_of(store).follow(forward, cursor):
             yield "line", log_line(item, max_chars=max_chars)
     except LogStoreError as exc:
         yield "error", exc.message
