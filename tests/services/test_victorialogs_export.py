@@ -105,3 +105,13 @@ def test_a_download_asks_the_store_one_window_at_a_time() -> None:
     assert len(chunks) == len(store.asked) > 3
     assert store.asked[0][0] == 0 and store.asked[-1][1] == 10 * 10**9
     assert all(a[1] == b[0] for a, b in zip(store.asked, store.asked[1:], strict=False))
+
+
+def test_rows_with_and_without_escapes_mix_and_copies_drop_across_them() -> None:
+    plain = "2026-12-06T02:18:43.123456789Z stdout plain line"
+    quoted = '2026-12-06T02:18:43.123456789Z stdout a "quoted" line'
+    rows = Rows("txt")
+    out = rows.feed(_txt_answer([plain, plain]))  # no escape in the chunk
+    out += rows.feed(_txt_answer([plain, quoted]))  # an escape: decoded
+    out += rows.feed(_txt_answer([quoted, plain]))
+    assert out.decode().splitlines() == [plain, quoted, plain]

@@ -8,9 +8,10 @@ streamed ``/select/logsql/query`` answer) and the app only cuts that answer into
 - ``ndjson``: the store's own JSON rows *are* the file's rows (fields ``ts``, ``time``,
   ``line``, ``stream``, ``deployment_id``, ``environment_id``, ``branch``, in that order;
   like the store, a row leaves out a field with no value).
-- ``txt``: each row is ``{"r":"<time> <stream or -> <line>"}``; a chunk of them is decoded
-  by one ``json.loads`` of the chunk made into a JSON array (a raw newline never occurs
-  inside a JSON string, so ``}\\n`` only ends a row).
+- ``txt``: each row is ``{"r":"<time> <stream or -> <line>"}``. A chunk with no ``\\``
+  has no JSON escape in it, so its rows are cut out of the bytes as they are; another is
+  decoded by one ``json.loads`` of the chunk made into a JSON array (a raw newline never
+  occurs inside a JSON string, so ``}\\n`` only ends a row).
 
 Times are RFC 3339 with all nine digits of the nanoseconds, as the other views write
 them (VictoriaLogs trims trailing zeros; ``extract_regexp`` and ``format`` pad them back),
@@ -41,9 +42,10 @@ QUERY: Final = "/select/logsql/query"
 # whole seconds as Unix time (``math`` reads an RFC 3339 text as ns; a whole second in ns
 # is exact in a float64, and so is its quotient).
 _TIME_PIPES: Final = (
-    'extract_regexp "^(?P<dl_sec>[^.Z]+)(?:[.](?P<dl_frac>[0-9]+))?Z$" from _time',
+    'extract "<dl_sec>.<dl_frac>Z" from _time',
+    'extract if (dl_sec:="") "<dl_sec>Z" from _time',  # a whole second: no fraction
     'format "<dl_frac>000000000" as dl_frac',
-    'extract_regexp "^(?P<dl_ns>[0-9]{9})" from dl_frac',
+    'extract_regexp "^(?P<dl_ns>.{9})" from dl_frac',
 )
 _ORDER: Final = "sort by (_time, _stream_id, _msg)"
 _NDJSON_PIPES: Final = (
@@ -102,6 +104,16 @@ class Rows:
         return b"\n".join(kept) + b"\n" if kept else b""
 
     def _txt(self, block: bytes) -> bytes:
+        if b"\\" not in block:
+            # No escapes: every row is exactly ``{"r":"<text>"}``, its text the bytes.
+            raw = block.replace(_TXT_PREFIX + b'"', b"").replace(b'"}\n', b"\n")
+            pieces = raw.split(b"\n")[:-1]
+            last = self._last.encode() if isinstance(self._last, str) else None
+            whole = _unrepeated(pieces, last)
+            self._last = pieces[-1].decode()  # a str, as the decoded rows are
+            if len(whole) == len(pieces):
+                return raw
+            return b"\n".join(whole) + b"\n" if whole else b""
         array = b"[" + block.replace(_TXT_PREFIX, b"").replace(b"}\n", b",")[:-1] + b"]"
         try:
             rows = json.loads(array)
