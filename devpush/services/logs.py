@@ -7,6 +7,7 @@ them, and the HTTP wording of a failure) is the request layer's: ``devpush.log_r
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -161,6 +162,28 @@ async def find_line(store: LogStore, *, project_id: str, ts_ns: int, key: str) -
     return next((item for item in page.items if item.entry.key == key), None)
 
 
+#: The lines of the items a shared tail handed out lately, by the item's identity: its
+#: viewers all receive the same item, and building its line (level detection, HTML) once
+#: instead of once per viewer is most of a viewer's cost. Each value keeps its item, so
+#: an id is not reused while cached.
+_SHARED_LINES: collections.OrderedDict[tuple[int, int | None], tuple[PagedEntry, LogLine]] = (
+    collections.OrderedDict()
+)
+SHARED_LINES_KEPT: Final = 20_000
+
+
+def _shared_line(item: PagedEntry, *, max_chars: int | None) -> LogLine:
+    key = (id(item), max_chars)
+    cached = _SHARED_LINES.get(key)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    line = log_line(item, max_chars=max_chars)
+    _SHARED_LINES[key] = (item, line)
+    if len(_SHARED_LINES) > SHARED_LINES_KEPT:
+        _SHARED_LINES.popitem(last=False)
+    return line
+
+
 async def tail_events(
     store: LogStore, query: LogQuery, cursor: LogCursor | None, *, max_chars: int | None
 ) -> AsyncIterator[tuple[Literal["line", "error"], LogLine | str]]:
@@ -173,6 +196,6 @@ async def tail_events(
     try:
         # One store tail per query, whoever watches it (devpush/services/tail_hub.py).
         async for item in hub_of(store).follow(forward, cursor):
-            yield "line", log_line(item, max_chars=max_chars)
+            yield "line", _shared_line(item, max_chars=max_chars)
     except LogStoreError as exc:
         yield "error", exc.message

@@ -230,3 +230,21 @@ def test_cursor_order() -> None:
     assert covers(LogCursor(timestamp_ns=6), b)
     assert later(a, b) == b
     assert later(LogCursor(timestamp_ns=4), a) == a
+
+
+def test_viewers_of_one_tail_share_each_line_built() -> None:
+    from devpush.services.logs import tail_events
+
+    async def test() -> None:
+        store = Store()
+        start = LogCursor(timestamp_ns=0)
+        first = tail_events(store, QUERY, start, max_chars=None)  # type: ignore[arg-type]
+        second = tail_events(store, QUERY, start, max_chars=None)  # type: ignore[arg-type]
+        store.add("a")
+        (_, one), (_, two) = await anext(first), await anext(second)
+        assert one is two, "built once for both viewers"
+        assert store.tails_opened == 1
+        await first.aclose()
+        await second.aclose()
+
+    run(test)
