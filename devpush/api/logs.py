@@ -31,7 +31,7 @@ from devpush.logs.errors import LogStoreError
 from devpush.logs.paging import LogCursor
 from devpush.services import log_download
 from devpush.services.collector import collector_warning
-from devpush.services.logs import LogLine, log_line, tail_events
+from devpush.services.logs import LogLine, log_line, shared_text, tail_events
 from devpush.services.supervisor import local_restart_notice
 
 router = APIRouter(prefix="/projects", tags=["logs"])
@@ -148,9 +148,8 @@ async def tail_logs(
         async def sse() -> AsyncIterator[ServerSentEvent]:
             async for kind, item in events:
                 if isinstance(item, LogLine):
-                    yield ServerSentEvent(
-                        data=json.dumps(item.as_json()), event="line", id=item.cursor
-                    )
+                    data = shared_text(item, "api-sse", lambda line: json.dumps(line.as_json()))
+                    yield ServerSentEvent(data=data, event="line", id=item.cursor)
                 else:
                     yield ServerSentEvent(data=json.dumps({"error": item}), event=kind)
 
@@ -158,10 +157,16 @@ async def tail_logs(
 
     async def ndjson() -> AsyncIterator[str]:
         async for _kind, item in events:
-            value = item.as_json() if isinstance(item, LogLine) else {"error": item}
-            yield json.dumps(value, ensure_ascii=False) + "\n"
+            if isinstance(item, LogLine):
+                yield shared_text(item, "api-ndjson", _ndjson_row)
+            else:
+                yield json.dumps({"error": item}, ensure_ascii=False) + "\n"
 
     return StreamingResponse(ndjson(), media_type="application/x-ndjson")
+
+
+def _ndjson_row(line: LogLine) -> str:
+    return json.dumps(line.as_json(), ensure_ascii=False) + "\n"
 
 
 @router.get(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
@@ -182,6 +182,25 @@ def _shared_line(item: PagedEntry, *, max_chars: int | None) -> LogLine:
     if len(_SHARED_LINES) > SHARED_LINES_KEPT:
         _SHARED_LINES.popitem(last=False)
     return line
+
+
+_SHARED_TEXTS: collections.OrderedDict[tuple[int, str], tuple[LogLine, str]] = (
+    collections.OrderedDict()
+)
+
+
+def shared_text(line: LogLine, kind: str, make: Callable[[LogLine], str]) -> str:
+    """``make(line)``, made once for every viewer of a shared tail (``kind`` names what
+    is made: the SSE data of the API, a view's row for one base URL, …)."""
+    key = (id(line), kind)
+    cached = _SHARED_TEXTS.get(key)
+    if cached is not None and cached[0] is line:
+        return cached[1]
+    text = make(line)
+    _SHARED_TEXTS[key] = (line, text)
+    if len(_SHARED_TEXTS) > SHARED_LINES_KEPT:
+        _SHARED_TEXTS.popitem(last=False)
+    return text
 
 
 async def tail_events(

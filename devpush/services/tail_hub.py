@@ -166,6 +166,8 @@ class TailHub:
     def __init__(self, store: LogStore) -> None:
         self._store = store
         self._tails: dict[LogQuery, SharedTail] = {}
+        #: Shared tails are tasks of this event loop (the app's one loop).
+        self.loop = asyncio.get_running_loop()
 
     def tails(self) -> int:
         return len(self._tails)
@@ -214,8 +216,9 @@ _HUBS: weakref.WeakKeyDictionary[object, TailHub] = weakref.WeakKeyDictionary()
 
 
 def hub_of(store: LogStore) -> TailHub:
-    """The hub of ``store`` (the app holds one store, so one hub per process)."""
+    """The hub of ``store`` in the running event loop (the app holds one store and runs
+    one loop, so one hub per process)."""
     hub = _HUBS.get(store)
-    if hub is None:
+    if hub is None or hub.loop is not asyncio.get_running_loop():
         hub = _HUBS[store] = TailHub(store)
     return hub

@@ -52,6 +52,7 @@ from devpush.services.logs import (
     log_line,
     resume_cursor,
     rfc3339_ns,
+    shared_text,
     tail_events,
     volume_bars,
 )
@@ -282,7 +283,9 @@ async def live_tail(
             store, query, position, max_chars=settings.log_line_max_chars
         ):
             if isinstance(item, LogLine):
-                yield ServerSentEvent(data=str(macro(item, base)), event=kind, id=item.cursor)
+                # Rendered once for every viewer of this base (a shared tail's line).
+                row = shared_text(item, base, lambda line: str(macro(line, base)))
+                yield ServerSentEvent(data=row, event=kind, id=item.cursor)
             else:
                 yield ServerSentEvent(data=item, event=kind, retry=RETRY_MS)
 
