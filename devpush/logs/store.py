@@ -177,6 +177,7 @@ class PagedStore(ABC):
         position = cursor
         ahead: set[tuple[int, str]] = set()  # (timestamp_ns, key) delivered from fresh
         newest_fresh = 0  # the newest timestamp delivered from the fresh window
+        last_settled_end = 0  # the settled window's end in the round before
         while True:
             now = self._clock()
             end = now if query.end_ns is None else min(now, query.end_ns)
@@ -205,10 +206,15 @@ class PagedStore(ABC):
                 if page.exhausted:
                     break
             ahead = {ident for ident in ahead if not position.covers_ident(*ident)}
-            # The fresh window: deliver now, remember in ``ahead``. Only what is new since
-            # the last round is read (less an overlap for lines stored a little out of
-            # order); a line later than that still comes, in the settled pass.
-            start = max(settled_end, position.timestamp_ns, newest_fresh - FRESH_OVERLAP_NS)
+            # The fresh window: deliver now, remember in ``ahead``. While the settled end
+            # moves, only what is new since the last round is read (less an overlap for
+            # lines stored a little out of order): a later line comes in the settled
+            # pass. Once it stops (the store got nothing newer: it stays a margin behind
+            # the newest line), the whole fresh window is read, so such a line still comes.
+            start = max(settled_end, position.timestamp_ns)
+            if settled_end > last_settled_end:
+                start = max(start, newest_fresh - FRESH_OVERLAP_NS)
+            last_settled_end = settled_end
             fresh_cursor: LogCursor | None = None
             while end > start and len(ahead) < MAX_AHEAD:
                 page = _whole(
