@@ -19,6 +19,7 @@ a level filter, which only Python's ``detect_level`` decides, keeps the paged pa
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -39,6 +40,8 @@ Format = Literal["txt", "ndjson"]
 _NS: Final = 1_000_000_000
 #: Buckets of the line count that plans the windows (one store request).
 PLAN_BUCKETS: Final = 1000
+#: Chunks (of about 16-64 KiB) of the next window read ahead while one streams.
+AHEAD_CHUNKS: Final = 64
 
 
 @runtime_checkable
@@ -211,11 +214,43 @@ async def _exported(
     fmt: Format,
     problem: Callable[[LogStoreError], str],
 ) -> AsyncIterator[bytes | str]:
-    # Windows are adjacent and half-open: each line is in exactly one answer.
+    # Windows are adjacent and half-open: each line is in exactly one answer. The next
+    # window is asked for while this one streams (the store sorts it meanwhile); each
+    # holds at most AHEAD_CHUNKS chunks ahead of the reader, so memory stays bounded.
+    pieces = [dataclasses.replace(query, start=start, end=end) for start, end in plan]
+    readers: list[asyncio.Task[None]] = []
+    queues: list[asyncio.Queue[bytes | BaseException | None]] = []
+
+    def ask(index: int) -> None:
+        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(AHEAD_CHUNKS)
+        queues.append(queue)
+        readers.append(asyncio.create_task(_read(store.export(pieces[index], fmt=fmt), queue)))
+
     try:
-        for start, end in plan:
-            piece = dataclasses.replace(query, start=start, end=end)
-            async for data in store.export(piece, fmt=fmt):
+        for index in range(len(pieces)):
+            if index == 0:
+                ask(0)
+            if index + 1 < len(pieces):
+                ask(index + 1)
+            while (data := await queues[index].get()) is not None:
+                if isinstance(data, BaseException):
+                    raise data
                 yield data
     except LogStoreError as exc:
         yield incomplete(problem(exc), fmt)
+    finally:
+        for reader in readers:
+            reader.cancel()
+
+
+async def _read(
+    chunks: AsyncIterator[bytes], queue: asyncio.Queue[bytes | BaseException | None]
+) -> None:
+    """``chunks`` into ``queue``, then None (or the error that ended them)."""
+    try:
+        async for data in chunks:
+            await queue.put(data)
+    except Exception as exc:  # handed to the reader, which raises it
+        await queue.put(exc)
+        return
+    await queue.put(None)
