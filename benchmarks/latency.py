@@ -241,8 +241,8 @@ def main() -> int:
                 print(f"  {rate}/s x{viewers} done", file=sys.stderr)
     setting = {
         **overrides,
-        "collector_poll": args.collector_poll or "200ms",
-        "collector_flush": args.collector_flush or "200ms",
+        "collector_poll": args.collector_poll or "config default",
+        "collector_flush": args.collector_flush or "config default",
         "load_before": round(load, 2),
     }
     for row in rows:
