@@ -139,6 +139,29 @@ class PagedStore(ABC):
         """
         return None
 
+    async def count(self, query: LogQuery, *, start_ns: int, end_ns: int) -> int | None:
+        """How many entries the store holds for ``query`` in ``[start_ns, end_ns)``, if the
+        backend can say cheaply (None: unknown, or a partial answer)."""
+        return None
+
+    async def _all_sent(
+        self,
+        query: LogQuery,
+        position: LogCursor,
+        end_ns: int,
+        ahead: set[tuple[int, str]],
+    ) -> bool:
+        """Whether every entry of ``[position, end_ns)`` was sent: those the position
+        covers at its timestamp, and those sent ahead of it (a level filter, which the
+        store only narrows to a superset, makes the counts differ: then it is read)."""
+        if query.level is not None:
+            return False
+        sent = len(position.seen) + sum(
+            1 for ident in ahead if ident[0] < end_ns and not position.covers_ident(*ident)
+        )
+        stored = await self.count(query, start_ns=position.timestamp_ns, end_ns=end_ns)
+        return stored is not None and stored == sent
+
     async def page(self, query: LogQuery, *, cursor: LogCursor | None = None) -> LogPage:
         if query.start_ns is None:
             # A store's own default start would move between pages.
@@ -189,8 +212,14 @@ class PagedStore(ABC):
             ingested = await self.ingested_until()
             if ingested is not None:
                 settled_end = min(settled_end, ingested - INGEST_MARGIN_NS)
-            # The settled window: the position moves through every entry in it.
-            while True:
+            # The settled window: the position moves through every entry in it. When the
+            # store holds no more entries there than the tail already sent (from the fresh
+            # window), nothing in it is new: the position moves to its end unread.
+            if settled_end > position.timestamp_ns and await self._all_sent(
+                forward, position, settled_end, ahead
+            ):
+                position = LogCursor(timestamp_ns=settled_end)
+            while settled_end > position.timestamp_ns:
                 page = _whole(
                     await self._page(forward, cursor=position, start_ns=None, end_ns=settled_end)
                 )

@@ -16,6 +16,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import PagedStore, Span
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
+    parse_count,
     parse_hits,
     parse_lines,
     parse_newest,
@@ -111,6 +112,11 @@ class VictoriaLogsStore(PagedStore):
             **_range(start, end),
         }
         return parse_hits(await self._json(HITS, form), field=STREAM_LABEL)
+
+    async def count(self, query: LogQuery, *, start_ns: int, end_ns: int) -> int | None:
+        form = {"query": f"{self.compile(query)} | stats count() as n", **_range(start_ns, end_ns)}
+        response, partial = await self._post(QUERY, form)
+        return None if partial else parse_count(response.text)
 
     async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
         form = {"query": self.compile(query), "field": field, "limit": str(limit)}
