@@ -177,6 +177,10 @@ class TailHub:
         cursor: from now on)."""
         if cursor is None:
             cursor = LogCursor(timestamp_ns=_now_ns())
+        if not _hashable(query):  # a query part that can't key a dict: a tail of its own
+            async for item in self._store.tail(query, cursor=cursor):
+                yield item
+            return
         shared = self._tails.get(query)
         viewer = shared.join(cursor) if shared is not None else None
         if viewer is None and shared is None:
@@ -206,6 +210,14 @@ class TailHub:
         for query, tail in list(self._tails.items()):
             if tail is shared:
                 del self._tails[query]
+
+
+def _hashable(query: LogQuery) -> bool:
+    try:
+        hash(query)
+    except TypeError:
+        return False
+    return True
 
 
 def _now_ns() -> int:
