@@ -1,23 +1,33 @@
-"""Line -> live view latency, beside ``docker logs --follow`` (the floor), per rate.
+"""Line -> live view latency, beside ``docker logs --follow`` (the floor), per rate and
+number of viewers, with the CPU each part spends.
 
 A runner prints numbered lines with the shell's ``echo`` (one write per line, no stdio
-buffering) at 100, 1,000 and 5,000 lines/s. Each line is followed at once by:
+buffering) at each ``--rates`` rate. Each line is followed at once by:
 
-- the app's live tail (``devpush.services.logs.tail_events``: the code path of the SSE
-  view and the API's tail, with the default settings);
+- ``--viewers`` live tails of that deployment (``devpush.services.logs.tail_events``: the
+  code path of the SSE view and the API's tail, in this process: the viewers of one
+  deployment share one store tail, as in the app);
 - ``docker logs --follow --timestamps`` through the Docker API.
 
 Latency = the wall clock when received minus Docker's time of the line (taken when the
-engine read it from the runner). It also times the first line of a new container:
-``docker start`` -> visible in the tail. Prints a table, writes
-``results/latency-<backend>.json`` and ``.png``.
+engine read it from the runner), over every viewer's lines. CPU (cores, averaged over the
+run) of this process (the app's tails; the Docker follower's thread is a small part),
+the collector and the store. It also times the first line of a new container:
+``docker start`` -> visible in the tail. ``--tail-poll``, ``--tail-flush``,
+``--tail-delay`` set the app's settings, ``--collector-poll``/``--collector-flush`` the
+collector's timers (Docker/otelcol/config.yaml). Prints a table, writes
+``results/<name>-<backend>.json`` and ``.png``.
 
-    uv run python benchmarks/latency.py [--seconds 10] [--rates 100,1000,5000] [--log-store loki]
+    uv run python benchmarks/latency.py [--seconds 10] [--rates 100,1000,5000]
+        [--viewers 1,10] [--tail-poll 0.25] [--tail-flush 0.2] [--tail-delay 3]
+        [--collector-poll 200ms] [--collector-flush 200ms] [--name latency] [--log-store loki]
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 import threading
 import time
@@ -28,6 +38,7 @@ from pathlib import Path
 import docker
 
 from benchmarks._harness import (
+    RESULTS,
     Stack,
     bench_dir,
     figure,
@@ -40,8 +51,10 @@ from benchmarks._harness import (
     start_stack,
     table,
 )
+from benchmarks.throughput import cpu_seconds
 from devpush.logs.paging import LogCursor
 from devpush.logs.query import LogQuery
+from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
 
@@ -71,67 +84,98 @@ def follow_docker(container: docker.models.containers.Container, out: list[float
 
 
 async def follow_tail(
-    stack: Stack, ids: dict[str, str], total: int, out: list[float], first: list[float]
+    store: LogStore, ids: dict[str, str], total: int, out: list[float], first: list[float]
 ) -> None:
-    settings = stack.settings()
+    """One viewer: every line's latency, once (a resumed tail may repeat a line)."""
     query = LogQuery(
         project_id=ids["project_id"], deployment_id=ids["deployment_id"], direction="forward"
     )
     cursor = LogCursor(timestamp_ns=time.time_ns() - 5 * 10**9)
     seen: set[str] = set()
-    async with open_http_client(settings) as http:
-        store = log_store(settings, http)
-        async for _kind, item in tail_events(store, query, cursor, max_chars=None):
-            now = time.time_ns()
-            if not isinstance(item, LogLine):
-                raise RuntimeError(f"the tail failed: {item}")
-            if not first:
-                first.append(now / 1e9)
-            if item.line not in seen:
-                seen.add(item.line)
-                out.append((now - item.timestamp_ns) / 1e9)
-            if len(seen) >= total:
-                return
+    async for _kind, item in tail_events(store, query, cursor, max_chars=None):
+        now = time.time_ns()
+        if not isinstance(item, LogLine):
+            raise RuntimeError(f"the tail failed: {item}")
+        if not first:
+            first.append(now / 1e9)
+        if item.line not in seen:
+            seen.add(item.line)
+            out.append((now - item.timestamp_ns) / 1e9)
+        if len(seen) >= total:
+            return
 
 
-def measure(stack: Stack, client: docker.DockerClient, rate: int, seconds: float) -> dict:
+def measure(
+    stack: Stack,
+    client: docker.DockerClient,
+    rate: int,
+    *,
+    seconds: float,
+    viewers: int,
+    overrides: dict[str, float],
+) -> dict:
     ids = new_ids()
     argv, total = echo_writer(seconds=seconds, rate=rate)
     container = run_runner(client, ids, argv, start=False)
-    tail: list[float] = []
+    tails: list[list[float]] = [[] for _ in range(viewers)]
     floor: list[float] = []
     first: list[float] = []
+    pids = {"app": os.getpid(), "collector": stack.collector.pid, "store": stack.store.pid}
+    busy: dict[str, float] = {}
     try:
 
         async def run() -> None:
-            task = asyncio.create_task(follow_tail(stack, ids, total, tail, first))
-            await asyncio.sleep(1.0)  # the tail is polling before the runner starts
-            started = time.time()
-            container.start()
-            thread = threading.Thread(target=follow_docker, args=(container, floor), daemon=True)
-            thread.start()
-            try:
-                await asyncio.wait_for(task, timeout=seconds + 60)
-            except TimeoutError:
-                print(f"  {rate}/s: tail saw {len(tail)} of {total} in time", file=sys.stderr)
-            first_line.append(first[0] - started if first else float("nan"))
+            settings = stack.settings(**overrides)
+            async with open_http_client(settings) as http:
+                store = log_store(settings, http)
+                tasks = [
+                    asyncio.create_task(follow_tail(store, ids, total, tails[i], first))
+                    for i in range(viewers)
+                ]
+                await asyncio.sleep(1.0)  # the tails are polling before the runner starts
+                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                began = time.monotonic()
+                started = time.time()
+                container.start()
+                thread = threading.Thread(
+                    target=follow_docker, args=(container, floor), daemon=True
+                )
+                thread.start()
+                try:
+                    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
+                except TimeoutError:
+                    got = min(len(t) for t in tails)
+                    print(f"  {rate}/s: a viewer saw {got} of {total} in time", file=sys.stderr)
+                took = time.monotonic() - began
+                for name, pid in pids.items():
+                    busy[name] = (cpu_seconds(pid) - before[name]) / took
+                first_line.append(first[0] - started if first else float("nan"))
 
         first_line: list[float] = []
         asyncio.run(run())
         container.wait(timeout=60)
     finally:
         container.remove(force=True)
-    row = {"rate": rate, "lines": total, "received": len(tail), "first_line_s": first_line[0]}
-    for name, values in (("tail", tail), ("docker", floor)):
+    everyone = [value for tail in tails for value in tail]
+    row: dict = {
+        "rate": rate,
+        "viewers": viewers,
+        "lines": total,
+        "received_min": min(len(t) for t in tails),
+        "first_line_s": round(first_line[0], 3),
+    }
+    for name, values in (("tail", everyone), ("docker", floor)):
         for p in (50, 95, 99):
             row[f"{name}_p{p}"] = percentile(values, p)
+    for name, cores in busy.items():
+        row[f"cpu_{name}"] = round(cores, 2)
     return row
 
 
 def plot(rows: list[dict], backend: str, path: Path) -> None:
     plt = figure()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    rates = [str(r["rate"]) for r in rows]
+    fig, (ax, cpu) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(3, 2))
+    labels = [f"{r['rate']}/s x{r['viewers']}" for r in rows]
     width = 0.13
     for i, (name, label) in enumerate(
         (("tail", "devpush live tail"), ("docker", "docker logs -f"))
@@ -139,11 +183,20 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
         for j, p in enumerate((50, 95, 99)):
             xs = [k + (i * 3 + j - 2.5) * width for k in range(len(rows))]
             ax.bar(xs, [r[f"{name}_p{p}"] for r in rows], width, label=f"{label} p{p}")
-    ax.set_xticks(range(len(rows)), rates)
-    ax.set_xlabel("lines/s from one runner")
+    ax.set_xticks(range(len(rows)), labels, fontsize=8)
+    ax.set_xlabel("lines/s from one runner x viewers")
     ax.set_ylabel("seconds from Docker's line time")
     ax.set_title(f"Line -> live view latency ({backend})")
     ax.legend(fontsize=7, ncol=2)
+    bottom = [0.0] * len(rows)
+    for part in ("app", "collector", "store"):
+        values = [r[f"cpu_{part}"] for r in rows]
+        cpu.bar(range(len(rows)), values, 0.6, bottom=bottom, label=part)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    cpu.set_xticks(range(len(rows)), labels, fontsize=8)
+    cpu.set_ylabel("cores")
+    cpu.set_title("CPU during the run")
+    cpu.legend(fontsize=7)
     save_figure(fig, path)
 
 
@@ -151,18 +204,58 @@ def main() -> int:
     p = parser(__doc__)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--rates", default="100,1000,5000")
+    p.add_argument("--viewers", default="1", help="viewers of the deployment, e.g. 1,10")
+    p.add_argument("--tail-poll", type=float, help="log_tail_poll_seconds")
+    p.add_argument("--tail-flush", type=float, help="log_tail_flush_seconds")
+    p.add_argument("--tail-delay", type=float, help="log_tail_delay_seconds")
+    p.add_argument("--collector-poll", help="the collector's file poll, e.g. 50ms")
+    p.add_argument("--collector-flush", help="the collector's batch flush, e.g. 50ms")
+    p.add_argument("--name", default="latency")
+    p.add_argument("--append", action="store_true", help="add rows to the saved ones")
     args = p.parse_args()
+    overrides = {
+        key: value
+        for key, value in (
+            ("log_tail_poll_seconds", args.tail_poll),
+            ("log_tail_flush_seconds", args.tail_flush),
+            ("log_tail_delay_seconds", args.tail_delay),
+        )
+        if value is not None
+    }
+    # Read by Docker/otelcol/config.yaml when the collector starts.
+    if args.collector_poll:
+        os.environ["DEVPUSH_COLLECTOR_POLL_INTERVAL"] = args.collector_poll
+    if args.collector_flush:
+        os.environ["DEVPUSH_COLLECTOR_FLUSH_TIMEOUT"] = args.collector_flush
     client = docker.from_env()
     rows = []
+    load = os.getloadavg()[0]
     with ExitStack() as exits:
         stack = start_stack(args.log_store, bench_dir(exits), exits)
-        for rate in (int(r) for r in args.rates.split(",")):
-            rows.append(measure(stack, client, rate, args.seconds))
-            print(f"  {rate}/s done", file=sys.stderr)
-    columns = ["rate", "lines", "received", "first_line_s"]
+        for viewers in (int(v) for v in args.viewers.split(",")):
+            for rate in (int(r) for r in args.rates.split(",")):
+                row = measure(
+                    stack, client, rate, seconds=args.seconds, viewers=viewers, overrides=overrides
+                )
+                rows.append(row)
+                print(f"  {rate}/s x{viewers} done", file=sys.stderr)
+    setting = {
+        **overrides,
+        "collector_poll": args.collector_poll or "config default",
+        "collector_flush": args.collector_flush or "config default",
+        "load_before": round(load, 2),
+    }
+    for row in rows:
+        row.update(setting)
+    earlier = RESULTS / f"{args.name}-{args.log_store}.json"
+    if args.append and earlier.exists():
+        rows = json.loads(earlier.read_text())["rows"] + rows
+    columns = ["rate", "viewers", "received_min", "first_line_s"]
     columns += [f"{n}_p{p}" for n in ("tail", "docker") for p in (50, 95, 99)]
+    columns += ["cpu_app", "cpu_collector", "cpu_store"]
     print(table(rows, columns))
-    path = save("latency", args.log_store, rows, seconds=args.seconds)
+    print(f"settings: {setting}")
+    path = save(args.name, args.log_store, rows, seconds=args.seconds)
     plot(rows, args.log_store, path.with_suffix(".png"))
     print(f"wrote {path} and {path.with_suffix('.png').name}")
     return 0

@@ -14,6 +14,12 @@ already there). Memory over many runners is ``benchmarks/memory.py``.
     uv run python benchmarks/throughput.py [--seconds 60] [--runners 1,10]
         [--rates 2000,5000,10000,20000] [--max-size 10m --max-file 5] [--pad 60]
         [--name throughput] [--append] [--log-store loki]
+
+``--download N`` measures the full download instead: N stored lines of one deployment
+read through the API (txt, ndjson) beside the store's own export of them, in the same
+run, with the ratio (benchmarks/download.py).
+
+    uv run python benchmarks/throughput.py --download 1000000 [--runs 3]
 """
 
 from __future__ import annotations
@@ -259,7 +265,13 @@ def main() -> int:
         action="store_true",
         help="add these steps to the rows already in results/<name>-<backend>.json",
     )
+    p.add_argument("--download", type=int, help="lines: measure the full download instead")
+    p.add_argument("--runs", type=int, default=3, help="reads of each kind (--download)")
     args = p.parse_args()
+    if args.download:
+        from benchmarks.download import run
+
+        return run(args.download, args.runs, args.log_store)
     client = docker.from_env()
     rows = []
     with ExitStack() as exits:

@@ -2,7 +2,8 @@
 
 ``GET /projects/{ref}/logs`` answers one page and a ``next`` URL with the range fixed in
 Unix ns (so paging never drifts); ``GET /projects/{ref}/logs/tail`` streams new lines as
-NDJSON, or as server-sent events when the client accepts ``text/event-stream``.
+NDJSON, or as server-sent events when the client accepts ``text/event-stream``;
+``GET /projects/{ref}/logs/download`` streams the whole range as a file (txt or NDJSON).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from devpush.deps import (
 from devpush.log_request import InvalidLogParams, LogFilters, problem_for
 from devpush.logs.errors import LogStoreError
 from devpush.logs.paging import LogCursor
+from devpush.services import log_download
 from devpush.services.collector import collector_warning
-from devpush.services.logs import LogLine, log_line, tail_events
+from devpush.services.logs import LogLine, log_line, shared_text, tail_events
 from devpush.services.supervisor import local_restart_notice
 
 router = APIRouter(prefix="/projects", tags=["logs"])
@@ -173,9 +175,8 @@ async def tail_logs(
         async def sse() -> AsyncIterator[ServerSentEvent]:
             async for kind, item in events:
                 if isinstance(item, LogLine):
-                    yield ServerSentEvent(
-                        data=json.dumps(item.as_json()), event="line", id=item.cursor
-                    )
+                    data = shared_text(item, "api-sse", lambda line: json.dumps(line.as_json()))
+                    yield ServerSentEvent(data=data, event="line", id=item.cursor)
                 else:
                     yield ServerSentEvent(data=json.dumps({"error": item}), event=kind)
 
@@ -183,7 +184,50 @@ async def tail_logs(
 
     async def ndjson() -> AsyncIterator[str]:
         async for _kind, item in events:
-            value = item.as_json() if isinstance(item, LogLine) else {"error": item}
-            yield json.dumps(value, ensure_ascii=False) + "\n"
+            if isinstance(item, LogLine):
+                yield shared_text(item, "api-ndjson", _ndjson_row)
+            else:
+                yield json.dumps({"error": item}, ensure_ascii=False) + "\n"
 
     return StreamingResponse(ndjson(), media_type="application/x-ndjson")
+
+
+def _ndjson_row(line: LogLine) -> str:
+    return json.dumps(line.as_json(), ensure_ascii=False) + "\n"
+
+
+@router.get(
+    "/{project_ref}/logs/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/plain": {}}}},
+)
+async def download_logs(
+    log_request: ApiLogRequest,
+    store: LogStoreDep,
+    settings: SettingsDep,
+    fmt: Annotated[log_download.Format, Query(alias="format")] = "ndjson",
+) -> Response:
+    """Every line of the range (the same filters as ``/logs``), oldest first, streamed.
+
+    ``ndjson``: one object per line with ``ts`` (Unix ns), ``time``, ``line``, ``stream``,
+    ``deployment_id``, ``environment_id`` and ``branch`` (a field with no value may be left
+    out); ``txt``: ``<time> <stream> <line>``. If the store fails midway, the last line
+    says so (``{"error": ...}`` or ``# download incomplete: ...``).
+    """
+    try:
+        query = log_request.query(
+            store, limit=settings.log_store_max_entries_per_query, direction="forward"
+        )
+        body = await log_download.body(
+            store,
+            query,
+            fmt=fmt,
+            window_lines=settings.log_download_window_lines,
+            problem=lambda exc: problem_for(exc).message,
+        )
+    except LogStoreError as exc:
+        raise _http_error(exc, warning=await collector_warning(settings)) from exc
+    name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
+    media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)

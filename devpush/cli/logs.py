@@ -2,11 +2,12 @@
 
 Like ``heroku logs --tail`` / ``fly logs``: history first (each page printed as it comes),
 then with ``--follow`` the live tail (``/logs/tail``, NDJSON), resumed from the last line's
-cursor after a dropped connection or a log store outage. On a terminal, ANSI colours are kept
-and every other escape sequence (hyperlinks included) is dropped (devpush.cli.terminal): a log
-line can't disguise a link, retitle or otherwise drive the terminal. Piped output gets the
-lines as they were written. A JSON line (the API's ``structured``) prints as its level and
-message; ``--raw`` prints every line as stored.
+cursor after a dropped connection or a log store outage. ``--download FILE`` saves the whole
+range through ``/logs/download`` (txt, or NDJSON with ``--json``) as the server streams it.
+On a terminal, ANSI colours are kept and every other escape sequence (hyperlinks included)
+is dropped (devpush.cli.terminal): a log line can't disguise a link, retitle or otherwise
+drive the terminal. Piped output gets the lines as they were written. A JSON line (the API's
+``structured``) prints as its level and message; ``--raw`` prints every line as stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 import httpx
@@ -170,6 +172,30 @@ def _tail(
                 time.sleep(RECONNECT_SECONDS)
 
 
+def _download(url: str, token: str, path: str, params: dict[str, Any], file: Path, fmt: str) -> int:
+    """Save the range to ``file`` as it streams; the number of lines. A store that failed
+    midway leaves its message as the file's last line: that is an error here too."""
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = httpx.Timeout(30.0, read=300.0)
+    count, last = 0, b""
+    with (
+        httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=timeout) as h,
+        h.stream("GET", path, params={**params, "format": fmt}) as response,
+    ):
+        if response.status_code != 200:
+            response.read()
+            raise ApiError(f"{response.status_code}: {_detail(response)}")
+        with file.open("wb") as out:
+            for data in response.iter_bytes():
+                out.write(data)
+                count += data.count(b"\n")
+                last = (last + data)[-4096:]
+    final = last.rstrip(b"\n").rpartition(b"\n")[2]
+    if final.startswith((b"# download incomplete", b'{"error"')):
+        raise ApiError(f"{file}: {final.decode(errors='replace')}")
+    return count
+
+
 def _forget_before(shown: dict[str, int], ts: int, *, keep: int = 10_000) -> None:
     """Drop the ids older than the cursor's ``ts`` once there are more than ``keep``."""
     if len(shown) > keep:
@@ -218,6 +244,10 @@ def logs(
     raw: Annotated[
         bool, typer.Option("--raw", help="JSON lines as stored (not their level and message)")
     ] = False,
+    download: Annotated[
+        Path | None,
+        typer.Option("--download", help="Save the whole range to this file (txt; --json: NDJSON)"),
+    ] = None,
 ) -> None:
     """Print a project's logs (default: the last hour, or the deployment's); -f follows."""
     if sum(option is not None for option in (query, grep, regex)) > 1:
@@ -233,6 +263,8 @@ def logs(
         "q": query or (_substring_regex(grep) if grep is not None else regex),
         "regex": "true" if regex is not None or grep is not None else None,
     }
+    if download is not None and (follow or lines is not None):
+        raise fail("--download saves a range: it can't be combined with --follow or --lines")
     if follow and since is None and lines is None:
         lines = 100  # like `heroku logs --tail`: some context, then the tail
     path = f"/projects/{project}/logs"
@@ -241,6 +273,13 @@ def logs(
             if env:
                 params["environment"] = _environment_id(client, project, env)
             params = {k: v for k, v in params.items() if v is not None}
+            if download is not None:
+                fmt = "ndjson" if as_json else "txt"
+                config = load_config()
+                where = f"{path}/download"
+                saved = _download(config.url, config.token, where, params, download, fmt)
+                Console(stderr=True).print(safe(f"{saved} lines saved to {download}"))
+                return
             cursor = None
             for item in _history(client, path, params, lines=lines):
                 if "end" in item:

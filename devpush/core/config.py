@@ -200,12 +200,14 @@ class Settings(BaseSettings):
     # and its resumable position trails by the delay, the longest a line may take from a
     # runner to being searchable (collector poll and batch, the store's own ~1 s, a
     # collector restart), so a late line is delivered, not skipped (devpush/logs/store.py).
-    log_tail_poll_seconds: float = Field(default=0.25, gt=0)
+    # 0.1 s (was 0.25): the viewers of a deployment share one tail, which reads only new
+    # lines each poll (docs/performance.md, "A faster live view": latency and CPU).
+    log_tail_poll_seconds: float = Field(default=0.1, gt=0)
     log_tail_delay_seconds: float = Field(default=3.0, ge=0)
     # VictoriaLogs makes a line searchable about 1 s after it arrives; a live tail asks it
     # to do so at once (/internal/force_flush, at most every this many seconds per app
     # process, whatever the number of open tails). 0 turns it off.
-    log_tail_flush_seconds: float = Field(default=0.2, ge=0)
+    log_tail_flush_seconds: float = Field(default=0.1, ge=0)
     # The log collector's own metrics (Prometheus text, e.g. http://127.0.0.1:8888/metrics):
     # the log views warn when its queue is full, as lines may then be lost to rotation
     # (devpush/services/collector.py). None: not known, no warning.

@@ -11,16 +11,21 @@ its cursor to the range's end; so the range is first cut, by the store's line co
 (``LogStore.volume``), into windows of about ``Settings.log_download_window_lines``, each
 paged on its own: a request then reads its window only. Windows are half-open and
 adjacent, so every line falls in exactly one.
+
+A store that can format the file itself (``Exporting``: VictoriaLogs) is asked for each
+window's bytes instead, and they pass through with no per-line work here (:func:`body`);
+a level filter, which only Python's ``detect_level`` decides, keeps the paged path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from devpush.core.labels import BRANCH_LABEL, DEPLOYMENT_LABEL, ENVIRONMENT_LABEL, REQUEST_SOURCE
 from devpush.logs.entries import LogEntry
@@ -36,6 +41,15 @@ Format = Literal["txt", "ndjson"]
 _NS: Final = 1_000_000_000
 #: Buckets of the line count that plans the windows (one store request).
 PLAN_BUCKETS: Final = 1000
+#: Chunks (of about 16-64 KiB) of the next window read ahead while one streams.
+AHEAD_CHUNKS: Final = 64
+
+
+@runtime_checkable
+class Exporting(Protocol):
+    """A store that writes a range's download file itself, streamed, oldest first."""
+
+    def export(self, query: LogQuery, *, fmt: Format) -> AsyncIterator[bytes]: ...
 
 
 def incomplete(message: str, fmt: Format) -> str:
@@ -176,3 +190,74 @@ async def chunks(
             yield render(items)
     except LogStoreError as exc:
         yield incomplete(problem(exc), fmt)
+
+
+async def body(
+    store: LogStore,
+    query: LogQuery,
+    *,
+    fmt: Format,
+    window_lines: int,
+    problem: Callable[[LogStoreError], str],
+) -> AsyncIterator[bytes | str]:
+    """The download of ``query``'s range (``query.direction`` forward), as chunks.
+
+    The store is asked its first question here, before the first chunk, so a store that
+    is down or refuses the query raises (the route answers its status) instead of giving
+    a file of one error line.
+    """
+    if isinstance(store, Exporting) and query.level is None:
+        plan = await windows(store, query, lines=window_lines)
+        return _exported(store, query, plan, fmt=fmt, problem=problem)
+    first = await store.page(query)
+    return chunks(store, query, first=first, fmt=fmt, window_lines=window_lines, problem=problem)
+
+
+async def _exported(
+    store: Exporting,
+    query: LogQuery,
+    plan: Sequence[tuple[int, int]],
+    *,
+    fmt: Format,
+    problem: Callable[[LogStoreError], str],
+) -> AsyncIterator[bytes | str]:
+    # Windows are adjacent and half-open: each line is in exactly one answer. The next
+    # window is asked for while this one streams (the store sorts it meanwhile); each
+    # holds at most AHEAD_CHUNKS chunks ahead of the reader, so memory stays bounded.
+    pieces = [dataclasses.replace(query, start=start, end=end) for start, end in plan]
+    readers: list[asyncio.Task[None]] = []
+    queues: list[asyncio.Queue[bytes | BaseException | None]] = []
+
+    def ask(index: int) -> None:
+        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(AHEAD_CHUNKS)
+        queues.append(queue)
+        readers.append(asyncio.create_task(_read(store.export(pieces[index], fmt=fmt), queue)))
+
+    try:
+        for index in range(len(pieces)):
+            if index == 0:
+                ask(0)
+            if index + 1 < len(pieces):
+                ask(index + 1)
+            while (data := await queues[index].get()) is not None:
+                if isinstance(data, BaseException):
+                    raise data
+                yield data
+    except LogStoreError as exc:
+        yield incomplete(problem(exc), fmt)
+    finally:
+        for reader in readers:
+            reader.cancel()
+
+
+async def _read(
+    chunks: AsyncIterator[bytes], queue: asyncio.Queue[bytes | BaseException | None]
+) -> None:
+    """``chunks`` into ``queue``, then None (or the error that ended them)."""
+    try:
+        async for data in chunks:
+            await queue.put(data)
+    except Exception as exc:  # handed to the reader, which raises it
+        await queue.put(exc)
+        return
+    await queue.put(None)

@@ -7,9 +7,10 @@ them, and the HTTP wording of a failure) is the request layer's: ``devpush.log_r
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
@@ -32,6 +33,7 @@ from devpush.logs.render import RenderedLine, render_line
 from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 from devpush.logs.structured import StructuredLine, parse_structured
+from devpush.services.tail_hub import hub_of
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
@@ -197,6 +199,47 @@ async def find_line(store: LogStore, *, project_id: str, ts_ns: int, key: str) -
     return next((item for item in page.items if item.entry.key == key), None)
 
 
+#: The lines of the items a shared tail handed out lately, by the item's identity: its
+#: viewers all receive the same item, and building its line (level detection, HTML) once
+#: instead of once per viewer is most of a viewer's cost. Each value keeps its item, so
+#: an id is not reused while cached.
+_SHARED_LINES: collections.OrderedDict[tuple[int, int | None], tuple[PagedEntry, LogLine]] = (
+    collections.OrderedDict()
+)
+SHARED_LINES_KEPT: Final = 20_000
+
+
+def _shared_line(item: PagedEntry, *, max_chars: int | None) -> LogLine:
+    key = (id(item), max_chars)
+    cached = _SHARED_LINES.get(key)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    line = log_line(item, max_chars=max_chars)
+    _SHARED_LINES[key] = (item, line)
+    if len(_SHARED_LINES) > SHARED_LINES_KEPT:
+        _SHARED_LINES.popitem(last=False)
+    return line
+
+
+_SHARED_TEXTS: collections.OrderedDict[tuple[int, str], tuple[LogLine, str]] = (
+    collections.OrderedDict()
+)
+
+
+def shared_text(line: LogLine, kind: str, make: Callable[[LogLine], str]) -> str:
+    """``make(line)``, made once for every viewer of a shared tail (``kind`` names what
+    is made: the SSE data of the API, a view's row for one base URL, …)."""
+    key = (id(line), kind)
+    cached = _SHARED_TEXTS.get(key)
+    if cached is not None and cached[0] is line:
+        return cached[1]
+    text = make(line)
+    _SHARED_TEXTS[key] = (line, text)
+    if len(_SHARED_TEXTS) > SHARED_LINES_KEPT:
+        _SHARED_TEXTS.popitem(last=False)
+    return text
+
+
 async def tail_events(
     store: LogStore, query: LogQuery, cursor: LogCursor | None, *, max_chars: int | None
 ) -> AsyncIterator[tuple[Literal["line", "error"], LogLine | str]]:
@@ -207,7 +250,8 @@ async def tail_events(
     """
     forward = dataclasses.replace(query, start=None, end=None, direction="forward", limit=500)
     try:
-        async for item in store.tail(forward, cursor=cursor):
-            yield "line", log_line(item, max_chars=max_chars)
+        # One store tail per query, whoever watches it (devpush/services/tail_hub.py).
+        async for item in hub_of(store).follow(forward, cursor):
+            yield "line", _shared_line(item, max_chars=max_chars)
     except LogStoreError as exc:
         yield "error", exc.message

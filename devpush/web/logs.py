@@ -52,6 +52,7 @@ from devpush.services.logs import (
     log_line,
     resume_cursor,
     rfc3339_ns,
+    shared_text,
     tail_events,
     volume_bars,
 )
@@ -286,7 +287,9 @@ async def live_tail(
             store, query, position, max_chars=settings.log_line_max_chars
         ):
             if isinstance(item, LogLine):
-                yield ServerSentEvent(data=str(macro(item, base)), event=kind, id=item.cursor)
+                # Rendered once for every viewer of this base (a shared tail's line).
+                row = shared_text(item, base, lambda line: str(macro(line, base)))
+                yield ServerSentEvent(data=row, event=kind, id=item.cursor)
             else:
                 yield ServerSentEvent(data=item, event=kind, retry=RETRY_MS)
 
@@ -304,23 +307,21 @@ async def download(
     settings: SettingsDep,
     fmt: Annotated[Literal["txt", "ndjson"], Query(alias="format")] = "txt",
 ) -> Response:
-    """Every line of the range, oldest first, one chunk per page (never held in memory)."""
+    """Every line of the range, oldest first, streamed (never held in memory)."""
     try:
         query = log_request.query(
             store, limit=settings.log_store_max_entries_per_query, direction="forward"
         )
-        first = await store.page(query)
+        body = await log_download.body(
+            store,
+            query,
+            fmt=fmt,
+            window_lines=settings.log_download_window_lines,
+            problem=lambda exc: problem_for(exc).message,
+        )
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-    body = log_download.chunks(
-        store,
-        query,
-        first=first,
-        fmt=fmt,
-        window_lines=settings.log_download_window_lines,
-        problem=lambda exc: problem_for(exc).message,
-    )
 
     name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
     media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"

@@ -6,7 +6,7 @@ import pytest
 
 from devpush.logs.errors import LogStoreProtocolError
 from devpush.services.victorialogs import parse_lines, parse_time_ns
-from devpush.services.victorialogs._models import parse_newest
+from devpush.services.victorialogs._models import parse_count, parse_newest
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,10 @@ def test_newest_is_none_for_an_idle_store() -> None:
     assert parse_newest("") is None
     assert parse_newest('{"newest":""}\n') is None
     assert parse_newest('{"newest":"2026-11-27T01:02:03.5Z"}\n') == 1_795_741_323_500_000_000
+
+
+def test_a_count_answer() -> None:
+    assert parse_count('{"n":"1234"}\n') == 1234
+    assert parse_count("") == 0
+    with pytest.raises(LogStoreProtocolError):
+        parse_count('{"x":"1"}\n')

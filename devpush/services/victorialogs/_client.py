@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, Final
 
@@ -17,12 +18,14 @@ from devpush.logs.requests import STATUS_LABEL, RequestStats
 from devpush.logs.store import PagedStore, Span
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
+    parse_count,
     parse_hits,
     parse_lines,
     parse_newest,
     parse_values,
 )
 from devpush.services.victorialogs._requests import STATUS_FIELD, parse_stats, stats_query
+from devpush.services.victorialogs.export import Format, export, export_query
 
 QUERY: Final = "/select/logsql/query"
 HITS: Final = "/select/logsql/hits"
@@ -86,6 +89,14 @@ class VictoriaLogsStore(PagedStore):
         response, partial = await self._post(QUERY, form)
         return Fetched(parse_lines(response.text), partial=partial)
 
+    def export(self, query: LogQuery, *, fmt: Format) -> AsyncIterator[bytes]:
+        """The download file of ``query``'s range, formatted by the store (see ``export``)."""
+        start, end = query.start_ns, query.end_ns
+        if start is None or end is None:
+            raise InvalidQuery("a log download needs a start and an end")
+        text = export_query(self.compile(query), fmt)
+        return export(self._http, text, start_ns=start, end_ns=end, fmt=fmt)
+
     async def volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         return await self._hits(query, step, STREAM_LABEL)
 
@@ -127,6 +138,11 @@ class VictoriaLogsStore(PagedStore):
             else one
             for one in series
         ]
+
+    async def count(self, query: LogQuery, *, start_ns: int, end_ns: int) -> int | None:
+        form = {"query": f"{self.compile(query)} | stats count() as n", **_range(start_ns, end_ns)}
+        response, partial = await self._post(QUERY, form)
+        return None if partial else parse_count(response.text)
 
     async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
         form = {"query": self.compile(query), "field": field, "limit": str(limit)}

@@ -117,3 +117,18 @@ def parse_newest(body: str) -> int | None:
         if isinstance(value, str) and value:
             return parse_time_ns(value)
     return None
+
+
+def parse_count(body: str) -> int:
+    """The ``n`` of a ``stats count() as n`` answer (no row: 0)."""
+    for raw in body.splitlines():
+        try:
+            row = json.loads(raw) if raw.strip() else None
+        except ValueError as exc:
+            raise LogStoreProtocolError("a log store answer line is not JSON") from exc
+        value = row.get("n") if isinstance(row, dict) else None
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        if row is not None:
+            raise LogStoreProtocolError("a count answer has no count")
+    return 0

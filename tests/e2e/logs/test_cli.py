@@ -6,6 +6,7 @@ emits after the command started, and stops on Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -141,3 +142,31 @@ def test_follow_prints_a_line_emitted_after_it_started(
             process.wait(timeout=15)
     reader.join(timeout=5)
     assert printed.empty(), "a line was printed twice or out of place"
+
+
+def test_logs_download_saves_the_range(
+    cli_env: dict[str, str],
+    two_teams: TwoTeams,
+    alice_runner: Runner,
+    emit: Emit,
+    http: httpx.Client,
+    tmp_path: Path,
+) -> None:
+    alice = two_teams.alice
+    emit(alice_runner, stdout=[b"saved one\n", b"saved two\n"], stderr=[b"saved err\n"])
+    wait_api(http, alice.token, alice.project_slug, 3)
+
+    target = tmp_path / "logs.txt"
+    result = _devpush(cli_env, "logs", "shop", "--download", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "3 lines saved" in result.stderr
+    rows = target.read_text().splitlines()
+    assert sorted(row.split(" ", 2)[2] for row in rows) == ["saved err", "saved one", "saved two"]
+
+    target = tmp_path / "logs.ndjson"
+    result = _devpush(cli_env, "logs", "shop", "--download", str(target), "--json", "--grep", "ERR")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(row)["line"] for row in target.read_text().splitlines()] == ["saved err"]
+
+    result = _devpush(cli_env, "logs", "shop", "--download", str(target), "--follow")
+    assert result.returncode != 0 and "can't be combined" in result.stderr
