@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from devpush.core.labels import REQUEST_FIELDS
 from devpush.logs.entries import VolumePoint, VolumeSeries
 from devpush.logs.query import LogQuery
 from devpush.services import log_download
@@ -63,7 +64,8 @@ def test_the_export_query_keeps_the_scope_first_and_its_fields() -> None:
         text = export_query(scope, fmt)  # type: ignore[arg-type]
         assert text.startswith(scope + " | ")
     assert export_query(scope, "ndjson").endswith(
-        "fields ts, time, line, stream, deployment_id, environment_id, branch"
+        "fields ts, time, line, stream, source, deployment_id, environment_id, branch, "
+        + ", ".join(REQUEST_FIELDS.values())
     )
 
 

@@ -209,6 +209,29 @@ def test_requests_reach_the_api_labelled_by_their_deployment(
         assert {item["environment_id"] for item in items} == {deployment.environment_id}
         assert {item["branch"] for item in items} == {deployment.branch} == {LONG_BRANCH}
 
+    # The download (the store writes its rows) keeps what a request entry is.
+    downloaded = client.get(
+        f"/api/v1/projects/{alice.project_slug}/logs/download",
+        params={"format": "ndjson", "stream": "request"},
+        headers=bearer(alice.token),
+    )
+    assert downloaded.status_code == 200, downloaded.text
+    rows = [json.loads(row) for row in downloaded.text.splitlines()]
+    assert sorted((r["source"], r["request.method"], r["request.path"]) for r in rows) == [
+        ("request", "GET", "/fail"),
+        ("request", "GET", "/ok"),
+        ("request", "GET", "/slow"),
+        ("request", "POST", "/ok"),
+    ]
+    text = client.get(
+        f"/api/v1/projects/{alice.project_slug}/logs/download",
+        params={"format": "txt", "stream": "request"},
+        headers=bearer(alice.token),
+    ).text
+    assert sorted(line.split(" ", 2)[1:] for line in text.splitlines()) == sorted(
+        ["request", item["line"]] for item in items
+    )
+
     # The runner's streams still mean the runner's lines only.
     assert api_items(client, alice.token, alice.project_slug, stream="stdout") == []
     # Bob (another team) sees none of them: not in his project, not through Alice's.
