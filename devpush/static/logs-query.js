@@ -172,6 +172,7 @@
     // Back/forward restores a page whose controls were disabled for the submit.
     window.addEventListener("pageshow", function () {
       form.querySelectorAll("[disabled]").forEach(function (input) { input.disabled = false; });
+      markChips();
     });
   }
 
