@@ -190,6 +190,16 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
         expect(page.locator("#f-q")).to_have_value("status:5xx")
         expect(rows).to_have_count(3)
         expect(page.locator(".log-line.status-5xx")).to_have_count(3)
+        # A bar's 4xx part: its time, filtered to the 4xx (rows and histogram agree).
+        page.goto(logs_url)
+        page.locator(".request-histogram a.bar-4xx").first.click()
+        page.wait_for_url(lambda url: "until=" in url)
+        assert query_of(page) == "status:4xx"
+        assert {"since", "until"} <= set(parse_qs(urlsplit(page.url).query))
+        counts = legend_counts(page)
+        assert counts["4xx"] >= 1 and counts["2xx"] == counts["3xx"] == counts["5xx"] == 0
+        expect(rows).to_have_count(counts["4xx"])
+        expect(page.locator(".log-line.status-4xx")).to_have_count(counts["4xx"])
         shared = str(httpx.URL(logs_url, params={"q": QUERY}))
         page.screenshot(path="/tmp/logs-request-views.png", full_page=True)
     finally:
