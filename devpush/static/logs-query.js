@@ -1,6 +1,8 @@
 // The Logs page's filters write themselves into the query box as query text
 // (`stream:stderr`, `level:error`, …), so the URL carries one query (?q=) a reader can
-// share and edit; the box's text moves the drop-downs back. Only text is matched here:
+// share and edit; the box's text moves the drop-downs back. The request filters do the
+// same: a status class chip writes `status:5xx` (and submits), the Method choice
+// `method:POST`, the Path prefix `path:/api/*`. Only text is matched here:
 // the server parses the query (docs/logging.md, "Searching"). With "regex" checked the
 // box is an RE2 pattern and the filters are sent as they are.
 (function () {
@@ -14,6 +16,8 @@
     "f-branch": "branch",
     "f-stream": "stream",
     "f-level": "level",
+    "f-method": "method",
+    "f-path": "path",
   };
   var IN_QUERY_ONLY = ["f-branch", "f-stream", "f-level"];
   // The Source drop-down also offers the proxy's requests: `source:request` (the
@@ -26,15 +30,34 @@
 
   // The value the box gives a control (the Source drop-down reads either field).
   function boxValue(text, id) {
-    var value = termValue(text, FIELDS[id]);
+    var value = fromQuery(id, termValue(text, FIELDS[id]));
     if (value || id !== "f-stream") return value;
-    value = termValue(text, "source");
+    value = unquoted(termValue(text, "source"));
     return SOURCES.indexOf(value) >= 0 ? value : "";
   }
 
   function withControl(text, id, value) {
     if (id === "f-stream") text = withTerm(withTerm(text, "stream", ""), "source", "");
-    return withTerm(text, fieldFor(id, value), value);
+    return withTerm(text, fieldFor(id, value), toQuery(id, value));
+  }
+
+  var BARE = /^[^\s()"]+$/;
+
+  // A control's value as query text. The path field is a prefix (`path:/api/*`; a `*` the
+  // reader typed is theirs); a path the language must quote can't carry a wildcard, so
+  // it matches exactly.
+  function toQuery(id, value) {
+    if (!value) return "";
+    if (id === "f-path" && BARE.test(value)) return value.indexOf("*") >= 0 ? value : value + "*";
+    return quoted(value);
+  }
+
+  // The query's value as a control shows it (the inverse of toQuery).
+  function fromQuery(id, raw) {
+    var value = unquoted(raw);
+    if (id === "f-method") return value.toUpperCase();
+    if (id === "f-path" && raw === value && /^[^*]+\*$/.test(value)) return value.slice(0, -1);
+    return value;
   }
 
   function quoted(value) {
@@ -52,15 +75,18 @@
     return new RegExp("(^|\\s)" + field + ':("(?:[^"\\\\]|\\\\.)*"|[^\\s()"]+)', "gi");
   }
 
+  // The term's value as written (quotes and all); "" when there is none.
   function termValue(text, field) {
     var match = termPattern(field).exec(text);
-    return match ? unquoted(match[2]) : "";
+    return match ? match[2] : "";
   }
 
+  // The text without its `field:` terms, and `field:value` (query text) at the end.
+  // devpush/web/request_logs.py's with_term writes the histogram's links by this rule.
   function withTerm(text, field, value) {
     var rest = text.replace(termPattern(field), " ").replace(/\s+/g, " ").trim();
     if (!value) return rest;
-    return (rest ? rest + " " : "") + field + ":" + quoted(value);
+    return (rest ? rest + " " : "") + field + ":" + value;
   }
 
   function hasOption(select, value) {
@@ -74,6 +100,34 @@
     var regex = form.querySelector("#f-regex");
     if (!box) return;
     var isRegex = function () { return regex && regex.checked; };
+    var chips = form.querySelectorAll("button[data-status-class]");
+    var path = form.querySelector("#f-path");
+
+    // A chip is pressed when the query's status term is its class. A regex has no
+    // fields: the request filters rest while "regex" is checked.
+    function markChips() {
+      var current = unquoted(termValue(box.value, "status")).toLowerCase();
+      Array.prototype.forEach.call(chips, function (chip) {
+        chip.setAttribute("aria-pressed", String(!isRegex() && chip.dataset.statusClass === current));
+        chip.disabled = isRegex();
+      });
+      ["f-method", "f-path"].forEach(function (id) {
+        var input = form.querySelector("#" + id);
+        if (input) input.disabled = isRegex();
+      });
+    }
+
+    Array.prototype.forEach.call(chips, function (chip) {
+      chip.addEventListener("click", function () {
+        if (isRegex()) return;
+        var kind = chip.dataset.statusClass;
+        var on = chip.getAttribute("aria-pressed") !== "true";
+        box.value = withTerm(box.value, "status", on ? kind : "");
+        fromBox();
+        form.requestSubmit();
+      });
+    });
+    if (regex) regex.addEventListener("change", markChips);
 
     function fromBox() {
       if (isRegex()) return;
@@ -85,6 +139,7 @@
         // and the query says the rest.
         input.value = input.tagName !== "SELECT" || hasOption(input, value) ? value : "";
       });
+      markChips();
     }
 
     Object.keys(FIELDS).forEach(function (id) {
@@ -99,10 +154,15 @@
       });
     });
     fromBox();
+    markChips();
     box.addEventListener("input", fromBox);
 
     form.addEventListener("submit", function () {
       if (isRegex()) return;
+      // Enter in the path field submits before its change event: write it now.
+      if (path && path.value !== boxValue(box.value, "f-path")) {
+        box.value = withControl(box.value, "f-path", path.value);
+      }
       IN_QUERY_ONLY.forEach(function (id) {
         var input = form.querySelector("#" + id);
         if (input && input.value === boxValue(box.value, id)) input.disabled = true;
@@ -112,6 +172,7 @@
     // Back/forward restores a page whose controls were disabled for the submit.
     window.addEventListener("pageshow", function () {
       form.querySelectorAll("[disabled]").forEach(function (input) { input.disabled = false; });
+      markChips();
     });
   }
 

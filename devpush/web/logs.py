@@ -42,6 +42,7 @@ from devpush.logs.levels import LEVELS
 from devpush.logs.paging import LogCursor, LogPage
 from devpush.logs.query import LogQuery
 from devpush.logs.render import render_line
+from devpush.logs.requests import STATUS_CLASSES
 from devpush.logs.store import LogStore
 from devpush.services import log_download
 from devpush.services.collector import collector_warning
@@ -58,7 +59,7 @@ from devpush.services.logs import (
 )
 from devpush.services.supervisor import local_restart_notice
 from devpush.web.rendering import render
-from devpush.web.request_logs import request_histogram
+from devpush.web.request_logs import REQUEST_METHODS, request_histogram
 
 router = APIRouter(tags=["logs"])
 
@@ -154,6 +155,8 @@ def _form_context(log_request: LogRequest, preset: str | None, live: bool) -> di
         "presets": RANGE_PRESETS,
         "levels": LEVELS,
         "streams": LOG_SOURCES,
+        "status_classes": STATUS_CLASSES,
+        "methods": REQUEST_METHODS,
         "live": live,
         "base": _base(log_request.scope),
     }

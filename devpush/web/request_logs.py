@@ -7,6 +7,7 @@ by status); what is here reads the store's request stats (``devpush.services.req
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -24,7 +25,7 @@ from devpush.deps import (
 from devpush.log_request import RANGE_PRESETS, InvalidLogParams, LogFilters, LogScope, problem_for
 from devpush.logs.errors import InvalidQuery, LogStoreError
 from devpush.logs.query import LogQuery
-from devpush.logs.requests import STATUS_CLASSES
+from devpush.logs.requests import STATUS_CLASSES, StatusClass
 from devpush.logs.store import LogStore
 from devpush.services.collector import collector_warning
 from devpush.services.logs import rfc3339_ns
@@ -36,11 +37,27 @@ router = APIRouter(tags=["logs"])
 _LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
 #: The ranges the deployment page's request stats offer ("" : the deployment's life).
 STATS_RANGES: Final = ("", *RANGE_PRESETS)
+#: The Method choice of the Logs page's request filters (``method:POST``; the query takes any).
+REQUEST_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _logs_url(scope: LogScope, params: dict[str, str]) -> str:
     base = f"/projects/{scope.project_slug}/logs"
     return f"{base}?{urlencode(params)}" if params else base
+
+
+def with_term(q: str | None, field: str, value: str) -> str:
+    """``q`` with its top-level ``field:…`` terms replaced by ``field:value`` at the end:
+    the text the Logs page's filters write (``static/logs-query.js``'s ``withTerm``, the
+    same rule), so a link and a click give one query."""
+    term = re.compile(rf'(^|\s){field}:("(?:[^"\\]|\\.)*"|[^\s()"]+)', re.IGNORECASE)
+    rest = " ".join(term.sub(" ", q or "").split())
+    return f"{rest} {field}:{value}".strip()
+
+
+def _class_params(filters: LogFilters, kind: StatusClass, **override: str) -> dict[str, str]:
+    """The filters narrowed to one status class (``status:5xx`` in the query)."""
+    return filters.params(q=with_term(filters.q, "status", kind), **override)
 
 
 def histogram_context(
@@ -51,6 +68,9 @@ def histogram_context(
     if not bars or not any(bar.total for bar in bars):
         return {}
     top = max(bar.total for bar in bars)
+    # A bar's class zooms into its time and filters to that class; a legend entry
+    # filters the whole range. A regex search has no fields: the bar zooms only.
+    by_class = not filters.regex
     return {
         "status_classes": STATUS_CLASSES,
         "status_bars": [
@@ -58,6 +78,16 @@ def histogram_context(
                 "href": _logs_url(
                     scope, filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
                 ),
+                "class_hrefs": {
+                    kind: _logs_url(
+                        scope,
+                        _class_params(
+                            filters, kind, since=str(bar.start_ns), until=str(bar.end_ns)
+                        ),
+                    )
+                    for kind in STATUS_CLASSES
+                    if by_class and bar.counts[kind]
+                },
                 "title": f"{bar.total} requests ("
                 + ", ".join(f"{bar.counts[kind]} {kind}" for kind in STATUS_CLASSES)
                 + f") from {rfc3339_ns(bar.start_ns)[:19]}Z",
@@ -68,6 +98,11 @@ def histogram_context(
             for bar in bars
         ],
         "status_totals": {kind: sum(bar.counts[kind] for bar in bars) for kind in STATUS_CLASSES},
+        "status_filters": {
+            kind: _logs_url(scope, _class_params(filters, kind))
+            for kind in STATUS_CLASSES
+            if by_class
+        },
     }
 
 

@@ -26,6 +26,13 @@ class Hello(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def address_string(self) -> str:
+        # The client as the proxy saw it: devpush's proxy (Caddy) sets X-Forwarded-For to
+        # the address it was reached from, so this app logs what the request logs show
+        # rather than the proxy's own address.
+        forwarded = (self.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+        return forwarded or self.client_address[0]
+
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
