@@ -19,6 +19,7 @@ from typing import Final
 
 import httpx
 
+from devpush.core.errors import Unavailable
 from devpush.models import DrainKind
 from devpush.services.drains.configure import DrainSecrets, otlp_logs_url, syslog_address
 from devpush.services.drains.records import (
@@ -36,7 +37,7 @@ DRAIN_HEADER: Final = "X-Devpush-Drain"
 ERROR_MAX_CHARS: Final = 300
 
 
-class DeliveryError(Exception):
+class DeliveryError(Unavailable):
     """The receiver did not take the batch; the message is safe to show."""
 
 
