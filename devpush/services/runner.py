@@ -153,7 +153,7 @@ def run_script(
         f"printf '%s\\n' {q(headline)}",
         "step() {",
         # $3, when given: what the announcement shows instead of the command itself.
-        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${3:-$2}"',
+        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${{3:-$2}}"',
         '  sh -c "$2"',
         "  code=$?",
         '  if [ "$code" -ne 0 ]; then',
