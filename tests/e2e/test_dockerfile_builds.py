@@ -19,6 +19,7 @@ import pytest
 from devpush.core.crypto import encrypt_mapping, fernet_for
 from devpush.models import DeploymentStatus, DeployStep, Project
 from devpush.services import build_cache, hosts, networks
+from devpush.services.project_settings import delete_project
 from devpush.services.rollback import rollback
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import package_index, processes
@@ -175,7 +176,6 @@ def test_a_second_build_command_deploy_reuses_the_cache(
     sqlite_url: str,
     worker: Callable[..., processes.Child],  # noqa: F811
     docker_engine: docker.DockerClient,  # noqa: F811
-    tmp_path: object,
 ) -> None:
     stack = make_stack(sqlite_url)
     repo = package_index.cached_deps_repo(stack.repo.parent / "cached-deps")
@@ -215,3 +215,13 @@ def test_a_second_build_command_deploy_reuses_the_cache(
         wheel_name = re.escape(package_index.WHEEL_NAME)
         assert re.search(rf"^\s*Using cached \S*{wheel_name}", second_log, re.M), second_log
         assert "Downloading" not in second_log, second_log
+
+    # Deleting the project removes its cache volume (the worker's stop job cleans up).
+    with stack.sessions() as session:
+        project = session.get(Project, stack.project_id)
+        assert project is not None
+        delete_project(session, project=project, queue=queue)
+    deadline = time.monotonic() + 60
+    while docker_engine.volumes.list(filters={"name": volume}):
+        assert time.monotonic() < deadline, ("the cache volume stayed", child.log_tail())
+        time.sleep(0.3)
