@@ -24,6 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_BUILD_ARGS = 50
 
+#: How long the builder may stay silent (a long RUN printing nothing) before the build is
+#: given up; the Docker SDK's own read timeout (a minute) would cut such a build.
+SILENT_SECONDS = 1800
+
 #: The builder's lines a deployment keeps (the last ones: a failure shows at the end).
 MAX_LINES = 5000
 
@@ -122,9 +126,14 @@ def build(
         rm=True,
         forcerm=True,
         pull=False,
+        timeout=SILENT_SECONDS,
     )
-    for chunk in chunks:
-        _read_chunk(chunk, result, on_line)
+    try:
+        for chunk in chunks:
+            _read_chunk(chunk, result, on_line)
+    except OSError as exc:  # requests' errors: silent too long, or cut off
+        result.error = f"the builder stopped answering: {exc}"
+        result.add(result.error)
     return result
 
 

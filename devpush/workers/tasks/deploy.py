@@ -132,6 +132,7 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
         if container is not None:
             _follow_runner(ctx, job, container)
     except DeployFailed as exc:
+        _drop_unkept_build(ctx, job)
         _mark_failed(ctx, job.deployment_id, error=str(exc), record=exc.record)
     except Exception:
         log.exception("deployment %s: unexpected error", deployment_id)
@@ -188,6 +189,7 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         else:
             container = _create_runner(ctx, job, commit, checkout)
     if _canceled(ctx, job):
+        _drop_unkept_build(ctx, job)
         return None  # created, never started: the cleanup job removes it
     _start(container)
     return container
