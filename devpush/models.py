@@ -328,6 +328,16 @@ class Project(Base):
     # The runner's limits; None: the server's defaults (Settings.runner_memory, runner_cpus).
     memory_mb: Mapped[int | None] = mapped_column(Integer)
     cpus: Mapped[float | None] = mapped_column(Float)
+    # Dockerfile builds (docs/builds.md): the worker builds the repository's Dockerfile at
+    # this path (below the root directory) with these build arguments, instead of running
+    # the build command in the runner image.
+    build_from_dockerfile: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
+    dockerfile_path: Mapped[str] = mapped_column(
+        String(255), default="Dockerfile", server_default="Dockerfile"
+    )
+    build_args: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     @property
     def health_check(self) -> dict[str, object]:
@@ -338,6 +348,15 @@ class Project(Base):
             "grace_seconds": self.health_grace_seconds,
             "interval_seconds": self.health_interval_seconds,
             "failure_threshold": self.health_failure_threshold,
+        }
+
+    @property
+    def dockerfile(self) -> dict[str, object]:
+        """The Dockerfile build's fields as the API and the CLI name them."""
+        return {
+            "enabled": self.build_from_dockerfile,
+            "path": self.dockerfile_path,
+            "build_args": dict(self.build_args or {}),
         }
 
     team: Mapped[Team] = relationship(back_populates="projects")

@@ -20,8 +20,8 @@ BUSYBOX_IMAGE: Final = "devpush/busybox:local"
 
 
 def remove_project_leftovers(client: docker.DockerClient, project_id: str) -> None:
-    """A project's runners and the builds the worker kept for its rollbacks (the worker
-    labels both), as a test or a benchmark leaves them."""
+    """A project's runners, the builds the worker kept for its rollbacks and its build
+    cache volume (the worker labels all three), as a test or a benchmark leaves them."""
     label = f"devpush.project_id={project_id}"
     for container in client.containers.list(all=True, filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound):
@@ -29,6 +29,9 @@ def remove_project_leftovers(client: docker.DockerClient, project_id: str) -> No
     for image in client.images.list(filters={"label": [label, "devpush.role=build"]}):
         with contextlib.suppress(docker.errors.NotFound):
             client.images.remove(image.id, force=True)
+    for volume in client.volumes.list(filters={"label": [label, "devpush.role=build-cache"]}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            volume.remove(force=True)
 
 
 class Runners:

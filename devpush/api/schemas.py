@@ -124,6 +124,14 @@ class HealthCheckPublic(BaseModel):
     failure_threshold: int
 
 
+class DockerfilePublic(BaseModel):
+    """Whether the project builds from a Dockerfile (docs/builds.md), where, with what."""
+
+    enabled: bool
+    path: str
+    build_args: dict[str, str]
+
+
 class HealthPublic(BaseModel):
     """A running deployment's health, as its last checks saw it."""
 
@@ -159,6 +167,8 @@ class ProjectPublic(BaseModel):
     #: The runner's memory (MB) and CPUs; null: the server's defaults.
     memory_mb: int | None = None
     cpus: float | None = None
+    #: The Dockerfile build (docs/builds.md).
+    dockerfile: DockerfilePublic | None = None
 
 
 class ProjectDetail(ProjectPublic):

@@ -76,6 +76,18 @@ def settings(
     cpus: Annotated[
         float | None, typer.Option(help="The runner's CPUs (0: the server's default)")
     ] = None,
+    dockerfile: Annotated[
+        bool | None,
+        typer.Option("--dockerfile/--no-dockerfile", help="Build from the repository's Dockerfile"),
+    ] = None,
+    dockerfile_path: Annotated[
+        str | None, typer.Option(help="The Dockerfile's path in the repository")
+    ] = None,
+    build_arg: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE build argument (repeat; replaces all; not secret)"),
+    ] = None,
+    no_build_args: Annotated[bool, typer.Option(help="Remove every build argument")] = False,
 ) -> None:
     """Show a project's settings; with options, change them (owners only)."""
     change: dict[str, object] = {
@@ -105,6 +117,15 @@ def settings(
     for key, limit in (("memory_mb", memory_mb), ("cpus", cpus)):
         if limit is not None:
             change[key] = limit or None
+    built: dict[str, object] = {
+        key: value
+        for key, value in {"enabled": dockerfile, "path": dockerfile_path}.items()
+        if value is not None
+    }
+    if build_arg or no_build_args:
+        built["build_args"] = key_values(build_arg or [], usage="expected KEY=VALUE")
+    if built:
+        change["dockerfile"] = built
     if change:
         current = call("PATCH", f"/projects/{project}", json=change)
     else:
@@ -115,6 +136,10 @@ def settings(
     for key, value in (current.get("health_check") or {}).items():
         shown = ("off" if key == "interval_seconds" else "default") if value is None else value
         table.add_row(safe(f"health_check.{key}"), safe(shown))
+    for key, value in (current.get("dockerfile") or {}).items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        table.add_row(safe(f"dockerfile.{key}"), safe(value))
     console.print(table)
     if change:
         console.print(safe("Saved. " + NEXT_DEPLOY.format(project=current["slug"])))

@@ -23,6 +23,8 @@ from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.core.errors import Conflict, NotFound
 from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
 from devpush.services import health, resources
+from devpush.services.dockerfile import DockerfileUpdate
+from devpush.services.dockerfile import apply_update as apply_dockerfile
 from devpush.services.jobs import DeployJobs
 from devpush.services.projects import ProjectCreate
 
@@ -58,6 +60,8 @@ class ProjectUpdate(BaseModel):
     #: The runner's memory in MB and its CPUs; null: the server's default.
     memory_mb: int | None = None
     cpus: Annotated[float | None, Field(allow_inf_nan=False)] = None
+    #: Build from a Dockerfile, its path and build arguments (docs/builds.md).
+    dockerfile: DockerfileUpdate | None = None
 
 
 class EnvironmentNotFoundError(NotFound, LookupError):
@@ -87,7 +91,15 @@ def update_project(
         **current_settings(project),
     }
     merged.update(change.model_dump(exclude_none=True, include=set(EDITABLE)))
-    valid = ProjectCreate.model_validate(merged)
+    dockerfile = change.dockerfile
+    from_dockerfile = (
+        dockerfile.enabled
+        if dockerfile is not None and dockerfile.enabled is not None
+        else project.build_from_dockerfile
+    )
+    # A Dockerfile build may leave the start command empty: the image's CMD starts it.
+    image_cmd = from_dockerfile and not str(merged.get("start_command") or "").strip()
+    valid = ProjectCreate.model_validate(merged | ({"start_command": "-"} if image_cmd else {}))
     given = change.model_fields_set
     if given & {"memory_mb", "cpus"}:
         resources.set_limits(
@@ -98,8 +110,12 @@ def update_project(
         )
     for name in EDITABLE:
         setattr(project, name, getattr(valid, name))
+    if image_cmd:
+        project.start_command = ""
     if change.health_check is not None:
         health.apply_update(project, change.health_check)
+    if dockerfile is not None:
+        apply_dockerfile(project, dockerfile)
     session.flush()
     return project
 

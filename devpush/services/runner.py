@@ -44,6 +44,18 @@ from devpush.services.networks import project_network
 APP_DIR = PurePosixPath("/app")
 SCRIPT_PATH = PurePosixPath("/devpush/run.sh")
 
+#: Where a build-command runner mounts its project's cache volume, and the variables that
+#: point pip, npm and uv at it (devpush.services.build_cache).
+CACHE_DIR = PurePosixPath("/cache")
+CACHE_ENVIRONMENT = {
+    "PIP_CACHE_DIR": str(CACHE_DIR / "pip"),
+    "npm_config_cache": str(CACHE_DIR / "npm"),
+    "UV_CACHE_DIR": str(CACHE_DIR / "uv"),
+}
+
+#: The label of a build image made by the builder from a Dockerfile (not a committed runner).
+DOCKERFILE_BUILD_LABEL = f"{LABEL_PREFIX}dockerfile"
+
 #: The local repository of kept builds (``devpush-build/<project id>:<deployment id>``).
 BUILD_REPOSITORY = "devpush-build"
 
@@ -93,6 +105,10 @@ class RunnerSpec:
     # The project's own limits (Docker's memory notation, CPUs); None: the server's defaults.
     memory: str | None = None
     cpus: float | None = None
+    # A Dockerfile build's runner works in its image's WORKDIR, not in the copied source.
+    image_workdir: bool = False
+    # The project's build cache volume (devpush.services.build_cache), mounted for builds.
+    cache_volume: str | None = None
 
 
 def container_name(deployment_id: str) -> str:
@@ -113,8 +129,19 @@ def _one_line(text: str, limit: int = 100) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
-def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: str) -> str:
-    """The POSIX sh script the runner executes; commands are quoted, never interpolated."""
+def run_script(
+    *,
+    steps: Steps,
+    branch: str,
+    commit_sha: str,
+    commit_message: str,
+    build_shown: str | None = None,
+) -> str:
+    """The POSIX sh script the runner executes; commands are quoted, never interpolated.
+
+    ``build_shown``: what the build step's announcement shows instead of its command (a
+    Dockerfile build's step replays the builder's output, see devpush.services.dockerfile).
+    """
     q = shlex.quote
     headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit_sha[:12]}"
     if commit_message.strip():
@@ -125,7 +152,8 @@ def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: st
         "set -u",
         f"printf '%s\\n' {q(headline)}",
         "step() {",
-        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "$2"',
+        # $3, when given: what the announcement shows instead of the command itself.
+        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${{3:-$2}}"',
         '  sh -c "$2"',
         "  code=$?",
         '  if [ "$code" -ne 0 ]; then',
@@ -139,7 +167,8 @@ def run_script(*, steps: Steps, branch: str, commit_sha: str, commit_message: st
         (DeployStep.PRE_DEPLOY.label, steps.pre_deploy),
     ):
         if command.strip():
-            lines.append(f"step {q(label)} {q(command)}")
+            shown = build_shown if label == DeployStep.BUILD.label and build_shown else None
+            lines.append(f"step {q(label)} {q(command)}" + (f" {q(shown)}" if shown else ""))
         else:
             lines.append(f"printf '%s\\n' {q(f'{STEP_PREFIX}{label}: skipped (no command)')}")
     return "\n".join([*lines, *_start_lines(steps.start)])
@@ -255,11 +284,10 @@ def runner_container_spec(
         deployment_id=spec.deployment_id,
     )
     labels[ROLE_LABEL] = RUNNER_ROLE
-    return {
+    kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": container_name(spec.deployment_id),
         "command": ["/bin/sh", str(SCRIPT_PATH)],
-        "working_dir": working_dir(spec.root_directory),
         "environment": environment,
         "labels": labels,
         "log_config": runner_log_config(
@@ -275,6 +303,13 @@ def runner_container_spec(
         "init": True,
         "stop_signal": "SIGTERM",
     }
+    if not spec.image_workdir:
+        kwargs["working_dir"] = working_dir(spec.root_directory)
+    if spec.cache_volume is not None:
+        kwargs["volumes"] = {spec.cache_volume: {"bind": str(CACHE_DIR), "mode": "rw"}}
+        # The user's variables win: a project may point a package manager elsewhere.
+        kwargs["environment"] = {**CACHE_ENVIRONMENT, **environment}
+    return kwargs
 
 
 def source_archive(*, source_dir: Path, script: str) -> bytes:
@@ -466,17 +501,39 @@ def commit_build(
     """Commit a ready runner to its build image (the app keeps running: no pause); its name."""
     name = build_image_name(project_id=project_id, deployment_id=deployment_id)
     repository, _, tag = name.rpartition(":")
-    labels = {
-        f"{LABEL_PREFIX}{PROJECT_LABEL}": project_id,
-        f"{LABEL_PREFIX}{ENVIRONMENT_LABEL}": environment_id,
-        f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}": deployment_id,
-        ROLE_LABEL: BUILD_ROLE,
-    }
+    labels = build_labels(
+        project_id=project_id, environment_id=environment_id, deployment_id=deployment_id
+    )
     try:
         container.commit(repository=repository, tag=tag, pause=False, conf={"Labels": labels})
     except docker.errors.APIError as exc:
         raise DockerError(f"cannot keep the build: {exc.explanation}") from exc
     return name
+
+
+def build_labels(*, project_id: str, environment_id: str, deployment_id: str) -> dict[str, str]:
+    """The labels of a kept build image (collection and deletion find it by them)."""
+    return {
+        f"{LABEL_PREFIX}{PROJECT_LABEL}": project_id,
+        f"{LABEL_PREFIX}{ENVIRONMENT_LABEL}": environment_id,
+        f"{LABEL_PREFIX}{DEPLOYMENT_LABEL}": deployment_id,
+        ROLE_LABEL: BUILD_ROLE,
+    }
+
+
+def image_config(client: docker.DockerClient, name: str) -> dict[str, Any]:
+    """An image's ``Config`` (its Env, Cmd, Entrypoint, Labels); empty if it is missing."""
+    try:
+        config: dict[str, Any] = client.images.get(name).attrs.get("Config") or {}
+    except NotFound:
+        return {}
+    return config
+
+
+def image_start_command(config: dict[str, Any]) -> str:
+    """An image's ENTRYPOINT and CMD as one shell command (empty: it has neither)."""
+    words = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+    return shlex.join(words)
 
 
 def image_env(client: docker.DockerClient, name: str) -> list[str]:

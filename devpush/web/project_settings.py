@@ -85,6 +85,9 @@ def render_settings(
         "health_values": health_form_values(project),
         "health_errors": {},
         "server_limits": request.app.state.settings,
+        # The "Build" section (projects/partials/_build.html).
+        "build_values": build_form_values(project),
+        "build_errors": {},
         **extra,
     }
     return render(
@@ -207,6 +210,65 @@ async def update_health(
             refused=True,
         )
     return redirect(request, _url(project) + "?saved=health#health")
+
+
+def build_form_values(project: Project) -> dict[str, object]:
+    """The "Build" form's values: build arguments as KEY=VALUE lines."""
+    args = project.build_args or {}
+    return {
+        "dockerfile_enabled": project.build_from_dockerfile,
+        "dockerfile_path": project.dockerfile_path,
+        "build_args": "\n".join(f"{key}={value}" for key, value in args.items()),
+    }
+
+
+@router.post("/projects/{project_ref}/settings/build")
+async def update_build(
+    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
+) -> Response:
+    """Build from a Dockerfile (its path, its build arguments) or with the build command."""
+    form = await request.form()
+    values: dict[str, object] = {
+        "dockerfile_enabled": form.get("dockerfile_enabled") == "1",
+        "dockerfile_path": str(form.get("dockerfile_path", "")).strip(),
+        "build_args": str(form.get("build_args", "")),
+    }
+    errors: dict[str, str] = {}
+    try:
+        args = project_service.parse_env_lines(str(values["build_args"]))
+    except ValueError as exc:
+        errors = {"build_args": str(exc)}
+    else:
+        try:
+            change = settings_service.ProjectUpdate.model_validate(
+                {
+                    "dockerfile": {
+                        "enabled": values["dockerfile_enabled"],
+                        "path": values["dockerfile_path"] or "Dockerfile",
+                        "build_args": args,
+                    }
+                }
+            )
+            settings_service.update_project(
+                session, project=project, change=change, settings=request.app.state.settings
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = [str(part) for part in error["loc"]]
+                name = {"path": "dockerfile_path", "build_args": "build_args"}.get(loc[-1], "form")
+                errors.setdefault(name, plain_message(error))
+    if errors:
+        return render_settings(
+            request,
+            ctx,
+            project,
+            session,
+            fernet,
+            build_values=values,
+            build_errors=errors,
+            refused=True,
+        )
+    return redirect(request, _url(project) + "?saved=build#build")
 
 
 @router.post("/projects/{project_ref}/settings/variables")

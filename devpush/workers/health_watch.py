@@ -164,6 +164,13 @@ class HealthWatch:
                 f" in a row ({answer.describe()})"
             )
 
+    def _start_command(self, item: Watched, container: Container) -> str:
+        """The project's start command; none set (a Dockerfile build): its image's CMD."""
+        if item.start_command.strip():
+            return item.start_command
+        image = str(container.attrs.get("Config", {}).get("Image", ""))
+        return runner.image_start_command(runner.image_config(self.ctx.docker, image))
+
     def _restart(self, item: Watched, container: Container, reason: str) -> None:
         settings = self.ctx.settings
         log.warning("deployment %s: restarting its runner: %s", item.deployment_id, reason)
@@ -171,7 +178,7 @@ class HealthWatch:
         self._starting_until[item.deployment_id] = time.monotonic() + grace
         runner.restart_container(
             container,
-            script=runner.restart_script(start=item.start_command, reason=reason),
+            script=runner.restart_script(start=self._start_command(item, container), reason=reason),
             timeout=settings.runner_stop_timeout_seconds,
         )
         self._due[item.deployment_id] = time.monotonic() + (item.check.interval_seconds or 0)

@@ -27,7 +27,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -41,7 +41,16 @@ from sqlalchemy.orm import Session
 from devpush.core.crypto import DecryptionError, decrypt_mapping, fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
-from devpush.services import builds, failure, health, networks, resources, runner
+from devpush.services import (
+    build_cache,
+    builds,
+    dockerfile,
+    failure,
+    health,
+    networks,
+    resources,
+    runner,
+)
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
@@ -95,6 +104,10 @@ class Job:
     check: health.HealthCheck = field(default_factory=health.HealthCheck)
     memory_mb: int | None = None
     cpus: float | None = None
+    # The Dockerfile's path when the project builds from one (None: the build command runs
+    # in the runner image), and its build arguments.
+    dockerfile: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
 
 
 class Outcome(Enum):
@@ -119,6 +132,7 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
         if container is not None:
             _follow_runner(ctx, job, container)
     except DeployFailed as exc:
+        _drop_unkept_build(ctx, job)
         _mark_failed(ctx, job.deployment_id, error=str(exc), record=exc.record)
     except Exception:
         log.exception("deployment %s: unexpected error", deployment_id)
@@ -158,6 +172,8 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             check=health.HealthCheck.of(project),
             memory_mb=project.memory_mb,
             cpus=project.cpus,
+            dockerfile=project.dockerfile_path if project.build_from_dockerfile else None,
+            build_args=dict(project.build_args or {}),
         )
 
 
@@ -168,8 +184,12 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         commit = _fetch(ctx, job, checkout)
         if _canceled(ctx, job):
             return None
-        container = _create_runner(ctx, job, commit, checkout)
+        if job.dockerfile is not None:
+            container = _build_dockerfile(ctx, job, commit, checkout)
+        else:
+            container = _create_runner(ctx, job, commit, checkout)
     if _canceled(ctx, job):
+        _drop_unkept_build(ctx, job)
         return None  # created, never started: the cleanup job removes it
     _start(container)
     return container
@@ -280,7 +300,11 @@ def _start(container: Container) -> None:
 
 
 def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
-    spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
+    try:
+        cache = build_cache.ensure_volume(ctx.docker, ctx.settings, job.project_id)
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the build cache volume: {exc.explanation}") from exc
+    spec = replace(_runner_spec(job, commit_sha=commit.sha, image=job.image), cache_volume=cache)
     script = runner.run_script(
         steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
     )
@@ -297,8 +321,99 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     return container
 
 
+#: Where a Dockerfile deployment's runner finds the builder's lines its Build step replays.
+BUILD_LOG_PATH = runner.SCRIPT_PATH.parent / "build.log"
+
+
+def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    """Build the image from the Dockerfile; the runner: a container of it (built) or of
+    the runner image replaying the builder's lines and exiting with the build's failure.
+
+    The builder's lines reach the log store and the failure record the way every step's
+    do: through a runner's output (a build has no container of its own).
+    """
+    assert job.dockerfile is not None
+    tag = runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+    labels = {
+        **runner.build_labels(
+            project_id=job.project_id,
+            environment_id=job.environment_id,
+            deployment_id=job.deployment_id,
+        ),
+        runner.DOCKERFILE_BUILD_LABEL: "1",
+    }
+    context = checkout / runner.working_dir(job.root_directory).removeprefix(
+        str(runner.APP_DIR)
+    ).lstrip("/")
+    started = time.monotonic()
+    try:
+        result = dockerfile.build(
+            ctx.docker,
+            context_dir=context,
+            dockerfile=job.dockerfile,
+            buildargs=dict(job.build_args),
+            tag=tag,
+            labels=labels,
+        )
+    except docker.errors.APIError as exc:  # no Dockerfile at the path, a bad context
+        result = dockerfile.BuildResult(error=str(exc.explanation or exc))
+        result.add(result.error or "")
+    log.info(
+        "deployment %s: Dockerfile build %s in %.2f s",
+        job.deployment_id,
+        "failed" if result.error else "done",
+        time.monotonic() - started,
+    )
+    shown = f"docker build -f {job.dockerfile} (the engine's builder)"
+    replay = f"cat {BUILD_LOG_PATH}"
+    if result.error is not None:
+        steps = runner.Steps(build=f"{replay}; exit {result.exit_code}", pre_deploy="", start="")
+        image, workdir = job.image, False
+    else:
+        config = runner.image_config(ctx.docker, tag)
+        start = job.steps.start.strip() or runner.image_start_command(config)
+        if not start:
+            runner.remove_image(ctx.docker, tag)
+            raise DeployFailed("the image has no CMD and the project sets no start command")
+        steps = runner.Steps(build=replay, pre_deploy=job.steps.pre_deploy, start=start)
+        image, workdir = tag, True
+    spec = replace(_runner_spec(job, commit_sha=commit.sha, image=image), image_workdir=workdir)
+    script = runner.run_script(
+        steps=steps,
+        branch=job.branch,
+        commit_sha=commit.sha,
+        commit_message=commit.message,
+        build_shown=shown,
+    )
+    container = _create_container(
+        ctx,
+        job,
+        spec,
+        _runner_variables(ctx, job, spec),
+        image_missing=f"runner image {image} is not available on this host",
+    )
+    archive = dockerfile.build_log_archive(
+        result.lines, script=script, log_path=BUILD_LOG_PATH, script_path=runner.SCRIPT_PATH
+    )
+    _copy_in(container, archive, what="run script")
+    return container
+
+
+def _drop_unkept_build(ctx: WorkerContext, job: Job) -> None:
+    """A Dockerfile deployment that never ran: its built image goes (no rollback to it)."""
+    if job.dockerfile is None:
+        return
+    name = runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+    try:
+        runner.remove_image(ctx.docker, name)
+    except runner.DockerError as exc:
+        log.warning("deployment %s: %s", job.deployment_id, exc)
+
+
 def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
     outcome, waiting = _wait(ctx, job, container)
+    if outcome is not Outcome.READY:
+        _drop_unkept_build(ctx, job)
     if outcome is Outcome.READY:
         # The proxy table moves the URLs before any row changes: the new runner's come,
         # the environment's URL follows it, the yielding deployments' own URLs go. The
@@ -313,6 +428,7 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
         if not running:  # canceled in the instant it became ready: its host entries go again
             ctx.proxy_table.refresh(ctx)
             _stop(ctx, container)
+            _drop_unkept_build(ctx, job)
             return
         if [deployment_id for deployment_id, _ in superseded] != yielding:
             ctx.proxy_table.refresh(ctx)  # another deploy of the environment moved meanwhile
@@ -573,19 +689,29 @@ def _prepare_rollback_runner(
     ctx: WorkerContext, job: Job, source: RollbackSource
 ) -> Container | None:
     """Create the runner from the kept build (no clone, no source copy), start it."""
-    spec = _runner_spec(job, commit_sha=source.commit_sha, image=source.build_image)
+    config = runner.image_config(ctx.docker, source.build_image)
+    # A Dockerfile build is the builder's image, not a committed runner: its ENV is its
+    # own (nothing to unset), its WORKDIR and CMD hold.
+    built = runner.DOCKERFILE_BUILD_LABEL in (config.get("Labels") or {})
+    spec = replace(
+        _runner_spec(job, commit_sha=source.commit_sha, image=source.build_image),
+        image_workdir=built,
+    )
     # The current variables, not the ones the build recorded: a rollback undoes code,
     # not a changed secret (docs/rollback.md).
     environment = _runner_variables(ctx, job, spec)
     stale = runner.stale_variables(
-        image_env=runner.image_env(ctx.docker, source.build_image),
+        image_env=list(config.get("Env") or []),
         base_env=runner.image_env(ctx.docker, job.image),
         environment=environment,
     )
+    start = job.steps.start
+    if built:
+        stale, start = [], start.strip() or runner.image_start_command(config)
     script = runner.rollback_script(
         deployment_id=source.deployment_id,
         commit_sha=source.commit_sha,
-        start=job.steps.start,
+        start=start,
         unset=stale,
     )
     container = _create_container(
@@ -616,11 +742,16 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
     if rollback_of is None:
         started = time.monotonic()
         try:
-            image = runner.commit_build(
-                container,
-                project_id=job.project_id,
-                environment_id=job.environment_id,
-                deployment_id=job.deployment_id,
+            # A Dockerfile build is already tagged as the deployment's build.
+            image = (
+                runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+                if job.dockerfile is not None
+                else runner.commit_build(
+                    container,
+                    project_id=job.project_id,
+                    environment_id=job.environment_id,
+                    deployment_id=job.deployment_id,
+                )
             )
         except runner.DockerError as exc:
             log.warning("deployment %s: %s", job.deployment_id, exc)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, Project
-from devpush.services import builds, networks, runner
+from devpush.services import build_cache, builds, networks, runner
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
 
 
 def remove_deleted_networks(ctx: WorkerContext) -> None:
-    """Remove the runner networks of deleted projects (one still in use waits for the
-    next cleanup)."""
+    """Remove the runner networks and build cache volumes of deleted projects (one still
+    in use waits for the next cleanup)."""
     with ctx.sessions() as session:
         live = set(session.scalars(select(Project.id)))
     try:
@@ -52,6 +52,13 @@ def remove_deleted_networks(ctx: WorkerContext) -> None:
         return
     if removed:
         log.info("removed the runner networks of %d deleted projects", len(removed))
+    try:
+        volumes = build_cache.remove_orphan_volumes(ctx.docker, ctx.settings, live)
+    except docker.errors.APIError as exc:
+        log.error("build cache volumes not cleaned up: %s", exc)
+        return
+    if volumes:
+        log.info("removed the build cache volumes of %d deleted projects", len(volumes))
 
 
 def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
