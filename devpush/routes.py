@@ -15,6 +15,7 @@ from devpush.api import domains as api_domains
 from devpush.api import drains as api_drains
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
+from devpush.api import hosts as api_hosts
 from devpush.api import logs as api_logs
 from devpush.api import metrics as api_metrics
 from devpush.api import notifications as api_notifications
@@ -78,6 +79,7 @@ API = (
     api_drains,
     api_domains,
     api_metrics,
+    api_hosts,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.
