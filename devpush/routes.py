@@ -33,6 +33,7 @@ from devpush.web import (
     domains,
     drains,
     git,
+    hosts,
     logs,
     metrics,
     notifications,
@@ -62,6 +63,7 @@ WEB = (
     webhooks,
     rollback,
     metrics,
+    hosts,
 )
 #: The JSON API, version 1.
 API = (
