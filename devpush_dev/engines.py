@@ -103,6 +103,11 @@ class Swarm:
     def manager(self) -> Engine:
         return self.engines[0]
 
+    @property
+    def gateway(self) -> str:
+        """The host's address on the bridge: what the nodes' tasks reach the host by."""
+        return str(next(SWARM_SUBNET.hosts()))
+
     def load_image(self, image: str) -> None:
         """Copy ``image`` from the host engine into every engine, unless its id is there."""
         wanted = _run(["docker", "image", "inspect", "--format", "{{.Id}}", image])
