@@ -238,6 +238,9 @@ def _start_engine(swarm: Swarm, engine: Engine) -> None:
             engine.host,
         ],
         log_path=swarm.state_dir / f"dockerd-{engine.index}.log",
+        # A task's image is loaded on every node, never pulled: without this each task
+        # first tries a pull, which waits ~20 s for a registry that is not there.
+        env={"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"},
     )
     _wait_engine(engine)
 
