@@ -15,10 +15,13 @@ everything else (the swarm, the namespaces, the bridge, the exec roots) is remov
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -245,14 +248,41 @@ def _start_engine(swarm: Swarm, engine: Engine) -> None:
     _wait_engine(engine)
 
 
+def _sweep_stale() -> None:
+    """Remove what a session that was killed left: its engines (by their pid files), its
+    namespaces and its bridge. Called with every node's lock held, so none is in use."""
+    for pidfile in Path(tempfile.gettempdir()).glob("devpush-swarm-*/exec*/dockerd.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)  # raises once it is gone
+                time.sleep(0.2)
+    for namespace in _run(["ip", "netns", "list"], check=False).splitlines():
+        name = namespace.split()[0] if namespace.strip() else ""
+        if name.startswith("devpush-swarm-"):
+            _run(["ip", "netns", "delete", name], check=False)
+    for line in _run(["ip", "-o", "link", "show", "type", "bridge"], check=False).splitlines():
+        name = line.split(":")[1].strip() if line.count(":") >= 2 else ""
+        if re.fullmatch(r"dps[0-9a-f]{6}", name):
+            _forward_rule("-D", name)
+            _run(["ip", "link", "delete", name], check=False)
+    for run_dir in Path(tempfile.gettempdir()).glob("devpush-swarm-*"):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def start_swarm(nodes: int = 2, *, state_dir: Path | None = None) -> Swarm:
     """Make ``nodes`` engines in namespaces, init a swarm on the first, join the others."""
     _need_tools()
     token = os.urandom(3).hex()
     root = state_dir or cache_dir() / "swarm"
-    run_dir = Path(tempfile.mkdtemp(prefix=f"devpush-swarm-{token}-"))
-    swarm = Swarm(token=token, state_dir=run_dir, bridge=f"dps{token}")
+    swarm = Swarm(token=token, state_dir=Path(), bridge="")
     try:
+        swarm._locks.extend(_lock(root / f"node{i}" / "lock") for i in range(1, nodes + 1))
+        _sweep_stale()
+        run_dir = Path(tempfile.mkdtemp(prefix=f"devpush-swarm-{token}-"))
+        swarm.state_dir, swarm.bridge = run_dir, f"dps{token}"
         gateway = next(SWARM_SUBNET.hosts())
         _run(["ip", "link", "add", swarm.bridge, "type", "bridge"])
         _run(["ip", "addr", "add", f"{gateway}/{SWARM_SUBNET.prefixlen}", "dev", swarm.bridge])
@@ -260,7 +290,6 @@ def start_swarm(nodes: int = 2, *, state_dir: Path | None = None) -> Swarm:
         _forward_rule("-I", swarm.bridge)
         for index in range(1, nodes + 1):
             node_dir = root / f"node{index}"
-            swarm._locks.append(_lock(node_dir / "lock"))
             engine = Engine(
                 index=index,
                 namespace=f"devpush-swarm-{token}-{index}",
@@ -286,7 +315,8 @@ def start_swarm(nodes: int = 2, *, state_dir: Path | None = None) -> Swarm:
             engine.node_id = engine.docker("info", "--format", "{{.Swarm.NodeID}}")
     except BaseException:
         swarm.stop()
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if swarm.bridge:
+            shutil.rmtree(swarm.state_dir, ignore_errors=True)
         raise
     return swarm
 
