@@ -6,11 +6,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
 from devpush.deps import ApiUser, SettingsDep
-from devpush.services.cluster.nodes import Host, SwarmOff, SwarmUnavailable, list_hosts
+from devpush.services.cluster.nodes import ADMINS_ONLY, Host, SwarmOff, SwarmUnavailable, list_hosts
 
 router = APIRouter(tags=["hosts"])
-
-ADMINS_ONLY = "only a server administrator can list hosts"
 
 
 class HostPublic(BaseModel):

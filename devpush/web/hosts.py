@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
-from devpush.deps import SettingsDep, WebAdmin
-from devpush.services.cluster.nodes import Host, SwarmOff, SwarmUnavailable, list_hosts
+from devpush.deps import SettingsDep, WebCtx
+from devpush.services.cluster.nodes import ADMINS_ONLY, Host, SwarmOff, SwarmUnavailable, list_hosts
 from devpush.web.rendering import render
 
 router = APIRouter(tags=["hosts"])
 
 
 @router.get("/settings/hosts")
-def hosts_page(request: Request, admin: WebAdmin, settings: SettingsDep) -> Response:
+def hosts_page(request: Request, ctx: WebCtx, settings: SettingsDep) -> Response:
+    if not ctx.user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
     hosts: list[Host] = []
     error = ""
     try:

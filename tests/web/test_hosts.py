@@ -23,7 +23,9 @@ def test_an_admin_sees_the_hosts_page(
 ) -> None:
     settings.swarm, settings.docker_host = True, swarm.manager.host
     log_in(client, two_teams.alice.email)
-    assert client.get("/settings/hosts").status_code == 403
+    refused = client.get("/settings/hosts")
+    assert refused.status_code == 403
+    assert "only a server administrator can list hosts" in refused.text
     assert 'href="/settings/hosts"' not in client.get("/projects").text
 
     make_admin(sessions, two_teams.alice.user_id)

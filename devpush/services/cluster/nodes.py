@@ -21,6 +21,8 @@ from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
 #: A listing answers in milliseconds; a page must not hang on a stuck manager.
 _TIMEOUT_SECONDS: Final = 5
 _NANO: Final = 1_000_000_000
+#: The refusal a user who is no admin reads (the page, the API, the CLI).
+ADMINS_ONLY: Final = "only a server administrator can list hosts"
 
 
 class SwarmOff(RuntimeError):
