@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
 from devpush.deps import ApiUser, SettingsDep
-from devpush.services.cluster.nodes import ADMINS_ONLY, Host, SwarmOff, SwarmUnavailable, list_hosts
+from devpush.services.cluster.nodes import ADMINS_ONLY, Host, list_hosts
 
 router = APIRouter(tags=["hosts"])
 
@@ -50,10 +50,5 @@ def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
     """The swarm's nodes with their state, labels, runners, CPU and memory."""
     if not user.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
-    try:
-        hosts = list_hosts(settings)
-    except SwarmOff as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except SwarmUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    return [HostPublic.of(host) for host in hosts]
+    # Swarm mode off: 404; the engine unreachable or no manager: 503 (DevpushError's).
+    return [HostPublic.of(host) for host in list_hosts(settings)]

@@ -16,6 +16,7 @@ import docker
 from docker.errors import APIError, DockerException
 
 from devpush.core.config import Settings
+from devpush.core.errors import NotFound, Unavailable
 from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
 
 #: A listing answers in milliseconds; a page must not hang on a stuck manager.
@@ -25,11 +26,11 @@ _NANO: Final = 1_000_000_000
 ADMINS_ONLY: Final = "only a server administrator can list hosts"
 
 
-class SwarmOff(RuntimeError):
+class SwarmOff(NotFound):
     """Swarm mode is not turned on (``DEVPUSH_SWARM``)."""
 
 
-class SwarmUnavailable(RuntimeError):
+class SwarmUnavailable(Unavailable):
     """The engine cannot be asked, or is not a swarm manager; the message says which."""
 
 
