@@ -15,6 +15,7 @@ from devpush.api import domains as api_domains
 from devpush.api import drains as api_drains
 from devpush.api import git as api_git
 from devpush.api import hooks as api_hooks
+from devpush.api import hosts as api_hosts
 from devpush.api import logs as api_logs
 from devpush.api import metrics as api_metrics
 from devpush.api import notifications as api_notifications
@@ -32,6 +33,7 @@ from devpush.web import (
     domains,
     drains,
     git,
+    hosts,
     logs,
     metrics,
     notifications,
@@ -61,6 +63,7 @@ WEB = (
     webhooks,
     rollback,
     metrics,
+    hosts,
 )
 #: The JSON API, version 1.
 API = (
@@ -78,6 +81,7 @@ API = (
     api_drains,
     api_domains,
     api_metrics,
+    api_hosts,
 )
 API_PREFIX = "/api/v1"
 #: What only the reverse proxy asks, outside the API.

@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "drains",
     "domains",
     "members",
+    "hosts",
     "admin",
 )
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     # Docker: the socket proxy in production, the local engine in development.
     docker_host: str = "unix:///var/run/docker.sock"
+    # Swarm mode (docs/scaling.md): docker_host is a swarm manager's engine, and the hosts
+    # are its nodes. Off: one engine, exactly as before.
+    swarm: bool = False
     # Each project's runners get their own bridge, ``<runner_network>-<project id>``
     # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"

@@ -1,0 +1,101 @@
+"""The swarm's hosts, read from its manager's engine (``docker node ls`` and its tasks).
+
+A host is a swarm node: its id, host name, address, state, availability, labels (placement
+takes them), the runners it runs now and the CPU and memory its engine reports. The
+engine is ``Settings.docker_host``, which must be a manager's in swarm mode.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import docker
+from docker.errors import APIError, DockerException
+
+from devpush.core.config import Settings
+from devpush.core.errors import NotFound, Unavailable
+from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
+
+#: A listing answers in milliseconds; a page must not hang on a stuck manager.
+_TIMEOUT_SECONDS: Final = 5
+_NANO: Final = 1_000_000_000
+#: The refusal a user who is no admin reads (the page, the API, the CLI).
+ADMINS_ONLY: Final = "only a server administrator can list hosts"
+
+
+class SwarmOff(NotFound):
+    """Swarm mode is not turned on (``DEVPUSH_SWARM``)."""
+
+
+class SwarmUnavailable(Unavailable):
+    """The engine cannot be asked, or is not a swarm manager; the message says which."""
+
+
+@dataclass(frozen=True)
+class Host:
+    id: str
+    hostname: str
+    address: str
+    #: ready, down, disconnected or unknown (the node's status).
+    state: str
+    #: active, pause or drain (the node's spec).
+    availability: str
+    role: str
+    labels: dict[str, str]
+    runners: int
+    cpus: float
+    memory_bytes: int
+
+
+def _host(node: Mapping[str, Any], runners: int) -> Host:
+    spec = node.get("Spec") or {}
+    description = node.get("Description") or {}
+    resources = description.get("Resources") or {}
+    status = node.get("Status") or {}
+    return Host(
+        id=str(node["ID"]),
+        hostname=str(description.get("Hostname", "")),
+        address=str(status.get("Addr", "")),
+        state=str(status.get("State", "unknown")),
+        availability=str(spec.get("Availability", "")),
+        role=str(spec.get("Role", "")),
+        labels=dict(spec.get("Labels") or {}),
+        runners=runners,
+        cpus=int(resources.get("NanoCPUs", 0)) / _NANO,
+        memory_bytes=int(resources.get("MemoryBytes", 0)),
+    )
+
+
+def runners_per_node(tasks: list[Mapping[str, Any]]) -> Counter[str]:
+    """Running runner tasks (``devpush.role=runner``) by node id."""
+    counts: Counter[str] = Counter()
+    for task in tasks:
+        labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
+        state = (task.get("Status") or {}).get("State")
+        if labels.get(ROLE_LABEL) == RUNNER_ROLE and state == "running" and task.get("NodeID"):
+            counts[str(task["NodeID"])] += 1
+    return counts
+
+
+def list_hosts(settings: Settings) -> list[Host]:
+    """Every node of the swarm, managers first, then by host name."""
+    if not settings.swarm:
+        raise SwarmOff("swarm mode is off: set DEVPUSH_SWARM=1 to list hosts")
+    try:
+        client = docker.DockerClient(base_url=settings.docker_host, timeout=_TIMEOUT_SECONDS)
+        try:
+            nodes = client.api.nodes()
+            tasks = client.api.tasks(filters={"desired-state": "running"})
+        finally:
+            client.close()
+    except APIError as exc:
+        reason = exc.explanation or str(exc)
+        raise SwarmUnavailable(f"the Docker engine is not a swarm manager: {reason}") from exc
+    except DockerException as exc:
+        raise SwarmUnavailable(f"cannot reach the Docker engine: {exc}") from exc
+    counts = runners_per_node(tasks)
+    hosts = [_host(node, counts[str(node["ID"])]) for node in nodes]
+    return sorted(hosts, key=lambda host: (host.role != "manager", host.hostname, host.id))
