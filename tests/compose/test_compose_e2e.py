@@ -291,21 +291,23 @@ def finish(requests: subprocess.Popen[str]) -> None:
 
 
 def assert_each_line_once(stack: ComposeStack, marker: str, count: int) -> None:
-    """Every numbered line stored, none twice (waits for the collector to catch up)."""
+    """Every numbered request stored once as the app's line and once as the proxy's request
+    entry, none twice (waits for the collector to catch up)."""
 
-    def stored_numbers() -> list[int]:
+    def stored_numbers(source: str) -> list[int]:
         page = api(
             stack, "GET", "/projects/hello/logs",
-            params={"since": "1h", "q": marker, "limit": 1000},
+            params={"since": "1h", "q": marker, "stream": source, "limit": 1000},
         )  # fmt: skip
         return sorted(int(item["line"].split(f"/{marker}-")[1][:4]) for item in page["items"])
 
-    deadline = time.monotonic() + 90
-    while len(numbers := stored_numbers()) < count and time.monotonic() < deadline:
-        time.sleep(2)
-    missing = sorted(set(range(count)) - set(numbers))
-    doubled = sorted({n for n in numbers if numbers.count(n) > 1})
-    assert (missing, doubled) == ([], []), f"{len(numbers)} stored of {count}"
+    for source in ("stdout", "request"):
+        deadline = time.monotonic() + 90
+        while len(numbers := stored_numbers(source)) < count and time.monotonic() < deadline:
+            time.sleep(2)
+        missing = sorted(set(range(count)) - set(numbers))
+        doubled = sorted({n for n in numbers if numbers.count(n) > 1})
+        assert (missing, doubled) == ([], []), f"{source}: {len(numbers)} stored of {count}"
 
 
 def test_collector_killed_mid_stream_loses_and_doubles_no_line(stack: ComposeStack) -> None:
