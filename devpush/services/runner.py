@@ -148,7 +148,7 @@ def run_script(
     """The POSIX sh script the runner executes; commands are quoted, never interpolated.
 
     ``build_shown``: what the build step's announcement shows instead of its command (a
-    Dockerfile build's step replays the builder's output, see devpush.services.dockerfile).
+    Dockerfile build's step: its lines are the build log container's, devpush.services.build_log).
     """
     q = shlex.quote
     headline = deploy_headline(branch, commit_sha, commit_message)
