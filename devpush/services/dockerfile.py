@@ -2,9 +2,9 @@
 
 The worker sends the checkout (without ``.git``) as the build context to Docker's
 ``/build`` endpoint (the classic builder: no BuildKit needed), tags the image as the
-deployment's kept build, and reads the builder's output line by line. A build has no
-container, so no json-file log the collector could tail: the worker copies the lines
-into the deployment's runner, whose Build step replays them (devpush.workers.tasks.deploy).
+deployment's kept build, and reads the builder's output line by line, handing each line
+on as it comes (the worker writes them to the deployment's build log container,
+devpush.services.build_log, so they reach the log store while the build runs).
 """
 
 from __future__ import annotations
@@ -133,11 +133,19 @@ def build(
             _read_chunk(chunk, result, on_line)
     except OSError as exc:  # requests' errors: silent too long, or cut off
         result.error = f"the builder stopped answering: {exc}"
-        result.add(result.error)
+        _said(result, result.error, on_line)
     return result
 
 
 _RETURNED = re.compile(r"returned a non-zero code: (\d+)")
+
+
+def _said(result: BuildResult, text: str, on_line: Callable[[str], None] | None) -> None:
+    """The builder's ``text``: kept in the result and handed on line by line."""
+    result.add(text)
+    if on_line is not None:
+        for line in text.splitlines():
+            on_line(line)
 
 
 def _read_chunk(
@@ -145,14 +153,11 @@ def _read_chunk(
 ) -> None:
     text = chunk.get("stream")
     if isinstance(text, str) and text.strip():
-        result.add(text.rstrip("\n"))
-        if on_line is not None:
-            for line in text.rstrip("\n").splitlines():
-                on_line(line)
+        _said(result, text.rstrip("\n"), on_line)
     error = chunk.get("error")
     if isinstance(error, str):
         result.error = error.strip()
-        result.add(result.error)
+        _said(result, result.error, on_line)
         detail = chunk.get("errorDetail") or {}
         code = detail.get("code") if isinstance(detail, dict) else None
         match = _RETURNED.search(result.error)
@@ -160,25 +165,6 @@ def _read_chunk(
             result.exit_code = code
         elif match:
             result.exit_code = int(match[1])
-
-
-def build_log_archive(
-    lines: list[str], *, script: str, log_path: PurePosixPath, script_path: PurePosixPath
-) -> bytes:
-    """A tar of the run script and the builder's lines, both under the script's folder."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folder = tarfile.TarInfo(script_path.parent.name)
-        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(folder)
-        for path, data, mode in (
-            (script_path, script.encode(), 0o755),
-            (log_path, ("\n".join(lines) + "\n" if lines else "").encode(), 0o644),
-        ):
-            entry = tarfile.TarInfo(f"{path.parent.name}/{path.name}")
-            entry.size, entry.mode = len(data), mode
-            tar.addfile(entry, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def apply_update(project: Any, change: DockerfileUpdate) -> None:

@@ -152,7 +152,9 @@ def rejoin_proxy(client: docker.DockerClient, settings: Settings) -> None:
     live = {"label": [f"{ROLE_LABEL}={RUNNER_ROLE}"], "status": ["running", "created"]}
     for container in client.containers.list(all=True, filters=live):
         names.update(container.attrs.get("NetworkSettings", {}).get("Networks") or {})
-    attach_proxy(client, settings, names)
+    # Only runner networks: a build log container (devpush.services.build_log) is on "none".
+    ours = {name for name in names if name.startswith(settings.runner_network)}
+    attach_proxy(client, settings, ours)
 
 
 def remove_orphan_networks(

@@ -129,6 +129,14 @@ def _one_line(text: str, limit: int = 100) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
+def deploy_headline(branch: str, commit_sha: str, commit_message: str) -> str:
+    """The first line of a deployment's log: its branch, commit and message."""
+    headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit_sha[:12]}"
+    if commit_message.strip():
+        headline += f": {_one_line(commit_message)}"
+    return headline
+
+
 def run_script(
     *,
     steps: Steps,
@@ -140,12 +148,10 @@ def run_script(
     """The POSIX sh script the runner executes; commands are quoted, never interpolated.
 
     ``build_shown``: what the build step's announcement shows instead of its command (a
-    Dockerfile build's step replays the builder's output, see devpush.services.dockerfile).
+    Dockerfile build's step: its lines are the build log container's, devpush.services.build_log).
     """
     q = shlex.quote
-    headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit_sha[:12]}"
-    if commit_message.strip():
-        headline += f": {_one_line(commit_message)}"
+    headline = deploy_headline(branch, commit_sha, commit_message)
     lines = [
         "#!/bin/sh",
         "# Written by the devpush worker: runs each step and says so on its output.",

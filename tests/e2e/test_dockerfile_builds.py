@@ -9,21 +9,27 @@ project's second deploy takes its dependency from the project's cache volume.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 import docker
 import pytest
 
+from devpush.core.config import Settings
 from devpush.core.crypto import encrypt_mapping, fernet_for
+from devpush.logs.query import LogQuery
 from devpush.models import DeploymentStatus, DeployStep, Project
 from devpush.services import build_cache, hosts, networks
+from devpush.services.log_store import log_store, open_http_client
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import rollback
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import package_index, processes
 from devpush_dev.caddy import Caddy
+from devpush_dev.log_stacks import LogStack
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
@@ -33,6 +39,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
 )
 from tests.e2e.test_rollback import wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
+from tests.fixtures.logstack import drain
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -81,13 +88,23 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
     v1_id = stack.deploy(queue)
     v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=180)
     assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
-    runner_log = logs_of(stack.container(v1))
-    # The builder's lines stream into the deployment's Build step, as a build command's do.
-    assert "==> Build: docker build -f Dockerfile (the engine's builder)" in runner_log
-    assert "building with Howdy" in runner_log, runner_log
+    # The builder's lines stream into the deployment's Build step through its build log
+    # container (labelled as the deployment's runner: the collector ships its lines).
+    build_container = docker_engine.containers.get(f"devpush-build-log-{v1_id}")
+    assert build_container.labels["devpush.deployment_id"] == v1_id
+    assert build_container.labels["devpush.role"] == "runner"
+    assert build_container.wait(timeout=10)["StatusCode"] == 0
+    build_log = logs_of(build_container)
+    assert build_log.startswith("==> Deploying branch main at "), build_log
+    assert "==> Build: docker build -f Dockerfile (the engine's builder)\n" in build_log
+    assert "building with Howdy" in build_log, build_log
     # The classic builder's own lines (devpush's labels are its last steps).
-    assert re.search(r"^Step 1/\d+ : FROM devpush/runner-python:local$", runner_log, re.M)
-    assert "Successfully tagged" in runner_log
+    assert re.search(r"^Step 1/\d+ : FROM devpush/runner-python:local$", build_log, re.M)
+    assert "Successfully tagged" in build_log
+    # The runner says its Build step only, then starts the image's CMD.
+    runner_log = logs_of(stack.container(v1))
+    assert "==> Build: docker build -f Dockerfile (the engine's builder): built" in runner_log
+    assert "Successfully tagged" not in runner_log and "building with" not in runner_log
     assert "==> Start: python3 app.py" in runner_log
     # The runner is a container of the built image, working in its WORKDIR.
     container = stack.container(v1)
@@ -157,6 +174,12 @@ def test_a_failing_dockerfile_shows_its_failure_record(
     assert "no such module: boom" in lines, lines
     assert any("returned a non-zero code: 3" in line for line in lines), lines
     assert not any(line.startswith("==> ") for line in lines), lines
+    # The build log container ended with the build's code; it is the failed deployment's.
+    assert failed.container_name == f"devpush-build-log-{failed_id}"
+    assert docker_engine.containers.get(f"devpush-build-log-{failed_id}").wait(timeout=10) == {
+        "StatusCode": 3,
+        "Error": None,
+    }
     # No image kept for a build that never ran.
     assert docker_engine.images.list(name=f"devpush-build/{stack.project_id}") == []
 
@@ -225,3 +248,80 @@ def test_a_second_build_command_deploy_reuses_the_cache(
     while docker_engine.volumes.list(filters={"name": volume}):
         assert time.monotonic() < deadline, ("the cache volume stayed", child.log_tail())
         time.sleep(0.3)
+
+
+def _stored_lines(settings: Settings, project_id: str, deployment_id: str) -> list[str]:
+    """The deployment's lines in the log store (through the collector), oldest first."""
+
+    async def read() -> list[str]:
+        async with open_http_client(settings) as http:
+            query = LogQuery(
+                project_id=project_id,
+                deployment_id=deployment_id,
+                start=0,
+                end=time.time_ns() + 60 * 10**9,
+                direction="forward",
+                limit=500,
+            )
+            return [item.entry.line for item in await drain(log_store(settings, http), query)]
+
+    return asyncio.run(read())
+
+
+def test_a_builds_lines_reach_the_log_store_while_it_builds(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+    worker: Callable[..., processes.Child],  # noqa: F811
+    running_log_stack: LogStack,
+) -> None:
+    stack = make_stack(
+        sqlite_url,
+        log_store=running_log_stack.backend,
+        log_store_url=running_log_stack.store_url,
+    )
+    # A token per run: the builder's layer cache would skip a RUN it has seen before.
+    token = uuid.uuid4().hex[:10]
+    (stack.repo / "Dockerfile").write_text(
+        "FROM devpush/runner-python:local\n"
+        "WORKDIR /srv/site\n"
+        "COPY . .\n"
+        f"RUN echo first-{token} && sleep 4 && echo second-{token}\n"
+        'CMD ["python3", "app.py"]\n'
+    )
+    git(stack.repo, "add", "Dockerfile")
+    git(stack.repo, "commit", "-q", "-m", "A slow build")
+    stack.update_project(build_from_dockerfile=True, start_command="")
+    child = worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+
+    deployment_id = stack.deploy(queue)
+    deadline = time.monotonic() + 120
+    while f"first-{token}" not in (
+        stored := _stored_lines(stack.settings, stack.project_id, deployment_id)
+    ):
+        assert time.monotonic() < deadline, (stored, child.log_tail())
+        time.sleep(0.3)
+    # "first" is in the store while the build still runs: its RUN sleeps before "second".
+    with stack.sessions() as session:
+        assert stack.load(session, deployment_id).status is DeploymentStatus.BUILDING
+    assert f"second-{token}" not in stored, stored
+    assert "==> Build: docker build -f Dockerfile (the engine's builder)" in stored
+
+    done = stack.wait_for(
+        deployment_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=180
+    )
+    assert done.status is DeploymentStatus.RUNNING, (done.error, child.log_tail())
+    deadline = time.monotonic() + 30
+    while "==> Start: python3 app.py" not in (
+        stored := _stored_lines(stack.settings, stack.project_id, deployment_id)
+    ):
+        assert time.monotonic() < deadline, stored
+        time.sleep(0.3)
+    # Then the rest, in order: the build's lines, then the runner's.
+    order = [
+        f"first-{token}",
+        f"second-{token}",
+        "==> Build: docker build -f Dockerfile (the engine's builder): built",
+        "==> Start: python3 app.py",
+    ]
+    assert [stored.index(line) for line in order] == sorted(stored.index(line) for line in order)

@@ -21,6 +21,7 @@ from devpush.services.networks import (
     free_subnet,
     network_of,
     project_network,
+    rejoin_proxy,
     remove_orphan_networks,
     subnets,
 )
@@ -158,6 +159,35 @@ def test_networks_on_the_engine_created_once_joined_by_the_proxy_removed_when_or
     assert [n.name for n in docker_client.networks.list(names=[settings.runner_network])] == [first]
     proxy.reload()
     assert second not in proxy.attrs["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.docker
+def test_the_proxy_rejoins_runner_networks_only(
+    docker_client: docker.DockerClient, engine_settings: Settings
+) -> None:
+    settings = engine_settings
+    network = ensure_project_network(docker_client, settings, "p1")
+    labels = {"devpush.role": "runner", "devpush.deployment_id": f"d-{uuid.uuid4().hex[:8]}"}
+    # A runner on its project's network, and a build log container on none (the worker's).
+    started = [
+        docker_client.containers.run(
+            BUSYBOX_IMAGE, ["sleep", "60"], detach=True, labels=labels, network=network
+        ),
+        docker_client.containers.run(
+            BUSYBOX_IMAGE, ["sleep", "60"], detach=True, labels=labels, network_mode="none"
+        ),
+    ]
+    try:
+        rejoin_proxy(docker_client, settings)
+        proxy = docker_client.containers.get(settings.proxy_container)
+        joined = set(proxy.attrs["NetworkSettings"]["Networks"])
+        assert network in joined and "none" not in joined
+    finally:
+        for container in started:
+            container.remove(force=True)
+        proxy = docker_client.containers.get(settings.proxy_container)
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.api.disconnect_container_from_network(proxy.id, network, force=True)
 
 
 @pytest.mark.docker

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -43,6 +43,7 @@ from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep
 from devpush.services import (
     build_cache,
+    build_log,
     builds,
     dockerfile,
     failure,
@@ -321,19 +322,91 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     return container
 
 
-#: Where a Dockerfile deployment's runner finds the builder's lines its Build step replays.
-BUILD_LOG_PATH = runner.SCRIPT_PATH.parent / "build.log"
-
-
 def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
-    """Build the image from the Dockerfile; the runner: a container of it (built) or of
-    the runner image replaying the builder's lines and exiting with the build's failure.
+    """Build the image from the Dockerfile; the runner: a container of the built image.
 
-    The builder's lines reach the log store and the failure record the way every step's
-    do: through a runner's output (a build has no container of its own).
+    The builder's lines stream live into the deployment's log through a build log
+    container (devpush.services.build_log); a failed build's record reads its last lines.
     """
     assert job.dockerfile is not None
     tag = runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+    shown = f"docker build -f {job.dockerfile} (the engine's builder)"
+    lines = _open_build_log(ctx, job, commit)
+    lines.write(f"{runner.STEP_PREFIX}{DeployStep.BUILD.label}: {shown}")
+    try:
+        result = _run_builder(ctx, job, checkout, tag=tag, on_line=lines.write)
+    except BaseException:
+        lines.finish(1)  # its cat ends: no container left waiting on stdin
+        raise
+    if result.error is not None:
+        lines.write(
+            f"{runner.STEP_PREFIX}{DeployStep.BUILD.label} failed with exit code {result.exit_code}"
+        )
+        lines.finish(result.exit_code)
+        record = _runner_failure(ctx, lines.container, exit_code=result.exit_code)
+        error = f"{record['failure_step'].label} exited with code {result.exit_code}"
+        raise DeployFailed(error, record=record)
+    lines.finish(0)
+    config = runner.image_config(ctx.docker, tag)
+    start = job.steps.start.strip() or runner.image_start_command(config)
+    if not start:
+        runner.remove_image(ctx.docker, tag)
+        raise DeployFailed("the image has no CMD and the project sets no start command")
+    # The build's lines are the build log container's: the runner's Build step says so only.
+    steps = runner.Steps(build="true", pre_deploy=job.steps.pre_deploy, start=start)
+    spec = replace(_runner_spec(job, commit_sha=commit.sha, image=tag), image_workdir=True)
+    script = runner.run_script(
+        steps=steps,
+        branch=job.branch,
+        commit_sha=commit.sha,
+        commit_message=commit.message,
+        build_shown=f"{shown}: built",
+    )
+    container = _create_container(
+        ctx,
+        job,
+        spec,
+        _runner_variables(ctx, job, spec),
+        image_missing=f"runner image {tag} is not available on this host",
+    )
+    _copy_in(container, runner.script_archive(script), what="run script")
+    return container
+
+
+def _open_build_log(ctx: WorkerContext, job: Job, commit: Commit) -> build_log.BuildLog:
+    """The started build log container of the runner image, recorded on the deployment
+    (a failed build's container is the deployment's until a runner replaces it)."""
+    spec = build_log.BuildLogSpec(
+        deployment_id=job.deployment_id,
+        project_id=job.project_id,
+        environment_id=job.environment_id,
+        branch=job.branch,
+        image=job.image,
+    )
+    try:
+        container = ctx.docker.containers.create(
+            **build_log.container_spec(spec, settings=ctx.settings)
+        )
+    except docker.errors.ImageNotFound as exc:
+        raise DeployFailed(f"runner image {job.image} is not available on this host") from exc
+    except docker.errors.APIError as exc:
+        raise DeployFailed(f"Docker refused the build log container: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
+    lines = build_log.BuildLog(ctx.docker, container)
+    lines.write(runner.deploy_headline(job.branch, commit.sha, commit.message))
+    return lines
+
+
+def _run_builder(
+    ctx: WorkerContext,
+    job: Job,
+    checkout: Path,
+    *,
+    tag: str,
+    on_line: Callable[[str], None],
+) -> dockerfile.BuildResult:
+    """The engine's builder on the checkout's root directory; each line to ``on_line``."""
+    assert job.dockerfile is not None
     labels = {
         **runner.build_labels(
             project_id=job.project_id,
@@ -354,49 +427,20 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
             buildargs=dict(job.build_args),
             tag=tag,
             labels=labels,
+            on_line=on_line,
         )
     except docker.errors.APIError as exc:  # no Dockerfile at the path, a bad context
         result = dockerfile.BuildResult(error=str(exc.explanation or exc))
         result.add(result.error or "")
+        for line in (result.error or "").splitlines():
+            on_line(line)
     log.info(
         "deployment %s: Dockerfile build %s in %.2f s",
         job.deployment_id,
         "failed" if result.error else "done",
         time.monotonic() - started,
     )
-    shown = f"docker build -f {job.dockerfile} (the engine's builder)"
-    replay = f"cat {BUILD_LOG_PATH}"
-    if result.error is not None:
-        steps = runner.Steps(build=f"{replay}; exit {result.exit_code}", pre_deploy="", start="")
-        image, workdir = job.image, False
-    else:
-        config = runner.image_config(ctx.docker, tag)
-        start = job.steps.start.strip() or runner.image_start_command(config)
-        if not start:
-            runner.remove_image(ctx.docker, tag)
-            raise DeployFailed("the image has no CMD and the project sets no start command")
-        steps = runner.Steps(build=replay, pre_deploy=job.steps.pre_deploy, start=start)
-        image, workdir = tag, True
-    spec = replace(_runner_spec(job, commit_sha=commit.sha, image=image), image_workdir=workdir)
-    script = runner.run_script(
-        steps=steps,
-        branch=job.branch,
-        commit_sha=commit.sha,
-        commit_message=commit.message,
-        build_shown=shown,
-    )
-    container = _create_container(
-        ctx,
-        job,
-        spec,
-        _runner_variables(ctx, job, spec),
-        image_missing=f"runner image {image} is not available on this host",
-    )
-    archive = dockerfile.build_log_archive(
-        result.lines, script=script, log_path=BUILD_LOG_PATH, script_path=runner.SCRIPT_PATH
-    )
-    _copy_in(container, archive, what="run script")
-    return container
+    return result
 
 
 def _drop_unkept_build(ctx: WorkerContext, job: Job) -> None:
