@@ -125,7 +125,7 @@ def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         )
         assert (answer.status_code, answer.headers["server"]) == (404, "Caddy")
         # The embedded log stack runs by default, and the app is pointed at it.
-        assert "Logs: the collector ships runner logs to VictoriaLogs at" in output
+        assert "Logs: the collector ships runner and request logs to VictoriaLogs at" in output
         page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=10)
         assert page.status_code == 200
         for secret in ("admin-password", "secret-key"):
