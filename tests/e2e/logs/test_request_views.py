@@ -11,10 +11,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,9 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush_dev.ports import free_port
 from tests.e2e.logs import test_requests
-from tests.e2e.logs.support import wait_api
+from tests.e2e.logs.support import log_in, serve_http, wait_api
 from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
-from tests.fixtures.browser import sign_in
 from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -72,27 +70,7 @@ class _App(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def app_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
-
-
-def log_in(page: Page, url: str, email: str) -> None:
-    # As in test_browser.py: a cookieless favicon request would replace the session.
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    sign_in(page, url, email)
-    expect(page.locator("h1")).to_contain_text("Projects")
+    yield from serve_http(_App)
 
 
 def query_of(page: Page) -> str:
