@@ -8,10 +8,6 @@ logs the client its request entry names.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -23,10 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush_dev.ports import free_port
 from tests.e2e.logs import test_requests
 from tests.e2e.logs.support import log_in, serve_http, wait_api
 from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
+from tests.fixtures.sample_app import run_sample_app
 from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -34,7 +30,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.browser]
 #: Caddy writing its access log where the stack's collector reads it (test_requests.py's).
 proxy = test_requests.proxy
 
-SAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "hello-python" / "app.py"
 QUERY = "status:>=500 -path:/health*"
 #: What the requests below are answered: (method, path, status).
 REQUESTS = [
@@ -205,27 +200,7 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
 @pytest.fixture
 def sample_app(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """examples/hello-python/app.py on a free loopback port; its stdout in a file."""
-    port = free_port()
-    out = tmp_path / "sample-app.log"
-    with out.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(SAMPLE_APP)],
-            cwd=tmp_path,
-            env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while "Listening" not in out.read_text():
-            assert process.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, "the sample app never started"
-            time.sleep(0.1)
-        yield port, out
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    yield from run_sample_app(tmp_path)
 
 
 def test_the_sample_app_logs_the_client_its_request_entry_names(
