@@ -17,6 +17,7 @@ from typing import Annotated
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,13 @@ from devpush.log_request import (
     LogFilters,
     LogScope,
     build_query,
+    problem_for,
     resolve_scope,
 )
 from devpush.logs.query import Direction, LogQuery
 from devpush.logs.store import LogStore
 from devpush.models import Deployment, Project, Team, TeamRole, User
+from devpush.services import log_download
 from devpush.services import projects as project_service
 from devpush.services.jobs import DeployJobs, DomainJobs
 from devpush.services.sessions import session_user_id
@@ -337,6 +340,27 @@ class LogRequest:
             limit=limit,
             direction=direction,
         )
+
+    async def download(
+        self, store: LogStore, settings: Settings, *, fmt: log_download.Format
+    ) -> StreamingResponse:
+        """Every line of the range, oldest first, streamed as a file (the API's and the
+        views' download); raises as :meth:`query` does, and LogStoreError if the store
+        refuses before the first chunk."""
+        query = self.query(
+            store, limit=settings.log_store_max_entries_per_query, direction="forward"
+        )
+        body = await log_download.body(
+            store,
+            query,
+            fmt=fmt,
+            window_lines=settings.log_download_window_lines,
+            problem=lambda exc: problem_for(exc).message,
+        )
+        name = f"{self.scope.project_slug}-logs-{query.start_ns}.{fmt}"
+        media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return StreamingResponse(body, media_type=media, headers=headers)
 
 
 def resolve_log_request(

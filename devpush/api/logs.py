@@ -215,19 +215,6 @@ async def download_logs(
     says so (``{"error": ...}`` or ``# download incomplete: ...``).
     """
     try:
-        query = log_request.query(
-            store, limit=settings.log_store_max_entries_per_query, direction="forward"
-        )
-        body = await log_download.body(
-            store,
-            query,
-            fmt=fmt,
-            window_lines=settings.log_download_window_lines,
-            problem=lambda exc: problem_for(exc).message,
-        )
+        return await log_request.download(store, settings, fmt=fmt)
     except LogStoreError as exc:
         raise _http_error(exc, warning=await collector_warning(settings)) from exc
-    name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
-    media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return StreamingResponse(body, media_type=media, headers=headers)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call
+from devpush.cli.project_items import list_items, remove_item
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -35,9 +36,8 @@ def _record(record: dict[str, str]) -> str:
 @domains_app.command("list")
 def list_domains(project: ProjectArg) -> None:
     """The project's domains, their environment and status."""
-    domains = call("GET", f"/projects/{project}/domains")
+    domains = list_items(f"/projects/{project}/domains", none="No custom domains.")
     if not domains:
-        console.print(safe("No custom domains."))
         return
     table = Table("domain", "environment", "redirects to", "status", "DNS record")
     for domain in domains:
@@ -107,8 +107,7 @@ def check(project: ProjectArg, name: NameArg) -> None:
 @domains_app.command("remove")
 def remove(project: ProjectArg, name: NameArg) -> None:
     """Remove a domain (owners only): it is no longer served within a second."""
-    call("DELETE", f"/projects/{project}/domains/{name}")
-    console.print(safe(f"Removed {name}."))
+    remove_item(f"/projects/{project}/domains/{name}", what=name)
 
 
 def register(app: typer.Typer) -> None:

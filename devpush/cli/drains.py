@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
+from devpush.cli.project_items import list_items, print_added, remove_item
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -43,9 +44,8 @@ def _last(drain: dict[str, Any]) -> str:
 @drains_app.command("list")
 def list_drains(project: ProjectArg) -> None:
     """The project's drains and their delivery status."""
-    drains = call("GET", f"/projects/{project}/drains")
+    drains = list_items(f"/projects/{project}/drains", none="No log drains.")
     if not drains:
-        console.print(safe("No log drains."))
         return
     table = Table("id", "kind", "url", "lines", "last delivery", "behind", "sent")
     for drain in drains:
@@ -100,17 +100,13 @@ def add(
         "headers": headers,
     }
     drain = call("POST", f"/projects/{project}/drains", json=body)
-    console.print(safe(f"Added {drain['kind']} drain {drain['id']} ({_filters(drain)})."))
-    if drain.get("secret"):
-        console.print(safe("Signing secret (shown once, keep it now):"))
-        console.print(safe(drain["secret"]), soft_wrap=True)
+    print_added(drain, noun="drain", detail=_filters(drain))
 
 
 @drains_app.command("remove")
 def remove(project: ProjectArg, drain: DrainArg) -> None:
     """Remove a drain."""
-    call("DELETE", f"/projects/{project}/drains/{drain}")
-    console.print(safe(f"Removed drain {drain}."))
+    remove_item(f"/projects/{project}/drains/{drain}", what=f"drain {drain}")
 
 
 @drains_app.command("test")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
+from devpush.cli.project_items import list_items, print_added, remove_item
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -37,9 +38,8 @@ def _when(channel: dict[str, Any]) -> str:
 @notifications_app.command("list")
 def list_channels(project: ProjectArg) -> None:
     """The project's channels and each one's newest attempt."""
-    channels = call("GET", f"/projects/{project}/notifications")
+    channels = list_items(f"/projects/{project}/notifications", none="No notification channels.")
     if not channels:
-        console.print(safe("No notification channels."))
         return
     table = Table("id", "kind", "target", "on", "last attempt")
     for channel in channels:
@@ -75,17 +75,13 @@ def add(
         raise fail(f"the kind must be one of {', '.join(KINDS)}")
     body = {"kind": kind, "target": target, "on_failure": on_failure, "on_success": on_success}
     channel = call("POST", f"/projects/{project}/notifications", json=body)
-    console.print(safe(f"Added {channel['kind']} channel {channel['id']} ({_when(channel)})."))
-    if channel.get("secret"):
-        console.print(safe("Signing secret (shown once, keep it now):"))
-        console.print(safe(channel["secret"]), soft_wrap=True)
+    print_added(channel, noun="channel", detail=_when(channel))
 
 
 @notifications_app.command("remove")
 def remove(project: ProjectArg, channel: ChannelArg) -> None:
     """Remove a channel (owners only)."""
-    call("DELETE", f"/projects/{project}/notifications/{channel}")
-    console.print(safe(f"Removed channel {channel}."))
+    remove_item(f"/projects/{project}/notifications/{channel}", what=f"channel {channel}")
 
 
 @notifications_app.command("test")

@@ -33,6 +33,7 @@ from devpush.models import (
 from devpush.services.environments import PRODUCTION_NAME
 from devpush.services.hosts import environment_host
 from devpush.services.jobs import DomainJobs
+from devpush.services.project_rows import project_rows
 
 #: The longest name DNS allows (RFC 1035), and one label's.
 MAX_NAME: Final = 253
@@ -150,12 +151,8 @@ def find_environment(session: Session, *, project: Project, name: str) -> Enviro
 
 
 def list_domains(session: Session, *, project_id: str) -> list[Domain]:
-    return list(
-        session.scalars(
-            select(Domain)
-            .where(Domain.project_id == project_id)
-            .order_by(Domain.created_at, Domain.name)
-        )
+    return project_rows(
+        session, Domain, Domain.project_id, project_id, Domain.created_at, Domain.name
     )
 
 

@@ -15,7 +15,7 @@ from devpush.core.errors import Conflict, InvalidInput
 from devpush.deps import DomainJobsDep, FernetDep, SessionDep, WebCtx, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
-from devpush.web.project_settings import render_settings
+from devpush.web.project_settings import refuse_section, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["domains"])
@@ -24,7 +24,7 @@ router = APIRouter(tags=["domains"])
 
 
 def _url(project: Project) -> str:
-    return f"/projects/{project.slug}/settings#domains"
+    return settings_url(project, "domains")
 
 
 @router.post("/projects/{project_ref}/settings/domains")
@@ -51,15 +51,15 @@ def add_domain(
         )
     except (InvalidInput, Conflict) as exc:
         values = {"name": name, "environment": environment, "redirect_to": redirect_to}
-        return render_settings(
+        return refuse_section(
             request,
             ctx,
             project,
             session,
             fernet,
-            domain_error=exc.message,
-            domain_values=values,
-            refused=True,
+            section="domain",
+            error=exc.message,
+            values=values,
         )
     return redirect(request, _url(project))
 
@@ -82,8 +82,8 @@ def set_redirect(
             session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
         )
     except InvalidInput as exc:
-        return render_settings(
-            request, ctx, project, session, fernet, domain_error=exc.message, refused=True
+        return refuse_section(
+            request, ctx, project, session, fernet, section="domain", error=exc.message
         )
     return redirect(request, _url(project))
 

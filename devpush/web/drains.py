@@ -19,7 +19,7 @@ from devpush.models import LogDrain, Project
 from devpush.services.drains import configure as drain_service
 from devpush.services.drains.delivery import send_test_line
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import render_settings
+from devpush.web.project_settings import answer_added, refuse_section, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["drains"])
@@ -28,7 +28,7 @@ router = APIRouter(tags=["drains"])
 
 
 def _url(project: Project) -> str:
-    return f"/projects/{project.slug}/settings#drains"
+    return settings_url(project, "drains")
 
 
 def _drain(session: SessionDep, project: Project, drain_id: str) -> LogDrain:
@@ -63,20 +63,13 @@ def add_drain(
         message = (
             " ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
         )
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            drain_error=message,
-            drain_values=values,
-            refused=True,
+        return refuse_section(
+            request, ctx, project, session, fernet, section="drain", error=message, values=values
         )
     _, secret = drain_service.create_drain(session, project=project, data=data, fernet=fernet)
-    if secret is None:
-        return redirect(request, _url(project))
-    return render_settings(request, ctx, project, session, fernet, drain_secret=secret)
+    return answer_added(
+        request, ctx, project, session, fernet, section="drain", anchor="drains", secret=secret
+    )
 
 
 @router.post("/projects/{project_ref}/settings/drains/{drain_id}/test")

@@ -18,7 +18,7 @@ from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject, WebProj
 from devpush.models import Project
 from devpush.services import project_git
 from devpush.services.git_access import HostKeyError
-from devpush.web.project_settings import render_settings
+from devpush.web.project_settings import refuse_section, render_settings
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["git access"])
@@ -43,8 +43,8 @@ def _save(
     try:
         change()
     except refused as exc:
-        return render_settings(
-            request, ctx, project, session, fernet, git_error=message(exc), refused=True
+        return refuse_section(
+            request, ctx, project, session, fernet, section="git", error=message(exc)
         )
     session.commit()
     return _back(request, project)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response
 from jinja2 import Template
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -44,7 +44,6 @@ from devpush.logs.query import LogQuery
 from devpush.logs.render import render_line
 from devpush.logs.requests import STATUS_CLASSES
 from devpush.logs.store import LogStore
-from devpush.services import log_download
 from devpush.services.collector import collector_warning
 from devpush.services.logs import (
     Bar,
@@ -312,24 +311,12 @@ async def download(
 ) -> Response:
     """Every line of the range, oldest first, streamed (never held in memory)."""
     try:
-        query = log_request.query(
-            store, limit=settings.log_store_max_entries_per_query, direction="forward"
-        )
-        body = await log_download.body(
-            store,
-            query,
-            fmt=fmt,
-            window_lines=settings.log_download_window_lines,
-            problem=lambda exc: problem_for(exc).message,
-        )
+        response = await log_request.download(store, settings, fmt=fmt)
     except _LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-
-    name = f"{log_request.scope.project_slug}-logs-{query.start_ns}.{fmt}"
-    media = "text/plain; charset=utf-8" if fmt == "txt" else "application/x-ndjson"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', **_NOSNIFF}
-    return StreamingResponse(body, media_type=media, headers=headers)
+    response.headers.update(_NOSNIFF)
+    return response
 
 
 @router.get("/projects/{project_ref}/logs/line")

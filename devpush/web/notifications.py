@@ -18,7 +18,7 @@ from devpush.models import NotificationChannel, Project
 from devpush.services.notifications import channels as channel_service
 from devpush.services.notifications.delivery import send_test
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import render_settings
+from devpush.web.project_settings import answer_added, refuse_section, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["notifications"])
@@ -27,7 +27,7 @@ router = APIRouter(tags=["notifications"])
 
 
 def _url(project: Project) -> str:
-    return f"/projects/{project.slug}/settings#notifications"
+    return settings_url(project, "notifications")
 
 
 def _channel(session: SessionDep, project: Project, channel_id: str) -> NotificationChannel:
@@ -50,21 +50,28 @@ def add_channel(
     try:
         data = channel_service.ChannelCreate.model_validate(values)
     except ValidationError as exc:
-        errors = field_errors(exc)
-        return render_settings(
+        message = " ".join(field_errors(exc).values())
+        return refuse_section(
             request,
             ctx,
             project,
             session,
             fernet,
-            notification_error=" ".join(errors.values()),
-            notification_values=values,
-            refused=True,
+            section="notification",
+            error=message,
+            values=values,
         )
     _, secret = channel_service.create_channel(session, project=project, data=data, fernet=fernet)
-    if secret is None:
-        return redirect(request, _url(project))
-    return render_settings(request, ctx, project, session, fernet, notification_secret=secret)
+    return answer_added(
+        request,
+        ctx,
+        project,
+        session,
+        fernet,
+        section="notification",
+        anchor="notifications",
+        secret=secret,
+    )
 
 
 @router.post("/projects/{project_ref}/settings/notifications/{channel_id}/test")

@@ -41,7 +41,7 @@ router = APIRouter(tags=["project settings"])
 # (dependencies, form fields); the shared work is in devpush/deps.py and the services.
 
 
-def _url(project: Project, anchor: str = "") -> str:
+def settings_url(project: Project, anchor: str = "") -> str:
     return f"/projects/{project.slug}/settings" + (f"#{anchor}" if anchor else "")
 
 
@@ -59,11 +59,12 @@ def render_settings(
     values: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
     refused: bool = False,
+    section: Mapping[str, object] | None = None,
     **extra: object,
 ) -> Response:
     """The settings page; ``refused``: again with a 422 saying why, after rolling back what
     the form changed. Its sections' own modules (git, notifications, webhooks) answer
-    their forms with it too."""
+    their forms with it too; ``section``: a section's context, by name (as ``extra``)."""
     if refused:
         session.rollback()
     role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
@@ -88,6 +89,7 @@ def render_settings(
         # The "Build" section (projects/partials/_build.html).
         "build_values": build_form_values(project),
         "build_errors": {},
+        **(section or {}),
         **extra,
     }
     return render(
@@ -96,6 +98,44 @@ def render_settings(
         context,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if refused else status.HTTP_200_OK,
     )
+
+
+def refuse_section(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    section: str,
+    error: str,
+    values: Mapping[str, object] | None = None,
+) -> Response:
+    """A section's form refused (422): the page with its ``<section>_error`` and, when
+    given, the ``<section>_values`` sent, so the form shows them again."""
+    extra: dict[str, object] = {f"{section}_error": error}
+    if values is not None:
+        extra[f"{section}_values"] = values
+    return render_settings(request, ctx, project, session, fernet, refused=True, section=extra)
+
+
+def answer_added(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    section: str,
+    anchor: str,
+    secret: str | None,
+) -> Response:
+    """After adding a section's item: its new secret shown once, in the page that answers
+    the form (never in a URL), or, without one, back to the section."""
+    if secret is None:
+        return redirect(request, settings_url(project, anchor))
+    extra = {f"{section}_secret": secret}
+    return render_settings(request, ctx, project, session, fernet, section=extra)
 
 
 @router.get("/projects/{project_ref}/settings")
@@ -131,7 +171,7 @@ async def update_settings(
         return render_settings(
             request, ctx, project, session, fernet, values=values, errors=errors, refused=True
         )
-    return redirect(request, _url(project) + "?saved=settings")
+    return redirect(request, settings_url(project) + "?saved=settings")
 
 
 #: The "Health check and resources" form's fields: the health check's under ``health_``.
@@ -209,7 +249,7 @@ async def update_health(
             health_errors=errors,
             refused=True,
         )
-    return redirect(request, _url(project) + "?saved=health#health")
+    return redirect(request, settings_url(project) + "?saved=health#health")
 
 
 def build_form_values(project: Project) -> dict[str, object]:
@@ -268,7 +308,7 @@ async def update_build(
             build_errors=errors,
             refused=True,
         )
-    return redirect(request, _url(project) + "?saved=build#build")
+    return redirect(request, settings_url(project) + "?saved=build#build")
 
 
 @router.post("/projects/{project_ref}/settings/variables")
@@ -305,7 +345,7 @@ def set_variables(
             variables_scope=scope,
             refused=True,
         )
-    return redirect(request, _url(project, "variables") + "?saved=variables")
+    return redirect(request, settings_url(project, "variables") + "?saved=variables")
 
 
 @router.post("/projects/{project_ref}/settings/variables/delete")
@@ -320,7 +360,7 @@ def delete_variable(
     settings_service.unset_variables(
         session, project=project, scope=scope, keys=[key], fernet=fernet
     )
-    return redirect(request, _url(project, "variables") + "?saved=variables")
+    return redirect(request, settings_url(project, "variables") + "?saved=variables")
 
 
 @router.post("/projects/{project_ref}/environments/{environment_ref}/delete")
@@ -332,7 +372,7 @@ def delete_environment(
     environment_ref: str,
 ) -> Response:
     settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)
-    return redirect(request, _url(project, "environments") + "?saved=environments")
+    return redirect(request, settings_url(project, "environments") + "?saved=environments")
 
 
 @router.post("/projects/{project_ref}/delete")
@@ -348,8 +388,8 @@ def delete_project(
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
         problem = f"Type the project's name, {project.name}, to confirm."
-        return render_settings(
-            request, ctx, project, session, fernet, delete_error=problem, refused=True
+        return refuse_section(
+            request, ctx, project, session, fernet, section="delete", error=problem
         )
     settings_service.delete_project(session, project=project, queue=queue)
     return redirect(request, "/projects")

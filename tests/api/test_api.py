@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, pending
+from tests.fixtures.web import PASSWORD, TwoTeams, bearer, deployment_of, pending
 from tests.utils.git import make_repo
 
 NEW_PROJECT = {
@@ -23,10 +23,6 @@ NEW_PROJECT = {
 def real_repo(tmp_path: Path) -> None:
     # Creation checks the repository with git: point at a real one.
     NEW_PROJECT["repo_url"] = str(make_repo(tmp_path / "api-made"))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_token_exchange_and_revocation(client: TestClient, two_teams: TwoTeams) -> None:

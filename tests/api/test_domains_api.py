@@ -11,11 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Domain, DomainStatus, ProxyTableRow
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import TwoTeams, pending
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.fixtures.web import TwoTeams, bearer, pending
 
 
 def url(project: str, tail: str = "") -> str:

@@ -11,12 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devpush.services.drains.senders import SIGNATURE_HEADER, signature
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, bearer
 from tests.utils.notify import HttpReceiver
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def url(two_teams: TwoTeams, tail: str = "") -> str:

@@ -11,16 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, DeploymentStatus, HealthStatus
-from tests.fixtures.web import TwoTeams, project_row
+from tests.fixtures.web import TwoTeams, bearer, project_row
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 DEFAULT_CHECK = {

@@ -9,11 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, only_environment_id
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.fixtures.web import TwoTeams, bearer, only_environment_id
 
 
 def test_page_with_loki_down_is_503_with_a_message(client: TestClient, two_teams: TwoTeams) -> None:

@@ -14,24 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Environment
-from tests.fixtures.web import Member, TwoTeams, only_environment_id
-from tests.logs.qlang.store import RequestStore, Scope, request_store  # noqa: F401
-
-
-@pytest.fixture
-def log_store_url(request_store: RequestStore) -> str:  # noqa: F811
-    return request_store.url
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def scope_of(sessions: sessionmaker[Session], member: Member) -> Scope:
-    return Scope(
-        member.project_id, only_environment_id(sessions, member.project_id), "main",
-        member.deployment_id,
-    )  # fmt: skip
+from tests.fixtures.web import Member, TwoTeams, bearer, only_environment_id
+from tests.logs.qlang.store import (  # noqa: F401
+    RequestStore,
+    Scope,
+    log_store_url,
+    request_store,
+    write_for_members,
+)
 
 
 @pytest.fixture
@@ -40,11 +30,8 @@ def written(
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> TwoTeams:
-    rows = []
-    for member in (two_teams.alice, two_teams.bob):
-        scope = scope_of(sessions, member)
-        who = member.email.split("@")[0]
-        rows += [
+    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
+        return [
             request_store.request(scope, method="GET", path="/health", status=200, duration_ms=2),
             request_store.request(scope, method="GET", path="/api/a", status=503, duration_ms=1500),
             request_store.request(scope, method="POST", path="/health", status=500, duration_ms=9),
@@ -53,8 +40,8 @@ def written(
                 scope, json.dumps({"level": "error", "msg": who, "user": {"id": 7}})
             ),
         ]
-    request_store.write(rows)
-    return two_teams
+
+    return write_for_members(request_store, two_teams, sessions, rows_of)
 
 
 def lines(client: TestClient, member: Member, q: str, **params: str) -> list[str]:

@@ -10,11 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, utcnow
 from devpush.services.metrics import Sample, add_samples
-from tests.fixtures.web import TwoTeams, move
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.fixtures.web import TwoTeams, bearer, move
 
 
 def sampled(sessions: sessionmaker[Session], deployment_id: str, *ages: timedelta) -> None:

@@ -9,12 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devpush.services.notifications.senders import signature
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, bearer
 from tests.utils.notify import HttpReceiver
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def url(two_teams: TwoTeams, tail: str = "") -> str:

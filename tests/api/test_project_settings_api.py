@@ -11,16 +11,12 @@ from devpush.core.crypto import decrypt_mapping, fernet_for
 from devpush.models import Deployment, Project, User
 from devpush.services.deployments import create_deployment
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import SECRET_KEY, TwoTeams, pending, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, bearer, pending, project_row
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:

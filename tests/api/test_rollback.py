@@ -10,11 +10,7 @@ from devpush.services.deployments import create_deployment, transition
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import PASSWORD, Member, TwoTeams, deployment_of, pending
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.fixtures.web import PASSWORD, Member, TwoTeams, bearer, deployment_of, pending
 
 
 def ran(

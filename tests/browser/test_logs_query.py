@@ -14,15 +14,16 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.browser import sign_in
-from tests.fixtures.web import TwoTeams, only_environment_id
-from tests.logs.qlang.store import RequestStore, Scope, request_store  # noqa: F401
+from tests.fixtures.web import TwoTeams
+from tests.logs.qlang.store import (  # noqa: F401
+    RequestStore,
+    Scope,
+    log_store_url,
+    request_store,
+    write_for_members,
+)
 
 QUERY = "status:>=500 -path:/health*"
-
-
-@pytest.fixture
-def log_store_url(request_store: RequestStore) -> str:  # noqa: F811
-    return request_store.url
 
 
 @pytest.fixture
@@ -31,12 +32,8 @@ def written(
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> TwoTeams:
-    rows = []
-    for member in (two_teams.alice, two_teams.bob):
-        env = only_environment_id(sessions, member.project_id)
-        scope = Scope(member.project_id, env, "main", member.deployment_id)
-        who = member.email.split("@")[0]
-        rows += [
+    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
+        return [
             request_store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
             request_store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
             request_store.request(
@@ -47,8 +44,8 @@ def written(
             ),
             request_store.line(scope, f"{who} booted", stream="stderr"),
         ]
-    request_store.write(rows)
-    return two_teams
+
+    return write_for_members(request_store, two_teams, sessions, rows_of)
 
 
 def rows(page: Page) -> list[str]:

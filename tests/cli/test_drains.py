@@ -3,12 +3,11 @@ HTTP receiver."""
 
 from __future__ import annotations
 
-import re
-
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.services.drains.senders import SIGNATURE_HEADER, signature
+from tests.fixtures.cli_items import add_with_secret, remove_leaves_none
 from tests.utils.notify import HttpReceiver
 
 runner = CliRunner()
@@ -16,36 +15,29 @@ runner = CliRunner()
 
 def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver) -> None:
     options = ["--source", "stderr", "--min-level", "warning", "--header", "X-Api-Key: k-s3cr3t"]
-    added = runner.invoke(
-        cli, ["drains", "add", "shop", "https", f"{receiver.url}/in", *options], env=alice_cli
+    drain_id, secret, output = add_with_secret(
+        alice_cli, ["drains", "add", "shop", "https", f"{receiver.url}/in", *options], noun="drain"
     )
-    assert added.exit_code == 0, added.output
-    drain_id = re.search(r"drain ([0-9a-f]{32})", added.output)
-    secret = re.search(r"^([0-9a-f]{64})$", added.output, re.M)
-    assert drain_id and secret, added.output
-    assert "all environments; stderr; warning+" in added.output
+    assert "all environments; stderr; warning+" in output
 
-    tested = runner.invoke(cli, ["drains", "test", "shop", drain_id[1]], env=alice_cli)
+    tested = runner.invoke(cli, ["drains", "test", "shop", drain_id], env=alice_cli)
     assert tested.exit_code == 0, tested.output
     assert "Delivered." in tested.output
     (call,) = receiver.on("/in")
-    assert call.headers[SIGNATURE_HEADER] == signature(secret[1], call.body)
+    assert call.headers[SIGNATURE_HEADER] == signature(secret, call.body)
     assert call.headers["X-Api-Key"] == "k-s3cr3t"
 
     listed = runner.invoke(cli, ["drains", "list", "shop"], env=alice_cli)
     assert listed.exit_code == 0, listed.output
-    assert drain_id[1] in listed.output
-    assert secret[1] not in listed.output and "k-s3cr3t" not in listed.output
+    assert drain_id in listed.output
+    assert secret not in listed.output and "k-s3cr3t" not in listed.output
 
     receiver.script["/in"] = [500]
-    failed = runner.invoke(cli, ["drains", "test", "shop", drain_id[1]], env=alice_cli)
+    failed = runner.invoke(cli, ["drains", "test", "shop", drain_id], env=alice_cli)
     assert failed.exit_code == 1
     assert "answered 500" in failed.output
 
-    removed = runner.invoke(cli, ["drains", "remove", "shop", drain_id[1]], env=alice_cli)
-    assert removed.exit_code == 0, removed.output
-    listed = runner.invoke(cli, ["drains", "list", "shop"], env=alice_cli)
-    assert "No log drains." in listed.output
+    remove_leaves_none(alice_cli, "drains", drain_id, none="No log drains.")
 
 
 def test_bad_input_says_why(alice_cli: dict[str, str]) -> None:

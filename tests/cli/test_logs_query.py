@@ -7,15 +7,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
-from tests.fixtures.web import TwoTeams, only_environment_id
-from tests.logs.qlang.store import RequestStore, Scope, request_store  # noqa: F401
+from tests.fixtures.web import TwoTeams
+from tests.logs.qlang.store import (  # noqa: F401
+    RequestStore,
+    Scope,
+    log_store_url,
+    request_store,
+    write_for_members,
+)
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def log_store_url(request_store: RequestStore) -> str:  # noqa: F811
-    return request_store.url
 
 
 @pytest.fixture
@@ -24,18 +25,16 @@ def written(
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> TwoTeams:
-    rows = []
-    for member in (two_teams.alice, two_teams.bob):
-        env = only_environment_id(sessions, member.project_id)
-        scope = Scope(member.project_id, env, "main", member.deployment_id)
-        path = f"/{member.email.split('@')[0]}"
-        rows += [
+    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
+        return [
             request_store.request(scope, method="GET", path="/health", status=503, duration_ms=3),
-            request_store.request(scope, method="GET", path=path, status=502, duration_ms=2000),
+            request_store.request(
+                scope, method="GET", path=f"/{who}", status=502, duration_ms=2000
+            ),
             request_store.line(scope, "a (b) + c*"),
         ]
-    request_store.write(rows)
-    return two_teams
+
+    return write_for_members(request_store, two_teams, sessions, rows_of)
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -3,46 +3,40 @@ real HTTP receiver."""
 
 from __future__ import annotations
 
-import re
-
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.services.notifications.senders import signature
+from tests.fixtures.cli_items import add_with_secret, remove_leaves_none
 from tests.utils.notify import HttpReceiver
 
 runner = CliRunner()
 
 
 def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver) -> None:
-    added = runner.invoke(
-        cli, ["notifications", "add", "shop", "webhook", f"{receiver.url}/hook"], env=alice_cli
+    channel_id, secret, _ = add_with_secret(
+        alice_cli,
+        ["notifications", "add", "shop", "webhook", f"{receiver.url}/hook"],
+        noun="channel",
     )
-    assert added.exit_code == 0, added.output
-    channel_id = re.search(r"channel ([0-9a-f]{32})", added.output)
-    secret = re.search(r"^([0-9a-f]{64})$", added.output, re.M)
-    assert channel_id and secret, added.output
 
-    tested = runner.invoke(cli, ["notifications", "test", "shop", channel_id[1]], env=alice_cli)
+    tested = runner.invoke(cli, ["notifications", "test", "shop", channel_id], env=alice_cli)
     assert tested.exit_code == 0, tested.output
     assert "Delivered (200)" in tested.output
     (call,) = receiver.on("/hook")
-    assert call.headers["X-Devpush-Signature"] == signature(secret[1], call.body)
+    assert call.headers["X-Devpush-Signature"] == signature(secret, call.body)
 
     listed = runner.invoke(cli, ["notifications", "list", "shop"], env=alice_cli)
     assert listed.exit_code == 0, listed.output
-    assert channel_id[1] in listed.output and "sent" in listed.output
-    assert secret[1] not in listed.output
+    assert channel_id in listed.output and "sent" in listed.output
+    assert secret not in listed.output
 
     receiver.script["/hook"] = [404]
-    failed = runner.invoke(cli, ["notifications", "test", "shop", channel_id[1]], env=alice_cli)
+    failed = runner.invoke(cli, ["notifications", "test", "shop", channel_id], env=alice_cli)
     assert failed.exit_code == 1
     assert "not delivered (404)" in failed.output
 
-    removed = runner.invoke(cli, ["notifications", "remove", "shop", channel_id[1]], env=alice_cli)
-    assert removed.exit_code == 0, removed.output
-    listed = runner.invoke(cli, ["notifications", "list", "shop"], env=alice_cli)
-    assert "No notification channels." in listed.output
+    remove_leaves_none(alice_cli, "notifications", channel_id, none="No notification channels.")
 
 
 def test_a_bad_target_says_why(alice_cli: dict[str, str]) -> None:

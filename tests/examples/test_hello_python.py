@@ -4,9 +4,6 @@ entries do, and the peer's address when no proxy stands in front."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,40 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devpush_dev.ports import free_port
-
-APP = Path(__file__).resolve().parents[2] / "examples" / "hello-python" / "app.py"
+from tests.fixtures.sample_app import run_sample_app
 
 
 @pytest.fixture
 def hello(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The app on a free loopback port; its stdout in a file."""
-    port = free_port()
-    out = tmp_path / "stdout.log"
-    with out.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(APP)],
-            cwd=tmp_path,
-            env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, timeout=5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, out.read_text()
-                assert time.monotonic() < deadline, "the sample app never answered"
-                time.sleep(0.1)
-        yield url, out
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    for port, out in run_sample_app(tmp_path):
+        yield f"http://127.0.0.1:{port}", out
 
 
 def _line_for(out: Path, path: str) -> str:

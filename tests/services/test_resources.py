@@ -19,20 +19,13 @@ from devpush.services.resources import (
     out_of_memory,
     out_of_memory_message,
 )
-from devpush.services.runner import RunnerSpec, restart_script, runner_container_spec
+from devpush.services.runner import restart_script, runner_container_spec
+from tests.fixtures.runner import runner_spec
 
 SETTINGS = Settings(
     runner_memory="512m", runner_cpus=1.0, runner_max_memory_mb=1024, runner_max_cpus=2
 )
-SPEC = RunnerSpec(
-    deployment_id="d1",
-    project_id="p1",
-    environment_id="e1",
-    branch="main",
-    commit_sha="abc",
-    image="devpush/runner-python:local",
-    port=8000,
-)
+SPEC = runner_spec()
 
 
 def test_limits_within_the_maximums_pass() -> None:

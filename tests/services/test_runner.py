@@ -15,7 +15,6 @@ from devpush.core.labels import RUNNER_LABELS
 from devpush.models import DeployStep
 from devpush.services import runner
 from devpush.services.runner import (
-    RunnerSpec,
     Steps,
     failed_step,
     ready_url,
@@ -27,17 +26,9 @@ from devpush.services.runner import (
     upstream_address,
     working_dir,
 )
+from tests.fixtures.runner import runner_spec
 
-SPEC = RunnerSpec(
-    deployment_id="d1",
-    project_id="p1",
-    environment_id="e1",
-    branch="feature/x",
-    commit_sha="0123456789abcdef0123",
-    image="devpush/runner-python:local",
-    port=8000,
-    root_directory="web",
-)
+SPEC = runner_spec(branch="feature/x", commit_sha="0123456789abcdef0123", root_directory="web")
 
 
 def spec_for(settings: Settings) -> dict:

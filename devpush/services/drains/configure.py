@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.core.errors import NotFound
 from devpush.logs.levels import Level
 from devpush.models import DrainKind, EnvironmentKind, LogDrain, Project
+from devpush.services.project_rows import delete_row, project_row, project_rows
 
 Source = Literal["stdout", "stderr", "request"]
 #: LOG_SOURCES, typed (a test checks they agree).
@@ -182,25 +182,17 @@ def drain_secrets(drain: LogDrain, *, fernet: Fernet) -> DrainSecrets:
 
 
 def list_drains(session: Session, *, project_id: str) -> list[LogDrain]:
-    return list(
-        session.scalars(
-            select(LogDrain)
-            .where(LogDrain.project_id == project_id)
-            .order_by(LogDrain.created_at, LogDrain.id)
-        )
+    return project_rows(
+        session, LogDrain, LogDrain.project_id, project_id, LogDrain.created_at, LogDrain.id
     )
 
 
 def find_drain(session: Session, *, project: Project, drain_id: str) -> LogDrain:
-    drain = session.get(LogDrain, drain_id)
-    if drain is None or drain.project_id != project.id:
-        raise DrainNotFoundError(drain_id)
-    return drain
+    return project_row(session, LogDrain, drain_id, project=project, missing=DrainNotFoundError)
 
 
 def delete_drain(session: Session, *, drain: LogDrain) -> None:
-    session.delete(drain)
-    session.commit()
+    delete_row(session, drain)
 
 
 def shown_url(drain: LogDrain) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.core.errors import NotFound
 from devpush.models import NotificationAttempt, NotificationChannel, NotificationKind, Project
+from devpush.services.project_rows import delete_row, project_row, project_rows
 
 #: Attempts shown per channel.
 RECENT_ATTEMPTS: Final = 10
@@ -101,25 +102,18 @@ def channel_secret(channel: NotificationChannel, *, fernet: Fernet) -> str | Non
 
 
 def list_channels(session: Session, *, project_id: str) -> list[NotificationChannel]:
-    return list(
-        session.scalars(
-            select(NotificationChannel)
-            .where(NotificationChannel.project_id == project_id)
-            .order_by(NotificationChannel.created_at, NotificationChannel.id)
-        )
-    )
+    model = NotificationChannel
+    return project_rows(session, model, model.project_id, project_id, model.created_at, model.id)
 
 
 def find_channel(session: Session, *, project: Project, channel_id: str) -> NotificationChannel:
-    channel = session.get(NotificationChannel, channel_id)
-    if channel is None or channel.project_id != project.id:
-        raise ChannelNotFoundError(channel_id)
-    return channel
+    return project_row(
+        session, NotificationChannel, channel_id, project=project, missing=ChannelNotFoundError
+    )
 
 
 def delete_channel(session: Session, *, channel: NotificationChannel) -> None:
-    session.delete(channel)
-    session.commit()
+    delete_row(session, channel)
 
 
 def shown_target(channel: NotificationChannel) -> str:

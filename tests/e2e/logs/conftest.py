@@ -7,8 +7,10 @@ views, the API and the CLI find its lines exactly as they find a deployment's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,3 +45,11 @@ def preview_runner(two_teams: TwoTeams, sessions: sessionmaker[Session], queue: 
     from tests.e2e.logs.support import preview_deployment, runner_for
 
     return runner_for(sessions, preview_deployment(sessions, queue, two_teams.alice.project_id))
+
+
+@pytest.fixture
+def http(live_url: str) -> Iterator[httpx.Client]:
+    """The served app over HTTP (a TestClient would open the same app on a second event
+    loop; the CLI talks to it too)."""
+    with httpx.Client(base_url=live_url, timeout=30) as client:
+        yield client

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,8 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs.support import push, runner_labels, texts, wait_api
-from tests.fixtures.browser import sign_in
+from tests.e2e.logs.support import log_in, push, runner_labels, texts, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import TwoTeams
 
@@ -38,22 +37,6 @@ STDOUT = [
     b"<script>alert(2)</script>\n",
 ]
 STDERR = [b"ERROR boom on stderr\n"]
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
-
-
-def log_in(page: Page, url: str, email: str) -> None:
-    # Chromium fetches /favicon.ico without the session cookie, and the app's 404 page
-    # answers a cookieless request with a new session (a new CSRF token) that replaces
-    # the login page's: the login then fails with 403. Not a logs matter (reported);
-    # answered here so this test covers the log views.
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    sign_in(page, url, email)
-    expect(page.locator("h1")).to_contain_text("Projects")
 
 
 def test_log_views_in_the_browser(

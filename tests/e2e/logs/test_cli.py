@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -43,13 +43,6 @@ def cli_env(live_url: str, two_teams: TwoTeams, tmp_path: Path) -> dict[str, str
     result = CliRunner().invoke(cli, login, env=env)
     assert result.exit_code == 0, result.output
     return env
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    """The served app (a TestClient would open the same app on a second event loop)."""
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
 
 
 def _devpush(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

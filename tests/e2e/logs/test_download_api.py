@@ -19,15 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_labels, until
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, bearer
 
 pytestmark = pytest.mark.docker
 
 SECOND = 1_000_000_000
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_api_download_keeps_scope_filters_and_formats(

@@ -8,13 +8,8 @@ logs the client its request entry names.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,11 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush_dev.ports import free_port
 from tests.e2e.logs import test_requests
-from tests.e2e.logs.support import wait_api
+from tests.e2e.logs.support import log_in, serve_http, wait_api
 from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
-from tests.fixtures.browser import sign_in
+from tests.fixtures.sample_app import run_sample_app
 from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -36,7 +30,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.browser]
 #: Caddy writing its access log where the stack's collector reads it (test_requests.py's).
 proxy = test_requests.proxy
 
-SAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "hello-python" / "app.py"
 QUERY = "status:>=500 -path:/health*"
 #: What the requests below are answered: (method, path, status).
 REQUESTS = [
@@ -72,27 +65,7 @@ class _App(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def app_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
-
-
-def log_in(page: Page, url: str, email: str) -> None:
-    # As in test_browser.py: a cookieless favicon request would replace the session.
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    sign_in(page, url, email)
-    expect(page.locator("h1")).to_contain_text("Projects")
+    yield from serve_http(_App)
 
 
 def query_of(page: Page) -> str:
@@ -227,27 +200,7 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
 @pytest.fixture
 def sample_app(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """examples/hello-python/app.py on a free loopback port; its stdout in a file."""
-    port = free_port()
-    out = tmp_path / "sample-app.log"
-    with out.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(SAMPLE_APP)],
-            cwd=tmp_path,
-            env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while "Listening" not in out.read_text():
-            assert process.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, "the sample app never started"
-            time.sleep(0.1)
-        yield port, out
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    yield from run_sample_app(tmp_path)
 
 
 def test_the_sample_app_logs_the_client_its_request_entry_names(

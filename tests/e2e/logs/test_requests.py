@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.log_stacks import LogStack
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, api_items, bearer, wait_api
+from tests.e2e.logs.support import ARRIVAL_TIMEOUT, api_items, bearer, serve_http, wait_api
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -87,14 +86,7 @@ class Proxy:
 
 @pytest.fixture
 def app_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve_http(_App)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ page shows the message with a toggle opening the object, and the CLI prints
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -33,13 +33,6 @@ HOSTILE = '{"level":"warn","msg":"<img src=x onerror=alert(1)>","note":"</pre><s
 NO_MESSAGE = '{"lvl":"debug","event":"tick"}'
 TEXT = "ERROR plain text line"
 STDOUT = [PINO, INFO_WITH_ERROR_WORD, HOSTILE, NO_MESSAGE]
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    """The served app: the CLI talks to it too (one app, one event loop)."""
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
 
 
 def emitted(lines: list[str]) -> list[bytes]:

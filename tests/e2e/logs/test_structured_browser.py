@@ -6,14 +6,13 @@ the deployment page's live tail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.logs.support import wait_api
-from tests.fixtures.browser import sign_in
+from tests.e2e.logs.support import log_in, wait_api
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import TwoTeams
 
@@ -35,19 +34,6 @@ PRETTY = [
     '  "retry": true',
     "}",
 ]
-
-
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, timeout=30) as client:
-        yield client
-
-
-def log_in(page: Page, url: str, email: str) -> None:
-    # As in test_browser.py: a cookieless favicon request would replace the session.
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    sign_in(page, url, email)
-    expect(page.locator("h1")).to_contain_text("Projects")
 
 
 def test_a_json_line_shows_its_message_and_expands(

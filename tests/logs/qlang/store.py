@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.labels import (
     BRANCH_LABEL,
@@ -29,6 +30,7 @@ from devpush.core.labels import (
 )
 from devpush_dev.ports import free_port
 from devpush_dev.victorialogs import VictoriaLogs, start_victorialogs
+from tests.fixtures.web import Member, TwoTeams, only_environment_id
 
 STREAM_FIELDS = ",".join(
     [PROJECT_LABEL, ENVIRONMENT_LABEL, BRANCH_LABEL, DEPLOYMENT_LABEL, STREAM_LABEL, SOURCE_LABEL]
@@ -112,3 +114,30 @@ def request_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RequestS
         yield RequestStore(server)
     finally:
         server.child.stop()
+
+
+@pytest.fixture
+def log_store_url(request_store: RequestStore) -> str:
+    """The app's log store is this VictoriaLogs (import it beside ``request_store``)."""
+    return request_store.url
+
+
+def member_scope(sessions: sessionmaker[Session], member: Member) -> Scope:
+    """The labels of the member's deployment (its project's only environment, ``main``)."""
+    environment = only_environment_id(sessions, member.project_id)
+    return Scope(member.project_id, environment, "main", member.deployment_id)
+
+
+def write_for_members(
+    store: RequestStore,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    rows_of: Callable[[Scope, str], list[dict[str, str]]],
+) -> TwoTeams:
+    """Alice's and Bob's rows, written at once: ``rows_of(scope, who)``, ``who`` the name
+    in the member's e-mail address."""
+    rows = []
+    for member in (two_teams.alice, two_teams.bob):
+        rows += rows_of(member_scope(sessions, member), member.email.split("@")[0])
+    store.write(rows)
+    return two_teams

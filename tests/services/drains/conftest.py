@@ -79,16 +79,7 @@ class Projects:
 @pytest.fixture
 def projects(session: Session) -> Projects:
     mine = hello_project()
-    other = Project(
-        team=Team(name="Other", slug="other"),
-        name="Shop",
-        slug="shop",
-        host_label="shop",
-        repo_url="/srv/shop",
-        default_branch="main",
-        runner_image="devpush/runner-python:local",
-        start_command="python3 app.py",
-    )
+    other = hello_project("Shop", team=Team(name="Other", slug="other"))
     session.add_all([mine, other])
     session.flush()
     mine_env = ensure_production_environment(session, project=mine)

@@ -1,0 +1,36 @@
+"""The shape the commands of a project's configured items (notification channels, log
+drains, custom domains) share: list or say there are none, add and show a secret once,
+remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from devpush.cli.client import call
+from devpush.cli.terminal import safe
+
+console = Console()
+
+
+def list_items(path: str, *, none: str) -> list[dict[str, Any]]:
+    """The items at ``path``; with none, ``none`` is printed (and the list is empty)."""
+    items: list[dict[str, Any]] = call("GET", path)
+    if not items:
+        console.print(safe(none))
+    return items
+
+
+def print_added(item: dict[str, Any], *, noun: str, detail: str) -> None:
+    """Say what was added; a new signing secret is printed here, the only time it is shown."""
+    console.print(safe(f"Added {item['kind']} {noun} {item['id']} ({detail})."))
+    if item.get("secret"):
+        console.print(safe("Signing secret (shown once, keep it now):"))
+        console.print(safe(item["secret"]), soft_wrap=True)
+
+
+def remove_item(path: str, *, what: str) -> None:
+    """Remove the item at ``path`` and say ``Removed <what>.``"""
+    call("DELETE", path)
+    console.print(safe(f"Removed {what}."))
