@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,16 +26,21 @@ def parse_time_ns(text: object) -> int:
     return seconds * 1_000_000_000 + int((match[2] or "").ljust(9, "0"))
 
 
-def parse_lines(body: str) -> list[LogEntry]:
-    """Entries of a ``/select/logsql/query`` answer (one JSON object per line)."""
-    entries = []
+def _json_rows(body: str) -> Iterator[object]:
+    """The JSON value of each non-blank line of a ``/select/logsql/query`` answer."""
     for raw in body.splitlines():
         if not raw.strip():
             continue
         try:
-            row = json.loads(raw)
+            yield json.loads(raw)
         except ValueError as exc:
             raise LogStoreProtocolError("a log store answer line is not JSON") from exc
+
+
+def parse_lines(body: str) -> list[LogEntry]:
+    """Entries of a ``/select/logsql/query`` answer (one JSON object per line)."""
+    entries = []
+    for row in _json_rows(body):
         if not isinstance(row, dict):
             raise LogStoreProtocolError("a log store answer line is not an object")
         line = row.get("_msg", "")
@@ -108,11 +113,7 @@ def parse_values(payload: Any) -> list[str]:
 
 def parse_newest(body: str) -> int | None:
     """The ``newest`` time of a ``stats max(_time) as newest`` answer (None: no lines)."""
-    for raw in body.splitlines():
-        try:
-            row = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
-            raise LogStoreProtocolError("a log store answer line is not JSON") from exc
+    for row in _json_rows(body):
         value = row.get("newest") if isinstance(row, dict) else None
         if isinstance(value, str) and value:
             return parse_time_ns(value)
@@ -121,11 +122,7 @@ def parse_newest(body: str) -> int | None:
 
 def parse_count(body: str) -> int:
     """The ``n`` of a ``stats count() as n`` answer (no row: 0)."""
-    for raw in body.splitlines():
-        try:
-            row = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
-            raise LogStoreProtocolError("a log store answer line is not JSON") from exc
+    for row in _json_rows(body):
         value = row.get("n") if isinstance(row, dict) else None
         if isinstance(value, str) and value.isdigit():
             return int(value)
