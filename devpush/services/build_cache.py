@@ -15,11 +15,12 @@ import docker
 from docker.errors import APIError, NotFound
 
 from devpush.core.config import Settings
-from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL, ROLE_LABEL
+from devpush.core.labels import ROLE_LABEL
+from devpush.services.project_resources import PROJECT_RESOURCE_LABEL, orphaned
 
 #: The role label of a project's cache volume (its project in ``devpush.project_id``).
 CACHE_ROLE = "build-cache"
-PROJECT_CACHE_LABEL = f"{LABEL_PREFIX}{PROJECT_LABEL}"
+PROJECT_CACHE_LABEL = PROJECT_RESOURCE_LABEL
 
 
 def volume_name(settings: Settings, project_id: str) -> str:
@@ -46,11 +47,8 @@ def remove_orphan_volumes(
     """Remove the cache volumes of projects no longer in ``live_projects``; their names
     (one a container still uses stays for the next cleanup)."""
     removed = []
-    ours = volume_name(settings, "")
-    for volume in client.volumes.list(filters={"label": f"{ROLE_LABEL}={CACHE_ROLE}"}):
-        labels = volume.attrs.get("Labels") or {}
-        if not volume.name.startswith(ours) or labels.get(PROJECT_CACHE_LABEL) in live_projects:
-            continue
+    volumes = client.volumes.list(filters={"label": f"{ROLE_LABEL}={CACHE_ROLE}"})
+    for volume in orphaned(volumes, prefix=volume_name(settings, ""), live_projects=live_projects):
         try:
             volume.remove()
         except NotFound:

@@ -25,11 +25,12 @@ from docker.types import IPAMConfig, IPAMPool
 
 from devpush.core.config import Settings
 from devpush.core.errors import Unavailable
-from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL, ROLE_LABEL, RUNNER_ROLE
+from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
+from devpush.services.project_resources import PROJECT_RESOURCE_LABEL, orphaned
 
 #: The role label of a project's runner network (its project in ``devpush.project_id``).
 NETWORK_ROLE = "runner-network"
-PROJECT_NETWORK_LABEL = f"{LABEL_PREFIX}{PROJECT_LABEL}"
+PROJECT_NETWORK_LABEL = PROJECT_RESOURCE_LABEL
 
 #: Creations that lost a race for a subnet (another worker took it) are tried again.
 CREATE_ATTEMPTS = 5
@@ -166,12 +167,9 @@ def remove_orphan_networks(
     cleanup).
     """
     removed = []
-    # Only this install's networks (their name's prefix): hosts may run several.
     ours = project_network(settings, "")
-    for network in client.networks.list(filters={"label": f"{ROLE_LABEL}={NETWORK_ROLE}"}):
-        labels = network.attrs.get("Labels") or {}
-        if not network.name.startswith(ours) or labels.get(PROJECT_NETWORK_LABEL) in live_projects:
-            continue
+    listed = client.networks.list(filters={"label": f"{ROLE_LABEL}={NETWORK_ROLE}"})
+    for network in orphaned(listed, prefix=ours, live_projects=live_projects):
         if settings.proxy_container:
             with contextlib.suppress(APIError):
                 client.api.disconnect_container_from_network(
