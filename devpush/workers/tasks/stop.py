@@ -45,20 +45,18 @@ def remove_deleted_networks(ctx: WorkerContext) -> None:
     in use waits for the next cleanup)."""
     with ctx.sessions() as session:
         live = set(session.scalars(select(Project.id)))
-    try:
-        removed = networks.remove_orphan_networks(ctx.docker, ctx.settings, live)
-    except docker.errors.APIError as exc:
-        log.error("runner networks not cleaned up: %s", exc)
-        return
-    if removed:
-        log.info("removed the runner networks of %d deleted projects", len(removed))
-    try:
-        volumes = build_cache.remove_orphan_volumes(ctx.docker, ctx.settings, live)
-    except docker.errors.APIError as exc:
-        log.error("build cache volumes not cleaned up: %s", exc)
-        return
-    if volumes:
-        log.info("removed the build cache volumes of %d deleted projects", len(volumes))
+    cleanups = (
+        ("runner networks", networks.remove_orphan_networks),
+        ("build cache volumes", build_cache.remove_orphan_volumes),
+    )
+    for what, remove_orphans in cleanups:
+        try:
+            removed = remove_orphans(ctx.docker, ctx.settings, live)
+        except docker.errors.APIError as exc:
+            log.error("%s not cleaned up: %s", what, exc)
+            return
+        if removed:
+            log.info("removed the %s of %d deleted projects", what, len(removed))
 
 
 def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
