@@ -14,8 +14,10 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -131,6 +133,87 @@ def rss_mib(pid: int) -> float:
         return float("nan")
     match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
     return int(match.group(1)) / 1024 if match else float("nan")
+
+
+# Process and machine figures from /proc, as the load benchmarks sample them.
+TICKS = 100  # /proc/<pid>/stat clock ticks per second on Linux
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy (not idle, not waiting for I/O) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICKS
+
+
+def disk_of(path: Path) -> str | None:
+    """The /proc/diskstats name of the block device holding ``path``."""
+    dev = os.stat(path).st_dev
+    wanted = f"{os.major(dev)} {os.minor(dev)}"
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        major, minor, name = line.split()[:3]
+        if f"{major} {minor}" == wanted:
+            return name
+    return None
+
+
+def disk_counters(name: str | None) -> tuple[float, float]:
+    """(seconds the device was busy, bytes written) since boot; zeros if unknown."""
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if name is not None and fields[2] == name:
+            return int(fields[12]) / 1000, int(fields[9]) * 512
+    return 0.0, 0.0
+
+
+def dockerd_pid() -> int | None:
+    found = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+class Sampler(threading.Thread):
+    """Peak and mean RSS of some processes, and their CPU, the machine's and the disk's."""
+
+    def __init__(self, pids: dict[str, int], disk: str | None = None) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = dict.fromkeys(pids, 0.0)
+        self.sums = dict.fromkeys(pids, 0.0)
+        self.samples = 0
+        self.disk = disk
+        self.cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.busy0 = machine_busy_seconds()
+        self.disk0 = disk_counters(disk)
+        self.t0 = time.monotonic()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for name, pid in self.pids.items():
+                rss = rss_mib(pid)
+                self.peak[name] = max(self.peak[name], rss)
+                self.sums[name] += rss
+            self.samples += 1
+
+    def mean(self) -> dict[str, float]:
+        return {n: s / max(1, self.samples) for n, s in self.sums.items()}
+
+    def cpu_share(self) -> dict[str, float]:
+        """Cores busy on average (1.0 = one core): each process, the machine, the disk."""
+        wall = time.monotonic() - self.t0
+        shares = {n: (cpu_seconds(p) - self.cpu0[n]) / wall for n, p in self.pids.items()}
+        shares["machine"] = (machine_busy_seconds() - self.busy0) / wall
+        busy, written = disk_counters(self.disk)
+        shares["disk_util"] = (busy - self.disk0[0]) / wall
+        shares["disk_mib_s"] = (written - self.disk0[1]) / wall / 2**20
+        return shares
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -41,6 +41,7 @@ from benchmarks._harness import (
     RESULTS,
     Stack,
     bench_dir,
+    cpu_seconds,
     figure,
     new_ids,
     parser,
@@ -51,7 +52,6 @@ from benchmarks._harness import (
     start_stack,
     table,
 )
-from benchmarks.throughput import cpu_seconds
 from devpush.logs.paging import LogCursor
 from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore

@@ -43,8 +43,10 @@ import httpx
 from huey import MemoryHuey
 
 from benchmarks._harness import (
+    Sampler,
     Stack,
     bench_dir,
+    dockerd_pid,
     figure,
     parser,
     run_runner,
@@ -55,7 +57,6 @@ from benchmarks._harness import (
     writer,
 )
 from benchmarks.queries import SECRET, bench_settings, seed
-from benchmarks.throughput import Sampler, dockerd_pid
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
 from devpush_dev.ports import free_port
