@@ -59,7 +59,7 @@ from devpush.services.deployments import ensure_production_environment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
-from devpush_dev.caddy import start_caddy
+from devpush_dev.caddy import loopback_settings, start_caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
@@ -192,7 +192,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         sys.exit(f"needs {RUNNER_IMAGE}: run scripts/dev/test-deps.sh")
     db_url = f"sqlite:///{root / 'devpush.sqlite3'}"
     upgrade_to_head(db_url)
-    settings = Settings(
+    settings = loopback_settings(
         data_dir=root,
         database_url=db_url,
         queue_url=f"sqlite:///{root / 'queue.sqlite3'}",
@@ -201,11 +201,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         runner_memory="256m",
         runner_cpus=0.5,
         runner_stop_timeout_seconds=1,
-        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
-        public_port=free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{free_port()}",
-        proxy_not_found_port=free_port(),
-        proxy_redirect_port=free_port(),
+        proxy_resolver_addr=f"127.0.0.1:{free_port()}",  # the one resolver started below
     )
     sessions = session_factory(create_db_engine(db_url))
     project_id, slug, token = seed(sessions, example_repo(root / "hello", message="Hi"))

@@ -62,7 +62,7 @@ from devpush.services.deployments import create_deployment
 from devpush.services.environments import ensure_production_environment
 from devpush.workers.queue import DeployQueue
 from devpush_dev.binaries import read_versions
-from devpush_dev.caddy import BINARY_ENV, caddy_binary, start_caddy
+from devpush_dev.caddy import BINARY_ENV, caddy_binary, loopback_settings, start_caddy
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
 
@@ -289,13 +289,7 @@ def measure(mode: str, args: Any) -> tuple[list[dict[str, Any]], str, list[Any],
             )
             exits.callback(server.wait)
             exits.callback(server.terminate)
-        settings = Settings(
-            proxy_admin_url=f"http://127.0.0.1:{free_port()}",
-            public_port=free_port(),
-            proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
-            proxy_not_found_port=free_port(),
-            proxy_redirect_port=free_port(),
-        )
+        settings = loopback_settings()
         hosts = names(args.names if mode == "outage" else args.switch_names)
         source = None if mode == "reload" else route_source(settings, upstreams, hosts, root, exits)
         switch = reload_switcher(settings, upstreams) if source is None else source.switch

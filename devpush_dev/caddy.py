@@ -13,11 +13,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from devpush.core.config import Settings
 from devpush.services import proxy_config
 from devpush_dev import binaries, processes
+from devpush_dev.ports import free_port
 
 #: What builds the pinned Caddy into the cache (scripts/dev/test-deps.sh runs it).
 BUILD_HINT: Final = "scripts/dev/caddy-pinned.sh"
@@ -38,6 +39,20 @@ def caddy_binary() -> str:
             f"caddy {version} not found at {path}. Build it with {BUILD_HINT}."
         )
     return str(path)
+
+
+def loopback_settings(**fields: Any) -> Settings:
+    """Settings for a Caddy on free loopback ports (its admin API, the public port, the
+    404 and the redirect servers) that asks two route resolvers on free ports; ``fields``
+    add to them or replace them."""
+    ports: dict[str, Any] = {
+        "proxy_admin_url": f"http://127.0.0.1:{free_port()}",
+        "public_port": free_port(),
+        "proxy_resolver_addr": f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
+        "proxy_not_found_port": free_port(),
+        "proxy_redirect_port": free_port(),
+    }
+    return Settings(**(ports | fields))
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with

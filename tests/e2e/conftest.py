@@ -21,8 +21,7 @@ from docker.models.containers import Container
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
 from devpush_dev import alloy
-from devpush_dev.caddy import Caddy, start_caddy
-from devpush_dev.ports import free_port
+from devpush_dev.caddy import Caddy, loopback_settings, start_caddy
 from devpush_dev.runners import Runners
 
 
@@ -139,13 +138,6 @@ def json_logs() -> type[JsonLogs]:
 def caddy(tmp_path: Path) -> Iterator[Caddy]:
     """The pinned Caddy on free loopback ports, asking the two route resolvers that a test
     starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``)."""
-    settings = Settings(
-        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
-        public_port=free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
-        proxy_not_found_port=free_port(),
-        proxy_redirect_port=free_port(),
-    )
-    proxy = start_caddy(settings=settings, state_dir=tmp_path / "caddy")
+    proxy = start_caddy(settings=loopback_settings(), state_dir=tmp_path / "caddy")
     yield proxy
     proxy.stop()
