@@ -58,16 +58,14 @@ from devpush.models import Deployment, DeploymentStatus, Team, TeamMember, TeamR
 from devpush.services.deployments import ensure_production_environment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
-from devpush_dev import processes
 from devpush_dev.caddy import loopback_settings, start_caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
 from devpush_dev.runners import remove_project_leftovers
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
-from devpush_dev.web_app import web_app_process
+from devpush_dev.web_app import start_worker, web_app_process
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTLED = {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}
 #: The app as scripts/dev/local.sh serves it (the port is added).
 
@@ -223,13 +221,7 @@ def local_run(root: Path, threads: int, poll: float) -> Iterator[Bench]:
         )
         exits.callback(proxy.stop)
         env = child_env(settings, proxy.url, threads)
-        worker = processes.start(
-            "worker",
-            [sys.executable, "-m", "devpush.workers"],
-            log_path=root / "worker.log",
-            env=env,
-            cwd=ROOT,
-        )
+        worker = start_worker(log_path=root / "worker.log", env=env)
         exits.callback(worker.stop)
         port = free_port()
         app = web_app_process(state_dir=root, port=port, env=env).start()

@@ -60,10 +60,9 @@ from benchmarks.queries import SECRET, bench_settings, seed
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
 from devpush_dev.ports import free_port
-from devpush_dev.processes import Child, start
-from devpush_dev.web_app import web_app_process
+from devpush_dev.processes import Child
+from devpush_dev.web_app import start_worker, web_app_process
 
-REPO = Path(__file__).resolve().parent.parent
 # Every runner of this script is named so, so that a later run removes any left behind.
 NAME_PREFIX = "devpush-bench-memory-"
 PROCESSES = ("collector", "store", "app", "worker")
@@ -85,10 +84,7 @@ def start_app_and_worker(
     settings: Settings, root: Path, exits: ExitStack
 ) -> tuple[str, Child, Child]:
     env = app_env(settings)
-    python = sys.executable
-    worker = start(
-        "worker", [python, "-m", "devpush.workers"], log_path=root / "worker.log", env=env, cwd=REPO
-    )
+    worker = start_worker(log_path=root / "worker.log", env=env)
     exits.callback(worker.stop)
     port = free_port()
     app = web_app_process(state_dir=root, port=port, env=env).start()

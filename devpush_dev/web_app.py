@@ -1,4 +1,5 @@
-"""The web app under uvicorn on loopback, as the local run, the tests and the benchmarks run it."""
+"""The web app under uvicorn on loopback and the deploy worker, as the local run, the tests
+and the benchmarks run them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devpush_dev.binaries import REPO_ROOT
-from devpush_dev.processes import ProcessSpec
+from devpush_dev.processes import Child, ProcessSpec, start
 
 
 def web_app_argv(port: int) -> list[str]:
@@ -37,3 +38,10 @@ def web_app_process(
         env=env,
         cwd=REPO_ROOT,
     )
+
+
+def start_worker(*, log_path: Path, env: Mapping[str, str]) -> Child:
+    """The deploy worker (``python -m devpush.workers``) with ``env``, logging to
+    ``log_path``; it has no port, so nothing to wait for."""
+    argv = [sys.executable, "-m", "devpush.workers"]
+    return start("worker", argv, log_path=log_path, env=env, cwd=REPO_ROOT)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 import threading
 import time
 import uuid
@@ -65,12 +64,11 @@ from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
 from devpush_dev.runners import remove_project_leftovers
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush_dev.web_app import start_worker
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 #: What the worker shares with its Caddy: the config it loads (proxy_config.build_config)
@@ -351,13 +349,7 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
             "DEVPUSH_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
             **(extra_env or {}),
         }
-        child = processes.start(
-            "worker",
-            [sys.executable, "-m", "devpush.workers"],
-            log_path=tmp_path / "worker.log",
-            env=env,
-            cwd=ROOT,
-        )
+        child = start_worker(log_path=tmp_path / "worker.log", env=env)
         started.append(child)
         return child
 
