@@ -16,6 +16,7 @@
 #   compose ARGS...        `docker compose` on the installed stack, with versions.env
 #   log_stack [DIR]        the log store (DEVPUSH_LOG_STORE): loki (default) or victorialogs
 #   env_file_value FILE NAME  NAME's value in an env file
+#   pinned_version FILE NAME  NAME's value in the versions file FILE; exits when unset
 #   compose_files DIR [dev] the Compose files of DIR's stack, one per line
 #   local_images [DIR]     DEVPUSH_LOCAL_IMAGES=1: the stack runs the server's own images
 #   stack_components       the updatable components of the chosen log stack
@@ -24,6 +25,7 @@
 #   parse_dry_run_args ARGS...   one of -h/--help or --dry-run (sets DRY_RUN=1), or nothing
 #   find_go WHAT           the Go toolchain (go on PATH or /usr/local/go); WHAT it builds
 #   go_tool_binary SRC NAME WHAT  build the Go program in SRC once into the cache; its path
+#   go_install_binary GO PACKAGE@VERSION BIN [FLAGS...]  `go install` it into the file BIN
 #
 # Paths are overridable so tests can run the scripts in temp dirs:
 #   DEVPUSH_DATA_ROOT (/srv/devpush)  data: Alloy positions, app data, the version file
@@ -185,6 +187,15 @@ env_file_value() {
   printf '%s' "$value" | tr -d "\"' \t\r"
 }
 
+# The value of NAME in the versions file FILE (versions.env); exits with an error when
+# it is not set.
+pinned_version() {
+  local value
+  value=$(env_file_value "$1" "$2")
+  [[ -n $value ]] || die "$2 is not set in $1"
+  printf '%s\n' "$value"
+}
+
 # DEVPUSH_LOCAL_IMAGES=1 (the environment, else DIR/.env): the stack runs images built on
 # the server itself (scripts/dev/prod-images.sh, for servers that reach no image registry):
 # docker-compose.local.yml names them, and the scripts never build or pull one.
@@ -293,6 +304,24 @@ go_tool_binary() {
     mv "$bin.tmp" "$bin"
   fi
   printf '%s\n' "$bin"
+}
+
+# `go install` of PACKAGE@VERSION with the toolchain GO (the module's own go.sum pins it;
+# a go.mod around is ignored), the binary moved to the file BIN; FLAGS go to `go install`.
+# Exits with an error when the build fails.
+go_install_binary() {
+  local go=$1 package=$2 bin=$3 gobin name
+  shift 3
+  name=${package%@*}
+  name=${name##*/}
+  mkdir -p "$(dirname "$bin")"
+  gobin=$(mktemp -d)
+  if ! GOBIN=$gobin CGO_ENABLED=0 "$go" install -trimpath "$@" "$package"; then
+    rm -rf "$gobin"
+    die "building $name ${package##*@} failed"
+  fi
+  mv "$gobin/$name" "$bin"
+  rm -rf "$gobin"
 }
 
 # A script that takes no argument but -h/--help: prints its usage and exits 0 on that,

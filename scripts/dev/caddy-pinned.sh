@@ -30,22 +30,13 @@ USAGE
 
 main() {
   parse_help_args "$@"
-  local version go bin gobin
-  version=$(sed -n 's/^CADDY_VERSION=//p' "$VERSIONS_FILE" | tail -n 1)
-  [[ -n $version ]] || die "CADDY_VERSION is not set in $VERSIONS_FILE"
+  local version go bin
+  version=$(pinned_version "$VERSIONS_FILE" CADDY_VERSION)
   bin="$BIN_DIR/caddy-$version"
   if [[ ! -x $bin ]]; then
     go=$(find_go "caddy $version")
-    mkdir -p "$BIN_DIR"
     printf '==> building %s (first time: about two minutes)\n' "$bin" >&2
-    gobin=$(mktemp -d)
-    if ! GOBIN=$gobin CGO_ENABLED=0 "$go" install -trimpath \
-      "github.com/caddyserver/caddy/v2/cmd/caddy@v$version"; then
-      rm -rf "$gobin"
-      die "building caddy $version failed"
-    fi
-    mv "$gobin/caddy" "$bin"
-    rm -rf "$gobin"
+    go_install_binary "$go" "github.com/caddyserver/caddy/v2/cmd/caddy@v$version" "$bin"
   fi
   printf '%s\n' "$bin"
 }

@@ -35,34 +35,15 @@ A cold build takes a few minutes; a warm cache returns at once.
 USAGE
 }
 
-# The value of KEY in versions.env.
-version_of() {
-  local key=$1 value
-  value=$(sed -n "s/^$key=//p" "$VERSIONS_FILE" | tail -n 1)
-  if [[ -z $value ]]; then
-    err "$key is not set in $VERSIONS_FILE"
-    exit 1
-  fi
-  printf '%s\n' "$value"
-}
-
 build_victorialogs() {
-  local go=$1 version=$2 bin="$BIN_DIR/victoria-logs-$2" gobin
+  local go=$1 version=$2 bin="$BIN_DIR/victoria-logs-$2"
   if [[ -x $bin ]]; then
     printf '%s\n' "$bin"
     return
   fi
   printf '==> building %s (first time: about a minute)\n' "$bin" >&2
-  gobin=$(mktemp -d)
-  # go install with @version ignores any go.mod around it: the module's own go.sum pins it.
-  if ! GOBIN=$gobin CGO_ENABLED=0 "$go" install -trimpath -ldflags='-s -w' \
-    "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$version"; then
-    rm -rf "$gobin"
-    err "building victoria-logs $version failed"
-    exit 1
-  fi
-  mv "$gobin/victoria-logs" "$bin"
-  rm -rf "$gobin"
+  go_install_binary "$go" "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$version" \
+    "$bin" -ldflags='-s -w'
   printf '%s\n' "$bin"
 }
 
@@ -94,8 +75,8 @@ main() {
   local go
   go=$(find_go "victoria-logs and otelcol")
   mkdir -p "$BIN_DIR"
-  build_victorialogs "$go" "$(version_of VICTORIALOGS_VERSION)"
-  build_otelcol "$go" "$(version_of OTELCOL_VERSION)"
+  build_victorialogs "$go" "$(pinned_version "$VERSIONS_FILE" VICTORIALOGS_VERSION)"
+  build_otelcol "$go" "$(pinned_version "$VERSIONS_FILE" OTELCOL_VERSION)"
 }
 
 main "$@"

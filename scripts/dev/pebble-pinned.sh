@@ -31,22 +31,15 @@ USAGE
 
 main() {
   parse_help_args "$@"
-  local version go bin gobin certs module_dir
-  version=$(sed -n 's/^PEBBLE_VERSION=//p' "$VERSIONS_FILE" | tail -n 1)
-  [[ -n $version ]] || die "PEBBLE_VERSION is not set in $VERSIONS_FILE"
+  local version go bin certs module_dir
+  version=$(pinned_version "$VERSIONS_FILE" PEBBLE_VERSION)
   bin="$BIN_DIR/pebble-$version"
   certs="$DEVPUSH_CACHE/pebble-$version"
   if [[ ! -x $bin || ! -f $certs/pebble.minica.pem ]]; then
     go=$(find_go "pebble $version")
-    mkdir -p "$BIN_DIR" "$certs"
+    mkdir -p "$certs"
     printf '==> building %s\n' "$bin" >&2
-    gobin=$(mktemp -d)
-    if ! GOBIN=$gobin CGO_ENABLED=0 "$go" install -trimpath "$MODULE/cmd/pebble@$version"; then
-      rm -rf "$gobin"
-      die "building pebble $version failed"
-    fi
-    mv "$gobin/pebble" "$bin"
-    rm -rf "$gobin"
+    go_install_binary "$go" "$MODULE/cmd/pebble@$version" "$bin"
     module_dir=$("$go" mod download -json "$MODULE@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [[ -d $module_dir ]] || die "pebble's module directory not found"
     install -m 0644 "$module_dir/test/certs/localhost/cert.pem" "$certs/cert.pem"
