@@ -48,23 +48,21 @@ class Limits:
 def check_limits(settings: Settings, *, memory_mb: int | None, cpus: float | None) -> None:
     """Refuse a project's limits below the floor or above the server's maximums."""
     if memory_mb is not None:
-        if memory_mb < MIN_MEMORY_MB:
-            raise ResourceLimitError(f"memory_mb: at least {MIN_MEMORY_MB} MB", field="memory_mb")
-        if memory_mb > settings.runner_max_memory_mb:
-            raise ResourceLimitError(
-                f"memory_mb: {memory_mb} MB is more than this server allows"
-                f" (at most {settings.runner_max_memory_mb} MB)",
-                field="memory_mb",
-            )
+        _check_range("memory_mb", memory_mb, MIN_MEMORY_MB, settings.runner_max_memory_mb, "{} MB")
     if cpus is not None:
-        if cpus < MIN_CPUS:
-            raise ResourceLimitError(f"cpus: at least {MIN_CPUS:g}", field="cpus")
-        if cpus > settings.runner_max_cpus:
-            raise ResourceLimitError(
-                f"cpus: {cpus:g} is more than this server allows"
-                f" (at most {settings.runner_max_cpus:g})",
-                field="cpus",
-            )
+        _check_range("cpus", cpus, MIN_CPUS, settings.runner_max_cpus, "{:g}")
+
+
+def _check_range(field: str, value: float, floor: float, ceiling: float, shown: str) -> None:
+    """Refuse ``value`` outside [floor, ceiling]; ``shown`` writes a figure (with its unit)."""
+    if value < floor:
+        raise ResourceLimitError(f"{field}: at least {shown.format(floor)}", field=field)
+    if value > ceiling:
+        raise ResourceLimitError(
+            f"{field}: {shown.format(value)} is more than this server allows"
+            f" (at most {shown.format(ceiling)})",
+            field=field,
+        )
 
 
 def set_limits(
