@@ -136,13 +136,14 @@ def rss_mib(pid: int) -> float:
 
 
 # Process and machine figures from /proc, as the load benchmarks sample them.
-TICKS = 100  # /proc/<pid>/stat clock ticks per second on Linux
+TICKS = os.sysconf("SC_CLK_TCK")  # /proc/<pid>/stat clock ticks per second
 
 
 def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (0 once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
 

@@ -35,28 +35,25 @@ from typing import Any
 
 from sqlalchemy import update
 
-from benchmarks._harness import RESULTS, figure, save, save_figure, table
+from benchmarks._harness import (
+    RESULTS,
+    bench_project,
+    cpu_seconds,
+    figure,
+    save,
+    save_figure,
+    table,
+)
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.labels import runner_labels
 from devpush.core.migrate import upgrade_to_head
-from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project, Team
+from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind
 from devpush.services.metrics_sampler import POOL_SIZE, MetricsSampler, sampler_client
 from devpush.services.runner import docker_client, runner_log_config
 from devpush_dev.ports import free_port
-from devpush_dev.runners import Runners
+from devpush_dev.runners import BUSYBOX_IMAGE, Runners
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def processes() -> Iterator[tuple[int, list[str]]]:
@@ -89,13 +86,11 @@ def make_rows(settings: Settings, container_ids: Sequence[str]) -> list[str]:
     """A project with one deployment per runner, all ``building`` (not sampled yet)."""
     sessions = session_factory(create_db_engine(settings.database_url))
     with sessions() as session:
-        project = Project(
-            team=Team(name="Bench", slug="bench"),
-            name="Bench",
-            slug="bench",
-            host_label="bench",
+        project = bench_project(
+            "Bench",
+            "bench",
             repo_url="/srv/bench",
-            runner_image="devpush/busybox:local",
+            runner_image=BUSYBOX_IMAGE,
             start_command="sleep 3600",
         )
         environment = Environment(
