@@ -17,6 +17,7 @@ from devpush.core.labels import (
     STREAM_LABEL,
 )
 from devpush.logs.errors import InvalidSearch
+from devpush.logs.levels import LEVELS, Level
 from devpush.logs.qlang.ast import Expr, Phrase, Regex, Text, walk
 from devpush.logs.query import re2_quote_meta
 
@@ -50,6 +51,13 @@ def number(value: float) -> str:
     if value == int(value):
         return str(int(value))
     return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def level(value: str) -> Level:
+    """A ``level:`` value as a level (the parser lets no other through)."""
+    if value not in LEVELS:
+        raise ValueError(f"unknown level {value!r}")
+    return value
 
 
 def check_search_lengths(expr: Expr, *, max_chars: int) -> None:

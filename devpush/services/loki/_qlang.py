@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from devpush.core.labels import REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
-from devpush.logs.levels import LEVELS, Level, level_filter_regex
+from devpush.logs.levels import level_filter_regex
 from devpush.logs.qlang.ast import (
     JSON_FIELD,
     And,
@@ -38,6 +38,7 @@ from devpush.logs.qlang.fields import (
     REQUEST_KEYS,
     check_search_lengths,
     glob_regex,
+    level,
     number,
 )
 from devpush.logs.query import go_quote, quoted_value, re2_quote_meta
@@ -74,7 +75,7 @@ def _message_regex(item: Expr) -> str | None:
     if isinstance(item, Regex):
         return item.pattern
     if isinstance(item, FieldMatch) and item.field == "level":
-        return level_filter_regex(_level(item.value))
+        return level_filter_regex(level(item.value))
     return None
 
 
@@ -184,9 +185,3 @@ def _value(name: str, match: FieldMatch, negated: bool) -> str:
     if match.wildcard:
         return _regex(name, glob_regex(match.value), negated)
     return _exact(name, match.value, negated)
-
-
-def _level(value: str) -> Level:
-    if value not in LEVELS:
-        raise ValueError(f"unknown level {value!r}")
-    return value

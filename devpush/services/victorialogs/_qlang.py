@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 from devpush.core.labels import REQUEST_FIELDS, REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
-from devpush.logs.levels import LEVELS, Level, level_filter_regex
+from devpush.logs.levels import level_filter_regex
 from devpush.logs.qlang.ast import (
     JSON_FIELD,
     JSON_PREFIX,
@@ -30,7 +30,14 @@ from devpush.logs.qlang.ast import (
     Text,
     json_fields,
 )
-from devpush.logs.qlang.fields import LABELS, REQUEST_KEYS, check_search_lengths, glob_regex, number
+from devpush.logs.qlang.fields import (
+    LABELS,
+    REQUEST_KEYS,
+    check_search_lengths,
+    glob_regex,
+    level,
+    number,
+)
 from devpush.logs.query import quoted_value, re2_quote_meta
 
 _RANGE_OPS: Final = {">=", ">", "<", "<="}
@@ -74,7 +81,7 @@ def _filter(expr: Expr) -> str:
 
 def _field_match(match: FieldMatch) -> str:
     if match.field == "level":
-        return f"~{quoted_value(level_filter_regex(_level(match.value)))}"
+        return f"~{quoted_value(level_filter_regex(level(match.value)))}"
     if match.field == SOURCE_LABEL:
         if match.wildcard:
             return f"({_match(SOURCE_LABEL, match)} or {_match(STREAM_LABEL, match)})"
@@ -95,9 +102,3 @@ def _match(stored: str, match: FieldMatch) -> str:
     if match.wildcard:
         return f"{name}:~{quoted_value(glob_regex(match.value))}"
     return f"{name}:={quoted_value(match.value)}"
-
-
-def _level(value: str) -> Level:
-    if value not in LEVELS:
-        raise ValueError(f"unknown level {value!r}")
-    return value
