@@ -23,6 +23,7 @@
 #   parse_update_args VALUES FLAGS ARGS...  the update scripts' shared command line
 #   parse_help_args ARGS...      a command line of -h/--help only (calls the script's usage)
 #   parse_dry_run_args ARGS...   one of -h/--help or --dry-run (sets DRY_RUN=1), or nothing
+#   devpush_cache_dir      where the development scripts keep what they build and fetch
 #   find_go WHAT           the Go toolchain (go on PATH or /usr/local/go); WHAT it builds
 #   go_tool_binary SRC NAME WHAT  build the Go program in SRC once into the cache; its path
 #   go_install_binary GO PACKAGE@VERSION BIN [FLAGS...]  `go install` it into the file BIN
@@ -276,6 +277,12 @@ require_component() {
   exit 2
 }
 
+# Where the development scripts keep what they build and fetch: $DEVPUSH_CACHE, else
+# ~/.cache/devpush (devpush_dev.binaries.cache_dir() reads the same).
+devpush_cache_dir() {
+  printf '%s\n' "${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}"
+}
+
 # The Go toolchain: `go` on PATH, else the official tarball's /usr/local/go; prints it.
 # WHAT says what it builds in the error when neither is there.
 find_go() {
@@ -293,7 +300,8 @@ find_go() {
 # already; prints the binary's path. WHAT says what it is in the error when Go is missing.
 go_tool_binary() {
   local src=$1 name=$2 what=$3 go hash bin
-  local cache=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+  local cache
+  cache=$(devpush_cache_dir)
   go=$(find_go "$what")
   hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)
   bin="$cache/bin/$name-$hash"

@@ -15,7 +15,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 SRC_DIR="$REPO_ROOT/scripts/dev/alloy-syntax"
-DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+DEVPUSH_CACHE=$(devpush_cache_dir)
 
 usage() {
   cat <<USAGE

@@ -10,7 +10,7 @@
 # Root filesystems are cached as tarballs under $DEVPUSH_CACHE/images, keyed by
 # name and Debian suite, so a warm machine only runs `docker import`.
 
-DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+DEVPUSH_CACHE=$(devpush_cache_dir)
 BUSYBOX_IMAGE=devpush/busybox:local
 RUNNER_PYTHON_IMAGE=devpush/runner-python:local
 RUNNER_SUITE=bookworm

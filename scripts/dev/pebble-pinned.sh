@@ -16,7 +16,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 VERSIONS_FILE="$REPO_ROOT/versions.env"
-DEVPUSH_CACHE=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+DEVPUSH_CACHE=$(devpush_cache_dir)
 BIN_DIR="$DEVPUSH_CACHE/bin"
 MODULE=github.com/letsencrypt/pebble/v2
 

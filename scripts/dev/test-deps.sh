@@ -143,7 +143,8 @@ disable_rsyslog_service() {
 # GitHub's published webhook examples and signing code (tests/forges/), installed once per
 # lock file into the cache: the webhook tests sign and post them with GitHub's own code.
 install_forge_fixtures() {
-  local cache=${DEVPUSH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/devpush}
+  local cache
+  cache=$(devpush_cache_dir)
   local src="$REPO_ROOT/tests/forges" dest="$cache/forges"
   if ! command_exists node; then
     info "installing Node.js (Debian)"
