@@ -27,7 +27,7 @@ from devpush.core.labels import (
     PROJECT_LABEL,
 )
 from devpush.logs.errors import InvalidQuery, InvalidSearch
-from devpush.logs.levels import LEVELS, Level
+from devpush.logs.levels import LEVELS, Level, level_filter_regex
 
 if TYPE_CHECKING:
     # Only named here: the query language's parser imports this module.
@@ -205,6 +205,18 @@ def search_regex(query: LogQuery, *, max_chars: int) -> str:
         return "(?i)" + re2_quote_meta(text)
     validate_regex(text)
     return text
+
+
+def line_regexes(query: LogQuery, *, max_search_chars: int) -> list[str]:
+    """The RE2 patterns (before they are quoted) a line of ``query`` matches: its search's,
+    then its level's, a superset of the level's lines (the backend then keeps those
+    ``detect_level`` agrees with)."""
+    patterns = []
+    if query.search:
+        patterns.append(search_regex(query, max_chars=max_search_chars))
+    if query.level is not None:
+        patterns.append(level_filter_regex(query.level))
+    return patterns
 
 
 def quoted_value(value: str) -> str:

@@ -17,8 +17,7 @@ from datetime import timedelta
 
 from devpush.core.labels import JOB_LABEL, LOKI_JOB, REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
 from devpush.logs.errors import InvalidQuery
-from devpush.logs.levels import level_filter_regex
-from devpush.logs.query import LogQuery, go_quote, quoted_value, search_regex
+from devpush.logs.query import LogQuery, go_quote, line_regexes, quoted_value
 from devpush.services.loki._qlang import compile_expr
 
 
@@ -35,12 +34,8 @@ def stream_selector(query: LogQuery) -> str:
 
 def line_filters(query: LogQuery, *, max_search_chars: int) -> str:
     """The ``|~ "…"`` line filters for search and level ('' when there are none)."""
-    filters = []
-    if query.search:
-        filters.append(f"|~ {go_quote(search_regex(query, max_chars=max_search_chars))}")
-    if query.level is not None:
-        # A superset of the level's lines; the client keeps those detect_level agrees with.
-        filters.append(f"|~ {go_quote(level_filter_regex(query.level))}")
+    patterns = line_regexes(query, max_search_chars=max_search_chars)
+    filters = [f"|~ {go_quote(pattern)}" for pattern in patterns]
     if query.expr is not None:
         filters.append(compile_expr(query.expr, max_search_chars=max_search_chars))
     return " ".join(filters)

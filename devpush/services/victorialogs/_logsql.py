@@ -23,8 +23,7 @@ from devpush.core.labels import (
     SOURCE_LABEL,
     STREAM_LABEL,
 )
-from devpush.logs.levels import level_filter_regex
-from devpush.logs.query import Direction, LogQuery, go_quote, quoted_value, search_regex
+from devpush.logs.query import Direction, LogQuery, go_quote, line_regexes, quoted_value
 from devpush.services.victorialogs._qlang import compile_expr
 
 #: Fields the backend asks for: the time, the line and the LOG_FIELDS.
@@ -45,11 +44,8 @@ def filters(query: LogQuery, *, max_search_chars: int) -> str:
         parts.append(f"{SOURCE_LABEL}:={go_quote(REQUEST_SOURCE)}")
     elif query.stream is not None:
         parts.append(f"{STREAM_LABEL}:={go_quote(query.stream)}")
-    if query.search:
-        parts.append(f"~{go_quote(search_regex(query, max_chars=max_search_chars))}")
-    if query.level is not None:
-        # A superset of the level's lines; the store keeps those detect_level agrees with.
-        parts.append(f"~{go_quote(level_filter_regex(query.level))}")
+    patterns = line_regexes(query, max_search_chars=max_search_chars)
+    parts += [f"~{go_quote(pattern)}" for pattern in patterns]
     if query.expr is not None:
         # Last: a ``json.<field>`` query is a pipe, after every plain filter.
         parts.append(compile_expr(query.expr, max_search_chars=max_search_chars))
