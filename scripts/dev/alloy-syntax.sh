@@ -15,14 +15,13 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 SRC_DIR="$REPO_ROOT/scripts/dev/alloy-syntax"
-DEVPUSH_CACHE=$(devpush_cache_dir)
 
 usage() {
   cat <<USAGE
 Usage: $(basename "$0") [--help]
 
 Builds devpush-alloy-syntax (parses config.alloy files with Alloy's parser) into
-$DEVPUSH_CACHE/bin when missing or out of date, then prints its path.
+$(devpush_cache_dir)/bin when missing or out of date, then prints its path.
 USAGE
 }
 

@@ -16,8 +16,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 VERSIONS_FILE="$REPO_ROOT/versions.env"
-DEVPUSH_CACHE=$(devpush_cache_dir)
-BIN_DIR="$DEVPUSH_CACHE/bin"
+BIN_DIR="$(devpush_cache_dir)/bin"
 
 usage() {
   cat <<USAGE

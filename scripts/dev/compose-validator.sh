@@ -15,14 +15,13 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 SRC_DIR="$REPO_ROOT/scripts/dev/compose-validator"
-DEVPUSH_CACHE=$(devpush_cache_dir)
 
 usage() {
   cat <<USAGE
 Usage: $(basename "$0") [--help]
 
 Builds devpush-validate (Compose and Dockerfile checks) into
-$DEVPUSH_CACHE/bin when missing or out of date, then prints its path.
+$(devpush_cache_dir)/bin when missing or out of date, then prints its path.
 USAGE
 }
 

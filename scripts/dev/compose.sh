@@ -18,8 +18,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$REPO_ROOT/scripts/lib.sh"
 COMPOSE_VERSION=${COMPOSE_VERSION:-v5.6.0}
 COMPOSE_MODULE=github.com/docker/compose/v5
-DEVPUSH_CACHE=$(devpush_cache_dir)
-BIN_DIR="$DEVPUSH_CACHE/bin"
+BIN_DIR="$(devpush_cache_dir)/bin"
 PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 
 usage() {

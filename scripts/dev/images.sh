@@ -10,7 +10,6 @@
 # Root filesystems are cached as tarballs under $DEVPUSH_CACHE/images, keyed by
 # name and Debian suite, so a warm machine only runs `docker import`.
 
-DEVPUSH_CACHE=$(devpush_cache_dir)
 BUSYBOX_IMAGE=devpush/busybox:local
 RUNNER_PYTHON_IMAGE=devpush/runner-python:local
 RUNNER_SUITE=bookworm
@@ -35,7 +34,8 @@ build_busybox_image() {
 
 build_runner_python_image() {
   image_exists "$RUNNER_PYTHON_IMAGE" && return
-  local tarball="$DEVPUSH_CACHE/images/runner-python-$RUNNER_SUITE.tar"
+  local tarball
+  tarball="$(devpush_cache_dir)/images/runner-python-$RUNNER_SUITE.tar"
   if [[ ! -s $tarball ]]; then
     printf '==> debootstrap %s (python3) into the cache; takes a few minutes once\n' "$RUNNER_SUITE"
     local root

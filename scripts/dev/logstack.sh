@@ -21,8 +21,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$REPO_ROOT/scripts/lib.sh"
 OTELCOL_SRC="$REPO_ROOT/scripts/dev/otelcol"
 VERSIONS_FILE="$REPO_ROOT/versions.env"
-DEVPUSH_CACHE=$(devpush_cache_dir)
-BIN_DIR="$DEVPUSH_CACHE/bin"
+BIN_DIR="$(devpush_cache_dir)/bin"
 CONTRIB=github.com/open-telemetry/opentelemetry-collector-contrib
 
 usage() {

@@ -16,8 +16,8 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 VERSIONS_FILE="$REPO_ROOT/versions.env"
-DEVPUSH_CACHE=$(devpush_cache_dir)
-BIN_DIR="$DEVPUSH_CACHE/bin"
+CACHE_DIR=$(devpush_cache_dir)
+BIN_DIR="$CACHE_DIR/bin"
 MODULE=github.com/letsencrypt/pebble/v2
 
 usage() {
@@ -34,7 +34,7 @@ main() {
   local version go bin certs module_dir
   version=$(pinned_version "$VERSIONS_FILE" PEBBLE_VERSION)
   bin="$BIN_DIR/pebble-$version"
-  certs="$DEVPUSH_CACHE/pebble-$version"
+  certs="$CACHE_DIR/pebble-$version"
   if [[ ! -x $bin || ! -f $certs/pebble.minica.pem ]]; then
     go=$(find_go "pebble $version")
     mkdir -p "$certs"
