@@ -102,6 +102,11 @@ def test_one_deployments_lines_from_both_hosts_name_their_host(
     assert panel.status_code == 200, panel.text
     for engine in swarm.engines:
         assert f'<span class="log-host" title="host {engine.hostname}">' in panel.text
+    # And a line's own page.
+    one = next(item for item in items if item["host"] == node_2.hostname)
+    page = client.get(f"/projects/{alice.project_slug}/logs/line", params={"id": one["id"]})
+    assert page.status_code == 200, page.text
+    assert f"<dt>Host</dt><dd><code>{node_2.hostname}</code></dd>" in page.text
     # Bob's project sees none of them.
     assert api_items(client, two_teams.bob) == []
 
