@@ -131,6 +131,15 @@ def test_a_host_that_goes_away_keeps_its_shipped_lines(
         assert [(i["line"], i["host"]) for i in items] == [
             ("said before the host went away", node_2.hostname)
         ]
+        # And the deployment's view shows it, naming the host that is gone.
+        log_in(client, alice.email)
+        panel = client.get(
+            f"/projects/{alice.project_slug}/logs/panel",
+            params={"deployment": alice.deployment_id, "since": "1h"},
+        )
+        assert panel.status_code == 200, panel.text
+        assert "said before the host went away" in panel.text
+        assert f'<span class="log-host" title="host {node_2.hostname}">' in panel.text
     finally:
         swarm.start_engine(node_2)
         wait_node_ready(swarm, node_2.node_id)
