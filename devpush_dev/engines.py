@@ -125,6 +125,16 @@ class Swarm:
                 archive.seek(0)
                 engine.docker("load", "--quiet", stdin=archive)
 
+    def stop_engine(self, engine: Engine) -> None:
+        """Stop one node's dockerd, as a host that goes away; its namespace, data root
+        and swarm membership stay, so :meth:`start_engine` brings it back."""
+        if engine.child is not None:
+            engine.child.stop(timeout=30)
+
+    def start_engine(self, engine: Engine) -> None:
+        """Start a stopped node's dockerd again: it rejoins the swarm from its data root."""
+        _start_engine(self, engine)
+
     def stop(self) -> None:
         """Leave the swarm, stop the engines, delete namespaces, bridge and run dirs."""
         for engine in reversed(self.engines):

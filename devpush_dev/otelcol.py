@@ -30,6 +30,9 @@ METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
 HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
 #: The proxy's access log files (a glob: the file Caddy writes and the ones it rolled).
 ACCESS_LOGS_ENV: Final = "DEVPUSH_PROXY_ACCESS_LOGS"
+#: Swarm mode: the host name each runner line is stored with (devpush/core/labels.py,
+#: HOST_LABEL); unset on one server.
+HOST_ENV: Final = "DEVPUSH_COLLECTOR_HOST"
 
 
 def access_logs_glob(access_log: Path) -> str:
@@ -91,6 +94,8 @@ class CollectorPlace(TypedDict):
     #: The file the proxy writes its access log to (request logs); by default one in
     #: ``state_dir`` that no proxy writes.
     access_log: NotRequired[Path]
+    #: Swarm mode: the host it stands for (its lines' ``host``); none by default.
+    host: NotRequired[str]
 
 
 def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
@@ -105,6 +110,7 @@ def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
         ACCESS_LOGS_ENV: access_logs_glob(
             place.get("access_log", place["state_dir"] / "proxy-access" / "access.log")
         ),
+        **({HOST_ENV: place["host"]} if "host" in place else {}),
     }
 
 

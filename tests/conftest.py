@@ -10,7 +10,11 @@ import pytest
 PIPELINE_DIR = Path(__file__).parent / "e2e" / "pipeline"
 
 #: Fixtures used by test directories beyond those pyproject.toml's addopts load.
-pytest_plugins = ["tests.fixtures.notify"]
+pytest_plugins = [
+    "tests.fixtures.notify",
+    "tests.fixtures.swarm_hosts",
+    "tests.fixtures.swarm_logs",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

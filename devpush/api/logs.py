@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from devpush.deps import (
@@ -86,6 +86,8 @@ class LogLinePublic(BaseModel):
     source: str | None = None
     # Only on request entries.
     request: RequestPublic | None = None
+    # Swarm mode: the host that ran the runner; absent (not null) on one server.
+    host: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class LogPagePublic(BaseModel):

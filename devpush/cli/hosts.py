@@ -1,26 +1,35 @@
-"""``devpush hosts``: the swarm's hosts with their state, labels, runners, CPU and memory."""
+"""``devpush hosts``: the swarm's hosts with their state, labels, runners, CPU and memory;
+``devpush hosts label|unlabel|drain|activate HOST``: an admin's changes to one host."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from devpush.cli.client import ApiError, fail, logged_in_client
+from devpush.cli.client import ApiError, call, fail, logged_in_client
 from devpush.cli.metrics import human_bytes
 from devpush.cli.terminal import safe
 
 console = Console()
+hosts_app = typer.Typer(
+    help="The servers of a swarm-mode install (admins only).", invoke_without_command=True
+)
+HostArg = Annotated[str, typer.Argument(help="The host's name, node id or id prefix")]
 
 
 def labels_text(labels: dict[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(labels.items())) or "—"
 
 
-def hosts() -> None:
+@hosts_app.callback()
+def hosts(ctx: typer.Context) -> None:
     """The servers of a swarm-mode install (admins only)."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         with logged_in_client() as client:
             found: list[dict[str, Any]] = client.get("/hosts")
@@ -46,5 +55,50 @@ def hosts() -> None:
     console.print(table)
 
 
+def _change(host: str, body: dict[str, Any]) -> None:
+    changed = call("PATCH", f"/hosts/{quote(host, safe='')}", json=body)
+    console.print(
+        safe(
+            f"{changed['hostname']}: {changed['availability']}, "
+            f"labels {labels_text(changed['labels'])}"
+        )
+    )
+
+
+@hosts_app.command("label")
+def label(
+    host: HostArg,
+    labels: Annotated[list[str], typer.Argument(help="key=value (repeat), e.g. zone=eu")],
+) -> None:
+    """Set labels on a host (placement reads them)."""
+    body: dict[str, str] = {}
+    for text in labels:
+        key, equals, value = text.partition("=")
+        if not equals:
+            raise fail(f"{text!r} is not key=value, like zone=eu")
+        body[key] = value
+    _change(host, {"labels": body})
+
+
+@hosts_app.command("unlabel")
+def unlabel(
+    host: HostArg, keys: Annotated[list[str], typer.Argument(help="Label keys to remove")]
+) -> None:
+    """Remove labels from a host."""
+    _change(host, {"labels": dict.fromkeys(keys)})
+
+
+@hosts_app.command("drain")
+def drain(host: HostArg) -> None:
+    """Move a host's runners to the other hosts and send it no new one."""
+    _change(host, {"availability": "drain"})
+
+
+@hosts_app.command("activate")
+def activate(host: HostArg) -> None:
+    """Let a drained or paused host take runners again."""
+    _change(host, {"availability": "active"})
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(hosts)
+    app.add_typer(hosts_app, name="hosts")

@@ -57,8 +57,11 @@ def shown_text(item: dict[str, Any], *, raw: bool = False) -> str:
 
 
 def format_line(item: dict[str, Any], *, raw: bool = False) -> str:
-    """``<time> <deployment> <out|err|req> <text>`` (the text: see :func:`shown_text`)."""
+    """``<time> <deployment> <out|err|req> <text>`` (the text: see :func:`shown_text`); in
+    swarm mode the deployment is followed by the host that ran it: ``<deployment>@<host>``."""
     deployment = (item.get("deployment_id") or "-")[:8]
+    if item.get("host"):
+        deployment = f"{deployment}@{item['host']}"
     return f"{item['time']} {deployment} {_tag(item)} {shown_text(item, raw=raw)}"
 
 

@@ -51,6 +51,11 @@ LOG_STREAMS: Final = ("stdout", "stderr")
 SOURCE_LABEL: Final = "source"
 REQUEST_SOURCE: Final = "request"
 LOG_SOURCES: Final = (*LOG_STREAMS, REQUEST_SOURCE)
+#: Swarm mode: the host that ran the runner (its node's host name), a stored field and a
+#: stream field. The collector that runs on each node as a global service sets it from its
+#: ``DEVPUSH_COLLECTOR_HOST`` (Docker's ``{{.Node.Hostname}}``); on one server a line has
+#: none, and the views, the API and the CLI show none.
+HOST_LABEL: Final = "host"
 #: The stored fields of a request entry (besides the four labels and ``source``), by the
 #: name the API's ``request`` object and the query language give them.
 REQUEST_FIELDS: Final = {

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from devpush.core.labels import SOURCE_LABEL, STREAM_LABEL
+from devpush.core.labels import HOST_LABEL, SOURCE_LABEL, STREAM_LABEL
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
@@ -58,6 +58,11 @@ class LogEntry:
     @property
     def stream(self) -> str | None:
         return self.labels.get(STREAM_LABEL)
+
+    @property
+    def host(self) -> str | None:
+        """Swarm mode: the host that ran the runner; None on one server."""
+        return self.labels.get(HOST_LABEL)
 
     @property
     def source(self) -> str | None:

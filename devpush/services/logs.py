@@ -64,6 +64,7 @@ class LogLine:
     pretty: str | None = None
     source: str | None = None  # ``request`` for the proxy's entries, else the stream
     request: RequestInfo | None = None  # a request entry's fields
+    host: str | None = None  # swarm mode: the host that ran the runner
 
     @property
     def clock(self) -> str:
@@ -85,6 +86,8 @@ class LogLine:
             "structured": None if self.structured is None else structured_json(self.structured),
             "source": self.source,
             **({"request": self.request.as_json()} if self.request is not None else {}),
+            # Only where a host is known (swarm mode): one server's lines stay as they were.
+            **({"host": self.host} if self.host else {}),
         }
 
     def as_text(self) -> str:
@@ -126,6 +129,7 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
         source=entry.source,
         request=request_info(entry.fields) if entry.source == REQUEST_SOURCE else None,
         structured=structured,
+        host=entry.host,
     )
     # A line cut for display is shown as text: its object would be shown whole.
     if max_chars is None or structured is None or len(entry.line) > max_chars:

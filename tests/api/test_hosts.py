@@ -78,3 +78,104 @@ def test_an_engine_that_is_no_manager_answers_503(
     answer = client.get("/api/v1/hosts", headers=bearer(two_teams.alice.token))
     assert answer.status_code == 503
     assert "not a swarm manager" in answer.json()["detail"]
+
+
+@pytest.mark.swarm
+@pytest.mark.docker
+def test_an_admin_labels_drains_and_activates_a_host(
+    settings: Settings,
+    restored_nodes: Swarm,
+    client: TestClient,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+) -> None:
+    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
+    node_1, node_2 = restored_nodes.engines
+    alice = bearer(two_teams.alice.token)
+    url = f"/api/v1/hosts/{node_2.hostname}"
+
+    refused = client.patch(url, json={"availability": "drain"}, headers=alice)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "only a server administrator can change hosts"
+
+    make_admin(sessions, two_teams.alice.user_id)
+    answer = client.patch(url, json={"labels": {"zone": "eu", "disk": "ssd"}}, headers=alice)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["labels"] == {"zone": "eu", "disk": "ssd"}
+
+    answer = client.patch(
+        f"/api/v1/hosts/{node_2.node_id}",
+        json={"labels": {"disk": None}, "availability": "drain"},
+        headers=alice,
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["labels"], answer.json()["availability"]) == ({"zone": "eu"}, "drain")
+    listed = client.get("/api/v1/hosts", headers=alice).json()
+    assert {h["id"]: h["availability"] for h in listed}[node_2.node_id] == "drain"
+
+    # Draining the other one too would leave no host for new runners.
+    last = client.patch(
+        f"/api/v1/hosts/{node_1.hostname}", json={"availability": "drain"}, headers=alice
+    )
+    assert last.status_code == 409
+    assert "last active host" in last.json()["detail"]
+
+    answer = client.patch(url, json={"availability": "active"}, headers=alice)
+    assert answer.json()["availability"] == "active"
+
+
+@pytest.mark.swarm
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("host", "body", "status", "detail"),
+    [
+        ("devpush-node-2", {"labels": {"bad key": "x"}}, 422, "label key"),
+        ("devpush-node-2", {"labels": {"zone": ""}}, 422, "value of label 'zone'"),
+        ("devpush-node-2", {"labels": {"never-set": None}}, 404, "has no label 'never-set'"),
+        ("nowhere", {"availability": "drain"}, 404, "no host 'nowhere'"),
+    ],
+)
+def test_bad_changes_are_4xx_with_the_reason(
+    settings: Settings,
+    restored_nodes: Swarm,
+    client: TestClient,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    host: str,
+    body: dict[str, object],
+    status: int,
+    detail: str,
+) -> None:
+    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
+    make_admin(sessions, two_teams.alice.user_id)
+    answer = client.patch(f"/api/v1/hosts/{host}", json=body, headers=bearer(two_teams.alice.token))
+    assert answer.status_code == status, answer.text
+    assert detail in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"availability": "gone"}, {"labels": ["zone=eu"]}, {"colour": "red"}],
+)
+def test_a_malformed_change_is_422(
+    settings: Settings,
+    client: TestClient,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+    body: dict[str, object],
+) -> None:
+    settings.swarm = True
+    make_admin(sessions, two_teams.alice.user_id)
+    answer = client.patch("/api/v1/hosts/any", json=body, headers=bearer(two_teams.alice.token))
+    assert answer.status_code == 422, answer.text
+
+
+def test_a_change_with_swarm_mode_off_answers_404(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    make_admin(sessions, two_teams.alice.user_id)
+    answer = client.patch(
+        "/api/v1/hosts/any", json={"availability": "drain"}, headers=bearer(two_teams.alice.token)
+    )
+    assert answer.status_code == 404
+    assert "DEVPUSH_SWARM=1" in answer.json()["detail"]

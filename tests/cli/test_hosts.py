@@ -52,3 +52,47 @@ def test_swarm_mode_off_says_how_to_turn_it_on(
     result = runner.invoke(cli, ["hosts"], env=alice_cli)
     assert result.exit_code == 1
     assert "DEVPUSH_SWARM=1" in result.output
+
+
+@pytest.mark.swarm
+@pytest.mark.docker
+def test_an_admin_labels_drains_and_activates_a_host(
+    settings: Settings,
+    restored_nodes: Swarm,
+    alice_cli: dict[str, str],
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+) -> None:
+    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
+    make_admin(sessions, two_teams.alice.user_id)
+    node_2 = restored_nodes.engines[1].hostname
+
+    result = runner.invoke(cli, ["hosts", "label", node_2, "zone=eu", "disk=ssd"], env=alice_cli)
+    assert result.exit_code == 0, result.output
+    assert f"{node_2}: active, labels disk=ssd, zone=eu" in result.output
+
+    result = runner.invoke(cli, ["hosts", "unlabel", node_2, "disk"], env=alice_cli)
+    assert f"{node_2}: active, labels zone=eu" in result.output
+
+    result = runner.invoke(cli, ["hosts", "drain", node_2], env=alice_cli)
+    assert result.exit_code == 0, result.output
+    assert f"{node_2}: drain" in result.output
+    listed = runner.invoke(cli, ["hosts"], env=alice_cli).output
+    assert "drain" in next(line for line in listed.splitlines() if node_2 in line)
+
+    result = runner.invoke(cli, ["hosts", "activate", node_2], env=alice_cli)
+    assert f"{node_2}: active" in result.output
+
+    # The server's reasons, as the CLI's errors.
+    result = runner.invoke(cli, ["hosts", "unlabel", node_2, "disk"], env=alice_cli)
+    assert result.exit_code == 1
+    assert "has no label 'disk'" in result.output
+    result = runner.invoke(cli, ["hosts", "drain", "nowhere"], env=alice_cli)
+    assert result.exit_code == 1
+    assert "no host 'nowhere'" in result.output
+
+
+def test_a_label_without_a_value_is_refused_before_asking(alice_cli: dict[str, str]) -> None:
+    result = runner.invoke(cli, ["hosts", "label", "any", "zone"], env=alice_cli)
+    assert result.exit_code == 1
+    assert "'zone' is not key=value" in result.output

@@ -11,7 +11,13 @@ from typing import Any
 import yaml
 
 from devpush.core.config import Settings
-from devpush.core.labels import LOG_LABELS, REQUEST_FIELDS, REQUEST_SOURCE, SOURCE_LABEL
+from devpush.core.labels import (
+    HOST_LABEL,
+    LOG_LABELS,
+    REQUEST_FIELDS,
+    REQUEST_SOURCE,
+    SOURCE_LABEL,
+)
 from devpush.resolver.names import RouteLabels, decode_branch, route_name, runner_name
 from devpush.services import proxy_config
 from devpush_dev import alloy, otelcol
@@ -62,7 +68,20 @@ def test_otelcol_stores_exactly_the_contracts_fields() -> None:
     assert f"attributes.{proxy_config.UPSTREAM_FIELD}" in text
     assert f"attributes.{proxy_config.PATH_FIELD}" in text
     headers = OTELCOL["exporters"]["otlp_http/victorialogs"]["headers"]
-    assert headers["VL-Stream-Fields"].split(",") == [*LOG_LABELS, "stream", SOURCE_LABEL]
+    assert headers["VL-Stream-Fields"].split(",") == [
+        *LOG_LABELS, "stream", SOURCE_LABEL, HOST_LABEL,
+    ]  # fmt: skip
+
+
+def test_otelcol_names_the_host_only_when_its_service_sets_one() -> None:
+    runner_ops = OTELCOL["receivers"]["file_log"]["operators"]
+    (host,) = [op for op in runner_ops if op.get("id") == "host"]
+    assert host["field"] == f"resource.{HOST_LABEL}"
+    assert host["if"] == 'env("DEVPUSH_COLLECTOR_HOST") != ""'
+    # After the runner receiver's retain (which would keep the resource anyway).
+    assert runner_ops.index(host) > runner_ops.index(
+        next(o for o in runner_ops if o["type"] == "retain")
+    )
 
 
 def test_alloy_reads_the_fields_caddy_adds_and_labels_requests() -> None:

@@ -82,7 +82,7 @@ def test_inserted_lines_carry_the_collectors_fields_stream_fields_and_time() -> 
     [request] = sent
     assert request.url.path == "/insert/jsonline"
     assert request.url.params["_stream_fields"] == (
-        "project_id,environment_id,branch,deployment_id,stream,source"
+        "project_id,environment_id,branch,deployment_id,stream,source,host"
     )
     [row] = [json.loads(text) for text in request.content.decode().splitlines()]
     assert row == {"_time": "17", "_msg": '{"a":1}', **fields, "stream": "stderr"}

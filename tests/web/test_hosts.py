@@ -47,3 +47,55 @@ def test_swarm_mode_off_shows_a_notice_and_no_link(
     page = client.get("/settings/hosts")
     assert page.status_code == 404
     assert "DEVPUSH_SWARM=1" in page.text
+
+
+@pytest.mark.swarm
+@pytest.mark.docker
+def test_an_admin_labels_drains_and_activates_a_host_on_the_page(
+    settings: Settings,
+    restored_nodes: Swarm,
+    client: TestClient,
+    two_teams: TwoTeams,
+    sessions: sessionmaker[Session],
+) -> None:
+    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
+    node_2 = restored_nodes.engines[1]
+    token = log_in(client, two_teams.alice.email)
+    base = f"/settings/hosts/{node_2.node_id}"
+    refused = client.post(
+        f"{base}/availability", data={"availability": "drain", "csrf_token": token}
+    )
+    assert refused.status_code == 403
+    assert "only a server administrator can change hosts" in refused.text
+    make_admin(sessions, two_teams.alice.user_id)
+
+    # The page offers the forms.
+    page = client.get("/settings/hosts")
+    assert f'action="{base}/labels"' in page.text
+    assert f'action="{base}/availability"' in page.text
+
+    added = client.post(
+        f"{base}/labels", data={"label": "zone=eu", "csrf_token": token}, follow_redirects=False
+    )
+    assert added.status_code == 303 and added.headers["location"] == "/settings/hosts"
+    drained = client.post(
+        f"{base}/availability", data={"availability": "drain", "csrf_token": token}
+    )
+    assert drained.status_code == 200
+    row = drained.text.split(f'id="host-{node_2.node_id}"')[1].split("</tr>")[0]
+    assert "<code>zone=eu</code>" in row and "drain" in row and ">Activate<" in row
+
+    bad = client.post(f"{base}/labels", data={"label": "zone", "csrf_token": token})
+    assert bad.status_code == 422
+    assert "a label is key=value, like zone=eu" in bad.text
+
+    client.post(f"{base}/labels/remove", data={"key": "zone", "csrf_token": token})
+    activated = client.post(
+        f"{base}/availability", data={"availability": "active", "csrf_token": token}
+    )
+    row = activated.text.split(f'id="host-{node_2.node_id}"')[1].split("</tr>")[0]
+    assert "<code>zone=eu</code>" not in row and ">Drain<" in row
+
+    # Without the CSRF token nothing changes.
+    forged = client.post(f"{base}/availability", data={"availability": "drain"})
+    assert forged.status_code == 403

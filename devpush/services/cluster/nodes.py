@@ -8,7 +8,8 @@ engine is ``Settings.docker_host``, which must be a manager's in swarm mode.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,22 +81,36 @@ def runners_per_node(tasks: list[Mapping[str, Any]]) -> Counter[str]:
     return counts
 
 
-def list_hosts(settings: Settings) -> list[Host]:
-    """Every node of the swarm, managers first, then by host name."""
+@contextmanager
+def manager_client(settings: Settings) -> Iterator[docker.DockerClient]:
+    """The swarm manager's engine; Docker's failures as :class:`SwarmUnavailable`."""
     if not settings.swarm:
         raise SwarmOff("swarm mode is off: set DEVPUSH_SWARM=1 to list hosts")
     try:
         client = docker.DockerClient(base_url=settings.docker_host, timeout=_TIMEOUT_SECONDS)
         try:
-            nodes = client.api.nodes()
-            tasks = client.api.tasks(filters={"desired-state": "running"})
+            yield client
         finally:
             client.close()
     except APIError as exc:
         reason = exc.explanation or str(exc)
+        if exc.status_code != 503:
+            raise SwarmUnavailable(f"the swarm manager refused: {reason}") from exc
         raise SwarmUnavailable(f"the Docker engine is not a swarm manager: {reason}") from exc
     except DockerException as exc:
         raise SwarmUnavailable(f"cannot reach the Docker engine: {exc}") from exc
+
+
+def read_hosts(client: docker.DockerClient) -> list[Host]:
+    """Every node of the swarm, managers first, then by host name."""
+    nodes = client.api.nodes()
+    tasks = client.api.tasks(filters={"desired-state": "running"})
     counts = runners_per_node(tasks)
     hosts = [_host(node, counts[str(node["ID"])]) for node in nodes]
     return sorted(hosts, key=lambda host: (host.role != "manager", host.hostname, host.id))
+
+
+def list_hosts(settings: Settings) -> list[Host]:
+    """Every node of the swarm, managers first, then by host name."""
+    with manager_client(settings) as client:
+        return read_hosts(client)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from devpush.core.labels import (
+    HOST_LABEL,
     LOG_FIELDS,
     PROJECT_LABEL,
     REQUEST_FIELDS,
@@ -28,8 +29,8 @@ from devpush.services.victorialogs._qlang import compile_expr
 
 #: Fields the backend asks for: the time, the line and the LOG_FIELDS.
 RESULT_FIELDS: Final = ("_time", "_msg", *LOG_FIELDS)
-#: And a request entry's: its source and its ``request.*`` fields.
-ENTRY_FIELDS: Final = (*RESULT_FIELDS, SOURCE_LABEL, *REQUEST_FIELDS.values())
+#: And a request entry's: its source and its ``request.*`` fields; in swarm mode a line's host.
+ENTRY_FIELDS: Final = (*RESULT_FIELDS, SOURCE_LABEL, HOST_LABEL, *REQUEST_FIELDS.values())
 
 
 def filters(query: LogQuery, *, max_search_chars: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final
 
-from devpush.core.labels import LOG_FIELDS, REQUEST_FIELDS, SOURCE_LABEL
+from devpush.core.labels import HOST_LABEL, LOG_FIELDS, REQUEST_FIELDS, SOURCE_LABEL
 from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries, clean_text
 from devpush.logs.errors import LogStoreProtocolError
 
@@ -48,7 +48,7 @@ def parse_lines(body: str) -> list[LogEntry]:
             raise LogStoreProtocolError("a log line is not a string")
         labels = {
             name: clean_text(value)
-            for name in (*LOG_FIELDS, SOURCE_LABEL)
+            for name in (*LOG_FIELDS, SOURCE_LABEL, HOST_LABEL)
             if isinstance(value := row.get(name), str) and value
         }
         fields = {

@@ -16,7 +16,7 @@ from typing import Final
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from devpush.core.labels import LOG_FIELDS, SOURCE_LABEL, STREAM_LABEL
+from devpush.core.labels import HOST_LABEL, LOG_FIELDS, SOURCE_LABEL, STREAM_LABEL
 from devpush.logs.recovery import Line, Window
 from devpush.services.victorialogs._client import FORCE_FLUSH, QUERY
 from devpush.services.victorialogs._models import parse_time_ns
@@ -26,8 +26,8 @@ INSERT: Final = "/insert/jsonline"
 #: The process's start, in Unix seconds (VictoriaMetrics' lib/appmetrics).
 START_METRIC: Final = "vm_app_start_timestamp"
 #: What the collector's ``VL-Stream-Fields`` header names (a runner line has no ``source``:
-#: its stream is the same with or without that name in the list).
-STREAM_FIELDS: Final = ",".join((*LOG_FIELDS, SOURCE_LABEL))
+#: its stream is the same with or without that name in the list; nor, on one server, a host).
+STREAM_FIELDS: Final = ",".join((*LOG_FIELDS, SOURCE_LABEL, HOST_LABEL))
 #: Without a flush, a line is searchable this long after it arrived (1.0-1.1 s measured).
 VISIBLE_AFTER_SECONDS: Final = 1.5
 #: Rows per insert request.
