@@ -22,6 +22,8 @@ from devpush_dev import processes
 DOORS_DIR: Final = Path(__file__).resolve().parents[1] / "Docker" / "docker-proxy"
 ALLOY_DOOR: Final = DOORS_DIR / "alloy.env"
 WORKER_DOOR: Final = DOORS_DIR / "worker.env"
+#: The web app's read-only door: its live view follows running runners' logs.
+APP_DOOR: Final = DOORS_DIR / "app.env"
 
 #: The image's defaults (its Dockerfile ``ENV``): what an env file leaves out.
 DEFAULT_FLAGS: Final[dict[str, str]] = {
