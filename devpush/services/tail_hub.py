@@ -52,9 +52,12 @@ from devpush.services import runner_follow
 HELD_ITEMS: Final = 20_000
 #: Items a viewer may be behind the shared tail before it is ended (it reconnects).
 VIEWER_QUEUE: Final = 50_000
-#: How often a Docker-following tail looks for its deployment's running runners (a runner
-#: started or restarted later; a follow that broke is taken up again from its last line).
-RUNNERS_EVERY_SECONDS: Final = 2.0
+#: How often a Docker-following tail looks for its deployment's running runners: while it
+#: follows none (a runner starting shows within this), and while it follows some (another
+#: runner started; a follow that broke is taken up again from its last line). One filtered
+#: container listing each time.
+LOOK_IDLE_SECONDS: Final = 0.25
+LOOK_FOLLOWING_SECONDS: Final = 2.0
 #: Delivered ids are kept until the store tail's position passes them by this much: the
 #: store never delivers an entry its position covers, so past it no copy can come.
 SEEN_MARGIN_NS: Final = 1_000_000_000
@@ -235,7 +238,8 @@ class SharedTail:
                             follows[runner.id] = asyncio.get_running_loop().create_task(
                                 self._follow_one(http, runner, start, streams, since)
                             )
-                    await asyncio.sleep(RUNNERS_EVERY_SECONDS)
+                    following = any(not task.done() for task in follows.values())
+                    await asyncio.sleep(LOOK_FOLLOWING_SECONDS if following else LOOK_IDLE_SECONDS)
             finally:
                 for task in follows.values():
                     task.cancel()
