@@ -103,6 +103,7 @@ async def follow_vl_tail(
 
     query = f"deployment_id:={json.dumps(ids['deployment_id'])}"
     params = {"query": query, "refresh_interval": refresh, "offset": refresh}
+    # Lines that reach the store later than ``offset`` are not streamed: count them.
     seen: set[str] = set()
     async with (
         httpx.AsyncClient(base_url=store_url, timeout=httpx.Timeout(10, read=None)) as http,
@@ -211,6 +212,8 @@ def measure(
         "received_min": min(len(t) for t in tails),
         "first_line_s": round(first_line[0], 3),
     }
+    if vl_tail is not None:
+        row["vltail_received"] = len(vltail)
     for name, values in (("tail", everyone), ("docker", floor), ("vltail", vltail)):
         for p in (50, 95, 99):
             row[f"{name}_p{p}"] = percentile(values, p) if values else None
@@ -328,6 +331,7 @@ def main() -> int:
     columns = ["rate", "viewers", "received_min", "first_line_s"]
     names = ("tail", "docker", "vltail") if args.vl_tail else ("tail", "docker")
     columns += [f"{n}_p{p}" for n in names for p in (50, 95, 99)]
+    columns += ["vltail_received"] if args.vl_tail else []
     columns += ["cpu_app", "cpu_collector", "cpu_store"]
     print(table(rows, columns))
     print(f"settings: {setting}")

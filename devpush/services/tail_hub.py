@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -95,6 +95,8 @@ def _covering(item: PagedEntry) -> LogCursor:
 
 #: What ends a viewer: the error it raises, or None (the tail stopped with no error).
 _End = BaseException | None
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -253,7 +255,7 @@ class SharedTail:
         streams: tuple[str, ...],
         since: dict[str, int],
     ) -> None:
-        with contextlib.suppress(runner_follow.FollowUnavailable):
+        try:
             async for entry in runner_follow.follow_runner(
                 http, runner, since_ns=since_ns, streams=streams
             ):
@@ -266,6 +268,9 @@ class SharedTail:
                     continue
                 if self._first(entry):
                     self._deliver(PagedEntry(entry=entry, cursor=self._cursor))
+        except runner_follow.FollowUnavailable as exc:
+            # The store tail carries on; the next look takes the follow up again.
+            log.info("live view: %s", exc)
 
     def _hold(self, item: PagedEntry) -> None:
         self.held.append(item)
