@@ -154,6 +154,7 @@ def measure(
     viewers: int,
     overrides: dict[str, float | str],
     vl_tail: str | None,
+    door_pid: int | None,
 ) -> dict:
     ids = new_ids()
     argv, total = echo_writer(seconds=seconds, rate=rate)
@@ -163,6 +164,8 @@ def measure(
     vltail: list[float] = []
     first: list[float] = []
     pids = {"app": os.getpid(), "collector": stack.collector.pid, "store": stack.store.pid}
+    if door_pid is not None:  # the app's socket-proxy door (haproxy), when it follows Docker
+        pids["door"] = door_pid
     busy: dict[str, float] = {}
     try:
 
@@ -225,7 +228,10 @@ def measure(
 def plot(rows: list[dict], backend: str, path: Path) -> None:
     plt = figure()
     fig, (ax, cpu) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(3, 2))
-    labels = [f"{r['rate']}/s x{r['viewers']}" for r in rows]
+    labels = [
+        f"{r['rate']}/s x{r['viewers']}" + ("" if r.get("follow_docker", True) else "\nstore only")
+        for r in rows
+    ]
     width = 0.13
     for i, (name, label) in enumerate(
         (("tail", "devpush live tail"), ("docker", "docker logs -f"))
@@ -233,17 +239,18 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
         for j, p in enumerate((50, 95, 99)):
             xs = [k + (i * 3 + j - 2.5) * width for k in range(len(rows))]
             ax.bar(xs, [r[f"{name}_p{p}"] for r in rows], width, label=f"{label} p{p}")
-    ax.set_xticks(range(len(rows)), labels, fontsize=8)
+    ax.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
     ax.set_xlabel("lines/s from one runner x viewers")
-    ax.set_ylabel("seconds from Docker's line time")
+    ax.set_ylabel("seconds from Docker's line time (log scale)")
+    ax.set_yscale("log")
     ax.set_title(f"Line -> live view latency ({backend})")
     ax.legend(fontsize=7, ncol=2)
     bottom = [0.0] * len(rows)
-    for part in ("app", "collector", "store"):
-        values = [r[f"cpu_{part}"] for r in rows]
+    for part in ("app", "door", "collector", "store"):
+        values = [r.get(f"cpu_{part}", 0.0) for r in rows]
         cpu.bar(range(len(rows)), values, 0.6, bottom=bottom, label=part)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    cpu.set_xticks(range(len(rows)), labels, fontsize=8)
+    cpu.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
     cpu.set_ylabel("cores")
     cpu.set_title("CPU during the run")
     cpu.legend(fontsize=7)
@@ -293,6 +300,7 @@ def main() -> int:
     with ExitStack() as exits:
         root = bench_dir(exits)
         stack = start_stack(args.log_store, root, exits)
+        door_pid = None
         if not args.no_follow_docker:
             door = start_socket_proxy(
                 env_file=APP_DOOR,
@@ -301,6 +309,7 @@ def main() -> int:
                 socket_path=socket_path_from_docker_host(Settings().docker_host),
             )
             exits.callback(door.stop)
+            door_pid = door.child.pid
             overrides["log_follow_docker_host"] = door.url
         for viewers in (int(v) for v in args.viewers.split(",")):
             for rate in (int(r) for r in args.rates.split(",")):
@@ -312,6 +321,7 @@ def main() -> int:
                     viewers=viewers,
                     overrides=overrides,
                     vl_tail=args.vl_tail,
+                    door_pid=door_pid,
                 )
                 rows.append(row)
                 print(f"  {rate}/s x{viewers} done", file=sys.stderr)
@@ -333,6 +343,7 @@ def main() -> int:
     columns += [f"{n}_p{p}" for n in names for p in (50, 95, 99)]
     columns += ["vltail_received"] if args.vl_tail else []
     columns += ["cpu_app", "cpu_collector", "cpu_store"]
+    columns += [] if args.no_follow_docker else ["cpu_door"]
     print(table(rows, columns))
     print(f"settings: {setting}")
     path = save(args.name, args.log_store, rows, seconds=args.seconds)
