@@ -61,6 +61,10 @@ LOOK_FOLLOWING_SECONDS: Final = 2.0
 #: Delivered ids are kept until the store tail's position passes them by this much: the
 #: store never delivers an entry its position covers, so past it no copy can come.
 SEEN_MARGIN_NS: Final = 1_000_000_000
+#: Ids kept at most (about 100 bytes each): while the store tail is stuck (the collector
+#: down) Docker's lines still come; past this the oldest are forgotten, and a copy the
+#: store brings later is dropped by the clients, by entry id, as after a reconnect.
+MAX_SEEN: Final = 200_000
 
 
 class ViewerBehind(LogStoreError):
@@ -210,6 +214,8 @@ class SharedTail:
             return False
         self._seen.add(ident)
         self._seen_order.append(ident)
+        if len(self._seen_order) > MAX_SEEN:
+            self._seen.discard(self._seen_order.popleft())
         return True
 
     def _forget_covered(self) -> None:
