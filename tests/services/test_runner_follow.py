@@ -287,3 +287,32 @@ def test_only_plain_queries_of_one_deployment_follow_docker() -> None:
     assert not runner_follow.follows(LogQuery(project_id="p", deployment_id="d", search="x"))
     assert not runner_follow.follows(LogQuery(project_id="p", deployment_id="d", level="error"))
     assert not runner_follow.follows(LogQuery(project_id="p", deployment_id="d", stream="request"))
+
+
+def test_with_the_door_gone_for_good_the_store_brings_the_rest(
+    running_log_stack: LogStack,
+    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    counted: Counted,
+) -> None:
+    proxy = start_door(tmp_path / "door")
+    settings = running_log_stack.settings(log_follow_docker_host=proxy.url)
+    project_id, deployment_id = ids()
+    query = LogQuery(project_id=project_id, deployment_id=deployment_id)
+    argv, total = writer(seconds=4, rate=500)
+
+    async def run() -> None:
+        viewer = asyncio.create_task(watch(settings, query, counted, until=total, seconds=40))
+        await asyncio.sleep(1.0)
+        spawn(argv, project_id=project_id, deployment_id=deployment_id)
+        await asyncio.sleep(1.5)
+        proxy.stop()  # the follow breaks and cannot be taken up again
+        await viewer
+
+    try:
+        asyncio.run(run())
+    finally:
+        proxy.stop()
+    print(f"\n{counted.followed} of {total} lines through Docker's follow, the rest from the store")
+    assert_once(counted.lines, total)
+    assert 0 < counted.followed < total
