@@ -116,9 +116,10 @@ async def running_runners(http: httpx.AsyncClient, query: LogQuery) -> list[Runn
 
 async def follow_runner(
     http: httpx.AsyncClient, runner: Runner, *, since_ns: int, streams: tuple[str, ...]
-) -> AsyncIterator[LogEntry]:
-    """The runner's lines from ``since_ns`` (whole past lines first), as they come, until
-    it stops; raises :class:`FollowUnavailable` if the follow breaks."""
+) -> AsyncIterator[list[LogEntry]]:
+    """The runner's lines from ``since_ns`` (whole past lines first), as they come (each
+    chunk Docker sends: one or more lines), until it stops; raises
+    :class:`FollowUnavailable` if the follow breaks."""
     params = {
         "follow": "1",
         "timestamps": "1",
@@ -132,8 +133,9 @@ async def follow_runner(
             if answer.status_code != 200:
                 raise FollowUnavailable(f"following {runner.id[:12]}: HTTP {answer.status_code}")
             async for chunk in answer.aiter_raw():
-                for entry in frames.feed(chunk):
-                    yield entry
+                entries = frames.feed(chunk)
+                if entries:
+                    yield entries
     except httpx.HTTPError as exc:
         raise FollowUnavailable(f"following {runner.id[:12]}: {exc}") from exc
 

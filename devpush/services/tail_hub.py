@@ -105,22 +105,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class _Viewer:
-    queue: asyncio.Queue[PagedEntry | _End] = field(
-        default_factory=lambda: asyncio.Queue(VIEWER_QUEUE)
-    )
+    #: Batches of items (one wake-up of the viewer per batch, not per line: a Docker
+    #: chunk holds many lines), then what ended it.
+    queue: asyncio.Queue[list[PagedEntry] | _End] = field(default_factory=asyncio.Queue)
+    #: Items queued and not yet taken, at most ``limit``.
+    pending: int = 0
+    limit: int = field(default_factory=lambda: VIEWER_QUEUE)
 
-    def put(self, item: PagedEntry) -> bool:
-        """Hand ``item`` over; False when the viewer is too far behind to take it."""
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+    def put(self, items: list[PagedEntry]) -> bool:
+        """Hand ``items`` over; False when the viewer is too far behind to take them."""
+        if self.pending + len(items) > self.limit:
             return False
+        self.pending += len(items)
+        self.queue.put_nowait(items)
         return True
 
     def end(self, why: _End) -> None:
-        """The viewer's last item: what is still queued is dropped if there is no room."""
-        while self.queue.full():
-            self.queue.get_nowait()
+        """The viewer's last item, after what is queued (at most ``limit`` items)."""
         self.queue.put_nowait(why)
 
 
@@ -162,9 +163,9 @@ class SharedTail:
         if not covers(cursor, self.floor):
             return None
         viewer = _Viewer()
-        for item in self.held:
-            if not cursor.covers(item.entry) and not viewer.put(item):
-                return None
+        missed = [item for item in self.held if not cursor.covers(item.entry)]
+        if missed and not viewer.put(missed):
+            return None
         self.viewers.add(viewer)
         return viewer
 
@@ -183,11 +184,11 @@ class SharedTail:
             async for item in self._store.tail(self._query, cursor=self._start):
                 self._cursor = item.cursor
                 if follow is None:
-                    self._deliver(item)
+                    self._deliver([item])
                     continue
                 self._forget_covered()
                 if self._first(item.entry):
-                    self._deliver(item)
+                    self._deliver([item])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every viewer learns why it ended
@@ -200,10 +201,11 @@ class SharedTail:
                 viewer.end(end)
             self.viewers.clear()
 
-    def _deliver(self, item: PagedEntry) -> None:
-        self._hold(item)
+    def _deliver(self, items: list[PagedEntry]) -> None:
+        for item in items:
+            self._hold(item)
         for viewer in list(self.viewers):
-            if not viewer.put(item):
+            if not viewer.put(items):
                 self.viewers.discard(viewer)
                 viewer.end(ViewerBehind("the live view fell behind"))
 
@@ -262,18 +264,23 @@ class SharedTail:
         since: dict[str, int],
     ) -> None:
         try:
-            async for entry in runner_follow.follow_runner(
+            async for entries in runner_follow.follow_runner(
                 http, runner, since_ns=since_ns, streams=streams
             ):
-                since[runner.id] = entry.timestamp_ns
+                since[runner.id] = entries[-1].timestamp_ns
                 # Older than the store tail's position (less the margin): the store
                 # delivered it, if it holds it.
-                if entry.timestamp_ns < self._cursor.timestamp_ns - SEEN_MARGIN_NS:
-                    continue
-                if self._cursor.covers(entry) or self._start.covers(entry):
-                    continue
-                if self._first(entry):
-                    self._deliver(PagedEntry(entry=entry, cursor=self._cursor))
+                edge = self._cursor.timestamp_ns - SEEN_MARGIN_NS
+                new = [
+                    PagedEntry(entry=entry, cursor=self._cursor)
+                    for entry in entries
+                    if entry.timestamp_ns >= edge
+                    and not self._cursor.covers(entry)
+                    and not self._start.covers(entry)
+                    and self._first(entry)
+                ]
+                if new:
+                    self._deliver(new)
         except runner_follow.FollowUnavailable as exc:
             # The store tail carries on; the next look takes the follow up again.
             log.info("live view: %s", exc)
@@ -328,9 +335,11 @@ class TailHub:
         try:
             while True:
                 got = await viewer.queue.get()
-                if isinstance(got, PagedEntry):
-                    if not cursor.covers(got.entry):
-                        yield got
+                if isinstance(got, list):
+                    viewer.pending -= len(got)
+                    for item in got:
+                        if not cursor.covers(item.entry):
+                            yield item
                     continue
                 if got is None:
                     return

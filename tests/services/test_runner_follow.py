@@ -75,10 +75,10 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counted:
     seen = Counted()
     real = runner_follow.follow_runner
 
-    async def counting(*args: object, **kwargs: object) -> AsyncIterator[LogEntry]:
-        async for entry in real(*args, **kwargs):  # type: ignore[arg-type]
-            seen.followed += 1
-            yield entry
+    async def counting(*args: object, **kwargs: object) -> AsyncIterator[list[LogEntry]]:
+        async for entries in real(*args, **kwargs):  # type: ignore[arg-type]
+            seen.followed += len(entries)
+            yield entries
 
     monkeypatch.setattr(runner_follow, "follow_runner", counting)
     return seen
