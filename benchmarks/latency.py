@@ -7,7 +7,14 @@ buffering) at each ``--rates`` rate. Each line is followed at once by:
 - ``--viewers`` live tails of that deployment (``devpush.services.logs.tail_events``: the
   code path of the SSE view and the API's tail, in this process: the viewers of one
   deployment share one store tail, as in the app);
-- ``docker logs --follow --timestamps`` through the Docker API.
+- ``docker logs --follow --timestamps`` through the Docker API;
+- with ``--vl-tail``, VictoriaLogs' own streaming tail (``/select/logsql/tail``) of the
+  deployment, as the alternative to the app's tail (``vltail_*`` columns).
+
+The app's tail follows the running runner through its read-only socket-proxy door
+(``Docker/docker-proxy/app.env``, started here with Debian's haproxy) beside the store
+tail, as the app does with ``log_follow_docker_host`` set; ``--no-follow-docker``
+measures the store tail alone.
 
 Latency = the wall clock when received minus Docker's time of the line (taken when the
 engine read it from the runner), over every viewer's lines. CPU (cores, averaged over the
@@ -52,11 +59,14 @@ from benchmarks._harness import (
     start_stack,
     table,
 )
+from devpush.core.config import Settings
 from devpush.logs.paging import LogCursor
 from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
+from devpush_dev.ports import free_port
+from devpush_dev.socket_proxy import APP_DOOR, socket_path_from_docker_host, start_socket_proxy
 
 
 def echo_writer(*, seconds: float, rate: int) -> tuple[list[str], int]:
@@ -81,6 +91,36 @@ def follow_docker(container: docker.models.containers.Container, out: list[float
         for line in raw.decode(errors="replace").splitlines():
             stamp, _, _text = line.partition(" ")
             out.append((received - docker_ns(stamp)) / 1e9)
+
+
+async def follow_vl_tail(
+    store_url: str, ids: dict[str, str], total: int, out: list[float], refresh: str
+) -> None:
+    """VictoriaLogs' streaming tail of the deployment: every line's latency, once."""
+    import httpx
+
+    from devpush.services.victorialogs import parse_time_ns
+
+    query = f"deployment_id:={json.dumps(ids['deployment_id'])}"
+    params = {"query": query, "refresh_interval": refresh, "offset": refresh}
+    # Lines that reach the store later than ``offset`` are not streamed: count them.
+    seen: set[str] = set()
+    async with (
+        httpx.AsyncClient(base_url=store_url, timeout=httpx.Timeout(10, read=None)) as http,
+        http.stream("GET", "/select/logsql/tail", params=params) as answer,
+    ):
+        answer.raise_for_status()
+        async for text in answer.aiter_lines():
+            now = time.time_ns()
+            if not text.strip():
+                continue
+            row = json.loads(text)
+            line = row.get("_msg", "")
+            if line not in seen:
+                seen.add(line)
+                out.append((now - parse_time_ns(row["_time"])) / 1e9)
+            if len(seen) >= total:
+                return
 
 
 async def follow_tail(
@@ -112,15 +152,20 @@ def measure(
     *,
     seconds: float,
     viewers: int,
-    overrides: dict[str, float],
+    overrides: dict[str, float | str],
+    vl_tail: str | None,
+    door_pid: int | None,
 ) -> dict:
     ids = new_ids()
     argv, total = echo_writer(seconds=seconds, rate=rate)
     container = run_runner(client, ids, argv, start=False)
     tails: list[list[float]] = [[] for _ in range(viewers)]
     floor: list[float] = []
+    vltail: list[float] = []
     first: list[float] = []
     pids = {"app": os.getpid(), "collector": stack.collector.pid, "store": stack.store.pid}
+    if door_pid is not None:  # the app's socket-proxy door (haproxy), when it follows Docker
+        pids["door"] = door_pid
     busy: dict[str, float] = {}
     try:
 
@@ -132,6 +177,12 @@ def measure(
                     asyncio.create_task(follow_tail(store, ids, total, tails[i], first))
                     for i in range(viewers)
                 ]
+                if vl_tail is not None:
+                    tasks.append(
+                        asyncio.create_task(
+                            follow_vl_tail(stack.store_url, ids, total, vltail, vl_tail)
+                        )
+                    )
                 await asyncio.sleep(1.0)  # the tails are polling before the runner starts
                 before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 began = time.monotonic()
@@ -164,9 +215,11 @@ def measure(
         "received_min": min(len(t) for t in tails),
         "first_line_s": round(first_line[0], 3),
     }
-    for name, values in (("tail", everyone), ("docker", floor)):
+    if vl_tail is not None:
+        row["vltail_received"] = len(vltail)
+    for name, values in (("tail", everyone), ("docker", floor), ("vltail", vltail)):
         for p in (50, 95, 99):
-            row[f"{name}_p{p}"] = percentile(values, p)
+            row[f"{name}_p{p}"] = percentile(values, p) if values else None
     for name, cores in busy.items():
         row[f"cpu_{name}"] = round(cores, 2)
     return row
@@ -175,7 +228,10 @@ def measure(
 def plot(rows: list[dict], backend: str, path: Path) -> None:
     plt = figure()
     fig, (ax, cpu) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(3, 2))
-    labels = [f"{r['rate']}/s x{r['viewers']}" for r in rows]
+    labels = [
+        f"{r['rate']}/s x{r['viewers']}" + ("" if r.get("follow_docker", True) else "\nstore only")
+        for r in rows
+    ]
     width = 0.13
     for i, (name, label) in enumerate(
         (("tail", "devpush live tail"), ("docker", "docker logs -f"))
@@ -183,17 +239,18 @@ def plot(rows: list[dict], backend: str, path: Path) -> None:
         for j, p in enumerate((50, 95, 99)):
             xs = [k + (i * 3 + j - 2.5) * width for k in range(len(rows))]
             ax.bar(xs, [r[f"{name}_p{p}"] for r in rows], width, label=f"{label} p{p}")
-    ax.set_xticks(range(len(rows)), labels, fontsize=8)
+    ax.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
     ax.set_xlabel("lines/s from one runner x viewers")
-    ax.set_ylabel("seconds from Docker's line time")
+    ax.set_ylabel("seconds from Docker's line time (log scale)")
+    ax.set_yscale("log")
     ax.set_title(f"Line -> live view latency ({backend})")
     ax.legend(fontsize=7, ncol=2)
     bottom = [0.0] * len(rows)
-    for part in ("app", "collector", "store"):
-        values = [r[f"cpu_{part}"] for r in rows]
+    for part in ("app", "door", "collector", "store"):
+        values = [r.get(f"cpu_{part}", 0.0) for r in rows]
         cpu.bar(range(len(rows)), values, 0.6, bottom=bottom, label=part)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    cpu.set_xticks(range(len(rows)), labels, fontsize=8)
+    cpu.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
     cpu.set_ylabel("cores")
     cpu.set_title("CPU during the run")
     cpu.legend(fontsize=7)
@@ -210,10 +267,20 @@ def main() -> int:
     p.add_argument("--tail-delay", type=float, help="log_tail_delay_seconds")
     p.add_argument("--collector-poll", help="the collector's file poll, e.g. 50ms")
     p.add_argument("--collector-flush", help="the collector's batch flush, e.g. 50ms")
+    p.add_argument(
+        "--no-follow-docker",
+        action="store_true",
+        help="the store tail alone (no log_follow_docker_host)",
+    )
+    p.add_argument(
+        "--vl-tail",
+        metavar="REFRESH",
+        help="also follow VictoriaLogs' /select/logsql/tail (refresh_interval, offset: 100ms)",
+    )
     p.add_argument("--name", default="latency")
     p.add_argument("--append", action="store_true", help="add rows to the saved ones")
     args = p.parse_args()
-    overrides = {
+    overrides: dict[str, float | str] = {
         key: value
         for key, value in (
             ("log_tail_poll_seconds", args.tail_poll),
@@ -231,11 +298,30 @@ def main() -> int:
     rows = []
     load = os.getloadavg()[0]
     with ExitStack() as exits:
-        stack = start_stack(args.log_store, bench_dir(exits), exits)
+        root = bench_dir(exits)
+        stack = start_stack(args.log_store, root, exits)
+        door_pid = None
+        if not args.no_follow_docker:
+            door = start_socket_proxy(
+                env_file=APP_DOOR,
+                port=free_port(),
+                state_dir=root / "app-door",
+                socket_path=socket_path_from_docker_host(Settings().docker_host),
+            )
+            exits.callback(door.stop)
+            door_pid = door.child.pid
+            overrides["log_follow_docker_host"] = door.url
         for viewers in (int(v) for v in args.viewers.split(",")):
             for rate in (int(r) for r in args.rates.split(",")):
                 row = measure(
-                    stack, client, rate, seconds=args.seconds, viewers=viewers, overrides=overrides
+                    stack,
+                    client,
+                    rate,
+                    seconds=args.seconds,
+                    viewers=viewers,
+                    overrides=overrides,
+                    vl_tail=args.vl_tail,
+                    door_pid=door_pid,
                 )
                 rows.append(row)
                 print(f"  {rate}/s x{viewers} done", file=sys.stderr)
@@ -243,6 +329,8 @@ def main() -> int:
         **overrides,
         "collector_poll": args.collector_poll or "config default",
         "collector_flush": args.collector_flush or "config default",
+        "follow_docker": not args.no_follow_docker,
+        "vl_tail": args.vl_tail,
         "load_before": round(load, 2),
     }
     for row in rows:
@@ -251,8 +339,11 @@ def main() -> int:
     if args.append and earlier.exists():
         rows = json.loads(earlier.read_text())["rows"] + rows
     columns = ["rate", "viewers", "received_min", "first_line_s"]
-    columns += [f"{n}_p{p}" for n in ("tail", "docker") for p in (50, 95, 99)]
+    names = ("tail", "docker", "vltail") if args.vl_tail else ("tail", "docker")
+    columns += [f"{n}_p{p}" for n in names for p in (50, 95, 99)]
+    columns += ["vltail_received"] if args.vl_tail else []
     columns += ["cpu_app", "cpu_collector", "cpu_store"]
+    columns += [] if args.no_follow_docker else ["cpu_door"]
     print(table(rows, columns))
     print(f"settings: {setting}")
     path = save(args.name, args.log_store, rows, seconds=args.seconds)

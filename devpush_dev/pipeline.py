@@ -109,6 +109,8 @@ class Pipeline:
 
     def add_proxies(self) -> None:
         worker_door = self.door(socket_proxy.WORKER_DOOR)
+        # The app's read-only door: its live view follows running runners' logs.
+        app_door = self.door(socket_proxy.APP_DOOR)
         settings = get_settings()
         not_found_port = free_port()
         redirect_port = free_port()  # Caddy's own redirect server (custom domains)
@@ -165,6 +167,7 @@ class Pipeline:
         )
         self.settings |= {
             "DEVPUSH_DOCKER_HOST": worker_door,
+            "DEVPUSH_LOG_FOLLOW_DOCKER_HOST": app_door,
             "DEVPUSH_PROXY_ADMIN_URL": proxy_settings.proxy_admin_url,
             "DEVPUSH_PROXY_RESOLVER_ADDR": proxy_settings.proxy_resolver_addr,
             "DEVPUSH_PROXY_NOT_FOUND_PORT": str(not_found_port),

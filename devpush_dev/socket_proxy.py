@@ -22,6 +22,12 @@ from devpush_dev import processes
 DOORS_DIR: Final = Path(__file__).resolve().parents[1] / "Docker" / "docker-proxy"
 ALLOY_DOOR: Final = DOORS_DIR / "alloy.env"
 WORKER_DOOR: Final = DOORS_DIR / "worker.env"
+#: The web app's read-only door: its live view follows running runners' logs.
+APP_DOOR: Final = DOORS_DIR / "app.env"
+#: Doors that stream logs to a live view: HAProxy sends what it gets at once (``option
+#: http-no-delay``) instead of holding small writes back to fill packets, which delayed
+#: each line of a follow by 0.1-0.2 s (p50 0.15 s through the door, 2 ms without it).
+STREAMING_DOORS: Final = frozenset({APP_DOOR})
 
 #: The image's defaults (its Dockerfile ``ENV``): what an env file leaves out.
 DEFAULT_FLAGS: Final[dict[str, str]] = {
@@ -105,8 +111,11 @@ def read_flags(env_file: Path) -> dict[str, str]:
     return flags
 
 
-def render_config(*, flags: dict[str, str], port: int, socket_path: str) -> str:
-    """HAProxy config: tecnativa's rules, listening on 127.0.0.1:``port``."""
+def render_config(
+    *, flags: dict[str, str], port: int, socket_path: str, no_delay: bool = False
+) -> str:
+    """HAProxy config: tecnativa's rules, listening on 127.0.0.1:``port`` (``no_delay``:
+    a streaming door, see STREAMING_DOORS)."""
     setenv = "\n".join(f"    setenv {key} {flags[key]}" for key in sorted(flags))
     allow = "\n".join(
         f"    http-request allow if {{ path,url_dec -m reg -i {regex} }} {{ env({flag}) -m bool }}"
@@ -125,7 +134,7 @@ defaults
     option httplog
     option dontlognull
     option http-server-close
-    option redispatch
+{"    option http-no-delay" + chr(10) if no_delay else ""}    option redispatch
     retries 3
     timeout http-request 10s
     timeout queue 1m
@@ -207,7 +216,10 @@ def door_process(*, timeout: float = 15.0, **place: Unpack[DoorPlace]) -> proces
     state_dir.mkdir(parents=True, exist_ok=True)
     config_path = state_dir / f"{name}.cfg"
     flags = read_flags(place["env_file"])
-    config_path.write_text(render_config(flags=flags, port=port, socket_path=place["socket_path"]))
+    no_delay = place["env_file"] in STREAMING_DOORS
+    config_path.write_text(
+        render_config(flags=flags, port=port, socket_path=place["socket_path"], no_delay=no_delay)
+    )
     return processes.ProcessSpec(
         name=name,
         argv=[haproxy_binary(), "-db", "-f", str(config_path)],

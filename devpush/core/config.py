@@ -211,6 +211,11 @@ class Settings(BaseSettings):
     # to do so at once (/internal/force_flush, at most every this many seconds per app
     # process, whatever the number of open tails). 0 turns it off.
     log_tail_flush_seconds: float = Field(default=0.1, ge=0)
+    # The app's read-only Docker door (tcp://host:port or unix:///path): a live tail of one
+    # running deployment also follows its runners' Docker logs, which show a line at once
+    # where the store takes 0.2-3 s (devpush/services/tail_hub.py; docs/performance.md, "A
+    # faster live view"). Empty: the store alone. Loki keeps the store path.
+    log_follow_docker_host: str = ""
     # The log collector's own metrics (Prometheus text, e.g. http://127.0.0.1:8888/metrics):
     # the log views warn when its queue is full, as lines may then be lost to rotation
     # (devpush/services/collector.py). None: not known, no warning.

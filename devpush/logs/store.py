@@ -120,6 +120,11 @@ class PagedStore(ABC):
         """The entries ``span`` asks for; a clustered store that answered without some
         nodes says so (``Fetched.partial``)."""
 
+    @property
+    def settings(self) -> Settings:
+        """The settings the store was made with (the live tail reads its own from them)."""
+        return self._settings
+
     def validate(self, query: LogQuery) -> None:
         self.compile(query)
 
