@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import decrypt_mapping, fernet_for
-from devpush.models import Deployment, Project, User
+from devpush.models import Deployment, Project
 from devpush.services.deployments import create_deployment
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import SECRET_KEY, TwoTeams, bearer, pending, project_row
+from tests.fixtures.web import SECRET_KEY, TwoTeams, bearer, make_admin, pending, project_row
 
 
 @pytest.fixture
@@ -224,11 +224,7 @@ def test_only_admins_add_users(
     alice = two_teams.alice
     body = {"email": "dave@example.org", "password": "dave-password", "team": alice.team_slug}
     assert client.post("/api/v1/users", json=body, headers=bearer(alice.token)).status_code == 403
-    with sessions() as session:
-        user = session.get(User, alice.user_id)
-        assert user is not None
-        user.is_admin = True
-        session.commit()
+    make_admin(sessions, alice.user_id)
     created = client.post("/api/v1/users", json=body, headers=bearer(alice.token))
     assert created.status_code == 201, created.text
     assert created.json()["teams"][0]["slug"] == alice.team_slug
