@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import TwoTeams
@@ -20,32 +19,23 @@ from tests.logs.qlang.store import (  # noqa: F401
     Scope,
     log_store_url,
     request_store,
-    write_for_members,
+    written_for_members,
 )
 
 QUERY = "status:>=500 -path:/health*"
 
 
-@pytest.fixture
-def written(
-    request_store: RequestStore,  # noqa: F811
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-) -> TwoTeams:
-    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
-        return [
-            request_store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
-            request_store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
-            request_store.request(
-                scope, method="GET", path=f"/{who}/a", status=503, duration_ms=30
-            ),
-            request_store.request(
-                scope, method="POST", path=f"/{who}/b", status=500, duration_ms=9
-            ),
-            request_store.line(scope, f"{who} booted", stream="stderr"),
-        ]
+def rows_of(store: RequestStore, scope: Scope, who: str) -> list[dict[str, str]]:
+    return [
+        store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
+        store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
+        store.request(scope, method="GET", path=f"/{who}/a", status=503, duration_ms=30),
+        store.request(scope, method="POST", path=f"/{who}/b", status=500, duration_ms=9),
+        store.line(scope, f"{who} booted", stream="stderr"),
+    ]
 
-    return write_for_members(request_store, two_teams, sessions, rows_of)
+
+written = written_for_members(rows_of)
 
 
 def rows(page: Page) -> list[str]:
