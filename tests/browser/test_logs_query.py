@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import signed_in_page
 from tests.fixtures.web import TwoTeams
 from tests.logs.qlang.store import (  # noqa: F401
     RequestStore,
@@ -47,9 +47,7 @@ def test_typed_query_the_url_and_the_rows_agree(
     browser: Browser, live_url: str, written: TwoTeams
 ) -> None:
     alice = written.alice
-    page = browser.new_page()
-    try:
-        sign_in(page, live_url, alice.email)
+    with signed_in_page(browser, live_url, alice.email) as page:
         page.goto(f"{live_url}/projects/{alice.project_slug}/logs")
         expect(page.locator("li.log-line")).to_have_count(5)
 
@@ -96,8 +94,6 @@ def test_typed_query_the_url_and_the_rows_agree(
         page.fill("#f-q", "status:>=500 (path:/x")
         page.press("#f-q", "Enter")
         expect(page.locator("#error-q")).to_have_text("column 22: expected ')' to close a '('")
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
@@ -105,9 +101,7 @@ def test_the_deployment_page_search_box_takes_a_query(
     browser: Browser, live_url: str, written: TwoTeams
 ) -> None:
     alice = written.alice
-    page = browser.new_page()
-    try:
-        sign_in(page, live_url, alice.email)
+    with signed_in_page(browser, live_url, alice.email) as page:
         page.goto(f"{live_url}/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
         panel = page.locator("#deployment-logs li.log-line")
         expect(panel).to_have_count(5)
@@ -126,5 +120,3 @@ def test_the_deployment_page_search_box_takes_a_query(
         expect(page.locator("#deployment-logs")).to_contain_text(
             "column 8: expected a value after 'status:'"
         )
-    finally:
-        page.close()
