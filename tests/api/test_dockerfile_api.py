@@ -7,16 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, project_row
+from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(
@@ -82,11 +78,4 @@ def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(
 def test_a_bad_dockerfile_setting_is_a_422_naming_the_field(
     client: TestClient, two_teams: TwoTeams, dockerfile: dict[str, object], where: str
 ) -> None:
-    alice = two_teams.alice
-    response = client.patch(
-        f"/api/v1/projects/{alice.project_slug}",
-        json={"dockerfile": dockerfile},
-        headers=bearer(alice.token),
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"][-1] == where
+    assert refused_field(client, two_teams.alice, {"dockerfile": dockerfile}) == where

@@ -12,17 +12,11 @@ from fastapi.testclient import TestClient
 
 from devpush.services.drains.senders import SIGNATURE_HEADER, signature
 from tests.fixtures.web import TwoTeams, bearer
+from tests.utils.api_items import ProjectItems
 from tests.utils.notify import HttpReceiver
 
-
-def url(two_teams: TwoTeams, tail: str = "") -> str:
-    return f"/api/v1/projects/{two_teams.alice.project_id}/drains{tail}"
-
-
-def add(client: TestClient, two_teams: TwoTeams, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(url(two_teams), json=body, headers=bearer(two_teams.alice.token))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+DRAINS = ProjectItems("drains")
+url, add = DRAINS.url, DRAINS.add
 
 
 def test_a_member_adds_lists_and_removes_drains_and_sees_the_secret_once(
@@ -114,9 +108,7 @@ def test_another_team_neither_sees_nor_changes_them(
 def test_bad_drains_are_refused_with_a_clear_message(
     client: TestClient, two_teams: TwoTeams, body: dict[str, Any], message: str
 ) -> None:
-    response = client.post(url(two_teams), json=body, headers=bearer(two_teams.alice.token))
-    assert response.status_code == 422, response.text
-    assert message in response.text
+    DRAINS.assert_refused(client, two_teams, body, message)
 
 
 def test_send_a_test_line_and_see_the_result(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, DeploymentStatus, HealthStatus
-from tests.fixtures.web import TwoTeams, bearer, project_row
+from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
 
 
 @pytest.fixture
@@ -82,12 +82,7 @@ def test_an_owner_sets_the_check_and_the_limits(
 def test_a_bad_check_is_a_422_naming_the_field(
     client: TestClient, two_teams: TwoTeams, body: dict[str, object], where: str
 ) -> None:
-    alice = two_teams.alice
-    response = client.patch(
-        f"/api/v1/projects/{alice.project_slug}", json=body, headers=bearer(alice.token)
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"][-1] == where
+    assert refused_field(client, two_teams.alice, body) == where
 
 
 def test_limits_above_the_servers_maximums_are_refused_with_the_maximum(

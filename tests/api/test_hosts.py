@@ -7,9 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
-from devpush.models import User
 from devpush_dev.engines import Swarm
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, bearer, make_admin
 
 HOST_FIELDS = {
     "id", "hostname", "address", "state", "availability", "role", "labels", "runners",
@@ -17,28 +16,11 @@ HOST_FIELDS = {
 }  # fmt: skip
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def make_admin(sessions: sessionmaker[Session], user_id: int) -> None:
-    with sessions() as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        user.is_admin = True
-        session.commit()
-
-
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_lists_the_swarm_hosts(
-    settings: Settings,
-    swarm: Swarm,
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    swarm_mode: Swarm, client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
-    settings.swarm, settings.docker_host = True, swarm.manager.host
     make_admin(sessions, two_teams.alice.user_id)
 
     answer = client.get("/api/v1/hosts", headers=bearer(two_teams.alice.token))
@@ -47,7 +29,7 @@ def test_an_admin_lists_the_swarm_hosts(
     hosts = answer.json()
     assert [set(h) for h in hosts] == [HOST_FIELDS] * 2
     assert [(h["id"], h["hostname"], h["address"], h["state"]) for h in hosts] == [
-        (e.node_id, e.hostname, str(e.address), "ready") for e in swarm.engines
+        (e.node_id, e.hostname, str(e.address), "ready") for e in swarm_mode.engines
     ]
     # Bob is no admin.
     refused = client.get("/api/v1/hosts", headers=bearer(two_teams.bob.token))

@@ -20,28 +20,21 @@ from tests.logs.qlang.store import (  # noqa: F401
     Scope,
     log_store_url,
     request_store,
-    write_for_members,
+    written_for_members,
 )
 
 
-@pytest.fixture
-def written(
-    request_store: RequestStore,  # noqa: F811
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-) -> TwoTeams:
-    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
-        return [
-            request_store.request(scope, method="GET", path="/health", status=200, duration_ms=2),
-            request_store.request(scope, method="GET", path="/api/a", status=503, duration_ms=1500),
-            request_store.request(scope, method="POST", path="/health", status=500, duration_ms=9),
-            request_store.line(scope, f"{who} started: ERROR nothing wrong"),
-            request_store.line(
-                scope, json.dumps({"level": "error", "msg": who, "user": {"id": 7}})
-            ),
-        ]
+def rows_of(store: RequestStore, scope: Scope, who: str) -> list[dict[str, str]]:
+    return [
+        store.request(scope, method="GET", path="/health", status=200, duration_ms=2),
+        store.request(scope, method="GET", path="/api/a", status=503, duration_ms=1500),
+        store.request(scope, method="POST", path="/health", status=500, duration_ms=9),
+        store.line(scope, f"{who} started: ERROR nothing wrong"),
+        store.line(scope, json.dumps({"level": "error", "msg": who, "user": {"id": 7}})),
+    ]
 
-    return write_for_members(request_store, two_teams, sessions, rows_of)
+
+written = written_for_members(rows_of)
 
 
 def lines(client: TestClient, member: Member, q: str, **params: str) -> list[str]:

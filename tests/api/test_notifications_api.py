@@ -10,17 +10,11 @@ from fastapi.testclient import TestClient
 
 from devpush.services.notifications.senders import signature
 from tests.fixtures.web import TwoTeams, bearer
+from tests.utils.api_items import ProjectItems
 from tests.utils.notify import HttpReceiver
 
-
-def url(two_teams: TwoTeams, tail: str = "") -> str:
-    return f"/api/v1/projects/{two_teams.alice.project_id}/notifications{tail}"
-
-
-def add(client: TestClient, two_teams: TwoTeams, body: dict) -> dict:
-    response = client.post(url(two_teams), json=body, headers=bearer(two_teams.alice.token))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+CHANNELS = ProjectItems("notifications")
+url, add = CHANNELS.url, CHANNELS.add
 
 
 def test_an_owner_adds_a_webhook_and_sees_its_secret_once(
@@ -72,9 +66,7 @@ def test_an_owner_adds_a_webhook_and_sees_its_secret_once(
 def test_bad_channels_are_refused_with_a_clear_message(
     client: TestClient, two_teams: TwoTeams, body: dict, message: str
 ) -> None:
-    response = client.post(url(two_teams), json=body, headers=bearer(two_teams.alice.token))
-    assert response.status_code == 422, response.text
-    assert message in response.text
+    CHANNELS.assert_refused(client, two_teams, body, message)
 
 
 def test_members_read_but_do_not_change_and_other_teams_see_nothing(

@@ -8,24 +8,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import decrypt_mapping, fernet_for
-from devpush.models import Deployment, Project, User
-from devpush.services.deployments import create_deployment
+from devpush.models import Deployment, Project
 from devpush.workers.queue import DeployQueue
-from tests.fixtures.web import SECRET_KEY, TwoTeams, bearer, pending, project_row
+from tests.fixtures.web import (
+    SECRET_KEY,
+    TwoTeams,
+    bearer,
+    make_admin,
+    pending,
+    preview_environment,
+    project_row,
+)
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:
-    with sessions() as session:
-        project = session.get(Project, project_id)
-        assert project is not None
-        return create_deployment(
-            session, project=project, branch="feature", created_by=None, queue=queue
-        ).environment_id
 
 
 def _calls(ref: str, environment: str) -> list[tuple[str, str, dict | None]]:
@@ -63,7 +61,7 @@ def test_owner_changes_settings_and_variables(
     assert "not available on this host" in absent.json()["detail"]
     assert project_row(sessions, alice.project_id).runner_image == "devpush/runner-python:local"
 
-    _preview(sessions, queue, alice.project_id)
+    preview_environment(sessions, queue, alice.project_id)
     response = client.patch(
         f"{url}/variables/feature", json={"values": {"ONLY_PREVIEW": "p-value"}}, headers=headers
     )
@@ -103,7 +101,7 @@ def test_owner_deletes_environment_and_project(
     alice = two_teams.alice
     headers = bearer(alice.token)
     url = f"/api/v1/projects/{alice.project_slug}"
-    _preview(sessions, queue, alice.project_id)
+    preview_environment(sessions, queue, alice.project_id)
     assert client.delete(f"{url}/environments/production", headers=headers).status_code == 409
     before = len(pending(queue))
     assert client.delete(f"{url}/environments/feature", headers=headers).status_code == 204
@@ -125,8 +123,8 @@ def test_another_team_gets_404_and_a_member_403(
     queue: DeployQueue,
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
-    _preview(sessions, queue, bob.project_id)
-    _preview(sessions, queue, alice.project_id)
+    preview_environment(sessions, queue, bob.project_id)
+    preview_environment(sessions, queue, alice.project_id)
     before = len(pending(queue))
     # Alice on Bob's project (by id; his slug is her own project's): 404 everywhere.
     assert (
@@ -224,11 +222,7 @@ def test_only_admins_add_users(
     alice = two_teams.alice
     body = {"email": "dave@example.org", "password": "dave-password", "team": alice.team_slug}
     assert client.post("/api/v1/users", json=body, headers=bearer(alice.token)).status_code == 403
-    with sessions() as session:
-        user = session.get(User, alice.user_id)
-        assert user is not None
-        user.is_admin = True
-        session.commit()
+    make_admin(sessions, alice.user_id)
     created = client.post("/api/v1/users", json=body, headers=bearer(alice.token))
     assert created.status_code == 201, created.text
     assert created.json()["teams"][0]["slug"] == alice.team_slug

@@ -11,41 +11,31 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import signed_in_page
 from tests.fixtures.web import TwoTeams
 from tests.logs.qlang.store import (  # noqa: F401
     RequestStore,
     Scope,
     log_store_url,
     request_store,
-    write_for_members,
+    written_for_members,
 )
 
 QUERY = "status:>=500 -path:/health*"
 
 
-@pytest.fixture
-def written(
-    request_store: RequestStore,  # noqa: F811
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-) -> TwoTeams:
-    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
-        return [
-            request_store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
-            request_store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
-            request_store.request(
-                scope, method="GET", path=f"/{who}/a", status=503, duration_ms=30
-            ),
-            request_store.request(
-                scope, method="POST", path=f"/{who}/b", status=500, duration_ms=9
-            ),
-            request_store.line(scope, f"{who} booted", stream="stderr"),
-        ]
+def rows_of(store: RequestStore, scope: Scope, who: str) -> list[dict[str, str]]:
+    return [
+        store.request(scope, method="GET", path="/health", status=200, duration_ms=1),
+        store.request(scope, method="GET", path="/healthz", status=503, duration_ms=2),
+        store.request(scope, method="GET", path=f"/{who}/a", status=503, duration_ms=30),
+        store.request(scope, method="POST", path=f"/{who}/b", status=500, duration_ms=9),
+        store.line(scope, f"{who} booted", stream="stderr"),
+    ]
 
-    return write_for_members(request_store, two_teams, sessions, rows_of)
+
+written = written_for_members(rows_of)
 
 
 def rows(page: Page) -> list[str]:
@@ -57,9 +47,7 @@ def test_typed_query_the_url_and_the_rows_agree(
     browser: Browser, live_url: str, written: TwoTeams
 ) -> None:
     alice = written.alice
-    page = browser.new_page()
-    try:
-        sign_in(page, live_url, alice.email)
+    with signed_in_page(browser, live_url, alice.email) as page:
         page.goto(f"{live_url}/projects/{alice.project_slug}/logs")
         expect(page.locator("li.log-line")).to_have_count(5)
 
@@ -106,8 +94,6 @@ def test_typed_query_the_url_and_the_rows_agree(
         page.fill("#f-q", "status:>=500 (path:/x")
         page.press("#f-q", "Enter")
         expect(page.locator("#error-q")).to_have_text("column 22: expected ')' to close a '('")
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
@@ -115,9 +101,7 @@ def test_the_deployment_page_search_box_takes_a_query(
     browser: Browser, live_url: str, written: TwoTeams
 ) -> None:
     alice = written.alice
-    page = browser.new_page()
-    try:
-        sign_in(page, live_url, alice.email)
+    with signed_in_page(browser, live_url, alice.email) as page:
         page.goto(f"{live_url}/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
         panel = page.locator("#deployment-logs li.log-line")
         expect(panel).to_have_count(5)
@@ -136,5 +120,3 @@ def test_the_deployment_page_search_box_takes_a_query(
         expect(page.locator("#deployment-logs")).to_contain_text(
             "column 8: expected a value after 'status:'"
         )
-    finally:
-        page.close()

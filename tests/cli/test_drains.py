@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.services.drains.senders import SIGNATURE_HEADER, signature
-from tests.fixtures.cli_items import add_with_secret, remove_leaves_none
+from tests.fixtures.cli_items import add_with_secret, list_items, remove_leaves_none, send_test
 from tests.utils.notify import HttpReceiver
 
 runner = CliRunner()
@@ -20,22 +20,17 @@ def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver)
     )
     assert "all environments; stderr; warning+" in output
 
-    tested = runner.invoke(cli, ["drains", "test", "shop", drain_id], env=alice_cli)
-    assert tested.exit_code == 0, tested.output
-    assert "Delivered." in tested.output
+    assert "Delivered." in send_test(alice_cli, "drains", drain_id, delivered=True)
     (call,) = receiver.on("/in")
     assert call.headers[SIGNATURE_HEADER] == signature(secret, call.body)
     assert call.headers["X-Api-Key"] == "k-s3cr3t"
 
-    listed = runner.invoke(cli, ["drains", "list", "shop"], env=alice_cli)
-    assert listed.exit_code == 0, listed.output
-    assert drain_id in listed.output
-    assert secret not in listed.output and "k-s3cr3t" not in listed.output
+    listed = list_items(alice_cli, "drains")
+    assert drain_id in listed
+    assert secret not in listed and "k-s3cr3t" not in listed
 
     receiver.script["/in"] = [500]
-    failed = runner.invoke(cli, ["drains", "test", "shop", drain_id], env=alice_cli)
-    assert failed.exit_code == 1
-    assert "answered 500" in failed.output
+    assert "answered 500" in send_test(alice_cli, "drains", drain_id, delivered=False)
 
     remove_leaves_none(alice_cli, "drains", drain_id, none="No log drains.")
 

@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.core.config import Settings
 from devpush_dev.engines import Swarm
-from tests.api.test_hosts import make_admin
-from tests.fixtures.web import TwoTeams
+from tests.fixtures.web import TwoTeams, make_admin
 
 runner = CliRunner()
 

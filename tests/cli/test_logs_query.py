@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
@@ -13,28 +11,21 @@ from tests.logs.qlang.store import (  # noqa: F401
     Scope,
     log_store_url,
     request_store,
-    write_for_members,
+    written_for_members,
 )
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def written(
-    request_store: RequestStore,  # noqa: F811
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-) -> TwoTeams:
-    def rows_of(scope: Scope, who: str) -> list[dict[str, str]]:
-        return [
-            request_store.request(scope, method="GET", path="/health", status=503, duration_ms=3),
-            request_store.request(
-                scope, method="GET", path=f"/{who}", status=502, duration_ms=2000
-            ),
-            request_store.line(scope, "a (b) + c*"),
-        ]
+def rows_of(store: RequestStore, scope: Scope, who: str) -> list[dict[str, str]]:
+    return [
+        store.request(scope, method="GET", path="/health", status=503, duration_ms=3),
+        store.request(scope, method="GET", path=f"/{who}", status=502, duration_ms=2000),
+        store.line(scope, "a (b) + c*"),
+    ]
 
-    return write_for_members(request_store, two_teams, sessions, rows_of)
+
+written = written_for_members(rows_of)
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str]:

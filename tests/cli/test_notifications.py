@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.services.notifications.senders import signature
-from tests.fixtures.cli_items import add_with_secret, remove_leaves_none
+from tests.fixtures.cli_items import add_with_secret, list_items, remove_leaves_none, send_test
 from tests.utils.notify import HttpReceiver
 
 runner = CliRunner()
@@ -20,21 +20,17 @@ def test_add_list_test_remove(alice_cli: dict[str, str], receiver: HttpReceiver)
         noun="channel",
     )
 
-    tested = runner.invoke(cli, ["notifications", "test", "shop", channel_id], env=alice_cli)
-    assert tested.exit_code == 0, tested.output
-    assert "Delivered (200)" in tested.output
+    assert "Delivered (200)" in send_test(alice_cli, "notifications", channel_id, delivered=True)
     (call,) = receiver.on("/hook")
     assert call.headers["X-Devpush-Signature"] == signature(secret, call.body)
 
-    listed = runner.invoke(cli, ["notifications", "list", "shop"], env=alice_cli)
-    assert listed.exit_code == 0, listed.output
-    assert channel_id in listed.output and "sent" in listed.output
-    assert secret not in listed.output
+    listed = list_items(alice_cli, "notifications")
+    assert channel_id in listed and "sent" in listed
+    assert secret not in listed
 
     receiver.script["/hook"] = [404]
-    failed = runner.invoke(cli, ["notifications", "test", "shop", channel_id], env=alice_cli)
-    assert failed.exit_code == 1
-    assert "not delivered (404)" in failed.output
+    failed = send_test(alice_cli, "notifications", channel_id, delivered=False)
+    assert "not delivered (404)" in failed
 
     remove_leaves_none(alice_cli, "notifications", channel_id, none="No notification channels.")
 

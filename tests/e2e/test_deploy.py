@@ -317,6 +317,24 @@ def wait_exited(container: Container, *, timeout: float = 30) -> str:
     return container.status
 
 
+def hello(deployment: Deployment, greeting: str = "Hello") -> str:
+    """What the hello-python example answers when ``deployment`` serves it."""
+    assert deployment.commit_sha is not None
+    return f"{greeting} from devpush! (branch=main commit={deployment.commit_sha[:12]})\n"
+
+
+def first_running(
+    stack: Stack, start_worker: Callable[..., processes.Child]
+) -> tuple[processes.Child, DeployQueue, Deployment]:
+    """A worker process for ``stack``, its queue, and the project's first deployment, running."""
+    child = start_worker(stack.settings)
+    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+    first_id = stack.deploy(queue)
+    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
+    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
+    return child, queue, first
+
+
 @pytest.fixture
 def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
     """A real consumer process reaching Docker through the worker's socket-proxy door
@@ -378,7 +396,7 @@ def test_deploy_redeploy_and_cancel_through_a_worker_process(
 
     # The app answers on the runner network, built by the build step.
     answer = httpx.get(app_url(stack, first), timeout=5).text
-    assert answer == f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
+    assert answer == hello(first)
 
     container = stack.container(first)
     attrs = container.attrs

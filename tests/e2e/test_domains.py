@@ -42,10 +42,11 @@ from devpush_dev.ports import free_port
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    first_running,
+    hello,
     make_stack,
     worker,
 )
-from tests.e2e.test_routing import first_running
 from tests.fixtures.dns_zone import DnsZone
 from tests.fixtures.web import PASSWORD, LiveServer, project_input
 
@@ -199,7 +200,7 @@ def test_a_verified_domain_gets_a_certificate_an_unverified_one_none_and_redirec
     as_bob = {"Authorization": f"Bearer {other_team_owner(stack, 'bob@example.org')}"}
     # Alice's production runs: the worker process deployed it into a runner.
     child, queue, first = first_running(stack, worker)
-    hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
+    first_hello = hello(first)
     dns_zone.records.update(
         {
             "shop.test": ["127.0.0.1"],
@@ -265,7 +266,7 @@ def test_a_verified_domain_gets_a_certificate_an_unverified_one_none_and_redirec
         root = pebble.issuing_root()
         # The verified name: a certificate from Pebble, valid for it, and the runner behind it.
         served = https_get(caddy, "shop.test", "/", root=root)
-        assert (served.status, served.body.decode()) == (200, hello), served
+        assert (served.status, served.body.decode()) == (200, first_hello), served
         # Its www twin redirects to it, path and query kept, over its own certificate.
         moved = https_get(caddy, "www.shop.test", "/cart?item=1", root=root)
         port = caddy.settings.public_port

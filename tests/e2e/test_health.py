@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, DeployStep, HealthStatus
-from devpush.services import health, hosts
+from devpush.services import health
 from devpush.workers.health_watch import HealthWatch
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.deploy import run_deploy
@@ -37,6 +37,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     app_url,
     docker_engine,
+    first_running,
     logs_of,
     make_stack,
     page_lines,
@@ -46,7 +47,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.e2e.test_proxy_probe import probing, serve  # noqa: F401 (fixture)
-from tests.e2e.test_routing import host_of, through_proxy
+from tests.e2e.test_routing import env_host, through_proxy
 from tests.fixtures.web import log_in
 from tests.utils.git import git
 
@@ -105,12 +106,6 @@ def add_health_app(stack: Stack) -> None:
     git(stack.repo, "commit", "-q", "-m", "Add the health test app")
 
 
-def env_host(stack: Stack, deployment_id: str) -> str:
-    with stack.sessions() as session:
-        environment = stack.load(session, deployment_id).environment
-        return host_of(hosts.environment_url(environment, stack.settings) or "")
-
-
 def page_of(stack: Stack, client: TestClient, deployment_id: str) -> str:
     """The deployment's page as an owner of its project sees it."""
     email = f"{uuid.uuid4().hex[:8]}@example.org"
@@ -135,11 +130,8 @@ def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
     stack = make_stack(sqlite_url, build_command="")
     add_health_app(stack)
     stack.update_project(start_command="ANSWER=v1 python3 health_app.py")
-    child = worker(stack.settings)
-    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
-    v1_id = stack.deploy(queue)
-    v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
+    child, queue, v1 = first_running(stack, worker)
+    v1_id = v1.id
     host = env_host(stack, v1_id)
     assert through_proxy(caddy, host).text == "v1\n"
 

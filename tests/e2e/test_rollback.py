@@ -14,12 +14,10 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
-from devpush.services import hosts
+from devpush.models import DeploymentStatus, DeployTrigger, Project
 from devpush.services.deployments import cancel_deployment
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import RollbackRefused, rollback
-from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.stop import run_cleanup, run_stop
@@ -28,6 +26,8 @@ from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    first_running,
+    hello,
     logs_of,
     make_stack,
     memory_queue,
@@ -35,7 +35,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     wait_exited,
     worker,
 )
-from tests.e2e.test_routing import Poller, host_of, through_proxy
+from tests.e2e.test_routing import Poller, env_host, poll_more, through_proxy
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
@@ -63,11 +63,6 @@ def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
     return {tag for image in images for tag in image.tags}
 
 
-def hello(deployment: Deployment, greeting: str = "Hello") -> str:
-    assert deployment.commit_sha is not None
-    return f"{greeting} from devpush! (branch=main commit={deployment.commit_sha[:12]})\n"
-
-
 def test_rollback_serves_the_kept_build_without_a_failed_request(
     make_stack: Callable[..., Stack],  # noqa: F811
     sqlite_url: str,
@@ -76,12 +71,8 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
     stack = make_stack(sqlite_url, build_command=BUILD_COMMAND)
-    child = worker(stack.settings)
-    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
-
-    v1_id = stack.deploy(queue)
-    v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
+    child, queue, v1 = first_running(stack, worker)
+    v1_id = v1.id
     v1_image = wait_kept(stack, v1_id)
     assert v1_image == f"devpush-build/{stack.project_id}:{v1_id}"
     labels = docker_engine.images.get(v1_image).labels
@@ -99,14 +90,11 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
     wait_kept(stack, v2_id)
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
-    with stack.sessions() as session:
-        env_host = host_of(
-            hosts.environment_url(stack.load(session, v2_id).environment, stack.settings) or ""
-        )
-    assert through_proxy(caddy, env_host).text == hello(v2, "Hi again")
+    env = env_host(stack, v2_id)
+    assert through_proxy(caddy, env).text == hello(v2, "Hi again")
 
     # Roll back to v1 while clients request the environment's URL.
-    pollers = [Poller(caddy, env_host, keep_alive=k) for k in (False, True)]
+    pollers = [Poller(caddy, env, keep_alive=k) for k in (False, True)]
     for poller in pollers:
         poller.start()
     try:
@@ -119,7 +107,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
             back_id = rollback(
                 session, project=project, target=target, created_by=None, queue=queue
             ).id
-        while through_proxy(caddy, env_host).text != hello(v1):
+        while through_proxy(caddy, env).text != hello(v1):
             assert time.monotonic() - started < 3, (
                 "v1 did not serve again within 3 s of the rollback",
                 child.log_tail(),
@@ -131,11 +119,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
         stack.wait_for(v2_id, {DeploymentStatus.SUPERSEDED})
         with stack.sessions() as session:
             assert wait_exited(stack.container(stack.load(session, v2_id))) == "exited"
-        after_stop = [poller.total + 50 for poller in pollers]
-        deadline = time.monotonic() + 30
-        while any(p.total < n for p, n in zip(pollers, after_stop, strict=True)):
-            assert time.monotonic() < deadline, "the clients stalled"
-            time.sleep(0.05)
+        poll_more(pollers, 50)
     finally:
         for poller in pollers:
             poller.done.set()
@@ -148,7 +132,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
         )
         assert poller.failures == [], poller.failures[:5]
         assert set(poller.answers) == {hello(v1), hello(v2, "Hi again")}
-    assert through_proxy(caddy, env_host).text == hello(v1)
+    assert through_proxy(caddy, env).text == hello(v1)
 
     # The rollback ran the kept build: no clone, no build, no pre-deploy.
     assert (back.trigger, back.rollback_of_id) == (DeployTrigger.ROLLBACK, v1_id)
@@ -185,7 +169,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
         assert not stack.load(session, v3_id).environment.auto_deploy_paused
     v3 = stack.wait_for(v3_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert v3.status is DeploymentStatus.RUNNING, (v3.error, child.log_tail())
-    assert through_proxy(caddy, env_host).text == hello(v3, "Hi again")
+    assert through_proxy(caddy, env).text == hello(v3, "Hi again")
 
 
 def test_only_the_newest_builds_are_kept(

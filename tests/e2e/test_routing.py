@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from devpush.main import create_app
 from devpush.models import (
-    Deployment,
     DeploymentStatus,
     Project,
     ProxyTableRow,
@@ -36,7 +35,6 @@ from devpush.services import hosts, proxy_config
 from devpush.services.deployments import cancel_deployment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
-from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.ports import free_port
@@ -44,6 +42,8 @@ from devpush_dev.resolver_process import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    first_running,
+    hello,
     make_stack,
     wait_exited,
     worker,
@@ -160,16 +160,21 @@ class Poller(threading.Thread):
         return sum(self.answers.values()) + len(self.failures)
 
 
-def first_running(
-    stack: Stack, start_worker: Callable[..., processes.Child]
-) -> tuple[processes.Child, DeployQueue, Deployment]:
-    """A worker process for ``stack``, its queue, and the project's first deployment, running."""
-    child = start_worker(stack.settings)
-    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
-    first_id = stack.deploy(queue)
-    first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
-    return child, queue, first
+def poll_more(pollers: list[Poller], count: int, *, within: float = 30) -> None:
+    """Waits until each poller has made ``count`` more requests (none may stall)."""
+    wanted = [poller.total + count for poller in pollers]
+    deadline = time.monotonic() + within
+    while any(p.total < n for p, n in zip(pollers, wanted, strict=True)):
+        counts = [(p.total, n) for p, n in zip(pollers, wanted, strict=True)]
+        assert time.monotonic() < deadline, f"the clients stalled (done, wanted): {counts}"
+        time.sleep(0.05)
+
+
+def env_host(stack: Stack, deployment_id: str) -> str:
+    """The host name of the deployment's environment URL."""
+    with stack.sessions() as session:
+        environment = stack.load(session, deployment_id).environment
+        return host_of(hosts.environment_url(environment, stack.settings) or "")
 
 
 def test_environment_url_follows_deploys_without_a_failed_request(
@@ -191,8 +196,8 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     port = caddy.settings.public_port
     assert env_url == f"http://hello.localhost:{port}/"
     assert first_url == f"http://{first_id[:8]}-hello.localhost:{port}/"
-    hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
-    assert through_proxy(caddy, host_of(env_url)).text == hello
+    first_hello = hello(first)
+    assert through_proxy(caddy, host_of(env_url)).text == first_hello
     # The API gives the same addresses (the CLI prints them after a deploy).
     with stack.sessions() as session:
         project = session.get(Project, stack.project_id)
@@ -206,14 +211,14 @@ def test_environment_url_follows_deploys_without_a_failed_request(
             f"/api/v1/deployments/{first_id}", headers={"Authorization": f"Bearer {token}"}
         ).json()
     assert (shown["url"], shown["environment_url"]) == (first_url, env_url)
-    assert through_proxy(caddy, host_of(first_url)).text == hello
+    assert through_proxy(caddy, host_of(first_url)).text == first_hello
     missing = through_proxy(caddy, "nothing-hello.localhost")
     assert (missing.status_code, missing.text) == (404, proxy_config.NOT_FOUND_BODY)
 
     # Chromium opens the environment URL by name (*.localhost is loopback to it).
     page = browser.new_page()
     page.goto(env_url)
-    assert page.inner_text("body").strip() == hello.strip()
+    assert page.inner_text("body").strip() == first_hello.strip()
     page.close()
 
     # Redeploy a new commit while a client requests the environment URL in a loop.
@@ -228,17 +233,12 @@ def test_environment_url_follows_deploys_without_a_failed_request(
     with stack.sessions() as session:
         assert wait_exited(stack.container(stack.load(session, first_id))) == "exited"
     # And 50 more requests each after the old runner stopped (none may fail).
-    after_stop = [poller.total + 50 for poller in pollers]
-    deadline = time.monotonic() + 30
-    while any(p.total < n for p, n in zip(pollers, after_stop, strict=True)):
-        counts = [(p.total, n) for p, n in zip(pollers, after_stop, strict=True)]
-        assert time.monotonic() < deadline, f"requests after the stop (done, wanted): {counts}"
-        time.sleep(0.05)
+    poll_more(pollers, 50)
     for poller in pollers:
         poller.done.set()
         poller.join(timeout=10)
     elapsed = time.monotonic() - started
-    second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
+    second_hello = hello(second)
     for poller in pollers:
         print(
             f"\nredeploy under load (keep-alive {poller.keep_alive}): {poller.total} requests "
@@ -246,7 +246,7 @@ def test_environment_url_follows_deploys_without_a_failed_request(
         )
         # Not one failed request: no reset, no bad gateway, no 404, no wrong answer.
         assert poller.failures == [], poller.failures[:5]
-        assert set(poller.answers) == {hello, second_hello}, routing_state(
+        assert set(poller.answers) == {first_hello, second_hello}, routing_state(
             stack, caddy, host_of(env_url), child
         )
         assert poller.total > 50
@@ -284,15 +284,13 @@ def test_a_killed_resolver_fails_no_request(
     settings = stack.settings
     child, queue, first = first_running(stack, worker)
     first_id = first.id
-    with stack.sessions() as session:
-        env_url = hosts.environment_url(stack.load(session, first_id).environment, settings)
-    assert env_url is not None
-    hello = f"Hello from devpush! (branch=main commit={first.commit_sha[:12]})\n"
-    assert through_proxy(caddy, host_of(env_url)).text == hello
+    env = env_host(stack, first_id)
+    first_hello = hello(first)
+    assert through_proxy(caddy, env).text == first_hello
 
     # A visitor every 20 ms, each on a new connection (so Caddy dials the runner, and
     # looks its name up, for each); one of the two resolvers is SIGKILLed a second in.
-    poller = Poller(caddy, host_of(env_url), keep_alive=False, every=0.02)
+    poller = Poller(caddy, env, keep_alive=False, every=0.02)
     poller.start()
     time.sleep(1)
     killed = stack.resolvers[0]
@@ -305,7 +303,7 @@ def test_a_killed_resolver_fails_no_request(
         f"{len(poller.failures)} failed, answers {dict(poller.answers)}"
     )
     assert poller.failures == [], poller.failures[:5]
-    assert set(poller.answers) == {hello}
+    assert set(poller.answers) == {first_hello}
     assert poller.total > 100  # it ran all along (500 at best, fewer on a loaded machine)
 
     # Both down: the known name's answer is kept (grace period), but a name never asked
@@ -336,9 +334,9 @@ def test_a_killed_resolver_fails_no_request(
     stack.commit_build_line("after the outage", "After the outage")
     second = stack.redeploy_running(first_id, queue, child)
     second_id = second.id
-    second_hello = f"Hello from devpush! (branch=main commit={second.commit_sha[:12]})\n"
+    second_hello = hello(second)
     with stack.sessions() as session:
         second_url = hosts.deployment_url(stack.load(session, second_id), settings)
     assert second_url is not None
     assert through_proxy(caddy, host_of(second_url)).text == second_hello
-    assert through_proxy(caddy, host_of(env_url)).text == second_hello
+    assert through_proxy(caddy, env).text == second_hello

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import docker
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
-from devpush.models import Deployment, DeploymentMetric, DeploymentStatus, Project
+from devpush.models import Deployment, DeploymentMetric, DeploymentStatus, Project, utcnow
 from devpush.services.metrics import Sample, add_samples
 from devpush.services.metrics_sampler import MetricsSampler
 from devpush_dev.runners import Runners
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.docker
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 #: A CPU loop gets at least this on a loaded 2-core machine; a sleeping runner far less.
 BUSY_CORES = 0.05
+BUSY = ["sh", "-c", "while :; do :; done"]
+IDLE = ["sleep", "600"]
 
 
 @pytest.fixture
@@ -32,24 +35,51 @@ def db_url(any_db_url: str) -> str:
     return any_db_url
 
 
+@dataclass
+class Bench:
+    """The engine, its runners (removed afterwards) and the project whose deployments run them."""
+
+    docker_client: docker.DockerClient
+    runners: Runners
+    sessions: sessionmaker[Session]
+    session: Session
+    project: Project
+
+    def run(self, command: list[str], *, wait: float | None = None) -> str:
+        """A runner of ``command``: its container id."""
+        logs = LogConfig(type="json-file")
+        return self.runners.run(command, labels={}, log_config=logs, wait=wait).id
+
+    def running_deployment(self, container_id: str) -> str:
+        deployment_id = add_deployment(
+            self.session, self.project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING
+        )
+        row = self.session.get(Deployment, deployment_id)
+        assert row is not None
+        row.container_id = container_id
+        self.session.commit()
+        return deployment_id
+
+    def sampler(
+        self, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+    ) -> MetricsSampler:
+        return MetricsSampler(
+            settings=settings, sessions=self.sessions, client=self.docker_client, clock=clock
+        )
+
+
 @pytest.fixture
-def runners(docker_client: docker.DockerClient) -> Iterator[Runners]:
-    started = Runners(docker_client)
+def bench(
+    docker_client: docker.DockerClient,
+    sessions: sessionmaker[Session],
+    session: Session,
+    project: Project,
+) -> Iterator[Bench]:
+    runners = Runners(docker_client)
     try:
-        yield started
+        yield Bench(docker_client, runners, sessions, session, project)
     finally:
-        started.remove_all()
-
-
-def running_deployment(session: Session, project: Project, container_id: str) -> str:
-    deployment_id = add_deployment(
-        session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING
-    )
-    row = session.get(Deployment, deployment_id)
-    assert row is not None
-    row.container_id = container_id
-    session.commit()
-    return deployment_id
+        runners.remove_all()
 
 
 def samples_of(sessions: sessionmaker[Session], deployment_id: str) -> list[DeploymentMetric]:
@@ -63,23 +93,14 @@ def samples_of(sessions: sessionmaker[Session], deployment_id: str) -> list[Depl
         )
 
 
-def test_rounds_store_cpu_memory_and_network_and_apply_the_retention(
-    docker_client: docker.DockerClient,
-    runners: Runners,
-    sessions: sessionmaker[Session],
-    session: Session,
-    project: Project,
-) -> None:
-    logs = LogConfig(type="json-file")
-    busy = runners.run(["sh", "-c", "while :; do :; done"], labels={}, log_config=logs, wait=None)
-    idle = runners.run(["sleep", "600"], labels={}, log_config=logs, wait=None)
-    exited = runners.run(["true"], labels={}, log_config=logs, wait=60)
-    busy_id = running_deployment(session, project, busy.id)
-    idle_id = running_deployment(session, project, idle.id)
-    exited_id = running_deployment(session, project, exited.id)
-    gone_id = running_deployment(session, project, "0" * 64)
+def test_rounds_store_cpu_memory_and_network_and_apply_the_retention(bench: Bench) -> None:
+    session, sessions = bench.session, bench.sessions
+    busy_id = bench.running_deployment(bench.run(BUSY))
+    idle_id = bench.running_deployment(bench.run(IDLE))
+    exited_id = bench.running_deployment(bench.run(["true"], wait=60))
+    gone_id = bench.running_deployment("0" * 64)
     stopped_id = add_deployment(
-        session, project, DeploymentStatus.BUILDING, DeploymentStatus.FAILED
+        session, bench.project, DeploymentStatus.BUILDING, DeploymentStatus.FAILED
     )
     # A sample from before the retention, and one inside it.
     add_samples(
@@ -91,12 +112,7 @@ def test_rounds_store_cpu_memory_and_network_and_apply_the_retention(
     )
     session.commit()
     clock = iter([NOW, NOW + timedelta(seconds=15)])
-    sampler = MetricsSampler(
-        settings=Settings(metrics_retention_seconds=3600),
-        sessions=sessions,
-        client=docker_client,
-        clock=lambda: next(clock),
-    )
+    sampler = bench.sampler(Settings(metrics_retention_seconds=3600), clock=lambda: next(clock))
     assert sampler.one_shot  # the provisioned engine speaks API 1.41+
     try:
         first = sampler.tick()
@@ -124,19 +140,12 @@ def test_rounds_store_cpu_memory_and_network_and_apply_the_retention(
     assert idle_samples[-1].cpu is not None and idle_samples[-1].cpu < BUSY_CORES
 
 
-def test_a_sample_of_a_deleted_deployment_does_not_cost_the_others_theirs(
-    docker_client: docker.DockerClient,
-    runners: Runners,
-    sessions: sessionmaker[Session],
-    session: Session,
-    project: Project,
-) -> None:
-    idle = runners.run(
-        ["sleep", "600"], labels={}, log_config=LogConfig(type="json-file"), wait=None
-    )
-    kept = running_deployment(session, project, idle.id)
-    deleted = running_deployment(session, project, idle.id)
-    sampler = MetricsSampler(settings=Settings(), sessions=sessions, client=docker_client)
+def test_a_sample_of_a_deleted_deployment_does_not_cost_the_others_theirs(bench: Bench) -> None:
+    sessions = bench.sessions
+    idle = bench.run(IDLE)
+    kept = bench.running_deployment(idle)
+    deleted = bench.running_deployment(idle)
+    sampler = bench.sampler(Settings())
     # The deployment goes between the round's list and its insert.
     listed = sampler.running_runners
 
@@ -158,25 +167,13 @@ def test_a_sample_of_a_deleted_deployment_does_not_cost_the_others_theirs(
     assert len(samples_of(sessions, kept)) == 1
 
 
-def test_an_engine_without_one_shot_gives_cpu_in_the_first_round(
-    docker_client: docker.DockerClient,
-    runners: Runners,
-    sessions: sessionmaker[Session],
-    session: Session,
-    project: Project,
-) -> None:
-    busy = runners.run(
-        ["sh", "-c", "while :; do :; done"],
-        labels={},
-        log_config=LogConfig(type="json-file"),
-        wait=None,
-    )
-    deployment_id = running_deployment(session, project, busy.id)
-    sampler = MetricsSampler(settings=Settings(), sessions=sessions, client=docker_client)
+def test_an_engine_without_one_shot_gives_cpu_in_the_first_round(bench: Bench) -> None:
+    deployment_id = bench.running_deployment(bench.run(BUSY))
+    sampler = bench.sampler(Settings())
     sampler.one_shot = False  # as before API 1.41: the answer carries its earlier reading
     try:
         assert sampler.tick().stored == 1
     finally:
         sampler.close()
-    (only,) = samples_of(sessions, deployment_id)
+    (only,) = samples_of(bench.sessions, deployment_id)
     assert only.cpu is not None and only.cpu > BUSY_CORES

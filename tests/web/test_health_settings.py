@@ -22,11 +22,6 @@ FORM = {
 }
 
 
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    return sqlite_url
-
-
 def test_an_owner_saves_the_check_and_the_limits(
     client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:

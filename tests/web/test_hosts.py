@@ -6,22 +6,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.core.config import Settings
 from devpush_dev.engines import Swarm
-from tests.api.test_hosts import make_admin
-from tests.fixtures.web import TwoTeams, log_in
+from tests.fixtures.web import TwoTeams, log_in, make_admin
 
 
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_sees_the_hosts_page(
-    settings: Settings,
-    swarm: Swarm,
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    swarm_mode: Swarm, client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
-    settings.swarm, settings.docker_host = True, swarm.manager.host
     log_in(client, two_teams.alice.email)
     refused = client.get("/settings/hosts")
     assert refused.status_code == 403
@@ -33,7 +26,7 @@ def test_an_admin_sees_the_hosts_page(
     page = client.get("/settings/hosts")
 
     assert page.status_code == 200, page.text
-    for engine in swarm.engines:
+    for engine in swarm_mode.engines:
         assert f'id="host-{engine.node_id}"' in page.text
         assert engine.hostname in page.text and str(engine.address) in page.text
 

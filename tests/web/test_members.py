@@ -6,23 +6,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import User
 from devpush.services.teams import role_in_team
 from devpush.services.users import ensure_first_user
-from tests.fixtures.web import PASSWORD, TwoTeams, log_in
+from tests.fixtures.web import PASSWORD, TwoTeams, log_in, make_admin
 
 
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def _make_admin(sessions: sessionmaker[Session], user_id: int) -> None:
-    with sessions() as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        user.is_admin = True
-        session.commit()
 
 
 def test_owner_adds_changes_and_removes_members(
@@ -97,7 +88,7 @@ def test_only_admins_add_users_in_the_web_app(
     form = {"email": "dave@example.org", "password": "dave-password", "csrf_token": token}
     assert client.post("/settings/users", data=form).status_code == 403
 
-    _make_admin(sessions, alice.user_id)
+    make_admin(sessions, alice.user_id)
     assert 'href="/settings/users"' in client.get("/projects").text
     short = client.post("/settings/users", data={**form, "password": "short"})
     assert short.status_code == 422 and "at least 8 characters" in short.text

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import decrypt_mapping, fernet_for
 from devpush.models import Deployment, Environment, Project
-from devpush.services.deployments import create_deployment
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
     CAROL,
@@ -18,6 +17,7 @@ from tests.fixtures.web import (
     TwoTeams,
     log_in,
     pending,
+    preview_environment,
     project_row,
 )
 
@@ -27,21 +27,10 @@ def db_url(any_db_url: str) -> str:
     return any_db_url
 
 
-def _preview(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:
-    """A preview environment (branch ``feature``) with a queued deployment; its id."""
-    with sessions() as session:
-        project = session.get(Project, project_id)
-        assert project is not None
-        deployment = create_deployment(
-            session, project=project, branch="feature", created_by=None, queue=queue
-        )
-        return deployment.environment_id
-
-
 @pytest.fixture
 def alice_preview(two_teams: TwoTeams, sessions: sessionmaker[Session], queue: DeployQueue) -> str:
     """Alice's preview environment, with a queued deployment: its id."""
-    return _preview(sessions, queue, two_teams.alice.project_id)
+    return preview_environment(sessions, queue, two_teams.alice.project_id)
 
 
 def _variables(holder: Project | Environment) -> dict[str, str]:
@@ -251,7 +240,7 @@ def test_another_team_gets_404_on_every_settings_route(
     queue: DeployQueue,
 ) -> None:
     bob = two_teams.bob
-    environment_id = _preview(sessions, queue, bob.project_id)
+    environment_id = preview_environment(sessions, queue, bob.project_id)
     token = log_in(client, two_teams.alice.email)
     before = len(pending(queue))
     for ref in (bob.project_id,):  # Bob's slug is Alice's own project's slug

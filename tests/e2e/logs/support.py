@@ -153,6 +153,27 @@ def log_in(page: Page, url: str, email: str) -> None:
     expect(page.locator("h1")).to_contain_text("Projects")
 
 
+class StandInRunner(BaseHTTPRequestHandler):
+    """A runner's stand-in behind the proxy: ``app <path>`` with ``status_for(path)``'s
+    status, to GET and POST alike; it logs nothing (the proxy's log is what is tested)."""
+
+    def status_for(self, path: str) -> int:
+        return 200
+
+    def do_GET(self) -> None:
+        status = self.status_for(self.path)
+        body = f"app {self.path}\n".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     """``handler`` served on a free loopback port (a fixture's body): its port, until the
     test ends."""

@@ -9,9 +9,7 @@ logs the client its request entry names.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.logs import test_requests
-from tests.e2e.logs.support import log_in, serve_http, wait_api
+from tests.e2e.logs.support import StandInRunner, log_in, serve_http, wait_api
 from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
 from tests.fixtures.sample_app import run_sample_app
 from tests.fixtures.web import TwoTeams
@@ -46,21 +44,11 @@ REQUESTS = [
 ]
 
 
-class _App(BaseHTTPRequestHandler):
+class _App(StandInRunner):
     """The stand-in runner: answers each path of REQUESTS with its status."""
 
-    def do_GET(self) -> None:
-        status = {path: code for _, path, code in REQUESTS}.get(self.path, 200)
-        body = f"app {self.path}\n".encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the proxy's log is what is tested
+    def status_for(self, path: str) -> int:
+        return {answered: code for _, answered, code in REQUESTS}.get(path, 200)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,14 @@ from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.log_stacks import LogStack
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, start_resolver
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, api_items, bearer, serve_http, wait_api
+from tests.e2e.logs.support import (
+    ARRIVAL_TIMEOUT,
+    StandInRunner,
+    api_items,
+    bearer,
+    serve_http,
+    wait_api,
+)
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -49,23 +55,13 @@ NOBODY_HOST = "nobody-here.localhost"
 LONG_BRANCH = "feature/requests-ünïcode_and.dots-0123456789-abcdefghij"
 
 
-class _App(BaseHTTPRequestHandler):
+class _App(StandInRunner):
     """The stand-in runner: ``/fail…`` is a 500, ``/slow`` takes 300 ms, the rest 200."""
 
-    def do_GET(self) -> None:
-        if self.path.startswith("/slow"):
+    def status_for(self, path: str) -> int:
+        if path.startswith("/slow"):
             time.sleep(0.3)
-        status = 500 if self.path.startswith("/fail") else 200
-        body = f"app {self.path}\n".encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the proxy's log is what is tested
+        return 500 if path.startswith("/fail") else 200
 
 
 @dataclass

@@ -128,16 +128,29 @@ def member_scope(sessions: sessionmaker[Session], member: Member) -> Scope:
     return Scope(member.project_id, environment, "main", member.deployment_id)
 
 
+#: A member's rows: ``rows_of(store, scope, who)``, ``who`` the name in their e-mail address.
+RowsOf = Callable[[RequestStore, Scope, str], list[dict[str, str]]]
+
+
 def write_for_members(
-    store: RequestStore,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-    rows_of: Callable[[Scope, str], list[dict[str, str]]],
+    store: RequestStore, two_teams: TwoTeams, sessions: sessionmaker[Session], rows_of: RowsOf
 ) -> TwoTeams:
-    """Alice's and Bob's rows, written at once: ``rows_of(scope, who)``, ``who`` the name
-    in the member's e-mail address."""
+    """Alice's and Bob's rows, written at once."""
     rows = []
     for member in (two_teams.alice, two_teams.bob):
-        rows += rows_of(member_scope(sessions, member), member.email.split("@")[0])
+        rows += rows_of(store, member_scope(sessions, member), member.email.split("@")[0])
     store.write(rows)
     return two_teams
+
+
+def written_for_members(rows_of: RowsOf) -> Callable[..., TwoTeams]:
+    """A fixture that writes ``rows_of``'s rows for Alice and Bob and gives the two teams:
+    a test module's ``written = written_for_members(rows_of)``, beside ``request_store``."""
+
+    @pytest.fixture
+    def written(
+        request_store: RequestStore, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    ) -> TwoTeams:
+        return write_for_members(request_store, two_teams, sessions, rows_of)
+
+    return written

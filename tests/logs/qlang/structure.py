@@ -13,19 +13,7 @@ import re
 from devpush.core.labels import LOG_LABELS, REQUEST_FIELDS
 from devpush.logs.qlang.ast import JSON_FIELD, JSON_PREFIX
 from devpush.logs.query import go_quote
-
-_SIMPLE = {
-    "\\": "\\",
-    '"': '"',
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-}
-_HEX = {"x": 2, "u": 4, "U": 8}
+from tests.utils.golang import go_unquote
 
 
 def split_literals(text: str) -> tuple[str, list[str]]:
@@ -47,30 +35,16 @@ def split_literals(text: str) -> tuple[str, list[str]]:
 
 
 def _literal(text: str, i: int) -> tuple[str, int]:
-    out: list[str] = []
-    while True:
-        if i >= len(text):
-            raise AssertionError(f"unterminated string literal in {text!r}")
-        char = text[i]
-        if char == '"':
-            return "".join(out), i + 1
-        if char in "\n\x00":
-            raise AssertionError(f"raw {char!r} inside a string literal in {text!r}")
-        if char != "\\":
-            out.append(char)
-            i += 1
-            continue
-        code = text[i + 1]
-        if code in _SIMPLE:
-            out.append(_SIMPLE[code])
-            i += 2
-        elif code in _HEX:
-            digits = text[i + 2 : i + 2 + _HEX[code]]
-            assert re.fullmatch(r"[0-9a-fA-F]+", digits) and len(digits) == _HEX[code], text
-            out.append(chr(int(digits, 16)))
-            i += 2 + _HEX[code]
-        else:
-            raise AssertionError(f"escape \\{code} Go would refuse, in {text!r}")
+    """The literal that opened before ``i``, decoded, and the index after its closing quote."""
+    end = i
+    while end < len(text) and text[end] != '"':
+        end += 2 if text[end] == "\\" else 1
+    if end >= len(text):
+        raise AssertionError(f"unterminated string literal in {text!r}")
+    try:
+        return go_unquote(text[i - 1 : end + 1]), end + 1
+    except ValueError as exc:
+        raise AssertionError(f"a literal Go would refuse ({exc}) in {text!r}") from exc
 
 
 _LOGSQL_WORDS = {
