@@ -29,6 +29,13 @@ REPO = Path(__file__).resolve().parents[2]
 FILES = ("docker-compose.yml", "docker-compose.victorialogs.yml", "docker-compose.local.yml")
 APP_UID = 10001  # Docker/Dockerfile.app's user; install.sh gives it the data dirs
 DOMAIN = "apps.test"
+#: The services of the stack whichever log store it runs (each store adds its own).
+CORE_SERVICES = frozenset(
+    {"migrate", "app", "worker", "postgres", "redis", "docker-proxy-worker", "proxy"}
+    | {"resolver", "resolver-2"}
+)
+#: What the VictoriaLogs store adds: the store and the collector, no socket-proxy door.
+VICTORIALOGS_SERVICES = CORE_SERVICES | {"victorialogs", "otelcol"}
 EXAMPLE = REPO / "examples" / "hello-python"
 
 
