@@ -11,7 +11,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,14 +58,21 @@ class Probe:
 
 
 @contextmanager
+def in_background(name: str, work: Callable[[], None], stop: Callable[[], None]) -> Iterator[None]:
+    """``work`` in a thread for the block's duration, then ``stop`` and wait for its end."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), f"{name}: its last round never ended"
+
+
+@contextmanager
 def probing(root_cert: Path, host: str, port: int) -> Iterator[Probe]:
     """Requests every 20 ms for the block's duration; the probe's results after it."""
     probe = Probe(root_cert=root_cert, host=host, port=port)
-    thread = threading.Thread(target=probe.run, name=f"probe {host}", daemon=True)
-    thread.start()
-    try:
+    with in_background(f"probe {host}", probe.run, probe.stop):
         yield probe
-    finally:
-        probe.stop()
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the probe's last request never ended"

@@ -35,10 +35,11 @@ from docker.models.containers import Container
 
 from devpush.services.proxy_config import RETRY_SECONDS
 from devpush.workers.tasks.reconcile import ABANDONED_ERROR
-from tests.compose.probe import Probe, probing
+from tests.compose.probe import Probe, in_background, probing
 from tests.compose.stack import (
     DOMAIN,
     REPO,
+    VICTORIALOGS_SERVICES,
     ComposeStack,
     next_app_image,
     release_files,
@@ -81,6 +82,19 @@ def curl_https(stack: ComposeStack, host: str) -> subprocess.CompletedProcess[st
     )  # fmt: skip
 
 
+def https_body(stack: ComposeStack, host: str, what: str) -> str:
+    """Once Caddy answers ``host`` over HTTPS (within 60 s): the answer's body, a 200's."""
+    proc = wait_until(
+        what,
+        lambda: (p := curl_https(stack, host)).returncode == 0 and p,
+        timeout=60,
+        stack=stack,
+    )
+    body, _, status = proc.stdout.rpartition("\n")
+    assert status == "200", proc.stdout
+    return str(body)
+
+
 def stored_lines(stack: ComposeStack, slug: str, q: str = "") -> dict[str, str]:
     """The project's stored lines of the last hour by id (containing ``q``), by the API."""
     params = {"since": "1h", "limit": "500", **({"q": q} if q else {})}
@@ -90,10 +104,7 @@ def stored_lines(stack: ComposeStack, slug: str, q: str = "") -> dict[str, str]:
 
 def test_install_layout_and_every_service_up(stack: ComposeStack) -> None:
     services = stack.services()
-    expected = {
-        "migrate", "app", "worker", "resolver", "resolver-2", "proxy", "postgres", "redis",
-        "docker-proxy-worker", "victorialogs", "otelcol",
-    }  # fmt: skip
+    expected = VICTORIALOGS_SERVICES
     assert set(services) == expected  # the VictoriaLogs option: no Loki, Alloy or its door
     assert services["migrate"]["State"] == "exited"
     assert services["migrate"]["ExitCode"] == 0
@@ -151,14 +162,7 @@ def test_deploy_through_the_api_and_https_through_caddy(stack: ComposeStack) -> 
     wait_until("the deployment runs", running, timeout=180, stack=stack)
     host = f"hello.{DOMAIN}"
     # The first handshake gets the certificate on demand (the app allows the host).
-    proc = wait_until(
-        "Caddy answers over HTTPS",
-        lambda: (p := curl_https(stack, host)).returncode == 0 and p,
-        timeout=60,
-        stack=stack,
-    )
-    body, _, status = proc.stdout.rpartition("\n")
-    assert status == "200", proc.stdout
+    body = https_body(stack, host, "Caddy answers over HTTPS")
     assert "hello" in body.lower()
 
 
@@ -213,13 +217,7 @@ def test_down_then_up_keeps_projects_deployments_and_lines(stack: ComposeStack) 
     after_lines = stored_lines(stack, "hello")
     assert before_lines.items() <= after_lines.items()
     # Caddy resumed its saved config and kept its CA: the same URL answers again.
-    proc = wait_until(
-        "Caddy answers over HTTPS after up",
-        lambda: (p := curl_https(stack, f"hello.{DOMAIN}")).returncode == 0 and p,
-        timeout=60,
-        stack=stack,
-    )
-    assert proc.stdout.endswith("\n200"), proc.stdout
+    https_body(stack, f"hello.{DOMAIN}", "Caddy answers over HTTPS after up")
 
 
 def crash(stack: ComposeStack, service: str) -> str:
@@ -479,13 +477,10 @@ def watch_resolvers(stack: ComposeStack) -> Iterator[list[int]]:
             )
             stop.wait(0.05)
 
-    thread = threading.Thread(target=watch, name="watch resolvers", daemon=True)
-    thread.start()
     try:
-        yield fewest
+        with in_background("watch resolvers", watch, stop.set):
+            yield fewest
     finally:
-        stop.set()
-        thread.join(timeout=30)
         client.close()
         fewest.append(min(seen, default=0))
 

@@ -19,7 +19,7 @@ import pytest
 from docker.models.containers import Container
 
 from tests.compose.stack import DOMAIN, ComposeStack, runner_networks
-from tests.compose.test_compose_e2e import api, curl_https, wait_until
+from tests.compose.test_compose_e2e import api, https_body, wait_until
 from tests.utils.reach import address, attempt, gateway, unreachable
 
 pytestmark = pytest.mark.docker
@@ -127,13 +127,7 @@ def test_a_runner_reaches_no_other_project_and_no_service_of_the_stack(
         assert attempt(a, address(proxy, net_a), 443) == (True, "connected")
 
         # B answers over HTTPS through the Caddy container, as any visitor reaches it.
-        proc = wait_until(
-            "Caddy answers for B over HTTPS",
-            lambda: (p := curl_https(stack, f"iso-beta.{DOMAIN}")).returncode == 0 and p,
-            timeout=60,
-            stack=stack,
-        )
-        assert proc.stdout.endswith("\n200"), proc.stdout
+        https_body(stack, f"iso-beta.{DOMAIN}", "Caddy answers for B over HTTPS")
 
         # A deleted project's network goes (its runner removed, the proxy disconnected).
         with stack.client() as http:

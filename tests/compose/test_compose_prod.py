@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.compose.conftest import REPO, LoadCompose, run_compose
+from tests.compose.stack import CORE_SERVICES
 
 PROD = "docker-compose.yml"
 
@@ -34,20 +35,7 @@ def binds(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 
 
 def test_services(prod: dict[str, Any]) -> None:
-    assert set(prod["services"]) == {
-        "migrate",
-        "app",
-        "worker",
-        "postgres",
-        "redis",
-        "docker-proxy-worker",
-        "docker-proxy-alloy",
-        "loki",
-        "alloy",
-        "proxy",
-        "resolver",
-        "resolver-2",
-    }
+    assert set(prod["services"]) == CORE_SERVICES | {"docker-proxy-alloy", "loki", "alloy"}
 
 
 def test_networks(prod: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from devpush_dev.otelcol import FEATURE_GATES, collector_argv
 from tests.compose.conftest import REPO, LoadCompose, run_compose
+from tests.compose.stack import VICTORIALOGS_SERVICES
 from tests.compose.test_compose_prod import PROD, binds, versions
 
 VL = "docker-compose.victorialogs.yml"
@@ -35,19 +36,7 @@ def vl_dev(load_compose: LoadCompose) -> dict[str, Any]:
 
 def test_services(vl: dict[str, Any]) -> None:
     # Alloy, Loki and Alloy's proxy door are not started: the collector reads files only.
-    assert set(vl["services"]) == {
-        "migrate",
-        "app",
-        "worker",
-        "postgres",
-        "redis",
-        "docker-proxy-worker",
-        "victorialogs",
-        "otelcol",
-        "proxy",
-        "resolver",
-        "resolver-2",
-    }
+    assert set(vl["services"]) == VICTORIALOGS_SERVICES
 
 
 def test_images_from_versions_env(vl: dict[str, Any]) -> None:

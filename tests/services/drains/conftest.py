@@ -1,15 +1,17 @@
 """The drains' tests: a VictoriaLogs store per module, real receivers per test, and a
-runner of the worker's drain loops (``run_fleet``) inside the test."""
+runner of the worker's drain loops (``drains_running``) inside the test."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,11 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
-from devpush.models import Project, Team
+from devpush.models import LogDrain, Project, Team
+from devpush.services.drains.configure import DrainCreate, create_drain
 from devpush.services.drains.delivery import DrainPump, DrainTiming, run_fleet
 from devpush.services.environments import ensure_production_environment
 from devpush.services.log_store import log_store, open_http_client
-from tests.fixtures.db import hello_project
+from tests.fixtures.db import hello_project, row_of
 from tests.utils.drains import (
     OtlpReceiver,
     Rsyslog,
@@ -50,8 +53,8 @@ def otlp(tmp_path: Path) -> Iterator[OtlpReceiver]:
     yield from stopping(lambda: start_otlp_receiver(tmp_path / "otlp"), OtlpReceiver.stop)
 
 
-@pytest.fixture
-def settings(db_url: str, store: Store) -> Settings:
+def drain_settings(db_url: str, store: Store) -> Settings:
+    """The worker's settings against ``db_url`` and the test store."""
     return Settings(
         database_url=db_url,
         log_store="victorialogs",
@@ -59,6 +62,11 @@ def settings(db_url: str, store: Store) -> Settings:
         log_tail_delay_seconds=1.0,
         notification_timeout_seconds=5.0,
     )
+
+
+@pytest.fixture
+def settings(db_url: str, store: Store) -> Settings:
+    return drain_settings(db_url, store)
 
 
 @pytest.fixture
@@ -76,8 +84,7 @@ class Projects:
     other_production: str
 
 
-@pytest.fixture
-def projects(session: Session) -> Projects:
+def add_projects(session: Session) -> Projects:
     mine = hello_project()
     other = hello_project("Shop", team=Team(name="Other", slug="other"))
     session.add_all([mine, other])
@@ -88,53 +95,102 @@ def projects(session: Session) -> Projects:
     return Projects(mine, mine_env.id, other, other_env.id)
 
 
+@pytest.fixture
+def projects(session: Session) -> Projects:
+    return add_projects(session)
+
+
 RunDrains = Callable[..., AbstractContextManager[None]]
+
+
+@contextmanager
+def drains_running(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    fernet: Fernet,
+    *,
+    timing: DrainTiming | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[None]:
+    """Every drain's loop, run as the worker runs them (a thread with its own event loop)
+    for the ``with`` block; an error of the loop fails the test at the block's end."""
+    stopped = threading.Event()
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        async with open_http_client(settings) as store_http, httpx.AsyncClient() as http:
+            pump = DrainPump(
+                sessions=sessions,
+                store=log_store(settings, store_http),
+                http=http,
+                fernet=fernet,
+                settings=settings,
+                timing=timing or DrainTiming(poll_seconds=0.3),
+                tls=tls,
+            )
+            stop = asyncio.Event()
+            fleet = asyncio.create_task(run_fleet(pump, stop=stop))
+            await asyncio.to_thread(stopped.wait)
+            stop.set()
+            await fleet
+
+    def thread() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    runner = threading.Thread(target=thread, name="drains-under-test", daemon=True)
+    runner.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive(), "the drains' loop did not stop"
+    if errors:
+        raise errors[0]
 
 
 @pytest.fixture
 def run_drains(sessions: sessionmaker[Session], settings: Settings, fernet: Fernet) -> RunDrains:
-    """Every drain's loop, run as the worker runs them (a thread with its own event loop)
-    for the ``with`` block; an error of the loop fails the test at the block's end."""
+    """:func:`drains_running` on this test's database."""
+    return functools.partial(drains_running, sessions, settings, fernet)
 
-    @contextmanager
-    def run(
-        *, timing: DrainTiming | None = None, tls: ssl.SSLContext | None = None
-    ) -> Iterator[None]:
-        stopped = threading.Event()
-        errors: list[BaseException] = []
 
-        async def main() -> None:
-            async with open_http_client(settings) as store_http, httpx.AsyncClient() as http:
-                pump = DrainPump(
-                    sessions=sessions,
-                    store=log_store(settings, store_http),
-                    http=http,
-                    fernet=fernet,
-                    settings=settings,
-                    timing=timing or DrainTiming(poll_seconds=0.3),
-                    tls=tls,
-                )
-                stop = asyncio.Event()
-                fleet = asyncio.create_task(run_fleet(pump, stop=stop))
-                await asyncio.to_thread(stopped.wait)
-                stop.set()
-                await fleet
+@dataclass
+class DrainRig:
+    """What a delivery test works with: its database, two projects, the store and the
+    drains' loops."""
 
-        def thread() -> None:
-            try:
-                asyncio.run(main())
-            except BaseException as exc:  # handed to the test
-                errors.append(exc)
+    session: Session
+    sessions: sessionmaker[Session]
+    projects: Projects
+    store: Store
+    fernet: Fernet
+    run: RunDrains
 
-        runner = threading.Thread(target=thread, name="drains-under-test", daemon=True)
-        runner.start()
-        try:
-            yield
-        finally:
-            stopped.set()
-            runner.join(timeout=30)
-        assert not runner.is_alive(), "the drains' loop did not stop"
-        if errors:
-            raise errors[0]
+    def add(self, project: Project | None = None, **data: Any) -> tuple[LogDrain, str]:
+        """A drain of ``project`` (mine by default) made from ``data``; it and its secret."""
+        return create_drain(
+            self.session,
+            project=project or self.projects.mine,
+            data=DrainCreate(**data),
+            fernet=self.fernet,
+        )
 
-    return run
+    def row(self, drain_id: str) -> LogDrain:
+        """The drain's row as stored now (its status fields included)."""
+        return row_of(self.sessions, LogDrain, drain_id)
+
+
+@pytest.fixture
+def rig(
+    session: Session,
+    sessions: sessionmaker[Session],
+    projects: Projects,
+    store: Store,
+    fernet: Fernet,
+    run_drains: RunDrains,
+) -> DrainRig:
+    return DrainRig(session, sessions, projects, store, fernet, run_drains)
