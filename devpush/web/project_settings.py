@@ -33,7 +33,7 @@ from devpush.services.project_git import access_view
 from devpush.services.resources import ResourceLimitError
 from devpush.services.runner_images import image_problem, offered_images
 from devpush.services.teams import role_in_team
-from devpush.web.form_errors import field_errors, plain_message
+from devpush.web.form_errors import field_errors
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
@@ -138,6 +138,26 @@ def answer_added(
     return render_settings(request, ctx, project, session, fernet, section=extra)
 
 
+def _answer_form(
+    request: Request,
+    ctx: WebCtx,
+    project: Project,
+    session: SessionDep,
+    fernet: FernetDep,
+    *,
+    form: str,
+    values: Mapping[str, object],
+    errors: dict[str, str],
+) -> Response:
+    """A section's own form (``health``, ``build``) answered: with errors, the page again
+    (422) with the ``<form>_values`` sent and the ``<form>_errors``; else back to the
+    section, saying it was saved."""
+    if errors:
+        extra = {f"{form}_values": values, f"{form}_errors": errors}
+        return render_settings(request, ctx, project, session, fernet, refused=True, section=extra)
+    return redirect(request, settings_url(project) + f"?saved={form}#{form}")
+
+
 @router.get("/projects/{project_ref}/settings")
 def settings_page(
     request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
@@ -209,14 +229,10 @@ def _health_change(values: Mapping[str, str]) -> settings_service.ProjectUpdate:
     )
 
 
-def _health_errors(exc: ValidationError) -> dict[str, str]:
-    """Errors keyed by the form's field names (the check's fields are nested in the body)."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        name = f"health_{loc[1]}" if loc[:1] == ["health_check"] and len(loc) > 1 else loc[0]
-        errors.setdefault(name if name in HEALTH_FIELDS else "form", plain_message(error))
-    return errors
+def _health_field(loc: list[str]) -> str:
+    """The form's field for an error (the check's fields are nested in the body)."""
+    name = f"health_{loc[1]}" if loc[:1] == ["health_check"] and len(loc) > 1 else loc[0]
+    return name if name in HEALTH_FIELDS else "form"
 
 
 @router.post("/projects/{project_ref}/settings/health")
@@ -235,21 +251,12 @@ async def update_health(
             settings=request.app.state.settings,
         )
     except ValidationError as exc:
-        errors = _health_errors(exc)
+        errors = field_errors(exc, _health_field)
     except ResourceLimitError as exc:
         errors = {exc.field: exc.message}
-    if errors:
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            health_values=values,
-            health_errors=errors,
-            refused=True,
-        )
-    return redirect(request, settings_url(project) + "?saved=health#health")
+    return _answer_form(
+        request, ctx, project, session, fernet, form="health", values=values, errors=errors
+    )
 
 
 def build_form_values(project: Project) -> dict[str, object]:
@@ -260,6 +267,11 @@ def build_form_values(project: Project) -> dict[str, object]:
         "dockerfile_path": project.dockerfile_path,
         "build_args": "\n".join(f"{key}={value}" for key, value in args.items()),
     }
+
+
+def _build_field(loc: list[str]) -> str:
+    """The form's field for an error (the Dockerfile's fields are nested in the body)."""
+    return {"path": "dockerfile_path", "build_args": "build_args"}.get(loc[-1], "form")
 
 
 @router.post("/projects/{project_ref}/settings/build")
@@ -293,22 +305,10 @@ async def update_build(
                 session, project=project, change=change, settings=request.app.state.settings
             )
         except ValidationError as exc:
-            for error in exc.errors():
-                loc = [str(part) for part in error["loc"]]
-                name = {"path": "dockerfile_path", "build_args": "build_args"}.get(loc[-1], "form")
-                errors.setdefault(name, plain_message(error))
-    if errors:
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            build_values=values,
-            build_errors=errors,
-            refused=True,
-        )
-    return redirect(request, settings_url(project) + "?saved=build#build")
+            errors = field_errors(exc, _build_field)
+    return _answer_form(
+        request, ctx, project, session, fernet, form="build", values=values, errors=errors
+    )
 
 
 @router.post("/projects/{project_ref}/settings/variables")
