@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from devpush.deps import ApiUser, SettingsDep
-from devpush.services.cluster.nodes import ADMINS_ONLY, Host, list_hosts
+from devpush.services.cluster.nodes import ADMINS_ONLY, list_hosts
 
 router = APIRouter(tags=["hosts"])
 
 
 class HostPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     hostname: str
     #: The address the node advertises to the swarm.
@@ -29,21 +31,6 @@ class HostPublic(BaseModel):
     cpus: float
     memory_bytes: int
 
-    @classmethod
-    def of(cls, host: Host) -> HostPublic:
-        return cls(
-            id=host.id,
-            hostname=host.hostname,
-            address=host.address,
-            state=host.state,
-            availability=host.availability,
-            role=host.role,
-            labels=host.labels,
-            runners=host.runners,
-            cpus=host.cpus,
-            memory_bytes=host.memory_bytes,
-        )
-
 
 @router.get("/hosts", response_model=list[HostPublic])
 def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
@@ -51,4 +38,4 @@ def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
     if not user.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
     # Swarm mode off: 404; the engine unreachable or no manager: 503 (DevpushError's).
-    return [HostPublic.of(host) for host in list_hosts(settings)]
+    return [HostPublic.model_validate(host) for host in list_hosts(settings)]
