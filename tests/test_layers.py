@@ -14,8 +14,9 @@ Outside the layers:
 - the development package ``devpush_dev`` (the local run's and the tests' process
   starters) sits outside ``devpush/`` altogether: it may use the app, the app never
   imports it, and the wheel and the image do not carry it;
-- ``cli`` talks to the server over HTTP and imports nothing of the app but itself and
-  ``ansi`` (the one tokenizer of terminal text), which imports nothing of the app.
+- ``cli`` talks to the server over HTTP and imports nothing of the app but itself,
+  ``ansi`` (the one tokenizer of terminal text) and ``units`` (sizes in words), which
+  import nothing of the app.
 
 Every import counts, the lazy ones inside functions and ``TYPE_CHECKING`` too.
 """
@@ -34,6 +35,7 @@ APP = Path(__file__).resolve().parents[1] / "devpush"
 #: group: not allowed, except that every request-side group may import ``deps``.
 LAYERS: tuple[tuple[str, int, str], ...] = (
     ("devpush.ansi", 0, "ansi"),
+    ("devpush.units", 0, "units"),
     ("devpush.core", 0, "core"),
     ("devpush.logs", 1, "logs"),
     ("devpush.models", 2, "models"),
@@ -54,7 +56,7 @@ _USES_DEPS = frozenset({"web", "api"})
 #: Groups no other module of the app may import.
 _LEAVES = frozenset({"migrations", "main"})
 #: What the CLI shares with the server (standard library only).
-SHARED_WITH_CLI = "devpush.ansi"
+SHARED_WITH_CLI = frozenset({"devpush.ansi", "devpush.units"})
 #: The development package: never imported by the app, never shipped.
 DEV_PACKAGE = "devpush_dev"
 #: The top-level packages whose imports the graph follows.
@@ -108,7 +110,7 @@ def _violation(source: str, target: str) -> str | None:
     """Why ``source`` may not import ``target`` (None: it may)."""
     if target.split(".")[0] == DEV_PACKAGE:
         return "the app never imports the development package"
-    if source.startswith("devpush.cli") and target == SHARED_WITH_CLI:
+    if source.startswith("devpush.cli") and target in SHARED_WITH_CLI:
         return None
     if source.startswith("devpush.cli") or target.startswith("devpush.cli"):
         both = source.startswith("devpush.cli") and target.startswith("devpush.cli")
@@ -197,6 +199,8 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert _violation("devpush.cli.logs", "devpush.services.logs") is not None
     assert _violation("devpush.cli.terminal", "devpush.ansi") is None
     assert _violation("devpush.ansi", "devpush.core.config") is not None
+    assert _violation("devpush.cli.metrics", "devpush.units") is None
+    assert _violation("devpush.units", "devpush.core.config") is not None
     assert _violation("devpush.services.logs", "devpush_dev.caddy") is not None
 
 

@@ -89,14 +89,7 @@ def _drain(session: SessionDep, project: Project, drain_id: str) -> LogDrain:
 
 
 def _view(drain: LogDrain, fernet: FernetDep) -> DrainPublic:
-    return DrainPublic.of(
-        drain_service.DrainView(
-            drain=drain,
-            url=drain_service.shown_url(drain),
-            header_names=sorted(drain_service.drain_secrets(drain, fernet=fernet).headers),
-            status=drain_service.drain_status(drain),
-        )
-    )
+    return DrainPublic.of(drain_service.drain_view(drain, fernet=fernet))
 
 
 @router.get("/{project_ref}/drains", response_model=list[DrainPublic])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from devpush.api.schemas import ApiBody
 from devpush.deps import ApiUser, SettingsDep
@@ -13,12 +13,14 @@ from devpush.services.cluster.host_admin import (
     HostChange,
     change_host,
 )
-from devpush.services.cluster.nodes import ADMINS_ONLY, Host, list_hosts
+from devpush.services.cluster.nodes import ADMINS_ONLY, list_hosts
 
 router = APIRouter(tags=["hosts"])
 
 
 class HostPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     hostname: str
     #: The address the node advertises to the swarm.
@@ -35,21 +37,6 @@ class HostPublic(BaseModel):
     #: CPU cores and memory the host's engine reports.
     cpus: float
     memory_bytes: int
-
-    @classmethod
-    def of(cls, host: Host) -> HostPublic:
-        return cls(
-            id=host.id,
-            hostname=host.hostname,
-            address=host.address,
-            state=host.state,
-            availability=host.availability,
-            role=host.role,
-            labels=host.labels,
-            runners=host.runners,
-            cpus=host.cpus,
-            memory_bytes=host.memory_bytes,
-        )
 
 
 class HostUpdate(ApiBody):
@@ -77,7 +64,7 @@ def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
     """The swarm's nodes with their state, labels, runners, CPU and memory."""
     _admin_only(user)
     # Swarm mode off: 404; the engine unreachable or no manager: 503 (DevpushError's).
-    return [HostPublic.of(host) for host in list_hosts(settings)]
+    return [HostPublic.model_validate(host) for host in list_hosts(settings)]
 
 
 @router.patch("/hosts/{host_ref}", response_model=HostPublic)
@@ -88,4 +75,4 @@ def update_host(
     ``host_ref``: the node id, a unique prefix of it, or the host name."""
     _admin_only(user, ADMINS_ONLY_CHANGE)
     # A bad label 422, an unknown host or label 404, the last active host drained 409.
-    return HostPublic.of(change_host(settings, host_ref, body.change()))
+    return HostPublic.model_validate(change_host(settings, host_ref, body.change()))

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from devpush.deps import ApiDeployment, SessionDep, SettingsDep
-from devpush.models import DeploymentStatus, utcnow
-from devpush.services.metrics import DEFAULT_RANGE, RANGES, Sample, read_range
+from devpush.models import DeploymentStatus
+from devpush.services.metrics import DEFAULT_RANGE, RANGES, read_recent
 
 router = APIRouter(prefix="/deployments", tags=["metrics"])
 
 
 class MetricSamplePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     #: CPU cores in use (0.5: half a core); null when not known (a runner's first sample).
     cpu: float | None
@@ -23,16 +25,6 @@ class MetricSamplePublic(BaseModel):
     #: Bytes received and sent since the runner started (over all its interfaces).
     rx_bytes: int
     tx_bytes: int
-
-    @classmethod
-    def of(cls, sample: Sample) -> MetricSamplePublic:
-        return cls(
-            at=sample.at,
-            cpu=sample.cpu,
-            memory_bytes=sample.memory_bytes,
-            rx_bytes=sample.rx_bytes,
-            tx_bytes=sample.tx_bytes,
-        )
 
 
 class MetricsPublic(BaseModel):
@@ -59,12 +51,8 @@ def get_metrics(
     ),
 ) -> MetricsPublic:
     """The deployment's CPU, memory and network samples over the last ``range``."""
-    found = read_range(
-        session,
-        deployment_id=deployment.id,
-        range_name=range_name,
-        now=utcnow(),
-        interval_seconds=settings.metrics_interval_seconds,
+    found = read_recent(
+        session, deployment_id=deployment.id, range_name=range_name, settings=settings
     )
     return MetricsPublic(
         deployment_id=deployment.id,
@@ -74,5 +62,5 @@ def get_metrics(
         until=found.until,
         interval_seconds=settings.metrics_interval_seconds,
         step_seconds=found.step_seconds,
-        samples=[MetricSamplePublic.of(sample) for sample in found.samples],
+        samples=[MetricSamplePublic.model_validate(sample) for sample in found.samples],
     )

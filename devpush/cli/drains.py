@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.project_items import list_items, print_added, remove_item
+from devpush.cli.project_items import list_items, print_added, remove_item, send_test
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -112,10 +112,7 @@ def remove(project: ProjectArg, drain: DrainArg) -> None:
 @drains_app.command("test")
 def test(project: ProjectArg, drain: DrainArg) -> None:
     """Send a test line now and say whether the receiver took it."""
-    result = call("POST", f"/projects/{project}/drains/{drain}/test")
-    if not result["ok"]:
-        raise fail(f"not delivered: {result['error']}")
-    console.print(safe("Delivered."))
+    send_test(f"/projects/{project}/drains/{drain}")
 
 
 def register(app: typer.Typer) -> None:

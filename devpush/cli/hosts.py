@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import ApiError, call, fail, logged_in_client
-from devpush.cli.metrics import human_bytes
 from devpush.cli.terminal import safe
+from devpush.units import human_bytes
 
 console = Console()
 hosts_app = typer.Typer(

@@ -10,20 +10,12 @@ from rich.table import Table
 
 from devpush.cli.client import ApiClient, ApiError, fail, logged_in_client
 from devpush.cli.terminal import safe
+from devpush.units import human_bytes
 
 console = Console()
 
 #: The newest samples the table shows (the API answers the whole range).
 TABLE_ROWS: Final = 10
-_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
-
-
-def human_bytes(value: float) -> str:
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def cores(value: float | None) -> str:

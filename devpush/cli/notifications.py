@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.project_items import list_items, print_added, remove_item
+from devpush.cli.project_items import list_items, print_added, remove_item, send_test
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -87,11 +87,7 @@ def remove(project: ProjectArg, channel: ChannelArg) -> None:
 @notifications_app.command("test")
 def test(project: ProjectArg, channel: ChannelArg) -> None:
     """Send a test message now (owners only) and print what the receiver answered."""
-    attempt = call("POST", f"/projects/{project}/notifications/{channel}/test")
-    code = f" ({attempt['status_code']})" if attempt["status_code"] else ""
-    if not attempt["ok"]:
-        raise fail(f"not delivered{code}: {attempt['error']}")
-    console.print(safe(f"Delivered{code}."))
+    send_test(f"/projects/{project}/notifications/{channel}")
 
 
 def register(app: typer.Typer) -> None:

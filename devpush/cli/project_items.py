@@ -1,6 +1,6 @@
 """The shape the commands of a project's configured items (notification channels, log
 drains, custom domains) share: list or say there are none, add and show a secret once,
-remove."""
+remove, send a test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from devpush.cli.client import call
+from devpush.cli.client import call, fail
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -34,3 +34,13 @@ def remove_item(path: str, *, what: str) -> None:
     """Remove the item at ``path`` and say ``Removed <what>.``"""
     call("DELETE", path)
     console.print(safe(f"Removed {what}."))
+
+
+def send_test(path: str) -> None:
+    """Ask the item at ``path`` for a test delivery and say whether the receiver took it
+    (with the receiver's status code when the answer has one)."""
+    result = call("POST", f"{path}/test")
+    code = f" ({result['status_code']})" if result.get("status_code") else ""
+    if not result["ok"]:
+        raise fail(f"not delivered{code}: {result['error']}")
+    console.print(safe(f"Delivered{code}."))

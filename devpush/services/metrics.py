@@ -17,8 +17,9 @@ from typing import Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from devpush.core.config import Settings
 from devpush.core.errors import InvalidInput
-from devpush.models import DeploymentMetric
+from devpush.models import DeploymentMetric, utcnow
 
 #: The ranges a chart offers, by the name the API and the page take.
 RANGES: Final[dict[str, timedelta]] = {
@@ -138,6 +139,19 @@ def read_range(
         until=now,
         step_seconds=step,
         samples=downsample(samples, since=since, step=step),
+    )
+
+
+def read_recent(
+    session: Session, *, deployment_id: str, range_name: str | None, settings: Settings
+) -> MetricsRange:
+    """The range up to now, at the server's sampling interval (the panel's and the API's)."""
+    return read_range(
+        session,
+        deployment_id=deployment_id,
+        range_name=range_name,
+        now=utcnow(),
+        interval_seconds=settings.metrics_interval_seconds,
     )
 
 

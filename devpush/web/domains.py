@@ -15,7 +15,7 @@ from devpush.core.errors import Conflict, InvalidInput
 from devpush.deps import DomainJobsDep, FernetDep, SessionDep, WebCtx, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
-from devpush.web.project_settings import refuse_section, settings_url
+from devpush.web.project_settings import SettingsPage, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["domains"])
@@ -51,16 +51,8 @@ def add_domain(
         )
     except (InvalidInput, Conflict) as exc:
         values = {"name": name, "environment": environment, "redirect_to": redirect_to}
-        return refuse_section(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            section="domain",
-            error=exc.message,
-            values=values,
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.refuse(section="domain", error=exc.message, values=values)
     return redirect(request, _url(project))
 
 
@@ -82,9 +74,8 @@ def set_redirect(
             session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
         )
     except InvalidInput as exc:
-        return refuse_section(
-            request, ctx, project, session, fernet, section="domain", error=exc.message
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.refuse(section="domain", error=exc.message)
     return redirect(request, _url(project))
 
 

@@ -19,7 +19,7 @@ from devpush.models import LogDrain, Project
 from devpush.services.drains import configure as drain_service
 from devpush.services.drains.delivery import send_test_line
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import answer_added, refuse_section, settings_url
+from devpush.web.project_settings import SettingsPage, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["drains"])
@@ -56,6 +56,7 @@ def add_drain(
         "sources": sources or [],
         "min_level": min_level or None,
     }
+    page = SettingsPage(request, ctx, project, session, fernet)
     try:
         parsed = drain_service.parse_header_lines(headers)
         data = drain_service.DrainCreate.model_validate({**values, "headers": parsed})
@@ -63,13 +64,9 @@ def add_drain(
         message = (
             " ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
         )
-        return refuse_section(
-            request, ctx, project, session, fernet, section="drain", error=message, values=values
-        )
+        return page.refuse(section="drain", error=message, values=values)
     _, secret = drain_service.create_drain(session, project=project, data=data, fernet=fernet)
-    return answer_added(
-        request, ctx, project, session, fernet, section="drain", anchor="drains", secret=secret
-    )
+    return page.added(section="drain", anchor="drains", secret=secret)
 
 
 @router.post("/projects/{project_ref}/settings/drains/{drain_id}/test")

@@ -6,6 +6,7 @@ field is required." does. Messages our own validators raise are already plain an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,10 +32,16 @@ def plain_message(error: Any) -> str:
     return str(error["msg"])
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """The first plain message for each field (``form`` for errors of the whole form)."""
+def _top_field(loc: list[str]) -> str:
+    return loc[0] if loc else "form"
+
+
+def field_errors(
+    exc: ValidationError, field_of: Callable[[list[str]], str] = _top_field
+) -> dict[str, str]:
+    """The first plain message for each field (``form`` for errors of the whole form);
+    ``field_of`` names the form's field for an error's location, where the body nests."""
     errors: dict[str, str] = {}
     for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, plain_message(error))
+        errors.setdefault(field_of([str(part) for part in error["loc"]]), plain_message(error))
     return errors

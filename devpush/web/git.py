@@ -18,7 +18,7 @@ from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject, WebProj
 from devpush.models import Project
 from devpush.services import project_git
 from devpush.services.git_access import HostKeyError
-from devpush.web.project_settings import refuse_section, render_settings
+from devpush.web.project_settings import SettingsPage
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["git access"])
@@ -43,9 +43,8 @@ def _save(
     try:
         change()
     except refused as exc:
-        return refuse_section(
-            request, ctx, project, session, fernet, section="git", error=message(exc)
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.refuse(section="git", error=message(exc))
     session.commit()
     return _back(request, project)
 
@@ -111,9 +110,8 @@ async def check_access(
     settings = request.app.state.settings
     problem = await run_in_threadpool(project_git.check_access, project, fernet, settings)
     session.commit()  # a host key pinned on first use
-    return render_settings(
-        request, ctx, project, session, fernet, git_checked=True, git_problem=problem
-    )
+    page = SettingsPage(request, ctx, project, session, fernet)
+    return page.render(git_checked=True, git_problem=problem)
 
 
 @router.post("/projects/{project_ref}/settings/git/poll")

@@ -10,34 +10,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from jinja2 import Template
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from devpush.core.config import Settings
 from devpush.core.labels import LOG_SOURCES
-from devpush.deps import (
-    LogRequest,
-    LogStoreDep,
-    SessionDep,
-    SettingsDep,
-    WebProject,
-    resolve_log_request,
-)
-from devpush.log_request import (
-    RANGE_PRESETS,
-    InvalidLogParams,
-    LogFilters,
-    LogScope,
-    Problem,
-    problem_for,
-)
-from devpush.logs.errors import PARTIAL_RESULTS, InvalidQuery, LogStoreError
+from devpush.deps import LogRequest, LogStoreDep, SettingsDep
+from devpush.log_request import RANGE_PRESETS, LogFilters, LogScope, Problem, problem_for
+from devpush.logs.errors import PARTIAL_RESULTS, LogStoreError
 from devpush.logs.levels import LEVELS
 from devpush.logs.paging import LogCursor, LogPage
 from devpush.logs.query import LogQuery
@@ -57,6 +42,13 @@ from devpush.services.logs import (
     volume_bars,
 )
 from devpush.services.supervisor import local_restart_notice
+from devpush.web.log_views import (
+    LOG_ERRORS,
+    WebLogPageRequest,
+    WebLogRequest,
+    logs_base,
+    with_params,
+)
 from devpush.web.rendering import render
 from devpush.web.request_logs import REQUEST_METHODS, request_histogram
 
@@ -69,40 +61,6 @@ RETRY_MS: Final = 5000
 _LINE_ID: Final = re.compile(r"([0-9]{1,20})-([0-9a-f]{16})")
 #: Served bytes are never sniffed into HTML (log lines are untrusted).
 _NOSNIFF: Final = {"X-Content-Type-Options": "nosniff"}
-_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
-
-
-def _web_params(params: LogFilters, preset: str | None) -> LogFilters:
-    # The form's range picker: a preset replaces since/until; "custom" keeps them.
-    if preset in RANGE_PRESETS:
-        return params.model_copy(update={"since": preset, "until": None})
-    return params
-
-
-def _web_log_request(*, choices: bool) -> Callable[..., LogRequest]:
-    """The dependency resolving a web log request; ``choices``: with the filter choices."""
-
-    def dependency(
-        project: WebProject,
-        session: SessionDep,
-        params: Annotated[LogFilters, Query()],
-        preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
-    ) -> LogRequest:
-        return resolve_log_request(session, project, _web_params(params, preset), choices=choices)
-
-    return dependency
-
-
-WebLogRequest = Annotated[LogRequest, Depends(_web_log_request(choices=False))]
-WebLogPageRequest = Annotated[LogRequest, Depends(_web_log_request(choices=True))]
-
-
-def _base(scope: LogScope) -> str:
-    return f"/projects/{scope.project_slug}/logs"
-
-
-def _url(path: str, params: dict[str, str]) -> str:
-    return f"{path}?{urlencode(params)}" if params else path
 
 
 async def _fetch_page(
@@ -125,15 +83,17 @@ def _panel(
 ) -> dict[str, Any]:
     """What the panel template needs: lines oldest first, and the URLs that go on from them."""
     items, cursor = page.items, page.cursor
-    base = _base(scope)
+    base = logs_base(scope)
     fixed = filters.params(since=str(query.start_ns), until=str(query.end_ns))
     older = None
     if not page.exhausted and cursor is not None:
-        older = _url(f"{base}/lines", {**fixed, "cursor": cursor.encode()})
+        older = with_params(f"{base}/lines", {**fixed, "cursor": cursor.encode()})
     stream = None
     if live and filters.until is None:
         resume = resume_cursor(items, end_ns=query.end_ns or time.time_ns())
-        stream = _url(f"{base}/stream", {**filters.params(since=None), "cursor": resume.encode()})
+        stream = with_params(
+            f"{base}/stream", {**filters.params(since=None), "cursor": resume.encode()}
+        )
     lines = [log_line(item, max_chars=settings.log_line_max_chars) for item in items]
     return {
         "base": base,
@@ -141,8 +101,8 @@ def _panel(
         "older_url": older,
         "partial": PARTIAL_RESULTS if page.partial else None,
         "stream_url": stream,
-        "download_txt": _url(f"{base}/download", {**fixed, "format": "txt"}),
-        "download_ndjson": _url(f"{base}/download", {**fixed, "format": "ndjson"}),
+        "download_txt": with_params(f"{base}/download", {**fixed, "format": "txt"}),
+        "download_ndjson": with_params(f"{base}/download", {**fixed, "format": "ndjson"}),
     }
 
 
@@ -157,7 +117,7 @@ def _form_context(log_request: LogRequest, preset: str | None, live: bool) -> di
         "status_classes": STATUS_CLASSES,
         "methods": REQUEST_METHODS,
         "live": live,
-        "base": _base(log_request.scope),
+        "base": logs_base(log_request.scope),
     }
 
 
@@ -179,7 +139,7 @@ async def logs_page(
         bars = await volume_bars(store, query)
         # The requests by status class (request logs), beside the lines' volume.
         context |= await request_histogram(store, log_request.scope, filters, query)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         problem = problem_for(exc)
         context["problem"] = problem
         return render(request, "logs/pages/index.html", context, status_code=problem.status_code)
@@ -196,8 +156,8 @@ def _volume_context(
     return {
         "bars": [
             {
-                "href": _url(
-                    _base(scope), filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
+                "href": with_params(
+                    logs_base(scope), filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
                 ),
                 "title": f"{bar.total} lines ({bar.stderr} stderr) from "
                 f"{rfc3339_ns(bar.start_ns)[:19]}Z",
@@ -220,13 +180,13 @@ async def logs_panel(
     context: dict[str, Any] = {
         "scope": log_request.scope,
         "params": log_request.params,  # "Open in Logs" carries the query
-        "base": _base(log_request.scope),
+        "base": logs_base(log_request.scope),
         "collector_warning": await collector_warning(settings),
         "local_restart_notice": await local_restart_notice(settings),
     }
     try:
         filters, query, page = await _fetch_page(log_request, store, settings)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc))
     live = deployment is not None and not deployment.finished
     context |= _panel(log_request.scope, filters, query, page, live=live, settings=settings)
@@ -242,12 +202,12 @@ async def older_lines(
     cursor: Annotated[str, Query(max_length=100_000)],
 ) -> Response:
     """The page of lines before ``cursor`` and the next "load older" control."""
-    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
+    context: dict[str, Any] = {"scope": log_request.scope, "base": logs_base(log_request.scope)}
     try:
         filters, query, page = await _fetch_page(
             log_request, store, settings, cursor=LogCursor.decode(cursor)
         )
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         return _problem_partial(request, context, problem_for(exc), row=True)
     context |= _panel(log_request.scope, filters, query, page, live=False, settings=settings)
     return render(request, "logs/partials/_lines.html", context)
@@ -279,10 +239,10 @@ async def live_tail(
     try:
         query = log_request.query(store)
         position = _resume(last_event_id or cursor)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
-    macro, base = _line_macro(request), _base(log_request.scope)
+    macro, base = _line_macro(request), logs_base(log_request.scope)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for kind, item in tail_events(
@@ -312,7 +272,7 @@ async def download(
     """Every line of the range, oldest first, streamed (never held in memory)."""
     try:
         response = await log_request.download(store, settings, fmt=fmt)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         problem = problem_for(exc)
         return PlainTextResponse(problem.message, problem.status_code, headers=_NOSNIFF)
     response.headers.update(_NOSNIFF)
@@ -331,7 +291,7 @@ async def one_line(
     match = _LINE_ID.fullmatch(line_id)
     if match is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "log line not found")
-    context: dict[str, Any] = {"scope": log_request.scope, "base": _base(log_request.scope)}
+    context: dict[str, Any] = {"scope": log_request.scope, "base": logs_base(log_request.scope)}
     try:
         item = await find_line(
             store, project_id=log_request.scope.project_id, ts_ns=int(match[1]), key=match[2]
@@ -350,5 +310,9 @@ async def one_line(
     around = {"since": str(ts - 60 * 10**9), "until": str(ts + 1)}
     if line.deployment_id:
         around["deployment"] = line.deployment_id
-    context |= {"line": line, "whole": whole, "context_url": _url(_base(log_request.scope), around)}
+    context |= {
+        "line": line,
+        "whole": whole,
+        "context_url": with_params(logs_base(log_request.scope), around),
+    }
     return render(request, "logs/pages/line.html", context)

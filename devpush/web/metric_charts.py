@@ -13,19 +13,10 @@ from itertools import pairwise
 from typing import Final
 
 from devpush.services.metrics import MetricsRange, Sample
+from devpush.units import human_bytes
 
 WIDTH: Final = 320
 HEIGHT: Final = 80
-_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
-
-
-def human_bytes(value: float) -> str:
-    """``1536`` → ``"1.5 KiB"``."""
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def cores(value: float | None) -> str:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from devpush.deps import SessionDep, SettingsDep, WebDeployment
-from devpush.models import DeploymentStatus, utcnow
-from devpush.services.metrics import DEFAULT_RANGE, RANGES, read_range
+from devpush.models import DeploymentStatus
+from devpush.services.metrics import DEFAULT_RANGE, RANGES, read_recent
 from devpush.web.metric_charts import HEIGHT, WIDTH, charts
 from devpush.web.rendering import render
 
@@ -23,12 +23,8 @@ def metrics_panel(
     range_name: str = Query(DEFAULT_RANGE, alias="range", max_length=8),
 ) -> Response:
     """The panel; while the deployment runs it asks for itself again every interval."""
-    found = read_range(
-        session,
-        deployment_id=deployment.id,
-        range_name=range_name,
-        now=utcnow(),
-        interval_seconds=settings.metrics_interval_seconds,
+    found = read_recent(
+        session, deployment_id=deployment.id, range_name=range_name, settings=settings
     )
     return render(
         request,

@@ -18,7 +18,7 @@ from devpush.models import NotificationChannel, Project
 from devpush.services.notifications import channels as channel_service
 from devpush.services.notifications.delivery import send_test
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import answer_added, refuse_section, settings_url
+from devpush.web.project_settings import SettingsPage, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["notifications"])
@@ -47,31 +47,14 @@ def add_channel(
     on_success: Annotated[bool, Form()] = False,
 ) -> Response:
     values = {"kind": kind, "target": target, "on_failure": on_failure, "on_success": on_success}
+    page = SettingsPage(request, ctx, project, session, fernet)
     try:
         data = channel_service.ChannelCreate.model_validate(values)
     except ValidationError as exc:
         message = " ".join(field_errors(exc).values())
-        return refuse_section(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            section="notification",
-            error=message,
-            values=values,
-        )
+        return page.refuse(section="notification", error=message, values=values)
     _, secret = channel_service.create_channel(session, project=project, data=data, fernet=fernet)
-    return answer_added(
-        request,
-        ctx,
-        project,
-        session,
-        fernet,
-        section="notification",
-        anchor="notifications",
-        secret=secret,
-    )
+    return page.added(section="notification", anchor="notifications", secret=secret)
 
 
 @router.post("/projects/{project_ref}/settings/notifications/{channel_id}/test")

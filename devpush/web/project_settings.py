@@ -8,17 +8,21 @@ write-only: the page shows names, and a value can be replaced or deleted, not re
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
+from cryptography.fernet import Fernet
 from fastapi import APIRouter, Form, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from devpush.deps import (
     FernetDep,
     QueueDep,
     SessionDep,
+    WebContext,
     WebCtx,
     WebOwnerProject,
     WebProject,
@@ -33,7 +37,7 @@ from devpush.services.project_git import access_view
 from devpush.services.resources import ResourceLimitError
 from devpush.services.runner_images import image_problem, offered_images
 from devpush.services.teams import role_in_team
-from devpush.web.form_errors import field_errors, plain_message
+from devpush.web.form_errors import field_errors
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
@@ -49,100 +53,98 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return field_errors(exc)
 
 
-def render_settings(
-    request: Request,
-    ctx: WebCtx,
-    project: Project,
-    session: SessionDep,
-    fernet: FernetDep,
-    *,
-    values: Mapping[str, object] | None = None,
-    errors: dict[str, str] | None = None,
-    refused: bool = False,
-    section: Mapping[str, object] | None = None,
-    **extra: object,
-) -> Response:
-    """The settings page; ``refused``: again with a 422 saying why, after rolling back what
-    the form changed. Its sections' own modules (git, notifications, webhooks) answer
-    their forms with it too; ``section``: a section's context, by name (as ``extra``)."""
-    if refused:
-        session.rollback()
-    role = role_in_team(session, user_id=ctx.user.id, team_id=project.team_id)
-    context = {
-        "project": project,
-        "values": values if values is not None else settings_service.current_settings(project),
-        "errors": errors or {},
-        "images": offered_images(request.app.state.settings),
-        "environments": project_service.list_environments(session, project=project),
-        "variables": settings_service.variable_names(session, project=project, fernet=fernet),
-        "shared_scope": settings_service.SHARED_SCOPE,
-        "is_owner": role is TeamRole.OWNER,
-        "notifications": channel_views(session, project_id=project.id),
-        "drains": drain_views(session, project_id=project.id, fernet=fernet),  # web/drains.py
-        "domains": domain_views(session, project=project, settings=request.app.state.settings),
-        "git_access": access_view(project),  # the "Git access" section (devpush/web/git.py)
-        "poll_min_seconds": request.app.state.settings.poll_min_interval_seconds,
-        # The "Health check and resources" section (projects/partials/_health.html).
-        "health_values": health_form_values(project),
-        "health_errors": {},
-        "server_limits": request.app.state.settings,
-        # The "Build" section (projects/partials/_build.html).
-        "build_values": build_form_values(project),
-        "build_errors": {},
-        **(section or {}),
-        **extra,
-    }
-    return render(
-        request,
-        "projects/pages/settings.html",
-        context,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if refused else status.HTTP_200_OK,
-    )
+@dataclass(frozen=True, slots=True)
+class SettingsPage:
+    """The settings page as one request's answer. Its sections' own modules (git, domains,
+    drains, notifications) answer their forms with it too."""
 
+    request: Request
+    ctx: WebContext
+    project: Project
+    session: Session
+    fernet: Fernet
 
-def refuse_section(
-    request: Request,
-    ctx: WebCtx,
-    project: Project,
-    session: SessionDep,
-    fernet: FernetDep,
-    *,
-    section: str,
-    error: str,
-    values: Mapping[str, object] | None = None,
-) -> Response:
-    """A section's form refused (422): the page with its ``<section>_error`` and, when
-    given, the ``<section>_values`` sent, so the form shows them again."""
-    extra: dict[str, object] = {f"{section}_error": error}
-    if values is not None:
-        extra[f"{section}_values"] = values
-    return render_settings(request, ctx, project, session, fernet, refused=True, section=extra)
+    def render(
+        self,
+        *,
+        values: Mapping[str, object] | None = None,
+        errors: dict[str, str] | None = None,
+        refused: bool = False,
+        section: Mapping[str, object] | None = None,
+        **extra: object,
+    ) -> Response:
+        """The page; ``refused``: again with a 422 saying why, after rolling back what the
+        form changed; ``section``: a section's context, by name (as ``extra``)."""
+        request, project, session = self.request, self.project, self.session
+        if refused:
+            session.rollback()
+        role = role_in_team(session, user_id=self.ctx.user.id, team_id=project.team_id)
+        fernet, settings = self.fernet, request.app.state.settings
+        context = {
+            "project": project,
+            "values": values if values is not None else settings_service.current_settings(project),
+            "errors": errors or {},
+            "images": offered_images(settings),
+            "environments": project_service.list_environments(session, project=project),
+            "variables": settings_service.variable_names(session, project=project, fernet=fernet),
+            "shared_scope": settings_service.SHARED_SCOPE,
+            "is_owner": role is TeamRole.OWNER,
+            "notifications": channel_views(session, project_id=project.id),
+            "drains": drain_views(session, project_id=project.id, fernet=fernet),  # web/drains.py
+            "domains": domain_views(session, project=project, settings=settings),
+            "git_access": access_view(project),  # the "Git access" section (devpush/web/git.py)
+            "poll_min_seconds": settings.poll_min_interval_seconds,
+            # The "Health check and resources" section (projects/partials/_health.html).
+            "health_values": health_form_values(project),
+            "health_errors": {},
+            "server_limits": settings,
+            # The "Build" section (projects/partials/_build.html).
+            "build_values": build_form_values(project),
+            "build_errors": {},
+            **(section or {}),
+            **extra,
+        }
+        return render(
+            request,
+            "projects/pages/settings.html",
+            context,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if refused else status.HTTP_200_OK,
+        )
 
+    def refuse(
+        self, *, section: str, error: str, values: Mapping[str, object] | None = None
+    ) -> Response:
+        """A section's form refused (422): the page with its ``<section>_error`` and, when
+        given, the ``<section>_values`` sent, so the form shows them again."""
+        extra: dict[str, object] = {f"{section}_error": error}
+        if values is not None:
+            extra[f"{section}_values"] = values
+        return self.render(refused=True, section=extra)
 
-def answer_added(
-    request: Request,
-    ctx: WebCtx,
-    project: Project,
-    session: SessionDep,
-    fernet: FernetDep,
-    *,
-    section: str,
-    anchor: str,
-    secret: str | None,
-) -> Response:
-    """After adding a section's item: its new secret shown once, in the page that answers
-    the form (never in a URL), or, without one, back to the section."""
-    if secret is None:
-        return redirect(request, settings_url(project, anchor))
-    extra = {f"{section}_secret": secret}
-    return render_settings(request, ctx, project, session, fernet, section=extra)
+    def added(self, *, section: str, anchor: str, secret: str | None) -> Response:
+        """After adding a section's item: its new secret shown once, in the page that answers
+        the form (never in a URL), or, without one, back to the section."""
+        if secret is None:
+            return redirect(self.request, settings_url(self.project, anchor))
+        return self.render(section={f"{section}_secret": secret})
+
+    def answer(
+        self, *, form: str, values: Mapping[str, object], errors: dict[str, str]
+    ) -> Response:
+        """A section's own form (``health``, ``build``) answered: with errors, the page again
+        (422) with the ``<form>_values`` sent and the ``<form>_errors``; else back to the
+        section, saying it was saved."""
+        if errors:
+            extra = {f"{form}_values": values, f"{form}_errors": errors}
+            return self.render(refused=True, section=extra)
+        return redirect(self.request, settings_url(self.project) + f"?saved={form}#{form}")
 
 
 @router.get("/projects/{project_ref}/settings")
 def settings_page(
     request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
 ) -> Response:
-    return render_settings(request, ctx, project, session, fernet)
+    return SettingsPage(request, ctx, project, session, fernet).render()
 
 
 @router.post("/projects/{project_ref}/settings")
@@ -168,9 +170,8 @@ async def update_settings(
         )
         errors = {"runner_image": problem} if problem else {}
     if errors:
-        return render_settings(
-            request, ctx, project, session, fernet, values=values, errors=errors, refused=True
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.render(values=values, errors=errors, refused=True)
     return redirect(request, settings_url(project) + "?saved=settings")
 
 
@@ -209,14 +210,10 @@ def _health_change(values: Mapping[str, str]) -> settings_service.ProjectUpdate:
     )
 
 
-def _health_errors(exc: ValidationError) -> dict[str, str]:
-    """Errors keyed by the form's field names (the check's fields are nested in the body)."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        name = f"health_{loc[1]}" if loc[:1] == ["health_check"] and len(loc) > 1 else loc[0]
-        errors.setdefault(name if name in HEALTH_FIELDS else "form", plain_message(error))
-    return errors
+def _health_field(loc: list[str]) -> str:
+    """The form's field for an error (the check's fields are nested in the body)."""
+    name = f"health_{loc[1]}" if loc[:1] == ["health_check"] and len(loc) > 1 else loc[0]
+    return name if name in HEALTH_FIELDS else "form"
 
 
 @router.post("/projects/{project_ref}/settings/health")
@@ -235,21 +232,11 @@ async def update_health(
             settings=request.app.state.settings,
         )
     except ValidationError as exc:
-        errors = _health_errors(exc)
+        errors = field_errors(exc, _health_field)
     except ResourceLimitError as exc:
         errors = {exc.field: exc.message}
-    if errors:
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            health_values=values,
-            health_errors=errors,
-            refused=True,
-        )
-    return redirect(request, settings_url(project) + "?saved=health#health")
+    page = SettingsPage(request, ctx, project, session, fernet)
+    return page.answer(form="health", values=values, errors=errors)
 
 
 def build_form_values(project: Project) -> dict[str, object]:
@@ -260,6 +247,11 @@ def build_form_values(project: Project) -> dict[str, object]:
         "dockerfile_path": project.dockerfile_path,
         "build_args": "\n".join(f"{key}={value}" for key, value in args.items()),
     }
+
+
+def _build_field(loc: list[str]) -> str:
+    """The form's field for an error (the Dockerfile's fields are nested in the body)."""
+    return {"path": "dockerfile_path", "build_args": "build_args"}.get(loc[-1], "form")
 
 
 @router.post("/projects/{project_ref}/settings/build")
@@ -293,22 +285,9 @@ async def update_build(
                 session, project=project, change=change, settings=request.app.state.settings
             )
         except ValidationError as exc:
-            for error in exc.errors():
-                loc = [str(part) for part in error["loc"]]
-                name = {"path": "dockerfile_path", "build_args": "build_args"}.get(loc[-1], "form")
-                errors.setdefault(name, plain_message(error))
-    if errors:
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            build_values=values,
-            build_errors=errors,
-            refused=True,
-        )
-    return redirect(request, settings_url(project) + "?saved=build#build")
+            errors = field_errors(exc, _build_field)
+    page = SettingsPage(request, ctx, project, session, fernet)
+    return page.answer(form="build", values=values, errors=errors)
 
 
 @router.post("/projects/{project_ref}/settings/variables")
@@ -335,16 +314,8 @@ def set_variables(
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
         )
-        return render_settings(
-            request,
-            ctx,
-            project,
-            session,
-            fernet,
-            variables_error=message,
-            variables_scope=scope,
-            refused=True,
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.render(variables_error=message, variables_scope=scope, refused=True)
     return redirect(request, settings_url(project, "variables") + "?saved=variables")
 
 
@@ -388,8 +359,7 @@ def delete_project(
     """Delete after the user typed the project's name (or slug) to confirm."""
     if confirm.strip() not in (project.name, project.slug):
         problem = f"Type the project's name, {project.name}, to confirm."
-        return refuse_section(
-            request, ctx, project, session, fernet, section="delete", error=problem
-        )
+        page = SettingsPage(request, ctx, project, session, fernet)
+        return page.refuse(section="delete", error=problem)
     settings_service.delete_project(session, project=project, queue=queue)
     return redirect(request, "/projects")

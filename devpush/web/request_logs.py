@@ -8,33 +8,24 @@ by status); what is here reads the store's request stats (``devpush.services.req
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Final
-from urllib.parse import urlencode
+from typing import Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from devpush.deps import (
-    LogRequest,
-    LogStoreDep,
-    SessionDep,
-    SettingsDep,
-    WebProject,
-    resolve_log_request,
-)
-from devpush.log_request import RANGE_PRESETS, InvalidLogParams, LogFilters, LogScope, problem_for
-from devpush.logs.errors import InvalidQuery, LogStoreError
+from devpush.deps import LogStoreDep, SettingsDep
+from devpush.log_request import RANGE_PRESETS, LogFilters, LogScope, problem_for
 from devpush.logs.query import LogQuery
 from devpush.logs.requests import STATUS_CLASSES, StatusClass
 from devpush.logs.store import LogStore
 from devpush.services.collector import collector_warning
 from devpush.services.logs import rfc3339_ns
 from devpush.services.request_logs import StatusBar, request_stats, status_bars
+from devpush.web.log_views import LOG_ERRORS, WebLogRequest, logs_base, with_params
 from devpush.web.rendering import render
 
 router = APIRouter(tags=["logs"])
 
-_LOG_ERRORS: Final = (InvalidLogParams, InvalidQuery, LogStoreError)
 #: The ranges the deployment page's request stats offer ("" : the deployment's life).
 STATS_RANGES: Final = ("", *RANGE_PRESETS)
 #: The Method choice of the Logs page's request filters (``method:POST``; the query takes any).
@@ -42,8 +33,7 @@ REQUEST_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 
 
 def _logs_url(scope: LogScope, params: dict[str, str]) -> str:
-    base = f"/projects/{scope.project_slug}/logs"
-    return f"{base}?{urlencode(params)}" if params else base
+    return with_params(logs_base(scope), params)
 
 
 def with_term(q: str | None, field: str, value: str) -> str:
@@ -113,22 +103,10 @@ async def request_histogram(
     return histogram_context(scope, filters, await status_bars(store, query))
 
 
-def _stats_request(
-    project: WebProject,
-    session: SessionDep,
-    params: Annotated[LogFilters, Query()],
-    preset: Annotated[str | None, Query(alias="range", max_length=16)] = None,
-) -> LogRequest:
-    # As the Logs page's range picker: a preset replaces since/until.
-    if preset in RANGE_PRESETS:
-        params = params.model_copy(update={"since": preset, "until": None})
-    return resolve_log_request(session, project, params)
-
-
 @router.get("/projects/{project_ref}/logs/requests/stats")
 async def request_stats_partial(
     request: Request,
-    log_request: Annotated[LogRequest, Depends(_stats_request)],
+    log_request: WebLogRequest,
     store: LogStoreDep,
     settings: SettingsDep,
 ) -> Response:
@@ -143,7 +121,7 @@ async def request_stats_partial(
         log_request.checked()
         query = log_request.query(store)
         stats = await request_stats(store, query)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         problem = problem_for(exc)
         context |= {"problem": problem, "collector_warning": await collector_warning(settings)}
         return render(

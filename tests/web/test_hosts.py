@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from devpush.core.config import Settings
 from devpush_dev.engines import Swarm
 from tests.fixtures.web import TwoTeams, log_in, make_admin
 

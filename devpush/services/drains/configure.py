@@ -221,13 +221,16 @@ class DrainView:
     status: str
 
 
+def drain_view(drain: LogDrain, *, fernet: Fernet) -> DrainView:
+    return DrainView(
+        drain=drain,
+        url=shown_url(drain),
+        header_names=sorted(drain_secrets(drain, fernet=fernet).headers),
+        status=drain_status(drain),
+    )
+
+
 def drain_views(session: Session, *, project_id: str, fernet: Fernet) -> list[DrainView]:
     return [
-        DrainView(
-            drain=drain,
-            url=shown_url(drain),
-            header_names=sorted(drain_secrets(drain, fernet=fernet).headers),
-            status=drain_status(drain),
-        )
-        for drain in list_drains(session, project_id=project_id)
+        drain_view(drain, fernet=fernet) for drain in list_drains(session, project_id=project_id)
     ]

@@ -1,0 +1,20 @@
+"""Sizes in words a person reads (``1536`` → ``"1.5 KiB"``), for the CLI and the web alike.
+
+The standard library only, and nothing else of devpush: the CLI installs without the
+server's packages (``tests/test_layers.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def human_bytes(value: float) -> str:
+    """``1536`` → ``"1.5 KiB"``: whole bytes, one decimal above, TiB at most."""
+    for unit in _UNITS:
+        if abs(value) < 1024 or unit == _UNITS[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
