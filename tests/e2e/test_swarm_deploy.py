@@ -144,7 +144,7 @@ def stack(swarm: Swarm, sqlite_url: str, tmp_path: Path) -> Iterator[SwarmStack]
         domain="swarm.test",
         proxy_container=proxy,
         proxy_admin_url=f"unix://{state}/admin.sock",
-        proxy_bind="0.0.0.0",  # noqa: S104 (inside the proxy's container, on node 1)
+        proxy_bind="0.0.0.0",  # inside the proxy's container on node 1
         public_port=PUBLIC_PORT,
         proxy_resolver_addr=f"{swarm.gateway}:{free_port()}",
     )

@@ -131,7 +131,7 @@ def test_the_service_and_the_container_share_labels_log_options_and_limits() -> 
         environment={},
         settings=settings,
         source_url="http://10.0.0.1:1/source",
-        source_token="t",  # noqa: S106 (a stand-in)
+        source_token="t",
         replicas=0,
     )
     template = kwargs["task_template"]
