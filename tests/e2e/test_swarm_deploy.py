@@ -59,21 +59,23 @@ class SwarmStack:
     sessions: sessionmaker[Session]
     ctx: WorkerContext
     tmp: Path
-    team: Team | None = None
+    team_id: str = ""
 
     def project(self, label: str, placement: str, *, build_command: str = "") -> str:
         """A project of the example app placed by ``placement``: its id."""
         repo = example_repo(self.tmp / f"repo-{label}")
         with self.sessions() as session:
-            team = session.merge(self.team) if self.team else Team(name="Swarm", slug="swarm")
-            project = example_project(repo, team, f"{label}-{uuid.uuid4().hex[:6]}")
+            team = session.get(Team, self.team_id) if self.team_id else None
+            project = example_project(
+                repo, team or Team(name="Swarm", slug="swarm"), f"{label}-{uuid.uuid4().hex[:6]}"
+            )
             project.placement_label = placement
             if build_command:
                 project.build_command = build_command
             session.add(project)
             ensure_production_environment(session, project=project)
             session.commit()
-            self.team = team
+            self.team_id = project.team_id
             return project.id
 
     def deploy(self, project_id: str) -> tuple[str, float]:
