@@ -170,6 +170,9 @@ def stack(swarm: Swarm, sqlite_url: str, tmp_path: Path) -> Iterator[SwarmStack]
         while not (state / "admin.sock").exists():
             assert time.monotonic() < deadline, swarm.manager.docker("logs", proxy, check=False)
             time.sleep(0.2)
+        # What a starting worker does (its reconcile job): the proxy runs devpush's config,
+        # with the probe server the ready check asks through.
+        proxy_config.ensure_proxy_config(settings)
         yield SwarmStack(swarm, settings, sessions, ctx, tmp_path)
     finally:
         ctx.sources.stop()
