@@ -328,6 +328,9 @@ class Project(Base):
     # The runner's limits; None: the server's defaults (Settings.runner_memory, runner_cpus).
     memory_mb: Mapped[int | None] = mapped_column(Integer)
     cpus: Mapped[float | None] = mapped_column(Float)
+    # Swarm mode (docs/scaling.md): a node label ``key=value`` its runners are placed by
+    # (``zone=eu``); empty: the swarm spreads them. Ignored on a single server.
+    placement_label: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # Dockerfile builds (docs/builds.md): the worker builds the repository's Dockerfile at
     # this path (below the root directory) with these build arguments, instead of running
     # the build command in the runner image.

@@ -167,6 +167,8 @@ class ProjectPublic(BaseModel):
     #: The runner's memory (MB) and CPUs; null: the server's defaults.
     memory_mb: int | None = None
     cpus: float | None = None
+    #: Swarm mode: the node label that places the runners (``zone=eu``); "": spread.
+    placement_label: str = ""
     #: The Dockerfile build (docs/builds.md).
     dockerfile: DockerfilePublic | None = None
 

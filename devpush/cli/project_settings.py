@@ -37,6 +37,7 @@ _SHOWN = (
     "port",
     "memory_mb",
     "cpus",
+    "placement_label",
 )
 #: The check's fields whose 0 means "the default" (the grace: the server's ready timeout;
 #: the interval: no checks while running).
@@ -76,6 +77,10 @@ def settings(
     cpus: Annotated[
         float | None, typer.Option(help="The runner's CPUs (0: the server's default)")
     ] = None,
+    host_label: Annotated[
+        str | None,
+        typer.Option(help="Swarm mode: place runners on hosts labelled KEY=VALUE ('': spread)"),
+    ] = None,
     dockerfile: Annotated[
         bool | None,
         typer.Option("--dockerfile/--no-dockerfile", help="Build from the repository's Dockerfile"),
@@ -98,6 +103,7 @@ def settings(
         "pre_deploy_command": pre_deploy_command,
         "start_command": start_command,
         "port": port,
+        "placement_label": host_label,
     }
     change = {key: value for key, value in change.items() if value is not None}
     # 0 asks for the default: the API's null.

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # Swarm mode (docs/scaling.md): docker_host is a swarm manager's engine, and the hosts
     # are its nodes. Off: one engine, exactly as before.
     swarm: bool = False
+    # Swarm mode: ``host:port`` of the worker's source server, which a runner task fetches
+    # its deployment's source from when it starts (any host may run it, and a service takes
+    # no upload). The worker binds it; every host must reach it (the manager's private
+    # address, the worker on the host's network). Port 0: a free one.
+    swarm_source_address: str = ""
     # Each project's runners get their own bridge, ``<runner_network>-<project id>``
     # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"

@@ -24,8 +24,7 @@ import docker
 from docker.models.containers import Container
 
 from devpush.core.config import Settings
-from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE, runner_labels
-from devpush.services.runner import runner_log_config
+from devpush.services.runner import runner_role_labels, settings_log_config
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +66,18 @@ def container_spec(spec: BuildLogSpec, *, settings: Settings) -> dict[str, Any]:
     The runner role and the four labels: the collector ships it as the deployment's, the
     cleanup removes it once stopped, like a runner. No network: it only prints.
     """
-    labels = runner_labels(
+    labels = runner_role_labels(
         project_id=spec.project_id,
         environment_id=spec.environment_id,
         branch=spec.branch,
         deployment_id=spec.deployment_id,
     )
-    labels[ROLE_LABEL] = RUNNER_ROLE
     return {
         "image": spec.image,
         "name": container_name(spec.deployment_id),
         "command": COMMAND,
         "labels": labels,
-        "log_config": runner_log_config(
-            max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
-        ),
+        "log_config": settings_log_config(settings),
         # stdin open and attached once: closing the worker's attach closes cat's stdin.
         "stdin_open": True,
         "network_mode": "none",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from cryptography.fernet import Fernet
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from devpush.core.crypto import decrypt_mapping, encrypt_mapping
 from devpush.core.errors import Conflict, NotFound
 from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
 from devpush.services import health, resources
+from devpush.services.cluster.runner_services import host_label_constraints
 from devpush.services.dockerfile import DockerfileUpdate
 from devpush.services.dockerfile import apply_update as apply_dockerfile
 from devpush.services.jobs import DeployJobs
@@ -62,6 +63,17 @@ class ProjectUpdate(BaseModel):
     cpus: Annotated[float | None, Field(allow_inf_nan=False)] = None
     #: Build from a Dockerfile, its path and build arguments (docs/builds.md).
     dockerfile: DockerfileUpdate | None = None
+    #: Swarm mode: the node label (``zone=eu``) that places the runners; "": spread.
+    placement_label: Annotated[str | None, Field(max_length=255)] = None
+
+    @field_validator("placement_label")
+    @classmethod
+    def _key_value(cls, value: str | None) -> str | None:
+        """``key=value`` (spaces around either dropped), or empty."""
+        if not value or not value.strip():
+            return None if value is None else ""
+        constraint = host_label_constraints(value)[0].removeprefix("node.labels.")
+        return constraint.replace("==", "=", 1)
 
 
 class EnvironmentNotFoundError(NotFound, LookupError):
@@ -116,6 +128,8 @@ def update_project(
         health.apply_update(project, change.health_check)
     if dockerfile is not None:
         apply_dockerfile(project, dockerfile)
+    if change.placement_label is not None:
+        project.placement_label = change.placement_label
     session.flush()
     return project
 

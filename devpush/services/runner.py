@@ -263,19 +263,59 @@ def runner_environment(
     }
 
 
-def runner_log_config(*, max_size: str, max_file: int) -> LogConfig:
-    """A runner's log options: json-file with rotation (``max_size`` x ``max_file``).
+def runner_log_options(*, max_size: str, max_file: int) -> dict[str, str]:
+    """A runner's json-file options: rotation (``max_size`` x ``max_file``).
 
     The collector tails these files; the rotation bounds disk use; ``labels`` writes the
     devpush labels into every line for collectors that read the files without asking Docker.
+    A runner container, a build log container and a runner service (swarm mode) share them.
     """
+    return {"max-size": max_size, "max-file": str(max_file), "labels": RUNNER_LOG_LABELS_OPTION}
+
+
+def runner_log_config(*, max_size: str, max_file: int) -> LogConfig:
+    """:func:`runner_log_options` as a container's json-file log config."""
     return LogConfig(
         type=LogConfig.types.JSON,
-        config={
-            "max-size": max_size,
-            "max-file": str(max_file),
-            "labels": RUNNER_LOG_LABELS_OPTION,
-        },
+        config=runner_log_options(max_size=max_size, max_file=max_file),
+    )
+
+
+def settings_log_config(settings: Settings) -> LogConfig:
+    """The runner log config the server's settings give (``runner_log_max_*``)."""
+    return runner_log_config(
+        max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
+    )
+
+
+def runner_role_labels(
+    *, project_id: str, environment_id: str, branch: str, deployment_id: str
+) -> dict[str, str]:
+    """The four devpush labels and the runner role (the collector ships what carries them,
+    the cleanup removes them once stopped): a runner container's, a build log container's
+    and a runner service's."""
+    labels = runner_labels(
+        project_id=project_id,
+        environment_id=environment_id,
+        branch=branch,
+        deployment_id=deployment_id,
+    )
+    labels[ROLE_LABEL] = RUNNER_ROLE
+    return labels
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A runner's memory (Docker's notation) and CPUs: the project's, else the server's."""
+
+    memory: str
+    nano_cpus: int
+
+
+def runner_limits(spec: RunnerSpec, settings: Settings) -> Limits:
+    return Limits(
+        memory=spec.memory or settings.runner_memory,
+        nano_cpus=int((spec.cpus or settings.runner_cpus) * 1_000_000_000),
     )
 
 
@@ -283,27 +323,25 @@ def runner_container_spec(
     *, spec: RunnerSpec, environment: dict[str, str], settings: Settings
 ) -> dict[str, Any]:
     """Keyword arguments of ``client.containers.create`` for one deployment's runner."""
-    labels = runner_labels(
+    labels = runner_role_labels(
         project_id=spec.project_id,
         environment_id=spec.environment_id,
         branch=spec.branch,
         deployment_id=spec.deployment_id,
     )
-    labels[ROLE_LABEL] = RUNNER_ROLE
+    limits = runner_limits(spec, settings)
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": container_name(spec.deployment_id),
         "command": ["/bin/sh", str(SCRIPT_PATH)],
         "environment": environment,
         "labels": labels,
-        "log_config": runner_log_config(
-            max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
-        ),
+        "log_config": settings_log_config(settings),
         # No published port: the proxy and the worker reach the app on this network, the
         # project's own (devpush/services/networks.py).
         "network": project_network(settings, spec.project_id),
-        "mem_limit": spec.memory or settings.runner_memory,
-        "nano_cpus": int((spec.cpus or settings.runner_cpus) * 1_000_000_000),
+        "mem_limit": limits.memory,
+        "nano_cpus": limits.nano_cpus,
         "security_opt": ["no-new-privileges"],
         # Docker's init as PID 1: forwards SIGTERM to the app (a stop is quick) and reaps zombies.
         "init": True,

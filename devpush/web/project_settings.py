@@ -184,13 +184,18 @@ HEALTH_FIELDS = (
     "health_failure_threshold",
     "memory_mb",
     "cpus",
+    "placement_label",
 )
 
 
 def health_form_values(project: Project) -> dict[str, str]:
     """The form's values: empty where the project keeps the default (or has checks off)."""
     values = {f"health_{name}": value for name, value in project.health_check.items()}
-    values |= {"memory_mb": project.memory_mb, "cpus": project.cpus}
+    values |= {
+        "memory_mb": project.memory_mb,
+        "cpus": project.cpus,
+        "placement_label": project.placement_label,
+    }
     return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
@@ -206,6 +211,7 @@ def _health_change(values: Mapping[str, str]) -> settings_service.ProjectUpdate:
             "health_check": check,
             "memory_mb": values["memory_mb"] or None,
             "cpus": values["cpus"] or None,
+            "placement_label": values["placement_label"],
         }
     )
 

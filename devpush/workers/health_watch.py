@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, HealthStatus, Project, utcnow
-from devpush.services import health, networks, runner
+from devpush.services import health, networks, runner, runners
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
@@ -102,7 +102,7 @@ class HealthWatch:
 
     def check(self, item: Watched) -> None:
         """Check one deployment now; record the answer; restart it when the policy says."""
-        container = runner.get_container(self.ctx.docker, item.container_ref)
+        container = runners.get_runner(self.ctx.docker, self.ctx.settings, item.container_ref)
         if container is None or container.status != "running":
             if fail_stopped_runner(self.ctx, item.deployment_id, container):
                 announce(self.ctx, item.deployment_id, FAILED)
@@ -173,6 +173,10 @@ class HealthWatch:
 
     def _restart(self, item: Watched, container: Container, reason: str) -> None:
         settings = self.ctx.settings
+        if settings.swarm:  # a task's container is on its host: no restart in place yet
+            log.warning("deployment %s: unhealthy (%s), not restarted in swarm mode",
+                        item.deployment_id, reason)  # fmt: skip
+            return
         log.warning("deployment %s: restarting its runner: %s", item.deployment_id, reason)
         grace = item.check.grace_seconds or settings.runner_ready_timeout_seconds
         self._starting_until[item.deployment_id] = time.monotonic() + grace
@@ -188,9 +192,7 @@ class HealthWatch:
             )
         if status is not DeploymentStatus.RUNNING:
             # Stopped or superseded while it restarted: it must not run on.
-            runner.stop_container(
-                self.ctx.docker, item.container_ref, timeout=settings.runner_stop_timeout_seconds
-            )
+            runners.stop_runner(self.ctx.docker, settings, item.container_ref)
             return
         # The same container, maybe another address on its network: the route follows it.
         self.ctx.proxy_table.refresh(self.ctx, settle=False)

@@ -18,10 +18,12 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import docker
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
 from docker.types import (
     ContainerSpec,
     EndpointSpec,
@@ -29,22 +31,25 @@ from docker.types import (
     Placement,
     Resources,
     RestartPolicy,
+    ServiceMode,
     TaskTemplate,
 )
 from docker.utils import parse_bytes
 
 from devpush.core.config import Settings
 from devpush.core.errors import Unavailable
-from devpush.core.labels import (
-    LABEL_PREFIX,
-    PROJECT_LABEL,
-    ROLE_LABEL,
-    RUNNER_LOG_LABELS_OPTION,
-    RUNNER_ROLE,
-    runner_labels,
-)
+from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL, ROLE_LABEL, RUNNER_ROLE
 from devpush.services.networks import NETWORK_ROLE, project_network
-from devpush.services.runner import SCRIPT_PATH, RunnerSpec, container_name, working_dir
+from devpush.services.runner import (
+    SCRIPT_PATH,
+    RunnerSpec,
+    container_name,
+    docker_time,
+    runner_limits,
+    runner_log_options,
+    runner_role_labels,
+    working_dir,
+)
 
 #: The task's environment that tells it where its source is (unset before the app starts).
 SOURCE_URL_ENV: Final = "DEVPUSH_SOURCE_URL"
@@ -118,15 +123,19 @@ def runner_service_spec(
     source_url: str,
     source_token: str,
     host_label: str | None = None,
+    replicas: int = 1,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``APIClient.create_service`` for one deployment's runner."""
-    labels = runner_labels(
+    """Keyword arguments of ``APIClient.create_service`` for one deployment's runner.
+
+    ``replicas``: 0 makes the service without starting its task (the deploy job scales it
+    to 1 once it is recorded, as it starts a created container).
+    """
+    labels = runner_role_labels(
         project_id=spec.project_id,
         environment_id=spec.environment_id,
         branch=spec.branch,
         deployment_id=spec.deployment_id,
     )
-    labels[ROLE_LABEL] = RUNNER_ROLE
     network = project_network(settings, spec.project_id)
     container = ContainerSpec(
         image=spec.image,
@@ -138,23 +147,19 @@ def runner_service_spec(
         stop_signal="SIGTERM",
         stop_grace_period=settings.runner_stop_timeout_seconds * 1_000_000_000,
     )
+    limits = runner_limits(spec, settings)
     # No ``no-new-privileges``: the SDK's ContainerSpec has no security options yet.
     task = TaskTemplate(
         container_spec=container,
-        resources=Resources(
-            cpu_limit=int((spec.cpus or settings.runner_cpus) * 1_000_000_000),
-            mem_limit=parse_bytes(spec.memory or settings.runner_memory),
-        ),
+        resources=Resources(cpu_limit=limits.nano_cpus, mem_limit=parse_bytes(limits.memory)),
         # A runner that exits failed its deploy, as on one server: never restarted.
         restart_policy=RestartPolicy(condition="none"),
         placement=Placement(constraints=host_label_constraints(host_label)),
         log_driver={
             "Name": "json-file",
-            "Options": {
-                "max-size": settings.runner_log_max_size,
-                "max-file": str(settings.runner_log_max_file),
-                "labels": RUNNER_LOG_LABELS_OPTION,
-            },
+            "Options": runner_log_options(
+                max_size=settings.runner_log_max_size, max_file=settings.runner_log_max_file
+            ),
         },
         networks=[NetworkAttachmentConfig(target=network)],
     )
@@ -162,6 +167,7 @@ def runner_service_spec(
         "task_template": task,
         "name": container_name(spec.deployment_id),
         "labels": labels,
+        "mode": ServiceMode("replicated", replicas=replicas),
         "endpoint_spec": EndpointSpec(mode="dnsrr"),
     }
 
@@ -216,3 +222,172 @@ def remove_runner_service(client: docker.DockerClient, service_id: str) -> None:
         client.api.remove_service(service_id)
     except NotFound:
         return
+
+
+# A runner service as the deploy, stop and reconcile jobs see a runner container ----------
+
+
+def _container_status(state: str) -> str:
+    """A task's state as a container's status: created (not yet), running, or exited."""
+    if state == "running":
+        return "running"
+    return "exited" if state in _ENDED else "created"
+
+
+def newest_task(tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The service's newest task (one replica, never restarted: its only one, or none)."""
+    return max(tasks, key=lambda task: str(task.get("CreatedAt", "")), default=None)
+
+
+def task_attrs(
+    service: dict[str, Any], task: dict[str, Any] | None, network: str
+) -> dict[str, Any]:
+    """A container's ``attrs``, as far as the jobs read them, from a service and its task.
+
+    Its id is the service's (what the deployment records); its status, exit code and
+    address on the project's overlay are the task's.
+    """
+    spec = service.get("Spec") or {}
+    template = spec.get("TaskTemplate") or {}
+    container_spec = template.get("ContainerSpec") or {}
+    status = (task or {}).get("Status") or {}
+    address = _address(task, network) if task is not None else None
+    limits = (template.get("Resources") or {}).get("Limits") or {}
+    return {
+        "Id": service["ID"],
+        "Name": f"/{spec.get('Name', '')}",
+        "State": {
+            "Status": _container_status(str(status.get("State", "new"))),
+            "ExitCode": int((status.get("ContainerStatus") or {}).get("ExitCode") or 0),
+            # Only the task's own engine knows; the manager does not say.
+            "OOMKilled": False,
+            "FinishedAt": status.get("Timestamp", ""),
+        },
+        "Config": {
+            "Env": list(container_spec.get("Env") or []),
+            "Labels": dict(container_spec.get("Labels") or {}),
+            "Image": container_spec.get("Image", ""),
+        },
+        "HostConfig": {"Memory": int(limits.get("MemoryBytes") or 0)},
+        "NetworkSettings": {"Networks": {network: {"IPAddress": address}} if address else {}},
+        "Node": str((task or {}).get("NodeID", "")),
+    }
+
+
+class ServiceTask(Container):  # type: ignore[misc]  # docker ships no types
+    """A deployment's runner service, seen as the container of its one task.
+
+    The deploy, stop and reconcile jobs follow a runner through a container's status,
+    exit code, address and last lines: this gives them the task's, read through the
+    manager whatever host runs the task (``docker service logs`` for its lines).
+    """
+
+    def __init__(self, client: docker.DockerClient, attrs: dict[str, Any], network: str) -> None:
+        super().__init__(attrs=attrs, client=client, collection=client.containers)
+        self.network = network
+
+    @classmethod
+    def of(cls, client: docker.DockerClient, service_id: str, network: str) -> ServiceTask:
+        service = client.api.inspect_service(service_id)
+        tasks = client.api.tasks(filters={"service": service["ID"]})
+        return cls(client, task_attrs(service, newest_task(tasks), network), network)
+
+    def reload(self) -> None:
+        """Read the service and its task again; :class:`ServiceError` when the task ended
+        without ever running (no node took it, its image is missing there): no container
+        log could say why, Swarm's reason does."""
+        service = self.client.api.inspect_service(self.id)
+        task = newest_task(self.client.api.tasks(filters={"service": self.id}))
+        self.attrs = task_attrs(service, task, self.network)
+        status = (task or {}).get("Status") or {}
+        ran = (status.get("ContainerStatus") or {}).get("ContainerID")
+        if status.get("State") in _ENDED and not ran:
+            raise ServiceError(
+                f"the runner task {status.get('State')}: {status.get('Err') or 'no reason'}"
+            )
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        """Scale to one task: the service was made with none (``replicas=0``)."""
+        try:
+            self.client.services.get(self.id).scale(1)
+        except APIError as exc:
+            raise ServiceError(f"Swarm could not start the runner: {exc.explanation}") from exc
+
+    def logs(self, **kwargs: Any) -> bytes:
+        """The task's last lines through the manager (``tail``, stdout and stderr)."""
+        chunks = self.client.api.service_logs(
+            self.id,
+            stdout=kwargs.get("stdout", True),
+            stderr=kwargs.get("stderr", True),
+            tail=kwargs.get("tail", "all"),
+            is_tty=False,
+        )
+        return b"".join(chunks)
+
+
+def service_network(settings: Settings, service: dict[str, Any]) -> str:
+    """The project overlay of a runner service (its project label)."""
+    labels = (service.get("Spec") or {}).get("Labels") or {}
+    return project_network(settings, str(labels.get(f"{LABEL_PREFIX}{PROJECT_LABEL}", "")))
+
+
+def get_service_task(
+    client: docker.DockerClient, settings: Settings, id_or_name: str
+) -> ServiceTask | None:
+    """The runner service ``id_or_name`` as its task's container; None: no such service."""
+    try:
+        service = client.api.inspect_service(id_or_name)
+        tasks = client.api.tasks(filters={"service": service["ID"]})
+    except NotFound:
+        return None
+    network = service_network(settings, service)
+    return ServiceTask(client, task_attrs(service, newest_task(tasks), network), network)
+
+
+def create_service_task(
+    client: docker.DockerClient, settings: Settings, kwargs: dict[str, Any]
+) -> ServiceTask:
+    """Create the service (with ``replicas=0``: its task starts with ``start()``)."""
+    try:
+        service_id = create_runner_service(client, kwargs)
+    except APIError as exc:
+        raise ServiceError(f"Swarm refused the runner service: {exc.explanation}") from exc
+    network = service_network(settings, client.api.inspect_service(service_id))
+    return ServiceTask.of(client, service_id, network)
+
+
+def _runner_services(client: docker.DockerClient) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = client.api.services(
+        filters={"label": f"{ROLE_LABEL}={RUNNER_ROLE}"}
+    )
+    return found
+
+
+def ended_at(service: dict[str, Any], tasks: list[dict[str, Any]]) -> datetime | None:
+    """When a runner service's last task ended (a service that never ran: when it was
+    last changed); None while a task may still run."""
+    if any((task.get("Status") or {}).get("State") not in _ENDED for task in tasks):
+        return None
+    times = [docker_time(str((task.get("Status") or {}).get("Timestamp", ""))) for task in tasks]
+    known = [t for t in times if t is not None]
+    return max(known) if known else docker_time(str(service.get("UpdatedAt", "")))
+
+
+def remove_ended_services(client: docker.DockerClient, *, older_than: timedelta) -> list[str]:
+    """Remove runner services whose task ended longer ago than ``older_than`` (the
+    collector shipped the last lines of its json-file log by then: ``service rm``
+    deletes the task's container and its log at once); their names."""
+    cutoff = datetime.now(UTC) - older_than
+    removed: list[str] = []
+    for service in _runner_services(client):
+        tasks = client.api.tasks(filters={"service": service["ID"]})
+        ended = ended_at(service, tasks)
+        if ended is not None and ended < cutoff:
+            remove_runner_service(client, service["ID"])
+            removed.append(str((service.get("Spec") or {}).get("Name", service["ID"])))
+    return removed
+
+
+def live_overlays(client: docker.DockerClient, settings: Settings) -> set[str]:
+    """The project overlays of every runner service (the proxy must be on each)."""
+    return {service_network(settings, service) for service in _runner_services(client)}

@@ -108,3 +108,32 @@ class SourceServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class SourceHandout:
+    """The worker's source server, started at its first offer (a worker that deploys
+    nothing in swarm mode opens no port); thread-safe, one per worker process."""
+
+    def __init__(self) -> None:
+        self._server: SourceServer | None = None
+        self._lock = threading.Lock()
+
+    def offer(self, address: str, archive: bytes, *, ttl_seconds: float) -> tuple[str, str]:
+        """Offer ``archive`` on the server at ``address`` (``host:port``): its URL and token."""
+        with self._lock:
+            if self._server is None:
+                host, sep, port = address.rpartition(":")
+                if not sep or not host or not port.isdigit():
+                    raise ValueError(
+                        f"the source server's address is host:port, not {address!r}"
+                        " (DEVPUSH_SWARM_SOURCE_ADDRESS)"
+                    )
+                self._server = SourceServer(host, int(port)).start()
+            server = self._server
+        return server.url, server.offers.offer(archive, ttl_seconds=ttl_seconds)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None

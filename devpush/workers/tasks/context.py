@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings, get_settings
 from devpush.core.db import create_db_engine, session_factory
+from devpush.services.cluster.source_server import SourceHandout
 from devpush.services.jobs import NotifyJobs
 from devpush.services.runner import docker_client
 from devpush.workers.tasks.proxy_writer import ProxyTableWriter
@@ -26,6 +27,8 @@ class WorkerContext:
     # Shared by every job of the process (dataclasses.replace keeps it): its lock and the
     # switches under way hold for all of them.
     proxy_table: ProxyTableWriter = field(default_factory=ProxyTableWriter, compare=False)
+    # Swarm mode: the process's one source server, which runner tasks fetch their source from.
+    sources: SourceHandout = field(default_factory=SourceHandout, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerContext:

@@ -51,7 +51,9 @@ from devpush.services import (
     networks,
     resources,
     runner,
+    runners,
 )
+from devpush.services.cluster import runner_services
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
@@ -109,6 +111,8 @@ class Job:
     # in the runner image), and its build arguments.
     dockerfile: str | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
+    # Swarm mode: the node label (``zone=eu``) that places the runner; None: spread.
+    placement_label: str | None = None
 
 
 class Outcome(Enum):
@@ -135,6 +139,8 @@ def run_deploy(deployment_id: str, *, ctx: WorkerContext) -> None:
     except DeployFailed as exc:
         _drop_unkept_build(ctx, job)
         _mark_failed(ctx, job.deployment_id, error=str(exc), record=exc.record)
+    except runner_services.ServiceError as exc:  # swarm mode: the task never ran
+        _mark_failed(ctx, job.deployment_id, error=str(exc))
     except Exception:
         log.exception("deployment %s: unexpected error", deployment_id)
         _mark_failed(
@@ -175,6 +181,7 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             cpus=project.cpus,
             dockerfile=project.dockerfile_path if project.build_from_dockerfile else None,
             build_args=dict(project.build_args or {}),
+            placement_label=project.placement_label or None,
         )
 
 
@@ -186,6 +193,8 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         if _canceled(ctx, job):
             return None
         if job.dockerfile is not None:
+            if ctx.settings.swarm:
+                raise DeployFailed(SWARM_NO_IMAGES)
             container = _build_dockerfile(ctx, job, commit, checkout)
         else:
             container = _create_runner(ctx, job, commit, checkout)
@@ -301,6 +310,8 @@ def _start(container: Container) -> None:
 
 
 def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    if ctx.settings.swarm:
+        return _create_service(ctx, job, commit, checkout)
     try:
         cache = build_cache.ensure_volume(ctx.docker, ctx.settings, job.project_id)
     except docker.errors.APIError as exc:
@@ -320,6 +331,49 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
         container, runner.source_archive(source_dir=checkout, script=script), what="source archive"
     )
     return container
+
+
+#: Swarm mode keeps no image per deployment yet (every host would need to pull it).
+SWARM_NO_IMAGES = (
+    "swarm mode runs the build command in the runner image; Dockerfile builds and"
+    " rollbacks need a registry every host pulls from, which swarm mode does not run yet"
+)
+
+
+def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
+    """Swarm mode: the runner service (no task yet), its source offered to the task.
+
+    No build cache: a volume is one host's, and the task may run on any.
+    """
+    spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
+    script = runner.run_script(
+        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
+    )
+    archive = runner.source_archive(source_dir=checkout, script=script)
+    try:
+        url, token = ctx.sources.offer(
+            ctx.settings.swarm_source_address,
+            archive,
+            ttl_seconds=ctx.settings.runner_ready_timeout_seconds,
+        )
+        kwargs = runner_services.runner_service_spec(
+            spec=spec,
+            environment=_runner_variables(ctx, job, spec),
+            settings=ctx.settings,
+            source_url=url,
+            source_token=token,
+            host_label=job.placement_label,
+            replicas=0,
+        )
+        overlay = runner_services.ensure_project_overlay(ctx.docker, ctx.settings, job.project_id)
+        networks.attach_proxy(ctx.docker, ctx.settings, [overlay])
+        task = runner_services.create_service_task(ctx.docker, ctx.settings, kwargs)
+    except (ValueError, OSError) as exc:
+        raise DeployFailed(str(exc)) from exc
+    except (docker.errors.APIError, runner_services.ServiceError, networks.NetworkError) as exc:
+        raise DeployFailed(f"Docker refused the runner service: {exc}") from exc
+    _update(ctx, job.deployment_id, container_id=task.id, container_name=task.name)
+    return task
 
 
 def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
@@ -477,9 +531,7 @@ def _follow_runner(ctx: WorkerContext, job: Job, container: Container) -> None:
         if [deployment_id for deployment_id, _ in superseded] != yielding:
             ctx.proxy_table.refresh(ctx)  # another deploy of the environment moved meanwhile
         for _, container_ref in superseded:
-            runner.stop_container(
-                ctx.docker, container_ref, timeout=ctx.settings.runner_stop_timeout_seconds
-            )
+            runners.stop_runner(ctx.docker, ctx.settings, container_ref)
         _keep_build(ctx, job, container)
     elif outcome is Outcome.EXITED:
         container.reload()
@@ -700,9 +752,7 @@ def _mark_failed(
 
 
 def _stop(ctx: WorkerContext, container: Container) -> None:
-    runner.stop_container(
-        ctx.docker, container.id, timeout=ctx.settings.runner_stop_timeout_seconds
-    )
+    runners.stop_runner(ctx.docker, ctx.settings, container.id)
 
 
 # Rollbacks and kept builds ----------------------------------------------------
@@ -726,6 +776,8 @@ def _rollback_source(ctx: WorkerContext, job: Job) -> RollbackSource | None:
         target = session.get(Deployment, deployment.rollback_of_id)
         if target is None or target.build_image is None:
             raise DeployFailed("the build this rollback starts again is no longer kept")
+        if ctx.settings.swarm:
+            raise DeployFailed(SWARM_NO_IMAGES)
         return RollbackSource(target.id, target.build_image, target.commit_sha or "")
 
 
@@ -779,6 +831,8 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
     to this deployment: logged, the deploy stays running. A rollback keeps no build of
     its own (its target's is the same).
     """
+    if ctx.settings.swarm:
+        return  # the task's container is on its host: no build is kept (SWARM_NO_IMAGES)
     with ctx.sessions() as session:
         rollback_of = session.scalar(
             select(Deployment.rollback_of_id).where(Deployment.id == job.deployment_id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL
-from devpush.services import networks, proxy_config, proxy_table, runner
+from devpush.services import networks, proxy_config, proxy_table, runner, runners
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class WorkerContext(Protocol):
 
 def upstream_of(ctx: WorkerContext, container: str) -> proxy_table.Address | None:
     """IP and port of a runner (container id or name) as the proxy reaches it (None: no runner)."""
-    found = runner.get_container(ctx.docker, container)
+    found = runners.get_runner(ctx.docker, ctx.settings, container)
     if found is None or found.status != "running":
         return None
     # Its project's network (the label the worker gave it), or the shared one of older runners.

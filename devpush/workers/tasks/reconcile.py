@@ -26,7 +26,8 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, DeployStep, utcnow
-from devpush.services import failure, networks, resources, runner
+from devpush.services import failure, networks, resources, runner, runners
+from devpush.services.cluster import runner_services
 from devpush.services.deployments import transition
 from devpush.services.git import GIT_TIMEOUT_SECONDS
 from devpush.services.notifications.messages import FAILED
@@ -57,8 +58,8 @@ def run_reconcile(*, ctx: WorkerContext) -> list[str]:
     for deployment_id, container_id, restart_times in running:
         if _restarting(ctx, restart_times or []):
             continue
-        container = runner.get_container(
-            ctx.docker, container_id or runner.container_name(deployment_id)
+        container = runners.get_runner(
+            ctx.docker, ctx.settings, container_id or runner.container_name(deployment_id)
         )
         if fail_stopped_runner(ctx, deployment_id, container):
             failed.append(deployment_id)
@@ -120,7 +121,11 @@ def fail_stopped_runner(
 def rejoin_proxy(ctx: WorkerContext) -> None:
     """The proxy's container back on every live runner's network (logged if it fails)."""
     try:
-        networks.rejoin_proxy(ctx.docker, ctx.settings)
+        if ctx.settings.swarm:
+            live = runner_services.live_overlays(ctx.docker, ctx.settings)
+            networks.attach_proxy(ctx.docker, ctx.settings, live)
+        else:
+            networks.rejoin_proxy(ctx.docker, ctx.settings)
     except (networks.NetworkError, docker.errors.APIError) as exc:
         log.error("the proxy not connected to the runner networks: %s", exc)
 
@@ -154,10 +159,8 @@ def fail_abandoned_builds(*, ctx: WorkerContext) -> list[str]:
             ):
                 continue
         failed.append(deployment_id)
-        runner.stop_container(
-            ctx.docker,
-            container_id or runner.container_name(deployment_id),
-            timeout=ctx.settings.runner_stop_timeout_seconds,
+        runners.stop_runner(
+            ctx.docker, ctx.settings, container_id or runner.container_name(deployment_id)
         )
     if failed:
         log.warning("%d deployments lost their deploy worker: marked failed", len(failed))

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from devpush.core.db import session_scope
 from devpush.models import Deployment, Project
-from devpush.services import build_cache, builds, networks, runner
+from devpush.services import build_cache, builds, networks, runner, runners
+from devpush.services.cluster import runner_services
 from devpush.workers.tasks.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,8 @@ def run_stop(deployment_id: str, *, ctx: WorkerContext) -> None:
         deployment = session.get(Deployment, deployment_id)
         container_id = deployment.container_id if deployment is not None else None
     ctx.proxy_table.refresh(ctx)
-    runner.stop_container(
-        ctx.docker,
-        container_id or runner.container_name(deployment_id),
-        timeout=ctx.settings.runner_stop_timeout_seconds,
+    runners.stop_runner(
+        ctx.docker, ctx.settings, container_id or runner.container_name(deployment_id)
     )
     if deployment is None:
         # Deleted with its environment or project: nothing will show it again.
@@ -61,6 +60,9 @@ def remove_deleted_networks(ctx: WorkerContext) -> None:
 
 def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
     """Remove a runner container (stopped or not); a missing one is fine."""
+    if ctx.settings.swarm:
+        runner_services.remove_runner_service(ctx.docker, id_or_name)
+        return
     container = runner.get_container(ctx.docker, id_or_name)
     if container is not None:
         with contextlib.suppress(NotFound):  # removed meanwhile
@@ -71,9 +73,11 @@ def remove_runner(ctx: WorkerContext, id_or_name: str) -> None:
 def run_cleanup(*, ctx: WorkerContext) -> list[str]:
     """Remove runners that stopped longer ago than ``runner_cleanup_after_seconds``, and
     each environment's builds beyond the newest ``rollback_builds_kept``."""
-    removed = runner.remove_stopped_runners(
-        ctx.docker, older_than=timedelta(seconds=ctx.settings.runner_cleanup_after_seconds)
-    )
+    older_than = timedelta(seconds=ctx.settings.runner_cleanup_after_seconds)
+    if ctx.settings.swarm:
+        removed = runner_services.remove_ended_services(ctx.docker, older_than=older_than)
+    else:
+        removed = runner.remove_stopped_runners(ctx.docker, older_than=older_than)
     if removed:
         log.info("removed %d stopped runner containers", len(removed))
     remove_deleted_networks(ctx)

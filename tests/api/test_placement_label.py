@@ -1,0 +1,44 @@
+"""The project's placement label (swarm mode) over the API: ``PATCH /api/v1/projects/<ref>``
+sets it as ``key=value``, "" clears it (spread), and anything else is a 422."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.web import TwoTeams, bearer, project_row
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+def test_an_owner_sets_and_clears_the_placement_label(
+    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+) -> None:
+    alice = two_teams.alice
+    url = f"/api/v1/projects/{alice.project_slug}"
+    assert client.get(url, headers=bearer(alice.token)).json()["placement_label"] == ""
+    response = client.patch(url, json={"placement_label": "zone = eu"}, headers=bearer(alice.token))
+    assert response.status_code == 200, response.text
+    assert response.json()["placement_label"] == "zone=eu"
+    assert project_row(sessions, alice.project_id).placement_label == "zone=eu"
+    # Another change keeps it; "" clears it.
+    client.patch(url, json={"port": 8001}, headers=bearer(alice.token))
+    assert project_row(sessions, alice.project_id).placement_label == "zone=eu"
+    response = client.patch(url, json={"placement_label": ""}, headers=bearer(alice.token))
+    assert response.json()["placement_label"] == ""
+
+
+def test_a_label_without_a_value_is_a_422(client: TestClient, two_teams: TwoTeams) -> None:
+    alice = two_teams.alice
+    response = client.patch(
+        f"/api/v1/projects/{alice.project_slug}",
+        json={"placement_label": "eu"},
+        headers=bearer(alice.token),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][-1] == "placement_label"
+    assert "key=value" in response.text
