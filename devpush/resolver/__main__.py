@@ -10,7 +10,8 @@ import time
 
 from devpush.core.config import get_settings
 from devpush.core.db import create_db_engine, session_factory
-from devpush.resolver.server import Listen, check, serve
+from devpush.resolver.health import check
+from devpush.resolver.server import Listen, serve
 
 
 def main() -> None:
@@ -25,11 +26,12 @@ def main() -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="ask the resolver at --listen one question and exit 0 if it answered (health check)",
+        help="ask the resolver at --listen one question and exit 0 if it answered (health "
+        "check; python -m devpush.resolver.health asks the same without importing devpush)",
     )
     args = parser.parse_args()
     if args.check:
-        problem = check(args.listen)
+        problem = check(args.listen.host, args.listen.port)
         if problem:
             sys.exit(problem)
         return

@@ -134,21 +134,3 @@ def serve(sessions: sessionmaker[Session], listen: Listen, *, not_found_port: in
     server = DNSServer(resolver, port=listen.port, address=listen.host, logger=quiet)
     server.start_thread()
     return server
-
-
-#: The name the health check asks about: no route has it, so the answer reads the table.
-HEALTH_CHECK_NAME = "health-check.devpush."
-
-
-def check(listen: Listen, *, timeout: float = 2.0) -> str | None:
-    """Ask the resolver at ``listen`` (any address: loopback) one SRV question that reads
-    the proxy table; None when it answered, else what went wrong."""
-    host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else listen.host  # noqa: S104
-    try:
-        raw = DNSRecord.question(HEALTH_CHECK_NAME, "SRV").send(host, listen.port, timeout=timeout)
-    except OSError as exc:
-        return f"no answer from {host}:{listen.port} (udp): {exc}"
-    reply = DNSRecord.parse(raw)
-    if reply.header.rcode != RCODE.NOERROR:
-        return f"{host}:{listen.port} answered {RCODE[reply.header.rcode]}"
-    return None

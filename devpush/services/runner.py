@@ -144,11 +144,14 @@ def run_script(
     commit_sha: str,
     commit_message: str,
     build_shown: str | None = None,
+    with_headline: bool = True,
 ) -> str:
     """The POSIX sh script the runner executes; commands are quoted, never interpolated.
 
     ``build_shown``: what the build step's announcement shows instead of its command (a
     Dockerfile build's step: its lines are the build log container's, devpush.services.build_log).
+    ``with_headline``: False when another container of the deployment (the build log's)
+    already said ``deploy_headline``: the deployment's log shows it once.
     """
     q = shlex.quote
     headline = deploy_headline(branch, commit_sha, commit_message)
@@ -156,7 +159,7 @@ def run_script(
         "#!/bin/sh",
         "# Written by the devpush worker: runs each step and says so on its output.",
         "set -u",
-        f"printf '%s\\n' {q(headline)}",
+        *([f"printf '%s\\n' {q(headline)}"] if with_headline else []),
         "step() {",
         # $3, when given: what the announcement shows instead of the command itself.
         f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${{3:-$2}}"',

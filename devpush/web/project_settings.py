@@ -49,6 +49,12 @@ def settings_url(project: Project, anchor: str = "") -> str:
     return f"/projects/{project.slug}/settings" + (f"#{anchor}" if anchor else "")
 
 
+def saved_url(project: Project, section: str) -> str:
+    """Back to ``section`` saying it was saved: the query before the fragment, or the
+    browser reads ``?saved=`` as part of the fragment and the notice never shows."""
+    return f"/projects/{project.slug}/settings?saved={section}#{section}"
+
+
 def _errors(exc: ValidationError) -> dict[str, str]:
     return field_errors(exc)
 
@@ -137,7 +143,7 @@ class SettingsPage:
         if errors:
             extra = {f"{form}_values": values, f"{form}_errors": errors}
             return self.render(refused=True, section=extra)
-        return redirect(self.request, settings_url(self.project) + f"?saved={form}#{form}")
+        return redirect(self.request, saved_url(self.project, form))
 
 
 @router.get("/projects/{project_ref}/settings")
@@ -322,7 +328,7 @@ def set_variables(
         )
         page = SettingsPage(request, ctx, project, session, fernet)
         return page.render(variables_error=message, variables_scope=scope, refused=True)
-    return redirect(request, settings_url(project, "variables") + "?saved=variables")
+    return redirect(request, saved_url(project, "variables"))
 
 
 @router.post("/projects/{project_ref}/settings/variables/delete")
@@ -337,7 +343,7 @@ def delete_variable(
     settings_service.unset_variables(
         session, project=project, scope=scope, keys=[key], fernet=fernet
     )
-    return redirect(request, settings_url(project, "variables") + "?saved=variables")
+    return redirect(request, saved_url(project, "variables"))
 
 
 @router.post("/projects/{project_ref}/environments/{environment_ref}/delete")
@@ -349,7 +355,7 @@ def delete_environment(
     environment_ref: str,
 ) -> Response:
     settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)
-    return redirect(request, settings_url(project, "environments") + "?saved=environments")
+    return redirect(request, saved_url(project, "environments"))
 
 
 @router.post("/projects/{project_ref}/delete")

@@ -38,11 +38,19 @@ CORE_SERVICES = frozenset(
 VICTORIALOGS_SERVICES = CORE_SERVICES | {"victorialogs", "otelcol"}
 #: The tests' own Compose file, after the release's: the cheap health checks (no Python
 #: import of devpush) every 2 s instead of every 10-15 s, so ``up --wait`` ends soon after
-#: the services are ready, not at their next check. The resolvers' check imports devpush
-#: (about 1.5 s of CPU): it keeps production's pace. The retries keep a failing check's
-#: minute of grace (production's is 30-75 s), so a slow check on a busy machine is not
+#: the services are ready, not at their next check (the resolvers' too: their check,
+#: ``devpush.resolver.health``, is the standard library only). The retries keep a failing
+#: check's minute of grace (production's is 30-75 s), so a slow check on a busy machine is not
 #: "unhealthy".
-QUICK_CHECKED = ("app", "postgres", "redis", "docker-proxy-worker", "victorialogs")
+QUICK_CHECKED = (
+    "app",
+    "postgres",
+    "redis",
+    "docker-proxy-worker",
+    "victorialogs",
+    "resolver",
+    "resolver-2",
+)
 HEALTH_OVERRIDE = "services:\n" + "".join(
     f"  {name}:\n    healthcheck:\n      interval: 2s\n      retries: 30\n"
     for name in QUICK_CHECKED

@@ -98,10 +98,8 @@ def test_the_proxy_asks_two_resolvers_on_their_own_network(prod: dict[str, Any])
             "CMD",
             "python",
             "-m",
-            "devpush.resolver",
-            "--listen",
-            "0.0.0.0:5353",
-            "--check",
+            "devpush.resolver.health",
+            "127.0.0.1:5353",
         ]
         assert services["proxy"]["depends_on"][name]["condition"] == "service_healthy"
     assert {n for n, s in services.items() if "resolver" in s["networks"]} == {

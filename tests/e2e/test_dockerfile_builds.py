@@ -106,6 +106,8 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
     assert "==> Build: docker build -f Dockerfile (the engine's builder): built" in runner_log
     assert "Successfully tagged" not in runner_log and "building with" not in runner_log
     assert "==> Start: python3 app.py" in runner_log
+    # The deployment's log (both containers' lines) says its headline once.
+    assert (build_log + runner_log).count("==> Deploying branch main at ") == 1, runner_log
     # The runner is a container of the built image, working in its WORKDIR.
     container = stack.container(v1)
     assert container.attrs["Config"]["Image"] == f"devpush-build/{stack.project_id}:{v1_id}"

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, DeploymentStatus, Project
 from devpush.resolver import server as resolver_server
+from devpush.resolver.health import check
 from devpush.resolver.names import RouteLabels, route_name, runner_name
-from devpush.resolver.server import Listen, check, serve
+from devpush.resolver.server import Listen, serve
 from devpush.services import proxy_config
 from devpush.services.proxy_table import HostEntry, write_table
 from devpush_dev.ports import free_port
@@ -170,11 +171,11 @@ def test_the_health_check_asks_a_question_that_reads_the_table(port: int, sessio
     # answers through an outage, and stays healthy: it still serves).
     session.execute(text("ALTER TABLE proxy_routes RENAME TO proxy_routes_away"))
     session.commit()
-    assert check(Listen("127.0.0.1", port)) == f"127.0.0.1:{port} answered SERVFAIL"
+    assert check("127.0.0.1", port) == f"127.0.0.1:{port} answered SERVFAIL"
     session.execute(text("ALTER TABLE proxy_routes_away RENAME TO proxy_routes"))
     session.commit()
-    assert check(Listen("0.0.0.0", port)) is None  # bound to all: asked on loopback
-    assert "no answer from" in (check(Listen("127.0.0.1", free_port()), timeout=0.5) or "")
+    assert check("0.0.0.0", port) is None  # bound to all: asked on loopback
+    assert "no answer from" in (check("127.0.0.1", free_port(), timeout=0.5) or "")
 
 
 def test_only_names_the_table_holds_are_remembered_and_only_so_many(

@@ -107,8 +107,17 @@ def test_the_build_step_shows_its_headline_only() -> None:
         commit_sha="abc",
         commit_message="m",
         build_shown="docker build -f Dockerfile: built",
+        with_headline=False,
     )
     assert "step Build true 'docker build -f Dockerfile: built'" in script
+    # The build log container said the headline: the deployment's log shows it once.
+    assert "Deploying branch" not in script
+    assert "Deploying branch main at abc" in runner.run_script(
+        steps=runner.Steps(build="", pre_deploy="", start="python3 app.py"),
+        branch="main",
+        commit_sha="abc",
+        commit_message="m",
+    )
     assert runner.image_start_command({"Entrypoint": ["tini", "--"], "Cmd": ["app", "a b"]}) == (
         "tini -- app 'a b'"
     )

@@ -172,6 +172,28 @@ def test_variables_are_write_only_per_scope(
     assert response.status_code == 404
 
 
+def test_saving_or_deleting_a_variable_shows_the_saved_notice(
+    client: TestClient, two_teams: TwoTeams
+) -> None:
+    # The query must come before the fragment: "#variables?saved=variables" is all fragment,
+    # which the browser never sends, so the page would not know it was saved.
+    alice = two_teams.alice
+    token = log_in(client, alice.email)
+    url = f"/projects/{alice.project_slug}/settings/variables"
+    for path, form in (
+        (url, {"scope": "shared", "env_vars": "A=1"}),
+        (f"{url}/delete", {"scope": "shared", "key": "A"}),
+    ):
+        response = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        location = response.headers["location"]
+        assert location == f"/projects/{alice.project_slug}/settings?saved=variables#variables"
+        assert 'id="saved"' in client.get(location).text
+        followed = client.post(path, data={**form, "csrf_token": token})
+        assert followed.status_code == 200
+        assert 'id="saved"' in followed.text
+
+
 def test_delete_environment_and_project_stop_their_runners(
     client: TestClient,
     two_teams: TwoTeams,

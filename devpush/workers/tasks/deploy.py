@@ -415,6 +415,7 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
         commit_sha=commit.sha,
         commit_message=commit.message,
         build_shown=f"{shown}: built",
+        with_headline=False,  # the build log container said it (_open_build_log)
     )
     container = _create_container(
         ctx,
