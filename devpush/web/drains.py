@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -76,15 +75,8 @@ async def test_drain(
 ) -> Response:
     """Send a test line now; its result shows as the drain's last delivery or error."""
     drain = _drain(session, project, drain_id)
-    async with httpx.AsyncClient() as http:
-        await send_test_line(
-            session,
-            drain=drain,
-            project=project,
-            fernet=fernet,
-            settings=request.app.state.settings,
-            http=http,
-        )
+    settings = request.app.state.settings
+    await send_test_line(session, drain=drain, project=project, fernet=fernet, settings=settings)
     return redirect(request, _url(project))
 
 
