@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
@@ -133,8 +132,7 @@ async def test_drain(
 ) -> DrainTestResult:
     """Send a test line now (source ``test``); the answer says whether it was taken."""
     drain = _drain(session, project, drain_id)
-    async with httpx.AsyncClient() as http:
-        error = await send_test_line(
-            session, drain=drain, project=project, fernet=fernet, settings=settings, http=http
-        )
+    error = await send_test_line(
+        session, drain=drain, project=project, fernet=fernet, settings=settings
+    )
     return DrainTestResult(ok=error is None, error=error or "")

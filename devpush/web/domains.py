@@ -12,10 +12,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from devpush.core.errors import Conflict, InvalidInput
-from devpush.deps import DomainJobsDep, FernetDep, SessionDep, WebCtx, WebOwnerProject
+from devpush.deps import DomainJobsDep, SessionDep, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
-from devpush.web.project_settings import SettingsPage, settings_url
+from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["domains"])
@@ -29,11 +29,7 @@ def _url(project: Project) -> str:
 
 @router.post("/projects/{project_ref}/settings/domains")
 def add_domain(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
     name: Annotated[str, Form(max_length=300)],
     environment: Annotated[str, Form(max_length=255)] = "",
@@ -41,42 +37,36 @@ def add_domain(
 ) -> Response:
     try:
         domain_service.add_domain(
-            session,
-            project=project,
+            page.session,
+            project=page.project,
             name=name,
             environment=environment or None,
             redirect_to=redirect_to or None,
-            settings=request.app.state.settings,
+            settings=page.request.app.state.settings,
             jobs=jobs,
         )
     except (InvalidInput, Conflict) as exc:
         values = {"name": name, "environment": environment, "redirect_to": redirect_to}
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.refuse(section="domain", error=exc.message, values=values)
-    return redirect(request, _url(project))
+    return redirect(page.request, _url(page.project))
 
 
 @router.post("/projects/{project_ref}/settings/domains/{name}/redirect")
 def set_redirect(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
     name: str,
     redirect_to: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Redirect the domain to its twin, or (empty) serve it itself."""
-    domain = domain_service.find_domain(session, project=project, name=name)
+    domain = domain_service.find_domain(page.session, project=page.project, name=name)
     try:
         domain_service.set_redirect(
-            session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
+            page.session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
         )
     except InvalidInput as exc:
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.refuse(section="domain", error=exc.message)
-    return redirect(request, _url(project))
+    return redirect(page.request, _url(page.project))
 
 
 @router.post("/projects/{project_ref}/settings/domains/{name}/check")

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from devpush.deps import FernetDep, SessionDep, WebCtx, WebProject
+from devpush.deps import FernetDep, SessionDep, WebProject
 from devpush.models import LogDrain, Project
 from devpush.services.drains import configure as drain_service
 from devpush.services.drains.delivery import send_test_line
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import SettingsPage, settings_url
+from devpush.web.project_settings import SettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["drains"])
@@ -37,11 +36,7 @@ def _drain(session: SessionDep, project: Project, drain_id: str) -> LogDrain:
 
 @router.post("/projects/{project_ref}/settings/drains")
 def add_drain(
-    request: Request,
-    ctx: WebCtx,
-    project: WebProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: SettingsPageDep,
     kind: Annotated[str, Form(max_length=20)],
     url: Annotated[str, Form(max_length=2000)] = "",
     environment: Annotated[str, Form(max_length=20)] = "",
@@ -56,7 +51,6 @@ def add_drain(
         "sources": sources or [],
         "min_level": min_level or None,
     }
-    page = SettingsPage(request, ctx, project, session, fernet)
     try:
         parsed = drain_service.parse_header_lines(headers)
         data = drain_service.DrainCreate.model_validate({**values, "headers": parsed})
@@ -65,7 +59,9 @@ def add_drain(
             " ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
         )
         return page.refuse(section="drain", error=message, values=values)
-    _, secret = drain_service.create_drain(session, project=project, data=data, fernet=fernet)
+    _, secret = drain_service.create_drain(
+        page.session, project=page.project, data=data, fernet=page.fernet
+    )
     return page.added(section="drain", anchor="drains", secret=secret)
 
 
@@ -79,15 +75,8 @@ async def test_drain(
 ) -> Response:
     """Send a test line now; its result shows as the drain's last delivery or error."""
     drain = _drain(session, project, drain_id)
-    async with httpx.AsyncClient() as http:
-        await send_test_line(
-            session,
-            drain=drain,
-            project=project,
-            fernet=fernet,
-            settings=request.app.state.settings,
-            http=http,
-        )
+    settings = request.app.state.settings
+    await send_test_line(session, drain=drain, project=project, fernet=fernet, settings=settings)
     return redirect(request, _url(project))
 
 

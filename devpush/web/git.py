@@ -14,26 +14,27 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject, WebProject
+from devpush.deps import FernetDep, SessionDep, WebOwnerProject
 from devpush.models import Project
 from devpush.services import project_git
 from devpush.services.git_access import HostKeyError
-from devpush.web.project_settings import SettingsPage
+from devpush.web.project_settings import (
+    OwnerSettingsPageDep,
+    SettingsPage,
+    SettingsPageDep,
+    saved_url,
+)
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["git access"])
 
 
 def _back(request: Request, project: Project) -> Response:
-    return redirect(request, f"/projects/{project.slug}/settings?saved=git#git")
+    return redirect(request, saved_url(project, "git"))
 
 
 def _save(
-    request: Request,
-    ctx: WebCtx,
-    project: Project,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: SettingsPage,
     change: Callable[[], None],
     *,
     refused: type[Exception] = ValueError,
@@ -43,10 +44,9 @@ def _save(
     try:
         change()
     except refused as exc:
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.refuse(section="git", error=message(exc))
-    session.commit()
-    return _back(request, project)
+    page.session.commit()
+    return _back(page.request, page.project)
 
 
 @router.post("/projects/{project_ref}/settings/git/deploy-key")
@@ -60,20 +60,16 @@ def make_deploy_key(
 
 @router.post("/projects/{project_ref}/settings/git/token")
 def set_token(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     token: Annotated[str, Form(max_length=project_git.TOKEN_MAX_CHARS)],
     username: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Keep the token, encrypted (the page says one is set, never shows it)."""
 
     def change() -> None:
-        project_git.set_token(project, fernet, token=token, username=username)
+        project_git.set_token(page.project, page.fernet, token=token, username=username)
 
-    return _save(request, ctx, project, session, fernet, change)
+    return _save(page, change)
 
 
 @router.post("/projects/{project_ref}/settings/git/token/delete")
@@ -85,42 +81,31 @@ def delete_token(request: Request, project: WebOwnerProject, session: SessionDep
 
 @router.post("/projects/{project_ref}/settings/git/host-keys")
 def set_host_keys(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     known_hosts: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """Pin the known_hosts lines given; none given: the keys the host shows now."""
 
     def pin() -> None:
         if known_hosts.strip():
-            project_git.set_known_hosts(project, known_hosts)
+            project_git.set_known_hosts(page.project, known_hosts)
         else:
-            project_git.pin_host_keys(project)
+            project_git.pin_host_keys(page.project)
 
-    return _save(request, ctx, project, session, fernet, pin, refused=HostKeyError)
+    return _save(page, pin, refused=HostKeyError)
 
 
 @router.post("/projects/{project_ref}/settings/git/check")
-async def check_access(
-    request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
-) -> Response:
-    settings = request.app.state.settings
-    problem = await run_in_threadpool(project_git.check_access, project, fernet, settings)
-    session.commit()  # a host key pinned on first use
-    page = SettingsPage(request, ctx, project, session, fernet)
+async def check_access(page: SettingsPageDep) -> Response:
+    settings = page.request.app.state.settings
+    problem = await run_in_threadpool(project_git.check_access, page.project, page.fernet, settings)
+    page.session.commit()  # a host key pinned on first use
     return page.render(git_checked=True, git_problem=problem)
 
 
 @router.post("/projects/{project_ref}/settings/git/poll")
 def set_poll(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     interval: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Turn the poller on (every ``interval`` s) or off (left empty)."""
@@ -129,9 +114,10 @@ def set_poll(
         seconds = int(interval) if interval.strip() else None
         if seconds is not None and seconds <= 0:
             raise ValueError("the poll interval must be a positive number of seconds")
-        project_git.set_poll_interval(project, seconds, settings=request.app.state.settings)
+        settings = page.request.app.state.settings
+        project_git.set_poll_interval(page.project, seconds, settings=settings)
 
-    return _save(request, ctx, project, session, fernet, set_interval, message=_poll_problem)
+    return _save(page, set_interval, message=_poll_problem)
 
 
 def _poll_problem(exc: Exception) -> str:

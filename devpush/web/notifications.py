@@ -13,12 +13,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from devpush.deps import FernetDep, SessionDep, WebCtx, WebOwnerProject
+from devpush.deps import FernetDep, SessionDep, WebOwnerProject
 from devpush.models import NotificationChannel, Project
 from devpush.services.notifications import channels as channel_service
 from devpush.services.notifications.delivery import send_test
 from devpush.web.form_errors import field_errors
-from devpush.web.project_settings import SettingsPage, settings_url
+from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["notifications"])
@@ -36,24 +36,21 @@ def _channel(session: SessionDep, project: Project, channel_id: str) -> Notifica
 
 @router.post("/projects/{project_ref}/settings/notifications")
 def add_channel(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     kind: Annotated[str, Form(max_length=20)],
     target: Annotated[str, Form(max_length=2000)] = "",
     on_failure: Annotated[bool, Form()] = False,
     on_success: Annotated[bool, Form()] = False,
 ) -> Response:
     values = {"kind": kind, "target": target, "on_failure": on_failure, "on_success": on_success}
-    page = SettingsPage(request, ctx, project, session, fernet)
     try:
         data = channel_service.ChannelCreate.model_validate(values)
     except ValidationError as exc:
         message = " ".join(field_errors(exc).values())
         return page.refuse(section="notification", error=message, values=values)
-    _, secret = channel_service.create_channel(session, project=project, data=data, fernet=fernet)
+    _, secret = channel_service.create_channel(
+        page.session, project=page.project, data=data, fernet=page.fernet
+    )
     return page.added(section="notification", anchor="notifications", secret=secret)
 
 

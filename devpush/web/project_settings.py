@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from cryptography.fernet import Fernet
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -146,17 +146,32 @@ class SettingsPage:
         return redirect(self.request, saved_url(self.project, form))
 
 
-@router.get("/projects/{project_ref}/settings")
-def settings_page(
+def _settings_page(
     request: Request, ctx: WebCtx, project: WebProject, session: SessionDep, fernet: FernetDep
-) -> Response:
-    return SettingsPage(request, ctx, project, session, fernet).render()
+) -> SettingsPage:
+    return SettingsPage(request, ctx, project, session, fernet)
+
+
+def _owner_settings_page(
+    page: Annotated[SettingsPage, Depends(_settings_page)], _owner: WebOwnerProject
+) -> SettingsPage:
+    return page
+
+
+#: The route's project's settings page, for its team's members (404 outside the team).
+SettingsPageDep = Annotated[SettingsPage, Depends(_settings_page)]
+#: The same for the team's owners only (403 for a member): the sections' changes.
+OwnerSettingsPageDep = Annotated[SettingsPage, Depends(_owner_settings_page)]
+
+
+@router.get("/projects/{project_ref}/settings")
+def settings_page(page: SettingsPageDep) -> Response:
+    return page.render()
 
 
 @router.post("/projects/{project_ref}/settings")
-async def update_settings(
-    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
-) -> Response:
+async def update_settings(page: OwnerSettingsPageDep) -> Response:
+    request, project = page.request, page.project
     form = await request.form()
     values = {name: str(form.get(name, "")) for name in settings_service.EDITABLE}
     try:
@@ -164,7 +179,7 @@ async def update_settings(
             {**values, "port": values["port"] or None}
         )
         settings_service.update_project(
-            session, project=project, change=change, settings=request.app.state.settings
+            page.session, project=project, change=change, settings=request.app.state.settings
         )
     except ValidationError as exc:
         errors = _errors(exc)
@@ -176,7 +191,6 @@ async def update_settings(
         )
         errors = {"runner_image": problem} if problem else {}
     if errors:
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.render(values=values, errors=errors, refused=True)
     return redirect(request, settings_url(project) + "?saved=settings")
 
@@ -229,25 +243,22 @@ def _health_field(loc: list[str]) -> str:
 
 
 @router.post("/projects/{project_ref}/settings/health")
-async def update_health(
-    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
-) -> Response:
+async def update_health(page: OwnerSettingsPageDep) -> Response:
     """The health check and the runner's limits (above the server's maximums: refused)."""
-    form = await request.form()
+    form = await page.request.form()
     values = {name: str(form.get(name, "")).strip() for name in HEALTH_FIELDS}
     errors: dict[str, str] = {}
     try:
         settings_service.update_project(
-            session,
-            project=project,
+            page.session,
+            project=page.project,
             change=_health_change(values),
-            settings=request.app.state.settings,
+            settings=page.request.app.state.settings,
         )
     except ValidationError as exc:
         errors = field_errors(exc, _health_field)
     except ResourceLimitError as exc:
         errors = {exc.field: exc.message}
-    page = SettingsPage(request, ctx, project, session, fernet)
     return page.answer(form="health", values=values, errors=errors)
 
 
@@ -267,11 +278,9 @@ def _build_field(loc: list[str]) -> str:
 
 
 @router.post("/projects/{project_ref}/settings/build")
-async def update_build(
-    request: Request, ctx: WebCtx, project: WebOwnerProject, session: SessionDep, fernet: FernetDep
-) -> Response:
+async def update_build(page: OwnerSettingsPageDep) -> Response:
     """Build from a Dockerfile (its path, its build arguments) or with the build command."""
-    form = await request.form()
+    form = await page.request.form()
     values: dict[str, object] = {
         "dockerfile_enabled": form.get("dockerfile_enabled") == "1",
         "dockerfile_path": str(form.get("dockerfile_path", "")).strip(),
@@ -293,22 +302,18 @@ async def update_build(
                     }
                 }
             )
+            settings = page.request.app.state.settings
             settings_service.update_project(
-                session, project=project, change=change, settings=request.app.state.settings
+                page.session, project=page.project, change=change, settings=settings
             )
         except ValidationError as exc:
             errors = field_errors(exc, _build_field)
-    page = SettingsPage(request, ctx, project, session, fernet)
     return page.answer(form="build", values=values, errors=errors)
 
 
 @router.post("/projects/{project_ref}/settings/variables")
 def set_variables(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     scope: Annotated[str, Form(max_length=255)],
     env_vars: Annotated[str, Form(max_length=200_000)] = "",
     key: Annotated[str, Form(max_length=255)] = "",
@@ -320,15 +325,14 @@ def set_variables(
         if not values:
             raise ValueError("no KEY=VALUE line")
         settings_service.set_variables(
-            session, project=project, scope=scope, values=values, fernet=fernet
+            page.session, project=page.project, scope=scope, values=values, fernet=page.fernet
         )
     except (ValueError, ValidationError) as exc:
         message = (
             _errors(exc).get("env_vars", str(exc)) if isinstance(exc, ValidationError) else str(exc)
         )
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.render(variables_error=message, variables_scope=scope, refused=True)
-    return redirect(request, saved_url(project, "variables"))
+    return redirect(page.request, saved_url(page.project, "variables"))
 
 
 @router.post("/projects/{project_ref}/settings/variables/delete")
@@ -360,18 +364,14 @@ def delete_environment(
 
 @router.post("/projects/{project_ref}/delete")
 def delete_project(
-    request: Request,
-    ctx: WebCtx,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
+    page: OwnerSettingsPageDep,
     queue: QueueDep,
     confirm: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Delete after the user typed the project's name (or slug) to confirm."""
+    project = page.project
     if confirm.strip() not in (project.name, project.slug):
         problem = f"Type the project's name, {project.name}, to confirm."
-        page = SettingsPage(request, ctx, project, session, fernet)
         return page.refuse(section="delete", error=problem)
-    settings_service.delete_project(session, project=project, queue=queue)
-    return redirect(request, "/projects")
+    settings_service.delete_project(page.session, project=project, queue=queue)
+    return redirect(page.request, "/projects")

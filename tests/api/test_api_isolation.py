@@ -8,10 +8,7 @@ from devpush.models import DeploymentStatus
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams, deployment_of, pending
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_team_a_token_cannot_reach_team_b(

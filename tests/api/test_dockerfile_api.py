@@ -9,10 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(

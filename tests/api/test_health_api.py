@@ -13,10 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.models import Deployment, DeploymentStatus, HealthStatus
 from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 DEFAULT_CHECK = {

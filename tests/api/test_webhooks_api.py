@@ -15,10 +15,7 @@ from devpush.services.webhooks.secret import webhook_secret
 from tests.fixtures.web import SECRET_KEY, TwoTeams, deployment_of, project_row
 from tests.forges.hooks import SHA_A, SHA_B, Hook, auth, create_hook, hex_hmac, post
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def generic(

@@ -16,9 +16,7 @@ from tests.forges.hooks import SHA_A, create_hook, deliveries_of, deployments_of
 COPIES = 6
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_copies_at_once_deploy_once(

@@ -15,10 +15,7 @@ from devpush.services.deliveries import (
     record_delivery,
 )
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_a_delivery_id_is_claimed_once(session: Session, project: Project) -> None:

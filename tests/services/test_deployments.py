@@ -24,10 +24,7 @@ from devpush.services.deployments import (
 from devpush.services.git import InvalidBranchError
 from devpush.workers.queue import DeployQueue
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

@@ -26,10 +26,8 @@ from tests.fixtures.db import add_deployment
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    """The range query and the retention's delete on SQLite and PostgreSQL."""
-    return any_db_url
+# The range query and the retention's delete on SQLite and PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 
 def sample(at: datetime, cpu: float | None = 0.5, memory: int = 100, rx: int = 0) -> Sample:

@@ -20,19 +20,14 @@ from devpush.services.metrics_sampler import MetricsSampler
 from devpush_dev.runners import Runners
 from tests.fixtures.db import add_deployment
 
-pytestmark = pytest.mark.docker
+# SQLite and PostgreSQL: the round's writes and the retention's delete on both.
+pytestmark = [pytest.mark.docker, pytest.mark.both_databases]
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 #: A CPU loop gets at least this on a loaded 2-core machine; a sleeping runner far less.
 BUSY_CORES = 0.05
 BUSY = ["sh", "-c", "while :; do :; done"]
 IDLE = ["sleep", "600"]
-
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    """SQLite and PostgreSQL: the round's writes and the retention's delete on both."""
-    return any_db_url
 
 
 @dataclass

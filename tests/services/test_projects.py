@@ -31,9 +31,7 @@ VALID = {
 }
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_defaults_and_derived_slug() -> None:

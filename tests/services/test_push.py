@@ -24,9 +24,7 @@ A = "a" * 40
 B = "b" * 40
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def _status(session: Session, deployment_id: str) -> DeploymentStatus:

@@ -10,10 +10,7 @@ from devpush.services.users import (
     ensure_first_user,
 )
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_create_and_authenticate(session: Session) -> None:

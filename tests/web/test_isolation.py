@@ -10,10 +10,7 @@ from devpush.services.projects import create_project
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import SECRET_KEY, TwoTeams, deployment_of, log_in, pending, project_input
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_another_teams_objects_are_not_found(

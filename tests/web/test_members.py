@@ -10,10 +10,7 @@ from devpush.services.teams import role_in_team
 from devpush.services.users import ensure_first_user
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in, make_admin
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def test_owner_adds_changes_and_removes_members(

@@ -21,10 +21,7 @@ from tests.fixtures.web import (
     project_row,
 )
 
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

@@ -18,9 +18,7 @@ from tests.fixtures.web import PASSWORD, TwoTeams, add_carol, csrf_token, log_in
 COOKIE = "devpush_session"
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 def _replay(client: TestClient, cookie: str) -> TestClient:

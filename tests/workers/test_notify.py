@@ -45,9 +45,7 @@ SECRET_KEY = "notify-tests-secret-key"
 RETRY_SECONDS = 0.3
 
 
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

@@ -379,7 +379,6 @@ async def send_test_line(
     project: Project,
     fernet: Fernet,
     settings: Settings,
-    http: httpx.AsyncClient,
 ) -> str | None:
     """Send one test line now; record the result on the drain. None: delivered, else why not."""
     now_ns = time.time_ns()
@@ -396,7 +395,8 @@ async def send_test_line(
     )
     target = drain_target(drain, project, fernet=fernet, settings=settings)
     try:
-        await send_batch(target, [line], http=http)
+        async with httpx.AsyncClient() as http:  # one request: no client to keep
+            await send_batch(target, [line], http=http)
     except DeliveryError as exc:
         drain.last_error = str(exc)
         drain.last_error_at = utcnow()
