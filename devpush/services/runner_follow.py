@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from devpush.core.errors import Unavailable
 from devpush.core.labels import (
     DEPLOYMENT_LABEL,
     LABEL_PREFIX,
@@ -46,7 +47,7 @@ _HEADER: Final = struct.Struct(">BxxxI")
 _TIME_WIDTH: Final = len("2006-01-02T15:04:05.000000000Z ")
 
 
-class FollowUnavailable(Exception):
+class FollowUnavailable(Unavailable):
     """Docker could not be asked (door down, refused): the store tail carries on alone."""
 
 
