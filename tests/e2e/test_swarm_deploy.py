@@ -126,7 +126,9 @@ def task_containers(engine: Engine, deployment_id: str) -> list[str]:
 
 
 @pytest.fixture
-def stack(swarm: Swarm, sqlite_url: str, tmp_path: Path) -> Iterator[SwarmStack]:
+def stack(restored_nodes: Swarm, sqlite_url: str, tmp_path: Path) -> Iterator[SwarmStack]:
+    """The worker's jobs on the swarm; the node labels they place by are removed after."""
+    swarm = restored_nodes
     for engine, zone in zip(swarm.engines, ZONES, strict=True):
         swarm.manager.docker("node", "update", "--label-add", f"zone={zone}", engine.node_id)
     # A short directory: a unix socket's path has at most 107 bytes.
