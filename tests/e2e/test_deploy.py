@@ -61,7 +61,7 @@ from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
-from devpush_dev.resolver_process import Resolver, start_resolver
+from devpush_dev.resolver_process import Resolver, spawn_resolver, wait_answering
 from devpush_dev.runners import remove_project_leftovers
 from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
 from devpush_dev.web_app import start_worker
@@ -199,11 +199,11 @@ def make_stack(
     def make(db_url: str, *, build_command: str = "python3 build.py", **more: object) -> Stack:
         """A stack on ``db_url``; ``more``: other Settings (the domain tests' DNS server)."""
         upgrade_to_head(db_url)
-        # Caddy asks its two resolvers: the newest stack's database has the routes.
-        for old in resolvers:
-            old.stop()
+        # Caddy asks its two resolvers: the newest stack's database has the routes. Both
+        # start at once and import while the project is made (awaited at the end).
+        processes.stop_all([old.child for old in resolvers])
         resolvers[:] = [
-            start_resolver(
+            spawn_resolver(
                 database_url=db_url,
                 address=address,
                 not_found_port=caddy.settings.proxy_not_found_port,
@@ -239,6 +239,7 @@ def make_stack(
             session.commit()
             project_id = project.id
         ctx = WorkerContext(settings=settings, sessions=sessions, docker=docker_engine)
+        wait_answering(resolvers)
         stacks.append(Stack(settings, sessions, ctx, project_id, repo, resolvers))
         return stacks[-1]
 
@@ -257,8 +258,7 @@ def make_stack(
             with contextlib.suppress(docker.errors.NotFound):
                 found.remove()
     finally:
-        for resolver in resolvers:
-            resolver.stop()
+        processes.stop_all([resolver.child for resolver in resolvers])
 
 
 def memory_queue() -> DeployQueue:
@@ -372,10 +372,9 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
         return child
 
     yield start
-    for child in started:
-        child.stop()
-    for proxy in proxies:
-        proxy.stop()
+    # The workers first: they may still be asking Docker through their doors.
+    processes.stop_all(started)
+    processes.stop_all([proxy.child for proxy in proxies])
 
 
 def test_deploy_redeploy_and_cancel_through_a_worker_process(
