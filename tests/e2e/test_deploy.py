@@ -60,10 +60,9 @@ from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
-from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, spawn_resolver, wait_answering
 from devpush_dev.runners import remove_project_leftovers
-from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush_dev.socket_proxy import SocketProxy
 from devpush_dev.web_app import start_worker
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
@@ -336,20 +335,16 @@ def first_running(
 
 
 @pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
+def worker(
+    tmp_path: Path, worker_door: Callable[[str], SocketProxy]
+) -> Iterator[Callable[..., processes.Child]]:
     """A real consumer process reaching Docker through the worker's socket-proxy door
-    (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables)."""
+    (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables), the module's
+    (conftest's ``worker_door``)."""
     started: list[processes.Child] = []
-    proxies = []
 
     def start(settings: Settings, extra_env: dict[str, str] | None = None) -> processes.Child:
-        proxy = start_socket_proxy(
-            env_file=WORKER_DOOR,
-            port=free_port(),
-            state_dir=tmp_path / "proxy",
-            socket_path=settings.docker_host.removeprefix("unix://"),
-        )
-        proxies.append(proxy)
+        proxy = worker_door(settings.docker_host.removeprefix("unix://"))
         env = {
             "DEVPUSH_DATABASE_URL": settings.database_url,
             "DEVPUSH_QUEUE_URL": settings.queue_url,
@@ -372,9 +367,7 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
         return child
 
     yield start
-    # The workers first: they may still be asking Docker through their doors.
     processes.stop_all(started)
-    processes.stop_all([proxy.child for proxy in proxies])
 
 
 def test_deploy_redeploy_and_cancel_through_a_worker_process(
