@@ -189,7 +189,11 @@ def docker_engine(
 
 @pytest.fixture
 def make_stack(
-    tmp_path: Path, docker_engine: docker.DockerClient, caddy: Caddy
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    docker_engine: docker.DockerClient,
+    caddy: Caddy,
+    resolvers_to_await: list[Resolver],
 ) -> Iterator[Callable[..., Stack]]:
     network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
     stacks: list[Stack] = []
@@ -238,7 +242,11 @@ def make_stack(
             session.commit()
             project_id = project.id
         ctx = WorkerContext(settings=settings, sessions=sessions, docker=docker_engine)
-        wait_answering(resolvers)
+        if "worker" in request.fixturenames:
+            # The test starts a worker next: its start waits, while the worker imports.
+            resolvers_to_await[:] = resolvers
+        else:
+            wait_answering(resolvers)
         stacks.append(Stack(settings, sessions, ctx, project_id, repo, resolvers))
         return stacks[-1]
 
@@ -336,11 +344,14 @@ def first_running(
 
 @pytest.fixture
 def worker(
-    tmp_path: Path, worker_door: Callable[[str], SocketProxy]
+    tmp_path: Path,
+    worker_door: Callable[[str], SocketProxy],
+    resolvers_to_await: list[Resolver],
 ) -> Iterator[Callable[..., processes.Child]]:
     """A real consumer process reaching Docker through the worker's socket-proxy door
     (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables), the module's
-    (conftest's ``worker_door``)."""
+    (conftest's ``worker_door``). Once it is started, the resolvers ``make_stack`` left
+    starting answer (the two imports overlap)."""
     started: list[processes.Child] = []
 
     def start(settings: Settings, extra_env: dict[str, str] | None = None) -> processes.Child:
@@ -364,6 +375,8 @@ def worker(
         }
         child = start_worker(log_path=tmp_path / "worker.log", env=env)
         started.append(child)
+        wait_answering(resolvers_to_await)
+        resolvers_to_await.clear()
         return child
 
     yield start
