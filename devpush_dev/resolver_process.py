@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +39,16 @@ def answers(address: str) -> bool:
     return True
 
 
-def start_resolver(
+def spawn_resolver(
     *,
     database_url: str,
     address: str,
     not_found_port: int,
     state_dir: Path,
     log_name: str = "resolver.log",
-    timeout: float = 15.0,
 ) -> Resolver:
-    """Start the resolver on ``address`` (UDP), reading ``database_url``; wait until it answers.
+    """Start the resolver on ``address`` (UDP), reading ``database_url``, without waiting:
+    :func:`wait_answering` waits (a caller starting several lets their imports overlap).
 
     ``not_found_port``: where its Caddy's 404 server listens (``proxy_not_found_port``).
     """
@@ -61,13 +62,42 @@ def start_resolver(
         },
         cwd=ROOT,
     )
-    deadline = time.monotonic() + timeout
-    while not answers(address):
-        if not child.running() or time.monotonic() >= deadline:
-            child.stop()
-            raise processes.ProcessError(
-                f"the route resolver did not answer on {address} (udp) within {timeout:.0f}s; "
-                f"log {child.log_path}:\n{child.log_tail()}"
-            )
-        time.sleep(0.1)
     return Resolver(child=child, address=address)
+
+
+def wait_answering(resolvers: Sequence[Resolver], *, timeout: float = 15.0) -> None:
+    """Wait until each of ``resolvers`` answers; if one does not in time, stop them all."""
+    deadline = time.monotonic() + timeout
+    for resolver in resolvers:
+        while not answers(resolver.address):
+            if not resolver.child.running() or time.monotonic() >= deadline:
+                processes.stop_all([r.child for r in resolvers])
+                raise processes.ProcessError(
+                    f"the route resolver did not answer on {resolver.address} (udp) within "
+                    f"{timeout:.0f}s; log {resolver.child.log_path}:\n{resolver.child.log_tail()}"
+                )
+            time.sleep(0.1)
+
+
+def start_resolver(
+    *,
+    database_url: str,
+    address: str,
+    not_found_port: int,
+    state_dir: Path,
+    log_name: str = "resolver.log",
+    timeout: float = 15.0,
+) -> Resolver:
+    """Start the resolver on ``address`` (UDP), reading ``database_url``; wait until it answers.
+
+    ``not_found_port``: where its Caddy's 404 server listens (``proxy_not_found_port``).
+    """
+    resolver = spawn_resolver(
+        database_url=database_url,
+        address=address,
+        not_found_port=not_found_port,
+        state_dir=state_dir,
+        log_name=log_name,
+    )
+    wait_answering([resolver], timeout=timeout)
+    return resolver

@@ -20,9 +20,12 @@ from docker.models.containers import Container
 
 from devpush.core.config import Settings
 from devpush.core.labels import runner_labels
-from devpush_dev import alloy
+from devpush_dev import alloy, processes
 from devpush_dev.caddy import Caddy, loopback_settings, start_caddy
+from devpush_dev.ports import free_port
+from devpush_dev.resolver_process import Resolver
 from devpush_dev.runners import Runners
+from devpush_dev.socket_proxy import WORKER_DOOR, SocketProxy, start_socket_proxy
 
 
 @dataclass(frozen=True)
@@ -134,10 +137,43 @@ def json_logs() -> type[JsonLogs]:
     return JsonLogs
 
 
-@pytest.fixture
-def caddy(tmp_path: Path) -> Iterator[Caddy]:
+@pytest.fixture(scope="module")
+def caddy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caddy]:
     """The pinned Caddy on free loopback ports, asking the two route resolvers that a test
-    starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``)."""
-    proxy = start_caddy(settings=loopback_settings(), state_dir=tmp_path / "caddy")
+    starts on ``settings.proxy_resolver_addrs`` for its database (``start_resolver``).
+
+    One per module: its config depends only on these settings, and each test's resolvers
+    answer for that test's database. A module that changes or kills it has its own
+    (tests/e2e/test_routing.py)."""
+    proxy = start_caddy(settings=loopback_settings(), state_dir=tmp_path_factory.mktemp("caddy"))
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def worker_door(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], SocketProxy]]:
+    """The worker's socket-proxy door to a Docker socket, one per socket for the module:
+    its rules come from the env file alone, so the workers of a module's tests share it."""
+    doors: dict[str, SocketProxy] = {}
+
+    def door(socket_path: str) -> SocketProxy:
+        if socket_path not in doors:
+            doors[socket_path] = start_socket_proxy(
+                env_file=WORKER_DOOR,
+                port=free_port(),
+                state_dir=tmp_path_factory.mktemp("worker-door"),
+                socket_path=socket_path,
+            )
+        return doors[socket_path]
+
+    yield door
+    processes.stop_all([proxy.child for proxy in doors.values()])
+
+
+@pytest.fixture
+def resolvers_to_await() -> list[Resolver]:
+    """The route resolvers ``make_stack`` started for a test that starts a worker next: the
+    worker's start waits until they answer, so their imports and the worker's overlap."""
+    return []

@@ -60,10 +60,9 @@ from devpush.workers.tasks.stop import run_cleanup
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
-from devpush_dev.ports import free_port
-from devpush_dev.resolver_process import Resolver, start_resolver
+from devpush_dev.resolver_process import Resolver, spawn_resolver, wait_answering
 from devpush_dev.runners import remove_project_leftovers
-from devpush_dev.socket_proxy import WORKER_DOOR, start_socket_proxy
+from devpush_dev.socket_proxy import SocketProxy
 from devpush_dev.web_app import start_worker
 from tests.fixtures.web import PASSWORD, log_in
 from tests.utils.git import git
@@ -190,7 +189,11 @@ def docker_engine(
 
 @pytest.fixture
 def make_stack(
-    tmp_path: Path, docker_engine: docker.DockerClient, caddy: Caddy
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    docker_engine: docker.DockerClient,
+    caddy: Caddy,
+    resolvers_to_await: list[Resolver],
 ) -> Iterator[Callable[..., Stack]]:
     network = f"devpush_runner_e2e_{uuid.uuid4().hex[:8]}"
     stacks: list[Stack] = []
@@ -199,11 +202,11 @@ def make_stack(
     def make(db_url: str, *, build_command: str = "python3 build.py", **more: object) -> Stack:
         """A stack on ``db_url``; ``more``: other Settings (the domain tests' DNS server)."""
         upgrade_to_head(db_url)
-        # Caddy asks its two resolvers: the newest stack's database has the routes.
-        for old in resolvers:
-            old.stop()
+        # Caddy asks its two resolvers: the newest stack's database has the routes. Both
+        # start at once and import while the project is made (awaited at the end).
+        processes.stop_all([old.child for old in resolvers])
         resolvers[:] = [
-            start_resolver(
+            spawn_resolver(
                 database_url=db_url,
                 address=address,
                 not_found_port=caddy.settings.proxy_not_found_port,
@@ -239,6 +242,11 @@ def make_stack(
             session.commit()
             project_id = project.id
         ctx = WorkerContext(settings=settings, sessions=sessions, docker=docker_engine)
+        if "worker" in request.fixturenames:
+            # The test starts a worker next: its start waits, while the worker imports.
+            resolvers_to_await[:] = resolvers
+        else:
+            wait_answering(resolvers)
         stacks.append(Stack(settings, sessions, ctx, project_id, repo, resolvers))
         return stacks[-1]
 
@@ -257,8 +265,7 @@ def make_stack(
             with contextlib.suppress(docker.errors.NotFound):
                 found.remove()
     finally:
-        for resolver in resolvers:
-            resolver.stop()
+        processes.stop_all([resolver.child for resolver in resolvers])
 
 
 def memory_queue() -> DeployQueue:
@@ -336,20 +343,19 @@ def first_running(
 
 
 @pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
+def worker(
+    tmp_path: Path,
+    worker_door: Callable[[str], SocketProxy],
+    resolvers_to_await: list[Resolver],
+) -> Iterator[Callable[..., processes.Child]]:
     """A real consumer process reaching Docker through the worker's socket-proxy door
-    (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables)."""
+    (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables), the module's
+    (conftest's ``worker_door``). Once it is started, the resolvers ``make_stack`` left
+    starting answer (the two imports overlap)."""
     started: list[processes.Child] = []
-    proxies = []
 
     def start(settings: Settings, extra_env: dict[str, str] | None = None) -> processes.Child:
-        proxy = start_socket_proxy(
-            env_file=WORKER_DOOR,
-            port=free_port(),
-            state_dir=tmp_path / "proxy",
-            socket_path=settings.docker_host.removeprefix("unix://"),
-        )
-        proxies.append(proxy)
+        proxy = worker_door(settings.docker_host.removeprefix("unix://"))
         env = {
             "DEVPUSH_DATABASE_URL": settings.database_url,
             "DEVPUSH_QUEUE_URL": settings.queue_url,
@@ -369,13 +375,12 @@ def worker(tmp_path: Path) -> Iterator[Callable[..., processes.Child]]:
         }
         child = start_worker(log_path=tmp_path / "worker.log", env=env)
         started.append(child)
+        wait_answering(resolvers_to_await)
+        resolvers_to_await.clear()
         return child
 
     yield start
-    for child in started:
-        child.stop()
-    for proxy in proxies:
-        proxy.stop()
+    processes.stop_all(started)
 
 
 def test_deploy_redeploy_and_cancel_through_a_worker_process(

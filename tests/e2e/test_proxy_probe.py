@@ -18,7 +18,7 @@ from devpush.core.config import Settings
 from devpush.services import proxy_config
 from devpush_dev import processes
 from devpush_dev.caddy import caddy_binary
-from tests.e2e.test_deploy import free_port
+from devpush_dev.ports import free_port
 
 
 class Answers(BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -36,7 +36,7 @@ from devpush.services.deployments import cancel_deployment
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush_dev import processes
-from devpush_dev.caddy import Caddy
+from devpush_dev.caddy import Caddy, loopback_settings, start_caddy
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
@@ -91,6 +91,15 @@ def routing_state(stack: Stack, caddy: Caddy, host: str, child: processes.Child)
         f"\nproxy table: {table}\nresolvers: {answers}\nrunners: {runners}\n"
         f"fresh answer: {fresh.status_code} {fresh.text!r}\nworker log:\n{child.log_tail()}"
     )
+
+
+@pytest.fixture
+def caddy(tmp_path: Path) -> Iterator[Caddy]:
+    """A Caddy of each test's own: these tests send it configs, kill its resolvers and ask
+    for names no other test's cache may have answered (conftest's is one per module)."""
+    proxy = start_caddy(settings=loopback_settings(), state_dir=tmp_path / "caddy")
+    yield proxy
+    proxy.stop()
 
 
 def test_the_admin_client_reports_a_missing_or_refusing_proxy(caddy: Caddy) -> None:
