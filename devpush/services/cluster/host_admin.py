@@ -146,7 +146,7 @@ def _update(client: docker.DockerClient, target: Host, change: HostChange) -> No
     client.api.update_node(target.id, int(node["Version"]["Index"]), spec)
 
 
-def _staged(target: Host, change: HostChange, drains: HostDrainJobs | None) -> HostChange:
+def staged_change(target: Host, change: HostChange, drains: HostDrainJobs | None) -> HostChange:
     """The change to make now: a drain of a host with runners pauses it first (the drain
     job sets ``drain`` once they moved); anything else as asked."""
     if drains is None or change.availability != "drain" or target.availability == "drain":
@@ -171,7 +171,7 @@ def change_host(
             target = find_host(hosts, target.id)
             if change.availability is not None:
                 _refuse_last_active(hosts, target, change.availability)
-            staged = _staged(target, change, drains)
+            staged = staged_change(target, change, drains)
             try:
                 _update(client, target, staged)
                 break
