@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from devpush.models import Deployment, DeploymentStatus, Environment
+from devpush.models import Deployment, DeploymentStatus, Environment, Project
 from devpush.services import hosts
 from devpush.services.cluster import runner_services
 from devpush.services.cluster.host_admin import HostChange, change_host
@@ -94,10 +94,15 @@ def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
     node_1, node_2 = stack.swarm.engines
     manager = stack.swarm.manager
     try:
-        # A project with no host label, deployed while node 1 takes no new runner: node 2.
-        set_availability(node_1, manager, "pause")
-        old_id, _ = stack.deploy(stack.project("drain", ""))
-        set_availability(node_1, manager, "active")
+        # A project placed on node 2 by its host label, which its admin then removes (a
+        # label only node 2 has would keep its deployment there: see run_drain).
+        project_id = stack.project("drain", "zone=two")
+        old_id, _ = stack.deploy(project_id)
+        with stack.sessions() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            project.placement_label = ""
+            session.commit()
         old = stack.load(old_id)
         assert old.status is DeploymentStatus.RUNNING, old.error
         assert stack.node_of(old) == node_2.node_id
