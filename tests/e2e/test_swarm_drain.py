@@ -127,7 +127,10 @@ def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
                 time.sleep(0.1)
             took = time.monotonic() - started
             time.sleep(1)  # and after it
-        print(f"swarm drain: drain call → old runner stopped in {took:.2f} s")
+        print(
+            f"swarm drain: drain call → old runner stopped in {took:.2f} s "
+            f"({poller.answers} answers)"
+        )
 
         assert poller.failures == [], poller.failures
         assert poller.answers > 10, poller.answers
