@@ -37,7 +37,7 @@ from devpush.logs.store import LogStore
 from devpush.models import Deployment, Project, Team, TeamRole, User
 from devpush.services import log_download
 from devpush.services import projects as project_service
-from devpush.services.jobs import DeployJobs, DomainJobs
+from devpush.services.jobs import DeployJobs, DomainJobs, HostDrainJobs
 from devpush.services.sessions import session_user_id
 from devpush.services.teams import role_in_team, teams_for_user
 from devpush.services.tokens import user_for_token
@@ -301,6 +301,15 @@ def get_domain_jobs(request: Request) -> DomainJobs:
 
 
 DomainJobsDep = Annotated[DomainJobs, Depends(get_domain_jobs)]
+
+
+def get_drain_jobs(request: Request) -> HostDrainJobs:
+    """The same queue, for the drain job of a swarm host."""
+    queue: HostDrainJobs = request.app.state.queue
+    return queue
+
+
+DrainJobsDep = Annotated[HostDrainJobs, Depends(get_drain_jobs)]
 
 
 def get_log_store(request: Request) -> LogStore:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from devpush.api.schemas import ApiBody
-from devpush.deps import ApiUser, SettingsDep
+from devpush.deps import ApiUser, DrainJobsDep, SettingsDep
 from devpush.services.cluster.host_admin import (
     ADMINS_ONLY_CHANGE,
     Availability,
@@ -69,10 +69,11 @@ def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
 
 @router.patch("/hosts/{host_ref}", response_model=HostPublic)
 def update_host(
-    host_ref: str, body: HostUpdate, user: ApiUser, settings: SettingsDep
+    host_ref: str, body: HostUpdate, user: ApiUser, settings: SettingsDep, drains: DrainJobsDep
 ) -> HostPublic:
     """Set or remove a host's labels, drain or activate it; the host afterwards.
     ``host_ref``: the node id, a unique prefix of it, or the host name."""
     _admin_only(user, ADMINS_ONLY_CHANGE)
     # A bad label 422, an unknown host or label 404, the last active host drained 409.
-    return HostPublic.model_validate(change_host(settings, host_ref, body.change()))
+    # A host with runners shows "pause" until the drain job moved them (then "drain").
+    return HostPublic.model_validate(change_host(settings, host_ref, body.change(), drains=drains))

@@ -55,14 +55,15 @@ def hosts(ctx: typer.Context) -> None:
     console.print(table)
 
 
-def _change(host: str, body: dict[str, Any]) -> None:
-    changed = call("PATCH", f"/hosts/{quote(host, safe='')}", json=body)
+def _change(host: str, body: dict[str, Any]) -> dict[str, Any]:
+    changed: dict[str, Any] = call("PATCH", f"/hosts/{quote(host, safe='')}", json=body)
     console.print(
         safe(
             f"{changed['hostname']}: {changed['availability']}, "
             f"labels {labels_text(changed['labels'])}"
         )
     )
+    return changed
 
 
 @hosts_app.command("label")
@@ -91,7 +92,8 @@ def unlabel(
 @hosts_app.command("drain")
 def drain(host: HostArg) -> None:
     """Move a host's runners to the other hosts and send it no new one."""
-    _change(host, {"availability": "drain"})
+    if _change(host, {"availability": "drain"})["availability"] == "pause":
+        console.print("Its deployments are moving to other hosts; it shows drain once they have.")
 
 
 @hosts_app.command("activate")

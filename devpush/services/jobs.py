@@ -44,3 +44,11 @@ class DomainJobs(Protocol):
 
     def enqueue_routes_refresh(self) -> None:
         """Write the proxy table again from the rows (a removed domain's entry goes)."""
+
+
+class HostDrainJobs(Protocol):
+    """Enqueues the drain job of a swarm host (``devpush.services.cluster.host_admin``)."""
+
+    def enqueue_drain(self, node_id: str) -> None:
+        """Move the host's running deployments elsewhere (each with the usual switch),
+        then set its availability to ``drain``."""

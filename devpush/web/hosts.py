@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
 from devpush.core.errors import DevpushError
-from devpush.deps import SettingsDep, WebCtx
+from devpush.deps import DrainJobsDep, SettingsDep, WebCtx
 from devpush.services.cluster.host_admin import (
     ADMINS_ONLY_CHANGE,
     AVAILABILITIES,
@@ -21,6 +21,7 @@ from devpush.services.cluster.host_admin import (
     parse_label,
 )
 from devpush.services.cluster.nodes import ADMINS_ONLY, Host, SwarmOff, SwarmUnavailable, list_hosts
+from devpush.services.jobs import HostDrainJobs
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["hosts"])
@@ -62,7 +63,12 @@ def hosts_page(request: Request, ctx: WebCtx, settings: SettingsDep) -> Response
 
 
 async def _apply(
-    request: Request, ctx: WebCtx, settings: SettingsDep, host_id: str, field: str
+    request: Request,
+    ctx: WebCtx,
+    settings: SettingsDep,
+    host_id: str,
+    field: str,
+    drains: HostDrainJobs | None = None,
 ) -> Response:
     """Read ``field`` from the form, make it a change, apply it; the page again with the
     reason when it is refused, else back to the page."""
@@ -79,7 +85,7 @@ async def _apply(
             change = HostChange(set_labels={key: label_value})
         else:
             change = HostChange(remove_labels=(check_label_key(value),))
-        change_host(settings, host_id, change)
+        change_host(settings, host_id, change, drains=drains)
     except SwarmOff:
         return _page(request, settings)
     except DevpushError as exc:
@@ -91,9 +97,10 @@ async def _apply(
 
 @router.post(PAGE + "/{host_id}/availability")
 async def set_availability(
-    request: Request, ctx: WebCtx, settings: SettingsDep, host_id: str
+    request: Request, ctx: WebCtx, settings: SettingsDep, host_id: str, drains: DrainJobsDep
 ) -> Response:
-    return await _apply(request, ctx, settings, host_id, "availability")
+    # A host with runners is paused until the drain job moved them (then drained).
+    return await _apply(request, ctx, settings, host_id, "availability", drains)
 
 
 @router.post(PAGE + "/{host_id}/labels")

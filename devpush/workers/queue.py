@@ -143,6 +143,12 @@ def _refresh_routes() -> None:
     run_routes_refresh(ctx=worker_context())
 
 
+def _drain(node_id: str) -> None:
+    from devpush.workers.tasks.drain import run_drain
+
+    run_drain(node_id, ctx=_context())
+
+
 def consumer_polling(huey: Huey) -> dict[str, float]:
     """The consumer's back-off options for ``huey``: none needed when its storage blocks."""
     return {} if huey.storage.blocking else dict(SQLITE_POLLING)
@@ -165,6 +171,8 @@ class DeployQueue:
         # Custom domains: a DNS check (retried on the schedule), a refresh after a removal.
         self._check_domain = huey.task(name="devpush.domain_check")(_check_domain)
         self._refresh_routes = huey.task(name="devpush.routes_refresh")(_refresh_routes)
+        # Swarm mode: a drained host's deployments move with the usual switch.
+        self._drain = huey.task(name="devpush.drain")(_drain)
         # A domain whose scheduled check was lost is checked again (every 10 minutes).
         self._sweep_domains = huey.periodic_task(
             crontab(minute="*/10"), name="devpush.domain_sweep"
@@ -200,6 +208,9 @@ class DeployQueue:
 
     def enqueue_routes_refresh(self) -> None:
         self._refresh_routes()
+
+    def enqueue_drain(self, node_id: str) -> None:
+        self._drain(node_id)
 
 
 @lru_cache

@@ -5,13 +5,19 @@ A host is named by its node id, a unique prefix of it, or its host name. Labels 
 ``active`` (takes new runners), ``pause`` (keeps its runners, takes no new one) or
 ``drain`` (Swarm moves its service tasks to other hosts and sends it none). Each change
 is one node update with the version just read, retried once if another update came first.
+
+A drain given the worker's queue moves the host's runners with the usual zero-failure
+switch instead of letting Swarm move them (a moved task has a new address the proxy
+does not know yet): a host that runs runners is paused (it keeps them, takes no new
+one) and the drain job redeploys each elsewhere, switches its URLs, stops the old one,
+and only then drains the host (``devpush.workers.tasks.drain``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, get_args
 
 import docker
@@ -20,6 +26,7 @@ from docker.errors import APIError
 from devpush.core.config import Settings
 from devpush.core.errors import Conflict, InvalidInput, NotFound
 from devpush.services.cluster.nodes import Host, manager_client, read_hosts
+from devpush.services.jobs import HostDrainJobs
 
 Availability = Literal["active", "pause", "drain"]
 AVAILABILITIES: Final[tuple[str, ...]] = get_args(Availability)
@@ -139,8 +146,23 @@ def _update(client: docker.DockerClient, target: Host, change: HostChange) -> No
     client.api.update_node(target.id, int(node["Version"]["Index"]), spec)
 
 
-def change_host(settings: Settings, ref: str, change: HostChange) -> Host:
-    """Apply ``change`` to the host ``ref`` names; the host as it is afterwards."""
+def staged_change(target: Host, change: HostChange, drains: HostDrainJobs | None) -> HostChange:
+    """The change to make now: a drain of a host with runners pauses it first (the drain
+    job sets ``drain`` once they moved); anything else as asked."""
+    if drains is None or change.availability != "drain" or target.availability == "drain":
+        return change
+    if target.runners == 0:
+        return change
+    return replace(change, availability="pause")
+
+
+def change_host(
+    settings: Settings, ref: str, change: HostChange, *, drains: HostDrainJobs | None = None
+) -> Host:
+    """Apply ``change`` to the host ``ref`` names; the host as it is afterwards.
+
+    ``drains``: the worker's queue; with it, draining a host that runs runners pauses it
+    and enqueues the drain job (the host shows ``pause`` until its runners moved)."""
     change = change.checked()
     with manager_client(settings) as client:
         target = find_host(read_hosts(client), ref)
@@ -149,11 +171,14 @@ def change_host(settings: Settings, ref: str, change: HostChange) -> Host:
             target = find_host(hosts, target.id)
             if change.availability is not None:
                 _refuse_last_active(hosts, target, change.availability)
+            staged = staged_change(target, change, drains)
             try:
-                _update(client, target, change)
+                _update(client, target, staged)
                 break
             except APIError as exc:
                 # Another update moved the node's version on: read it again, once.
                 if attempt == 2 or "update out of sequence" not in str(exc.explanation):
                     raise
+        if drains is not None and staged.availability != change.availability:
+            drains.enqueue_drain(target.id)
         return find_host(read_hosts(client), target.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from devpush.core.config import Settings
@@ -14,6 +16,7 @@ from devpush.services.cluster.host_admin import (
     change_host,
     find_host,
     parse_label,
+    staged_change,
 )
 from devpush.services.cluster.nodes import Host, SwarmOff, list_hosts
 from devpush_dev.engines import Swarm
@@ -103,6 +106,25 @@ def _host(node_id: str, hostname: str) -> Host:
         id=node_id, hostname=hostname, address="", state="ready", availability="active",
         role="worker", labels={}, runners=0, cpus=1, memory_bytes=1,
     )  # fmt: skip
+
+
+class _Drains:
+    def enqueue_drain(self, node_id: str) -> None:
+        raise AssertionError("staged_change only decides")
+
+
+def test_a_drain_of_a_host_with_runners_pauses_it_first_when_the_worker_moves_them() -> None:
+    drain = HostChange(set_labels={"zone": "eu"}, availability="drain")
+    busy = dataclasses.replace(_host("abc", "one"), runners=2)
+    staged = staged_change(busy, drain, _Drains())
+    assert (staged.availability, staged.set_labels) == ("pause", {"zone": "eu"})
+    # Nothing to move, no queue, already drained, or no drain at all: as asked.
+    assert staged_change(_host("abc", "one"), drain, _Drains()) == drain
+    assert staged_change(busy, drain, None) == drain
+    drained = dataclasses.replace(busy, availability="drain")
+    assert staged_change(drained, drain, _Drains()) == drain
+    pause = HostChange(availability="pause")
+    assert staged_change(busy, pause, _Drains()) == pause
 
 
 def test_a_host_is_found_by_id_prefix_or_name() -> None:

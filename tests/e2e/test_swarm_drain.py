@@ -1,0 +1,161 @@
+"""Draining a swarm host through the worker's drain job: its deployment moves to the other
+host with the usual zero-failure switch (tests/e2e/test_swarm_deploy.py's stack: the
+worker's own jobs, the proxy it configures, on the two-node test swarm)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from devpush.models import Deployment, DeploymentStatus, Environment, Project
+from devpush.services import hosts
+from devpush.services.cluster import runner_services
+from devpush.services.cluster.host_admin import HostChange, change_host
+from devpush.services.cluster.nodes import list_hosts
+from devpush.workers.tasks.drain import run_drain
+from devpush_dev.engines import Engine
+from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
+from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
+
+pytestmark = [pytest.mark.swarm, pytest.mark.docker]
+
+
+@dataclass
+class RecordedDrains:
+    """The queue's drain door: what the API or the page enqueues."""
+
+    nodes: list[str] = field(default_factory=list)
+
+    def enqueue_drain(self, node_id: str) -> None:
+        self.nodes.append(node_id)
+
+
+@dataclass
+class Poller:
+    """Asks one URL through the proxy, one request after another, until stopped."""
+
+    stack: SwarmStack
+    host: str
+    answers: int = 0
+    failures: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                answer = self.stack.ask(self.host)
+                if answer.status_code != 200:
+                    self.failures.append(f"{answer.status_code} {answer.text[:80]}")
+            except httpx.HTTPError as exc:
+                self.failures.append(repr(exc))
+            self.answers += 1
+
+
+@contextlib.contextmanager
+def polling(stack: SwarmStack, host: str) -> Iterator[Poller]:
+    poller = Poller(stack, host)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        yield poller
+    finally:
+        poller.stop.set()
+        thread.join(timeout=30)
+
+
+def set_availability(engine: Engine, manager: Engine, availability: str) -> None:
+    manager.docker("node", "update", "--availability", availability, engine.node_id)
+
+
+def running_runners(engine: Engine) -> list[str]:
+    return engine.docker("ps", "-q", "--filter", "label=devpush.deployment_id").split()
+
+
+def environment_host(stack: SwarmStack, deployment_id: str) -> str:
+    with stack.sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        environment = session.get(Environment, deployment.environment_id)
+        assert environment is not None
+        url = hosts.environment_url(environment, stack.settings)
+    assert url is not None, "the environment has no URL"
+    return httpx.URL(url).host
+
+
+def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
+    stack: SwarmStack,
+) -> None:
+    node_1, node_2 = stack.swarm.engines
+    manager = stack.swarm.manager
+    try:
+        # A project placed on node 2 by its host label, which its admin then removes (a
+        # label only node 2 has would keep its deployment there: see run_drain).
+        project_id = stack.project("drain", "zone=two")
+        old_id, _ = stack.deploy(project_id)
+        with stack.sessions() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            project.placement_label = ""
+            session.commit()
+        old = stack.load(old_id)
+        assert old.status is DeploymentStatus.RUNNING, old.error
+        assert stack.node_of(old) == node_2.node_id
+        host = environment_host(stack, old_id)
+        assert answer_of(stack, host).status_code == 200
+
+        with polling(stack, host) as poller:
+            time.sleep(1)  # the poller answers before the drain too
+            drains = RecordedDrains()
+            started = time.monotonic()
+            # What the API, the CLI and the page do: the host with a runner is paused and
+            # the drain job queued; the worker then runs it.
+            changed = change_host(
+                stack.settings, node_2.hostname, HostChange(availability="drain"), drains=drains
+            )
+            assert changed.availability == "pause"
+            assert drains.nodes == [node_2.node_id]
+            moved = run_drain(node_2.node_id, ctx=stack.ctx)
+            deadline = time.monotonic() + 60
+            while old_id_task_runs(stack, old):
+                assert time.monotonic() < deadline, "the old runner still runs"
+                time.sleep(0.1)
+            took = time.monotonic() - started
+            time.sleep(1)  # and after it
+        print(
+            f"swarm drain: drain call → old runner stopped in {took:.2f} s "
+            f"({poller.answers} answers)"
+        )
+
+        assert poller.failures == [], poller.failures
+        assert poller.answers > 10, poller.answers
+        assert len(moved) == 1
+        new = stack.load(moved[0])
+        assert new.status is DeploymentStatus.RUNNING, new.error
+        assert new.commit_sha == old.commit_sha
+        assert stack.node_of(new) == node_1.node_id
+        assert stack.load(old_id).status is DeploymentStatus.SUPERSEDED
+        assert answer_of(stack, host).status_code == 200
+        # Node 2 is drained and runs no runner: the old one stopped, no new one came.
+        states = {h.id: h.availability for h in list_hosts(stack.settings)}
+        assert states[node_2.node_id] == "drain"
+        assert running_runners(node_2) == []
+        assert not node_2.docker(
+            "ps", "-aq", "--filter", f"label=devpush.deployment_id={new.id}"
+        ).split()
+    finally:
+        set_availability(node_1, manager, "active")
+        set_availability(node_2, manager, "active")
+
+
+def old_id_task_runs(stack: SwarmStack, deployment: Deployment) -> bool:
+    assert deployment.container_id
+    task = runner_services.get_service_task(
+        stack.ctx.docker, stack.settings, deployment.container_id
+    )
+    return task is not None and task.status == "running"
