@@ -37,7 +37,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     make_stack,
     worker,
 )
-from tests.e2e.test_rollback import wait_kept
+from tests.e2e.test_rollback import deploy_hi_again, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.fixtures.logstack import drain
 from tests.utils.git import git
@@ -124,12 +124,7 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
     assert _served(caddy, stack, v1_id) == "Hello from devpush! (branch=unknown commit=unknown)\n"
 
     # v2 answers differently; then the environment rolls back to v1's image.
-    app_py = stack.repo / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
-    git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = stack.deploy(queue)
-    v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=180)
-    assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
+    v2_id = deploy_hi_again(stack, queue, child, timeout=180).id
     _wait_served(caddy, stack, v2_id, "Hi again from devpush! (branch=unknown commit=unknown)\n")
 
     with stack.sessions() as session:
