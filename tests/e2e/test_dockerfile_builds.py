@@ -33,6 +33,7 @@ from devpush_dev.log_stacks import LogStack
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    fixture_stack,
     logs_of,
     make_stack,
     worker,
@@ -68,13 +69,11 @@ def _wait_served(caddy: Caddy, stack: Stack, deployment_id: str, text: str) -> N
 
 
 def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     (stack.repo / "Dockerfile").write_text(DOCKERFILE)
     git(stack.repo, "add", "Dockerfile")
     git(stack.repo, "commit", "-q", "-m", "Build from a Dockerfile")
@@ -144,12 +143,10 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
 
 
 def test_a_failing_dockerfile_shows_its_failure_record(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     (stack.repo / "Dockerfile").write_text(
         "FROM devpush/runner-python:local\n"
         "RUN echo 'compiling the site' && echo 'no such module: boom' && exit 3\n"
@@ -192,12 +189,10 @@ def test_a_failing_dockerfile_shows_its_failure_record(
 
 
 def test_a_second_build_command_deploy_reuses_the_cache(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     repo = package_index.cached_deps_repo(stack.repo.parent / "cached-deps")
     network = networks.ensure_project_network(docker_engine, stack.settings, stack.project_id)
     wheel = package_index.make_wheel()

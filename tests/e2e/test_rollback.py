@@ -28,6 +28,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
     first_running,
+    fixture_stack,
     hello,
     logs_of,
     make_stack,
@@ -185,11 +186,9 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
 
 
 def test_only_the_newest_builds_are_kept(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"rollback_builds_kept": 2}),
         sessions=stack.sessions,

@@ -22,6 +22,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
     first_running,
+    fixture_stack,
     make_stack,
     worker,
 )
@@ -37,13 +38,11 @@ TIMEOUT_MS = 60_000
 
 
 def test_roll_back_to_this_in_chromium(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     browser: Browser,
 ) -> None:
-    stack = make_stack(sqlite_url)
     child, queue, v1 = first_running(stack, worker)
     v1_id = v1.id
     email, _token = _owner(stack)
