@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Protocol
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, HTTPException, Request, status
@@ -285,12 +285,15 @@ WebAdmin = Annotated[User, Depends(web_admin)]
 ApiAdmin = Annotated[User, Depends(api_admin)]
 
 
-def get_queue(request: Request) -> Any:
-    """The queue jobs are enqueued on (built from the app's settings in the lifespan).
+class AppJobs(DeployJobs, DomainJobs, HostDrainJobs, Protocol):
+    """The app's one queue takes every kind of job; each alias below names the kind its
+    routes enqueue."""
 
-    One queue serves every kind of job; each alias below names the protocol its routes use.
-    """
-    return request.app.state.queue
+
+def get_queue(request: Request) -> AppJobs:
+    """The queue jobs are enqueued on (built from the app's settings in the lifespan)."""
+    queue: AppJobs = request.app.state.queue
+    return queue
 
 
 QueueDep = Annotated[DeployJobs, Depends(get_queue)]
