@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, HTTPException, Request, status
@@ -285,31 +285,22 @@ WebAdmin = Annotated[User, Depends(web_admin)]
 ApiAdmin = Annotated[User, Depends(api_admin)]
 
 
-def get_queue(request: Request) -> DeployJobs:
-    """The queue deploys are enqueued on (built from the app's settings in the lifespan)."""
-    queue: DeployJobs = request.app.state.queue
+class AppJobs(DeployJobs, DomainJobs, HostDrainJobs, Protocol):
+    """The app's one queue takes every kind of job; each alias below names the kind its
+    routes enqueue."""
+
+
+def get_queue(request: Request) -> AppJobs:
+    """The queue jobs are enqueued on (built from the app's settings in the lifespan)."""
+    queue: AppJobs = request.app.state.queue
     return queue
 
 
 QueueDep = Annotated[DeployJobs, Depends(get_queue)]
-
-
-def get_domain_jobs(request: Request) -> DomainJobs:
-    """The same queue, for the custom-domain jobs (``devpush.services.domains``)."""
-    queue: DomainJobs = request.app.state.queue
-    return queue
-
-
-DomainJobsDep = Annotated[DomainJobs, Depends(get_domain_jobs)]
-
-
-def get_drain_jobs(request: Request) -> HostDrainJobs:
-    """The same queue, for the drain job of a swarm host."""
-    queue: HostDrainJobs = request.app.state.queue
-    return queue
-
-
-DrainJobsDep = Annotated[HostDrainJobs, Depends(get_drain_jobs)]
+#: For the custom-domain jobs (``devpush.services.domains``).
+DomainJobsDep = Annotated[DomainJobs, Depends(get_queue)]
+#: For the drain job of a swarm host.
+DrainJobsDep = Annotated[HostDrainJobs, Depends(get_queue)]
 
 
 def get_log_store(request: Request) -> LogStore:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import ApiError, call, fail, logged_in_client
+from devpush.cli.projects import key_values
 from devpush.cli.terminal import safe
 from devpush.units import human_bytes
 
@@ -72,13 +73,7 @@ def label(
     labels: Annotated[list[str], typer.Argument(help="key=value (repeat), e.g. zone=eu")],
 ) -> None:
     """Set labels on a host (placement reads them)."""
-    body: dict[str, str] = {}
-    for text in labels:
-        key, equals, value = text.partition("=")
-        if not equals:
-            raise fail(f"{text!r} is not key=value, like zone=eu")
-        body[key] = value
-    _change(host, {"labels": body})
+    _change(host, {"labels": key_values(labels, usage="a label is key=value, like zone=eu")})
 
 
 @hosts_app.command("unlabel")

@@ -3,16 +3,10 @@ sets it as ``key=value``, "" clears it (spread), and anything else is a 422."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.web import TwoTeams, bearer, project_row
-
-
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    return sqlite_url
 
 
 def test_an_owner_sets_and_clears_the_placement_label(

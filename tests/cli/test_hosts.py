@@ -94,4 +94,4 @@ def test_an_admin_labels_drains_and_activates_a_host(
 def test_a_label_without_a_value_is_refused_before_asking(alice_cli: dict[str, str]) -> None:
     result = runner.invoke(cli, ["hosts", "label", "any", "zone"], env=alice_cli)
     assert result.exit_code == 1
-    assert "'zone' is not key=value" in result.output
+    assert "a label is key=value, like zone=eu, got 'zone'" in result.output

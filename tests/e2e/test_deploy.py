@@ -268,6 +268,12 @@ def make_stack(
         processes.stop_all([resolver.child for resolver in resolvers])
 
 
+@pytest.fixture(name="stack")
+def fixture_stack(make_stack: Callable[..., Stack], sqlite_url: str) -> Stack:
+    """A stack on SQLite, its project as ``make_stack`` makes it by default."""
+    return make_stack(sqlite_url)
+
+
 def memory_queue() -> DeployQueue:
     return DeployQueue(MemoryHuey(immediate=False))
 
@@ -384,9 +390,8 @@ def worker(
 
 
 def test_deploy_redeploy_and_cancel_through_a_worker_process(
-    make_stack: Callable[..., Stack], sqlite_url: str, worker: Callable[..., processes.Child]
+    stack: Stack, worker: Callable[..., processes.Child]
 ) -> None:
-    stack = make_stack(sqlite_url)
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
 

@@ -20,7 +20,13 @@ from huey import RedisHuey
 from devpush.models import DeploymentStatus
 from devpush.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
 from devpush_dev import processes
-from tests.e2e.test_deploy import Stack, docker_engine, make_stack, worker  # noqa: F401 (fixtures)
+from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+    Stack,
+    docker_engine,
+    fixture_stack,
+    make_stack,
+    worker,
+)
 
 pytestmark = pytest.mark.docker
 #: Idle time before each timed deploy: the first long, then shorter ones.
@@ -43,13 +49,11 @@ def deploy_to_building(stack: Stack, queue: DeployQueue) -> tuple[str, float]:
 
 
 def test_an_idle_worker_starts_a_deploy_within_a_second(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DEVPUSH_WORKER_THREADS", "1")
-    stack = make_stack(sqlite_url)
     child = worker(stack.settings)
     queue = DeployQueue(huey_from_url(stack.settings.queue_url))
 

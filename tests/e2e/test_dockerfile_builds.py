@@ -33,11 +33,12 @@ from devpush_dev.log_stacks import LogStack
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    fixture_stack,
     logs_of,
     make_stack,
     worker,
 )
-from tests.e2e.test_rollback import wait_kept
+from tests.e2e.test_rollback import deploy_hi_again, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.fixtures.logstack import drain
 from tests.utils.git import git
@@ -68,13 +69,11 @@ def _wait_served(caddy: Caddy, stack: Stack, deployment_id: str, text: str) -> N
 
 
 def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     (stack.repo / "Dockerfile").write_text(DOCKERFILE)
     git(stack.repo, "add", "Dockerfile")
     git(stack.repo, "commit", "-q", "-m", "Build from a Dockerfile")
@@ -124,12 +123,7 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
     assert _served(caddy, stack, v1_id) == "Hello from devpush! (branch=unknown commit=unknown)\n"
 
     # v2 answers differently; then the environment rolls back to v1's image.
-    app_py = stack.repo / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
-    git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = stack.deploy(queue)
-    v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=180)
-    assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
+    v2_id = deploy_hi_again(stack, queue, child, timeout=180).id
     _wait_served(caddy, stack, v2_id, "Hi again from devpush! (branch=unknown commit=unknown)\n")
 
     with stack.sessions() as session:
@@ -149,12 +143,10 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
 
 
 def test_a_failing_dockerfile_shows_its_failure_record(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     (stack.repo / "Dockerfile").write_text(
         "FROM devpush/runner-python:local\n"
         "RUN echo 'compiling the site' && echo 'no such module: boom' && exit 3\n"
@@ -197,12 +189,10 @@ def test_a_failing_dockerfile_shows_its_failure_record(
 
 
 def test_a_second_build_command_deploy_reuses_the_cache(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     repo = package_index.cached_deps_repo(stack.repo.parent / "cached-deps")
     network = networks.ensure_project_network(docker_engine, stack.settings, stack.project_id)
     wheel = package_index.make_wheel()

@@ -12,7 +12,7 @@ import logging
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from tests.utils.git import git
 pytestmark = pytest.mark.docker
 
 make_stack = test_deploy.make_stack
+fixture_stack = test_deploy.fixture_stack
 docker_engine = test_deploy.docker_engine
 
 
@@ -70,8 +71,7 @@ def owner_client(stack: Stack) -> tuple[TestClient, dict[str, str]]:
 
 def test_a_token_clones_over_https_and_never_shows(
     git_https: GitHttps,
-    make_stack: Callable[..., Stack],
-    sqlite_url: str,
+    stack: Stack,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -85,7 +85,6 @@ def test_a_token_clones_over_https_and_never_shows(
     stored = tmp_path / "stored-credentials"
     (home / ".gitconfig").write_text(f"[credential]\n\thelper = store --file {stored}\n")
     monkeypatch.setenv("HOME", str(home))
-    stack = make_stack(sqlite_url)
     bare = git_https.root / "team" / "app.git"
     bare.mkdir(parents=True)
     git(bare, "init", "-q", "--bare", "-b", "main")

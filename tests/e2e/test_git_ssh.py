@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,6 +43,7 @@ from tests.utils.git import git
 
 # test_deploy's fixtures: a database, a Caddy and a project on the real Docker engine.
 make_stack = test_deploy.make_stack
+fixture_stack = test_deploy.fixture_stack
 docker_engine = test_deploy.docker_engine
 
 FERNET = fernet_for("ssh-e2e-key")
@@ -149,9 +149,8 @@ def over_ssh(stack: Stack, ssh_server: SshServer, tmp_path: Path) -> tuple[Path,
 
 @pytest.mark.docker
 def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
-    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
+    ssh_server: SshServer, tmp_path: Path, stack: Stack
 ) -> None:
-    stack = make_stack(sqlite_url)
     dev_key, work, _, first = over_ssh(stack, ssh_server, tmp_path)
 
     second = developer_push(ssh_server, dev_key, work, "Second over ssh")
@@ -174,12 +173,11 @@ def test_a_push_over_ssh_deploys_that_commit_and_a_chosen_older_one(
 
 @pytest.mark.docker
 def test_a_push_then_the_forges_webhook_deploys_exactly_that_commit(
-    ssh_server: SshServer, tmp_path: Path, make_stack: Callable[..., Stack], sqlite_url: str
+    ssh_server: SshServer, tmp_path: Path, stack: Stack
 ) -> None:
     """The whole push-to-deploy path: a developer pushes over ssh, GitHub's own push payload
     (signed by GitHub's code) reaches the webhook, and the worker deploys that commit with
     the deploy key, although the branch moved on before the job ran."""
-    stack = make_stack(sqlite_url)
     dev_key, work, fernet, _ = over_ssh(stack, ssh_server, tmp_path)
     with stack.sessions() as session:
         project = session.get(Project, stack.project_id)

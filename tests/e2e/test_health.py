@@ -99,11 +99,23 @@ ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
 """
 
 
-def add_health_app(stack: Stack) -> None:
-    """Commit the test app to the stack's repository."""
-    (stack.repo / "health_app.py").write_text(HEALTH_APP)
-    git(stack.repo, "add", "health_app.py")
-    git(stack.repo, "commit", "-q", "-m", "Add the health test app")
+@pytest.fixture
+def health_stack(
+    make_stack: Callable[..., Stack],  # noqa: F811
+    sqlite_url: str,
+) -> Callable[..., Stack]:
+    """Makes a stack whose repository has the test app committed, its project set to the
+    keywords given (``build_command`` is none unless given)."""
+
+    def make(*, build_command: str = "", **project: object) -> Stack:
+        stack = make_stack(sqlite_url, build_command=build_command)
+        (stack.repo / "health_app.py").write_text(HEALTH_APP)
+        git(stack.repo, "add", "health_app.py")
+        git(stack.repo, "commit", "-q", "-m", "Add the health test app")
+        stack.update_project(**project)
+        return stack
+
+    return make
 
 
 def page_of(stack: Stack, client: TestClient, deployment_id: str) -> str:
@@ -122,14 +134,11 @@ def health_block(page: str) -> str:
 
 
 def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    health_stack: Callable[..., Stack],
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
 ) -> None:
-    stack = make_stack(sqlite_url, build_command="")
-    add_health_app(stack)
-    stack.update_project(start_command="ANSWER=v1 python3 health_app.py")
+    stack = health_stack(start_command="ANSWER=v1 python3 health_app.py")
     child, queue, v1 = first_running(stack, worker)
     v1_id = v1.id
     host = env_host(stack, v1_id)
@@ -172,13 +181,10 @@ def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
 
 
 def test_a_deploy_that_never_passes_fails_with_the_checks_last_answer(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    health_stack: Callable[..., Stack],
     client: TestClient,
 ) -> None:
-    stack = make_stack(sqlite_url, build_command="")
-    add_health_app(stack)
-    stack.update_project(
+    stack = health_stack(
         start_command="NEVER_READY=1 python3 health_app.py",
         health_path="/healthz",
         health_expect_status="200-399",
@@ -208,16 +214,14 @@ def test_a_deploy_that_never_passes_fails_with_the_checks_last_answer(
 
 
 def test_a_runner_whose_check_starts_failing_is_restarted_up_to_the_bound(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    health_stack: Callable[..., Stack],
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     client: TestClient,
 ) -> None:
-    stack = make_stack(sqlite_url)
-    add_health_app(stack)
     # Healthy for its first 6 s after each start, then broken.
-    stack.update_project(
+    stack = health_stack(
+        build_command="python3 build.py",
         start_command="ANSWER=served BROKEN_AFTER=6 python3 health_app.py",
         health_path="/healthz",
         health_expect_status="200",
@@ -287,13 +291,10 @@ def test_a_runner_whose_check_starts_failing_is_restarted_up_to_the_bound(
 
 
 def test_a_runner_over_its_memory_limit_shows_out_of_memory(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    health_stack: Callable[..., Stack],
     client: TestClient,
 ) -> None:
-    stack = make_stack(sqlite_url, build_command="")
-    add_health_app(stack)
-    stack.update_project(
+    stack = health_stack(
         memory_mb=64,
         start_command="python3 -c \"hog = b'x' * (256 << 20); print(len(hog))\"",
     )

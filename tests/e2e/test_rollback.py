@@ -14,10 +14,11 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from devpush.models import DeploymentStatus, DeployTrigger, Project
+from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
 from devpush.services.deployments import cancel_deployment
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import RollbackRefused, rollback
+from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.stop import run_cleanup, run_stop
@@ -27,6 +28,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
     first_running,
+    fixture_stack,
     hello,
     logs_of,
     make_stack,
@@ -57,6 +59,21 @@ def wait_kept(stack: Stack, deployment_id: str, *, timeout: float = 60) -> str:
         time.sleep(0.2)
 
 
+def deploy_hi_again(
+    stack: Stack, queue: DeployQueue, child: processes.Child, *, timeout: float = 90
+) -> Deployment:
+    """Commit an app that answers "Hi again" and deploy it; the deployment once it runs."""
+    app_py = stack.repo / "app.py"
+    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
+    git(stack.repo, "commit", "-q", "-am", "Say hi again")
+    new_id = stack.deploy(queue)
+    new = stack.wait_for(
+        new_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=timeout
+    )
+    assert new.status is DeploymentStatus.RUNNING, (new.error, child.log_tail())
+    return new
+
+
 def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
     """The project's build images on the engine, by name."""
     images = engine.images.list(name=f"devpush-build/{project_id}")
@@ -82,12 +99,8 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
     assert stack.container(v1).status == "running"
 
     # v2: the app answers differently.
-    app_py = stack.repo / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
-    git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = stack.deploy(queue)
-    v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
+    v2 = deploy_hi_again(stack, queue, child)
+    v2_id = v2.id
     wait_kept(stack, v2_id)
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
     env = env_host(stack, v2_id)
@@ -173,11 +186,9 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
 
 
 def test_only_the_newest_builds_are_kept(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = make_stack(sqlite_url)
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"rollback_builds_kept": 2}),
         sessions=stack.sessions,

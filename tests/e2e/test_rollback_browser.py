@@ -10,28 +10,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import docker
 import pytest
 from playwright.sync_api import Browser, expect
 
 from devpush.main import create_app
 from devpush.models import DeploymentStatus, DeployTrigger
 from devpush.services import hosts
-from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    first_running,
+    fixture_stack,
     make_stack,
     worker,
 )
-from tests.e2e.test_rollback import hello, wait_kept
+from tests.e2e.test_rollback import deploy_hi_again, hello, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.e2e.test_settings_e2e import _owner
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
@@ -39,28 +38,17 @@ TIMEOUT_MS = 60_000
 
 
 def test_roll_back_to_this_in_chromium(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
     browser: Browser,
 ) -> None:
-    stack = make_stack(sqlite_url)
-    child = worker(stack.settings)
-    queue = DeployQueue(huey_from_url(stack.settings.queue_url))
+    child, queue, v1 = first_running(stack, worker)
+    v1_id = v1.id
     email, _token = _owner(stack)
-
-    v1_id = stack.deploy(queue)
-    v1 = stack.wait_for(v1_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert v1.status is DeploymentStatus.RUNNING, (v1.error, child.log_tail())
     wait_kept(stack, v1_id)
-    app_py = stack.repo / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
-    git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    v2_id = stack.deploy(queue)
-    v2 = stack.wait_for(v2_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
-    assert v2.status is DeploymentStatus.RUNNING, (v2.error, child.log_tail())
+    v2 = deploy_hi_again(stack, queue, child)
+    v2_id = v2.id
     stack.wait_for(v1_id, {DeploymentStatus.SUPERSEDED})
     with stack.sessions() as session:
         env_url = hosts.environment_url(stack.load(session, v2_id).environment, stack.settings)

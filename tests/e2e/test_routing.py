@@ -43,6 +43,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
     first_running,
+    fixture_stack,
     hello,
     make_stack,
     wait_exited,
@@ -187,13 +188,11 @@ def env_host(stack: Stack, deployment_id: str) -> str:
 
 
 def test_environment_url_follows_deploys_without_a_failed_request(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     browser: Browser,
 ) -> None:
-    stack = make_stack(sqlite_url)
     settings = stack.settings
     child, queue, first = first_running(stack, worker)
     first_id = first.id
@@ -283,13 +282,11 @@ def test_environment_url_follows_deploys_without_a_failed_request(
 
 
 def test_a_killed_resolver_fails_no_request(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     tmp_path: Path,
 ) -> None:
-    stack = make_stack(sqlite_url)
     settings = stack.settings
     child, queue, first = first_running(stack, worker)
     first_id = first.id

@@ -22,11 +22,12 @@ from devpush_dev.caddy import Caddy
 from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     docker_engine,
+    fixture_stack,
     make_stack,
     worker,
 )
 from tests.e2e.test_routing import through_proxy
-from tests.e2e.test_settings_e2e import _greet_stack, _owner, _production_host, _runners
+from tests.e2e.test_settings_e2e import _add_greet_app, _owner, _production_host, _runners
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
 
@@ -47,14 +48,13 @@ def _deploy_and_wait(page: Page, stack: Stack, url: str) -> str:
 
 
 def test_variable_deploy_redeploy_and_delete_in_chromium(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
     browser: Browser,
 ) -> None:
-    stack = _greet_stack(make_stack, sqlite_url)
+    _add_greet_app(stack)
     child = worker(stack.settings)
     email, _token = _owner(stack)
     host = _production_host(stack)

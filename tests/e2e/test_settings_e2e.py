@@ -25,6 +25,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
     Stack,
     app_url,
     docker_engine,
+    fixture_stack,
     make_stack,
     worker,
 )
@@ -53,13 +54,12 @@ ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Greet).serve_forever()
 '''
 
 
-def _greet_stack(make_stack: Callable[..., Stack], sqlite_url: str) -> Stack:  # noqa: F811
-    """A stack whose repository also holds the GREET_APP, with no build step."""
-    stack = make_stack(sqlite_url, build_command="")
+def _add_greet_app(stack: Stack) -> None:
+    """Commit the GREET_APP to the stack's repository; the project gets no build step."""
+    stack.update_project(build_command="")
     (stack.repo / "greet.py").write_text(GREET_APP)
     git(stack.repo, "add", "greet.py")
     git(stack.repo, "commit", "-q", "-m", "Greet")
-    return stack
 
 
 def _production_host(stack: Stack) -> str:
@@ -86,13 +86,12 @@ def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
 
 
 def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runners(
-    make_stack: Callable[..., Stack],  # noqa: F811
-    sqlite_url: str,
+    stack: Stack,
     worker: Callable[..., processes.Child],  # noqa: F811
     caddy: Caddy,
     docker_engine: docker.DockerClient,  # noqa: F811
 ) -> None:
-    stack = _greet_stack(make_stack, sqlite_url)
+    _add_greet_app(stack)
     child = worker(stack.settings)
     email, token = _owner(stack)
     api = {"Authorization": f"Bearer {token}"}

@@ -26,7 +26,7 @@ from devpush.services.runner import (
     upstream_address,
     working_dir,
 )
-from tests.fixtures.runner import runner_spec
+from tests.fixtures.runner import run_sh, runner_spec
 
 SPEC = runner_spec(branch="feature/x", commit_sha="0123456789abcdef0123", root_directory="web")
 
@@ -106,11 +106,7 @@ def run_steps(
     script = run_script(
         steps=steps, branch="main", commit_sha=commit_sha, commit_message=commit_message
     )
-    path = cwd / "run.sh"
-    path.write_text(script)
-    return subprocess.run(
-        ["sh", str(path)], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-    )
+    return run_sh(script, cwd)
 
 
 def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:

@@ -3,16 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.web import TwoTeams, log_in, project_row
-
-
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    return sqlite_url
 
 
 def test_an_owner_saves_the_host_label_and_a_bad_one_comes_back(

@@ -7,8 +7,8 @@ views, the API and the CLI find its lines exactly as they find a deployment's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams
+
+if TYPE_CHECKING:
+    from tests.e2e.logs.support import AlicePrints
 
 
 @pytest.fixture
@@ -53,3 +56,18 @@ def http(live_url: str) -> Iterator[httpx.Client]:
     loop; the CLI talks to it too)."""
     with httpx.Client(base_url=live_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def alice_prints(
+    two_teams: TwoTeams, alice_runner: Any, emit: Callable[..., Any], http: httpx.Client
+) -> AlicePrints:
+    """Alice's runner prints the lines given; the API's items once all are searchable."""
+    from tests.e2e.logs.support import wait_api
+
+    def prints(stdout: Sequence[bytes] = (), stderr: Sequence[bytes] = ()) -> list[dict[str, Any]]:
+        emit(alice_runner, stdout=list(stdout), stderr=list(stderr))
+        alice = two_teams.alice
+        return wait_api(http, alice.token, alice.project_slug, len(stdout) + len(stderr))
+
+    return prints

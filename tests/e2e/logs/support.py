@@ -109,6 +109,11 @@ def wait_api(
         time.sleep(0.25)
 
 
+#: Alice's runner prints ``stdout`` then ``stderr`` (lines as bytes); the API's items once
+#: all of them are searchable.
+AlicePrints = Callable[..., list[dict[str, Any]]]
+
+
 def shown_lines(page_html: str) -> list[str]:
     """The visible text of each rendered row (``log-text`` spans), unescaped."""
     rows = re.findall(r'<span class="log-text">(.*?)</span>\n</li>', page_html, re.DOTALL)

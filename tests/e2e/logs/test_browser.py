@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs.support import log_in, push, runner_labels, texts, wait_api
+from tests.e2e.logs.support import AlicePrints, log_in, push, runner_labels, texts
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import TwoTeams
 
@@ -42,14 +41,13 @@ STDERR = [b"ERROR boom on stderr\n"]
 def test_log_views_in_the_browser(
     browser: Browser,
     live_url: str,
-    http: httpx.Client,
     two_teams: TwoTeams,
     alice_runner: Runner,
     emit: Emit,
+    alice_prints: AlicePrints,
 ) -> None:
     alice = two_teams.alice
-    emit(alice_runner, stdout=STDOUT, stderr=STDERR)
-    wait_api(http, alice.token, alice.project_slug, len(STDOUT) + len(STDERR))
+    alice_prints(stdout=STDOUT, stderr=STDERR)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     dialogs: list[str] = []

@@ -18,13 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, wait_api
+from tests.e2e.logs.support import ARRIVAL_TIMEOUT, AlicePrints
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams
 from tests.utils.signals import default_signals
@@ -53,14 +52,10 @@ def _devpush(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 def test_logs_prints_the_lines(
     cli_env: dict[str, str],
-    two_teams: TwoTeams,
     alice_runner: Runner,
-    emit: Emit,
-    http: httpx.Client,
+    alice_prints: AlicePrints,
 ) -> None:
-    alice = two_teams.alice
-    emit(alice_runner, stdout=[b"hello from the cli test\n"], stderr=[b"\x1b[31mred\x1b[0m err\n"])
-    wait_api(http, alice.token, alice.project_slug, 2)
+    alice_prints(stdout=[b"hello from the cli test\n"], stderr=[b"\x1b[31mred\x1b[0m err\n"])
     dep = alice_runner.deployment_id[:8]
 
     result = _devpush(cli_env, "logs", "shop")
@@ -85,14 +80,11 @@ def _read_rows(process: subprocess.Popen[str], into: queue.Queue[tuple[float, st
 
 def test_follow_prints_a_line_emitted_after_it_started(
     cli_env: dict[str, str],
-    two_teams: TwoTeams,
     alice_runner: Runner,
     emit: Emit,
-    http: httpx.Client,
+    alice_prints: AlicePrints,
 ) -> None:
-    alice = two_teams.alice
-    emit(alice_runner, stdout=[b"before follow\n"])
-    wait_api(http, alice.token, alice.project_slug, 1)
+    alice_prints(stdout=[b"before follow\n"])
     process = subprocess.Popen(
         [str(DEVPUSH), "logs", "shop", "--follow"],
         env=cli_env,
@@ -139,15 +131,10 @@ def test_follow_prints_a_line_emitted_after_it_started(
 
 def test_logs_download_saves_the_range(
     cli_env: dict[str, str],
-    two_teams: TwoTeams,
-    alice_runner: Runner,
-    emit: Emit,
-    http: httpx.Client,
     tmp_path: Path,
+    alice_prints: AlicePrints,
 ) -> None:
-    alice = two_teams.alice
-    emit(alice_runner, stdout=[b"saved one\n", b"saved two\n"], stderr=[b"saved err\n"])
-    wait_api(http, alice.token, alice.project_slug, 3)
+    alice_prints(stdout=[b"saved one\n", b"saved two\n"], stderr=[b"saved err\n"])
 
     target = tmp_path / "logs.txt"
     result = _devpush(cli_env, "logs", "shop", "--download", str(target))

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
-from tests.e2e.logs.support import api_items, api_lines, wait_api
+from tests.e2e.logs.support import AlicePrints, api_items, api_lines
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
@@ -42,14 +42,12 @@ def emitted(lines: list[str]) -> list[bytes]:
 def test_json_lines_in_the_api_the_level_filter_the_page_and_the_cli(
     http: httpx.Client,
     two_teams: TwoTeams,
-    alice_runner: Runner,
-    emit: Emit,
     live_url: str,
     tmp_path: Path,
+    alice_prints: AlicePrints,
 ) -> None:
     alice = two_teams.alice
-    emit(alice_runner, stdout=emitted(STDOUT), stderr=emitted([TEXT]))
-    items = wait_api(http, alice.token, alice.project_slug, len(STDOUT) + 1)
+    items = alice_prints(stdout=emitted(STDOUT), stderr=emitted([TEXT]))
     by_line = {item["line"]: item for item in items}
     assert sorted(by_line) == sorted([*STDOUT, TEXT])  # stored as printed
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.logs.support import log_in, wait_api
+from tests.e2e.logs.support import AlicePrints, log_in
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import TwoTeams
 
@@ -39,14 +38,13 @@ PRETTY = [
 def test_a_json_line_shows_its_message_and_expands(
     browser: Browser,
     live_url: str,
-    http: httpx.Client,
     two_teams: TwoTeams,
     alice_runner: Runner,
     emit: Emit,
+    alice_prints: AlicePrints,
 ) -> None:
     alice = two_teams.alice
-    emit(alice_runner, stdout=[JSON_LINE, b"plain text line\n"])
-    wait_api(http, alice.token, alice.project_slug, 2)
+    alice_prints(stdout=[JSON_LINE, b"plain text line\n"])
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         log_in(page, live_url, alice.email)
