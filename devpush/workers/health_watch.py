@@ -166,6 +166,13 @@ class HealthWatch:
                 f" in a row ({answer.describe()})"
             )
 
+    def _note(self, item: Watched, text: str) -> None:
+        """Add ``text`` to the deployment's last health error."""
+        with session_scope(self.ctx.sessions) as session:
+            deployment = session.get(Deployment, item.deployment_id)
+            if deployment is not None:
+                deployment.health_error = "; ".join(filter(None, [deployment.health_error, text]))
+
     def _start_command(self, item: Watched, container: Container) -> str:
         """The project's start command; none set (a Dockerfile build): its image's CMD."""
         if item.start_command.strip():
@@ -179,9 +186,13 @@ class HealthWatch:
         grace = item.check.grace_seconds or settings.runner_ready_timeout_seconds
         self._starting_until[item.deployment_id] = time.monotonic() + grace
         if settings.swarm:  # a task's container is on its host: new tasks of its service
-            task_restart.restart_task(
-                self.ctx, item.deployment_id, item.container_ref, reason=reason
-            )
+            try:
+                task_restart.restart_task(
+                    self.ctx, item.deployment_id, item.container_ref, reason=reason
+                )
+            except task_restart.RestartFailed as exc:
+                log.warning("deployment %s: restart failed: %s", item.deployment_id, exc)
+                self._note(item, f"the restart failed: {exc}")
         else:
             runner.restart_container(
                 container,

@@ -14,13 +14,19 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from devpush.core.crypto import fernet_for
+import docker.errors
+
+from devpush.core.crypto import DecryptionError, fernet_for
 from devpush.models import Deployment
 from devpush.services import runner
 from devpush.services.cluster import runner_services
-from devpush.services.git import fetch_commit, local_roots
+from devpush.services.git import GitError, fetch_commit, local_roots
 from devpush.services.project_git import credentials_for
 from devpush.workers.tasks.context import WorkerContext
+
+
+class RestartFailed(Exception):
+    """The new tasks could not be made or did not run; ``str()`` is fit to show a user."""
 
 
 def restart_archive(ctx: WorkerContext, deployment_id: str, *, reason: str) -> bytes:
@@ -59,22 +65,27 @@ def restart_archive(ctx: WorkerContext, deployment_id: str, *, reason: str) -> b
 
 def restart_task(ctx: WorkerContext, deployment_id: str, service_ref: str, *, reason: str) -> None:
     """Replace the deployment's tasks with new ones that fetch its source again; returns
-    once one of them runs. Raises :class:`runner_services.ServiceError` (and git's or the
-    database's errors) when it cannot."""
+    once one of them runs. :class:`RestartFailed` says why it could not (git, Swarm, a new
+    task that ended at once: the next check then finds it stopped)."""
     settings = ctx.settings
-    service = ctx.docker.api.inspect_service(service_ref)
-    archive = restart_archive(ctx, deployment_id, reason=reason)
-    url, token = ctx.sources.offer(
-        settings.swarm_source_address,
-        archive,
-        ttl_seconds=settings.runner_ready_timeout_seconds,
-        uses=max(1, runner_services.replicas_of(service)),
-    )
-    runner_services.restart_runner_service(
-        ctx.docker,
-        service["ID"],
-        network=runner_services.service_network(settings, service),
-        source_url=url,
-        source_token=token,
-        timeout=settings.runner_ready_timeout_seconds,
-    )
+    try:
+        service = ctx.docker.api.inspect_service(service_ref)
+        archive = restart_archive(ctx, deployment_id, reason=reason)
+        url, token = ctx.sources.offer(
+            settings.swarm_source_address,
+            archive,
+            ttl_seconds=settings.runner_ready_timeout_seconds,
+            uses=max(1, runner_services.replicas_of(service)),
+        )
+        runner_services.restart_runner_service(
+            ctx.docker,
+            service["ID"],
+            network=runner_services.service_network(settings, service),
+            source_url=url,
+            source_token=token,
+            timeout=settings.runner_ready_timeout_seconds,
+        )
+    except (GitError, DecryptionError, runner_services.ServiceError, LookupError) as exc:
+        raise RestartFailed(str(exc)) from exc
+    except docker.errors.APIError as exc:
+        raise RestartFailed(f"Swarm refused to restart the runner: {exc.explanation}") from exc

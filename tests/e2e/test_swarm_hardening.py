@@ -6,11 +6,13 @@ configures, its route resolver):
   without the source token;
 - a running deployment whose app stops answering its health path is restarted as a new
   task of its service (a fresh token, its source fetched again, the build again), which
-  the proxy reaches at its new address and which passes its check.
+  the proxy reaches at its new address and which passes its check; past the restart
+  bound it stays unhealthy and gets no new task.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +130,9 @@ def test_an_app_that_stops_answering_its_check_is_restarted_as_a_new_task(
     first = stack.load(deployment_id)
     assert answer_of(stack, host).text == "served\n"
 
-    checks = HealthWatch(stack.ctx)
+    # One restart allowed: the second break shows the bound, as on one server.
+    bounded = stack.settings.model_copy(update={"health_max_restarts": 1})
+    checks = HealthWatch(dataclasses.replace(stack.ctx, settings=bounded))
 
     def watch_until(done: Callable[[Deployment], bool], *, timeout: float = 90) -> Deployment:
         """The worker's health rounds (its thread's code), until ``done``."""
@@ -162,3 +166,14 @@ def test_an_app_that_stops_answering_its_check_is_restarted_as_a_new_task(
     lines = service_lines(stack, deployment_id)
     assert "==> Restart: the health check GET /healthz (expects 200) failed 2 times" in lines
     assert lines.count("==> Build: python3 build.py") == 2, lines
+
+    # Broken again 8 s after its new start: past the bound it stays unhealthy, no new task.
+    given_up = watch_until(lambda d: "not restarted again" in (d.health_error or ""))
+    assert given_up.status is DeploymentStatus.RUNNING
+    assert given_up.health_status is HealthStatus.UNHEALTHY
+    assert given_up.health_restarts == 1
+    assert given_up.health_error == (
+        "GET /healthz (expects 200): status 500: broken; not restarted again: 1 restarts"
+        " within 600 s, the most allowed"
+    )
+    assert len(tasks_of(stack, deployment_id)) == 2
