@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,10 @@ def test_an_app_that_stops_answering_its_check_is_restarted_as_a_new_task(
         lambda d: d.health_status is HealthStatus.HEALTHY and d.health_restarts == 1
     )
     assert healed.status is DeploymentStatus.RUNNING
+    assert healed.health_checked_at is not None
+    restarted_at = datetime.fromisoformat((healed.health_restart_times or [""])[0])
+    took = (healed.health_checked_at.replace(tzinfo=UTC) - restarted_at).total_seconds()
+    print(f"\nswarm health restart: decided → the new task passes its check in {took:.2f} s")
     assert answer_of(stack, host).text == "served\n"
     lines = service_lines(stack, deployment_id)
     assert "==> Restart: the health check GET /healthz (expects 200) failed 2 times" in lines
