@@ -105,6 +105,9 @@ class HealthWatch:
     def check(self, item: Watched) -> None:
         """Check one deployment now; record the answer; restart it when the policy says."""
         container = runners.get_runner(self.ctx.docker, self.ctx.settings, item.container_ref)
+        restarting = time.monotonic() < self._starting_until.get(item.deployment_id, 0.0)
+        if container is not None and container.status == "created" and restarting:
+            return  # swarm mode: the new task a restart made is not placed yet
         if container is None or container.status != "running":
             if fail_stopped_runner(self.ctx, item.deployment_id, container):
                 announce(self.ctx, item.deployment_id, FAILED)
