@@ -86,8 +86,7 @@ def test_a_restart_that_cannot_happen_says_why_and_counts(
     assert seen.health_status is HealthStatus.UNHEALTHY
     assert seen.health_restarts == 1
     assert seen.health_error == (
-        "GET / (expects 200): status 500: broken; the restart failed: cannot fetch the"
-        " repository"
+        "GET / (expects 200): status 500: broken; the restart failed: cannot fetch the repository"
     )
 
 
