@@ -160,16 +160,7 @@ def run_script(
         "# Written by the devpush worker: runs each step and says so on its output.",
         "set -u",
         *([f"printf '%s\\n' {q(headline)}"] if with_headline else []),
-        "step() {",
-        # $3, when given: what the announcement shows instead of the command itself.
-        f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${{3:-$2}}"',
-        '  sh -c "$2"',
-        "  code=$?",
-        '  if [ "$code" -ne 0 ]; then',
-        f'    printf \'{STEP_PREFIX}%s failed with exit code %s\\n\' "$1" "$code"',
-        '    exit "$code"',
-        "  fi",
-        "}",
+        *_STEP_FUNCTION,
     ]
     for label, command in (
         (DeployStep.BUILD.label, steps.build),
@@ -181,6 +172,21 @@ def run_script(
         else:
             lines.append(f"printf '%s\\n' {q(f'{STEP_PREFIX}{label}: skipped (no command)')}")
     return "\n".join([*lines, *_start_lines(steps.start)])
+
+
+#: The scripts' ``step <label> <command> [<shown>]``: announce, run, stop on a failure.
+_STEP_FUNCTION = (
+    "step() {",
+    # $3, when given: what the announcement shows instead of the command itself.
+    f'  printf \'{STEP_PREFIX}%s: %s\\n\' "$1" "${{3:-$2}}"',
+    '  sh -c "$2"',
+    "  code=$?",
+    '  if [ "$code" -ne 0 ]; then',
+    f'    printf \'{STEP_PREFIX}%s failed with exit code %s\\n\' "$1" "$code"',
+    '    exit "$code"',
+    "  fi",
+    "}",
+)
 
 
 def _start_lines(start: str) -> list[str]:
@@ -229,6 +235,26 @@ def restart_script(*, start: str, reason: str) -> str:
         f"printf '%s\\n' {q(f'{STEP_PREFIX}Restart: {_one_line(reason, 200)}')}",
     ]
     return "\n".join([*lines, *_start_lines(start)])
+
+
+def task_restart_script(*, steps: Steps, reason: str) -> str:
+    """The script of a new swarm task after failed health checks: a fresh container of the
+    runner image, so the build runs again; the pre-deploy step does not (it ran before the
+    deployment first served, as a single server's restart skips it)."""
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        "# Written by the devpush worker: a new task after failed health checks.",
+        "set -u",
+        f"printf '%s\\n' {q(f'{STEP_PREFIX}Restart: {_one_line(reason, 200)}')}",
+        *_STEP_FUNCTION,
+    ]
+    if steps.build.strip():
+        lines.append(f"step {q(DeployStep.BUILD.label)} {q(steps.build)}")
+    if steps.pre_deploy.strip():
+        skipped = f"{STEP_PREFIX}{DeployStep.PRE_DEPLOY.label}: skipped (it ran before the start)"
+        lines.append(f"printf '%s\\n' {q(skipped)}")
+    return "\n".join([*lines, *_start_lines(steps.start)])
 
 
 def start_announced(lines: list[str]) -> bool:

@@ -5,11 +5,12 @@ for running deployments whose project sets a check interval, and checks each one
 its interval has passed (``devpush.services.health.ask``: one GET). A pass makes it
 ``healthy``; ``failure_threshold`` failures in a row make it ``unhealthy`` and restart its
 runner (the same container with a script that starts the app again without a build; its
-route stays, refreshed once it is back). Failures within the grace period after a restart
-do not count. Restarts are bounded: at most ``Settings.health_max_restarts`` within
-``health_restart_window_seconds``; past that it stays unhealthy and its last error says
-so. A runner found stopped (crashed, or killed for its memory) is marked failed at once,
-as the reconcile job would a minute later.
+route stays, refreshed once it is back; in swarm mode new tasks of its service, which
+fetch the source again: ``devpush.workers.task_restart``, and the route follows them).
+Failures within the grace period after a restart do not count. Restarts are bounded: at
+most ``Settings.health_max_restarts`` within ``health_restart_window_seconds``; past that
+it stays unhealthy and its last error says so. A runner found stopped (crashed, or
+killed for its memory) is marked failed at once, as the reconcile job would a minute later.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from devpush.core.db import session_scope
 from devpush.models import Deployment, DeploymentStatus, HealthStatus, Project, utcnow
 from devpush.services import health, networks, runner, runners
 from devpush.services.notifications.messages import FAILED
+from devpush.workers import task_restart
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 from devpush.workers.tasks.reconcile import fail_stopped_runner
@@ -103,6 +105,9 @@ class HealthWatch:
     def check(self, item: Watched) -> None:
         """Check one deployment now; record the answer; restart it when the policy says."""
         container = runners.get_runner(self.ctx.docker, self.ctx.settings, item.container_ref)
+        restarting = time.monotonic() < self._starting_until.get(item.deployment_id, 0.0)
+        if container is not None and container.status == "created" and restarting:
+            return  # swarm mode: the new task a restart made is not placed yet
         if container is None or container.status != "running":
             if fail_stopped_runner(self.ctx, item.deployment_id, container):
                 announce(self.ctx, item.deployment_id, FAILED)
@@ -164,6 +169,13 @@ class HealthWatch:
                 f" in a row ({answer.describe()})"
             )
 
+    def _note(self, item: Watched, text: str) -> None:
+        """Add ``text`` to the deployment's last health error."""
+        with session_scope(self.ctx.sessions) as session:
+            deployment = session.get(Deployment, item.deployment_id)
+            if deployment is not None:
+                deployment.health_error = "; ".join(filter(None, [deployment.health_error, text]))
+
     def _start_command(self, item: Watched, container: Container) -> str:
         """The project's start command; none set (a Dockerfile build): its image's CMD."""
         if item.start_command.strip():
@@ -173,18 +185,25 @@ class HealthWatch:
 
     def _restart(self, item: Watched, container: Container, reason: str) -> None:
         settings = self.ctx.settings
-        if settings.swarm:  # a task's container is on its host: no restart in place yet
-            log.warning("deployment %s: unhealthy (%s), not restarted in swarm mode",
-                        item.deployment_id, reason)  # fmt: skip
-            return
         log.warning("deployment %s: restarting its runner: %s", item.deployment_id, reason)
         grace = item.check.grace_seconds or settings.runner_ready_timeout_seconds
         self._starting_until[item.deployment_id] = time.monotonic() + grace
-        runner.restart_container(
-            container,
-            script=runner.restart_script(start=self._start_command(item, container), reason=reason),
-            timeout=settings.runner_stop_timeout_seconds,
-        )
+        if settings.swarm:  # a task's container is on its host: new tasks of its service
+            try:
+                task_restart.restart_task(
+                    self.ctx, item.deployment_id, item.container_ref, reason=reason
+                )
+            except task_restart.RestartFailed as exc:
+                log.warning("deployment %s: restart failed: %s", item.deployment_id, exc)
+                self._note(item, f"the restart failed: {exc}")
+        else:
+            runner.restart_container(
+                container,
+                script=runner.restart_script(
+                    start=self._start_command(item, container), reason=reason
+                ),
+                timeout=settings.runner_stop_timeout_seconds,
+            )
         self._due[item.deployment_id] = time.monotonic() + (item.check.interval_seconds or 0)
         with self.ctx.sessions() as session:
             status = session.scalar(
@@ -194,7 +213,8 @@ class HealthWatch:
             # Stopped or superseded while it restarted: it must not run on.
             runners.stop_runner(self.ctx.docker, settings, item.container_ref)
             return
-        # The same container, maybe another address on its network: the route follows it.
+        # The same container, maybe another address on its network (a new task in swarm
+        # mode: its own address on the overlay): the route follows it.
         self.ctx.proxy_table.refresh(self.ctx, settle=False)
 
 

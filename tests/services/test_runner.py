@@ -249,3 +249,33 @@ def test_stale_variables_are_the_builds_own_that_are_gone() -> None:
 
 def test_build_image_name() -> None:
     assert runner.build_image_name(project_id="p1", deployment_id="d1") == "devpush-build/p1:d1"
+
+
+def test_a_new_tasks_restart_script_builds_again_and_skips_the_pre_deploy(
+    tmp_path: Path,
+) -> None:
+    script = runner.task_restart_script(
+        steps=Steps(build="echo building", pre_deploy="echo migrating", start="echo started"),
+        reason="the health check GET / (expects 200) failed 3 times in a row\nsecond line",
+    )
+    path = tmp_path / "run.sh"
+    path.write_text(script)
+    done = subprocess.run(
+        ["sh", str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=10, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "==> Restart: the health check GET / (expects 200) failed 3 times in a row",
+        "==> Build: echo building",
+        "building",
+        "==> Pre-deploy: skipped (it ran before the start)",
+        "==> Start: echo started",
+        "started",
+    ]
+    failing = runner.task_restart_script(
+        steps=Steps(build="exit 4", pre_deploy="", start="echo never"), reason="r"
+    )
+    path.write_text(failing)
+    done = subprocess.run(["sh", str(path)], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 4
+    assert failed_step(done.stdout.splitlines(), 4) is DeployStep.BUILD

@@ -11,11 +11,16 @@ The task fetches its source when it starts (:mod:`devpush.services.cluster.sourc
 a service cannot be given files before it starts, and the task may start on any host.
 Its command fetches the archive with a one-time token, unsets the token and runs the step
 script exactly as a single-server runner does.
+
+``no-new-privileges``: a single-server runner gets it from ``security_opt``; a service's
+``ContainerSpec`` says it only from API 1.46 (``Privileges.NoNewPrivileges``). So the
+task's own command sets the kernel's flag (``prctl(PR_SET_NO_NEW_PRIVS)``, inherited
+across ``exec`` and by every child) before it fetches and execs the step script, on any
+engine; where the engine's API has the field, the spec says it too.
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +39,7 @@ from docker.types import (
     ServiceMode,
     TaskTemplate,
 )
-from docker.utils import parse_bytes
+from docker.utils import parse_bytes, version_lt
 
 from devpush.core.config import Settings
 from devpush.core.errors import Unavailable
@@ -54,13 +59,22 @@ from devpush.services.runner import (
 #: The task's environment that tells it where its source is (unset before the app starts).
 SOURCE_URL_ENV: Final = "DEVPUSH_SOURCE_URL"
 SOURCE_TOKEN_ENV: Final = "DEVPUSH_SOURCE_TOKEN"  # noqa: S105 (a variable name, not a secret)
-#: Fetches the archive (python3: the runner images have it) and unpacks it at ``/``.
+#: ``prctl``'s PR_SET_NO_NEW_PRIVS (linux/prctl.h).
+PR_SET_NO_NEW_PRIVS: Final = 38
+#: The first engine API whose swarm ``ContainerSpec`` takes ``Privileges.NoNewPrivileges``.
+NO_NEW_PRIVILEGES_API: Final = "1.46"
+#: The task's command (python3: the runner images have it): set no_new_privs, fetch the
+#: archive and unpack it at ``/``, drop the token from the environment, exec the step
+#: script (the flag holds for it and the app, as ``no-new-privileges`` on one server).
 _FETCH: Final = (
-    "import os, tarfile, urllib.request as u\n"
-    f"r = u.Request(os.environ['{SOURCE_URL_ENV}'], headers={{'Authorization': "
-    f"'Bearer ' + os.environ['{SOURCE_TOKEN_ENV}']}})\n"
+    "import ctypes, os, tarfile, urllib.request as u\n"
+    f"if ctypes.CDLL(None, use_errno=True).prctl({PR_SET_NO_NEW_PRIVS}, 1, 0, 0, 0) != 0:\n"
+    "    raise SystemExit('devpush: cannot set no_new_privs (errno %d)' % ctypes.get_errno())\n"
+    f"url, token = os.environ.pop('{SOURCE_URL_ENV}'), os.environ.pop('{SOURCE_TOKEN_ENV}')\n"
+    "r = u.Request(url, headers={'Authorization': 'Bearer ' + token})\n"
     "with u.urlopen(r, timeout=60) as a:\n"
     "    tarfile.open(fileobj=a, mode='r|').extractall('/')\n"
+    f"os.execve('/bin/sh', ['/bin/sh', '{SCRIPT_PATH}'], os.environ)\n"
 )
 #: Task states after which the task never runs again (docker/swarmkit's TaskState).
 _ENDED: Final = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
@@ -106,13 +120,9 @@ def ensure_project_overlay(client: docker.DockerClient, settings: Settings, proj
 
 
 def fetch_and_run_command() -> list[str]:
-    """The task's command: fetch the source, drop the token, run the step script."""
-    return [
-        "/bin/sh",
-        "-c",
-        f"python3 -c {shlex.quote(_FETCH)} && unset {SOURCE_TOKEN_ENV} {SOURCE_URL_ENV}"
-        f" && exec /bin/sh {SCRIPT_PATH}",
-    ]
+    """The task's command: no new privileges, fetch the source, drop the token, run the
+    step script (one process that execs it: the flag is the script's and the app's)."""
+    return ["python3", "-c", _FETCH]
 
 
 def runner_service_spec(
@@ -148,7 +158,8 @@ def runner_service_spec(
         stop_grace_period=settings.runner_stop_timeout_seconds * 1_000_000_000,
     )
     limits = runner_limits(spec, settings)
-    # No ``no-new-privileges``: the SDK's ContainerSpec has no security options yet.
+    # ``no-new-privileges``: the command sets it; the spec too where the engine can
+    # (``create_runner_service``).
     task = TaskTemplate(
         container_spec=container,
         resources=Resources(cpu_limit=limits.nano_cpus, mem_limit=parse_bytes(limits.memory)),
@@ -172,9 +183,20 @@ def runner_service_spec(
     }
 
 
+def with_no_new_privileges(task: TaskTemplate, api_version: str) -> TaskTemplate:
+    """``task`` with ``Privileges.NoNewPrivileges`` in its container spec when the engine's
+    API (``api_version``) has it; unchanged otherwise (the command sets the flag anyway)."""
+    if version_lt(api_version, NO_NEW_PRIVILEGES_API):
+        return task
+    container = task["ContainerSpec"]
+    container["Privileges"] = {**(container.get("Privileges") or {}), "NoNewPrivileges": True}
+    return task
+
+
 def create_runner_service(client: docker.DockerClient, kwargs: dict[str, Any]) -> str:
     """Create the service; its id."""
-    created = client.api.create_service(**kwargs)
+    task = with_no_new_privileges(kwargs["task_template"], client.api.api_version)
+    created = client.api.create_service(**{**kwargs, "task_template": task})
     return str(created["ID"])
 
 
@@ -188,14 +210,23 @@ def _address(task: dict[str, Any], network: str) -> str | None:
 
 
 def wait_for_task(
-    client: docker.DockerClient, service_id: str, *, network: str, timeout: float
+    client: docker.DockerClient,
+    service_id: str,
+    *,
+    network: str,
+    timeout: float,
+    skip: frozenset[str] = frozenset(),
 ) -> TaskPlace:
     """The running task's node and overlay IP; :class:`ServiceError` if it ends or never
-    runs within ``timeout`` seconds (with Swarm's reason, e.g. no node fits)."""
+    runs within ``timeout`` seconds (with Swarm's reason, e.g. no node fits).
+
+    ``skip``: task ids that do not count (the ones a restart replaces)."""
     deadline = time.monotonic() + timeout
     reason = "no task yet"
     while time.monotonic() < deadline:
         for task in client.api.tasks(filters={"service": service_id}):
+            if task.get("ID") in skip:
+                continue
             status = task.get("Status") or {}
             state = status.get("State", "")
             address = _address(task, network)
@@ -215,6 +246,53 @@ def stop_runner_service(client: docker.DockerClient, service_id: str) -> None:
         client.services.get(service_id).scale(0)
     except NotFound:
         return
+
+
+def replicas_of(service: dict[str, Any]) -> int:
+    """How many tasks the service runs now (0: stopped)."""
+    mode = (service.get("Spec") or {}).get("Mode") or {}
+    return int((mode.get("Replicated") or {}).get("Replicas") or 0)
+
+
+def with_source(env: list[str], *, source_url: str, source_token: str) -> list[str]:
+    """A task's environment (``NAME=value`` items) with another source URL and token."""
+    ours = (f"{SOURCE_URL_ENV}=", f"{SOURCE_TOKEN_ENV}=")
+    kept = [item for item in env if not item.startswith(ours)]
+    return [*kept, f"{SOURCE_URL_ENV}={source_url}", f"{SOURCE_TOKEN_ENV}={source_token}"]
+
+
+def restart_runner_service(
+    client: docker.DockerClient,
+    service_id: str,
+    *,
+    network: str,
+    source_url: str,
+    source_token: str,
+    timeout: float,
+) -> TaskPlace:
+    """New tasks for the service (as many as it runs), which fetch their source with a
+    fresh token (the old one answered once): a service update with the new token in its
+    environment, so Swarm replaces each task. The new task's place once it runs;
+    :class:`ServiceError` if the service is stopped or the new task never runs."""
+    service = client.api.inspect_service(service_id)
+    if replicas_of(service) < 1:
+        raise ServiceError("the runner service is stopped")
+    template = service["Spec"]["TaskTemplate"]
+    container = template["ContainerSpec"]
+    container["Env"] = with_source(
+        list(container.get("Env") or []), source_url=source_url, source_token=source_token
+    )
+    old = frozenset(str(task["ID"]) for task in client.api.tasks(filters={"service": service_id}))
+    try:
+        client.api.update_service(
+            service["ID"],
+            version=service["Version"]["Index"],
+            task_template=template,
+            fetch_current_spec=True,
+        )
+    except APIError as exc:
+        raise ServiceError(f"Swarm refused to restart the runner: {exc.explanation}") from exc
+    return wait_for_task(client, service["ID"], network=network, timeout=timeout, skip=old)
 
 
 def remove_runner_service(client: docker.DockerClient, service_id: str) -> None:

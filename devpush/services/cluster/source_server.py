@@ -4,7 +4,8 @@ A swarm service has no "upload, then start" step (no ``put_archive`` before the 
 starts, and the task may start on any host), so the task fetches its source when it
 starts: the worker offers the archive under a one-time token, the task's command asks
 ``GET /source`` with ``Authorization: Bearer <token>`` and unpacks the answer. A token
-answers once and expires after ``ttl``; the token is never in a URL or a log line.
+answers once per task it was made for and expires after ``ttl``; the token is never in a
+URL or a log line. A task the health check replaces gets a fresh token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Final
 
@@ -25,6 +26,7 @@ _BEARER: Final = "Bearer "
 class _Offer:
     archive: bytes
     expires_at: float
+    uses: int = 1
 
 
 class SourceOffers:
@@ -34,19 +36,23 @@ class SourceOffers:
         self._offers: dict[str, _Offer] = {}
         self._lock = threading.Lock()
 
-    def offer(self, archive: bytes, *, ttl_seconds: float) -> str:
-        """Keep ``archive`` for one fetch within ``ttl_seconds``; the token that takes it."""
+    def offer(self, archive: bytes, *, ttl_seconds: float, uses: int = 1) -> str:
+        """Keep ``archive`` for ``uses`` fetches (one per task) within ``ttl_seconds``; the
+        token that takes it."""
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._drop_expired()
-            self._offers[token] = _Offer(archive, time.monotonic() + ttl_seconds)
+            self._offers[token] = _Offer(archive, time.monotonic() + ttl_seconds, max(1, uses))
         return token
 
     def take(self, token: str) -> bytes | None:
-        """The archive for ``token``, once; None for an unknown, taken or expired token."""
+        """The archive for ``token`` while it has uses left; None for an unknown, used up or
+        expired token."""
         with self._lock:
             self._drop_expired()
             offer = self._offers.pop(token, None)
+            if offer is not None and offer.uses > 1:
+                self._offers[token] = replace(offer, uses=offer.uses - 1)
         return None if offer is None else offer.archive
 
     def waiting(self) -> int:
@@ -118,7 +124,9 @@ class SourceHandout:
         self._server: SourceServer | None = None
         self._lock = threading.Lock()
 
-    def offer(self, address: str, archive: bytes, *, ttl_seconds: float) -> tuple[str, str]:
+    def offer(
+        self, address: str, archive: bytes, *, ttl_seconds: float, uses: int = 1
+    ) -> tuple[str, str]:
         """Offer ``archive`` on the server at ``address`` (``host:port``): its URL and token."""
         with self._lock:
             if self._server is None:
@@ -130,7 +138,7 @@ class SourceHandout:
                     )
                 self._server = SourceServer(host, int(port)).start()
             server = self._server
-        return server.url, server.offers.offer(archive, ttl_seconds=ttl_seconds)
+        return server.url, server.offers.offer(archive, ttl_seconds=ttl_seconds, uses=uses)
 
     def stop(self) -> None:
         with self._lock:

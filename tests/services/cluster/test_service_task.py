@@ -14,8 +14,10 @@ from devpush.services import runner
 from devpush.services.cluster.runner_services import (
     ended_at,
     newest_task,
+    replicas_of,
     runner_service_spec,
     task_attrs,
+    with_source,
 )
 from devpush.services.project_settings import ProjectUpdate
 
@@ -151,3 +153,19 @@ def test_the_placement_label_is_key_value_or_empty() -> None:
     assert ProjectUpdate().placement_label is None
     with pytest.raises(ValidationError, match="key=value"):
         ProjectUpdate(placement_label="eu")
+
+
+def test_a_restart_swaps_the_source_variables_and_keeps_the_others() -> None:
+    env = ["PORT=8000", "DEVPUSH_SOURCE_URL=http://old/source", "DEVPUSH_SOURCE_TOKEN=old"]
+    assert with_source(env, source_url="http://w/source", source_token="new") == [
+        "PORT=8000",
+        "DEVPUSH_SOURCE_URL=http://w/source",
+        "DEVPUSH_SOURCE_TOKEN=new",
+    ]
+
+
+def test_the_replicas_a_service_runs() -> None:
+    running = {"Spec": {"Mode": {"Replicated": {"Replicas": 2}}}}
+    assert replicas_of(running) == 2
+    assert replicas_of({"Spec": {"Mode": {"Replicated": {"Replicas": 0}}}}) == 0
+    assert replicas_of({"Spec": {"Mode": {"Replicated": {}}}}) == 0

@@ -44,3 +44,10 @@ def test_an_offer_expires() -> None:
     time.sleep(0.1)
     assert offers.take(token) is None
     assert offers.waiting() == 0
+
+
+def test_an_offer_for_several_tasks_answers_once_per_task() -> None:
+    offers = SourceOffers()
+    token = offers.offer(b"x", ttl_seconds=60, uses=3)
+    assert [offers.take(token) for _ in range(4)] == [b"x", b"x", b"x", None]
+    assert offers.waiting() == 0
