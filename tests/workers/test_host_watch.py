@@ -1,0 +1,38 @@
+"""The host watch's pure parts: where a dead host's deployment may go, and what "lost" says."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from devpush.services.cluster.nodes import Host
+from devpush.workers.host_watch import lost_reason, no_place_reason
+
+
+def _host(node_id: str, **changes: object) -> Host:
+    host = Host(
+        id=node_id, hostname=f"host-{node_id}", address="", state="ready",
+        availability="active", role="worker", labels={}, runners=0, cpus=1, memory_bytes=1,
+    )  # fmt: skip
+    return dataclasses.replace(host, **changes)  # type: ignore[arg-type]
+
+
+def test_a_deployment_may_go_to_a_ready_active_host_with_its_label() -> None:
+    dead = _host("a", state="down", labels={"zone": "two"})
+    alive = _host("b", labels={"zone": "one"})
+    assert no_place_reason([dead, alive], None) is None
+    assert no_place_reason([dead, alive], "zone=one") is None
+    assert no_place_reason([dead, alive], "zone=two") == (
+        "no other ready, active host has the label zone=two"
+    )
+    for other in (_host("b", availability="drain"), _host("b", availability="pause"),
+                  _host("b", state="unknown")):  # fmt: skip
+        assert no_place_reason([dead, other], None) == "no other host is ready and active"
+
+
+def test_a_lost_deployment_names_the_host_and_when_it_went_down() -> None:
+    down_at = datetime(2026, 12, 6, 8, 51, 2)
+    reason = lost_reason(_host("a"), down_at, "no other host is ready and active")
+    assert reason == (
+        "lost: host host-a went down at 2026-12-06 08:51:02 UTC; no other host is ready and active"
+    )
