@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import select
 
@@ -38,6 +39,18 @@ from devpush.workers.tasks.notify import announce
 from devpush.workers.tasks.reconcile import abandoned_after
 
 log = logging.getLogger(__name__)
+
+#: A manager that just restarted (or a new leader) lists every host ``unknown`` until it
+#: hears from it again: such a host counts as dead only once it stayed so this long (the
+#: manager's own grace before ``down`` is three heartbeats, 15 s by default).
+UNKNOWN_GRACE: Final = timedelta(seconds=30)
+
+
+def is_dead(state: str, not_ready_for: timedelta) -> bool:
+    """Whether a host whose state is ``state`` (not ready for ``not_ready_for``) is gone."""
+    if state == "ready":
+        return False
+    return state != "unknown" or not_ready_for >= UNKNOWN_GRACE
 
 
 def lost_reason(host: Host, down_at: datetime, why: str) -> str:

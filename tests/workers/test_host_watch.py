@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from devpush.services.cluster.nodes import Host
-from devpush.workers.host_watch import lost_reason, no_place_reason
+from devpush.workers.host_watch import UNKNOWN_GRACE, is_dead, lost_reason, no_place_reason
 
 
 def _host(node_id: str, **changes: object) -> Host:
@@ -36,3 +36,12 @@ def test_a_lost_deployment_names_the_host_and_when_it_went_down() -> None:
     assert reason == (
         "lost: host host-a went down at 2026-12-06 08:51:02 UTC; no other host is ready and active"
     )
+
+
+def test_a_host_is_dead_when_down_and_unknown_only_after_the_grace() -> None:
+    assert not is_dead("ready", timedelta(hours=1))
+    assert is_dead("down", timedelta(0))
+    assert is_dead("disconnected", timedelta(0))
+    # A restarted manager lists every host unknown for a moment: not yet gone.
+    assert not is_dead("unknown", UNKNOWN_GRACE - timedelta(seconds=1))
+    assert is_dead("unknown", UNKNOWN_GRACE)
