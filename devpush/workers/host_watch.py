@@ -74,14 +74,24 @@ class HostWatch:
 
     ctx: WorkerContext
     leases: HostLeases
+    #: When this watch first saw each host that is not ready (a "lost" reason says it).
     down_since: dict[str, datetime] = field(default_factory=dict)
+    #: The hosts counted dead (their deployments are moved or marked lost).
+    dead: set[str] = field(default_factory=set)
 
     def tick(self) -> None:
-        """One round: note the down hosts, move the deployments of each."""
+        """One round: note the dead hosts, move the deployments of each."""
         hosts = read_hosts(self.ctx.docker)
-        down = {host.id: host for host in hosts if host.state != "ready"}
-        newly = [node_id for node_id in down if node_id not in self.down_since]
-        self.down_since = {node_id: self.down_since.get(node_id) or utcnow() for node_id in down}
+        now = utcnow()
+        since = self.down_since
+        self.down_since = {h.id: since.get(h.id) or now for h in hosts if h.state != "ready"}
+        down = {
+            host.id: host
+            for host in hosts
+            if host.id in self.down_since and is_dead(host.state, now - self.down_since[host.id])
+        }
+        newly = [node_id for node_id in down if node_id not in self.dead]
+        self.dead = set(down)
         if newly:
             log.warning("hosts down: %s", ", ".join(down[i].hostname or i for i in newly))
             # At once: where another task of a deployment runs, its URL goes there.

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from huey import MemoryHuey
 
 from devpush.services.cluster.nodes import Host
-from devpush.workers.host_watch import UNKNOWN_GRACE, is_dead, lost_reason, no_place_reason
+from devpush.workers import host_watch
+from devpush.workers.host_leases import HostLeases
+from devpush.workers.host_watch import (
+    UNKNOWN_GRACE,
+    HostWatch,
+    is_dead,
+    lost_reason,
+    no_place_reason,
+)
 
 
 def _host(node_id: str, **changes: object) -> Host:
@@ -45,3 +57,52 @@ def test_a_host_is_dead_when_down_and_unknown_only_after_the_grace() -> None:
     # A restarted manager lists every host unknown for a moment: not yet gone.
     assert not is_dead("unknown", UNKNOWN_GRACE - timedelta(seconds=1))
     assert is_dead("unknown", UNKNOWN_GRACE)
+
+
+class _Api:
+    def __init__(self, states: dict[str, str]) -> None:
+        self.states = states
+
+    def nodes(self) -> list[dict[str, object]]:
+        return [
+            {"ID": node_id, "Status": {"State": state}, "Spec": {"Availability": "active"}}
+            for node_id, state in self.states.items()
+        ]
+
+    def tasks(self, filters: dict[str, str]) -> list[dict[str, object]]:
+        return []  # no runner anywhere: nothing to move
+
+
+class _Table:
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    def refresh(self, ctx: object, *, settle: bool = True) -> bool:
+        assert not settle
+        self.refreshes += 1
+        return True
+
+
+def test_the_table_is_refreshed_once_when_a_host_dies_and_unknown_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime(2026, 12, 6, 8, 0, 0)
+    monkeypatch.setattr(host_watch, "utcnow", lambda: now)
+    api = _Api({"a": "ready", "b": "ready"})
+    table = _Table()
+    ctx = SimpleNamespace(docker=SimpleNamespace(api=api), proxy_table=table)
+    hosts = HostWatch(ctx, HostLeases(MemoryHuey().storage))  # type: ignore[arg-type]
+    hosts.tick()
+    assert (hosts.dead, table.refreshes) == (set(), 0)
+    api.states["b"] = "down"
+    hosts.tick()
+    hosts.tick()
+    assert (hosts.dead, table.refreshes) == ({"b"}, 1)
+    assert hosts.down_since == {"b": now}
+    # A restarted manager: a host unknown for a moment is not dead yet.
+    api.states.update(a="unknown", b="ready")
+    hosts.tick()
+    assert (hosts.dead, table.refreshes) == (set(), 1)
+    now += UNKNOWN_GRACE
+    hosts.tick()
+    assert (hosts.dead, table.refreshes) == ({"a"}, 2)
