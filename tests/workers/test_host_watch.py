@@ -1,15 +1,21 @@
-"""The host watch's pure parts: where a dead host's deployment may go, and what "lost" says."""
+"""The host watch: where a dead host's deployment may go, when a host counts as dead, and
+what a deployment that cannot leave it says."""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from huey import MemoryHuey
+from sqlalchemy.orm import Session, sessionmaker
 
+from devpush.core.config import Settings
+from devpush.models import Deployment, DeploymentStatus, Project
 from devpush.services.cluster.nodes import Host
+from devpush.services.notifications.messages import FAILED
 from devpush.workers import host_watch
 from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import (
@@ -19,6 +25,8 @@ from devpush.workers.host_watch import (
     lost_reason,
     no_place_reason,
 )
+from devpush.workers.tasks.moves import Move
+from tests.fixtures.db import add_deployment, row_of
 
 
 def _host(node_id: str, **changes: object) -> Host:
@@ -106,3 +114,93 @@ def test_the_table_is_refreshed_once_when_a_host_dies_and_unknown_waits(
     now += UNKNOWN_GRACE
     hosts.tick()
     assert (hosts.dead, table.refreshes) == ({"a"}, 2)
+
+
+@dataclass
+class _Notices:
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def enqueue_notify(self, deployment_id: str, event: str, **kwargs: object) -> None:
+        self.sent.append((deployment_id, event))
+
+
+@dataclass
+class _Services:
+    scaled: list[tuple[str, int]] = field(default_factory=list)
+
+    def get(self, service_id: str) -> SimpleNamespace:
+        return SimpleNamespace(scale=lambda n: self.scaled.append((service_id, n)))
+
+
+def _watch(sessions: sessionmaker[Session]) -> tuple[HostWatch, _Notices, _Services, _Table]:
+    notices, services, table = _Notices(), _Services(), _Table()
+    ctx = SimpleNamespace(
+        settings=Settings(swarm=True),
+        sessions=sessions,
+        docker=SimpleNamespace(services=services),
+        jobs=notices,
+        proxy_table=table,
+    )
+    watch = HostWatch(ctx, HostLeases(MemoryHuey().storage))  # type: ignore[arg-type]
+    return watch, notices, services, table
+
+
+def _running(session: Session, project: Project, label: str) -> str:
+    project.placement_label = label
+    deployment_id = add_deployment(
+        session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING
+    )
+    deployment = session.get(Deployment, deployment_id)
+    assert deployment is not None
+    deployment.container_id = f"svc-{deployment_id}"
+    session.commit()
+    return deployment_id
+
+
+def test_a_deployment_no_other_host_may_take_is_marked_lost_once_and_notified(
+    sessions: sessionmaker[Session], session: Session, project: Project
+) -> None:
+    deployment_id = _running(session, project, "zone=two")
+    watch, notices, services, table = _watch(sessions)
+    dead = _host("b", state="down", labels={"zone": "two"})
+    watch.down_since["b"] = datetime(2026, 12, 6, 8, 51, 2)
+    watch.move(deployment_id, dead, [dead, _host("a", labels={"zone": "one"})])
+    lost = row_of(sessions, Deployment, deployment_id)
+    assert lost.status is DeploymentStatus.FAILED
+    assert lost.error == (
+        "lost: host host-b went down at 2026-12-06 08:51:02 UTC; "
+        "no other ready, active host has the label zone=two"
+    )
+    assert notices.sent == [(deployment_id, FAILED)]
+    # Its task stays stopped when the host comes back; the table forgets it.
+    assert services.scaled == [(f"svc-{deployment_id}", 0)]
+    assert table.refreshes == 1
+    # Once: another worker (or round) finds it no longer running.
+    watch.mark_lost(deployment_id, "lost: again")
+    assert row_of(sessions, Deployment, deployment_id).error == lost.error
+    assert len(notices.sent) == 1
+
+
+def test_a_deployment_whose_new_deployment_failed_is_lost_with_that_reason(
+    sessions: sessionmaker[Session],
+    session: Session,
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deployment_id = _running(session, project, "")
+    failed = Move(deployment_id, "new1", DeploymentStatus.FAILED, "Build exited with code 3")
+    monkeypatch.setattr(host_watch, "move_deployment", lambda ctx, old: failed)
+    watch, notices, _, _ = _watch(sessions)
+    dead = _host("b", state="down")
+    watch.move(deployment_id, dead, [dead, _host("a")])
+    error = row_of(sessions, Deployment, deployment_id).error
+    assert error is not None
+    assert error.endswith("; its new deployment new1 failed: Build exited with code 3")
+    assert notices.sent == [(deployment_id, FAILED)]
+    # A moved one is left to its new deployment's switch.
+    other = _running(session, project, "")
+    moved = Move(other, "new2", DeploymentStatus.RUNNING)
+    monkeypatch.setattr(host_watch, "move_deployment", lambda ctx, old: moved)
+    watch.move(other, dead, [dead, _host("a")])
+    assert row_of(sessions, Deployment, other).status is DeploymentStatus.RUNNING
+    assert len(notices.sent) == 1
