@@ -157,12 +157,17 @@ class HostWatch:
 
 
 def watch(hosts: HostWatch, stop: threading.Event, interval: float) -> None:
-    """Run rounds until ``stop`` is set; a failed round is logged and tried again."""
+    """Run rounds until ``stop`` is set; a failed round is logged (once while it fails
+    the same way: the manager may stay away for minutes) and tried again."""
+    last_error = ""
     while not stop.wait(interval):
         try:
             hosts.tick()
-        except Exception:  # the manager or the database went away mid-round
-            log.exception("host watch round failed; retrying")
+            last_error = ""
+        except Exception as exc:  # the manager or the database went away mid-round
+            if str(exc) != last_error:
+                log.exception("host watch round failed; retrying every %g s", interval)
+            last_error = str(exc)
 
 
 def start_host_watch(ctx: WorkerContext) -> threading.Event | None:
