@@ -74,6 +74,7 @@ def update_host(
     """Set or remove a host's labels, drain or activate it; the host afterwards.
     ``host_ref``: the node id, a unique prefix of it, or the host name."""
     _admin_only(user, ADMINS_ONLY_CHANGE)
-    # A bad label 422, an unknown host or label 404, the last active host drained 409.
+    # A bad label 422, an unknown host or label 404, the last active host drained 409,
+    # and 409 while the host's deployments are moving (its drain or failover runs).
     # A host with runners shows "pause" until the drain job moved them (then "drain").
     return HostPublic.model_validate(change_host(settings, host_ref, body.change(), drains=drains))

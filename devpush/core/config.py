@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # no upload). The worker binds it; every host must reach it (the manager's private
     # address, the worker on the host's network). Port 0: a free one.
     swarm_source_address: str = ""
+    # Swarm mode: how often the worker's host watch asks the manager for down hosts, whose
+    # running deployments it moves to other hosts (docs/scaling.md, "A host that dies").
+    host_watch_interval_seconds: float = Field(default=2.0, gt=0)
     # Each project's runners get their own bridge, ``<runner_network>-<project id>``
     # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"

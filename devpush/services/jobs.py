@@ -51,4 +51,5 @@ class HostDrainJobs(Protocol):
 
     def enqueue_drain(self, node_id: str) -> None:
         """Move the host's running deployments elsewhere (each with the usual switch),
-        then set its availability to ``drain``."""
+        then set its availability to ``drain``. A ``Conflict`` (409) while the host's
+        deployments are moving already (its drain, or its failover when it is down)."""

@@ -15,6 +15,7 @@ from typing import Final
 from devpush.core.config import get_settings
 from devpush.workers.drains import start_drains
 from devpush.workers.health_watch import start_health_watch
+from devpush.workers.host_watch import start_host_watch
 from devpush.workers.metrics_thread import start_metrics_sampler
 from devpush.workers.queue import consumer_polling, default_queue
 from devpush.workers.store_watch import start_store_watch
@@ -27,6 +28,7 @@ BACKGROUND_THREADS: Final[tuple[tuple[str, Callable[[WorkerContext], object]], .
     ("log drains", start_drains),  # the projects' drains (logging.md, "Log drains")
     ("health checks", start_health_watch),  # checks and bounded restarts (health-checks.md)
     ("metrics sampler", start_metrics_sampler),  # CPU, memory, network (metrics.md)
+    ("host watch", start_host_watch),  # swarm: a down host's deployments move (scaling.md)
 )
 
 

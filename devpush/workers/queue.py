@@ -40,6 +40,11 @@ QUEUE_NAME = "devpush"
 SQLITE_POLLING: Final = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 0.25}
 
 
+#: How long a queued drain holds its host's lease before its job starts and renews it (a
+#: drain lost with its worker frees the host after this).
+DRAIN_QUEUED_SECONDS: Final = 900
+
+
 class QueueConfigError(ValueError):
     """``queue_url`` names a backend this platform does not run on."""
 
@@ -144,9 +149,10 @@ def _refresh_routes() -> None:
 
 
 def _drain(node_id: str) -> None:
+    from devpush.workers.host_leases import HostLeases
     from devpush.workers.tasks.drain import run_drain
 
-    run_drain(node_id, ctx=_context())
+    run_drain(node_id, ctx=_context(), leases=HostLeases(default_queue().huey.storage))
 
 
 def consumer_polling(huey: Huey) -> dict[str, float]:
@@ -210,6 +216,14 @@ class DeployQueue:
         self._refresh_routes()
 
     def enqueue_drain(self, node_id: str) -> None:
+        """Queue the drain job with the host's lease taken (the job renews, then releases
+        it); :class:`~devpush.workers.host_leases.HostBusy` while the host's deployments
+        are moving already (a drain or a failover)."""
+        from devpush.workers.host_leases import DRAIN, HostBusy, HostLeases, busy_message
+
+        held = HostLeases(self.huey.storage).take(node_id, DRAIN, DRAIN_QUEUED_SECONDS)
+        if held is not None:
+            raise HostBusy(busy_message(held))
         self._drain(node_id)
 
 

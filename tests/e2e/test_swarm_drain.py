@@ -12,28 +12,21 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from huey import MemoryHuey
 
 from devpush.models import Deployment, DeploymentStatus, Environment, Project
 from devpush.services import hosts
 from devpush.services.cluster import runner_services
 from devpush.services.cluster.host_admin import HostChange, change_host
 from devpush.services.cluster.nodes import list_hosts
+from devpush.workers.host_leases import FAILOVER, HostBusy, HostLeases
+from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.drain import run_drain
 from devpush_dev.engines import Engine
 from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
 from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
-
-
-@dataclass
-class RecordedDrains:
-    """The queue's drain door: what the API or the page enqueues."""
-
-    nodes: list[str] = field(default_factory=list)
-
-    def enqueue_drain(self, node_id: str) -> None:
-        self.nodes.append(node_id)
 
 
 @dataclass
@@ -111,16 +104,21 @@ def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
 
         with polling(stack, host) as poller:
             time.sleep(1)  # the poller answers before the drain too
-            drains = RecordedDrains()
+            drains = DeployQueue(MemoryHuey(immediate=False))
             started = time.monotonic()
             # What the API, the CLI and the page do: the host with a runner is paused and
             # the drain job queued; the worker then runs it.
-            changed = change_host(
-                stack.settings, node_2.hostname, HostChange(availability="drain"), drains=drains
-            )
+            drain = HostChange(availability="drain")
+            changed = change_host(stack.settings, node_2.hostname, drain, drains=drains)
             assert changed.availability == "pause"
-            assert drains.nodes == [node_2.node_id]
-            moved = run_drain(node_2.node_id, ctx=stack.ctx)
+            assert [t.args for t in drains.huey.pending()] == [(node_2.node_id,)]
+            # A second drain call while the first one's job is queued or runs: refused.
+            with pytest.raises(HostBusy, match="being drained already"):
+                change_host(stack.settings, node_2.node_id, drain, drains=drains)
+            assert len(drains.huey.pending()) == 1
+            leases = HostLeases(drains.huey.storage)
+            moved = run_drain(node_2.node_id, ctx=stack.ctx, leases=leases)
+            assert leases.take(node_2.node_id, FAILOVER, 60) is None  # released
             deadline = time.monotonic() + 60
             while old_id_task_runs(stack, old):
                 assert time.monotonic() < deadline, "the old runner still runs"

@@ -81,6 +81,31 @@ def runners_per_node(tasks: list[Mapping[str, Any]]) -> Counter[str]:
     return counts
 
 
+def runner_services_on(tasks: list[Mapping[str, Any]], node_id: str) -> set[str]:
+    """The runner services with a running task on the node (their ids), as the manager
+    last heard: a down node's tasks stay ``running`` there (their desired state becomes
+    ``shutdown``, and Swarm replaces no ``restart: none`` task)."""
+    found: set[str] = set()
+    for task in tasks:
+        labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
+        state = (task.get("Status") or {}).get("State")
+        on_node = str(task.get("NodeID", "")) == node_id and task.get("ServiceID")
+        if labels.get(ROLE_LABEL) == RUNNER_ROLE and state == "running" and on_node:
+            found.add(str(task["ServiceID"]))
+    return found
+
+
+def takes_runners(host: Host, host_label: str | None) -> bool:
+    """Whether Swarm may place a new runner of a project with ``host_label`` on the host:
+    ready, active, and the label (``key=value``) among its labels when one is set."""
+    if host.state != "ready" or host.availability != "active":
+        return False
+    if not host_label:
+        return True
+    key, _, value = host_label.partition("=")
+    return host.labels.get(key.strip()) == value.strip()
+
+
 @contextmanager
 def manager_client(settings: Settings) -> Iterator[docker.DockerClient]:
     """The swarm manager's engine; Docker's failures as :class:`SwarmUnavailable`."""

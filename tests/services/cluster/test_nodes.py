@@ -9,7 +9,13 @@ import pytest
 
 from devpush.core.config import Settings
 from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
-from devpush.services.cluster.nodes import SwarmOff, SwarmUnavailable, list_hosts, runners_per_node
+from devpush.services.cluster.nodes import (
+    SwarmOff,
+    SwarmUnavailable,
+    list_hosts,
+    runner_services_on,
+    runners_per_node,
+)
 from devpush_dev.engines import Swarm
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
@@ -88,3 +94,26 @@ def test_only_running_runner_tasks_count() -> None:
         task("", "pending", RUNNER_ROLE),
     ]
     assert runners_per_node(tasks) == {"a": 2}
+
+
+def test_the_runner_services_on_a_node_are_those_with_a_running_task_there() -> None:
+    def task(service: str, node: str, state: str, role: str | None = RUNNER_ROLE) -> dict:
+        labels = {ROLE_LABEL: role} if role else {}
+        return {
+            "ServiceID": service,
+            "NodeID": node,
+            # A down node's task: its desired state is shutdown, its state still running.
+            "DesiredState": "shutdown",
+            "Status": {"State": state},
+            "Spec": {"ContainerSpec": {"Labels": labels}},
+        }
+
+    tasks = [
+        task("s1", "a", "running"),
+        task("s1", "b", "running"),  # a second replica elsewhere
+        task("s2", "a", "complete"),
+        task("s3", "a", "running", role="collector"),
+        task("s4", "b", "running"),
+    ]
+    assert runner_services_on(tasks, "a") == {"s1"}
+    assert runner_services_on(tasks, "b") == {"s1", "s4"}
