@@ -17,7 +17,7 @@ from devpush.workers.drains import start_drains
 from devpush.workers.health_watch import start_health_watch
 from devpush.workers.host_watch import start_host_watch
 from devpush.workers.metrics_thread import start_metrics_sampler
-from devpush.workers.queue import consumer_polling, default_queue
+from devpush.workers.queue import consumer_polling, default_queue, job_context
 from devpush.workers.store_watch import start_store_watch
 from devpush.workers.tasks import reconcile
 from devpush.workers.tasks.context import WorkerContext, worker_context
@@ -58,7 +58,7 @@ def main() -> None:
         logging.getLogger(__name__).exception("proxy table not refreshed at start")
     for name, start in BACKGROUND_THREADS:
         try:
-            start(worker_context())
+            start(job_context())
         except Exception:  # Docker or the database not there: a restart starts it
             logging.getLogger(__name__).exception("%s not started", name)
     huey = default_queue().huey

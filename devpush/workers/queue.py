@@ -67,8 +67,9 @@ def huey_from_url(url: str) -> Huey:
 
 # Task bodies live in devpush.workers.tasks; the imports are deferred so that enqueueing
 # (the web app) never loads the Docker SDK or opens a database.
-def _context() -> WorkerContext:
-    """The worker's context, with this queue to enqueue follow-up jobs (notifications) on."""
+def job_context() -> WorkerContext:
+    """The worker's context, with this queue to enqueue follow-up jobs (notifications) on:
+    the jobs' and the background threads' (a crash the health watch finds is notified)."""
     from devpush.workers.tasks.context import worker_context
 
     return replace(worker_context(), jobs=default_queue())
@@ -77,7 +78,7 @@ def _context() -> WorkerContext:
 def _deploy(deployment_id: str) -> None:
     from devpush.workers.tasks.deploy import run_deploy
 
-    run_deploy(deployment_id, ctx=_context())
+    run_deploy(deployment_id, ctx=job_context())
 
 
 def _stop(deployment_id: str) -> None:
@@ -97,7 +98,7 @@ def _cleanup() -> None:
 def _reconcile() -> None:
     from devpush.workers.tasks.reconcile import run_reconcile
 
-    run_reconcile(ctx=_context())
+    run_reconcile(ctx=job_context())
 
 
 def _notify(
@@ -112,7 +113,7 @@ def _notify(
     run_notify(
         deployment_id,
         event,
-        ctx=_context(),
+        ctx=job_context(),
         channel_id=channel_id,
         attempt=attempt,
         delivery=delivery,
@@ -152,7 +153,7 @@ def _drain(node_id: str) -> None:
     from devpush.workers.host_leases import HostLeases
     from devpush.workers.tasks.drain import run_drain
 
-    run_drain(node_id, ctx=_context(), leases=HostLeases(default_queue().huey.storage))
+    run_drain(node_id, ctx=job_context(), leases=HostLeases(default_queue().huey.storage))
 
 
 def consumer_polling(huey: Huey) -> dict[str, float]:
