@@ -45,6 +45,13 @@ LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 #: sets 1 s), and SRV lookups wait for one another meanwhile.
 RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
+#: Swarm mode (a deployment's replicas are several upstreams): a replica whose host died
+#: costs one request at most the dial timeout, then it is skipped for
+#: ``PASSIVE_FAIL_SECONDS`` (until the worker's refresh drops it from the table). Shorter
+#: than ``RETRY_SECONDS``: a lone runner skipped after a failed dial is tried again
+#: within the same request.
+SWARM_DIAL_TIMEOUT: Final = "1s"
+PASSIVE_FAIL_SECONDS: Final = 5
 
 
 #: The worker's probe server (``runner_address = "proxy"``): a unix socket beside the admin
@@ -335,6 +342,17 @@ def access_logging(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _spread_over_replicas(proxy: dict[str, Any]) -> None:
+    """Swarm mode: a connection that fails (its host died) is retried on another replica
+    (``try_duration`` picks again among the healthy ones), after at most the dial timeout,
+    and that replica is skipped for a while (passive health). Not on one server: a lone
+    runner skipped after one failed dial would answer later, not sooner."""
+    proxy["transport"]["dial_timeout"] = SWARM_DIAL_TIMEOUT
+    proxy["health_checks"] = {
+        "passive": {"fail_duration": f"{PASSIVE_FAIL_SECONDS}s", "max_fails": 1}
+    }
+
+
 def build_config(settings: Settings) -> dict[str, Any]:
     """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
 
@@ -371,6 +389,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # The app sees the name the user asked for, and who asked.
         "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
     }
+    if settings.swarm:
+        _spread_over_replicas(proxy)
     logged = bool(settings.proxy_access_log)
     server = {
         **server_config(settings),

@@ -55,7 +55,7 @@ def running_on(ctx: WorkerContext, node_id: str) -> list[str]:
     found: list[str] = []
     for deployment_id, service_id in candidates:
         task = runner_services.get_service_task(ctx.docker, ctx.settings, service_id)
-        if task is not None and task.attrs["Node"] == node_id and task.status == "running":
+        if task is not None and node_id in task.nodes() and task.status == "running":
             found.append(deployment_id)
     return found
 
