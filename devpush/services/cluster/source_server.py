@@ -4,7 +4,8 @@ A swarm service has no "upload, then start" step (no ``put_archive`` before the 
 starts, and the task may start on any host), so the task fetches its source when it
 starts: the worker offers the archive under a one-time token, the task's command asks
 ``GET /source`` with ``Authorization: Bearer <token>`` and unpacks the answer. A token
-answers once and expires after ``ttl``; the token is never in a URL or a log line.
+answers once per task of the deployment (its replicas) and expires after ``ttl``; the
+token is never in a URL or a log line.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ SOURCE_PATH: Final = "/source"
 _BEARER: Final = "Bearer "
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Offer:
     archive: bytes
     expires_at: float
+    #: Fetches left: one per task of the deployment (its replicas).
+    left: int = 1
 
 
 class SourceOffers:
@@ -34,20 +37,27 @@ class SourceOffers:
         self._offers: dict[str, _Offer] = {}
         self._lock = threading.Lock()
 
-    def offer(self, archive: bytes, *, ttl_seconds: float) -> str:
-        """Keep ``archive`` for one fetch within ``ttl_seconds``; the token that takes it."""
+    def offer(self, archive: bytes, *, ttl_seconds: float, fetches: int = 1) -> str:
+        """Keep ``archive`` for ``fetches`` fetches (one per replica) within ``ttl_seconds``;
+        the token that takes it."""
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._drop_expired()
-            self._offers[token] = _Offer(archive, time.monotonic() + ttl_seconds)
+            self._offers[token] = _Offer(archive, time.monotonic() + ttl_seconds, fetches)
         return token
 
     def take(self, token: str) -> bytes | None:
-        """The archive for ``token``, once; None for an unknown, taken or expired token."""
+        """The archive for ``token``, as many times as offered; None for an unknown, taken
+        or expired token."""
         with self._lock:
             self._drop_expired()
-            offer = self._offers.pop(token, None)
-        return None if offer is None else offer.archive
+            offer = self._offers.get(token)
+            if offer is None:
+                return None
+            offer.left -= 1
+            if offer.left <= 0:
+                del self._offers[token]
+        return offer.archive
 
     def waiting(self) -> int:
         with self._lock:
@@ -118,8 +128,11 @@ class SourceHandout:
         self._server: SourceServer | None = None
         self._lock = threading.Lock()
 
-    def offer(self, address: str, archive: bytes, *, ttl_seconds: float) -> tuple[str, str]:
-        """Offer ``archive`` on the server at ``address`` (``host:port``): its URL and token."""
+    def offer(
+        self, address: str, archive: bytes, *, ttl_seconds: float, fetches: int = 1
+    ) -> tuple[str, str]:
+        """Offer ``archive`` on the server at ``address`` (``host:port``), for ``fetches``
+        tasks: its URL and token."""
         with self._lock:
             if self._server is None:
                 host, sep, port = address.rpartition(":")
@@ -130,7 +143,7 @@ class SourceHandout:
                     )
                 self._server = SourceServer(host, int(port)).start()
             server = self._server
-        return server.url, server.offers.offer(archive, ttl_seconds=ttl_seconds)
+        return server.url, server.offers.offer(archive, ttl_seconds=ttl_seconds, fetches=fetches)
 
     def stop(self) -> None:
         with self._lock:

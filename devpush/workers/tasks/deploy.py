@@ -358,6 +358,7 @@ def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path
             ctx.settings.swarm_source_address,
             archive,
             ttl_seconds=ctx.settings.runner_ready_timeout_seconds,
+            fetches=job.replicas,
         )
         kwargs = runner_services.runner_service_spec(
             spec=spec,

@@ -44,3 +44,13 @@ def test_an_offer_expires() -> None:
     time.sleep(0.1)
     assert offers.take(token) is None
     assert offers.waiting() == 0
+
+
+def test_an_offer_for_replicas_answers_once_per_task() -> None:
+    offers = SourceOffers()
+    token = offers.offer(b"x", ttl_seconds=60, fetches=2)
+    assert offers.take(token) == b"x"
+    assert offers.waiting() == 1
+    assert offers.take(token) == b"x"
+    assert offers.take(token) is None
+    assert offers.waiting() == 0
