@@ -458,27 +458,33 @@ def live_addresses(
     nodes: list[dict[str, Any]],
     settings: Settings,
 ) -> dict[str, list[str]]:
-    """Each runner service's running tasks' IPs on its overlay, by service id and name,
-    leaving out a task whose node is not ``ready`` (its host went down: Swarm may still
-    say the task runs) or that Swarm no longer wants running. Sorted, so an unchanged
-    set writes no change."""
+    """Each runner service's running tasks' IPs on its overlay, by service id and name.
+
+    A task whose node is not ``ready`` (its host went down: Swarm may still say the task
+    runs, only no longer wants it to) is left out while another task of the service runs
+    on a ready node; a service with no such task keeps its last ones, so a lone runner's
+    URL stays where it was (as with one task before replicas) until it is moved. Sorted,
+    so an unchanged set writes no change.
+    """
     ready = {
         str(node.get("ID")) for node in nodes if (node.get("Status") or {}).get("State") == "ready"
     }
-    found: dict[str, list[str]] = {}
     by_id = {str(service["ID"]): service for service in services}
+    healthy: dict[str, list[str]] = {}
+    stale: dict[str, list[str]] = {}
     for task in _running(tasks):
         service = by_id.get(str(task.get("ServiceID")))
-        if service is None or str(task.get("NodeID")) not in ready:
+        address = service and _address(task, service_network(settings, service))
+        if not address:
             continue
-        if task.get("DesiredState", "running") != "running":
-            continue
-        address = _address(task, service_network(settings, service))
-        if address:
-            found.setdefault(str(service["ID"]), []).append(address)
+        live = str(task.get("NodeID")) in ready and task.get("DesiredState") == "running"
+        (healthy if live else stale).setdefault(str(task["ServiceID"]), []).append(address)
     named: dict[str, list[str]] = {}
-    for service_id, addresses in found.items():
-        addresses.sort(key=lambda ip: tuple(int(part) for part in ip.split(".")))
+    for service_id in healthy.keys() | stale.keys():
+        addresses = sorted(
+            healthy.get(service_id) or stale[service_id],
+            key=lambda ip: tuple(int(part) for part in ip.split(".")),
+        )
         named[service_id] = addresses
         named[str((by_id[service_id].get("Spec") or {}).get("Name", ""))] = addresses
     return named
@@ -500,7 +506,7 @@ def runner_upstreams(client: docker.DockerClient, settings: Settings) -> dict[st
     the manager whatever the number of services, so a refresh stays cheap when a node
     goes down."""
     services = _runner_services(client)
-    tasks: list[dict[str, Any]] = client.api.tasks(filters={"desired-state": "running"})
+    tasks: list[dict[str, Any]] = client.api.tasks()
     nodes: list[dict[str, Any]] = client.api.nodes()
     ports = {str(service["ID"]): service_port(service) for service in services}
     for service in services:

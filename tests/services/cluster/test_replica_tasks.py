@@ -90,7 +90,7 @@ def test_the_wanted_count_is_the_services_label() -> None:
     assert service_port(service()) == 8000
 
 
-def test_the_table_routes_to_live_tasks_on_ready_nodes() -> None:
+def test_the_table_routes_to_running_tasks_on_ready_nodes() -> None:
     nodes = [
         {"ID": "n1", "Status": {"State": "ready"}},
         {"ID": "n2", "Status": {"State": "down"}},
@@ -109,6 +109,10 @@ def test_the_table_routes_to_live_tasks_on_ready_nodes() -> None:
         "svc1": ["10.0.1.3", "10.0.1.10"],
         "devpush-runner-d": ["10.0.1.3", "10.0.1.10"],
     }
+    # A lone task on a host that went down keeps its route until it is moved (as before).
+    alone = live_addresses([service()], [tasks[2]], nodes, SETTINGS)
+    assert alone["svc1"] == ["10.0.1.4"]
+    assert live_addresses([service()], [tasks[3]], nodes, SETTINGS) == {}
 
 
 def test_replicas_are_one_to_ten_and_above_one_need_swarm_mode() -> None:
