@@ -46,10 +46,9 @@ LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
 #: Swarm mode (a deployment's replicas are several upstreams): a replica whose host died
-#: costs one request at most the dial timeout, then it is skipped for
-#: ``PASSIVE_FAIL_SECONDS`` (until the worker's refresh drops it from the table). Shorter
-#: than ``RETRY_SECONDS``: a lone runner skipped after a failed dial is tried again
-#: within the same request.
+#: costs a request at most the dial timeout before it is retried on the next replica.
+#: ``PASSIVE_FAIL_SECONDS`` is shorter than ``RETRY_SECONDS``: a lone runner skipped after
+#: a failed dial is tried again within the same request.
 SWARM_DIAL_TIMEOUT: Final = "1s"
 PASSIVE_FAIL_SECONDS: Final = 5
 
@@ -343,11 +342,15 @@ def access_logging(settings: Settings) -> dict[str, Any]:
 
 
 def _spread_over_replicas(proxy: dict[str, Any]) -> None:
-    """Swarm mode: a connection that fails (its host died) is retried on another replica
-    (``try_duration`` picks again among the healthy ones), after at most the dial timeout,
-    and that replica is skipped for a while (passive health). Not on one server: a lone
-    runner skipped after one failed dial would answer later, not sooner."""
+    """Swarm mode: a deployment's replicas are several SRV answers. A connection that
+    fails (its host died) is given up after the dial timeout and retried within
+    ``try_duration``; round robin makes the retry pick the next replica, where random
+    could pick the dead one again. Passive health (skip a replica that failed for a
+    while) is set too, but Caddy keeps no health for dynamic upstreams before it tracks
+    them (caddyserver/caddy#7539): until then the round robin does the work. Not on one
+    server: nothing changes there."""
     proxy["transport"]["dial_timeout"] = SWARM_DIAL_TIMEOUT
+    proxy["load_balancing"]["selection_policy"] = {"policy": "round_robin"}
     proxy["health_checks"] = {
         "passive": {"fail_duration": f"{PASSIVE_FAIL_SECONDS}s", "max_fails": 1}
     }

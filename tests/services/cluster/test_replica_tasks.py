@@ -140,4 +140,7 @@ def test_caddy_skips_a_dead_replica_in_swarm_mode_only() -> None:
     swarm = proxy(Settings(swarm=True))
     assert swarm["health_checks"]["passive"]["max_fails"] == 1
     assert swarm["transport"]["dial_timeout"] == proxy_config.SWARM_DIAL_TIMEOUT
+    # The retry after a failed dial goes to the next replica.
+    assert swarm["load_balancing"]["selection_policy"] == {"policy": "round_robin"}
+    assert "selection_policy" not in single["load_balancing"]
     assert proxy_config.PASSIVE_FAIL_SECONDS < proxy_config.RETRY_SECONDS
