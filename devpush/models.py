@@ -394,6 +394,9 @@ class Environment(Base):
     auto_deploy_paused: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
     )
+    # Swarm mode: how many tasks each deployment runs (spread over hosts), from the next
+    # deploy; a single server runs one.
+    replicas: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     project: Mapped[Project] = relationship(back_populates="environments")
     deployments: Mapped[list[Deployment]] = relationship(back_populates="environment")
@@ -496,7 +499,8 @@ class ProxyTableRow(Base):
     # has removed them and waited out the proxy's cache, before it stops the runner.
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     # Where the proxy reaches the runner: its IP on the runner network, and its app port.
-    address: Mapped[str] = mapped_column(String(64))
+    # Swarm mode with replicas: every live task's IP, space-separated (one SRV answer each).
+    address: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
 
 

@@ -10,7 +10,13 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import ValidationError
 
 from devpush.api.projects import _detail
-from devpush.api.schemas import ProjectDetail, VariablesIn, VariablesPublic
+from devpush.api.schemas import (
+    EnvironmentPublic,
+    EnvironmentUpdate,
+    ProjectDetail,
+    VariablesIn,
+    VariablesPublic,
+)
 from devpush.deps import (
     ApiOwnerProject,
     ApiProject,
@@ -21,6 +27,7 @@ from devpush.deps import (
 )
 from devpush.services import project_settings as settings_service
 from devpush.services import projects as project_service
+from devpush.services import replicas as replica_service
 from devpush.services.runner_images import image_problem
 
 router = APIRouter(prefix="/projects", tags=["project settings"])
@@ -115,3 +122,19 @@ def delete_environment(
 ) -> None:
     """Delete a preview environment and its deployments (production: 409)."""
     settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)
+
+
+@router.patch("/{project_ref}/environments/{environment_ref}", response_model=EnvironmentPublic)
+def update_environment(
+    environment_ref: str,
+    body: EnvironmentUpdate,
+    project: ApiOwnerProject,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> EnvironmentPublic:
+    """Set the environment's replica count (1-10; above 1: swarm mode only, else 409),
+    from its next deployment."""
+    environment = replica_service.set_replicas(
+        session, project=project, ref=environment_ref, replicas=body.replicas, settings=settings
+    )
+    return EnvironmentPublic.model_validate(environment)

@@ -111,6 +111,13 @@ class EnvironmentPublic(BaseModel):
     branch: str
     #: True after a rollback: pushes do not deploy here until a manual deploy or a resume.
     auto_deploy_paused: bool = False
+    #: Runners per deployment (swarm mode: spread over hosts), from the next deployment.
+    replicas: int = 1
+
+
+class EnvironmentUpdate(ApiBody):
+    #: 1-10; above 1 needs swarm mode (409 on a single server).
+    replicas: int
 
 
 class HealthCheckPublic(BaseModel):

@@ -1,4 +1,4 @@
-"""``devpush projects settings|delete|delete-environment`` and ``devpush env``.
+"""``devpush projects settings|delete|delete-environment|replicas`` and ``devpush env``.
 
 ``devpush projects settings PROJECT`` shows the settings, and with options changes them;
 ``devpush env list|set|unset PROJECT`` manages variables per scope (``--env shared``, the
@@ -227,8 +227,33 @@ def delete_environment(
     console.print(safe(f"Deleted environment {environment}; its runners are being removed."))
 
 
+def replicas(
+    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    environment: Annotated[str, typer.Argument(help="An environment's name")],
+    count: Annotated[
+        int | None, typer.Argument(help="Runners per deployment, 1-10 (swarm mode for >1)")
+    ] = None,
+) -> None:
+    """Show or set an environment's replicas: runners per deployment, spread over hosts."""
+    if count is None:
+        current = call("GET", f"/projects/{project}")
+        for item in current.get("environments", []):
+            if environment in (item["name"], item["id"]):
+                console.print(safe(f"{item['name']}: {item.get('replicas', 1)} replica(s)"))
+                return
+        raise fail(f"no environment {environment} in {project}")
+    changed = call(
+        "PATCH", f"/projects/{project}/environments/{environment}", json={"replicas": count}
+    )
+    console.print(
+        safe(f"{changed['name']}: {changed['replicas']} replica(s). ")
+        + safe(NEXT_DEPLOY.format(project=project))
+    )
+
+
 def register(app: typer.Typer) -> None:
     projects_app.command("settings")(settings)
     projects_app.command("delete")(delete)
     projects_app.command("delete-environment")(delete_environment)
+    projects_app.command("replicas")(replicas)
     app.add_typer(env_app, name="env")

@@ -1,7 +1,8 @@
 """A small DNS server over UDP (dnslib) whose zone is the proxy table.
 
 It answers two questions, with TTL 0 (Caddy keeps each answer for its own refresh time):
-- ``SRV <host>.``: the runner serving that host, named after its deployment and its IP
+- ``SRV <host>.``: the runner serving that host (one answer per replica in swarm mode),
+  named after its deployment and its IP
   on the runner network (``<deployment>.<environment>.<project>.10-0-0-7.runners.devpush.``,
   with the branch before them: ``names.route_name``), and its app port;
 - ``A …10-0-0-7.runners.devpush.``: 10.0.0.7, read from the name itself. So a runner
@@ -31,8 +32,9 @@ from devpush.services import proxy_config, proxy_table
 
 log = logging.getLogger(__name__)
 
-#: What one lookup finds: the SRV target and port, or an IP, or nothing (NXDOMAIN).
-Answer = tuple[str, int] | str | None
+#: What one lookup finds: the SRV targets and port (several: a deployment's replicas), or
+#: an IP, or nothing (NXDOMAIN).
+Answer = list[tuple[str, int]] | str | None
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,10 @@ class HostResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
             answer, known = cached
         else:
             self._remember(key, answer, known)
-        if isinstance(answer, tuple):
-            target, port = answer
-            reply.add_answer(RR(question.qname, QTYPE.SRV, rdata=SRV(0, 0, port, target), ttl=0))
+        if isinstance(answer, list):
+            for target, port in answer:
+                srv = SRV(0, 0, port, target)
+                reply.add_answer(RR(question.qname, QTYPE.SRV, rdata=srv, ttl=0))
         elif isinstance(answer, str):
             reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(answer), ttl=0))
         elif not known:
@@ -110,7 +113,7 @@ class HostResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
         with self._sessions() as session:
             found = proxy_table.entry_and_deployment(session, name)
             if found is None:
-                return (self._not_found if qtype == QTYPE.SRV else None), False
+                return ([self._not_found] if qtype == QTYPE.SRV else None), False
             route, deployment = found
             if qtype == QTYPE.SRV:
                 # The target names the deployment too: Caddy's access log records it.
@@ -120,7 +123,10 @@ class HostResolver(BaseResolver):  # type: ignore[misc]  # dnslib has no types
                     branch=deployment.branch,
                     deployment_id=deployment.id,
                 )
-                return (route_name(route.address, labels), route.port), True
+                # Each replica's IP (swarm mode), each its own answer: Caddy spreads over
+                # them and skips one that does not answer.
+                targets = [(route_name(ip, labels), route.port) for ip in route.address.split()]
+                return targets, True
             return None, True
 
 

@@ -45,6 +45,12 @@ LOOKUP_RETRY_AFTER_SECONDS: Final = 1
 #: sets 1 s), and SRV lookups wait for one another meanwhile.
 RETRY_SECONDS: Final = 12
 RETRY_INTERVAL_MS: Final = 10
+#: Swarm mode (a deployment's replicas are several upstreams): a replica whose host died
+#: costs a request at most the dial timeout before it is retried on the next replica.
+#: ``PASSIVE_FAIL_SECONDS`` is shorter than ``RETRY_SECONDS``: a lone runner skipped after
+#: a failed dial is tried again within the same request.
+SWARM_DIAL_TIMEOUT: Final = "1s"
+PASSIVE_FAIL_SECONDS: Final = 5
 
 
 #: The worker's probe server (``runner_address = "proxy"``): a unix socket beside the admin
@@ -335,6 +341,21 @@ def access_logging(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _spread_over_replicas(proxy: dict[str, Any]) -> None:
+    """Swarm mode: a deployment's replicas are several SRV answers. A connection that
+    fails (its host died) is given up after the dial timeout and retried within
+    ``try_duration``; round robin makes the retry pick the next replica, where random
+    could pick the dead one again. Passive health (skip a replica that failed for a
+    while) is set too, but Caddy keeps no health for dynamic upstreams before it tracks
+    them (caddyserver/caddy#7539): until then the round robin does the work. Not on one
+    server: nothing changes there."""
+    proxy["transport"]["dial_timeout"] = SWARM_DIAL_TIMEOUT
+    proxy["load_balancing"]["selection_policy"] = {"policy": "round_robin"}
+    proxy["health_checks"] = {
+        "passive": {"fail_duration": f"{PASSIVE_FAIL_SECONDS}s", "max_fails": 1}
+    }
+
+
 def build_config(settings: Settings) -> dict[str, Any]:
     """Caddy's whole JSON config, the same whatever runs: the routes are looked up by DNS.
 
@@ -371,6 +392,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # The app sees the name the user asked for, and who asked.
         "headers": {"request": {"set": {"X-Forwarded-Host": ["{http.request.host}"]}}},
     }
+    if settings.swarm:
+        _spread_over_replicas(proxy)
     logged = bool(settings.proxy_access_log)
     server = {
         **server_config(settings),

@@ -32,3 +32,10 @@ def stop_runner(client: docker.DockerClient, settings: Settings, id_or_name: str
         runner_services.stop_runner_service(client, id_or_name)
         return
     runner.stop_container(client, id_or_name, timeout=settings.runner_stop_timeout_seconds)
+
+
+def replicas(container: Container) -> list[Container]:
+    """Each running copy of a runner: a service's running tasks, or the container itself."""
+    if isinstance(container, runner_services.ServiceTask):
+        return container.replicas()
+    return [container]

@@ -30,6 +30,7 @@ from devpush.deps import (
 from devpush.models import Project, TeamRole
 from devpush.services import project_settings as settings_service
 from devpush.services import projects as project_service
+from devpush.services import replicas as replica_service
 from devpush.services.domains import domain_views
 from devpush.services.drains.configure import drain_views
 from devpush.services.notifications.channels import channel_views
@@ -360,6 +361,26 @@ def delete_environment(
 ) -> Response:
     settings_service.delete_environment(session, project=project, ref=environment_ref, queue=queue)
     return redirect(request, saved_url(project, "environments"))
+
+
+@router.post("/projects/{project_ref}/environments/{environment_ref}/replicas")
+def set_replicas(
+    page: OwnerSettingsPageDep,
+    environment_ref: str,
+    replicas: Annotated[int, Form(ge=0, le=1000)],
+) -> Response:
+    """An environment's replica count (swarm mode above 1), from its next deployment."""
+    try:
+        replica_service.set_replicas(
+            page.session,
+            project=page.project,
+            ref=environment_ref,
+            replicas=replicas,
+            settings=page.request.app.state.settings,
+        )
+    except (replica_service.ReplicasNeedSwarmError, replica_service.ReplicasOutOfRangeError) as exc:
+        return page.render(replicas_error=str(exc), refused=True)
+    return redirect(page.request, saved_url(page.project, "environments"))
 
 
 @router.post("/projects/{project_ref}/delete")

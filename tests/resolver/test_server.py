@@ -202,3 +202,18 @@ def test_only_names_the_table_holds_are_remembered_and_only_so_many(
         assert [name for name, _ in remembered] == ["b.localhost.", "c.localhost."]
     finally:
         server.stop()
+
+
+def test_a_host_with_replicas_gets_one_answer_per_replica(
+    port: int, session: Session, project: Project
+) -> None:
+    deployment = running(session, project)
+    write_table(session, [HostEntry("shop.localhost", deployment, "10.0.1.2 10.0.1.3", 3000)])
+    session.commit()
+
+    srv = ask(port, "shop.localhost.", "SRV")
+    answers = sorted((str(record.rdata.target), record.rdata.port) for record in srv.rr)
+    assert answers == [
+        (target(session, deployment, "10.0.1.2"), 3000),
+        (target(session, deployment, "10.0.1.3"), 3000),
+    ]

@@ -80,6 +80,10 @@ _FETCH: Final = (
 _ENDED: Final = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
 
 
+#: The service label with the deployment's replica count (its environment's, at deploy time).
+REPLICAS_LABEL: Final = f"{LABEL_PREFIX}replicas"
+
+
 class ServiceError(Unavailable):
     """A runner service could not be made, placed or started; ``str()`` is fit to show."""
 
@@ -134,11 +138,13 @@ def runner_service_spec(
     source_token: str,
     host_label: str | None = None,
     replicas: int = 1,
+    wanted: int = 1,
 ) -> dict[str, Any]:
     """Keyword arguments of ``APIClient.create_service`` for one deployment's runner.
 
     ``replicas``: 0 makes the service without starting its task (the deploy job scales it
-    to 1 once it is recorded, as it starts a created container).
+    to ``wanted``, the environment's replica count, once it is recorded, as it starts a
+    created container). Swarm spreads the tasks itself (fewest of the service first).
     """
     labels = runner_role_labels(
         project_id=spec.project_id,
@@ -177,7 +183,9 @@ def runner_service_spec(
     return {
         "task_template": task,
         "name": container_name(spec.deployment_id),
-        "labels": labels,
+        # The service's own labels (not its tasks'): the count to scale to stays readable
+        # after a stop scaled it to 0.
+        "labels": {**labels, REPLICAS_LABEL: str(wanted)},
         "mode": ServiceMode("replicated", replicas=replicas),
         "endpoint_spec": EndpointSpec(mode="dnsrr"),
     }
@@ -352,47 +360,133 @@ def task_attrs(
     }
 
 
+def wanted_replicas(service: dict[str, Any]) -> int:
+    """How many tasks the deployment runs (its service's replicas label; 1 before it)."""
+    labels = (service.get("Spec") or {}).get("Labels") or {}
+    text = str(labels.get(REPLICAS_LABEL, "1"))
+    return max(1, int(text)) if text.isdigit() else 1
+
+
+def _running(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [task for task in tasks if (task.get("Status") or {}).get("State") == "running"]
+
+
+def _ended(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [task for task in tasks if (task.get("Status") or {}).get("State") in _ENDED]
+
+
+def replica_attrs(
+    service: dict[str, Any], tasks: list[dict[str, Any]], network: str, *, every: bool
+) -> dict[str, Any]:
+    """A container's ``attrs`` for a service of one or more tasks (:func:`task_attrs` of the
+    task that speaks for them).
+
+    ``every`` (the deploy, until ready): running only once every wanted task runs with an
+    address, exited as soon as one ended (with its exit code), else created. Otherwise
+    (once running: the reconcile, the health watch, the proxy table): running while any
+    task runs, so a replica whose host died fails nothing while another answers.
+    """
+    running = [task for task in _running(tasks) if _address(task, network)]
+    ended = _ended(tasks)
+    if every:
+        if ended:
+            return task_attrs(service, newest_task(ended), network)
+        if running and len(running) >= wanted_replicas(service):
+            return task_attrs(service, newest_task(running), network)
+        attrs = task_attrs(service, newest_task(tasks), network)
+        attrs["State"]["Status"] = "created"
+        return attrs
+    return task_attrs(service, newest_task(running) or newest_task(tasks), network)
+
+
 class ServiceTask(Container):  # type: ignore[misc]  # docker ships no types
-    """A deployment's runner service, seen as the container of its one task.
+    """A deployment's runner service, seen as the container of its task(s).
 
     The deploy, stop and reconcile jobs follow a runner through a container's status,
     exit code, address and last lines: this gives them the task's, read through the
-    manager whatever host runs the task (``docker service logs`` for its lines).
+    manager whatever host runs the task (``docker service logs`` for its lines). With
+    several replicas, :func:`replica_attrs` says which task speaks for the service
+    (``every``: the deploy's view), and :meth:`replicas` gives each running task.
     """
 
-    def __init__(self, client: docker.DockerClient, attrs: dict[str, Any], network: str) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        attrs: dict[str, Any],
+        network: str,
+        *,
+        tasks: list[dict[str, Any]] | None = None,
+        every: bool = False,
+    ) -> None:
         super().__init__(attrs=attrs, client=client, collection=client.containers)
         self.network = network
+        self.tasks = tasks or []
+        self.every = every
 
     @classmethod
-    def of(cls, client: docker.DockerClient, service_id: str, network: str) -> ServiceTask:
+    def of(
+        cls, client: docker.DockerClient, service_id: str, network: str, *, every: bool = False
+    ) -> ServiceTask:
         service = client.api.inspect_service(service_id)
         tasks = client.api.tasks(filters={"service": service["ID"]})
-        return cls(client, task_attrs(service, newest_task(tasks), network), network)
+        attrs = replica_attrs(service, tasks, network, every=every)
+        return cls(client, attrs, network, tasks=tasks, every=every)
 
     def reload(self) -> None:
-        """Read the service and its task again; :class:`ServiceError` when the task ended
+        """Read the service and its tasks again; :class:`ServiceError` when a task ended
         without ever running (no node took it, its image is missing there): no container
         log could say why, Swarm's reason does."""
         service = self.client.api.inspect_service(self.id)
-        task = newest_task(self.client.api.tasks(filters={"service": self.id}))
-        self.attrs = task_attrs(service, task, self.network)
-        status = (task or {}).get("Status") or {}
-        ran = (status.get("ContainerStatus") or {}).get("ContainerID")
-        if status.get("State") in _ENDED and not ran:
-            raise ServiceError(
-                f"the runner task {status.get('State')}: {status.get('Err') or 'no reason'}"
+        self.tasks = self.client.api.tasks(filters={"service": self.id})
+        self.attrs = replica_attrs(service, self.tasks, self.network, every=self.every)
+        for task in _ended(self.tasks):
+            status = task.get("Status") or {}
+            if not (status.get("ContainerStatus") or {}).get("ContainerID"):
+                raise ServiceError(
+                    f"the runner task {status.get('State')}: {status.get('Err') or 'no reason'}"
+                )
+
+    def replicas(self) -> list[Container]:
+        """Each running task with an address, as a container of its own (the ready check
+        asks every one)."""
+        service = {"ID": self.id, "Spec": self._spec()}
+        return [
+            Container(
+                attrs=task_attrs(service, task, self.network),
+                client=self.client,
+                collection=self.client.containers,
             )
+            for task in _running(self.tasks)
+            if _address(task, self.network)
+        ]
+
+    def nodes(self) -> set[str]:
+        """The nodes its running tasks run on."""
+        return {str(task.get("NodeID", "")) for task in _running(self.tasks)}
+
+    def _spec(self) -> dict[str, Any]:
+        """Enough of the service's spec for :func:`task_attrs`, from this one's attrs."""
+        return {
+            "Name": self.name,
+            "TaskTemplate": {
+                "ContainerSpec": {
+                    "Env": self.attrs["Config"]["Env"],
+                    "Labels": self.attrs["Config"]["Labels"],
+                    "Image": self.attrs["Config"]["Image"],
+                }
+            },
+        }
 
     def start(self, *args: Any, **kwargs: Any) -> None:
-        """Scale to one task: the service was made with none (``replicas=0``)."""
+        """Scale to the wanted tasks: the service was made with none (``replicas=0``)."""
         try:
-            self.client.services.get(self.id).scale(1)
+            service = self.client.services.get(self.id)
+            service.scale(wanted_replicas(service.attrs))
         except APIError as exc:
             raise ServiceError(f"Swarm could not start the runner: {exc.explanation}") from exc
 
     def logs(self, **kwargs: Any) -> bytes:
-        """The task's last lines through the manager (``tail``, stdout and stderr)."""
+        """The tasks' last lines through the manager (``tail``, stdout and stderr)."""
         chunks = self.client.api.service_logs(
             self.id,
             stdout=kwargs.get("stdout", True),
@@ -412,26 +506,95 @@ def service_network(settings: Settings, service: dict[str, Any]) -> str:
 def get_service_task(
     client: docker.DockerClient, settings: Settings, id_or_name: str
 ) -> ServiceTask | None:
-    """The runner service ``id_or_name`` as its task's container; None: no such service."""
+    """The runner service ``id_or_name`` as its tasks' container; None: no such service."""
     try:
         service = client.api.inspect_service(id_or_name)
         tasks = client.api.tasks(filters={"service": service["ID"]})
     except NotFound:
         return None
     network = service_network(settings, service)
-    return ServiceTask(client, task_attrs(service, newest_task(tasks), network), network)
+    attrs = replica_attrs(service, tasks, network, every=False)
+    return ServiceTask(client, attrs, network, tasks=tasks)
 
 
 def create_service_task(
     client: docker.DockerClient, settings: Settings, kwargs: dict[str, Any]
 ) -> ServiceTask:
-    """Create the service (with ``replicas=0``: its task starts with ``start()``)."""
+    """Create the service (with ``replicas=0``: its tasks start with ``start()``); the
+    deploy's view of it (ready once every task runs)."""
     try:
         service_id = create_runner_service(client, kwargs)
     except APIError as exc:
         raise ServiceError(f"Swarm refused the runner service: {exc.explanation}") from exc
     network = service_network(settings, client.api.inspect_service(service_id))
-    return ServiceTask.of(client, service_id, network)
+    return ServiceTask.of(client, service_id, network, every=True)
+
+
+def live_addresses(
+    services: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    nodes: list[dict[str, Any]],
+    settings: Settings,
+) -> dict[str, list[str]]:
+    """Each runner service's running tasks' IPs on its overlay, by service id and name.
+
+    A task whose node is not ``ready`` (its host went down: Swarm may still say the task
+    runs, only no longer wants it to) is left out while another task of the service runs
+    on a ready node; a service with no such task keeps its last ones, so a lone runner's
+    URL stays where it was (as with one task before replicas) until it is moved. Sorted,
+    so an unchanged set writes no change.
+    """
+    ready = {
+        str(node.get("ID")) for node in nodes if (node.get("Status") or {}).get("State") == "ready"
+    }
+    by_id = {str(service["ID"]): service for service in services}
+    healthy: dict[str, list[str]] = {}
+    stale: dict[str, list[str]] = {}
+    for task in _running(tasks):
+        service = by_id.get(str(task.get("ServiceID")))
+        address = service and _address(task, service_network(settings, service))
+        if not address:
+            continue
+        live = str(task.get("NodeID")) in ready and task.get("DesiredState") == "running"
+        (healthy if live else stale).setdefault(str(task["ServiceID"]), []).append(address)
+    named: dict[str, list[str]] = {}
+    for service_id in healthy.keys() | stale.keys():
+        addresses = sorted(
+            healthy.get(service_id) or stale[service_id],
+            key=lambda ip: tuple(int(part) for part in ip.split(".")),
+        )
+        named[service_id] = addresses
+        named[str((by_id[service_id].get("Spec") or {}).get("Name", ""))] = addresses
+    return named
+
+
+def service_port(service: dict[str, Any]) -> int | None:
+    """The app port a runner service's tasks listen on (their ``PORT``)."""
+    spec = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    for item in spec.get("Env") or []:
+        name, _, value = str(item).partition("=")
+        if name == "PORT" and value.isdigit():
+            return int(value)
+    return None
+
+
+def runner_upstreams(client: docker.DockerClient, settings: Settings) -> dict[str, tuple[str, int]]:
+    """Where every runner service answers, by service id and name: its live tasks' IPs
+    (space-separated, the proxy table's ``address``) and its port. Three questions to
+    the manager whatever the number of services, so a refresh stays cheap when a node
+    goes down."""
+    services = _runner_services(client)
+    tasks: list[dict[str, Any]] = client.api.tasks()
+    nodes: list[dict[str, Any]] = client.api.nodes()
+    ports = {str(service["ID"]): service_port(service) for service in services}
+    for service in services:
+        ports[str((service.get("Spec") or {}).get("Name", ""))] = ports[str(service["ID"])]
+    upstreams: dict[str, tuple[str, int]] = {}
+    for key, addresses in live_addresses(services, tasks, nodes, settings).items():
+        port = ports.get(key)
+        if port is not None:
+            upstreams[key] = (" ".join(addresses), port)
+    return upstreams
 
 
 def _runner_services(client: docker.DockerClient) -> list[dict[str, Any]]:

@@ -113,6 +113,8 @@ class Job:
     build_args: Mapping[str, str] = field(default_factory=dict)
     # Swarm mode: the node label (``zone=eu``) that places the runner; None: spread.
     placement_label: str | None = None
+    # Swarm mode: the environment's replica count (each a task, ready checked alike).
+    replicas: int = 1
 
 
 class Outcome(Enum):
@@ -182,6 +184,7 @@ def _claim(ctx: WorkerContext, deployment_id: str) -> Job | None:
             dockerfile=project.dockerfile_path if project.build_from_dockerfile else None,
             build_args=dict(project.build_args or {}),
             placement_label=project.placement_label or None,
+            replicas=environment.replicas,
         )
 
 
@@ -355,6 +358,7 @@ def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path
             ctx.settings.swarm_source_address,
             archive,
             ttl_seconds=ctx.settings.runner_ready_timeout_seconds,
+            uses=job.replicas,
         )
         kwargs = runner_services.runner_service_spec(
             spec=spec,
@@ -364,6 +368,7 @@ def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path
             source_token=token,
             host_label=job.placement_label,
             replicas=0,
+            wanted=job.replicas,
         )
         overlay = runner_services.ensure_project_overlay(ctx.docker, ctx.settings, job.project_id)
         networks.attach_proxy(ctx.docker, ctx.settings, [overlay])
@@ -575,18 +580,30 @@ def _wait(ctx: WorkerContext, job: Job, container: Container) -> tuple[Outcome, 
         if container.status not in ("created", "running"):
             return Outcome.EXITED, waiting
         _start_grace(job, container, waiting)
+        if _answers(ctx, job, container, waiting):
+            return Outcome.READY, waiting
+        time.sleep(POLL_SECONDS)
+    return Outcome.TIMED_OUT, waiting
+
+
+def _answers(ctx: WorkerContext, job: Job, container: Container, waiting: Waiting) -> bool:
+    """Whether the runner passes the ready check: every replica of it (swarm mode), each
+    asked at its own address (the last answer kept for the failure record)."""
+    if container.status != "running":
+        return False
+    for replica in runners.replicas(container):
         url = runner.ready_url(
-            container,
+            replica,
             job.port,
             via=ctx.settings.runner_address,
             network=networks.network_of(container, ctx.settings, job.project_id),
         )
-        if url is not None:
-            waiting.last = health.ask(ctx.settings, url, job.check.path)
-            if job.check.passes(waiting.last):
-                return Outcome.READY, waiting
-        time.sleep(POLL_SECONDS)
-    return Outcome.TIMED_OUT, waiting
+        if url is None:
+            return False
+        waiting.last = health.ask(ctx.settings, url, job.check.path)
+        if not job.check.passes(waiting.last):
+            return False
+    return True
 
 
 #: The runner's last lines read for its start step's announcement.

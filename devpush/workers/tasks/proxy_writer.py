@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.config import Settings
 from devpush.core.labels import LABEL_PREFIX, PROJECT_LABEL
 from devpush.services import networks, proxy_config, proxy_table, runner, runners
+from devpush.services.cluster import runner_services
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,15 @@ def upstream_of(ctx: WorkerContext, container: str) -> proxy_table.Address | Non
 def addresses_of(
     ctx: WorkerContext, running: Iterable[proxy_table.RunningDeployment]
 ) -> dict[str, proxy_table.Address]:
-    """Where each running deployment's runner answers, by deployment id (no runner: left out)."""
+    """Where each running deployment's runner answers, by deployment id (no runner: left out).
+
+    Swarm mode: every live task of its service, on a ready node (the address holds their
+    IPs, space-separated), from one read of the swarm for all deployments.
+    """
+    if ctx.settings.swarm:
+        upstreams = runner_services.runner_upstreams(ctx.docker, ctx.settings)
+        swarm = {item.deployment_id: upstreams.get(item.container) for item in running}
+        return {deployment: address for deployment, address in swarm.items() if address}
     found = {item.deployment_id: upstream_of(ctx, item.container) for item in running}
     return {deployment: address for deployment, address in found.items() if address is not None}
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from devpush.core.config import Settings
 from devpush.services import runner
 from devpush.services.cluster.runner_services import (
+    REPLICAS_LABEL,
     ended_at,
     newest_task,
     replicas_of,
@@ -137,7 +138,8 @@ def test_the_service_and_the_container_share_labels_log_options_and_limits() -> 
         replicas=0,
     )
     template = kwargs["task_template"]
-    assert kwargs["labels"] == container["labels"]
+    # The service's own labels add its replica count (the count to scale to).
+    assert kwargs["labels"] == {**container["labels"], REPLICAS_LABEL: "1"}
     assert template["ContainerSpec"]["Labels"] == container["labels"]
     assert template["LogDriver"]["Options"] == container["log_config"]["Config"]
     assert template["Resources"]["Limits"] == {
