@@ -220,6 +220,9 @@ def _start_engine(swarm: Swarm, engine: Engine) -> None:
                 "deprecated-key-path": str(node_dir / "key.json"),
                 "bip": BIP_TEMPLATE.format(n=engine.index),
                 "log-driver": "json-file",
+                # The tests' registry (devpush_dev/registry.py) serves plain HTTP on the
+                # bridge's address: the nodes pull Dockerfile builds from it.
+                "insecure-registries": [str(SWARM_SUBNET)],
             }
         )
     )

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # no upload). The worker binds it; every host must reach it (the manager's private
     # address, the worker on the host's network). Port 0: a free one.
     swarm_source_address: str = ""
+    # Swarm mode: ``host:port`` of the registry devpush runs (docker-stack.registry.yml),
+    # which every host pulls from. The worker pushes each Dockerfile build there, so its
+    # task and a later rollback run on any host; empty: Dockerfile builds and rollbacks
+    # are refused in swarm mode (docs/builds.md).
+    swarm_registry: str = ""
     # Each project's runners get their own bridge, ``<runner_network>-<project id>``
     # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"

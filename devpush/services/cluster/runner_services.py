@@ -115,21 +115,37 @@ def fetch_and_run_command() -> list[str]:
     ]
 
 
+def script_command(script: str) -> list[str]:
+    """The task's command when its image already holds the app (a Dockerfile build in the
+    registry, or a rollback to one): the step script itself, nothing to fetch."""
+    return ["/bin/sh", "-c", script]
+
+
 def runner_service_spec(
     *,
     spec: RunnerSpec,
     environment: dict[str, str],
     settings: Settings,
-    source_url: str,
-    source_token: str,
+    source_url: str | None = None,
+    source_token: str | None = None,
+    script: str | None = None,
     host_label: str | None = None,
     replicas: int = 1,
 ) -> dict[str, Any]:
     """Keyword arguments of ``APIClient.create_service`` for one deployment's runner.
 
-    ``replicas``: 0 makes the service without starting its task (the deploy job scales it
-    to 1 once it is recorded, as it starts a created container).
+    The task either fetches its source (``source_url`` and ``source_token``: the runner
+    image and a checkout) or runs ``script`` in an image that holds the app (a pushed
+    Dockerfile build). ``replicas``: 0 makes the service without starting its task (the
+    deploy job scales it to 1 once it is recorded, as it starts a created container).
     """
+    if source_url is not None and source_token is not None:
+        command = fetch_and_run_command()
+        env = {**environment, SOURCE_URL_ENV: source_url, SOURCE_TOKEN_ENV: source_token}
+    elif script is not None:
+        command, env = script_command(script), dict(environment)
+    else:
+        raise ValueError("a runner service needs its source's address or its script")
     labels = runner_role_labels(
         project_id=spec.project_id,
         environment_id=spec.environment_id,
@@ -139,9 +155,10 @@ def runner_service_spec(
     network = project_network(settings, spec.project_id)
     container = ContainerSpec(
         image=spec.image,
-        command=fetch_and_run_command(),
-        env={**environment, SOURCE_URL_ENV: source_url, SOURCE_TOKEN_ENV: source_token},
-        workdir=working_dir(spec.root_directory),
+        command=command,
+        env=env,
+        # A Dockerfile build runs in its image's WORKDIR, as on one server.
+        workdir=None if spec.image_workdir else working_dir(spec.root_directory),
         labels=labels,
         init=True,
         stop_signal="SIGTERM",
