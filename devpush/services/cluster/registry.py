@@ -15,6 +15,7 @@ import re
 from typing import Any, Final
 
 import docker
+import httpx
 from docker.errors import APIError
 
 from devpush.core.errors import Unavailable
@@ -26,6 +27,16 @@ SETTING: Final = "DEVPUSH_SWARM_REGISTRY"
 #: ``host:port``: a host name or an IPv4 address, and a port (a registry address as
 #: Docker reads it: the part before the first ``/`` of an image name).
 _ADDRESS: Final = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?:[0-9]{1,5}$")
+
+#: The manifest kinds a build's tag may name (Docker's and OCI's, single or a list).
+_MANIFESTS: Final = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
 
 #: Why a Dockerfile build or a rollback is refused in swarm mode without a registry.
 NO_REGISTRY: Final = (
@@ -90,3 +101,30 @@ def ensure_local(client: docker.DockerClient, image: str) -> None:
             client.images.pull(repository, tag=tag)
         except (APIError, OSError) as exc:
             raise RegistryError(f"cannot pull the kept build {image}: {exc}") from exc
+
+
+def registry_of(image: str) -> str | None:
+    """The registry an image name names (``host:port/…``); None for a local name such as
+    ``devpush-build/<project>:<deployment>``."""
+    first, sep, _ = image.partition("/")
+    return first if sep and (":" in first or "." in first) else None
+
+
+def delete(image: str, *, timeout: float = 10.0) -> bool:
+    """Delete a collected build's manifest from its registry (plain HTTP, as the hosts
+    reach it); its layers go at the registry's next ``garbage-collect``. False: the
+    registry has no such build. :class:`RegistryError` when it cannot be asked."""
+    host, _, rest = image.partition("/")
+    repository, _, tag = rest.rpartition(":")
+    manifests = f"http://{host}/v2/{repository}/manifests"
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            head = client.head(f"{manifests}/{tag}", headers={"Accept": _MANIFESTS})
+            if head.status_code == 404:
+                return False
+            head.raise_for_status()
+            digest = head.headers["Docker-Content-Digest"]
+            client.delete(f"{manifests}/{digest}").raise_for_status()
+    except (httpx.HTTPError, KeyError) as exc:
+        raise RegistryError(f"cannot delete the build {image} from its registry: {exc}") from exc
+    return True

@@ -476,7 +476,7 @@ def _push(ctx: WorkerContext, job: Job, lines: build_log.BuildLog, tag: str) -> 
         lines.write(str(exc))
         lines.write(f"{runner.STEP_PREFIX}{DeployStep.BUILD.label} failed with exit code 1")
         lines.finish(1)
-        runner.remove_image(ctx.docker, tag)
+        builds.remove_build(ctx.docker, tag)
         record = _runner_failure(ctx, lines.container, exit_code=1)
         raise DeployFailed(str(exc), record=record) from exc
     log.info(
@@ -566,7 +566,7 @@ def _drop_unkept_build(ctx: WorkerContext, job: Job) -> None:
     except DeployFailed:
         return
     try:
-        runner.remove_image(ctx.docker, name)
+        builds.remove_build(ctx.docker, name)
     except runner.DockerError as exc:
         log.warning("deployment %s: %s", job.deployment_id, exc)
 
@@ -942,7 +942,7 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
             try:
                 _update(ctx, job.deployment_id, build_image=image)
             except DeploymentGone:
-                runner.remove_image(ctx.docker, image)
+                builds.remove_build(ctx.docker, image)
                 return
     with session_scope(ctx.sessions) as session:
         removed = builds.collect_builds(
