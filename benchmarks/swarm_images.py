@@ -72,6 +72,26 @@ def fetch_seconds(node: Engine, server: SourceServer, archive: bytes) -> float:
     return float(out.splitlines()[-1])
 
 
+def task_start_seconds(node_1: Engine, node_2: Engine) -> float:
+    """A service of the loaded runner image on node 2: created → its task running (its
+    host first tries a pull of the image, refused at once here)."""
+    name = f"bench-start-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    node_1.docker(
+        "service", "create", "--detach", "--quiet", "--no-resolve-image", "--name", name,
+        "--constraint", f"node.id=={node_2.node_id}", "--restart-condition", "none",
+        RUNNER_IMAGE, "sleep", "30",
+    )  # fmt: skip
+    try:
+        while "Running" not in node_1.docker(
+            "service", "ps", "--format", "{{.CurrentState}}", name
+        ):
+            time.sleep(0.1)
+        return time.monotonic() - started
+    finally:
+        node_1.docker("service", "rm", name, check=False)
+
+
 def one_round(
     node_1: Engine, node_2: Engine, server: SourceServer, registry: str, app: Path
 ) -> dict[str, float]:
@@ -113,6 +133,8 @@ def main() -> None:
                 node_1.docker("tag", RUNNER_IMAGE, base)
                 first = timed(lambda: node_1.docker("push", "-q", base))
                 print(f"first push of the runner image's layers: {first:.2f} s")
+                starts = [task_start_seconds(node_1, node_2) for _ in range(3)]
+                print("a task of a loaded image, created → running:", starts)
                 for label, app in (("example app", small), (f"+{args.size_mb} MB", big)):
                     for index in range(args.rounds):
                         row = {"what": label, "round": index + 1}

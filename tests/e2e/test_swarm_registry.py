@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from devpush.models import DeploymentStatus, DeployStep, Project
+from devpush.models import Deployment, DeploymentStatus, DeployStep, Project
 from devpush.services import runner
 from devpush.services.cluster import registry
 from devpush.services.rollback import rollback
@@ -131,8 +131,8 @@ def test_a_dockerfile_build_runs_on_node_2_and_rolls_back_on_node_1(pushed: Swar
     assert runner.remove_image(pushed.ctx.docker, image)
     with pushed.sessions() as session:
         project = session.get(Project, project_id)
-        target = pushed.load(v1_id)
-        assert project is not None
+        target = session.get(Deployment, v1_id)
+        assert project is not None and target is not None
         back_id = rollback(
             session, project=project, target=target, created_by=None, queue=memory_queue()
         ).id
