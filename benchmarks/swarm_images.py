@@ -83,9 +83,12 @@ def task_start_seconds(node_1: Engine, node_2: Engine) -> float:
         RUNNER_IMAGE, "sleep", "30",
     )  # fmt: skip
     try:
+        deadline = started + 120
         while "Running" not in node_1.docker(
             "service", "ps", "--format", "{{.CurrentState}}", name
         ):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not run within 120 s")
             time.sleep(0.1)
         return time.monotonic() - started
     finally:
