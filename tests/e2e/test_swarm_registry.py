@@ -55,6 +55,12 @@ def test_registry(swarm: Swarm) -> Iterator[Registry]:
     finally:
         started.stop()
         shutil.rmtree(state, ignore_errors=True)
+        # The nodes' data roots are kept between sessions: the builds they pulled go.
+        for engine in swarm.engines:
+            names = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}", check=False)
+            pulled = [n for n in names.split() if n.startswith(f"{started.address}/")]
+            if pulled:
+                engine.docker("rmi", "-f", *pulled, check=False)
 
 
 @pytest.fixture
