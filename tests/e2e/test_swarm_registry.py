@@ -5,6 +5,8 @@ swarm, with the proxy and its resolver of tests/e2e/test_swarm_deploy.py, and th
 distribution registry (the pinned ``registry`` binary, devpush_dev/registry.py) on the
 test bridge's address, which the nodes' engines take as an insecure registry: the worker
 builds on the manager's engine, pushes the build there, and the task's host pulls it.
+Node 2 runs meanwhile without ``DOCKER_SERVICE_PREFER_OFFLINE_IMAGE`` (with it, an engine
+never pulls a task's image), and is restarted as it was after.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ from devpush.services import runner
 from devpush.services.cluster import registry
 from devpush.services.rollback import rollback
 from devpush.workers.tasks.deploy import run_deploy
-from devpush_dev.engines import Swarm
+from devpush_dev.engines import Engine, Swarm
 from devpush_dev.ports import free_port
 from devpush_dev.registry import Registry, start_registry
 from tests.e2e.test_deploy import memory_queue
@@ -45,13 +48,30 @@ CMD ["python3", "app.py"]
 """
 
 
+@contextmanager
+def pulling(swarm: Swarm, engine: Engine) -> Iterator[None]:
+    """``engine`` restarted so that it pulls its tasks' images (the session's engines
+    pull nothing: their images are loaded), and back as it was after."""
+    swarm.stop_engine(engine)
+    try:
+        swarm.start_engine(engine, pulls=True)
+        swarm.wait_ready(engine)
+        yield
+    finally:
+        swarm.stop_engine(engine)
+        swarm.start_engine(engine)
+        swarm.wait_ready(engine)
+
+
 @pytest.fixture
 def test_registry(swarm: Swarm) -> Iterator[Registry]:
-    """The registry on the bridge's address (every node reaches it), stopped after."""
+    """The registry on the bridge's address (every node reaches it), stopped after; node 2
+    pulls from it meanwhile."""
     state = Path(tempfile.mkdtemp(prefix="devpush-registry-"))
     started = start_registry(state_dir=state, address=f"{swarm.gateway}:{free_port(swarm.gateway)}")
     try:
-        yield started
+        with pulling(swarm, swarm.engines[1]):
+            yield started
     finally:
         started.stop()
         shutil.rmtree(state, ignore_errors=True)
