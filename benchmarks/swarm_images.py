@@ -73,8 +73,8 @@ def fetch_seconds(node: Engine, server: SourceServer, archive: bytes) -> float:
 
 
 def task_start_seconds(node_1: Engine, node_2: Engine) -> float:
-    """A service of the loaded runner image on node 2: created → its task running (its
-    host first tries a pull of the image, refused at once here)."""
+    """A service of the loaded runner image on node 2: created → its task running (the
+    test engines pull nothing: ``DOCKER_SERVICE_PREFER_OFFLINE_IMAGE``)."""
     name = f"bench-start-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     node_1.docker(
