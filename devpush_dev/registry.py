@@ -66,7 +66,7 @@ def registry_process(
         log_name="registry.log",
         ready_url=f"http://{address}/v2/",
         timeout=timeout,
-        # Its metrics exporter off: nothing here reads them, and they would need a port.
+        # Its traces exporter off: nothing here collects them (it would send to OTLP).
         env={"OTEL_TRACES_EXPORTER": "none"},
     )
 
