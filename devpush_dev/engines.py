@@ -131,9 +131,26 @@ class Swarm:
         if engine.child is not None:
             engine.child.stop(timeout=30)
 
-    def start_engine(self, engine: Engine) -> None:
-        """Start a stopped node's dockerd again: it rejoins the swarm from its data root."""
-        _start_engine(self, engine)
+    def start_engine(self, engine: Engine, *, pulls: bool = False) -> None:
+        """Start a stopped node's dockerd again: it rejoins the swarm from its data root.
+
+        ``pulls``: its tasks' images are pulled first (from the tests' registry; a loaded
+        image's pull fails after a DNS timeout, ~5-20 s per task, then the task runs it).
+        """
+        _start_engine(self, engine, pulls=pulls)
+
+    def wait_ready(self, engine: Engine, *, timeout: float = 90.0) -> None:
+        """Until the manager sees the node ready (after :meth:`start_engine`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.manager.docker(
+                "node", "inspect", "--format", "{{.Status.State}}", engine.node_id, check=False
+            )
+            if state == "ready":
+                return
+            if time.monotonic() > deadline:
+                raise ProcessError(f"node {engine.hostname} is not ready after {timeout:.0f} s")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         """Leave the swarm, stop the engines, delete namespaces, bridge and run dirs."""
@@ -211,7 +228,7 @@ def _plumb(swarm: Swarm, engine: Engine) -> None:
     _run([*inside, "route", "add", "default", "via", str(gateway)])
 
 
-def _start_engine(swarm: Swarm, engine: Engine) -> None:
+def _start_engine(swarm: Swarm, engine: Engine, *, pulls: bool = False) -> None:
     node_dir = engine.data_root.parent
     config = node_dir / "daemon.json"
     config.write_text(
@@ -220,6 +237,9 @@ def _start_engine(swarm: Swarm, engine: Engine) -> None:
                 "deprecated-key-path": str(node_dir / "key.json"),
                 "bip": BIP_TEMPLATE.format(n=engine.index),
                 "log-driver": "json-file",
+                # The tests' registry (devpush_dev/registry.py) serves plain HTTP on the
+                # bridge's address: the nodes pull Dockerfile builds from it.
+                "insecure-registries": [str(SWARM_SUBNET)],
             }
         )
     )
@@ -252,8 +272,9 @@ def _start_engine(swarm: Swarm, engine: Engine) -> None:
         ],
         log_path=swarm.state_dir / f"dockerd-{engine.index}.log",
         # A task's image is loaded on every node, never pulled: without this each task
-        # first tries a pull, which waits ~20 s for a registry that is not there.
-        env={"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"},
+        # first tries a pull, which waits ~20 s for a registry that is not there. With it
+        # a node pulls nothing, not even a build from the registry: ``pulls`` leaves it out.
+        env={} if pulls else {"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"},
     )
     _wait_engine(engine)
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # Swarm mode: how often the worker's host watch asks the manager for down hosts, whose
     # running deployments it moves to other hosts (docs/scaling.md, "A host that dies").
     host_watch_interval_seconds: float = Field(default=2.0, gt=0)
+    # Swarm mode: ``host:port`` of the registry devpush runs (docker-stack.registry.yml),
+    # which every host pulls from. The worker pushes each Dockerfile build there, so its
+    # task and a later rollback run on any host; empty: Dockerfile builds and rollbacks
+    # are refused in swarm mode (docs/builds.md).
+    swarm_registry: str = ""
     # Each project's runners get their own bridge, ``<runner_network>-<project id>``
     # (docs/network.md); runners deployed before that stay on this shared one until redeployed.
     runner_network: str = "devpush_runner"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from devpush.models import Deployment, DeploymentStatus, Environment
 from devpush.services import runner
+from devpush.services.cluster import registry
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def collect_builds(
         if image is None or image in in_use:
             continue
         try:
-            gone = runner.remove_image(client, image)
+            gone = remove_build(client, image)
         except runner.DockerError as exc:
             log.warning("%s", exc)
             continue
@@ -64,6 +65,20 @@ def collect_builds(
             deployment.build_image = None
             removed.append(image)
     return removed
+
+
+def remove_build(client: docker.DockerClient, image: str) -> bool:
+    """Remove a kept build from the engine and, for a build in swarm mode's registry, from
+    the registry too (a registry that cannot be asked is logged: only space is lost);
+    False when a running container still uses it."""
+    if not runner.remove_image(client, image):
+        return False
+    if registry.registry_of(image) is not None:
+        try:
+            registry.delete(image)
+        except registry.RegistryError as exc:
+            log.warning("%s", exc)
+    return True
 
 
 def collect_all_builds(session: Session, client: docker.DockerClient, *, keep: int) -> list[str]:
@@ -80,7 +95,7 @@ def remove_deployment_builds(client: docker.DockerClient, deployment_id: str) ->
     removed = []
     for image in runner.build_images(client, labels={runner.DEPLOYMENT_BUILD_LABEL: deployment_id}):
         try:
-            if runner.remove_image(client, image):
+            if remove_build(client, image):
                 removed.append(image)
         except runner.DockerError as exc:
             log.warning("%s", exc)

@@ -1,8 +1,10 @@
 """The health check's restart of a runner in swarm mode: new tasks of its service.
 
 On one server the restart reuses the runner's container (its built files, its address).
-A task's container is on whatever host ran it and a new task is a fresh container of the
-runner image, so the restart offers the deployment's source again: the exact commit it
+A task's container is on whatever host ran it and a new task is a fresh container. When
+its image holds the app (a Dockerfile build or a rollback, from the registry), the new
+task starts the app again with the restart script. Otherwise it is a fresh container of
+the runner image, so the restart offers the deployment's source again: the exact commit it
 runs, fetched with the project's credentials, with a script that builds again, skips the
 pre-deploy step (it ran before the first start) and starts the app. The service's
 environment gets the fresh one-time token, and that update makes Swarm replace each task
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 
@@ -63,6 +66,21 @@ def restart_archive(ctx: WorkerContext, deployment_id: str, *, reason: str) -> b
         return runner.source_archive(source_dir=checkout, script=script)
 
 
+def image_start(ctx: WorkerContext, deployment_id: str, service: dict[str, Any]) -> str:
+    """The start command of a task whose image holds the app: the project's, or the
+    image's own (its entrypoint and command, as the first start used)."""
+    with ctx.sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        start = deployment.project.start_command.strip() if deployment is not None else ""
+    if start:
+        return start
+    image = str(service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Image", ""))
+    start = runner.image_start_command(runner.image_config(ctx.docker, image))
+    if not start:
+        raise LookupError("the image has no CMD and the project sets no start command")
+    return start
+
+
 def restart_task(ctx: WorkerContext, deployment_id: str, service_ref: str, *, reason: str) -> None:
     """Replace the deployment's tasks with new ones that fetch its source again; returns
     once one of them runs. :class:`RestartFailed` says why it could not (git, Swarm, a new
@@ -70,6 +88,20 @@ def restart_task(ctx: WorkerContext, deployment_id: str, service_ref: str, *, re
     settings = ctx.settings
     try:
         service = ctx.docker.api.inspect_service(service_ref)
+        if not runner_services.fetches_source(service):
+            # Its image holds the built app (a Dockerfile build or a rollback, pulled from
+            # the registry): the app starts again in a new task, nothing is fetched.
+            script = runner.restart_script(
+                start=image_start(ctx, deployment_id, service), reason=reason
+            )
+            runner_services.restart_runner_service(
+                ctx.docker,
+                service["ID"],
+                network=runner_services.service_network(settings, service),
+                script=script,
+                timeout=settings.runner_ready_timeout_seconds,
+            )
+            return
         archive = restart_archive(ctx, deployment_id, reason=reason)
         url, token = ctx.sources.offer(
             settings.swarm_source_address,

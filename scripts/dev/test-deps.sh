@@ -18,7 +18,8 @@
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
 #     (scripts/dev/caddy-pinned.sh), which the local run and the tests run, and
-#     Pebble, the test ACME server of the custom-domain tests (scripts/dev/pebble-pinned.sh);
+#     Pebble, the test ACME server of the custom-domain tests (scripts/dev/pebble-pinned.sh),
+#     and the distribution registry of the swarm tests (scripts/dev/registry-pinned.sh);
 #   - builds Docker Compose v5 from its Go module and installs it as the `docker compose`
 #     plugin (scripts/dev/compose.sh), then the production stack's images from local
 #     parts (scripts/dev/prod-images.sh), for the Compose end-to-end suite.
@@ -230,6 +231,8 @@ main() {
   "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
   # Pebble, the ACME server the custom-domain tests get their certificates from.
   "$REPO_ROOT/scripts/dev/pebble-pinned.sh" >/dev/null
+  # The registry swarm mode pushes Dockerfile builds to (the swarm tests run it).
+  "$REPO_ROOT/scripts/dev/registry-pinned.sh" >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   if ((local_run == 1)); then

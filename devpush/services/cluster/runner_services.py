@@ -129,23 +129,40 @@ def fetch_and_run_command() -> list[str]:
     return ["python3", "-c", _FETCH]
 
 
+def script_command(script: str) -> list[str]:
+    """The task's command when its image already holds the app (a Dockerfile build in the
+    registry, or a rollback to one): the step script itself, nothing to fetch."""
+    return ["/bin/sh", "-c", script]
+
+
 def runner_service_spec(
     *,
     spec: RunnerSpec,
     environment: dict[str, str],
     settings: Settings,
-    source_url: str,
-    source_token: str,
+    source_url: str | None = None,
+    source_token: str | None = None,
+    script: str | None = None,
     host_label: str | None = None,
     replicas: int = 1,
     wanted: int = 1,
 ) -> dict[str, Any]:
     """Keyword arguments of ``APIClient.create_service`` for one deployment's runner.
 
-    ``replicas``: 0 makes the service without starting its task (the deploy job scales it
-    to ``wanted``, the environment's replica count, once it is recorded, as it starts a
-    created container). Swarm spreads the tasks itself (fewest of the service first).
+    The task either fetches its source (``source_url`` and ``source_token``: the runner
+    image and a checkout) or runs ``script`` in an image that holds the app (a pushed
+    Dockerfile build). ``replicas``: 0 makes the service without starting its task (the
+    deploy job scales it to ``wanted``, the environment's replica count, once it is
+    recorded, as it starts a created container). Swarm spreads the tasks itself (fewest of
+    the service first).
     """
+    if source_url is not None and source_token is not None:
+        command = fetch_and_run_command()
+        env = {**environment, SOURCE_URL_ENV: source_url, SOURCE_TOKEN_ENV: source_token}
+    elif script is not None:
+        command, env = script_command(script), dict(environment)
+    else:
+        raise ValueError("a runner service needs its source's address or its script")
     labels = runner_role_labels(
         project_id=spec.project_id,
         environment_id=spec.environment_id,
@@ -155,9 +172,10 @@ def runner_service_spec(
     network = project_network(settings, spec.project_id)
     container = ContainerSpec(
         image=spec.image,
-        command=fetch_and_run_command(),
-        env={**environment, SOURCE_URL_ENV: source_url, SOURCE_TOKEN_ENV: source_token},
-        workdir=working_dir(spec.root_directory),
+        command=command,
+        env=env,
+        # A Dockerfile build runs in its image's WORKDIR, as on one server.
+        workdir=None if spec.image_workdir else working_dir(spec.root_directory),
         labels=labels,
         init=True,
         stop_signal="SIGTERM",
@@ -269,27 +287,41 @@ def with_source(env: list[str], *, source_url: str, source_token: str) -> list[s
     return [*kept, f"{SOURCE_URL_ENV}={source_url}", f"{SOURCE_TOKEN_ENV}={source_token}"]
 
 
+def fetches_source(service: dict[str, Any]) -> bool:
+    """Whether the service's tasks fetch their source (else their image holds the app)."""
+    container = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    return any(str(item).startswith(f"{SOURCE_URL_ENV}=") for item in container.get("Env") or [])
+
+
 def restart_runner_service(
     client: docker.DockerClient,
     service_id: str,
     *,
     network: str,
-    source_url: str,
-    source_token: str,
     timeout: float,
+    source_url: str | None = None,
+    source_token: str | None = None,
+    script: str | None = None,
 ) -> TaskPlace:
-    """New tasks for the service (as many as it runs), which fetch their source with a
-    fresh token (the old one answered once): a service update with the new token in its
-    environment, so Swarm replaces each task. The new task's place once it runs;
-    :class:`ServiceError` if the service is stopped or the new task never runs."""
+    """New tasks for the service (as many as it runs): a service update, so Swarm replaces
+    each task. Tasks that fetch their source get a fresh token (the old one answered
+    once); tasks whose image holds the app (a build in the registry) run ``script``
+    instead of their first one. The new task's place once it runs; :class:`ServiceError`
+    if the service is stopped or the new task never runs."""
     service = client.api.inspect_service(service_id)
     if replicas_of(service) < 1:
         raise ServiceError("the runner service is stopped")
     template = service["Spec"]["TaskTemplate"]
     container = template["ContainerSpec"]
-    container["Env"] = with_source(
-        list(container.get("Env") or []), source_url=source_url, source_token=source_token
-    )
+    if source_url is not None and source_token is not None:
+        container["Env"] = with_source(
+            list(container.get("Env") or []), source_url=source_url, source_token=source_token
+        )
+    elif script is not None:
+        container["Command"] = script_command(script)
+        container.pop("Args", None)
+    else:
+        raise ValueError("a restart needs the source's address or a script")
     old = frozenset(str(task["ID"]) for task in client.api.tasks(filters={"service": service_id}))
     try:
         client.api.update_service(

@@ -53,7 +53,7 @@ from devpush.services import (
     runner,
     runners,
 )
-from devpush.services.cluster import runner_services
+from devpush.services.cluster import registry, runner_services
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
@@ -196,8 +196,8 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
         if _canceled(ctx, job):
             return None
         if job.dockerfile is not None:
-            if ctx.settings.swarm:
-                raise DeployFailed(SWARM_NO_IMAGES)
+            if ctx.settings.swarm and not ctx.settings.swarm_registry:
+                raise DeployFailed(registry.NO_REGISTRY)
             container = _build_dockerfile(ctx, job, commit, checkout)
         else:
             container = _create_runner(ctx, job, commit, checkout)
@@ -336,13 +336,6 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     return container
 
 
-#: Swarm mode keeps no image per deployment yet (every host would need to pull it).
-SWARM_NO_IMAGES = (
-    "swarm mode runs the build command in the runner image; Dockerfile builds and"
-    " rollbacks need a registry every host pulls from, which swarm mode does not run yet"
-)
-
-
 def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path) -> Container:
     """Swarm mode: the runner service (no task yet), its source offered to the task.
 
@@ -360,12 +353,36 @@ def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path
             ttl_seconds=ctx.settings.runner_ready_timeout_seconds,
             uses=job.replicas,
         )
+    except (ValueError, OSError) as exc:
+        raise DeployFailed(str(exc)) from exc
+    return _make_service(
+        ctx,
+        job,
+        spec,
+        _runner_variables(ctx, job, spec),
+        source={"source_url": url, "source_token": token},
+    )
+
+
+def _make_service(
+    ctx: WorkerContext,
+    job: Job,
+    spec: runner.RunnerSpec,
+    environment: dict[str, str],
+    *,
+    source: dict[str, str] | None = None,
+    script: str | None = None,
+) -> Container:
+    """Swarm mode: the runner service with no task yet, recorded on the deployment; its
+    task fetches ``source`` (the source server's URL and token) or runs ``script`` in an
+    image that holds the app (a build in the registry)."""
+    try:
         kwargs = runner_services.runner_service_spec(
             spec=spec,
-            environment=_runner_variables(ctx, job, spec),
+            environment=environment,
             settings=ctx.settings,
-            source_url=url,
-            source_token=token,
+            **(source or {}),
+            script=script,
             host_label=job.placement_label,
             replicas=0,
             wanted=job.replicas,
@@ -388,7 +405,7 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
     container (devpush.services.build_log); a failed build's record reads its last lines.
     """
     assert job.dockerfile is not None
-    tag = runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+    tag = _build_tag(ctx, job)
     shown = f"docker build -f {job.dockerfile} (the engine's builder)"
     lines = _open_build_log(ctx, job, commit)
     lines.write(f"{runner.STEP_PREFIX}{DeployStep.BUILD.label}: {shown}")
@@ -405,6 +422,8 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
         record = _runner_failure(ctx, lines.container, exit_code=result.exit_code)
         error = f"{record['failure_step'].label} exited with code {result.exit_code}"
         raise DeployFailed(error, record=record)
+    if ctx.settings.swarm:
+        _push(ctx, job, lines, tag)
     lines.finish(0)
     config = runner.image_config(ctx.docker, tag)
     start = job.steps.start.strip() or runner.image_start_command(config)
@@ -422,6 +441,8 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
         build_shown=f"{shown}: built",
         with_headline=False,  # the build log container said it (_open_build_log)
     )
+    if ctx.settings.swarm:
+        return _make_service(ctx, job, spec, _runner_variables(ctx, job, spec), script=script)
     container = _create_container(
         ctx,
         job,
@@ -431,6 +452,44 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
     )
     _copy_in(container, runner.script_archive(script), what="run script")
     return container
+
+
+def _build_tag(ctx: WorkerContext, job: Job) -> str:
+    """The name a Dockerfile build gets: the kept build's local name on one server, its
+    name in the registry in swarm mode (the task's host pulls it)."""
+    if ctx.settings.swarm:
+        try:
+            return registry.image_name(
+                ctx.settings.swarm_registry,
+                project_id=job.project_id,
+                deployment_id=job.deployment_id,
+            )
+        except ValueError as exc:
+            raise DeployFailed(str(exc)) from exc
+    return runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+
+
+def _push(ctx: WorkerContext, job: Job, lines: build_log.BuildLog, tag: str) -> None:
+    """Swarm mode: push the build to the registry, said in the build's lines; a refusal
+    fails the deployment at its Build step with the engine's reason."""
+    registry_host = tag.partition("/")[0]
+    lines.write(f"{runner.STEP_PREFIX}{DeployStep.BUILD.label}: pushing to {registry_host}")
+    started = time.monotonic()
+    try:
+        registry.push(ctx.docker, tag)
+    except registry.RegistryError as exc:
+        lines.write(str(exc))
+        lines.write(f"{runner.STEP_PREFIX}{DeployStep.BUILD.label} failed with exit code 1")
+        lines.finish(1)
+        builds.remove_build(ctx.docker, tag)
+        record = _runner_failure(ctx, lines.container, exit_code=1)
+        raise DeployFailed(str(exc), record=record) from exc
+    log.info(
+        "deployment %s: build pushed to %s in %.2f s",
+        job.deployment_id,
+        registry_host,
+        time.monotonic() - started,
+    )
 
 
 def _open_build_log(ctx: WorkerContext, job: Job, commit: Commit) -> build_log.BuildLog:
@@ -505,11 +564,14 @@ def _run_builder(
 
 def _drop_unkept_build(ctx: WorkerContext, job: Job) -> None:
     """A Dockerfile deployment that never ran: its built image goes (no rollback to it)."""
-    if job.dockerfile is None:
+    if job.dockerfile is None or (ctx.settings.swarm and not ctx.settings.swarm_registry):
         return
-    name = runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
     try:
-        runner.remove_image(ctx.docker, name)
+        name = _build_tag(ctx, job)
+    except DeployFailed:
+        return
+    try:
+        builds.remove_build(ctx.docker, name)
     except runner.DockerError as exc:
         log.warning("deployment %s: %s", job.deployment_id, exc)
 
@@ -794,8 +856,15 @@ def _rollback_source(ctx: WorkerContext, job: Job) -> RollbackSource | None:
         target = session.get(Deployment, deployment.rollback_of_id)
         if target is None or target.build_image is None:
             raise DeployFailed("the build this rollback starts again is no longer kept")
-        if ctx.settings.swarm:
-            raise DeployFailed(SWARM_NO_IMAGES)
+        if ctx.settings.swarm and not registry.in_registry(
+            ctx.settings.swarm_registry, target.build_image
+        ):
+            raise DeployFailed(
+                registry.NO_REGISTRY
+                if not ctx.settings.swarm_registry
+                else "in swarm mode only a Dockerfile build pushed to the registry can be"
+                " rolled back to; this build is kept on one host only"
+            )
         return RollbackSource(target.id, target.build_image, target.commit_sha or "")
 
 
@@ -803,6 +872,11 @@ def _prepare_rollback_runner(
     ctx: WorkerContext, job: Job, source: RollbackSource
 ) -> Container | None:
     """Create the runner from the kept build (no clone, no source copy), start it."""
+    if ctx.settings.swarm:
+        try:  # the manager built it, unless its local copy went since: read its config
+            registry.ensure_local(ctx.docker, source.build_image)
+        except registry.RegistryError as exc:
+            raise DeployFailed(str(exc)) from exc
     config = runner.image_config(ctx.docker, source.build_image)
     # A Dockerfile build is the builder's image, not a committed runner: its ENV is its
     # own (nothing to unset), its WORKDIR and CMD hold.
@@ -828,14 +902,17 @@ def _prepare_rollback_runner(
         start=start,
         unset=stale,
     )
-    container = _create_container(
-        ctx,
-        job,
-        spec,
-        environment,
-        image_missing="the build this rollback starts again is no longer kept",
-    )
-    _copy_in(container, runner.script_archive(script), what="run script")
+    if ctx.settings.swarm:  # the task's host pulls the build from the registry
+        container = _make_service(ctx, job, spec, environment, script=script)
+    else:
+        container = _create_container(
+            ctx,
+            job,
+            spec,
+            environment,
+            image_missing="the build this rollback starts again is no longer kept",
+        )
+        _copy_in(container, runner.script_archive(script), what="run script")
     if _canceled(ctx, job):
         return None  # created, never started: the cleanup job removes it
     _start(container)
@@ -849,8 +926,8 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
     to this deployment: logged, the deploy stays running. A rollback keeps no build of
     its own (its target's is the same).
     """
-    if ctx.settings.swarm:
-        return  # the task's container is on its host: no build is kept (SWARM_NO_IMAGES)
+    if ctx.settings.swarm and (job.dockerfile is None or not ctx.settings.swarm_registry):
+        return  # the task's container is on its host: no build any host could run is kept
     with ctx.sessions() as session:
         rollback_of = session.scalar(
             select(Deployment.rollback_of_id).where(Deployment.id == job.deployment_id)
@@ -858,9 +935,10 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
     if rollback_of is None:
         started = time.monotonic()
         try:
-            # A Dockerfile build is already tagged as the deployment's build.
+            # A Dockerfile build is already tagged as the deployment's build (in swarm
+            # mode, its name in the registry: a rollback to it starts on any host).
             image = (
-                runner.build_image_name(project_id=job.project_id, deployment_id=job.deployment_id)
+                _build_tag(ctx, job)
                 if job.dockerfile is not None
                 else runner.commit_build(
                     container,
@@ -881,7 +959,7 @@ def _keep_build(ctx: WorkerContext, job: Job, container: Container) -> None:
             try:
                 _update(ctx, job.deployment_id, build_image=image)
             except DeploymentGone:
-                runner.remove_image(ctx.docker, image)
+                builds.remove_build(ctx.docker, image)
                 return
     with session_scope(ctx.sessions) as session:
         removed = builds.collect_builds(
