@@ -332,6 +332,23 @@ go_install_binary() {
   rm -rf "$gobin"
 }
 
+# The Go command PACKAGE (its import path, no version) at the version NAME pins in the
+# versions file FILE, built once with `go install` into
+# ${DEVPUSH_CACHE:-~/.cache/devpush}/bin/<command>-<version> unless it is there already;
+# prints the binary's path.
+pinned_go_binary() {
+  local file=$1 name=$2 package=$3 version command go bin
+  version=$(pinned_version "$file" "$name")
+  command=${package##*/}
+  bin="$(devpush_cache_dir)/bin/$command-$version"
+  if [[ ! -x $bin ]]; then
+    go=$(find_go "$command $version")
+    printf '==> building %s (first time: about two minutes)\n' "$bin" >&2
+    go_install_binary "$go" "$package@v$version" "$bin"
+  fi
+  printf '%s\n' "$bin"
+}
+
 # A script that takes no argument but -h/--help: prints its usage and exits 0 on that,
 # exits 2 on anything else.
 parse_help_args() {

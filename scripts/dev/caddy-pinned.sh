@@ -29,15 +29,7 @@ USAGE
 
 main() {
   parse_help_args "$@"
-  local version go bin
-  version=$(pinned_version "$VERSIONS_FILE" CADDY_VERSION)
-  bin="$BIN_DIR/caddy-$version"
-  if [[ ! -x $bin ]]; then
-    go=$(find_go "caddy $version")
-    printf '==> building %s (first time: about two minutes)\n' "$bin" >&2
-    go_install_binary "$go" "github.com/caddyserver/caddy/v2/cmd/caddy@v$version" "$bin"
-  fi
-  printf '%s\n' "$bin"
+  pinned_go_binary "$VERSIONS_FILE" CADDY_VERSION github.com/caddyserver/caddy/v2/cmd/caddy
 }
 
 main "$@"

@@ -29,15 +29,7 @@ USAGE
 
 main() {
   parse_help_args "$@"
-  local version go bin
-  version=$(pinned_version "$VERSIONS_FILE" REGISTRY_VERSION)
-  bin="$BIN_DIR/registry-$version"
-  if [[ ! -x $bin ]]; then
-    go=$(find_go "registry $version")
-    printf '==> building %s (first time: about two minutes)\n' "$bin" >&2
-    go_install_binary "$go" "github.com/distribution/distribution/v3/cmd/registry@v$version" "$bin"
-  fi
-  printf '%s\n' "$bin"
+  pinned_go_binary "$VERSIONS_FILE" REGISTRY_VERSION github.com/distribution/distribution/v3/cmd/registry
 }
 
 main "$@"
