@@ -11,12 +11,13 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
+import yaml
 
 from tests.compose.stack import (
     ComposeStack,
@@ -55,6 +56,27 @@ def run_compose(
     # A clean environment: only what the test passes decides interpolation.
     clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env}
     return subprocess.run(args, capture_output=True, text=True, env=clean, cwd=REPO)
+
+
+def stack_config(
+    stack: Path, env: dict[str, str], unset: Collection[str]
+) -> subprocess.CompletedProcess[str]:
+    """`docker stack config` of the swarm stack file STACK: the docker CLI's own loader, no
+    engine needed. ENV's values are set and UNSET's names are cleared from this
+    environment, so only the test decides them."""
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run(
+        ["docker", "stack", "config", "-c", str(stack)],
+        env={**clean, **env}, capture_output=True, text=True, cwd=REPO, check=False,
+    )  # fmt: skip
+
+
+def stack_service(stack: Path, env: dict[str, str], name: str) -> dict[str, Any]:
+    """The service NAME of the stack file STACK as `docker stack config` loads it with ENV."""
+    done = stack_config(stack, env, unset=env)
+    assert done.returncode == 0, done.stderr
+    service: dict[str, Any] = yaml.safe_load(done.stdout)["services"][name]
+    return service
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@ checked as the Compose files are: through the docker CLI's own loader, no engine
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +11,16 @@ import pytest
 import yaml
 
 from devpush_dev.otelcol import FEATURE_GATES, HOST_ENV, collector_argv
-from tests.compose.conftest import REPO
+from tests.compose.conftest import REPO, stack_config, stack_service
 
 STACK = REPO / "docker-stack.collector.yml"
 OTELCOL_CONFIG = REPO / "Docker/otelcol/config.yaml"
 NEEDED = {"DEVPUSH_COLLECTOR_IMAGE": "collector:1", "DEVPUSH_VICTORIALOGS_URL": "http://vl:9428"}
 
 
-def stack_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in NEEDED}
-    return subprocess.run(
-        ["docker", "stack", "config", "-c", str(STACK)],
-        env={**clean, **env}, capture_output=True, text=True, cwd=REPO, check=False,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def collector() -> dict[str, Any]:
-    done = stack_config(NEEDED)
-    assert done.returncode == 0, done.stderr
-    service: dict[str, Any] = yaml.safe_load(done.stdout)["services"]["otelcol"]
-    return service
+    return stack_service(STACK, NEEDED, "otelcol")
 
 
 def test_one_collector_per_host_naming_its_host(collector: dict[str, Any]) -> None:
@@ -74,6 +61,6 @@ def test_it_sets_only_what_the_collector_config_reads(collector: dict[str, Any])
 
 @pytest.mark.parametrize("missing", sorted(NEEDED))
 def test_a_missing_setting_fails_clearly(missing: str) -> None:
-    done = stack_config({k: v for k, v in NEEDED.items() if k != missing})
+    done = stack_config(STACK, {k: v for k, v in NEEDED.items() if k != missing}, NEEDED)
     assert done.returncode != 0
     assert f"{missing} is not set" in done.stderr
