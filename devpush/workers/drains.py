@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from functools import partial
 
 import httpx
 
@@ -18,6 +19,7 @@ from devpush.core.crypto import fernet_for
 from devpush.services.drains.delivery import DrainPump, run_fleet
 from devpush.services.log_store import log_store, open_http_client
 from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,4 @@ def _run(ctx: WorkerContext, stopped: threading.Event) -> None:
 
 def start_drains(ctx: WorkerContext) -> threading.Event:
     """Start the drains' thread (a daemon); set the returned event to stop it."""
-    stopped = threading.Event()
-    threading.Thread(target=_run, args=(ctx, stopped), name="log-drains", daemon=True).start()
-    return stopped
+    return start_thread("log-drains", partial(_run, ctx))

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from docker.models.containers import Container
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from devpush.workers import task_restart
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 from devpush.workers.tasks.reconcile import fail_stopped_runner
+from devpush.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +231,4 @@ def watch(checks: HealthWatch, stop: threading.Event) -> None:
 
 def start_health_watch(ctx: WorkerContext) -> threading.Event:
     """Start the checks in a daemon thread; set the returned event to stop them."""
-    stop = threading.Event()
-    threading.Thread(
-        target=watch, args=(HealthWatch(ctx), stop), name="health-watch", daemon=True
-    ).start()
-    return stop
+    return start_thread("health-watch", partial(watch, HealthWatch(ctx)))

@@ -37,6 +37,7 @@ from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.moves import move_deployment, running_on
 from devpush.workers.tasks.notify import announce
 from devpush.workers.tasks.reconcile import abandoned_after
+from devpush.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +180,5 @@ def start_host_watch(ctx: WorkerContext) -> threading.Event | None:
 
     queue = default_queue()
     hosts = HostWatch(replace(ctx, jobs=ctx.jobs or queue), HostLeases(queue.huey.storage))
-    stop = threading.Event()
-    threading.Thread(
-        target=watch,
-        args=(hosts, stop, ctx.settings.host_watch_interval_seconds),
-        name="host-watch",
-        daemon=True,
-    ).start()
-    return stop
+    interval = ctx.settings.host_watch_interval_seconds
+    return start_thread("host-watch", lambda stop: watch(hosts, stop, interval))

@@ -15,6 +15,7 @@ import time
 
 from devpush.services.metrics_sampler import MetricsSampler, sampler_client
 from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,5 @@ def start_metrics_sampler(ctx: WorkerContext) -> threading.Event:
     """Start the sampler in a daemon thread; set the returned event to stop it."""
     client = sampler_client(ctx.settings)
     sampler = MetricsSampler(settings=ctx.settings, sessions=ctx.sessions, client=client)
-    stop = threading.Event()
-    threading.Thread(
-        target=sample_until,
-        args=(sampler, stop, ctx.settings.metrics_interval_seconds),
-        name="metrics-sampler",
-        daemon=True,
-    ).start()
-    return stop
+    interval = ctx.settings.metrics_interval_seconds
+    return start_thread("metrics-sampler", lambda stop: sample_until(sampler, stop, interval))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, store_repair
 from devpush.workers.tasks.context import WorkerContext
+from devpush.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,4 @@ def start_store_watch(ctx: WorkerContext) -> threading.Event | None:
     repair = store_repair(ctx.settings, ctx.docker)
     if repair is None:
         return None
-    stop = threading.Event()
-    threading.Thread(target=watch, args=(repair, stop), name="store-watch", daemon=True).start()
-    return stop
+    return start_thread("store-watch", partial(watch, repair))
