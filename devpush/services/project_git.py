@@ -7,7 +7,7 @@ module only as ``GitCredentials`` for a git command; what users see is ``GitAcce
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -83,32 +83,27 @@ def _decrypt(fernet: Fernet, ciphertext: str) -> str:
         raise DecryptionError("the git credentials do not decrypt: secret key changed?") from exc
 
 
-def credentials_for(
-    fernet: Fernet,
-    *,
-    deploy_key_private_encrypted: str | None,
-    ssh_known_hosts: str,
-    git_token_encrypted: str | None,
-    git_token_username: str,
-) -> GitCredentials:
+class StoredGitCredentials(Protocol):
+    """A project's git credentials as stored, encrypted: its row, or a deploy job's copy."""
+
+    @property
+    def deploy_key_private_encrypted(self) -> str | None: ...
+    @property
+    def ssh_known_hosts(self) -> str: ...
+    @property
+    def git_token_encrypted(self) -> str | None: ...
+    @property
+    def git_token_username(self) -> str: ...
+
+
+def project_credentials(stored: StoredGitCredentials, fernet: Fernet) -> GitCredentials:
     """The credentials a git command gets, from a project's stored columns."""
+    key, token = stored.deploy_key_private_encrypted, stored.git_token_encrypted
     return GitCredentials(
-        private_key=_decrypt(fernet, deploy_key_private_encrypted)
-        if deploy_key_private_encrypted
-        else None,
-        known_hosts=ssh_known_hosts,
-        token=_decrypt(fernet, git_token_encrypted) if git_token_encrypted else None,
-        token_username=git_token_username,
-    )
-
-
-def project_credentials(project: Project, fernet: Fernet) -> GitCredentials:
-    return credentials_for(
-        fernet,
-        deploy_key_private_encrypted=project.deploy_key_private_encrypted,
-        ssh_known_hosts=project.ssh_known_hosts,
-        git_token_encrypted=project.git_token_encrypted,
-        git_token_username=project.git_token_username,
+        private_key=_decrypt(fernet, key) if key else None,
+        known_hosts=stored.ssh_known_hosts,
+        token=_decrypt(fernet, token) if token else None,
+        token_username=stored.git_token_username,
     )
 
 

@@ -24,7 +24,7 @@ from devpush.models import Deployment
 from devpush.services import runner
 from devpush.services.cluster import runner_services
 from devpush.services.git import GitError, fetch_commit, local_roots
-from devpush.services.project_git import credentials_for
+from devpush.services.project_git import project_credentials
 from devpush.workers.tasks.context import WorkerContext
 
 
@@ -39,12 +39,8 @@ def restart_archive(ctx: WorkerContext, deployment_id: str, *, reason: str) -> b
         if deployment is None or not deployment.commit_sha:
             raise LookupError(f"deployment {deployment_id} has no commit to restart from")
         project = deployment.project
-        credentials = credentials_for(
-            fernet_for(ctx.settings.secret_key.get_secret_value()),
-            deploy_key_private_encrypted=project.deploy_key_private_encrypted,
-            ssh_known_hosts=project.ssh_known_hosts,
-            git_token_encrypted=project.git_token_encrypted,
-            git_token_username=project.git_token_username,
+        credentials = project_credentials(
+            project, fernet_for(ctx.settings.secret_key.get_secret_value())
         )
         repo_url, branch, sha = project.repo_url, deployment.branch, deployment.commit_sha
         steps = runner.Steps(

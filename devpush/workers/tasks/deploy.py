@@ -57,7 +57,7 @@ from devpush.services.cluster import registry, runner_services
 from devpush.services.deployments import transition
 from devpush.services.git import Commit, GitError, fetch_commit, local_roots
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
-from devpush.services.project_git import credentials_for
+from devpush.services.project_git import project_credentials
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import announce
 
@@ -210,12 +210,8 @@ def _prepare_runner(ctx: WorkerContext, job: Job) -> Container | None:
 
 def _fetch(ctx: WorkerContext, job: Job, checkout: Path) -> Commit:
     try:
-        credentials = credentials_for(
-            fernet_for(ctx.settings.secret_key.get_secret_value()),
-            deploy_key_private_encrypted=job.deploy_key_private_encrypted,
-            ssh_known_hosts=job.ssh_known_hosts,
-            git_token_encrypted=job.git_token_encrypted,
-            git_token_username=job.git_token_username,
+        credentials = project_credentials(
+            job, fernet_for(ctx.settings.secret_key.get_secret_value())
         )
     except DecryptionError as exc:
         raise DeployFailed(str(exc)) from exc
