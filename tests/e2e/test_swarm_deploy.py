@@ -31,7 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory, session_scope
 from devpush.core.migrate import upgrade_to_head
-from devpush.models import Deployment, DeploymentStatus, DeployStep, Project, Team
+from devpush.models import (
+    Deployment,
+    DeploymentStatus,
+    DeployStep,
+    Environment,
+    Project,
+    Team,
+)
 from devpush.services import hosts, proxy_config
 from devpush.services.cluster import runner_services
 from devpush.services.deployments import create_deployment, transition
@@ -79,6 +86,14 @@ class SwarmStack:
             self.team_id = project.team_id
             return project.id
 
+    def clear_placement_label(self, project_id: str) -> None:
+        """What the project's admin does to let its deployments move: clear its host label."""
+        with self.sessions() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            project.placement_label = ""
+            session.commit()
+
     def deploy(self, project_id: str) -> tuple[str, float]:
         """Queue a deployment and run the worker's job on it: its id and the job's time."""
         with self.sessions() as session:
@@ -104,6 +119,17 @@ class SwarmStack:
             assert deployment is not None
             url = hosts.deployment_url(deployment, self.settings)
         assert url is not None, "the deployment does not run"
+        return httpx.URL(url).host
+
+    def environment_host(self, deployment_id: str) -> str:
+        """The host name of the URL of the deployment's environment."""
+        with self.sessions() as session:
+            deployment = session.get(Deployment, deployment_id)
+            assert deployment is not None
+            environment = session.get(Environment, deployment.environment_id)
+            assert environment is not None
+            url = hosts.environment_url(environment, self.settings)
+        assert url is not None, "the environment has no URL"
         return httpx.URL(url).host
 
     def ask(self, host: str) -> httpx.Response:

@@ -4,18 +4,12 @@ worker's own jobs, the proxy it configures, on the two-node test swarm)."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from huey import MemoryHuey
 
-from devpush.models import Deployment, DeploymentStatus, Environment, Project
-from devpush.services import hosts
+from devpush.models import Deployment, DeploymentStatus
 from devpush.services.cluster import runner_services
 from devpush.services.cluster.host_admin import HostChange, change_host
 from devpush.services.cluster.nodes import list_hosts
@@ -23,43 +17,11 @@ from devpush.workers.host_leases import FAILOVER, HostBusy, HostLeases
 from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.drain import run_drain
 from devpush_dev.engines import Engine
+from tests.e2e.swarm_polling import polling
 from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
 from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
-
-
-@dataclass
-class Poller:
-    """Asks one URL through the proxy, one request after another, until stopped."""
-
-    stack: SwarmStack
-    host: str
-    answers: int = 0
-    failures: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                answer = self.stack.ask(self.host)
-                if answer.status_code != 200:
-                    self.failures.append(f"{answer.status_code} {answer.text[:80]}")
-            except httpx.HTTPError as exc:
-                self.failures.append(repr(exc))
-            self.answers += 1
-
-
-@contextlib.contextmanager
-def polling(stack: SwarmStack, host: str) -> Iterator[Poller]:
-    poller = Poller(stack, host)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
-        yield poller
-    finally:
-        poller.stop.set()
-        thread.join(timeout=30)
 
 
 def set_availability(engine: Engine, manager: Engine, availability: str) -> None:
@@ -68,17 +30,6 @@ def set_availability(engine: Engine, manager: Engine, availability: str) -> None
 
 def running_runners(engine: Engine) -> list[str]:
     return engine.docker("ps", "-q", "--filter", "label=devpush.deployment_id").split()
-
-
-def environment_host(stack: SwarmStack, deployment_id: str) -> str:
-    with stack.sessions() as session:
-        deployment = session.get(Deployment, deployment_id)
-        assert deployment is not None
-        environment = session.get(Environment, deployment.environment_id)
-        assert environment is not None
-        url = hosts.environment_url(environment, stack.settings)
-    assert url is not None, "the environment has no URL"
-    return httpx.URL(url).host
 
 
 def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
@@ -91,15 +42,11 @@ def test_a_drain_moves_a_deployment_to_the_other_host_with_no_failed_request(
         # label only node 2 has would keep its deployment there: see run_drain).
         project_id = stack.project("drain", "zone=two")
         old_id, _ = stack.deploy(project_id)
-        with stack.sessions() as session:
-            project = session.get(Project, project_id)
-            assert project is not None
-            project.placement_label = ""
-            session.commit()
+        stack.clear_placement_label(project_id)
         old = stack.load(old_id)
         assert old.status is DeploymentStatus.RUNNING, old.error
         assert stack.node_of(old) == node_2.node_id
-        host = environment_host(stack, old_id)
+        host = stack.environment_host(old_id)
         assert answer_of(stack, host).status_code == 200
 
         with polling(stack, host) as poller:

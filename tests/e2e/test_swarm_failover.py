@@ -14,13 +14,12 @@ import pytest
 from huey import MemoryHuey
 from sqlalchemy import select
 
-from devpush.models import Deployment, DeploymentStatus, Project
+from devpush.models import Deployment, DeploymentStatus
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
 from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
 from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
-from tests.e2e.test_swarm_drain import environment_host
 from tests.services.cluster.test_swarm_logs import wait_node_ready
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
@@ -83,17 +82,13 @@ def test_a_dead_hosts_deployment_comes_back_on_the_other_host_or_is_marked_lost(
     # one whose label only node 2 has (it may not).
     movable_id = stack.project("movable", "zone=two")
     movable, _ = stack.deploy(movable_id)
-    with stack.sessions() as session:
-        project = session.get(Project, movable_id)
-        assert project is not None
-        project.placement_label = ""
-        session.commit()
+    stack.clear_placement_label(movable_id)
     pinned, _ = stack.deploy(stack.project("pinned", "zone=two"))
     old, stuck = stack.load(movable), stack.load(pinned)
     for deployment in (old, stuck):
         assert deployment.status is DeploymentStatus.RUNNING, deployment.error
         assert stack.node_of(deployment) == node_2.node_id
-    host = environment_host(stack, movable)
+    host = stack.environment_host(movable)
     assert answer_of(stack, host).status_code == 200
 
     started = time.monotonic()

@@ -5,13 +5,8 @@ configures)."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -19,53 +14,11 @@ from devpush.models import DeploymentStatus, Environment, ProxyTableRow
 from devpush.services.cluster import runner_services
 from devpush.workers.tasks.reconcile import run_reconcile
 from devpush_dev.engines import Engine, Swarm
+from tests.e2e.swarm_polling import SLOW_SECONDS, polling
 from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
 from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
-from tests.e2e.test_swarm_drain import environment_host
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
-
-SLOW_SECONDS = 0.5
-
-
-@dataclass
-class TimedPoller:
-    """Asks one URL through the proxy without a pause; counts failures and the slowest."""
-
-    stack: SwarmStack
-    host: str
-    answers: int = 0
-    slowest: float = 0.0
-    #: Answers that took longer than half a second (a dial to the dead host first).
-    slow: int = 0
-    failures: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            started = time.monotonic()
-            try:
-                answer = self.stack.ask(self.host)
-                if answer.status_code != 200:
-                    self.failures.append(f"{answer.status_code} {answer.text[:80]}")
-            except httpx.HTTPError as exc:
-                self.failures.append(repr(exc))
-            took = time.monotonic() - started
-            self.slowest = max(self.slowest, took)
-            self.slow += took > SLOW_SECONDS
-            self.answers += 1
-
-
-@contextlib.contextmanager
-def polling(stack: SwarmStack, host: str) -> Iterator[TimedPoller]:
-    poller = TimedPoller(stack, host)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
-        yield poller
-    finally:
-        poller.stop.set()
-        thread.join(timeout=30)
 
 
 def node_state(swarm: Swarm, engine: Engine) -> str:
@@ -119,7 +72,7 @@ def test_a_two_replica_environment_fails_no_request_when_a_host_stops(
     assert task.nodes() == {node_1.node_id, node_2.node_id}
 
     # Both replicas answer through the proxy: the table holds both, and requests reach each.
-    host = environment_host(stack, deployment_id)
+    host = stack.environment_host(deployment_id)
     assert len(table_addresses(stack, host)) == 2
     assert answer_of(stack, host).status_code == 200
     for _ in range(30):

@@ -258,11 +258,7 @@ def test_a_new_tasks_restart_script_builds_again_and_skips_the_pre_deploy(
         steps=Steps(build="echo building", pre_deploy="echo migrating", start="echo started"),
         reason="the health check GET / (expects 200) failed 3 times in a row\nsecond line",
     )
-    path = tmp_path / "run.sh"
-    path.write_text(script)
-    done = subprocess.run(
-        ["sh", str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=10, check=False
-    )
+    done = run_sh(script, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "==> Restart: the health check GET / (expects 200) failed 3 times in a row",
@@ -275,7 +271,6 @@ def test_a_new_tasks_restart_script_builds_again_and_skips_the_pre_deploy(
     failing = runner.task_restart_script(
         steps=Steps(build="exit 4", pre_deploy="", start="echo never"), reason="r"
     )
-    path.write_text(failing)
-    done = subprocess.run(["sh", str(path)], capture_output=True, text=True, timeout=10)
+    done = run_sh(failing, tmp_path)
     assert done.returncode == 4
     assert failed_step(done.stdout.splitlines(), 4) is DeployStep.BUILD
