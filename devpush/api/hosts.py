@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devpush.api.schemas import ApiBody
 from devpush.deps import ApiUser, DrainJobsDep, SettingsDep
@@ -13,30 +13,9 @@ from devpush.services.cluster.host_admin import (
     HostChange,
     change_host,
 )
-from devpush.services.cluster.nodes import ADMINS_ONLY, list_hosts
+from devpush.services.cluster.nodes import ADMINS_ONLY, Host, list_hosts
 
 router = APIRouter(tags=["hosts"])
-
-
-class HostPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    hostname: str
-    #: The address the node advertises to the swarm.
-    address: str
-    #: ready, down, disconnected or unknown.
-    state: str
-    #: active, pause or drain.
-    availability: str
-    #: manager or worker.
-    role: str
-    labels: dict[str, str]
-    #: Runner tasks running on the host now.
-    runners: int
-    #: CPU cores and memory the host's engine reports.
-    cpus: float
-    memory_bytes: int
 
 
 class HostUpdate(ApiBody):
@@ -59,22 +38,23 @@ def _admin_only(user: ApiUser, refusal: str = ADMINS_ONLY) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
 
 
-@router.get("/hosts", response_model=list[HostPublic])
-def get_hosts(user: ApiUser, settings: SettingsDep) -> list[HostPublic]:
+# A host's answer is the service's `Host` itself: the API shows every field it reads.
+@router.get("/hosts", response_model=list[Host])
+def get_hosts(user: ApiUser, settings: SettingsDep) -> list[Host]:
     """The swarm's nodes with their state, labels, runners, CPU and memory."""
     _admin_only(user)
     # Swarm mode off: 404; the engine unreachable or no manager: 503 (DevpushError's).
-    return [HostPublic.model_validate(host) for host in list_hosts(settings)]
+    return list_hosts(settings)
 
 
-@router.patch("/hosts/{host_ref}", response_model=HostPublic)
+@router.patch("/hosts/{host_ref}", response_model=Host)
 def update_host(
     host_ref: str, body: HostUpdate, user: ApiUser, settings: SettingsDep, drains: DrainJobsDep
-) -> HostPublic:
+) -> Host:
     """Set or remove a host's labels, drain or activate it; the host afterwards.
     ``host_ref``: the node id, a unique prefix of it, or the host name."""
     _admin_only(user, ADMINS_ONLY_CHANGE)
     # A bad label 422, an unknown host or label 404, the last active host drained 409,
     # and 409 while the host's deployments are moving (its drain or failover runs).
     # A host with runners shows "pause" until the drain job moved them (then "drain").
-    return HostPublic.model_validate(change_host(settings, host_ref, body.change(), drains=drains))
+    return change_host(settings, host_ref, body.change(), drains=drains)

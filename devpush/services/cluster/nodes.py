@@ -37,16 +37,22 @@ class SwarmUnavailable(Unavailable):
 
 @dataclass(frozen=True)
 class Host:
+    """One swarm node, as the page, the CLI and the API (``GET /api/v1/hosts``) show it."""
+
     id: str
     hostname: str
+    #: The address the node advertises to the swarm.
     address: str
     #: ready, down, disconnected or unknown (the node's status).
     state: str
     #: active, pause or drain (the node's spec).
     availability: str
+    #: manager or worker.
     role: str
     labels: dict[str, str]
+    #: Runner tasks running on the host now.
     runners: int
+    #: CPU cores and memory the host's engine reports.
     cpus: float
     memory_bytes: int
 
