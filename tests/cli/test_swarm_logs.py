@@ -9,14 +9,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush_dev.engines import Swarm
-from tests.fixtures.swarm_logs import RunOnNode
+from tests.fixtures.swarm_logs import AlicePrintsOn
 from tests.fixtures.web import TwoTeams
-from tests.services.cluster.test_swarm_logs import deployment_labels
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 runner = CliRunner()
@@ -29,17 +27,12 @@ def log_store_url(swarm_store_url: str, swarm_collectors: str) -> Iterator[str]:
 
 
 def test_devpush_logs_says_which_host_each_line_came_from(
-    swarm: Swarm,
-    run_on_node: RunOnNode,
-    alice_cli: dict[str, str],
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    swarm: Swarm, alice_prints_on: AlicePrintsOn, alice_cli: dict[str, str], two_teams: TwoTeams
 ) -> None:
     alice = two_teams.alice
-    labels = deployment_labels(sessions, alice)
     node_1, node_2 = swarm.engines
-    run_on_node(node_1, labels, ["cli line on the first host"])
-    run_on_node(node_2, labels, ["cli line on the second host"])
+    alice_prints_on(node_1, ["cli line on the first host"])
+    alice_prints_on(node_2, ["cli line on the second host"])
     args = ["logs", alice.project_slug, "--deployment", alice.deployment_id, "--since", "1h"]
 
     deadline = time.monotonic() + 60

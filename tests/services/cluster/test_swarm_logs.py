@@ -10,13 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.cli.logs import format_line
-from devpush.core.labels import runner_labels
 from devpush_dev.engines import Swarm
-from tests.fixtures.swarm_logs import RunOnNode
-from tests.fixtures.web import Member, TwoTeams, bearer, log_in, only_environment_id
+from tests.fixtures.swarm_logs import AlicePrintsOn
+from tests.fixtures.web import Member, TwoTeams, bearer, log_in
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
@@ -29,15 +27,6 @@ SHIPPED_SECONDS = 60.0
 def log_store_url(swarm_store_url: str, swarm_collectors: str) -> Iterator[str]:
     """The app reads the store the nodes' collectors send to."""
     yield swarm_store_url
-
-
-def deployment_labels(sessions: sessionmaker[Session], member: Member) -> dict[str, str]:
-    return runner_labels(
-        project_id=member.project_id,
-        environment_id=only_environment_id(sessions, member.project_id),
-        branch="main",
-        deployment_id=member.deployment_id,
-    )
 
 
 def api_items(client: TestClient, member: Member) -> list[dict[str, Any]]:
@@ -63,17 +52,12 @@ def wait_for_lines(client: TestClient, member: Member, wanted: set[str]) -> list
 
 
 def test_one_deployments_lines_from_both_hosts_name_their_host(
-    swarm: Swarm,
-    run_on_node: RunOnNode,
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    swarm: Swarm, alice_prints_on: AlicePrintsOn, client: TestClient, two_teams: TwoTeams
 ) -> None:
     alice = two_teams.alice
-    labels = deployment_labels(sessions, alice)
     node_1, node_2 = swarm.engines
-    run_on_node(node_1, labels, ["first host line 1", "first host line 2"])
-    run_on_node(node_2, labels, ["second host line 1", "second host line 2"])
+    alice_prints_on(node_1, ["first host line 1", "first host line 2"])
+    alice_prints_on(node_2, ["second host line 1", "second host line 2"])
 
     items = wait_for_lines(
         client,
@@ -112,15 +96,11 @@ def test_one_deployments_lines_from_both_hosts_name_their_host(
 
 
 def test_a_host_that_goes_away_keeps_its_shipped_lines(
-    swarm: Swarm,
-    run_on_node: RunOnNode,
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    swarm: Swarm, alice_prints_on: AlicePrintsOn, client: TestClient, two_teams: TwoTeams
 ) -> None:
     alice = two_teams.alice
     node_2 = swarm.engines[1]
-    run_on_node(node_2, deployment_labels(sessions, alice), ["said before the host went away"])
+    alice_prints_on(node_2, ["said before the host went away"])
     wait_for_lines(client, alice, {"said before the host went away"})
 
     swarm.stop_engine(node_2)
