@@ -65,14 +65,12 @@ def test_an_engine_that_is_no_manager_answers_503(
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_labels_drains_and_activates_a_host(
-    settings: Settings,
-    restored_nodes: Swarm,
+    swarm_mode: Swarm,
     client: TestClient,
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> None:
-    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
-    node_1, node_2 = restored_nodes.engines
+    node_1, node_2 = swarm_mode.engines
     alice = bearer(two_teams.alice.token)
     url = f"/api/v1/hosts/{node_2.hostname}"
 
@@ -118,8 +116,7 @@ def test_an_admin_labels_drains_and_activates_a_host(
     ],
 )
 def test_bad_changes_are_4xx_with_the_reason(
-    settings: Settings,
-    restored_nodes: Swarm,
+    swarm_mode: Swarm,
     client: TestClient,
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
@@ -128,7 +125,6 @@ def test_bad_changes_are_4xx_with_the_reason(
     status: int,
     detail: str,
 ) -> None:
-    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
     make_admin(sessions, two_teams.alice.user_id)
     answer = client.patch(f"/api/v1/hosts/{host}", json=body, headers=bearer(two_teams.alice.token))
     assert answer.status_code == status, answer.text

@@ -56,15 +56,13 @@ def test_swarm_mode_off_says_how_to_turn_it_on(
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_labels_drains_and_activates_a_host(
-    settings: Settings,
-    restored_nodes: Swarm,
+    swarm_mode: Swarm,
     alice_cli: dict[str, str],
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> None:
-    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
     make_admin(sessions, two_teams.alice.user_id)
-    node_2 = restored_nodes.engines[1].hostname
+    node_2 = swarm_mode.engines[1].hostname
 
     result = runner.invoke(cli, ["hosts", "label", node_2, "zone=eu", "disk=ssd"], env=alice_cli)
     assert result.exit_code == 0, result.output

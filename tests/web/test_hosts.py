@@ -6,7 +6,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.core.config import Settings
 from devpush_dev.engines import Swarm
 from tests.fixtures.web import TwoTeams, log_in, make_admin
 
@@ -46,14 +45,12 @@ def test_swarm_mode_off_shows_a_notice_and_no_link(
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_labels_drains_and_activates_a_host_on_the_page(
-    settings: Settings,
-    restored_nodes: Swarm,
+    swarm_mode: Swarm,
     client: TestClient,
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
 ) -> None:
-    settings.swarm, settings.docker_host = True, restored_nodes.manager.host
-    node_2 = restored_nodes.engines[1]
+    node_2 = swarm_mode.engines[1]
     token = log_in(client, two_teams.alice.email)
     base = f"/settings/hosts/{node_2.node_id}"
     refused = client.post(
