@@ -38,7 +38,7 @@ def _admin_only(user: ApiUser, refusal: str = ADMINS_ONLY) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
 
 
-# A host's answer is the service's `Host` itself: the API shows every field it reads.
+# The answer is the service's `Host` field for field, as the page and the CLI show it.
 @router.get("/hosts", response_model=list[Host])
 def get_hosts(user: ApiUser, settings: SettingsDep) -> list[Host]:
     """The swarm's nodes with their state, labels, runners, CPU and memory."""
