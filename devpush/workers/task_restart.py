@@ -20,6 +20,7 @@ from typing import Any
 import docker.errors
 
 from devpush.core.crypto import DecryptionError, fernet_for
+from devpush.core.errors import Unavailable
 from devpush.models import Deployment
 from devpush.services import runner
 from devpush.services.cluster import runner_services
@@ -28,7 +29,7 @@ from devpush.services.project_git import project_credentials
 from devpush.workers.tasks.context import WorkerContext
 
 
-class RestartFailed(Exception):
+class RestartFailed(Unavailable):
     """The new tasks could not be made or did not run; ``str()`` is fit to show a user."""
 
 
