@@ -58,6 +58,10 @@ VIEWER_QUEUE: Final = 50_000
 #: container listing each time.
 LOOK_IDLE_SECONDS: Final = 0.25
 LOOK_FOLLOWING_SECONDS: Final = 2.0
+#: Followed nothing for this long (a finished deployment someone still watches): look as
+#: seldom as while following. A runner starting later still shows through the store tail
+#: at once, and is followed within LOOK_FOLLOWING_SECONDS.
+IDLE_QUICK_LOOKS_SECONDS: Final = 60.0
 #: Delivered ids are kept until the store tail's position passes them by this much: the
 #: store never delivers an entry its position covers, so past it no copy can come.
 SEEN_MARGIN_NS: Final = 1_000_000_000
@@ -72,6 +76,13 @@ class ViewerBehind(LogStoreError):
 
     http_status = 503
     user_message = "The live view fell behind the lines; it resumes from the last one shown."
+
+
+def look_interval(*, following: bool, idle_for: float) -> float:
+    """Seconds until a Docker-following tail looks for its runners again."""
+    if following or idle_for >= IDLE_QUICK_LOOKS_SECONDS:
+        return LOOK_FOLLOWING_SECONDS
+    return LOOK_IDLE_SECONDS
 
 
 def covers(outer: LogCursor, inner: LogCursor) -> bool:
@@ -234,6 +245,7 @@ class SharedTail:
         streams = (self._query.stream,) if self._query.stream else ("stdout", "stderr")
         since: dict[str, int] = {}  # per runner: from its last line (a follow taken up again)
         follows: dict[str, asyncio.Task[None]] = {}
+        idle_since = time.monotonic()
         async with runner_follow.docker_client(self._docker_host, timeout=10.0) as http:
             try:
                 while True:
@@ -249,7 +261,10 @@ class SharedTail:
                                 self._follow_one(http, runner, start, streams, since)
                             )
                     following = any(not task.done() for task in follows.values())
-                    await asyncio.sleep(LOOK_FOLLOWING_SECONDS if following else LOOK_IDLE_SECONDS)
+                    if following:
+                        idle_since = time.monotonic()
+                    idle_for = time.monotonic() - idle_since
+                    await asyncio.sleep(look_interval(following=following, idle_for=idle_for))
             finally:
                 for task in follows.values():
                     task.cancel()

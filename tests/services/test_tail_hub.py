@@ -248,3 +248,12 @@ def test_viewers_of_one_tail_share_each_line_built() -> None:
         await second.aclose()
 
     run(test)
+
+
+def test_a_tail_that_follows_nothing_for_a_minute_looks_as_seldom_as_a_following_one() -> None:
+    # A finished deployment someone still watches: no container listing every 0.25 s.
+    assert tail_hub.look_interval(following=False, idle_for=0.0) == tail_hub.LOOK_IDLE_SECONDS
+    assert tail_hub.look_interval(following=False, idle_for=59.0) == tail_hub.LOOK_IDLE_SECONDS
+    slow = tail_hub.look_interval(following=False, idle_for=tail_hub.IDLE_QUICK_LOOKS_SECONDS)
+    assert slow == tail_hub.LOOK_FOLLOWING_SECONDS
+    assert tail_hub.look_interval(following=True, idle_for=0.0) == tail_hub.LOOK_FOLLOWING_SECONDS
