@@ -2,9 +2,9 @@
 
 A real ``python -m devpush.workers`` process on a SQLite queue (the local run's queue, the one
 that is polled) with the real engine. The worker idles long enough for huey's default
-back-off to reach seconds (about 6 s after 40 s idle, 4 s after 25 s) before each timed
-deploy; the queue's polling cap (devpush.workers.queue.SQLITE_POLLING) keeps the wait under a
-quarter second. One worker thread: with several, whichever thread polls first takes the job,
+back-off to reach seconds (about 3 s after 20 s idle, 2.4 s after 15 s: without the cap, three
+waits under a second would be luck, about 1 in 17) before each timed deploy; the queue's
+polling cap (devpush.workers.queue.SQLITE_POLLING) keeps the wait under a quarter second. One worker thread: with several, whichever thread polls first takes the job,
 which hides how long the others sleep; one thread is the worst case.
 """
 
@@ -30,7 +30,7 @@ from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker
 #: Idle time before each timed deploy: the first long, then shorter ones.
-IDLE_SECONDS = (40.0, 25.0, 25.0)
+IDLE_SECONDS = (20.0, 15.0, 15.0)
 LIMIT_SECONDS = 1.0
 
 
