@@ -39,14 +39,7 @@ from devpush_dev import processes
 from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.pebble import Pebble, start_pebble
 from devpush_dev.ports import free_port
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    first_running,
-    hello,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack, first_running, hello
 from tests.fixtures.dns_zone import DnsZone
 from tests.fixtures.web import PASSWORD, LiveServer, project_input
 
@@ -185,9 +178,9 @@ def _parse(data: bytes) -> Answer:
 
 
 def test_a_verified_domain_gets_a_certificate_an_unverified_one_none_and_redirects_hold(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     pebble: Pebble,
     dns_zone: DnsZone,

@@ -33,18 +33,15 @@ from devpush.workers.tasks.reconcile import run_reconcile
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.ports import free_port
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.support import (
     Stack,
     app_url,
-    docker_engine,
     first_running,
     logs_of,
-    make_stack,
     page_lines,
     queue_deployment,
     shown_failure,
     wait_exited,
-    worker,
 )
 from tests.e2e.test_proxy_probe import probing, serve  # noqa: F401 (fixture)
 from tests.e2e.test_routing import env_host, through_proxy
@@ -101,7 +98,7 @@ ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
 
 @pytest.fixture
 def health_stack(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
 ) -> Callable[..., Stack]:
     """Makes a stack whose repository has the test app committed, its project set to the
@@ -135,7 +132,7 @@ def health_block(page: str) -> str:
 
 def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
     health_stack: Callable[..., Stack],
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
 ) -> None:
     stack = health_stack(start_command="ANSWER=v1 python3 health_app.py")
@@ -215,7 +212,7 @@ def test_a_deploy_that_never_passes_fails_with_the_checks_last_answer(
 
 def test_a_runner_whose_check_starts_failing_is_restarted_up_to_the_bound(
     health_stack: Callable[..., Stack],
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     client: TestClient,
 ) -> None:

@@ -24,18 +24,14 @@ from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.stop import run_cleanup, run_stop
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.support import (
     Stack,
-    docker_engine,
     first_running,
-    fixture_stack,
     hello,
     logs_of,
-    make_stack,
     memory_queue,
     queue_deployment,
     wait_exited,
-    worker,
 )
 from tests.e2e.test_routing import Poller, env_host, poll_more, through_proxy
 from tests.utils.git import git
@@ -81,11 +77,11 @@ def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
 
 
 def test_rollback_serves_the_kept_build_without_a_failed_request(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     stack = make_stack(sqlite_url, build_command=BUILD_COMMAND)
     child, queue, v1 = first_running(stack, worker)
@@ -187,7 +183,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
 
 def test_only_the_newest_builds_are_kept(
     stack: Stack,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"rollback_builds_kept": 2}),

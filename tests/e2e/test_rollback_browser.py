@@ -18,14 +18,7 @@ from devpush.models import DeploymentStatus, DeployTrigger
 from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    first_running,
-    fixture_stack,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack, first_running
 from tests.e2e.test_rollback import deploy_hi_again, hello, wait_kept
 from tests.e2e.test_routing import host_of, through_proxy
 from tests.e2e.test_settings_e2e import _owner
@@ -39,7 +32,7 @@ TIMEOUT_MS = 60_000
 
 def test_roll_back_to_this_in_chromium(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     browser: Browser,
 ) -> None:

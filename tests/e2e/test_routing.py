@@ -39,16 +39,7 @@ from devpush_dev import processes
 from devpush_dev.caddy import Caddy, loopback_settings, start_caddy
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    first_running,
-    fixture_stack,
-    hello,
-    make_stack,
-    wait_exited,
-    worker,
-)
+from tests.e2e.support import Stack, first_running, hello, wait_exited
 
 pytestmark = pytest.mark.docker
 
@@ -189,7 +180,7 @@ def env_host(stack: Stack, deployment_id: str) -> str:
 
 def test_environment_url_follows_deploys_without_a_failed_request(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     browser: Browser,
 ) -> None:
@@ -283,7 +274,7 @@ def test_environment_url_follows_deploys_without_a_failed_request(
 
 def test_a_killed_resolver_fails_no_request(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     tmp_path: Path,
 ) -> None:

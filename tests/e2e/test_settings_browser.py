@@ -19,13 +19,7 @@ from devpush.models import DeploymentStatus
 from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    fixture_stack,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack
 from tests.e2e.test_routing import through_proxy
 from tests.e2e.test_settings_e2e import _add_greet_app, _owner, _production_host, _runners
 from tests.fixtures.browser import sign_in
@@ -49,9 +43,9 @@ def _deploy_and_wait(page: Page, stack: Stack, url: str) -> str:
 
 def test_variable_deploy_redeploy_and_delete_in_chromium(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
     browser: Browser,
 ) -> None:
     _add_greet_app(stack)

@@ -21,14 +21,7 @@ from devpush.models import DeploymentStatus
 from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    app_url,
-    docker_engine,
-    fixture_stack,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack, app_url
 from tests.e2e.test_routing import through_proxy
 from tests.fixtures.web import csrf_token, log_in
 from tests.utils.git import git
@@ -87,9 +80,9 @@ def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
 
 def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runners(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     _add_greet_app(stack)
     child = worker(stack.settings)

@@ -50,7 +50,7 @@ from devpush_dev.engines import Engine, Swarm
 from devpush_dev.example import example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import start_resolver
-from tests.e2e.test_deploy import memory_queue
+from tests.e2e.support import memory_queue
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
