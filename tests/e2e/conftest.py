@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -28,10 +30,11 @@ from devpush.core.db import create_db_engine, session_factory
 from devpush.core.labels import runner_labels
 from devpush.core.migrate import upgrade_to_head
 from devpush.models import Team
+from devpush.services import proxy_config
 from devpush.services.deployments import ensure_production_environment
 from devpush.workers.tasks.context import WorkerContext
 from devpush_dev import alloy, processes
-from devpush_dev.caddy import Caddy, loopback_settings, start_caddy
+from devpush_dev.caddy import Caddy, caddy_binary, loopback_settings, start_caddy
 from devpush_dev.example import RUNNER_IMAGE, example_project, example_repo
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import Resolver, spawn_resolver, wait_answering
@@ -326,3 +329,33 @@ def worker(
 
     yield start
     processes.stop_all(started)
+
+
+@pytest.fixture
+def probing() -> Iterator[Settings]:
+    """A Caddy with the probe server only; the worker's settings that ask it."""
+    # A short directory: a unix socket's path has at most 107 bytes.
+    state = Path(tempfile.mkdtemp(prefix="probe-", dir="/tmp"))
+    settings = Settings(proxy_admin_url=f"unix://{state}/admin.sock", runner_address="proxy")
+    socket_path = proxy_config.probe_socket(settings)
+    assert socket_path == f"{state}/probe.sock"
+    admin = f"127.0.0.1:{free_port()}"
+    config = {
+        "admin": {"listen": admin},
+        "apps": {"http": {"servers": {"probe": proxy_config.probe_server(socket_path)}}},
+    }
+    (state / "caddy.json").write_text(json.dumps(config))
+    child = processes.start_ready(
+        "caddy",
+        [caddy_binary(), "run", "--config", str(state / "caddy.json")],
+        state_dir=state,
+        log_name="caddy.log",
+        ready_url=f"http://{admin}/config/",
+        timeout=15,
+        env={"HOME": str(state), "XDG_DATA_HOME": str(state), "XDG_CONFIG_HOME": str(state)},
+    )
+    try:
+        yield settings
+    finally:
+        child.stop()
+        shutil.rmtree(state, ignore_errors=True)

@@ -1,16 +1,20 @@
 """Deploy stacks for the e2e tests: a database, settings and a project on the real Docker
-engine (the fixtures that make them are in tests/e2e/conftest.py), and what tests ask of them."""
+engine (the fixtures that make them are in tests/e2e/conftest.py), what tests ask of them,
+and the small apps and servers several e2e modules deploy or start."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Final
 
+import docker
 from docker.models.containers import Container
 from fastapi.testclient import TestClient
 from huey import MemoryHuey
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, Project, TeamMember, TeamRole
+from devpush.services import hosts
 from devpush.services.deployments import create_deployment, redeploy
 from devpush.services.networks import project_network
 from devpush.services.tokens import create_token
@@ -210,3 +215,132 @@ def first_running(
     first = stack.wait_for(first_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
     assert first.status is DeploymentStatus.RUNNING, (first.error, child.log_tail())
     return child, queue, first
+
+
+def wait_kept(stack: Stack, deployment_id: str, *, timeout: float = 60) -> str:
+    """The deployment's build image, once the worker has committed it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with stack.sessions() as session:
+            image = stack.load(session, deployment_id).build_image
+        if image is not None:
+            return image
+        assert time.monotonic() < deadline, f"deployment {deployment_id} kept no build"
+        time.sleep(0.2)
+
+
+def deploy_hi_again(
+    stack: Stack, queue: DeployQueue, child: processes.Child, *, timeout: float = 90
+) -> Deployment:
+    """Commit an app that answers "Hi again" and deploy it; the deployment once it runs."""
+    app_py = stack.repo / "app.py"
+    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
+    git(stack.repo, "commit", "-q", "-am", "Say hi again")
+    new_id = stack.deploy(queue)
+    new = stack.wait_for(
+        new_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=timeout
+    )
+    assert new.status is DeploymentStatus.RUNNING, (new.error, child.log_tail())
+    return new
+
+
+GREET_APP = '''\
+"""Answers every GET with the value of $GREETING it started with."""
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Greet(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("GREETING=" + os.environ.get("GREETING", "") + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Greet).serve_forever()
+'''
+
+
+def add_greet_app(stack: Stack) -> None:
+    """Commit the GREET_APP to the stack's repository; the project gets no build step."""
+    stack.update_project(build_command="")
+    (stack.repo / "greet.py").write_text(GREET_APP)
+    git(stack.repo, "add", "greet.py")
+    git(stack.repo, "commit", "-q", "-m", "Greet")
+
+
+def production_host(stack: Stack) -> str:
+    return hosts.environment_host(
+        environment_name="production",
+        production=True,
+        host_label="hello",
+        domain=stack.settings.domain,
+    )
+
+
+def owner_and_token(stack: Stack) -> tuple[str, str]:
+    """A user owning the stack's team: their e-mail and an API token."""
+    email = "owner@example.org"
+    return email, stack.add_owner(email)
+
+
+def runner_names(engine: docker.DockerClient, project_id: str) -> list[str]:
+    # The low-level list: containers.list() inspects each one, and a runner removed
+    # between the list and the inspect would raise NotFound.
+    label = f"devpush.project_id={project_id}"
+    found = engine.api.containers(all=True, filters={"label": label})
+    return [str(c["Names"][0]).lstrip("/") for c in found]
+
+
+#: The test app: its answers follow READY_AFTER, BROKEN_AFTER and NEVER_READY (seconds
+#: since it started, or set at all), and ``/eat`` allocates HOG_MB megabytes.
+HEALTH_APP = """\
+import os
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STARTED = time.time()
+READY_AFTER = float(os.environ.get("READY_AFTER", "0"))
+BROKEN_AFTER = float(os.environ.get("BROKEN_AFTER", "1e9"))
+
+
+class App(BaseHTTPRequestHandler):
+    def do_GET(self):
+        age = time.time() - STARTED
+        if self.path == "/healthz":
+            if os.environ.get("NEVER_READY"):
+                code, body = 503, "not ready: the database is down"
+            elif age < READY_AFTER:
+                code, body = 503, "warming up"
+            elif age >= BROKEN_AFTER:
+                code, body = 500, "broken"
+            else:
+                code, body = 200, "ok"
+        elif self.path == "/started":
+            code, body = 200, repr(STARTED)
+        elif self.path == "/eat":
+            hog = b"x" * (int(os.environ.get("HOG_MB", "512")) << 20)
+            code, body = 200, str(len(hog))
+        else:
+            code, body = 200, os.environ.get("ANSWER", "health app") + "\\n"
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+print("health app listening", flush=True)
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
+"""
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> HTTPServer:
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

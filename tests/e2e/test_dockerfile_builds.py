@@ -30,9 +30,8 @@ from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import package_index, processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.log_stacks import LogStack
-from tests.e2e.support import Stack, logs_of
-from tests.e2e.test_rollback import deploy_hi_again, wait_kept
-from tests.e2e.test_routing import host_of, through_proxy
+from tests.e2e.proxy_polling import host_of, through_proxy
+from tests.e2e.support import Stack, deploy_hi_again, logs_of, wait_kept
 from tests.fixtures.logstack import drain
 from tests.utils.git import git
 

@@ -7,7 +7,7 @@ worker's domain check asks (``domain_dns_resolver``); the server's address is 12
 Pebble issues the certificates after validating the ACME challenge for real: it looks
 the name up in the same zone (``-dnsserver``) and asks Caddy's HTTP or HTTPS port
 (devpush_dev/pebble.py). Which names may get one is devpush's decision, through Caddy's
-on-demand permission. The project is tests/e2e/test_deploy.py's stack: its worker
+on-demand permission. The project is tests/e2e/conftest.py's stack: its worker
 process deploys the example into a runner container and runs the domain jobs the API
 enqueues on the stack's queue. This module's Caddy (HTTPS) replaces the e2e tests'
 plain HTTP one (the ``caddy`` fixture), so the stack and its worker point at it.

@@ -24,8 +24,7 @@ from devpush.models import DeploymentMetric, DeploymentStatus, utcnow
 from devpush.services.metrics import Sample, add_samples
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
-from tests.e2e.support import Stack
-from tests.e2e.test_settings_e2e import _owner
+from tests.e2e.support import Stack, owner_and_token
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
 
@@ -61,7 +60,7 @@ def test_a_busy_deployments_metrics_in_the_api_and_in_chromium(
     settings = stack.settings.model_copy(update={"metrics_interval_seconds": 1.0})
     child = worker(settings)
     queue = DeployQueue(huey_from_url(settings.queue_url))
-    email, token = _owner(stack)
+    email, token = owner_and_token(stack)
 
     deployment_id = stack.deploy(queue)
     deployment = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})
