@@ -298,7 +298,7 @@ def worker(
 ) -> Iterator[Callable[..., processes.Child]]:
     """A real consumer process reaching Docker through the worker's socket-proxy door
     (``extra_env``: more of its settings, as ``DEVPUSH_*`` variables), the module's
-    (conftest's ``worker_door``). Once it is started, the resolvers ``make_stack`` left
+    (``worker_door`` above). Once it is started, the resolvers ``make_stack`` left
     starting answer (the two imports overlap)."""
     started: list[processes.Child] = []
 
@@ -333,7 +333,8 @@ def worker(
 
 @pytest.fixture
 def probing() -> Iterator[Settings]:
-    """A Caddy with the probe server only; the worker's settings that ask it."""
+    """A Caddy with the probe server only; the worker's settings that ask it (the probe's
+    and the health checks' tests)."""
     # A short directory: a unix socket's path has at most 107 bytes.
     state = Path(tempfile.mkdtemp(prefix="probe-", dir="/tmp"))
     settings = Settings(proxy_admin_url=f"unix://{state}/admin.sock", runner_address="proxy")
