@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.e2e.test_swarm_deploy import SwarmStack
+from tests.e2e.swarm_stack import SwarmStack
 
 #: An answer slower than this counts as slow (a dial to a dead host first).
 SLOW_SECONDS = 0.5

@@ -20,13 +20,7 @@ from huey import RedisHuey
 from devpush.models import DeploymentStatus
 from devpush.workers.queue import SQLITE_POLLING, DeployQueue, consumer_polling, huey_from_url
 from devpush_dev import processes
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    fixture_stack,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack
 
 pytestmark = pytest.mark.docker
 #: Idle time before each timed deploy: the first long, then shorter ones.
@@ -50,7 +44,7 @@ def deploy_to_building(stack: Stack, queue: DeployQueue) -> tuple[str, float]:
 
 def test_an_idle_worker_starts_a_deploy_within_a_second(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DEVPUSH_WORKER_THREADS", "1")

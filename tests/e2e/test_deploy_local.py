@@ -7,13 +7,9 @@ as a terminal sends it.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import socket
 import stat
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -21,12 +17,9 @@ import httpx
 import pytest
 
 from devpush_dev.ports import free_port
-from tests.utils.signals import default_signals
+from tests.e2e.local_run import SCRIPT, interrupt, run_until_ready
 
 pytestmark = pytest.mark.docker
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dev" / "local.sh"
-READY = "press Ctrl-C to stop"
 
 
 def listening(port: int) -> bool:
@@ -51,36 +44,6 @@ def test_help_and_unknown_arguments() -> None:
     assert "--log-store takes victorialogs or loki" in done.stderr
 
 
-def run_until_ready(
-    port: int, data_dir: Path, proxy_port: int
-) -> tuple[subprocess.Popen[str], list[str]]:
-    """local.sh started as a terminal would, once ready; its output lines (still growing)."""
-    process = subprocess.Popen(
-        [
-            str(SCRIPT),
-            *("--port", str(port), "--proxy-port", str(proxy_port)),
-            *("--data-dir", str(data_dir)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_signals,
-    )
-    lines: list[str] = []
-    # A thread drains the pipe: the script keeps writing until it is stopped.
-    threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True).start()
-    deadline = time.monotonic() + 240
-    while not any(READY in line for line in lines):
-        if process.poll() is not None or time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
-            pytest.fail("local.sh did not get ready:\n" + "".join(lines))
-        time.sleep(0.2)
-    return process, lines
-
-
 def environ_of(*argv_parts: str) -> dict[str, str]:
     """The environment of the one running process whose argv holds all ``argv_parts``."""
     for proc in Path("/proc").iterdir():
@@ -92,23 +55,6 @@ def environ_of(*argv_parts: str) -> dict[str, str]:
         except OSError:
             continue
     pytest.fail(f"no process runs with {argv_parts}")
-
-
-def interrupt(process: subprocess.Popen[str]) -> int:
-    """Ctrl-C; if the script is still there after a minute, SIGTERM (it stops its children
-    in order on that too), and only then SIGKILL: its children run in sessions of their own,
-    so killing the script's group alone would leave the whole run behind."""
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        return process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_runs_the_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -30,16 +30,8 @@ from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import package_index, processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.log_stacks import LogStack
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    fixture_stack,
-    logs_of,
-    make_stack,
-    worker,
-)
-from tests.e2e.test_rollback import deploy_hi_again, wait_kept
-from tests.e2e.test_routing import host_of, through_proxy
+from tests.e2e.proxy_polling import host_of, through_proxy
+from tests.e2e.support import Stack, deploy_hi_again, logs_of, wait_kept
 from tests.fixtures.logstack import drain
 from tests.utils.git import git
 
@@ -70,9 +62,9 @@ def _wait_served(caddy: Caddy, stack: Stack, deployment_id: str, text: str) -> N
 
 def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     (stack.repo / "Dockerfile").write_text(DOCKERFILE)
     git(stack.repo, "add", "Dockerfile")
@@ -144,8 +136,8 @@ def test_a_dockerfile_project_builds_runs_is_served_and_rolls_back(
 
 def test_a_failing_dockerfile_shows_its_failure_record(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
-    docker_engine: docker.DockerClient,  # noqa: F811
+    worker: Callable[..., processes.Child],
+    docker_engine: docker.DockerClient,
 ) -> None:
     (stack.repo / "Dockerfile").write_text(
         "FROM devpush/runner-python:local\n"
@@ -190,8 +182,8 @@ def test_a_failing_dockerfile_shows_its_failure_record(
 
 def test_a_second_build_command_deploy_reuses_the_cache(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
-    docker_engine: docker.DockerClient,  # noqa: F811
+    worker: Callable[..., processes.Child],
+    docker_engine: docker.DockerClient,
 ) -> None:
     repo = package_index.cached_deps_repo(stack.repo.parent / "cached-deps")
     network = networks.ensure_project_network(docker_engine, stack.settings, stack.project_id)
@@ -261,9 +253,9 @@ def _stored_lines(settings: Settings, project_id: str, deployment_id: str) -> li
 
 
 def test_a_builds_lines_reach_the_log_store_while_it_builds(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     running_log_stack: LogStack,
 ) -> None:
     stack = make_stack(

@@ -7,7 +7,7 @@ worker's domain check asks (``domain_dns_resolver``); the server's address is 12
 Pebble issues the certificates after validating the ACME challenge for real: it looks
 the name up in the same zone (``-dnsserver``) and asks Caddy's HTTP or HTTPS port
 (devpush_dev/pebble.py). Which names may get one is devpush's decision, through Caddy's
-on-demand permission. The project is tests/e2e/test_deploy.py's stack: its worker
+on-demand permission. The project is tests/e2e/conftest.py's stack: its worker
 process deploys the example into a runner container and runs the domain jobs the API
 enqueues on the stack's queue. This module's Caddy (HTTPS) replaces the e2e tests'
 plain HTTP one (the ``caddy`` fixture), so the stack and its worker point at it.
@@ -39,14 +39,7 @@ from devpush_dev import processes
 from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.pebble import Pebble, start_pebble
 from devpush_dev.ports import free_port
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    first_running,
-    hello,
-    make_stack,
-    worker,
-)
+from tests.e2e.support import Stack, first_running, hello
 from tests.fixtures.dns_zone import DnsZone
 from tests.fixtures.web import PASSWORD, LiveServer, project_input
 
@@ -185,9 +178,9 @@ def _parse(data: bytes) -> Answer:
 
 
 def test_a_verified_domain_gets_a_certificate_an_unverified_one_none_and_redirects_hold(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     pebble: Pebble,
     dns_zone: DnsZone,

@@ -24,16 +24,11 @@ from devpush.models import DeploymentStatus, Project, TeamMember, TeamRole
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
 from devpush.workers.tasks.deploy import run_deploy
-from tests.e2e import test_deploy
-from tests.e2e.test_deploy import Stack, memory_queue, queue_deployment
+from tests.e2e.support import Stack, memory_queue, queue_deployment
 from tests.fixtures.git_https import GitHttps
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
-
-make_stack = test_deploy.make_stack
-fixture_stack = test_deploy.fixture_stack
-docker_engine = test_deploy.docker_engine
 
 
 @contextmanager

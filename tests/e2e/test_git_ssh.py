@@ -34,17 +34,11 @@ from devpush.services.webhooks.secret import rotate_secret
 from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.deploy import run_deploy
 from devpush_dev.example import EXAMPLE_APP
-from tests.e2e import test_deploy
-from tests.e2e.test_deploy import Stack, queue_deployment
+from tests.e2e.support import Stack, queue_deployment
 from tests.fixtures.sshd import SshServer, keygen
 from tests.fixtures.web import pending
 from tests.forges import octokit
 from tests.utils.git import git
-
-# test_deploy's fixtures: a database, a Caddy and a project on the real Docker engine.
-make_stack = test_deploy.make_stack
-fixture_stack = test_deploy.fixture_stack
-docker_engine = test_deploy.docker_engine
 
 FERNET = fernet_for("ssh-e2e-key")
 SETTINGS = Settings()

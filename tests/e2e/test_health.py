@@ -33,75 +33,28 @@ from devpush.workers.tasks.reconcile import run_reconcile
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
 from devpush_dev.ports import free_port
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.proxy_polling import env_host, through_proxy
+from tests.e2e.support import (
+    HEALTH_APP,
     Stack,
     app_url,
-    docker_engine,
     first_running,
     logs_of,
-    make_stack,
     page_lines,
     queue_deployment,
+    serve,
     shown_failure,
     wait_exited,
-    worker,
 )
-from tests.e2e.test_proxy_probe import probing, serve  # noqa: F401 (fixture)
-from tests.e2e.test_routing import env_host, through_proxy
 from tests.fixtures.web import log_in
 from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
-#: The test app: its answers follow READY_AFTER, BROKEN_AFTER and NEVER_READY (seconds
-#: since it started, or set at all), and ``/eat`` allocates HOG_MB megabytes.
-HEALTH_APP = """\
-import os
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-STARTED = time.time()
-READY_AFTER = float(os.environ.get("READY_AFTER", "0"))
-BROKEN_AFTER = float(os.environ.get("BROKEN_AFTER", "1e9"))
-
-
-class App(BaseHTTPRequestHandler):
-    def do_GET(self):
-        age = time.time() - STARTED
-        if self.path == "/healthz":
-            if os.environ.get("NEVER_READY"):
-                code, body = 503, "not ready: the database is down"
-            elif age < READY_AFTER:
-                code, body = 503, "warming up"
-            elif age >= BROKEN_AFTER:
-                code, body = 500, "broken"
-            else:
-                code, body = 200, "ok"
-        elif self.path == "/started":
-            code, body = 200, repr(STARTED)
-        elif self.path == "/eat":
-            hog = b"x" * (int(os.environ.get("HOG_MB", "512")) << 20)
-            code, body = 200, str(len(hog))
-        else:
-            code, body = 200, os.environ.get("ANSWER", "health app") + "\\n"
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-print("health app listening", flush=True)
-ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
-"""
-
 
 @pytest.fixture
 def health_stack(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
 ) -> Callable[..., Stack]:
     """Makes a stack whose repository has the test app committed, its project set to the
@@ -135,7 +88,7 @@ def health_block(page: str) -> str:
 
 def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
     health_stack: Callable[..., Stack],
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
 ) -> None:
     stack = health_stack(start_command="ANSWER=v1 python3 health_app.py")
@@ -215,7 +168,7 @@ def test_a_deploy_that_never_passes_fails_with_the_checks_last_answer(
 
 def test_a_runner_whose_check_starts_failing_is_restarted_up_to_the_bound(
     health_stack: Callable[..., Stack],
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     client: TestClient,
 ) -> None:
@@ -347,7 +300,7 @@ class _Healthz(BaseHTTPRequestHandler):
 
 
 def test_a_check_through_the_proxys_probe_asks_the_path_and_reads_the_status(
-    probing: Settings,  # noqa: F811
+    probing: Settings,
 ) -> None:
     """The Compose stack's worker reaches runners only through the proxy's probe socket."""
     closed = health.ask(probing, f"http://127.0.0.1:{free_port()}/", "/healthz")

@@ -32,8 +32,9 @@ from devpush.services.environments import ensure_production_environment
 from devpush.services.networks import PROJECT_NETWORK_LABEL, project_network
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev.example import example_project
+from devpush_dev.ports import free_port
 from devpush_dev.runners import remove_project_leftovers
-from tests.e2e.test_deploy_local import free_port, interrupt, run_until_ready
+from tests.e2e.local_run import interrupt, run_until_ready
 from tests.utils.git import git
 from tests.utils.reach import address, attempt, gateway, unreachable
 

@@ -30,7 +30,7 @@ from devpush_dev.log_stacks import plan_victorialogs
 from devpush_dev.ports import free_port
 from devpush_dev.resolver_process import answers as resolver_answers
 from devpush_dev.supervisor import rpc
-from tests.e2e.test_deploy_local import interrupt, run_until_ready
+from tests.e2e.local_run import interrupt, run_until_ready
 from tests.fixtures.logstack import LogStack
 from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
     Spawn,

@@ -24,13 +24,7 @@ from devpush.models import DeploymentMetric, DeploymentStatus, utcnow
 from devpush.services.metrics import Sample, add_samples
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush_dev import processes
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    make_stack,
-    worker,
-)
-from tests.e2e.test_settings_e2e import _owner
+from tests.e2e.support import Stack, owner_and_token
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
 
@@ -56,9 +50,9 @@ def metrics_of(url: str, token: str, deployment_id: str) -> dict[str, Any]:
 
 
 def test_a_busy_deployments_metrics_in_the_api_and_in_chromium(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     browser: Browser,
 ) -> None:
     stack = make_stack(sqlite_url, build_command="")
@@ -66,7 +60,7 @@ def test_a_busy_deployments_metrics_in_the_api_and_in_chromium(
     settings = stack.settings.model_copy(update={"metrics_interval_seconds": 1.0})
     child = worker(settings)
     queue = DeployQueue(huey_from_url(settings.queue_url))
-    email, token = _owner(stack)
+    email, token = owner_and_token(stack)
 
     deployment_id = stack.deploy(queue)
     deployment = stack.wait_for(deployment_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED})

@@ -20,12 +20,7 @@ from devpush.services.notifications.channels import ChannelCreate, create_channe
 from devpush.services.notifications.senders import signature
 from devpush.workers.queue import DeployQueue, huey_from_url
 from devpush.workers.tasks.deploy import run_deploy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    make_stack,
-    queue_deployment,
-)
+from tests.e2e.support import Stack, queue_deployment
 from tests.utils.notify import (
     HttpReceiver,
     SmtpReceiver,
@@ -39,7 +34,7 @@ BUILD = 'for i in $(seq 1 60); do echo "compiling $i"; done; echo "<boom> & done
 
 
 def test_a_failed_build_notifies_every_kind_and_a_running_one_the_success_channel(
-    make_stack: Callable[..., Stack],  # noqa: F811 (the fixture imported above)
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
     receiver: HttpReceiver,
     smtp: SmtpReceiver,

@@ -14,64 +14,33 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from devpush.models import Deployment, DeploymentStatus, DeployTrigger, Project
+from devpush.models import DeploymentStatus, DeployTrigger, Project
 from devpush.services.deployments import cancel_deployment
 from devpush.services.project_settings import delete_project
 from devpush.services.rollback import RollbackRefused, rollback
-from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.deploy import run_deploy
 from devpush.workers.tasks.stop import run_cleanup, run_stop
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.proxy_polling import Poller, env_host, poll_more, through_proxy
+from tests.e2e.support import (
     Stack,
-    docker_engine,
+    deploy_hi_again,
     first_running,
-    fixture_stack,
     hello,
     logs_of,
-    make_stack,
     memory_queue,
     queue_deployment,
     wait_exited,
-    worker,
+    wait_kept,
 )
-from tests.e2e.test_routing import Poller, env_host, poll_more, through_proxy
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
 #: The build command prints this: a rollback's runner must not.
 BUILD_MARKER = "BUILD-MARKER-rollback-e2e"
 BUILD_COMMAND = f"python3 build.py && echo {BUILD_MARKER}"
-
-
-def wait_kept(stack: Stack, deployment_id: str, *, timeout: float = 60) -> str:
-    """The deployment's build image, once the worker has committed it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with stack.sessions() as session:
-            image = stack.load(session, deployment_id).build_image
-        if image is not None:
-            return image
-        assert time.monotonic() < deadline, f"deployment {deployment_id} kept no build"
-        time.sleep(0.2)
-
-
-def deploy_hi_again(
-    stack: Stack, queue: DeployQueue, child: processes.Child, *, timeout: float = 90
-) -> Deployment:
-    """Commit an app that answers "Hi again" and deploy it; the deployment once it runs."""
-    app_py = stack.repo / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello from devpush!", "Hi again from devpush!"))
-    git(stack.repo, "commit", "-q", "-am", "Say hi again")
-    new_id = stack.deploy(queue)
-    new = stack.wait_for(
-        new_id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, timeout=timeout
-    )
-    assert new.status is DeploymentStatus.RUNNING, (new.error, child.log_tail())
-    return new
 
 
 def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
@@ -81,11 +50,11 @@ def kept_tags(engine: docker.DockerClient, project_id: str) -> set[str]:
 
 
 def test_rollback_serves_the_kept_build_without_a_failed_request(
-    make_stack: Callable[..., Stack],  # noqa: F811
+    make_stack: Callable[..., Stack],
     sqlite_url: str,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     stack = make_stack(sqlite_url, build_command=BUILD_COMMAND)
     child, queue, v1 = first_running(stack, worker)
@@ -187,7 +156,7 @@ def test_rollback_serves_the_kept_build_without_a_failed_request(
 
 def test_only_the_newest_builds_are_kept(
     stack: Stack,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
     ctx = WorkerContext(
         settings=stack.settings.model_copy(update={"rollback_builds_kept": 2}),

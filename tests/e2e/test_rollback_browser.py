@@ -18,17 +18,15 @@ from devpush.models import DeploymentStatus, DeployTrigger
 from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.proxy_polling import host_of, through_proxy
+from tests.e2e.support import (
     Stack,
-    docker_engine,
+    deploy_hi_again,
     first_running,
-    fixture_stack,
-    make_stack,
-    worker,
+    hello,
+    owner_and_token,
+    wait_kept,
 )
-from tests.e2e.test_rollback import deploy_hi_again, hello, wait_kept
-from tests.e2e.test_routing import host_of, through_proxy
-from tests.e2e.test_settings_e2e import _owner
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
 
@@ -39,13 +37,13 @@ TIMEOUT_MS = 60_000
 
 def test_roll_back_to_this_in_chromium(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
     browser: Browser,
 ) -> None:
     child, queue, v1 = first_running(stack, worker)
     v1_id = v1.id
-    email, _token = _owner(stack)
+    email, _token = owner_and_token(stack)
     wait_kept(stack, v1_id)
     v2 = deploy_hi_again(stack, queue, child)
     v2_id = v2.id

@@ -19,15 +19,8 @@ from devpush.models import DeploymentStatus
 from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
-    Stack,
-    docker_engine,
-    fixture_stack,
-    make_stack,
-    worker,
-)
-from tests.e2e.test_routing import through_proxy
-from tests.e2e.test_settings_e2e import _add_greet_app, _owner, _production_host, _runners
+from tests.e2e.proxy_polling import through_proxy
+from tests.e2e.support import Stack, add_greet_app, owner_and_token, production_host, runner_names
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import LiveServer
 
@@ -49,15 +42,15 @@ def _deploy_and_wait(page: Page, stack: Stack, url: str) -> str:
 
 def test_variable_deploy_redeploy_and_delete_in_chromium(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
     browser: Browser,
 ) -> None:
-    _add_greet_app(stack)
+    add_greet_app(stack)
     child = worker(stack.settings)
-    email, _token = _owner(stack)
-    host = _production_host(stack)
+    email, _token = owner_and_token(stack)
+    host = production_host(stack)
     env_url = hosts.public_url(host, stack.settings)
 
     with LiveServer(create_app(stack.settings)) as url:
@@ -103,7 +96,7 @@ def test_variable_deploy_redeploy_and_delete_in_chromium(
         expect(page.locator("body")).not_to_contain_text("Hello")
 
     deadline = time.monotonic() + 60
-    while _runners(docker_engine, stack.project_id):
+    while runner_names(docker_engine, stack.project_id):
         assert time.monotonic() < deadline, child.log_tail()
         time.sleep(0.2)
     assert through_proxy(caddy, host).status_code == 404

@@ -3,7 +3,7 @@ the API) reaches the app at the next deployment, read through the real Caddy; de
 project stops and removes its runner containers and its routes.
 
 The web app is the real one on the stack's database and SQLite queue; a real worker process
-consumes the queue (the fixtures of tests/e2e/test_deploy.py).
+consumes the queue (the fixtures of tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,84 +18,33 @@ from fastapi.testclient import TestClient
 
 from devpush.main import create_app
 from devpush.models import DeploymentStatus
-from devpush.services import hosts
 from devpush_dev import processes
 from devpush_dev.caddy import Caddy
-from tests.e2e.test_deploy import (  # noqa: F401 (fixtures)
+from tests.e2e.proxy_polling import through_proxy
+from tests.e2e.support import (
     Stack,
+    add_greet_app,
     app_url,
-    docker_engine,
-    fixture_stack,
-    make_stack,
-    worker,
+    owner_and_token,
+    production_host,
+    runner_names,
 )
-from tests.e2e.test_routing import through_proxy
 from tests.fixtures.web import csrf_token, log_in
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
-
-GREET_APP = '''\
-"""Answers every GET with the value of $GREETING it started with."""
-import os
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-
-class Greet(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("GREETING=" + os.environ.get("GREETING", "") + "\\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Greet).serve_forever()
-'''
-
-
-def _add_greet_app(stack: Stack) -> None:
-    """Commit the GREET_APP to the stack's repository; the project gets no build step."""
-    stack.update_project(build_command="")
-    (stack.repo / "greet.py").write_text(GREET_APP)
-    git(stack.repo, "add", "greet.py")
-    git(stack.repo, "commit", "-q", "-m", "Greet")
-
-
-def _production_host(stack: Stack) -> str:
-    return hosts.environment_host(
-        environment_name="production",
-        production=True,
-        host_label="hello",
-        domain=stack.settings.domain,
-    )
-
-
-def _owner(stack: Stack) -> tuple[str, str]:
-    """A user owning the stack's team: their e-mail and an API token."""
-    email = "owner@example.org"
-    return email, stack.add_owner(email)
-
-
-def _runners(engine: docker.DockerClient, project_id: str) -> list[str]:
-    # The low-level list: containers.list() inspects each one, and a runner removed
-    # between the list and the inspect would raise NotFound.
-    label = f"devpush.project_id={project_id}"
-    found = engine.api.containers(all=True, filters={"label": label})
-    return [str(c["Names"][0]).lstrip("/") for c in found]
 
 
 def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runners(
     stack: Stack,
-    worker: Callable[..., processes.Child],  # noqa: F811
+    worker: Callable[..., processes.Child],
     caddy: Caddy,
-    docker_engine: docker.DockerClient,  # noqa: F811
+    docker_engine: docker.DockerClient,
 ) -> None:
-    _add_greet_app(stack)
+    add_greet_app(stack)
     child = worker(stack.settings)
-    email, token = _owner(stack)
+    email, token = owner_and_token(stack)
     api = {"Authorization": f"Bearer {token}"}
-    host = _production_host(stack)
+    host = production_host(stack)
 
     # The web app enqueues on the same SQLite queue the worker process consumes.
     with TestClient(create_app(stack.settings)) as client:
@@ -149,7 +98,7 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
         # The environment's URL follows once the older deployment is superseded.
         stack.wait_for(first_id, {DeploymentStatus.SUPERSEDED})
         assert through_proxy(caddy, host).text == "GREETING=second value\n"
-        assert len(_runners(docker_engine, stack.project_id)) == 2  # the superseded one is kept
+        assert len(runner_names(docker_engine, stack.project_id)) == 2  # the superseded one is kept
 
         # Delete the project, confirming with its name: runners and routes go.
         response = client.post(
@@ -159,9 +108,9 @@ def test_a_changed_variable_reaches_the_app_at_redeploy_and_delete_removes_runne
         )
         assert (response.status_code, response.headers["location"]) == (303, "/projects")
     started = time.monotonic()
-    while _runners(docker_engine, stack.project_id) and time.monotonic() - started < 60:
+    while runner_names(docker_engine, stack.project_id) and time.monotonic() - started < 60:
         time.sleep(0.2)
-    assert _runners(docker_engine, stack.project_id) == [], child.log_tail()
+    assert runner_names(docker_engine, stack.project_id) == [], child.log_tail()
     gone_after = time.monotonic() - started
     assert through_proxy(caddy, host).status_code == 404
     print(f"runners removed {gone_after:.1f} s after the delete")

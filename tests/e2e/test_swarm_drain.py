@@ -18,8 +18,8 @@ from devpush.workers.queue import DeployQueue
 from devpush.workers.tasks.drain import run_drain
 from devpush_dev.engines import Engine
 from tests.e2e.swarm_polling import polling
-from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
-from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
+from tests.e2e.swarm_stack import SwarmStack, answer_of
+from tests.e2e.swarm_stack import stack as stack  # the fixture
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 

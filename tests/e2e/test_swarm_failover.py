@@ -18,8 +18,8 @@ from devpush.models import Deployment, DeploymentStatus
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
-from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
-from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
+from tests.e2e.swarm_stack import SwarmStack, answer_of
+from tests.e2e.swarm_stack import stack as stack  # the fixture
 from tests.services.cluster.test_swarm_logs import wait_node_ready
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]

@@ -23,9 +23,9 @@ import pytest
 from devpush.models import Deployment, DeploymentStatus, HealthStatus, Project
 from devpush.services.cluster import runner_services
 from devpush.workers.health_watch import HealthWatch
-from tests.e2e.test_health import HEALTH_APP
-from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
-from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
+from tests.e2e.support import HEALTH_APP
+from tests.e2e.swarm_stack import SwarmStack, answer_of
+from tests.e2e.swarm_stack import stack as stack  # the fixture
 from tests.utils.git import git
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]

@@ -29,8 +29,8 @@ from devpush.workers.tasks.deploy import run_deploy
 from devpush_dev.engines import Engine, Swarm
 from devpush_dev.ports import free_port
 from devpush_dev.registry import Registry, start_registry
-from tests.e2e.test_deploy import memory_queue
-from tests.e2e.test_swarm_deploy import (  # noqa: F401 (the stack fixture)
+from tests.e2e.support import memory_queue
+from tests.e2e.swarm_stack import (  # noqa: F401 (the stack fixture)
     SwarmStack,
     answer_of,
     stack,

@@ -15,8 +15,8 @@ from devpush.services.cluster import runner_services
 from devpush.workers.tasks.reconcile import run_reconcile
 from devpush_dev.engines import Engine, Swarm
 from tests.e2e.swarm_polling import SLOW_SECONDS, polling
-from tests.e2e.test_swarm_deploy import SwarmStack, answer_of
-from tests.e2e.test_swarm_deploy import stack as stack  # the fixture
+from tests.e2e.swarm_stack import SwarmStack, answer_of
+from tests.e2e.swarm_stack import stack as stack  # the fixture
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
