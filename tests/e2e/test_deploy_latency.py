@@ -4,8 +4,9 @@ A real ``python -m devpush.workers`` process on a SQLite queue (the local run's 
 that is polled) with the real engine. The worker idles long enough for huey's default
 back-off to reach seconds (about 3 s after 20 s idle, 2.4 s after 15 s: without the cap, three
 waits under a second would be luck, about 1 in 17) before each timed deploy; the queue's
-polling cap (devpush.workers.queue.SQLITE_POLLING) keeps the wait under a quarter second. One worker thread: with several, whichever thread polls first takes the job,
-which hides how long the others sleep; one thread is the worst case.
+polling cap (devpush.workers.queue.SQLITE_POLLING) keeps the wait under a quarter second.
+One worker thread: with several, whichever thread polls first takes the job, which hides
+how long the others sleep; one thread is the worst case.
 """
 
 from __future__ import annotations
