@@ -19,7 +19,7 @@ from devpush.services.resources import (
     out_of_memory_message,
 )
 from devpush.services.runner import restart_script, runner_container_spec
-from tests.fixtures.runner import run_sh, runner_spec
+from tests.fixtures.runner import printed_lines, runner_spec
 
 SETTINGS = Settings(
     runner_memory="512m", runner_cpus=1.0, runner_max_memory_mb=1024, runner_max_cpus=2
@@ -79,9 +79,7 @@ def test_out_of_memory_is_read_from_dockers_state() -> None:
 
 def test_a_restart_script_starts_the_app_without_building(tmp_path: Path) -> None:
     script = restart_script(start="echo started; echo $0", reason="check failed\n3 times")
-    done = run_sh(script, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    assert printed_lines(script, tmp_path) == [
         "==> Restart: check failed",
         "==> Start: echo started; echo $0",
         "started",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from devpush.services.runner import (
     upstream_address,
     working_dir,
 )
-from tests.fixtures.runner import run_sh, runner_spec
+from tests.fixtures.runner import printed_lines, run_sh, runner_spec
 
 SPEC = runner_spec(branch="feature/x", commit_sha="0123456789abcdef0123", root_directory="web")
 
@@ -99,25 +98,20 @@ def test_environment_precedence_platform_wins() -> None:
     assert env["DEVPUSH_COMMIT_SHA"] == SPEC.commit_sha
 
 
-def run_steps(
-    steps: Steps, cwd: Path, *, commit_sha: str = "abc", commit_message: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """The run script of ``steps`` (branch main), run by sh in ``cwd``."""
-    script = run_script(
+def main_script(steps: Steps, *, commit_sha: str = "abc", commit_message: str = "") -> str:
+    """The run script of ``steps`` on branch main."""
+    return run_script(
         steps=steps, branch="main", commit_sha=commit_sha, commit_message=commit_message
     )
-    return run_sh(script, cwd)
 
 
 def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:
-    done = run_steps(
+    script = main_script(
         Steps(build="echo building; echo 'it''s'", pre_deploy="", start="echo started"),
-        tmp_path,
         commit_sha="abcdef1234567890",
         commit_message="Add thing\n\nLong body",
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    assert printed_lines(script, tmp_path) == [
         "==> Deploying branch main at abcdef123456: Add thing",
         "==> Build: echo building; echo 'it''s'",
         "building",
@@ -129,9 +123,10 @@ def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:
 
 
 def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
-    done = run_steps(
-        Steps(build="echo ok", pre_deploy="echo migrating; exit 3", start="echo never"), tmp_path
+    script = main_script(
+        Steps(build="echo ok", pre_deploy="echo migrating; exit 3", start="echo never")
     )
+    done = run_sh(script, tmp_path)
     assert done.returncode == 3
     assert "never" not in done.stdout
     assert done.stdout.splitlines()[-1] == "==> Pre-deploy failed with exit code 3"
@@ -139,15 +134,14 @@ def test_a_failing_step_stops_the_script_with_its_code(tmp_path: Path) -> None:
 
 
 def test_commands_and_messages_are_not_interpolated(tmp_path: Path) -> None:
-    done = run_steps(
+    script = main_script(
         Steps(build="", pre_deploy="", start="echo '$HOME' \"$0\""),
-        tmp_path,
         commit_message="$(touch pwned) `touch pwned2`",
     )
-    assert done.returncode == 0
+    lines = printed_lines(script, tmp_path)
     assert not (tmp_path / "pwned").exists()
     assert not (tmp_path / "pwned2").exists()
-    assert "$(touch pwned)" in done.stdout.splitlines()[0]
+    assert "$(touch pwned)" in lines[0]
 
 
 def test_source_archive_has_the_checkout_without_git_and_the_script(tmp_path: Path) -> None:
@@ -258,9 +252,7 @@ def test_a_new_tasks_restart_script_builds_again_and_skips_the_pre_deploy(
         steps=Steps(build="echo building", pre_deploy="echo migrating", start="echo started"),
         reason="the health check GET / (expects 200) failed 3 times in a row\nsecond line",
     )
-    done = run_sh(script, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    assert printed_lines(script, tmp_path) == [
         "==> Restart: the health check GET / (expects 200) failed 3 times in a row",
         "==> Build: echo building",
         "building",
