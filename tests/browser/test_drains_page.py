@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Page, expect
 
 from devpush.services.drains.senders import SIGNATURE_HEADER, signature
-from tests.fixtures.browser import sign_in
 from tests.fixtures.web import TwoTeams
 from tests.utils.drains import wait_for
 from tests.utils.notify import HttpReceiver
@@ -17,20 +16,18 @@ from tests.utils.notify import HttpReceiver
 
 @pytest.mark.browser
 def test_add_a_drain_and_see_its_test_line_arrive(
-    browser: Browser, live_url: str, two_teams: TwoTeams, receiver: HttpReceiver
+    alice_page: Page, live_url: str, two_teams: TwoTeams, receiver: HttpReceiver
 ) -> None:
     alice = two_teams.alice
-    page = browser.new_page()
-    sign_in(page, live_url, alice.email)
-    page.goto(f"{live_url}/projects/{alice.project_slug}/settings#drains")
-    form = page.locator("#add-drain")
+    alice_page.goto(f"{live_url}/projects/{alice.project_slug}/settings#drains")
+    form = alice_page.locator("#add-drain")
     form.locator("select[name=kind]").select_option("https")
     form.locator("input[name=url]").fill(f"{receiver.url}/drain")
     form.locator("input[name=sources][value=request]").uncheck()
     form.locator("button:has-text('Add drain')").click()
-    expect(page.locator("#drain-secret")).to_contain_text("shown once")
-    secret = page.locator("#drain-secret-value").inner_text().strip()
-    row = page.locator("#drain-list tbody tr")
+    expect(alice_page.locator("#drain-secret")).to_contain_text("shown once")
+    secret = alice_page.locator("#drain-secret-value").inner_text().strip()
+    row = alice_page.locator("#drain-list tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(f"{receiver.url}/drain")
     expect(row).to_contain_text("stdout, stderr")
@@ -42,6 +39,5 @@ def test_add_a_drain_and_see_its_test_line_arrive(
     record = json.loads(request.body)
     assert record["source"] == "test"
     assert record["projectId"] == alice.project_id
-    expect(page.locator("#drain-list .drain-status")).to_have_text("ok")
-    expect(page.locator("#drain-secret")).to_have_count(0)  # shown once only
-    page.close()
+    expect(alice_page.locator("#drain-list .drain-status")).to_have_text("ok")
+    expect(alice_page.locator("#drain-secret")).to_have_count(0)  # shown once only
