@@ -4,7 +4,7 @@ A collector pointed at such a directory reads what it would read on a runner hos
 ``<root>/<id>/<id>-json.log`` with one JSON object per line (``log``, ``stream``,
 ``attrs`` with the devpush labels, ``time`` in RFC 3339 with nanoseconds). It stands
 for a second host (cluster tests) or for shapes no real container can make cheaply
-(ten thousand branches).
+(ten thousand branches). :func:`start_collector_on` starts such a collector.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devpush.core.labels import runner_labels
+from devpush_dev.otelcol import Collector, start_collector
+from devpush_dev.ports import free_port
 
 #: Docker splits a line into parts of this many bytes; only the last ends with "\n".
 PART_BYTES = 16 * 1024
@@ -78,3 +80,18 @@ def write_container_log(
             )
     partial.rename(path)
     return path
+
+
+def start_collector_on(
+    containers_dir: Path, *, state_dir: Path, victorialogs_url: str, host: str | None = None
+) -> Collector:
+    """A ready collector reading ``containers_dir`` (recorded here, or the engine's) into
+    ``victorialogs_url``, on free loopback ports; ``host``: the swarm host it stands for."""
+    return start_collector(
+        state_dir=state_dir,
+        containers_dir=containers_dir,
+        victorialogs_url=victorialogs_url,
+        metrics_port=free_port(),
+        health_port=free_port(),
+        **({"host": host} if host else {}),
+    )

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 
 from devpush.core.labels import RUNNER_LOG_LABELS_OPTION, runner_labels
 from devpush_dev import processes
-from devpush_dev.otelcol import Collector, engine_containers_dir, start_collector
+from devpush_dev.otelcol import Collector, engine_containers_dir
 from devpush_dev.ports import free_port
 from devpush_dev.runners import BUSYBOX_IMAGE
 from devpush_dev.victorialogs import (
@@ -38,7 +38,7 @@ from devpush_dev.victorialogs import (
     victorialogs_binary,
 )
 from tests.fixtures.web import TwoTeams, log_in
-from tests.logs.recorded import attrs, write_container_log
+from tests.logs.recorded import attrs, start_collector_on, write_container_log
 
 pytestmark = pytest.mark.docker
 
@@ -100,12 +100,8 @@ def cluster(
         cluster.recorded.mkdir(parents=True)
         for name, containers in (("hosta", engine_containers_dir()), ("hostb", cluster.recorded)):
             cluster.collectors.append(
-                start_collector(
-                    state_dir=root / name / "otelcol",
-                    containers_dir=containers,
-                    victorialogs_url=cluster.url,
-                    metrics_port=free_port(),
-                    health_port=free_port(),
+                start_collector_on(
+                    containers, state_dir=root / name / "otelcol", victorialogs_url=cluster.url
                 )
             )
         yield cluster

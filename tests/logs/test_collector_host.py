@@ -20,10 +20,10 @@ from devpush.core.config import Settings
 from devpush.core.labels import HOST_LABEL
 from devpush.logs.query import LogQuery
 from devpush.services.victorialogs import VictoriaLogsStore
-from devpush_dev.otelcol import Collector, start_collector
+from devpush_dev.otelcol import Collector
 from devpush_dev.ports import free_port
 from devpush_dev.victorialogs import VictoriaLogs, start_victorialogs
-from tests.logs.recorded import attrs, write_container_log
+from tests.logs.recorded import attrs, start_collector_on, write_container_log
 
 
 @pytest.fixture
@@ -39,13 +39,11 @@ def store_and_hosts(tmp_path: Path) -> Iterator[tuple[VictoriaLogs, Path, Path]]
             containers.mkdir(parents=True)
             dirs.append(containers)
             collectors.append(
-                start_collector(
+                start_collector_on(
+                    containers,
                     state_dir=tmp_path / name / "otelcol",
-                    containers_dir=containers,
                     victorialogs_url=store.url,
-                    metrics_port=free_port(),
-                    health_port=free_port(),
-                    **({"host": host} if host else {}),
+                    host=host,
                 )
             )
         yield store, dirs[0], dirs[1]

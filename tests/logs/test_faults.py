@@ -437,9 +437,7 @@ def test_a_burst_of_100000_empty_lines(running_log_stack: LogStack, spawn: Spawn
 def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> None:
     """10,000 distinct branch names (recorded json-file lines, one per branch, read by a
     second collector): each is a stream of its own; the app finds any one and lists them."""
-    from devpush_dev.otelcol import start_collector
-    from devpush_dev.ports import free_port
-    from tests.logs.recorded import attrs, write_container_log
+    from tests.logs.recorded import attrs, start_collector_on, write_container_log
 
     if running_log_stack.backend != "victorialogs":
         pytest.fail("this test starts a second collector of the embedded stack")
@@ -455,12 +453,8 @@ def test_ten_thousand_branches(running_log_stack: LogStack, tmp_path: Path) -> N
         for i, b in enumerate(branches)
     ]
     recorded = tmp_path / "containers"
-    collector = start_collector(
-        state_dir=tmp_path / "otelcol",
-        containers_dir=recorded,
-        victorialogs_url=running_log_stack.store_url,
-        metrics_port=free_port(),
-        health_port=free_port(),
+    collector = start_collector_on(
+        recorded, state_dir=tmp_path / "otelcol", victorialogs_url=running_log_stack.store_url
     )
     try:
         write_container_log(recorded, lines)
