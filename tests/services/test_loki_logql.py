@@ -10,25 +10,8 @@ import re2
 from devpush.logs.errors import InvalidQuery, InvalidSearch
 from devpush.logs.query import LogQuery, go_quote, re2_quote_meta, validate_regex
 from devpush.services.loki import log_query, stream_selector, volume_query
+from tests.logs.hostile import HOSTILE
 from tests.utils.golang import go_unquote
-
-HOSTILE = [
-    'a"b',
-    "back\\slash",
-    "tick`tick",
-    "new\nline",
-    "cr\rtab\t",
-    "nul\x00byte",
-    "bell\x07esc\x1b[31m",
-    "del\x7f c1\x85 nbsp\xa0 ls\u2028 bom\ufeff",
-    "é 日本 🎉",
-    '} or {project_id=~".+"}',
-    '"} |= "x',
-    '\\"} |= "x',
-    "a.b*c+d?e(f)g|h[i]j{k}l^m$n\\o",
-    "\\x41\\u0041\\101",
-    "\U0010ffff\ue000",
-]
 
 
 @pytest.mark.parametrize("value", HOSTILE)

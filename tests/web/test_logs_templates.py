@@ -17,6 +17,7 @@ from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.render import render_line
 from devpush.services.logs import log_line
 from devpush.web.rendering import build_templates
+from tests.logs.hostile import HOSTILE
 
 APP = Path(__file__).resolve().parents[2] / "devpush"
 MAX_CHARS = 10_000
@@ -67,17 +68,6 @@ def parse(html: str, allowed: dict[str, set[str]] = ALLOWED) -> Elements:
                 assert value is not None
                 assert re.fullmatch(r"[a-z0-9 -]+", value), value
     return parser
-
-
-HOSTILE = [
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "</li></ol><iframe src=javascript:alert(1)>",
-    "&lt;already escaped&gt; &amp; {{ 7*7 }} {% raw %}",
-    "\x1b]0;pwned title\x07\x1b]8;;javascript:alert(1)\x1b\\link\x1b]8;;\x1b\\",
-    '\x1b[31m<b onclick="x()">red</b>\x1b[0m',
-    "nul\x00 bell\x07 esc\x1b[2J clear",
-]
 
 
 @pytest.mark.parametrize("line", HOSTILE)
