@@ -21,6 +21,8 @@ from tests.logs.qlang.store import (  # noqa: F401
     written_for_members,
 )
 
+pytestmark = pytest.mark.browser
+
 QUERY = "status:>=500 -path:/health*"
 
 
@@ -41,7 +43,6 @@ def rows(page: Page) -> list[str]:
     return sorted(text.strip() for text in page.locator("li.log-line").all_inner_texts())
 
 
-@pytest.mark.browser
 def test_typed_query_the_url_and_the_rows_agree(
     alice_page: Page, live_url: str, written: TwoTeams
 ) -> None:
@@ -94,7 +95,6 @@ def test_typed_query_the_url_and_the_rows_agree(
     expect(alice_page.locator("#error-q")).to_have_text("column 22: expected ')' to close a '('")
 
 
-@pytest.mark.browser
 def test_the_deployment_page_search_box_takes_a_query(
     alice_page: Page, live_url: str, written: TwoTeams
 ) -> None:
