@@ -49,16 +49,11 @@ class AlloyPlace(TypedDict):
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
-# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+# its URLs, start): each differs in flags, ports and readiness; processes.LoopbackServer
+# and processes.start_ready are shared.
 @dataclass
-class Alloy:
-    child: processes.Child
-    http_port: int
+class Alloy(processes.LoopbackServer):
     state_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
 
 def alloy_process(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> ProcessSpec:
@@ -84,4 +79,4 @@ def alloy_process(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> Proc
 def start_alloy(*, timeout: float = 60.0, **place: Unpack[AlloyPlace]) -> Alloy:
     """Start :func:`alloy_process` and wait until it is ready."""
     child = alloy_process(timeout=timeout, **place).start()
-    return Alloy(child=child, http_port=place["http_port"], state_dir=place["state_dir"])
+    return Alloy(child=child, port=place["http_port"], state_dir=place["state_dir"])

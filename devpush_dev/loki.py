@@ -35,16 +35,10 @@ def loki_argv(*, binary: Path, http_port: int, grpc_port: int) -> list[str]:
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
-# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+# its URLs, start): each differs in flags, ports and readiness; processes.LoopbackServer
+# and processes.start_ready are shared.
 @dataclass
-class Loki:
-    child: processes.Child
-    http_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
+class Loki(processes.LoopbackServer):
     @property
     def push_url(self) -> str:
         return f"{self.url}/loki/api/v1/push"
@@ -70,4 +64,4 @@ def start_loki(*, data_dir: Path, http_port: int, grpc_port: int, timeout: float
     spec = loki_process(
         data_dir=data_dir, http_port=http_port, grpc_port=grpc_port, timeout=timeout
     )
-    return Loki(child=spec.start(), http_port=http_port)
+    return Loki(child=spec.start(), port=http_port)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -55,6 +56,24 @@ class Child:
         if self.running():
             self.process.kill()
         return self.process.wait()
+
+
+@dataclass
+class LoopbackServer:
+    """A started child that listens on a loopback port: the handle a starter returns."""
+
+    #: How a client names it: ``url`` is ``<scheme>://127.0.0.1:<port>``.
+    scheme: ClassVar[str] = "http"
+
+    child: Child
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.child.stop()
 
 
 def stop_all(children: Sequence[Child], *, timeout: float = 15.0) -> None:

@@ -178,25 +178,19 @@ def haproxy_binary() -> str:
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
-# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+# its URLs, start): each differs in flags, ports and readiness; processes.LoopbackServer
+# and processes.start_ready are shared.
 @dataclass
-class SocketProxy:
+class SocketProxy(processes.LoopbackServer):
     """A running door; ``url`` is what a Docker client uses as its host."""
 
-    child: processes.Child
-    port: int
-    config_path: Path
+    scheme = "tcp"
 
-    @property
-    def url(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
+    config_path: Path
 
     @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 class DoorPlace(TypedDict):

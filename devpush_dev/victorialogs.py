@@ -38,16 +38,11 @@ def victorialogs_argv(*, binary: Path, data_dir: Path, http_port: int, retention
 
 
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
-# its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
+# its URLs, start): each differs in flags, ports and readiness; processes.LoopbackServer
+# and processes.start_ready are shared.
 @dataclass
-class VictoriaLogs:
-    child: processes.Child
-    http_port: int
+class VictoriaLogs(processes.LoopbackServer):
     data_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
 
 def victorialogs_process(
@@ -77,4 +72,4 @@ def start_victorialogs(
     spec = victorialogs_process(
         data_dir=data_dir, http_port=http_port, retention=retention, timeout=timeout
     )
-    return VictoriaLogs(child=spec.start(), http_port=http_port, data_dir=data_dir)
+    return VictoriaLogs(child=spec.start(), port=http_port, data_dir=data_dir)

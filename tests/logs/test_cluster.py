@@ -83,7 +83,7 @@ def cluster(
         http_port=front_port,
         retention="31d",
     )
-    argv.append("-storageNode=" + ",".join(f"127.0.0.1:{n.http_port}" for n in nodes))
+    argv.append("-storageNode=" + ",".join(f"127.0.0.1:{n.port}" for n in nodes))
     front = processes.start(
         "victoria-logs-front", argv, log_path=root / "front" / "front.log", cwd=root
     )
@@ -213,6 +213,6 @@ def test_two_hosts_one_view_and_a_partial_warning_when_a_node_is_down(
         )
     finally:
         node = cluster.nodes[1]
-        cluster.nodes[1] = start_victorialogs(data_dir=node.data_dir, http_port=node.http_port)
+        cluster.nodes[1] = start_victorialogs(data_dir=node.data_dir, http_port=node.port)
     page = _api_lines(client, alice)
     assert page["partial"] is False and len(page["items"]) == 2 * count

@@ -114,14 +114,10 @@ class SyslogReceived:
 
 
 @dataclass
-class Rsyslog:
-    child: processes.Child
-    port: int
-    out: Path
+class Rsyslog(processes.LoopbackServer):
+    scheme = "syslog"
 
-    @property
-    def url(self) -> str:
-        return f"syslog://127.0.0.1:{self.port}"
+    out: Path
 
     def received(self) -> list[SyslogReceived]:
         if not self.out.exists():
@@ -133,9 +129,6 @@ class Rsyslog:
                 SyslogReceived(int(severity), app, procid, msgid, sd, message.removeprefix(_BOM))
             )
         return rows
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def start_rsyslog(root: Path, *, port: int | None = None) -> Rsyslog:
@@ -166,14 +159,7 @@ def start_rsyslog(root: Path, *, port: int | None = None) -> Rsyslog:
 
 
 @dataclass
-class OtlpReceiver:
-    child: processes.Child
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class OtlpReceiver(processes.LoopbackServer):
     def records(self) -> list[dict[str, str]]:
         """Each received log record: its body, severity text and attributes, and its
         resource's attributes (the debug exporter's text)."""
@@ -191,9 +177,6 @@ class OtlpReceiver:
                 record["severity"] = severity.group(1).strip() if severity else ""
                 records.append(record)
         return records
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def start_otlp_receiver(root: Path) -> OtlpReceiver:

@@ -17,8 +17,8 @@ from devpush.core.labels import (
     STREAM_LABEL,
 )
 from devpush.logs.errors import InvalidSearch
-from devpush.logs.levels import LEVELS, Level
-from devpush.logs.qlang.ast import Expr, Phrase, Regex, Text, walk
+from devpush.logs.levels import LEVELS, Level, level_filter_regex
+from devpush.logs.qlang.ast import Expr, FieldMatch, Phrase, Regex, Text, walk
 from devpush.logs.query import re2_quote_meta
 
 #: Label fields of the language → the stored label (``source`` is handled apart).
@@ -58,6 +58,19 @@ def level(value: str) -> Level:
     if value not in LEVELS:
         raise ValueError(f"unknown level {value!r}")
     return value
+
+
+def line_regex(expr: Expr) -> str | None:
+    """The RE2 pattern of a term on the line alone (text, phrase, regex, level), else None."""
+    if isinstance(expr, Text):
+        return "(?i)" + re2_quote_meta(expr.text)
+    if isinstance(expr, Phrase):
+        return re2_quote_meta(expr.text)
+    if isinstance(expr, Regex):
+        return expr.pattern
+    if isinstance(expr, FieldMatch) and expr.field == "level":
+        return level_filter_regex(level(expr.value))
+    return None
 
 
 def check_search_lengths(expr: Expr, *, max_chars: int) -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from devpush.core.labels import REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
-from devpush.logs.levels import level_filter_regex
 from devpush.logs.qlang.ast import (
     JSON_FIELD,
     And,
@@ -29,19 +28,16 @@ from devpush.logs.qlang.ast import (
     FieldMatch,
     Not,
     Or,
-    Phrase,
-    Regex,
-    Text,
 )
 from devpush.logs.qlang.fields import (
     LABELS,
     REQUEST_KEYS,
     check_search_lengths,
     glob_regex,
-    level,
+    line_regex,
     number,
 )
-from devpush.logs.query import go_quote, quoted_value, re2_quote_meta
+from devpush.logs.query import go_quote, quoted_value
 
 LINE_LABEL: Final = "devpush_line"
 _NUMERIC: Final = "[0-9]+(?:\\.[0-9]+)?"
@@ -66,22 +62,9 @@ def compile_expr(expr: Expr, *, max_search_chars: int) -> str:
     return " ".join(stages)
 
 
-def _message_regex(item: Expr) -> str | None:
-    """The RE2 pattern of a term on the line alone, else None."""
-    if isinstance(item, Text):
-        return "(?i)" + re2_quote_meta(item.text)
-    if isinstance(item, Phrase):
-        return re2_quote_meta(item.text)
-    if isinstance(item, Regex):
-        return item.pattern
-    if isinstance(item, FieldMatch) and item.field == "level":
-        return level_filter_regex(level(item.value))
-    return None
-
-
 def _line_filter(item: Expr) -> str | None:
     negated = isinstance(item, Not)
-    pattern = _message_regex(item.item if isinstance(item, Not) else item)
+    pattern = line_regex(item.item if isinstance(item, Not) else item)
     if pattern is None:
         return None
     return f"{'!~' if negated else '|~'} {quoted_value(pattern)}"
@@ -113,7 +96,7 @@ class _Labels:
         if isinstance(expr, And | Or):
             joiner = " and " if isinstance(expr, And) != negated else " or "
             return "(" + joiner.join(self.condition(item, negated) for item in expr.items) + ")"
-        pattern = _message_regex(expr)
+        pattern = line_regex(expr)
         if pattern is not None:
             self.line = True
             return _regex(LINE_LABEL, f"(?s).*(?:{pattern}).*", negated)

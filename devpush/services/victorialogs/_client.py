@@ -16,6 +16,7 @@ from devpush.logs.errors import InvalidQuery, error_for_status, json_body, map_r
 from devpush.logs.query import LogQuery
 from devpush.logs.requests import STATUS_LABEL, RequestStats
 from devpush.logs.store import PagedStore, Span
+from devpush.services.victorialogs._endpoints import Endpoint
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._models import (
     parse_count,
@@ -27,11 +28,6 @@ from devpush.services.victorialogs._models import (
 from devpush.services.victorialogs._requests import STATUS_FIELD, parse_stats, stats_query
 from devpush.services.victorialogs.export import Format, export, export_query
 
-QUERY: Final = "/select/logsql/query"
-HITS: Final = "/select/logsql/hits"
-FIELD_VALUES: Final = "/select/logsql/field_values"
-HEALTH: Final = "/health"
-FORCE_FLUSH: Final = "/internal/force_flush"
 #: The newest line of the last hour (an idle hour: None, and the tail uses its delay).
 INGESTED_QUERY: Final = "_time:1h | stats max(_time) as newest"
 INGESTED_CACHE_SECONDS: Final = 0.2
@@ -86,7 +82,7 @@ class VictoriaLogsStore(PagedStore):
     async def fetch(self, text: str, span: Span) -> Fetched:
         form = {"query": ordered(text, direction=span.direction, limit=span.limit)}
         form |= _range(span.start_ns, span.end_ns)
-        response, partial = await self._post(QUERY, form)
+        response, partial = await self._post(Endpoint.QUERY, form)
         return Fetched(parse_lines(response.text), partial=partial)
 
     def export(self, query: LogQuery, *, fmt: Format) -> AsyncIterator[bytes]:
@@ -118,13 +114,13 @@ class VictoriaLogsStore(PagedStore):
             "field": field,
             **_range(start, end),
         }
-        return parse_hits(await self._json(HITS, form), field=field)
+        return parse_hits(await self._json(Endpoint.HITS, form), field=field)
 
     async def request_stats(self, query: LogQuery) -> RequestStats:
         requests = dataclasses.replace(query, stream=REQUEST_SOURCE)
         form = {"query": stats_query(self.compile(requests))}
         form |= _range(query.start_ns, query.end_ns)
-        response, _partial = await self._post(QUERY, form)
+        response, _partial = await self._post(Endpoint.QUERY, form)
         return parse_stats(response.text)
 
     async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
@@ -141,13 +137,13 @@ class VictoriaLogsStore(PagedStore):
 
     async def count(self, query: LogQuery, *, start_ns: int, end_ns: int) -> int | None:
         form = {"query": f"{self.compile(query)} | stats count() as n", **_range(start_ns, end_ns)}
-        response, partial = await self._post(QUERY, form)
+        response, partial = await self._post(Endpoint.QUERY, form)
         return None if partial else parse_count(response.text)
 
     async def values(self, query: LogQuery, field: str, *, limit: int = 100) -> list[str]:
         form = {"query": self.compile(query), "field": field, "limit": str(limit)}
         form |= _range(query.start_ns, query.end_ns)
-        return sorted(parse_values(await self._json(FIELD_VALUES, form)))
+        return sorted(parse_values(await self._json(Endpoint.FIELD_VALUES, form)))
 
     async def ingested_until(self) -> int | None:
         """The newest ``_time`` of the last hour, across all runners (cached briefly).
@@ -159,7 +155,7 @@ class VictoriaLogsStore(PagedStore):
         clock = time.monotonic()
         if clock - self._ingested_at < INGESTED_CACHE_SECONDS:
             return self._ingested
-        response, _partial = await self._post(QUERY, {"query": INGESTED_QUERY})
+        response, _partial = await self._post(Endpoint.QUERY, {"query": INGESTED_QUERY})
         self._ingested = parse_newest(response.text)
         self._ingested_at = clock
         return self._ingested
@@ -178,7 +174,7 @@ class VictoriaLogsStore(PagedStore):
             return
         _flushed_at[url] = clock
         try:
-            response = await self._http.get(FORCE_FLUSH)
+            response = await self._http.get(Endpoint.FORCE_FLUSH)
         except httpx.RequestError:
             return  # the queries that follow report the store's state
         if response.is_client_error:
@@ -186,7 +182,7 @@ class VictoriaLogsStore(PagedStore):
 
     async def check(self) -> None:
         try:
-            response = await self._http.get(HEALTH)
+            response = await self._http.get(Endpoint.HEALTH)
         except httpx.RequestError as exc:
             raise map_request_error(exc) from exc
         error = error_for_status(response)

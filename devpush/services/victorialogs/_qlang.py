@@ -12,10 +12,9 @@ names all start with ``json.`` and can't replace a stored field.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 from devpush.core.labels import REQUEST_FIELDS, REQUEST_SOURCE, SOURCE_LABEL, STREAM_LABEL
-from devpush.logs.levels import level_filter_regex
 from devpush.logs.qlang.ast import (
     JSON_FIELD,
     JSON_PREFIX,
@@ -25,9 +24,6 @@ from devpush.logs.qlang.ast import (
     FieldMatch,
     Not,
     Or,
-    Phrase,
-    Regex,
-    Text,
     json_fields,
 )
 from devpush.logs.qlang.fields import (
@@ -35,10 +31,10 @@ from devpush.logs.qlang.fields import (
     REQUEST_KEYS,
     check_search_lengths,
     glob_regex,
-    level,
+    line_regex,
     number,
 )
-from devpush.logs.query import quoted_value, re2_quote_meta
+from devpush.logs.query import quoted_value
 
 _RANGE_OPS: Final = {">=", ">", "<", "<="}
 
@@ -65,23 +61,18 @@ def _filter(expr: Expr) -> str:
         return "(" + " or ".join(_filter(item) for item in expr.items) + ")"
     if isinstance(expr, Not):
         return f"!({_filter(expr.item)})"
-    if isinstance(expr, Text):
-        return f"~{quoted_value('(?i)' + re2_quote_meta(expr.text))}"
-    if isinstance(expr, Phrase):
-        return f"~{quoted_value(re2_quote_meta(expr.text))}"
-    if isinstance(expr, Regex):
-        return f"~{quoted_value(expr.pattern)}"
+    pattern = line_regex(expr)
+    if pattern is not None:
+        return f"~{quoted_value(pattern)}"
     if isinstance(expr, Compare):
         name = quoted_value(REQUEST_FIELDS[REQUEST_KEYS[expr.field]])
         if expr.op in _RANGE_OPS:
             return f"{name}:{expr.op}{number(expr.value)}"
         return f"{name}:range[{number(expr.value)}, {number(expr.value)}]"
-    return _field_match(expr)
+    return _field_match(cast(FieldMatch, expr))
 
 
 def _field_match(match: FieldMatch) -> str:
-    if match.field == "level":
-        return f"~{quoted_value(level_filter_regex(level(match.value)))}"
     if match.field == SOURCE_LABEL:
         if match.wildcard:
             return f"({_match(SOURCE_LABEL, match)} or {_match(STREAM_LABEL, match)})"

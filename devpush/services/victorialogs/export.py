@@ -35,10 +35,9 @@ from devpush.logs.errors import (
     error_for_status,
     map_request_error,
 )
+from devpush.services.victorialogs._endpoints import Endpoint
 
 Format = Literal["txt", "ndjson"]
-
-QUERY: Final = "/select/logsql/query"
 
 # Nine digits of nanoseconds from a trimmed ``_time`` ("…:05.12Z" → "120000000"), and the
 # whole seconds as Unix time (``math`` reads an RFC 3339 text as ns; a whole second in ns
@@ -151,7 +150,7 @@ async def export(
     form = {"query": text, "start": str(start_ns), "end": str(end_ns)}
     rows = Rows(fmt)
     try:
-        async with http.stream("POST", QUERY, data=form) as response:
+        async with http.stream("POST", Endpoint.QUERY, data=form) as response:
             if not response.is_success:
                 await response.aread()
                 error = error_for_status(response)

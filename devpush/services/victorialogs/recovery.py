@@ -18,11 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devpush.core.labels import HOST_LABEL, LOG_FIELDS, SOURCE_LABEL, STREAM_LABEL
 from devpush.logs.recovery import Line, Window
-from devpush.services.victorialogs._client import FORCE_FLUSH, QUERY
+from devpush.services.victorialogs._endpoints import Endpoint
 from devpush.services.victorialogs._models import parse_time_ns
 
-METRICS: Final = "/metrics"
-INSERT: Final = "/insert/jsonline"
 #: The process's start, in Unix seconds (VictoriaMetrics' lib/appmetrics).
 START_METRIC: Final = "vm_app_start_timestamp"
 #: What the collector's ``VL-Stream-Fields`` header names (a runner line has no ``source``:
@@ -42,7 +40,7 @@ class VictoriaLogsRecovery:
 
     def started_s(self) -> int | None:
         try:
-            answer = self._http.get(METRICS)
+            answer = self._http.get(Endpoint.METRICS)
             answer.raise_for_status()
         except httpx.HTTPError:
             return None
@@ -53,7 +51,7 @@ class VictoriaLogsRecovery:
         return None
 
     def make_searchable(self) -> None:
-        answer = self._http.get(FORCE_FLUSH)
+        answer = self._http.get(Endpoint.FORCE_FLUSH)
         if answer.is_client_error:  # refused (a cluster's front, an auth key): wait instead
             time.sleep(VISIBLE_AFTER_SECONDS)
             return
@@ -62,7 +60,7 @@ class VictoriaLogsRecovery:
     def lines(self, deployment_id: str, window: Window) -> list[Line]:
         query = f"deployment_id:={json.dumps(deployment_id)} | fields _time, _msg, stream"
         form = {"query": query, "start": str(window.start_ns), "end": str(window.end_ns)}
-        answer = self._http.post(QUERY, data=form)
+        answer = self._http.post(Endpoint.QUERY, data=form)
         answer.raise_for_status()
         found = []
         for text in answer.text.splitlines():
@@ -86,7 +84,7 @@ class VictoriaLogsRecovery:
                 for line in lines[first : first + INSERT_BATCH]
             ]
             answer = self._http.post(
-                INSERT,
+                Endpoint.INSERT,
                 params={"_stream_fields": STREAM_FIELDS},
                 content="\n".join(rows) + "\n",
             )
