@@ -75,7 +75,7 @@ class Sample:
 
     @classmethod
     def of(cls, figures: Figures, *, at: datetime) -> Sample:
-        """The sample of ``figures`` at ``at``: each of its other fields read by name."""
+        """``figures`` as a sample taken at ``at``: every other field read by its name."""
         named = {f.name: getattr(figures, f.name) for f in fields(cls) if f.name != "at"}
         return cls(at=at, **named)
 
@@ -176,7 +176,7 @@ def read_recent(
 
 
 def _sample(row: DeploymentMetric) -> Sample:
-    # SQLite drops the zone.
+    # SQLite gives the time back without its zone.
     return Sample.of(row, at=row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC))
 
 
