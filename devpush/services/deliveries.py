@@ -37,16 +37,18 @@ def claim_delivery(
     delivery: str | None,
     branch: str | None = None,
     commit: str | None = None,
+    keyed: bool = True,
 ) -> WebhookDelivery | None:
     """Record an accepted delivery before acting on it; None when ``delivery`` was claimed
     before (the caller answers with :func:`find_delivery`'s result instead).
 
     The row says ``ignored: received`` until :func:`finish_delivery` records the outcome.
+    Not ``keyed`` (a refused call), the row takes no key and the answer is never None.
     """
     row = WebhookDelivery(
         project_id=project.id,
         delivery=delivery,
-        dedupe_key=delivery or None,
+        dedupe_key=(delivery or None) if keyed else None,
         forge=forge,
         event=event,
         branch=branch,
@@ -97,32 +99,19 @@ def record_delivery(
 
     None when an accepted ``delivery`` id was recorded before. A refused one never claims.
     """
-    if result is DeliveryResult.REFUSED:
-        row = WebhookDelivery(
-            project_id=project.id,
-            delivery=delivery,
-            forge=forge,
-            event=event,
-            branch=branch,
-            commit=commit,
-            result=result,
-            reason=reason,
-        )
-        session.add(row)
-    else:
-        claimed = claim_delivery(
-            session,
-            project=project,
-            forge=forge,
-            event=event,
-            delivery=delivery,
-            branch=branch,
-            commit=commit,
-        )
-        if claimed is None:
-            session.rollback()
-            return None
-        row = claimed
+    row = claim_delivery(
+        session,
+        project=project,
+        forge=forge,
+        event=event,
+        delivery=delivery,
+        branch=branch,
+        commit=commit,
+        keyed=result is not DeliveryResult.REFUSED,
+    )
+    if row is None:
+        session.rollback()
+        return None
     return finish_delivery(
         session, row, result=result, reason=reason, deployment_id=deployment_id, keep=keep
     )

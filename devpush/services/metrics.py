@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -48,6 +48,20 @@ def parse_range(value: str | None) -> tuple[str, timedelta]:
     return name, RANGES[name]
 
 
+class Figures(Protocol):
+    """A runner's figures at one time, by a sample's names: the engine's answer as the
+    sampler reads it, or a stored row."""
+
+    @property
+    def cpu(self) -> float | None: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def rx_bytes(self) -> int: ...
+    @property
+    def tx_bytes(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """One point of a chart: the time, CPU cores (None: not known), memory in use, and the
@@ -58,6 +72,12 @@ class Sample:
     memory_bytes: int
     rx_bytes: int
     tx_bytes: int
+
+    @classmethod
+    def of(cls, figures: Figures, *, at: datetime) -> Sample:
+        """``figures`` as a sample taken at ``at``: every other field read by its name."""
+        named = {f.name: getattr(figures, f.name) for f in fields(cls) if f.name != "at"}
+        return cls(at=at, **named)
 
 
 def step_seconds(span: timedelta, interval_seconds: float) -> float:
@@ -156,26 +176,15 @@ def read_recent(
 
 
 def _sample(row: DeploymentMetric) -> Sample:
-    return Sample(
-        at=row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC),  # SQLite drops the zone
-        cpu=row.cpu,
-        memory_bytes=row.memory_bytes,
-        rx_bytes=row.rx_bytes,
-        tx_bytes=row.tx_bytes,
-    )
+    # SQLite gives the time back without its zone.
+    return Sample.of(row, at=row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC))
 
 
 def add_samples(session: Session, samples: Iterable[tuple[str, Sample]]) -> int:
     """Store (deployment id, sample) pairs; the caller commits. Returns how many."""
+    # A sample's fields are the row's columns, by name.
     rows = [
-        DeploymentMetric(
-            deployment_id=deployment_id,
-            at=sample.at,
-            cpu=sample.cpu,
-            memory_bytes=sample.memory_bytes,
-            rx_bytes=sample.rx_bytes,
-            tx_bytes=sample.tx_bytes,
-        )
+        DeploymentMetric(deployment_id=deployment_id, **asdict(sample))
         for deployment_id, sample in samples
     ]
     session.add_all(rows)

@@ -134,18 +134,7 @@ class MetricsSampler:
             if figures.reading is None:  # not running (exited, not started): no figures
                 continue
             readings[container_id] = figures.reading
-            samples.append(
-                (
-                    deployment_id,
-                    Sample(
-                        at=now,
-                        cpu=figures.cpu,
-                        memory_bytes=figures.memory_bytes,
-                        rx_bytes=figures.rx_bytes,
-                        tx_bytes=figures.tx_bytes,
-                    ),
-                )
-            )
+            samples.append((deployment_id, Sample.of(figures, at=now)))
         # Runners that stopped are forgotten: their ids never come back.
         self._readings = readings
         cutoff = now - timedelta(seconds=self.settings.metrics_retention_seconds)
