@@ -13,7 +13,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from devpush.api.schemas import ApiBody
+from devpush.api.schemas import ApiBody, read_fields
 from devpush.core.config import Settings
 from devpush.deps import ApiOwnerProject, ApiProject, DomainJobsDep, SessionDep, SettingsDep
 from devpush.models import Domain, Project
@@ -58,25 +58,15 @@ class DomainPublic(BaseModel):
 
     @classmethod
     def of(cls, view: domain_service.DomainView) -> DomainPublic:
-        domain = view.domain
-        return cls(
-            name=domain.name,
+        return read_fields(
+            cls,
+            view.domain,
             environment=view.environment,
             status=view.status,
             reason=view.reason,
-            redirect_to=domain.redirect_to,
-            dns_record=DnsRecordPublic(**_record(view.dns_record)),
-            dns_records=[DnsRecordPublic(**_record(record)) for record in view.dns_records],
-            attempts=domain.attempts,
-            checked_at=domain.checked_at,
-            next_check_at=domain.next_check_at,
-            verified_at=domain.verified_at,
-            created_at=domain.created_at,
+            dns_record=view.dns_record,
+            dns_records=view.dns_records,
         )
-
-
-def _record(record: domain_service.DnsRecord) -> dict[str, str]:
-    return {"type": record.type, "name": record.name, "value": record.value}
 
 
 def _public(session: Session, domain: Domain, project: Project, settings: Settings) -> DomainPublic:

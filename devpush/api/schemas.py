@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -20,6 +21,16 @@ from devpush.models import (
 from devpush.services import hosts
 from devpush.services.projects import ProjectCreate
 from devpush.services.rollback import can_rollback
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def read_fields(model: type[ModelT], source: object, **given: object) -> ModelT:
+    """``model`` with the ``given`` values and its other fields read from ``source``'s
+    attributes of the same names: pydantic's ``from_attributes`` for an answer whose
+    fields come mostly, not all, from one row."""
+    read = {name: getattr(source, name) for name in model.model_fields.keys() - given.keys()}
+    return model.model_validate({**read, **given}, from_attributes=True)
 
 
 class ApiBody(BaseModel):
