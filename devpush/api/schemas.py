@@ -25,12 +25,16 @@ from devpush.services.rollback import can_rollback
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def read_fields(model: type[ModelT], source: object, **given: object) -> ModelT:
-    """``model`` with the ``given`` values and its other fields read from ``source``'s
-    attributes of the same names: pydantic's ``from_attributes`` for an answer whose
-    fields come mostly, not all, from one row."""
-    read = {name: getattr(source, name) for name in model.model_fields.keys() - given.keys()}
-    return model.model_validate({**read, **given}, from_attributes=True)
+def read_fields(model: type[ModelT], *sources: object, **given: object) -> ModelT:
+    """``model`` with the ``given`` values, each other field read from the first of
+    ``sources`` with an attribute of its name: pydantic's ``from_attributes`` for an answer
+    whose fields come from more than one object."""
+    values = dict(given)
+    for name in model.model_fields.keys() - given.keys():
+        source = next((source for source in sources if hasattr(source, name)), None)
+        if source is not None:
+            values[name] = getattr(source, name)
+    return model.model_validate(values, from_attributes=True)
 
 
 class ApiBody(BaseModel):
