@@ -8,12 +8,13 @@ domain's status with the reason of its last check (docs/domains.md).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from devpush.api.schemas import ApiBody
+from devpush.api.schemas import ApiBody, read_fields
 from devpush.core.config import Settings
 from devpush.deps import ApiOwnerProject, ApiProject, DomainJobsDep, SessionDep, SettingsDep
 from devpush.models import Domain, Project
@@ -58,31 +59,22 @@ class DomainPublic(BaseModel):
 
     @classmethod
     def of(cls, view: domain_service.DomainView) -> DomainPublic:
-        domain = view.domain
-        return cls(
-            name=domain.name,
-            environment=view.environment,
-            status=view.status,
-            reason=view.reason,
-            redirect_to=domain.redirect_to,
-            dns_record=DnsRecordPublic(**_record(view.dns_record)),
-            dns_records=[DnsRecordPublic(**_record(record)) for record in view.dns_records],
-            attempts=domain.attempts,
-            checked_at=domain.checked_at,
-            next_check_at=domain.next_check_at,
-            verified_at=domain.verified_at,
-            created_at=domain.created_at,
-        )
-
-
-def _record(record: domain_service.DnsRecord) -> dict[str, str]:
-    return {"type": record.type, "name": record.name, "value": record.value}
+        # The view's environment name, status and records; the rest are the domain's.
+        return read_fields(cls, view, view.domain)
 
 
 def _public(session: Session, domain: Domain, project: Project, settings: Settings) -> DomainPublic:
     return DomainPublic.of(
         domain_service.view_of(session, domain, project=project, settings=settings)
     )
+
+
+def _owned_domain(name: str, project: ApiOwnerProject, session: SessionDep) -> Domain:
+    """The domain named in the path, of a project the caller owns (404: no such domain)."""
+    return domain_service.find_domain(session, project=project, name=name)
+
+
+OwnedDomain = Annotated[Domain, Depends(_owned_domain)]
 
 
 @router.get("/{project_ref}/domains", response_model=list[DomainPublic])
@@ -134,7 +126,7 @@ class DomainChange(ApiBody):
 
 @router.patch("/{project_ref}/domains/{name}", response_model=DomainPublic)
 def change_domain(
-    name: str,
+    domain: OwnedDomain,
     body: DomainChange,
     project: ApiOwnerProject,
     session: SessionDep,
@@ -142,29 +134,24 @@ def change_domain(
     jobs: DomainJobsDep,
 ) -> DomainPublic:
     """Redirect the domain to its twin, or serve it again (``redirect_to: null``)."""
-    domain = domain_service.find_domain(session, project=project, name=name)
     domain_service.set_redirect(session, domain=domain, redirect_to=body.redirect_to, jobs=jobs)
     return _public(session, domain, project, settings)
 
 
 @router.post("/{project_ref}/domains/{name}/check", response_model=DomainPublic)
 def check_domain(
-    name: str,
+    domain: OwnedDomain,
     project: ApiOwnerProject,
     session: SessionDep,
     settings: SettingsDep,
     jobs: DomainJobsDep,
 ) -> DomainPublic:
     """Check the DNS again now (after fixing a record), with the back-off started over."""
-    domain = domain_service.find_domain(session, project=project, name=name)
     domain_service.check_again(session, domain=domain, jobs=jobs)
     return _public(session, domain, project, settings)
 
 
 @router.delete("/{project_ref}/domains/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_domain(
-    name: str, project: ApiOwnerProject, session: SessionDep, jobs: DomainJobsDep
-) -> None:
+def remove_domain(domain: OwnedDomain, session: SessionDep, jobs: DomainJobsDep) -> None:
     """Remove a domain: it is no longer served once the proxy's cache expires (a second)."""
-    domain = domain_service.find_domain(session, project=project, name=name)
     domain_service.remove_domain(session, domain=domain, jobs=jobs)

@@ -12,7 +12,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from devpush.api.schemas import ApiBody
+from devpush.api.schemas import ApiBody, read_fields
 from devpush.deps import ApiProject, FernetDep, SessionDep, SettingsDep
 from devpush.models import DrainKind, EnvironmentKind, LogDrain, Project
 from devpush.services.drains import configure as drain_service
@@ -52,23 +52,8 @@ class DrainPublic(BaseModel):
 
     @classmethod
     def of(cls, view: drain_service.DrainView) -> DrainPublic:
-        drain = view.drain
-        return cls(
-            id=drain.id,
-            kind=drain.kind,
-            url=view.url,
-            environment=drain.environment,
-            sources=list(drain.sources),
-            min_level=drain.min_level,
-            header_names=view.header_names,
-            created_at=drain.created_at,
-            status=view.status,
-            last_delivery_at=drain.last_delivery_at,
-            last_error=drain.last_error,
-            last_error_at=drain.last_error_at,
-            lines_behind=drain.lines_behind,
-            delivered_lines=drain.delivered_lines,
-            skipped_lines=drain.skipped_lines,
+        return read_fields(
+            cls, view.drain, url=view.url, header_names=view.header_names, status=view.status
         )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
+from devpush.api.schemas import read_fields
 from devpush.deps import ApiDeployment, SessionDep, SettingsDep
 from devpush.models import DeploymentStatus
 from devpush.services.metrics import DEFAULT_RANGE, RANGES, read_recent
@@ -54,13 +55,11 @@ def get_metrics(
     found = read_recent(
         session, deployment_id=deployment.id, range_name=range_name, settings=settings
     )
-    return MetricsPublic(
+    return read_fields(
+        MetricsPublic,
+        found,
         deployment_id=deployment.id,
         status=deployment.status,
         range=found.name,
-        since=found.since,
-        until=found.until,
         interval_seconds=settings.metrics_interval_seconds,
-        step_seconds=found.step_seconds,
-        samples=[MetricSamplePublic.model_validate(sample) for sample in found.samples],
     )

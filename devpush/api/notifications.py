@@ -12,7 +12,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
-from devpush.api.schemas import ApiBody
+from devpush.api.schemas import ApiBody, read_fields
 from devpush.deps import ApiOwnerProject, ApiProject, FernetDep, SessionDep, SettingsDep
 from devpush.models import NotificationAttempt, NotificationChannel, NotificationKind, Project
 from devpush.services.notifications import channels as channel_service
@@ -38,14 +38,7 @@ class NotificationChannelPublic(BaseModel):
 
     @classmethod
     def of(cls, channel: NotificationChannel) -> NotificationChannelPublic:
-        return cls(
-            id=channel.id,
-            kind=channel.kind,
-            target=channel_service.shown_target(channel),
-            on_failure=channel.on_failure,
-            on_success=channel.on_success,
-            created_at=channel.created_at,
-        )
+        return read_fields(cls, channel, target=channel_service.shown_target(channel))
 
 
 class NotificationChannelCreated(NotificationChannelPublic):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -20,6 +21,20 @@ from devpush.models import (
 from devpush.services import hosts
 from devpush.services.projects import ProjectCreate
 from devpush.services.rollback import can_rollback
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def read_fields(model: type[ModelT], *sources: object, **given: object) -> ModelT:
+    """``model`` with the ``given`` values, each other field read from the first of
+    ``sources`` with an attribute of its name: pydantic's ``from_attributes`` for an answer
+    whose fields come from more than one object."""
+    values = dict(given)
+    for name in model.model_fields.keys() - given.keys():
+        source = next((source for source in sources if hasattr(source, name)), None)
+        if source is not None:
+            values[name] = getattr(source, name)
+    return model.model_validate(values, from_attributes=True)
 
 
 class ApiBody(BaseModel):

@@ -72,22 +72,15 @@ class Answer:
     deployment_id: str | None = None
 
     def body(self) -> dict[str, Any]:
-        return {
-            "delivery": self.delivery,
-            "result": self.result.value,
-            "reason": self.reason,
-            "deployment_id": self.deployment_id,
-        }
+        return {name: getattr(self, name) for name in _RECORDED}
+
+
+#: An answer's fields but its status: its JSON body, and what a delivery's row records.
+_RECORDED = ("delivery", "result", "reason", "deployment_id")
 
 
 def answer_of(row: WebhookDelivery, *, status_code: int) -> Answer:
-    return Answer(
-        status_code=status_code,
-        delivery=row.delivery,
-        result=row.result,
-        reason=row.reason,
-        deployment_id=row.deployment_id,
-    )
+    return Answer(status_code, **{name: getattr(row, name) for name in _RECORDED})
 
 
 def delivery_id(forge: Forge, headers: Headers) -> str | None:
