@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.services.teams import role_in_team
 from devpush.services.users import ensure_first_user
-from tests.fixtures.web import PASSWORD, TwoTeams, log_in, make_admin
+from tests.fixtures.web import PASSWORD, Member, TwoTeams, log_in, make_admin
 
 pytestmark = pytest.mark.both_databases
 
@@ -76,13 +76,11 @@ def test_owner_adds_changes_and_removes_members(
 
 
 def test_only_admins_add_users_in_the_web_app(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     assert "/settings/users" not in client.get("/projects").text
     assert client.get("/settings/users").status_code == 403
-    form = {"email": "dave@example.org", "password": "dave-password", "csrf_token": token}
+    form = {"email": "dave@example.org", "password": "dave-password", "csrf_token": csrf}
     assert client.post("/settings/users", data=form).status_code == 403
 
     make_admin(sessions, alice.user_id)

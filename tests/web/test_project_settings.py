@@ -14,6 +14,7 @@ from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
     CAROL,
     SECRET_KEY,
+    Member,
     TwoTeams,
     log_in,
     pending,
@@ -56,10 +57,8 @@ def _owner_routes(slug: str, environment_id: str) -> list[tuple[str, dict[str, s
 
 
 def test_owner_changes_settings_at_the_next_deployment(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert page.status_code == 200
     assert "Changes take effect at the next deployment" in page.text
@@ -74,7 +73,7 @@ def test_owner_changes_settings_at_the_next_deployment(
         "pre_deploy_command": "python manage.py migrate",
         "start_command": "python3 app.py",
         "port": "9000",
-        "csrf_token": token,
+        "csrf_token": csrf,
     }
     response = client.post(
         f"/projects/{alice.project_slug}/settings", data=form, follow_redirects=False
@@ -170,23 +169,21 @@ def test_variables_are_write_only_per_scope(
 
 
 def test_saving_or_deleting_a_variable_shows_the_saved_notice(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member, csrf: str
 ) -> None:
     # The query must come before the fragment: "#variables?saved=variables" is all fragment,
     # which the browser never sends, so the page would not know it was saved.
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/settings/variables"
     for path, form in (
         (url, {"scope": "shared", "env_vars": "A=1"}),
         (f"{url}/delete", {"scope": "shared", "key": "A"}),
     ):
-        response = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        response = client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
         assert response.status_code == 303, response.text
         location = response.headers["location"]
         assert location == f"/projects/{alice.project_slug}/settings?saved=variables#variables"
         assert 'id="saved"' in client.get(location).text
-        followed = client.post(path, data={**form, "csrf_token": token})
+        followed = client.post(path, data={**form, "csrf_token": csrf})
         assert followed.status_code == 200
         assert 'id="saved"' in followed.text
 
