@@ -1,4 +1,4 @@
-"""Fixtures the webhook API tests share: Alice, and her project's webhook."""
+"""Fixtures the API tests share: Alice, and her project's webhook."""
 
 from __future__ import annotations
 

@@ -7,22 +7,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
+from tests.api.projects import changed, shown
+from tests.fixtures.web import Member, TwoTeams, project_row, refused_field
 
 pytestmark = pytest.mark.both_databases
 
 
 def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    url = f"/api/v1/projects/{alice.project_slug}"
-    shown = client.get(url, headers=bearer(alice.token)).json()
-    assert shown["dockerfile"] == {"enabled": False, "path": "Dockerfile", "build_args": {}}
+    off = {"enabled": False, "path": "Dockerfile", "build_args": {}}
+    assert shown(client, alice)["dockerfile"] == off
 
-    response = client.patch(
-        url,
-        json={
+    body = changed(
+        client,
+        alice,
+        {
             "dockerfile": {
                 "enabled": True,
                 "path": "deploy/Dockerfile",
@@ -30,10 +30,7 @@ def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(
             },
             "start_command": "",  # the image's CMD starts the app
         },
-        headers=bearer(alice.token),
     )
-    assert response.status_code == 200, response.text
-    body = response.json()
     assert body["dockerfile"] == {
         "enabled": True,
         "path": "deploy/Dockerfile",
@@ -44,22 +41,13 @@ def test_an_owner_builds_from_a_dockerfile_with_the_images_cmd(
     assert (project.build_from_dockerfile, project.dockerfile_path) == (True, "deploy/Dockerfile")
 
     # A build command project needs its start command back before it leaves the Dockerfile.
-    back = client.patch(url, json={"dockerfile": {"enabled": False}}, headers=bearer(alice.token))
-    assert back.status_code == 422, back.text
-    back = client.patch(
-        url,
-        json={
-            "dockerfile": {"enabled": False, "build_args": {}},
-            "start_command": "python3 app.py",
-        },
-        headers=bearer(alice.token),
+    assert refused_field(client, alice, {"dockerfile": {"enabled": False}}) == "start_command"
+    back = changed(
+        client,
+        alice,
+        {"dockerfile": {"enabled": False, "build_args": {}}, "start_command": "python3 app.py"},
     )
-    assert back.status_code == 200, back.text
-    assert back.json()["dockerfile"] == {
-        "enabled": False,
-        "path": "deploy/Dockerfile",
-        "build_args": {},
-    }
+    assert back["dockerfile"] == {**off, "path": "deploy/Dockerfile"}
 
 
 @pytest.mark.parametrize(

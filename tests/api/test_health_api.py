@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, DeploymentStatus, HealthStatus
-from tests.fixtures.web import TwoTeams, bearer, project_row, refused_field
+from tests.api.projects import changed, shown
+from tests.fixtures.web import Member, TwoTeams, bearer, project_row, refused_field
 
 pytestmark = pytest.mark.both_databases
 
@@ -26,13 +27,11 @@ DEFAULT_CHECK = {
 
 
 def test_an_owner_sets_the_check_and_the_limits(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    url = f"/api/v1/projects/{alice.project_slug}"
-    shown = client.get(url, headers=bearer(alice.token)).json()
-    assert shown["health_check"] == DEFAULT_CHECK  # any answer to /, as before
-    assert (shown["memory_mb"], shown["cpus"]) == (None, None)
+    before = shown(client, alice)
+    assert before["health_check"] == DEFAULT_CHECK  # any answer to /, as before
+    assert (before["memory_mb"], before["cpus"]) == (None, None)
 
     check = {
         "path": "/healthz",
@@ -41,26 +40,14 @@ def test_an_owner_sets_the_check_and_the_limits(
         "interval_seconds": 10,
         "failure_threshold": 2,
     }
-    response = client.patch(
-        url,
-        json={"health_check": check, "memory_mb": 256, "cpus": 0.5},
-        headers=bearer(alice.token),
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    body = changed(client, alice, {"health_check": check, "memory_mb": 256, "cpus": 0.5})
     assert body["health_check"] == check
     assert (body["memory_mb"], body["cpus"]) == (256, 0.5)
     project = project_row(sessions, alice.project_id)
     assert (project.health_path, project.memory_mb, project.cpus) == ("/healthz", 256, 0.5)
 
     # A partial change keeps the rest; a null resets a field (the interval: checks off).
-    response = client.patch(
-        url,
-        json={"health_check": {"interval_seconds": None}, "cpus": None},
-        headers=bearer(alice.token),
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    body = changed(client, alice, {"health_check": {"interval_seconds": None}, "cpus": None})
     assert body["health_check"] == {**check, "interval_seconds": None}
     assert (body["memory_mb"], body["cpus"]) == (256, None)
 
@@ -83,9 +70,8 @@ def test_a_bad_check_is_a_422_naming_the_field(
 
 
 def test_limits_above_the_servers_maximums_are_refused_with_the_maximum(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
     url = f"/api/v1/projects/{alice.project_slug}"
     too_much = client.patch(
         url, json={"memory_mb": 1_000_000, "name": "Renamed"}, headers=bearer(alice.token)
@@ -119,9 +105,8 @@ def test_a_member_may_not_change_the_check(
 
 
 def test_a_deployment_shows_its_health(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
     url = f"/api/v1/deployments/{alice.deployment_id}"
     assert client.get(url, headers=bearer(alice.token)).json()["health"] == {
         "status": "unknown",

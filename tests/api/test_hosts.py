@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
@@ -16,14 +17,25 @@ HOST_FIELDS = {
 }  # fmt: skip
 
 
+def refusal(answer: Response, status: int) -> str:
+    """The reason the API gives for refusing with ``status``."""
+    assert answer.status_code == status, answer.text
+    return str(answer.json()["detail"])
+
+
+@pytest.fixture
+def admin(two_teams: TwoTeams, sessions: sessionmaker[Session]) -> dict[str, str]:
+    """Alice, made a server administrator: the headers of her API token."""
+    make_admin(sessions, two_teams.alice.user_id)
+    return bearer(two_teams.alice.token)
+
+
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_lists_the_swarm_hosts(
-    swarm_mode: Swarm, client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    swarm_mode: Swarm, client: TestClient, admin: dict[str, str], two_teams: TwoTeams
 ) -> None:
-    make_admin(sessions, two_teams.alice.user_id)
-
-    answer = client.get("/api/v1/hosts", headers=bearer(two_teams.alice.token))
+    answer = client.get("/api/v1/hosts", headers=admin)
 
     assert answer.status_code == 200, answer.text
     hosts = answer.json()
@@ -33,17 +45,18 @@ def test_an_admin_lists_the_swarm_hosts(
     ]
     # Bob is no admin.
     refused = client.get("/api/v1/hosts", headers=bearer(two_teams.bob.token))
-    assert refused.status_code == 403
-    assert refused.json()["detail"] == "only a server administrator can list hosts"
+    assert refusal(refused, 403) == "only a server administrator can list hosts"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("GET", "/api/v1/hosts", None), ("PATCH", "/api/v1/hosts/any", {"availability": "drain"})],
+)
 def test_swarm_mode_off_answers_404(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, admin: dict[str, str], method: str, path: str, body: object
 ) -> None:
-    make_admin(sessions, two_teams.alice.user_id)
-    answer = client.get("/api/v1/hosts", headers=bearer(two_teams.alice.token))
-    assert answer.status_code == 404
-    assert "DEVPUSH_SWARM=1" in answer.json()["detail"]
+    answer = client.request(method, path, json=body, headers=admin)
+    assert "DEVPUSH_SWARM=1" in refusal(answer, 404)
 
 
 @pytest.mark.swarm
@@ -52,14 +65,11 @@ def test_an_engine_that_is_no_manager_answers_503(
     settings: Settings,
     swarm: Swarm,
     client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    admin: dict[str, str],
 ) -> None:
     settings.swarm, settings.docker_host = True, swarm.engines[1].host
-    make_admin(sessions, two_teams.alice.user_id)
-    answer = client.get("/api/v1/hosts", headers=bearer(two_teams.alice.token))
-    assert answer.status_code == 503
-    assert "not a swarm manager" in answer.json()["detail"]
+    answer = client.get("/api/v1/hosts", headers=admin)
+    assert "not a swarm manager" in refusal(answer, 503)
 
 
 @pytest.mark.swarm
@@ -75,8 +85,7 @@ def test_an_admin_labels_drains_and_activates_a_host(
     url = f"/api/v1/hosts/{node_2.hostname}"
 
     refused = client.patch(url, json={"availability": "drain"}, headers=alice)
-    assert refused.status_code == 403
-    assert refused.json()["detail"] == "only a server administrator can change hosts"
+    assert refusal(refused, 403) == "only a server administrator can change hosts"
 
     make_admin(sessions, two_teams.alice.user_id)
     answer = client.patch(url, json={"labels": {"zone": "eu", "disk": "ssd"}}, headers=alice)
@@ -97,8 +106,7 @@ def test_an_admin_labels_drains_and_activates_a_host(
     last = client.patch(
         f"/api/v1/hosts/{node_1.hostname}", json={"availability": "drain"}, headers=alice
     )
-    assert last.status_code == 409
-    assert "last active host" in last.json()["detail"]
+    assert "last active host" in refusal(last, 409)
 
     answer = client.patch(url, json={"availability": "active"}, headers=alice)
     assert answer.json()["availability"] == "active"
@@ -118,17 +126,14 @@ def test_an_admin_labels_drains_and_activates_a_host(
 def test_bad_changes_are_4xx_with_the_reason(
     swarm_mode: Swarm,
     client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
+    admin: dict[str, str],
     host: str,
     body: dict[str, object],
     status: int,
     detail: str,
 ) -> None:
-    make_admin(sessions, two_teams.alice.user_id)
-    answer = client.patch(f"/api/v1/hosts/{host}", json=body, headers=bearer(two_teams.alice.token))
-    assert answer.status_code == status, answer.text
-    assert detail in answer.json()["detail"]
+    answer = client.patch(f"/api/v1/hosts/{host}", json=body, headers=admin)
+    assert detail in refusal(answer, status)
 
 
 @pytest.mark.parametrize(
@@ -136,24 +141,8 @@ def test_bad_changes_are_4xx_with_the_reason(
     [{"availability": "gone"}, {"labels": ["zone=eu"]}, {"colour": "red"}],
 )
 def test_a_malformed_change_is_422(
-    settings: Settings,
-    client: TestClient,
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-    body: dict[str, object],
+    settings: Settings, client: TestClient, admin: dict[str, str], body: dict[str, object]
 ) -> None:
     settings.swarm = True
-    make_admin(sessions, two_teams.alice.user_id)
-    answer = client.patch("/api/v1/hosts/any", json=body, headers=bearer(two_teams.alice.token))
+    answer = client.patch("/api/v1/hosts/any", json=body, headers=admin)
     assert answer.status_code == 422, answer.text
-
-
-def test_a_change_with_swarm_mode_off_answers_404(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
-) -> None:
-    make_admin(sessions, two_teams.alice.user_id)
-    answer = client.patch(
-        "/api/v1/hosts/any", json={"availability": "drain"}, headers=bearer(two_teams.alice.token)
-    )
-    assert answer.status_code == 404
-    assert "DEVPUSH_SWARM=1" in answer.json()["detail"]

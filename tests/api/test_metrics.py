@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus, utcnow
 from devpush.services.metrics import Sample, add_samples
-from tests.fixtures.web import TwoTeams, bearer, move
+from tests.fixtures.web import Member, TwoTeams, bearer, move
 
 
 def sampled(sessions: sessionmaker[Session], deployment_id: str, *ages: timedelta) -> None:
@@ -28,9 +28,8 @@ def sampled(sessions: sessionmaker[Session], deployment_id: str, *ages: timedelt
 
 
 def test_the_samples_of_a_range_oldest_first(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
     move(sessions, alice.deployment_id, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
     sampled(
         sessions,
@@ -73,9 +72,8 @@ def test_another_teams_token_gets_404(
 
 @pytest.mark.parametrize("value", ["2h", "1d", "all"])
 def test_an_unknown_range_is_a_422_naming_the_choices(
-    client: TestClient, two_teams: TwoTeams, value: str
+    client: TestClient, alice: Member, value: str
 ) -> None:
-    alice = two_teams.alice
     answer = client.get(
         f"/api/v1/deployments/{alice.deployment_id}/metrics",
         params={"range": value},
@@ -85,8 +83,7 @@ def test_an_unknown_range_is_a_422_naming_the_choices(
     assert answer.json()["detail"] == f"range must be one of 15m, 1h, 6h, 24h, not {value!r}"
 
 
-def test_a_deployment_without_samples_answers_none(client: TestClient, two_teams: TwoTeams) -> None:
-    alice = two_teams.alice
+def test_a_deployment_without_samples_answers_none(client: TestClient, alice: Member) -> None:
     answer = client.get(
         f"/api/v1/deployments/{alice.deployment_id}/metrics", headers=bearer(alice.token)
     )

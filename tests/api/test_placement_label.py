@@ -6,24 +6,20 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, bearer, project_row
+from tests.api.projects import changed, shown
+from tests.fixtures.web import Member, TwoTeams, bearer, project_row
 
 
 def test_an_owner_sets_and_clears_the_placement_label(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    url = f"/api/v1/projects/{alice.project_slug}"
-    assert client.get(url, headers=bearer(alice.token)).json()["placement_label"] == ""
-    response = client.patch(url, json={"placement_label": "zone = eu"}, headers=bearer(alice.token))
-    assert response.status_code == 200, response.text
-    assert response.json()["placement_label"] == "zone=eu"
+    assert shown(client, alice)["placement_label"] == ""
+    assert changed(client, alice, {"placement_label": "zone = eu"})["placement_label"] == "zone=eu"
     assert project_row(sessions, alice.project_id).placement_label == "zone=eu"
     # Another change keeps it; "" clears it.
-    client.patch(url, json={"port": 8001}, headers=bearer(alice.token))
+    assert changed(client, alice, {"port": 8001})["placement_label"] == "zone=eu"
     assert project_row(sessions, alice.project_id).placement_label == "zone=eu"
-    response = client.patch(url, json={"placement_label": ""}, headers=bearer(alice.token))
-    assert response.json()["placement_label"] == ""
+    assert changed(client, alice, {"placement_label": ""})["placement_label"] == ""
 
 
 def test_a_label_without_a_value_is_a_422(client: TestClient, two_teams: TwoTeams) -> None:

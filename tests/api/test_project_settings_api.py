@@ -12,6 +12,7 @@ from devpush.models import Deployment, Project
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
     SECRET_KEY,
+    Member,
     TwoTeams,
     bearer,
     make_admin,
@@ -35,9 +36,8 @@ def _calls(ref: str, environment: str) -> list[tuple[str, str, dict | None]]:
 
 
 def test_owner_changes_settings_and_variables(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], queue: DeployQueue
+    client: TestClient, alice: Member, sessions: sessionmaker[Session], queue: DeployQueue
 ) -> None:
-    alice = two_teams.alice
     headers = bearer(alice.token)
     url = f"/api/v1/projects/{alice.project_slug}"
     response = client.patch(
@@ -93,9 +93,8 @@ def test_owner_changes_settings_and_variables(
 
 
 def test_owner_deletes_environment_and_project(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session], queue: DeployQueue
+    client: TestClient, alice: Member, sessions: sessionmaker[Session], queue: DeployQueue
 ) -> None:
-    alice = two_teams.alice
     headers = bearer(alice.token)
     url = f"/api/v1/projects/{alice.project_slug}"
     preview_environment(sessions, queue, alice.project_id)
@@ -214,9 +213,8 @@ def test_members_over_the_api(
 
 
 def test_only_admins_add_users(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
     body = {"email": "dave@example.org", "password": "dave-password", "team": alice.team_slug}
     assert client.post("/api/v1/users", json=body, headers=bearer(alice.token)).status_code == 403
     make_admin(sessions, alice.user_id)

@@ -3,7 +3,6 @@ with the headers each forge sends, posted to the real app."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,10 @@ from tests.forges.hooks import ZERO, Hook, deliveries_of, hex_hmac, new_delivery
 PAYLOADS = Path(__file__).parents[1] / "forges" / "payloads"
 
 
-def load(name: str) -> dict[str, Any]:
+def load(name: str, **changes: Any) -> dict[str, Any]:
+    """The forge's example ``name``, with ``changes`` to its top-level fields."""
     data: dict[str, Any] = json.loads((PAYLOADS / name).read_text())
-    return copy.deepcopy(data)
+    return {**data, **changes}
 
 
 def point_at(sessions: sessionmaker[Session], member: Member, repo_url: str) -> None:
@@ -56,8 +56,7 @@ def test_gitlab_push_deploys_checkout_sha(
 ) -> None:
     # The project names the repository as ssh://; GitLab sends git@host:path and http://.
     point_at(sessions, alice, "ssh://git@EXAMPLE.com/mike/diaspora")
-    payload = load("gitlab_push.json")
-    payload["ref"] = "refs/heads/main"
+    payload = load("gitlab_push.json", ref="refs/heads/main")
     answer = gitlab(client, hook, payload, uuid="gl-1")
     assert answer["status"] == 202, answer
     deployment = deployment_of(sessions, answer["deployment_id"])
@@ -72,14 +71,12 @@ def test_gitlab_wrong_token_tag_push_deleted_branch_and_other_repository(
     client: TestClient, hook: Hook, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
     point_at(sessions, alice, "http://example.com/mike/diaspora.git")
-    payload = load("gitlab_push.json")
-    payload["ref"] = "refs/heads/feature"
+    payload = load("gitlab_push.json", ref="refs/heads/feature")
     assert gitlab(client, hook, payload, token="wrong")["status"] == 401
     deployed = gitlab(client, hook, payload)
     assert deployed["status"] == 202, deployed
 
-    tag = load("gitlab_push.json")
-    tag.update(object_kind="tag_push", ref="refs/tags/v1.0.0")
+    tag = load("gitlab_push.json", object_kind="tag_push", ref="refs/tags/v1.0.0")
     ignored = gitlab(client, hook, tag, event="Tag Push Hook")
     assert (ignored["status"], ignored["reason"]) == (200, "tags are not deployed")
 

@@ -14,6 +14,13 @@ from tests.fixtures.web import TwoTeams, make_admin
 runner = CliRunner()
 
 
+def failure(args: list[str], env: dict[str, str]) -> str:
+    """What ``devpush <args>`` says when it fails: it exits with 1."""
+    result = runner.invoke(cli, args, env=env)
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_sees_both_hosts(
@@ -24,9 +31,7 @@ def test_an_admin_sees_both_hosts(
     sessions: sessionmaker[Session],
 ) -> None:
     # Not an admin yet: the API's refusal, as the CLI's error.
-    result = runner.invoke(cli, ["hosts"], env=alice_cli)
-    assert result.exit_code == 1
-    assert "only a server administrator can list hosts" in result.output
+    assert "only a server administrator can list hosts" in failure(["hosts"], alice_cli)
 
     settings.swarm, settings.docker_host = True, swarm.manager.host
     make_admin(sessions, two_teams.alice.user_id)
@@ -48,9 +53,7 @@ def test_swarm_mode_off_says_how_to_turn_it_on(
     alice_cli: dict[str, str], two_teams: TwoTeams, sessions: sessionmaker[Session]
 ) -> None:
     make_admin(sessions, two_teams.alice.user_id)
-    result = runner.invoke(cli, ["hosts"], env=alice_cli)
-    assert result.exit_code == 1
-    assert "DEVPUSH_SWARM=1" in result.output
+    assert "DEVPUSH_SWARM=1" in failure(["hosts"], alice_cli)
 
 
 @pytest.mark.swarm
@@ -81,15 +84,10 @@ def test_an_admin_labels_drains_and_activates_a_host(
     assert f"{node_2}: active" in result.output
 
     # The server's reasons, as the CLI's errors.
-    result = runner.invoke(cli, ["hosts", "unlabel", node_2, "disk"], env=alice_cli)
-    assert result.exit_code == 1
-    assert "has no label 'disk'" in result.output
-    result = runner.invoke(cli, ["hosts", "drain", "nowhere"], env=alice_cli)
-    assert result.exit_code == 1
-    assert "no host 'nowhere'" in result.output
+    assert "has no label 'disk'" in failure(["hosts", "unlabel", node_2, "disk"], alice_cli)
+    assert "no host 'nowhere'" in failure(["hosts", "drain", "nowhere"], alice_cli)
 
 
 def test_a_label_without_a_value_is_refused_before_asking(alice_cli: dict[str, str]) -> None:
-    result = runner.invoke(cli, ["hosts", "label", "any", "zone"], env=alice_cli)
-    assert result.exit_code == 1
-    assert "a label is key=value, like zone=eu, got 'zone'" in result.output
+    said = failure(["hosts", "label", "any", "zone"], alice_cli)
+    assert "a label is key=value, like zone=eu, got 'zone'" in said

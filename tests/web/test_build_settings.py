@@ -6,14 +6,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, log_in, project_row
+from tests.fixtures.web import Member, project_row
 
 
 def test_an_owner_builds_from_a_dockerfile(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/settings"
     page = client.get(url)
     assert 'id="build"' in page.text
@@ -25,7 +23,7 @@ def test_an_owner_builds_from_a_dockerfile(
             "dockerfile_enabled": "1",
             "dockerfile_path": "deploy/Dockerfile",
             "build_args": "NODE_ENV=production\nVERSION=2",
-            "csrf_token": token,
+            "csrf_token": csrf,
         },
         follow_redirects=False,
     )
@@ -39,7 +37,7 @@ def test_an_owner_builds_from_a_dockerfile(
 
     bad = client.post(
         f"{url}/build",
-        data={"dockerfile_enabled": "1", "dockerfile_path": "../Dockerfile", "csrf_token": token},
+        data={"dockerfile_enabled": "1", "dockerfile_path": "../Dockerfile", "csrf_token": csrf},
     )
     assert bad.status_code == 422
     assert 'id="error-dockerfile_path"' in bad.text

@@ -17,7 +17,7 @@ from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.services.git import GitError, error_text, fetch_commit, repository_problem
 from devpush.services.runner import BUILD_REPOSITORY
-from tests.fixtures.web import TwoTeams, log_in
+from tests.fixtures.web import Member, TwoTeams, log_in
 from tests.utils.git import make_repo
 
 FORM = {
@@ -69,21 +69,20 @@ def test_repository_problems(tmp_path: Path) -> None:
 
 
 def test_the_form_refuses_a_repository_git_cannot_read(
-    client: TestClient, two_teams: TwoTeams, tmp_path: Path
+    client: TestClient, csrf: str, tmp_path: Path
 ) -> None:
-    token = log_in(client, "alice@example.org")
     (tmp_path / "plain").mkdir()
     for repo, reason in (
         (str(tmp_path / "missing"), "no such directory on the server"),
         (str(tmp_path / "plain"), "does not appear to be a git repository"),
     ):
-        page = client.post("/projects", data={**FORM, "repo_url": repo, "csrf_token": token})
+        page = client.post("/projects", data={**FORM, "repo_url": repo, "csrf_token": csrf})
         assert page.status_code == 422
         assert reason in field_errors(page.text)["repo_url"]
     assert "Blog" not in client.get("/projects").text
     made = client.post(
         "/projects",
-        data={**FORM, "repo_url": str(make_repo(tmp_path / "blog")), "csrf_token": token},
+        data={**FORM, "repo_url": str(make_repo(tmp_path / "blog")), "csrf_token": csrf},
         follow_redirects=False,
     )
     assert made.status_code == 303, made.text
@@ -131,8 +130,7 @@ def test_the_cli_says_why_a_project_was_refused(
     assert "devpush deploy cli" in made.output
 
 
-def test_only_images_the_host_has_are_offered(client: TestClient, two_teams: TwoTeams) -> None:
-    log_in(client, "alice@example.org")
+def test_only_images_the_host_has_are_offered(client: TestClient, alice: Member) -> None:
     page = client.get("/projects/new").text
     offered = re.findall(r'<option value="([^"]+)"></option>', page)
     present = subprocess.run(
@@ -147,10 +145,7 @@ def test_only_images_the_host_has_are_offered(client: TestClient, two_teams: Two
     assert set(offered) <= set(present)
 
 
-def test_form_errors_are_plain_words_next_to_marked_fields(
-    client: TestClient, two_teams: TwoTeams
-) -> None:
-    token = log_in(client, "alice@example.org")
+def test_form_errors_are_plain_words_next_to_marked_fields(client: TestClient, csrf: str) -> None:
     form = client.get("/projects/new").text
     for name in ("name", "repo_url", "start_command", "port"):
         label = re.search(rf'<label for="f-{name}">(.*?)</label>', form, re.S)
@@ -159,7 +154,7 @@ def test_form_errors_are_plain_words_next_to_marked_fields(
     assert 'class="required"' not in re.search(r'<label for="f-slug">(.*?)</label>', form).group(1)
 
     bad = {**FORM, "name": "", "repo_url": "", "start_command": "", "port": "abc"}
-    page = client.post("/projects", data={**bad, "csrf_token": token})
+    page = client.post("/projects", data={**bad, "csrf_token": csrf})
     assert page.status_code == 422
     errors = field_errors(page.text)
     assert errors["name"] == "This field is required."
@@ -177,9 +172,8 @@ def _has_navigation(html: str, email: str) -> bool:
 
 
 def test_error_pages_keep_the_layout_and_navigation(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member, csrf: str
 ) -> None:
-    token = log_in(client, "alice@example.org")
     missing = client.get("/projects/no-such-project")
     assert missing.status_code == 404
     assert _has_navigation(missing.text, "alice@example.org")
@@ -189,15 +183,15 @@ def test_error_pages_keep_the_layout_and_navigation(
     assert forbidden.status_code == 403
     assert _has_navigation(forbidden.text, "alice@example.org")
 
-    slug = two_teams.alice.project_slug
+    slug = alice.project_slug
     invalid = client.get(f"/projects/{slug}/logs", params={"range": "x" * 40})
     assert invalid.status_code == 422
     assert _has_navigation(invalid.text, "alice@example.org")
     assert "range" in invalid.text and "at most 16 characters" in invalid.text
-    assert token
+    assert csrf
 
     # Signed out: the same page, without a user's navigation.
-    client.post("/logout", data={"csrf_token": token})
+    client.post("/logout", data={"csrf_token": csrf})
     anonymous = client.get("/no-such-page")
     assert anonymous.status_code == 404
     assert "<nav>" not in anonymous.text and "Not found" in anonymous.text

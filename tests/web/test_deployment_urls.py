@@ -8,14 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus
-from tests.fixtures.web import TwoTeams, log_in, move
+from tests.fixtures.web import Member, move
 
 
 def test_a_running_deployment_shows_its_url_and_its_environments(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    log_in(client, "alice@example.org")
-    alice = two_teams.alice
     move(sessions, alice.deployment_id, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
     own = f"http://{alice.deployment_id[:8]}-shop.localhost:8080/"
     page = client.get(f"/projects/shop/deployments/{alice.deployment_id}").text
@@ -37,12 +35,10 @@ def test_a_running_deployment_shows_its_url_and_its_environments(
 )
 def test_a_deployment_that_no_longer_runs_shows_no_address(
     client: TestClient,
-    two_teams: TwoTeams,
+    alice: Member,
     sessions: sessionmaker[Session],
     path: tuple[DeploymentStatus, ...],
 ) -> None:
-    log_in(client, "alice@example.org")
-    alice = two_teams.alice
     # host_port: a row written before runners stopped publishing ports keeps one.
     move(sessions, alice.deployment_id, *path, host_port=41234)
     page = client.get(f"/projects/shop/deployments/{alice.deployment_id}").text

@@ -12,9 +12,8 @@ from tests.fixtures.web import CAROL, TwoTeams, log_in
 
 
 def test_an_owner_adds_checks_and_removes_a_domain(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    csrf = log_in(client, two_teams.alice.email)
     added = client.post(
         "/projects/shop/settings/domains",
         data={"csrf_token": csrf, "name": "www.Example.com", "environment": "production"},
@@ -46,9 +45,8 @@ def test_an_owner_adds_checks_and_removes_a_domain(
 
 
 def test_a_name_of_another_team_is_refused_on_the_page(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, two_teams: TwoTeams, csrf: str
 ) -> None:
-    csrf = log_in(client, two_teams.alice.email)
     client.post("/projects/shop/settings/domains", data={"csrf_token": csrf, "name": "example.com"})
     client.post("/logout", data={"csrf_token": csrf})
     csrf = log_in(client, two_teams.bob.email)
@@ -60,9 +58,8 @@ def test_a_name_of_another_team_is_refused_on_the_page(
 
 
 def test_members_see_the_domains_without_the_forms(
-    client: TestClient, two_teams: TwoTeams, carol: int
+    client: TestClient, csrf: str, carol: int
 ) -> None:
-    csrf = log_in(client, two_teams.alice.email)
     client.post("/projects/shop/settings/domains", data={"csrf_token": csrf, "name": "example.com"})
     client.post("/logout", data={"csrf_token": csrf})
     csrf = log_in(client, CAROL)
@@ -80,9 +77,8 @@ def test_members_see_the_domains_without_the_forms(
 
 
 def test_the_redirect_between_twins_is_chosen_on_the_page(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    csrf = log_in(client, two_teams.alice.email)
     for name in ("example.com", "www.example.com"):
         client.post("/projects/shop/settings/domains", data={"csrf_token": csrf, "name": name})
     page = client.get("/projects/shop/settings").text

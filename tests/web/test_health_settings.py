@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment, DeploymentStatus, HealthStatus
-from tests.fixtures.web import CAROL, TwoTeams, log_in, project_row
+from tests.fixtures.web import CAROL, Member, TwoTeams, log_in, project_row
 
 FORM = {
     "health_path": "/healthz",
@@ -23,10 +23,8 @@ FORM = {
 
 
 def test_an_owner_saves_the_check_and_the_limits(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/settings"
     page = client.get(url)
     assert page.status_code == 200
@@ -34,7 +32,7 @@ def test_an_owner_saves_the_check_and_the_limits(
     assert 'name="health_path" type="text" value="/"' in page.text
 
     response = client.post(
-        f"{url}/health", data={**FORM, "csrf_token": token}, follow_redirects=False
+        f"{url}/health", data={**FORM, "csrf_token": csrf}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/projects/shop/settings?saved=health#health"
@@ -53,7 +51,7 @@ def test_an_owner_saves_the_check_and_the_limits(
     # Empty fields: back to the defaults (checks off while running, the server's limits).
     empty = dict.fromkeys(FORM, "")
     response = client.post(
-        f"{url}/health", data={**empty, "csrf_token": token}, follow_redirects=False
+        f"{url}/health", data={**empty, "csrf_token": csrf}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
     project = project_row(sessions, alice.project_id)
@@ -80,17 +78,16 @@ def test_an_owner_saves_the_check_and_the_limits(
 )
 def test_a_bad_value_comes_back_beside_its_field(
     client: TestClient,
-    two_teams: TwoTeams,
+    alice: Member,
+    csrf: str,
     sessions: sessionmaker[Session],
     field: str,
     value: str,
     message: str,
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     response = client.post(
         f"/projects/{alice.project_slug}/settings/health",
-        data={**FORM, field: value, "csrf_token": token},
+        data={**FORM, field: value, "csrf_token": csrf},
     )
     assert response.status_code == 422
     start = response.text.index(f'id="error-{field}"')
@@ -118,10 +115,8 @@ def test_a_member_may_not_save_and_another_team_finds_nothing(
 
 
 def test_the_deployment_page_shows_its_health(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}"
     assert 'id="deployment-health"' not in client.get(url).text  # queued: no health yet
     with sessions() as session:

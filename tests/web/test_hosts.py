@@ -7,21 +7,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush_dev.engines import Swarm
-from tests.fixtures.web import TwoTeams, log_in, make_admin
+from tests.fixtures.web import Member, make_admin
 
 
 @pytest.mark.swarm
 @pytest.mark.docker
 def test_an_admin_sees_the_hosts_page(
-    swarm_mode: Swarm, client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    swarm_mode: Swarm, client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    log_in(client, two_teams.alice.email)
     refused = client.get("/settings/hosts")
     assert refused.status_code == 403
     assert "only a server administrator can list hosts" in refused.text
     assert 'href="/settings/hosts"' not in client.get("/projects").text
 
-    make_admin(sessions, two_teams.alice.user_id)
+    make_admin(sessions, alice.user_id)
     assert 'href="/settings/hosts"' in client.get("/projects").text
     page = client.get("/settings/hosts")
 
@@ -32,10 +31,9 @@ def test_an_admin_sees_the_hosts_page(
 
 
 def test_swarm_mode_off_shows_a_notice_and_no_link(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    make_admin(sessions, two_teams.alice.user_id)
-    log_in(client, two_teams.alice.email)
+    make_admin(sessions, alice.user_id)
     assert 'href="/settings/hosts"' not in client.get("/projects").text
     page = client.get("/settings/hosts")
     assert page.status_code == 404
@@ -47,18 +45,18 @@ def test_swarm_mode_off_shows_a_notice_and_no_link(
 def test_an_admin_labels_drains_and_activates_a_host_on_the_page(
     swarm_mode: Swarm,
     client: TestClient,
-    two_teams: TwoTeams,
+    alice: Member,
+    csrf: str,
     sessions: sessionmaker[Session],
 ) -> None:
     node_2 = swarm_mode.engines[1]
-    token = log_in(client, two_teams.alice.email)
     base = f"/settings/hosts/{node_2.node_id}"
     refused = client.post(
-        f"{base}/availability", data={"availability": "drain", "csrf_token": token}
+        f"{base}/availability", data={"availability": "drain", "csrf_token": csrf}
     )
     assert refused.status_code == 403
     assert "only a server administrator can change hosts" in refused.text
-    make_admin(sessions, two_teams.alice.user_id)
+    make_admin(sessions, alice.user_id)
 
     # The page offers the forms.
     page = client.get("/settings/hosts")
@@ -66,23 +64,23 @@ def test_an_admin_labels_drains_and_activates_a_host_on_the_page(
     assert f'action="{base}/availability"' in page.text
 
     added = client.post(
-        f"{base}/labels", data={"label": "zone=eu", "csrf_token": token}, follow_redirects=False
+        f"{base}/labels", data={"label": "zone=eu", "csrf_token": csrf}, follow_redirects=False
     )
     assert added.status_code == 303 and added.headers["location"] == "/settings/hosts"
     drained = client.post(
-        f"{base}/availability", data={"availability": "drain", "csrf_token": token}
+        f"{base}/availability", data={"availability": "drain", "csrf_token": csrf}
     )
     assert drained.status_code == 200
     row = drained.text.split(f'id="host-{node_2.node_id}"')[1].split("</tr>")[0]
     assert "<code>zone=eu</code>" in row and "drain" in row and ">Activate<" in row
 
-    bad = client.post(f"{base}/labels", data={"label": "zone", "csrf_token": token})
+    bad = client.post(f"{base}/labels", data={"label": "zone", "csrf_token": csrf})
     assert bad.status_code == 422
     assert "a label is key=value, like zone=eu" in bad.text
 
-    client.post(f"{base}/labels/remove", data={"key": "zone", "csrf_token": token})
+    client.post(f"{base}/labels/remove", data={"key": "zone", "csrf_token": csrf})
     activated = client.post(
-        f"{base}/availability", data={"availability": "active", "csrf_token": token}
+        f"{base}/availability", data={"availability": "active", "csrf_token": csrf}
     )
     row = activated.text.split(f'id="host-{node_2.node_id}"')[1].split("</tr>")[0]
     assert "<code>zone=eu</code>" not in row and ">Drain<" in row

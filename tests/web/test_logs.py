@@ -13,16 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.web import TwoTeams, log_in, only_environment_id
+from tests.fixtures.web import Member, TwoTeams, log_in, only_environment_id
 
 UNREACHABLE = "Log store unreachable."
 
 
-def test_logs_page_says_the_log_store_is_unreachable(
-    client: TestClient, two_teams: TwoTeams
-) -> None:
-    log_in(client, "alice@example.org")
-    alice = two_teams.alice
+def test_logs_page_says_the_log_store_is_unreachable(client: TestClient, alice: Member) -> None:
     page = client.get(f"/projects/{alice.project_slug}/logs?branch=main&stream=stderr&q=boom")
     assert page.status_code == 503
     assert UNREACHABLE in page.text
@@ -36,10 +32,8 @@ def test_logs_page_says_the_log_store_is_unreachable(
 
 
 def test_deployment_page_renders_and_its_panel_reports_loki_down(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member
 ) -> None:
-    log_in(client, "alice@example.org")
-    alice = two_teams.alice
     page = client.get(f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
     assert page.status_code == 200
     panel_url = f"/projects/{alice.project_slug}/logs/panel?deployment={alice.deployment_id}"
@@ -59,11 +53,10 @@ def test_deployment_page_renders_and_its_panel_reports_loki_down(
     assert older.text.lstrip().startswith('<li class="log-older">')
 
 
-def test_live_tail_sends_an_error_event(client: TestClient, two_teams: TwoTeams) -> None:
-    log_in(client, "alice@example.org")
+def test_live_tail_sends_an_error_event(client: TestClient, alice: Member) -> None:
     response = client.get(
-        f"/projects/{two_teams.alice.project_slug}/logs/stream",
-        params={"deployment": two_teams.alice.deployment_id, "cursor": "1:"},
+        f"/projects/{alice.project_slug}/logs/stream",
+        params={"deployment": alice.deployment_id, "cursor": "1:"},
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -72,11 +65,10 @@ def test_live_tail_sends_an_error_event(client: TestClient, two_teams: TwoTeams)
     assert "cannot reach the log store right now" in response.text
 
 
-def test_download_gives_a_clear_error(client: TestClient, two_teams: TwoTeams) -> None:
-    log_in(client, "alice@example.org")
+def test_download_gives_a_clear_error(client: TestClient, alice: Member) -> None:
     for fmt in ("txt", "ndjson"):
         response = client.get(
-            f"/projects/{two_teams.alice.project_slug}/logs/download", params={"format": fmt}
+            f"/projects/{alice.project_slug}/logs/download", params={"format": fmt}
         )
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("text/plain")
@@ -84,11 +76,8 @@ def test_download_gives_a_clear_error(client: TestClient, two_teams: TwoTeams) -
         assert "content-disposition" not in response.headers
 
 
-def test_permalink_with_loki_down_and_malformed_ids(
-    client: TestClient, two_teams: TwoTeams
-) -> None:
-    log_in(client, "alice@example.org")
-    base = f"/projects/{two_teams.alice.project_slug}/logs/line"
+def test_permalink_with_loki_down_and_malformed_ids(client: TestClient, alice: Member) -> None:
+    base = f"/projects/{alice.project_slug}/logs/line"
     response = client.get(base, params={"id": "1700000000000000000-0123456789abcdef"})
     assert response.status_code == 503
     assert UNREACHABLE in response.text
@@ -108,10 +97,9 @@ def test_permalink_with_loki_down_and_malformed_ids(
     ],
 )
 def test_invalid_queries_are_422_with_a_message(
-    client: TestClient, two_teams: TwoTeams, params: dict[str, str], field: str, message: str
+    client: TestClient, alice: Member, params: dict[str, str], field: str, message: str
 ) -> None:
-    log_in(client, "alice@example.org")
-    page = client.get(f"/projects/{two_teams.alice.project_slug}/logs", params=params)
+    page = client.get(f"/projects/{alice.project_slug}/logs", params=params)
     assert page.status_code == 422
     assert message in page.text
     if field:
@@ -121,12 +109,11 @@ def test_invalid_queries_are_422_with_a_message(
 
 
 def test_plain_search_with_regex_characters_is_not_an_error(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member
 ) -> None:
-    log_in(client, "alice@example.org")
     # Parentheses group terms in the query language; other regex characters are text.
     params = {"q": "a.b+c[x]?{2}$ ^d|e"}
-    page = client.get(f"/projects/{two_teams.alice.project_slug}/logs", params=params)
+    page = client.get(f"/projects/{alice.project_slug}/logs", params=params)
     assert page.status_code == 503  # valid: only the store is missing
 
 

@@ -14,12 +14,14 @@ from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import (
     CAROL,
     SECRET_KEY,
+    Member,
     TwoTeams,
     log_in,
     pending,
     preview_environment,
     project_row,
 )
+from tests.web.forms import redirected
 
 pytestmark = pytest.mark.both_databases
 
@@ -56,10 +58,8 @@ def _owner_routes(slug: str, environment_id: str) -> list[tuple[str, dict[str, s
 
 
 def test_owner_changes_settings_at_the_next_deployment(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert page.status_code == 200
     assert "Changes take effect at the next deployment" in page.text
@@ -74,17 +74,14 @@ def test_owner_changes_settings_at_the_next_deployment(
         "pre_deploy_command": "python manage.py migrate",
         "start_command": "python3 app.py",
         "port": "9000",
-        "csrf_token": token,
+        "csrf_token": csrf,
     }
-    response = client.post(
-        f"/projects/{alice.project_slug}/settings", data=form, follow_redirects=False
-    )
-    assert response.status_code == 303
+    location = redirected(client, f"/projects/{alice.project_slug}/settings", form)
     project = project_row(sessions, alice.project_id)
     assert (project.name, project.slug, project.port) == ("Shop v2", "shop", 9000)
     assert (project.runner_image, project.root_directory) == ("devpush/busybox:local", "apps/web")
     assert project.pre_deploy_command == "python manage.py migrate"
-    saved = client.get(response.headers["location"])
+    saved = client.get(location)
     assert "Saved. Changes take effect at the next deployment" in saved.text
 
     # Refused values: each error next to its field, nothing saved.
@@ -112,21 +109,9 @@ def test_variables_are_write_only_per_scope(
 
     # Pasted .env text into the shared scope, and one variable into the preview.
     pasted = 'export GREETING="hello world"\nMULTI="line one\nline two"\n'
-    assert (
-        client.post(
-            url,
-            data={"scope": "shared", "env_vars": pasted, "csrf_token": token},
-            follow_redirects=False,
-        ).status_code
-        == 303
-    )
-    assert (
-        client.post(
-            url,
-            data={"scope": "feature", "env_vars": "ONLY_PREVIEW=p-value", "csrf_token": token},
-            follow_redirects=False,
-        ).status_code
-        == 303
+    redirected(client, url, {"scope": "shared", "env_vars": pasted, "csrf_token": token})
+    redirected(
+        client, url, {"scope": "feature", "env_vars": "ONLY_PREVIEW=p-value", "csrf_token": token}
     )
     # Replace one value.
     client.post(
@@ -170,23 +155,19 @@ def test_variables_are_write_only_per_scope(
 
 
 def test_saving_or_deleting_a_variable_shows_the_saved_notice(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member, csrf: str
 ) -> None:
     # The query must come before the fragment: "#variables?saved=variables" is all fragment,
     # which the browser never sends, so the page would not know it was saved.
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     url = f"/projects/{alice.project_slug}/settings/variables"
     for path, form in (
         (url, {"scope": "shared", "env_vars": "A=1"}),
         (f"{url}/delete", {"scope": "shared", "key": "A"}),
     ):
-        response = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        location = response.headers["location"]
+        location = redirected(client, path, {**form, "csrf_token": csrf})
         assert location == f"/projects/{alice.project_slug}/settings?saved=variables#variables"
         assert 'id="saved"' in client.get(location).text
-        followed = client.post(path, data={**form, "csrf_token": token})
+        followed = client.post(path, data={**form, "csrf_token": csrf})
         assert followed.status_code == 200
         assert 'id="saved"' in followed.text
 
@@ -220,12 +201,11 @@ def test_delete_environment_and_project_stop_their_runners(
         data={"csrf_token": token},
     )
     assert response.status_code == 409
-    response = client.post(
+    redirected(
+        client,
         f"/projects/{alice.project_slug}/environments/{environment_id}/delete",
-        data={"csrf_token": token},
-        follow_redirects=False,
+        {"csrf_token": token},
     )
-    assert response.status_code == 303
     with sessions() as session:
         assert session.get(Environment, environment_id) is None
     stops = pending(queue)[before:]
@@ -239,10 +219,7 @@ def test_delete_environment_and_project_stop_their_runners(
     assert "to confirm" in response.text
     assert project_row(sessions, alice.project_id).name == "Shop"
     before = len(pending(queue))
-    response = client.post(
-        url, data={"confirm": "Shop", "csrf_token": token}, follow_redirects=False
-    )
-    assert (response.status_code, response.headers["location"]) == (303, "/projects")
+    assert redirected(client, url, {"confirm": "Shop", "csrf_token": token}) == "/projects"
     with sessions() as session:
         assert session.get(Project, alice.project_id) is None
         assert session.get(Deployment, alice.deployment_id) is None
@@ -303,12 +280,11 @@ def test_a_member_reads_and_deploys_but_gets_403_on_changes(
     project = project_row(sessions, alice.project_id)
     assert project.name == "Shop"
     # Members deploy.
-    response = client.post(
+    redirected(
+        client,
         f"/projects/{alice.project_slug}/deployments",
-        data={"branch": "main", "csrf_token": token},
-        follow_redirects=False,
+        {"branch": "main", "csrf_token": token},
     )
-    assert response.status_code == 303
     # Members read logs: let in to the Logs page, which says the store is down (it is, in
     # these tests: 503); another team's user would get 404.
     logs = client.get(f"/projects/{alice.project_slug}/logs")

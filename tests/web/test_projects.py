@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.crypto import decrypt_mapping, fernet_for
 from devpush.models import DeploymentStatus
 from devpush.services.deployments import transition
-from tests.fixtures.web import SECRET_KEY, TwoTeams, log_in
+from tests.fixtures.web import SECRET_KEY, Member
 from tests.utils.git import make_repo
 
 FORM = {
@@ -33,8 +33,7 @@ def real_repo(tmp_path: Path) -> None:
     FORM["repo_url"] = str(make_repo(tmp_path / "blog"))
 
 
-def test_new_project_form_offers_runner_images(client: TestClient, two_teams: TwoTeams) -> None:
-    log_in(client, "alice@example.org")
+def test_new_project_form_offers_runner_images(client: TestClient, alice: Member) -> None:
     page = client.get("/projects/new")
     assert page.status_code == 200
     assert "devpush/runner-python:local" in page.text
@@ -42,10 +41,9 @@ def test_new_project_form_offers_runner_images(client: TestClient, two_teams: Tw
 
 
 def test_create_project_from_the_form(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    token = log_in(client, "alice@example.org")
-    response = client.post("/projects", data={**FORM, "csrf_token": token}, follow_redirects=False)
+    response = client.post("/projects", data={**FORM, "csrf_token": csrf}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/projects/blog")
     page = client.get("/projects/blog")
     assert page.status_code == 200
@@ -64,8 +62,7 @@ def test_create_project_from_the_form(
     }
 
 
-def test_invalid_form_shows_each_error(client: TestClient, two_teams: TwoTeams) -> None:
-    token = log_in(client, "alice@example.org")
+def test_invalid_form_shows_each_error(client: TestClient, csrf: str) -> None:
     bad = {
         **FORM,
         "repo_url": "ftp://example.org/x",
@@ -73,7 +70,7 @@ def test_invalid_form_shows_each_error(client: TestClient, two_teams: TwoTeams) 
         "runner_image": "Not An Image",
         "env_vars": "GOOD=1\nthis is not a pair",
         "start_command": "",
-        "csrf_token": token,
+        "csrf_token": csrf,
     }
     response = client.post("/projects", data=bad)
     assert response.status_code == 422
@@ -85,25 +82,23 @@ def test_invalid_form_shows_each_error(client: TestClient, two_teams: TwoTeams) 
     assert "Blog" not in client.get("/projects").text
 
 
-def test_duplicate_slug_in_the_team_is_an_error(client: TestClient, two_teams: TwoTeams) -> None:
-    token = log_in(client, "alice@example.org")
-    response = client.post("/projects", data={**FORM, "slug": "shop", "csrf_token": token})
+def test_duplicate_slug_in_the_team_is_an_error(client: TestClient, csrf: str) -> None:
+    response = client.post("/projects", data={**FORM, "slug": "shop", "csrf_token": csrf})
     assert response.status_code == 422
     assert 'id="error-slug"' in response.text
 
 
 def test_project_page_polls_while_a_deployment_moves(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, sessions: sessionmaker[Session]
 ) -> None:
-    log_in(client, "alice@example.org")
-    slug = two_teams.alice.project_slug
+    slug = alice.project_slug
     partial = client.get(f"/projects/{slug}/deployments", headers={"HX-Request": "true"})
     assert partial.status_code == 200
     assert "<html" not in partial.text
     assert 'hx-trigger="every 2s"' in partial.text
     assert 'data-status="queued"' in partial.text
     with sessions() as session:
-        deployment_id = two_teams.alice.deployment_id
+        deployment_id = alice.deployment_id
         transition(session, deployment_id=deployment_id, to=DeploymentStatus.BUILDING)
         transition(session, deployment_id=deployment_id, to=DeploymentStatus.RUNNING)
         session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.models import Environment
-from tests.fixtures.web import TwoTeams, log_in
+from tests.fixtures.web import Member
 
 
 @pytest.fixture
@@ -28,27 +28,26 @@ def replicas_of(sessions: sessionmaker[Session], project_id: str) -> int:
 
 def test_an_owner_sets_replicas_in_swarm_mode_only(
     client: TestClient,
-    two_teams: TwoTeams,
+    alice: Member,
+    csrf: str,
     sessions: sessionmaker[Session],
     settings: Settings,
 ) -> None:
-    alice = two_teams.alice
-    token = log_in(client, alice.email)
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert 'aria-label="replicas of production"' in page.text
     path = f"/projects/{alice.project_slug}/environments/production/replicas"
 
-    refused = client.post(path, data={"replicas": "2", "csrf_token": token})
+    refused = client.post(path, data={"replicas": "2", "csrf_token": csrf})
     assert refused.status_code == 422
     assert "replicas need swarm mode" in refused.text
     assert replicas_of(sessions, alice.project_id) == 1
 
     settings.swarm = True
-    saved = client.post(path, data={"replicas": "2", "csrf_token": token}, follow_redirects=False)
+    saved = client.post(path, data={"replicas": "2", "csrf_token": csrf}, follow_redirects=False)
     assert saved.status_code == 303, saved.text
     assert replicas_of(sessions, alice.project_id) == 2
     page = client.get(f"/projects/{alice.project_slug}/settings")
     assert 'min="1" max="10" value="2" aria-label="replicas of production"' in page.text
-    too_many = client.post(path, data={"replicas": "11", "csrf_token": token})
+    too_many = client.post(path, data={"replicas": "11", "csrf_token": csrf})
     assert too_many.status_code == 422
     assert "between 1 and 10" in too_many.text

@@ -14,14 +14,12 @@ from devpush.log_request import LogFilters, LogScope
 from devpush.logs.requests import StatusClass
 from devpush.services.request_logs import StatusBar
 from devpush.web.request_logs import histogram_context, with_term
-from tests.fixtures.web import TwoTeams, log_in
+from tests.fixtures.web import Member, TwoTeams, log_in
 
 
 def test_the_stats_card_reports_the_store_down_and_bad_input(
-    client: TestClient, two_teams: TwoTeams
+    client: TestClient, alice: Member
 ) -> None:
-    log_in(client, "alice@example.org")
-    alice = two_teams.alice
     page = client.get(f"/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
     url = f"/projects/{alice.project_slug}/logs/requests/stats"
     assert f'hx-get="{url}?deployment={alice.deployment_id}"' in page.text

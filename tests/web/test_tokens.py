@@ -2,11 +2,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.fixtures.web import TwoTeams, log_in
 
-
-def test_create_use_and_revoke_a_token_in_the_ui(client: TestClient, two_teams: TwoTeams) -> None:
-    csrf = log_in(client, "alice@example.org")
+def test_create_use_and_revoke_a_token_in_the_ui(client: TestClient, csrf: str) -> None:
     page = client.post("/settings/tokens", data={"name": "laptop", "csrf_token": csrf})
     assert page.status_code == 200
     match = re.search(r'<code id="new-token">([^<]+)</code>', page.text)
@@ -30,8 +27,7 @@ def test_create_use_and_revoke_a_token_in_the_ui(client: TestClient, two_teams: 
     assert client.get("/api/v1/projects", headers=headers).status_code == 401
 
 
-def test_a_token_needs_a_name(client: TestClient, two_teams: TwoTeams) -> None:
-    csrf = log_in(client, "alice@example.org")
+def test_a_token_needs_a_name(client: TestClient, csrf: str) -> None:
     page = client.post("/settings/tokens", data={"name": "  ", "csrf_token": csrf})
     assert page.status_code == 422
     assert "a token needs a name" in page.text

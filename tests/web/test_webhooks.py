@@ -10,15 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.crypto import fernet_for
 from devpush.services.webhooks.secret import webhook_secret
-from tests.fixtures.web import SECRET_KEY, TwoTeams, add_carol, log_in, project_row
+from tests.fixtures.web import SECRET_KEY, Member, TwoTeams, add_carol, log_in, project_row
 from tests.forges.hooks import SHA_A, Hook, hex_hmac, post
 
 
 def test_an_owner_creates_the_webhook_and_sees_the_secret_once(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    csrf = log_in(client, alice.email)
     settings = client.get(f"/projects/{alice.project_slug}/settings")
     assert "Create webhook" in settings.text
 
@@ -58,10 +56,8 @@ def test_members_read_deliveries_but_do_not_rotate(
 
 
 def test_the_deliveries_page(
-    client: TestClient, two_teams: TwoTeams, sessions: sessionmaker[Session]
+    client: TestClient, alice: Member, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
-    alice = two_teams.alice
-    csrf = log_in(client, alice.email)
     client.post(f"/projects/{alice.project_slug}/settings/webhook", data={"csrf_token": csrf})
     secret = webhook_secret(project_row(sessions, alice.project_id), fernet=fernet_for(SECRET_KEY))
     assert secret is not None
