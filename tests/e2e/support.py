@@ -340,6 +340,24 @@ ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
 """
 
 
+def commit_health_app(repo: Path) -> None:
+    """Commit HEALTH_APP to the project's repository as ``health_app.py``."""
+    (repo / "health_app.py").write_text(HEALTH_APP)
+    git(repo, "add", "health_app.py")
+    git(repo, "commit", "-q", "-m", "Add the health test app")
+
+
+def health_app_fields(env: str, *, expect: str, grace_seconds: int) -> dict[str, object]:
+    """A project's fields that start HEALTH_APP with ``env`` (``"ANSWER=v2 READY_AFTER=5"``)
+    and check its ``/healthz`` for ``expect`` within ``grace_seconds`` of the start."""
+    return {
+        "start_command": f"{env} python3 health_app.py",
+        "health_path": "/healthz",
+        "health_expect_status": expect,
+        "health_grace_seconds": grace_seconds,
+    }
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> HTTPServer:
     server = HTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -35,10 +35,11 @@ from devpush_dev.caddy import Caddy
 from devpush_dev.ports import free_port
 from tests.e2e.proxy_polling import env_host, through_proxy
 from tests.e2e.support import (
-    HEALTH_APP,
     Stack,
     app_url,
+    commit_health_app,
     first_running,
+    health_app_fields,
     logs_of,
     page_lines,
     queue_deployment,
@@ -47,7 +48,6 @@ from tests.e2e.support import (
     wait_exited,
 )
 from tests.fixtures.web import log_in
-from tests.utils.git import git
 
 pytestmark = pytest.mark.docker
 
@@ -62,9 +62,7 @@ def health_stack(
 
     def make(*, build_command: str = "", **project: object) -> Stack:
         stack = make_stack(sqlite_url, build_command=build_command)
-        (stack.repo / "health_app.py").write_text(HEALTH_APP)
-        git(stack.repo, "add", "health_app.py")
-        git(stack.repo, "commit", "-q", "-m", "Add the health test app")
+        commit_health_app(stack.repo)
         stack.update_project(**project)
         return stack
 
@@ -99,10 +97,7 @@ def test_the_switch_waits_for_a_passing_check_while_the_old_one_serves(
 
     # v2 answers / at once, but /healthz only 5 s after it started.
     stack.update_project(
-        start_command="ANSWER=v2 READY_AFTER=5 python3 health_app.py",
-        health_path="/healthz",
-        health_expect_status="200-299",
-        health_grace_seconds=30,
+        **health_app_fields("ANSWER=v2 READY_AFTER=5", expect="200-299", grace_seconds=30)
     )
     v2_id = stack.deploy(queue)
     answers: list[tuple[float, str]] = []
@@ -137,12 +132,7 @@ def test_a_deploy_that_never_passes_fails_with_the_checks_last_answer(
     health_stack: Callable[..., Stack],
     client: TestClient,
 ) -> None:
-    stack = health_stack(
-        start_command="NEVER_READY=1 python3 health_app.py",
-        health_path="/healthz",
-        health_expect_status="200-399",
-        health_grace_seconds=4,
-    )
+    stack = health_stack(**health_app_fields("NEVER_READY=1", expect="200-399", grace_seconds=4))
     deployment_id = queue_deployment(stack)
     began = time.monotonic()
     run_deploy(deployment_id, ctx=stack.ctx)
@@ -175,10 +165,7 @@ def test_a_runner_whose_check_starts_failing_is_restarted_up_to_the_bound(
     # Healthy for its first 6 s after each start, then broken.
     stack = health_stack(
         build_command="python3 build.py",
-        start_command="ANSWER=served BROKEN_AFTER=6 python3 health_app.py",
-        health_path="/healthz",
-        health_expect_status="200",
-        health_grace_seconds=20,
+        **health_app_fields("ANSWER=served BROKEN_AFTER=6", expect="200", grace_seconds=20),
         health_interval_seconds=1,
         health_failure_threshold=2,
     )

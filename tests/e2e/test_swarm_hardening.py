@@ -23,10 +23,9 @@ import pytest
 from devpush.models import Deployment, DeploymentStatus, HealthStatus, Project
 from devpush.services.cluster import runner_services
 from devpush.workers.health_watch import HealthWatch
-from tests.e2e.support import HEALTH_APP
+from tests.e2e.support import commit_health_app, health_app_fields
 from tests.e2e.swarm_stack import SwarmStack, answer_of
 from tests.e2e.swarm_stack import stack as stack  # the fixture
-from tests.utils.git import git
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
@@ -108,17 +107,12 @@ def test_an_app_that_stops_answering_its_check_is_restarted_as_a_new_task(
         project = session.get(Project, project_id)
         assert project is not None
         repo = Path(project.repo_url)
-    (repo / "health_app.py").write_text(HEALTH_APP)
-    git(repo, "add", "health_app.py")
-    git(repo, "commit", "-q", "-m", "Add the health test app")
+    commit_health_app(repo)
     # Healthy for its first 8 s after each start, then broken.
     set_project(
         stack,
         project_id,
-        start_command="ANSWER=served BROKEN_AFTER=8 python3 health_app.py",
-        health_path="/healthz",
-        health_expect_status="200",
-        health_grace_seconds=30,
+        **health_app_fields("ANSWER=served BROKEN_AFTER=8", expect="200", grace_seconds=30),
         health_interval_seconds=1,
         health_failure_threshold=2,
     )

@@ -16,16 +16,18 @@ from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, HealthStatus, Project
 from devpush.services import health, runners
 from devpush.workers import health_watch, task_restart
-from devpush.workers.health_watch import HealthWatch
+from devpush.workers.health_watch import HealthWatch, Watched
 from devpush.workers.tasks.context import WorkerContext
 from tests.fixtures.db import add_deployment
 
 
 @pytest.fixture
-def ctx(sessions: sessionmaker[Session]) -> WorkerContext:
-    # No Docker: the runner, the check and the restart are replaced below.
+def ctx(sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> WorkerContext:
+    # No Docker: the runner, the check and the restart are replaced below; no proxy either.
     settings = Settings(swarm=True, health_max_restarts=3)
-    return WorkerContext(settings=settings, sessions=sessions, docker=None)  # type: ignore[arg-type]
+    context = WorkerContext(settings=settings, sessions=sessions, docker=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(type(context.proxy_table), "refresh", lambda *_, **__: True)
+    return context
 
 
 @pytest.fixture
@@ -43,12 +45,22 @@ def task(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     return found
 
 
-def running(session: Session, project: Project) -> str:
+@pytest.fixture
+def deployment_id(session: Session, project: Project) -> str:
+    """A running deployment of a project whose first failed check counts."""
     project.health_expect_status = "200"
     project.health_interval_seconds = 1
     project.health_failure_threshold = 1
     session.commit()
     return add_deployment(session, project, DeploymentStatus.BUILDING, DeploymentStatus.RUNNING)
+
+
+def checked_once(ctx: WorkerContext) -> tuple[HealthWatch, Watched]:
+    """The health thread and its one running deployment, after the first (failed) check."""
+    checks = HealthWatch(ctx)
+    [item] = checks.running()
+    checks.check(item)
+    return checks, item
 
 
 def load(sessions: sessionmaker[Session], deployment_id: str) -> Deployment:
@@ -59,15 +71,13 @@ def load(sessions: sessionmaker[Session], deployment_id: str) -> Deployment:
         return deployment
 
 
+@pytest.mark.usefixtures("task")
 def test_a_restart_that_cannot_happen_says_why_and_counts(
     ctx: WorkerContext,
     sessions: sessionmaker[Session],
-    session: Session,
-    project: Project,
-    task: SimpleNamespace,
+    deployment_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    deployment_id = running(session, project)
     asked: list[dict[str, Any]] = []
 
     def cannot(*args: Any, **kwargs: Any) -> None:
@@ -75,10 +85,7 @@ def test_a_restart_that_cannot_happen_says_why_and_counts(
         raise task_restart.RestartFailed("cannot fetch the repository")
 
     monkeypatch.setattr(task_restart, "restart_task", cannot)
-    monkeypatch.setattr(type(ctx.proxy_table), "refresh", lambda *_, **__: True)
-    checks = HealthWatch(ctx)
-    [item] = checks.running()
-    checks.check(item)
+    _, item = checked_once(ctx)
 
     assert [a["args"] for a in asked] == [(deployment_id, item.container_ref)]
     seen = load(sessions, deployment_id)
@@ -93,17 +100,12 @@ def test_a_restart_that_cannot_happen_says_why_and_counts(
 def test_a_new_task_not_yet_placed_is_not_a_stopped_runner_within_the_grace(
     ctx: WorkerContext,
     sessions: sessionmaker[Session],
-    session: Session,
-    project: Project,
+    deployment_id: str,
     task: SimpleNamespace,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    deployment_id = running(session, project)
     monkeypatch.setattr(task_restart, "restart_task", lambda *_, **__: None)
-    monkeypatch.setattr(type(ctx.proxy_table), "refresh", lambda *_, **__: True)
-    checks = HealthWatch(ctx)
-    [item] = checks.running()
-    checks.check(item)  # fails once: restarted
+    checks, item = checked_once(ctx)  # fails once: restarted
     assert load(sessions, deployment_id).health_restarts == 1
 
     task.status = "created"  # Swarm has not placed the new task yet

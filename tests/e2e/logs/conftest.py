@@ -19,7 +19,7 @@ from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import TwoTeams
 
 if TYPE_CHECKING:
-    from tests.e2e.logs.support import AlicePrints
+    from tests.e2e.logs.support import AlicePrints, StorePusher
 
 
 @pytest.fixture
@@ -62,12 +62,27 @@ def http(live_url: str) -> Iterator[httpx.Client]:
 def alice_prints(
     two_teams: TwoTeams, alice_runner: Any, emit: Callable[..., Any], http: httpx.Client
 ) -> AlicePrints:
-    """Alice's runner prints the lines given; the API's items once all are searchable."""
+    """Alice's runner prints the lines given; the API's items once all are searchable, or
+    none at once with ``wait=False`` (a live view that must see them arrive)."""
     from tests.e2e.logs.support import wait_api
 
-    def prints(stdout: Sequence[bytes] = (), stderr: Sequence[bytes] = ()) -> list[dict[str, Any]]:
+    def prints(
+        stdout: Sequence[bytes] = (), stderr: Sequence[bytes] = (), *, wait: bool = True
+    ) -> list[dict[str, Any]]:
         emit(alice_runner, stdout=list(stdout), stderr=list(stderr))
+        if not wait:
+            return []
         alice = two_teams.alice
         return wait_api(http, alice.token, alice.project_slug, len(stdout) + len(stderr))
 
     return prints
+
+
+@pytest.fixture
+def alice_pushes(
+    two_teams: TwoTeams, sessions: sessionmaker[Session], running_log_stack: Any
+) -> StorePusher:
+    """Lines sent straight to the store as Alice's deployment's, with the times given."""
+    from tests.e2e.logs.support import StorePusher, runner_labels
+
+    return StorePusher(running_log_stack, runner_labels(sessions, two_teams.alice.deployment_id))

@@ -7,11 +7,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.labels import JOB_LABEL, LOKI_JOB
@@ -45,13 +47,7 @@ def runner_for(sessions: sessionmaker[Session], deployment_id: str) -> Runner:
 
 def runner_labels(sessions: sessionmaker[Session], deployment_id: str) -> dict[str, str]:
     """The stored fields of the deployment's runner lines, as :func:`push` sends them."""
-    runner = runner_for(sessions, deployment_id)
-    return {
-        "project_id": runner.project_id,
-        "environment_id": runner.environment_id,
-        "branch": runner.branch,
-        "deployment_id": runner.deployment_id,
-    }
+    return asdict(runner_for(sessions, deployment_id))
 
 
 def preview_deployment(sessions: sessionmaker[Session], queue: DeployQueue, project_id: str) -> str:
@@ -110,7 +106,7 @@ def wait_api(
 
 
 #: Alice's runner prints ``stdout`` then ``stderr`` (lines as bytes); the API's items once
-#: all of them are searchable.
+#: all of them are searchable (none, at once, with ``wait=False``).
 AlicePrints = Callable[..., list[dict[str, Any]]]
 
 
@@ -145,6 +141,30 @@ def push(
     httpx.post(url, json=body, timeout=30).raise_for_status()
     if stack.backend == "victorialogs":
         httpx.get(f"{stack.store_url}/internal/force_flush", timeout=30).raise_for_status()
+
+
+@contextmanager
+def log_view_page(browser: Browser, url: str, email: str) -> Iterator[Page]:
+    """A page wide enough for the log views, ``email`` signed in; closed afterwards, pass
+    or fail."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        log_in(page, url, email)
+        yield page
+    finally:
+        page.close()
+
+
+@dataclass(frozen=True)
+class StorePusher:
+    """Sends lines, (timestamp in ns, text), straight to the store with ``labels`` (a
+    deployment's, as :func:`runner_labels` gives them), as that runner's collector would."""
+
+    stack: Any
+    labels: dict[str, str]
+
+    def __call__(self, values: list[tuple[int, str]], *, stream: str = "stdout") -> None:
+        push(self.stack, self.labels, values, stream=stream)
 
 
 def log_in(page: Page, url: str, email: str) -> None:

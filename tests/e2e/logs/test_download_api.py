@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs.support import ARRIVAL_TIMEOUT, push, runner_labels, until
+from tests.e2e.logs.support import ARRIVAL_TIMEOUT, StorePusher, runner_labels, until
 from tests.fixtures.web import TwoTeams, bearer
 
 pytestmark = pytest.mark.docker
@@ -30,21 +31,22 @@ def test_api_download_keeps_scope_filters_and_formats(
     client: TestClient,
     two_teams: TwoTeams,
     sessions: sessionmaker[Session],
-    running_log_stack: Any,
+    alice_pushes: StorePusher,
 ) -> None:
     alice, bob = two_teams.alice, two_teams.bob
-    labels = runner_labels(sessions, alice.deployment_id)
+    labels = alice_pushes.labels
     base_ns = (time.time_ns() // SECOND - 120) * SECOND
     out = [(base_ns + i * SECOND // 10, f'out {i:03d} "quoted", \\ <b> ünï') for i in range(40)]
     err = [(base_ns + i * SECOND // 10 + 7, f"err {i:03d}") for i in range(10)]
-    push(running_log_stack, labels, out)
-    push(running_log_stack, labels, out[:5])  # a batch stored twice
-    push(running_log_stack, labels, err, stream="stderr")
-    push(running_log_stack, labels, [(base_ns + 5 * SECOND, "")])  # a blank line
+    alice_pushes(out)
+    alice_pushes(out[:5])  # a batch stored twice
+    alice_pushes(err, stream="stderr")
+    alice_pushes([(base_ns + 5 * SECOND, "")])  # a blank line
     # Same project, another deployment; and Bob's project at the very same times.
-    push(running_log_stack, {**labels, "deployment_id": "other-dep"}, [(base_ns, "other dep")])
-    bob_labels = runner_labels(sessions, bob.deployment_id)
-    push(running_log_stack, bob_labels, [(ns, f"bob {ns}") for ns, _ in out])
+    other_dep = replace(alice_pushes, labels={**labels, "deployment_id": "other-dep"})
+    other_dep([(base_ns, "other dep")])
+    bob_pushes = replace(alice_pushes, labels=runner_labels(sessions, bob.deployment_id))
+    bob_pushes([(ns, f"bob {ns}") for ns, _ in out])
 
     url = f"/api/v1/projects/{alice.project_slug}/logs/download"
     window = {"since": str(base_ns - SECOND), "until": str(base_ns + 10 * SECOND)}
@@ -102,18 +104,14 @@ def test_api_download_refuses_another_team_and_bad_input(
 
 
 def test_api_download_streams_in_pieces(
-    two_teams: TwoTeams,
-    sessions: sessionmaker[Session],
-    running_log_stack: Any,
-    live_url: str,
+    two_teams: TwoTeams, alice_pushes: StorePusher, live_url: str
 ) -> None:
     """A long range comes in many pieces as it is read, never as one body held whole."""
     alice = two_teams.alice
-    labels = runner_labels(sessions, alice.deployment_id)
     base_ns = (time.time_ns() // SECOND - 300) * SECOND
     lines = [(base_ns + i * 1000, f"line {i:06d} " + "x" * 100) for i in range(20_000)]
     for start in range(0, len(lines), 5000):
-        push(running_log_stack, labels, lines[start : start + 5000])
+        alice_pushes(lines[start : start + 5000])
     url = f"{live_url}/api/v1/projects/{alice.project_slug}/logs/download"
     params = {"since": str(base_ns), "until": str(base_ns + SECOND), "format": "txt"}
     with httpx.Client(headers=bearer(alice.token), timeout=60) as http:

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.logs import test_requests
-from tests.e2e.logs.support import StandInRunner, log_in, serve_http, wait_api
+from tests.e2e.logs.support import StandInRunner, log_view_page, serve_http, wait_api
 from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
 from tests.fixtures.sample_app import run_sample_app
 from tests.fixtures.web import TwoTeams
@@ -86,9 +86,7 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
     wait_api(http, alice.token, alice.project_slug, len(REQUESTS), stream="request")
     logs_url = f"{live_url}/projects/{alice.project_slug}/logs"
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, live_url, alice.email)
+    with log_view_page(browser, live_url, alice.email) as page:
         page.goto(logs_url)
         rows = page.locator(".log-line")
         expect(rows).to_have_count(len(REQUESTS))
@@ -163,14 +161,10 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
         expect(page.locator(".log-line.status-4xx")).to_have_count(counts["4xx"])
         shared = str(httpx.URL(logs_url, params={"q": QUERY}))
         page.screenshot(path="/tmp/logs-request-views.png", full_page=True)
-    finally:
-        page.close()
 
     # Bob (another team) opens the shared URL: his own project of that name, with none
     # of Alice's requests; her project by its id is not found.
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, live_url, bob.email)
+    with log_view_page(browser, live_url, bob.email) as page:
         answer = page.goto(shared)
         assert answer is not None and answer.status == 200
         expect(page.locator("#f-q")).to_have_value(QUERY)
@@ -181,8 +175,6 @@ def test_the_query_the_url_the_rows_and_the_histogram_agree(
         answer = page.goto(str(by_id))
         assert answer is not None and answer.status == 404
         assert "GET /fail" not in page.content()
-    finally:
-        page.close()
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ the deployment page's live tail.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.logs.support import AlicePrints, log_in
-from tests.fixtures.logstack import Runner
+from tests.e2e.logs.support import AlicePrints, log_view_page
 from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
-Emit = Callable[..., Runner]
 JSON_LINE = (
     b'{"level":"error","msg":"checkout <img src=x onerror=\\"window.__pwned=1\\"> failed",'
     b'"user":{"id":42,"name":"<img src=y onerror=\\"window.__pwned=2\\">"},"retry":true}\n'
@@ -36,18 +32,11 @@ PRETTY = [
 
 
 def test_a_json_line_shows_its_message_and_expands(
-    browser: Browser,
-    live_url: str,
-    two_teams: TwoTeams,
-    alice_runner: Runner,
-    emit: Emit,
-    alice_prints: AlicePrints,
+    browser: Browser, live_url: str, two_teams: TwoTeams, alice_prints: AlicePrints
 ) -> None:
     alice = two_teams.alice
     alice_prints(stdout=[JSON_LINE, b"plain text line\n"])
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, live_url, alice.email)
+    with log_view_page(browser, live_url, alice.email) as page:
         page.goto(f"{live_url}/projects/{alice.project_slug}/logs")
         row = page.locator(".log-line", has=page.locator("details.log-json"))
         expect(row).to_have_count(1)
@@ -75,7 +64,7 @@ def test_a_json_line_shows_its_message_and_expands(
         page.goto(f"{live_url}/projects/{alice.project_slug}/deployments/{alice.deployment_id}")
         panel = page.locator("#deployment-logs")
         expect(panel.locator(".log-live-status")).to_have_text("Live")
-        emit(alice_runner, stdout=[b'{"level":"info","msg":"live json","n":1}\n'])
+        alice_prints(stdout=[b'{"level":"info","msg":"live json","n":1}\n'], wait=False)
         live = panel.locator(".log-line", has_text="live json")
         expect(live).to_have_count(1, timeout=30_000)
         expect(live.locator(".log-message")).to_have_text("live json")
@@ -83,5 +72,3 @@ def test_a_json_line_shows_its_message_and_expands(
         expect(live.locator(".log-json-body")).to_contain_text('"n": 1')
         assert page.evaluate("window.__pwned") is None
         page.screenshot(path="/tmp/logs-structured.png", full_page=True)
-    finally:
-        page.close()

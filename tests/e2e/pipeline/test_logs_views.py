@@ -25,9 +25,10 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.core.config import Settings
-from devpush.core.labels import LOKI_JOB, runner_labels
+from devpush.core.labels import LOKI_JOB
 from devpush.models import Deployment, User
 from devpush.services.deployments import create_deployment
+from tests.e2e.logs.support import runner_for
 from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, log_in
 
 pytestmark = pytest.mark.docker
@@ -117,12 +118,7 @@ def test_runner_lines_through_alloy_show_on_the_deployment_page(
     container = engine.containers.run(
         "devpush/busybox:local",
         ["sh", "-c", 'echo "hello from the runner"; echo "<script>alert(1)</script>" >&2'],
-        labels=runner_labels(
-            project_id=dep.project_id,
-            environment_id=dep.environment_id,
-            branch=dep.branch,
-            deployment_id=dep.id,
-        ),
+        labels=runner_for(sessions, dep.id).labels(),
         log_config=docker.types.LogConfig(type="json-file"),
         detach=True,
     )
