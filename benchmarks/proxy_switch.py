@@ -28,7 +28,7 @@ and the answers' p50, p99 and longest times (by when each request started).
     uv run python -m benchmarks.proxy_switch --mode outage        # resolvers killed, 500 names
     uv run python -m benchmarks.proxy_switch --mode reload --caddy /usr/bin/caddy
 
-Runs the pinned Caddy (scripts/dev/caddy-pinned.sh) unless ``--caddy`` names another
+Runs the pinned Caddy (scripts/dev/go-tool.sh caddy) unless ``--caddy`` names another
 (the resolver modes need 2.8 or newer: ``grace_period``). Results:
 ``benchmarks/results/proxy-switch-<mode>-caddy-<version>.json`` and ``.png``.
 """

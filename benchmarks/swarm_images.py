@@ -18,7 +18,7 @@ Dockerfile on the manager's engine.
     flock /tmp/devpush-swarm-helpers.lock uv run python -m benchmarks.swarm_images
 
 Needs root and what the swarm tests need (devpush_dev/engines.py), and the pinned
-registry (scripts/dev/registry-pinned.sh). Results: ``benchmarks/results/swarm-images.json``.
+registry (scripts/dev/go-tool.sh registry). Results: ``benchmarks/results/swarm-images.json``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from devpush_dev import binaries, processes
 from devpush_dev.ports import free_port
 
 #: What builds the pinned Caddy into the cache (scripts/dev/test-deps.sh runs it).
-BUILD_HINT: Final = "scripts/dev/caddy-pinned.sh"
+BUILD_HINT: Final = "scripts/dev/go-tool.sh caddy"
 #: Names another caddy binary to run instead (benchmarks/proxy_switch.py --caddy).
 BINARY_ENV: Final = "DEVPUSH_CADDY_BIN"
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 from devpush_dev import processes
 from devpush_dev.binaries import pinned_binary
 
-BUILD_SCRIPT: Final = "scripts/dev/registry-pinned.sh"
+BUILD_SCRIPT: Final = "scripts/dev/go-tool.sh registry"
 
 
 def registry_binary() -> Path:

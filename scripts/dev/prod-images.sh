@@ -5,7 +5,7 @@
 #
 # What it does: from the local test images (scripts/dev/images.sh: a debootstrap root and
 # busybox), Debian packages, the Go binaries cached in ${DEVPUSH_CACHE:-~/.cache/devpush}/bin
-# (scripts/dev/caddy-pinned.sh, scripts/dev/logstack.sh) and the Dockerfiles under
+# (scripts/dev/go-tool.sh caddy, scripts/dev/logstack.sh) and the Dockerfiles under
 # Docker/local/, it builds the stand-ins (python, uv, postgres, redis, docker-proxy,
 # caddy, victorialogs, otelcol), then the app image from Docker/Dockerfile.app on the
 # python and uv stand-ins. Always the classic builder (no buildx needed).
@@ -147,7 +147,7 @@ main() {
     caddy=caddy victorialogs=victoria-logs otelcol=otelcol uv=uv
   else
     build_test_images
-    caddy=$("$REPO_ROOT/scripts/dev/caddy-pinned.sh")
+    caddy=$("$REPO_ROOT/scripts/dev/go-tool.sh" caddy)
     { read -r victorialogs && read -r otelcol; } < <("$REPO_ROOT/scripts/dev/logstack.sh")
     uv=$(uv_binary)
   fi

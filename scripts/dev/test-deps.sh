@@ -17,9 +17,9 @@
 #     root filesystems under ${DEVPUSH_CACHE:-~/.cache/devpush};
 #   - builds VictoriaLogs and the OpenTelemetry Collector into that cache
 #     (scripts/dev/logstack.sh), and the Caddy version Compose pins
-#     (scripts/dev/caddy-pinned.sh), which the local run and the tests run, and
+#     (scripts/dev/go-tool.sh caddy), which the local run and the tests run, and
 #     Pebble, the test ACME server of the custom-domain tests (scripts/dev/pebble-pinned.sh),
-#     and the distribution registry of the swarm tests (scripts/dev/registry-pinned.sh);
+#     and the distribution registry of the swarm tests (scripts/dev/go-tool.sh registry);
 #   - builds Docker Compose v5 from its Go module and installs it as the `docker compose`
 #     plugin (scripts/dev/compose.sh), then the production stack's images from local
 #     parts (scripts/dev/prod-images.sh), for the Compose end-to-end suite.
@@ -228,11 +228,11 @@ main() {
   install_uv
   build_test_images
   # Compose's pinned Caddy: the local run's and the tests' proxy, and `caddy validate`.
-  "$REPO_ROOT/scripts/dev/caddy-pinned.sh" >/dev/null
+  "$REPO_ROOT/scripts/dev/go-tool.sh" caddy >/dev/null
   # Pebble, the ACME server the custom-domain tests get their certificates from.
   "$REPO_ROOT/scripts/dev/pebble-pinned.sh" >/dev/null
   # The registry swarm mode pushes Dockerfile builds to (the swarm tests run it).
-  "$REPO_ROOT/scripts/dev/registry-pinned.sh" >/dev/null
+  "$REPO_ROOT/scripts/dev/go-tool.sh" registry >/dev/null
   # The embedded log stack (VictoriaLogs and the collector), built from source once.
   "$REPO_ROOT/scripts/dev/logstack.sh" >/dev/null
   if ((local_run == 1)); then
@@ -241,8 +241,8 @@ main() {
   fi
   install_forge_fixtures
   # The Compose/Dockerfile checker (compose-go + BuildKit parser), built once and cached.
-  "$REPO_ROOT/scripts/dev/compose-validator.sh" >/dev/null
-  "$REPO_ROOT/scripts/dev/alloy-syntax.sh" >/dev/null # parses config.alloy with Alloy's parser
+  "$REPO_ROOT/scripts/dev/go-tool.sh" compose-validator >/dev/null
+  "$REPO_ROOT/scripts/dev/go-tool.sh" alloy-syntax >/dev/null # parses config.alloy with Alloy's parser
   # Docker Compose v5 (the production stack's Compose) and that stack's images, made locally.
   "$REPO_ROOT/scripts/dev/compose.sh" >/dev/null
   "$REPO_ROOT/scripts/dev/prod-images.sh"

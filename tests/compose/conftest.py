@@ -1,6 +1,6 @@
 """Load the Compose files with compose-go (the loader of ``docker compose``).
 
-``docker compose`` is not installed here; scripts/dev/compose-validator.sh builds a
+``docker compose`` is not installed here; scripts/dev/go-tool.sh compose-validator builds a
 small validator on compose-go and BuildKit's Dockerfile frontend and caches it.
 """
 
@@ -38,7 +38,7 @@ LoadCompose = Callable[..., dict[str, Any]]
 @pytest.fixture(scope="session")
 def validator() -> Path:
     proc = subprocess.run(
-        [str(REPO / "scripts/dev/compose-validator.sh")], capture_output=True, text=True
+        [str(REPO / "scripts/dev/go-tool.sh"), "compose-validator"], capture_output=True, text=True
     )
     if proc.returncode != 0:
         pytest.fail(f"could not build the Compose validator:\n{proc.stderr}")

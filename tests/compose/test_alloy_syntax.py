@@ -1,6 +1,6 @@
 """Docker/alloy/config.alloy parsed by Alloy's own parser (github.com/grafana/alloy/syntax).
 
-No Alloy binary is needed: scripts/dev/alloy-syntax.sh builds a small checker on the
+No Alloy binary is needed: scripts/dev/go-tool.sh alloy-syntax builds a small checker on the
 parser module and caches it. Syntax only; component arguments need Alloy itself.
 """
 
@@ -19,7 +19,7 @@ CONFIG = REPO / "Docker/alloy/config.alloy"
 @pytest.fixture(scope="module")
 def checker() -> Path:
     proc = subprocess.run(
-        [str(REPO / "scripts/dev/alloy-syntax.sh")], capture_output=True, text=True
+        [str(REPO / "scripts/dev/go-tool.sh"), "alloy-syntax"], capture_output=True, text=True
     )
     if proc.returncode != 0:
         pytest.fail(f"could not build the Alloy syntax checker:\n{proc.stderr}")

@@ -1,6 +1,6 @@
 """The proxy configs of the Compose stack, validated by the Caddy version it pins.
 
-scripts/dev/caddy-pinned.sh builds that version from its Go module once (the local run
+scripts/dev/go-tool.sh caddy builds that version from its Go module once (the local run
 and the end-to-end tests run it too). ``caddy validate`` loads and provisions every
 module of a config without starting it: unknown fields, modules and bad values fail
 here, not on a server.
@@ -24,7 +24,7 @@ from tests.compose.test_compose_proxy import INITIAL, compose_settings
 @pytest.fixture(scope="module")
 def caddy() -> Path:
     proc = subprocess.run(
-        [str(REPO / "scripts/dev/caddy-pinned.sh")], capture_output=True, text=True
+        [str(REPO / "scripts/dev/go-tool.sh"), "caddy"], capture_output=True, text=True
     )
     if proc.returncode != 0:
         pytest.fail(f"could not build the pinned Caddy:\n{proc.stderr}")

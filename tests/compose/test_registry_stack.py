@@ -49,6 +49,6 @@ def test_the_pinned_version_is_a_release_of_the_registry() -> None:
     version = read_versions()["REGISTRY_VERSION"]
     assert version.count(".") == 2 and not version.startswith("v")
     # The script builds the registry's command at that version: `go install <package>@v<version>`.
-    script = (REPO / "scripts/dev/registry-pinned.sh").read_text()
+    script = (REPO / "scripts/dev/go-tool.sh").read_text()
     assert "REGISTRY_VERSION github.com/distribution/distribution/v3/cmd/registry" in script
     assert '"$package@v$version"' in (REPO / "scripts/lib.sh").read_text()

@@ -28,4 +28,4 @@ def test_a_missing_build_names_the_script_that_builds_it(
         caddy.caddy_binary()
     message = str(raised.value)
     assert str(tmp_path / "bin" / "caddy-") in message
-    assert "scripts/dev/caddy-pinned.sh" in message
+    assert "scripts/dev/go-tool.sh caddy" in message

@@ -9,7 +9,7 @@
 // command exits 1. It checks syntax only: component names and their arguments
 // are Alloy's to check when it loads the file.
 //
-// It is built by scripts/dev/alloy-syntax.sh and used by tests/compose/.
+// It is built by scripts/dev/go-tool.sh alloy-syntax and used by tests/compose/.
 package main
 
 import (

@@ -9,7 +9,7 @@
 //	    parses each Dockerfile with BuildKit's frontend and runs the checks of
 //	    `docker build --check`; any warning fails.
 //
-// It is built by scripts/dev/compose-validator.sh and used by the tests under
+// It is built by scripts/dev/go-tool.sh compose-validator and used by the tests under
 // tests/compose/.
 package main
 
