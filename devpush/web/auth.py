@@ -20,13 +20,14 @@ from devpush.deps import (
     SessionDep,
     SettingsDep,
     WebCtx,
-    client_address,
+    attempt_login,
     session_max_age,
 )
-from devpush.services import login_limit
+from devpush.services.login_limit import LoginLimitedError
 from devpush.services.sessions import end_session, start_session
 from devpush.services.teams import teams_for_user
 from devpush.services.users import WrongPasswordError, change_password
+from devpush.web.forms import LoginForm, PasswordChangeForm
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["auth"])
@@ -46,22 +47,15 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
+    form: Annotated[LoginForm, Form()],
 ) -> Response:
     try:
-        user = login_limit.attempt_login(
-            session,
-            email=email,
-            password=password,
-            address=client_address(request),
-            limits=login_limit.LoginLimits.from_settings(settings),
-        )
-    except login_limit.LoginLimitedError as exc:
+        user = attempt_login(request, session, settings, email=form.email, password=form.password)
+    except LoginLimitedError as exc:
         return render(
             request,
             "auth/pages/login.html",
-            {"email": email, "error": str(exc)},
+            {"email": form.email, "error": str(exc)},
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
         )
     if user is None:
@@ -69,7 +63,7 @@ def login(
         return render(
             request,
             "auth/pages/login.html",
-            {"email": email, "error": "Wrong e-mail or password."},
+            {"email": form.email, "error": "Wrong e-mail or password."},
             status_code=status.HTTP_400_BAD_REQUEST,
         )
     teams = teams_for_user(session, user_id=user.id)
@@ -118,20 +112,18 @@ def password_change(
     request: Request,
     ctx: WebCtx,
     session: SessionDep,
-    current_password: Annotated[str, Form(max_length=1000)],
-    new_password: Annotated[str, Form(max_length=1000)],
-    confirm_password: Annotated[str, Form(max_length=1000)],
+    form: Annotated[PasswordChangeForm, Form()],
 ) -> Response:
     unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if new_password != confirm_password:
+    if form.new_password != form.confirm_password:
         return _password_page(request, error="The new passwords differ.", code=unprocessable)
     key = request.session.get(SESSION_KEY)
     try:
         change_password(
             session,
             user=ctx.user,
-            current=current_password,
-            new=new_password,
+            current=form.current_password,
+            new=form.new_password,
             keep_session_key=key if isinstance(key, str) else None,
         )
     except WrongPasswordError:

@@ -6,15 +6,14 @@ Owners only (``WebOwnerProject``); the section is rendered with the settings pag
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from devpush.core.errors import Conflict, InvalidInput
 from devpush.deps import DomainJobsDep, SessionDep, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
+from devpush.web.forms import DomainField, EnvironmentField
 from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
@@ -31,9 +30,9 @@ def _url(project: Project) -> str:
 def add_domain(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
-    name: Annotated[str, Form(max_length=300)],
-    environment: Annotated[str, Form(max_length=255)] = "",
-    redirect_to: Annotated[str, Form(max_length=300)] = "",
+    name: DomainField,
+    environment: EnvironmentField = "",
+    redirect_to: DomainField = "",
 ) -> Response:
     try:
         domain_service.add_domain(
@@ -56,7 +55,7 @@ def set_redirect(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
     name: str,
-    redirect_to: Annotated[str, Form(max_length=300)] = "",
+    redirect_to: DomainField = "",
 ) -> Response:
     """Redirect the domain to its twin, or (empty) serve it itself."""
     domain = domain_service.find_domain(page.session, project=page.project, name=name)

@@ -20,6 +20,7 @@ from devpush.services.teams import (
     set_role,
 )
 from devpush.services.users import UserExistsError, add_user, get_user_by_email
+from devpush.web.forms import EmailField, NewUserForm
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["teams"])
@@ -75,7 +76,7 @@ def add_team_member(
     ctx: WebCtx,
     team: WebOwnerTeam,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=320)],
+    email: EmailField,
     role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
 ) -> Response:
     user = get_user_by_email(session, email=email)
@@ -148,18 +149,12 @@ def create_user_page(
     ctx: WebCtx,
     admin: WebAdmin,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
-    name: Annotated[str, Form(max_length=200)] = "",
-    placement: Annotated[str, Form(max_length=20)] = "current",
-    role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
+    form: Annotated[NewUserForm, Form()],
 ) -> Response:
     """Add a user: into the current team with ``role``, or (``placement=own``) their own team."""
-    team = ctx.team if placement == "current" else None
+    team = ctx.team if form.placement == "current" else None
     try:
-        user, team = add_user(
-            session, email=email, password=password, name=name, team=team, role=role
-        )
+        user, team = add_user(session, team=team, **form.model_dump(exclude={"placement"}))
     except UserExistsError:
         error = "A user with this e-mail exists: add them to a team on the Team page."
     except ValueError as exc:
@@ -169,6 +164,6 @@ def create_user_page(
     return _users_page(
         request,
         error=error,
-        values={"email": email, "name": name},
+        values=form.model_dump(include={"email", "name"}),
         code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
 from devpush.deps import SessionDep, WebCtx
 from devpush.services import tokens as token_service
+from devpush.web.forms import TokenNameField
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["tokens"])
@@ -35,7 +34,7 @@ def create_token(
     request: Request,
     ctx: WebCtx,
     session: SessionDep,
-    name: Annotated[str, Form(max_length=100)] = "",
+    name: TokenNameField = "",
 ) -> Response:
     try:
         token, plaintext = token_service.create_token(session, user=ctx.user, name=name)
