@@ -6,14 +6,16 @@ Owners only (``WebOwnerProject``); the section is rendered with the settings pag
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from devpush.core.errors import Conflict, InvalidInput
 from devpush.deps import DomainJobsDep, SessionDep, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
-from devpush.web.forms import DomainField, EnvironmentField
+from devpush.web.forms import DomainField, DomainForm
 from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
@@ -30,23 +32,20 @@ def _url(project: Project) -> str:
 def add_domain(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
-    name: DomainField,
-    environment: EnvironmentField = "",
-    redirect_to: DomainField = "",
+    form: Annotated[DomainForm, Form()],
 ) -> Response:
     try:
         domain_service.add_domain(
             page.session,
             project=page.project,
-            name=name,
-            environment=environment or None,
-            redirect_to=redirect_to or None,
+            name=form.name,
+            environment=form.environment or None,
+            redirect_to=form.redirect_to or None,
             settings=page.request.app.state.settings,
             jobs=jobs,
         )
     except (InvalidInput, Conflict) as exc:
-        values = {"name": name, "environment": environment, "redirect_to": redirect_to}
-        return page.refuse(section="domain", error=exc.message, values=values)
+        return page.refuse(section="domain", error=exc.message, values=form.model_dump())
     return redirect(page.request, _url(page.project))
 
 

@@ -1,7 +1,7 @@
 """The web forms' fields, each with its limit from ``devpush/core/limits.py``.
 
 A route takes a field as ``email: EmailField``, or a form whose fields travel together
-(the log-in, a password change, a new user) as one model: ``form: Annotated[LoginForm,
+(the log-in, a password change, a new user, a new domain) as one model: ``form: Annotated[LoginForm,
 Form()]``. A value past its limit, or a required field left out, answers 422.
 """
 
@@ -59,3 +59,12 @@ class NewUserForm(BaseModel):
     name: Annotated[str, Field(max_length=USER_NAME_CHARS)] = ""
     placement: Annotated[str, Field(max_length=20)] = "current"
     role: TeamRole = TeamRole.MEMBER
+
+
+class DomainForm(BaseModel):
+    """A custom domain to add: left empty, ``environment`` is production and
+    ``redirect_to`` none (the domain serves the environment itself)."""
+
+    name: Annotated[str, Field(max_length=DOMAIN_CHARS)]
+    environment: Annotated[str, Field(max_length=ENVIRONMENT_CHARS)] = ""
+    redirect_to: Annotated[str, Field(max_length=DOMAIN_CHARS)] = ""
