@@ -6,7 +6,8 @@ Owners only (``WebOwnerProject``); the section is rendered with the settings pag
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -67,19 +68,23 @@ def set_redirect(
     return redirect(page.request, _url(page.project))
 
 
-@router.post("/projects/{project_ref}/settings/domains/{name}/check")
-def check_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
-) -> Response:
-    domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.check_again(session, domain=domain, jobs=jobs)
-    return redirect(request, _url(project))
+#: The buttons of a domain's row: check its DNS again now (after fixing a record), remove it.
+DomainButton = Literal["check", "delete"]
+_BUTTONS: dict[DomainButton, Callable[..., object]] = {
+    "check": domain_service.check_again,
+    "delete": domain_service.remove_domain,
+}
 
 
-@router.post("/projects/{project_ref}/settings/domains/{name}/delete")
-def remove_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
+@router.post("/projects/{project_ref}/settings/domains/{name}/{button}")
+def press_button(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    jobs: DomainJobsDep,
+    name: str,
+    button: DomainButton,
 ) -> Response:
     domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.remove_domain(session, domain=domain, jobs=jobs)
+    _BUTTONS[button](session, domain=domain, jobs=jobs)
     return redirect(request, _url(project))
