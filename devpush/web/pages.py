@@ -11,20 +11,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
-from devpush.deps import SessionDep, WebContext, WebCtx
+from devpush.deps import SessionDep, WebCtx
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """FastAPI fills the fields from the request: a class dependency, ``Depends()``."""
+
     request: Request
-    ctx: WebContext
-    session: Session
+    ctx: WebCtx
+    session: SessionDep
 
 
-def _page(request: Request, ctx: WebCtx, session: SessionDep) -> Page:
-    return Page(request, ctx, session)
-
-
-PageDep = Annotated[Page, Depends(_page)]
+PageDep = Annotated[Page, Depends()]
