@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from devpush.core.config import Settings
 from devpush.core.limits import (
+    BRANCH_CHARS,
     EMAIL_CHARS,
     ENV_TEXT_CHARS,
     PASSWORD_CHARS,
@@ -306,7 +307,7 @@ class RollbackRequest(ApiBody):
 
 class DeployRequest(ApiBody):
     #: Defaults to the project's default branch.
-    branch: str | None = Field(default=None, max_length=255)
+    branch: str | None = Field(default=None, max_length=BRANCH_CHARS)
     #: That exact commit of the branch; left out: the branch's newest.
     commit: str | None = Field(default=None, pattern=COMMIT_PATTERN)
 

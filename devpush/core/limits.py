@@ -25,3 +25,7 @@ VARIABLE_KEY_CHARS = 255
 VARIABLE_VALUE_CHARS = 100_000
 #: Pasted ``.env`` lines.
 ENV_TEXT_CHARS = 200_000
+#: A git branch's name (the database's column for it).
+BRANCH_CHARS = 255
+#: A commit's id: a SHA-256 in hex (a SHA-1 is 40).
+COMMIT_CHARS = 64

@@ -13,6 +13,8 @@ from fastapi import Form
 from pydantic import BaseModel, Field
 
 from devpush.core.limits import (
+    BRANCH_CHARS,
+    COMMIT_CHARS,
     DOMAIN_CHARS,
     EMAIL_CHARS,
     ENV_TEXT_CHARS,
@@ -26,6 +28,8 @@ from devpush.core.limits import (
 from devpush.models import TeamRole
 
 EmailField = Annotated[str, Form(max_length=EMAIL_CHARS)]
+BranchField = Annotated[str, Form(max_length=BRANCH_CHARS)]
+CommitField = Annotated[str, Form(max_length=COMMIT_CHARS)]
 TokenNameField = Annotated[str, Form(max_length=TOKEN_NAME_CHARS)]
 DomainField = Annotated[str, Form(max_length=DOMAIN_CHARS)]
 #: An environment's name, or a variables scope (``shared`` or an environment's name).
