@@ -7,7 +7,7 @@ work is done with it.
 
 from __future__ import annotations
 
-#: An e-mail address: RFC 5321's longest path (64 for the local part, @, 255 for the domain).
+#: An e-mail address: 64 for the local part, @, 255 for the domain (RFC 5321's limits).
 EMAIL_CHARS = 320
 #: A password or passphrase: room for any a person types, while bounding the hashing work.
 PASSWORD_CHARS = 1000

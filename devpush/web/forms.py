@@ -1,8 +1,9 @@
 """The web forms' fields, each with its limit from ``devpush/core/limits.py``.
 
-A route takes a field as ``email: EmailField``, or a form whose fields travel together
-(the log-in, a password change, a new user, a new domain) as one model: ``form: Annotated[LoginForm,
-Form()]``. A value past its limit, or a required field left out, answers 422.
+A route takes a field as ``email: EmailField``, or a form whose fields travel together (the
+log-in, a password change, a new user, a new domain) as one model: ``form:
+Annotated[LoginForm, Form()]``. A value past its limit, or a required field left out,
+answers 422.
 """
 
 from __future__ import annotations
