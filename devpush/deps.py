@@ -35,7 +35,7 @@ from devpush.log_request import (
 from devpush.logs.query import Direction, LogQuery
 from devpush.logs.store import LogStore
 from devpush.models import Deployment, Project, Team, TeamRole, User
-from devpush.services import log_download
+from devpush.services import log_download, login_limit
 from devpush.services import projects as project_service
 from devpush.services.jobs import DeployJobs, DomainJobs, HostDrainJobs
 from devpush.services.sessions import session_user_id
@@ -56,6 +56,20 @@ class LoginRequiredError(Exception):
 def client_address(request: Request) -> str:
     """The peer's address (behind a proxy: what uvicorn's --proxy-headers made of it)."""
     return request.client.host if request.client is not None else "unknown"
+
+
+def attempt_login(
+    request: Request, session: Session, settings: Settings, *, email: str, password: str
+) -> User | None:
+    """A log-in from this request, web or API: ``login_limit.attempt_login`` with its
+    peer's address and the server's limits (raises LoginLimitedError over them)."""
+    return login_limit.attempt_login(
+        session,
+        email=email,
+        password=password,
+        address=client_address(request),
+        limits=login_limit.LoginLimits.from_settings(settings),
+    )
 
 
 def get_settings(request: Request) -> Settings:

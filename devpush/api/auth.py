@@ -13,8 +13,7 @@ from devpush.api.schemas import (
     TokenRequest,
     UserPublic,
 )
-from devpush.deps import ApiUser, SessionDep, SettingsDep, client_address
-from devpush.services import login_limit
+from devpush.deps import ApiUser, SessionDep, SettingsDep, attempt_login
 from devpush.services import tokens as token_service
 from devpush.services.teams import teams_for_user
 from devpush.services.users import change_password
@@ -31,13 +30,7 @@ def create_token(
     Failed attempts are limited per account and per address: over the limit the answer
     is 429 with ``Retry-After``, whatever the password.
     """
-    user = login_limit.attempt_login(
-        session,
-        email=body.email,
-        password=body.password,
-        address=client_address(request),
-        limits=login_limit.LoginLimits.from_settings(settings),
-    )
+    user = attempt_login(request, session, settings, email=body.email, password=body.password)
     if user is None:
         session.commit()  # the failure counts even though the request fails
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from devpush.api.schemas import ApiBody, read_fields
 from devpush.core.config import Settings
+from devpush.core.limits import DOMAIN_CHARS, ENVIRONMENT_CHARS
 from devpush.deps import ApiOwnerProject, ApiProject, DomainJobsDep, SessionDep, SettingsDep
 from devpush.models import Domain, Project
 from devpush.services import domains as domain_service
@@ -28,10 +29,10 @@ router = APIRouter(prefix="/projects", tags=["domains"])
 class DomainIn(ApiBody):
     """A new domain of an environment (production unless named)."""
 
-    name: str = Field(min_length=1, max_length=300)
-    environment: str | None = Field(default=None, max_length=255)
+    name: str = Field(min_length=1, max_length=DOMAIN_CHARS)
+    environment: str | None = Field(default=None, max_length=ENVIRONMENT_CHARS)
     #: Its apex or www twin (a domain of the same environment) to redirect to (308).
-    redirect_to: str | None = Field(default=None, max_length=300)
+    redirect_to: str | None = Field(default=None, max_length=DOMAIN_CHARS)
 
 
 class DnsRecordPublic(BaseModel):
@@ -121,7 +122,7 @@ def show_domain(
 class DomainChange(ApiBody):
     """The redirect choice: the apex or www twin to redirect to, or null to serve it."""
 
-    redirect_to: str | None = Field(max_length=300)
+    redirect_to: str | None = Field(max_length=DOMAIN_CHARS)
 
 
 @router.patch("/{project_ref}/domains/{name}", response_model=DomainPublic)

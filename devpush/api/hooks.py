@@ -14,14 +14,7 @@ from fastapi.responses import JSONResponse
 
 from devpush.deps import FernetDep, QueueDep, SessionDep, SettingsDep
 from devpush.services.webhooks import detect_forge
-from devpush.services.webhooks.receive import (
-    UNKNOWN_FORGE,
-    Answer,
-    delivery_id,
-    find_project,
-    receive,
-    refuse,
-)
+from devpush.services.webhooks.receive import Answer, Call, find_project, receive, refuse
 
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
 
@@ -71,14 +64,10 @@ async def hook(
     try:
         body = await _read_body(request, settings.webhook_max_body_bytes)
     except BodyTooLargeError:
-        forge = detect_forge(request.headers)
         answer = await run_in_threadpool(
             refuse,
             session,
-            project=project,
-            forge=forge.name if forge else UNKNOWN_FORGE,
-            event=forge.event_name(request.headers)[:50] if forge else "",
-            delivery=delivery_id(forge, request.headers) if forge else None,
+            Call.of(project, detect_forge(request.headers), request.headers),
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             reason=f"the body is over {settings.webhook_max_body_bytes} bytes",
             keep=settings.webhook_deliveries_kept,

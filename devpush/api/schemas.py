@@ -8,6 +8,14 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from devpush.core.config import Settings
+from devpush.core.limits import (
+    BRANCH_CHARS,
+    EMAIL_CHARS,
+    ENV_TEXT_CHARS,
+    PASSWORD_CHARS,
+    TOKEN_NAME_CHARS,
+    USER_NAME_CHARS,
+)
 from devpush.models import (
     DeliveryResult,
     Deployment,
@@ -44,14 +52,14 @@ class ApiBody(BaseModel):
 
 
 class TokenRequest(ApiBody):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1000)
-    name: str = Field(default="devpush CLI", min_length=1, max_length=100)
+    email: str = Field(max_length=EMAIL_CHARS)
+    password: str = Field(max_length=PASSWORD_CHARS)
+    name: str = Field(default="devpush CLI", min_length=1, max_length=TOKEN_NAME_CHARS)
 
 
 class PasswordChange(ApiBody):
-    current_password: str = Field(max_length=1000)
-    new_password: str = Field(min_length=8, max_length=1000)
+    current_password: str = Field(max_length=PASSWORD_CHARS)
+    new_password: str = Field(min_length=8, max_length=PASSWORD_CHARS)
 
 
 class TokenCreated(BaseModel):
@@ -89,7 +97,7 @@ class MemberPublic(BaseModel):
 
 class MemberIn(ApiBody):
     #: An existing user's e-mail (an admin adds new users: POST /api/v1/users).
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=EMAIL_CHARS)
     role: TeamRole = TeamRole.MEMBER
 
 
@@ -98,9 +106,9 @@ class RoleIn(ApiBody):
 
 
 class UserCreateIn(ApiBody):
-    email: str = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=1000)
-    name: str = Field(default="", max_length=200)
+    email: str = Field(max_length=EMAIL_CHARS)
+    password: str = Field(min_length=8, max_length=PASSWORD_CHARS)
+    name: str = Field(default="", max_length=USER_NAME_CHARS)
     #: A team (id or slug) of the admin's to add the user to; left out: a team of their own.
     team: str | None = None
     role: TeamRole = TeamRole.MEMBER
@@ -206,7 +214,7 @@ class VariablesIn(ApiBody):
     #: Names and values.
     values: dict[str, str] = Field(default_factory=dict)
     #: ``.env`` text (quotes, ``export``, multi-line values), read before ``values``.
-    text: str = Field(default="", max_length=200_000)
+    text: str = Field(default="", max_length=ENV_TEXT_CHARS)
 
 
 class VariablesPublic(BaseModel):
@@ -299,7 +307,7 @@ class RollbackRequest(ApiBody):
 
 class DeployRequest(ApiBody):
     #: Defaults to the project's default branch.
-    branch: str | None = Field(default=None, max_length=255)
+    branch: str | None = Field(default=None, max_length=BRANCH_CHARS)
     #: That exact commit of the branch; left out: the branch's newest.
     commit: str | None = Field(default=None, pattern=COMMIT_PATTERN)
 

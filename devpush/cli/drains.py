@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.project_items import list_items, print_added, remove_item, send_test
+from devpush.cli.project_items import ProjectArg, add_remove_and_test, list_items, print_added
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -24,8 +24,6 @@ drains_app = typer.Typer(
 # Repeats the server's choices on purpose: the CLI must not import the server.
 KINDS = ("https", "syslog", "otlp")
 SOURCES = ("stdout", "stderr", "request")
-ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
-DrainArg = Annotated[str, typer.Argument(help="The drain's id (see `drains list`)")]
 
 
 def _filters(drain: dict[str, Any]) -> str:
@@ -103,16 +101,13 @@ def add(
     print_added(drain, noun="drain", detail=_filters(drain))
 
 
-@drains_app.command("remove")
-def remove(project: ProjectArg, drain: DrainArg) -> None:
-    """Remove a drain."""
-    remove_item(f"/projects/{project}/drains/{drain}", what=f"drain {drain}")
-
-
-@drains_app.command("test")
-def test(project: ProjectArg, drain: DrainArg) -> None:
-    """Send a test line now and say whether the receiver took it."""
-    send_test(f"/projects/{project}/drains/{drain}")
+add_remove_and_test(
+    drains_app,
+    collection="drains",
+    noun="drain",
+    remove_help="Remove a drain.",
+    test_help="Send a test line now and say whether the receiver took it.",
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.project_items import list_items, print_added, remove_item, send_test
+from devpush.cli.project_items import ProjectArg, add_remove_and_test, list_items, print_added
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -23,8 +23,6 @@ notifications_app = typer.Typer(
 )
 # Repeats the server's kinds on purpose: the CLI must not import the server.
 KINDS = ("webhook", "slack", "email")
-ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
-ChannelArg = Annotated[str, typer.Argument(help="The channel's id (see `notifications list`)")]
 
 
 def _when(channel: dict[str, Any]) -> str:
@@ -78,16 +76,13 @@ def add(
     print_added(channel, noun="channel", detail=_when(channel))
 
 
-@notifications_app.command("remove")
-def remove(project: ProjectArg, channel: ChannelArg) -> None:
-    """Remove a channel (owners only)."""
-    remove_item(f"/projects/{project}/notifications/{channel}", what=f"channel {channel}")
-
-
-@notifications_app.command("test")
-def test(project: ProjectArg, channel: ChannelArg) -> None:
-    """Send a test message now (owners only) and print what the receiver answered."""
-    send_test(f"/projects/{project}/notifications/{channel}")
+add_remove_and_test(
+    notifications_app,
+    collection="notifications",
+    noun="channel",
+    remove_help="Remove a channel (owners only).",
+    test_help="Send a test message now (owners only) and print what the receiver answered.",
+)
 
 
 def register(app: typer.Typer) -> None:

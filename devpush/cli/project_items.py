@@ -1,11 +1,15 @@
 """The shape the commands of a project's configured items (notification channels, log
 drains, custom domains) share: list or say there are none, add and show a secret once,
-remove, send a test."""
+remove, send a test.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the commands ``add_remove_and_test`` makes
+declare their item argument with the caller's words, an annotation typer must get as an
+object, not as a name to look up in this module.
+"""
 
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 from devpush.cli.client import call, fail
@@ -44,3 +48,24 @@ def send_test(path: str) -> None:
     if not result["ok"]:
         raise fail(f"not delivered{code}: {result['error']}")
     console.print(safe(f"Delivered{code}."))
+
+
+ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
+
+
+def add_remove_and_test(
+    app: typer.Typer, *, collection: str, noun: str, remove_help: str, test_help: str
+) -> None:
+    """Give ``app`` the ``remove PROJECT ITEM`` and ``test PROJECT ITEM`` commands of the
+    project's items at ``/projects/<project>/<collection>``, one called a ``noun``."""
+    item_arg = Annotated[
+        str, typer.Argument(help=f"The {noun}'s id (see `{collection} list`)", metavar=noun)
+    ]
+
+    @app.command("remove", help=remove_help)
+    def remove(project: ProjectArg, item: item_arg) -> None:
+        remove_item(f"/projects/{project}/{collection}/{item}", what=f"{noun} {item}")
+
+    @app.command("test", help=test_help)
+    def test(project: ProjectArg, item: item_arg) -> None:
+        send_test(f"/projects/{project}/{collection}/{item}")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from devpush.core.security import csrf_token_for
 from devpush.deps import (
@@ -20,13 +21,15 @@ from devpush.deps import (
     SessionDep,
     SettingsDep,
     WebCtx,
-    client_address,
+    attempt_login,
     session_max_age,
 )
-from devpush.services import login_limit
+from devpush.models import User
+from devpush.services.login_limit import LoginLimitedError
 from devpush.services.sessions import end_session, start_session
 from devpush.services.teams import teams_for_user
 from devpush.services.users import WrongPasswordError, change_password
+from devpush.web.forms import LoginForm, PasswordChangeForm
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["auth"])
@@ -46,22 +49,15 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
+    form: Annotated[LoginForm, Form()],
 ) -> Response:
     try:
-        user = login_limit.attempt_login(
-            session,
-            email=email,
-            password=password,
-            address=client_address(request),
-            limits=login_limit.LoginLimits.from_settings(settings),
-        )
-    except login_limit.LoginLimitedError as exc:
+        user = attempt_login(request, session, settings, email=form.email, password=form.password)
+    except LoginLimitedError as exc:
         return render(
             request,
             "auth/pages/login.html",
-            {"email": email, "error": str(exc)},
+            {"email": form.email, "error": str(exc)},
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
         )
     if user is None:
@@ -69,7 +65,7 @@ def login(
         return render(
             request,
             "auth/pages/login.html",
-            {"email": email, "error": "Wrong e-mail or password."},
+            {"email": form.email, "error": "Wrong e-mail or password."},
             status_code=status.HTTP_400_BAD_REQUEST,
         )
     teams = teams_for_user(session, user_id=user.id)
@@ -97,20 +93,9 @@ def logout(request: Request, session: SessionDep) -> Response:
     return redirect(request, "/login")
 
 
-def _password_page(
-    request: Request, *, error: str = "", done: bool = False, code: int = 200
-) -> Response:
-    return render(
-        request,
-        "auth/pages/password.html",
-        {"error": error, "done": done},
-        status_code=code,
-    )
-
-
 @router.get("/settings/password")
 def password_page(request: Request, ctx: WebCtx) -> Response:
-    return _password_page(request)
+    return render(request, "auth/pages/password.html")
 
 
 @router.post("/settings/password")
@@ -118,24 +103,36 @@ def password_change(
     request: Request,
     ctx: WebCtx,
     session: SessionDep,
-    current_password: Annotated[str, Form(max_length=1000)],
-    new_password: Annotated[str, Form(max_length=1000)],
-    confirm_password: Annotated[str, Form(max_length=1000)],
+    form: Annotated[PasswordChangeForm, Form()],
 ) -> Response:
-    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if new_password != confirm_password:
-        return _password_page(request, error="The new passwords differ.", code=unprocessable)
     key = request.session.get(SESSION_KEY)
+    error = _change_refused(
+        session, user=ctx.user, form=form, keep_session_key=key if isinstance(key, str) else None
+    )
+    return render(
+        request,
+        "auth/pages/password.html",
+        {"error": error, "done": error is None},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if error else status.HTTP_200_OK,
+    )
+
+
+def _change_refused(
+    session: Session, *, user: User, form: PasswordChangeForm, keep_session_key: str | None
+) -> str | None:
+    """Change the password; the page's words for why it was refused, or None once done."""
+    if form.new_password != form.confirm_password:
+        return "The new passwords differ."
     try:
         change_password(
             session,
-            user=ctx.user,
-            current=current_password,
-            new=new_password,
-            keep_session_key=key if isinstance(key, str) else None,
+            user=user,
+            current=form.current_password,
+            new=form.new_password,
+            keep_session_key=keep_session_key,
         )
     except WrongPasswordError:
-        return _password_page(request, error="The current password is wrong.", code=unprocessable)
+        return "The current password is wrong."
     except ValueError as exc:
-        return _password_page(request, error=f"{str(exc).capitalize()}.", code=unprocessable)
-    return _password_page(request, done=True)
+        return f"{str(exc).capitalize()}."
+    return None

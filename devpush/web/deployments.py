@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
 from devpush.core.config import Settings
@@ -13,6 +12,7 @@ from devpush.deps import QueueDep, SessionDep, SettingsDep, WebCtx, WebDeploymen
 from devpush.logs.render import render_line
 from devpush.models import Deployment
 from devpush.services import deployments as deploy_service
+from devpush.web.forms import BranchField, CommitField
 from devpush.web.rendering import redirect, render
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -45,8 +45,8 @@ def deploy(
     project: WebProject,
     session: SessionDep,
     queue: QueueDep,
-    branch: Annotated[str, Form(max_length=255)] = "",
-    commit: Annotated[str, Form(max_length=64)] = "",
+    branch: BranchField = "",
+    commit: CommitField = "",
 ) -> Response:
     commit = commit.strip().lower()
     if commit and not _FULL_SHA.match(commit):  # a chosen commit: the full SHA only

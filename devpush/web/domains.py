@@ -6,7 +6,8 @@ Owners only (``WebOwnerProject``); the section is rendered with the settings pag
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -15,6 +16,7 @@ from devpush.core.errors import Conflict, InvalidInput
 from devpush.deps import DomainJobsDep, SessionDep, WebOwnerProject
 from devpush.models import Project
 from devpush.services import domains as domain_service
+from devpush.web.forms import DomainField, DomainForm
 from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
@@ -31,23 +33,20 @@ def _url(project: Project) -> str:
 def add_domain(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
-    name: Annotated[str, Form(max_length=300)],
-    environment: Annotated[str, Form(max_length=255)] = "",
-    redirect_to: Annotated[str, Form(max_length=300)] = "",
+    form: Annotated[DomainForm, Form()],
 ) -> Response:
     try:
         domain_service.add_domain(
             page.session,
             project=page.project,
-            name=name,
-            environment=environment or None,
-            redirect_to=redirect_to or None,
+            name=form.name,
+            environment=form.environment or None,
+            redirect_to=form.redirect_to or None,
             settings=page.request.app.state.settings,
             jobs=jobs,
         )
     except (InvalidInput, Conflict) as exc:
-        values = {"name": name, "environment": environment, "redirect_to": redirect_to}
-        return page.refuse(section="domain", error=exc.message, values=values)
+        return page.refuse(section="domain", error=exc.message, values=form.model_dump())
     return redirect(page.request, _url(page.project))
 
 
@@ -56,7 +55,7 @@ def set_redirect(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
     name: str,
-    redirect_to: Annotated[str, Form(max_length=300)] = "",
+    redirect_to: DomainField = "",
 ) -> Response:
     """Redirect the domain to its twin, or (empty) serve it itself."""
     domain = domain_service.find_domain(page.session, project=page.project, name=name)
@@ -69,19 +68,23 @@ def set_redirect(
     return redirect(page.request, _url(page.project))
 
 
-@router.post("/projects/{project_ref}/settings/domains/{name}/check")
-def check_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
-) -> Response:
-    domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.check_again(session, domain=domain, jobs=jobs)
-    return redirect(request, _url(project))
+#: The buttons of a domain's row: check its DNS again now (after fixing a record), remove it.
+DomainButton = Literal["check", "delete"]
+_BUTTONS: dict[DomainButton, Callable[..., object]] = {
+    "check": domain_service.check_again,
+    "delete": domain_service.remove_domain,
+}
 
 
-@router.post("/projects/{project_ref}/settings/domains/{name}/delete")
-def remove_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
+@router.post("/projects/{project_ref}/settings/domains/{name}/{button}")
+def press_button(
+    request: Request,
+    project: WebOwnerProject,
+    session: SessionDep,
+    jobs: DomainJobsDep,
+    name: str,
+    button: DomainButton,
 ) -> Response:
     domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.remove_domain(session, domain=domain, jobs=jobs)
+    _BUTTONS[button](session, domain=domain, jobs=jobs)
     return redirect(request, _url(project))

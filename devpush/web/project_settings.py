@@ -39,6 +39,7 @@ from devpush.services.resources import ResourceLimitError
 from devpush.services.runner_images import image_problem, offered_images
 from devpush.services.teams import role_in_team
 from devpush.web.form_errors import field_errors
+from devpush.web.forms import EnvironmentField, EnvTextField, VariableKeyField, VariableValueField
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["project settings"])
@@ -315,10 +316,10 @@ async def update_build(page: OwnerSettingsPageDep) -> Response:
 @router.post("/projects/{project_ref}/settings/variables")
 def set_variables(
     page: OwnerSettingsPageDep,
-    scope: Annotated[str, Form(max_length=255)],
-    env_vars: Annotated[str, Form(max_length=200_000)] = "",
-    key: Annotated[str, Form(max_length=255)] = "",
-    value: Annotated[str, Form(max_length=100_000)] = "",
+    scope: EnvironmentField,
+    env_vars: EnvTextField = "",
+    key: VariableKeyField = "",
+    value: VariableValueField = "",
 ) -> Response:
     """Add or replace variables of a scope: pasted ``.env`` lines, or one ``key``'s value."""
     try:
@@ -342,8 +343,8 @@ def delete_variable(
     project: WebOwnerProject,
     session: SessionDep,
     fernet: FernetDep,
-    scope: Annotated[str, Form(max_length=255)],
-    key: Annotated[str, Form(max_length=255)],
+    scope: EnvironmentField,
+    key: VariableKeyField,
 ) -> Response:
     settings_service.unset_variables(
         session, project=project, scope=scope, keys=[key], fernet=fernet

@@ -20,6 +20,8 @@ from devpush.services.teams import (
     set_role,
 )
 from devpush.services.users import UserExistsError, add_user, get_user_by_email
+from devpush.web.forms import EmailField, NewUserForm
+from devpush.web.pages import Page, PageDep
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["teams"])
@@ -44,9 +46,8 @@ def switch_team(
 # Members of the current team -----------------------------------------------------
 
 
-def _members_page(
-    request: Request, ctx: WebCtx, session: SessionDep, *, code: int = 200, **extra: object
-) -> Response:
+def _members_page(page: Page, *, code: int = 200, **extra: object) -> Response:
+    ctx, session = page.ctx, page.session
     role = role_in_team(session, user_id=ctx.user.id, team_id=ctx.team.id)
     context = {
         "members": list_members(session, team_id=ctx.team.id),
@@ -54,75 +55,62 @@ def _members_page(
         "roles": [r.value for r in TeamRole],
         **extra,
     }
-    return render(request, "teams/pages/members.html", context, status_code=code)
+    return render(page.request, "teams/pages/members.html", context, status_code=code)
 
 
-def _refused(request: Request, ctx: WebCtx, session: SessionDep, exc: MembershipError) -> Response:
+def _refused(page: Page, exc: MembershipError) -> Response:
     """The members page with why a change was refused (the last owner stays, say)."""
-    return _members_page(
-        request, ctx, session, error=f"{str(exc).capitalize()}.", code=status.HTTP_409_CONFLICT
-    )
+    return _members_page(page, error=f"{str(exc).capitalize()}.", code=status.HTTP_409_CONFLICT)
 
 
 @router.get("/settings/team")
-def members_page(request: Request, ctx: WebCtx, session: SessionDep) -> Response:
-    return _members_page(request, ctx, session)
+def members_page(page: PageDep) -> Response:
+    return _members_page(page)
 
 
 @router.post("/settings/team/members")
 def add_team_member(
-    request: Request,
-    ctx: WebCtx,
+    page: PageDep,
     team: WebOwnerTeam,
-    session: SessionDep,
-    email: Annotated[str, Form(max_length=320)],
+    email: EmailField,
     role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
 ) -> Response:
-    user = get_user_by_email(session, email=email)
+    user = get_user_by_email(page.session, email=email)
     error = None
     if user is None:
         error = f"No user with the e-mail {email.strip()}: an admin adds new users first."
     else:
         try:
-            add_existing_user(session, team=team, user=user, role=role)
+            add_existing_user(page.session, team=team, user=user, role=role)
         except MembershipError as exc:
             error = f"{str(exc).capitalize()}."
     if error:
-        return _members_page(
-            request, ctx, session, error=error, code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-    return redirect(request, "/settings/team")
+        return _members_page(page, error=error, code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return redirect(page.request, "/settings/team")
 
 
 @router.post("/settings/team/members/{user_id}/role")
 def change_member_role(
-    request: Request,
-    ctx: WebCtx,
-    team: WebOwnerTeam,
-    session: SessionDep,
-    user_id: int,
-    role: Annotated[TeamRole, Form()],
+    page: PageDep, team: WebOwnerTeam, user_id: int, role: Annotated[TeamRole, Form()]
 ) -> Response:
     try:
-        member = set_role(session, team=team, user_id=user_id, role=role)
+        member = set_role(page.session, team=team, user_id=user_id, role=role)
     except MembershipError as exc:
-        return _refused(request, ctx, session, exc)
+        return _refused(page, exc)
     if member is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
-    return redirect(request, "/settings/team")
+    return redirect(page.request, "/settings/team")
 
 
 @router.post("/settings/team/members/{user_id}/remove")
-def remove_team_member(
-    request: Request, ctx: WebCtx, team: WebOwnerTeam, session: SessionDep, user_id: int
-) -> Response:
+def remove_team_member(page: PageDep, team: WebOwnerTeam, user_id: int) -> Response:
     try:
-        removed = remove_member(session, team=team, user_id=user_id)
+        removed = remove_member(page.session, team=team, user_id=user_id)
     except MembershipError as exc:
-        return _refused(request, ctx, session, exc)
+        return _refused(page, exc)
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "member not found")
-    return redirect(request, "/settings/team")
+    return redirect(page.request, "/settings/team")
 
 
 # Users of the server (admins) -----------------------------------------------------
@@ -148,18 +136,12 @@ def create_user_page(
     ctx: WebCtx,
     admin: WebAdmin,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
-    name: Annotated[str, Form(max_length=200)] = "",
-    placement: Annotated[str, Form(max_length=20)] = "current",
-    role: Annotated[TeamRole, Form()] = TeamRole.MEMBER,
+    form: Annotated[NewUserForm, Form()],
 ) -> Response:
     """Add a user: into the current team with ``role``, or (``placement=own``) their own team."""
-    team = ctx.team if placement == "current" else None
+    team = ctx.team if form.placement == "current" else None
     try:
-        user, team = add_user(
-            session, email=email, password=password, name=name, team=team, role=role
-        )
+        user, team = add_user(session, team=team, **form.model_dump(exclude={"placement"}))
     except UserExistsError:
         error = "A user with this e-mail exists: add them to a team on the Team page."
     except ValueError as exc:
@@ -169,6 +151,6 @@ def create_user_page(
     return _users_page(
         request,
         error=error,
-        values={"email": email, "name": name},
+        values=form.model_dump(include={"email", "name"}),
         code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )

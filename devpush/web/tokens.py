@@ -2,53 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
 
-from devpush.deps import SessionDep, WebCtx
 from devpush.services import tokens as token_service
+from devpush.web.forms import TokenNameField
+from devpush.web.pages import Page, PageDep
 from devpush.web.rendering import redirect, render
 
 router = APIRouter(tags=["tokens"])
-# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
-# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
 
 
-def _page(
-    request: Request, ctx: WebCtx, session: SessionDep, *, status_code: int = 200, **extra: object
-) -> Response:
-    tokens = token_service.list_tokens(session, user_id=ctx.user.id)
+def _tokens_page(page: Page, *, status_code: int = 200, **extra: object) -> Response:
+    tokens = token_service.list_tokens(page.session, user_id=page.ctx.user.id)
     return render(
-        request, "tokens/pages/index.html", {"tokens": tokens, **extra}, status_code=status_code
+        page.request,
+        "tokens/pages/index.html",
+        {"tokens": tokens, **extra},
+        status_code=status_code,
     )
 
 
 @router.get("/settings/tokens")
-def list_tokens(request: Request, ctx: WebCtx, session: SessionDep) -> Response:
-    return _page(request, ctx, session)
+def list_tokens(page: PageDep) -> Response:
+    return _tokens_page(page)
 
 
 @router.post("/settings/tokens")
-def create_token(
-    request: Request,
-    ctx: WebCtx,
-    session: SessionDep,
-    name: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def create_token(page: PageDep, name: TokenNameField = "") -> Response:
     try:
-        token, plaintext = token_service.create_token(session, user=ctx.user, name=name)
+        token, plaintext = token_service.create_token(page.session, user=page.ctx.user, name=name)
     except ValueError as exc:
-        return _page(
-            request, ctx, session, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
+        return _tokens_page(page, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     # Shown once, in this response only; the database keeps its hash.
-    return _page(request, ctx, session, new_token=plaintext, new_token_name=token.name)
+    return _tokens_page(page, new_token=plaintext, new_token_name=token.name)
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(request: Request, ctx: WebCtx, session: SessionDep, token_id: int) -> Response:
-    if not token_service.revoke_token(session, user_id=ctx.user.id, token_id=token_id):
+def revoke_token(page: PageDep, token_id: int) -> Response:
+    if not token_service.revoke_token(page.session, user_id=page.ctx.user.id, token_id=token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "token not found")
-    return redirect(request, "/settings/tokens")
+    return redirect(page.request, "/settings/tokens")

@@ -88,6 +88,25 @@ def delivery_id(forge: Forge, headers: Headers) -> str | None:
     return (forge.delivery(headers) or "")[:200] or None
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call to a project's webhook as its delivery row names it: the project, the
+    sender's forge, the event's name and the delivery id. A call refused before its forge's
+    headers are read names the project only."""
+
+    project: Project
+    forge: str = UNKNOWN_FORGE
+    event_name: str = ""
+    delivery: str | None = None
+
+    @classmethod
+    def of(cls, project: Project, forge: Forge | None, headers: Headers) -> Call:
+        """The call as the forge's headers name it (no forge: unknown)."""
+        if forge is None:
+            return cls(project)
+        return cls(project, forge.name, forge.event_name(headers)[:50], delivery_id(forge, headers))
+
+
 def find_project(session: Session, *, project_id: str) -> Project:
     """The project behind a hook address; raises :class:`NoWebhookError`."""
     project = session.get(Project, project_id)
@@ -98,11 +117,8 @@ def find_project(session: Session, *, project_id: str) -> Project:
 
 def refuse(
     session: Session,
+    call: Call,
     *,
-    project: Project,
-    forge: str,
-    event: str,
-    delivery: str | None,
     status_code: int,
     reason: str,
     keep: int,
@@ -111,17 +127,17 @@ def refuse(
     """Record a refused call (it never takes the delivery id from the real one) and answer it."""
     deliveries.record_delivery(
         session,
-        project=project,
-        forge=forge,
-        event=event,
-        delivery=delivery,
+        project=call.project,
+        forge=call.forge,
+        event=call.event_name,
+        delivery=call.delivery,
         branch=found.branch if found else None,
         commit=found.commit if found else None,
         result=DeliveryResult.REFUSED,
         reason=reason,
         keep=keep,
     )
-    return Answer(status_code, delivery, DeliveryResult.REFUSED, reason)
+    return Answer(status_code, call.delivery, DeliveryResult.REFUSED, reason)
 
 
 def receive(
@@ -139,54 +155,28 @@ def receive(
     try:
         secret = webhook_secret(project, fernet=fernet)
     except DecryptionError:
-        return refuse(
-            session,
-            project=project,
-            forge=forge.name if forge else UNKNOWN_FORGE,
-            event="",
-            delivery=None,
-            status_code=401,
-            reason=UNDECRYPTABLE_KEY_REASON,
-            keep=keep,
-        )
+        sender = Call(project, forge.name if forge else UNKNOWN_FORGE)
+        return refuse(session, sender, status_code=401, reason=UNDECRYPTABLE_KEY_REASON, keep=keep)
     if secret is None:
         raise NoWebhookError
     if forge is None:
-        return refuse(
-            session,
-            project=project,
-            forge=UNKNOWN_FORGE,
-            event="",
-            delivery=None,
-            status_code=401,
-            reason=NO_FORGE,
-            keep=keep,
-        )
-    delivery = delivery_id(forge, headers)
-    name = forge.event_name(headers)[:50]
-    refused = partial(
-        refuse, session, project=project, forge=forge.name, event=name, delivery=delivery, keep=keep
-    )
+        return refuse(session, Call(project), status_code=401, reason=NO_FORGE, keep=keep)
+    call = Call.of(project, forge, headers)
+    refused = partial(refuse, session, call, keep=keep)
     try:
         forge.verify(headers, body, secret)
         event = forge.parse(headers, body)
     except (SignatureError, BadPayloadError) as exc:
         status_code = 401 if isinstance(exc, SignatureError) else exc.status_code
         return refused(status_code=status_code, reason=str(exc))
-    seen = delivery and deliveries.find_delivery(session, project=project, delivery=delivery)
+    seen = call.delivery and deliveries.find_delivery(
+        session, project=project, delivery=call.delivery
+    )
     if seen:
-        return _seen_before(session, project=project, delivery=delivery)
+        return _seen_before(session, call)
     if problem := _other_repository(project, forge, event):
         return refused(status_code=422, reason=problem, found=event)
-    return _act(
-        session,
-        project=project,
-        forge=forge.name,
-        delivery=delivery,
-        event=event,
-        queue=queue,
-        keep=keep,
-    )
+    return _act(session, call, event=event, queue=queue, keep=keep)
 
 
 def _other_repository(project: Project, forge: Forge, event: Event) -> str | None:
@@ -202,32 +192,24 @@ def _other_repository(project: Project, forge: Forge, event: Event) -> str | Non
     return f"this call is for {given}, but the project deploys {project.repo_url}"
 
 
-def _act(
-    session: Session,
-    *,
-    project: Project,
-    forge: str,
-    delivery: str | None,
-    event: Event,
-    queue: DeployJobs,
-    keep: int,
-) -> Answer:
+def _act(session: Session, call: Call, *, event: Event, queue: DeployJobs, keep: int) -> Answer:
     """Claim the delivery id, do what the event asks, record the outcome under the claim.
 
     The claim is written in the same transaction as the deployment, so of two copies
     arriving at once only one deploys; the other finds the first one's record.
     """
+    project = call.project
     row = deliveries.claim_delivery(
         session,
         project=project,
-        forge=forge,
+        forge=call.forge,
         event=event.name[:50],
-        delivery=delivery,
+        delivery=call.delivery,
         branch=event.branch,
         commit=event.commit,
     )
     if row is None:
-        return _seen_before(session, project=project, delivery=delivery)
+        return _seen_before(session, call)
     result, reason, deployment_id = DeliveryResult.IGNORED, event.reason, None
     if event.kind is EventKind.PING:
         reason = PING_REASON
@@ -253,11 +235,11 @@ def _act(
             session, row, result=result, reason=reason, deployment_id=deployment_id, keep=keep
         )
     except IntegrityError:
-        return _seen_before(session, project=project, delivery=delivery)
+        return _seen_before(session, call)
     return answer_of(row, status_code=_STATUS.get(result, 200))
 
 
-def _seen_before(session: Session, *, project: Project, delivery: str | None) -> Answer:
+def _seen_before(session: Session, call: Call) -> Answer:
     """A delivery id claimed before: the first delivery's result, nothing done again.
 
     A copy that arrives while the first is still being handled waits for its result
@@ -266,9 +248,9 @@ def _seen_before(session: Session, *, project: Project, delivery: str | None) ->
     session.rollback()
     deadline = time.monotonic() + _FIRST_RESULT_WAIT_SECONDS
     while True:
-        seen = deliveries.find_delivery(session, project=project, delivery=delivery or "")
+        seen = deliveries.find_delivery(session, project=call.project, delivery=call.delivery or "")
         if seen is None:  # only a claimed id conflicts, and claims are never deleted first
-            raise LookupError(f"delivery {delivery!r} conflicted but is not recorded")
+            raise LookupError(f"delivery {call.delivery!r} conflicted but is not recorded")
         if not deliveries.is_pending(seen) or time.monotonic() > deadline:
             return answer_of(seen, status_code=200)
         session.rollback()  # a new transaction sees the first one's commit
