@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Final, NotRequired, TypedDict, Unpack
 
@@ -21,18 +22,27 @@ from devpush_dev.processes import ProcessSpec
 from devpush_dev.victorialogs import BUILD_SCRIPT
 
 CONFIG: Final = REPO_ROOT / "Docker" / "otelcol" / "config.yaml"
-#: Environment variables config.yaml reads.
-STATE_DIR_ENV: Final = "DEVPUSH_COLLECTOR_STATE_DIR"
-CONTAINERS_DIR_ENV: Final = "DEVPUSH_DOCKER_CONTAINERS_DIR"
-VICTORIALOGS_URL_ENV: Final = "DEVPUSH_VICTORIALOGS_URL"
-METRICS_HOST_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_HOST"
-METRICS_PORT_ENV: Final = "DEVPUSH_COLLECTOR_METRICS_PORT"
-HEALTH_PORT_ENV: Final = "DEVPUSH_COLLECTOR_HEALTH_PORT"
-#: The proxy's access log files (a glob: the file Caddy writes and the ones it rolled).
-ACCESS_LOGS_ENV: Final = "DEVPUSH_PROXY_ACCESS_LOGS"
-#: Swarm mode: the host name each runner line is stored with (devpush/core/labels.py,
-#: HOST_LABEL); unset on one server.
-HOST_ENV: Final = "DEVPUSH_COLLECTOR_HOST"
+
+
+class CollectorEnv(StrEnum):
+    """The environment variables config.yaml reads, each with its default there."""
+
+    STATE_DIR = "DEVPUSH_COLLECTOR_STATE_DIR"
+    CONTAINERS_DIR = "DEVPUSH_DOCKER_CONTAINERS_DIR"
+    VICTORIALOGS_URL = "DEVPUSH_VICTORIALOGS_URL"
+    METRICS_HOST = "DEVPUSH_COLLECTOR_METRICS_HOST"
+    METRICS_PORT = "DEVPUSH_COLLECTOR_METRICS_PORT"
+    HEALTH_PORT = "DEVPUSH_COLLECTOR_HEALTH_PORT"
+    #: The proxy's access log files (a glob: the file Caddy writes and the ones it rolled).
+    ACCESS_LOGS = "DEVPUSH_PROXY_ACCESS_LOGS"
+    #: Swarm mode: the host name each runner line is stored with (devpush/core/labels.py,
+    #: HOST_LABEL); unset on one server. An operator's condition reads it (``env("…")``).
+    HOST = "DEVPUSH_COLLECTOR_HOST"
+    #: The runners' log receiver's poll interval, the exporter's batch flush and its queue
+    #: size (bytes): the benchmarks and the queue's test set them.
+    POLL_INTERVAL = "DEVPUSH_COLLECTOR_POLL_INTERVAL"
+    FLUSH_TIMEOUT = "DEVPUSH_COLLECTOR_FLUSH_TIMEOUT"
+    QUEUE_BYTES = "DEVPUSH_COLLECTOR_QUEUE_BYTES"
 
 
 def access_logs_glob(access_log: Path) -> str:
@@ -100,17 +110,17 @@ class CollectorPlace(TypedDict):
 
 def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
     return {
-        STATE_DIR_ENV: str(place["state_dir"]),
-        CONTAINERS_DIR_ENV: str(place["containers_dir"]),
-        VICTORIALOGS_URL_ENV: place["victorialogs_url"].rstrip("/"),
+        CollectorEnv.STATE_DIR: str(place["state_dir"]),
+        CollectorEnv.CONTAINERS_DIR: str(place["containers_dir"]),
+        CollectorEnv.VICTORIALOGS_URL: place["victorialogs_url"].rstrip("/"),
         # Loopback: a local collector's metrics are for this host's app only.
-        METRICS_HOST_ENV: "127.0.0.1",
-        METRICS_PORT_ENV: str(place["metrics_port"]),
-        HEALTH_PORT_ENV: str(place["health_port"]),
-        ACCESS_LOGS_ENV: access_logs_glob(
+        CollectorEnv.METRICS_HOST: "127.0.0.1",
+        CollectorEnv.METRICS_PORT: str(place["metrics_port"]),
+        CollectorEnv.HEALTH_PORT: str(place["health_port"]),
+        CollectorEnv.ACCESS_LOGS: access_logs_glob(
             place.get("access_log", place["state_dir"] / "proxy-access" / "access.log")
         ),
-        **({HOST_ENV: place["host"]} if "host" in place else {}),
+        **({CollectorEnv.HOST: place["host"]} if "host" in place else {}),
     }
 
 

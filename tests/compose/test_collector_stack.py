@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from devpush_dev.otelcol import FEATURE_GATES, HOST_ENV, collector_argv
+from devpush_dev.otelcol import FEATURE_GATES, CollectorEnv, collector_argv
 from tests.compose.conftest import REPO, stack_config, stack_service
 
 STACK = REPO / "docker-stack.collector.yml"
 OTELCOL_CONFIG = REPO / "Docker/otelcol/config.yaml"
-NEEDED = {"DEVPUSH_COLLECTOR_IMAGE": "collector:1", "DEVPUSH_VICTORIALOGS_URL": "http://vl:9428"}
+NEEDED = {"DEVPUSH_COLLECTOR_IMAGE": "collector:1", CollectorEnv.VICTORIALOGS_URL: "http://vl:9428"}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,8 @@ def test_one_collector_per_host_naming_its_host(collector: dict[str, Any]) -> No
     assert collector["deploy"]["mode"] == "global"
     assert collector["image"] == "collector:1"
     env = collector["environment"]
-    assert env[HOST_ENV] == "{{.Node.Hostname}}"
-    assert env["DEVPUSH_VICTORIALOGS_URL"] == "http://vl:9428"
+    assert env[CollectorEnv.HOST] == "{{.Node.Hostname}}"
+    assert env[CollectorEnv.VICTORIALOGS_URL] == "http://vl:9428"
     # The same feature gates as Compose's, the local run's and the tests' collector.
     local = collector_argv(binary=Path("otelcol"))
     assert collector["command"] == ["--config=/etc/otelcol-contrib/config.yaml", *local[2:]]
@@ -37,7 +37,7 @@ def test_one_collector_per_host_naming_its_host(collector: dict[str, Any]) -> No
     assert (collector["user"], collector["cap_drop"]) == ("0:0", ["ALL"])
     # No published port, on the host's network: its metrics and health stay on loopback.
     assert "ports" not in collector
-    assert env["DEVPUSH_COLLECTOR_METRICS_HOST"] == "127.0.0.1"
+    assert env[CollectorEnv.METRICS_HOST] == "127.0.0.1"
 
 
 def test_it_reads_the_hosts_logs_and_the_repositorys_config(collector: dict[str, Any]) -> None:
@@ -55,8 +55,10 @@ def test_it_reads_the_hosts_logs_and_the_repositorys_config(collector: dict[str,
 def test_it_sets_only_what_the_collector_config_reads(collector: dict[str, Any]) -> None:
     text = OTELCOL_CONFIG.read_text()
     refs = {name for name, _ in re.findall(r"\$\{env:([A-Z0-9_]+)(:-[^}]*)?\}", text)}
-    assert f'env("{HOST_ENV}")' in text
-    assert set(collector["environment"]) <= refs | {HOST_ENV}
+    assert f'env("{CollectorEnv.HOST}")' in text
+    # CollectorEnv names exactly what config.yaml reads (the host: in an operator's condition).
+    assert refs | {CollectorEnv.HOST} == set(CollectorEnv)
+    assert set(collector["environment"]) <= set(CollectorEnv)
 
 
 @pytest.mark.parametrize("missing", sorted(NEEDED))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devpush_dev.otelcol import FEATURE_GATES, collector_argv
+from devpush_dev.otelcol import FEATURE_GATES, CollectorEnv, collector_argv
 from tests.compose.conftest import REPO, LoadCompose, run_compose
 from tests.compose.stack import VICTORIALOGS_SERVICES
 from tests.compose.test_compose_prod import PROD, binds, versions
@@ -98,9 +98,9 @@ def test_otelcol_service(vl: dict[str, Any]) -> None:
     assert f"--feature-gates={','.join(FEATURE_GATES)}" in collector["command"]
     assert collector["restart"] == "unless-stopped"
     env = collector["environment"]
-    assert env["DEVPUSH_DOCKER_CONTAINERS_DIR"] == "/var/lib/docker/containers"
-    assert env["DEVPUSH_COLLECTOR_STATE_DIR"] == "/var/lib/otelcol"
-    assert env["DEVPUSH_VICTORIALOGS_URL"] == STORE_URL
+    assert env[CollectorEnv.CONTAINERS_DIR] == "/var/lib/docker/containers"
+    assert env[CollectorEnv.STATE_DIR] == "/var/lib/otelcol"
+    assert env[CollectorEnv.VICTORIALOGS_URL] == STORE_URL
     # Root, to read Docker's 0640 root files, but with no capability at all.
     assert collector["user"] == "0:0"
     assert collector["cap_drop"] == ["ALL"]
@@ -141,8 +141,8 @@ def test_the_app_reads_the_collectors_queue_on_the_internal_network(vl: dict[str
     # The log views warn when the collector's queue is full (devpush/services/collector.py).
     services = vl["services"]
     config = OTELCOL_CONFIG.read_text()
-    port = re.search(r"DEVPUSH_COLLECTOR_METRICS_PORT:-(\d+)", config)
-    host = re.search(r"DEVPUSH_COLLECTOR_METRICS_HOST:-([0-9.]+)", config)
+    port = re.search(rf"{CollectorEnv.METRICS_PORT}:-(\d+)", config)
+    host = re.search(rf"{CollectorEnv.METRICS_HOST}:-([0-9.]+)", config)
     assert port and host, "config.yaml's metrics address has no Compose default"
     assert host.group(1) == "0.0.0.0"  # reachable from the app's container
     url = services["app"]["environment"]["DEVPUSH_LOG_COLLECTOR_METRICS_URL"]

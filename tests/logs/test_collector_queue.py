@@ -25,6 +25,7 @@ from devpush.services.collector import (
     queue_full_message,
     queue_state,
 )
+from devpush_dev.otelcol import CollectorEnv
 from tests.fixtures.logstack import LogStack
 from tests.fixtures.web import TwoTeams, log_in
 from tests.logs.test_faults import Spawn, assert_exact, ids, spawn, wait_shown, writer
@@ -33,7 +34,6 @@ __all__ = ["spawn"]  # the fixture, used by name below
 
 pytestmark = pytest.mark.docker
 
-QUEUE_BYTES_ENV = "DEVPUSH_COLLECTOR_QUEUE_BYTES"
 QUEUE_BYTES = 1024 * 1024
 
 
@@ -93,7 +93,7 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
     # 20,000 lines, about 3.4 MiB in the queue: more than 3 times what it holds.
     argv, total = writer(seconds=10, rate=2000)
     assert stack.collector is not None and stack.store is not None
-    monkeypatch.setenv(QUEUE_BYTES_ENV, str(QUEUE_BYTES))
+    monkeypatch.setenv(CollectorEnv.QUEUE_BYTES, str(QUEUE_BYTES))
     try:
         stack.collector.stop()
         stack.start_collector()
@@ -116,7 +116,7 @@ def test_the_app_warns_while_the_collector_queue_is_full_and_nothing_is_lost(
         assert_exact(wait_shown(stack, project_id, deployment_id, total, timeout=120), total)
         warning_within(settings, present=False, timeout=60)
     finally:
-        monkeypatch.delenv(QUEUE_BYTES_ENV)
+        monkeypatch.delenv(CollectorEnv.QUEUE_BYTES)
         if stack.store is None or not stack.store.running():
             stack.start_store()
         if stack.collector is not None:

@@ -46,7 +46,7 @@ def _alloy_regex() -> re.Pattern[str]:
 
 def test_both_read_the_access_log_compose_mounts_and_the_starters_set() -> None:
     include = OTELCOL["receivers"]["file_log/requests"]["include"]
-    default = f"${{env:{otelcol.ACCESS_LOGS_ENV}:-/var/log/devpush-proxy/access*.log}}"
+    default = f"${{env:{otelcol.CollectorEnv.ACCESS_LOGS}:-/var/log/devpush-proxy/access*.log}}"
     assert include == [default]
     assert f'sys.env("{alloy.ACCESS_LOGS_ENV}"), "/var/log/devpush-proxy/access*.log"' in ALLOY
     assert otelcol.access_logs_glob(Path(COMPOSE_ACCESS_LOG)) == (
@@ -77,7 +77,7 @@ def test_otelcol_names_the_host_only_when_its_service_sets_one() -> None:
     runner_ops = OTELCOL["receivers"]["file_log"]["operators"]
     (host,) = [op for op in runner_ops if op.get("id") == "host"]
     assert host["field"] == f"resource.{HOST_LABEL}"
-    assert host["if"] == 'env("DEVPUSH_COLLECTOR_HOST") != ""'
+    assert host["if"] == f'env("{otelcol.CollectorEnv.HOST}") != ""'
     # After the runner receiver's retain (which would keep the resource anyway).
     assert runner_ops.index(host) > runner_ops.index(
         next(o for o in runner_ops if o["type"] == "retain")
