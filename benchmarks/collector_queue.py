@@ -55,11 +55,11 @@ def main() -> None:
     args.add_argument("--rate", type=int, default=1000, help="lines/s of all runners together")
     args.add_argument("--pad", type=int, default=0, help="filler bytes per line")
     args.add_argument("--seconds", type=float, default=120)
-    args.add_argument("--queue-bytes", type=int, help="DEVPUSH_COLLECTOR_QUEUE_BYTES")
+    args.add_argument("--queue-bytes", type=int, help=otelcol.CollectorEnv.QUEUE_BYTES)
     args.add_argument("--config", type=Path, help="another collector config (e.g. an old one)")
     opts = args.parse_args()
     if opts.queue_bytes:
-        os.environ["DEVPUSH_COLLECTOR_QUEUE_BYTES"] = str(opts.queue_bytes)
+        os.environ[otelcol.CollectorEnv.QUEUE_BYTES] = str(opts.queue_bytes)
     if opts.config:
         otelcol.CONFIG = opts.config.resolve()  # read by collector_argv
 

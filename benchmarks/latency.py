@@ -65,6 +65,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
+from devpush_dev.otelcol import CollectorEnv
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import APP_DOOR, socket_path_from_docker_host, start_socket_proxy
 
@@ -291,9 +292,9 @@ def main() -> int:
     }
     # Read by Docker/otelcol/config.yaml when the collector starts.
     if args.collector_poll:
-        os.environ["DEVPUSH_COLLECTOR_POLL_INTERVAL"] = args.collector_poll
+        os.environ[CollectorEnv.POLL_INTERVAL] = args.collector_poll
     if args.collector_flush:
-        os.environ["DEVPUSH_COLLECTOR_FLUSH_TIMEOUT"] = args.collector_flush
+        os.environ[CollectorEnv.FLUSH_TIMEOUT] = args.collector_flush
     client = docker.from_env()
     rows = []
     load = os.getloadavg()[0]
