@@ -7,7 +7,7 @@ import pytest
 from devpush.ansi import TOKEN, sgr_params
 from devpush.cli.terminal import colours_only, plain
 from devpush.logs.render import render_line
-from tests.web.test_logs_templates import HOSTILE
+from tests.logs.hostile import HOSTILE
 
 #: Besides the template tests' hostile lines: the cases only a tokenizer meets.
 TOKENIZER_CASES = {

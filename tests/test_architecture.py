@@ -1,8 +1,10 @@
 """ARCHITECTURE.md stays true where a test can tell: every path it names exists, the
-router groups it names exist, and what it says ``create_app`` builds is built there."""
+router groups it names exist, what it says ``create_app`` builds is built there, and no
+test module imports another (what tests share lives in support modules and fixtures)."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from pathlib import Path
@@ -53,3 +55,46 @@ def test_create_app_builds_the_cipher_before_the_lifespan(sqlite_url: str) -> No
     app = create_app(Settings(database_url=sqlite_url))
     assert app.state.fernet is not None and app.state.templates is not None
     assert not hasattr(app.state, "engine")  # opened by the lifespan only
+
+
+def containing_test_module(name: str) -> str | None:
+    """The ``tests.**.test_*`` module a dotted name is in (``tests.a.test_b.c`` →
+    ``tests.a.test_b``), or None."""
+    parts = name.split(".")
+    if parts[0] != "tests":
+        return None
+    for end, part in enumerate(parts[1:], start=2):
+        if part.startswith("test_"):
+            return ".".join(parts[:end])
+    return None
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every module ``path`` imports, by its dotted name (``from a import b`` gives ``a``
+    and ``a.b``: ``b`` may be a module); relative imports resolved from ``path``."""
+    package = path.relative_to(ROOT).parent.parts
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            names += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+    return names
+
+
+def test_no_test_module_imports_another() -> None:
+    """A test module imports no ``tests.**.test_*`` module: helpers live in plain modules
+    beside their tests, fixtures in a conftest.py or a ``tests/fixtures/`` plugin."""
+    files = [*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("benchmarks/*.py")]
+    assert len(files) > 100, files  # the tree was read
+    found = sorted(
+        {
+            f"{path.relative_to(ROOT)} imports {module}"
+            for path in files
+            for name in imported_modules(path)
+            if (module := containing_test_module(name)) is not None
+        }
+    )
+    assert found == [], "\n".join(found)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from tests.fixtures.web import PASSWORD, TwoTeams, log_in
-from tests.web.test_projects import FORM
+from tests.web.forms import FORM
 
 DEPLOY = "a/.x"
 DEPLOY_MESSAGE = "not a valid git branch name: 'a/.x' has a part starting with \".\""
@@ -27,7 +27,7 @@ def test_web_forms(client: TestClient, two_teams: TwoTeams) -> None:
     )
     assert response.status_code == 422
     assert DEPLOY_MESSAGE in html.unescape(response.text)
-    # The new-project form of tests/web/test_projects.py, but for its default branch.
+    # The new-project form of tests/web/forms.py, but for its default branch.
     form = {**FORM, "default_branch": DEFAULT, "csrf_token": token}
     response = client.post("/projects", data=form)
     assert response.status_code == 422

@@ -29,6 +29,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.utils.cli_shared import SHARED_WITH_CLI
+
 APP = Path(__file__).resolve().parents[1] / "devpush"
 
 #: (module prefix, layer, group): the first matching prefix decides. Same layer, other
@@ -55,8 +57,6 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
 _USES_DEPS = frozenset({"web", "api"})
 #: Groups no other module of the app may import.
 _LEAVES = frozenset({"migrations", "main"})
-#: What the CLI shares with the server (standard library only).
-SHARED_WITH_CLI = frozenset({"devpush.ansi", "devpush.units"})
 #: The development package: never imported by the app, never shipped.
 DEV_PACKAGE = "devpush_dev"
 #: The top-level packages whose imports the graph follows.

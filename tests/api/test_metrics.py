@@ -8,23 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from devpush.models import DeploymentStatus, utcnow
-from devpush.services.metrics import Sample, add_samples
+from devpush.models import DeploymentStatus
+from tests.api.samples import sampled
 from tests.fixtures.web import Member, TwoTeams, bearer, move
-
-
-def sampled(sessions: sessionmaker[Session], deployment_id: str, *ages: timedelta) -> None:
-    """One sample per age (that long ago), CPU rising, memory and network growing."""
-    now = utcnow()
-    with sessions() as session:
-        add_samples(
-            session,
-            [
-                (deployment_id, Sample(now - age, 0.1 * n, 1000 * n, 100 * n, 10 * n))
-                for n, age in enumerate(ages, start=1)
-            ],
-        )
-        session.commit()
 
 
 def test_the_samples_of_a_range_oldest_first(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_layers import SHARED_WITH_CLI
+from tests.utils.cli_shared import SHARED_WITH_CLI
 
 REPO = Path(__file__).resolve().parents[2]
 # The server's distributions (the `server` extra) and what they pull in. (pydantic is not

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.models import DeploymentStatus
-from tests.api.test_metrics import sampled
+from tests.api.samples import sampled
 from tests.fixtures.web import TwoTeams, move
 
 runner = CliRunner()

@@ -1,6 +1,6 @@
 """``devpush rollback`` and ``devpush resume`` against the real app served by uvicorn.
 
-No worker runs here: a thread plays its part (tests/cli/test_cli.py's ``_play_worker``).
+No worker runs here: a thread plays its part (tests/cli/played_worker.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.models import Deployment, DeployTrigger
 from devpush.workers.queue import DeployQueue
-from tests.api.test_rollback import ran_twice
-from tests.cli.test_cli import _play_worker, _served_statuses
+from tests.api.ran_deployments import ran_twice
+from tests.cli.played_worker import _play_worker, _served_statuses
 from tests.fixtures.web import TwoTeams, deployment_of, pending
 
 runner = CliRunner()

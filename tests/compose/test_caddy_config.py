@@ -17,8 +17,7 @@ import pytest
 
 from devpush.services.proxy_config import build_config, initial_config
 from tests.compose.conftest import REPO, LoadCompose
-from tests.compose.test_compose_prod import PROD, versions
-from tests.compose.test_compose_proxy import INITIAL, compose_settings
+from tests.compose.files import INITIAL, PROD, compose_settings, versions
 
 
 @pytest.fixture(scope="module")

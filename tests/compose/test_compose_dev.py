@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.compose.conftest import LoadCompose
-from tests.compose.test_compose_prod import binds
+from tests.compose.files import binds
 
 
 @pytest.fixture(scope="module")

@@ -45,54 +45,12 @@ from tests.compose.stack import (
     release_files,
     run,
 )
+from tests.compose.stack_calls import api, curl_https, https_body, wait_until
 
 pytestmark = pytest.mark.docker
 
 BUILD_LINE = "Build finished"  # examples/hello-python/build.py
 REQUEST_LINE = '"GET / HTTP/1.1" 200'  # its app.py, one line per request
-
-
-def api(stack: ComposeStack, method: str, path: str, **kwargs: Any) -> Any:
-    with stack.client() as client:
-        response = client.request(method, f"/api/v1{path}", **kwargs)
-    assert response.status_code < 300, (method, path, response.status_code, response.text)
-    return response.json()
-
-
-def wait_until(what: str, check: Any, *, timeout: float, stack: ComposeStack) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s\n{stack.tail_logs()}"
-        time.sleep(1)
-
-
-def curl_https(stack: ComposeStack, host: str) -> subprocess.CompletedProcess[str]:
-    """GET https://host/ through the published Caddy port, trusting only Caddy's root."""
-    root_cert = stack.data_root / "caddy/data/caddy/pki/authorities/local/root.crt"
-    return run(
-        [
-            "curl", "-sS", "--max-time", "15", "--cacert", str(root_cert),
-            "--resolve", f"{host}:{stack.https_port}:127.0.0.1",
-            "-w", "\n%{http_code}", f"https://{host}:{stack.https_port}/",
-        ],
-        timeout=30,
-    )  # fmt: skip
-
-
-def https_body(stack: ComposeStack, host: str, what: str) -> str:
-    """Once Caddy answers ``host`` over HTTPS (within 60 s): the answer's body, a 200's."""
-    proc = wait_until(
-        what,
-        lambda: (p := curl_https(stack, host)).returncode == 0 and p,
-        timeout=60,
-        stack=stack,
-    )
-    body, _, status = proc.stdout.rpartition("\n")
-    assert status == "200", proc.stdout
-    return str(body)
 
 
 def stored_lines(stack: ComposeStack, slug: str, q: str = "") -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from docker.models.containers import Container
 
 from tests.compose.stack import DOMAIN, ComposeStack, runner_networks
-from tests.compose.test_compose_e2e import api, https_body, wait_until
+from tests.compose.stack_calls import api, https_body, wait_until
 from tests.utils.reach import address, attempt, gateway, unreachable
 
 pytestmark = pytest.mark.docker

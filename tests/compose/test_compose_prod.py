@@ -8,30 +8,13 @@ from typing import Any
 import pytest
 
 from tests.compose.conftest import REPO, LoadCompose, run_compose
+from tests.compose.files import PROD, binds, versions
 from tests.compose.stack import CORE_SERVICES
-
-PROD = "docker-compose.yml"
-
-
-def versions() -> dict[str, str]:
-    lines = (REPO / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
 
 
 @pytest.fixture(scope="module")
 def prod(load_compose: LoadCompose) -> dict[str, Any]:
     return load_compose(PROD)
-
-
-def binds(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
-    """target -> (source relative to the repo when inside it, read_only)."""
-    out = {}
-    for volume in service.get("volumes", []):
-        source = volume["source"]
-        if source.startswith(f"{REPO}/"):
-            source = "./" + source.removeprefix(f"{REPO}/")
-        out[volume["target"]] = (source, bool(volume.get("read_only")))
-    return out
 
 
 def test_services(prod: dict[str, Any]) -> None:

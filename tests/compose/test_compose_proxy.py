@@ -8,23 +8,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from devpush.core.config import Settings
 from devpush.services.proxy_config import SERVER, build_config, initial_config
-from tests.compose.conftest import REPO, LoadCompose
-from tests.compose.test_compose_prod import PROD, binds, versions
-
-INITIAL = REPO / "Docker" / "caddy" / "initial.json"
+from tests.compose.conftest import LoadCompose
+from tests.compose.files import INITIAL, PROD, binds, compose_settings, versions
 
 
 @pytest.fixture(scope="module")
 def prod(load_compose: LoadCompose) -> dict[str, Any]:
     return load_compose(PROD)
-
-
-def compose_settings(service: dict[str, Any]) -> Settings:
-    """The Settings the app or worker reads in the stack (without a .env)."""
-    env = {k.removeprefix("DEVPUSH_").lower(): v for k, v in service["environment"].items()}
-    return Settings(_env_file=None, **{**env, "secret_key": "from-dot-env"})
 
 
 def test_official_image_pinned_in_versions_env(prod: dict[str, Any]) -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from devpush_dev.otelcol import FEATURE_GATES, CollectorEnv, collector_argv
 from tests.compose.conftest import REPO, LoadCompose, run_compose
+from tests.compose.files import PROD, binds, versions
 from tests.compose.stack import VICTORIALOGS_SERVICES
-from tests.compose.test_compose_prod import PROD, binds, versions
 
 VL = "docker-compose.victorialogs.yml"
 DEV = "docker-compose.override.dev.yml"

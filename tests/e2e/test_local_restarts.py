@@ -1,7 +1,7 @@
 """The local run heals: a part SIGKILLed comes back within 5 s, and no log line is lost.
 
 One run of scripts/dev/local.sh serves every check (it takes half a minute to start).
-A runner prints numbered lines at about 1,000 a second (tests/logs/test_faults.py's
+A runner prints numbered lines at about 1,000 a second (tests/fixtures/numbered_lines.py's
 writer); the collector, then the store, is SIGKILLed mid-stream; supervisord restarts
 it, and every line shows through the app's log store reader within 10 s of the kill,
 none twice. The worker and the app are SIGKILLed too. Each restart is reported: a line in
@@ -32,12 +32,11 @@ from devpush_dev.resolver_process import answers as resolver_answers
 from devpush_dev.supervisor import rpc
 from tests.e2e.local_run import interrupt, run_until_ready
 from tests.fixtures.logstack import LogStack
-from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
+from tests.fixtures.numbered_lines import (
     Spawn,
     ids,
     numbers,
     shown,
-    spawn,
     wait_shipping,
     writer,
 )
@@ -172,7 +171,7 @@ def every_line(seen: list[int], total: int) -> bool:
 
 def test_the_collector_killed_mid_stream_is_back_in_5_s_with_every_line(
     local_run: LocalRun,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
 ) -> None:
     metrics = local_run.settings["DEVPUSH_LOG_COLLECTOR_METRICS_URL"]
     seen, total = kill_mid_stream(local_run, spawn, "collector", metrics, every_line)
@@ -189,7 +188,7 @@ def assert_exact_numbers(seen: list[int], total: int) -> None:
 
 def test_the_store_killed_mid_stream_is_back_in_5_s_with_every_line_once(
     local_run: LocalRun,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
 ) -> None:
     """VictoriaLogs has no write-ahead log: lines it acknowledged but had not yet written
     to disk (-inmemoryDataFlushInterval=1s, plus its ingestion buffer) die with it, and the

@@ -20,7 +20,6 @@ from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
 from tests.e2e.swarm_stack import SwarmStack, answer_of
 from tests.e2e.swarm_stack import stack as stack  # the fixture
-from tests.services.cluster.test_swarm_logs import wait_node_ready
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
@@ -138,4 +137,4 @@ def test_a_dead_hosts_deployment_comes_back_on_the_other_host_or_is_marked_lost(
         assert answer_of(stack, host).status_code == 200
     finally:
         stack.swarm.start_engine(node_2)
-        wait_node_ready(stack.swarm, node_2.node_id)
+        stack.swarm.wait_ready(node_2)  # back ready for the session's other tests

@@ -27,10 +27,8 @@ from devpush.services.collector import (
 )
 from devpush_dev.otelcol import CollectorEnv
 from tests.fixtures.logstack import LogStack
+from tests.fixtures.numbered_lines import Spawn, assert_exact, ids, wait_shown, writer
 from tests.fixtures.web import TwoTeams, log_in
-from tests.logs.test_faults import Spawn, assert_exact, ids, spawn, wait_shown, writer
-
-__all__ = ["spawn"]  # the fixture, used by name below
 
 pytestmark = pytest.mark.docker
 

@@ -38,7 +38,7 @@ from devpush.core.labels import LOG_LABELS
 from devpush.services.runner import runner_log_config
 from devpush_dev.runners import BUSYBOX_IMAGE
 from tests.fixtures.logstack import LogStack
-from tests.logs.test_faults import ids, labels_for, shown
+from tests.fixtures.numbered_lines import ids, labels_for, shown
 
 pytestmark = pytest.mark.docker
 

@@ -2,9 +2,9 @@
 
 Runner containers (real engine, the worker's log options) print numbered lines
 (``seq <n>``); lines are read back through the LogStore interface (cursor pages, the
-live tail): what the views, the API and the CLI show. Each test asserts 0 lost,
-0 doubled and per-stream order kept, and is bounded in time. Runs on VictoriaLogs by
-default and unchanged with ``--log-store=loki``.
+live tail): what the views, the API and the CLI show (tests/fixtures/numbered_lines.py).
+Each test asserts 0 lost, 0 doubled and per-stream order kept, and is bounded in time.
+Runs on VictoriaLogs by default and unchanged with ``--log-store=loki``.
 
 The outages last as long as the reliability figures say: the collector stopped 60 s
 (``DEVPUSH_FAULT_COLLECTOR_DOWN_SECONDS``) and the store 90 s
@@ -20,26 +20,30 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import docker
 import pytest
-from docker.models.containers import Container
 from fastapi.testclient import TestClient
 
 from devpush.core.config import Settings
-from devpush.core.labels import runner_labels
 from devpush.logs.errors import LogStoreUnavailable
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.services.log_store import log_store, open_http_client
-from devpush.services.runner import runner_log_config
-from devpush_dev.runners import Runners
 from tests.fixtures.logstack import LogStack
-from tests.fixtures.logstack import drain as drain_store
+from tests.fixtures.numbered_lines import (
+    Spawn,
+    assert_exact,
+    ids,
+    numbers,
+    shown,
+    since,
+    wait_shipping,
+    wait_shown,
+    writer,
+)
 from tests.fixtures.web import TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
@@ -52,154 +56,9 @@ STORE_DOWN = float(os.environ.get("DEVPUSH_FAULT_STORE_DOWN_SECONDS", "90"))
 # --- runners and counting -------------------------------------------------------------
 
 
-def writer(*, seconds: float, rate: int, stderr_every: int = 0) -> tuple[list[str], int]:
-    """A shell printing ``seq <n>`` at about ``rate`` lines/s for ``seconds``; (argv, total).
-
-    Batches of rate/10 lines every 100 ms. With ``stderr_every``, every n-th batch goes
-    to stderr (Docker orders lines per stream only).
-    """
-    per_batch = max(1, rate // 10)
-    batches = max(1, round(seconds * 10))
-    to_err = (
-        f"if [ $((k % {stderr_every})) -eq {stderr_every - 1} ]; "
-        "then exec 3>&2; else exec 3>&1; fi; "
-        if stderr_every
-        else "exec 3>&1; "
-    )
-    script = (
-        f"k=0; while [ $k -lt {batches} ]; do {to_err}"
-        f"seq $((k*{per_batch})) $((k*{per_batch}+{per_batch - 1})) | sed 's/^/seq /' >&3; "
-        f"k=$((k+1)); sleep 0.1; done"
-    )
-    return ["sh", "-c", script], batches * per_batch
-
-
-Spawn = Callable[..., Container]
-
-
-def labels_for(project_id: str, deployment_id: str, branch: str = "main") -> dict[str, str]:
-    return runner_labels(
-        project_id=project_id, environment_id="env-f", branch=branch, deployment_id=deployment_id
-    )
-
-
-@pytest.fixture
-def spawn(docker_client: docker.DockerClient) -> Iterator[Spawn]:
-    """Start a labelled runner (the worker's json-file options); removed at the end."""
-    runners = Runners(docker_client)
-
-    def run(
-        command: Sequence[str],
-        *,
-        project_id: str,
-        deployment_id: str,
-        max_size: str | None = None,
-        max_file: int | None = None,
-    ) -> Container:
-        settings = Settings()
-        return runners.run(
-            command,
-            labels=labels_for(project_id, deployment_id),
-            log_config=runner_log_config(
-                max_size=max_size or settings.runner_log_max_size,
-                max_file=max_file or settings.runner_log_max_file,
-            ),
-            wait=None,
-        )
-
-    try:
-        yield run
-    finally:
-        runners.remove_all()
-
-
 def numbered(count: int) -> list[str]:
     """A runner's command printing ``seq 0`` .. ``seq <count - 1>`` at once."""
     return ["sh", "-c", f"seq 0 {count - 1} | sed 's/^/seq /'"]
-
-
-def ids() -> tuple[str, str]:
-    return f"proj-{uuid.uuid4().hex[:10]}", f"dep-{uuid.uuid4().hex[:12]}"
-
-
-def since() -> int:
-    return time.time_ns() - 600 * 10**9
-
-
-async def drain(stack: LogStack, query: LogQuery, **overrides: Any) -> list[PagedEntry]:
-    settings = stack.settings(**overrides)
-    async with open_http_client(settings) as http:
-        return await drain_store(log_store(settings, http), query)
-
-
-def shown(stack: LogStack, project_id: str, deployment_id: str) -> list[PagedEntry]:
-    """Every line of the deployment as the app pages it, oldest first."""
-    query = LogQuery(
-        project_id=project_id,
-        deployment_id=deployment_id,
-        start=since(),
-        end=time.time_ns() + 10**9,
-        direction="forward",
-        limit=5000,
-    )
-    return asyncio.run(drain(stack, query))
-
-
-def numbers(items: Sequence[PagedEntry]) -> list[int]:
-    return [int(item.entry.line.split()[1]) for item in items if item.entry.line.startswith("seq ")]
-
-
-def wait_shown(
-    stack: LogStack,
-    project_id: str,
-    deployment_id: str,
-    total: int,
-    *,
-    timeout: float,
-    settle: float = 3.0,
-) -> list[PagedEntry]:
-    """The lines once every number up to ``total`` shows, then ``settle`` s more (so late
-    doubles would show); fails with the count and the stack's logs."""
-    deadline = time.monotonic() + timeout
-    while True:
-        items = shown(stack, project_id, deployment_id)
-        if len(set(numbers(items))) >= total:
-            time.sleep(settle)  # a quiet period in which late doubles would show
-            return shown(stack, project_id, deployment_id)
-        if time.monotonic() > deadline:
-            logs = "\n".join(
-                f"--- {c.name}:\n{c.log_tail(15)}"
-                for c in (stack.collector, stack.store)
-                if c is not None
-            )
-            pytest.fail(f"{len(set(numbers(items)))} of {total} lines shown in {timeout}s\n{logs}")
-        time.sleep(0.5)
-
-
-def wait_shipping(
-    stack: LogStack, project_id: str, deployment_id: str, count: int, *, timeout: float
-) -> None:
-    """Until the first ``count`` lines show (the collector is shipping), within ``timeout``
-    s: a fault is then injected while the runner still writes, not before it started."""
-    wait_shown(stack, project_id, deployment_id, count, timeout=timeout, settle=0)
-
-
-def assert_exact(items: Sequence[PagedEntry], total: int) -> None:
-    """0 lost, 0 doubled, and per stream the numbers in time order."""
-    seen = numbers(items)
-    missing = sorted(set(range(total)) - set(seen))
-    doubled = len(seen) - len(set(seen))
-    assert not missing and not doubled, (
-        f"{len(missing)} lost (first {missing[:10]}), {doubled} doubled of {total}"
-    )
-    for stream in ("stdout", "stderr"):
-        ordered = [
-            (item.entry.timestamp_ns, int(item.entry.line.split()[1]))
-            for item in items
-            if item.entry.stream == stream
-        ]
-        by_number = [ts for ts, _ in sorted(ordered, key=lambda pair: pair[1])]
-        assert by_number == sorted(by_number), f"{stream}: lines out of order"
 
 
 # --- the collector and the store down -------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripts.conftest import REPO, lib, run_script
-from tests.scripts.test_update import fake_release
+from tests.scripts.releases import fake_release
 
 INSTALL = REPO / "scripts/prod/install.sh"
 UPDATE = REPO / "scripts/prod/update.sh"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripts.conftest import REPO, run_script
+from tests.scripts.releases import fake_release
 
 UPDATE = REPO / "scripts/prod/update.sh"
 APPLY = REPO / "scripts/prod/update-apply.sh"
@@ -129,18 +130,6 @@ def test_0_1_2_to_0_1_3_runs_no_hook(dirs: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "0.1.2.sh" not in proc.stdout
     assert "no upgrade hooks between 0.1.2 and 0.1.3" in proc.stdout
-
-
-def fake_release(root: Path, hooks: dict[str, str]) -> Path:
-    """A release tree: the real scripts, with these upgrade hooks instead of the real ones."""
-    release = root / "devpush-9.9.9"
-    shutil.copytree(REPO / "scripts", release / "scripts")
-    upgrades = release / "scripts/prod/upgrades"
-    shutil.rmtree(upgrades)
-    upgrades.mkdir()
-    for version, body in hooks.items():
-        (upgrades / f"{version}.sh").write_text(f"#!/usr/bin/env bash\n{body}\n")
-    return release
 
 
 def test_hooks_run_in_order_and_failures_are_reported(tmp_path: Path, dirs: dict[str, str]) -> None:

@@ -33,10 +33,9 @@ from devpush_dev.socket_proxy import (
     socket_path_from_docker_host,
     start_socket_proxy,
 )
-from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
+from tests.fixtures.numbered_lines import (
     Spawn,
     ids,
-    spawn,
     writer,
 )
 
@@ -144,7 +143,7 @@ def insert_request_entries(stack: LogStack, project_id: str, deployment_id: str,
 
 def test_lines_come_through_docker_while_the_runner_runs_then_the_store(
     running_log_stack: LogStack,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
     door: SocketProxy,
     counted: Counted,
 ) -> None:
@@ -177,7 +176,7 @@ def test_lines_come_through_docker_while_the_runner_runs_then_the_store(
 
 def test_a_viewer_of_another_project_gets_nothing_of_this_runner(
     running_log_stack: LogStack,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
     door: SocketProxy,
     counted: Counted,
 ) -> None:
@@ -214,7 +213,7 @@ def test_the_door_refuses_anything_but_reads(door: SocketProxy) -> None:
 
 def test_a_follow_that_breaks_falls_back_to_the_store_with_nothing_lost(
     running_log_stack: LogStack,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
     tmp_path: Path,
     counted: Counted,
 ) -> None:
@@ -291,7 +290,7 @@ def test_only_plain_queries_of_one_deployment_follow_docker() -> None:
 
 def test_with_the_door_gone_for_good_the_store_brings_the_rest(
     running_log_stack: LogStack,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
     tmp_path: Path,
     counted: Counted,
 ) -> None:

@@ -21,11 +21,10 @@ from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_line
 from devpush_dev.log_stacks import LogStack, start_log_stack
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy
-from tests.logs.test_faults import (  # noqa: F401 (the spawn fixture)
+from tests.fixtures.numbered_lines import (
     Spawn,
     assert_exact,
     ids,
-    spawn,
     wait_shipping,
     wait_shown,
     writer,
@@ -84,7 +83,7 @@ def repair_for(stack: LogStack, client: docker.DockerClient) -> StoreRepair:
 def test_a_store_killed_mid_stream_gets_every_lost_line_back_once(
     stack: LogStack,
     worker_docker: docker.DockerClient,
-    spawn: Spawn,  # noqa: F811 (the fixture imported above)
+    spawn: Spawn,
 ) -> None:
     repair = repair_for(stack, worker_docker)
     project_id, deployment_id = ids()

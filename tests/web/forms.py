@@ -1,8 +1,25 @@
-"""Posting a form as a browser does, for the web app's tests."""
+"""Posting a form as a browser does, and the new-project form filled in, for the web app's
+tests."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+
+#: The new-project form (tests/web/test_projects.py points ``repo_url`` at a real repository
+#: before each of its tests).
+FORM = {
+    "name": "Blog",
+    "slug": "",
+    "repo_url": "https://git.example.org/blog.git",
+    "default_branch": "main",
+    "runner_image": "devpush/runner-python:local",
+    "root_directory": "",
+    "build_command": "pip install -r requirements.txt",
+    "pre_deploy_command": "",
+    "start_command": "python3 -m http.server $PORT",
+    "port": "8080",
+    "env_vars": "DATABASE_PASSWORD=very-secret-pw\n# comment\nDEBUG=0",
+}
 
 
 def redirected(client: TestClient, path: str, data: dict[str, str]) -> str:

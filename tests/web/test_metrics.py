@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeploymentStatus
-from tests.api.test_metrics import sampled
+from tests.api.samples import sampled
 from tests.fixtures.web import TwoTeams, log_in, move
 
 

@@ -11,20 +11,7 @@ from devpush.models import DeploymentStatus
 from devpush.services.deployments import transition
 from tests.fixtures.web import SECRET_KEY, Member
 from tests.utils.git import make_repo
-
-FORM = {
-    "name": "Blog",
-    "slug": "",
-    "repo_url": "https://git.example.org/blog.git",
-    "default_branch": "main",
-    "runner_image": "devpush/runner-python:local",
-    "root_directory": "",
-    "build_command": "pip install -r requirements.txt",
-    "pre_deploy_command": "",
-    "start_command": "python3 -m http.server $PORT",
-    "port": "8080",
-    "env_vars": "DATABASE_PASSWORD=very-secret-pw\n# comment\nDEBUG=0",
-}
+from tests.web.forms import FORM
 
 
 @pytest.fixture(autouse=True)

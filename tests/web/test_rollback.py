@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import DeployTrigger
 from devpush.workers.queue import DeployQueue
-from tests.api.test_rollback import ran_twice
+from tests.api.ran_deployments import ran_twice
 from tests.fixtures.web import TwoTeams, deployment_of, log_in, pending
 
 

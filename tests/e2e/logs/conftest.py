@@ -8,6 +8,7 @@ views, the API and the CLI find its lines exactly as they find a deployment's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -16,10 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.workers.queue import DeployQueue
+from devpush_dev.caddy import start_caddy
+from devpush_dev.log_stacks import LogStack
+from devpush_dev.ports import free_port
+from devpush_dev.resolver_process import Resolver, start_resolver
 from tests.fixtures.web import TwoTeams
 
 if TYPE_CHECKING:
-    from tests.e2e.logs.support import AlicePrints, StorePusher
+    from devpush_dev.caddy import Caddy
+    from tests.e2e.logs.support import AlicePrints, Proxy, StorePusher
 
 
 @pytest.fixture
@@ -86,3 +92,38 @@ def alice_pushes(
     from tests.e2e.logs.support import StorePusher, runner_labels
 
     return StorePusher(running_log_stack, runner_labels(sessions, two_teams.alice.deployment_id))
+
+
+@pytest.fixture
+def proxy(settings: Settings, running_log_stack: LogStack, tmp_path: Path) -> Iterator[Proxy]:
+    """Caddy writing its access log where the stack's collector reads it, and its resolvers."""
+    from tests.e2e.logs.support import Proxy
+
+    access_log = running_log_stack.plan.proxy_access_log
+    assert access_log is not None, "this log stack's collector reads no proxy access log"
+    proxy_settings = Settings(
+        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
+        public_port=free_port(),
+        proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
+        proxy_not_found_port=free_port(),
+        proxy_access_log=str(access_log),
+    )
+    resolvers: list[Resolver] = []
+    caddy: Caddy | None = None
+    try:
+        for n, address in enumerate(proxy_settings.proxy_resolver_addrs):
+            resolvers.append(
+                start_resolver(
+                    database_url=settings.database_url,
+                    address=address,
+                    not_found_port=proxy_settings.proxy_not_found_port,
+                    state_dir=tmp_path / f"resolver-{n}",
+                )
+            )
+        caddy = start_caddy(settings=proxy_settings, state_dir=tmp_path / "caddy")
+        yield Proxy(caddy, resolvers)
+    finally:
+        if caddy is not None:
+            caddy.stop()
+        for resolver in resolvers:
+            resolver.stop()

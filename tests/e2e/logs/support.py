@@ -17,9 +17,12 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.labels import JOB_LABEL, LOKI_JOB
-from devpush.models import Deployment, User
+from devpush.models import Deployment, DeploymentStatus, User
 from devpush.services.deployments import create_deployment
+from devpush.services.proxy_table import HostEntry, write_table
 from devpush.workers.queue import DeployQueue
+from devpush_dev.caddy import Caddy
+from devpush_dev.resolver_process import Resolver
 from tests.fixtures.browser import sign_in
 from tests.fixtures.logstack import Runner
 from tests.fixtures.web import bearer
@@ -210,3 +213,38 @@ def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: The host Alice's deployment holds in the request logs tests' proxy table.
+ALICE_HOST = "shop-alice.localhost"
+
+
+@dataclass
+class Proxy:
+    caddy: Caddy
+    resolvers: list[Resolver]
+
+    def get(self, host: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Host": host, "User-Agent": "reqlogs-e2e/1.0", **kwargs.pop("headers", {})}
+        return httpx.request(
+            kwargs.pop("method", "GET"),
+            f"{self.caddy.http_url}{path}",
+            headers=headers,
+            timeout=30,
+            **kwargs,
+        )
+
+
+def route_alice(
+    sessions: sessionmaker[Session], deployment_id: str, port: int, *, branch: str | None = None
+) -> None:
+    """Alice's deployment runs (on ``branch``, if given) and holds ALICE_HOST, answered on
+    loopback at ``port``."""
+    with sessions() as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        deployment.status = DeploymentStatus.RUNNING
+        if branch is not None:
+            deployment.branch = branch
+        write_table(session, [HostEntry(ALICE_HOST, deployment_id, "127.0.0.1", port)])
+        session.commit()

@@ -17,16 +17,19 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.logs import test_requests
-from tests.e2e.logs.support import StandInRunner, log_view_page, serve_http, wait_api
-from tests.e2e.logs.test_requests import ALICE_HOST, Proxy, route_alice
+from tests.e2e.logs.support import (
+    ALICE_HOST,
+    Proxy,
+    StandInRunner,
+    log_view_page,
+    route_alice,
+    serve_http,
+    wait_api,
+)
 from tests.fixtures.sample_app import run_sample_app
 from tests.fixtures.web import TwoTeams
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
-
-#: Caddy writing its access log where the stack's collector reads it (test_requests.py's).
-proxy = test_requests.proxy
 
 QUERY = "status:>=500 -path:/health*"
 #: What the requests below are answered: (method, path, status).

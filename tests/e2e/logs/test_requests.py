@@ -16,7 +16,6 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +27,17 @@ from typer.testing import CliRunner
 
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
-from devpush.core.config import Settings
-from devpush.models import Deployment, DeploymentStatus
+from devpush.models import Deployment
 from devpush.services import proxy_config
-from devpush.services.proxy_table import HostEntry, write_table
-from devpush_dev.caddy import Caddy, start_caddy
 from devpush_dev.log_stacks import LogStack
-from devpush_dev.ports import free_port
-from devpush_dev.resolver_process import Resolver, start_resolver
 from tests.e2e.logs.support import (
+    ALICE_HOST,
     ARRIVAL_TIMEOUT,
+    Proxy,
     StandInRunner,
     api_items,
     bearer,
+    route_alice,
     serve_http,
     wait_api,
 )
@@ -48,7 +45,6 @@ from tests.fixtures.web import PASSWORD, TwoTeams, log_in
 
 pytestmark = pytest.mark.docker
 
-ALICE_HOST = "shop-alice.localhost"
 #: A host under the domain that no deployment holds (the resolvers send it to Caddy's 404).
 NOBODY_HOST = "nobody-here.localhost"
 #: A branch that takes two DNS labels in the resolver's names (and is not ASCII).
@@ -64,58 +60,9 @@ class _App(StandInRunner):
         return 500 if path.startswith("/fail") else 200
 
 
-@dataclass
-class Proxy:
-    caddy: Caddy
-    resolvers: list[Resolver]
-
-    def get(self, host: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Host": host, "User-Agent": "reqlogs-e2e/1.0", **kwargs.pop("headers", {})}
-        return httpx.request(
-            kwargs.pop("method", "GET"),
-            f"{self.caddy.http_url}{path}",
-            headers=headers,
-            timeout=30,
-            **kwargs,
-        )
-
-
 @pytest.fixture
 def app_server() -> Iterator[int]:
     yield from serve_http(_App)
-
-
-@pytest.fixture
-def proxy(settings: Settings, running_log_stack: LogStack, tmp_path: Path) -> Iterator[Proxy]:
-    """Caddy writing its access log where the stack's collector reads it, and its resolvers."""
-    access_log = running_log_stack.plan.proxy_access_log
-    assert access_log is not None, "this log stack's collector reads no proxy access log"
-    proxy_settings = Settings(
-        proxy_admin_url=f"http://127.0.0.1:{free_port()}",
-        public_port=free_port(),
-        proxy_resolver_addr=f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
-        proxy_not_found_port=free_port(),
-        proxy_access_log=str(access_log),
-    )
-    resolvers: list[Resolver] = []
-    caddy: Caddy | None = None
-    try:
-        for n, address in enumerate(proxy_settings.proxy_resolver_addrs):
-            resolvers.append(
-                start_resolver(
-                    database_url=settings.database_url,
-                    address=address,
-                    not_found_port=proxy_settings.proxy_not_found_port,
-                    state_dir=tmp_path / f"resolver-{n}",
-                )
-            )
-        caddy = start_caddy(settings=proxy_settings, state_dir=tmp_path / "caddy")
-        yield Proxy(caddy, resolvers)
-    finally:
-        if caddy is not None:
-            caddy.stop()
-        for resolver in resolvers:
-            resolver.stop()
 
 
 @pytest.fixture
@@ -123,21 +70,6 @@ def http(live_url: str) -> Iterator[httpx.Client]:
     """The served app (a TestClient would open the same app on a second event loop)."""
     with httpx.Client(base_url=live_url, timeout=30) as client:
         yield client
-
-
-def route_alice(
-    sessions: sessionmaker[Session], deployment_id: str, port: int, *, branch: str | None = None
-) -> None:
-    """Alice's deployment runs (on ``branch``, if given) and holds ALICE_HOST, answered on
-    loopback at ``port``."""
-    with sessions() as session:
-        deployment = session.get(Deployment, deployment_id)
-        assert deployment is not None
-        deployment.status = DeploymentStatus.RUNNING
-        if branch is not None:
-            deployment.branch = branch
-        write_table(session, [HostEntry(ALICE_HOST, deployment_id, "127.0.0.1", port)])
-        session.commit()
 
 
 def store_rows(stack: LogStack, query: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.models import Deployment
-from tests.e2e.pipeline.test_logs_views import labels_of
+from tests.e2e.pipeline.support import labels_of
 from tests.fixtures.browser import sign_in
 from tests.fixtures.web import TwoTeams
 

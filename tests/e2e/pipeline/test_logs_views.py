@@ -25,10 +25,10 @@ from typer.testing import CliRunner
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.core.config import Settings
-from devpush.core.labels import LOKI_JOB
 from devpush.models import Deployment, User
 from devpush.services.deployments import create_deployment
 from tests.e2e.logs.support import runner_for
+from tests.e2e.pipeline.support import labels_of
 from tests.fixtures.web import PASSWORD, TwoTeams, deployment_of, log_in
 
 pytestmark = pytest.mark.docker
@@ -40,17 +40,6 @@ Line = tuple[dict[str, str], int, str]
 @pytest.fixture
 def loki_url(loki_server) -> str:  # type: ignore[no-untyped-def]
     return loki_server.url
-
-
-def labels_of(deployment: Deployment, stream: str = "stdout") -> dict[str, str]:
-    return {
-        "project_id": deployment.project_id,
-        "environment_id": deployment.environment_id,
-        "branch": deployment.branch,
-        "deployment_id": deployment.id,
-        "job": LOKI_JOB,
-        "stream": stream,
-    }
 
 
 def push(loki_url: str, lines: list[Line]) -> None:

@@ -122,15 +122,4 @@ def test_a_host_that_goes_away_keeps_its_shipped_lines(
         assert f'<span class="log-host" title="host {node_2.hostname}">' in panel.text
     finally:
         swarm.start_engine(node_2)
-        wait_node_ready(swarm, node_2.node_id)
-
-
-def wait_node_ready(swarm: Swarm, node_id: str) -> None:
-    """Back as it was for the session's other tests: the node ready in the swarm."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        state = swarm.manager.docker("node", "inspect", "--format", "{{.Status.State}}", node_id)
-        if state == "ready":
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"node {node_id} did not come back ready")
+        swarm.wait_ready(node_2)  # back ready for the session's other tests
