@@ -15,6 +15,7 @@ from huey import MemoryHuey
 from sqlalchemy import select
 
 from devpush.models import Deployment, DeploymentStatus
+from devpush.services.jobs import Notice
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
@@ -34,8 +35,8 @@ class RecordedNotices:
 
     sent: list[tuple[str, str]] = field(default_factory=list)
 
-    def enqueue_notify(self, deployment_id: str, event: str, **kwargs: object) -> None:
-        self.sent.append((deployment_id, event))
+    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
+        self.sent.append((notice.deployment_id, notice.event))
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from huey import Huey
 
+from devpush.services.jobs import Notice
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import run_notify
 from devpush_dev.ports import free_port
@@ -159,12 +160,4 @@ def drain(
         if not huey.ready_to_run(task):  # a retry: it waits in the schedule for its time
             huey.add_schedule(task)
             continue
-        deployment_id, event, channel_id, attempt, delivery = task.args
-        run_notify(
-            deployment_id,
-            event,
-            ctx=ctx,
-            channel_id=channel_id,
-            attempt=attempt,
-            delivery=delivery,
-        )
+        run_notify(Notice(*task.args), ctx=ctx)

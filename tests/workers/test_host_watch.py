@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, Project
 from devpush.services.cluster.nodes import Host
+from devpush.services.jobs import Notice
 from devpush.services.notifications.messages import FAILED
 from devpush.workers import host_watch
 from devpush.workers.host_leases import HostLeases
@@ -120,8 +121,8 @@ def test_the_table_is_refreshed_once_when_a_host_dies_and_unknown_waits(
 class _Notices:
     sent: list[tuple[str, str]] = field(default_factory=list)
 
-    def enqueue_notify(self, deployment_id: str, event: str, **kwargs: object) -> None:
-        self.sent.append((deployment_id, event))
+    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
+        self.sent.append((notice.deployment_id, notice.event))
 
 
 @dataclass
