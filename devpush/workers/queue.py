@@ -103,6 +103,7 @@ def _reconcile() -> None:
 
 
 def _notify(*fields: Any) -> None:
+    """The notify task: its arguments are a :class:`Notice`'s fields, in order."""
     from devpush.workers.tasks.notify import run_notify
 
     run_notify(Notice(*fields), ctx=job_context())
