@@ -491,13 +491,7 @@ def _push(ctx: WorkerContext, job: Job, lines: build_log.BuildLog, tag: str) -> 
 def _open_build_log(ctx: WorkerContext, job: Job, commit: Commit) -> build_log.BuildLog:
     """The started build log container of the runner image, recorded on the deployment
     (a failed build's container is the deployment's until a runner replaces it)."""
-    spec = build_log.BuildLogSpec(
-        deployment_id=job.deployment_id,
-        project_id=job.project_id,
-        environment_id=job.environment_id,
-        branch=job.branch,
-        image=job.image,
-    )
+    spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
     try:
         container = ctx.docker.containers.create(
             **build_log.container_spec(spec, settings=ctx.settings)
