@@ -8,35 +8,25 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from huey import MemoryHuey
 from sqlalchemy import select
 
 from devpush.models import Deployment, DeploymentStatus
-from devpush.services.jobs import Notice
 from devpush.services.notifications.messages import FAILED
 from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
 from tests.e2e.swarm_stack import SwarmStack, answer_of
 from tests.e2e.swarm_stack import stack as stack  # the fixture
 from tests.services.cluster.test_swarm_logs import wait_node_ready
+from tests.utils.notify import RecordedNotices
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
 #: The bound the issue's "within a bounded time" gets here: engine stopped → URL answers.
 FAILOVER_BOUND_SECONDS = 60
-
-
-@dataclass
-class RecordedNotices:
-    """The queue's notify door: what the watch announces."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
-        self.sent.append((notice.deployment_id, notice.event))
 
 
 @dataclass

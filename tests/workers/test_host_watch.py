@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from devpush.core.config import Settings
 from devpush.models import Deployment, DeploymentStatus, Project
 from devpush.services.cluster.nodes import Host
-from devpush.services.jobs import Notice
 from devpush.services.notifications.messages import FAILED
 from devpush.workers import host_watch
 from devpush.workers.host_leases import HostLeases
@@ -28,6 +27,7 @@ from devpush.workers.host_watch import (
 )
 from devpush.workers.tasks.moves import Move
 from tests.fixtures.db import add_deployment, row_of
+from tests.utils.notify import RecordedNotices
 
 
 def _host(node_id: str, **changes: object) -> Host:
@@ -118,14 +118,6 @@ def test_the_table_is_refreshed_once_when_a_host_dies_and_unknown_waits(
 
 
 @dataclass
-class _Notices:
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
-        self.sent.append((notice.deployment_id, notice.event))
-
-
-@dataclass
 class _Services:
     scaled: list[tuple[str, int]] = field(default_factory=list)
 
@@ -133,8 +125,8 @@ class _Services:
         return SimpleNamespace(scale=lambda n: self.scaled.append((service_id, n)))
 
 
-def _watch(sessions: sessionmaker[Session]) -> tuple[HostWatch, _Notices, _Services, _Table]:
-    notices, services, table = _Notices(), _Services(), _Table()
+def _watch(sessions: sessionmaker[Session]) -> tuple[HostWatch, RecordedNotices, _Services, _Table]:
+    notices, services, table = RecordedNotices(), _Services(), _Table()
     ctx = SimpleNamespace(
         settings=Settings(swarm=True),
         sessions=sessions,
