@@ -12,6 +12,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
 
 # Deterministic constraint names, so Alembic migrations work on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -48,6 +49,12 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _owned(back_populates: str) -> Relationship[Any]:
+    """A parent's list of the children it owns: they go with it, and with their removal
+    from the list."""
+    return relationship(back_populates=back_populates, cascade="all, delete-orphan")
 
 
 class Base(DeclarativeBase):
@@ -181,15 +188,9 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
-    memberships: Mapped[list[TeamMember]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
-    tokens: Mapped[list[ApiToken]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
-    sessions: Mapped[list[UserSession]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[TeamMember]] = _owned("user")
+    tokens: Mapped[list[ApiToken]] = _owned("user")
+    sessions: Mapped[list[UserSession]] = _owned("user")
 
 
 class UserSession(Base):
@@ -220,8 +221,6 @@ class LoginFailure(Base):
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow, index=True)
 
 
-# The relationship blocks repeat on purpose: SQLAlchemy declares each side of each
-# relationship on its own model.
 class Team(Base):
     __tablename__ = "teams"
 
@@ -230,12 +229,8 @@ class Team(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
-    members: Mapped[list[TeamMember]] = relationship(
-        back_populates="team", cascade="all, delete-orphan"
-    )
-    projects: Mapped[list[Project]] = relationship(
-        back_populates="team", cascade="all, delete-orphan"
-    )
+    members: Mapped[list[TeamMember]] = _owned("team")
+    projects: Mapped[list[Project]] = _owned("team")
 
 
 class TeamMember(Base):
@@ -363,12 +358,8 @@ class Project(Base):
         }
 
     team: Mapped[Team] = relationship(back_populates="projects")
-    environments: Mapped[list[Environment]] = relationship(
-        back_populates="project", cascade="all, delete-orphan"
-    )
-    deployments: Mapped[list[Deployment]] = relationship(
-        back_populates="project", cascade="all, delete-orphan"
-    )
+    environments: Mapped[list[Environment]] = _owned("project")
+    deployments: Mapped[list[Deployment]] = _owned("project")
 
 
 class Environment(Base):

@@ -16,7 +16,6 @@ import io
 import logging
 import socket
 import tarfile
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -24,7 +23,7 @@ import docker
 from docker.models.containers import Container
 
 from devpush.core.config import Settings
-from devpush.services.runner import runner_role_labels, settings_log_config
+from devpush.services.runner import RunnerSpec, runner_role_labels, settings_log_config
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +48,14 @@ def container_name(deployment_id: str) -> str:
     return f"devpush-build-log-{deployment_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildLogSpec:
-    """Which deployment the build's lines belong to, and the image that prints them."""
-
-    deployment_id: str
-    project_id: str
-    environment_id: str
-    branch: str
-    image: str
-
-
-def container_spec(spec: BuildLogSpec, *, settings: Settings) -> dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for one build's log container.
+def container_spec(spec: RunnerSpec, *, settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of ``client.containers.create`` for the build log container of
+    ``spec``'s deployment, a container of ``spec``'s image (the project's runner image).
 
     The runner role and the four labels: the collector ships it as the deployment's, the
     cleanup removes it once stopped, like a runner. No network: it only prints.
     """
-    labels = runner_role_labels(
-        project_id=spec.project_id,
-        environment_id=spec.environment_id,
-        branch=spec.branch,
-        deployment_id=spec.deployment_id,
-    )
+    labels = runner_role_labels(spec)
     return {
         "image": spec.image,
         "name": container_name(spec.deployment_id),

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devpush.models import DeliveryResult, Project, WebhookDelivery
+from devpush.services.project_rows import project_rows
 
 #: Deliveries kept per project when the caller does not say (Settings.webhook_deliveries_kept).
 DEFAULT_KEPT = 500
@@ -130,13 +131,9 @@ def list_deliveries(
     session: Session, *, project: Project, limit: int = 50
 ) -> list[WebhookDelivery]:
     """The project's deliveries, newest first."""
-    return list(
-        session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.project_id == project.id)
-            .order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id)
-            .limit(limit)
-        )
+    newest_first = (WebhookDelivery.received_at.desc(), WebhookDelivery.id)
+    return project_rows(
+        session, WebhookDelivery, WebhookDelivery.project_id, project.id, *newest_first, limit=limit
     )
 
 

@@ -7,6 +7,7 @@ import the worker and the web app passes its queue in (``devpush.deps.get_queue`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -20,20 +21,23 @@ class DeployJobs(Protocol):
         """Stop the deployment's runner (and remove it when its row is gone)."""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notify job: a deployment's ``event`` to every channel of its project that wants
+    it, or (a retry) try ``attempt`` at one channel, under the first try's ``delivery`` id."""
+
+    deployment_id: str
+    event: str
+    channel_id: str | None = None
+    attempt: int = 1
+    delivery: str | None = None
+
+
 class NotifyJobs(Protocol):
     """Enqueues the notify job: a deployment's end, to its project's channels."""
 
-    def enqueue_notify(
-        self,
-        deployment_id: str,
-        event: str,
-        *,
-        channel_id: str | None = None,
-        attempt: int = 1,
-        delivery: str | None = None,
-        delay: float = 0,
-    ) -> None:
-        """Send ``event`` to every channel that wants it (or retry one, after ``delay`` s)."""
+    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
+        """Send the notice (a retry: after ``delay`` s)."""
 
 
 class DomainJobs(Protocol):

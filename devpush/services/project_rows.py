@@ -1,12 +1,13 @@
-"""A project's configured rows (notification channels, log drains, custom domains): listed
-in the order they were added, found only inside their project, deleted."""
+"""A project's rows: its configured ones (notification channels, log drains, custom
+domains) listed in the order they were added, found only inside their project, deleted;
+its records (deployments, webhook deliveries) listed newest first."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from devpush.models import Project
@@ -25,10 +26,12 @@ def project_rows(
     model: type[RowT],
     project_column: InstrumentedAttribute[str],
     project_id: str,
-    *order: InstrumentedAttribute[Any],
+    *order: InstrumentedAttribute[Any] | ColumnElement[Any],
+    limit: int | None = None,
 ) -> list[RowT]:
-    """The project's rows of ``model``, in ``order`` (the order they were added)."""
-    return list(session.scalars(select(model).where(project_column == project_id).order_by(*order)))
+    """The project's rows of ``model`` in ``order``, the first ``limit`` of them (None: all)."""
+    query = select(model).where(project_column == project_id).order_by(*order).limit(limit)
+    return list(session.scalars(query))
 
 
 def project_row(

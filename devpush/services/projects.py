@@ -24,6 +24,7 @@ from devpush.core.errors import Conflict, InvalidInput, NotFound
 from devpush.models import Deployment, Environment, Project, Team, new_id
 from devpush.services.git import GitError, InvalidBranchError, parse_remote, validate_branch
 from devpush.services.hosts import free_host_label
+from devpush.services.project_rows import project_rows
 from devpush.services.teams import slugify
 
 #: The default runner image; the forms offer what the host's engine has
@@ -271,13 +272,10 @@ def find_deployment(
 
 
 def list_deployments(session: Session, *, project: Project, limit: int = 20) -> list[Deployment]:
-    return list(
-        session.scalars(
-            select(Deployment)
-            .where(Deployment.project_id == project.id)
-            .order_by(Deployment.created_at.desc(), Deployment.id)
-            .limit(limit)
-        )
+    """The project's deployments, newest first."""
+    newest_first = (Deployment.created_at.desc(), Deployment.id)
+    return project_rows(
+        session, Deployment, Deployment.project_id, project.id, *newest_first, limit=limit
     )
 
 

@@ -317,17 +317,15 @@ def settings_log_config(settings: Settings) -> LogConfig:
     )
 
 
-def runner_role_labels(
-    *, project_id: str, environment_id: str, branch: str, deployment_id: str
-) -> dict[str, str]:
-    """The four devpush labels and the runner role (the collector ships what carries them,
-    the cleanup removes them once stopped): a runner container's, a build log container's
-    and a runner service's."""
+def runner_role_labels(spec: RunnerSpec) -> dict[str, str]:
+    """The four devpush labels of ``spec``'s deployment and the runner role (the collector
+    ships what carries them, the cleanup removes them once stopped): a runner container's,
+    a build log container's and a runner service's."""
     labels = runner_labels(
-        project_id=project_id,
-        environment_id=environment_id,
-        branch=branch,
-        deployment_id=deployment_id,
+        project_id=spec.project_id,
+        environment_id=spec.environment_id,
+        branch=spec.branch,
+        deployment_id=spec.deployment_id,
     )
     labels[ROLE_LABEL] = RUNNER_ROLE
     return labels
@@ -352,12 +350,7 @@ def runner_container_spec(
     *, spec: RunnerSpec, environment: dict[str, str], settings: Settings
 ) -> dict[str, Any]:
     """Keyword arguments of ``client.containers.create`` for one deployment's runner."""
-    labels = runner_role_labels(
-        project_id=spec.project_id,
-        environment_id=spec.environment_id,
-        branch=spec.branch,
-        deployment_id=spec.deployment_id,
-    )
+    labels = runner_role_labels(spec)
     limits = runner_limits(spec, settings)
     kwargs: dict[str, Any] = {
         "image": spec.image,

@@ -21,7 +21,7 @@ a temp file that a real consumer process reads).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import astuple, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,6 +29,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.engine import make_url
 
 from devpush.core.config import get_settings
+from devpush.services.jobs import Notice
 
 if TYPE_CHECKING:
     from devpush.workers.tasks.context import WorkerContext
@@ -101,23 +102,11 @@ def _reconcile() -> None:
     run_reconcile(ctx=job_context())
 
 
-def _notify(
-    deployment_id: str,
-    event: str,
-    channel_id: str | None = None,
-    attempt: int = 1,
-    delivery: str | None = None,
-) -> None:
+def _notify(*fields: Any) -> None:
+    """The notify task: its arguments are a :class:`Notice`'s fields, in order."""
     from devpush.workers.tasks.notify import run_notify
 
-    run_notify(
-        deployment_id,
-        event,
-        ctx=job_context(),
-        channel_id=channel_id,
-        attempt=attempt,
-        delivery=delivery,
-    )
+    run_notify(Notice(*fields), ctx=job_context())
 
 
 def _poll() -> None:
@@ -191,17 +180,10 @@ class DeployQueue:
     def enqueue_stop(self, deployment_id: str) -> None:
         self._stop(deployment_id)
 
-    def enqueue_notify(
-        self,
-        deployment_id: str,
-        event: str,
-        *,
-        channel_id: str | None = None,
-        attempt: int = 1,
-        delivery: str | None = None,
-        delay: float = 0,
-    ) -> None:
-        args = (deployment_id, event, channel_id, attempt, delivery)
+    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
+        # The task takes the notice's fields, not the notice: a queued job stays plain
+        # data, readable by a worker of another version.
+        args = astuple(notice)
         if delay > 0:  # a retry waits in huey's schedule, not in a worker thread
             self._notify.schedule(args=args, delay=delay)
         else:

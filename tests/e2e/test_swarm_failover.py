@@ -8,7 +8,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from huey import MemoryHuey
@@ -20,21 +20,12 @@ from devpush.workers.host_leases import HostLeases
 from devpush.workers.host_watch import HostWatch, watch
 from tests.e2e.swarm_stack import SwarmStack, answer_of
 from tests.e2e.swarm_stack import stack as stack  # the fixture
+from tests.utils.notify import RecordedNotices
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
 
 #: The bound the issue's "within a bounded time" gets here: engine stopped → URL answers.
 FAILOVER_BOUND_SECONDS = 60
-
-
-@dataclass
-class RecordedNotices:
-    """The queue's notify door: what the watch announces."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    def enqueue_notify(self, deployment_id: str, event: str, **kwargs: object) -> None:
-        self.sent.append((deployment_id, event))
 
 
 @dataclass

@@ -8,12 +8,11 @@ import tarfile
 
 from devpush.core.config import Settings
 from devpush.services import build_log
+from tests.fixtures.runner import runner_spec
 
 
 def test_the_build_log_container_is_the_deployments_with_stdin_open() -> None:
-    spec = build_log.BuildLogSpec(
-        deployment_id="d1", project_id="p1", environment_id="e1", branch="main", image="img"
-    )
+    spec = runner_spec(image="img")  # deployment d1 of project p1, environment e1, main
     kwargs = build_log.container_spec(spec, settings=Settings())
     assert kwargs["name"] == "devpush-build-log-d1" and kwargs["image"] == "img"
     assert kwargs["labels"] == {

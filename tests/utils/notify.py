@@ -5,6 +5,7 @@
 - :class:`SmtpReceiver`: a real SMTP server (``aiosmtpd``'s ``Controller``) on 127.0.0.1.
 - :func:`drain`: runs the notify jobs of a huey queue as the consumer does (due scheduled
   ones are moved to the queue, then each is run by the task body) until a condition holds.
+- :class:`RecordedNotices`: the queue's notify door, recording what is announced.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from huey import Huey
 
+from devpush.services.jobs import Notice
 from devpush.workers.tasks.context import WorkerContext
 from devpush.workers.tasks.notify import run_notify
 from devpush_dev.ports import free_port
+
+
+@dataclass
+class RecordedNotices:
+    """The queue's notify door: the (deployment, event) of each notice enqueued."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def enqueue_notify(self, notice: Notice, *, delay: float = 0) -> None:
+        self.sent.append((notice.deployment_id, notice.event))
 
 
 @dataclass(frozen=True)
@@ -159,12 +171,4 @@ def drain(
         if not huey.ready_to_run(task):  # a retry: it waits in the schedule for its time
             huey.add_schedule(task)
             continue
-        deployment_id, event, channel_id, attempt, delivery = task.args
-        run_notify(
-            deployment_id,
-            event,
-            ctx=ctx,
-            channel_id=channel_id,
-            attempt=attempt,
-            delivery=delivery,
-        )
+        run_notify(Notice(*task.args), ctx=ctx)

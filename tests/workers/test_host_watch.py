@@ -27,6 +27,7 @@ from devpush.workers.host_watch import (
 )
 from devpush.workers.tasks.moves import Move
 from tests.fixtures.db import add_deployment, row_of
+from tests.utils.notify import RecordedNotices
 
 
 def _host(node_id: str, **changes: object) -> Host:
@@ -117,14 +118,6 @@ def test_the_table_is_refreshed_once_when_a_host_dies_and_unknown_waits(
 
 
 @dataclass
-class _Notices:
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    def enqueue_notify(self, deployment_id: str, event: str, **kwargs: object) -> None:
-        self.sent.append((deployment_id, event))
-
-
-@dataclass
 class _Services:
     scaled: list[tuple[str, int]] = field(default_factory=list)
 
@@ -132,8 +125,8 @@ class _Services:
         return SimpleNamespace(scale=lambda n: self.scaled.append((service_id, n)))
 
 
-def _watch(sessions: sessionmaker[Session]) -> tuple[HostWatch, _Notices, _Services, _Table]:
-    notices, services, table = _Notices(), _Services(), _Table()
+def _watch(sessions: sessionmaker[Session]) -> tuple[HostWatch, RecordedNotices, _Services, _Table]:
+    notices, services, table = RecordedNotices(), _Services(), _Table()
     ctx = SimpleNamespace(
         settings=Settings(swarm=True),
         sessions=sessions,

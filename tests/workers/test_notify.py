@@ -26,6 +26,7 @@ from devpush.models import (
     Project,
 )
 from devpush.services.deployments import transition
+from devpush.services.jobs import Notice
 from devpush.services.notifications.channels import ChannelCreate, create_channel
 from devpush.services.notifications.messages import FAILED, SUCCEEDED
 from devpush.services.notifications.senders import signature
@@ -228,8 +229,8 @@ def test_the_queue_enqueues_a_first_try_and_schedules_a_retry() -> None:
     from huey import MemoryHuey
 
     queue = DeployQueue(MemoryHuey(immediate=False))
-    queue.enqueue_notify("d1", FAILED)
-    queue.enqueue_notify("d1", FAILED, channel_id="c1", attempt=2, delivery="x", delay=30)
+    queue.enqueue_notify(Notice("d1", FAILED))
+    queue.enqueue_notify(Notice("d1", FAILED, channel_id="c1", attempt=2, delivery="x"), delay=30)
     first, retry = queue.huey.pending()
     assert (first.name, first.args, first.eta) == (
         "devpush.notify",

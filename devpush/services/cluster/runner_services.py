@@ -163,12 +163,7 @@ def runner_service_spec(
         command, env = script_command(script), dict(environment)
     else:
         raise ValueError("a runner service needs its source's address or its script")
-    labels = runner_role_labels(
-        project_id=spec.project_id,
-        environment_id=spec.environment_id,
-        branch=spec.branch,
-        deployment_id=spec.deployment_id,
-    )
+    labels = runner_role_labels(spec)
     network = project_network(settings, spec.project_id)
     container = ContainerSpec(
         image=spec.image,

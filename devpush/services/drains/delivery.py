@@ -21,7 +21,7 @@ import random
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
@@ -131,34 +131,22 @@ class _Plan:
     production_id: str | None
 
 
+@dataclass(kw_only=True, eq=False)
 class DrainPump:
     """Delivers drains' lines from one log store; one :meth:`run` per drain."""
 
-    def __init__(
-        self,
-        *,
-        sessions: sessionmaker[Session],
-        store: LogStore,
-        http: httpx.AsyncClient,
-        fernet: Fernet,
-        settings: Settings,
-        timing: DrainTiming = DrainTiming(),
-        clock: Callable[[], int] = time.time_ns,
-        rng: random.Random | None = None,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._store = store
-        self._http = http
-        self._fernet = fernet
-        self._settings = settings
-        self.timing = timing
-        self._clock = clock
-        # Jitter only spreads retries out: no secret depends on it.
-        self._rng = rng or random.Random()  # noqa: S311
-        self._tls = tls
-        # The store's newest line, and when it last changed (see _settled_end).
-        self._ingested: tuple[int | None, int] = (None, 0)
+    sessions: sessionmaker[Session]
+    store: LogStore
+    http: httpx.AsyncClient
+    fernet: Fernet
+    settings: Settings
+    timing: DrainTiming = DrainTiming()
+    clock: Callable[[], int] = time.time_ns
+    # Jitter only spreads retries out: no secret depends on it.
+    rng: random.Random = field(default_factory=random.Random)
+    tls: ssl.SSLContext | None = None
+    #: The store's newest line, and when it last changed (see _settled_end).
+    _ingested: tuple[int | None, int] = field(default=(None, 0), init=False)
 
     async def run(self, drain_id: str) -> None:
         """Deliver until the drain is removed; a failed round is recorded and retried."""
@@ -171,7 +159,7 @@ class DrainPump:
                 message = str(exc) if isinstance(exc, DeliveryError) else _store_error(exc)
                 if not self._record_error(drain_id, message):
                     return
-                await asyncio.sleep(retry_delay(failures, self.timing, self._rng))
+                await asyncio.sleep(retry_delay(failures, self.timing, self.rng))
                 continue
             if more is None:
                 return  # removed
@@ -199,7 +187,7 @@ class DrainPump:
             direction="forward",
             limit=self.timing.batch_lines,
         )
-        page = await self._store.page(query, cursor=plan.cursor)
+        page = await self.store.page(query, cursor=plan.cursor)
         if page.partial:
             raise DeliveryError("some log storage nodes did not answer; waiting for them")
         lines = [
@@ -209,7 +197,7 @@ class DrainPump:
         ]
         if lines:
             try:
-                await send_batch(self._target(plan), lines, http=self._http)
+                await send_batch(self._target(plan), lines, http=self.http)
             except DeliveryError:
                 # The status page shows the backlog growing while the receiver is down.
                 with contextlib.suppress(Exception):
@@ -230,16 +218,12 @@ class DrainPump:
         return not page.exhausted
 
     def _target(self, plan: _Plan) -> DrainTarget:
-        if self._tls is None:
+        if self.tls is None:
             return plan.target
-        return dataclasses.replace(plan.target, tls=self._tls)
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        return self._sessions
+        return dataclasses.replace(plan.target, tls=self.tls)
 
     def _plan(self, drain_id: str) -> _Plan | None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             drain = session.get(LogDrain, drain_id)
             if drain is None:
                 return None
@@ -251,7 +235,7 @@ class DrainPump:
                 if drain.cursor
                 else LogCursor(timestamp_ns=to_ns(_aware(drain.created_at)))
             )
-            target = drain_target(drain, project, fernet=self._fernet, settings=self._settings)
+            target = drain_target(drain, project, fernet=self.fernet, settings=self.settings)
             return _Plan(
                 drain=drain,
                 target=target,
@@ -265,10 +249,10 @@ class DrainPump:
         backlog after an outage, oldest first). Once the store's newest line has stayed
         the same for the settle delay, nothing is on its way: the last lines of a quiet
         project are sent too."""
-        now = self._clock()
-        settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
+        now = self.clock()
+        settle_ns = round(self.settings.log_tail_delay_seconds * 1e9)
         end = now - settle_ns
-        ingested_until = getattr(self._store, "ingested_until", None)
+        ingested_until = getattr(self.store, "ingested_until", None)
         if ingested_until is None:
             return end
         ingested = await ingested_until()
@@ -282,7 +266,7 @@ class DrainPump:
 
     async def _counts(self, query: LogQuery, start_ns: int, buckets: int) -> list[tuple[int, int]]:
         """(bucket start, lines) over ``[start_ns, query.end)``, oldest first."""
-        end_ns = query.end_ns or self._clock()
+        end_ns = query.end_ns or self.clock()
         step_ms = max(1, -(-(end_ns - start_ns) // (buckets * 1_000_000)))
         ranged = LogQuery(
             project_id=query.project_id,
@@ -291,7 +275,7 @@ class DrainPump:
             end=end_ns,
         )
         totals: dict[int, int] = {}
-        for series in await self._store.volume(ranged, step=timedelta(milliseconds=step_ms)):
+        for series in await self.store.volume(ranged, step=timedelta(milliseconds=step_ms)):
             for point in series.points:
                 totals[point.timestamp_ns] = totals.get(point.timestamp_ns, 0) + point.count
         return sorted(totals.items())
@@ -325,7 +309,7 @@ class DrainPump:
         behind: int,
         skipped: int,
     ) -> None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             drain = session.get(LogDrain, drain_id)
             if drain is None:
                 return
@@ -342,7 +326,7 @@ class DrainPump:
             session.commit()
 
     def _record_behind(self, drain_id: str, behind: int) -> None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             drain = session.get(LogDrain, drain_id)
             if drain is not None:
                 drain.lines_behind = behind
@@ -350,7 +334,7 @@ class DrainPump:
 
     def _record_error(self, drain_id: str, message: str) -> bool:
         """Save the error on the drain; False when it is gone."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             drain = session.get(LogDrain, drain_id)
             if drain is None:
                 return False

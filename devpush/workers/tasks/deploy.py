@@ -274,9 +274,10 @@ def _create_container(
     spec: runner.RunnerSpec,
     environment: dict[str, str],
     *,
-    image_missing: str,
+    image_missing: str | None = None,
 ) -> Container:
-    """Create the runner container (not started) and record it on the deployment."""
+    """Create the runner container (not started) and record it on the deployment;
+    ``image_missing``: the error when the spec's image is gone (else one naming it)."""
     try:
         kwargs = runner.runner_container_spec(
             spec=spec, environment=environment, settings=ctx.settings
@@ -287,7 +288,8 @@ def _create_container(
     except ValueError as exc:
         raise DeployFailed(str(exc)) from exc
     except docker.errors.ImageNotFound as exc:
-        raise DeployFailed(image_missing) from exc
+        missing = image_missing or f"runner image {spec.image} is not available on this host"
+        raise DeployFailed(missing) from exc
     except (docker.errors.APIError, runner.DockerError, networks.NetworkError) as exc:
         raise DeployFailed(f"Docker refused the runner container: {exc}") from exc
     _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
@@ -319,13 +321,7 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     script = runner.run_script(
         steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
     )
-    container = _create_container(
-        ctx,
-        job,
-        spec,
-        _runner_variables(ctx, job, spec),
-        image_missing=f"runner image {job.image} is not available on this host",
-    )
+    container = _create_container(ctx, job, spec, _runner_variables(ctx, job, spec))
     _copy_in(
         container, runner.source_archive(source_dir=checkout, script=script), what="source archive"
     )
@@ -439,13 +435,7 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
     )
     if ctx.settings.swarm:
         return _make_service(ctx, job, spec, _runner_variables(ctx, job, spec), script=script)
-    container = _create_container(
-        ctx,
-        job,
-        spec,
-        _runner_variables(ctx, job, spec),
-        image_missing=f"runner image {tag} is not available on this host",
-    )
+    container = _create_container(ctx, job, spec, _runner_variables(ctx, job, spec))
     _copy_in(container, runner.script_archive(script), what="run script")
     return container
 
@@ -491,13 +481,7 @@ def _push(ctx: WorkerContext, job: Job, lines: build_log.BuildLog, tag: str) -> 
 def _open_build_log(ctx: WorkerContext, job: Job, commit: Commit) -> build_log.BuildLog:
     """The started build log container of the runner image, recorded on the deployment
     (a failed build's container is the deployment's until a runner replaces it)."""
-    spec = build_log.BuildLogSpec(
-        deployment_id=job.deployment_id,
-        project_id=job.project_id,
-        environment_id=job.environment_id,
-        branch=job.branch,
-        image=job.image,
-    )
+    spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
     try:
         container = ctx.docker.containers.create(
             **build_log.container_spec(spec, settings=ctx.settings)

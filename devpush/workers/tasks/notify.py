@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from cryptography.fernet import Fernet
 
 from devpush.core.crypto import fernet_for
 from devpush.core.db import session_scope
 from devpush.models import Deployment, NotificationChannel
+from devpush.services.jobs import Notice
 from devpush.services.notifications import delivery as sending
 from devpush.services.notifications import messages
 from devpush.services.notifications.channels import list_channels
@@ -32,7 +34,7 @@ def announce(ctx: WorkerContext, deployment_id: str, event: str) -> None:
     if ctx.jobs is None:
         return
     try:
-        ctx.jobs.enqueue_notify(deployment_id, event)
+        ctx.jobs.enqueue_notify(Notice(deployment_id, event))
     except Exception:
         log.exception("deployment %s: the notify job was not enqueued", deployment_id)
 
@@ -50,54 +52,41 @@ def retry_delay(ctx: WorkerContext, attempt: int) -> float:
     return float(ctx.settings.notification_retry_seconds * 2 ** (attempt - 1))
 
 
-def run_notify(
-    deployment_id: str,
-    event: str,
-    *,
-    ctx: WorkerContext,
-    channel_id: str | None = None,
-    attempt: int = 1,
-    delivery: str | None = None,
-) -> None:
+def run_notify(notice: Notice, *, ctx: WorkerContext) -> None:
     """The huey task body: the first try at every channel, or try ``attempt`` at one."""
     with ctx.sessions() as session:
-        deployment = session.get(Deployment, deployment_id)
+        deployment = session.get(Deployment, notice.deployment_id)
         if deployment is None:
-            log.info("deployment %s is gone: nothing to notify", deployment_id)
+            log.info("deployment %s is gone: nothing to notify", notice.deployment_id)
             return
-        message = messages.event_of(deployment, event=event, settings=ctx.settings)
-        if channel_id is None:
+        message = messages.event_of(deployment, event=notice.event, settings=ctx.settings)
+        if notice.channel_id is None:
             channels = [
                 channel
                 for channel in list_channels(session, project_id=deployment.project_id)
-                if wants(channel, event)
+                if wants(channel, notice.event)
             ]
         else:  # a retry: the channel may have been removed meanwhile
-            found = session.get(NotificationChannel, channel_id)
+            found = session.get(NotificationChannel, notice.channel_id)
             same_project = found is not None and found.project_id == message.project_id
             channels = [found] if found is not None and same_project else []
     fernet = fernet_for(ctx.settings.secret_key.get_secret_value())
     for channel in channels:
-        _try(
-            ctx,
-            channel,
-            message,
-            attempt=attempt,
-            delivery=delivery or uuid.uuid4().hex,
-            fernet=fernet,
-        )
+        delivery = notice.delivery or uuid.uuid4().hex
+        _try(ctx, channel, message, notice, delivery=delivery, fernet=fernet)
 
 
 def _try(
     ctx: WorkerContext,
     channel: NotificationChannel,
     message: messages.DeployEvent,
+    notice: Notice,
     *,
-    attempt: int,
     delivery: str,
     fernet: Fernet,
 ) -> None:
     """One try at one channel: recorded, and scheduled again if another may succeed."""
+    attempt = notice.attempt
     result = sending.send(channel, message, delivery=delivery, settings=ctx.settings, fernet=fernet)
     try:
         with session_scope(ctx.sessions) as session:
@@ -123,11 +112,5 @@ def _try(
         "" if result.retry and not last else ", not retried",
     )
     if result.retry and not last and ctx.jobs is not None:
-        ctx.jobs.enqueue_notify(
-            message.deployment_id,
-            message.event,
-            channel_id=channel.id,
-            attempt=attempt + 1,
-            delivery=delivery,
-            delay=retry_delay(ctx, attempt),
-        )
+        retry = replace(notice, channel_id=channel.id, attempt=attempt + 1, delivery=delivery)
+        ctx.jobs.enqueue_notify(retry, delay=retry_delay(ctx, attempt))
