@@ -17,7 +17,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 import httpx
 
@@ -41,16 +41,16 @@ def pebble_binary() -> tuple[Path, Path]:
 
 
 @dataclass
-class Pebble:
-    child: processes.Child
-    port: int
+class Pebble(processes.LoopbackServer):
+    scheme: ClassVar[str] = "https"
+
     management_port: int
     #: The root the HTTPS listener's certificate chains to (Caddy's ``trusted_roots``).
     listener_root: Path
 
     @property
     def directory_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}/dir"
+        return f"{self.url}/dir"
 
     def issuing_root(self) -> str:
         """The PEM root of the certificates Pebble issues (new at each start)."""
@@ -60,9 +60,6 @@ class Pebble:
         )
         response.raise_for_status()
         return response.text
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def start_pebble(
