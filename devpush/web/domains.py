@@ -6,8 +6,7 @@ Owners only (``WebOwnerProject``); the section is rendered with the settings pag
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -68,23 +67,20 @@ def set_redirect(
     return redirect(page.request, _url(page.project))
 
 
-#: The buttons of a domain's row: check its DNS again now (after fixing a record), remove it.
-DomainButton = Literal["check", "delete"]
-_BUTTONS: dict[DomainButton, Callable[..., object]] = {
-    "check": domain_service.check_again,
-    "delete": domain_service.remove_domain,
-}
+@router.post("/projects/{project_ref}/settings/domains/{name}/check")
+def check_domain(
+    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
+) -> Response:
+    """Check the domain's DNS again now (after its owner fixed a record)."""
+    domain = domain_service.find_domain(session, project=project, name=name)
+    domain_service.check_again(session, domain=domain, jobs=jobs)
+    return redirect(request, _url(project))
 
 
-@router.post("/projects/{project_ref}/settings/domains/{name}/{button}")
-def press_button(
-    request: Request,
-    project: WebOwnerProject,
-    session: SessionDep,
-    jobs: DomainJobsDep,
-    name: str,
-    button: DomainButton,
+@router.post("/projects/{project_ref}/settings/domains/{name}/delete")
+def remove_domain(
+    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
 ) -> Response:
     domain = domain_service.find_domain(session, project=project, name=name)
-    _BUTTONS[button](session, domain=domain, jobs=jobs)
+    domain_service.remove_domain(session, domain=domain, jobs=jobs)
     return redirect(request, _url(project))
