@@ -61,12 +61,6 @@ class FilterNotFound(NotFound, LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class Choice:
-    id: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
 class DeploymentRef:
     id: str
     environment_id: str
@@ -88,8 +82,9 @@ class LogScope:
     project_name: str
     environment_id: str | None = None
     deployment: DeploymentRef | None = None
-    environments: tuple[Choice, ...] = ()
-    deployments: tuple[Choice, ...] = ()
+    #: The filters' drop-down options, (id, label) pairs as ``choice_field`` takes them.
+    environments: tuple[tuple[str, str], ...] = ()
+    deployments: tuple[tuple[str, str], ...] = ()
     #: The project's environments, lower-cased name → id (``environment:production``).
     environment_ids: tuple[tuple[str, str], ...] = ()
 
@@ -124,16 +119,14 @@ def resolve_scope(
             created_ns=_utc_ns(dep.created_at),
             finished=dep.status.is_final,
         )
-    environments: tuple[Choice, ...] = ()
-    deployments: tuple[Choice, ...] = ()
+    environments: tuple[tuple[str, str], ...] = ()
+    deployments: tuple[tuple[str, str], ...] = ()
     envs = project_service.list_environments(session, project=project)
     environment_ids = tuple((e.name.lower(), e.id) for e in envs)
     if with_choices:
-        environments = tuple(Choice(e.id, f"{e.name} ({e.branch})") for e in envs)
+        environments = tuple((e.id, f"{e.name} ({e.branch})") for e in envs)
         deps = project_service.list_deployments(session, project=project, limit=50)
-        deployments = tuple(
-            Choice(d.id, f"{d.id[:8]} · {d.branch} · {d.status.value}") for d in deps
-        )
+        deployments = tuple((d.id, f"{d.id[:8]} · {d.branch} · {d.status.value}") for d in deps)
     return LogScope(
         project_id=project.id,
         project_slug=project.slug,

@@ -24,14 +24,6 @@ def cores(value: float | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
-    """One line of a chart: its name (a CSS class too) and its SVG points."""
-
-    name: str
-    points: str
-
-
-@dataclass(frozen=True, slots=True)
 class Chart:
     key: str
     title: str
@@ -39,7 +31,8 @@ class Chart:
     latest: str
     #: The top of the y axis, as users read it.
     top: str
-    series: list[Series]
+    #: Its lines: each one's name (a CSS class too) → its SVG polyline points.
+    series: dict[str, str]
 
 
 def _points(
@@ -87,23 +80,23 @@ def charts(found: MetricsRange) -> list[Chart]:
             title="CPU",
             latest=cores(known_cpu),
             top=cores(cpu_top),
-            series=[Series("cpu", _points(cpu, since=since, span=span, top=cpu_top))],
+            series={"cpu": _points(cpu, since=since, span=span, top=cpu_top)},
         ),
         Chart(
             key="memory",
             title="Memory",
             latest=human_bytes(latest.memory_bytes) if latest else "—",
             top=human_bytes(memory_top),
-            series=[Series("memory", _points(memory, since=since, span=span, top=memory_top))],
+            series={"memory": _points(memory, since=since, span=span, top=memory_top)},
         ),
         Chart(
             key="network",
             title="Network (in / out)",
             latest=(f"{human_bytes(rx[-1][1])}/s / {human_bytes(tx[-1][1])}/s" if rx else "—"),
             top=f"{human_bytes(net_top)}/s",
-            series=[
-                Series("rx", _points(rx, since=since, span=span, top=net_top)),
-                Series("tx", _points(tx, since=since, span=span, top=net_top)),
-            ],
+            series={
+                "rx": _points(rx, since=since, span=span, top=net_top),
+                "tx": _points(tx, since=since, span=span, top=net_top),
+            },
         ),
     ]

@@ -51,6 +51,6 @@ def test_points_span_the_range_and_scale_to_the_top() -> None:
     cpu, memory, network = charts(found)
     assert (cpu.latest, cpu.top) == ("1.00 cores", "1.00 cores")
     # The first sample has no CPU figure: two points, the middle one half-way up.
-    assert cpu.series[0].points == f"{WIDTH / 2:.1f},{HEIGHT / 2:.1f} {WIDTH:.1f},0.0"
+    assert cpu.series["cpu"] == f"{WIDTH / 2:.1f},{HEIGHT / 2:.1f} {WIDTH:.1f},0.0"
     assert memory.latest == "40 B" and memory.top == "1.0 MiB"  # a floor of 1 MiB
     assert network.latest == "0 B/s / 0 B/s"
