@@ -33,27 +33,29 @@ def password_needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-@dataclass(frozen=True, slots=True)
-class NewToken:
-    """A freshly generated API token: ``plaintext`` is shown once and never stored."""
-
-    plaintext: str
-    token_hash: str
-    prefix: str
-
-
 def hash_token(plaintext: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough (no salt, no argon2).
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A freshly generated API token: ``plaintext`` is shown once and never stored; what
+    is stored (its hash and the prefix the UI shows) is derived from it."""
+
+    plaintext: str
+
+    @property
+    def token_hash(self) -> str:
+        return hash_token(self.plaintext)
+
+    @property
+    def prefix(self) -> str:
+        return self.plaintext[:TOKEN_DISPLAY_CHARS]
+
+
 def generate_token() -> NewToken:
-    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return NewToken(
-        plaintext=plaintext,
-        token_hash=hash_token(plaintext),
-        prefix=plaintext[:TOKEN_DISPLAY_CHARS],
-    )
+    return NewToken(TOKEN_PREFIX + secrets.token_urlsafe(32))
 
 
 #: The session key holding the CSRF token, the form field and the header (htmx) carrying it.
