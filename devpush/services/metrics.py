@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
@@ -110,13 +110,11 @@ def _mean(bucket: Sequence[Sample]) -> Sample:
     if len(bucket) == 1:
         return bucket[0]
     cpus = [s.cpu for s in bucket if s.cpu is not None]
-    last = bucket[-1]
-    return Sample(
-        at=last.at,
+    # A point carries the last sample's time and byte counters (they only grow).
+    return replace(
+        bucket[-1],
         cpu=sum(cpus) / len(cpus) if cpus else None,
         memory_bytes=round(sum(s.memory_bytes for s in bucket) / len(bucket)),
-        rx_bytes=last.rx_bytes,
-        tx_bytes=last.tx_bytes,
     )
 
 
