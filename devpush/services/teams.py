@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from devpush.core.errors import Conflict, InvalidInput
@@ -47,25 +47,22 @@ def add_member(
     return member
 
 
-# The queries below share a select-join-where shape on purpose: each asks its own question.
-def teams_for_user(session: Session, *, user_id: int) -> list[Team]:
-    return list(
-        session.scalars(
-            select(Team)
-            .join(TeamMember, TeamMember.team_id == Team.id)
-            .where(TeamMember.user_id == user_id)
-            .order_by(Team.name, Team.id)
-        )
+def _teams_of(user_id: int) -> Select[Team]:
+    """The teams the user is a member of."""
+    return (
+        select(Team)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == user_id)
     )
+
+
+def teams_for_user(session: Session, *, user_id: int) -> list[Team]:
+    return list(session.scalars(_teams_of(user_id).order_by(Team.name, Team.id)))
 
 
 def member_team(session: Session, *, user_id: int, team_id: str) -> Team | None:
     """The team if the user belongs to it, else None (callers answer 404)."""
-    return session.scalar(
-        select(Team)
-        .join(TeamMember, TeamMember.team_id == Team.id)
-        .where(TeamMember.user_id == user_id, Team.id == team_id)
-    )
+    return session.scalar(_teams_of(user_id).where(Team.id == team_id))
 
 
 class MembershipError(Conflict, ValueError):
