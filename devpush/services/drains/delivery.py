@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devpush.core.config import Settings
 from devpush.core.labels import ENVIRONMENT_LABEL
-from devpush.logs.entries import LogEntry
+from devpush.logs.entries import LogEntry, VolumePoint
 from devpush.logs.levels import LEVELS
 from devpush.logs.paging import LogCursor
 from devpush.logs.query import LogQuery, to_ns
@@ -264,8 +264,8 @@ class DrainPump:
             end = min(end, ingested - INGEST_MARGIN_NS)
         return end
 
-    async def _counts(self, query: LogQuery, start_ns: int, buckets: int) -> list[tuple[int, int]]:
-        """(bucket start, lines) over ``[start_ns, query.end)``, oldest first."""
+    async def _counts(self, query: LogQuery, start_ns: int, buckets: int) -> list[VolumePoint]:
+        """Lines per bucket over ``[start_ns, query.end)``, all series summed, oldest first."""
         end_ns = query.end_ns or self.clock()
         step_ms = max(1, -(-(end_ns - start_ns) // (buckets * 1_000_000)))
         ranged = LogQuery(
@@ -278,11 +278,11 @@ class DrainPump:
         for series in await self.store.volume(ranged, step=timedelta(milliseconds=step_ms)):
             for point in series.points:
                 totals[point.timestamp_ns] = totals.get(point.timestamp_ns, 0) + point.count
-        return sorted(totals.items())
+        return [VolumePoint(start, count) for start, count in sorted(totals.items())]
 
     async def _behind(self, query: LogQuery, cursor: LogCursor) -> int:
         """About how many stored lines wait after ``cursor`` (before the filters)."""
-        return sum(count for _, count in await self._counts(query, cursor.timestamp_ns, 1))
+        return sum(point.count for point in await self._counts(query, cursor.timestamp_ns, 1))
 
     async def _skip(self, query: LogQuery, cursor: LogCursor) -> tuple[LogCursor, int]:
         """A cursor past all but about the newest ``max_lines_behind`` lines, and how many
@@ -291,14 +291,15 @@ class DrainPump:
         kept = 0
         keep_from = len(counts)
         for index in range(len(counts) - 1, -1, -1):
-            if keep_from < len(counts) and kept + counts[index][1] > self.timing.max_lines_behind:
+            point = counts[index]
+            if keep_from < len(counts) and kept + point.count > self.timing.max_lines_behind:
                 break
-            kept += counts[index][1]
+            kept += point.count
             keep_from = index
-        if keep_from >= len(counts) or counts[keep_from][0] <= cursor.timestamp_ns:
+        if keep_from >= len(counts) or counts[keep_from].timestamp_ns <= cursor.timestamp_ns:
             return cursor, 0
-        skipped = sum(count for _, count in counts[:keep_from])
-        return LogCursor(timestamp_ns=counts[keep_from][0]), skipped
+        skipped = sum(point.count for point in counts[:keep_from])
+        return LogCursor(timestamp_ns=counts[keep_from].timestamp_ns), skipped
 
     def _record_progress(
         self,
