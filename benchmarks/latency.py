@@ -100,7 +100,7 @@ async def follow_vl_tail(
     """VictoriaLogs' streaming tail of the deployment: every line's latency, once."""
     import httpx
 
-    from devpush.services.victorialogs import parse_time_ns
+    from devpush.services.victorialogs._models import parse_time_ns
 
     query = f"deployment_id:={json.dumps(ids['deployment_id'])}"
     params = {"query": query, "refresh_interval": refresh, "offset": refresh}
