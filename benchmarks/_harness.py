@@ -20,8 +20,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -270,16 +270,19 @@ def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def figure() -> Any:
+@contextmanager
+def chart(path: Path, *grid: int, dpi: int = 110, **subplots: Any) -> Iterator[Any]:
+    """The axes of a new figure (``plt.subplots(*grid, **subplots)``) to draw on; the
+    figure is laid out and written to ``path`` when the block ends without an error."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt
-
-
-def save_figure(fig: Any, path: Path, *, dpi: int = 110) -> None:
-    """Lay out ``fig`` and write it to ``path``."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    fig, axes = plt.subplots(*grid, **subplots)
+    try:
+        yield axes
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)

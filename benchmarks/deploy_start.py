@@ -50,7 +50,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks._harness import RESULTS, figure, machine, percentile, save_figure, table
+from benchmarks._harness import RESULTS, chart, machine, percentile, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -271,24 +271,22 @@ def summarise(runs: list[dict[str, Any]], gaps: list[float]) -> list[dict[str, A
 
 
 def plot(runs: list[dict[str, Any]], gaps: list[float], path: Path, title: str) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    labels = ["first after start", *(f"{g:g} s idle" for g in gaps)]
-    for i, idle in enumerate([None, *gaps]):
-        values = [r["polled_s"] for r in runs if r["idle_s"] == idle]
-        ax.scatter([i] * len(values), values, alpha=0.6, color="tab:blue")
-        if values:
-            ax.plot([i - 0.25, i + 0.25], [percentile(values, 50)] * 2, color="black")
-            ax.plot([i - 0.25, i + 0.25], [percentile(values, 95)] * 2, color="tab:red", ls=":")
-    ax.axhline(1.0, color="tab:red", lw=1, label="target p95 ≤ 1 s")
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_ylabel("deploy call → building (s)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=9)
-    ax.plot([], [], color="black", label="p50")
-    ax.plot([], [], color="tab:red", ls=":", label="p95")
-    ax.legend(loc="upper right", fontsize=8)
-    save_figure(fig, path)
+    with chart(path, figsize=(8, 4.5)) as ax:
+        labels = ["first after start", *(f"{g:g} s idle" for g in gaps)]
+        for i, idle in enumerate([None, *gaps]):
+            values = [r["polled_s"] for r in runs if r["idle_s"] == idle]
+            ax.scatter([i] * len(values), values, alpha=0.6, color="tab:blue")
+            if values:
+                ax.plot([i - 0.25, i + 0.25], [percentile(values, 50)] * 2, color="black")
+                ax.plot([i - 0.25, i + 0.25], [percentile(values, 95)] * 2, color="tab:red", ls=":")
+        ax.axhline(1.0, color="tab:red", lw=1, label="target p95 ≤ 1 s")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_ylabel("deploy call → building (s)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(title, fontsize=9)
+        ax.plot([], [], color="black", label="p50")
+        ax.plot([], [], color="tab:red", ls=":", label="p95")
+        ax.legend(loc="upper right", fontsize=8)
 
 
 def main() -> int:

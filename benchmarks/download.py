@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from benchmarks._harness import bench_dir, figure, rss_mib, save, save_figure, table
+from benchmarks._harness import bench_dir, chart, rss_mib, save, table
 from benchmarks.queries import STEP_NS, bench_settings, ingest, push_url, seed
 from devpush.main import create_app
 from devpush.workers.queue import DeployQueue
@@ -142,13 +142,11 @@ def run(lines: int, runs: int, backend: str) -> int:
 
 
 def plot(rows: list[dict], backend: str, lines: int, path: Path) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar([r["read"] for r in rows], [r["lines_per_s"] for r in rows])
-    ax.axhline(200_000, color="grey", linestyle="--", label="target 200,000 lines/s")
-    for x, r in enumerate(rows):
-        ax.annotate(f"{r['lines_per_s']:,}\nx{r['ratio']}", (x, r["lines_per_s"]), ha="center")
-    ax.set_ylabel("lines/s (median)")
-    ax.set_title(f"Full download of {lines:,} lines ({backend})")
-    ax.legend(fontsize=7)
-    save_figure(fig, path)
+    with chart(path, figsize=(7, 4)) as ax:
+        ax.bar([r["read"] for r in rows], [r["lines_per_s"] for r in rows])
+        ax.axhline(200_000, color="grey", linestyle="--", label="target 200,000 lines/s")
+        for x, r in enumerate(rows):
+            ax.annotate(f"{r['lines_per_s']:,}\nx{r['ratio']}", (x, r["lines_per_s"]), ha="center")
+        ax.set_ylabel("lines/s (median)")
+        ax.set_title(f"Full download of {lines:,} lines ({backend})")
+        ax.legend(fontsize=7)

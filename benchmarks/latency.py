@@ -48,14 +48,13 @@ from benchmarks._harness import (
     RESULTS,
     Stack,
     bench_dir,
+    chart,
     cpu_seconds,
-    figure,
     new_ids,
     parser,
     percentile,
     run_runner,
     save,
-    save_figure,
     start_stack,
     table,
 )
@@ -100,7 +99,7 @@ async def follow_vl_tail(
     """VictoriaLogs' streaming tail of the deployment: every line's latency, once."""
     import httpx
 
-    from devpush.services.victorialogs import parse_time_ns
+    from devpush.services.victorialogs._models import parse_time_ns
 
     query = f"deployment_id:={json.dumps(ids['deployment_id'])}"
     params = {"query": query, "refresh_interval": refresh, "offset": refresh}
@@ -227,35 +226,33 @@ def measure(
 
 
 def plot(rows: list[dict], backend: str, path: Path) -> None:
-    plt = figure()
-    fig, (ax, cpu) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(3, 2))
     labels = [
         f"{r['rate']}/s x{r['viewers']}" + ("" if r.get("follow_docker", True) else "\nstore only")
         for r in rows
     ]
-    width = 0.13
-    for i, (name, label) in enumerate(
-        (("tail", "devpush live tail"), ("docker", "docker logs -f"))
-    ):
-        for j, p in enumerate((50, 95, 99)):
-            xs = [k + (i * 3 + j - 2.5) * width for k in range(len(rows))]
-            ax.bar(xs, [r[f"{name}_p{p}"] for r in rows], width, label=f"{label} p{p}")
-    ax.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
-    ax.set_xlabel("lines/s from one runner x viewers")
-    ax.set_ylabel("seconds from Docker's line time (log scale)")
-    ax.set_yscale("log")
-    ax.set_title(f"Line -> live view latency ({backend})")
-    ax.legend(fontsize=7, ncol=2)
-    bottom = [0.0] * len(rows)
-    for part in ("app", "door", "collector", "store"):
-        values = [r.get(f"cpu_{part}", 0.0) for r in rows]
-        cpu.bar(range(len(rows)), values, 0.6, bottom=bottom, label=part)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    cpu.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
-    cpu.set_ylabel("cores")
-    cpu.set_title("CPU during the run")
-    cpu.legend(fontsize=7)
-    save_figure(fig, path)
+    with chart(path, 1, 2, figsize=(11, 4), width_ratios=(3, 2)) as (ax, cpu):
+        width = 0.13
+        for i, (name, label) in enumerate(
+            (("tail", "devpush live tail"), ("docker", "docker logs -f"))
+        ):
+            for j, p in enumerate((50, 95, 99)):
+                xs = [k + (i * 3 + j - 2.5) * width for k in range(len(rows))]
+                ax.bar(xs, [r[f"{name}_p{p}"] for r in rows], width, label=f"{label} p{p}")
+        ax.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
+        ax.set_xlabel("lines/s from one runner x viewers")
+        ax.set_ylabel("seconds from Docker's line time (log scale)")
+        ax.set_yscale("log")
+        ax.set_title(f"Line -> live view latency ({backend})")
+        ax.legend(fontsize=7, ncol=2)
+        bottom = [0.0] * len(rows)
+        for part in ("app", "door", "collector", "store"):
+            values = [r.get(f"cpu_{part}", 0.0) for r in rows]
+            cpu.bar(range(len(rows)), values, 0.6, bottom=bottom, label=part)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        cpu.set_xticks(range(len(rows)), labels, fontsize=7, rotation=45, ha="right")
+        cpu.set_ylabel("cores")
+        cpu.set_title("CPU during the run")
+        cpu.legend(fontsize=7)
 
 
 def main() -> int:

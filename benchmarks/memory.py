@@ -46,12 +46,11 @@ from benchmarks._harness import (
     Sampler,
     Stack,
     bench_dir,
+    chart,
     dockerd_pid,
-    figure,
     parser,
     run_runner,
     save,
-    save_figure,
     start_stack,
     table,
     writer,
@@ -312,21 +311,21 @@ def _row(
 
 
 def plot(rows: list[dict[str, Any]], backend: str, rate: int, path: Path) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    width = 0.2
-    for i, name in enumerate(PROCESSES):
-        xs = [j + (i - 1.5) * width for j in range(len(rows))]
-        ax.bar(xs, [r.get(f"{name}_rss_mib", 0) for r in rows], width, label=name)
-    labels = [
-        r["case"] if not r["runners"] else f"{r['case']}\n{r['lines_per_s']:,} lines/s"
-        for r in rows
-    ]
-    ax.set_xticks(range(len(rows)), labels)
-    ax.set_ylabel("RSS, MiB (mean over the window)")
-    ax.set_title(f"Memory at rest and with runners asked for {rate:,} lines/s in all ({backend})")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(PROCESSES))
-    save_figure(fig, path)
+    with chart(path, figsize=(8, 4.2)) as ax:
+        width = 0.2
+        for i, name in enumerate(PROCESSES):
+            xs = [j + (i - 1.5) * width for j in range(len(rows))]
+            ax.bar(xs, [r.get(f"{name}_rss_mib", 0) for r in rows], width, label=name)
+        labels = [
+            r["case"] if not r["runners"] else f"{r['case']}\n{r['lines_per_s']:,} lines/s"
+            for r in rows
+        ]
+        ax.set_xticks(range(len(rows)), labels)
+        ax.set_ylabel("RSS, MiB (mean over the window)")
+        ax.set_title(
+            f"Memory at rest and with runners asked for {rate:,} lines/s in all ({backend})"
+        )
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(PROCESSES))
 
 
 if __name__ == "__main__":

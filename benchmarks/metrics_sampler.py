@@ -35,15 +35,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from benchmarks._harness import (
-    RESULTS,
-    bench_project,
-    cpu_seconds,
-    figure,
-    save,
-    save_figure,
-    table,
-)
+from benchmarks._harness import RESULTS, bench_project, chart, cpu_seconds, save, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.labels import runner_labels
@@ -171,23 +163,21 @@ def measure_step(
 
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    labels = [str(row["runners"]) for row in rows]
-    bottom = [0.0] * len(rows)
-    for key, name in (
-        ("sampler_cpu_ms", "sampler (worker process)"),
-        ("engine_cpu_ms", "engine (dockerd, containerd, shims)"),
-        ("proxy_cpu_ms", "socket proxy"),
-    ):
-        values = [row[key] for row in rows]
-        ax.bar(labels, values, bottom=bottom, label=name)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xlabel("running runners sampled")
-    ax.set_ylabel("CPU per round (ms)")
-    ax.set_title(title)
-    ax.legend()
-    save_figure(fig, path)
+    with chart(path, figsize=(7, 4)) as ax:
+        labels = [str(row["runners"]) for row in rows]
+        bottom = [0.0] * len(rows)
+        for key, name in (
+            ("sampler_cpu_ms", "sampler (worker process)"),
+            ("engine_cpu_ms", "engine (dockerd, containerd, shims)"),
+            ("proxy_cpu_ms", "socket proxy"),
+        ):
+            values = [row[key] for row in rows]
+            ax.bar(labels, values, bottom=bottom, label=name)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_xlabel("running runners sampled")
+        ax.set_ylabel("CPU per round (ms)")
+        ax.set_title(title)
+        ax.legend()
 
 
 def main() -> None:

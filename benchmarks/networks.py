@@ -33,7 +33,7 @@ from typing import Any
 
 import docker
 
-from benchmarks._harness import RESULTS, figure, rss_mib, save, table
+from benchmarks._harness import RESULTS, chart, rss_mib, save, table
 from devpush.core.config import Settings
 from devpush.services import networks
 
@@ -142,22 +142,23 @@ def main() -> None:
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    plt = figure()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    counts = [r["networks"] for r in rows[1:]]
-    left.plot(counts, [r["create_ms"] for r in rows[1:]], marker="o", label="create (mean)")
-    left.plot(counts, [r["connect_ms"] for r in rows[1:]], marker="o", label="connect proxy (mean)")
-    left.plot(counts, [r["ensure_existing_ms"] for r in rows[1:]], marker="o", label="existing")
-    left.set_xlabel("project networks")
-    left.set_ylabel("ms per network")
-    left.legend()
-    counts = [r["networks"] for r in rows]
-    right.plot(counts, [r["iptables_rules"] for r in rows], marker="o", label="iptables rules")
-    right.plot(counts, [r["dockerd_rss_mib"] for r in rows], marker="o", label="dockerd RSS MiB")
-    right.set_xlabel("project networks")
-    right.legend()
-    fig.tight_layout()
-    fig.savefig(path)
+    with chart(path, 1, 2, figsize=(11, 4), dpi=100) as (left, right):
+        counts = [r["networks"] for r in rows[1:]]
+        left.plot(counts, [r["create_ms"] for r in rows[1:]], marker="o", label="create (mean)")
+        left.plot(
+            counts, [r["connect_ms"] for r in rows[1:]], marker="o", label="connect proxy (mean)"
+        )
+        left.plot(counts, [r["ensure_existing_ms"] for r in rows[1:]], marker="o", label="existing")
+        left.set_xlabel("project networks")
+        left.set_ylabel("ms per network")
+        left.legend()
+        counts = [r["networks"] for r in rows]
+        right.plot(counts, [r["iptables_rules"] for r in rows], marker="o", label="iptables rules")
+        right.plot(
+            counts, [r["dockerd_rss_mib"] for r in rows], marker="o", label="dockerd RSS MiB"
+        )
+        right.set_xlabel("project networks")
+        right.legend()
 
 
 if __name__ == "__main__":

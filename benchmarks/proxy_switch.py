@@ -53,7 +53,7 @@ from typing import Any
 import httpx
 from huey import MemoryHuey
 
-from benchmarks._harness import bench_project, figure, parser, save, save_figure, table
+from benchmarks._harness import bench_project, chart, parser, save, table
 from devpush.core.config import Settings
 from devpush.core.db import create_db_engine, session_factory
 from devpush.core.migrate import upgrade_to_head
@@ -343,16 +343,14 @@ def measure(mode: str, args: Any) -> tuple[list[dict[str, Any]], str, list[Any],
 
 
 def plot_switches(rows: list[dict[str, Any]], label: str, mode: str, args: Any, path: Path) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar([r["run"] for r in rows], [r["dropped"] for r in rows], color=["#888", "#c44"])
-    ax.set_ylabel("requests dropped")
-    ax.set_title(
-        f"Caddy {label}, {mode}: {rows[1]['dropped']} of {rows[1]['requests']} "
-        f"requests dropped over {args.switches} switches",
-        fontsize=9,
-    )
-    save_figure(fig, path.with_suffix(".png"), dpi=100)
+    with chart(path.with_suffix(".png"), figsize=(6, 3.5), dpi=100) as ax:
+        ax.bar([r["run"] for r in rows], [r["dropped"] for r in rows], color=["#888", "#c44"])
+        ax.set_ylabel("requests dropped")
+        ax.set_title(
+            f"Caddy {label}, {mode}: {rows[1]['dropped']} of {rows[1]['requests']} "
+            f"requests dropped over {args.switches} switches",
+            fontsize=9,
+        )
 
 
 def plot_outage(
@@ -363,8 +361,6 @@ def plot_outage(
     path: Path,
 ) -> None:
     """Answers per half second (ok, failed) and their slowest time, with the phases marked."""
-    plt = figure()
-    fig, (count_ax, time_ax) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
     width = 0.5
     end = max((start for start, _, _ in outcomes), default=0.0)
     bins = [i * width for i in range(int(end / width) + 1)]
@@ -374,30 +370,31 @@ def plot_outage(
     for start, duration, _ in outcomes:
         key = int(start / width)
         slowest[key] = max(slowest.get(key, 0.0), 1000 * duration)
-    count_ax.bar(bins, [ok[i] / width for i in range(len(bins))], width=width, color="#4a4")
-    count_ax.bar(
-        bins,
-        [bad[i] / width for i in range(len(bins))],
-        width=width,
-        bottom=[ok[i] / width for i in range(len(bins))],
-        color="#c44",
-    )
-    count_ax.set_ylabel("answers/s (red: failed)")
-    time_ax.plot(bins, [slowest.get(i, 0.0) for i in range(len(bins))], color="#448")
-    time_ax.set_ylabel("slowest answer (ms)")
-    time_ax.set_xlabel("seconds")
-    for ax in (count_ax, time_ax):
-        for _, start in phases:
-            ax.axvline(start, color="#888", linestyle=":")
-    for name, start in phases:
-        count_ax.text(start, count_ax.get_ylim()[1] * 0.95, f" {name}", fontsize=7, va="top")
-    failed = sum(1 for _, _, outcome in outcomes if outcome != "ok")
-    count_ax.set_title(
-        f"Caddy {label}, two resolvers, {names_count} names: "
-        f"{failed} of {len(outcomes)} requests failed",
-        fontsize=9,
-    )
-    save_figure(fig, path.with_suffix(".png"), dpi=100)
+    png = path.with_suffix(".png")
+    with chart(png, 2, 1, figsize=(8, 5), sharex=True, dpi=100) as (count_ax, time_ax):
+        count_ax.bar(bins, [ok[i] / width for i in range(len(bins))], width=width, color="#4a4")
+        count_ax.bar(
+            bins,
+            [bad[i] / width for i in range(len(bins))],
+            width=width,
+            bottom=[ok[i] / width for i in range(len(bins))],
+            color="#c44",
+        )
+        count_ax.set_ylabel("answers/s (red: failed)")
+        time_ax.plot(bins, [slowest.get(i, 0.0) for i in range(len(bins))], color="#448")
+        time_ax.set_ylabel("slowest answer (ms)")
+        time_ax.set_xlabel("seconds")
+        for ax in (count_ax, time_ax):
+            for _, start in phases:
+                ax.axvline(start, color="#888", linestyle=":")
+        for name, start in phases:
+            count_ax.text(start, count_ax.get_ylim()[1] * 0.95, f" {name}", fontsize=7, va="top")
+        failed = sum(1 for _, _, outcome in outcomes if outcome != "ok")
+        count_ax.set_title(
+            f"Caddy {label}, two resolvers, {names_count} names: "
+            f"{failed} of {len(outcomes)} requests failed",
+            fontsize=9,
+        )
 
 
 def main() -> None:

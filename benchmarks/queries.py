@@ -32,7 +32,7 @@ from fastapi.testclient import TestClient
 from huey import MemoryHuey
 from pydantic import SecretStr
 
-from benchmarks._harness import bench_dir, figure, parser, rss_mib, save, save_figure, table
+from benchmarks._harness import bench_dir, chart, parser, rss_mib, save, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -300,21 +300,25 @@ def _row(name: str, through: list[float], straight: list[float], items: int) -> 
 
 
 def plot(rows: list[dict], backend: str, path: Path) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    names = [r["query"] for r in rows]
-    xs = range(len(rows))
-    ax.bar(
-        [x - 0.2 for x in xs], [r["app_p50_ms"] for r in rows], 0.4, label="through the app (p50)"
-    )
-    ax.bar(
-        [x + 0.2 for x in xs], [r["direct_p50_ms"] for r in rows], 0.4, label="store directly (p50)"
-    )
-    ax.set_xticks(list(xs), names, rotation=15, fontsize=7)
-    ax.set_ylabel("ms")
-    ax.set_title(f"Queries over one deployment's lines ({backend})")
-    ax.legend()
-    save_figure(fig, path)
+    with chart(path, figsize=(7, 4)) as ax:
+        names = [r["query"] for r in rows]
+        xs = range(len(rows))
+        ax.bar(
+            [x - 0.2 for x in xs],
+            [r["app_p50_ms"] for r in rows],
+            0.4,
+            label="through the app (p50)",
+        )
+        ax.bar(
+            [x + 0.2 for x in xs],
+            [r["direct_p50_ms"] for r in rows],
+            0.4,
+            label="store directly (p50)",
+        )
+        ax.set_xticks(list(xs), names, rotation=15, fontsize=7)
+        ax.set_ylabel("ms")
+        ax.set_title(f"Queries over one deployment's lines ({backend})")
+        ax.legend()
 
 
 if __name__ == "__main__":

@@ -39,15 +39,14 @@ from benchmarks._harness import (
     Sampler,
     Stack,
     bench_dir,
+    chart,
     disk_of,
     dockerd_pid,
-    figure,
     new_ids,
     parser,
     rss_mib,
     run_runner,
     save,
-    save_figure,
     start_stack,
     table,
     writer,
@@ -158,19 +157,20 @@ def step(stack: Stack, client: docker.DockerClient, args: object, runners: int, 
 def plot(
     rows: list[dict], backend: str, path: Path, *, logs: str = "10m x 5", pad: int = 60
 ) -> None:
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for runners in sorted({r["runners"] for r in rows}):
-        mine = [r for r in rows if r["runners"] == runners]
-        xs = [r["written_rate"] for r in mine]
-        ax.plot(
-            xs, [r["stored"] / r["written"] * 100 for r in mine], "o-", label=f"{runners} runner(s)"
-        )
-    ax.set_xlabel("lines/s written (all runners)")
-    ax.set_ylabel("% of lines stored")
-    ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 234} B ({backend})")
-    ax.legend()
-    save_figure(fig, path)
+    with chart(path, figsize=(7, 4)) as ax:
+        for runners in sorted({r["runners"] for r in rows}):
+            mine = [r for r in rows if r["runners"] == runners]
+            xs = [r["written_rate"] for r in mine]
+            ax.plot(
+                xs,
+                [r["stored"] / r["written"] * 100 for r in mine],
+                "o-",
+                label=f"{runners} runner(s)",
+            )
+        ax.set_xlabel("lines/s written (all runners)")
+        ax.set_ylabel("% of lines stored")
+        ax.set_title(f"Lines stored; runner logs {logs}, json lines of ~{pad + 234} B ({backend})")
+        ax.legend()
 
 
 def main() -> int:

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._harness import RESULTS, bench_project, figure, percentile, save, save_figure, table
+from benchmarks._harness import RESULTS, bench_project, chart, percentile, save, table
 from devpush.core.config import Settings
 from devpush.core.crypto import fernet_for
 from devpush.core.db import create_db_engine, session_factory
@@ -162,13 +162,13 @@ def main() -> None:
     columns = ("scenario", "calls", "clients", "p50_ms", "p95_ms", "p99_ms", "max_ms")
     print(table(rows, columns))
     saved = save("webhook", "sqlite", rows)
-    plt = figure()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.boxplot([row["times_ms"] for row in rows], whis=(1, 99), showfliers=True)
-    ax.set_xticks(range(1, len(rows) + 1), [f"{r['scenario']} ({r['clients']})" for r in rows])
-    ax.set_ylabel("POST → answer (ms)")
-    ax.set_title(f"Webhook answer time, {args.calls} GitHub pushes per scenario (SQLite, uvicorn)")
-    save_figure(fig, RESULTS / "webhook-sqlite.png")
+    with chart(RESULTS / "webhook-sqlite.png", figsize=(8, 4.5)) as ax:
+        ax.boxplot([row["times_ms"] for row in rows], whis=(1, 99), showfliers=True)
+        ax.set_xticks(range(1, len(rows) + 1), [f"{r['scenario']} ({r['clients']})" for r in rows])
+        ax.set_ylabel("POST → answer (ms)")
+        ax.set_title(
+            f"Webhook answer time, {args.calls} GitHub pushes per scenario (SQLite, uvicorn)"
+        )
     print(f"results: {saved} and {RESULTS / 'webhook-sqlite.png'}")
 
 

@@ -58,11 +58,10 @@ def loopback_settings(**fields: Any) -> Settings:
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
-class Caddy:
+class Caddy(processes.ChildHandle):
     """A running proxy; ``settings`` say where it listens, where its admin API is and
     which resolver it asks."""
 
-    child: processes.Child
     settings: Settings
 
     @property
@@ -71,9 +70,6 @@ class Caddy:
         if self.settings.public_scheme == "https":
             return f"http://{self.settings.proxy_bind}:{self.settings.proxy_http_port}"
         return f"http://{self.settings.proxy_bind}:{self.settings.public_port}"
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def start_caddy(*, settings: Settings, state_dir: Path, timeout: float = 15.0) -> Caddy:

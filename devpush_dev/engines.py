@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from devpush_dev.binaries import cache_dir
-from devpush_dev.processes import Child, ProcessError, start
+from devpush_dev.processes import Child, ProcessError, Stoppable, start
 
 #: The host bridge's subnet: the bridge takes .1, node N takes .10+N.
 SWARM_SUBNET: Final = IPv4Network("10.230.0.0/24")
@@ -93,7 +93,7 @@ class Engine:
 
 
 @dataclass
-class Swarm:
+class Swarm(Stoppable):
     """Engines in namespaces on one host bridge; node 1 is the swarm's manager."""
 
     token: str

@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 from devpush.core.config import LOG_STORES, LogStoreName, Settings
 from devpush_dev import alloy, loki, otelcol, socket_proxy, victorialogs
 from devpush_dev.ports import free_port
-from devpush_dev.processes import Child, ProcessSpec
+from devpush_dev.processes import Child, ProcessSpec, Stoppable
 
 
 def proxy_access_log(root: Path) -> Path:
@@ -134,7 +134,7 @@ def plan(name: str, root: Path, *, docker_host: str | None = None) -> LogStackPl
 
 
 @dataclass
-class LogStack:
+class LogStack(Stoppable):
     """A running stack from a :class:`LogStackPlan`; tests may stop and start either part."""
 
     plan: LogStackPlan

@@ -127,8 +127,7 @@ def collector_env(**place: Unpack[CollectorPlace]) -> dict[str, str]:
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its URLs, start): each differs in flags, ports and readiness; processes.start_ready is shared.
 @dataclass
-class Collector:
-    child: processes.Child
+class Collector(processes.ChildHandle):
     metrics_port: int
     health_port: int
     state_dir: Path

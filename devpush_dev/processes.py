@@ -7,10 +7,11 @@ import shutil
 import signal
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import httpx
 
@@ -19,8 +20,22 @@ class ProcessError(RuntimeError):
     """A child process failed to start, died, or never became ready."""
 
 
+class Stoppable(ABC):
+    """A running thing that a ``with`` block stops on the way out, pass or fail."""
+
+    @abstractmethod
+    def stop(self) -> object:
+        """Stop what it started."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 @dataclass
-class Child:
+class Child(Stoppable):
     """A running child process whose stdout and stderr go to ``log_path``."""
 
     name: str
@@ -59,21 +74,27 @@ class Child:
 
 
 @dataclass
-class LoopbackServer:
-    """A started child that listens on a loopback port: the handle a starter returns."""
+class ChildHandle(Stoppable):
+    """The handle a starter returns over the one child it started; stopping it stops that."""
+
+    child: Child
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+@dataclass
+class LoopbackServer(ChildHandle):
+    """A started child that listens on a loopback port."""
 
     #: How a client names it: ``url`` is ``<scheme>://127.0.0.1:<port>``.
     scheme: ClassVar[str] = "http"
 
-    child: Child
     port: int
 
     @property
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def stop_all(children: Sequence[Child], *, timeout: float = 15.0) -> None:

@@ -40,13 +40,9 @@ def registry_config(*, storage_dir: Path, address: str) -> dict[str, Any]:
 # Same shape as the other starters in devpush_dev on purpose (binary, argv, a handle with
 # its address, start).
 @dataclass
-class Registry:
-    child: processes.Child
+class Registry(processes.ChildHandle):
     address: str
     state_dir: Path
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def registry_process(

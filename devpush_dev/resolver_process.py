@@ -20,14 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
-class Resolver:
+class Resolver(processes.ChildHandle):
     """A running resolver; Caddy asks it at ``address`` (``host:port``, UDP)."""
 
-    child: processes.Child
     address: str
-
-    def stop(self) -> None:
-        self.child.stop()
 
 
 def answers(address: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Final
 from supervisor.xmlrpc import SupervisorTransport  # type: ignore[import-untyped]
 
 from devpush.services.supervisor import describe, parse_restarts
-from devpush_dev.processes import ProcessError
+from devpush_dev.processes import ProcessError, Stoppable
 
 CONFIG: Final = "supervisord.conf"
 MAIN_LOG: Final = "supervisord.log"
@@ -125,7 +125,7 @@ def rpc(state: Path) -> Any:
     return xmlrpc.client.ServerProxy("http://localhost", transport=transport).supervisor
 
 
-class Supervisord:
+class Supervisord(Stoppable):
     """A supervisord in the foreground, a child of this process."""
 
     def __init__(self, state: Path, programs: Sequence[Program]) -> None:

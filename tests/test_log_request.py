@@ -28,7 +28,8 @@ from devpush.logs.errors import (
     LogStoreTimeout,
     LogStoreUnavailable,
 )
-from devpush.services.loki import LokiStore, log_query
+from devpush.services.loki import LokiStore
+from devpush.services.loki._logql import log_query
 
 NOW = 1_800_000_000_000_000_000
 HOUR = 3600 * 10**9

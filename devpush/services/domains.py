@@ -26,12 +26,11 @@ from devpush.models import (
     Domain,
     DomainStatus,
     Environment,
-    EnvironmentKind,
     Project,
     ProxyTableRow,
 )
 from devpush.services.environments import PRODUCTION_NAME
-from devpush.services.hosts import environment_host
+from devpush.services.hosts import environment_host_of
 from devpush.services.jobs import DomainJobs
 from devpush.services.project_rows import project_rows
 
@@ -116,15 +115,6 @@ class DnsRecord:
     type: str
     name: str
     value: str
-
-
-def environment_host_of(environment: Environment, project: Project, settings: Settings) -> str:
-    return environment_host(
-        environment_name=environment.name,
-        production=environment.kind is EnvironmentKind.PRODUCTION,
-        host_label=project.host_label,
-        domain=settings.domain,
-    )
 
 
 def dns_records(name: str, *, target_host: str, settings: Settings) -> list[DnsRecord]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from devpush.core.config import Settings
-from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind
+from devpush.models import Deployment, DeploymentStatus, Environment, EnvironmentKind, Project
 
 #: Characters of the deployment id in its host name.
 SHORT_ID_LENGTH: Final = 8
@@ -53,6 +53,16 @@ def environment_host(
     """``<project>.<domain>`` for production, ``<env>-<project>.<domain>`` otherwise."""
     prefix = "" if production else dns_label(environment_name) or "env"
     return f"{_fit(prefix, dns_label(host_label))}.{domain}"
+
+
+def environment_host_of(environment: Environment, project: Project, settings: Settings) -> str:
+    """The host name of ``environment`` (of ``project``), from its row."""
+    return environment_host(
+        environment_name=environment.name,
+        production=environment.kind is EnvironmentKind.PRODUCTION,
+        host_label=project.host_label,
+        domain=settings.domain,
+    )
 
 
 def labels_clash(a: str, b: str) -> bool:
@@ -111,12 +121,4 @@ def environment_url(environment: Environment, settings: Settings) -> str | None:
     """The environment's URL while one of its deployments runs; None otherwise."""
     if not any(d.status is DeploymentStatus.RUNNING for d in environment.deployments):
         return None
-    return public_url(
-        environment_host(
-            environment_name=environment.name,
-            production=environment.kind is EnvironmentKind.PRODUCTION,
-            host_label=environment.project.host_label,
-            domain=settings.domain,
-        ),
-        settings,
-    )
+    return public_url(environment_host_of(environment, environment.project, settings), settings)

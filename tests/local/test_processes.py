@@ -1,10 +1,12 @@
-"""devpush_dev.processes.stop_all: every child stopped, a stubborn one killed."""
+"""devpush_dev.processes: stop_all stops every child, a stubborn one killed; ``with`` stops."""
 
 from __future__ import annotations
 
 import signal
 import time
 from pathlib import Path
+
+import pytest
 
 from devpush_dev import processes
 
@@ -40,3 +42,15 @@ def test_stop_all_stops_every_child_and_kills_one_that_ignores_sigterm(tmp_path:
 
 def test_stop_all_of_nothing_is_a_no_op() -> None:
     processes.stop_all([])
+
+
+def test_a_with_block_stops_its_handle_pass_or_fail(tmp_path: Path) -> None:
+    with processes.start("passes", ["sleep", "60"], log_path=tmp_path / "a.log") as passes:
+        assert passes.running()
+    assert passes.process.returncode == -signal.SIGTERM
+    server = processes.LoopbackServer(
+        processes.start("fails", ["sleep", "60"], log_path=tmp_path / "b.log"), port=1
+    )
+    with pytest.raises(LookupError), server:
+        raise LookupError("the test failed")
+    assert server.child.process.returncode == -signal.SIGTERM

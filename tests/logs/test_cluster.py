@@ -46,7 +46,7 @@ PARTIAL = "Some log storage nodes did not answer: lines may be missing."
 
 
 @dataclass
-class Cluster:
+class Cluster(processes.Stoppable):
     root: Path
     nodes: list[VictoriaLogs]
     front: processes.Child
@@ -87,15 +87,14 @@ def cluster(
     front = processes.start(
         "victoria-logs-front", argv, log_path=root / "front" / "front.log", cwd=root
     )
-    cluster = Cluster(
+    with Cluster(
         root=root,
         nodes=nodes,
         front=front,
         front_port=front_port,
         collectors=[],
         recorded=root / "hostb" / "containers",
-    )
-    try:
+    ) as cluster:
         processes.wait_ready(front, f"{cluster.url}/health", timeout=60)
         cluster.recorded.mkdir(parents=True)
         for name, containers in (("hosta", engine_containers_dir()), ("hostb", cluster.recorded)):
@@ -105,8 +104,6 @@ def cluster(
                 )
             )
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,6 @@ from devpush.core.config import Settings
 from devpush.core.labels import HOST_LABEL
 from devpush.logs.query import LogQuery
 from devpush.services.victorialogs import VictoriaLogsStore
-from devpush_dev.otelcol import Collector
 from devpush_dev.ports import free_port
 from devpush_dev.victorialogs import VictoriaLogs, start_victorialogs
 from tests.logs.recorded import attrs, start_collector_on, write_container_log
@@ -30,15 +30,16 @@ from tests.logs.recorded import attrs, start_collector_on, write_container_log
 def store_and_hosts(tmp_path: Path) -> Iterator[tuple[VictoriaLogs, Path, Path]]:
     """VictoriaLogs, and the containers dirs of a collector for host "node-a" and of one
     with no host (one server)."""
-    store = start_victorialogs(data_dir=tmp_path / "vl", http_port=free_port())
-    collectors: list[Collector] = []
-    try:
+    with ExitStack() as running:  # stopped in reverse: the collectors, then the store
+        store = running.enter_context(
+            start_victorialogs(data_dir=tmp_path / "vl", http_port=free_port())
+        )
         dirs = []
         for name, host in (("a", "node-a"), ("single", None)):
             containers = tmp_path / name / "containers"
             containers.mkdir(parents=True)
             dirs.append(containers)
-            collectors.append(
+            running.enter_context(
                 start_collector_on(
                     containers,
                     state_dir=tmp_path / name / "otelcol",
@@ -47,10 +48,6 @@ def store_and_hosts(tmp_path: Path) -> Iterator[tuple[VictoriaLogs, Path, Path]]
                 )
             )
         yield store, dirs[0], dirs[1]
-    finally:
-        for collector in collectors:
-            collector.child.stop()
-        store.child.stop()
 
 
 def test_a_collector_with_a_host_names_it_and_one_without_does_not(

@@ -9,7 +9,7 @@ import re2
 
 from devpush.logs.errors import InvalidQuery, InvalidSearch
 from devpush.logs.query import LogQuery, go_quote, re2_quote_meta, validate_regex
-from devpush.services.loki import log_query, stream_selector, volume_query
+from devpush.services.loki._logql import log_query, stream_selector, volume_query
 from tests.logs.hostile import HOSTILE
 from tests.utils.golang import go_unquote
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from devpush.logs.errors import LogStoreProtocolError
-from devpush.services.loki import parse_matrix, parse_streams
+from devpush.services.loki._models import parse_matrix, parse_streams
 
 STREAMS = {
     "status": "success",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 
 import docker
 import pytest
 from docker.models.containers import Container
+from docker.models.networks import Network
 from pydantic import ValidationError
 
 from devpush.core.config import Settings
@@ -109,10 +111,30 @@ def test_the_probe_server_exists_only_for_a_worker_that_probes_through_the_proxy
     assert proxy_config.probe_socket(Settings(runner_address="proxy")) is None
 
 
+@dataclass(frozen=True)
+class Install:
+    """An install of its own on the real engine: its settings, and what it made there."""
+
+    client: docker.DockerClient
+    settings: Settings
+
+    def ensure(self, project_id: str) -> str:
+        """The project's network, made on first use (``ensure_project_network``)."""
+        return ensure_project_network(self.client, self.settings, project_id)
+
+    def networks(self) -> list[Network]:
+        """The runner networks it made (named after its ``runner_network``)."""
+        return self.client.networks.list(names=[self.settings.runner_network])
+
+    def proxy(self) -> Container:
+        """Its stand-in proxy container, as the engine sees it now."""
+        return self.client.containers.get(self.settings.proxy_container)
+
+
 @pytest.fixture
-def engine_settings(docker_client: docker.DockerClient) -> Iterator[Settings]:
-    """Settings of an install of its own on the real engine (a name prefix, a small pool,
-    a stand-in proxy container); whatever it made is removed afterwards."""
+def install(docker_client: docker.DockerClient) -> Iterator[Install]:
+    """An install on the real engine (a name prefix, a small pool, a stand-in proxy
+    container); whatever it made is removed afterwards."""
     run = uuid.uuid4().hex[:8]
     proxy = docker_client.containers.run(
         BUSYBOX_IMAGE, ["sleep", "300"], name=f"test-proxy-{run}", detach=True
@@ -123,81 +145,75 @@ def engine_settings(docker_client: docker.DockerClient) -> Iterator[Settings]:
         runner_subnet_prefix=28,
         proxy_container=proxy.name,
     )
+    made = Install(docker_client, settings)
     try:
-        yield settings
+        yield made
     finally:
         proxy.remove(force=True)
-        for network in docker_client.networks.list(names=[settings.runner_network]):
+        for network in made.networks():
             with contextlib.suppress(docker.errors.NotFound):
                 network.remove()
 
 
 @pytest.mark.docker
 def test_networks_on_the_engine_created_once_joined_by_the_proxy_removed_when_orphaned(
-    docker_client: docker.DockerClient, engine_settings: Settings
+    install: Install,
 ) -> None:
-    settings = engine_settings
-    first = ensure_project_network(docker_client, settings, "p1")
-    assert ensure_project_network(docker_client, settings, "p1") == first  # idempotent
-    second = ensure_project_network(docker_client, settings, "p2")
+    first = install.ensure("p1")
+    assert install.ensure("p1") == first  # idempotent
+    second = install.ensure("p2")
     subnets_of = {
-        n.name: IPv4Network(n.attrs["IPAM"]["Config"][0]["Subnet"])
-        for n in docker_client.networks.list(names=[settings.runner_network])
+        n.name: IPv4Network(n.attrs["IPAM"]["Config"][0]["Subnet"]) for n in install.networks()
     }
     # Two distinct subnets of the pool's size, and only these two networks.
     assert set(subnets_of) == {first, second}
-    assert all(
-        s.prefixlen == 28 and s.subnet_of(settings.runner_subnet_pool) for s in subnets_of.values()
-    )
+    pool = install.settings.runner_subnet_pool
+    assert all(s.prefixlen == 28 and s.subnet_of(pool) for s in subnets_of.values())
     assert subnets_of[first] != subnets_of[second]
-    attach_proxy(docker_client, settings, [first, second])
-    attach_proxy(docker_client, settings, [first])  # already on it: nothing to do
-    proxy = docker_client.containers.get(settings.proxy_container)
-    assert {first, second} <= set(proxy.attrs["NetworkSettings"]["Networks"])
+    attach_proxy(install.client, install.settings, [first, second])
+    attach_proxy(install.client, install.settings, [first])  # already on it: nothing to do
+    assert {first, second} <= set(install.proxy().attrs["NetworkSettings"]["Networks"])
     # p2 deleted: its network goes (the proxy leaves it first); p1's stays.
-    assert remove_orphan_networks(docker_client, settings, {"p1"}) == [second]
-    assert [n.name for n in docker_client.networks.list(names=[settings.runner_network])] == [first]
-    proxy.reload()
-    assert second not in proxy.attrs["NetworkSettings"]["Networks"]
+    assert remove_orphan_networks(install.client, install.settings, {"p1"}) == [second]
+    assert [n.name for n in install.networks()] == [first]
+    assert second not in install.proxy().attrs["NetworkSettings"]["Networks"]
 
 
 @pytest.mark.docker
-def test_the_proxy_rejoins_runner_networks_only(
-    docker_client: docker.DockerClient, engine_settings: Settings
-) -> None:
-    settings = engine_settings
-    network = ensure_project_network(docker_client, settings, "p1")
+def test_the_proxy_rejoins_runner_networks_only(install: Install) -> None:
+    network = install.ensure("p1")
     labels = {"devpush.role": "runner", "devpush.deployment_id": f"d-{uuid.uuid4().hex[:8]}"}
     # A runner on its project's network, and a build log container on none (the worker's).
     started = [
-        docker_client.containers.run(
+        install.client.containers.run(
             BUSYBOX_IMAGE, ["sleep", "60"], detach=True, labels=labels, network=network
         ),
-        docker_client.containers.run(
+        install.client.containers.run(
             BUSYBOX_IMAGE, ["sleep", "60"], detach=True, labels=labels, network_mode="none"
         ),
     ]
     try:
-        rejoin_proxy(docker_client, settings)
-        proxy = docker_client.containers.get(settings.proxy_container)
-        joined = set(proxy.attrs["NetworkSettings"]["Networks"])
+        rejoin_proxy(install.client, install.settings)
+        joined = set(install.proxy().attrs["NetworkSettings"]["Networks"])
         assert network in joined and "none" not in joined
     finally:
         for container in started:
             container.remove(force=True)
-        proxy = docker_client.containers.get(settings.proxy_container)
         with contextlib.suppress(docker.errors.APIError):
-            docker_client.api.disconnect_container_from_network(proxy.id, network, force=True)
+            install.client.api.disconnect_container_from_network(
+                install.proxy().id, network, force=True
+            )
 
 
 @pytest.mark.docker
-def test_a_full_pool_is_a_clear_error(
-    docker_client: docker.DockerClient, engine_settings: Settings
-) -> None:
+def test_a_full_pool_is_a_clear_error(install: Install) -> None:
     # A pool of one /28, taken by p1: p2 gets a message naming the setting.
-    settings = engine_settings.model_copy(
-        update={"runner_subnet_pool": IPv4Network("10.203.255.240/28")}
+    small = replace(
+        install,
+        settings=install.settings.model_copy(
+            update={"runner_subnet_pool": IPv4Network("10.203.255.240/28")}
+        ),
     )
-    ensure_project_network(docker_client, settings, "p1")
+    small.ensure("p1")
     with pytest.raises(NetworkError, match="DEVPUSH_RUNNER_SUBNET_POOL"):
-        ensure_project_network(docker_client, settings, "p2")
+        small.ensure("p2")

@@ -7,8 +7,8 @@ import pytest
 from devpush.logs.errors import InvalidSearch
 from devpush.logs.qlang import parse
 from devpush.logs.query import LogQuery
-from devpush.services.loki import log_query
-from devpush.services.victorialogs import filters
+from devpush.services.loki._logql import log_query
+from devpush.services.victorialogs._logsql import filters
 
 MAX = 512
 SCOPE_VL = '_stream:{project_id="p1"} deployment_id:="d1"'

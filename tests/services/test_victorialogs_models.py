@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from devpush.logs.errors import LogStoreProtocolError
-from devpush.services.victorialogs import parse_lines, parse_time_ns
-from devpush.services.victorialogs._models import parse_count, parse_newest
+from devpush.services.victorialogs._models import (
+    parse_count,
+    parse_lines,
+    parse_newest,
+    parse_time_ns,
+)
 
 
 @pytest.mark.parametrize(

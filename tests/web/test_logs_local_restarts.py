@@ -24,14 +24,11 @@ def supervisord(tmp_path: Path) -> Iterator[Supervisord]:
     """supervisord with one program named like the local run's collector."""
     state = tmp_path / "sv"
     state.mkdir()
-    running = Supervisord(
+    with Supervisord(
         state,
         [Program(name="collector", argv=["sleep", "600"], log_path=state / "c.log", priority=10)],
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 
 from devpush.models import Domain, DomainStatus, Project, utcnow
 from devpush.services import domain_check
-from devpush.services.domains import environment_host_of
+from devpush.services.hosts import environment_host_of
 from devpush.services.jobs import DomainJobs
 from devpush.workers.tasks.context import WorkerContext
 

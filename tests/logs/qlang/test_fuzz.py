@@ -16,8 +16,8 @@ from devpush.logs.errors import InvalidQuery
 from devpush.logs.qlang import parse
 from devpush.logs.qlang.ast import Expr
 from devpush.logs.query import LogQuery
-from devpush.services.loki import log_query
-from devpush.services.victorialogs import filters
+from devpush.services.loki._logql import log_query
+from devpush.services.victorialogs._logsql import filters
 from tests.logs.qlang.generated import queries
 from tests.logs.qlang.store import RequestStore, Scope, request_store  # noqa: F401
 from tests.logs.qlang.structure import check_logql, check_logsql
