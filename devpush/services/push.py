@@ -39,6 +39,16 @@ _LIVE = (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING, DeploymentStatus.RU
 
 
 @dataclass(frozen=True, slots=True)
+class Push:
+    """A branch that moved to a new commit, as a forge's webhook or the poller saw it."""
+
+    project: Project
+    branch: str
+    commit: str
+    trigger: DeployTrigger = DeployTrigger.WEBHOOK
+
+
+@dataclass(frozen=True, slots=True)
 class PushOutcome:
     """What a push led to, as a delivery records it: the result, why, and the deployment."""
 
@@ -51,16 +61,9 @@ def _short(commit: str) -> str:
     return commit[:12]
 
 
-def deploy_push(
-    session: Session,
-    *,
-    project: Project,
-    branch: str,
-    commit: str,
-    queue: DeployJobs,
-    trigger: DeployTrigger = DeployTrigger.WEBHOOK,
-) -> PushOutcome:
-    """Deploy ``commit`` of ``branch`` by the rules above; commits the session when it deploys."""
+def deploy_push(session: Session, push: Push, *, queue: DeployJobs) -> PushOutcome:
+    """Deploy the push's commit by the rules above; commits the session when it deploys."""
+    project, branch, commit = push.project, push.branch, push.commit
     if problem := branch_problem(branch):
         return PushOutcome(DeliveryResult.REFUSED, f"not a branch git accepts: {problem}")
     if branch != project.default_branch and not project.preview_deploys:
@@ -91,7 +94,7 @@ def deploy_push(
         commit=commit,
         created_by=None,
         queue=queue,
-        trigger=trigger,
+        trigger=push.trigger,
     )
     return PushOutcome(
         DeliveryResult.DEPLOYED,

@@ -38,6 +38,7 @@ from devpush.core.labels import (
     runner_labels,
 )
 from devpush.models import DeployStep
+from devpush.services.git import Commit
 from devpush.services.networks import project_network
 
 #: Where the source is copied in the container, and where the step script lives.
@@ -129,11 +130,11 @@ def _one_line(text: str, limit: int = 100) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
-def deploy_headline(branch: str, commit_sha: str, commit_message: str) -> str:
+def deploy_headline(branch: str, commit: Commit) -> str:
     """The first line of a deployment's log: its branch, commit and message."""
-    headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit_sha[:12]}"
-    if commit_message.strip():
-        headline += f": {_one_line(commit_message)}"
+    headline = f"{STEP_PREFIX}Deploying branch {branch} at {commit.sha[:12]}"
+    if commit.message.strip():
+        headline += f": {_one_line(commit.message)}"
     return headline
 
 
@@ -141,8 +142,7 @@ def run_script(
     *,
     steps: Steps,
     branch: str,
-    commit_sha: str,
-    commit_message: str,
+    commit: Commit,
     build_shown: str | None = None,
     with_headline: bool = True,
 ) -> str:
@@ -154,7 +154,7 @@ def run_script(
     already said ``deploy_headline``: the deployment's log shows it once.
     """
     q = shlex.quote
-    headline = deploy_headline(branch, commit_sha, commit_message)
+    headline = deploy_headline(branch, commit)
     lines = [
         "#!/bin/sh",
         "# Written by the devpush worker: runs each step and says so on its output.",

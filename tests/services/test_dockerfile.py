@@ -11,6 +11,7 @@ import pytest
 from devpush.core.config import Settings
 from devpush.services import dockerfile, runner
 from devpush.services.dockerfile import BuildResult, _read_chunk
+from devpush.services.git import Commit
 
 
 def test_a_dockerfile_path_stays_inside_the_repository() -> None:
@@ -104,8 +105,7 @@ def test_the_build_step_shows_its_headline_only() -> None:
     script = runner.run_script(
         steps=runner.Steps(build="true", pre_deploy="", start="python3 app.py"),
         branch="main",
-        commit_sha="abc",
-        commit_message="m",
+        commit=Commit("abc", "m"),
         build_shown="docker build -f Dockerfile: built",
         with_headline=False,
     )
@@ -115,8 +115,7 @@ def test_the_build_step_shows_its_headline_only() -> None:
     assert "Deploying branch main at abc" in runner.run_script(
         steps=runner.Steps(build="", pre_deploy="", start="python3 app.py"),
         branch="main",
-        commit_sha="abc",
-        commit_message="m",
+        commit=Commit("abc", "m"),
     )
     assert runner.image_start_command({"Entrypoint": ["tini", "--"], "Cmd": ["app", "a b"]}) == (
         "tini -- app 'a b'"

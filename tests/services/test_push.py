@@ -16,7 +16,7 @@ from devpush.models import (
     Project,
 )
 from devpush.services.deployments import create_deployment, transition
-from devpush.services.push import deploy_push, stop_branch
+from devpush.services.push import Push, deploy_push, stop_branch
 from devpush.workers.queue import DeployQueue
 from tests.fixtures.web import pending
 
@@ -36,7 +36,7 @@ def _status(session: Session, deployment_id: str) -> DeploymentStatus:
 def test_a_push_to_the_default_branch_deploys_that_commit_to_production(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    outcome = deploy_push(session, project=project, branch="main", commit=A, queue=queue)
+    outcome = deploy_push(session, Push(project, "main", A), queue=queue)
     assert outcome.result is DeliveryResult.DEPLOYED
     deployment = outcome.deployment
     assert deployment is not None
@@ -49,8 +49,8 @@ def test_a_push_to_the_default_branch_deploys_that_commit_to_production(
 def test_a_push_to_another_branch_creates_its_preview_once(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    first = deploy_push(session, project=project, branch="feature/x", commit=A, queue=queue)
-    second = deploy_push(session, project=project, branch="feature/x", commit=B, queue=queue)
+    first = deploy_push(session, Push(project, "feature/x", A), queue=queue)
+    second = deploy_push(session, Push(project, "feature/x", B), queue=queue)
     assert first.deployment is not None and second.deployment is not None
     assert first.deployment.environment_id == second.deployment.environment_id
     environments = session.scalars(
@@ -64,7 +64,7 @@ def test_previews_off_ignores_other_branches(
 ) -> None:
     project.preview_deploys = False
     session.commit()
-    outcome = deploy_push(session, project=project, branch="feature/x", commit=A, queue=queue)
+    outcome = deploy_push(session, Push(project, "feature/x", A), queue=queue)
     assert outcome.result is DeliveryResult.IGNORED
     assert "preview deploys are off" in outcome.reason
     assert pending(queue) == []
@@ -73,13 +73,13 @@ def test_previews_off_ignores_other_branches(
 def test_a_newer_push_supersedes_a_queued_older_one(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    older = deploy_push(session, project=project, branch="main", commit=A, queue=queue).deployment
+    older = deploy_push(session, Push(project, "main", A), queue=queue).deployment
     building = create_deployment(
         session, project=project, branch="main", created_by=None, queue=queue
     )
     transition(session, deployment_id=building.id, to=DeploymentStatus.BUILDING)
     session.commit()
-    newer = deploy_push(session, project=project, branch="main", commit=B, queue=queue).deployment
+    newer = deploy_push(session, Push(project, "main", B), queue=queue).deployment
     assert older is not None and newer is not None
     session.refresh(older)
     assert older.status is DeploymentStatus.STOPPED
@@ -92,10 +92,8 @@ def test_a_newer_push_supersedes_a_queued_older_one(
 def test_the_same_commit_is_not_deployed_twice(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    first = deploy_push(session, project=project, branch="main", commit=A, queue=queue)
-    again = deploy_push(
-        session, project=project, branch="main", commit=A, queue=queue, trigger=DeployTrigger.POLL
-    )
+    first = deploy_push(session, Push(project, "main", A), queue=queue)
+    again = deploy_push(session, Push(project, "main", A, DeployTrigger.POLL), queue=queue)
     assert again.result is DeliveryResult.IGNORED
     assert again.deployment is not None and first.deployment is not None
     assert again.deployment.id == first.deployment.id
@@ -105,17 +103,17 @@ def test_the_same_commit_is_not_deployed_twice(
 def test_a_paused_environment_ignores_pushes_until_a_manual_deploy(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    deploy_push(session, project=project, branch="main", commit=A, queue=queue)
+    deploy_push(session, Push(project, "main", A), queue=queue)
     production = session.scalars(select(Environment)).one()
     production.auto_deploy_paused = True
     session.commit()
-    outcome = deploy_push(session, project=project, branch="main", commit=B, queue=queue)
+    outcome = deploy_push(session, Push(project, "main", B), queue=queue)
     assert outcome.result is DeliveryResult.IGNORED
     assert "paused after a rollback" in outcome.reason
     create_deployment(session, project=project, branch="main", created_by=None, queue=queue)
     session.refresh(production)
     assert production.auto_deploy_paused is False
-    assert deploy_push(session, project=project, branch="main", commit=B, queue=queue).result is (
+    assert deploy_push(session, Push(project, "main", B), queue=queue).result is (
         DeliveryResult.DEPLOYED
     )
 
@@ -123,7 +121,7 @@ def test_a_paused_environment_ignores_pushes_until_a_manual_deploy(
 def test_a_bad_branch_name_is_refused(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    outcome = deploy_push(session, project=project, branch="-x..y", commit=A, queue=queue)
+    outcome = deploy_push(session, Push(project, "-x..y", A), queue=queue)
     assert outcome.result is DeliveryResult.REFUSED
     assert pending(queue) == []
 
@@ -131,7 +129,7 @@ def test_a_bad_branch_name_is_refused(
 def test_a_deleted_branch_stops_its_preview_and_never_production(
     session: Session, project: Project, queue: DeployQueue
 ) -> None:
-    preview = deploy_push(session, project=project, branch="feature/x", commit=A, queue=queue)
+    preview = deploy_push(session, Push(project, "feature/x", A), queue=queue)
     assert preview.deployment is not None
     transition(session, deployment_id=preview.deployment.id, to=DeploymentStatus.BUILDING)
     transition(session, deployment_id=preview.deployment.id, to=DeploymentStatus.RUNNING)

@@ -13,6 +13,7 @@ from devpush.core.config import Settings
 from devpush.core.labels import RUNNER_LABELS
 from devpush.models import DeployStep
 from devpush.services import runner
+from devpush.services.git import Commit
 from devpush.services.runner import (
     Steps,
     failed_step,
@@ -100,9 +101,7 @@ def test_environment_precedence_platform_wins() -> None:
 
 def main_script(steps: Steps, *, commit_sha: str = "abc", commit_message: str = "") -> str:
     """The run script of ``steps`` on branch main."""
-    return run_script(
-        steps=steps, branch="main", commit_sha=commit_sha, commit_message=commit_message
-    )
+    return run_script(steps=steps, branch="main", commit=Commit(commit_sha, commit_message))
 
 
 def test_script_tells_the_story_and_runs_each_step(tmp_path: Path) -> None:

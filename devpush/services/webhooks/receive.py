@@ -214,14 +214,8 @@ def _act(session: Session, call: Call, *, event: Event, queue: DeployJobs, keep:
     if event.kind is EventKind.PING:
         reason = PING_REASON
     elif event.kind is EventKind.PUSH and event.branch and event.commit:
-        outcome = push.deploy_push(
-            session,
-            project=project,
-            branch=event.branch,
-            commit=event.commit,
-            queue=queue,
-            trigger=DeployTrigger.WEBHOOK,
-        )
+        seen = push.Push(project, event.branch, event.commit, DeployTrigger.WEBHOOK)
+        outcome = push.deploy_push(session, seen, queue=queue)
         result, reason = outcome.result, outcome.reason
         deployment_id = outcome.deployment.id if outcome.deployment else None
     elif event.kind is EventKind.DELETE and event.branch:

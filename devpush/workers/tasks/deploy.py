@@ -318,9 +318,7 @@ def _create_runner(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path)
     except docker.errors.APIError as exc:
         raise DeployFailed(f"Docker refused the build cache volume: {exc.explanation}") from exc
     spec = replace(_runner_spec(job, commit_sha=commit.sha, image=job.image), cache_volume=cache)
-    script = runner.run_script(
-        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
-    )
+    script = runner.run_script(steps=job.steps, branch=job.branch, commit=commit)
     container = _create_container(ctx, job, spec, _runner_variables(ctx, job, spec))
     _copy_in(
         container, runner.source_archive(source_dir=checkout, script=script), what="source archive"
@@ -334,9 +332,7 @@ def _create_service(ctx: WorkerContext, job: Job, commit: Commit, checkout: Path
     No build cache: a volume is one host's, and the task may run on any.
     """
     spec = _runner_spec(job, commit_sha=commit.sha, image=job.image)
-    script = runner.run_script(
-        steps=job.steps, branch=job.branch, commit_sha=commit.sha, commit_message=commit.message
-    )
+    script = runner.run_script(steps=job.steps, branch=job.branch, commit=commit)
     archive = runner.source_archive(source_dir=checkout, script=script)
     try:
         url, token = ctx.sources.offer(
@@ -428,8 +424,7 @@ def _build_dockerfile(ctx: WorkerContext, job: Job, commit: Commit, checkout: Pa
     script = runner.run_script(
         steps=steps,
         branch=job.branch,
-        commit_sha=commit.sha,
-        commit_message=commit.message,
+        commit=commit,
         build_shown=f"{shown}: built",
         with_headline=False,  # the build log container said it (_open_build_log)
     )
@@ -492,7 +487,7 @@ def _open_build_log(ctx: WorkerContext, job: Job, commit: Commit) -> build_log.B
         raise DeployFailed(f"Docker refused the build log container: {exc}") from exc
     _update(ctx, job.deployment_id, container_id=container.id, container_name=container.name)
     lines = build_log.BuildLog(ctx.docker, container)
-    lines.write(runner.deploy_headline(job.branch, commit.sha, commit.message))
+    lines.write(runner.deploy_headline(job.branch, commit))
     return lines
 
 

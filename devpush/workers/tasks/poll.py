@@ -106,10 +106,8 @@ def _act(
     for branch, commit in sorted(heads.items()):
         if before.get(branch) == commit:
             continue
-        outcome = push.deploy_push(
-            session, project=project, branch=branch, commit=commit, queue=queue,
-            trigger=DeployTrigger.POLL,
-        )  # fmt: skip
+        seen = push.Push(project, branch, commit, DeployTrigger.POLL)
+        outcome = push.deploy_push(session, seen, queue=queue)
         _record(session, settings, project, "push", branch, commit, outcome)
         made += 1
     for branch in sorted(set(before) - set(heads)):

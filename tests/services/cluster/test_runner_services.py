@@ -25,6 +25,7 @@ from devpush.services.cluster.runner_services import (
     wait_for_task,
 )
 from devpush.services.cluster.source_server import SourceServer
+from devpush.services.git import Commit
 from devpush_dev.engines import Swarm
 
 pytestmark = [pytest.mark.swarm, pytest.mark.docker]
@@ -58,8 +59,7 @@ def archive(tmp_path: Path, text: str) -> bytes:
     script = runner.run_script(
         steps=runner.Steps(build="", pre_deploy="", start="python3 -m http.server $PORT"),
         branch="main",
-        commit_sha="0" * 40,
-        commit_message="test",
+        commit=Commit("0" * 40, "test"),
     )
     return runner.source_archive(source_dir=source, script=script)
 

@@ -25,6 +25,7 @@ from devpush.services.cluster.runner_services import (
     with_no_new_privileges,
 )
 from devpush.services.cluster.source_server import SourceServer
+from devpush.services.git import Commit
 
 pytestmark = pytest.mark.docker
 
@@ -71,8 +72,7 @@ def test_the_app_runs_without_new_privileges_and_without_the_token(
     script = runner.run_script(
         steps=runner.Steps(build="", pre_deploy="", start=START),
         branch="main",
-        commit_sha="0" * 40,
-        commit_message="hardening",
+        commit=Commit("0" * 40, "hardening"),
     )
     archive = runner.source_archive(source_dir=tmp_path / "src", script=script)
     token = source_server.offers.offer(archive, ttl_seconds=60)
