@@ -8,8 +8,9 @@ Changes take effect at the next deployment.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,26 +26,34 @@ env_app = typer.Typer(
 )
 
 NEXT_DEPLOY = "Takes effect at the next deployment: run `devpush deploy {project}`."
-# Repeats the server's field names on purpose: the CLI must not import the server.
-_SHOWN = (
-    "name",
-    "slug",
-    "runner_image",
-    "root_directory",
-    "build_command",
-    "pre_deploy_command",
-    "start_command",
-    "port",
-    "memory_mb",
-    "cpus",
-    "placement_label",
-)
+#: What a null setting means where it is not "the server's default".
+_NULL_MEANS = {"health_check.interval_seconds": "off"}
 #: The check's fields whose 0 means "the default" (the grace: the server's ready timeout;
 #: the interval: no checks while running).
 _ZERO_IS_DEFAULT = frozenset({"grace_seconds", "interval_seconds"})
 ScopeOption = Annotated[
     str, typer.Option("--env", "-e", help="`shared` (every environment) or an environment name")
 ]
+
+
+def _shown(value: object, *, key: str) -> object:
+    if value is None:
+        return _NULL_MEANS.get(key, "default")
+    if isinstance(value, dict):  # dockerfile.build_args
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return value
+
+
+def _setting_rows(project: dict[str, Any]) -> Iterator[tuple[str, object]]:
+    """The project as the server answers it, in the server's order (the CLI does not list
+    the fields itself): a value a row, a nested setting's (health_check, dockerfile) a row a
+    field; the lists have their own commands (``env list``, ``projects replicas``)."""
+    for key, value in project.items():
+        if isinstance(value, dict):
+            for field, inner in value.items():
+                yield f"{key}.{field}", _shown(inner, key=f"{key}.{field}")
+        elif not isinstance(value, list):
+            yield key, _shown(value, key=key)
 
 
 def settings(
@@ -137,15 +146,8 @@ def settings(
     else:
         current = call("GET", f"/projects/{project}")
     table = Table("setting", "value", show_header=False)
-    for key in _SHOWN:
-        table.add_row(safe(key), safe("default" if current.get(key) is None else current[key]))
-    for key, value in (current.get("health_check") or {}).items():
-        shown = ("off" if key == "interval_seconds" else "default") if value is None else value
-        table.add_row(safe(f"health_check.{key}"), safe(shown))
-    for key, value in (current.get("dockerfile") or {}).items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        table.add_row(safe(f"dockerfile.{key}"), safe(value))
+    for key, value in _setting_rows(current):
+        table.add_row(safe(key), safe(value))
     console.print(table)
     if change:
         console.print(safe("Saved. " + NEXT_DEPLOY.format(project=current["slug"])))
