@@ -216,11 +216,19 @@ def test_admin_add_user(
             cli, ["admin", "add-user", "--email", "e@example.org", "--password", "short"]
         )
         assert short.exit_code == 1 and "8 characters" in short.output
+        # Scripts pass the password in the environment, out of the process list.
+        from_env = runner.invoke(
+            cli,
+            ["admin", "add-user", "--email", "frank@example.org"],
+            env={"DEVPUSH_USER_PASSWORD": "frank-password"},
+        )
+        assert from_env.exit_code == 0, from_env.output
     finally:
         get_settings.cache_clear()
     with sessions() as session:
         dave = authenticate(session, email="dave@example.org", password="dave-password")
         assert dave is not None and not dave.is_admin
+        assert authenticate(session, email="frank@example.org", password="frank-password")
         role = session.scalar(
             select(TeamMember.role).where(
                 TeamMember.user_id == dave.id, TeamMember.team_id == two_teams.alice.team_id
