@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.projects import key_values, projects_app
+from devpush.cli.projects import ProjectArg, key_values, projects_app
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -57,7 +57,7 @@ def _setting_rows(project: dict[str, Any]) -> Iterator[tuple[str, object]]:
 
 
 def settings(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     name: Annotated[str | None, typer.Option(help="New display name")] = None,
     image: Annotated[str | None, typer.Option(help="Runner image")] = None,
     root_directory: Annotated[str | None, typer.Option(help="Sub-directory of the app")] = None,
@@ -154,7 +154,7 @@ def settings(
 
 
 def delete(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     confirm: Annotated[
         str | None, typer.Option(help="The project's name or slug, instead of the prompt")
     ] = None,
@@ -174,7 +174,7 @@ def delete(
 
 
 @env_app.command("list")
-def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")]) -> None:
+def env_list(project: ProjectArg) -> None:
     """Names of the variables per scope (values are never shown)."""
     scopes = call("GET", f"/projects/{project}/variables")["scopes"]
     table = Table("scope", "names")
@@ -185,7 +185,7 @@ def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")])
 
 @env_app.command("set")
 def env_set(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     pairs: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE pairs")] = None,
     scope: ScopeOption = "shared",
     env_file: Annotated[
@@ -208,7 +208,7 @@ def env_set(
 
 @env_app.command("unset")
 def env_unset(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     keys: Annotated[list[str], typer.Argument(help="Variable names")],
     scope: ScopeOption = "shared",
 ) -> None:
@@ -221,7 +221,7 @@ def env_unset(
 
 
 def delete_environment(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     environment: Annotated[str, typer.Argument(help="A preview environment's name")],
 ) -> None:
     """Delete a preview environment with its deployments (owners only)."""
@@ -230,7 +230,7 @@ def delete_environment(
 
 
 def replicas(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     environment: Annotated[str, typer.Argument(help="An environment's name")],
     count: Annotated[
         int | None, typer.Argument(help="Runners per deployment, 1-10 (swarm mode for >1)")
