@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -62,13 +62,16 @@ def migrate() -> None:
     console.print("Database schema is up to date.")
 
 
-# ensure-user and add-user declare alike options on purpose: typer reads each signature.
+def _password_option(envvar: str) -> Any:
+    """A new user's password, or ``envvar`` (install scripts set it, which keeps the
+    password out of the process list)."""
+    return typer.Option(help="At least 8 characters", envvar=envvar)
+
+
 @admin.command("ensure-user")
 def ensure_user(
     email: Annotated[str, typer.Option(help="E-mail of the first user")],
-    password: Annotated[
-        str, typer.Option(help="At least 8 characters", envvar="DEVPUSH_ADMIN_PASSWORD")
-    ],
+    password: Annotated[str, _password_option("DEVPUSH_ADMIN_PASSWORD")],
     team: Annotated[str, typer.Option(help="Name of the user's team")] = "Default",
 ) -> None:
     """Create the first user and their team if the server has no user yet (idempotent)."""
@@ -92,9 +95,7 @@ def ensure_user(
 @admin.command("add-user")
 def add_user(
     email: Annotated[str, typer.Option(help="E-mail of the new user")],
-    password: Annotated[
-        str, typer.Option(help="At least 8 characters", envvar="DEVPUSH_USER_PASSWORD")
-    ],
+    password: Annotated[str, _password_option("DEVPUSH_USER_PASSWORD")],
     name: Annotated[str, typer.Option(help="Display name")] = "",
     team: Annotated[
         str | None, typer.Option(help="Slug of an existing team; default: a team of their own")

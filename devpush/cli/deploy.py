@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from devpush.cli.client import ApiClient, ApiError, fail, logged_in_client
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import coloured, safe
 
 console = Console()
@@ -79,7 +80,7 @@ def settle(
 
 
 def deploy(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     branch: Annotated[str | None, typer.Option(help="Default: the project default branch")] = None,
     commit: Annotated[
         str | None, typer.Option(help="That exact commit (full SHA) instead of the newest")

@@ -14,13 +14,13 @@ from rich.table import Table
 
 from devpush.cli.client import call
 from devpush.cli.project_items import list_items, remove_item
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 console = Console()
 domains_app = typer.Typer(
     help="Custom domains of a project: add, list, check, remove.", no_args_is_help=True
 )
-ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
 NameArg = Annotated[str, typer.Argument(help="The domain, such as www.example.com")]
 
 

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.project_items import ProjectArg, add_remove_and_test, list_items, print_added
+from devpush.cli.project_items import add_remove_and_test, list_items, print_added
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 console = Console()

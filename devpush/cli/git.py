@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 
 from devpush.cli.client import call, fail
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 console = Console()
 git_app = typer.Typer(help="How devpush reads a project's repository.", no_args_is_help=True)
-Project = Annotated[str, typer.Argument(help="Project slug or id")]
 
 
 def _print(access: dict[str, Any]) -> None:
@@ -38,12 +38,12 @@ def _print(access: dict[str, Any]) -> None:
     console.print(safe(f"Poller: every {interval} s" if interval else "Poller: off"))
 
 
-def show(project: Project) -> None:
+def show(project: ProjectArg) -> None:
     """Show the repository's access: deploy key, host keys, token (never the secret)."""
     _print(call("GET", f"/projects/{project}/git"))
 
 
-def deploy_key(project: Project) -> None:
+def deploy_key(project: ProjectArg) -> None:
     """Make a new SSH deploy key (the previous one stops working) and print its public half."""
     made = call("POST", f"/projects/{project}/git/deploy-key")
     console.print(safe(made["deploy_key_public"]), soft_wrap=True)
@@ -53,7 +53,7 @@ def deploy_key(project: Project) -> None:
 
 
 def set_token(
-    project: Project,
+    project: ProjectArg,
     username: Annotated[str, typer.Option(help="Default: the forge's usual one")] = "",
     token_file: Annotated[
         Path | None, typer.Option(help="Read the token from this file ('-': stdin)")
@@ -75,14 +75,14 @@ def set_token(
     )
 
 
-def unset_token(project: Project) -> None:
+def unset_token(project: ProjectArg) -> None:
     """Forget the HTTPS access token."""
     call("DELETE", f"/projects/{project}/git/token")
     console.print(safe("Token removed."))
 
 
 def pin_host(
-    project: Project,
+    project: ProjectArg,
     known_hosts: Annotated[
         Path | None, typer.Option(help="Pin these known_hosts lines instead of scanning the host")
     ] = None,
@@ -96,7 +96,7 @@ def pin_host(
     _print(access)
 
 
-def check(project: Project) -> None:
+def check(project: ProjectArg) -> None:
     """Check that devpush can read the repository; say why not (exit code 1)."""
     answer = call("POST", f"/projects/{project}/git/check")
     if not answer["ok"]:
@@ -105,7 +105,7 @@ def check(project: Project) -> None:
 
 
 def poll(
-    project: Project,
+    project: ProjectArg,
     every: Annotated[int | None, typer.Option(help="Seconds between polls; left out: off")] = None,
 ) -> None:
     """Poll the repository for new commits every N seconds (or stop polling)."""

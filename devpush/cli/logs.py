@@ -25,6 +25,7 @@ from rich.console import Console
 
 from devpush.cli.client import ApiClient, ApiError, fail, logged_in_client
 from devpush.cli.config import NotLoggedInError, load_config
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import coloured, safe
 
 console = Console(highlight=False, soft_wrap=True)
@@ -219,7 +220,7 @@ def _detail(response: httpx.Response) -> str:
 
 
 def logs(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     env: Annotated[str | None, typer.Option("--env", help="Environment name or id")] = None,
     branch: Annotated[str | None, typer.Option(help="Only this branch")] = None,
     deployment: Annotated[str | None, typer.Option(help="Only this deployment (id)")] = None,

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import ApiClient, ApiError, fail, logged_in_client
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 from devpush.units import human_bytes
 
@@ -35,7 +36,7 @@ def serving_deployment(client: ApiClient, project: str) -> str:
 
 
 def metrics(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     deployment: Annotated[
         str | None,
         typer.Option(help="Deployment id. Default: production's running deployment"),

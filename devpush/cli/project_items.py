@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from devpush.cli.client import call, fail
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -48,9 +49,6 @@ def send_test(path: str) -> None:
     if not result["ok"]:
         raise fail(f"not delivered{code}: {result['error']}")
     console.print(safe(f"Delivered{code}."))
-
-
-ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
 
 
 def add_remove_and_test(

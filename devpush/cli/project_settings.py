@@ -8,15 +8,16 @@ Changes take effect at the next deployment.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
-from devpush.cli.projects import key_values, projects_app
+from devpush.cli.projects import ProjectArg, key_values, projects_app
 from devpush.cli.terminal import safe
 
 console = Console()
@@ -25,20 +26,8 @@ env_app = typer.Typer(
 )
 
 NEXT_DEPLOY = "Takes effect at the next deployment: run `devpush deploy {project}`."
-# Repeats the server's field names on purpose: the CLI must not import the server.
-_SHOWN = (
-    "name",
-    "slug",
-    "runner_image",
-    "root_directory",
-    "build_command",
-    "pre_deploy_command",
-    "start_command",
-    "port",
-    "memory_mb",
-    "cpus",
-    "placement_label",
-)
+#: What a null setting means where it is not "the server's default".
+_NULL_MEANS = {"health_check.interval_seconds": "off"}
 #: The check's fields whose 0 means "the default" (the grace: the server's ready timeout;
 #: the interval: no checks while running).
 _ZERO_IS_DEFAULT = frozenset({"grace_seconds", "interval_seconds"})
@@ -47,8 +36,28 @@ ScopeOption = Annotated[
 ]
 
 
+def _shown(value: object, *, key: str) -> object:
+    if value is None:
+        return _NULL_MEANS.get(key, "default")
+    if isinstance(value, dict):  # dockerfile.build_args
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return value
+
+
+def _setting_rows(project: dict[str, Any]) -> Iterator[tuple[str, object]]:
+    """The project as the server answers it, in the server's order (the CLI does not list
+    the fields itself): a value a row, a nested setting's (health_check, dockerfile) a row a
+    field; the lists have their own commands (``env list``, ``projects replicas``)."""
+    for key, value in project.items():
+        if isinstance(value, dict):
+            for field, inner in value.items():
+                yield f"{key}.{field}", _shown(inner, key=f"{key}.{field}")
+        elif not isinstance(value, list):
+            yield key, _shown(value, key=key)
+
+
 def settings(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     name: Annotated[str | None, typer.Option(help="New display name")] = None,
     image: Annotated[str | None, typer.Option(help="Runner image")] = None,
     root_directory: Annotated[str | None, typer.Option(help="Sub-directory of the app")] = None,
@@ -137,22 +146,15 @@ def settings(
     else:
         current = call("GET", f"/projects/{project}")
     table = Table("setting", "value", show_header=False)
-    for key in _SHOWN:
-        table.add_row(safe(key), safe("default" if current.get(key) is None else current[key]))
-    for key, value in (current.get("health_check") or {}).items():
-        shown = ("off" if key == "interval_seconds" else "default") if value is None else value
-        table.add_row(safe(f"health_check.{key}"), safe(shown))
-    for key, value in (current.get("dockerfile") or {}).items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        table.add_row(safe(f"dockerfile.{key}"), safe(value))
+    for key, value in _setting_rows(current):
+        table.add_row(safe(key), safe(value))
     console.print(table)
     if change:
         console.print(safe("Saved. " + NEXT_DEPLOY.format(project=current["slug"])))
 
 
 def delete(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     confirm: Annotated[
         str | None, typer.Option(help="The project's name or slug, instead of the prompt")
     ] = None,
@@ -172,7 +174,7 @@ def delete(
 
 
 @env_app.command("list")
-def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")]) -> None:
+def env_list(project: ProjectArg) -> None:
     """Names of the variables per scope (values are never shown)."""
     scopes = call("GET", f"/projects/{project}/variables")["scopes"]
     table = Table("scope", "names")
@@ -183,7 +185,7 @@ def env_list(project: Annotated[str, typer.Argument(help="Project slug or id")])
 
 @env_app.command("set")
 def env_set(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     pairs: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE pairs")] = None,
     scope: ScopeOption = "shared",
     env_file: Annotated[
@@ -206,7 +208,7 @@ def env_set(
 
 @env_app.command("unset")
 def env_unset(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     keys: Annotated[list[str], typer.Argument(help="Variable names")],
     scope: ScopeOption = "shared",
 ) -> None:
@@ -219,7 +221,7 @@ def env_unset(
 
 
 def delete_environment(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     environment: Annotated[str, typer.Argument(help="A preview environment's name")],
 ) -> None:
     """Delete a preview environment with its deployments (owners only)."""
@@ -228,7 +230,7 @@ def delete_environment(
 
 
 def replicas(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     environment: Annotated[str, typer.Argument(help="An environment's name")],
     count: Annotated[
         int | None, typer.Argument(help="Runners per deployment, 1-10 (swarm mode for >1)")

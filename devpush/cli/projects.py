@@ -19,6 +19,9 @@ from devpush.cli.terminal import safe
 
 console = Console()
 
+#: The project a command acts on, by slug or id (``devpush projects list`` shows both).
+ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
+
 projects_app = typer.Typer(help="The projects of your teams: list, create.", no_args_is_help=False)
 
 

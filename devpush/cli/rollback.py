@@ -8,11 +8,12 @@ import typer
 
 from devpush.cli.client import ApiError, fail, logged_in_client
 from devpush.cli.deploy import console, settle
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 
 def rollback(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     deployment: Annotated[
         str | None,
         typer.Argument(
@@ -46,7 +47,7 @@ def rollback(
 
 
 def resume(
-    project: Annotated[str, typer.Argument(help="Project slug or id")],
+    project: ProjectArg,
     environment: Annotated[str, typer.Argument(help="Environment name or id")] = "production",
 ) -> None:
     """Resume an environment's auto-deploys (paused by a rollback)."""

@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from devpush.cli.client import call, fail
+from devpush.cli.projects import ProjectArg
 from devpush.cli.terminal import safe
 
 console = Console()
 webhook_app = typer.Typer(help="A project's webhook: its URL and secret.", no_args_is_help=True)
 _COLUMNS = ("received", "forge", "event", "branch", "commit", "result", "reason", "deployment")
-ProjectArg = Annotated[str, typer.Argument(help="Project slug or id")]
 
 
 @webhook_app.command("show")

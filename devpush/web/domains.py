@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from devpush.core.errors import Conflict, InvalidInput
-from devpush.deps import DomainJobsDep, SessionDep, WebOwnerProject
+from devpush.deps import DomainJobsDep
 from devpush.models import Project
 from devpush.services import domains as domain_service
 from devpush.web.forms import DomainField, DomainForm
+from devpush.web.owned import OwnerDomain
 from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["domains"])
-# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
-# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
 
 
 def _url(project: Project) -> str:
@@ -53,11 +52,10 @@ def add_domain(
 def set_redirect(
     page: OwnerSettingsPageDep,
     jobs: DomainJobsDep,
-    name: str,
+    domain: OwnerDomain,
     redirect_to: DomainField = "",
 ) -> Response:
     """Redirect the domain to its twin, or (empty) serve it itself."""
-    domain = domain_service.find_domain(page.session, project=page.project, name=name)
     try:
         domain_service.set_redirect(
             page.session, domain=domain, redirect_to=redirect_to or None, jobs=jobs
@@ -68,19 +66,13 @@ def set_redirect(
 
 
 @router.post("/projects/{project_ref}/settings/domains/{name}/check")
-def check_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
-) -> Response:
+def check_domain(page: OwnerSettingsPageDep, jobs: DomainJobsDep, domain: OwnerDomain) -> Response:
     """Check the domain's DNS again now (after its owner fixed a record)."""
-    domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.check_again(session, domain=domain, jobs=jobs)
-    return redirect(request, _url(project))
+    domain_service.check_again(page.session, domain=domain, jobs=jobs)
+    return redirect(page.request, _url(page.project))
 
 
 @router.post("/projects/{project_ref}/settings/domains/{name}/delete")
-def remove_domain(
-    request: Request, project: WebOwnerProject, session: SessionDep, jobs: DomainJobsDep, name: str
-) -> Response:
-    domain = domain_service.find_domain(session, project=project, name=name)
-    domain_service.remove_domain(session, domain=domain, jobs=jobs)
-    return redirect(request, _url(project))
+def remove_domain(page: OwnerSettingsPageDep, jobs: DomainJobsDep, domain: OwnerDomain) -> Response:
+    domain_service.remove_domain(page.session, domain=domain, jobs=jobs)
+    return redirect(page.request, _url(page.project))

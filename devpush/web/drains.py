@@ -9,29 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from devpush.deps import FernetDep, SessionDep, WebProject
-from devpush.models import LogDrain, Project
+from devpush.models import Project
 from devpush.services.drains import configure as drain_service
 from devpush.services.drains.delivery import send_test_line
 from devpush.web.form_errors import field_errors
+from devpush.web.owned import TeamDrain
 from devpush.web.project_settings import SettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["drains"])
-# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
-# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
 
 
 def _url(project: Project) -> str:
     return settings_url(project, "drains")
-
-
-def _drain(session: SessionDep, project: Project, drain_id: str) -> LogDrain:
-    return drain_service.find_drain(session, project=project, drain_id=drain_id)
 
 
 @router.post("/projects/{project_ref}/settings/drains")
@@ -66,23 +60,19 @@ def add_drain(
 
 
 @router.post("/projects/{project_ref}/settings/drains/{drain_id}/test")
-async def test_drain(
-    request: Request,
-    project: WebProject,
-    session: SessionDep,
-    fernet: FernetDep,
-    drain_id: str,
-) -> Response:
+async def test_drain(page: SettingsPageDep, drain: TeamDrain) -> Response:
     """Send a test line now; its result shows as the drain's last delivery or error."""
-    drain = _drain(session, project, drain_id)
-    settings = request.app.state.settings
-    await send_test_line(session, drain=drain, project=project, fernet=fernet, settings=settings)
-    return redirect(request, _url(project))
+    await send_test_line(
+        page.session,
+        drain=drain,
+        project=page.project,
+        fernet=page.fernet,
+        settings=page.request.app.state.settings,
+    )
+    return redirect(page.request, _url(page.project))
 
 
 @router.post("/projects/{project_ref}/settings/drains/{drain_id}/delete")
-def remove_drain(
-    request: Request, project: WebProject, session: SessionDep, drain_id: str
-) -> Response:
-    drain_service.delete_drain(session, drain=_drain(session, project, drain_id))
-    return redirect(request, _url(project))
+def remove_drain(page: SettingsPageDep, drain: TeamDrain) -> Response:
+    drain_service.delete_drain(page.session, drain=drain)
+    return redirect(page.request, _url(page.project))

@@ -9,29 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from devpush.deps import FernetDep, SessionDep, WebOwnerProject
-from devpush.models import NotificationChannel, Project
+from devpush.models import Project
 from devpush.services.notifications import channels as channel_service
 from devpush.services.notifications.delivery import send_test
 from devpush.web.form_errors import field_errors
+from devpush.web.owned import OwnerChannel
 from devpush.web.project_settings import OwnerSettingsPageDep, settings_url
 from devpush.web.rendering import redirect
 
 router = APIRouter(tags=["notifications"])
-# Routes here repeat their parameter lists on purpose: FastAPI reads each signature
-# (dependencies, form fields); the shared work is in devpush/deps.py and the services.
 
 
 def _url(project: Project) -> str:
     return settings_url(project, "notifications")
-
-
-def _channel(session: SessionDep, project: Project, channel_id: str) -> NotificationChannel:
-    return channel_service.find_channel(session, project=project, channel_id=channel_id)
 
 
 @router.post("/projects/{project_ref}/settings/notifications")
@@ -55,28 +49,19 @@ def add_channel(
 
 
 @router.post("/projects/{project_ref}/settings/notifications/{channel_id}/test")
-def test_channel(
-    request: Request,
-    project: WebOwnerProject,
-    session: SessionDep,
-    fernet: FernetDep,
-    channel_id: str,
-) -> Response:
+def test_channel(page: OwnerSettingsPageDep, channel: OwnerChannel) -> Response:
     """Send a test message now; its result is the newest attempt in the list."""
-    channel = _channel(session, project, channel_id)
     send_test(
-        session,
+        page.session,
         channel=channel,
-        project=project,
-        settings=request.app.state.settings,
-        fernet=fernet,
+        project=page.project,
+        settings=page.request.app.state.settings,
+        fernet=page.fernet,
     )
-    return redirect(request, _url(project))
+    return redirect(page.request, _url(page.project))
 
 
 @router.post("/projects/{project_ref}/settings/notifications/{channel_id}/delete")
-def remove_channel(
-    request: Request, project: WebOwnerProject, session: SessionDep, channel_id: str
-) -> Response:
-    channel_service.delete_channel(session, channel=_channel(session, project, channel_id))
-    return redirect(request, _url(project))
+def remove_channel(page: OwnerSettingsPageDep, channel: OwnerChannel) -> Response:
+    channel_service.delete_channel(page.session, channel=channel)
+    return redirect(page.request, _url(page.project))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from devpush.api.schemas import ProjectPublic
 from devpush.cli import app as cli
 from devpush.cli.config import CONFIG_ENV
 from devpush.core.crypto import decrypt_mapping, fernet_for
@@ -51,6 +52,25 @@ def test_settings_show_and_change(
     bad = runner.invoke(cli, ["projects", "settings", "shop", "--port", "0"], env=alice_cli)
     assert bad.exit_code == 1
     assert "port" in bad.output
+
+
+def test_settings_show_what_the_server_answers_in_its_order(
+    alice_cli: dict[str, str], two_teams: TwoTeams
+) -> None:
+    """The CLI names no field itself: each of ProjectPublic's is a row (a nested one's fields
+    under its name), in the server's order; the lists (environments, variable names) are not."""
+    wide = {**alice_cli, "COLUMNS": "200"}
+    shown = runner.invoke(cli, ["projects", "settings", "shop"], env=wide)
+    assert shown.exit_code == 0, shown.output
+    cells = [line.split("│") for line in shown.output.splitlines() if line.count("│") == 3]
+    rows = {cell[1].strip(): cell[2].strip() for cell in cells}
+    assert list(dict.fromkeys(key.partition(".")[0] for key in rows)) == list(
+        ProjectPublic.model_fields
+    )
+    assert rows["id"] == two_teams.alice.project_id
+    assert (rows["port"], rows["memory_mb"]) == ("8000", "default")
+    assert rows["health_check.interval_seconds"] == "off"
+    assert rows["dockerfile.build_args"] == "-"
 
 
 def test_env_set_list_unset(
@@ -196,11 +216,19 @@ def test_admin_add_user(
             cli, ["admin", "add-user", "--email", "e@example.org", "--password", "short"]
         )
         assert short.exit_code == 1 and "8 characters" in short.output
+        # Scripts pass the password in the environment, out of the process list.
+        from_env = runner.invoke(
+            cli,
+            ["admin", "add-user", "--email", "frank@example.org"],
+            env={"DEVPUSH_USER_PASSWORD": "frank-password"},
+        )
+        assert from_env.exit_code == 0, from_env.output
     finally:
         get_settings.cache_clear()
     with sessions() as session:
         dave = authenticate(session, email="dave@example.org", password="dave-password")
         assert dave is not None and not dave.is_admin
+        assert authenticate(session, email="frank@example.org", password="frank-password")
         role = session.scalar(
             select(TeamMember.role).where(
                 TeamMember.user_id == dave.id, TeamMember.team_id == two_teams.alice.team_id
