@@ -177,9 +177,11 @@ class _Store:
     def __init__(self, series: list[VolumeSeries]) -> None:
         self.series = series
         self.asked: list[LogQuery] = []
+        self.steps: list[timedelta] = []
 
     async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         self.asked.append(query)
+        self.steps.append(step)
         return self.series
 
     async def request_stats(self, query: LogQuery) -> RequestStats:
@@ -212,3 +214,33 @@ async def _histogram_counts_by_status_class() -> None:
     assert await status_bars(object(), query) is None  # type: ignore[arg-type]
     assert (await request_stats(store, query)).count == 2  # type: ignore[arg-type, union-attr]
     assert store.asked[-1].stream == "request"
+
+
+def test_the_histogram_cuts_a_ragged_range_as_the_volume_bars_do() -> None:
+    second = 1_000_000_000
+    start = 1_000 * second + 300_000_000  # not on a second
+    end = start + 150 * second + 500_000_000
+    series = [
+        VolumeSeries(
+            {"status": "404"},
+            (
+                VolumePoint(start - 1_500_000_000, 1),  # half a step early: bar 0
+                VolumePoint(start - 1_600_000_000, 2),  # earlier: no bar
+                VolumePoint(start + 1_500_000_000, 4),  # halfway: bar 1
+                VolumePoint(start + 3 * second - 1_000_000, 8),  # millisecond-aligned: bar 1
+                VolumePoint(end + second, 16),  # past the last bar
+            ),
+        ),
+        VolumeSeries({"status": "301"}, (VolumePoint(end - 1, 32),)),
+    ]
+    store = _Store(series)
+    query = LogQuery(project_id="p1", start=start, end=end)
+    bars = asyncio.run(status_bars(store, query))  # type: ignore[arg-type]
+    assert bars is not None and store.steps == [timedelta(seconds=3)]
+    assert len(bars) == 51
+    assert [(bar.start_ns, bar.end_ns) for bar in (bars[0], bars[-1])] == [
+        (start, start + 3 * second),
+        (start + 150 * second, end),
+    ]
+    assert [bars[0].counts["4xx"], bars[1].counts["4xx"], bars[-1].counts["3xx"]] == [1, 12, 32]
+    assert sum(bar.total for bar in bars) == 1 + 12 + 32
