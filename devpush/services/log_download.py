@@ -35,10 +35,10 @@ from devpush.logs.paging import LogCursor, LogPage, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.requests import request_info
 from devpush.logs.store import LogStore
+from devpush.units import SECOND_NS
 
 Format = Literal["txt", "ndjson"]
 
-_NS: Final = 1_000_000_000
 #: Buckets of the line count that plans the windows (one store request).
 PLAN_BUCKETS: Final = 1000
 #: Chunks (of about 16-64 KiB) of the next window read ahead while one streams.
@@ -66,7 +66,7 @@ class _Stamps:
         self._prefix = ""
 
     def __call__(self, timestamp_ns: int) -> str:
-        second, fraction = divmod(timestamp_ns, _NS)
+        second, fraction = divmod(timestamp_ns, SECOND_NS)
         if second != self._second:
             self._second = second
             self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
@@ -126,8 +126,8 @@ async def windows(store: LogStore, query: LogQuery, *, lines: int) -> list[tuple
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a log download needs a start and an end")
-    step_s = max(1, -(-(end - start) // (PLAN_BUCKETS * _NS)))  # whole seconds, rounded up
-    step_ns = step_s * _NS
+    step_s = max(1, -(-(end - start) // (PLAN_BUCKETS * SECOND_NS)))  # whole seconds, rounded up
+    step_ns = step_s * SECOND_NS
     counts = [0] * -(-(end - start) // step_ns)
     for series in await store.volume(query, step=timedelta(seconds=step_s)):
         for point in series.points:

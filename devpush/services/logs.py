@@ -34,12 +34,12 @@ from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 from devpush.logs.structured import StructuredLine, parse_structured
 from devpush.services.tail_hub import hub_of
+from devpush.units import SECOND_NS
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
 
 _KEY: Final = re.compile(r"[0-9a-f]{16}")
-_NS: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ def structured_json(structured: StructuredLine) -> dict[str, object]:
 
 
 def rfc3339_ns(timestamp_ns: int) -> str:
-    seconds, fraction = divmod(timestamp_ns, _NS)
+    seconds, fraction = divmod(timestamp_ns, SECOND_NS)
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{fraction:09d}Z"
 
@@ -172,8 +172,8 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a log volume query needs a start and an end")
-    step_s = max(1, -(-(end - start) // (bars * _NS)))  # whole seconds, rounded up
-    step_ns = step_s * _NS
+    step_s = max(1, -(-(end - start) // (bars * SECOND_NS)))  # whole seconds, rounded up
+    step_ns = step_s * SECOND_NS
     series = await store.volume(query, step=timedelta(seconds=step_s))
     count = -(-(end - start) // step_ns)
     stdout, stderr = [0] * count, [0] * count

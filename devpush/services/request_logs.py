@@ -24,10 +24,10 @@ from devpush.logs.requests import (
     status_class,
 )
 from devpush.logs.store import LogStore
+from devpush.units import SECOND_NS
 
 #: Bars of the request histogram (as many as the volume histogram's).
 REQUEST_BARS: Final = 60
-_NS: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +58,8 @@ async def status_bars(
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a request histogram needs a start and an end")
-    step_s = max(1, -(-(end - start) // (bars * _NS)))
-    step_ns = step_s * _NS
+    step_s = max(1, -(-(end - start) // (bars * SECOND_NS)))
+    step_ns = step_s * SECOND_NS
     series = await store.status_volume(query, step=timedelta(seconds=step_s))
     count = -(-(end - start) // step_ns)
     counts: list[dict[StatusClass, int]] = [dict.fromkeys(STATUS_CLASSES, 0) for _ in range(count)]
