@@ -9,9 +9,9 @@ from itertools import pairwise
 from devpush.logs.entries import VolumePoint, VolumeSeries
 from devpush.logs.query import LogQuery
 from devpush.services.log_download import windows
+from devpush.units import SECOND_NS
 
-SECOND = 1_000_000_000
-START = 1_000 * SECOND + 300_000_000  # not on a second
+START = 1_000 * SECOND_NS + 300_000_000  # not on a second
 
 
 class _Counts:
@@ -35,20 +35,20 @@ def _windows(store: _Counts, end: int, lines: int) -> list[tuple[int, int]]:
 
 
 def test_windows_hold_about_so_many_lines_and_a_full_bucket_alone() -> None:
-    end = START + 10 * SECOND + 500_000_000
+    end = START + 10 * SECOND_NS + 500_000_000
     store = _Counts(
-        ((START, 3), (START + SECOND - 1_000_000, 3), (START + 2 * SECOND, 3)),
-        ((START + 2 * SECOND, 1), (START + 5 * SECOND, 10), (START + 6 * SECOND, 1)),
-        ((START + 10 * SECOND, 1), (end + SECOND, 50), (START - 2 * SECOND, 50)),
+        ((START, 3), (START + SECOND_NS - 1_000_000, 3), (START + 2 * SECOND_NS, 3)),
+        ((START + 2 * SECOND_NS, 1), (START + 5 * SECOND_NS, 10), (START + 6 * SECOND_NS, 1)),
+        ((START + 10 * SECOND_NS, 1), (end + SECOND_NS, 50), (START - 2 * SECOND_NS, 50)),
     )
-    cuts = [START, START + SECOND, START + 2 * SECOND, START + 5 * SECOND, START + 6 * SECOND, end]
+    cuts = [*(START + s * SECOND_NS for s in (0, 1, 2, 5, 6)), end]
     assert _windows(store, end, lines=5) == list(pairwise(cuts))
     assert store.steps == [timedelta(seconds=1)]
 
 
 def test_window_cuts_fall_on_whole_second_steps_rounded_up() -> None:
-    end = START + 2_000 * SECOND + 500_000_000  # 1000 buckets of 3 s, not of 2
+    end = START + 2_000 * SECOND_NS + 500_000_000  # 1000 buckets of 3 s, not of 2
     store = _Counts(((START, 1), (START + 4_400_000_000, 1), (START + 4_500_000_000, 1)))
-    cuts = [START, START + 3 * SECOND, START + 6 * SECOND, end]
+    cuts = [START, START + 3 * SECOND_NS, START + 6 * SECOND_NS, end]
     assert _windows(store, end, lines=1) == list(pairwise(cuts))
     assert store.steps == [timedelta(seconds=3)]

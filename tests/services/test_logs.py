@@ -13,8 +13,7 @@ from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.services.logs import resume_cursor, rfc3339_ns, volume_bars
-
-SECOND = 1_000_000_000
+from devpush.units import SECOND_NS
 
 
 def _item(ts: int, line: str) -> PagedEntry:
@@ -48,16 +47,16 @@ class _VolumeStore:
 
 
 def test_volume_bars_cut_a_ragged_range_into_whole_second_steps() -> None:
-    start = 1_000 * SECOND + 300_000_000  # not on a second
-    end = start + 150 * SECOND + 500_000_000
+    start = 1_000 * SECOND_NS + 300_000_000  # not on a second
+    end = start + 150 * SECOND_NS + 500_000_000
     points = [
         (start, 1),  # bar 0
         (start + 1_400_000_000, 2),  # nearer bar 0's start
         (start + 1_500_000_000, 4),  # halfway: bar 1
-        (start + 3 * SECOND - 1_000_000, 8),  # a store's millisecond alignment: bar 1
+        (start + 3 * SECOND_NS - 1_000_000, 8),  # a store's millisecond alignment: bar 1
         (start - 1_500_000_000, 16),  # half a step early: bar 0
         (start - 1_600_000_000, 32),  # earlier: no bar
-        (end + SECOND, 64),  # past the last bar
+        (end + SECOND_NS, 64),  # past the last bar
     ]
     series = [
         VolumeSeries({"stream": "stdout"}, tuple(VolumePoint(t, n) for t, n in points)),
@@ -69,8 +68,8 @@ def test_volume_bars_cut_a_ragged_range_into_whole_second_steps() -> None:
     bars = asyncio.run(volume_bars(store, query))  # type: ignore[arg-type]
     assert store.steps == [timedelta(seconds=3)]
     assert len(bars) == 51
-    assert (bars[0].start_ns, bars[0].end_ns) == (start, start + 3 * SECOND)
-    assert (bars[-1].start_ns, bars[-1].end_ns) == (start + 150 * SECOND, end)
+    assert (bars[0].start_ns, bars[0].end_ns) == (start, start + 3 * SECOND_NS)
+    assert (bars[-1].start_ns, bars[-1].end_ns) == (start + 150 * SECOND_NS, end)
     assert all(a.end_ns == b.start_ns for a, b in pairwise(bars))
     assert [(bar.stdout, bar.stderr) for bar in bars[:2]] == [(19, 0), (12, 0)]
     assert (bars[-1].stdout, bars[-1].stderr) == (0, 128)
@@ -80,10 +79,10 @@ def test_volume_bars_cut_a_ragged_range_into_whole_second_steps() -> None:
 @pytest.mark.parametrize(
     ("span_ns", "bars", "step_s", "count"),
     [
-        (SECOND // 2, 60, 1, 1),  # under a second: one bar of the range
-        (10 * SECOND, 60, 1, 10),  # steps are whole seconds, so fewer bars
-        (3_600 * SECOND, 60, 60, 60),
-        (3_600 * SECOND + 1, 60, 61, 60),  # a step rounds up
+        (SECOND_NS // 2, 60, 1, 1),  # under a second: one bar of the range
+        (10 * SECOND_NS, 60, 1, 10),  # steps are whole seconds, so fewer bars
+        (3_600 * SECOND_NS, 60, 60, 60),
+        (3_600 * SECOND_NS + 1, 60, 61, 60),  # a step rounds up
     ],
 )
 def test_volume_bars_step_and_count(span_ns: int, bars: int, step_s: int, count: int) -> None:
