@@ -33,6 +33,7 @@ from huey import MemoryHuey
 from benchmarks._harness import bench_dir, chart, rss_mib, save, table
 from benchmarks.queries import STEP_NS, bench_settings, ingest, push_url, seed
 from devpush.main import create_app
+from devpush.units import SECOND_NS
 from devpush.workers.queue import DeployQueue
 from devpush_dev.log_stacks import LogStack, plan
 
@@ -72,7 +73,7 @@ def run(lines: int, runs: int, backend: str) -> int:
         if backend == "victorialogs":
             httpx.get(f"{stack.store_url}/internal/force_flush", timeout=60)
         print(f"ingested {2 * lines} lines in {time.perf_counter() - began:.1f}s")
-        start_ns = end_ns - lines * STEP_NS - 10**9
+        start_ns = end_ns - lines * STEP_NS - SECOND_NS
         dep = labels["deployment_id"]
         files = Path(exits.enter_context(tempfile.TemporaryDirectory()))
         auth = files / "auth.txt"

@@ -64,6 +64,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
+from devpush.units import SECOND_NS
 from devpush_dev.otelcol import CollectorEnv
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import APP_DOOR, socket_path_from_docker_host, start_socket_proxy
@@ -82,7 +83,7 @@ def echo_writer(*, seconds: float, rate: int) -> tuple[list[str], int]:
 def docker_ns(stamp: str) -> int:
     whole, _, fraction = stamp.rstrip("Z").partition(".")
     seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
-    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0")[:9])
+    return seconds * SECOND_NS + int(fraction.ljust(9, "0")[:9])
 
 
 def follow_docker(container: docker.models.containers.Container, out: list[float]) -> None:
@@ -90,7 +91,7 @@ def follow_docker(container: docker.models.containers.Container, out: list[float
         received = time.time_ns()
         for line in raw.decode(errors="replace").splitlines():
             stamp, _, _text = line.partition(" ")
-            out.append((received - docker_ns(stamp)) / 1e9)
+            out.append((received - docker_ns(stamp)) / SECOND_NS)
 
 
 async def follow_vl_tail(
@@ -118,7 +119,7 @@ async def follow_vl_tail(
             line = row.get("_msg", "")
             if line not in seen:
                 seen.add(line)
-                out.append((now - parse_time_ns(row["_time"])) / 1e9)
+                out.append((now - parse_time_ns(row["_time"])) / SECOND_NS)
             if len(seen) >= total:
                 return
 
@@ -130,17 +131,17 @@ async def follow_tail(
     query = LogQuery(
         project_id=ids["project_id"], deployment_id=ids["deployment_id"], direction="forward"
     )
-    cursor = LogCursor(timestamp_ns=time.time_ns() - 5 * 10**9)
+    cursor = LogCursor(timestamp_ns=time.time_ns() - 5 * SECOND_NS)
     seen: set[str] = set()
     async for _kind, item in tail_events(store, query, cursor, max_chars=None):
         now = time.time_ns()
         if not isinstance(item, LogLine):
             raise RuntimeError(f"the tail failed: {item}")
         if not first:
-            first.append(now / 1e9)
+            first.append(now / SECOND_NS)
         if item.line not in seen:
             seen.add(item.line)
-            out.append((now - item.timestamp_ns) / 1e9)
+            out.append((now - item.timestamp_ns) / SECOND_NS)
         if len(seen) >= total:
             return
 

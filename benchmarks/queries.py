@@ -47,6 +47,7 @@ from devpush.services.projects import ProjectCreate, create_project
 from devpush.services.teams import create_team
 from devpush.services.tokens import create_token
 from devpush.services.users import create_user
+from devpush.units import SECOND_NS
 from devpush.workers.queue import DeployQueue
 from devpush_dev.log_stacks import LogStack, plan
 
@@ -166,7 +167,7 @@ def main() -> int:
         api = f"/api/v1/projects/{slug}/logs"
         auth = {"Authorization": f"Bearer {token}"}
         dep = labels["deployment_id"]
-        start_ns = end_ns - args.lines * STEP_NS - 10**9
+        start_ns = end_ns - args.lines * STEP_NS - SECOND_NS
         mid_ns = end_ns - args.lines * STEP_NS // 2
         base = {"deployment": dep, "since": str(start_ns), "until": str(end_ns + 1)}
         cases = {

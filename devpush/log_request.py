@@ -33,6 +33,7 @@ from devpush.logs.query import Direction, LogQuery, Stream, to_ns
 from devpush.logs.store import LogStore
 from devpush.models import Deployment, Environment, Project
 from devpush.services import projects as project_service
+from devpush.units import SECOND_NS
 
 #: Presets of the time-range picker (the web form's ``range``), newest first.
 RANGE_PRESETS: Final = ("15m", "1h", "6h", "24h", "7d", "30d")
@@ -42,7 +43,6 @@ DEPLOYMENT_MARGIN: Final = timedelta(minutes=1)
 
 _DURATION: Final = re.compile(r"([1-9][0-9]{0,5})([smhdw])")
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_NS: Final = 1_000_000_000
 
 
 # Small exceptions and frozen records, alike in shape across devpush/ on purpose: each names
@@ -208,7 +208,7 @@ def parse_time(text: str, *, now_ns: int, field: str) -> int:
     """Unix ns from ``15m``/``2h``/``7d`` (ago), an ISO 8601 time (naive = UTC) or Unix ns."""
     match = _DURATION.fullmatch(text)
     if match:
-        return now_ns - int(match.group(1)) * _UNITS[match.group(2)] * _NS
+        return now_ns - int(match.group(1)) * _UNITS[match.group(2)] * SECOND_NS
     if text.isascii() and text.isdigit() and len(text) <= 19:
         return int(text)
     try:
@@ -239,9 +239,9 @@ def build_query(
     if filters.since:
         start = parse_time(filters.since, now_ns=now_ns, field="since")
     elif scope.deployment is not None:
-        start = scope.deployment.created_ns - int(DEPLOYMENT_MARGIN.total_seconds()) * _NS
+        start = scope.deployment.created_ns - int(DEPLOYMENT_MARGIN.total_seconds()) * SECOND_NS
     else:
-        start = end - _UNITS["h"] * _NS
+        start = end - _UNITS["h"] * SECOND_NS
     if start >= end:
         raise InvalidLogParams("since", "must be before until")
     level, expr = cast("Level | None", filters.level), None

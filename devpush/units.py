@@ -1,4 +1,5 @@
-"""Sizes in words a person reads (``1536`` → ``"1.5 KiB"``), for the CLI and the web alike.
+"""Units, one name for each, and sizes in words a person reads (``1536`` → ``"1.5 KiB"``),
+for the CLI and the server alike.
 
 The standard library only, and nothing else of devpush: the CLI installs without the
 server's packages (``tests/test_layers.py``).
@@ -7,6 +8,12 @@ server's packages (``tests/test_layers.py``).
 from __future__ import annotations
 
 from typing import Final
+
+#: Nanoseconds in a second: log timestamps are Unix nanoseconds, and so are Docker's
+#: durations.
+SECOND_NS: Final = 1_000_000_000
+#: Docker's NanoCPUs in one CPU (a CPU limit is in billionths of a CPU).
+CPU_NANOS: Final = 1_000_000_000
 
 _UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
 

@@ -28,6 +28,7 @@ from devpush.core.labels import (
 )
 from devpush.logs.errors import InvalidQuery, InvalidSearch
 from devpush.logs.levels import LEVELS, Level, level_filter_regex
+from devpush.units import SECOND_NS
 
 if TYPE_CHECKING:
     # Only named here: the query language's parser imports this module.
@@ -192,7 +193,7 @@ def to_ns(value: datetime | int | None) -> int | None:
     if value.tzinfo is None:
         raise InvalidQuery("naive datetime: give a timezone (UTC) so the range is unambiguous")
     delta = value - _EPOCH  # exact integer arithmetic: no float rounding of nanoseconds
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    return (delta.days * 86_400 + delta.seconds) * SECOND_NS + delta.microseconds * 1000
 
 
 def search_regex(query: LogQuery, *, max_chars: int) -> str:

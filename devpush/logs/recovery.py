@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
-NS: Final = 1_000_000_000
+from devpush.units import SECOND_NS
+
 #: How far before the store was last seen alive a lost line's time can lie. Measured with
 #: a 1 s flush interval: the last 2.0-2.6 s of a running stream, all of a stream younger
 #: than about 6 s (5.9 s back); Docker's time is earlier still by the collector's delay
@@ -72,7 +73,7 @@ def loss_window(
     later were refused or not yet sent, and the collector keeps them until they are
     stored: a window reaching them could insert a line the collector is about to send.
     """
-    return Window(last_alive_ns - margin_s * NS, min((restarted_s + 1) * NS, dead_ns))
+    return Window(last_alive_ns - margin_s * SECOND_NS, min((restarted_s + 1) * SECOND_NS, dead_ns))
 
 
 class RestartWatch:
@@ -136,7 +137,7 @@ def parse_docker_logs(raw: bytes, *, stream: str, window: Window) -> list[Line]:
 
 def _time_ns(head: re.Match[bytes]) -> int:
     seconds = int(datetime.fromisoformat(head[1].decode() + "+00:00").timestamp())
-    return seconds * NS + int(head[2])
+    return seconds * SECOND_NS + int(head[2])
 
 
 def _join_parts(text: bytes) -> bytes:

@@ -38,12 +38,13 @@ from devpush.logs.paging import (
     window,
 )
 from devpush.logs.query import Direction, LogQuery
+from devpush.units import SECOND_NS
 
 # A level-filtered page may need a few answers to fill (the store's filter is a superset).
 MAX_ROUND_TRIPS: Final = 5
 # Lines a collector read in one poll may reach the store after newer ones of the poll
 # before: the settled position stays this far behind the newest ingested line.
-INGEST_MARGIN_NS: Final = 1_000_000_000
+INGEST_MARGIN_NS: Final = 1 * SECOND_NS
 # Entries one live tail delivered ahead of its settled position and remembers (in memory,
 # about 100 bytes each) so as not to deliver them again; past this, the rest wait for
 # the settled pass. Far above what arrives within the settle delay at 5,000 lines/s.
@@ -201,7 +202,7 @@ class PagedStore(ABC):
         the last item's cursor once the node is back delivers them, with no gap.
         """
         forward = dataclasses.replace(query, direction="forward")
-        settle_ns = round(self._settings.log_tail_delay_seconds * 1e9)
+        settle_ns = round(self._settings.log_tail_delay_seconds * SECOND_NS)
         position = cursor
         ahead: set[tuple[int, str]] = set()  # (timestamp_ns, key) delivered from fresh
         newest_fresh = 0  # the newest timestamp delivered from the fresh window

@@ -23,11 +23,12 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Final, Literal, Protocol, runtime_checkable
 
 from devpush.core.labels import BRANCH_LABEL, DEPLOYMENT_LABEL, ENVIRONMENT_LABEL, REQUEST_SOURCE
+from devpush.logs.buckets import Buckets
 from devpush.logs.entries import LogEntry
 from devpush.logs.errors import InvalidQuery, LogStoreError
 from devpush.logs.levels import detect_level
@@ -35,10 +36,10 @@ from devpush.logs.paging import LogCursor, LogPage, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.requests import request_info
 from devpush.logs.store import LogStore
+from devpush.units import SECOND_NS
 
 Format = Literal["txt", "ndjson"]
 
-_NS: Final = 1_000_000_000
 #: Buckets of the line count that plans the windows (one store request).
 PLAN_BUCKETS: Final = 1000
 #: Chunks (of about 16-64 KiB) of the next window read ahead while one streams.
@@ -66,7 +67,7 @@ class _Stamps:
         self._prefix = ""
 
     def __call__(self, timestamp_ns: int) -> str:
-        second, fraction = divmod(timestamp_ns, _NS)
+        second, fraction = divmod(timestamp_ns, SECOND_NS)
         if second != self._second:
             self._second = second
             self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
@@ -126,19 +127,12 @@ async def windows(store: LogStore, query: LogQuery, *, lines: int) -> list[tuple
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a log download needs a start and an end")
-    step_s = max(1, -(-(end - start) // (PLAN_BUCKETS * _NS)))  # whole seconds, rounded up
-    step_ns = step_s * _NS
-    counts = [0] * -(-(end - start) // step_ns)
-    for series in await store.volume(query, step=timedelta(seconds=step_s)):
-        for point in series.points:
-            # As in volume_bars: a point is its bucket's start, maybe aligned to the ms.
-            index = (point.timestamp_ns - start + step_ns // 2) // step_ns
-            if 0 <= index < len(counts):
-                counts[index] += point.count
+    buckets = Buckets.over(start, end, at_most=PLAN_BUCKETS)
+    counts = buckets.totals(await store.volume(query, step=buckets.step))
     cuts, held = [start], 0
     for index, count in enumerate(counts):
         if held and held + count > lines:
-            cuts.append(start + index * step_ns)
+            cuts.append(buckets.edges(index)[0])
             held = 0
         held += count
     cuts.append(end)

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from devpush.core.labels import (
@@ -22,6 +22,7 @@ from devpush.core.labels import (
     REQUEST_SOURCE,
     STREAM_LABEL,
 )
+from devpush.logs.buckets import Buckets
 from devpush.logs.errors import (
     InvalidQuery,
     LogStoreError,
@@ -34,12 +35,12 @@ from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 from devpush.logs.structured import StructuredLine, parse_structured
 from devpush.services.tail_hub import hub_of
+from devpush.units import SECOND_NS
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
 
 _KEY: Final = re.compile(r"[0-9a-f]{16}")
-_NS: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ def structured_json(structured: StructuredLine) -> dict[str, object]:
 
 
 def rfc3339_ns(timestamp_ns: int) -> str:
-    seconds, fraction = divmod(timestamp_ns, _NS)
+    seconds, fraction = divmod(timestamp_ns, SECOND_NS)
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{fraction:09d}Z"
 
@@ -172,24 +173,13 @@ async def volume_bars(store: LogStore, query: LogQuery, *, bars: int = VOLUME_BA
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a log volume query needs a start and an end")
-    step_s = max(1, -(-(end - start) // (bars * _NS)))  # whole seconds, rounded up
-    step_ns = step_s * _NS
-    series = await store.volume(query, step=timedelta(seconds=step_s))
-    count = -(-(end - start) // step_ns)
-    stdout, stderr = [0] * count, [0] * count
-    for one in series:
-        if not one.labels.get(STREAM_LABEL):
-            continue  # request entries (no stream): their own histogram, by status class
-        target = stderr if one.labels.get(STREAM_LABEL) == "stderr" else stdout
-        for point in one.points:
-            # A point is its bucket's start; a store may align buckets to the millisecond.
-            index = (point.timestamp_ns - start + step_ns // 2) // step_ns
-            if 0 <= index < count:
-                target[index] += point.count
-    return [
-        Bar(start + i * step_ns, min(end, start + (i + 1) * step_ns), stdout[i], stderr[i])
-        for i in range(count)
-    ]
+    buckets = Buckets.over(start, end, at_most=bars)
+    series = await store.volume(query, step=buckets.step)
+    streams = [(one.labels.get(STREAM_LABEL), one) for one in series]
+    # Request entries (no stream) have their own histogram, by status class.
+    stdout = buckets.totals(one for name, one in streams if name and name != "stderr")
+    stderr = buckets.totals(one for name, one in streams if name == "stderr")
+    return [Bar(*buckets.edges(i), stdout[i], stderr[i]) for i in range(len(buckets))]
 
 
 async def find_line(store: LogStore, *, project_id: str, ts_ns: int, key: str) -> PagedEntry | None:

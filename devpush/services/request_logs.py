@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Final
 
 from devpush.core.labels import REQUEST_SOURCE
+from devpush.logs.buckets import Buckets
+from devpush.logs.entries import VolumeSeries
 from devpush.logs.errors import InvalidQuery
 from devpush.logs.query import LogQuery
 from devpush.logs.requests import (
@@ -27,7 +28,6 @@ from devpush.logs.store import LogStore
 
 #: Bars of the request histogram (as many as the volume histogram's).
 REQUEST_BARS: Final = 60
-_NS: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +58,18 @@ async def status_bars(
     start, end = query.start_ns, query.end_ns
     if start is None or end is None:
         raise InvalidQuery("a request histogram needs a start and an end")
-    step_s = max(1, -(-(end - start) // (bars * _NS)))
-    step_ns = step_s * _NS
-    series = await store.status_volume(query, step=timedelta(seconds=step_s))
-    count = -(-(end - start) // step_ns)
-    counts: list[dict[StatusClass, int]] = [dict.fromkeys(STATUS_CLASSES, 0) for _ in range(count)]
+    buckets = Buckets.over(start, end, at_most=bars)
+    series = await store.status_volume(query, step=buckets.step)
+    classes: dict[StatusClass, list[VolumeSeries]] = {kind: [] for kind in STATUS_CLASSES}
     for one in series:
         text = one.labels.get(STATUS_LABEL, "")
         kind = status_class(int(text) if text.isdigit() else None)
-        if kind == "other":
-            continue
-        for point in one.points:
-            index = (point.timestamp_ns - start + step_ns // 2) // step_ns
-            if 0 <= index < count:
-                counts[index][kind] += point.count
+        if kind != "other":
+            classes[kind].append(one)
+    totals = {kind: buckets.totals(of_kind) for kind, of_kind in classes.items()}
     return [
-        StatusBar(start + i * step_ns, min(end, start + (i + 1) * step_ns), counts[i])
-        for i in range(count)
+        StatusBar(*buckets.edges(i), {kind: totals[kind][i] for kind in STATUS_CLASSES})
+        for i in range(len(buckets))
     ]
 
 

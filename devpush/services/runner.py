@@ -40,6 +40,7 @@ from devpush.core.labels import (
 from devpush.models import DeployStep
 from devpush.services.git import Commit
 from devpush.services.networks import project_network
+from devpush.units import CPU_NANOS
 
 #: Where the source is copied in the container, and where the step script lives.
 APP_DIR = PurePosixPath("/app")
@@ -342,7 +343,7 @@ class Limits:
 def runner_limits(spec: RunnerSpec, settings: Settings) -> Limits:
     return Limits(
         memory=spec.memory or settings.runner_memory,
-        nano_cpus=int((spec.cpus or settings.runner_cpus) * 1_000_000_000),
+        nano_cpus=int((spec.cpus or settings.runner_cpus) * CPU_NANOS),
     )
 
 

@@ -38,8 +38,8 @@ from devpush.core.labels import (
 )
 from devpush.logs.entries import LogEntry
 from devpush.logs.query import LogQuery
+from devpush.units import SECOND_NS
 
-NS: Final = 1_000_000_000
 #: Docker's multiplexed stream: 1 stdout, 2 stderr; an 8-byte header before each frame.
 _STREAMS: Final = {1: "stdout", 2: "stderr"}
 _HEADER: Final = struct.Struct(">BxxxI")
@@ -126,7 +126,7 @@ async def follow_runner(
         "timestamps": "1",
         "stdout": "1" if "stdout" in streams else "0",
         "stderr": "1" if "stderr" in streams else "0",
-        "since": f"{since_ns // NS}.{since_ns % NS:09d}",
+        "since": f"{since_ns // SECOND_NS}.{since_ns % SECOND_NS:09d}",
     }
     frames = Frames(runner.labels)
     try:
@@ -197,4 +197,4 @@ class Frames:
         if second != cached:
             seconds = int(datetime.fromisoformat(second.decode() + "+00:00").timestamp())
             self._second = (second, seconds)
-        return seconds * NS + int(record[20:29])
+        return seconds * SECOND_NS + int(record[20:29])

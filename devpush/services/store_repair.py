@@ -27,7 +27,6 @@ from docker.models.containers import Container
 from devpush.core.config import Settings
 from devpush.core.labels import LABEL_PREFIX, LOG_LABELS, LOG_STREAMS, RUNNER_SELECTOR_LABEL
 from devpush.logs.recovery import (
-    NS,
     Line,
     RecoverableStore,
     RestartWatch,
@@ -37,6 +36,7 @@ from devpush.logs.recovery import (
 )
 from devpush.services.collector import exporter_idle
 from devpush.services.log_store import backend, store_url
+from devpush.units import SECOND_NS
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class StoreRepair:
         """Whether the collector has delivered the lines Docker wrote before the time
         given: its exporter idle (nothing queued, nothing sent or retried) once they have
         passed its receiver, and still sending nothing a settle later."""
-        through = written_before_ns + int(THROUGH_COLLECTOR_SECONDS * NS)
-        self.sleep(max(0, through - self.clock()) / NS)
+        through = written_before_ns + int(THROUGH_COLLECTOR_SECONDS * SECOND_NS)
+        self.sleep(max(0, through - self.clock()) / SECOND_NS)
         if not self.collector_metrics_url:
             self.sleep(BLIND_SETTLE_SECONDS)
             return True
@@ -151,8 +151,8 @@ def runner_lines(
 
 def _container_lines(container: Container, window: Window) -> Iterable[Line]:
     # A second early: Docker's since/until are whole-second exact only; the window filters.
-    since = max(window.start_ns // NS - 1, 1)
-    until = window.end_ns // NS + 1
+    since = max(window.start_ns // SECOND_NS - 1, 1)
+    until = window.end_ns // SECOND_NS + 1
     for stream in LOG_STREAMS:
         try:
             raw = container.logs(
@@ -187,7 +187,7 @@ def _docker_time_ns(text: object) -> int | None:
     head, _, rest = text.rstrip("Z").partition(".")
     fraction = (rest + "000000")[:6]
     moment = datetime.fromisoformat(f"{head}.{fraction}+00:00")
-    return int(moment.timestamp()) * NS + moment.microsecond * 1000
+    return int(moment.timestamp()) * SECOND_NS + moment.microsecond * 1000
 
 
 def store_repair(settings: Settings, client: docker.DockerClient) -> StoreRepair | None:

@@ -46,6 +46,7 @@ from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services import runner_follow
+from devpush.units import SECOND_NS
 
 #: Items a shared tail holds for viewers that join or come back (about 5 MB at most);
 #: at 1,000 lines/s that is the last 20 s.
@@ -64,7 +65,7 @@ LOOK_FOLLOWING_SECONDS: Final = 2.0
 IDLE_QUICK_LOOKS_SECONDS: Final = 60.0
 #: Delivered ids are kept until the store tail's position passes them by this much: the
 #: store never delivers an entry its position covers, so past it no copy can come.
-SEEN_MARGIN_NS: Final = 1_000_000_000
+SEEN_MARGIN_NS: Final = 1 * SECOND_NS
 #: Ids kept at most (about 100 bytes each): while the store tail is stuck (the collector
 #: down) Docker's lines still come; past this the oldest are forgotten, and a copy the
 #: store brings later is dropped by the clients, by entry id, as after a reconnect.

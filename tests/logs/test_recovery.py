@@ -6,7 +6,6 @@ from __future__ import annotations
 from devpush.logs.recovery import (
     DOCKER_PART_BYTES,
     LOSS_MARGIN_SECONDS,
-    NS,
     Line,
     RestartWatch,
     Window,
@@ -14,27 +13,32 @@ from devpush.logs.recovery import (
     missing_lines,
     parse_docker_logs,
 )
+from devpush.units import SECOND_NS
 
-T0 = 1_796_511_890 * NS  # 2026-12-05T23:04:50Z
+T0 = 1_796_511_890 * SECOND_NS  # 2026-12-05T23:04:50Z
 EVERYTHING = Window(0, 2**63)
 
 
 def stamp(offset_ns: int) -> bytes:
-    seconds, fraction = divmod(T0 + offset_ns, NS)
-    assert seconds == T0 // NS, "the helper writes times within T0's second"
+    seconds, fraction = divmod(T0 + offset_ns, SECOND_NS)
+    assert seconds == T0 // SECOND_NS, "the helper writes times within T0's second"
     return f"2026-12-05T23:04:50.{fraction:09d}Z ".encode()
 
 
 def test_the_loss_window_reaches_back_a_margin_and_ends_when_the_store_was_seen_dead() -> None:
-    window = loss_window(last_alive_ns=T0, restarted_s=T0 // NS + 3, dead_ns=T0 + 2 * NS)
-    assert window == Window(T0 - LOSS_MARGIN_SECONDS * NS, T0 + 2 * NS)
-    assert window.holds(T0 - LOSS_MARGIN_SECONDS * NS)
-    assert not window.holds(T0 + 2 * NS)
+    window = loss_window(
+        last_alive_ns=T0, restarted_s=T0 // SECOND_NS + 3, dead_ns=T0 + 2 * SECOND_NS
+    )
+    assert window == Window(T0 - LOSS_MARGIN_SECONDS * SECOND_NS, T0 + 2 * SECOND_NS)
+    assert window.holds(T0 - LOSS_MARGIN_SECONDS * SECOND_NS)
+    assert not window.holds(T0 + 2 * SECOND_NS)
 
 
 def test_the_loss_window_ends_after_the_restart_second_when_the_store_was_seen_dead_later() -> None:
-    window = loss_window(last_alive_ns=T0, restarted_s=T0 // NS + 3, dead_ns=T0 + 9 * NS)
-    assert window.end_ns == T0 + 4 * NS
+    window = loss_window(
+        last_alive_ns=T0, restarted_s=T0 // SECOND_NS + 3, dead_ns=T0 + 9 * SECOND_NS
+    )
+    assert window.end_ns == T0 + 4 * SECOND_NS
 
 
 def test_windows_merge_into_one_that_covers_both() -> None:
@@ -45,25 +49,27 @@ def test_windows_merge_into_one_that_covers_both() -> None:
 def test_the_watch_reports_a_new_start_time_once_with_the_last_time_seen_alive() -> None:
     watch = RestartWatch()
     assert watch.seen(100, now_ns=T0) is None  # the first look: nothing to compare with
-    assert watch.seen(100, now_ns=T0 + NS) is None
-    assert watch.seen(None, now_ns=T0 + 2 * NS) is None  # down: still alive at T0 + 1 s
-    assert watch.seen(None, now_ns=T0 + 3 * NS) is None
-    window = watch.seen(105, now_ns=T0 + 6 * NS)
-    assert window == loss_window(last_alive_ns=T0 + NS, restarted_s=105, dead_ns=T0 + 2 * NS)
-    assert watch.seen(105, now_ns=T0 + 7 * NS) is None
+    assert watch.seen(100, now_ns=T0 + SECOND_NS) is None
+    assert watch.seen(None, now_ns=T0 + 2 * SECOND_NS) is None  # down: still alive at T0 + 1 s
+    assert watch.seen(None, now_ns=T0 + 3 * SECOND_NS) is None
+    window = watch.seen(105, now_ns=T0 + 6 * SECOND_NS)
+    assert window == loss_window(
+        last_alive_ns=T0 + SECOND_NS, restarted_s=105, dead_ns=T0 + 2 * SECOND_NS
+    )
+    assert watch.seen(105, now_ns=T0 + 7 * SECOND_NS) is None
 
 
 def test_a_restart_between_two_polls_ends_the_window_at_the_poll_that_saw_it() -> None:
     watch = RestartWatch()
     watch.seen(100, now_ns=T0)
-    window = watch.seen(101, now_ns=T0 + NS // 2)
-    assert window == loss_window(last_alive_ns=T0, restarted_s=101, dead_ns=T0 + NS // 2)
+    window = watch.seen(101, now_ns=T0 + SECOND_NS // 2)
+    assert window == loss_window(last_alive_ns=T0, restarted_s=101, dead_ns=T0 + SECOND_NS // 2)
 
 
 def test_a_store_that_was_down_when_first_asked_is_not_a_restart() -> None:
     watch = RestartWatch()
     assert watch.seen(None, now_ns=T0) is None
-    assert watch.seen(100, now_ns=T0 + NS) is None
+    assert watch.seen(100, now_ns=T0 + SECOND_NS) is None
 
 
 def test_missing_lines_are_those_docker_kept_and_the_store_lacks_counted_as_multisets() -> None:

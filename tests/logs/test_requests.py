@@ -24,6 +24,7 @@ from devpush.services.loki._requests import request_entry, stats_queries, status
 from devpush.services.request_logs import request_stats, status_bars
 from devpush.services.victorialogs._logsql import filters, ordered
 from devpush.services.victorialogs._requests import parse_stats, stats_query
+from devpush.units import SECOND_NS
 from devpush.web.rendering import build_templates
 
 LABELS = {"project_id": "p1", "environment_id": "e1", "branch": "main", "deployment_id": "d1"}
@@ -177,9 +178,11 @@ class _Store:
     def __init__(self, series: list[VolumeSeries]) -> None:
         self.series = series
         self.asked: list[LogQuery] = []
+        self.steps: list[timedelta] = []
 
     async def status_volume(self, query: LogQuery, *, step: timedelta) -> list[VolumeSeries]:
         self.asked.append(query)
+        self.steps.append(step)
         return self.series
 
     async def request_stats(self, query: LogQuery) -> RequestStats:
@@ -192,15 +195,15 @@ def test_the_histogram_counts_by_status_class() -> None:
 
 
 async def _histogram_counts_by_status_class() -> None:
-    start = 1_000 * 1_000_000_000
+    start = 1_000 * SECOND_NS
     series = [
         VolumeSeries({"status": "200"}, (VolumePoint(start, 3),)),
         VolumeSeries({"status": "204"}, (VolumePoint(start, 1),)),
-        VolumeSeries({"status": "502"}, (VolumePoint(start + 60 * 1_000_000_000, 2),)),
+        VolumeSeries({"status": "502"}, (VolumePoint(start + 60 * SECOND_NS, 2),)),
         VolumeSeries({"status": "0"}, (VolumePoint(start, 9),)),  # no status: not a class
     ]
     store = _Store(series)
-    query = LogQuery(project_id="p1", start=start, end=start + 3_600 * 1_000_000_000)
+    query = LogQuery(project_id="p1", start=start, end=start + 3_600 * SECOND_NS)
     bars = await status_bars(store, query)  # type: ignore[arg-type]
     assert bars is not None and len(bars) == 60
     assert bars[0].counts == {"2xx": 4, "3xx": 0, "4xx": 0, "5xx": 0}
@@ -212,3 +215,32 @@ async def _histogram_counts_by_status_class() -> None:
     assert await status_bars(object(), query) is None  # type: ignore[arg-type]
     assert (await request_stats(store, query)).count == 2  # type: ignore[arg-type, union-attr]
     assert store.asked[-1].stream == "request"
+
+
+def test_the_histogram_cuts_a_ragged_range_as_the_volume_bars_do() -> None:
+    start = 1_000 * SECOND_NS + 300_000_000  # not on a SECOND_NS
+    end = start + 150 * SECOND_NS + 500_000_000
+    series = [
+        VolumeSeries(
+            {"status": "404"},
+            (
+                VolumePoint(start - 1_500_000_000, 1),  # half a step early: bar 0
+                VolumePoint(start - 1_600_000_000, 2),  # earlier: no bar
+                VolumePoint(start + 1_500_000_000, 4),  # halfway: bar 1
+                VolumePoint(start + 3 * SECOND_NS - 1_000_000, 8),  # millisecond-aligned: bar 1
+                VolumePoint(end + SECOND_NS, 16),  # past the last bar
+            ),
+        ),
+        VolumeSeries({"status": "301"}, (VolumePoint(end - 1, 32),)),
+    ]
+    store = _Store(series)
+    query = LogQuery(project_id="p1", start=start, end=end)
+    bars = asyncio.run(status_bars(store, query))  # type: ignore[arg-type]
+    assert bars is not None and store.steps == [timedelta(seconds=3)]
+    assert len(bars) == 51
+    assert [(bar.start_ns, bar.end_ns) for bar in (bars[0], bars[-1])] == [
+        (start, start + 3 * SECOND_NS),
+        (start + 150 * SECOND_NS, end),
+    ]
+    assert [bars[0].counts["4xx"], bars[1].counts["4xx"], bars[-1].counts["3xx"]] == [1, 12, 32]
+    assert sum(bar.total for bar in bars) == 1 + 12 + 32

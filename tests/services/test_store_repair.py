@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from devpush.core.config import Settings
-from devpush.logs.recovery import NS, Window, missing_lines
+from devpush.logs.recovery import Window, missing_lines
 from devpush.services.store_repair import POLL_SECONDS, StoreRepair, runner_lines, store_repair
+from devpush.units import SECOND_NS
 from devpush_dev.log_stacks import LogStack, start_log_stack
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import WORKER_DOOR, socket_path_from_docker_host, start_socket_proxy
@@ -116,7 +117,7 @@ def test_a_store_killed_mid_stream_gets_every_lost_line_back_once(
     assert {row["_stream_id"] for row in rows} == {rows[0]["_stream_id"]}
 
     # Idempotent: repairing the whole run again adds nothing.
-    whole_run = Window(started_ns - NS, time.time_ns())
+    whole_run = Window(started_ns - SECOND_NS, time.time_ns())
     written = runner_lines(worker_docker, whole_run)[deployment_id][1]
     stored = repair.store.lines(deployment_id, whole_run)
     assert len(written) == total

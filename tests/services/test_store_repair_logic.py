@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from devpush.logs.recovery import NS, Line, Window
+from devpush.logs.recovery import Line, Window
 from devpush.services.store_repair import StoreRepair
+from devpush.units import SECOND_NS
 
-T0 = 1_796_511_890 * NS
+T0 = 1_796_511_890 * SECOND_NS
 LABELS = {
     "devpush.project_id": "p1",
     "devpush.environment_id": "e1",
@@ -21,11 +22,11 @@ LABELS = {
 }
 
 
-S = T0 // NS
+S = T0 // SECOND_NS
 
 
 def docker_time(time_ns: int) -> str:
-    seconds, fraction = divmod(time_ns, NS)
+    seconds, fraction = divmod(time_ns, SECOND_NS)
     return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
@@ -34,7 +35,9 @@ class FakeContainer:
     lines: list[Line]
     labels: dict[str, str] = field(default_factory=lambda: dict(LABELS))
     attrs: dict[str, Any] = field(
-        default_factory=lambda: {"State": {"Running": True, "StartedAt": docker_time(T0 - NS)}}
+        default_factory=lambda: {
+            "State": {"Running": True, "StartedAt": docker_time(T0 - SECOND_NS)}
+        }
     )
 
     def logs(self, *, stdout: bool, stderr: bool, **_: Any) -> bytes:
@@ -80,7 +83,9 @@ class FakeStore:
         self.held += lines
 
 
-WRITTEN = [Line(T0 + i * NS // 10, "stdout" if i % 3 else "stderr", f"line {i}") for i in range(30)]
+WRITTEN = [
+    Line(T0 + i * SECOND_NS // 10, "stdout" if i % 3 else "stderr", f"line {i}") for i in range(30)
+]
 
 
 def repair_of(store: FakeStore, clock: list[int]) -> StoreRepair:
@@ -100,11 +105,11 @@ def test_after_a_restart_exactly_the_lost_lines_go_back_with_the_runners_labels(
     monkeypatch.setattr(StoreRepair, "_idle", staticmethod(lambda url, queue: True))
     # The store kept the first 20 lines; the kill lost the last 10.
     store = FakeStore(starts=[S - 100, S - 100, None, S + 4], held=WRITTEN[:20])
-    clock = [T0 + 3 * NS]
+    clock = [T0 + 3 * SECOND_NS]
     repair = repair_of(store, clock)
     assert repair.tick() is None  # first look
     assert repair.tick() is None  # same process
-    clock[0] += NS
+    clock[0] += SECOND_NS
     assert repair.tick() is None  # down
     assert repair.tick() == {"d1": 10}
     [(fields, lines)] = store.inserted
@@ -126,7 +131,7 @@ def test_a_collector_that_has_not_caught_up_leaves_the_window_for_the_next_round
     monkeypatch.setattr(StoreRepair, "_idle", staticmethod(lambda url, queue: idle[0]))
     monkeypatch.setattr("devpush.services.store_repair.CATCH_UP_SECONDS", 0.05)
     store = FakeStore(starts=[S - 100, S + 4], held=WRITTEN[:20])
-    clock = [T0 + 3 * NS]
+    clock = [T0 + 3 * SECOND_NS]
     repair = repair_of(store, clock)
     assert repair.tick() is None
     assert repair.tick() is None  # restarted, but the collector is still sending
@@ -142,8 +147,8 @@ def test_a_stopped_runner_that_finished_before_the_window_is_not_read() -> None:
         attrs={
             "State": {
                 "Running": False,
-                "StartedAt": docker_time(T0 - 60 * NS),
-                "FinishedAt": docker_time(T0 - 50 * NS),
+                "StartedAt": docker_time(T0 - 60 * SECOND_NS),
+                "FinishedAt": docker_time(T0 - 50 * SECOND_NS),
             }
         },
     )
@@ -154,5 +159,5 @@ def test_a_stopped_runner_that_finished_before_the_window_is_not_read() -> None:
         collector_metrics_url=None,
         sleep=lambda seconds: None,
     )
-    assert repair.repair(Window(T0 - 40 * NS, T0 + 10 * NS)) == {}
-    assert repair.repair(Window(T0 - 55 * NS, T0 + 10 * NS)) == {"d1": 30}
+    assert repair.repair(Window(T0 - 40 * SECOND_NS, T0 + 10 * SECOND_NS)) == {}
+    assert repair.repair(Window(T0 - 55 * SECOND_NS, T0 + 10 * SECOND_NS)) == {"d1": 30}

@@ -19,10 +19,10 @@ from docker.errors import APIError, DockerException
 from devpush.core.config import Settings
 from devpush.core.errors import NotFound, Unavailable
 from devpush.core.labels import ROLE_LABEL, RUNNER_ROLE
+from devpush.units import CPU_NANOS
 
 #: A listing answers in milliseconds; a page must not hang on a stuck manager.
 _TIMEOUT_SECONDS: Final = 5
-_NANO: Final = 1_000_000_000
 #: The refusal a user who is no admin reads (the page, the API, the CLI).
 ADMINS_ONLY: Final = "only a server administrator can list hosts"
 
@@ -71,7 +71,7 @@ def _host(node: Mapping[str, Any], runners: int) -> Host:
         role=str(spec.get("Role", "")),
         labels=dict(spec.get("Labels") or {}),
         runners=runners,
-        cpus=int(resources.get("NanoCPUs", 0)) / _NANO,
+        cpus=int(resources.get("NanoCPUs", 0)) / CPU_NANOS,
         memory_bytes=int(resources.get("MemoryBytes", 0)),
     )
 

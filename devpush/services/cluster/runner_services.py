@@ -55,6 +55,7 @@ from devpush.services.runner import (
     runner_role_labels,
     working_dir,
 )
+from devpush.units import SECOND_NS
 
 #: The task's environment that tells it where its source is (unset before the app starts).
 SOURCE_URL_ENV: Final = "DEVPUSH_SOURCE_URL"
@@ -174,7 +175,7 @@ def runner_service_spec(
         labels=labels,
         init=True,
         stop_signal="SIGTERM",
-        stop_grace_period=settings.runner_stop_timeout_seconds * 1_000_000_000,
+        stop_grace_period=settings.runner_stop_timeout_seconds * SECOND_NS,
     )
     limits = runner_limits(spec, settings)
     # ``no-new-privileges``: the command sets it; the spec too where the engine can

@@ -47,12 +47,13 @@ from devpush.models import (
 from devpush.services.drains.configure import drain_secrets
 from devpush.services.drains.records import TEST_SOURCE, DrainLine, entry_source
 from devpush.services.drains.senders import DeliveryError, DrainTarget, send_batch
+from devpush.units import SECOND_NS
 
 log = logging.getLogger(__name__)
 
 #: How far behind the settled end a caught-up drain's cursor stays: a line the store makes
 #: searchable this late is still sent.
-LATE_LINES_NS: Final = 60 * 1_000_000_000
+LATE_LINES_NS: Final = 60 * SECOND_NS
 #: How often the fleet looks for added and removed drains.
 FLEET_POLL_SECONDS: Final = 2.0
 
@@ -250,7 +251,7 @@ class DrainPump:
         the same for the settle delay, nothing is on its way: the last lines of a quiet
         project are sent too."""
         now = self.clock()
-        settle_ns = round(self.settings.log_tail_delay_seconds * 1e9)
+        settle_ns = round(self.settings.log_tail_delay_seconds * SECOND_NS)
         end = now - settle_ns
         ingested_until = getattr(self.store, "ingested_until", None)
         if ingested_until is None:

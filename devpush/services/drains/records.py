@@ -22,6 +22,7 @@ from devpush.core.labels import (
 )
 from devpush.logs.entries import LogEntry
 from devpush.logs.levels import Level, detect_level
+from devpush.units import SECOND_NS
 
 #: The source of a test line ("Send a test line"): never a stored line's.
 TEST_SOURCE: Final = "test"
@@ -85,7 +86,7 @@ def entry_source(entry: LogEntry) -> str:
 
 def _iso(timestamp_ns: int) -> str:
     """RFC 3339 with microseconds (RFC 5424 allows at most six digits), in UTC."""
-    seconds, nanos = divmod(timestamp_ns, 1_000_000_000)
+    seconds, nanos = divmod(timestamp_ns, SECOND_NS)
     moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

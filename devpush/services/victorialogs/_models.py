@@ -11,6 +11,7 @@ from typing import Any, Final
 from devpush.core.labels import HOST_LABEL, LOG_FIELDS, REQUEST_FIELDS, SOURCE_LABEL
 from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries, clean_text
 from devpush.logs.errors import LogStoreProtocolError
+from devpush.units import SECOND_NS
 
 # RFC 3339 as VictoriaLogs writes ``_time``: UTC, trailing zeros of the fraction trimmed
 # ("…24.99Z" is 990 ms): so parse it, never compare the strings.
@@ -23,7 +24,7 @@ def parse_time_ns(text: object) -> int:
     if match is None:
         raise LogStoreProtocolError(f"a log time is not RFC 3339 UTC: {text!r}")
     seconds = int(datetime.fromisoformat(match[1] + "+00:00").timestamp())
-    return seconds * 1_000_000_000 + int((match[2] or "").ljust(9, "0"))
+    return seconds * SECOND_NS + int((match[2] or "").ljust(9, "0"))
 
 
 def _json_rows(body: str) -> Iterator[object]:
