@@ -8,7 +8,10 @@ Runs on VictoriaLogs by default and unchanged with ``--log-store=loki``.
 
 The outages last as long as the reliability figures say: the collector stopped 60 s
 (``DEVPUSH_FAULT_COLLECTOR_DOWN_SECONDS``) and the store 90 s
-(``DEVPUSH_FAULT_STORE_DOWN_SECONDS``); set them lower for a quick local run.
+(``DEVPUSH_FAULT_STORE_DOWN_SECONDS``); set them lower for a quick local run. The
+store's outage runs on a stack of its own, in a thread beside the module's other tests
+(its test, last in the module, checks it); a runner cut short is checked against what
+Docker kept of it.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import docker
 import pytest
 from fastapi.testclient import TestClient
 
@@ -32,6 +37,9 @@ from devpush.logs.errors import LogStoreUnavailable
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
 from devpush.services.log_store import log_store, open_http_client
+from devpush_dev.binaries import BinaryNotFoundError
+from devpush_dev.log_stacks import start_log_stack
+from devpush_dev.runners import Runners
 from tests.fixtures.logstack import LogStack
 from tests.fixtures.numbered_lines import (
     Spawn,
@@ -40,6 +48,8 @@ from tests.fixtures.numbered_lines import (
     numbers,
     shown,
     since,
+    spawner,
+    stop_writing,
     wait_shipping,
     wait_shown,
     writer,
@@ -51,6 +61,9 @@ pytestmark = pytest.mark.docker
 # The outages of the reliability issue: the collector down 60 s, the store down 90 s.
 COLLECTOR_DOWN = float(os.environ.get("DEVPUSH_FAULT_COLLECTOR_DOWN_SECONDS", "60"))
 STORE_DOWN = float(os.environ.get("DEVPUSH_FAULT_STORE_DOWN_SECONDS", "90"))
+#: How long a runner writes on after a collector's restart before it is stopped: the
+#: restarted collector reads the backlog, then follows the lines as they come.
+AFTER_RESTART = 3.0
 
 
 # --- runners and counting -------------------------------------------------------------
@@ -70,15 +83,16 @@ def test_collector_killed_while_a_runner_writes_1000_lines_a_second(
     """SIGKILL may send one poll's lines twice (VictoriaLogs keeps both copies); the app
     shows a repeated (time, fields, line) once, so users see each line once."""
     project_id, deployment_id = ids()
-    argv, total = writer(seconds=20, rate=1000, stderr_every=4)
+    # Writes until stopped (60 s at most): killed mid-stream, once it ships (within 15 s:
+    # a collector just started may first read other containers' files).
+    argv, _ = writer(seconds=60, rate=1000, stderr_every=4)
     container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
-    # Killed mid-stream: the writer runs 20 s, the kill comes within 15 s (a collector
-    # just started may first read other containers' files).
     wait_shipping(running_log_stack, project_id, deployment_id, 1000, timeout=15)
     assert running_log_stack.collector is not None
     running_log_stack.collector.kill()
     running_log_stack.start_collector()
-    container.wait(timeout=120)
+    time.sleep(AFTER_RESTART)  # the scenario: the runner writes on to the new collector
+    total = stop_writing(container)
     assert_exact(wait_shown(running_log_stack, project_id, deployment_id, total, timeout=90), total)
 
 
@@ -86,43 +100,20 @@ def test_collector_stopped_for_a_while_resumes_where_it_stopped(
     running_log_stack: LogStack, spawn: Spawn
 ) -> None:
     project_id, deployment_id = ids()
-    argv, total = writer(seconds=COLLECTOR_DOWN + 20, rate=300)
+    # Writes until stopped (COLLECTOR_DOWN + 60 s at most): stopped mid-stream, once it
+    # ships (within 15 s), down COLLECTOR_DOWN s, then the runner writes on a while.
+    argv, _ = writer(seconds=COLLECTOR_DOWN + 60, rate=300)
     assert running_log_stack.collector is not None
     container = spawn(argv, project_id=project_id, deployment_id=deployment_id)
-    # Stopped mid-stream: the writer runs COLLECTOR_DOWN + 20 s, the stop comes within 15 s.
     wait_shipping(running_log_stack, project_id, deployment_id, 300, timeout=15)
     running_log_stack.collector.stop()
     time.sleep(COLLECTOR_DOWN)  # the scenario: the collector stays down this long
     running_log_stack.start_collector()
-    container.wait(timeout=120)
+    time.sleep(AFTER_RESTART)  # the scenario: the runner writes on to the new collector
+    total = stop_writing(container)
     assert_exact(
         wait_shown(running_log_stack, project_id, deployment_id, total, timeout=120), total
     )
-
-
-def test_store_stopped_while_runners_write_then_nothing_lost(
-    running_log_stack: LogStack, spawn: Spawn
-) -> None:
-    """Two runners write while the store is down; the collector queues on disk.
-
-    What bounds the wait: the collector keeps reading into its disk queue (1 GiB, about
-    6 million short lines); only once that is full does it stop reading, and then rotation
-    (10m x 5 = 50 MiB of json-file per runner, about 230 bytes a short line) deletes unread
-    lines (tests/logs/test_collector_queue.py fills a small queue on purpose).
-    """
-    project_id = f"proj-{uuid.uuid4().hex[:10]}"
-    deployments = [f"dep-{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    argv, total = writer(seconds=STORE_DOWN, rate=500)
-    assert running_log_stack.store is not None
-    running_log_stack.store.stop()
-    started = time.monotonic()
-    containers = [spawn(argv, project_id=project_id, deployment_id=dep) for dep in deployments]
-    for container in containers:
-        container.wait(timeout=STORE_DOWN + 120)
-    assert time.monotonic() - started >= STORE_DOWN * 0.9
-    running_log_stack.start_store()
-    for dep in deployments:
-        assert_exact(wait_shown(running_log_stack, project_id, dep, total, timeout=120), total)
 
 
 def test_live_tail_resumes_after_the_store_was_down_with_no_gap_or_repeat(
@@ -439,3 +430,106 @@ def test_views_and_api_answer_in_time_with_a_clear_message(
         assert "did not answer in time" in response.text or "cannot reach the log store" in (
             response.text
         ), (path, response.status_code, response.text[:500])
+
+
+# --- the store down 90 s, on a stack of its own, beside the tests above -----------------
+
+STORE_OUTAGE_TEST = "test_store_stopped_while_runners_write_then_nothing_lost"
+
+
+@dataclass
+class StoreOutage:
+    """The store's outage on a log stack of its own, run in a thread while the module's
+    other tests run on the shared stack; its test, last in the module, checks it."""
+
+    stack: LogStack
+    spawn: Spawn
+    project_id: str = field(default_factory=lambda: f"proj-{uuid.uuid4().hex[:10]}")
+    deployments: list[str] = field(
+        default_factory=lambda: [f"dep-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    )
+    total: int = 0
+    down_seconds: float = 0.0
+    lines: dict[str, list[PagedEntry]] = field(default_factory=dict)
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Two runners write while the store is down; the collector queues on disk.
+
+        What bounds the wait: the collector keeps reading into its disk queue (1 GiB,
+        about 6 million short lines); only once that is full does it stop reading, and
+        then rotation (10m x 5 = 50 MiB of json-file per runner, about 230 bytes a short
+        line) deletes unread lines (tests/logs/test_collector_queue.py fills a small
+        queue on purpose).
+        """
+        try:
+            argv, self.total = writer(seconds=STORE_DOWN, rate=500)
+            assert self.stack.store is not None
+            self.stack.store.stop()
+            started = time.monotonic()
+            containers = [
+                self.spawn(argv, project_id=self.project_id, deployment_id=dep)
+                for dep in self.deployments
+            ]
+            for container in containers:
+                container.wait(timeout=STORE_DOWN + 120)
+            self.down_seconds = time.monotonic() - started
+            self.stack.start_store()
+            for dep in self.deployments:
+                self.lines[dep] = wait_shown(
+                    self.stack, self.project_id, dep, self.total, timeout=120
+                )
+        except BaseException as exc:  # handed to the test
+            self.error = exc
+
+    def wait(self) -> None:
+        """Until the run ends; its error, if any, raised here."""
+        assert self.thread is not None
+        self.thread.join(timeout=STORE_DOWN + 360)
+        assert not self.thread.is_alive(), "the store outage's run did not end"
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture(scope="module", autouse=True)
+def store_outage(
+    request: pytest.FixtureRequest,
+    docker_client: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StoreOutage | None]:
+    """Starts the store's outage with the module's first test, on a stack of its own
+    (the same backend as ``--log-store``), so the others run during its wait (it is
+    real: the store is down STORE_DOWN s). Nothing starts when its test is not selected."""
+    if not any(item.name == STORE_OUTAGE_TEST for item in request.session.items):
+        yield None
+        return
+    backend = request.config.getoption("--log-store")
+    try:
+        stack = start_log_stack(backend, tmp_path_factory.mktemp(f"outage-{backend}"))
+    except BinaryNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    runners = Runners(docker_client)
+    outage = StoreOutage(stack=stack, spawn=spawner(runners))
+    try:
+        outage.thread = threading.Thread(target=outage.run, name="store outage")
+        outage.thread.start()
+        yield outage
+    finally:
+        if outage.thread is not None:
+            outage.thread.join(timeout=STORE_DOWN + 360)
+        runners.remove_all()
+        stack.stop()
+
+
+def test_store_stopped_while_runners_write_then_nothing_lost(
+    store_outage: StoreOutage | None,
+) -> None:
+    """The store down STORE_DOWN s while two runners write (the fixture runs it beside
+    the module's other tests): every line shown once, in order, once it is back."""
+    outage = store_outage
+    assert outage is not None, "the outage fixture starts when this test is selected"
+    outage.wait()
+    assert outage.down_seconds >= STORE_DOWN * 0.9
+    for dep in outage.deployments:
+        assert_exact(outage.lines[dep], outage.total)
