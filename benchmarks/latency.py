@@ -39,7 +39,6 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -64,7 +63,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
-from devpush.units import SECOND_NS
+from devpush.units import SECOND_NS, rfc3339_ns
 from devpush_dev.otelcol import CollectorEnv
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import APP_DOOR, socket_path_from_docker_host, start_socket_proxy
@@ -80,18 +79,14 @@ def echo_writer(*, seconds: float, rate: int) -> tuple[list[str], int]:
     return ["sh", "-c", script], total
 
 
-def docker_ns(stamp: str) -> int:
-    whole, _, fraction = stamp.rstrip("Z").partition(".")
-    seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
-    return seconds * SECOND_NS + int(fraction.ljust(9, "0")[:9])
-
-
 def follow_docker(container: docker.models.containers.Container, out: list[float]) -> None:
     for raw in container.logs(stream=True, follow=True, timestamps=True):
         received = time.time_ns()
         for line in raw.decode(errors="replace").splitlines():
             stamp, _, _text = line.partition(" ")
-            out.append((received - docker_ns(stamp)) / SECOND_NS)
+            written = rfc3339_ns(stamp)
+            assert written is not None, stamp  # Docker stamps every line so
+            out.append((received - written) / SECOND_NS)
 
 
 async def follow_vl_tail(

@@ -7,6 +7,8 @@ server's packages (``tests/test_layers.py``).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Final
 
 #: Nanoseconds in a second: log timestamps are Unix nanoseconds, and so are Docker's
@@ -16,6 +18,19 @@ SECOND_NS: Final = 1_000_000_000
 CPU_NANOS: Final = 1_000_000_000
 
 _UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
+# RFC 3339 in UTC as Docker and VictoriaLogs write it: up to 9 fraction digits, trailing
+# zeros maybe trimmed ("…24.99Z" is 990 ms), so times are parsed, never compared as text.
+_RFC3339: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
+
+
+def rfc3339_ns(text: str) -> int | None:
+    """Unix nanoseconds of an RFC 3339 UTC time, exactly (``datetime`` stops at
+    microseconds); None when ``text`` is not one."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        return None
+    seconds = int(datetime.fromisoformat(match[1] + "+00:00").timestamp())
+    return seconds * SECOND_NS + int((match[2] or "").ljust(9, "0"))
 
 
 def human_bytes(value: float) -> str:

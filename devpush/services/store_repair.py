@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Final
 
 import docker
@@ -36,7 +35,7 @@ from devpush.logs.recovery import (
 )
 from devpush.services.collector import exporter_idle
 from devpush.services.log_store import backend, store_url
-from devpush.units import SECOND_NS
+from devpush.units import SECOND_NS, rfc3339_ns
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +180,10 @@ def _ran_during(container: Container, window: Window) -> bool:
 
 
 def _docker_time_ns(text: object) -> int | None:
-    """Docker's RFC 3339 times, to the microsecond (enough to pick containers)."""
+    """A container's start or end time; None for Docker's zero time (never happened)."""
     if not isinstance(text, str) or text.startswith("0001-"):
         return None
-    head, _, rest = text.rstrip("Z").partition(".")
-    fraction = (rest + "000000")[:6]
-    moment = datetime.fromisoformat(f"{head}.{fraction}+00:00")
-    return int(moment.timestamp()) * SECOND_NS + moment.microsecond * 1000
+    return rfc3339_ns(text)
 
 
 def store_repair(settings: Settings, client: docker.DockerClient) -> StoreRepair | None:

@@ -42,6 +42,7 @@ from devpush.services.logs import (
     volume_bars,
 )
 from devpush.services.supervisor import local_restart_notice
+from devpush.units import SECOND_NS
 from devpush.web.log_views import (
     LOG_ERRORS,
     WebLogPageRequest,
@@ -307,7 +308,8 @@ async def one_line(
         return PlainTextResponse(line.line, headers=_NOSNIFF)
     whole = render_line(line.line, max_chars=max(1, len(line.line)))
     ts = line.timestamp_ns
-    around = {"since": str(ts - 60 * 10**9), "until": str(ts + 1)}
+    # "Show in context": the minute of lines up to this one.
+    around = {"since": str(ts - 60 * SECOND_NS), "until": str(ts + 1)}
     if line.deployment_id:
         around["deployment"] = line.deployment_id
     context |= {

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from devpush.core.labels import HOST_LABEL, LOG_FIELDS, REQUEST_FIELDS, SOURCE_LABEL
 from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries, clean_text
 from devpush.logs.errors import LogStoreProtocolError
-from devpush.units import SECOND_NS
-
-# RFC 3339 as VictoriaLogs writes ``_time``: UTC, trailing zeros of the fraction trimmed
-# ("…24.99Z" is 990 ms): so parse it, never compare the strings.
-_RFC3339: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
+from devpush.units import rfc3339_ns
 
 
 def parse_time_ns(text: object) -> int:
-    """Unix nanoseconds of a ``_time`` string, exactly (``datetime`` stops at µs)."""
-    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
+    """Unix nanoseconds of a ``_time`` string (RFC 3339 UTC), exactly."""
+    time_ns = rfc3339_ns(text) if isinstance(text, str) else None
+    if time_ns is None:
         raise LogStoreProtocolError(f"a log time is not RFC 3339 UTC: {text!r}")
-    seconds = int(datetime.fromisoformat(match[1] + "+00:00").timestamp())
-    return seconds * SECOND_NS + int((match[2] or "").ljust(9, "0"))
+    return time_ns
 
 
 def _json_rows(body: str) -> Iterator[object]:

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import datetime
 
 import pytest
 
 from devpush.core.config import Settings
 from devpush.core.labels import LOG_LABELS, LOKI_JOB
+from devpush.units import rfc3339_ns
 
 pytestmark = pytest.mark.docker
 
 
 def _docker_ns(rfc3339: str) -> int:
-    """Docker's RFC3339Nano time as Unix nanoseconds (Python's datetime stops at µs)."""
-    base, _, frac = rfc3339.rstrip("Z").partition(".")
-    seconds = int(datetime.fromisoformat(base + "+00:00").timestamp())
-    return seconds * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    """Docker's RFC3339Nano time as Unix nanoseconds."""
+    time_ns = rfc3339_ns(rfc3339)
+    assert time_ns is not None, rfc3339
+    return time_ns
 
 
 def _expected(count: int, prefix: str, pad: int = 0) -> list[str]:
