@@ -63,7 +63,7 @@ from devpush.logs.query import LogQuery
 from devpush.logs.store import LogStore
 from devpush.services.log_store import log_store, open_http_client
 from devpush.services.logs import LogLine, tail_events
-from devpush.units import SECOND_NS, rfc3339_ns
+from devpush.units import SECOND_NS, parse_rfc3339_ns
 from devpush_dev.otelcol import CollectorEnv
 from devpush_dev.ports import free_port
 from devpush_dev.socket_proxy import APP_DOOR, socket_path_from_docker_host, start_socket_proxy
@@ -84,7 +84,7 @@ def follow_docker(container: docker.models.containers.Container, out: list[float
         received = time.time_ns()
         for line in raw.decode(errors="replace").splitlines():
             stamp, _, _text = line.partition(" ")
-            written = rfc3339_ns(stamp)
+            written = parse_rfc3339_ns(stamp)
             assert written is not None, stamp  # Docker stamps every line so
             out.append((received - written) / SECOND_NS)
 

@@ -8,7 +8,7 @@ server's packages (``tests/test_layers.py``).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 #: Nanoseconds in a second: log timestamps are Unix nanoseconds, and so are Docker's
@@ -23,7 +23,7 @@ _UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
 _RFC3339: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
 
 
-def rfc3339_ns(text: str) -> int | None:
+def parse_rfc3339_ns(text: str) -> int | None:
     """Unix nanoseconds of an RFC 3339 UTC time, exactly (``datetime`` stops at
     microseconds); None when ``text`` is not one."""
     match = _RFC3339.fullmatch(text)
@@ -31,6 +31,14 @@ def rfc3339_ns(text: str) -> int | None:
         return None
     seconds = int(datetime.fromisoformat(match[1] + "+00:00").timestamp())
     return seconds * SECOND_NS + int((match[2] or "").ljust(9, "0"))
+
+
+def format_rfc3339_ns(timestamp_ns: int) -> str:
+    """Unix nanoseconds as RFC 3339 UTC with all nine fraction digits (what
+    :func:`parse_rfc3339_ns` reads back)."""
+    seconds, fraction = divmod(timestamp_ns, SECOND_NS)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{fraction:09d}Z"
 
 
 def human_bytes(value: float) -> str:

@@ -1,11 +1,11 @@
-"""devpush/units.py: the one RFC 3339 → nanoseconds conversion (Docker's and
-VictoriaLogs' times), exact to the nanosecond."""
+"""devpush/units.py: RFC 3339 times to and from Unix nanoseconds (Docker's and
+VictoriaLogs' times, and the API's), exact to the nanosecond."""
 
 from __future__ import annotations
 
 import pytest
 
-from devpush.units import SECOND_NS, rfc3339_ns
+from devpush.units import SECOND_NS, format_rfc3339_ns, parse_rfc3339_ns
 
 
 @pytest.mark.parametrize(
@@ -18,11 +18,17 @@ from devpush.units import SECOND_NS, rfc3339_ns
     ],
 )
 def test_times_parse_to_exact_nanoseconds(text: str, ns: int) -> None:
-    assert rfc3339_ns(text) == ns
+    assert parse_rfc3339_ns(text) == ns
 
 
 @pytest.mark.parametrize(
     "text", ["", "2026-12-06 16:00:00Z", "2026-12-06T16:00:00+01:00", "2026-12-06T16:00:00.Z"]
 )
 def test_other_text_is_no_time(text: str) -> None:
-    assert rfc3339_ns(text) is None
+    assert parse_rfc3339_ns(text) is None
+
+
+def test_formatting_keeps_all_nine_digits_and_parses_back() -> None:
+    ts = 1_738_324_800 * SECOND_NS + 7  # 2025-01-31T12:00:00 UTC
+    assert format_rfc3339_ns(ts) == "2025-01-31T12:00:00.000000007Z"
+    assert parse_rfc3339_ns(format_rfc3339_ns(ts)) == ts

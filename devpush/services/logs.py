@@ -12,7 +12,6 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Final, Literal
 
 from devpush.core.labels import (
@@ -35,7 +34,7 @@ from devpush.logs.requests import RequestInfo, request_info
 from devpush.logs.store import LogStore
 from devpush.logs.structured import StructuredLine, parse_structured
 from devpush.services.tail_hub import hub_of
-from devpush.units import SECOND_NS
+from devpush.units import format_rfc3339_ns
 
 #: Bars of the volume histogram.
 VOLUME_BARS: Final = 60
@@ -104,12 +103,6 @@ def structured_json(structured: StructuredLine) -> dict[str, object]:
     }
 
 
-def rfc3339_ns(timestamp_ns: int) -> str:
-    seconds, fraction = divmod(timestamp_ns, SECOND_NS)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{fraction:09d}Z"
-
-
 def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
     """The entry for the API (``max_chars=None``) or a view (HTML cut at ``max_chars``)."""
     entry = item.entry
@@ -118,7 +111,7 @@ def log_line(item: PagedEntry, *, max_chars: int | None = None) -> LogLine:
     line = LogLine(
         id=entry.id,
         timestamp_ns=entry.timestamp_ns,
-        time=rfc3339_ns(entry.timestamp_ns),
+        time=format_rfc3339_ns(entry.timestamp_ns),
         line=entry.line,
         stream=entry.stream,
         level=line_level(entry.line, structured),

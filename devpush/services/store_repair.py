@@ -35,7 +35,7 @@ from devpush.logs.recovery import (
 )
 from devpush.services.collector import exporter_idle
 from devpush.services.log_store import backend, store_url
-from devpush.units import SECOND_NS, rfc3339_ns
+from devpush.units import SECOND_NS, parse_rfc3339_ns
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _docker_time_ns(text: object) -> int | None:
     """A container's start or end time; None for Docker's zero time (never happened)."""
     if not isinstance(text, str) or text.startswith("0001-"):
         return None
-    return rfc3339_ns(text)
+    return parse_rfc3339_ns(text)
 
 
 def store_repair(settings: Settings, client: docker.DockerClient) -> StoreRepair | None:

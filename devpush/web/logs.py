@@ -36,13 +36,12 @@ from devpush.services.logs import (
     find_line,
     log_line,
     resume_cursor,
-    rfc3339_ns,
     shared_text,
     tail_events,
     volume_bars,
 )
 from devpush.services.supervisor import local_restart_notice
-from devpush.units import SECOND_NS
+from devpush.units import SECOND_NS, format_rfc3339_ns
 from devpush.web.log_views import (
     LOG_ERRORS,
     WebLogPageRequest,
@@ -161,14 +160,14 @@ def _volume_context(
                     logs_base(scope), filters.params(since=str(bar.start_ns), until=str(bar.end_ns))
                 ),
                 "title": f"{bar.total} lines ({bar.stderr} stderr) from "
-                f"{rfc3339_ns(bar.start_ns)[:19]}Z",
+                f"{format_rfc3339_ns(bar.start_ns)[:19]}Z",
                 "stdout_pct": round(100 * bar.stdout / top, 1),
                 "stderr_pct": round(100 * bar.stderr / top, 1),
             }
             for bar in bars
         ],
-        "range_start": rfc3339_ns(query.start_ns or 0)[:19] + "Z",
-        "range_end": rfc3339_ns(query.end_ns or 0)[:19] + "Z",
+        "range_start": format_rfc3339_ns(query.start_ns or 0)[:19] + "Z",
+        "range_end": format_rfc3339_ns(query.end_ns or 0)[:19] + "Z",
     }
 
 

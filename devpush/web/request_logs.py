@@ -19,8 +19,8 @@ from devpush.logs.query import LogQuery
 from devpush.logs.requests import STATUS_CLASSES, StatusClass
 from devpush.logs.store import LogStore
 from devpush.services.collector import collector_warning
-from devpush.services.logs import rfc3339_ns
 from devpush.services.request_logs import StatusBar, request_stats, status_bars
+from devpush.units import format_rfc3339_ns
 from devpush.web.log_views import LOG_ERRORS, WebLogRequest, logs_base, with_params
 from devpush.web.rendering import render
 
@@ -80,7 +80,7 @@ def histogram_context(
                 },
                 "title": f"{bar.total} requests ("
                 + ", ".join(f"{bar.counts[kind]} {kind}" for kind in STATUS_CLASSES)
-                + f") from {rfc3339_ns(bar.start_ns)[:19]}Z",
+                + f") from {format_rfc3339_ns(bar.start_ns)[:19]}Z",
                 "heights": {
                     kind: round(100 * bar.counts[kind] / top, 1) for kind in STATUS_CLASSES
                 },

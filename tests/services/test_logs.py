@@ -4,7 +4,7 @@ filters to a LogQuery, is tests/test_log_request.py)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries
 from devpush.logs.paging import LogCursor, PagedEntry
 from devpush.logs.query import LogQuery
-from devpush.services.logs import resume_cursor, rfc3339_ns, volume_bars
+from devpush.services.logs import resume_cursor, volume_bars
 from devpush.units import SECOND_NS
 
 
@@ -27,11 +27,6 @@ def test_resume_cursor_holds_every_key_at_the_newest_timestamp() -> None:
     assert cursor.timestamp_ns == 30
     assert cursor.seen == {items[0].entry.key, items[1].entry.key}
     assert resume_cursor([], end_ns=99) == LogCursor(timestamp_ns=99)
-
-
-def test_rfc3339_keeps_nanoseconds() -> None:
-    ts = int(datetime(2025, 1, 31, 12, tzinfo=UTC).timestamp()) * 10**9 + 7
-    assert rfc3339_ns(ts) == "2025-01-31T12:00:00.000000007Z"
 
 
 class _VolumeStore:

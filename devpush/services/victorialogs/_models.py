@@ -9,12 +9,12 @@ from typing import Any
 from devpush.core.labels import HOST_LABEL, LOG_FIELDS, REQUEST_FIELDS, SOURCE_LABEL
 from devpush.logs.entries import LogEntry, VolumePoint, VolumeSeries, clean_text
 from devpush.logs.errors import LogStoreProtocolError
-from devpush.units import rfc3339_ns
+from devpush.units import parse_rfc3339_ns
 
 
 def parse_time_ns(text: object) -> int:
     """Unix nanoseconds of a ``_time`` string (RFC 3339 UTC), exactly."""
-    time_ns = rfc3339_ns(text) if isinstance(text, str) else None
+    time_ns = parse_rfc3339_ns(text) if isinstance(text, str) else None
     if time_ns is None:
         raise LogStoreProtocolError(f"a log time is not RFC 3339 UTC: {text!r}")
     return time_ns

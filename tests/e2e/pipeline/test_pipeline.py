@@ -12,14 +12,14 @@ import pytest
 
 from devpush.core.config import Settings
 from devpush.core.labels import LOG_LABELS, LOKI_JOB
-from devpush.units import rfc3339_ns
+from devpush.units import parse_rfc3339_ns
 
 pytestmark = pytest.mark.docker
 
 
 def _docker_ns(rfc3339: str) -> int:
     """Docker's RFC3339Nano time as Unix nanoseconds."""
-    time_ns = rfc3339_ns(rfc3339)
+    time_ns = parse_rfc3339_ns(rfc3339)
     assert time_ns is not None, rfc3339
     return time_ns
 
